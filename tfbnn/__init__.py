@@ -1,0 +1,29 @@
+"""tfbnn: Bayesian neural networks for TensorFlow 1.x graphs.
+
+Layers (`tfbnn.layers`) build reparameterised mean-field Normal posteriors
+with `tf.get_variable` and put one KL tensor per layer in the graph collection
+`tfbnn.GraphKeys.KL_LOSSES`; `tfbnn.losses.elbo` turns that collection and a
+per-example NLL into a scaled ELBO. No Keras, no `model.losses`.
+
+The public API:
+  tfbnn.GraphKeys
+  tfbnn.layers: dense, conv1d, conv2d, conv3d, group_norm, ESTIMATORS
+  tfbnn.priors: normal, scale_mixture, Prior, NormalPrior, ScaleMixturePrior
+  tfbnn.losses: elbo, Elbo, kl_divergence, get_kl_losses, kl_coefficient,
+                blundell_pi, SCHEMES
+  tfbnn.errors: TfbnnError, ConfigError, DataError, CheckpointError
+"""
+import warnings as _warnings
+
+with _warnings.catch_warnings():
+    # TensorFlow 1.15 with numpy >= 1.17 warns at import about its own dtype
+    # definitions; only that import-time notice is silenced, only here.
+    _warnings.filterwarnings('ignore', category=FutureWarning,
+                             module=r'(tensorflow|tensorboard)\b')
+    import tensorflow as _tf  # noqa: F401
+
+from tfbnn import errors, layers, losses, priors
+from tfbnn.graph_keys import GraphKeys
+from tfbnn.version import __version__
+
+__all__ = ['GraphKeys', 'layers', 'losses', 'priors', 'errors', '__version__']

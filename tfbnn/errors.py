@@ -1,0 +1,24 @@
+"""Exceptions tfbnn raises for a user's mistakes (as opposed to bugs).
+
+Scripts catch `TfbnnError` and turn it into one line on stderr and exit
+status 2; anything else escaping is a bug and keeps its traceback. All of
+them are also `ValueError`s, so library callers can catch the usual type.
+"""
+
+__all__ = ['TfbnnError', 'ConfigError', 'DataError', 'CheckpointError']
+
+
+class TfbnnError(ValueError):
+    """Base class: an error in what the user asked for or gave us."""
+
+
+class ConfigError(TfbnnError):
+    """An invalid argument, flag or hyperparameter."""
+
+
+class DataError(TfbnnError):
+    """Input data that is missing, corrupt, or of the wrong shape."""
+
+
+class CheckpointError(TfbnnError):
+    """A checkpoint or run directory that cannot be used."""

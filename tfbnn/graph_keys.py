@@ -1,0 +1,17 @@
+"""Names of the graph collections tfbnn writes to."""
+
+__all__ = ['GraphKeys']
+
+
+class GraphKeys(object):
+    """Standard collection names, in the manner of `tf.GraphKeys`.
+
+    Attributes:
+      KL_LOSSES: one scalar `Tensor` per Bayesian layer, the KL divergence
+        KL(q(w) || p(w)) of that layer's variational posterior from its prior.
+        Added once, when the layer's variables are created; never on reuse.
+        `tfbnn.losses.kl_divergence` sums this collection. Nothing tfbnn adds
+        here is also added to `tf.GraphKeys.REGULARIZATION_LOSSES`, so no KL
+        is counted twice.
+    """
+    KL_LOSSES = 'tfbnn_kl_losses'

@@ -1,0 +1,7 @@
+"""Bayesian layers in the `tf.layers` manner, and normalisation beside them."""
+from tfbnn.layers._bayesian import ESTIMATORS
+from tfbnn.layers.conv import conv1d, conv2d, conv3d
+from tfbnn.layers.dense import dense
+from tfbnn.layers.normalization import group_norm
+
+__all__ = ['dense', 'conv1d', 'conv2d', 'conv3d', 'group_norm', 'ESTIMATORS']

@@ -1,0 +1,156 @@
+"""Bayesian convolutions over 1, 2 and 3 spatial dimensions (channels last)."""
+import numbers
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from tfbnn.errors import ConfigError
+from tfbnn.layers import _bayesian
+
+__all__ = ['conv1d', 'conv2d', 'conv3d']
+
+
+def _tuple(layer, what, value, rank):
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
+        value = (value,) * rank
+    try:
+        value = tuple(value)
+    except TypeError:
+        raise ConfigError('%s: %s must be an int or %d ints, got %r' % (layer, what, rank, value))
+    if len(value) != rank:
+        raise ConfigError('%s: %s must be an int or %d ints, got %r' % (layer, what, rank, value))
+    for v in value:
+        _bayesian.check_positive_int(layer, what, v)
+    return tuple(int(v) for v in value)
+
+
+def _conv_maps(rank, strides, padding, dilation_rate):
+    """The shared and per-sample linear maps of an N-d convolution."""
+    def conv(x, w):
+        return tf.nn.convolution(x, w, padding=padding, strides=strides,
+                                 dilation_rate=dilation_rate)
+
+    def shared(x, w):
+        if x.shape.ndims == rank + 2:
+            return conv(x, w)
+        # Leading sample axis: fold it into the batch, one convolution for all.
+        shape = tf.shape(x)
+        y = conv(tf.reshape(x, tf.concat([[-1], shape[2:]], axis=0)), w)
+        out = tf.reshape(y, tf.concat([shape[:2], tf.shape(y)[1:]], axis=0))
+        out.set_shape(x.shape[:2].concatenate(y.shape[1:]))
+        return out
+
+    def per_sample(x, w):
+        # tf.nn.convolution has no batch of kernels; K is static, so K ops
+        # that TensorFlow can run in parallel.
+        return tf.stack([conv(xk, wk) for xk, wk in zip(tf.unstack(x), tf.unstack(w))])
+
+    def sign_shape(x, channels):
+        # One sign per example and channel, shared over positions (as the
+        # kernel is), which keeps the flipout weight a posterior draw.
+        lead = tf.shape(x)[:x.shape.ndims - rank - 1]
+        return tf.concat([lead, tf.ones([rank], tf.int32), [channels]], axis=0)
+
+    return _bayesian.LinearMaps(shared=shared, per_sample=per_sample), sign_shape
+
+
+def _conv(rank, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
+          use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+          kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
+          name, reuse):
+    default_name = 'bayesian_conv%dd' % rank
+    layer = "conv%dd '%s'" % (rank, name or default_name)
+    filters = _bayesian.check_positive_int(layer, 'filters', filters)
+    kernel_size = _tuple(layer, 'kernel_size', kernel_size, rank)
+    strides = _tuple(layer, 'strides', strides, rank)
+    dilation_rate = _tuple(layer, 'dilation_rate', dilation_rate, rank)
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ConfigError('%s: strides > 1 and dilation_rate > 1 cannot be combined, got '
+                          'strides=%s, dilation_rate=%s' % (layer, strides, dilation_rate))
+    if not isinstance(padding, str) or padding.lower() not in ('valid', 'same'):
+        raise ConfigError("%s: padding must be one of ('valid', 'same'), got %r" % (layer, padding))
+    estimator, prior, sample, num_samples, posterior_init_scale, kl_collection = \
+        _bayesian.check_common(layer, estimator, prior, sample, num_samples,
+                               posterior_init_scale, kl_collection)
+    inputs = _bayesian.check_inputs(layer, inputs, rank + 2, rank + 2, num_samples)
+    maps, sign_shape = _conv_maps(rank, strides, padding.upper(), dilation_rate)
+    kernel_shape = list(kernel_size) + [inputs.shape[-1].value, filters]
+    return _bayesian.build_layer(
+        layer, default_name, inputs, kernel_shape, filters, maps, sign_shape, activation,
+        use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+        kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
+        name, reuse)
+
+
+_CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style (channels last).
+
+    Everything about the posterior, the estimators, the KL collection, `sample`
+    and `num_samples` is as in `tfbnn.layers.dense`, with the kernel of shape
+    `kernel_size + [in_channels, filters]`.
+
+    Mathematical details:
+      'flipout' draws one kernel perturbation dK = s * eps per call (per sample
+      slice) and signs per example and channel:
+        y = conv(x, mu) + conv(x * r_in, dK) * r_out.
+      'local_reparameterization' draws each output activation from
+        N(conv(x, mu), conv(x^2, s^2)): the exact marginal of every output
+        unit, but independent across positions, whereas a sampled kernel makes
+        positions of one example correlated (the approximation of Kingma et
+        al. 2015 and Molchanov et al. 2017 for convolutions). Per-unit means
+        and variances match 'reparameterization'; TFP 0.8 has no such layer.
+
+    Args:
+      inputs: float32/float64 `Tensor` `[batch, {dims}, channels]`, or with a
+        leading `num_samples` axis.
+      filters: positive int, output channels.
+      kernel_size: int or {rank} ints.
+      strides: int or {rank} ints.
+      padding: 'valid' or 'same' (case-insensitive).
+      dilation_rate: int or {rank} ints; not with strides > 1.
+      (the rest): as in `tfbnn.layers.dense`.
+
+    Returns:
+      `Tensor` `[batch, {dims_out}, filters]` (with the leading sample axis if
+      `num_samples` is set).
+
+    Raises:
+      ConfigError (a ValueError): for invalid arguments, naming the layer.
+    """
+
+def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
+           activation=None, use_bias=True, estimator='reparameterization', prior=None,
+           sample=True, kl_collection=None, num_samples=None, bayesian_bias=True,
+           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
+           trainable=True, name=None, reuse=None):
+    return _conv(1, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
+                 use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+                 kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
+                 name, reuse)
+
+
+def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
+           activation=None, use_bias=True, estimator='reparameterization', prior=None,
+           sample=True, kl_collection=None, num_samples=None, bayesian_bias=True,
+           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
+           trainable=True, name=None, reuse=None):
+    return _conv(2, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
+                 use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+                 kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
+                 name, reuse)
+
+
+def conv3d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
+           activation=None, use_bias=True, estimator='reparameterization', prior=None,
+           sample=True, kl_collection=None, num_samples=None, bayesian_bias=True,
+           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
+           trainable=True, name=None, reuse=None):
+    return _conv(3, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
+                 use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+                 kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
+                 name, reuse)
+
+
+conv1d.__doc__ = _CONV_DOC.format(rank=1, dims='width', dims_out='out_width')
+conv2d.__doc__ = _CONV_DOC.format(rank=2, dims='height, width', dims_out='out_height, out_width')
+conv3d.__doc__ = _CONV_DOC.format(rank=3, dims='depth, height, width',
+                                  dims_out='out_depth, out_height, out_width')

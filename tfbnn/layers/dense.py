@@ -1,0 +1,117 @@
+"""Bayesian fully connected layer, `tf.layers.dense`-style."""
+import tensorflow.compat.v1 as tf
+
+from tfbnn.layers import _bayesian
+
+__all__ = ['dense']
+
+
+def _matmul_last_axis(x, w):
+    """x [..., in] @ w [in, out] -> [..., out], for any rank >= 2."""
+    if x.shape.ndims == 2:
+        return tf.matmul(x, w)
+    out = tf.tensordot(x, w, [[x.shape.ndims - 1], [0]])
+    out.set_shape(x.shape[:-1].concatenate(w.shape[-1:]))
+    return out
+
+
+def _batched_matmul(x, w):
+    """x [K, ..., in] with w [K, in, out] -> [K, ..., out], slice k by w[k]."""
+    if x.shape.ndims == 3:
+        return tf.matmul(x, w)
+    k = tf.shape(x)[0]
+    flat = tf.reshape(x, [k, -1, tf.shape(x)[-1]])
+    out = tf.reshape(tf.matmul(flat, w), tf.concat([tf.shape(x)[:-1], tf.shape(w)[-1:]], axis=0))
+    out.set_shape(x.shape[:-1].concatenate(w.shape[-1:]))
+    return out
+
+
+_MAPS = _bayesian.LinearMaps(shared=_matmul_last_axis, per_sample=_batched_matmul)
+
+
+def _sign_shape(x, channels):
+    del channels  # Every row of a dense input is its own example.
+    return tf.shape(x)
+
+
+def dense(inputs, units, activation=None, use_bias=True, estimator='reparameterization',
+          prior=None, sample=True, kl_collection=None, num_samples=None, bayesian_bias=True,
+          kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
+          trainable=True, name=None, reuse=None):
+    """Bayesian dense layer: y = activation(x W + b) with W, b ~ q, a mean-field Normal.
+
+    The posterior is q(W) = prod_j N(w_j; mu_j, s_j^2) with s_j = softplus(rho_j)
+    + 1e-6; the variables `kernel_loc`, `kernel_rho` (and `bias_loc`,
+    `bias_rho`, or a plain `bias`) are made with `tf.get_variable` in
+    `tf.variable_scope(name, default_name='bayesian_dense', reuse=reuse)`.
+    When the variables are created, one scalar KL(q || prior) for the layer
+    (kernel plus Bayesian bias) is added to `kl_collection`; a reuse call adds
+    nothing and draws a fresh sample. Nothing is added to
+    `REGULARIZATION_LOSSES`.
+
+    Mathematical details:
+      'reparameterization' (Blundell et al. 2015): W = mu + s * eps, eps ~
+        N(0, I), one draw per call shared by the whole batch; y = x W.
+      'flipout' (Wen et al. 2018): one shared perturbation dW = s * eps,
+        decorrelated across rows with random signs r_in, r_out in {-1, 1}:
+        y = x mu + ((x * r_in) dW) * r_out. Each row sees a weight with the
+        exact posterior marginal; gradients have lower variance than the
+        shared draw.
+      'local_reparameterization' (Kingma et al. 2015): draws each
+        pre-activation from its exact marginal N(x mu, x^2 s^2) (plus the
+        bias's), independently per row. Same per-unit mean and variance as
+        'reparameterization', no kernel-sized noise, two matmuls.
+      With `num_samples=K` the inputs are [K, batch, ..., in] and slice k gets
+      its own weight sample (reparameterization: K kernel draws and a batched
+      matmul), so a K-sample predictive is one `sess.run`.
+
+    Args:
+      inputs: float32 or float64 `Tensor` of shape `[batch, ..., in]`, or
+        `[num_samples, batch, ..., in]` when `num_samples` is set; `in` must be
+        statically known.
+      units: positive int, output size.
+      activation: callable or None.
+      use_bias: Python bool.
+      estimator: one of 'reparameterization', 'flipout',
+        'local_reparameterization'.
+      prior: a `tfbnn.priors` prior (default `tfbnn.priors.normal(1.0)`).
+      sample: Python bool or scalar bool `Tensor`. False uses the posterior
+        means and draws no noise (deterministic); a `Tensor` chooses at run time.
+      kl_collection: collection name for the KL (default
+        `tfbnn.GraphKeys.KL_LOSSES`).
+      num_samples: None (no sample axis) or positive int K (leading sample axis
+        of size K on inputs and outputs).
+      bayesian_bias: Python bool; False makes the bias a plain variable with no KL.
+      kernel_loc_initializer: initializer of mu (default Glorot uniform).
+      bias_loc_initializer: initializer of the bias mean (default zeros).
+      posterior_init_scale: initial posterior stddev s (> 1e-6).
+      trainable: Python bool.
+      name: variable scope name.
+      reuse: as in `tf.variable_scope`.
+
+    Returns:
+      `Tensor` of shape `[batch, ..., units]` (or `[num_samples, batch, ...,
+      units]`), dtype of `inputs`.
+
+    Raises:
+      ConfigError (a ValueError): for invalid arguments, naming the layer and
+        the allowed values.
+
+    References:
+      Blundell et al. (2015), Weight Uncertainty in Neural Networks, sec. 3.2.
+      Kingma, Salimans, Welling (2015), Variational Dropout and the Local
+        Reparameterization Trick, sec. 2.3.
+      Wen, Vicol, Ba, Tran, Grosse (2018), Flipout, sec. 3.
+    """
+    layer = "dense '%s'" % (name or 'bayesian_dense')
+    units = _bayesian.check_positive_int(layer, 'units', units)
+    estimator, prior, sample, num_samples, posterior_init_scale, kl_collection = \
+        _bayesian.check_common(layer, estimator, prior, sample, num_samples,
+                               posterior_init_scale, kl_collection)
+    inputs = _bayesian.check_inputs(layer, inputs, 2, None, num_samples)
+    kernel_shape = [inputs.shape[-1].value, units]
+    return _bayesian.build_layer(
+        layer, 'bayesian_dense', inputs, kernel_shape, units, _MAPS, _sign_shape,
+        activation, use_bias, estimator, prior, sample, kl_collection, num_samples,
+        bayesian_bias, kernel_loc_initializer, bias_loc_initializer, posterior_init_scale,
+        trainable, name, reuse)

@@ -1,0 +1,231 @@
+"""The KL collection and the scaled evidence lower bound (ELBO) built from it.
+
+Mathematical details:
+  With N training examples, per-example negative log-likelihoods nll_n(w) and
+  a posterior q over the weights, the quantity to minimise is
+
+    -ELBO = sum_{n=1..N} E_q[nll_n(w)] + KL(q || p).
+
+  A minibatch of B examples gives an unbiased estimate of it as soon as the KL
+  is split over the minibatches of an epoch. The schemes below are such
+  splits, differing only by a constant factor or by how the KL is spread:
+
+  per_example (the TFP example):   L = (1/B) sum_b nll_b + KL / N
+  per_batch (Blundell eq. 8):      L = sum_b nll_b + KL / M,  M = ceil(N / B)
+  blundell (Blundell eq. 9):       L = sum_b nll_b + pi_i KL,
+                                   pi_i = 2^(M-i) / (2^M - 1), i = 1..M
+
+  When B divides N, M = N / B and KL / M = B KL / N, so
+      L_per_batch = B * L_per_example
+  exactly: the same objective, the same minimiser, gradients a factor B apart
+  (Adam is invariant to that factor; with plain SGD divide the learning rate
+  by B). Summed over one epoch's M minibatches, per_batch gives -ELBO and
+  per_example gives -ELBO / B. The pi_i also sum to 1 over an epoch, so
+  'blundell' is another unbiased split, front-loading the KL on the first
+  minibatches of each epoch. When B does not divide N, per_batch weighs the
+  KL by N / (M B) < 1 relative to per_example (the last batch is short).
+
+  kl_weight (beta) multiplies the KL in every scheme: beta < 1 is a tempered
+  ("cold") posterior, beta = 1 is Bayes; warmup_steps ramps beta linearly from
+  0 over the first steps (Sonderby et al. 2016).
+
+References:
+  Blundell et al. (2015). Weight Uncertainty in Neural Networks. Eq. 8, 9.
+  Graves (2011). Practical Variational Inference for Neural Networks.
+  Wenzel et al. (2020). How Good is the Bayes Posterior in Deep Neural
+    Networks Really? (cold posteriors)
+"""
+import collections
+import math
+import numbers
+import warnings
+
+import tensorflow.compat.v1 as tf
+
+from tfbnn.errors import ConfigError
+from tfbnn.graph_keys import GraphKeys
+
+__all__ = ['SCHEMES', 'Elbo', 'get_kl_losses', 'kl_divergence', 'kl_coefficient',
+           'blundell_pi', 'elbo']
+
+SCHEMES = ('per_example', 'per_batch', 'blundell')
+
+Elbo = collections.namedtuple('Elbo', ['loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl'])
+Elbo.__doc__ = """The scaled negative ELBO and its parts, all scalar `Tensor`s.
+
+Attributes:
+  loss: nll_term + scaled_kl, the quantity to minimise.
+  nll_term: mean (per_example) or sum (per_batch, blundell) of the NLL.
+  kl: the raw KL, sum of the collection.
+  kl_coefficient: what multiplies the KL (scheme factor x kl_weight x warm-up).
+  scaled_kl: kl_coefficient * kl.
+"""
+
+
+def get_kl_losses(scope=None, collection=None):
+    """The KL tensors in `collection` (default `GraphKeys.KL_LOSSES`).
+
+    Args:
+      scope: optional name-scope prefix (a regex, as in `tf.get_collection`).
+      collection: collection name; default `tfbnn.GraphKeys.KL_LOSSES`.
+
+    Returns:
+      A list of scalar `Tensor`s, one per Bayesian layer.
+    """
+    return tf.get_collection(collection or GraphKeys.KL_LOSSES, scope)
+
+
+def kl_divergence(scope=None, collection=None, name=None):
+    """Sum of the KL collection: KL(q || p) of all Bayesian layers (in scope).
+
+    Args:
+      scope: optional name-scope prefix filter.
+      collection: collection name; default `tfbnn.GraphKeys.KL_LOSSES`.
+      name: op name.
+
+    Returns:
+      A scalar `Tensor`: float64 if any term is, else the terms' dtype. A
+      float32 zero, with a `UserWarning`, when the collection is empty
+      (usually a sign that the layers were built in another graph or scope).
+    """
+    losses = get_kl_losses(scope, collection)
+    with tf.name_scope(name, 'kl_divergence', losses):
+        if not losses:
+            warnings.warn("tfbnn.losses.kl_divergence: the collection %r has no KL terms%s; "
+                          "the KL is 0" % (collection or GraphKeys.KL_LOSSES,
+                                           '' if scope is None else ' in scope %r' % scope),
+                          UserWarning, stacklevel=2)
+            return tf.zeros([], tf.float32)
+        dtype = tf.float64 if any(l.dtype == tf.float64 for l in losses) else losses[0].dtype
+        return tf.add_n([tf.cast(l, dtype) for l in losses])
+
+
+def blundell_pi(step, num_batches, dtype=tf.float32, name=None):
+    """pi_i = 2^(M-i) / (2^M - 1) of Blundell et al. (2015), eq. 9.
+
+    i = (step mod M) + 1 is the 1-based index of the minibatch in its epoch.
+    Computed as exp(-i log 2 - log1p(-2^-M)), so for M in the thousands it
+    underflows gracefully to 0 for late minibatches instead of giving inf/inf.
+
+    Args:
+      step: integer scalar `Tensor`, the global step (0-based).
+      num_batches: positive Python int M.
+      dtype: float dtype of the result.
+      name: op name.
+
+    Returns:
+      A scalar `Tensor` in (0, 1]; sums to 1 over any M consecutive steps
+      starting at a multiple of M.
+    """
+    _check_int('blundell_pi', 'num_batches', num_batches, minimum=1)
+    with tf.name_scope(name, 'blundell_pi', [step]):
+        i = tf.cast(tf.mod(tf.cast(step, tf.int64), num_batches) + 1, tf.float64)
+        log_norm = math.log1p(-2.0 ** -num_batches)  # 2^-M underflows to 0: fine
+        return tf.cast(tf.exp(-i * math.log(2.0) - log_norm), dtype)
+
+
+def kl_coefficient(num_examples, batch_size=None, scheme='per_example', kl_weight=1.0,
+                   warmup_steps=0, step=None, dtype=tf.float32, name=None):
+    """The factor that multiplies the KL under `scheme`; see the module docstring.
+
+    Args: as for `elbo`; `batch_size` must be a Python int for per_batch and
+      blundell. `dtype` is the result's dtype.
+
+    Returns:
+      A scalar `Tensor`.
+
+    Raises:
+      ConfigError (a ValueError): for invalid arguments.
+    """
+    if scheme not in SCHEMES:
+        raise ConfigError('elbo: scheme must be one of %s, got %r' % (SCHEMES, scheme))
+    _check_int('elbo', 'num_examples', num_examples, minimum=1)
+    _check_int('elbo', 'warmup_steps', warmup_steps, minimum=0)
+    if isinstance(kl_weight, (tf.Tensor, tf.Variable)):
+        if kl_weight.shape.ndims not in (None, 0):
+            raise ConfigError('elbo: kl_weight must be a scalar, got shape %s' % kl_weight.shape)
+    elif (isinstance(kl_weight, bool) or not isinstance(kl_weight, numbers.Real)
+          or not 0 <= kl_weight < float('inf')):
+        raise ConfigError('elbo: kl_weight must be a finite number >= 0 or a scalar Tensor, '
+                          'got %r' % (kl_weight,))
+    if scheme != 'per_example':
+        _check_int('elbo', 'batch_size', batch_size, minimum=1,
+                   hint=" (scheme %r needs the nominal minibatch size B to get M = ceil(N/B))"
+                   % scheme)
+    if step is None and (scheme == 'blundell' or warmup_steps > 0):
+        step = tf.train.get_global_step()
+        if step is None:
+            raise ConfigError("elbo: scheme 'blundell' and warmup_steps > 0 need step= or a "
+                              "global step (tf.train.get_or_create_global_step())")
+    with tf.name_scope(name, 'kl_coefficient', [kl_weight]):
+        if scheme == 'per_example':
+            coef = tf.constant(1.0 / num_examples, dtype)
+        else:
+            num_batches = -(-num_examples // batch_size)
+            coef = (tf.constant(1.0 / num_batches, dtype) if scheme == 'per_batch'
+                    else blundell_pi(step, num_batches, dtype))
+        coef *= (tf.cast(kl_weight, dtype) if isinstance(kl_weight, (tf.Tensor, tf.Variable))
+                 else tf.constant(kl_weight, dtype))
+        if warmup_steps > 0:
+            ramp = tf.cast(step, tf.float64) / float(warmup_steps)
+            coef *= tf.cast(tf.minimum(ramp, 1.0), dtype)
+        return coef
+
+
+def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0,
+         warmup_steps=0, step=None, scope=None, collection=None, name=None):
+    """The scaled negative ELBO of a minibatch, from the KL collection.
+
+    per_example and per_batch are the same objective up to the factor B (when
+    B divides N); see the module docstring for the derivation and for pi_i.
+
+    Args:
+      nll: float `Tensor` of per-example negative log-likelihoods, shape
+        `[batch]`, or `[num_samples, batch]` for several weight samples (the
+        sample axis is averaged).
+      num_examples: positive Python int N, the training-set size.
+      batch_size: positive Python int B, the nominal minibatch size. Needed
+        for 'per_batch' and 'blundell'; taken from `nll`'s static shape when
+        None and known.
+      scheme: 'per_example', 'per_batch' or 'blundell'.
+      kl_weight: float >= 0 or scalar `Tensor` beta multiplying the KL.
+      warmup_steps: int >= 0; beta ramps as min(1, step / warmup_steps).
+      step: integer scalar `Tensor`; default the global step. Needed by
+        'blundell' and warm-up.
+      scope: optional scope filter for the KL collection.
+      collection: KL collection name (default `tfbnn.GraphKeys.KL_LOSSES`).
+      name: op name.
+
+    Returns:
+      An `Elbo` namedtuple (loss, nll_term, kl, kl_coefficient, scaled_kl).
+
+    Raises:
+      ConfigError (a ValueError): for invalid arguments, with what is allowed.
+    """
+    nll = tf.convert_to_tensor(nll)
+    if not nll.dtype.is_floating:
+        raise ConfigError('elbo: nll must be a float Tensor, got %s' % nll.dtype.name)
+    if nll.shape.ndims not in (1, 2):
+        raise ConfigError('elbo: nll must have shape [batch] or [num_samples, batch] (one value '
+                          'per example; sum any per-pixel terms first), got shape %s' % nll.shape)
+    if scheme != 'per_example' and batch_size is None:
+        batch_size = nll.shape[-1].value
+    with tf.name_scope(name, 'elbo', [nll]):
+        coef = kl_coefficient(num_examples, batch_size, scheme, kl_weight, warmup_steps,
+                              step, nll.dtype)
+        if scheme == 'per_example':
+            nll_term = tf.reduce_mean(nll)
+        else:
+            nll_term = tf.reduce_mean(tf.reduce_sum(nll, axis=-1))
+        kl = tf.cast(kl_divergence(scope, collection), nll.dtype)
+        scaled_kl = coef * kl
+        loss = nll_term + scaled_kl
+        return Elbo(tf.identity(loss, 'loss'), tf.identity(nll_term, 'nll_term'),
+                    tf.identity(kl, 'kl'), tf.identity(coef, 'kl_coefficient'),
+                    tf.identity(scaled_kl, 'scaled_kl'))
+
+
+def _check_int(owner, what, value, minimum, hint=''):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ConfigError('%s: %s must be an integer >= %d%s, got %r'
+                          % (owner, what, minimum, hint, value))
