@@ -1,0 +1,69 @@
+"""tfbnn.layers.dense: shapes, ranks, and its user-facing errors."""
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import tfbnn
+from tfbnn import layers
+
+
+def test_rank3_inputs_apply_to_the_last_axis(sess):
+    x = np.random.RandomState(0).randn(2, 3, 4)
+    y = layers.dense(tf.constant(x), 5, sample=False, name='d')
+    y_k = layers.dense(tf.constant(np.stack([x] * 3)), 5, num_samples=3, name='d', reuse=True,
+                       estimator='flipout')
+    assert y.shape.as_list() == [2, 3, 5] and y_k.shape.as_list() == [3, 2, 3, 5]
+    sess.run(tf.global_variables_initializer())
+    loc, bias = sess.run(['d/kernel_loc:0', 'd/bias_loc:0'])
+    np.testing.assert_allclose(sess.run(y), x @ loc + bias, rtol=1e-10)
+    assert np.all(np.isfinite(sess.run(y_k)))
+
+
+def test_unknown_batch_size_is_fine(sess):
+    x = tf.placeholder(tf.float32, [None, 4])
+    y = layers.dense(x, 2, estimator='local_reparameterization')
+    sess.run(tf.global_variables_initializer())
+    assert sess.run(y, {x: np.ones([7, 4])}).shape == (7, 2)
+
+
+@pytest.mark.parametrize('kwargs,shape,match', [
+    (dict(units=3, estimator='flip'), [2, 4],
+     r"dense 'fc1': estimator must be one of \('reparameterization', 'flipout', "
+     r"'local_reparameterization'\), got 'flip'"),
+    (dict(units=0), [2, 4], "dense 'fc1': units must be a positive integer, got 0"),
+    (dict(units=2.5), [2, 4], 'units must be a positive integer, got 2.5'),
+    (dict(units=True), [2, 4], 'units must be a positive integer, got True'),
+    (dict(units=3), [4], r"dense 'fc1': inputs must have rank 2 or more, got shape \(4,\)"),
+    (dict(units=3, num_samples=2), [2, 4],
+     r'inputs must have rank 3 or more \(\[num_samples, batch, ...\] because num_samples=2\)'),
+    (dict(units=3, num_samples=3), [2, 5, 4],
+     "num_samples=3 but the inputs' leading \\(sample\\) axis has size 2"),
+    (dict(units=3, num_samples=0), [2, 4], 'num_samples must be a positive integer, got 0'),
+    (dict(units=3, sample='yes'), [2, 4],
+     "sample must be a Python bool or a scalar bool Tensor, got 'yes'"),
+    (dict(units=3, posterior_init_scale=0.0), [2, 4],
+     'posterior_init_scale must be a finite number above 1e-06, got 0.0'),
+    (dict(units=3, prior=1.0), [2, 4], 'prior must have a kl_divergence'),
+    (dict(units=3, kl_collection=''), [2, 4], 'kl_collection must be a non-empty string'),
+    (dict(units=3, activation='relu'), [2, 4], 'activation must be callable or None'),
+])
+def test_bad_arguments_name_the_layer_and_the_allowed_values(kwargs, shape, match):
+    with pytest.raises(ValueError, match=match):
+        layers.dense(tf.zeros(shape), name='fc1', **kwargs)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match=r"dense 'bayesian_dense': the last dimension of the "
+                                         r"inputs must be defined"):
+        layers.dense(tf.placeholder(tf.float32, [None, None]), 3)
+    with pytest.raises(ValueError, match='inputs must be float32 or float64, got int32'):
+        layers.dense(tf.zeros([2, 3], tf.int32), 3)
+    with pytest.raises(ValueError, match='scalar bool Tensor, got a float32 Tensor'):
+        layers.dense(tf.zeros([2, 3]), 3, sample=tf.constant(1.0))
+    with pytest.raises(ValueError, match='must have rank 2 or more, got shape <unknown>'):
+        layers.dense(tf.placeholder(tf.float32), 3)
+
+
+def test_errors_are_tfbnn_config_errors():
+    with pytest.raises(tfbnn.errors.ConfigError):
+        layers.dense(tf.zeros([2, 3]), -1)

@@ -1,0 +1,172 @@
+"""tfbnn.losses: the KL collection, the ELBO schemes and their equivalence."""
+import math
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import tfbnn
+from tfbnn import layers, losses
+
+
+def small_net(x, estimator='reparameterization'):
+    h = layers.dense(x, 8, activation=tf.nn.tanh, estimator=estimator, name='fc1')
+    return layers.dense(h, 3, estimator=estimator, name='fc2')
+
+
+def test_kl_divergence_sums_the_collection(sess):
+    x = tf.constant(np.random.RandomState(0).randn(4, 5))
+    small_net(x)
+    kl, parts = losses.kl_divergence(), losses.get_kl_losses()
+    assert len(parts) == 2
+    sess.run(tf.global_variables_initializer())
+    a, b, total = sess.run([parts[0], parts[1], kl])
+    np.testing.assert_allclose(total, a + b, rtol=1e-12)
+    assert len(losses.get_kl_losses(scope='fc2')) == 1
+    np.testing.assert_allclose(sess.run(losses.kl_divergence(scope='fc2')), b, rtol=1e-12)
+
+
+def test_empty_collection_warns_and_gives_zero(sess):
+    with pytest.warns(UserWarning, match="the collection 'tfbnn_kl_losses' has no KL terms"):
+        kl = losses.kl_divergence()
+    assert sess.run(kl) == 0.0
+    with pytest.warns(UserWarning, match="'other' has no KL terms in scope 'x'"):
+        losses.kl_divergence(scope='x', collection='other')
+
+
+def run_elbo(sess, scheme, nll_values, num_examples, batch_size, step=0, **kw):
+    tf.add_to_collection(tfbnn.GraphKeys.KL_LOSSES, tf.constant(300.0, tf.float64))
+    terms = losses.elbo(tf.constant(nll_values, tf.float64), num_examples, batch_size=batch_size,
+                        scheme=scheme, step=tf.constant(step), **kw)
+    return sess.run(terms._asdict())
+
+
+@pytest.mark.parametrize('scheme,nll_term,coef', [
+    ('per_example', 2.0, 1.0 / 1000),
+    ('per_batch', 8.0, 1.0 / 250),
+    ('blundell', 8.0, 2.0 ** 249 / (2.0 ** 250 - 1)),
+])
+def test_elbo_parts_by_hand(sess, scheme, nll_term, coef):
+    out = run_elbo(sess, scheme, [1.0, 2.0, 3.0, 2.0], 1000, 4)
+    assert out['kl'] == 300.0
+    np.testing.assert_allclose(out['nll_term'], nll_term, rtol=1e-12)
+    np.testing.assert_allclose(out['kl_coefficient'], coef, rtol=1e-12)
+    np.testing.assert_allclose(out['scaled_kl'], 300.0 * coef, rtol=1e-12)
+    np.testing.assert_allclose(out['loss'], nll_term + 300.0 * coef, rtol=1e-12)
+
+
+def test_nll_with_a_sample_axis_is_averaged_over_samples(sess):
+    out = run_elbo(sess, 'per_batch', [[1.0, 2.0], [3.0, 6.0]], 10, 2)
+    np.testing.assert_allclose(out['nll_term'], 6.0)  # mean over samples of per-sample sums
+    np.testing.assert_allclose(out['kl_coefficient'], 1 / 5.0)
+
+
+def test_per_batch_with_a_short_last_batch_uses_ceil(sess):
+    out = run_elbo(sess, 'per_batch', [1.0] * 3, 10, 3)
+    np.testing.assert_allclose(out['kl_coefficient'], 1 / 4.0)  # M = ceil(10 / 3)
+
+
+@pytest.mark.parametrize('step,expected', [(0, 0.0), (25, 0.25), (100, 1.0), (1000, 1.0)])
+def test_warmup_and_kl_weight(sess, step, expected):
+    out = run_elbo(sess, 'per_example', [1.0], 50, None, step=step, kl_weight=0.1,
+                   warmup_steps=100)
+    np.testing.assert_allclose(out['kl_coefficient'], 0.1 * expected / 50, rtol=1e-12)
+
+
+def test_kl_weight_tensor(sess):
+    beta = tf.placeholder(tf.float64, [])
+    tf.add_to_collection(tfbnn.GraphKeys.KL_LOSSES, tf.constant(10.0, tf.float64))
+    terms = losses.elbo(tf.zeros([2], tf.float64), 100, kl_weight=beta)
+    np.testing.assert_allclose(sess.run(terms.scaled_kl, {beta: 0.5}), 0.05)
+
+
+@pytest.mark.parametrize('num_batches', [1, 2, 7, 60, 5000])
+@pytest.mark.parametrize('dtype', [tf.float32, tf.float64])
+def test_blundell_pi_sums_to_one_decreases_and_stays_finite(sess, num_batches, dtype):
+    step = tf.placeholder(tf.int64, [])
+    pi = losses.blundell_pi(step, num_batches, dtype)
+    # One epoch, then the first minibatch of the next epoch starts over.
+    values = np.array([sess.run(pi, {step: s}) for s in range(num_batches + 1)], np.float64)
+    assert np.all(np.isfinite(values))
+    np.testing.assert_allclose(values[:num_batches].sum(), 1.0,
+                               rtol=1e-6 if dtype == tf.float32 else 1e-12)
+    assert np.all(np.diff(values[:num_batches]) <= 0)
+    assert values[num_batches] == values[0]
+    if num_batches < 100:
+        expected = 2.0 ** (num_batches - np.arange(1, num_batches + 1)) / (2.0 ** num_batches - 1)
+        np.testing.assert_allclose(values[:num_batches], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize('estimator', layers.ESTIMATORS)
+def test_per_example_gradients_equal_per_batch_gradients_over_b(estimator):
+    """The two schemes are one objective up to the factor B (here B | N), in float64,
+    for the same weight noise: both losses are built on the same sampled outputs."""
+    rng = np.random.RandomState(0)
+    n, b = 120, 8
+    x = tf.constant(rng.randn(b, 5))
+    labels = tf.constant(rng.randint(0, 3, size=b))
+    logits = small_net(x, estimator)
+    nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    ex = losses.elbo(nll, n, scheme='per_example')
+    ba = losses.elbo(nll, n, batch_size=b, scheme='per_batch')
+    params = tf.trainable_variables()
+    g_ex, g_ba = tf.gradients(ex.loss, params), tf.gradients(ba.loss, params)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        out = sess.run([ex.loss, ba.loss, g_ex, g_ba])
+    np.testing.assert_allclose(out[1], b * out[0], rtol=1e-12)
+    for ge, gb in zip(out[2], out[3]):
+        np.testing.assert_allclose(ge, gb / b, rtol=1e-10, atol=1e-15)
+
+
+def test_blundell_pi_over_an_epoch_gives_the_full_kl_once(sess):
+    """sum_i pi_i KL = KL: an epoch of 'blundell' minibatches adds up to -ELBO,
+    as an epoch of 'per_batch' minibatches does."""
+    n, b = 40, 5
+    step = tf.placeholder(tf.int64, [])
+    tf.add_to_collection(tfbnn.GraphKeys.KL_LOSSES, tf.constant(123.0, tf.float64))
+    nll = tf.constant([0.5] * b, tf.float64)
+    blundell = losses.elbo(nll, n, batch_size=b, scheme='blundell', step=step)
+    per_batch = losses.elbo(nll, n, batch_size=b, scheme='per_batch', step=step)
+    m = n // b
+    for terms in (blundell, per_batch):
+        total = sum(sess.run(terms.loss, {step: s}) for s in range(m))
+        np.testing.assert_allclose(total, 0.5 * n + 123.0, rtol=1e-12)
+
+
+def test_global_step_is_used_when_step_is_none(sess):
+    gs = tf.train.get_or_create_global_step()
+    tf.add_to_collection(tfbnn.GraphKeys.KL_LOSSES, tf.constant(1.0))
+    terms = losses.elbo(tf.zeros([4]), 8, batch_size=4, scheme='blundell')
+    sess.run(tf.global_variables_initializer())
+    assert math.isclose(sess.run(terms.kl_coefficient), 2.0 / 3.0, rel_tol=1e-6)
+    sess.run(gs.assign(1))
+    assert math.isclose(sess.run(terms.kl_coefficient), 1.0 / 3.0, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(scheme='per_minibatch'), r"elbo: scheme must be one of \('per_example', 'per_batch', "
+                                   r"'blundell'\), got 'per_minibatch'"),
+    (dict(num_examples=0), 'elbo: num_examples must be an integer >= 1, got 0'),
+    (dict(num_examples=10.5), 'num_examples must be an integer >= 1, got 10.5'),
+    (dict(kl_weight=-1.0), 'kl_weight must be a finite number >= 0'),
+    (dict(warmup_steps=-5), 'warmup_steps must be an integer >= 0'),
+    (dict(scheme='per_batch', batch_size=0), 'batch_size must be an integer >= 1'),
+    (dict(scheme='blundell'), "scheme 'blundell' and warmup_steps > 0 need step="),
+    (dict(warmup_steps=10), "need step= or a global step"),
+])
+def test_elbo_argument_errors(kwargs, match):
+    args = dict(nll=tf.zeros([4]), num_examples=100)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        losses.elbo(**args)
+
+
+def test_elbo_nll_shape_errors():
+    with pytest.raises(ValueError, match=r'nll must have shape \[batch\] or \[num_samples, '
+                                         r'batch\].*got shape \(2, 3, 4\)'):
+        losses.elbo(tf.zeros([2, 3, 4]), 10)
+    with pytest.raises(ValueError, match='nll must be a float Tensor, got int32'):
+        losses.elbo(tf.zeros([4], tf.int32), 10)
+    with pytest.raises(ValueError, match=r"scheme 'per_batch' needs the nominal minibatch size"):
+        losses.elbo(tf.placeholder(tf.float32, [None]), 10, scheme='per_batch')
