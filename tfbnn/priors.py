@@ -89,11 +89,13 @@ class NormalPrior(Prior):
             loc = tf.convert_to_tensor(loc)
             scale = tf.convert_to_tensor(scale)
             sigma = tf.constant(self.stddev, loc.dtype.base_dtype)
-            mean = tf.constant(self.mean, loc.dtype.base_dtype)
-            kl = (tf.log(sigma) - tf.log(scale)
-                  + (tf.square(scale) + tf.square(loc - mean)) / (2.0 * tf.square(sigma))
-                  - 0.5)
-            return tf.reduce_sum(kl)
+            centred = loc if self.mean == 0.0 else loc - tf.constant(self.mean, loc.dtype.base_dtype)
+            count = tf.cast(tf.size(loc), loc.dtype.base_dtype)
+            # The sum of the elementwise formula, regrouped into three
+            # reductions (l2_loss is one fused sum of squares / 2): a few
+            # passes over the weights instead of ten, forward and backward.
+            return (count * (tf.log(sigma) - 0.5) - tf.reduce_sum(tf.log(scale))
+                    + (tf.nn.l2_loss(scale) + tf.nn.l2_loss(centred)) / tf.square(sigma))
 
 
 class ScaleMixturePrior(Prior):

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import priors as priors_lib
+from tfbnn._random import standard_normal
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 
@@ -127,7 +128,7 @@ def _noise(post, num_samples):
     """scale * eps with eps ~ N(0, 1); shape [K] + loc.shape when K is set."""
     shape = tf.shape(post.loc) if num_samples is None else tf.concat(
         [[num_samples], tf.shape(post.loc)], axis=0)
-    return post.scale * tf.random.normal(shape, dtype=post.loc.dtype.base_dtype)
+    return post.scale * standard_normal(shape, post.loc.dtype.base_dtype)
 
 
 def _draw(post, num_samples):
@@ -188,7 +189,7 @@ def _local_reparameterization(x, kernel, bias, maps):
     elif bias is not None:
         mean += bias
     var += _VARIANCE_EPS[x.dtype.base_dtype]
-    return mean + tf.sqrt(var) * tf.random.normal(tf.shape(mean), dtype=x.dtype), None, None
+    return mean + tf.sqrt(var) * standard_normal(tf.shape(mean), x.dtype.base_dtype), None, None
 
 
 def _sampled_outputs(estimator, x, kernel, bias, maps, num_samples, sign_shape_fn):

@@ -1,0 +1,215 @@
+#!/usr/bin/env python
+"""Training-step speed of tfbnn layers beside tfp.layers 0.8 and a deterministic floor.
+
+Builds, in one process, the same networks with tfbnn, with TensorFlow
+Probability 0.8's layers (graph mode, KL from `layer.losses`) and with plain
+`tf.layers` (no sampling, no KL: the floor), trains each with Adam on batches
+of 128 from a `tf.data` pipeline, and prints examples/s and the ratios. The
+configurations are timed in interleaved rounds and the best round of each is
+kept, so that a noisy neighbour on a shared machine slows everything alike.
+
+Both libraries use their default prior N(0, 1) with the analytic KL scaled by
+1/N, and a point-estimate bias (TFP's default; tfbnn's bayesian_bias=False).
+
+  scripts/run.sh python scripts/bench_layers.py            # full
+  scripts/run.sh python scripts/bench_layers.py --steps 3 --rounds 1   # smoke
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+import numpy as np  # noqa: E402
+
+import tfbnn  # noqa: E402  (imports TensorFlow quietly)
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+N_TRAIN = 60000  # the KL is scaled as for MNIST
+BATCH = 128
+
+
+def _tfp():
+    import tensorflow_probability as tfp
+    return tfp
+
+
+def mlp_deterministic(x):
+    h = tf.layers.dense(x, 400, tf.nn.relu)
+    h = tf.layers.dense(h, 400, tf.nn.relu)
+    return tf.layers.dense(h, 10)
+
+
+def mlp_tfbnn(estimator):
+    def build(x):
+        h = x
+        for units, act in ((400, tf.nn.relu), (400, tf.nn.relu), (10, None)):
+            h = tfbnn.layers.dense(h, units, act, estimator=estimator, bayesian_bias=False)
+        return h
+    return build
+
+
+def mlp_tfp(layer_name):
+    def build(x):
+        cls = getattr(_tfp().layers, layer_name)
+        h = x
+        for units, act in ((400, tf.nn.relu), (400, tf.nn.relu), (10, None)):
+            layer = cls(units, activation=act)
+            h = layer(h)
+            tf.add_to_collection('bench_kl', tf.add_n(layer.losses))
+        return h
+    return build
+
+
+def lenet_deterministic(x):
+    h = tf.reshape(x, [-1, 28, 28, 1])
+    h = tf.layers.max_pooling2d(tf.layers.conv2d(h, 6, 5, padding='same', activation=tf.nn.relu), 2, 2)
+    h = tf.layers.max_pooling2d(tf.layers.conv2d(h, 16, 5, activation=tf.nn.relu), 2, 2)
+    h = tf.layers.flatten(h)
+    h = tf.layers.dense(h, 120, tf.nn.relu)
+    h = tf.layers.dense(h, 84, tf.nn.relu)
+    return tf.layers.dense(h, 10)
+
+
+def lenet_tfbnn(x):
+    kw = dict(estimator='flipout', bayesian_bias=False)
+    h = tf.reshape(x, [-1, 28, 28, 1])
+    h = tf.layers.max_pooling2d(tfbnn.layers.conv2d(h, 6, 5, padding='same', activation=tf.nn.relu, **kw), 2, 2)
+    h = tf.layers.max_pooling2d(tfbnn.layers.conv2d(h, 16, 5, activation=tf.nn.relu, **kw), 2, 2)
+    h = tf.layers.flatten(h)
+    h = tfbnn.layers.dense(h, 120, tf.nn.relu, **kw)
+    h = tfbnn.layers.dense(h, 84, tf.nn.relu, **kw)
+    return tfbnn.layers.dense(h, 10, **kw)
+
+
+def lenet_tfp(x):
+    tfpl = _tfp().layers
+
+    def apply(layer, h):
+        out = layer(h)
+        tf.add_to_collection('bench_kl', tf.add_n(layer.losses))
+        return out
+    h = tf.reshape(x, [-1, 28, 28, 1])
+    h = tf.layers.max_pooling2d(apply(tfpl.Convolution2DFlipout(6, 5, padding='same', activation=tf.nn.relu), h), 2, 2)
+    h = tf.layers.max_pooling2d(apply(tfpl.Convolution2DFlipout(16, 5, activation=tf.nn.relu), h), 2, 2)
+    h = tf.layers.flatten(h)
+    h = apply(tfpl.DenseFlipout(120, activation=tf.nn.relu), h)
+    h = apply(tfpl.DenseFlipout(84, activation=tf.nn.relu), h)
+    return apply(tfpl.DenseFlipout(10), h)
+
+
+# (group, name, builder, kl source) -- group rows are compared with each other.
+CONFIGS = [
+    ('mlp', 'deterministic tf.layers', mlp_deterministic, None),
+    ('mlp', 'tfbnn reparameterization', mlp_tfbnn('reparameterization'), 'tfbnn'),
+    ('mlp', 'tfp DenseReparameterization', mlp_tfp('DenseReparameterization'), 'tfp'),
+    ('mlp', 'tfbnn flipout', mlp_tfbnn('flipout'), 'tfbnn'),
+    ('mlp', 'tfp DenseFlipout', mlp_tfp('DenseFlipout'), 'tfp'),
+    ('mlp', 'tfbnn local_reparameterization', mlp_tfbnn('local_reparameterization'), 'tfbnn'),
+    ('mlp', 'tfp DenseLocalReparameterization', mlp_tfp('DenseLocalReparameterization'), 'tfp'),
+    ('lenet5', 'deterministic tf.layers', lenet_deterministic, None),
+    ('lenet5', 'tfbnn flipout', lenet_tfbnn, 'tfbnn'),
+    ('lenet5', 'tfp Convolution2DFlipout', lenet_tfp, 'tfp'),
+]
+
+TWINS = {
+    ('mlp', 'tfbnn reparameterization'): 'tfp DenseReparameterization',
+    ('mlp', 'tfbnn flipout'): 'tfp DenseFlipout',
+    ('mlp', 'tfbnn local_reparameterization'): 'tfp DenseLocalReparameterization',
+    ('lenet5', 'tfbnn flipout'): 'tfp Convolution2DFlipout',
+}
+
+
+class Bench(object):
+    """One configuration in its own graph and session, ready to step."""
+
+    def __init__(self, builder, kl_source, threads, seed=0):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            tf.set_random_seed(seed)
+            rng = np.random.RandomState(seed)
+            images = rng.rand(4096, 784).astype(np.float32)
+            labels = rng.randint(0, 10, size=4096).astype(np.int64)
+            ds = (tf.data.Dataset.from_tensor_slices((images, labels)).repeat()
+                  .batch(BATCH, drop_remainder=True).prefetch(2))
+            x, y = tf.data.make_one_shot_iterator(ds).get_next()
+            logits = builder(x)
+            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+            if kl_source == 'tfbnn':
+                loss = tfbnn.losses.elbo(nll, N_TRAIN).loss
+            elif kl_source == 'tfp':
+                loss = tf.reduce_mean(nll) + tf.add_n(tf.get_collection('bench_kl')) / N_TRAIN
+            else:
+                loss = tf.reduce_mean(nll)
+            self.train = tf.train.AdamOptimizer(1e-3).minimize(loss)
+            config = tf.ConfigProto(intra_op_parallelism_threads=threads,
+                                    inter_op_parallelism_threads=threads)
+            self.sess = tf.Session(config=config)
+            self.sess.run(tf.global_variables_initializer())
+
+    def examples_per_second(self, steps):
+        start = time.perf_counter()
+        for _ in range(steps):
+            self.sess.run(self.train)
+        return steps * BATCH / (time.perf_counter() - start)
+
+    def timeline(self, path):
+        """Writes a Chrome trace of one step (open in chrome://tracing)."""
+        from tensorflow.python.client import timeline  # pylint: disable=g-import-not-at-top
+        meta = tf.RunMetadata()
+        self.sess.run(self.train, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE),
+                      run_metadata=meta)
+        with open(path, 'w') as f:
+            f.write(timeline.Timeline(meta.step_stats).generate_chrome_trace_format())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--steps', type=int, default=60, help='timed steps per round')
+    parser.add_argument('--rounds', type=int, default=5, help='interleaved rounds (best kept)')
+    parser.add_argument('--warmup', type=int, default=10, help='untimed steps first')
+    parser.add_argument('--threads', type=int, default=0, help='TF thread pools (0: TF default)')
+    parser.add_argument('--only', default=None, help="substring filter on 'group name'")
+    parser.add_argument('--timeline-dir', default=None,
+                        help='write one Chrome trace per configuration here')
+    args = parser.parse_args(argv)
+    if min(args.steps, args.rounds) < 1 or args.warmup < 0:
+        parser.error('--steps and --rounds must be >= 1, --warmup >= 0')
+    tf.logging.set_verbosity(tf.logging.ERROR)
+
+    configs = [c for c in CONFIGS if not args.only or args.only in '%s %s' % (c[0], c[1])]
+    print('building %d configurations (batch %d, Adam, KL / %d) ...' % (len(configs), BATCH, N_TRAIN),
+          flush=True)
+    benches = [Bench(builder, kl, args.threads) for _, _, builder, kl in configs]
+    for b in benches:
+        b.examples_per_second(args.warmup)
+    best = [0.0] * len(benches)
+    for r in range(args.rounds):
+        for i, b in enumerate(benches):
+            best[i] = max(best[i], b.examples_per_second(args.steps))
+        print('round %d/%d done' % (r + 1, args.rounds), flush=True)
+    if args.timeline_dir:
+        os.makedirs(args.timeline_dir, exist_ok=True)
+        for (group, name, _, _), b in zip(configs, benches):
+            b.timeline(os.path.join(args.timeline_dir, '%s-%s.json' % (group, name.replace(' ', '_'))))
+
+    rate = {(g, n): best[i] for i, (g, n, _, _) in enumerate(configs)}
+    print('\n%-8s %-34s %12s %16s %14s' % ('net', 'configuration', 'examples/s',
+                                           'step vs floor', 'tfbnn / tfp'))
+    for group, name, _, _ in configs:
+        ex = rate[(group, name)]
+        floor = rate.get((group, 'deterministic tf.layers'))
+        vs_floor = '%.2fx' % (floor / ex) if floor else '-'
+        speedup = '-'
+        if name.startswith('tfbnn'):
+            twin = (group, TWINS[(group, name)])
+            if twin in rate:
+                speedup = '%.2fx' % (ex / rate[twin])
+        print('%-8s %-34s %12.0f %16s %14s' % (group, name, ex, vs_floor, speedup))
+    print('\n"step vs floor": step time / deterministic step time (lower is better); '
+          '"tfbnn / tfp": speed ratio (higher is better).')
+
+
+if __name__ == '__main__':
+    main()
