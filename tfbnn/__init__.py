@@ -11,7 +11,16 @@ The public API:
   tfbnn.priors: normal, scale_mixture, Prior, NormalPrior, ScaleMixturePrior
   tfbnn.losses: elbo, Elbo, kl_divergence, get_kl_losses, kl_coefficient,
                 blundell_pi, SCHEMES
-  tfbnn.errors: TfbnnError, ConfigError, DataError, CheckpointError
+  tfbnn.errors: TfbnnError, ConfigError, DataError, CheckpointError,
+                TrainingDivergedError
+  tfbnn.data: load_dataset, Dataset, DATASETS and one loader per format
+  tfbnn.metrics: error_rate, expected_calibration_error, reliability_bins,
+                 brier_score, entropy, mutual_information, auroc,
+                 gaussian_log_likelihood, rmse, regression_metrics, ...
+  tfbnn.models: build_network, ModelSpec (the training job's networks)
+  tfbnn.predictive: classification_predictive, regression_predictive
+  tfbnn.training: train (the job behind scripts/train.py)
+  tfbnn.plots (imported on use: it loads matplotlib)
 """
 import warnings as _warnings
 
@@ -20,10 +29,15 @@ with _warnings.catch_warnings():
     # definitions; only that import-time notice is silenced, only here.
     _warnings.filterwarnings('ignore', category=FutureWarning,
                              module=r'(tensorflow|tensorboard)\b')
+    # Compiled extensions TF imports (h5py) were built against a newer numpy
+    # ABI; numpy documents this notice as harmless.
+    _warnings.filterwarnings('ignore', message='numpy.ufunc size changed',
+                             category=RuntimeWarning)
     import tensorflow as _tf  # noqa: F401
 
-from tfbnn import errors, layers, losses, priors
+from tfbnn import data, errors, layers, losses, metrics, models, predictive, priors
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.version import __version__
 
-__all__ = ['GraphKeys', 'layers', 'losses', 'priors', 'errors', '__version__']
+__all__ = ['GraphKeys', 'layers', 'losses', 'priors', 'errors', 'data', 'metrics', 'models',
+           'predictive', '__version__']

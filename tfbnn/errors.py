@@ -5,7 +5,7 @@ status 2; anything else escaping is a bug and keeps its traceback. All of
 them are also `ValueError`s, so library callers can catch the usual type.
 """
 
-__all__ = ['TfbnnError', 'ConfigError', 'DataError', 'CheckpointError']
+__all__ = ['TfbnnError', 'ConfigError', 'DataError', 'CheckpointError', 'TrainingDivergedError']
 
 
 class TfbnnError(ValueError):
@@ -22,3 +22,14 @@ class DataError(TfbnnError):
 
 class CheckpointError(TfbnnError):
     """A checkpoint or run directory that cannot be used."""
+
+
+class TrainingDivergedError(TfbnnError):
+    """The loss or its gradient became NaN or infinite during training."""
+
+    def __init__(self, step, checkpoint):
+        self.step, self.checkpoint = step, checkpoint
+        super(TrainingDivergedError, self).__init__(
+            'the loss or its gradient became non-finite (NaN/Inf) at step %d; no variable was '
+            'updated by that step; last good checkpoint: %s (try a smaller --learning-rate)'
+            % (step, checkpoint or 'none yet'))

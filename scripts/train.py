@@ -1,0 +1,11 @@
+#!/usr/bin/env python
+"""Train a Bayesian network: `scripts/train.py --help` (the logic is tfbnn.cli.train)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+from tfbnn.cli.train import main  # noqa: E402
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""tfbnn/data/_common.py: argument checks, file reading, standardisation."""
+import gzip
+import pathlib
+
+import numpy as np
+import pytest
+
+from tfbnn.data import _common
+from tfbnn.errors import ConfigError, DataError
+
+
+@pytest.mark.parametrize('value,match', [
+    (1.5, 'n must be an integer, got 1.5'),
+    (True, 'n must be an integer, got True'),
+    ('3', "n must be an integer, got '3'"),
+    (-1, 'n must be at least 0, got -1'),
+    (11, 'n must be at most 10, got 11'),
+])
+def test_check_int_rejects(value, match):
+    with pytest.raises(ConfigError, match='^owner: ' + match):
+        _common.check_int('owner', 'n', value, 0, 10)
+
+
+def test_check_int_accepts_numpy_integers():
+    value = _common.check_int('owner', 'n', np.int64(7), 0, 10)
+    assert value == 7 and type(value) is int
+
+
+@pytest.mark.parametrize('value', [0.0, -1.0, float('nan'), float('inf'), True, '1'])
+def test_check_positive_rejects(value):
+    with pytest.raises(ConfigError, match='owner: scale must be a positive finite number'):
+        _common.check_positive('owner', 'scale', value)
+
+
+def test_check_positive_allow_zero():
+    assert _common.check_positive('owner', 'std', 0, allow_zero=True) == 0.0
+    with pytest.raises(ConfigError, match='std must be a non-negative finite number'):
+        _common.check_positive('owner', 'std', -0.1, allow_zero=True)
+
+
+def test_check_path():
+    assert _common.check_path('o', 'p', pathlib.Path('/a/b')) == '/a/b'
+    with pytest.raises(ConfigError, match="o: p must be a path .*got 3"):
+        _common.check_path('o', 'p', 3)
+
+
+def test_one_line_joins_lines_and_names_empty_errors():
+    assert _common.one_line(ValueError('a\n  b\tc ')) == 'a b c'
+    assert _common.one_line(EOFError()) == 'EOFError'
+
+
+def test_require_dir(tmp_path):
+    _common.require_dir(str(tmp_path), 'x')
+    missing = str(tmp_path / 'nope')
+    with pytest.raises(DataError, match="nope: no such directory \\(dataset 'x'\\)"):
+        _common.require_dir(missing, 'x')
+    (tmp_path / 'f').write_text('')
+    with pytest.raises(DataError, match="f: not a directory"):
+        _common.require_dir(str(tmp_path / 'f'), 'x')
+
+
+def test_read_bytes_plain_and_gzip(tmp_path):
+    payload = bytes(range(256)) * 3
+    (tmp_path / 'a').write_bytes(payload)
+    with gzip.open(str(tmp_path / 'a.gz'), 'wb') as f:
+        f.write(payload)
+    assert _common.read_bytes(str(tmp_path / 'a')) == payload
+    assert _common.read_bytes(str(tmp_path / 'a.gz')) == payload
+
+
+def write_gzip(path, payload):
+    with gzip.open(str(path), 'wb') as f:
+        f.write(payload)
+    return path.read_bytes()
+
+
+def test_read_bytes_errors(tmp_path):
+    with pytest.raises(DataError, match='missing.gz: no such file$'):
+        _common.read_bytes(str(tmp_path / 'missing.gz'))
+    (tmp_path / 'sub').mkdir()
+    with pytest.raises(DataError, match='sub: is a directory, not a file'):
+        _common.read_bytes(str(tmp_path / 'sub'))
+
+    (tmp_path / 'plain.gz').write_bytes(b'hello, not gzip')
+    with pytest.raises(DataError, match='plain.gz: cannot read the file .*Not a gzipped file'):
+        _common.read_bytes(str(tmp_path / 'plain.gz'))
+
+    whole = write_gzip(tmp_path / 'full.gz', np.random.RandomState(0).bytes(5000))
+    (tmp_path / 'cut.gz').write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(DataError, match='cut.gz: truncated gzip file'):
+        _common.read_bytes(str(tmp_path / 'cut.gz'))
+
+    corrupt = bytearray(whole)
+    corrupt[-8:-4] = bytes(4)  # the CRC-32 of the trailer
+    (tmp_path / 'crc.gz').write_bytes(bytes(corrupt))
+    with pytest.raises(DataError, match='crc.gz: cannot read the file .*CRC check failed'):
+        _common.read_bytes(str(tmp_path / 'crc.gz'))
+
+
+def test_read_table_skips_blank_lines_and_mixed_whitespace(tmp_path):
+    path = tmp_path / 't.txt'
+    path.write_text('\n1 2.5\t-3e2 \n\n4\t 5 6\n\n\n')
+    table = _common.read_table(str(path))
+    np.testing.assert_array_equal(table, [[1, 2.5, -300], [4, 5, 6]])
+    assert table.dtype == np.float64
+
+
+@pytest.mark.parametrize('content,match', [
+    (b'', 't.txt: the file is empty'),
+    (b'\n  \n', 't.txt: the file is empty'),
+    (b'1 2\n3 4\n5\n', 't.txt: line 3 has 1 values but line 1 has 2'),
+    (b'1 2\n3 x4\n', "t.txt: line 2: cannot read 'x4' as a number"),
+    (b'1 2\n\xff\xfe 4\n', 't.txt: not a plain-text table of numbers'),
+])
+def test_read_table_errors(tmp_path, content, match):
+    path = tmp_path / 't.txt'
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=match):
+        _common.read_table(str(path))
+
+
+def test_read_indices(tmp_path):
+    path = tmp_path / 'i.txt'
+    path.write_text('3\n0\n7\n\n')
+    indices = _common.read_indices(str(path), 8, 'row')
+    np.testing.assert_array_equal(indices, [3, 0, 7])
+    assert indices.dtype == np.int64
+
+
+@pytest.mark.parametrize('content,match', [
+    ('', r'i.txt: the file is empty \(no row indices\)'),
+    ('1\n2.5\n', 'i.txt: row index 2.5 is not a whole number'),
+    ('1\nnan\n', 'i.txt: row index nan is not a whole number'),
+    ('1\n8\n', r'i.txt: row index 8 is out of range \(the data has 8 rows, valid indices 0..7\)'),
+    ('1\n-1\n', 'i.txt: row index -1 is out of range'),
+    ('1\n4\n1\n1\n', 'i.txt: row index 1 is listed 3 times'),
+])
+def test_read_indices_errors(tmp_path, content, match):
+    path = tmp_path / 'i.txt'
+    path.write_text(content)
+    with pytest.raises(DataError, match=match):
+        _common.read_indices(str(path), 8, 'row')
+
+
+def test_standardize_uses_training_statistics():
+    rng = np.random.RandomState(0)
+    train = rng.normal(3.0, 2.0, (50, 3))
+    train[:, 2] = 4.0  # constant column: divided by 1, not 0
+    test = rng.normal(size=(7, 3))
+    train_z, test_z, mean, std = _common.standardize(train, test)
+    assert train_z.dtype == test_z.dtype == np.float32
+    np.testing.assert_allclose(train_z[:, :2].mean(0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(train_z[:, :2].std(0), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(train_z[:, 2], 0.0)
+    hand_mean = train.sum(0) / 50
+    hand_std = np.sqrt(((train - hand_mean) ** 2).sum(0) / 50)  # population std
+    hand_std[2] = 1.0
+    np.testing.assert_allclose(mean, hand_mean, rtol=1e-12)
+    np.testing.assert_allclose(std, hand_std, rtol=1e-12)
+    np.testing.assert_allclose(test_z, (test - hand_mean) / hand_std, rtol=1e-6, atol=1e-6)

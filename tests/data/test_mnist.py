@@ -1,0 +1,200 @@
+"""tfbnn/data/mnist.py on tiny IDX files written here with numpy and gzip."""
+import gzip
+import os
+
+import numpy as np
+import pytest
+
+from tfbnn.data.mnist import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, load_mnist, read_idx
+from tfbnn.errors import ConfigError, DataError
+
+TRAIN_IMAGES, TRAIN_LABELS = 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte'
+TEST_IMAGES, TEST_LABELS = 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'
+
+
+def idx_bytes(array, magic=None):
+    """The IDX encoding of a uint8 array: magic, big-endian sizes, values."""
+    array = np.asarray(array, np.uint8)
+    magic = 0x0800 + array.ndim if magic is None else magic
+    header = np.array([magic] + list(array.shape), '>u4').tobytes()
+    return header + array.tobytes()
+
+
+def write(path, payload):
+    """Writes `payload`, gzipped when `path` ends in .gz; returns the path as str."""
+    path = str(path)
+    if path.endswith('.gz'):
+        with gzip.open(path, 'wb') as f:
+            f.write(payload)
+    else:
+        with open(path, 'wb') as f:
+            f.write(payload)
+    return path
+
+
+def make_split(rng, count, size=(28, 28)):
+    return (rng.randint(0, 256, (count,) + size).astype(np.uint8),
+            rng.randint(0, 10, count).astype(np.uint8))
+
+
+@pytest.fixture
+def arrays():
+    rng = np.random.RandomState(0)
+    images, labels = make_split(rng, 5)
+    images[0, 0, :2] = [0, 255]  # both ends of the range
+    labels[:2] = [0, 9]
+    test_images, test_labels = make_split(rng, 3)
+    return images, labels, test_images, test_labels
+
+
+def write_mnist(folder, arrays, suffix='.gz'):
+    for stem, array in zip((TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS), arrays):
+        write(os.path.join(str(folder), stem + suffix), idx_bytes(array))
+    return str(folder)
+
+
+@pytest.fixture
+def mnist_dir(tmp_path, arrays):
+    return write_mnist(tmp_path, arrays)
+
+
+@pytest.mark.parametrize('suffix', ['', '.gz'])
+def test_read_idx_returns_what_was_written(tmp_path, arrays, suffix):
+    images, labels = arrays[:2]
+    path = write(tmp_path / ('images' + suffix), idx_bytes(images))
+    back = read_idx(path, IDX_IMAGES_MAGIC)
+    assert back.dtype == np.uint8 and back.shape == (5, 28, 28)
+    np.testing.assert_array_equal(back, images)
+    np.testing.assert_array_equal(read_idx(write(tmp_path / 'l', idx_bytes(labels))), labels)
+
+
+def test_read_idx_other_value_types(tmp_path):
+    values = np.arange(-3, 3, dtype=np.int32).reshape(2, 3)
+    header = np.array([0x0C02, 2, 3], '>u4').tobytes()
+    path = write(tmp_path / 'ints', header + values.astype('>i4').tobytes())
+    back = read_idx(path)
+    assert back.dtype == np.int32 and back.dtype.isnative
+    np.testing.assert_array_equal(back, values)
+
+
+def test_load_mnist_divides_pixels_by_255(mnist_dir, arrays):
+    images, labels, test_images, test_labels = arrays
+    d = load_mnist(mnist_dir)
+    assert d.name == 'mnist' and d.task == 'classification' and d.num_classes == 10
+    assert d.input_shape == (28, 28, 1)
+    assert d.x_train.shape == (5, 28, 28, 1) and d.x_test.shape == (3, 28, 28, 1)
+    assert d.x_train.dtype == np.float32 and d.y_train.dtype == np.int64
+    np.testing.assert_array_equal(d.x_train[..., 0], (images / 255.0).astype(np.float32))
+    np.testing.assert_array_equal(d.x_test[..., 0], (test_images / 255.0).astype(np.float32))
+    assert d.x_train[0, 0, 0, 0] == 0.0 and d.x_train[0, 0, 1, 0] == 1.0
+    np.testing.assert_array_equal(d.y_train, labels)
+    np.testing.assert_array_equal(d.y_test, test_labels)
+    assert '5 train / 3 test, 10 classes' in d.description
+
+
+def test_load_mnist_pixel_scale(mnist_dir, arrays):
+    d = load_mnist(mnist_dir, pixel_scale=126)
+    np.testing.assert_array_equal(d.x_train[..., 0], (arrays[0] / 126.0).astype(np.float32))
+    assert d.x_train.max() == np.float32(255 / 126.0)
+
+
+@pytest.mark.parametrize('scale', [0, -1.0, float('nan'), '255'])
+def test_load_mnist_rejects_bad_pixel_scale(mnist_dir, scale):
+    with pytest.raises(ConfigError, match='mnist: pixel_scale must be a positive finite'):
+        load_mnist(mnist_dir, pixel_scale=scale)
+
+
+def test_load_mnist_reads_plain_files(tmp_path, arrays):
+    d = load_mnist(write_mnist(tmp_path, arrays, suffix=''))
+    np.testing.assert_array_equal(d.y_train, arrays[1])
+
+
+def test_load_mnist_prefers_gz(mnist_dir, arrays):
+    # A plain copy with other labels next to the .gz one must be ignored.
+    write(os.path.join(mnist_dir, TRAIN_LABELS), idx_bytes((arrays[1] + 1) % 10))
+    np.testing.assert_array_equal(load_mnist(mnist_dir).y_train, arrays[1])
+
+
+def test_load_mnist_other_image_sizes(tmp_path):
+    # The same reader serves any IDX image set, e.g. other 2-D sizes.
+    rng = np.random.RandomState(1)
+    d = load_mnist(write_mnist(tmp_path, make_split(rng, 4, (3, 5)) + make_split(rng, 2, (3, 5))))
+    assert d.input_shape == (3, 5, 1)
+
+
+def test_load_mnist_missing_directory(tmp_path):
+    with pytest.raises(DataError, match="nope: no such directory \\(dataset 'mnist'\\)"):
+        load_mnist(str(tmp_path / 'nope'))
+
+
+def test_load_mnist_missing_file(mnist_dir):
+    os.remove(os.path.join(mnist_dir, TEST_LABELS + '.gz'))
+    with pytest.raises(DataError, match='no file t10k-labels-idx1-ubyte.gz or '
+                                        't10k-labels-idx1-ubyte'):
+        load_mnist(mnist_dir)
+
+
+def corrupt_payload(mnist_dir, stem, payload, raw=False):
+    """Overwrites `stem`.gz with `payload` (gzipped unless `raw`)."""
+    path = os.path.join(mnist_dir, stem + '.gz')
+    if raw:
+        with open(path, 'wb') as f:
+            f.write(payload)
+    else:
+        write(path, payload)
+
+
+def gz_bytes(payload):
+    return gzip.compress(payload)
+
+
+@pytest.mark.parametrize('stem,payload,raw,match', [
+    (TRAIN_IMAGES, b'not gzip at all', True,
+     r'train-images-idx3-ubyte.gz: cannot read the file \(Not a gzipped file'),
+    (TRAIN_IMAGES, gz_bytes(np.random.RandomState(0).bytes(4000))[:100], True,
+     r'train-images-idx3-ubyte.gz: truncated gzip file'),
+    (TRAIN_IMAGES, b'\0\0\x08', False,
+     'train-images-idx3-ubyte.gz: truncated: 3 bytes, too short for an IDX header'),
+    (TRAIN_IMAGES, idx_bytes(np.zeros(5), IDX_LABELS_MAGIC), False,
+     r'train-images-idx3-ubyte.gz: wrong magic number 0x00000801 \(2049\), expected '
+     r'0x00000803 \(2051, IDX images: unsigned bytes in 3 dimensions\)'),
+    (TEST_LABELS, idx_bytes(np.zeros((3, 1))), False,
+     r't10k-labels-idx1-ubyte.gz: wrong magic number 0x00000802 .* expected 0x00000801'),
+    (TRAIN_IMAGES, np.array([IDX_IMAGES_MAGIC, 5], '>u4').tobytes(), False,
+     'train-images-idx3-ubyte.gz: truncated: the header needs 16 bytes for 3 dimensions, '
+     'the file has 8'),
+    (TRAIN_IMAGES, idx_bytes(np.zeros((5, 28, 28)))[:-1], False,
+     r'train-images-idx3-ubyte.gz: truncated: the header promises shape \[5, 28, 28\] '
+     r'\(3920 bytes of data\), the file has 3919'),
+    (TRAIN_LABELS, idx_bytes(np.zeros(5)) + b'\0', False,
+     r'train-labels-idx1-ubyte.gz: trailing data: the header promises shape \[5\] '
+     r'\(5 bytes of data\), the file has 6'),
+    (TRAIN_LABELS, idx_bytes(np.zeros(4)), False,
+     'train-labels-idx1-ubyte.gz: 4 labels but train-images-idx3-ubyte.gz has 5 images'),
+    (TEST_LABELS, idx_bytes([1, 2, 10]), False,
+     r't10k-labels-idx1-ubyte.gz: label 10 at index 2 is out of range 0..9'),
+    (TEST_IMAGES, idx_bytes(np.zeros((3, 27, 28))), False,
+     't10k-images-idx3-ubyte.gz: images are 27x28 but those in '
+     'train-images-idx3-ubyte.gz are 28x28'),
+], ids=['not-gzip', 'truncated-gzip', 'short-header', 'labels-as-images', 'wrong-label-dims',
+        'truncated-dims', 'truncated-payload', 'trailing-data', 'count-mismatch',
+        'label-out-of-range', 'image-size-mismatch'])
+def test_load_mnist_bad_files(mnist_dir, stem, payload, raw, match):
+    corrupt_payload(mnist_dir, stem, payload, raw)
+    with pytest.raises(DataError, match=match):
+        load_mnist(mnist_dir)
+
+
+def test_load_mnist_empty_set(mnist_dir):
+    corrupt_payload(mnist_dir, TEST_IMAGES, idx_bytes(np.zeros((0, 28, 28))))
+    corrupt_payload(mnist_dir, TEST_LABELS, idx_bytes(np.zeros(0)))
+    with pytest.raises(DataError, match=r't10k-images-idx3-ubyte.gz: no images \(empty set\)'):
+        load_mnist(mnist_dir)
+
+
+@pytest.mark.parametrize('payload', [b'\x01\x02\x03\x04rest', b'\0\0\x07\x01abcd',
+                                     b'\0\0\x08\x00'])
+def test_read_idx_rejects_non_idx_files(tmp_path, payload):
+    path = write(tmp_path / 'blob', payload)
+    with pytest.raises(DataError, match=r'blob: not an IDX file \(magic number 0x'):
+        read_idx(path)

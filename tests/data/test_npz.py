@@ -1,0 +1,166 @@
+"""tfbnn/data/npz.py on small archives written with np.savez."""
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+from tfbnn.data.npz import load_npz
+from tfbnn.errors import DataError
+
+
+def arrays(**overrides):
+    rng = np.random.RandomState(0)
+    parts = dict(x_train=rng.randint(0, 9, (6, 2, 3)).astype(np.uint8),
+                 y_train=np.array([0, 1, 2, 3, 1, 0]),
+                 x_test=rng.rand(4, 2, 3),
+                 y_test=np.array([4, 0, 1, 2], np.int32))
+    parts.update(overrides)
+    return parts
+
+
+def save(path, **parts):
+    np.savez(str(path), **parts)
+    return str(path)
+
+
+def test_classification(tmp_path):
+    parts = arrays()
+    d = load_npz(save(tmp_path / 'set.npz', **parts))
+    assert d.name == 'npz' and d.task == 'classification'
+    # The largest label over both splits (4, in the test set) plus one.
+    assert d.num_classes == 5
+    assert d.input_shape == (2, 3)
+    assert d.x_train.dtype == np.float32 and d.y_train.dtype == d.y_test.dtype == np.int64
+    np.testing.assert_array_equal(d.x_train, parts['x_train'])
+    np.testing.assert_array_equal(d.x_test, parts['x_test'].astype(np.float32))
+    np.testing.assert_array_equal(d.y_test, [4, 0, 1, 2])
+    assert (d.target_mean, d.target_std) == (0.0, 1.0)
+    assert d.description.endswith('set.npz: 6 train / 4 test, 5 classes')
+
+
+def test_regression_targets_standardised(tmp_path):
+    y_train = np.array([1.0, 2.0, 4.0, 9.0, -3.0, 5.0])
+    y_test = np.array([0.5, 7.0, 2.0, 3.0], np.float32)
+    d = load_npz(save(tmp_path / 'r.npz', **arrays(y_train=y_train, y_test=y_test)))
+    assert d.task == 'regression' and d.num_classes is None
+    mean, std = y_train.sum() / 6, np.sqrt(((y_train - y_train.sum() / 6) ** 2).sum() / 6)
+    assert d.target_mean == pytest.approx(mean, rel=1e-12)
+    assert d.target_std == pytest.approx(std, rel=1e-12)
+    np.testing.assert_allclose(d.y_train, (y_train - mean) / std, rtol=1e-6)
+    np.testing.assert_allclose(d.y_test * d.target_std + d.target_mean, y_test, rtol=1e-6)
+    # Inputs are left as given.
+    np.testing.assert_array_equal(d.x_train, arrays()['x_train'])
+
+
+def test_folder_with_data_npz_and_path_objects(tmp_path):
+    save(tmp_path / 'data.npz', **arrays())
+    assert load_npz(str(tmp_path)).num_classes == 5
+    assert load_npz(pathlib.Path(tmp_path)).num_classes == 5
+
+
+def test_rank_one_x_and_column_y(tmp_path):
+    d = load_npz(save(tmp_path / 'a.npz', **arrays(
+        x_train=np.arange(6.0), x_test=np.arange(4.0),
+        y_train=np.arange(6.0)[:, None], y_test=np.arange(4.0)[:, None])))
+    assert d.input_shape == (1,)
+    assert d.x_train.shape == (6, 1) and d.y_train.shape == (6,)
+    np.testing.assert_array_equal(d.x_test[:, 0], [0, 1, 2, 3])
+
+
+def test_extra_keys_are_ignored(tmp_path):
+    assert load_npz(save(tmp_path / 'a.npz', notes=np.zeros(3), **arrays())).num_classes == 5
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(DataError, match=r"nope.npz: no such file or directory \(dataset 'npz'\)"):
+        load_npz(str(tmp_path / 'nope.npz'))
+
+
+def test_folder_without_data_npz(tmp_path):
+    with pytest.raises(DataError, match=r'data.npz: no such file \(dataset .npz. needs a .npz '
+                                        r'file, or a folder holding data.npz\)'):
+        load_npz(str(tmp_path))
+
+
+def test_not_an_archive(tmp_path):
+    (tmp_path / 'a.npz').write_text('x_train,y_train\n1,2\n')
+    with pytest.raises(DataError, match=r'a.npz: not an .npz archive \(not a zip file\)'):
+        load_npz(str(tmp_path / 'a.npz'))
+    np.save(str(tmp_path / 'b.npy'), np.zeros(3))
+    with pytest.raises(DataError, match=r'b.npy: not an .npz archive \(a single .npy array\)'):
+        load_npz(str(tmp_path / 'b.npy'))
+
+
+def test_truncated_archive(tmp_path):
+    path = save(tmp_path / 'a.npz', **arrays())
+    data = open(path, 'rb').read()
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    with pytest.raises(DataError, match=r'a.npz: corrupt .npz archive \(File is not a zip file'):
+        load_npz(path)
+
+
+def test_corrupt_member(tmp_path):
+    path = save(tmp_path / 'a.npz', **arrays())
+    data = bytearray(open(path, 'rb').read())
+    start = data.index(b'x_train.npy') + len('x_train.npy') + 80  # inside its values
+    data[start:start + 8] = b'\xff' * 8
+    with open(path, 'wb') as f:
+        f.write(bytes(data))
+    with pytest.raises(DataError, match=r'a.npz: cannot read x_train \(Bad CRC-32'):
+        load_npz(path)
+
+
+class Explodes(object):
+    """Unpickling this would run code; allow_pickle=False must refuse first."""
+
+    def __reduce__(self):
+        return (os.remove, ('/nonexistent/should-never-run',))
+
+
+def test_object_arrays_are_refused_not_unpickled(tmp_path):
+    labels = np.empty(6, object)
+    labels[:] = [Explodes()] * 6
+    path = save(tmp_path / 'a.npz', **arrays(y_train=labels))
+    with pytest.raises(DataError, match='a.npz: y_train is an object array; it would need '
+                                        'unpickling, which is refused'):
+        load_npz(path)
+
+
+@pytest.mark.parametrize('overrides,match', [
+    (dict(y_train=np.array(list('abcdef'))), r'y_train has dtype <U1; expected integer class '
+                                             r'labels or floating-point regression targets'),
+    (dict(y_test=np.array([True, False, True, True])), 'y_test has dtype bool'),
+    (dict(y_test=np.arange(4.0)), 'y_train has dtype int64 but y_test float64; both must be '
+                                  'integer'),
+    (dict(x_test=np.zeros(4, complex)), 'x_test has dtype complex128; expected numbers'),
+    (dict(x_train=np.float32(3)), r'x_train is a scalar; expected shape \[N, ...\]'),
+    (dict(y_train=np.zeros((6, 2), int)), r'y_train has shape \[6, 2\]; expected \[N\] '
+                                          r'\(or \[N, 1\]\)'),
+    (dict(x_test=np.zeros((4, 3, 2))),
+     r'examples of x_train have shape \[2, 3\] but those of x_test \[3, 2\]'),
+    (dict(y_train=np.array([0, 1, 2, 3, 1])), 'x_train has 6 examples but y_train has 5'),
+    (dict(x_test=np.zeros((0, 2, 3)), y_test=np.zeros(0, int)),
+     r'x_test is empty \(test set with no examples\)'),
+    (dict(y_train=np.zeros(0, int)), r'y_train is empty \(training set with no examples\)'),
+    (dict(y_test=np.array([1, -1, 0, 0])), r'y_test\[1\] = -1 is a negative class label'),
+    (dict(y_train=np.zeros(6, int), y_test=np.zeros(4, int)),
+     'every label is 0; classification needs at least two classes'),
+    (dict(x_test=np.full((4, 2, 3), np.nan)),
+     r'x_test has 24 non-finite values \(NaN or inf\), the first in example 0'),
+    (dict(y_train=np.array([0, 1, 2, 3, np.inf, 0]), y_test=np.arange(4.0)),
+     r'y_train has 1 non-finite values \(NaN or inf\), the first in example 4'),
+])
+def test_bad_contents(tmp_path, overrides, match):
+    path = save(tmp_path / 'bad.npz', **arrays(**overrides))
+    with pytest.raises(DataError, match='bad.npz: ' + match):
+        load_npz(path)
+
+
+def test_missing_keys(tmp_path):
+    parts = arrays()
+    del parts['y_test'], parts['x_test']
+    with pytest.raises(DataError, match=r'a.npz: missing array\(s\) x_test, y_test '
+                                        r'\(the archive has: x_train, y_train\)'):
+        load_npz(save(tmp_path / 'a.npz', **parts))

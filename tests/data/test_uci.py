@@ -1,0 +1,174 @@
+"""tfbnn/data/uci.py on a 12-row folder in Hernandez-Lobato & Adams' format."""
+import os
+
+import numpy as np
+import pytest
+
+from tfbnn.data.uci import load_uci
+from tfbnn.errors import ConfigError, DataError
+
+FEATURES = [0, 1, 2]
+TARGET = 3  # column 4 is in the table but unused
+TRAIN = [[0, 2, 3, 5, 6, 8, 9, 11], [1, 2, 4, 5, 7, 8, 10, 11]]
+TEST = [[1, 4, 7, 10], [0, 3, 6, 9]]
+
+
+def table():
+    rng = np.random.RandomState(0)
+    data = np.round(rng.normal(size=(12, 5)) * [1.0, 10.0, 0.0, 3.0, 1.0] + [0, 5, 2.5, 20, 0],
+                    3)
+    data[:, 2] = 2.5  # a constant feature: standardised with std 1, so all 0
+    return data
+
+
+def write_lines(path, values):
+    with open(str(path), 'w') as f:
+        f.write(''.join('%s\n' % v for v in values))
+
+
+@pytest.fixture
+def uci_dir(tmp_path):
+    folder = tmp_path / 'yacht'
+    folder.mkdir()
+    with open(str(folder / 'data.txt'), 'w') as f:
+        for row in table():
+            f.write(' \t'.join('%.3f' % v for v in row) + ' \n')
+        f.write('\n')  # trailing blank line, as in the published files
+    write_lines(folder / 'index_features.txt', FEATURES)
+    write_lines(folder / 'index_target.txt', [TARGET])
+    for k in range(2):
+        write_lines(folder / ('index_train_%d.txt' % k), TRAIN[k])
+        write_lines(folder / ('index_test_%d.txt' % k), TEST[k])
+    return str(folder)
+
+
+@pytest.mark.parametrize('split', [0, 1])
+def test_standardises_with_training_statistics(uci_dir, split):
+    data = table()
+    train, test = data[TRAIN[split]], data[TEST[split]]
+    d = load_uci(uci_dir, split=split)
+    assert d.name == 'uci' and d.task == 'regression' and d.num_classes is None
+    assert d.input_shape == (3,)
+    assert d.x_train.shape == (8, 3) and d.x_test.shape == (4, 3)
+    assert d.x_train.dtype == d.y_train.dtype == np.float32
+
+    # Training features: mean 0, std 1 (the constant column stays 0).
+    np.testing.assert_allclose(d.x_train[:, :2].mean(0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(d.x_train[:, :2].std(0), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(d.x_train[:, 2], 0.0)
+    np.testing.assert_array_equal(d.x_test[:, 2], 0.0)
+    # Test features by hand from the training rows' population statistics.
+    mean = train[:, :2].sum(0) / 8
+    std = np.sqrt(((train[:, :2] - mean) ** 2).sum(0) / 8)
+    np.testing.assert_allclose(d.x_test[:, :2], (test[:, :2] - mean) / std, rtol=1e-5, atol=1e-6)
+
+    y_mean = train[:, TARGET].sum() / 8
+    y_std = np.sqrt(((train[:, TARGET] - y_mean) ** 2).sum() / 8)
+    assert d.target_mean == pytest.approx(y_mean, rel=1e-12)
+    assert d.target_std == pytest.approx(y_std, rel=1e-12)
+    assert d.y_train.mean() == pytest.approx(0.0, abs=1e-6)
+    assert d.y_train.std() == pytest.approx(1.0, rel=1e-6)
+    np.testing.assert_allclose(d.y_test, (test[:, TARGET] - y_mean) / y_std, rtol=1e-5)
+    # Round trip back to the original units.
+    np.testing.assert_allclose(d.y_test * d.target_std + d.target_mean, test[:, TARGET],
+                               rtol=1e-6, atol=1e-5)
+    assert d.description == ("UCI regression 'yacht' split %d (Hernandez-Lobato & Adams "
+                             "format): 8 train / 4 test, 3 features" % split)
+
+
+def test_original_layout_names_the_set(tmp_path, uci_dir):
+    nested = tmp_path / 'energy'
+    nested.mkdir()
+    os.rename(uci_dir, str(nested / 'data'))
+    assert "'energy' split 0" in load_uci(str(nested / 'data')).description
+
+
+def test_nan_in_unused_column_is_fine(uci_dir):
+    data = table()
+    data[3, 4] = np.nan
+    np.savetxt(os.path.join(uci_dir, 'data.txt'), data)
+    assert np.all(np.isfinite(load_uci(uci_dir).x_train))
+
+
+def test_bad_split_argument(uci_dir):
+    with pytest.raises(ConfigError, match="uci: split must be an integer, got '0'"):
+        load_uci(uci_dir, split='0')
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(DataError, match="nope: no such directory \\(dataset 'uci'\\)"):
+        load_uci(str(tmp_path / 'nope'))
+
+
+@pytest.mark.parametrize('name', ['data.txt', 'index_features.txt', 'index_target.txt'])
+def test_missing_file(uci_dir, name):
+    os.remove(os.path.join(uci_dir, name))
+    with pytest.raises(DataError, match='%s: no such file$' % name):
+        load_uci(uci_dir)
+
+
+def test_split_out_of_range(uci_dir):
+    with pytest.raises(DataError, match=r'index_train_2.txt: no such file: split 2 is out of '
+                                        r'range \(this folder has splits 0..1\)'):
+        load_uci(uci_dir, split=2)
+    with pytest.raises(DataError, match=r'yacht: split -1 is out of range \(split numbers '
+                                        r'start at 0; this folder has splits 0..1\)'):
+        load_uci(uci_dir, split=-1)
+
+
+def test_no_splits_at_all(uci_dir):
+    for k in range(2):
+        os.remove(os.path.join(uci_dir, 'index_train_%d.txt' % k))
+    with pytest.raises(DataError, match='this folder has no index_train_K.txt files'):
+        load_uci(uci_dir)
+
+
+def test_missing_test_split_file(uci_dir):
+    os.remove(os.path.join(uci_dir, 'index_test_1.txt'))
+    with pytest.raises(DataError, match=r'index_test_1.txt: no such file \(the test rows of '
+                                        r'split 1 are missing\)'):
+        load_uci(uci_dir, split=1)
+
+
+def rewrite(folder, name, text):
+    with open(os.path.join(folder, name), 'w') as f:
+        f.write(text)
+
+
+@pytest.mark.parametrize('name,text,match', [
+    ('data.txt', '', 'data.txt: the file is empty'),
+    ('data.txt', '1 2 3 4 5\n1 2 3 4 5\n1 2 3 4\n', 'data.txt: line 3 has 4 values but line 1 '
+                                                    'has 5'),
+    ('data.txt', '1 2 3 4 5\n1 2 abc 4 5\n', "data.txt: line 2: cannot read 'abc' as a number"),
+    ('index_features.txt', '0\n5\n', r'index_features.txt: column index 5 is out of range '
+                                     r'\(the data has 5 columns'),
+    ('index_features.txt', '0\n1\n1\n', 'index_features.txt: column index 1 is listed 2 times'),
+    ('index_target.txt', '3\n4\n', 'index_target.txt: expected one target column, found 2'),
+    ('index_target.txt', '2\n', 'index_target.txt: target column 2 is also listed in '
+                                'index_features.txt'),
+    ('index_train_0.txt', '', r'index_train_0.txt: the file is empty \(no row indices\)'),
+    ('index_test_0.txt', '\n\n', r'index_test_0.txt: the file is empty \(no row indices\)'),
+    ('index_train_0.txt', '0\n12\n', r'index_train_0.txt: row index 12 is out of range \(the '
+                                     r'data has 12 rows, valid indices 0..11\)'),
+    ('index_train_0.txt', '0\n-3\n', 'index_train_0.txt: row index -3 is out of range'),
+    ('index_test_0.txt', '1\n4.5\n', 'index_test_0.txt: row index 4.5 is not a whole number'),
+    ('index_train_0.txt', '0\n2\n2\n', 'index_train_0.txt: row index 2 is listed 2 times'),
+    ('index_test_0.txt', '1\n4\n2\n', 'index_test_0.txt: 1 rows are also in index_train_0.txt, '
+                                      'e.g. row 2'),
+])
+def test_bad_files(uci_dir, name, text, match):
+    rewrite(uci_dir, name, text)
+    with pytest.raises(DataError, match=match):
+        load_uci(uci_dir)
+
+
+@pytest.mark.parametrize('row,column,value', [(5, 1, 'nan'), (4, 3, 'inf'), (10, 0, '-inf')])
+def test_non_finite_values(uci_dir, row, column, value):
+    lines = open(os.path.join(uci_dir, 'data.txt')).read().splitlines()
+    fields = lines[row].split()
+    fields[column] = value
+    lines[row] = ' '.join(fields)
+    rewrite(uci_dir, 'data.txt', '\n'.join(lines))
+    with pytest.raises(DataError, match=r'data.txt: non-finite value %s in data row %d, '
+                                        r'column %d \(0-based\)' % (value, row, column)):
+        load_uci(uci_dir)

@@ -1,0 +1,244 @@
+"""The training job end to end, on tiny fixtures of every dataset format."""
+import gzip
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from tfbnn.cli.train import main
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLASSIFICATION_KEYS = {'test_error', 'test_nll', 'ece', 'brier', 'mean_entropy',
+                       'mean_mutual_information', 'mean_weights_test_error',
+                       'examples_per_second', 'epochs', 'steps'}
+QUICK = ['--epochs', '2', '--hidden', '16', '--eval-samples', '4', '--progress', 'never']
+
+
+def run(tmp_path, *flags, name='run'):
+    out = str(tmp_path / name)
+    code = main(['--output-dir', out] + list(flags))
+    return code, out
+
+
+def read(out, name):
+    with open(os.path.join(out, name)) as f:
+        return json.load(f)
+
+
+def write_idx(path, array, magic):
+    header = struct.pack('>i', magic) + b''.join(struct.pack('>i', d) for d in array.shape)
+    with gzip.open(path, 'wb') as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def mnist_fixture(folder, n_train=40, n_test=20, seed=0):
+    rng = np.random.RandomState(seed)
+    os.makedirs(folder, exist_ok=True)
+    for prefix, n in (('train', n_train), ('t10k', n_test)):
+        labels = rng.randint(0, 10, size=n)
+        images = rng.randint(0, 50, size=(n, 28, 28))
+        for i, lab in enumerate(labels):  # a learnable bright square per class
+            images[i, 2 * lab:2 * lab + 6, 4:10] = 255
+        write_idx(os.path.join(folder, '%s-images-idx3-ubyte.gz' % prefix), images, 2051)
+        write_idx(os.path.join(folder, '%s-labels-idx1-ubyte.gz' % prefix), labels, 2049)
+    return str(folder)
+
+
+def uci_fixture(folder, rows=60, seed=0):
+    rng = np.random.RandomState(seed)
+    os.makedirs(folder, exist_ok=True)
+    x = rng.randn(rows, 3)
+    y = 2.0 * x[:, 0] - x[:, 1] + 0.1 * rng.randn(rows) + 10.0
+    np.savetxt(os.path.join(folder, 'data.txt'), np.column_stack([x, y]))
+    np.savetxt(os.path.join(folder, 'index_features.txt'), [0, 1, 2], fmt='%d')
+    np.savetxt(os.path.join(folder, 'index_target.txt'), [3], fmt='%d')
+    perm = rng.permutation(rows)
+    np.savetxt(os.path.join(folder, 'index_train_0.txt'), perm[:48], fmt='%d')
+    np.savetxt(os.path.join(folder, 'index_test_0.txt'), perm[48:], fmt='%d')
+    return str(folder)
+
+
+def test_digits_default_job_writes_everything(tmp_path):
+    code, out = run(tmp_path, *QUICK)
+    assert code == 0
+    metrics = read(out, 'metrics.json')
+    assert CLASSIFICATION_KEYS <= set(metrics)
+    assert metrics['steps'] == 2 * 12 and metrics['epochs'] == 2.0  # ceil(1437 / 128) = 12
+    assert 0 <= metrics['test_error'] < 0.9 and 0 <= metrics['ece'] <= 1
+    assert metrics['mean_mutual_information'] <= metrics['mean_entropy']
+    config = read(out, 'config.json')
+    assert config['hidden'] == [16] and config['config_format'] == 1
+    history = read(out, 'history.json')
+    assert history['epoch'] == [1, 2] and len(history['kl']) == 2
+    for png in ('learning_curves.png', 'reliability.png', 'snr.png'):
+        with open(os.path.join(out, png), 'rb') as f:
+            assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    assert tf.train.latest_checkpoint(out).endswith('model.ckpt-24')
+    assert any(name.startswith('events.out.tfevents') for name in os.listdir(out))
+    log = open(os.path.join(out, 'train.log')).read()
+    assert 'epoch 2/2 step 24 | nll term' in log and 'scaled kl' in log
+
+
+def test_same_seed_same_result_on_cpu(tmp_path):
+    flags = QUICK + ['--device', 'cpu', '--seed', '7', '--epochs', '1']
+    assert run(tmp_path, *flags, name='a')[0] == 0
+    assert run(tmp_path, *flags, name='b')[0] == 0
+    a, b = read(str(tmp_path / 'a'), 'history.json'), read(str(tmp_path / 'b'), 'history.json')
+    assert a['loss'] == b['loss'] and a['kl'] == b['kl']
+
+
+def test_mnist_idx_with_lenet5_and_ood(tmp_path):
+    mnist = mnist_fixture(tmp_path / 'mnist')
+    ood = mnist_fixture(tmp_path / 'other', seed=1)
+    code, out = run(tmp_path, '--dataset', 'mnist', '--data-dir', mnist, '--model', 'lenet5',
+                    '--ood-data-dir', ood, '--batch-size', '16', *QUICK)
+    assert code == 0
+    metrics = read(out, 'metrics.json')
+    assert 0 <= metrics['ood_auroc_entropy'] <= 1 and 0 <= metrics['ood_auroc_mi'] <= 1
+    assert metrics['steps'] == 2 * 3
+    assert os.path.exists(os.path.join(out, 'ood_entropy.png'))
+
+
+def test_uci_regression_reports_original_units(tmp_path):
+    uci = uci_fixture(tmp_path / 'uci')
+    code, out = run(tmp_path, '--dataset', 'uci', '--data-dir', uci, '--split', '0',
+                    '--batch-size', '16', '--learning-rate', '0.01', *QUICK)
+    assert code == 0
+    metrics = read(out, 'metrics.json')
+    assert {'rmse', 'test_ll', 'examples_per_second', 'epochs', 'steps'} <= set(metrics)
+    # Targets have std ~2.2; an untrained predictor's RMSE is about that, in original units.
+    assert 0 < metrics['rmse'] < 10 and np.isfinite(metrics['test_ll'])
+
+
+def test_toy_regression_plots_the_band(tmp_path):
+    code, out = run(tmp_path, '--dataset', 'toy_regression', '--batch-size', '32', *QUICK)
+    assert code == 0
+    assert os.path.getsize(os.path.join(out, 'predictive_band.png')) > 1000
+
+
+def test_volumes3d_with_conv3d(tmp_path):
+    code, out = run(tmp_path, '--dataset', 'volumes3d', '--model', 'conv3d', '--epochs', '1',
+                    '--eval-samples', '2', '--batch-size', '64', '--progress', 'never')
+    assert code == 0
+    assert read(out, 'metrics.json')['steps'] == 10  # ceil(600 / 64)
+
+
+@pytest.mark.parametrize('task', ['classification', 'regression'])
+def test_npz_files(tmp_path, task):
+    rng = np.random.RandomState(0)
+    x = rng.randn(50, 4).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64) if task == 'classification' else x[:, 0] * 3.0
+    path = str(tmp_path / 'data.npz')
+    np.savez(path, x_train=x[:40], y_train=y[:40], x_test=x[40:], y_test=y[40:])
+    code, out = run(tmp_path, '--dataset', 'npz', '--data-dir', path, '--batch-size', '8', *QUICK)
+    assert code == 0
+    assert ('test_error' if task == 'classification' else 'rmse') in read(out, 'metrics.json')
+
+
+@pytest.mark.parametrize('flags,message', [
+    (['--dataset', 'cifar'], "--dataset must be one of digits, mnist, uci, toy_regression, "
+                             "volumes3d, npz, got 'cifar'"),
+    (['--dataset', 'mnist'], "dataset 'mnist' needs --data-dir"),
+    (['--dataset', 'mnist', '--data-dir', '/nonexistent/mnist'], '/nonexistent/mnist'),
+    (['--epochs', '0'], '--epochs must be a positive integer, got 0'),
+    (['--estimator', 'flip'], '--estimator must be one of reparameterization, flipout, '
+                              'local_reparameterization'),
+    (['--prior-sigma', '-1'], '--prior-sigma must be a positive number'),
+    (['--kl-scheme', 'per_sample'], '--kl-scheme must be one of per_example, per_batch, blundell'),
+    (['--dataset', 'toy_regression', '--model', 'lenet5'], 'only --model mlp applies'),
+    (['--model', 'conv3d'], 'model conv3d needs volume inputs'),
+])
+def test_user_errors_exit_2_with_one_line(tmp_path, capsys, flags, message):
+    code, _ = run(tmp_path, *(flags + ['--progress', 'never']))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith('tfbnn-train: error: ') and message in err
+    assert err.count('\n') == 1 and 'Traceback' not in err
+
+
+def test_corrupt_and_bad_npz_files(tmp_path, capsys):
+    bad = tmp_path / 'bad.npz'
+    bad.write_bytes(b'not a zip file at all')
+    assert run(tmp_path, '--dataset', 'npz', '--data-dir', str(bad), name='r1')[0] == 2
+    x = np.zeros((10, 3), np.float32)
+    np.savez(str(tmp_path / 'neg.npz'), x_train=x, y_train=-np.ones(10, np.int64), x_test=x,
+             y_test=np.zeros(10, np.int64))
+    assert run(tmp_path, '--dataset', 'npz', '--data-dir', str(tmp_path / 'neg.npz'),
+               name='r2')[0] == 2
+    err = capsys.readouterr().err
+    assert err.count('tfbnn-train: error:') == 2 and 'Traceback' not in err
+
+
+def test_existing_run_needs_resume_and_compatible_flags(tmp_path, capsys):
+    assert run(tmp_path, *QUICK)[0] == 0
+    code, _ = run(tmp_path, *QUICK)
+    assert code == 2 and 'already holds a run; pass --resume' in capsys.readouterr().err
+    code, _ = run(tmp_path, *(QUICK + ['--resume', '--hidden', '32']))
+    assert code == 2 and "cannot resume: --hidden was [16] in the saved run, now [32]" in \
+        capsys.readouterr().err
+    # Extending a finished run by an epoch continues from its last step.
+    code, out = run(tmp_path, *(QUICK + ['--resume', '--epochs', '3']))
+    assert code == 0
+    metrics = read(out, 'metrics.json')
+    assert metrics['resumed_from_step'] == 24 and metrics['steps'] == 36
+    assert read(out, 'history.json')['epoch'] == [1, 2, 3]
+
+
+def test_gpu_request_without_gpu_is_a_user_error(tmp_path, capsys):
+    code, _ = run(tmp_path, '--device', 'gpu', *QUICK)
+    assert code == 2 and 'TensorFlow sees no GPU' in capsys.readouterr().err
+
+
+def test_nan_guard_stops_with_the_step_and_keeps_good_checkpoints(tmp_path, capsys):
+    code, out = run(tmp_path, '--learning-rate', '1e36', '--checkpoint-every', '1', *QUICK)
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert 'became non-finite (NaN/Inf) at step' in err and 'no variable was updated' in err
+    latest = tf.train.latest_checkpoint(out)
+    if latest is not None:  # every saved checkpoint holds finite values only
+        reader = tf.train.NewCheckpointReader(latest)
+        for name in reader.get_variable_to_shape_map():
+            assert np.all(np.isfinite(reader.get_tensor(name))), name
+
+
+def _train_cmd(out, *flags):
+    return [sys.executable, os.path.join(REPO, 'scripts', 'train.py'), '--output-dir', out,
+            '--hidden', '64,64', '--epochs', '6', '--eval-samples', '2', '--progress', 'never',
+            '--checkpoint-every', '5', '--batch-size', '32'] + list(flags)
+
+
+def test_resume_after_sigkill_ends_at_the_same_step(tmp_path):
+    """SIGKILL mid-run, then --resume: same final step as an uninterrupted run,
+    and at most one checkpoint interval of work lost."""
+    out = str(tmp_path / 'killed')
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+    proc = subprocess.Popen(_train_cmd(out), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline:
+            ckpt = tf.train.latest_checkpoint(out) if os.path.isdir(out) else None
+            if ckpt and int(ckpt.rsplit('-', 1)[1]) >= 20:
+                break
+            if proc.poll() is not None:
+                pytest.fail('the run finished before it could be killed')
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    killed_at = int(tf.train.latest_checkpoint(out).rsplit('-', 1)[1])
+    assert proc.returncode == -signal.SIGKILL and killed_at < 6 * 45  # ceil(1437/32) = 45
+    resumed = subprocess.run(_train_cmd(out, '--resume'), env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert 'resuming from' in resumed.stdout
+    metrics = read(out, 'metrics.json')
+    assert metrics['steps'] == 6 * 45 and metrics['completed'] is True
+    assert metrics['resumed_from_step'] % 5 == 0 and metrics['resumed_from_step'] >= killed_at

@@ -1,0 +1,2 @@
+"""Command-line entry points (installed as console scripts)."""
+__all__ = []

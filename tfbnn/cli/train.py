@@ -1,0 +1,117 @@
+"""tfbnn-train: train a Bayesian network in a plain tf.Session loop.
+
+Exit status: 0 done; 2 a user error (bad flag, missing or corrupt data, an
+unusable run directory), one line on stderr; 3 the loss diverged (NaN/Inf);
+130 interrupted (a checkpoint was saved first). A traceback means a bug.
+"""
+import argparse
+import sys
+
+__all__ = ['build_parser', 'main']
+
+EXIT_USER_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+
+
+def _int_list(text):
+    try:
+        return [int(t) for t in text.replace(',', ' ').split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected integers like 400,400, got %r' % text)
+
+
+def build_parser():
+    from tfbnn import run_config
+    d = run_config.DEFAULTS
+    p = argparse.ArgumentParser(
+        prog='tfbnn-train', description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog='Outputs in --output-dir: config.json, model.ckpt-*, events (TensorBoard), '
+               'history.json, metrics.json, train.log and PNG plots.')
+    g = p.add_argument_group('data')
+    g.add_argument('--dataset', default=d['dataset'],
+                   help='digits (built in), mnist, uci, toy_regression, volumes3d, npz')
+    g.add_argument('--data-dir', default=d['data_dir'],
+                   help='mnist: folder of the 4 IDX files; uci: a dataset folder with data.txt '
+                        'and index_*.txt; npz: a .npz file or a folder with data.npz')
+    g.add_argument('--split', type=int, default=d['split'], help='uci split index K')
+    g.add_argument('--ood-data-dir', default=d['ood_data_dir'],
+                   help='out-of-distribution data in the same format (e.g. Fashion-MNIST for '
+                        'mnist): AUROC of entropy and mutual information')
+    g = p.add_argument_group('model')
+    g.add_argument('--model', default=d['model'], help='mlp, lenet5 or conv3d')
+    g.add_argument('--hidden', type=_int_list, default=d['hidden'],
+                   help='mlp hidden widths, e.g. 400,400')
+    g.add_argument('--norm', default=d['norm'], help='none, batch or group (after hidden layers)')
+    g.add_argument('--estimator', default=d['estimator'],
+                   help='reparameterization, flipout or local_reparameterization')
+    g.add_argument('--prior', default=d['prior'], help='normal or scale_mixture')
+    g.add_argument('--prior-sigma', type=float, default=d['prior_sigma'],
+                   help='stddev of the normal prior')
+    g.add_argument('--prior-pi', type=float, default=d['prior_pi'], help='scale mixture pi')
+    g.add_argument('--prior-sigma1', type=float, default=d['prior_sigma1'],
+                   help='scale mixture sigma1')
+    g.add_argument('--prior-sigma2', type=float, default=d['prior_sigma2'],
+                   help='scale mixture sigma2 (default e^-6)')
+    g.add_argument('--posterior-init-scale', type=float, default=d['posterior_init_scale'],
+                   help='initial posterior stddev')
+    g = p.add_argument_group('objective')
+    g.add_argument('--kl-scheme', default=d['kl_scheme'],
+                   help='per_example (mean NLL + KL/N), per_batch (sum NLL + KL/M) or blundell '
+                        '(sum NLL + pi_i KL)')
+    g.add_argument('--kl-weight', type=float, default=d['kl_weight'],
+                   help='beta multiplying the KL (tempering)')
+    g.add_argument('--warmup-steps', type=int, default=d['warmup_steps'],
+                   help='ramp beta linearly from 0 over this many steps')
+    g.add_argument('--train-samples', type=int, default=d['train_samples'],
+                   help='weight samples averaged per training step')
+    g = p.add_argument_group('training')
+    g.add_argument('--epochs', type=int, default=d['epochs'])
+    g.add_argument('--batch-size', type=int, default=d['batch_size'])
+    g.add_argument('--learning-rate', type=float, default=d['learning_rate'], help='Adam')
+    g.add_argument('--seed', type=int, default=d['seed'], help='makes CPU runs repeatable')
+    g.add_argument('--device', default=d['device'], help='cpu, gpu or auto')
+    g.add_argument('--threads', type=int, default=d['threads'],
+                   help='TensorFlow intra/inter-op threads (0: TensorFlow decides)')
+    g.add_argument('--max-seconds', type=float, default=d['max_seconds'],
+                   help='stop training after this wall time, checkpoint and evaluate (0: no limit)')
+    g = p.add_argument_group('evaluation')
+    g.add_argument('--eval-samples', type=int, default=d['eval_samples'],
+                   help='K weight samples of the predictive (one sess.run per test batch)')
+    g.add_argument('--eval-batch-size', type=int, default=d['eval_batch_size'])
+    g = p.add_argument_group('output')
+    g.add_argument('--output-dir', default=d['output_dir'])
+    g.add_argument('--checkpoint-every', type=int, default=d['checkpoint_every'],
+                   help='steps between checkpoints (0: once per epoch); always at the end')
+    g.add_argument('--keep-checkpoints', type=int, default=d['keep_checkpoints'])
+    g.add_argument('--summary-every', type=int, default=d['summary_every'],
+                   help='steps between TensorBoard summaries')
+    g.add_argument('--resume', action='store_true',
+                   help='continue the run in --output-dir from its latest checkpoint')
+    g.add_argument('--progress', default=d['progress'],
+                   help='progress bar: auto (on a terminal), always or never')
+    return p
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from tfbnn import errors
+    from tfbnn.training import Interrupted, train
+    import tensorflow.compat.v1 as tf
+    tf.logging.set_verbosity(tf.logging.ERROR)
+    try:
+        train(vars(args))
+    except errors.TrainingDivergedError as err:
+        sys.stderr.write('tfbnn-train: error: %s\n' % err)
+        return EXIT_DIVERGED
+    except errors.TfbnnError as err:
+        sys.stderr.write('tfbnn-train: error: %s\n' % err)
+        return EXIT_USER_ERROR
+    except Interrupted as err:
+        sys.stderr.write('tfbnn-train: %s\n' % err)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

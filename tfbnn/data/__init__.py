@@ -1,0 +1,29 @@
+"""Datasets as numpy arrays, checked before a model sees them.
+
+Every loader returns a `Dataset` namedtuple (float32 inputs of shape
+`[N] + input_shape`; int64 labels, or float32 regression targets standardised
+with the training statistics) and turns every problem with the user's files
+into a one-line `tfbnn.errors.DataError` naming the file. No TensorFlow here.
+
+The public API:
+  Dataset, make_dataset, TASKS         the record and its validating constructor
+  load_dataset, DATASETS               pick a loader by name
+  load_digits                          8x8 UCI digits (scikit-learn's copy)
+  load_mnist, read_idx                 MNIST / Fashion-MNIST IDX files
+  load_uci                             Hernandez-Lobato & Adams UCI splits
+  load_toy_regression                  Blundell et al. (2015) 1-D curve
+  load_volumes3d                       generated noisy 3-D shapes
+  load_npz                             a user's .npz archive
+"""
+from tfbnn.data.dataset import TASKS, Dataset, make_dataset
+from tfbnn.data.digits import load_digits
+from tfbnn.data.load import DATASETS, load_dataset
+from tfbnn.data.mnist import load_mnist, read_idx
+from tfbnn.data.npz import load_npz
+from tfbnn.data.toy_regression import load_toy_regression
+from tfbnn.data.uci import load_uci
+from tfbnn.data.volumes3d import load_volumes3d
+
+__all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS',
+           'load_digits', 'load_mnist', 'read_idx', 'load_uci', 'load_toy_regression',
+           'load_volumes3d', 'load_npz']

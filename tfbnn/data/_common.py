@@ -1,0 +1,215 @@
+"""Internal helpers the dataset loaders share: argument checks, file access,
+text tables and standardisation.
+
+Every problem with the user's files becomes a one-line `DataError` that starts
+with the offending path; every problem with a Python argument becomes a
+`ConfigError`. Nothing here lets a raw `OSError`, `gzip` or numpy parse error
+through, so a script can print the message and exit without a traceback.
+"""
+import gzip
+import numbers
+import os
+import zlib
+
+import numpy as np
+
+from tfbnn.errors import ConfigError, DataError
+
+__all__ = ['check_int', 'check_positive', 'check_path', 'one_line',
+           'require_dir', 'read_bytes', 'read_table', 'read_indices',
+           'standardize']
+
+
+def check_int(owner, name, value, minimum=None, maximum=None):
+    """Returns `value` as an `int`, or raises `ConfigError`.
+
+    Args:
+      owner: str, who is asking (the loader's name), for the message.
+      name: str, the argument's name.
+      value: the argument; a Python or numpy integer (not a bool).
+      minimum: int or None; the smallest allowed value.
+      maximum: int or None; the largest allowed value.
+
+    Raises:
+      ConfigError: `value` is not an integer or is outside the bounds.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError('%s: %s must be an integer, got %r' % (owner, name, value))
+    if minimum is not None and value < minimum:
+        raise ConfigError('%s: %s must be at least %d, got %d'
+                          % (owner, name, minimum, value))
+    if maximum is not None and value > maximum:
+        raise ConfigError('%s: %s must be at most %d, got %d'
+                          % (owner, name, maximum, value))
+    return int(value)
+
+
+def check_positive(owner, name, value, allow_zero=False):
+    """Returns `value` as a finite positive (or non-negative) `float`.
+
+    Raises:
+      ConfigError: `value` is not a real number, not finite, or too small.
+    """
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero)):
+        kind = 'non-negative' if allow_zero else 'positive'
+        raise ConfigError('%s: %s must be a %s finite number, got %r'
+                          % (owner, name, kind, value))
+    return float(value)
+
+
+def check_path(owner, name, value):
+    """Returns `value` (a `str` or path-like) as a `str`, or raises `ConfigError`."""
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise ConfigError('%s: %s must be a path (str or os.PathLike), got %r'
+                          % (owner, name, value))
+    return os.fspath(value)
+
+
+def one_line(err):
+    """The message of exception `err` on one line, with its type if it is empty."""
+    text = ' '.join(str(err).split())
+    return text or type(err).__name__
+
+
+def require_dir(path, owner):
+    """Raises `DataError` unless `path` is an existing directory.
+
+    Args:
+      path: str, the folder.
+      owner: str, the dataset that needs it, for the message.
+    """
+    if not os.path.exists(path):
+        raise DataError('%s: no such directory (dataset %r)' % (path, owner))
+    if not os.path.isdir(path):
+        raise DataError('%s: not a directory (dataset %r needs a folder)' % (path, owner))
+
+
+def read_bytes(path):
+    """Returns the contents of `path`, gunzipped when the name ends in `.gz`.
+
+    Raises:
+      DataError: the file is missing or unreadable, is not gzip data, or its
+        gzip stream is corrupt or truncated.
+    """
+    if not os.path.isfile(path):
+        what = 'is a directory, not a file' if os.path.isdir(path) else 'no such file'
+        raise DataError('%s: %s' % (path, what))
+    try:
+        if path.endswith('.gz'):
+            with gzip.open(path, 'rb') as f:
+                return f.read()
+        with open(path, 'rb') as f:
+            return f.read()
+    except EOFError as err:  # gzip stream cut short
+        raise DataError('%s: truncated gzip file (%s)' % (path, one_line(err))) from err
+    except (OSError, zlib.error) as err:  # includes "Not a gzipped file"
+        raise DataError('%s: cannot read the file (%s)' % (path, one_line(err))) from err
+
+
+def read_table(path, allow_empty=False):
+    """Reads a whitespace-separated table of numbers from a text file.
+
+    Blank lines (including trailing ones) are skipped; every other line must
+    hold the same number of values.
+
+    Args:
+      path: str, the text file.
+      allow_empty: bool; whether a file without numbers is returned as an
+        array of shape `[0, 0]` instead of raising.
+
+    Returns:
+      `float64` numpy array of shape `[rows, columns]`.
+
+    Raises:
+      DataError: the file is missing, unreadable, not text, empty, ragged, or
+        holds something that is not a number.
+    """
+    raw = read_bytes(path)
+    try:
+        text = raw.decode('ascii')
+    except UnicodeDecodeError as err:
+        raise DataError('%s: not a plain-text table of numbers (%s)'
+                        % (path, one_line(err))) from err
+    lines = [(number, line.split()) for number, line in enumerate(text.splitlines(), 1)]
+    lines = [(number, fields) for number, fields in lines if fields]
+    if not lines:
+        if allow_empty:
+            return np.zeros((0, 0))
+        raise DataError('%s: the file is empty' % path)
+    first_number, first_fields = lines[0]
+    for number, fields in lines:
+        if len(fields) != len(first_fields):
+            raise DataError('%s: line %d has %d values but line %d has %d'
+                            % (path, number, len(fields), first_number, len(first_fields)))
+    try:
+        values = np.array([f for _, fields in lines for f in fields], dtype=np.float64)
+    except ValueError as err:
+        # Only on failure: find the culprit to name its line.
+        for number, fields in lines:
+            for field in fields:
+                try:
+                    float(field)
+                except ValueError:
+                    raise DataError('%s: line %d: cannot read %r as a number'
+                                    % (path, number, field)) from err
+        raise DataError('%s: cannot parse (%s)' % (path, one_line(err))) from err
+    return values.reshape(len(lines), len(first_fields))
+
+
+def read_indices(path, limit, what):
+    """Reads 0-based indices, one per line, each in `[0, limit)`, no repeats.
+
+    Args:
+      path: str, the text file.
+      limit: int, one past the largest allowed index.
+      what: str, what the indices count ('row' or 'column'), for messages.
+
+    Returns:
+      `int64` numpy array of shape `[count]`, in file order.
+
+    Raises:
+      DataError: as `read_table`, or the file lists no index, or an index
+        that is not a whole number, is out of range, or appears twice.
+    """
+    values = read_table(path, allow_empty=True).ravel()
+    if values.size == 0:
+        raise DataError('%s: the file is empty (no %s indices)' % (path, what))
+    bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
+    if bad.size:
+        raise DataError('%s: %s index %r is not a whole number'
+                        % (path, what, values[bad[0]]))
+    indices = values.astype(np.int64)
+    bad = np.flatnonzero((indices < 0) | (indices >= limit))
+    if bad.size:
+        raise DataError('%s: %s index %d is out of range (the data has %d %ss, '
+                        'valid indices 0..%d)'
+                        % (path, what, indices[bad[0]], limit, what, limit - 1))
+    unique, counts = np.unique(indices, return_counts=True)
+    if np.any(counts > 1):
+        raise DataError('%s: %s index %d is listed %d times'
+                        % (path, what, unique[counts > 1][0], counts[counts > 1][0]))
+    return indices
+
+
+def standardize(train, test):
+    """Standardises `train` and `test` with the training mean and std.
+
+    The std is the population one (`ddof=0`), as in Hernandez-Lobato & Adams'
+    code; a column with zero spread is divided by 1 instead, so it becomes 0.
+
+    Args:
+      train: numpy array of shape `[N] + shape`.
+      test: numpy array of shape `[M] + shape`.
+
+    Returns:
+      `(train_z, test_z, mean, std)`: the standardised `float32` arrays and
+      the `float64` statistics (shape `shape`) used.
+    """
+    train = np.asarray(train, np.float64)
+    test = np.asarray(test, np.float64)
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (((train - mean) / std).astype(np.float32),
+            ((test - mean) / std).astype(np.float32), mean, std)

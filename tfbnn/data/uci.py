@@ -1,0 +1,139 @@
+"""UCI regression sets in the split format of Hernandez-Lobato & Adams (2015).
+
+The folder holds (all text, whitespace-separated, 0-based indices):
+  data.txt              the table, one example per line
+  index_features.txt    the input columns, one per line
+  index_target.txt      the target column
+  index_train_K.txt     the training rows of split K, one per line
+  index_test_K.txt      the test rows of split K
+
+as published with "Probabilistic Backpropagation for Scalable Learning of
+Bayesian Neural Networks" (ICML 2015) and reused by Gal & Ghahramani (2016)
+for bostonHousing, concrete, energy, kin8nm, naval, power, protein, wine,
+yacht and year.
+
+Inputs and targets are standardised with the training rows' mean and std
+(population std; a constant input column is divided by 1), as in their code;
+the target statistics are kept in the `Dataset` so errors can be reported in
+the original units.
+"""
+import os
+import re
+
+import numpy as np
+
+from tfbnn.data._common import (check_int, check_path, read_indices, read_table,
+                                require_dir, standardize)
+from tfbnn.data.dataset import make_dataset
+from tfbnn.errors import DataError
+
+__all__ = ['load_uci']
+
+
+def _available_splits(data_dir):
+    """Sorted split numbers K with an index_train_K.txt in `data_dir`."""
+    matches = (re.match(r'index_train_(\d+)\.txt$', name) for name in os.listdir(data_dir))
+    return sorted(int(m.group(1)) for m in matches if m)
+
+
+def _describe_splits(data_dir):
+    splits = _available_splits(data_dir)
+    if not splits:
+        return 'this folder has no index_train_K.txt files'
+    if splits == list(range(splits[0], splits[-1] + 1)):
+        return 'this folder has splits %d..%d' % (splits[0], splits[-1])
+    return 'this folder has splits %s' % ', '.join(str(k) for k in splits)
+
+
+def _split_path(data_dir, kind, split):
+    """The path of index_{kind}_{split}.txt, or a DataError naming the splits there are."""
+    path = os.path.join(data_dir, 'index_%s_%d.txt' % (kind, split))
+    if not os.path.isfile(path):
+        if kind == 'test':
+            raise DataError('%s: no such file (the test rows of split %d are missing)'
+                            % (path, split))
+        if not _available_splits(data_dir):
+            raise DataError('%s: no such file (this folder has no index_train_K.txt files; '
+                            'is it in the Hernandez-Lobato & Adams format?)' % path)
+        raise DataError('%s: no such file: split %d is out of range (%s)'
+                        % (path, split, _describe_splits(data_dir)))
+    return path
+
+
+def _set_name(data_dir):
+    """'yacht' for both .../yacht and the original layout .../yacht/data."""
+    head, tail = os.path.split(os.path.abspath(data_dir))
+    return os.path.basename(head) if tail == 'data' else tail
+
+
+def _check_finite_rows(path, table, rows, columns):
+    block = table[np.ix_(rows, columns)]
+    bad = np.argwhere(~np.isfinite(block))
+    if bad.size:
+        row, col = rows[bad[0][0]], columns[bad[0][1]]
+        raise DataError('%s: non-finite value %r in data row %d, column %d (0-based)'
+                        % (path, table[row, col], row, col))
+
+
+def load_uci(data_dir, split=0):
+    """Loads split `split` of a UCI regression set in Hernandez-Lobato & Adams' format.
+
+    Args:
+      data_dir: str or path-like, the folder (e.g. `.../UCI_Datasets/yacht/data`).
+      split: int, the K of index_train_K.txt / index_test_K.txt.
+
+    Returns:
+      A regression `Dataset` named 'uci': `x` of shape `[N, num_features]`
+      standardised per feature with the training rows' mean and std, `y`
+      standardised with the training targets' mean (`target_mean`) and std
+      (`target_std`).
+
+    Raises:
+      ConfigError: `data_dir` is not a path or `split` not an integer.
+      DataError: the folder or a file is missing or unparsable; split `split`
+        does not exist (e.g. is negative); an index is not a whole number, repeated or outside
+        the table; there is not exactly one target, or it is also a feature;
+        a row is in both train and test; a split is empty; a value used is
+        NaN or infinite.
+    """
+    data_dir = check_path('uci', 'data_dir', data_dir)
+    split = check_int('uci', 'split', split)
+    require_dir(data_dir, 'uci')
+    if split < 0:
+        raise DataError('%s: split %d is out of range (split numbers start at 0; %s)'
+                        % (data_dir, split, _describe_splits(data_dir)))
+    train_path = _split_path(data_dir, 'train', split)
+    test_path = _split_path(data_dir, 'test', split)
+    data_path = os.path.join(data_dir, 'data.txt')
+    features_path = os.path.join(data_dir, 'index_features.txt')
+    target_path = os.path.join(data_dir, 'index_target.txt')
+
+    table = read_table(data_path)
+    num_rows, num_columns = table.shape
+    features = read_indices(features_path, num_columns, 'column')
+    target = read_indices(target_path, num_columns, 'column')
+    if len(target) != 1:
+        raise DataError('%s: expected one target column, found %d'
+                        % (target_path, len(target)))
+    if target[0] in features:
+        raise DataError('%s: target column %d is also listed in %s'
+                        % (target_path, target[0], os.path.basename(features_path)))
+    train = read_indices(train_path, num_rows, 'row')
+    test = read_indices(test_path, num_rows, 'row')
+    shared = np.intersect1d(train, test)
+    if shared.size:
+        raise DataError('%s: %d rows are also in %s, e.g. row %d'
+                        % (test_path, shared.size, os.path.basename(train_path), shared[0]))
+    columns = np.append(features, target)
+    _check_finite_rows(data_path, table, train, columns)
+    _check_finite_rows(data_path, table, test, columns)
+
+    x_train, x_test, _, _ = standardize(table[np.ix_(train, features)],
+                                        table[np.ix_(test, features)])
+    y_train, y_test, y_mean, y_std = standardize(table[train, target[0]],
+                                                 table[test, target[0]])
+    description = ('UCI regression %r split %d (Hernandez-Lobato & Adams format): '
+                   '%d train / %d test, %d features'
+                   % (_set_name(data_dir), split, len(train), len(test), len(features)))
+    return make_dataset('uci', 'regression', description, x_train, y_train, x_test, y_test,
+                        target_mean=float(y_mean), target_std=float(y_std), source=data_dir)

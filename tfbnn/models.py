@@ -1,0 +1,155 @@
+"""The networks the training job builds from tfbnn layers: mlp, lenet5, conv3d.
+
+Each builder takes inputs with an optional leading sample axis and returns
+the network's outputs with the same leading axes. Variables live under one
+variable scope ('model' by default) with fixed layer names, so the training,
+evaluation and export graphs of one run share them by name (`reuse`).
+"""
+import collections
+import math
+
+import tensorflow.compat.v1 as tf
+
+from tfbnn import layers, priors
+from tfbnn.errors import ConfigError
+
+__all__ = ['MODELS', 'NORMS', 'ModelSpec', 'NetworkOutputs', 'build_network',
+           'gaussian_nll', 'make_prior']
+
+MODELS = ('mlp', 'lenet5', 'conv3d')
+NORMS = ('none', 'batch', 'group')
+
+ModelSpec = collections.namedtuple('ModelSpec', [
+    'model', 'hidden', 'estimator', 'prior', 'norm', 'posterior_init_scale', 'task',
+    'output_units'])
+ModelSpec.__doc__ = """What to build.
+
+Attributes:
+  model: one of MODELS.
+  hidden: tuple of positive ints, hidden widths of 'mlp' (ignored by others).
+  estimator: one of tfbnn.layers.ESTIMATORS.
+  prior: a tfbnn.priors prior.
+  norm: one of NORMS: normalisation after each hidden Bayesian layer.
+  posterior_init_scale: initial posterior stddev.
+  task: 'classification' or 'regression'.
+  output_units: number of classes, or 1 for regression.
+"""
+
+NetworkOutputs = collections.namedtuple('NetworkOutputs', ['outputs', 'noise_std'])
+NetworkOutputs.__doc__ = """What a network returns.
+
+Attributes:
+  outputs: classification logits `[..., batch, classes]`, or regression means
+    `[..., batch]`.
+  noise_std: regression only: the learned homoscedastic observation noise
+    stddev (scalar `Tensor`); None for classification.
+"""
+
+
+def make_prior(name, sigma=1.0, pi=0.5, sigma1=1.0, sigma2=math.exp(-6.0)):
+    """A prior from its command-line name: 'normal' or 'scale_mixture'."""
+    if name == 'normal':
+        return priors.normal(sigma)
+    if name == 'scale_mixture':
+        return priors.scale_mixture(pi, sigma1, sigma2)
+    raise ConfigError("unknown prior %r: choose 'normal' or 'scale_mixture'" % (name,))
+
+
+def _fold(x, num_samples, fn):
+    """Applies `fn` (which takes [batch, ...]) to x with an optional sample axis."""
+    if num_samples is None:
+        return fn(x)
+    shape = tf.shape(x)
+    y = fn(tf.reshape(x, tf.concat([[-1], shape[2:]], axis=0)))
+    out = tf.reshape(y, tf.concat([shape[:2], tf.shape(y)[1:]], axis=0))
+    out.set_shape(x.shape[:2].concatenate(y.shape[1:]))
+    return out
+
+
+def _normalise(h, spec, training, num_samples, name):
+    if spec.norm == 'batch':
+        return tf.layers.batch_normalization(h, training=training, name=name)
+    if spec.norm == 'group':
+        channels = h.shape[-1].value
+        groups = math.gcd(channels, 8)
+        return layers.group_norm(h, groups, batch_dims=1 if num_samples is None else 2, name=name)
+    return h
+
+
+def _flatten(h, num_samples):
+    lead = 1 if num_samples is None else 2
+    size = 1
+    for d in h.shape[lead:]:
+        size *= d.value
+    return tf.reshape(h, tf.concat([tf.shape(h)[:lead], [size]], axis=0))
+
+
+def build_network(spec, inputs, sample=True, num_samples=None, training=False, scope='model',
+                  reuse=tf.AUTO_REUSE):
+    """Builds `spec` on `inputs` and returns `NetworkOutputs`.
+
+    Args:
+      spec: a `ModelSpec`.
+      inputs: float `Tensor` `[batch] + input_shape`, or `[num_samples, batch] +
+        input_shape` when `num_samples` is set.
+      sample: Python bool or scalar bool `Tensor`, passed to every layer.
+      num_samples: None or the static size of the leading sample axis.
+      training: Python bool or bool `Tensor` for batch normalisation.
+      scope: variable scope of the whole network.
+      reuse: as in `tf.variable_scope`; the default creates on first use.
+
+    Returns:
+      `NetworkOutputs`.
+
+    Raises:
+      ConfigError: for a model that cannot take these inputs.
+    """
+    if spec.model not in MODELS:
+        raise ConfigError('unknown model %r: choose one of %s' % (spec.model, ', '.join(MODELS)))
+    if spec.norm not in NORMS:
+        raise ConfigError('unknown norm %r: choose one of %s' % (spec.norm, ', '.join(NORMS)))
+    example_rank = inputs.shape.ndims - (1 if num_samples is None else 2)
+    kw = dict(estimator=spec.estimator, prior=spec.prior, sample=sample, num_samples=num_samples,
+              posterior_init_scale=spec.posterior_init_scale)
+    with tf.variable_scope(scope, reuse=reuse):
+        if spec.model == 'mlp':
+            h = _flatten(inputs, num_samples)
+            for i, width in enumerate(spec.hidden):
+                h = layers.dense(h, width, name='fc%d' % (i + 1), **kw)
+                h = tf.nn.relu(_normalise(h, spec, training, num_samples, 'norm%d' % (i + 1)))
+        elif spec.model == 'lenet5':
+            if example_rank != 3:
+                raise ConfigError('model lenet5 needs image inputs [height, width, channels], '
+                                  'got examples of shape %s' % inputs.shape[-example_rank:])
+            h = inputs
+            for i, filters in enumerate((6, 16)):
+                h = layers.conv2d(h, filters, 5, padding='same', name='conv%d' % (i + 1), **kw)
+                h = tf.nn.relu(_normalise(h, spec, training, num_samples, 'norm%d' % (i + 1)))
+                h = _fold(h, num_samples, lambda t: tf.nn.max_pool2d(t, 2, 2, 'SAME'))
+            h = _flatten(h, num_samples)
+            for i, width in enumerate((120, 84)):
+                h = tf.nn.relu(layers.dense(h, width, name='fc%d' % (i + 1), **kw))
+        else:  # conv3d
+            if example_rank != 4:
+                raise ConfigError('model conv3d needs volume inputs [depth, height, width, '
+                                  'channels], got examples of shape %s'
+                                  % inputs.shape[-example_rank:])
+            h = inputs
+            for i, filters in enumerate((8, 16)):
+                h = layers.conv3d(h, filters, 3, padding='same', name='conv%d' % (i + 1), **kw)
+                h = tf.nn.relu(_normalise(h, spec, training, num_samples, 'norm%d' % (i + 1)))
+                h = _fold(h, num_samples, lambda t: tf.nn.max_pool3d(t, 2, 2, 'SAME'))
+            h = _flatten(h, num_samples)
+            h = tf.nn.relu(layers.dense(h, 64, name='fc1', **kw))
+        out = layers.dense(h, spec.output_units, name='output', **kw)
+        if spec.task == 'classification':
+            return NetworkOutputs(out, None)
+        log_noise = tf.get_variable('log_noise_std', [], out.dtype,
+                                    tf.constant_initializer(math.log(0.5)))
+        return NetworkOutputs(tf.squeeze(out, -1), tf.exp(log_noise))
+
+
+def gaussian_nll(y, mean, noise_std):
+    """Per-example -log N(y; mean, noise_std^2); broadcasts over a sample axis."""
+    return (0.5 * math.log(2 * math.pi) + tf.log(noise_std)
+            + 0.5 * tf.square((y - mean) / noise_std))

@@ -1,0 +1,164 @@
+"""A training run's configuration: defaults, validation, and config.json.
+
+A run is described by one flat dict of JSON values (the command-line flags).
+It is written to `<output_dir>/config.json`, which is what `--resume` and the
+export tool read to rebuild the same graph.
+"""
+import json
+import math
+import numbers
+import os
+
+from tfbnn import layers, losses, models
+from tfbnn.data import DATASETS
+from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.version import __version__
+
+__all__ = ['DEFAULTS', 'ARCHITECTURE_KEYS', 'CONFIG_FORMAT', 'validate', 'model_spec',
+           'save', 'load', 'check_compatible']
+
+# Bumped when a change makes old run directories unreadable.
+CONFIG_FORMAT = 1
+
+DEFAULTS = dict(
+    dataset='digits', data_dir=None, split=0, ood_data_dir=None,
+    model='mlp', hidden=[100, 100], norm='none',
+    estimator='flipout', prior='normal', prior_sigma=1.0, prior_pi=0.5,
+    prior_sigma1=1.0, prior_sigma2=math.exp(-6.0), posterior_init_scale=1e-3,
+    kl_scheme='per_example', kl_weight=1.0, warmup_steps=0,
+    train_samples=1, eval_samples=50,
+    epochs=30, batch_size=128, eval_batch_size=500, learning_rate=1e-3,
+    seed=0, device='auto', threads=0,
+    output_dir='runs/latest', checkpoint_every=0, keep_checkpoints=3, summary_every=50,
+    resume=False, progress='auto', max_seconds=0.0,
+)
+
+# What fixes the variables and their shapes: a run can only resume (or be
+# exported) with these unchanged.
+ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
+
+_CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
+                estimator=layers.ESTIMATORS, prior=('normal', 'scale_mixture'),
+                kl_scheme=losses.SCHEMES, device=('cpu', 'gpu', 'auto'),
+                progress=('auto', 'always', 'never'))
+_POSITIVE_INTS = ('train_samples', 'eval_samples', 'epochs', 'batch_size', 'eval_batch_size',
+                  'keep_checkpoints', 'summary_every')
+_NON_NEGATIVE_INTS = ('split', 'warmup_steps', 'seed', 'threads', 'checkpoint_every')
+_POSITIVE_FLOATS = ('prior_sigma', 'prior_sigma1', 'prior_sigma2', 'posterior_init_scale',
+                    'learning_rate')
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def validate(config):
+    """Checks every value of a run configuration; returns a completed copy.
+
+    Args:
+      config: dict; missing keys take `DEFAULTS`.
+
+    Returns:
+      A new dict with every key of DEFAULTS.
+
+    Raises:
+      ConfigError: naming the first invalid option and what is allowed.
+    """
+    unknown = sorted(set(config) - set(DEFAULTS) - {'config_format', 'tfbnn_version'})
+    if unknown:
+        raise ConfigError('unknown option(s): %s' % ', '.join(unknown))
+    out = dict(DEFAULTS)
+    out.update({k: v for k, v in config.items() if k in DEFAULTS})
+    for key, allowed in _CHOICES.items():
+        if out[key] not in allowed:
+            raise ConfigError('--%s must be one of %s, got %r'
+                              % (key.replace('_', '-'), ', '.join(allowed), out[key]))
+    for key in _POSITIVE_INTS:
+        if not _is_int(out[key]) or out[key] < 1:
+            raise ConfigError('--%s must be a positive integer, got %r'
+                              % (key.replace('_', '-'), out[key]))
+    for key in _NON_NEGATIVE_INTS:
+        if not _is_int(out[key]) or out[key] < 0:
+            raise ConfigError('--%s must be an integer >= 0, got %r'
+                              % (key.replace('_', '-'), out[key]))
+    for key in _POSITIVE_FLOATS:
+        if not _is_real(out[key]) or out[key] <= 0:
+            raise ConfigError('--%s must be a positive number, got %r'
+                              % (key.replace('_', '-'), out[key]))
+    if not _is_real(out['kl_weight']) or out['kl_weight'] < 0:
+        raise ConfigError('--kl-weight must be a number >= 0, got %r' % (out['kl_weight'],))
+    if not _is_real(out['max_seconds']) or out['max_seconds'] < 0:
+        raise ConfigError('--max-seconds must be a number >= 0, got %r' % (out['max_seconds'],))
+    if not _is_real(out['prior_pi']) or not 0 < out['prior_pi'] < 1:
+        raise ConfigError('--prior-pi must be in (0, 1), got %r' % (out['prior_pi'],))
+    hidden = out['hidden']
+    if (not isinstance(hidden, (list, tuple)) or not hidden
+            or not all(_is_int(h) and h > 0 for h in hidden)):
+        raise ConfigError('--hidden must be one or more positive integers, got %r' % (hidden,))
+    out['hidden'] = [int(h) for h in hidden]
+    if out['posterior_init_scale'] <= 1e-6:
+        raise ConfigError('--posterior-init-scale must be above 1e-6, got %r'
+                          % out['posterior_init_scale'])
+    if not isinstance(out['output_dir'], str) or not out['output_dir']:
+        raise ConfigError('--output-dir must be a non-empty path')
+    return out
+
+
+def model_spec(config, dataset):
+    """The `tfbnn.models.ModelSpec` of a validated config on a loaded dataset."""
+    regression = dataset.task == 'regression'
+    if regression and config['model'] != 'mlp':
+        raise ConfigError("dataset %r is a regression task: only --model mlp applies, got %r"
+                          % (config['dataset'], config['model']))
+    prior = models.make_prior(config['prior'], config['prior_sigma'], config['prior_pi'],
+                              config['prior_sigma1'], config['prior_sigma2'])
+    return models.ModelSpec(
+        model=config['model'], hidden=tuple(config['hidden']), estimator=config['estimator'],
+        prior=prior, norm=config['norm'], posterior_init_scale=config['posterior_init_scale'],
+        task=dataset.task, output_units=1 if regression else dataset.num_classes)
+
+
+def save(config, path):
+    """Writes config.json atomically (a killed job never leaves half a file)."""
+    record = dict(config, config_format=CONFIG_FORMAT, tfbnn_version=__version__)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(record, f, indent=2, sort_keys=True)
+        f.write('\n')
+    os.replace(tmp, path)
+
+
+def load(path):
+    """Reads a run's config.json.
+
+    Raises:
+      CheckpointError: when the file is missing, unreadable, or from an
+        incompatible version of tfbnn.
+    """
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except FileNotFoundError:
+        raise CheckpointError('%s not found: not a tfbnn run directory' % path)
+    except (OSError, ValueError) as err:
+        raise CheckpointError('cannot read %s: %s' % (path, err))
+    if not isinstance(record, dict) or record.get('config_format') != CONFIG_FORMAT:
+        raise CheckpointError('%s has config format %r; this tfbnn (%s) reads format %d'
+                              % (path, record.get('config_format') if isinstance(record, dict)
+                                 else None, __version__, CONFIG_FORMAT))
+    try:
+        return validate(record)
+    except ConfigError as err:
+        raise CheckpointError('%s: %s' % (path, err))
+
+
+def check_compatible(saved, requested):
+    """Raises CheckpointError if `requested` would build different variables."""
+    for key in ARCHITECTURE_KEYS:
+        if saved[key] != requested[key]:
+            raise CheckpointError('cannot resume: --%s was %r in the saved run, now %r'
+                                  % (key.replace('_', '-'), saved[key], requested[key]))

@@ -1,0 +1,134 @@
+"""End-of-run evaluation: the K-sample predictive over the test set, the
+metrics of metrics.json, and the plots."""
+import os
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from tfbnn import metrics, plots
+from tfbnn.layers._bayesian import SCALE_FLOOR
+
+__all__ = ['run_predictive', 'evaluate', 'posterior_snr']
+
+
+def run_predictive(sess, graph, x, batch_size):
+    """Runs the predictive endpoints over `x` in batches; one sess.run per batch.
+
+    Returns:
+      dict name -> numpy array, concatenated over the batches (sample axes of
+      regression outputs stay first).
+    """
+    ends = graph.predictive._asdict()
+    per_batch = {k: [] for k in ends}
+    for start in range(0, x.shape[0], batch_size):
+        out = sess.run(ends, {graph.eval_input: x[start:start + batch_size]})
+        for k, v in out.items():
+            per_batch[k].append(v)
+    joined = {}
+    for k, parts in per_batch.items():
+        if parts[0].ndim == 0:
+            joined[k] = parts[0]
+        elif k == 'sample_means':
+            joined[k] = np.concatenate(parts, axis=1)
+        else:
+            joined[k] = np.concatenate(parts, axis=0)
+    return joined
+
+
+def posterior_snr(sess, scope='model'):
+    """|mu| / sigma of every Bayesian kernel, by layer name.
+
+    Returns:
+      dict layer name -> 1-D numpy array.
+    """
+    found = {}
+    for v in tf.global_variables():
+        name = v.op.name
+        if name.startswith(scope + '/') and name.endswith('/kernel_loc'):
+            layer = name[len(scope) + 1:-len('/kernel_loc')]
+            found.setdefault(layer, {})['loc'] = v
+        elif name.startswith(scope + '/') and name.endswith('/kernel_rho'):
+            layer = name[len(scope) + 1:-len('/kernel_rho')]
+            found.setdefault(layer, {})['rho'] = v
+    out = {}
+    for layer in sorted(found):
+        loc, rho = sess.run([found[layer]['loc'], found[layer]['rho']])
+        scale = np.logaddexp(0.0, rho) + SCALE_FLOOR
+        out[layer] = (np.abs(loc) / scale).ravel()
+    return out
+
+
+def _classification(sess, graph, dataset, config, ood, out_dir):
+    pred = run_predictive(sess, graph, dataset.x_test, config['eval_batch_size'])
+    labels = dataset.y_test
+    probs = pred['mean_probs']
+    log_p_label = pred['log_mean_probs'][np.arange(labels.size), labels]
+    edges, conf, acc, counts = metrics.reliability_bins(probs, labels, num_bins=15)
+    result = dict(
+        test_error=metrics.error_rate(probs, labels),
+        test_nll=float(-np.mean(log_p_label)),
+        ece=metrics.expected_calibration_error(probs, labels, num_bins=15),
+        brier=metrics.brier_score(probs, labels),
+        mean_entropy=float(np.mean(pred['entropy'])),
+        mean_mutual_information=float(np.mean(pred['mutual_information'])),
+        mean_weights_test_error=metrics.error_rate(pred['mean_weights_probs'], labels),
+    )
+    plots.reliability_diagram(edges, conf, acc, counts, os.path.join(out_dir, 'reliability.png'),
+                              ece=result['ece'])
+    if ood is not None:
+        ood_pred = run_predictive(sess, graph, ood.x_test, config['eval_batch_size'])
+        result['ood_auroc_entropy'] = metrics.auroc(pred['entropy'], ood_pred['entropy'])
+        result['ood_auroc_mi'] = metrics.auroc(pred['mutual_information'],
+                                               ood_pred['mutual_information'])
+        plots.ood_histograms(pred['entropy'], ood_pred['entropy'],
+                             os.path.join(out_dir, 'ood_entropy.png'), 'predictive entropy (nats)')
+    return result
+
+
+def _regression(sess, graph, dataset, config, out_dir):
+    pred = run_predictive(sess, graph, dataset.x_test, config['eval_batch_size'])
+    result = metrics.regression_metrics(dataset.y_test, pred['sample_means'], pred['noise_std'],
+                                        dataset.target_mean, dataset.target_std)
+    result = {k: float(v) for k, v in result.items()}
+    result['mean_weights_rmse'] = float(metrics.rmse(dataset.y_test, pred['mean_weights_prediction'])
+                                        * dataset.target_std)
+    result['noise_std'] = float(pred['noise_std'] * dataset.target_std)
+    if dataset.input_shape == (1,):
+        lo, hi = float(dataset.x_train.min()), float(dataset.x_train.max())
+        pad = max(hi - lo, 1e-3)
+        grid = np.linspace(lo - pad, hi + pad, 300, dtype=dataset.x_train.dtype)[:, None]
+        band = run_predictive(sess, graph, grid, config['eval_batch_size'])
+
+        def original(v):
+            return v * dataset.target_std + dataset.target_mean
+        plots.regression_band(dataset.x_train[:, 0], original(dataset.y_train), grid[:, 0],
+                              original(band['mean']), band['stddev'] * dataset.target_std,
+                              os.path.join(out_dir, 'predictive_band.png'),
+                              x_test=dataset.x_test[:, 0], y_test=original(dataset.y_test))
+    return result
+
+
+def evaluate(sess, graph, dataset, config, out_dir, ood=None):
+    """Computes the test metrics and writes the evaluation plots.
+
+    Args:
+      sess: session holding the trained variables.
+      graph: `tfbnn.training.graph.TrainGraph`.
+      dataset: `tfbnn.data.Dataset`.
+      config: validated run config.
+      out_dir: where the plots go.
+      ood: optional out-of-distribution `Dataset` (its test split is used).
+
+    Returns:
+      dict of metrics (the metrics.json keys of the task), plus eval_seconds.
+    """
+    start = time.time()
+    if dataset.task == 'regression':
+        result = _regression(sess, graph, dataset, config, out_dir)
+    else:
+        result = _classification(sess, graph, dataset, config, ood, out_dir)
+    plots.snr_histograms(posterior_snr(sess), os.path.join(out_dir, 'snr.png'))
+    result['eval_samples'] = config['eval_samples']
+    result['eval_seconds'] = time.time() - start
+    return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in result.items()}

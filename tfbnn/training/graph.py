@@ -1,0 +1,156 @@
+"""The training job's graph: in-memory data, a resumable tf.data index pipeline,
+the network, the scaled ELBO, a NaN-guarded Adam step, and the predictive."""
+import collections
+
+import tensorflow.compat.v1 as tf
+
+from tfbnn import losses, models, predictive
+
+__all__ = ['TrainGraph', 'build_train_graph', 'NON_FINITE_MESSAGE', 'steps_per_epoch',
+           'log_summary_value']
+
+NON_FINITE_MESSAGE = 'tfbnn: non-finite loss or gradient'
+
+TrainGraph = collections.namedtuple('TrainGraph', [
+    'global_step', 'data_init', 'data_feed', 'iterator_init', 'start_epoch', 'skip_batches',
+    'train_op', 'fetches', 'summary', 'eval_input', 'predictive', 'saver', 'steps_per_epoch',
+    'total_steps'])
+TrainGraph.__doc__ = """Handles the session loop needs.
+
+Attributes:
+  global_step: int64 variable, checkpointed.
+  data_init / data_feed: op and feed dict that load the arrays into the graph
+    once (local variables, never checkpointed, never in the graph def).
+  iterator_init, start_epoch, skip_batches: (re)start the training pipeline at
+    an epoch and batch, so a resumed run sees exactly the batches that the
+    uninterrupted run would have.
+  train_op: one step; fails with NON_FINITE_MESSAGE before touching any
+    variable when the loss or the gradient norm is not finite.
+  fetches: dict of per-step scalars for logging.
+  summary: merged TensorBoard summaries of those scalars.
+  eval_input: placeholder `[batch] + input_shape` of the predictive.
+  predictive: `ClassificationPredictive` or `RegressionPredictive`.
+  saver: `tf.train.Saver` of the global variables.
+"""
+
+
+def steps_per_epoch(num_examples, batch_size):
+    """M = ceil(N / B): the last, shorter batch is a step of its own."""
+    return -(-num_examples // batch_size)
+
+
+def _in_memory(array, name):
+    """A local variable holding `array`, filled by feeding its initializer once."""
+    ph = tf.placeholder(tf.as_dtype(array.dtype), array.shape, name=name + '_feed')
+    var = tf.Variable(ph, trainable=False, collections=[tf.GraphKeys.LOCAL_VARIABLES],
+                      name=name)
+    return var, ph
+
+
+def _index_pipeline(num_examples, batch_size, epochs, seed):
+    """Batches of example indices, a fresh seeded permutation per epoch.
+
+    The permutation of epoch e is a function of (seed, e) only (a stateless
+    random op), so restarting at (start_epoch, skip_batches) replays the
+    same batches as an uninterrupted run.
+    """
+    start_epoch = tf.placeholder(tf.int64, [], name='start_epoch')
+    skip_batches = tf.placeholder(tf.int64, [], name='skip_batches')
+
+    def epoch(e):
+        keys = tf.random.stateless_uniform([num_examples], seed=tf.stack([
+            tf.constant(seed, tf.int64), e]))
+        return tf.data.Dataset.from_tensor_slices(tf.argsort(keys)).batch(batch_size)
+
+    ds = (tf.data.Dataset.range(start_epoch, epochs).flat_map(epoch).skip(skip_batches)
+          .prefetch(4))
+    iterator = tf.data.make_initializable_iterator(ds)
+    return iterator, start_epoch, skip_batches
+
+
+def build_train_graph(config, dataset, spec, device):
+    """Builds everything the session loop runs, in the default graph.
+
+    Args:
+      config: validated run config dict.
+      dataset: `tfbnn.data.Dataset`.
+      spec: `tfbnn.models.ModelSpec`.
+      device: device string for the model ('/cpu:0', '/gpu:0').
+
+    Returns:
+      `TrainGraph`.
+    """
+    n = dataset.x_train.shape[0]
+    batch = config['batch_size']
+    spe = steps_per_epoch(n, batch)
+    total = spe * config['epochs']
+    regression = dataset.task == 'regression'
+    global_step = tf.train.get_or_create_global_step()
+
+    with tf.device('/cpu:0'), tf.name_scope('data'):
+        x_var, x_ph = _in_memory(dataset.x_train, 'x_train')
+        y_var, y_ph = _in_memory(dataset.y_train, 'y_train')
+        iterator, start_epoch, skip = _index_pipeline(n, batch, config['epochs'], config['seed'])
+        idx = iterator.get_next()
+        x = tf.gather(x_var, idx)
+        y = tf.gather(y_var, idx)
+
+    k = config['train_samples']
+    with tf.device(device):
+        net_in = x if k == 1 else predictive.tile_samples(x, k)
+        net = models.build_network(spec, net_in, sample=True,
+                                   num_samples=None if k == 1 else k, training=True)
+        with tf.name_scope('likelihood'):
+            labels = y if k == 1 else tf.broadcast_to(y, tf.shape(net.outputs)[:2])
+            if regression:
+                nll = models.gaussian_nll(labels, net.outputs, net.noise_std)
+                pred = net.outputs if k == 1 else tf.reduce_mean(net.outputs, 0)
+                train_metric = tf.reduce_sum(tf.square(pred - y))
+            else:
+                nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                                     logits=net.outputs)
+                probs = tf.nn.softmax(net.outputs)
+                probs = probs if k == 1 else tf.reduce_mean(probs, 0)
+                train_metric = tf.reduce_sum(tf.cast(
+                    tf.not_equal(tf.argmax(probs, -1), y), tf.float32))
+        terms = losses.elbo(nll, n, batch_size=batch, scheme=config['kl_scheme'],
+                            kl_weight=config['kl_weight'], warmup_steps=config['warmup_steps'],
+                            step=global_step)
+        opt = tf.train.AdamOptimizer(config['learning_rate'])
+        grads_and_vars = [(g, v) for g, v in opt.compute_gradients(terms.loss) if g is not None]
+        grad_norm = tf.global_norm([g for g, _ in grads_and_vars])
+        finite = tf.debugging.check_numerics(terms.loss + grad_norm, NON_FINITE_MESSAGE)
+        # The update only runs once the check has passed, so a NaN step leaves
+        # every variable (and so the next checkpoint) at its last good value.
+        with tf.control_dependencies([finite] + tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
+
+        eval_input = tf.placeholder(tf.as_dtype(dataset.x_test.dtype),
+                                    [None] + list(dataset.input_shape), name='eval_input')
+        build = (predictive.regression_predictive if regression
+                 else predictive.classification_predictive)
+        pred_ops = build(spec, eval_input, config['eval_samples'])
+
+    fetches = dict(loss=terms.loss, nll_term=terms.nll_term, kl=terms.kl,
+                   kl_coefficient=terms.kl_coefficient, scaled_kl=terms.scaled_kl,
+                   grad_norm=grad_norm, batch_size=tf.size(idx),
+                   train_metric_sum=train_metric)
+    with tf.name_scope('summaries'):
+        summary = tf.summary.merge([
+            tf.summary.scalar('elbo/' + key, fetches[key])
+            for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'grad_norm')] + [
+            tf.summary.scalar('train/batch_rmse' if regression else 'train/batch_error',
+                              tf.sqrt(train_metric / tf.cast(tf.size(idx), tf.float32))
+                              if regression else
+                              train_metric / tf.cast(tf.size(idx), tf.float32))])
+    saver = tf.train.Saver(max_to_keep=config['keep_checkpoints'])
+    data_init = tf.group(x_var.initializer, y_var.initializer)
+    return TrainGraph(global_step, data_init, {x_ph: dataset.x_train, y_ph: dataset.y_train},
+                      iterator.initializer, start_epoch, skip, train_op, fetches, summary,
+                      eval_input, pred_ops, saver, spe, total)
+
+
+def log_summary_value(tag, value):
+    """A tf.Summary with one scalar, for values computed outside the graph."""
+    return tf.Summary(value=[tf.Summary.Value(tag=tag, simple_value=float(value))])
+

@@ -1,0 +1,252 @@
+"""The training job: a plain tf.Session loop with checkpoints, resume, a NaN
+guard, progress, TensorBoard summaries, evaluation and plots."""
+import os
+import signal
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+from tensorflow.python.client import device_lib
+
+from tfbnn import data, plots, run_config
+from tfbnn.errors import CheckpointError, ConfigError, TrainingDivergedError
+from tfbnn.progress import ProgressBar, format_duration
+from tfbnn.training import evaluate as evaluate_lib
+from tfbnn.training import graph as graph_lib
+from tfbnn.training import rundir
+
+__all__ = ['train', 'resolve_device', 'Interrupted']
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived; a checkpoint of the current step was saved."""
+
+    def __init__(self, step, checkpoint):
+        self.step, self.checkpoint = step, checkpoint
+        super(Interrupted, self).__init__(
+            'interrupted at step %d; saved %s; continue with --resume' % (step, checkpoint))
+
+
+def session_config(threads):
+    cfg = tf.ConfigProto(allow_soft_placement=True)
+    cfg.gpu_options.allow_growth = True
+    if threads:
+        cfg.intra_op_parallelism_threads = threads
+        cfg.inter_op_parallelism_threads = threads
+    return cfg
+
+
+def resolve_device(choice, threads=0):
+    """'/gpu:0' or '/cpu:0' for --device cpu|gpu|auto.
+
+    Raises:
+      ConfigError: --device gpu when TensorFlow sees no GPU.
+    """
+    if choice == 'cpu':
+        return '/cpu:0'
+    gpus = [d for d in device_lib.list_local_devices(session_config(threads))
+            if d.device_type == 'GPU']
+    if gpus:
+        return '/gpu:0'
+    if choice == 'gpu':
+        raise ConfigError('--device gpu: TensorFlow sees no GPU (needs the tensorflow-gpu 1.15 '
+                          'build, CUDA 10.0 and a visible device); use --device cpu or auto')
+    return '/cpu:0'
+
+
+class _EpochStats(object):
+    """Running means of the per-step scalars over one epoch."""
+
+    def __init__(self):
+        self.sums, self.steps, self.examples, self.metric_sum = {}, 0, 0, 0.0
+        self.start = time.time()
+
+    def add(self, out):
+        for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl'):
+            self.sums[key] = self.sums.get(key, 0.0) + float(out[key])
+        self.steps += 1
+        self.examples += int(out['batch_size'])
+        self.metric_sum += float(out['train_metric_sum'])
+
+    def summary(self, regression):
+        means = {k: v / max(self.steps, 1) for k, v in self.sums.items()}
+        if regression:
+            means['train_rmse'] = float(np.sqrt(self.metric_sum / max(self.examples, 1)))
+        else:
+            means['train_error'] = self.metric_sum / max(self.examples, 1)
+        means['examples_per_second'] = self.examples / max(time.time() - self.start, 1e-9)
+        return means
+
+
+def _epoch_line(epoch, epochs, step, s, regression, target_std):
+    metric = ('train rmse %.4g' % (s['train_rmse'] * target_std) if regression
+              else 'train err %.2f%%' % (100 * s['train_error']))
+    return ('epoch %d/%d step %d | nll term %.4g | kl %.4g | kl coef %.3g | scaled kl %.4g | '
+            'loss %.4g | %s | %.0f ex/s' % (epoch, epochs, step, s['nll_term'], s['kl'],
+                                            s['kl_coefficient'], s['scaled_kl'], s['loss'],
+                                            metric, s['examples_per_second']))
+
+
+def _restore(sess, saver, checkpoint):
+    try:
+        saver.restore(sess, checkpoint)
+    except (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.InvalidArgumentError,
+            ValueError) as err:
+        raise CheckpointError('cannot restore %s: %s' % (checkpoint, str(err).split('\n')[0]))
+
+
+def train(config, stream=None):
+    """Runs one training job end to end and returns its metrics.
+
+    Args:
+      config: dict of run options (see `tfbnn.run_config.DEFAULTS`).
+      stream: where log lines go (default stdout); also <output_dir>/train.log.
+
+    Returns:
+      The metrics dict also written to <output_dir>/metrics.json.
+
+    Raises:
+      ConfigError, DataError, CheckpointError: a user's mistake, with one line.
+      TrainingDivergedError: the loss became NaN or infinite.
+      Interrupted: SIGINT/SIGTERM; a checkpoint was saved first.
+    """
+    config = run_config.validate(config)
+    dataset = data.load_dataset(config['dataset'], config['data_dir'], config['split'],
+                                seed=config['seed'])
+    ood = None
+    if config['ood_data_dir']:
+        if dataset.task != 'classification':
+            raise ConfigError('--ood-data-dir applies to classification datasets only')
+        ood = data.load_dataset(config['dataset'], config['ood_data_dir'], config['split'],
+                                seed=config['seed'])
+        if ood.input_shape != dataset.input_shape:
+            raise ConfigError('--ood-data-dir examples have shape %s, the training data %s'
+                              % (ood.input_shape, dataset.input_shape))
+    spec = run_config.model_spec(config, dataset)
+    checkpoint, history, note = rundir.prepare(config)
+    out = config['output_dir']
+    log = rundir.RunLog(out, stream)
+    run_config.save(config, os.path.join(out, rundir.CONFIG))
+    device = resolve_device(config['device'], config['threads'])
+    regression = dataset.task == 'regression'
+
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(config['seed'])
+        g = graph_lib.build_train_graph(config, dataset, spec, device)
+        init = tf.group(tf.global_variables_initializer(), tf.local_variables_initializer())
+    np.random.seed(config['seed'])
+    log('tfbnn: %s | model %s (%s, prior %s) | %d train / %d test | %d steps of %d '
+        '(%d epochs) | device %s'
+        % (dataset.description, config['model'], config['estimator'], spec.prior,
+           dataset.x_train.shape[0], dataset.x_test.shape[0], g.total_steps,
+           config['batch_size'], config['epochs'], device))
+    if note:
+        log('tfbnn: ' + note)
+
+    history = history or {}
+    ckpt_prefix = os.path.join(out, rundir.CHECKPOINT_PREFIX)
+    every = config['checkpoint_every'] or g.steps_per_epoch
+    stop = {'signal': None}
+
+    def on_signal(signum, _frame):
+        stop['signal'] = signum
+    old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    with tf.Session(graph=graph, config=session_config(config['threads'])) as sess:
+        sess.run(init, g.data_feed)  # also loads the arrays into their local variables
+        if checkpoint:
+            _restore(sess, g.saver, checkpoint)
+        step = int(sess.run(g.global_step))
+        first_step = step
+        sess.run(g.iterator_init, {g.start_epoch: step // g.steps_per_epoch,
+                                   g.skip_batches: step % g.steps_per_epoch})
+        writer = tf.summary.FileWriter(out, graph if step == 0 else None)
+        bar = ProgressBar(g.total_steps, step, enabled={'auto': None, 'always': True,
+                                                        'never': False}[config['progress']])
+        stats = _EpochStats()
+        last_saved = checkpoint
+        t0 = time.time()
+        trained_examples = 0
+        try:
+            while step < g.total_steps:
+                want_summary = (step + 1) % config['summary_every'] == 0
+                fetches = dict(g.fetches, train=g.train_op)
+                if want_summary:
+                    fetches['summary'] = g.summary
+                try:
+                    result = sess.run(fetches)
+                except tf.errors.InvalidArgumentError as err:
+                    if graph_lib.NON_FINITE_MESSAGE in str(err):
+                        bar.clear()
+                        raise TrainingDivergedError(step + 1, last_saved)
+                    raise
+                step += 1
+                stats.add(result)
+                trained_examples += int(result['batch_size'])
+                if want_summary:
+                    writer.add_summary(result['summary'], step)
+                if step % every == 0 or step == g.total_steps:
+                    last_saved = g.saver.save(sess, ckpt_prefix, global_step=step)
+                if step % g.steps_per_epoch == 0 or step == g.total_steps:
+                    epoch = -(-step // g.steps_per_epoch)
+                    summary = stats.summary(regression)
+                    bar.clear()
+                    log(_epoch_line(epoch, config['epochs'], step, summary, regression,
+                                    dataset.target_std))
+                    history.setdefault('epoch', []).append(epoch)
+                    history.setdefault('step', []).append(step)
+                    for key, value in summary.items():
+                        history.setdefault(key, []).append(value)
+                    rundir.write_json(os.path.join(out, rundir.HISTORY), history)
+                    stats = _EpochStats()
+                bar.update(step, stats.examples / max(time.time() - stats.start, 1e-9)
+                           if stats.steps else None)
+                if stop['signal'] is not None:
+                    raise KeyboardInterrupt
+                if config['max_seconds'] and time.time() - t0 > config['max_seconds']:
+                    bar.clear()
+                    last_saved = g.saver.save(sess, ckpt_prefix, global_step=step)
+                    log('tfbnn: --max-seconds %g reached at step %d of %d; evaluating the '
+                        'model as it is (resume with --resume)' % (config['max_seconds'], step,
+                                                                   g.total_steps))
+                    break
+        except KeyboardInterrupt:
+            bar.clear()
+            saved = g.saver.save(sess, ckpt_prefix, global_step=step)
+            raise Interrupted(step, saved)
+        finally:
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
+        train_seconds = time.time() - t0
+        bar.clear()
+
+        log('tfbnn: evaluating the %d-sample predictive on %d test examples ...'
+            % (config['eval_samples'], dataset.x_test.shape[0]))
+        metrics = evaluate_lib.evaluate(sess, g, dataset, config, out, ood)
+        for key in metrics:
+            if isinstance(metrics[key], float):
+                writer.add_summary(graph_lib.log_summary_value('test/' + key, metrics[key]), step)
+        writer.close()
+
+    metrics.update(
+        examples_per_second=trained_examples / max(train_seconds, 1e-9) if trained_examples
+        else None,
+        epochs=step / float(g.steps_per_epoch), steps=step, resumed_from_step=first_step or None,
+        train_seconds=train_seconds, completed=step >= g.total_steps)
+    rundir.write_json(os.path.join(out, rundir.METRICS), metrics)
+    if history:
+        plots.learning_curves(history, os.path.join(out, 'learning_curves.png'))
+    log('tfbnn: ' + ' | '.join('%s %s' % (k, _fmt(v)) for k, v in sorted(metrics.items())
+                               if v is not None))
+    log('tfbnn: wrote %s (metrics.json, config.json, history.json, checkpoints, events, plots) '
+        'in %s' % (out, format_duration(train_seconds + metrics['eval_seconds'])))
+    return metrics
+
+
+def _fmt(v):
+    if isinstance(v, bool) or isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return '%.4g' % v
+    return str(v)

@@ -1,0 +1,84 @@
+"""The run directory: what is in it, how it is written, and resuming from it."""
+import json
+import os
+import sys
+
+import tensorflow.compat.v1 as tf
+
+from tfbnn import run_config
+from tfbnn.errors import CheckpointError
+
+__all__ = ['RunLog', 'write_json', 'read_json', 'prepare']
+
+CONFIG = 'config.json'
+HISTORY = 'history.json'
+METRICS = 'metrics.json'
+CHECKPOINT_PREFIX = 'model.ckpt'
+
+
+def write_json(path, obj):
+    """Writes JSON through a temporary file and a rename: never half a file."""
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write('\n')
+    os.replace(tmp, path)
+
+
+def read_json(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return default
+    except (OSError, ValueError) as err:
+        raise CheckpointError('cannot read %s: %s' % (path, err))
+
+
+class RunLog(object):
+    """Prints a line to stdout and appends it to <run>/train.log."""
+
+    def __init__(self, out_dir, stream=None):
+        self.stream = stream or sys.stdout
+        self.path = os.path.join(out_dir, 'train.log')
+
+    def __call__(self, line):
+        self.stream.write(line + '\n')
+        self.stream.flush()
+        with open(self.path, 'a') as f:
+            f.write(line + '\n')
+
+
+def prepare(config):
+    """Creates or checks the output directory; decides whether to resume.
+
+    Returns:
+      (latest checkpoint path or None, saved history dict or None, note str)
+
+    Raises:
+      CheckpointError: when the directory holds another run and --resume was
+        not given, when it cannot be created, or when the saved run is not
+        compatible with the requested configuration.
+    """
+    out = config['output_dir']
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise CheckpointError('cannot create --output-dir %s: %s' % (out, err.strerror))
+    if not os.path.isdir(out):
+        raise CheckpointError('--output-dir %s is not a directory' % out)
+    config_path = os.path.join(out, CONFIG)
+    has_run = os.path.exists(config_path) or tf.train.latest_checkpoint(out) is not None
+    if not has_run:
+        note = 'nothing to resume in %s: starting a new run' % out if config['resume'] else ''
+        return None, None, note
+    if not config['resume']:
+        raise CheckpointError('--output-dir %s already holds a run; pass --resume to continue '
+                              'it, or choose another directory' % out)
+    saved = run_config.load(config_path)
+    run_config.check_compatible(saved, config)
+    latest = tf.train.latest_checkpoint(out)
+    if latest is None:
+        return None, None, 'no checkpoint in %s yet: starting the run again' % out
+    history = read_json(os.path.join(out, HISTORY))
+    return latest, history, 'resuming from %s' % latest
