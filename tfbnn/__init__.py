@@ -29,15 +29,15 @@ with _warnings.catch_warnings():
     # definitions; only that import-time notice is silenced, only here.
     _warnings.filterwarnings('ignore', category=FutureWarning,
                              module=r'(tensorflow|tensorboard)\b')
-    # Compiled extensions TF imports (h5py) were built against a newer numpy
-    # ABI; numpy documents this notice as harmless.
     _warnings.filterwarnings('ignore', message='numpy.ufunc size changed',
                              category=RuntimeWarning)
+    # Compiled extensions TF and scipy import were built against a newer
+    # numpy ABI; numpy documents this notice as harmless.
     import tensorflow as _tf  # noqa: F401
 
-from tfbnn import data, errors, layers, losses, metrics, models, predictive, priors
-from tfbnn.graph_keys import GraphKeys
-from tfbnn.version import __version__
+    from tfbnn import data, errors, layers, losses, metrics, models, predictive, priors
+    from tfbnn.graph_keys import GraphKeys
+    from tfbnn.version import __version__
 
 __all__ = ['GraphKeys', 'layers', 'losses', 'priors', 'errors', 'data', 'metrics', 'models',
            'predictive', '__version__']
