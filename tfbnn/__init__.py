@@ -29,10 +29,10 @@ with _warnings.catch_warnings():
     # definitions; only that import-time notice is silenced, only here.
     _warnings.filterwarnings('ignore', category=FutureWarning,
                              module=r'(tensorflow|tensorboard)\b')
-    _warnings.filterwarnings('ignore', message='numpy.ufunc size changed',
-                             category=RuntimeWarning)
     # Compiled extensions TF and scipy import were built against a newer
     # numpy ABI; numpy documents this notice as harmless.
+    _warnings.filterwarnings('ignore', message='numpy.ufunc size changed',
+                             category=RuntimeWarning)
     import tensorflow as _tf  # noqa: F401
 
     from tfbnn import data, errors, layers, losses, metrics, models, predictive, priors

@@ -84,8 +84,8 @@ def _flatten(h, num_samples):
     return tf.reshape(h, tf.concat([tf.shape(h)[:lead], [size]], axis=0))
 
 
-def build_network(spec, inputs, sample=True, num_samples=None, training=False, scope='model',
-                  reuse=tf.AUTO_REUSE):
+def build_network(spec, inputs, sample=True, num_samples=None, shared_input=False,
+                  training=False, scope='model', reuse=tf.AUTO_REUSE):
     """Builds `spec` on `inputs` and returns `NetworkOutputs`.
 
     Args:
@@ -94,6 +94,9 @@ def build_network(spec, inputs, sample=True, num_samples=None, training=False, s
         input_shape` when `num_samples` is set.
       sample: Python bool or scalar bool `Tensor`, passed to every layer.
       num_samples: None or the static size of the leading sample axis.
+      shared_input: with `num_samples=K`, `inputs` has no sample axis and all
+        K weight samples see it; the first layer then does the work that does
+        not depend on the weight sample once (see `tfbnn.layers.dense`).
       training: Python bool or bool `Tensor` for batch normalisation.
       scope: variable scope of the whole network.
       reuse: as in `tf.variable_scope`; the default creates on first use.
@@ -108,14 +111,17 @@ def build_network(spec, inputs, sample=True, num_samples=None, training=False, s
         raise ConfigError('unknown model %r: choose one of %s' % (spec.model, ', '.join(MODELS)))
     if spec.norm not in NORMS:
         raise ConfigError('unknown norm %r: choose one of %s' % (spec.norm, ', '.join(NORMS)))
-    example_rank = inputs.shape.ndims - (1 if num_samples is None else 2)
+    if shared_input and num_samples is None:
+        raise ConfigError('build_network: shared_input=True needs num_samples')
+    example_rank = inputs.shape.ndims - (1 if num_samples is None or shared_input else 2)
     kw = dict(estimator=spec.estimator, prior=spec.prior, sample=sample, num_samples=num_samples,
               posterior_init_scale=spec.posterior_init_scale)
+    first = dict(kw, shared_inputs=bool(shared_input))
     with tf.variable_scope(scope, reuse=reuse):
         if spec.model == 'mlp':
-            h = _flatten(inputs, num_samples)
+            h = _flatten(inputs, None if shared_input else num_samples)
             for i, width in enumerate(spec.hidden):
-                h = layers.dense(h, width, name='fc%d' % (i + 1), **kw)
+                h = layers.dense(h, width, name='fc%d' % (i + 1), **(kw if i else first))
                 h = tf.nn.relu(_normalise(h, spec, training, num_samples, 'norm%d' % (i + 1)))
         elif spec.model == 'lenet5':
             if example_rank != 3:
@@ -123,7 +129,8 @@ def build_network(spec, inputs, sample=True, num_samples=None, training=False, s
                                   'got examples of shape %s' % inputs.shape[-example_rank:])
             h = inputs
             for i, filters in enumerate((6, 16)):
-                h = layers.conv2d(h, filters, 5, padding='same', name='conv%d' % (i + 1), **kw)
+                h = layers.conv2d(h, filters, 5, padding='same', name='conv%d' % (i + 1),
+                                  **(kw if i else first))
                 h = tf.nn.relu(_normalise(h, spec, training, num_samples, 'norm%d' % (i + 1)))
                 h = _fold(h, num_samples, lambda t: tf.nn.max_pool2d(t, 2, 2, 'SAME'))
             h = _flatten(h, num_samples)
@@ -136,7 +143,8 @@ def build_network(spec, inputs, sample=True, num_samples=None, training=False, s
                                   % inputs.shape[-example_rank:])
             h = inputs
             for i, filters in enumerate((8, 16)):
-                h = layers.conv3d(h, filters, 3, padding='same', name='conv%d' % (i + 1), **kw)
+                h = layers.conv3d(h, filters, 3, padding='same', name='conv%d' % (i + 1),
+                                  **(kw if i else first))
                 h = tf.nn.relu(_normalise(h, spec, training, num_samples, 'norm%d' % (i + 1)))
                 h = _fold(h, num_samples, lambda t: tf.nn.max_pool3d(t, 2, 2, 'SAME'))
             h = _flatten(h, num_samples)

@@ -26,7 +26,7 @@ DEFAULTS = dict(
     estimator='flipout', prior='normal', prior_sigma=1.0, prior_pi=0.5,
     prior_sigma1=1.0, prior_sigma2=math.exp(-6.0), posterior_init_scale=1e-3,
     kl_scheme='per_example', kl_weight=1.0, warmup_steps=0,
-    train_samples=1, eval_samples=50,
+    train_samples=1, eval_samples=50, eval_estimator='auto',
     epochs=30, batch_size=128, eval_batch_size=500, learning_rate=1e-3,
     seed=0, device='auto', threads=0,
     output_dir='runs/latest', checkpoint_every=0, keep_checkpoints=3, summary_every=50,
@@ -38,7 +38,8 @@ DEFAULTS = dict(
 ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
 
 _CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
-                estimator=layers.ESTIMATORS, prior=('normal', 'scale_mixture'),
+                estimator=layers.ESTIMATORS, eval_estimator=('auto',) + layers.ESTIMATORS,
+                prior=('normal', 'scale_mixture'),
                 kl_scheme=losses.SCHEMES, device=('cpu', 'gpu', 'auto'),
                 progress=('auto', 'always', 'never'))
 _POSITIVE_INTS = ('train_samples', 'eval_samples', 'epochs', 'batch_size', 'eval_batch_size',

@@ -228,15 +228,16 @@ def test_num_samples_slices_are_independent_draws(sess, kind, estimator):
 def test_reparameterization_shares_one_draw_across_the_batch(sess, kind):
     """Identical rows give identical outputs under one shared kernel draw,
     distinct ones under flipout and local reparameterisation."""
-    x = np.repeat(inputs(kind)[:1], 3, axis=0)
+    x = np.repeat(inputs(kind)[:1], 8, axis=0)
     shared = build(kind, tf.constant(x), posterior_init_scale=0.3)
     flip = build(kind, tf.constant(x), estimator='flipout', posterior_init_scale=0.3)
     lrt = build(kind, tf.constant(x), estimator='local_reparameterization', posterior_init_scale=0.3)
     sess.run(tf.global_variables_initializer())
     a, b, c = sess.run([shared, flip, lrt])
-    np.testing.assert_allclose(a[0], a[1], rtol=1e-12)
-    assert np.abs(b[0] - b[1]).max() > 1e-3
-    assert np.abs(c[0] - c[1]).max() > 1e-3
+    np.testing.assert_allclose(a, np.repeat(a[:1], 8, axis=0), rtol=1e-12)
+    # Flipout signs can coincide for two rows (p = 2^-(channels in + out)), not for all 8.
+    assert np.abs(b - b[:1]).max() > 1e-3
+    assert np.abs(c - c[:1]).max() > 1e-3
 
 
 @pytest.mark.parametrize('kind', sorted(KINDS))
@@ -250,3 +251,42 @@ def test_dtypes(sess, kind, estimator, dtype):
     sess.run(tf.global_variables_initializer())
     out, kl_value = sess.run([y, kl])
     assert np.all(np.isfinite(out)) and np.all(out >= 0) and np.isfinite(kl_value)
+
+
+@pytest.mark.parametrize('kind', sorted(KINDS))
+@pytest.mark.parametrize('estimator', ESTIMATORS)
+def test_shared_inputs_give_k_independent_draws_of_the_exact_moments(sess, kind, estimator):
+    """With shared_inputs the K slices of one call are draws of the same exact
+    per-unit distribution as with tiled inputs."""
+    k = 400 if kind == 'dense' else 200
+    x = inputs(kind)
+    y = build(kind, tf.constant(x), estimator=estimator, num_samples=k, shared_inputs=True,
+              posterior_init_scale=0.3, name='layer')
+    mean_only = build(kind, tf.constant(x), estimator=estimator, num_samples=k,
+                      shared_inputs=True, sample=False, name='layer', reuse=True)
+    assert y.shape.as_list()[:2] == [k, x.shape[0]]
+    sess.run(tf.global_variables_initializer())
+    v = variables(sess, 'layer')
+    mean, var = reference.moments(x, v['kernel_loc'], v['kernel_scale'], v['bias_loc'],
+                                  v['bias_scale'], kind)
+    draws = sess.run(y)
+    assert np.abs(draws[0] - draws[1]).min() > 0
+    z_mean = (draws.mean(0) - mean) / np.sqrt(var / k)
+    ratio = draws.var(0, ddof=1) / var
+    assert np.abs(z_mean).max() < 5.5
+    assert abs(ratio.mean() - 1) < 6 * np.sqrt(2.0 / (k - 1)), ratio.mean()
+    fixed = sess.run(mean_only)
+    np.testing.assert_array_equal(fixed, np.repeat(fixed[:1], k, axis=0))
+    np.testing.assert_allclose(fixed[0], reference.linear(x, v['kernel_loc'], kind)
+                               + v['bias_loc'], rtol=1e-10)
+
+
+def test_shared_inputs_errors():
+    with pytest.raises(ValueError, match='shared_inputs=True needs num_samples'):
+        layers.dense(tf.zeros([2, 3]), 4, shared_inputs=True)
+    with pytest.raises(ValueError, match=r"conv2d 'c': inputs must have rank 4, got shape "
+                                         r"\(3, 2, 5, 5, 1\)"):
+        layers.conv2d(tf.zeros([3, 2, 5, 5, 1]), 2, 3, num_samples=3, shared_inputs=True,
+                      name='c')
+    with pytest.raises(ValueError, match='shared_inputs must be a Python bool'):
+        layers.dense(tf.zeros([2, 3]), 4, num_samples=2, shared_inputs='yes')

@@ -77,6 +77,10 @@ def build_parser():
     g = p.add_argument_group('evaluation')
     g.add_argument('--eval-samples', type=int, default=d['eval_samples'],
                    help='K weight samples of the predictive (one sess.run per test batch)')
+    g.add_argument('--eval-estimator', default=d['eval_estimator'],
+                   help='estimator of the predictive: auto (local_reparameterization for mlp, '
+                        'exact per example and cheapest; the training estimator otherwise) or '
+                        'one of the estimators')
     g.add_argument('--eval-batch-size', type=int, default=d['eval_batch_size'])
     g = p.add_argument_group('output')
     g.add_argument('--output-dir', default=d['output_dir'])

@@ -1,15 +1,15 @@
 """Internal: what every Bayesian layer shares.
 
-A layer kind (dense, conv) supplies two linear maps and a kernel shape; this
+A layer kind (dense, conv) supplies its linear map and a kernel shape; this
 module creates the mean-field posterior variables, runs the chosen gradient
 estimator, and registers the layer's KL once. Keeping the estimators here,
-written against the two maps, means dense and conv cannot drift apart.
+written against that one map, means dense and conv cannot drift apart.
 
-The two maps a layer kind supplies:
-  shared(x, w):     x with or without a leading sample axis, one kernel `w`
+The linear map a layer kind supplies:
+  shared(x, w):     x with or without leading sample axes, one kernel `w`
                     for all of it.
-  per_sample(x, w): x of shape [K, ...] and w of shape [K] + kernel_shape;
-                    slice k of x uses kernel w[k]. Only called with K set.
+With K weight samples the estimators run the map once per sample in an
+in-graph loop, which keeps each iteration's kernel in cache.
 """
 import collections
 import math
@@ -36,7 +36,7 @@ SCALE_FLOOR = 1e-6
 _VARIANCE_EPS = {tf.float32: 1e-12, tf.float64: 1e-24}
 
 Posterior = collections.namedtuple('Posterior', ['loc', 'rho', 'scale'])
-LinearMaps = collections.namedtuple('LinearMaps', ['shared', 'per_sample'])
+LinearMaps = collections.namedtuple('LinearMaps', ['shared'])
 
 
 def check_positive_int(layer, what, value):
@@ -81,8 +81,15 @@ def check_common(layer, estimator, prior, sample, num_samples, posterior_init_sc
     return estimator, prior, sample, num_samples, float(posterior_init_scale), kl_collection
 
 
-def check_inputs(layer, inputs, min_rank, max_rank, num_samples):
+def check_inputs(layer, inputs, min_rank, max_rank, num_samples, shared_inputs=False):
     """Converts `inputs` and checks rank, dtype and a defined last dimension."""
+    if not isinstance(shared_inputs, (bool, np.bool_)):
+        raise ConfigError('%s: shared_inputs must be a Python bool, got %r' % (layer, shared_inputs))
+    if shared_inputs and num_samples is None:
+        raise ConfigError('%s: shared_inputs=True needs num_samples (the K slices that share '
+                          'the inputs)' % layer)
+    if shared_inputs:
+        num_samples = None  # the inputs carry no sample axis
     inputs = tf.convert_to_tensor(inputs)
     if inputs.dtype.base_dtype not in (tf.float32, tf.float64):
         raise ConfigError('%s: inputs must be float32 or float64, got %s'
@@ -155,49 +162,109 @@ def _add_bias(outputs, bias, num_samples):
     return outputs + bias
 
 
-def _mean_outputs(x, kernel, bias, maps):
-    return _add_bias(maps.shared(x, kernel.loc), bias.loc if isinstance(bias, Posterior) else bias, None)
+# How a call samples: the layer kind's maps, the sample count K (None: no
+# sample axis) and whether the inputs lack the sample axis although K is set
+# (`shared`: the same inputs for all K slices, e.g. a network's input).
+Sampling = collections.namedtuple('Sampling', ['maps', 'sign_shape', 'num_samples', 'shared',
+                                               'keep_draws'])
 
 
-def _reparameterization(x, kernel, bias, maps, num_samples):
-    w = _draw(kernel, num_samples)
-    out = maps.shared(x, w) if num_samples is None else maps.per_sample(x, w)
-    b = _draw(bias, num_samples) if isinstance(bias, Posterior) else bias
-    return _add_bias(out, b, num_samples), w, (b if isinstance(bias, Posterior) else None)
+def tile_samples(x, num_samples):
+    """[batch, ...] -> [K, batch, ...]."""
+    return tf.tile(tf.expand_dims(x, 0), [num_samples] + [1] * x.shape.ndims)
 
 
-def _flipout(x, kernel, bias, maps, num_samples, sign_shape_fn):
+def _mean_outputs(x, kernel, bias, how):
+    out = _add_bias(how.maps.shared(x, kernel.loc),
+                    bias.loc if isinstance(bias, Posterior) else bias, None)
+    return tile_samples(out, how.num_samples) if how.shared else out
+
+
+def _over_samples(chain, x, how):
+    """Runs `chain(x_k) -> (output_k, weight_draw_k)` for the K weight samples.
+
+    An in-graph loop (`tf.map_fn`), so the graph does not grow with K and
+    each iteration's kernel draw stays in cache: measured faster than one
+    [K, in, out] draw with a batched product, and than K `sess.run` calls
+    (scripts/bench_predictive.py). The draws are stacked only when the
+    prior's Monte Carlo KL needs them.
+    """
+    if how.shared:
+        elems, body = tf.range(how.num_samples), lambda _: chain(x)
+    else:
+        elems, body = x, chain
+    dtype = x.dtype.base_dtype
+    if how.keep_draws:
+        return tf.map_fn(body, elems, dtype=(dtype, dtype), parallel_iterations=4)
+    return tf.map_fn(lambda e: body(e)[0], elems, dtype=dtype, parallel_iterations=4), None
+
+
+def _reparameterization(x, kernel, bias, how):
+    k = how.num_samples
+
+    def chain(xk):
+        w = _draw(kernel, None)
+        return how.maps.shared(xk, w), w
+
+    out, w = chain(x) if k is None else _over_samples(chain, x, how)
+    b = _draw(bias, k) if isinstance(bias, Posterior) else bias
+    return _add_bias(out, b, k), w, (b if isinstance(bias, Posterior) else None)
+
+
+def _flipout(x, kernel, bias, how):
     """Wen et al. 2018: one shared perturbation, decorrelated per example by signs."""
-    delta = _noise(kernel, num_samples)
-    sign_in = _rademacher(sign_shape_fn(x, tf.shape(x)[-1]), x.dtype)
-    perturbed_in = x * sign_in
-    pert = (maps.shared(perturbed_in, delta) if num_samples is None
-            else maps.per_sample(perturbed_in, delta))
-    sign_out = _rademacher(sign_shape_fn(pert, tf.shape(pert)[-1]), x.dtype)
-    out = maps.shared(x, kernel.loc) + pert * sign_out
-    b = _draw(bias, num_samples) if isinstance(bias, Posterior) else bias
-    return _add_bias(out, b, num_samples), kernel.loc + delta, (b if isinstance(bias, Posterior) else None)
+    k = how.num_samples
+    mean = how.maps.shared(x, kernel.loc)  # once, also when K slices share x
+
+    def chain(xk):
+        delta = _noise(kernel, None)
+        sign_in = _rademacher(how.sign_shape(xk, tf.shape(xk)[-1]), xk.dtype)
+        pert = how.maps.shared(xk * sign_in, delta)
+        sign_out = _rademacher(how.sign_shape(pert, tf.shape(pert)[-1]), xk.dtype)
+        return pert * sign_out, kernel.loc + delta
+
+    pert, w = chain(x) if k is None else _over_samples(chain, x, how)
+    b = _draw(bias, k) if isinstance(bias, Posterior) else bias
+    return _add_bias(mean + pert, b, k), w, (b if isinstance(bias, Posterior) else None)
 
 
-def _local_reparameterization(x, kernel, bias, maps):
-    """Kingma et al. 2015: sample each pre-activation from its exact marginal."""
-    mean = maps.shared(x, kernel.loc)
-    var = maps.shared(tf.square(x), tf.square(kernel.scale))
-    if isinstance(bias, Posterior):
-        mean += bias.loc
-        var += tf.square(bias.scale)
-    elif bias is not None:
-        mean += bias
-    var += _VARIANCE_EPS[x.dtype.base_dtype]
-    return mean + tf.sqrt(var) * standard_normal(tf.shape(mean), x.dtype.base_dtype), None, None
+def _local_reparameterization(x, kernel, bias, how):
+    """Kingma et al. 2015: sample each pre-activation from its exact marginal.
+
+    With shared inputs the mean and variance are computed once and only the
+    K noise draws differ: the K-sample predictive of a first layer costs two
+    matrix products, not 2K. With a sample axis, the slices go through the
+    in-graph loop like the other estimators' (cache-sized working sets).
+    """
+    def moments(xk):
+        mean = how.maps.shared(xk, kernel.loc)
+        var = how.maps.shared(tf.square(xk), tf.square(kernel.scale))
+        if isinstance(bias, Posterior):
+            mean += bias.loc
+            var += tf.square(bias.scale)
+        elif bias is not None:
+            mean += bias
+        return mean, tf.sqrt(var + _VARIANCE_EPS[xk.dtype.base_dtype])
+
+    def chain(xk):
+        mean, std = moments(xk)
+        return mean + std * standard_normal(tf.shape(mean), xk.dtype.base_dtype), mean
+
+    if how.num_samples is None:
+        return chain(x)[0], None, None
+    if how.shared:
+        mean, std = moments(x)
+        shape = tf.concat([[how.num_samples], tf.shape(mean)], axis=0)
+        return mean + std * standard_normal(shape, x.dtype.base_dtype), None, None
+    return _over_samples(chain, x, how._replace(keep_draws=False))[0], None, None
 
 
-def _sampled_outputs(estimator, x, kernel, bias, maps, num_samples, sign_shape_fn):
+def _sampled_outputs(estimator, x, kernel, bias, how):
     if estimator == 'reparameterization':
-        return _reparameterization(x, kernel, bias, maps, num_samples)
+        return _reparameterization(x, kernel, bias, how)
     if estimator == 'flipout':
-        return _flipout(x, kernel, bias, maps, num_samples, sign_shape_fn)
-    return _local_reparameterization(x, kernel, bias, maps)
+        return _flipout(x, kernel, bias, how)
+    return _local_reparameterization(x, kernel, bias, how)
 
 
 def _as_samples(draw, num_samples):
@@ -220,7 +287,7 @@ def _layer_kl(prior, kernel, bias, kernel_draw, bias_draw, num_samples):
 
 def build_layer(layer_kind, default_name, inputs, kernel_shape, units, maps, sign_shape_fn,
                 activation, use_bias, estimator, prior, sample, kl_collection, num_samples,
-                bayesian_bias, kernel_loc_initializer, bias_loc_initializer,
+                shared_inputs, bayesian_bias, kernel_loc_initializer, bias_loc_initializer,
                 posterior_init_scale, trainable, name, reuse):
     """Creates or reuses a Bayesian layer's variables and returns its outputs.
 
@@ -244,18 +311,17 @@ def build_layer(layer_kind, default_name, inputs, kernel_shape, units, maps, sig
                 bias = tf.get_variable('bias', shape=[units], dtype=dtype, initializer=bias_init,
                                        trainable=trainable)
 
+        how = Sampling(maps, sign_shape_fn, num_samples, bool(shared_inputs),
+                       keep_draws=creating and getattr(prior, 'requires_samples', False))
         kernel_draw = bias_draw = None
         if sample is True:
-            outputs, kernel_draw, bias_draw = _sampled_outputs(
-                estimator, inputs, kernel, bias, maps, num_samples, sign_shape_fn)
+            outputs, kernel_draw, bias_draw = _sampled_outputs(estimator, inputs, kernel, bias, how)
         elif sample is False:
-            outputs = _mean_outputs(inputs, kernel, bias, maps)
+            outputs = _mean_outputs(inputs, kernel, bias, how)
         else:
-            outputs = tf.cond(
-                sample,
-                lambda: _sampled_outputs(estimator, inputs, kernel, bias, maps, num_samples,
-                                         sign_shape_fn)[0],
-                lambda: _mean_outputs(inputs, kernel, bias, maps))
+            outputs = tf.cond(sample,
+                              lambda: _sampled_outputs(estimator, inputs, kernel, bias, how)[0],
+                              lambda: _mean_outputs(inputs, kernel, bias, how))
 
         if creating:
             kl = _layer_kl(prior, kernel, bias, kernel_draw, bias_draw, num_samples)

@@ -25,7 +25,7 @@ def _tuple(layer, what, value, rank):
 
 
 def _conv_maps(rank, strides, padding, dilation_rate):
-    """The shared and per-sample linear maps of an N-d convolution."""
+    """The linear map of an N-d convolution, and its flipout sign shape."""
     def conv(x, w):
         return tf.nn.convolution(x, w, padding=padding, strides=strides,
                                  dilation_rate=dilation_rate)
@@ -40,22 +40,18 @@ def _conv_maps(rank, strides, padding, dilation_rate):
         out.set_shape(x.shape[:2].concatenate(y.shape[1:]))
         return out
 
-    def per_sample(x, w):
-        # tf.nn.convolution has no batch of kernels; K is static, so K ops
-        # that TensorFlow can run in parallel.
-        return tf.stack([conv(xk, wk) for xk, wk in zip(tf.unstack(x), tf.unstack(w))])
-
     def sign_shape(x, channels):
         # One sign per example and channel, shared over positions (as the
         # kernel is), which keeps the flipout weight a posterior draw.
         lead = tf.shape(x)[:x.shape.ndims - rank - 1]
         return tf.concat([lead, tf.ones([rank], tf.int32), [channels]], axis=0)
 
-    return _bayesian.LinearMaps(shared=shared, per_sample=per_sample), sign_shape
+    return _bayesian.LinearMaps(shared=shared), sign_shape
 
 
 def _conv(rank, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
-          use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+          use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
+          bayesian_bias,
           kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
           name, reuse):
     default_name = 'bayesian_conv%dd' % rank
@@ -72,12 +68,13 @@ def _conv(rank, inputs, filters, kernel_size, strides, padding, dilation_rate, a
     estimator, prior, sample, num_samples, posterior_init_scale, kl_collection = \
         _bayesian.check_common(layer, estimator, prior, sample, num_samples,
                                posterior_init_scale, kl_collection)
-    inputs = _bayesian.check_inputs(layer, inputs, rank + 2, rank + 2, num_samples)
+    inputs = _bayesian.check_inputs(layer, inputs, rank + 2, rank + 2, num_samples, shared_inputs)
     maps, sign_shape = _conv_maps(rank, strides, padding.upper(), dilation_rate)
     kernel_shape = list(kernel_size) + [inputs.shape[-1].value, filters]
     return _bayesian.build_layer(
         layer, default_name, inputs, kernel_shape, filters, maps, sign_shape, activation,
-        use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+        use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
+        bayesian_bias,
         kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
         name, reuse)
 
@@ -107,6 +104,7 @@ _CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style (cha
       strides: int or {rank} ints.
       padding: 'valid' or 'same' (case-insensitive).
       dilation_rate: int or {rank} ints; not with strides > 1.
+      shared_inputs: as in `tfbnn.layers.dense`.
       (the rest): as in `tfbnn.layers.dense`.
 
     Returns:
@@ -119,33 +117,39 @@ _CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style (cha
 
 def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
-           sample=True, kl_collection=None, num_samples=None, bayesian_bias=True,
+           sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
+           bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
            trainable=True, name=None, reuse=None):
     return _conv(1, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
-                 use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+                 use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
+                 bayesian_bias,
                  kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
                  name, reuse)
 
 
 def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
-           sample=True, kl_collection=None, num_samples=None, bayesian_bias=True,
+           sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
+           bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
            trainable=True, name=None, reuse=None):
     return _conv(2, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
-                 use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+                 use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
+                 bayesian_bias,
                  kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
                  name, reuse)
 
 
 def conv3d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
-           sample=True, kl_collection=None, num_samples=None, bayesian_bias=True,
+           sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
+           bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
            trainable=True, name=None, reuse=None):
     return _conv(3, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
-                 use_bias, estimator, prior, sample, kl_collection, num_samples, bayesian_bias,
+                 use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
+                 bayesian_bias,
                  kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
                  name, reuse)
 

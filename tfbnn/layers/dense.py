@@ -15,18 +15,7 @@ def _matmul_last_axis(x, w):
     return out
 
 
-def _batched_matmul(x, w):
-    """x [K, ..., in] with w [K, in, out] -> [K, ..., out], slice k by w[k]."""
-    if x.shape.ndims == 3:
-        return tf.matmul(x, w)
-    k = tf.shape(x)[0]
-    flat = tf.reshape(x, [k, -1, tf.shape(x)[-1]])
-    out = tf.reshape(tf.matmul(flat, w), tf.concat([tf.shape(x)[:-1], tf.shape(w)[-1:]], axis=0))
-    out.set_shape(x.shape[:-1].concatenate(w.shape[-1:]))
-    return out
-
-
-_MAPS = _bayesian.LinearMaps(shared=_matmul_last_axis, per_sample=_batched_matmul)
+_MAPS = _bayesian.LinearMaps(shared=_matmul_last_axis)
 
 
 def _sign_shape(x, channels):
@@ -35,7 +24,8 @@ def _sign_shape(x, channels):
 
 
 def dense(inputs, units, activation=None, use_bias=True, estimator='reparameterization',
-          prior=None, sample=True, kl_collection=None, num_samples=None, bayesian_bias=True,
+          prior=None, sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
+          bayesian_bias=True,
           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
           trainable=True, name=None, reuse=None):
     """Bayesian dense layer: y = activation(x W + b) with W, b ~ q, a mean-field Normal.
@@ -62,8 +52,9 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
         bias's), independently per row. Same per-unit mean and variance as
         'reparameterization', no kernel-sized noise, two matmuls.
       With `num_samples=K` the inputs are [K, batch, ..., in] and slice k gets
-      its own weight sample (reparameterization: K kernel draws and a batched
-      matmul), so a K-sample predictive is one `sess.run`.
+      its own weight sample (reparameterization: K kernel draws, each with its
+      own matmul, all in one graph), so a K-sample predictive is one
+      `sess.run`.
 
     Args:
       inputs: float32 or float64 `Tensor` of shape `[batch, ..., in]`, or
@@ -81,6 +72,11 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
         `tfbnn.GraphKeys.KL_LOSSES`).
       num_samples: None (no sample axis) or positive int K (leading sample axis
         of size K on inputs and outputs).
+      shared_inputs: with `num_samples=K`, True means the inputs have no
+        sample axis and are the same for all K slices (a network's input in a
+        K-sample predictive); the outputs still get the sample axis. Work that
+        does not depend on the weight sample is then done once: x mu for
+        flipout, x mu and x^2 s^2 for local reparameterisation.
       bayesian_bias: Python bool; False makes the bias a plain variable with no KL.
       kernel_loc_initializer: initializer of mu (default Glorot uniform).
       bias_loc_initializer: initializer of the bias mean (default zeros).
@@ -108,10 +104,10 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
     estimator, prior, sample, num_samples, posterior_init_scale, kl_collection = \
         _bayesian.check_common(layer, estimator, prior, sample, num_samples,
                                posterior_init_scale, kl_collection)
-    inputs = _bayesian.check_inputs(layer, inputs, 2, None, num_samples)
+    inputs = _bayesian.check_inputs(layer, inputs, 2, None, num_samples, shared_inputs)
     kernel_shape = [inputs.shape[-1].value, units]
     return _bayesian.build_layer(
         layer, 'bayesian_dense', inputs, kernel_shape, units, _MAPS, _sign_shape,
         activation, use_bias, estimator, prior, sample, kl_collection, num_samples,
-        bayesian_bias, kernel_loc_initializer, bias_loc_initializer, posterior_init_scale,
+        shared_inputs, bayesian_bias, kernel_loc_initializer, bias_loc_initializer, posterior_init_scale,
         trainable, name, reuse)

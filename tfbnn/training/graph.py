@@ -129,7 +129,7 @@ def build_train_graph(config, dataset, spec, device):
                                     [None] + list(dataset.input_shape), name='eval_input')
         build = (predictive.regression_predictive if regression
                  else predictive.classification_predictive)
-        pred_ops = build(spec, eval_input, config['eval_samples'])
+        pred_ops = build(spec, eval_input, config['eval_samples'], config['eval_estimator'])
 
     fetches = dict(loss=terms.loss, nll_term=terms.nll_term, kl=terms.kl,
                    kl_coefficient=terms.kl_coefficient, scaled_kl=terms.scaled_kl,

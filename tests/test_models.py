@@ -1,0 +1,77 @@
+"""tfbnn.models: shapes, layer inventory, sample axes, heads and errors."""
+import math
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import tfbnn
+from tfbnn import models
+
+
+def spec(model='mlp', task='classification', norm='none', estimator='flipout', units=3,
+         hidden=(8, 8)):
+    return models.ModelSpec(model, hidden, estimator, tfbnn.priors.normal(), norm, 1e-3, task,
+                            units)
+
+
+SHAPES = {'mlp': [5, 4, 4, 1], 'lenet5': [5, 8, 8, 1], 'conv3d': [5, 6, 6, 6, 1]}
+LAYERS = {'mlp': ['fc1', 'fc2', 'output'], 'lenet5': ['conv1', 'conv2', 'fc1', 'fc2', 'output'],
+          'conv3d': ['conv1', 'conv2', 'fc1', 'output']}
+
+
+@pytest.mark.parametrize('model', models.MODELS)
+@pytest.mark.parametrize('norm', models.NORMS)
+def test_networks_build_with_and_without_sample_axes(sess, model, norm):
+    x = np.random.RandomState(0).rand(*SHAPES[model]).astype(np.float32)
+    s = spec(model, norm=norm)
+    plain = models.build_network(s, tf.constant(x), training=True)
+    tiled = models.build_network(s, tfbnn.predictive.tile_samples(tf.constant(x), 4),
+                                 num_samples=4)
+    shared = models.build_network(s, tf.constant(x), num_samples=4, shared_input=True)
+    assert plain.outputs.shape.as_list() == [5, 3] and plain.noise_std is None
+    assert tiled.outputs.shape.as_list() == shared.outputs.shape.as_list() == [4, 5, 3]
+    kls = tfbnn.losses.get_kl_losses()
+    assert [k.name for k in kls] == ['model/%s/kl_divergence:0' % n for n in LAYERS[model]]
+    sess.run(tf.global_variables_initializer())
+    a, b, c = sess.run([plain.outputs, tiled.outputs, shared.outputs])
+    assert np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c))
+    if norm == 'batch':  # two normalised layers, moving mean and variance each
+        assert len(tf.get_collection(tf.GraphKeys.UPDATE_OPS)) == 4
+
+
+def test_regression_head_learns_a_noise_scale(sess):
+    net = models.build_network(spec(task='regression', units=1), tf.zeros([6, 2]))
+    assert net.outputs.shape.as_list() == [6]
+    sess.run(tf.global_variables_initializer())
+    assert math.isclose(sess.run(net.noise_std), 0.5, rel_tol=1e-6)
+    assert 'model/log_noise_std:0' in [v.name for v in tf.trainable_variables()]
+
+
+def test_gaussian_nll_matches_the_formula(sess):
+    y, m, s = np.array([1.0, -2.0]), np.array([0.5, 0.0]), 0.7
+    got = sess.run(models.gaussian_nll(tf.constant(y), tf.constant(m), tf.constant(s, tf.float64)))
+    np.testing.assert_allclose(got, 0.5 * np.log(2 * np.pi * s ** 2) + (y - m) ** 2 / (2 * s ** 2))
+
+
+def test_make_prior():
+    assert isinstance(models.make_prior('normal', 0.1), tfbnn.priors.NormalPrior)
+    mix = models.make_prior('scale_mixture', pi=0.25, sigma1=1.0, sigma2=0.01)
+    assert (mix.pi, mix.sigma1, mix.sigma2) == (0.25, 1.0, 0.01)
+    with pytest.raises(ValueError, match="unknown prior 'laplace'"):
+        models.make_prior('laplace')
+
+
+@pytest.mark.parametrize('model,shape,match', [
+    ('lenet5', [2, 16], r'model lenet5 needs image inputs \[height, width, channels\]'),
+    ('conv3d', [2, 8, 8, 1], 'model conv3d needs volume inputs'),
+    ('resnet', [2, 4], "unknown model 'resnet'"),
+])
+def test_model_input_errors(model, shape, match):
+    with pytest.raises(ValueError, match=match):
+        models.build_network(spec(model), tf.zeros(shape))
+
+
+def test_shared_input_needs_num_samples():
+    with pytest.raises(ValueError, match='shared_input=True needs num_samples'):
+        models.build_network(spec(), tf.zeros([2, 4]), shared_input=True)
