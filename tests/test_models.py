@@ -63,8 +63,8 @@ def test_make_prior():
 
 
 @pytest.mark.parametrize('model,shape,match', [
-    ('lenet5', [2, 16], r'model lenet5 needs image inputs \[height, width, channels\]'),
-    ('conv3d', [2, 8, 8, 1], 'model conv3d needs volume inputs'),
+    ('lenet5', [2, 16], r'model lenet5 needs image \[height, width, channels\] inputs'),
+    ('conv3d', [2, 8, 8, 1], r'model conv3d needs volume \[depth'),
     ('resnet', [2, 4], "unknown model 'resnet'"),
 ])
 def test_model_input_errors(model, shape, match):

@@ -55,6 +55,10 @@ def make_prior(name, sigma=1.0, pi=0.5, sigma1=1.0, sigma2=math.exp(-6.0)):
     raise ConfigError("unknown prior %r: choose 'normal' or 'scale_mixture'" % (name,))
 
 
+_INPUT_KIND = {2: 'image [height, width, channels]',
+               3: 'volume [depth, height, width, channels]'}
+
+
 def _fold(x, num_samples, fn):
     """Applies `fn` (which takes [batch, ...]) to x with an optional sample axis."""
     if num_samples is None:
@@ -123,32 +127,25 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
             for i, width in enumerate(spec.hidden):
                 h = layers.dense(h, width, name='fc%d' % (i + 1), **(kw if i else first))
                 h = tf.nn.relu(_normalise(h, spec, training, num_samples, 'norm%d' % (i + 1)))
-        elif spec.model == 'lenet5':
-            if example_rank != 3:
-                raise ConfigError('model lenet5 needs image inputs [height, width, channels], '
-                                  'got examples of shape %s' % inputs.shape[-example_rank:])
+        else:
+            # lenet5: two 5x5 conv2d blocks (6, 16 filters) then dense 120, 84;
+            # conv3d: two 3x3x3 conv3d blocks (8, 16 filters) then dense 64.
+            rank = 2 if spec.model == 'lenet5' else 3
+            if example_rank != rank + 1:
+                raise ConfigError('model %s needs %s inputs, got examples of shape %s'
+                                  % (spec.model, _INPUT_KIND[rank], inputs.shape[-example_rank:]))
+            conv, pool = ((layers.conv2d, tf.nn.max_pool2d) if rank == 2
+                          else (layers.conv3d, tf.nn.max_pool3d))
+            filters, kernel, widths = ((6, 16), 5, (120, 84)) if rank == 2 else ((8, 16), 3, (64,))
             h = inputs
-            for i, filters in enumerate((6, 16)):
-                h = layers.conv2d(h, filters, 5, padding='same', name='conv%d' % (i + 1),
-                                  **(kw if i else first))
+            for i, f in enumerate(filters):
+                h = conv(h, f, kernel, padding='same', name='conv%d' % (i + 1),
+                         **(kw if i else first))
                 h = tf.nn.relu(_normalise(h, spec, training, num_samples, 'norm%d' % (i + 1)))
-                h = _fold(h, num_samples, lambda t: tf.nn.max_pool2d(t, 2, 2, 'SAME'))
+                h = _fold(h, num_samples, lambda t: pool(t, 2, 2, 'SAME'))
             h = _flatten(h, num_samples)
-            for i, width in enumerate((120, 84)):
+            for i, width in enumerate(widths):
                 h = tf.nn.relu(layers.dense(h, width, name='fc%d' % (i + 1), **kw))
-        else:  # conv3d
-            if example_rank != 4:
-                raise ConfigError('model conv3d needs volume inputs [depth, height, width, '
-                                  'channels], got examples of shape %s'
-                                  % inputs.shape[-example_rank:])
-            h = inputs
-            for i, filters in enumerate((8, 16)):
-                h = layers.conv3d(h, filters, 3, padding='same', name='conv%d' % (i + 1),
-                                  **(kw if i else first))
-                h = tf.nn.relu(_normalise(h, spec, training, num_samples, 'norm%d' % (i + 1)))
-                h = _fold(h, num_samples, lambda t: tf.nn.max_pool3d(t, 2, 2, 'SAME'))
-            h = _flatten(h, num_samples)
-            h = tf.nn.relu(layers.dense(h, 64, name='fc1', **kw))
         out = layers.dense(h, spec.output_units, name='output', **kw)
         if spec.task == 'classification':
             return NetworkOutputs(out, None)

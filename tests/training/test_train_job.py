@@ -153,7 +153,7 @@ def test_npz_files(tmp_path, task):
     (['--prior-sigma', '-1'], '--prior-sigma must be a positive number'),
     (['--kl-scheme', 'per_sample'], '--kl-scheme must be one of per_example, per_batch, blundell'),
     (['--dataset', 'toy_regression', '--model', 'lenet5'], 'only --model mlp applies'),
-    (['--model', 'conv3d'], 'model conv3d needs volume inputs'),
+    (['--model', 'conv3d'], 'model conv3d needs volume [depth, height, width, channels] inputs'),
 ])
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys, flags, message):
     code, _ = run(tmp_path, *(flags + ['--progress', 'never']))
@@ -242,3 +242,18 @@ def test_resume_after_sigkill_ends_at_the_same_step(tmp_path):
     metrics = read(out, 'metrics.json')
     assert metrics['steps'] == 6 * 45 and metrics['completed'] is True
     assert metrics['resumed_from_step'] % 5 == 0 and metrics['resumed_from_step'] >= killed_at
+
+
+@pytest.mark.parametrize('estimator', ['reparameterization', 'flipout', 'local_reparameterization'])
+def test_several_weight_samples_per_step_with_the_mixture_prior(tmp_path, estimator):
+    """--train-samples K averages K weight samples per step (in-graph loop with
+    gradients), the MC KL uses those draws, blundell + warm-up follow the step."""
+    code, out = run(tmp_path, '--train-samples', '3', '--estimator', estimator,
+                    '--prior', 'scale_mixture', '--kl-scheme', 'blundell', '--warmup-steps', '6',
+                    '--epochs', '1', '--hidden', '16', '--eval-samples', '3',
+                    '--progress', 'never')
+    assert code == 0
+    history = read(out, 'history.json')
+    assert np.isfinite(history['kl'][0]) and history['kl'][0] > 0
+    # pi_i over the 12 steps of the epoch, ramped up over the first 6: mean < 1/12.
+    assert 0 < history['kl_coefficient'][0] < 1.0 / 12
