@@ -40,6 +40,7 @@ setup(
       entry_points={
           'console_scripts': [
               'tfbnn-train=tfbnn.cli.train:main',
+            'tfbnn-export=tfbnn.cli.export:main',
           ],
       },
       classifiers=[

@@ -127,6 +127,7 @@ def train(config, stream=None):
     out = config['output_dir']
     log = rundir.RunLog(out, stream)
     run_config.save(config, os.path.join(out, rundir.CONFIG))
+    rundir.write_json(os.path.join(out, rundir.DATASET), rundir.dataset_record(dataset))
     device = resolve_device(config['device'], config['threads'])
     regression = dataset.task == 'regression'
 

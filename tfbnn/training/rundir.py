@@ -8,11 +8,13 @@ import tensorflow.compat.v1 as tf
 from tfbnn import run_config
 from tfbnn.errors import CheckpointError
 
-__all__ = ['RunLog', 'write_json', 'read_json', 'prepare']
+__all__ = ['RunLog', 'write_json', 'read_json', 'prepare', 'dataset_record', 'CONFIG', 'HISTORY',
+           'METRICS', 'DATASET', 'CHECKPOINT_PREFIX']
 
 CONFIG = 'config.json'
 HISTORY = 'history.json'
 METRICS = 'metrics.json'
+DATASET = 'dataset.json'
 CHECKPOINT_PREFIX = 'model.ckpt'
 
 
@@ -82,3 +84,15 @@ def prepare(config):
         return None, None, 'no checkpoint in %s yet: starting the run again' % out
     history = read_json(os.path.join(out, HISTORY))
     return latest, history, 'resuming from %s' % latest
+
+
+def dataset_record(dataset):
+    """What rebuilding the network needs to know of the data, without the data.
+
+    Written to <run>/dataset.json, so an export never has to load the
+    training set: the task, example shape, class count and the target
+    normalisation of regression (outputs are exported in original units).
+    """
+    return dict(name=dataset.name, task=dataset.task, input_shape=list(dataset.input_shape),
+                num_classes=dataset.num_classes, target_mean=float(dataset.target_mean),
+                target_std=float(dataset.target_std), description=dataset.description)

@@ -1,0 +1,11 @@
+#!/usr/bin/env python
+"""Export a training run: `scripts/export.py --help` (the logic is tfbnn.export)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+from tfbnn.cli.export import main  # noqa: E402
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""tfbnn.export: frozen graphs and SavedModels that run without tfbnn."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import tfbnn
+from tfbnn import export, models, run_config
+from tfbnn.cli.export import main as export_main
+from tfbnn.cli.train import main as train_main
+
+# Runs in a fresh interpreter that imports only tensorflow and numpy.
+LOADER = r'''
+import sys, json
+import numpy as np
+import tensorflow.compat.v1 as tf
+kind, path, x_path, names, repeats = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(','), int(sys.argv[5])
+x = np.load(x_path)
+graph = tf.Graph()
+with graph.as_default():
+    sess = tf.Session(graph=graph)
+    if kind == 'pb':
+        gd = tf.GraphDef()
+        with open(path, 'rb') as f:
+            gd.ParseFromString(f.read())
+        tf.import_graph_def(gd, name='')
+        inp = graph.get_tensor_by_name('input:0')
+        outs = [graph.get_tensor_by_name(n + ':0') for n in names]
+    else:
+        meta = tf.saved_model.loader.load(sess, ['serve'], path)
+        sig = meta.signature_def['serving_default']
+        inp = graph.get_tensor_by_name(sig.inputs['input'].name)
+        outs = [graph.get_tensor_by_name(sig.outputs[n].name) for n in names]
+    runs = [sess.run(outs, {inp: x}) for _ in range(repeats)]
+assert not any(m == 'tfbnn' or m.startswith('tfbnn.') for m in sys.modules), 'tfbnn was imported'
+np.savez(sys.argv[6], **{n: np.stack([r[i] for r in runs]) for i, n in enumerate(names)})
+'''
+
+
+def run_loader(tmp_path, kind, path, x, names, repeats=1):
+    x_path, out_path = str(tmp_path / 'x.npy'), str(tmp_path / 'out.npz')
+    np.save(x_path, x)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH='')
+    proc = subprocess.run([sys.executable, '-c', LOADER, kind, path, x_path, ','.join(names),
+                           str(repeats), out_path], env=env, cwd=str(tmp_path),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return dict(np.load(out_path))
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('run') / 'digits')
+    assert train_main(['--output-dir', out, '--epochs', '3', '--hidden', '32',
+                       '--eval-samples', '5', '--progress', 'never',
+                       '--posterior-init-scale', '0.05']) == 0
+    return out
+
+
+def reference(run_dir, x, sample, num_samples=None):
+    """The training graph's network on x, restored from the run's checkpoint."""
+    run = export.load_run(run_dir)
+    ds = export._MetaDataset(run.meta['task'], run.meta['num_classes'])
+    spec = run_config.model_spec(run.config, ds)
+    graph = tf.Graph()
+    with graph.as_default():
+        if sample:
+            out = tfbnn.predictive.classification_predictive(spec, tf.constant(x), num_samples,
+                                                             'reparameterization').mean_probs
+        else:
+            out = tf.nn.softmax(models.build_network(spec, tf.constant(x), sample=False).outputs)
+        with tf.Session() as sess:
+            tf.train.Saver().restore(sess, run.checkpoint)
+            return sess.run(out)
+
+
+def test_frozen_sample_graph_is_a_bayesian_predictive(trained, tmp_path):
+    assert export_main([trained, '--samples', '5']) == 0
+    pb = os.path.join(trained, 'export', 'frozen_sample.pb')
+    x = tfbnn.data.load_dataset('digits').x_test[:12]
+    got = run_loader(tmp_path, 'pb', pb, x, ['probs', 'mean_probs', 'entropy',
+                                             'mutual_information'], repeats=200)
+    # The deterministic output equals the training graph's sample=False output.
+    np.testing.assert_allclose(got['mean_probs'][0], reference(trained, x, False), atol=1e-5)
+    assert np.all(got['mean_probs'] == got['mean_probs'][0])
+    # The sampled output changes from run to run (not frozen into a constant) ...
+    assert np.abs(got['probs'][0] - got['probs'][1]).max() > 1e-4
+    # ... and its Monte Carlo mean over 200 runs x 5 samples matches the training
+    # graph's 2000-sample predictive within 5 combined standard errors.
+    runs = got['probs']
+    ref = reference(trained, x, True, 2000)
+    se_runs = runs.std(0) / np.sqrt(runs.shape[0])
+    se_ref = runs.std(0) * np.sqrt(5.0 / 2000)
+    assert np.all(np.abs(runs.mean(0) - ref) <= 5 * np.sqrt(se_runs ** 2 + se_ref ** 2) + 1e-4)
+    assert np.all(got['mutual_information'] >= 0)
+    assert np.all(got['mutual_information'] <= got['entropy'] + 1e-6)
+
+
+def test_mean_mode_has_no_random_op_and_matches(trained, tmp_path):
+    assert export_main([trained, '--mode', 'mean', '--no-saved-model']) == 0
+    pb = os.path.join(trained, 'export', 'frozen_mean.pb')
+    gd = tf.GraphDef()
+    with open(pb, 'rb') as f:
+        gd.ParseFromString(f.read())
+    ops = {n.op for n in gd.node}
+    assert not ops & export.RANDOM_OP_TYPES and 'VariableV2' not in ops
+    assert {n.name for n in gd.node} >= {'input', 'mean_probs'}
+    x = tfbnn.data.load_dataset('digits').x_test[:50]
+    got = run_loader(tmp_path, 'pb', pb, x, ['mean_probs'])
+    np.testing.assert_allclose(got['mean_probs'][0], reference(trained, x, False), atol=1e-5)
+
+
+def test_saved_model_serves_the_same_outputs(trained, tmp_path):
+    assert export_main([trained, '--samples', '5', '--output-dir', str(tmp_path / 'exp')]) == 0
+    x = tfbnn.data.load_dataset('digits').x_test[:20]
+    got = run_loader(tmp_path, 'saved_model', str(tmp_path / 'exp' / 'saved_model_sample'), x,
+                     ['mean_probs', 'probs'], repeats=3)
+    np.testing.assert_allclose(got['mean_probs'][0], reference(trained, x, False), atol=1e-5)
+    assert np.abs(got['probs'][0] - got['probs'][1]).max() > 1e-4
+    report = json.load(open(str(tmp_path / 'exp' / 'export_sample.json')))
+    assert report['random_ops'] and report['outputs']['probs'] == 'probs:0'
+
+
+def test_snr_pruning_zeroes_the_weights_and_reports_the_error(trained, tmp_path, capsys):
+    out = str(tmp_path / 'pruned')
+    assert export_main([trained, '--mode', 'mean', '--prune-snr', '0.75', '--output-dir', out,
+                        '--no-saved-model']) == 0
+    report = json.load(open(os.path.join(out, 'export_mean.json')))
+    assert report['pruned_weights'] == pytest.approx(0.75 * report['kernel_weights'], abs=2)
+    assert 0 <= report['test_error_before_pruning'] <= 1
+    assert 0 <= report['test_error_after_pruning'] <= 1
+    assert 'posterior-mean test_error' in capsys.readouterr().out
+    gd = tf.GraphDef()
+    with open(os.path.join(out, 'frozen_mean.pb'), 'rb') as f:
+        gd.ParseFromString(f.read())
+    zeros = total = 0
+    for node in gd.node:
+        if node.op == 'Const' and node.name.endswith('kernel_loc'):
+            values = tf.make_ndarray(node.attr['value'].tensor)
+            zeros += int(np.sum(values == 0))
+            total += values.size
+    assert total == report['kernel_weights'] and zeros >= report['pruned_weights']
+
+
+def test_regression_outputs_are_in_original_units(tmp_path):
+    out = str(tmp_path / 'toy')
+    assert train_main(['--output-dir', out, '--dataset', 'toy_regression', '--epochs', '2',
+                       '--hidden', '16', '--eval-samples', '5', '--progress', 'never',
+                       '--batch-size', '32']) == 0
+    assert export_main([out, '--samples', '20']) == 0
+    ds = tfbnn.data.load_dataset('toy_regression')
+    got = run_loader(tmp_path, 'pb', os.path.join(out, 'export', 'frozen_sample.pb'),
+                     ds.x_test[:10], ['mean', 'stddev', 'mean_prediction'])
+    run = export.load_run(out)
+    spec = run_config.model_spec(run.config, export._MetaDataset('regression', None))
+    graph = tf.Graph()
+    with graph.as_default():
+        pred = models.build_network(spec, tf.constant(ds.x_test[:10]), sample=False).outputs
+        with tf.Session() as sess:
+            tf.train.Saver().restore(sess, run.checkpoint)
+            ref = sess.run(pred) * ds.target_std + ds.target_mean
+    np.testing.assert_allclose(got['mean_prediction'][0], ref, atol=1e-4)
+    assert np.all(got['stddev'][0] > 0)
+
+
+@pytest.mark.parametrize('setup,args,message', [
+    (None, ['/nonexistent/run'], 'run directory /nonexistent/run does not exist'),
+    ('no_ckpt', [], 'no checkpoint in'),
+    ('broken_ckpt', [], 'is missing or incomplete'),
+    ('old_format', [], 'has config format 0; this tfbnn'),
+    (None, ['--mode', 'bayes'], '--mode must be one of sample, mean'),
+    (None, ['--prune-snr', '1.5'], '--prune-snr must be a fraction in [0, 1)'),
+])
+def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
+    run_dir = trained
+    if setup:
+        run_dir = str(tmp_path / 'copy')
+        os.makedirs(run_dir)
+        for name in ('config.json', 'dataset.json'):
+            with open(os.path.join(trained, name)) as src, \
+                    open(os.path.join(run_dir, name), 'w') as dst:
+                dst.write(src.read())
+        if setup == 'broken_ckpt':  # a data file without its index
+            open(os.path.join(run_dir, 'model.ckpt-99.data-00000-of-00001'), 'w').close()
+            args = ['--checkpoint', os.path.join(run_dir, 'model.ckpt-99')]
+        if setup == 'old_format':
+            cfg = json.load(open(os.path.join(run_dir, 'config.json')))
+            cfg['config_format'] = 0
+            json.dump(cfg, open(os.path.join(run_dir, 'config.json'), 'w'))
+    argv = ([] if args and args[0].startswith('/') else [run_dir]) + args
+    assert export_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('tfbnn-export: error: ') and message in err and err.count('\n') == 1

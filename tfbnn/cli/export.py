@@ -1,0 +1,47 @@
+"""tfbnn-export: a training run's checkpoint to a frozen GraphDef and a SavedModel.
+
+Exit status: 0 done; 2 a user error (missing or incomplete checkpoint, a run
+directory from an incompatible version, an unknown mode), one line on stderr.
+"""
+import argparse
+import sys
+
+__all__ = ['build_parser', 'main']
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog='tfbnn-export', description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog='The frozen graph has a placeholder "input" ([None] + example shape) and the '
+               'outputs probs, mean_probs, entropy, mutual_information (classification) or '
+               'mean, stddev, mean_prediction (regression); --mode mean keeps only mean_probs / '
+               'mean_prediction and has no random op.')
+    p.add_argument('run_dir', help='the --output-dir of a training run')
+    p.add_argument('--mode', default='sample', help='sample (Bayesian predictive) or mean')
+    p.add_argument('--samples', type=int, default=None,
+                   help='K weight samples of the predictive (default: the run\'s --eval-samples)')
+    p.add_argument('--checkpoint', default=None, help='a checkpoint prefix (default: latest)')
+    p.add_argument('--output-dir', default=None, help='default: RUN_DIR/export')
+    p.add_argument('--prune-snr', type=float, default=0.0,
+                   help='drop this fraction of kernel weights with the smallest |mu|/sigma')
+    p.add_argument('--no-saved-model', action='store_true', help='write the frozen graph only')
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from tfbnn import errors, export
+    import tensorflow.compat.v1 as tf
+    tf.logging.set_verbosity(tf.logging.ERROR)
+    try:
+        export.export_run(args.run_dir, args.output_dir, args.mode, args.samples,
+                          args.checkpoint, args.prune_snr, not args.no_saved_model)
+    except errors.TfbnnError as err:
+        sys.stderr.write('tfbnn-export: error: %s\n' % err)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""From a training run to a frozen GraphDef and a SavedModel that need no tfbnn.
+
+The inference graph is built afresh from the run's config.json and
+dataset.json: no optimizer, no ELBO, no input pipeline. It has one
+placeholder named `input` (`[None] + example shape`) and named outputs:
+
+  classification  probs, entropy, mutual_information (the K-sample
+                  predictive; mode 'sample' only) and mean_probs (the
+                  posterior-mean network, deterministic);
+  regression      mean, stddev (the predictive, total; mode 'sample' only)
+                  and mean_prediction (posterior-mean network), in the
+                  targets' original units.
+
+Mode 'mean' keeps only the deterministic outputs and contains no random op;
+mode 'sample' keeps the sampling ops, so every run of the frozen graph draws
+fresh weight samples (it stays a Bayesian predictive, neither constant nor
+silently deterministic).
+"""
+import collections
+import gzip
+import math
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from tfbnn import models, predictive, run_config
+from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.layers._bayesian import SCALE_FLOOR
+from tfbnn.training import rundir
+
+__all__ = ['MODES', 'Run', 'InferenceGraph', 'load_run', 'build_inference_graph',
+           'prune_by_snr', 'freeze', 'save_saved_model', 'export_run', 'RANDOM_OP_TYPES']
+
+MODES = ('sample', 'mean')
+RANDOM_OP_TYPES = frozenset(['RandomUniform', 'RandomStandardNormal', 'RandomUniformInt',
+                             'TruncatedNormal', 'StatelessRandomUniform', 'Multinomial',
+                             'RandomShuffle', 'RandomGamma', 'RandomPoisson', 'RandomPoissonV2'])
+
+Run = collections.namedtuple('Run', ['directory', 'config', 'meta', 'checkpoint'])
+InferenceGraph = collections.namedtuple('InferenceGraph', ['graph', 'input', 'outputs', 'saver'])
+
+_MetaDataset = collections.namedtuple('_MetaDataset', ['task', 'num_classes'])
+
+
+def load_run(run_dir, checkpoint=None):
+    """Reads a run directory: its config, data description and checkpoint.
+
+    Raises:
+      CheckpointError: a missing directory, config.json or dataset.json, a
+        run written by an incompatible tfbnn, or no usable checkpoint.
+    """
+    if not os.path.isdir(run_dir):
+        raise CheckpointError('run directory %s does not exist' % run_dir)
+    config = run_config.load(os.path.join(run_dir, rundir.CONFIG))
+    meta = rundir.read_json(os.path.join(run_dir, rundir.DATASET))
+    if meta is None:
+        raise CheckpointError('%s has no %s: it was written by an older tfbnn; retrain to export'
+                              % (run_dir, rundir.DATASET))
+    if checkpoint is None:
+        checkpoint = tf.train.latest_checkpoint(run_dir)
+        if checkpoint is None:
+            raise CheckpointError('no checkpoint in %s (the run saved none yet)' % run_dir)
+    if not tf.io.gfile.exists(checkpoint + '.index'):
+        raise CheckpointError('checkpoint %s is missing or incomplete (no .index file)'
+                              % checkpoint)
+    return Run(run_dir, config, meta, checkpoint)
+
+
+def build_inference_graph(run, mode='sample', samples=None):
+    """Builds the inference graph of `run` in a new `tf.Graph`.
+
+    Args:
+      run: a `Run` from `load_run`.
+      mode: 'sample' or 'mean'.
+      samples: K of the predictive (default the run's --eval-samples).
+
+    Returns:
+      `InferenceGraph` (graph, input placeholder, dict name -> output tensor,
+      a Saver over the model's variables).
+
+    Raises:
+      ConfigError: an unknown mode or a non-positive sample count.
+    """
+    if mode not in MODES:
+        raise ConfigError('--mode must be one of %s, got %r' % (', '.join(MODES), mode))
+    samples = run.config['eval_samples'] if samples is None else samples
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ConfigError('--samples must be a positive integer, got %r' % (samples,))
+    meta = run.meta
+    spec = run_config.model_spec(run.config, _MetaDataset(meta['task'], meta['num_classes']))
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.placeholder(tf.float32, [None] + list(meta['input_shape']), name='input')
+        outputs = {}
+        if meta['task'] == 'classification':
+            if mode == 'sample':
+                pred = predictive.classification_predictive(spec, x, samples,
+                                                            run.config['eval_estimator'])
+                outputs['probs'] = tf.identity(pred.mean_probs, name='probs')
+                outputs['entropy'] = tf.identity(pred.entropy, name='entropy')
+                outputs['mutual_information'] = tf.identity(pred.mutual_information,
+                                                            name='mutual_information')
+                outputs['mean_probs'] = tf.identity(pred.mean_weights_probs, name='mean_probs')
+            else:
+                logits = models.build_network(spec, x, sample=False).outputs
+                outputs['mean_probs'] = tf.nn.softmax(logits, name='mean_probs')
+        else:
+            scale, shift = float(meta['target_std']), float(meta['target_mean'])
+            if mode == 'sample':
+                pred = predictive.regression_predictive(spec, x, samples,
+                                                        run.config['eval_estimator'])
+                outputs['mean'] = tf.identity(pred.mean * scale + shift, name='mean')
+                outputs['stddev'] = tf.identity(pred.stddev * scale, name='stddev')
+                mean_pred = pred.mean_weights_prediction
+            else:
+                mean_pred = models.build_network(spec, x, sample=False).outputs
+            outputs['mean_prediction'] = tf.identity(mean_pred * scale + shift,
+                                                     name='mean_prediction')
+        saver = tf.train.Saver(tf.global_variables())
+    return InferenceGraph(graph, x, outputs, saver)
+
+
+def restore(sess, inference, checkpoint):
+    """Restores the model variables; CheckpointError names what is missing."""
+    reader = tf.train.NewCheckpointReader(checkpoint)
+    saved = reader.get_variable_to_shape_map()
+    with inference.graph.as_default():
+        needed = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
+    missing = sorted(n for n in needed if n not in saved)
+    if missing:
+        raise CheckpointError('checkpoint %s lacks %d variable(s) the model needs, e.g. %s: it '
+                              'is not from this run\'s configuration'
+                              % (checkpoint, len(missing), missing[0]))
+    wrong = sorted(n for n in needed if list(saved[n]) != needed[n])
+    if wrong:
+        raise CheckpointError('checkpoint %s has %s of shape %s, the model needs %s'
+                              % (checkpoint, wrong[0], saved[wrong[0]], needed[wrong[0]]))
+    inference.saver.restore(sess, checkpoint)
+
+
+def prune_by_snr(sess, inference, fraction):
+    """Zeroes the fraction of kernel weights with the smallest |mu| / sigma.
+
+    Blundell et al. (2015), sec. 5.1 and Table 2: one threshold over all
+    Bayesian kernels. A pruned weight gets mu = 0 and the smallest scale the
+    parameterisation allows (softplus(-30) + 1e-6 ~ 1e-6), so it is a
+    constant 0 in the mean graph and (almost) in the sampled one too.
+
+    Returns:
+      (number pruned, total number of kernel weights, the SNR threshold)
+    """
+    with inference.graph.as_default():
+        pairs = {}
+        for v in tf.global_variables():
+            for suffix in ('kernel_loc', 'kernel_rho'):
+                if v.op.name.endswith('/' + suffix):
+                    pairs.setdefault(v.op.name[:-len(suffix)], {})[suffix] = v
+        layers = [p for p in pairs.values() if len(p) == 2]
+        values = [sess.run([p['kernel_loc'], p['kernel_rho']]) for p in layers]
+        snr = np.concatenate([(np.abs(loc) / (np.logaddexp(0.0, rho) + SCALE_FLOOR)).ravel()
+                              for loc, rho in values])
+        threshold = float(np.quantile(snr, fraction)) if fraction > 0 else -1.0
+        pruned = 0
+        for p, (loc, rho) in zip(layers, values):
+            mask = np.abs(loc) / (np.logaddexp(0.0, rho) + SCALE_FLOOR) <= threshold
+            pruned += int(mask.sum())
+            p['kernel_loc'].load(np.where(mask, 0.0, loc).astype(loc.dtype), sess)
+            p['kernel_rho'].load(np.where(mask, -30.0, rho).astype(rho.dtype), sess)
+    return pruned, int(snr.size), threshold
+
+
+def freeze(sess, inference, path):
+    """Folds the variables into constants and writes a binary GraphDef."""
+    names = [t.op.name for t in inference.outputs.values()]
+    frozen = tf.graph_util.convert_variables_to_constants(
+        sess, inference.graph.as_graph_def(), names)
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(frozen.SerializeToString())
+    os.replace(tmp, path)
+    return frozen
+
+
+def save_saved_model(sess, inference, directory):
+    """Writes a SavedModel with a 'serving_default' signature over the outputs.
+
+    Built in a temporary folder beside `directory` and renamed into place,
+    so an interrupted export never leaves half a model where one was.
+    """
+    parent = os.path.dirname(os.path.abspath(directory))
+    tmp = tempfile.mkdtemp(prefix='.saved_model_', dir=parent)
+    shutil.rmtree(tmp)
+    builder = tf.saved_model.builder.SavedModelBuilder(tmp)
+    signature = tf.saved_model.signature_def_utils.predict_signature_def(
+        inputs={'input': inference.input}, outputs=inference.outputs)
+    with inference.graph.as_default():
+        builder.add_meta_graph_and_variables(
+            sess, [tf.saved_model.tag_constants.SERVING],
+            signature_def_map={'serving_default': signature}, strip_default_attrs=True)
+    builder.save()
+    if os.path.exists(directory):
+        shutil.rmtree(directory)
+    os.replace(tmp, directory)
+
+
+def _test_metric(sess, inference, run, x, y):
+    """Test error (classification) or RMSE (regression) of the mean network."""
+    key = 'mean_probs' if run.meta['task'] == 'classification' else 'mean_prediction'
+    out = np.concatenate([sess.run(inference.outputs[key], {inference.input: x[i:i + 1000]})
+                          for i in range(0, x.shape[0], 1000)])
+    if run.meta['task'] == 'classification':
+        return 'test_error', float(np.mean(out.argmax(1) != y))
+    y_orig = y * run.meta['target_std'] + run.meta['target_mean']
+    return 'rmse', float(math.sqrt(np.mean((out - y_orig) ** 2)))
+
+
+def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint=None,
+               prune_snr=0.0, saved_model=True, log=print):
+    """Exports a run; see the module docstring. Returns a dict report.
+
+    Raises:
+      ConfigError, CheckpointError: a user's mistake, with one line.
+    """
+    if (isinstance(prune_snr, bool) or not isinstance(prune_snr, (int, float))
+            or not 0.0 <= prune_snr < 1.0):
+        raise ConfigError('--prune-snr must be a fraction in [0, 1), got %r' % (prune_snr,))
+    run = load_run(run_dir, checkpoint)
+    inference = build_inference_graph(run, mode, samples)
+    output_dir = output_dir or os.path.join(run_dir, 'export')
+    os.makedirs(output_dir, exist_ok=True)
+    report = dict(checkpoint=run.checkpoint, mode=mode, outputs={})
+    with tf.Session(graph=inference.graph) as sess:
+        restore(sess, inference, run.checkpoint)
+        if prune_snr > 0:
+            report.update(_prune_with_report(sess, inference, run, prune_snr, log))
+        pb_path = os.path.join(output_dir, 'frozen_%s.pb' % mode)
+        frozen = freeze(sess, inference, pb_path)
+        report['frozen_graph'] = pb_path
+        report['frozen_bytes'] = os.path.getsize(pb_path)
+        with open(pb_path, 'rb') as f:
+            report['frozen_gzip_bytes'] = len(gzip.compress(f.read()))
+        report['random_ops'] = sorted({n.op for n in frozen.node if n.op in RANDOM_OP_TYPES})
+        if saved_model:
+            sm_path = os.path.join(output_dir, 'saved_model_%s' % mode)
+            save_saved_model(sess, inference, sm_path)
+            report['saved_model'] = sm_path
+    log('tfbnn-export: %s, checkpoint %s' % (mode, run.checkpoint))
+    log('  input   %-20s float32 %s' % ('input:0', [None] + list(run.meta['input_shape'])))
+    for name, t in sorted(inference.outputs.items()):
+        report['outputs'][name] = t.name
+        log('  output  %-20s %s %s' % (t.name, t.dtype.name, t.shape.as_list()))
+    log('  wrote %s (%d bytes, %d gzipped)%s' % (pb_path, report['frozen_bytes'],
+                                               report['frozen_gzip_bytes'],
+                                               '' if not report['random_ops'] else
+                                               '; random ops: ' + ', '.join(report['random_ops'])))
+    if saved_model:
+        log('  wrote %s (signature serving_default)' % report['saved_model'])
+    rundir.write_json(os.path.join(output_dir, 'export_%s.json' % mode), report)
+    return report
+
+
+def _prune_with_report(sess, inference, run, fraction, log):
+    from tfbnn import data  # deferred: only pruning needs the test data
+    report = {}
+    try:
+        ds = data.load_dataset(run.config['dataset'], run.config['data_dir'],
+                               run.config['split'], seed=run.config['seed'])
+    except (ConfigError, ValueError) as err:
+        ds = None
+        log('tfbnn-export: error before/after pruning not measured: %s' % err)
+    if ds is not None:
+        key, before = _test_metric(sess, inference, run, ds.x_test, ds.y_test)
+        report['%s_before_pruning' % key] = before
+    pruned, total, threshold = prune_by_snr(sess, inference, fraction)
+    report.update(pruned_weights=pruned, kernel_weights=total, snr_threshold=threshold)
+    line = 'tfbnn-export: pruned %d of %d kernel weights (%.1f%%, |mu|/sigma <= %.3g)' % (
+        pruned, total, 100.0 * pruned / total, threshold)
+    if ds is not None:
+        _, after = _test_metric(sess, inference, run, ds.x_test, ds.y_test)
+        report['%s_after_pruning' % key] = after
+        line += '; posterior-mean %s %.4g -> %.4g' % (key, before, after)
+    log(line)
+    return report
