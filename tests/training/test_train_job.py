@@ -257,3 +257,19 @@ def test_several_weight_samples_per_step_with_the_mixture_prior(tmp_path, estima
     assert np.isfinite(history['kl'][0]) and history['kl'][0] > 0
     # pi_i over the 12 steps of the epoch, ramped up over the first 6: mean < 1/12.
     assert 0 < history['kl_coefficient'][0] < 1.0 / 12
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_130(tmp_path):
+    out = str(tmp_path / 'term')
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+    proc = subprocess.Popen(_train_cmd(out, '--epochs', '50'), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (os.path.isdir(out) and tf.train.latest_checkpoint(out)):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert 'interrupted at step' in err and 'continue with --resume' in err
+    step = int(err.split('interrupted at step ')[1].split(';')[0])
+    assert tf.train.latest_checkpoint(out).endswith('model.ckpt-%d' % step)

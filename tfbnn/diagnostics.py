@@ -1,0 +1,151 @@
+"""Per-layer instruments for the KL term: what it is, and what it does to the gradients.
+
+Layers are found through the KL collection, with no Keras and no registry:
+every tensor there is named `<layer scope>/kl_divergence`, and the layer's
+variables are the global variables under that scope.
+
+Mathematical details:
+  For a minibatch loss L = nll_term + c KL (c the scheme's KL coefficient),
+  the gradient with respect to a layer's variables theta_l splits as
+
+    dL/dtheta_l = d nll_term/dtheta_l + c dKL_l/dtheta_l,
+
+  because the KL of a mean-field posterior is a sum of per-layer terms and
+  only KL_l depends on theta_l. The instruments report the global norm of each
+  part and their ratio: loss magnitudes do not matter to the optimiser, these
+  gradients do. A ratio well above 1 means the prior is pulling that layer's
+  posterior harder than the data are.
+"""
+import collections
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from tfbnn.graph_keys import GraphKeys
+from tfbnn.layers._bayesian import SCALE_FLOOR
+
+__all__ = ['LayerDiagnostics', 'bayesian_layers', 'layer_diagnostics', 'format_table',
+           'add_summaries', 'dominated_layers']
+
+LayerDiagnostics = collections.namedtuple('LayerDiagnostics', [
+    'num_params', 'kl', 'kl_per_param', 'mean_sigma', 'snr_median', 'snr_p10', 'snr_p90',
+    'kl_grad_norm', 'nll_grad_norm', 'kl_to_nll_grad_ratio'])
+LayerDiagnostics.__doc__ = """Scalar `Tensor`s describing one Bayesian layer.
+
+Attributes:
+  num_params: number of weights with a posterior (kernel and Bayesian bias).
+  kl: the layer's KL(q || p), raw.
+  kl_per_param: kl / num_params.
+  mean_sigma: mean posterior stddev over those weights.
+  snr_median, snr_p10, snr_p90: quantiles of |mu| / sigma.
+  kl_grad_norm: global norm of d(c KL)/d(layer variables), c the KL coefficient.
+  nll_grad_norm: global norm of d(nll term)/d(layer variables).
+  kl_to_nll_grad_ratio: kl_grad_norm / nll_grad_norm.
+"""
+
+
+def bayesian_layers(collection=None, scope=None):
+    """(layer name, KL tensor, loc variables, rho variables, all variables) per layer."""
+    found = []
+    for kl in tf.get_collection(collection or GraphKeys.KL_LOSSES, scope):
+        name = kl.op.name
+        if not name.endswith('/kl_divergence'):
+            continue
+        layer = name[:-len('/kl_divergence')]
+        variables = [v for v in tf.global_variables() if v.op.name.startswith(layer + '/')]
+        locs = sorted((v for v in variables if v.op.name.endswith('_loc')), key=lambda v: v.op.name)
+        rhos = sorted((v for v in variables if v.op.name.endswith('_rho')), key=lambda v: v.op.name)
+        found.append((layer, kl, locs, rhos, [v for v in variables if v.trainable]))
+    return found
+
+
+def _quantile(x, q):
+    """The q-quantile of a 1-D tensor (nearest rank)."""
+    n = tf.size(x)
+    k = tf.cast(tf.round(q * tf.cast(n - 1, tf.float32)), tf.int32)
+    return tf.gather(tf.sort(x), k)
+
+
+def _norm(grads):
+    grads = [g for g in grads if g is not None]
+    return tf.global_norm(grads) if grads else tf.constant(0.0)
+
+
+def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, name=None):
+    """Builds the diagnostics of every Bayesian layer as graph ops.
+
+    Cheap to keep in the graph and run every N steps: nothing runs unless
+    fetched (the gradients here are a second backward pass when they are).
+
+    Args:
+      nll_term: scalar `Tensor`, the data term of the loss (`Elbo.nll_term`).
+      kl_coefficient: scalar `Tensor` or float c multiplying the KL
+        (`Elbo.kl_coefficient`).
+      collection: KL collection (default `tfbnn.GraphKeys.KL_LOSSES`).
+      scope: optional scope filter.
+      name: name scope.
+
+    Returns:
+      An `collections.OrderedDict` layer name -> `LayerDiagnostics`.
+    """
+    out = collections.OrderedDict()
+    with tf.name_scope(name, 'diagnostics', [nll_term]):
+        for layer, kl, locs, rhos, variables in bayesian_layers(collection, scope):
+            dtype = tf.float32
+            coef = tf.cast(kl_coefficient, dtype)
+            count = sum(int(np.prod(v.shape.as_list())) for v in locs)
+            sigma = tf.concat([tf.reshape(tf.nn.softplus(tf.cast(r, dtype)) + SCALE_FLOOR, [-1])
+                               for r in rhos], axis=0)
+            mu = tf.concat([tf.reshape(tf.cast(l, dtype), [-1]) for l in locs], axis=0)
+            snr = tf.abs(mu) / sigma
+            kl32 = tf.cast(kl, dtype)
+            kl_norm = coef * tf.cast(_norm(tf.gradients(kl, variables)), dtype)
+            nll_norm = tf.cast(_norm(tf.gradients(nll_term, variables)), dtype)
+            out[layer] = LayerDiagnostics(
+                num_params=tf.constant(count, tf.int64), kl=kl32, kl_per_param=kl32 / count,
+                mean_sigma=tf.reduce_mean(sigma), snr_median=_quantile(snr, 0.5),
+                snr_p10=_quantile(snr, 0.1), snr_p90=_quantile(snr, 0.9),
+                kl_grad_norm=tf.cast(kl_norm, dtype), nll_grad_norm=tf.cast(nll_norm, dtype),
+                kl_to_nll_grad_ratio=tf.cast(kl_norm, dtype) / tf.maximum(
+                    tf.cast(nll_norm, dtype), 1e-30))
+    return out
+
+
+def add_summaries(diagnostics, family='diagnostics'):
+    """TensorBoard scalars `<family>/<layer>/<quantity>`; returns the merged op."""
+    values = []
+    for layer, d in diagnostics.items():
+        for key, t in d._asdict().items():
+            tag = '%s/%s/%s' % (family, layer.replace('/', '_'), key)
+            values.append(tf.summary.scalar(tag, tf.cast(t, tf.float32)))
+    return tf.summary.merge(values) if values else tf.no_op()
+
+
+_COLUMNS = (('num_params', 'params', '%d'), ('kl', 'KL', '%.4g'),
+            ('kl_per_param', 'KL/param', '%.3g'), ('mean_sigma', 'mean sigma', '%.3g'),
+            ('snr_median', 'SNR med', '%.3g'), ('kl_grad_norm', '|grad cKL|', '%.3g'),
+            ('nll_grad_norm', '|grad NLL|', '%.3g'), ('kl_to_nll_grad_ratio', 'KL/NLL', '%.3g'))
+
+
+def format_table(values):
+    """A printable table of evaluated diagnostics.
+
+    Args:
+      values: dict layer name -> `LayerDiagnostics` of numbers (the result of
+        `sess.run` on `layer_diagnostics(...)`).
+
+    Returns:
+      A multi-line string, one row per layer.
+    """
+    width = max([len('layer')] + [len(n) for n in values])
+    head = '%-*s' % (width, 'layer') + ''.join(' %11s' % title for _, title, _ in _COLUMNS)
+    rows = [head]
+    for layer, d in values.items():
+        cells = ''.join(' %11s' % (fmt % getattr(d, key)) for key, _, fmt in _COLUMNS)
+        rows.append('%-*s%s' % (width, layer, cells))
+    return '\n'.join(rows)
+
+
+def dominated_layers(values, threshold=1.0):
+    """Names of the layers whose KL gradient norm exceeds `threshold` x the NLL's."""
+    return [layer for layer, d in values.items() if d.kl_to_nll_grad_ratio > threshold]
