@@ -4,6 +4,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+# TensorFlow's C++ INFO lines (CPU features, XLA service); warnings and errors still print.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
 
 from tfbnn.cli.export import main  # noqa: E402
 

@@ -30,6 +30,7 @@ DEFAULTS = dict(
     epochs=30, batch_size=128, eval_batch_size=500, learning_rate=1e-3,
     seed=0, device='auto', threads=0,
     output_dir='runs/latest', checkpoint_every=0, keep_checkpoints=3, summary_every=50,
+    diagnostics_every=0,
     resume=False, progress='auto', max_seconds=0.0,
 )
 
@@ -44,7 +45,8 @@ _CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
                 progress=('auto', 'always', 'never'))
 _POSITIVE_INTS = ('train_samples', 'eval_samples', 'epochs', 'batch_size', 'eval_batch_size',
                   'keep_checkpoints', 'summary_every')
-_NON_NEGATIVE_INTS = ('split', 'warmup_steps', 'seed', 'threads', 'checkpoint_every')
+_NON_NEGATIVE_INTS = ('split', 'warmup_steps', 'seed', 'threads', 'checkpoint_every',
+                      'diagnostics_every')
 _POSITIVE_FLOATS = ('prior_sigma', 'prior_sigma1', 'prior_sigma2', 'posterior_init_scale',
                     'learning_rate')
 

@@ -273,3 +273,25 @@ def test_sigterm_saves_a_checkpoint_and_exits_130(tmp_path):
     assert 'interrupted at step' in err and 'continue with --resume' in err
     step = int(err.split('interrupted at step ')[1].split(';')[0])
     assert tf.train.latest_checkpoint(out).endswith('model.ckpt-%d' % step)
+
+
+def test_diagnostics_every_logs_tables_and_names_kl_dominated_layers(tmp_path, capsys):
+    code, out = run(tmp_path, '--diagnostics-every', '12', '--prior-sigma', '0.001',
+                    '--epochs', '2', '--hidden', '16', '--eval-samples', '3',
+                    '--progress', 'never')
+    assert code == 0
+    records = read(out, 'diagnostics.json')
+    assert [r['step'] for r in records] == [12, 24]
+    layer = records[-1]['layers']['model/fc1']
+    assert layer['num_params'] == 64 * 16 + 16
+    assert layer['kl_to_nll_grad_ratio'] == pytest.approx(
+        layer['kl_grad_norm'] / layer['nll_grad_norm'], rel=1e-5)
+    printed = capsys.readouterr().out
+    assert 'diagnostics at step 24:' in printed and 'KL/NLL' in printed
+    # A prior 1000x narrower than the weights: its gradient dominates (the
+    # report names exactly the layers whose last ratio exceeds 1).
+    dominated = read(out, 'metrics.json')['kl_dominated_layers']
+    assert 'model/fc1' in dominated
+    assert dominated == [name for name, d in records[-1]['layers'].items()
+                         if d['kl_to_nll_grad_ratio'] > 1]
+    assert 'the KL gradient outweighs the data gradient in model/fc1' in printed

@@ -89,6 +89,10 @@ def build_parser():
     g.add_argument('--keep-checkpoints', type=int, default=d['keep_checkpoints'])
     g.add_argument('--summary-every', type=int, default=d['summary_every'],
                    help='steps between TensorBoard summaries')
+    g.add_argument('--diagnostics-every', type=int, default=d['diagnostics_every'],
+                   help='every N steps (and at the last), log and summarise per-layer KL '
+                        'diagnostics: parameters, KL, KL/param, mean sigma, |mu|/sigma, and the '
+                        'gradient norms of the scaled KL and of the NLL (0: off)')
     g.add_argument('--resume', action='store_true',
                    help='continue the run in --output-dir from its latest checkpoint')
     g.add_argument('--progress', default=d['progress'],

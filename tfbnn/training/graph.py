@@ -4,7 +4,7 @@ import collections
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn import losses, models, predictive
+from tfbnn import diagnostics, losses, models, predictive
 
 __all__ = ['TrainGraph', 'build_train_graph', 'NON_FINITE_MESSAGE', 'steps_per_epoch',
            'log_summary_value']
@@ -14,7 +14,7 @@ NON_FINITE_MESSAGE = 'tfbnn: non-finite loss or gradient'
 TrainGraph = collections.namedtuple('TrainGraph', [
     'global_step', 'data_init', 'data_feed', 'iterator_init', 'start_epoch', 'skip_batches',
     'train_op', 'fetches', 'summary', 'eval_input', 'predictive', 'saver', 'steps_per_epoch',
-    'total_steps'])
+    'total_steps', 'diagnostics', 'diagnostics_summary'])
 TrainGraph.__doc__ = """Handles the session loop needs.
 
 Attributes:
@@ -31,6 +31,10 @@ Attributes:
   eval_input: placeholder `[batch] + input_shape` of the predictive.
   predictive: `ClassificationPredictive` or `RegressionPredictive`.
   saver: `tf.train.Saver` of the global variables.
+  diagnostics / diagnostics_summary: `tfbnn.diagnostics.layer_diagnostics`
+    of the training loss and its TensorBoard summary (None unless
+    --diagnostics-every is set); fetched with a training step, so they
+    describe that step's forward pass and cost no extra batch.
 """
 
 
@@ -143,11 +147,15 @@ def build_train_graph(config, dataset, spec, device):
                               tf.sqrt(train_metric / tf.cast(tf.size(idx), tf.float32))
                               if regression else
                               train_metric / tf.cast(tf.size(idx), tf.float32))])
+    diag = diag_summary = None
+    if config['diagnostics_every']:
+        diag = diagnostics.layer_diagnostics(terms.nll_term, terms.kl_coefficient)
+        diag_summary = diagnostics.add_summaries(diag)
     saver = tf.train.Saver(max_to_keep=config['keep_checkpoints'])
     data_init = tf.group(x_var.initializer, y_var.initializer)
     return TrainGraph(global_step, data_init, {x_ph: dataset.x_train, y_ph: dataset.y_train},
                       iterator.initializer, start_epoch, skip, train_op, fetches, summary,
-                      eval_input, pred_ops, saver, spe, total)
+                      eval_input, pred_ops, saver, spe, total, diag, diag_summary)
 
 
 def log_summary_value(tag, value):

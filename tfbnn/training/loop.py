@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.python.client import device_lib
 
-from tfbnn import data, plots, run_config
+from tfbnn import data, diagnostics, plots, run_config
 from tfbnn.errors import CheckpointError, ConfigError, TrainingDivergedError
 from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
@@ -166,15 +166,21 @@ def train(config, stream=None):
         bar = ProgressBar(g.total_steps, step, enabled={'auto': None, 'always': True,
                                                         'never': False}[config['progress']])
         stats = _EpochStats()
+        diag_log = rundir.read_json(os.path.join(out, 'diagnostics.json'), []) if checkpoint else []
         last_saved = checkpoint
         t0 = time.time()
         trained_examples = 0
         try:
             while step < g.total_steps:
                 want_summary = (step + 1) % config['summary_every'] == 0
+                want_diag = g.diagnostics is not None and (
+                    (step + 1) % config['diagnostics_every'] == 0 or step + 1 == g.total_steps)
                 fetches = dict(g.fetches, train=g.train_op)
                 if want_summary:
                     fetches['summary'] = g.summary
+                if want_diag:
+                    fetches['diagnostics'] = g.diagnostics
+                    fetches['diagnostics_summary'] = g.diagnostics_summary
                 try:
                     result = sess.run(fetches)
                 except tf.errors.InvalidArgumentError as err:
@@ -187,6 +193,10 @@ def train(config, stream=None):
                 trained_examples += int(result['batch_size'])
                 if want_summary:
                     writer.add_summary(result['summary'], step)
+                if want_diag:
+                    writer.add_summary(result['diagnostics_summary'], step)
+                    diag_log.append(_record_diagnostics(result['diagnostics'], step, bar, log))
+                    rundir.write_json(os.path.join(out, 'diagnostics.json'), diag_log)
                 if step % every == 0 or step == g.total_steps:
                     last_saved = g.saver.save(sess, ckpt_prefix, global_step=step)
                 if step % g.steps_per_epoch == 0 or step == g.total_steps:
@@ -235,6 +245,8 @@ def train(config, stream=None):
         else None,
         epochs=step / float(g.steps_per_epoch), steps=step, resumed_from_step=first_step or None,
         train_seconds=train_seconds, completed=step >= g.total_steps)
+    if diag_log:
+        metrics['kl_dominated_layers'] = _diagnostics_report(diag_log[-1], log)
     rundir.write_json(os.path.join(out, rundir.METRICS), metrics)
     if history:
         plots.learning_curves(history, os.path.join(out, 'learning_curves.png'))
@@ -243,6 +255,34 @@ def train(config, stream=None):
     log('tfbnn: wrote %s (metrics.json, config.json, history.json, checkpoints, events, plots) '
         'in %s' % (out, format_duration(train_seconds + metrics['eval_seconds'])))
     return metrics
+
+
+def _record_diagnostics(values, step, bar, log):
+    """Logs the per-layer table of one step; returns its JSON record."""
+    bar.clear()
+    log('diagnostics at step %d:\n%s' % (step, diagnostics.format_table(values)))
+    return dict(step=step, layers={layer: {k: float(v) for k, v in d._asdict().items()}
+                                   for layer, d in values.items()})
+
+
+def _diagnostics_report(record, log):
+    """Names the layers whose KL gradient dominates, and what that suggests."""
+    ratios = {layer: d['kl_to_nll_grad_ratio'] for layer, d in record['layers'].items()}
+    dominated = [layer for layer, r in ratios.items() if r > 1.0]
+    if not dominated:
+        log('tfbnn: diagnostics: in every layer the data (NLL) gradient outweighs the KL '
+            'gradient (largest KL/NLL ratio %.3g, in %s)'
+            % (max(ratios.values()), max(ratios, key=ratios.get)))
+        return []
+    log('tfbnn: diagnostics: the KL gradient outweighs the data gradient in %s (KL/NLL gradient '
+        'norm ratio %s at step %d). The prior is pulling these posteriors harder than the data: '
+        'a wider or more informative prior (--prior-sigma, --prior scale_mixture), more training '
+        'data, or a tempered posterior (--kl-weight < 1, knowingly) would shift the balance; '
+        'the KL grows with the parameter count, so smaller layers also help. See '
+        'docs/kl-weighting.md.' % (', '.join(dominated),
+                                   ', '.join('%.3g' % ratios[l] for l in dominated),
+                                   record['step']))
+    return dominated
 
 
 def _fmt(v):
