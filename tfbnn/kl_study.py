@@ -1,0 +1,227 @@
+"""The measurements behind docs/kl-weighting.md, and the tables it shows.
+
+Every number in the guide comes from `run_study` (scripts/kl_study.py), which
+trains small networks with the training job and records test metrics, the KL,
+and the per-layer gradient diagnostics. `render_tables` turns the saved
+results into the guide's markdown tables, and `update_guide` writes them
+between `<!-- study:NAME -->` markers, so the guide cannot drift from the
+measurements (a test checks it).
+"""
+import collections
+import io
+import json
+import math
+import os
+
+import numpy as np
+
+from tfbnn import data
+from tfbnn.training import train
+
+__all__ = ['EXPERIMENTS', 'run_study', 'render_tables', 'update_guide', 'plot_study']
+
+EXPERIMENTS = ('scaling', 'schemes', 'priors', 'norms')
+
+_Budget = collections.namedtuple('_Budget', ['epochs', 'widths', 'volume_epochs', 'eval_samples',
+                                             'diagnostics_every'])
+FULL = _Budget(epochs=30, widths=(25, 50, 100, 200, 400), volume_epochs=8, eval_samples=50,
+               diagnostics_every=24)
+QUICK = _Budget(epochs=1, widths=(16, 32), volume_epochs=1, eval_samples=3, diagnostics_every=6)
+
+
+def _run(work, name, log, **config):
+    out = os.path.join(work, name)
+    config.setdefault('progress', 'never')
+    config['output_dir'] = out
+    metrics = train(config, stream=io.StringIO())
+    with open(os.path.join(out, 'history.json')) as f:
+        history = json.load(f)
+    diag = []
+    if os.path.exists(os.path.join(out, 'diagnostics.json')):
+        with open(os.path.join(out, 'diagnostics.json')) as f:
+            diag = json.load(f)
+    params = None
+    if diag:
+        params = int(sum(d['num_params'] for d in diag[-1]['layers'].values()))
+    record = dict(
+        name=name, test_error=metrics.get('test_error'), test_nll=metrics.get('test_nll'),
+        ece=metrics.get('ece'), mean_mi=metrics.get('mean_mutual_information'),
+        kl=history['kl'][-1], scaled_kl=history['scaled_kl'][-1],
+        nll_term=history['nll_term'][-1], params=params,
+        kl_share=history['scaled_kl'][-1] / (history['scaled_kl'][-1] + history['nll_term'][-1]),
+        ratios={layer: d['kl_to_nll_grad_ratio'] for layer, d in diag[-1]['layers'].items()}
+        if diag else {},
+        ratio_history=[dict(step=r['step'], ratios={l: d['kl_to_nll_grad_ratio']
+                                                   for l, d in r['layers'].items()})
+                       for r in diag])
+    log('  %-28s test error %s | KL %.4g | KL share of loss %.1f%% | max KL/NLL grad %.3g'
+        % (name, '%.2f%%' % (100 * record['test_error']) if record['test_error'] is not None
+           else '-', record['kl'], 100 * record['kl_share'],
+           max(record['ratios'].values()) if record['ratios'] else float('nan')))
+    return record
+
+
+def _central_slices(work):
+    """The volumes3d task seen in 2D: each volume's central slice, as an npz."""
+    vol = data.load_dataset('volumes3d')
+    path = os.path.join(work, 'slices.npz')
+    mid = vol.x_train.shape[1] // 2
+    np.savez(path, x_train=vol.x_train[:, mid], y_train=vol.y_train,
+             x_test=vol.x_test[:, mid], y_test=vol.y_test)
+    return path
+
+
+def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0):
+    """Runs the experiments; returns (and writes to work/results.json) the results.
+
+    Args:
+      work: folder for the runs and results.json.
+      quick: a budget small enough for the test suite (numbers not meaningful).
+      experiments: subset of EXPERIMENTS.
+      log: progress lines go here.
+      seed: run seed.
+    """
+    budget = QUICK if quick else FULL
+    os.makedirs(work, exist_ok=True)
+    base = dict(dataset='digits', epochs=budget.epochs, eval_samples=budget.eval_samples,
+                diagnostics_every=budget.diagnostics_every, seed=seed, hidden=[100, 100])
+    results = collections.OrderedDict(budget=budget._asdict())
+    if 'scaling' in experiments:
+        log('scaling: KL against the number of parameters')
+        rows = [_run(work, 'mlp_%d' % w, log, **dict(base, hidden=[w, w]))
+                for w in budget.widths]
+        vol = dict(base, dataset='volumes3d', epochs=budget.volume_epochs, batch_size=32)
+        rows.append(_run(work, 'conv3d_volumes', log, **dict(vol, model='conv3d')))
+        rows.append(_run(work, 'conv2d_central_slices', log, **dict(
+            vol, dataset='npz', data_dir=_central_slices(work), model='lenet5')))
+        results['scaling'] = rows
+    if 'schemes' in experiments:
+        log('schemes: the KL coefficient')
+        steps = budget.epochs * 12  # ceil(1437 / 128) steps per epoch on digits
+        variants = [('per_example', {}), ('per_batch', dict(kl_scheme='per_batch')),
+                    ('blundell', dict(kl_scheme='blundell')),
+                    ('per_example + warm-up', dict(warmup_steps=max(1, steps // 3))),
+                    ('per_example, beta = 0.1', dict(kl_weight=0.1))]
+        results['schemes'] = [_run(work, 'scheme_%d' % i, log, **dict(base, **kw))
+                              for i, (_, kw) in enumerate(variants)]
+        for row, (name, _) in zip(results['schemes'], variants):
+            row['name'] = name
+    if 'priors' in experiments:
+        log('priors')
+        variants = [('normal(0.1)', dict(prior_sigma=0.1)), ('normal(1)', dict(prior_sigma=1.0)),
+                    ('scale_mixture(0.5, 1, e^-6)', dict(prior='scale_mixture'))]
+        results['priors'] = []
+        for i, (name, kw) in enumerate(variants):
+            row = _run(work, 'prior_%d' % i, log, **dict(base, **kw))
+            row['name'] = name
+            results['priors'].append(row)
+    if 'norms' in experiments:
+        log('normalisation beside Bayesian layers')
+        results['norms'] = []
+        for norm in ('none', 'batch', 'group'):
+            row = _run(work, 'norm_' + norm, log, **dict(base, norm=norm))
+            row['name'] = norm
+            results['norms'].append(row)
+    with open(os.path.join(work, 'results.json'), 'w') as f:
+        json.dump(results, f, indent=1, sort_keys=False)
+    return results
+
+
+def _pct(v):
+    return '-' if v is None else '%.2f%%' % (100 * v)
+
+
+def _g(v, digits=3):
+    return '-' if v is None or (isinstance(v, float) and math.isnan(v)) else '%.*g' % (digits, v)
+
+
+def _ratios(row):
+    return ', '.join('%s %s' % (k.split('/')[-1], _g(v, 2)) for k, v in row['ratios'].items())
+
+
+def render_tables(results):
+    """Markdown tables by experiment name (only those present in `results`)."""
+    tables = collections.OrderedDict()
+    if 'scaling' in results:
+        lines = ['| network | parameters | KL | KL / parameter | KL share of loss | '
+                 'largest KL/NLL gradient ratio | test error |',
+                 '|---|---:|---:|---:|---:|---:|---:|']
+        for r in results['scaling']:
+            lines.append('| %s | %s | %s | %s | %.1f%% | %s | %s |' % (
+                r['name'], r['params'], _g(r['kl'], 4), _g(r['kl'] / r['params']),
+                100 * r['kl_share'], _g(max(r['ratios'].values()) if r['ratios'] else None, 2),
+                _pct(r['test_error'])))
+        tables['scaling'] = '\n'.join(lines)
+    for key in ('schemes', 'priors', 'norms'):
+        if key not in results:
+            continue
+        lines = ['| %s | test error | test NLL | ECE | KL share of loss | KL/NLL gradient norm '
+                 'by layer (last step) |' % {'schemes': 'scheme', 'priors': 'prior',
+                                            'norms': 'normalisation'}[key],
+                 '|---|---:|---:|---:|---:|---|']
+        for r in results[key]:
+            lines.append('| %s | %s | %s | %s | %.1f%% | %s |' % (
+                r['name'], _pct(r['test_error']), _g(r['test_nll']), _pct(r['ece']),
+                100 * r['kl_share'], _ratios(r)))
+        tables[key] = '\n'.join(lines)
+    return tables
+
+
+def update_guide(guide_path, tables):
+    """Replaces each `<!-- study:NAME -->...<!-- /study:NAME -->` block."""
+    with open(guide_path) as f:
+        text = f.read()
+    for name, table in tables.items():
+        start, end = '<!-- study:%s -->' % name, '<!-- /study:%s -->' % name
+        if start not in text or end not in text:
+            raise ValueError('%s has no %s ... %s block' % (guide_path, start, end))
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        text = head + start + '\n' + table + '\n' + end + tail
+    with open(guide_path, 'w') as f:
+        f.write(text)
+
+
+def plot_study(results, folder):
+    """The guide's figures; returns the list of paths written."""
+    os.makedirs(folder, exist_ok=True)
+    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    written = []
+    if 'scaling' in results:
+        fig = Figure(figsize=(6, 4))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        rows = results['scaling']
+        params = [r['params'] for r in rows]
+        kls = [r['kl'] for r in rows]
+        ax.loglog(params, kls, 'o')
+        for r in rows:
+            ax.annotate(r['name'], (r['params'], r['kl']), fontsize=7)
+        ax.set_xlabel('parameters with a posterior')
+        ax.set_ylabel('KL(q || p) (nats)')
+        ax.set_title('Total KL grows with the parameter count')
+        path = os.path.join(folder, 'kl_vs_params.png')
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        written.append(path)
+    if 'schemes' in results:
+        rows = results['schemes']
+        fig = Figure(figsize=(7, 4))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        for r in rows:
+            steps = [h['step'] for h in r['ratio_history']]
+            worst = [max(h['ratios'].values()) for h in r['ratio_history']]
+            if steps:
+                ax.semilogy(steps, worst, marker='.', label=r['name'])
+        ax.axhline(1.0, color='grey', linestyle='--', linewidth=1)
+        ax.set_xlabel('training step')
+        ax.set_ylabel('max over layers of |grad cKL| / |grad NLL|')
+        ax.set_title('What the KL term does to the gradients, by scheme')
+        ax.legend(fontsize=7)
+        path = os.path.join(folder, 'grad_ratio_by_scheme.png')
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        written.append(path)
+    return written
