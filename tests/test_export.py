@@ -171,9 +171,11 @@ def test_regression_outputs_are_in_original_units(tmp_path):
     (None, ['/nonexistent/run'], 'run directory /nonexistent/run does not exist'),
     ('no_ckpt', [], 'no checkpoint in'),
     ('broken_ckpt', [], 'is missing or incomplete'),
+    ('index_only', [], 'is missing or incomplete'),
     ('old_format', [], 'has config format 0; this tfbnn'),
     (None, ['--mode', 'bayes'], '--mode must be one of sample, mean'),
     (None, ['--prune-snr', '1.5'], '--prune-snr must be a fraction in [0, 1)'),
+    (None, ['--output-dir', '/dev/null/x'], 'cannot create the export folder /dev/null/x'),
 ])
 def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
     run_dir = trained
@@ -187,6 +189,12 @@ def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
         if setup == 'broken_ckpt':  # a data file without its index
             open(os.path.join(run_dir, 'model.ckpt-99.data-00000-of-00001'), 'w').close()
             args = ['--checkpoint', os.path.join(run_dir, 'model.ckpt-99')]
+        if setup == 'index_only':  # an index whose data file is gone
+            latest = tf.train.latest_checkpoint(trained)
+            with open(latest + '.index', 'rb') as src, \
+                    open(os.path.join(run_dir, 'model.ckpt-7.index'), 'wb') as dst:
+                dst.write(src.read())
+            args = ['--checkpoint', os.path.join(run_dir, 'model.ckpt-7')]
         if setup == 'old_format':
             cfg = json.load(open(os.path.join(run_dir, 'config.json')))
             cfg['config_format'] = 0

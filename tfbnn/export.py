@@ -26,7 +26,7 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import models, predictive, run_config
+from tfbnn import models, predictive, priors, run_config
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.layers._bayesian import SCALE_FLOOR
 from tfbnn.training import rundir
@@ -60,7 +60,7 @@ def load_run(run_dir, checkpoint=None):
         raise CheckpointError('%s has no %s: it was written by an older tfbnn; retrain to export'
                               % (run_dir, rundir.DATASET))
     if checkpoint is None:
-        checkpoint = tf.train.latest_checkpoint(run_dir)
+        checkpoint = rundir.latest_checkpoint(run_dir)
         if checkpoint is None:
             raise CheckpointError('no checkpoint in %s (the run saved none yet)' % run_dir)
     if not tf.io.gfile.exists(checkpoint + '.index'):
@@ -91,6 +91,10 @@ def build_inference_graph(run, mode='sample', samples=None):
         raise ConfigError('--samples must be a positive integer, got %r' % (samples,))
     meta = run.meta
     spec = run_config.model_spec(run.config, _MetaDataset(meta['task'], meta['num_classes']))
+    # The prior only shapes the KL, which inference never computes; an
+    # analytic one keeps the KL's Monte Carlo draw (a random op) out of the
+    # exported graphs, the SavedModel included.
+    spec = spec._replace(prior=priors.normal())
     graph = tf.Graph()
     with graph.as_default():
         x = tf.placeholder(tf.float32, [None] + list(meta['input_shape']), name='input')
@@ -125,7 +129,10 @@ def build_inference_graph(run, mode='sample', samples=None):
 
 def restore(sess, inference, checkpoint):
     """Restores the model variables; CheckpointError names what is missing."""
-    reader = tf.train.NewCheckpointReader(checkpoint)
+    try:
+        reader = tf.train.NewCheckpointReader(checkpoint)
+    except (tf.errors.OpError, ValueError) as err:
+        raise CheckpointError('cannot read checkpoint %s: %s' % (checkpoint, str(err).split('\n')[0]))
     saved = reader.get_variable_to_shape_map()
     with inference.graph.as_default():
         needed = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
@@ -138,7 +145,11 @@ def restore(sess, inference, checkpoint):
     if wrong:
         raise CheckpointError('checkpoint %s has %s of shape %s, the model needs %s'
                               % (checkpoint, wrong[0], saved[wrong[0]], needed[wrong[0]]))
-    inference.saver.restore(sess, checkpoint)
+    try:
+        inference.saver.restore(sess, checkpoint)
+    except (tf.errors.OpError, ValueError) as err:
+        raise CheckpointError('checkpoint %s is missing or incomplete: %s'
+                              % (checkpoint, str(err).split('\n')[0]))
 
 
 def prune_by_snr(sess, inference, fraction):
@@ -230,7 +241,11 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     run = load_run(run_dir, checkpoint)
     inference = build_inference_graph(run, mode, samples)
     output_dir = output_dir or os.path.join(run_dir, 'export')
-    os.makedirs(output_dir, exist_ok=True)
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as err:
+        raise ConfigError('cannot create the export folder %s: %s'
+                          % (output_dir, err.strerror or err))
     report = dict(checkpoint=run.checkpoint, mode=mode, outputs={})
     with tf.Session(graph=inference.graph) as sess:
         restore(sess, inference, run.checkpoint)

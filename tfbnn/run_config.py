@@ -14,7 +14,8 @@ from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.version import __version__
 
-__all__ = ['DEFAULTS', 'ARCHITECTURE_KEYS', 'CONFIG_FORMAT', 'validate', 'model_spec',
+__all__ = ['DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'CONFIG_FORMAT', 'validate',
+           'model_spec',
            'save', 'load', 'check_compatible']
 
 # Bumped when a change makes old run directories unreadable.
@@ -37,6 +38,10 @@ DEFAULTS = dict(
 # What fixes the variables and their shapes: a run can only resume (or be
 # exported) with these unchanged.
 ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
+# ... and what fixes the data a step sees: the batch size sets steps per epoch
+# (and so the epoch, batch offset and pi_i of a step), the seed the batch
+# order, the split which examples are training data.
+RESUME_KEYS = ARCHITECTURE_KEYS + ('batch_size', 'seed', 'split', 'data_dir')
 
 _CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
                 estimator=layers.ESTIMATORS, eval_estimator=('auto',) + layers.ESTIMATORS,
@@ -161,7 +166,7 @@ def load(path):
 
 def check_compatible(saved, requested):
     """Raises CheckpointError if `requested` would build different variables."""
-    for key in ARCHITECTURE_KEYS:
+    for key in RESUME_KEYS:
         if saved[key] != requested[key]:
             raise CheckpointError('cannot resume: --%s was %r in the saved run, now %r'
                                   % (key.replace('_', '-'), saved[key], requested[key]))

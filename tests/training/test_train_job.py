@@ -86,12 +86,17 @@ def test_digits_default_job_writes_everything(tmp_path):
     assert 'epoch 2/2 step 24 | nll term' in log and 'scaled kl' in log
 
 
-def test_same_seed_same_result_on_cpu(tmp_path):
-    flags = QUICK + ['--device', 'cpu', '--seed', '7', '--epochs', '1']
+@pytest.mark.parametrize('extra', [[], ['--train-samples', '3', '--estimator', 'reparameterization',
+                                       '--eval-estimator', 'flipout']])
+def test_same_seed_same_result_on_cpu(tmp_path, extra):
+    """Also through the in-graph loop over weight samples (train and predictive)."""
+    flags = QUICK + ['--device', 'cpu', '--seed', '7', '--epochs', '1'] + extra
     assert run(tmp_path, *flags, name='a')[0] == 0
     assert run(tmp_path, *flags, name='b')[0] == 0
     a, b = read(str(tmp_path / 'a'), 'history.json'), read(str(tmp_path / 'b'), 'history.json')
     assert a['loss'] == b['loss'] and a['kl'] == b['kl']
+    ma, mb = read(str(tmp_path / 'a'), 'metrics.json'), read(str(tmp_path / 'b'), 'metrics.json')
+    assert ma['test_nll'] == mb['test_nll']
 
 
 def test_mnist_idx_with_lenet5_and_ood(tmp_path):
@@ -295,3 +300,40 @@ def test_diagnostics_every_logs_tables_and_names_kl_dominated_layers(tmp_path, c
     assert dominated == [name for name, d in records[-1]['layers'].items()
                          if d['kl_to_nll_grad_ratio'] > 1]
     assert 'the KL gradient outweighs the data gradient in model/fc1' in printed
+
+
+def test_resume_after_a_crash_between_epoch_log_and_checkpoint(tmp_path):
+    """The run logged epoch 2 but its latest checkpoint is from step 18: resuming
+    replays steps 19..24 and logs epoch 2 once; --keep-checkpoints counts the
+    checkpoints of before the resume too."""
+    code, out = run(tmp_path, '--checkpoint-every', '6', '--keep-checkpoints', '2', *QUICK)
+    assert code == 0
+    for suffix in ('.index', '.data-00000-of-00001', '.meta'):
+        os.remove(os.path.join(out, 'model.ckpt-24' + suffix))
+    tf.train.update_checkpoint_state(out, 'model.ckpt-18', ['model.ckpt-18'])
+    code, _ = run(tmp_path, '--checkpoint-every', '6', '--keep-checkpoints', '1',
+                  *(QUICK + ['--resume']))
+    assert code == 0
+    history = read(out, 'history.json')
+    assert history['epoch'] == [1, 2] and history['step'] == [12, 24]
+    assert read(out, 'metrics.json')['resumed_from_step'] == 18
+    kept = sorted(f for f in os.listdir(out) if f.endswith('.index'))
+    assert kept == ['model.ckpt-24.index']  # 18, saved before the resume, was rotated out
+
+
+def test_a_moved_run_folder_still_resumes_and_exports(tmp_path):
+    from tfbnn.cli.export import main as export_main
+    code, out = run(tmp_path, *QUICK)
+    assert code == 0
+    moved = str(tmp_path / 'moved')
+    os.rename(out, moved)
+    assert export_main([moved, '--mode', 'mean', '--no-saved-model']) == 0
+    assert main(['--output-dir', moved, '--resume'] + QUICK[:1] + ['3'] + QUICK[2:]) == 0
+    assert read(moved, 'metrics.json')['resumed_from_step'] == 24
+
+
+@pytest.mark.parametrize('flag,value', [('--batch-size', '64'), ('--seed', '3')])
+def test_resume_refuses_a_different_batch_order(tmp_path, capsys, flag, value):
+    assert run(tmp_path, *QUICK)[0] == 0
+    code, _ = run(tmp_path, *(QUICK + ['--resume', flag, value]))
+    assert code == 2 and 'cannot resume: %s was' % flag in capsys.readouterr().err

@@ -118,6 +118,10 @@ def main(argv=None):
     except Interrupted as err:
         sys.stderr.write('tfbnn-train: %s\n' % err)
         return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # before the loop (loading) or after it (evaluation)
+        sys.stderr.write('tfbnn-train: interrupted outside the training loop; the checkpoints '
+                         'already saved are intact\n')
+        return EXIT_INTERRUPTED
     return 0
 
 

@@ -194,9 +194,11 @@ def _over_samples(chain, x, how):
     else:
         elems, body = x, chain
     dtype = x.dtype.base_dtype
+    # One iteration at a time: stateful random ops in concurrent iterations
+    # would draw in a varying order and break seeded repeatability.
     if how.keep_draws:
-        return tf.map_fn(body, elems, dtype=(dtype, dtype), parallel_iterations=4)
-    return tf.map_fn(lambda e: body(e)[0], elems, dtype=dtype, parallel_iterations=4), None
+        return tf.map_fn(body, elems, dtype=(dtype, dtype), parallel_iterations=1)
+    return tf.map_fn(lambda e: body(e)[0], elems, dtype=dtype, parallel_iterations=1), None
 
 
 def _reparameterization(x, kernel, bias, how):

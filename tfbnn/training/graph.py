@@ -151,7 +151,9 @@ def build_train_graph(config, dataset, spec, device):
     if config['diagnostics_every']:
         diag = diagnostics.layer_diagnostics(terms.nll_term, terms.kl_coefficient)
         diag_summary = diagnostics.add_summaries(diag)
-    saver = tf.train.Saver(max_to_keep=config['keep_checkpoints'])
+    # Relative paths in the checkpoint state: a run folder can be moved (or
+    # mounted elsewhere, as from a container) and still resume and export.
+    saver = tf.train.Saver(max_to_keep=config['keep_checkpoints'], save_relative_paths=True)
     data_init = tf.group(x_var.initializer, y_var.initializer)
     return TrainGraph(global_step, data_init, {x_ph: dataset.x_train, y_ph: dataset.y_train},
                       iterator.initializer, start_epoch, skip, train_op, fetches, summary,

@@ -126,8 +126,11 @@ def train(config, stream=None):
     checkpoint, history, note = rundir.prepare(config)
     out = config['output_dir']
     log = rundir.RunLog(out, stream)
-    run_config.save(config, os.path.join(out, rundir.CONFIG))
-    rundir.write_json(os.path.join(out, rundir.DATASET), rundir.dataset_record(dataset))
+    try:
+        run_config.save(config, os.path.join(out, rundir.CONFIG))
+        rundir.write_json(os.path.join(out, rundir.DATASET), rundir.dataset_record(dataset))
+    except OSError as err:
+        raise CheckpointError('cannot write to --output-dir %s: %s' % (out, err.strerror or err))
     device = resolve_device(config['device'], config['threads'])
     regression = dataset.task == 'regression'
 
@@ -152,12 +155,14 @@ def train(config, stream=None):
 
     def on_signal(signum, _frame):
         stop['signal'] = signum
-    old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
 
     with tf.Session(graph=graph, config=session_config(config['threads'])) as sess:
         sess.run(init, g.data_feed)  # also loads the arrays into their local variables
         if checkpoint:
             _restore(sess, g.saver, checkpoint)
+            state = tf.train.get_checkpoint_state(out)
+            if state is not None:  # so --keep-checkpoints also counts the earlier ones
+                g.saver.recover_last_checkpoints(list(state.all_model_checkpoint_paths))
         step = int(sess.run(g.global_step))
         first_step = step
         sess.run(g.iterator_init, {g.start_epoch: step // g.steps_per_epoch,
@@ -167,9 +172,11 @@ def train(config, stream=None):
                                                         'never': False}[config['progress']])
         stats = _EpochStats()
         diag_log = rundir.read_json(os.path.join(out, 'diagnostics.json'), []) if checkpoint else []
+        history, diag_log = rundir.truncate(history, diag_log, step)
         last_saved = checkpoint
         t0 = time.time()
         trained_examples = 0
+        old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             while step < g.total_steps:
                 want_summary = (step + 1) % config['summary_every'] == 0

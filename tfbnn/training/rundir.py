@@ -8,7 +8,8 @@ import tensorflow.compat.v1 as tf
 from tfbnn import run_config
 from tfbnn.errors import CheckpointError
 
-__all__ = ['RunLog', 'write_json', 'read_json', 'prepare', 'dataset_record', 'CONFIG', 'HISTORY',
+__all__ = ['RunLog', 'write_json', 'read_json', 'prepare', 'dataset_record', 'latest_checkpoint',
+           'truncate', 'CONFIG', 'HISTORY',
            'METRICS', 'DATASET', 'CHECKPOINT_PREFIX']
 
 CONFIG = 'config.json'
@@ -51,6 +52,27 @@ class RunLog(object):
             f.write(line + '\n')
 
 
+def latest_checkpoint(folder):
+    """tf.train.latest_checkpoint, with a corrupt state file as a CheckpointError."""
+    try:
+        return tf.train.latest_checkpoint(folder)
+    except (tf.errors.OpError, ValueError) as err:
+        raise CheckpointError('cannot read the checkpoint state in %s: %s'
+                              % (folder, str(err).split('\n')[0]))
+
+
+def truncate(history, diag_log, step):
+    """Drops what was logged after `step`, the step a run resumes from.
+
+    A run killed after logging an epoch but before its next checkpoint would
+    otherwise log that epoch twice.
+    """
+    if history and 'step' in history:
+        keep = [i for i, s in enumerate(history['step']) if s <= step]
+        history = {k: [v[i] for i in keep] for k, v in history.items()}
+    return history, [r for r in diag_log if r['step'] <= step]
+
+
 def prepare(config):
     """Creates or checks the output directory; decides whether to resume.
 
@@ -65,12 +87,15 @@ def prepare(config):
     out = config['output_dir']
     try:
         os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, '.write-test'), 'w'):
+            pass
+        os.remove(os.path.join(out, '.write-test'))
     except OSError as err:
         raise CheckpointError('cannot create --output-dir %s: %s' % (out, err.strerror))
     if not os.path.isdir(out):
         raise CheckpointError('--output-dir %s is not a directory' % out)
     config_path = os.path.join(out, CONFIG)
-    has_run = os.path.exists(config_path) or tf.train.latest_checkpoint(out) is not None
+    has_run = os.path.exists(config_path) or latest_checkpoint(out) is not None
     if not has_run:
         note = 'nothing to resume in %s: starting a new run' % out if config['resume'] else ''
         return None, None, note
@@ -79,7 +104,7 @@ def prepare(config):
                               'it, or choose another directory' % out)
     saved = run_config.load(config_path)
     run_config.check_compatible(saved, config)
-    latest = tf.train.latest_checkpoint(out)
+    latest = latest_checkpoint(out)
     if latest is None:
         return None, None, 'no checkpoint in %s yet: starting the run again' % out
     history = read_json(os.path.join(out, HISTORY))
