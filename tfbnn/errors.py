@@ -30,6 +30,7 @@ class TrainingDivergedError(TfbnnError):
     def __init__(self, step, checkpoint):
         self.step, self.checkpoint = step, checkpoint
         super(TrainingDivergedError, self).__init__(
-            'the loss or its gradient became non-finite (NaN/Inf) at step %d; no variable was '
-            'updated by that step; last good checkpoint: %s (try a smaller --learning-rate)'
+            'the loss or its gradient became non-finite (NaN/Inf) at step %d; no trainable '
+            'variable was updated by that step; last good checkpoint: %s (try a smaller '
+            '--learning-rate)'
             % (step, checkpoint or 'none yet'))

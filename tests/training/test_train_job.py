@@ -205,7 +205,7 @@ def test_nan_guard_stops_with_the_step_and_keeps_good_checkpoints(tmp_path, caps
     code, out = run(tmp_path, '--learning-rate', '1e36', '--checkpoint-every', '1', *QUICK)
     err = capsys.readouterr().err
     assert code == 3, err
-    assert 'became non-finite (NaN/Inf) at step' in err and 'no variable was updated' in err
+    assert 'became non-finite (NaN/Inf) at step' in err and 'no trainable variable was updated' in err
     latest = tf.train.latest_checkpoint(out)
     if latest is not None:  # every saved checkpoint holds finite values only
         reader = tf.train.NewCheckpointReader(latest)

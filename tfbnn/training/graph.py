@@ -25,7 +25,8 @@ Attributes:
     an epoch and batch, so a resumed run sees exactly the batches that the
     uninterrupted run would have.
   train_op: one step; fails with NON_FINITE_MESSAGE before touching any
-    variable when the loss or the gradient norm is not finite.
+    trainable variable when the loss or the gradient norm is not finite
+    (batch norm's moving statistics are updated by the forward pass).
   fetches: dict of per-step scalars for logging.
   summary: merged TensorBoard summaries of those scalars.
   eval_input: placeholder `[batch] + input_shape` of the predictive.
@@ -125,7 +126,8 @@ def build_train_graph(config, dataset, spec, device):
         grad_norm = tf.global_norm([g for g, _ in grads_and_vars])
         finite = tf.debugging.check_numerics(terms.loss + grad_norm, NON_FINITE_MESSAGE)
         # The update only runs once the check has passed, so a NaN step leaves
-        # every variable (and so the next checkpoint) at its last good value.
+        # every trainable variable at its last good value, and the job saves
+        # nothing after it.
         with tf.control_dependencies([finite] + tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
             train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
 
