@@ -11,6 +11,7 @@ import math
 import tensorflow.compat.v1 as tf
 
 from tfbnn import layers, priors
+from tfbnn.layers import _bayesian
 from tfbnn.errors import ConfigError
 
 __all__ = ['MODELS', 'NORMS', 'ModelSpec', 'NetworkOutputs', 'build_network',
@@ -61,13 +62,7 @@ _INPUT_KIND = {2: 'image [height, width, channels]',
 
 def _fold(x, num_samples, fn):
     """Applies `fn` (which takes [batch, ...]) to x with an optional sample axis."""
-    if num_samples is None:
-        return fn(x)
-    shape = tf.shape(x)
-    y = fn(tf.reshape(x, tf.concat([[-1], shape[2:]], axis=0)))
-    out = tf.reshape(y, tf.concat([shape[:2], tf.shape(y)[1:]], axis=0))
-    out.set_shape(x.shape[:2].concatenate(y.shape[1:]))
-    return out
+    return fn(x) if num_samples is None else _bayesian.fold_samples(x, fn)
 
 
 def _normalise(h, spec, training, num_samples, name):

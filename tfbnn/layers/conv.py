@@ -34,11 +34,7 @@ def _conv_maps(rank, strides, padding, dilation_rate):
         if x.shape.ndims == rank + 2:
             return conv(x, w)
         # Leading sample axis: fold it into the batch, one convolution for all.
-        shape = tf.shape(x)
-        y = conv(tf.reshape(x, tf.concat([[-1], shape[2:]], axis=0)), w)
-        out = tf.reshape(y, tf.concat([shape[:2], tf.shape(y)[1:]], axis=0))
-        out.set_shape(x.shape[:2].concatenate(y.shape[1:]))
-        return out
+        return _bayesian.fold_samples(x, lambda t: conv(t, w))
 
     def sign_shape(x, channels):
         # One sign per example and channel, shared over positions (as the
