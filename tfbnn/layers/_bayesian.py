@@ -6,7 +6,7 @@ estimator, and registers the layer's KL once. Keeping the estimators here,
 written against that one map, means dense and conv cannot drift apart.
 
 The linear map a layer kind supplies:
-  shared(x, w):     x with or without leading sample axes, one kernel `w`
+  linear(x, w):     x with or without leading sample axes, one kernel `w`
                     for all of it.
 With K weight samples the estimators run the map once per sample in an
 in-graph loop, which keeps each iteration's kernel in cache.
@@ -36,7 +36,6 @@ SCALE_FLOOR = 1e-6
 _VARIANCE_EPS = {tf.float32: 1e-12, tf.float64: 1e-24}
 
 Posterior = collections.namedtuple('Posterior', ['loc', 'rho', 'scale'])
-LinearMaps = collections.namedtuple('LinearMaps', ['shared'])
 
 
 def check_positive_int(layer, what, value):
@@ -162,10 +161,10 @@ def _add_bias(outputs, bias, num_samples):
     return outputs + bias
 
 
-# How a call samples: the layer kind's maps, the sample count K (None: no
+# How a call samples: the layer kind's linear map, the sample count K (None: no
 # sample axis) and whether the inputs lack the sample axis although K is set
 # (`shared`: the same inputs for all K slices, e.g. a network's input).
-Sampling = collections.namedtuple('Sampling', ['maps', 'sign_shape', 'num_samples', 'shared',
+Sampling = collections.namedtuple('Sampling', ['linear', 'sign_shape', 'num_samples', 'shared',
                                                'keep_draws'])
 
 
@@ -189,7 +188,7 @@ def fold_samples(x, fn):
 
 
 def _mean_outputs(x, kernel, bias, how):
-    out = _add_bias(how.maps.shared(x, kernel.loc),
+    out = _add_bias(how.linear(x, kernel.loc),
                     bias.loc if isinstance(bias, Posterior) else bias, None)
     return tile_samples(out, how.num_samples) if how.shared else out
 
@@ -220,7 +219,7 @@ def _reparameterization(x, kernel, bias, how):
 
     def chain(xk):
         w = _draw(kernel, None)
-        return how.maps.shared(xk, w), w
+        return how.linear(xk, w), w
 
     out, w = chain(x) if k is None else _over_samples(chain, x, how)
     b = _draw(bias, k) if isinstance(bias, Posterior) else bias
@@ -230,12 +229,12 @@ def _reparameterization(x, kernel, bias, how):
 def _flipout(x, kernel, bias, how):
     """Wen et al. 2018: one shared perturbation, decorrelated per example by signs."""
     k = how.num_samples
-    mean = how.maps.shared(x, kernel.loc)  # once, also when K slices share x
+    mean = how.linear(x, kernel.loc)  # once, also when K slices share x
 
     def chain(xk):
         delta = _noise(kernel, None)
         sign_in = _rademacher(how.sign_shape(xk, tf.shape(xk)[-1]), xk.dtype)
-        pert = how.maps.shared(xk * sign_in, delta)
+        pert = how.linear(xk * sign_in, delta)
         sign_out = _rademacher(how.sign_shape(pert, tf.shape(pert)[-1]), xk.dtype)
         return pert * sign_out, kernel.loc + delta
 
@@ -253,8 +252,8 @@ def _local_reparameterization(x, kernel, bias, how):
     in-graph loop like the other estimators' (cache-sized working sets).
     """
     def moments(xk):
-        mean = how.maps.shared(xk, kernel.loc)
-        var = how.maps.shared(tf.square(xk), tf.square(kernel.scale))
+        mean = how.linear(xk, kernel.loc)
+        var = how.linear(tf.square(xk), tf.square(kernel.scale))
         if isinstance(bias, Posterior):
             mean += bias.loc
             var += tf.square(bias.scale)
@@ -301,7 +300,7 @@ def _layer_kl(prior, kernel, bias, kernel_draw, bias_draw, num_samples):
     return tf.identity(kl, name='kl_divergence')
 
 
-def build_layer(layer_kind, default_name, inputs, kernel_shape, units, maps, sign_shape_fn,
+def build_layer(layer_kind, default_name, inputs, kernel_shape, units, linear, sign_shape_fn,
                 activation, use_bias, estimator, prior, sample, kl_collection, num_samples,
                 shared_inputs, bayesian_bias, kernel_loc_initializer, bias_loc_initializer,
                 posterior_init_scale, trainable, name, reuse):
@@ -327,7 +326,7 @@ def build_layer(layer_kind, default_name, inputs, kernel_shape, units, maps, sig
                 bias = tf.get_variable('bias', shape=[units], dtype=dtype, initializer=bias_init,
                                        trainable=trainable)
 
-        how = Sampling(maps, sign_shape_fn, num_samples, bool(shared_inputs),
+        how = Sampling(linear, sign_shape_fn, num_samples, bool(shared_inputs),
                        keep_draws=creating and getattr(prior, 'requires_samples', False))
         kernel_draw = bias_draw = None
         if sample is True:

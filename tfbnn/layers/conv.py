@@ -24,7 +24,7 @@ def _tuple(layer, what, value, rank):
     return tuple(int(v) for v in value)
 
 
-def _conv_maps(rank, strides, padding, dilation_rate):
+def _conv_map(rank, strides, padding, dilation_rate):
     """The linear map of an N-d convolution, and its flipout sign shape."""
     def conv(x, w):
         return tf.nn.convolution(x, w, padding=padding, strides=strides,
@@ -42,7 +42,7 @@ def _conv_maps(rank, strides, padding, dilation_rate):
         lead = tf.shape(x)[:x.shape.ndims - rank - 1]
         return tf.concat([lead, tf.ones([rank], tf.int32), [channels]], axis=0)
 
-    return _bayesian.LinearMaps(shared=shared), sign_shape
+    return shared, sign_shape
 
 
 def _conv(rank, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
@@ -65,10 +65,10 @@ def _conv(rank, inputs, filters, kernel_size, strides, padding, dilation_rate, a
         _bayesian.check_common(layer, estimator, prior, sample, num_samples,
                                posterior_init_scale, kl_collection)
     inputs = _bayesian.check_inputs(layer, inputs, rank + 2, rank + 2, num_samples, shared_inputs)
-    maps, sign_shape = _conv_maps(rank, strides, padding.upper(), dilation_rate)
+    linear, sign_shape = _conv_map(rank, strides, padding.upper(), dilation_rate)
     kernel_shape = list(kernel_size) + [inputs.shape[-1].value, filters]
     return _bayesian.build_layer(
-        layer, default_name, inputs, kernel_shape, filters, maps, sign_shape, activation,
+        layer, default_name, inputs, kernel_shape, filters, linear, sign_shape, activation,
         use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
         bayesian_bias,
         kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,

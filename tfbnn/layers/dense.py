@@ -15,9 +15,6 @@ def _matmul_last_axis(x, w):
     return out
 
 
-_MAPS = _bayesian.LinearMaps(shared=_matmul_last_axis)
-
-
 def _sign_shape(x, channels):
     del channels  # Every row of a dense input is its own example.
     return tf.shape(x)
@@ -107,7 +104,7 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
     inputs = _bayesian.check_inputs(layer, inputs, 2, None, num_samples, shared_inputs)
     kernel_shape = [inputs.shape[-1].value, units]
     return _bayesian.build_layer(
-        layer, 'bayesian_dense', inputs, kernel_shape, units, _MAPS, _sign_shape,
+        layer, 'bayesian_dense', inputs, kernel_shape, units, _matmul_last_axis, _sign_shape,
         activation, use_bias, estimator, prior, sample, kl_collection, num_samples,
         shared_inputs, bayesian_bias, kernel_loc_initializer, bias_loc_initializer, posterior_init_scale,
         trainable, name, reuse)
