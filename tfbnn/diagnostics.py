@@ -25,7 +25,7 @@ from tfbnn.graph_keys import GraphKeys
 from tfbnn.layers._bayesian import SCALE_FLOOR
 
 __all__ = ['LayerDiagnostics', 'bayesian_layers', 'layer_diagnostics', 'format_table',
-           'add_summaries', 'dominated_layers']
+           'add_summaries', 'dominated_layers', 'kernel_posteriors', 'signal_to_noise']
 
 LayerDiagnostics = collections.namedtuple('LayerDiagnostics', [
     'num_params', 'kl', 'kl_per_param', 'mean_sigma', 'snr_median', 'snr_p10', 'snr_p90',
@@ -57,6 +57,32 @@ def bayesian_layers(collection=None, scope=None):
         rhos = sorted((v for v in variables if v.op.name.endswith('_rho')), key=lambda v: v.op.name)
         found.append((layer, kl, locs, rhos, [v for v in variables if v.trainable]))
     return found
+
+
+def kernel_posteriors(scope=None):
+    """The kernel posterior variables of every Bayesian layer, by layer name.
+
+    Args:
+      scope: optional variable-scope prefix; layer names are then relative to it.
+
+    Returns:
+      `collections.OrderedDict` (sorted by name) layer -> (kernel_loc, kernel_rho).
+    """
+    prefix = '' if scope is None else scope + '/'
+    found = {}
+    for v in tf.global_variables():
+        name = v.op.name
+        for suffix in ('loc', 'rho'):
+            if name.startswith(prefix) and name.endswith('/kernel_' + suffix):
+                layer = name[len(prefix):-len('/kernel_' + suffix)]
+                found.setdefault(layer, {})[suffix] = v
+    return collections.OrderedDict((layer, (found[layer]['loc'], found[layer]['rho']))
+                                   for layer in sorted(found) if len(found[layer]) == 2)
+
+
+def signal_to_noise(loc, rho):
+    """|mu| / sigma of numpy posterior parameters, sigma = softplus(rho) + floor."""
+    return np.abs(loc) / (np.logaddexp(0.0, rho) + SCALE_FLOOR)
 
 
 def _quantile(x, q):

@@ -18,7 +18,6 @@ silently deterministic).
 """
 import collections
 import gzip
-import math
 import os
 import shutil
 import tempfile
@@ -26,9 +25,8 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import models, predictive, priors, run_config
+from tfbnn import diagnostics, metrics, models, predictive, priors, run_config
 from tfbnn.errors import CheckpointError, ConfigError
-from tfbnn.layers._bayesian import SCALE_FLOOR
 from tfbnn.training import rundir
 
 __all__ = ['MODES', 'Run', 'InferenceGraph', 'load_run', 'build_inference_graph',
@@ -164,23 +162,18 @@ def prune_by_snr(sess, inference, fraction):
       (number pruned, total number of kernel weights, the SNR threshold)
     """
     with inference.graph.as_default():
-        pairs = {}
-        for v in tf.global_variables():
-            for suffix in ('kernel_loc', 'kernel_rho'):
-                if v.op.name.endswith('/' + suffix):
-                    pairs.setdefault(v.op.name[:-len(suffix)], {})[suffix] = v
-        layers = [p for p in pairs.values() if len(p) == 2]
-        values = [sess.run([p['kernel_loc'], p['kernel_rho']]) for p in layers]
-        snr = np.concatenate([(np.abs(loc) / (np.logaddexp(0.0, rho) + SCALE_FLOOR)).ravel()
-                              for loc, rho in values])
-        threshold = float(np.quantile(snr, fraction)) if fraction > 0 else -1.0
+        pairs = list(diagnostics.kernel_posteriors().values())
+        values = [sess.run(pair) for pair in pairs]
+        snrs = [diagnostics.signal_to_noise(loc, rho) for loc, rho in values]
+        everything = np.concatenate([s.ravel() for s in snrs])
+        threshold = float(np.quantile(everything, fraction)) if fraction > 0 else -1.0
         pruned = 0
-        for p, (loc, rho) in zip(layers, values):
-            mask = np.abs(loc) / (np.logaddexp(0.0, rho) + SCALE_FLOOR) <= threshold
+        for (loc_var, rho_var), (loc, rho), snr in zip(pairs, values, snrs):
+            mask = snr <= threshold
             pruned += int(mask.sum())
-            p['kernel_loc'].load(np.where(mask, 0.0, loc).astype(loc.dtype), sess)
-            p['kernel_rho'].load(np.where(mask, -30.0, rho).astype(rho.dtype), sess)
-    return pruned, int(snr.size), threshold
+            loc_var.load(np.where(mask, 0.0, loc).astype(loc.dtype), sess)
+            rho_var.load(np.where(mask, -30.0, rho).astype(rho.dtype), sess)
+    return pruned, int(everything.size), threshold
 
 
 def freeze(sess, inference, path):
@@ -223,9 +216,8 @@ def _test_metric(sess, inference, run, x, y):
     out = np.concatenate([sess.run(inference.outputs[key], {inference.input: x[i:i + 1000]})
                           for i in range(0, x.shape[0], 1000)])
     if run.meta['task'] == 'classification':
-        return 'test_error', float(np.mean(out.argmax(1) != y))
-    y_orig = y * run.meta['target_std'] + run.meta['target_mean']
-    return 'rmse', float(math.sqrt(np.mean((out - y_orig) ** 2)))
+        return 'test_error', metrics.error_rate(out, y)
+    return 'rmse', metrics.rmse(y * run.meta['target_std'] + run.meta['target_mean'], out)
 
 
 def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint=None,

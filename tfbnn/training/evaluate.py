@@ -4,10 +4,8 @@ import os
 import time
 
 import numpy as np
-import tensorflow.compat.v1 as tf
 
-from tfbnn import metrics, plots
-from tfbnn.layers._bayesian import SCALE_FLOOR
+from tfbnn import diagnostics, metrics, plots
 
 __all__ = ['run_predictive', 'evaluate', 'posterior_snr']
 
@@ -42,21 +40,8 @@ def posterior_snr(sess, scope='model'):
     Returns:
       dict layer name -> 1-D numpy array.
     """
-    found = {}
-    for v in tf.global_variables():
-        name = v.op.name
-        if name.startswith(scope + '/') and name.endswith('/kernel_loc'):
-            layer = name[len(scope) + 1:-len('/kernel_loc')]
-            found.setdefault(layer, {})['loc'] = v
-        elif name.startswith(scope + '/') and name.endswith('/kernel_rho'):
-            layer = name[len(scope) + 1:-len('/kernel_rho')]
-            found.setdefault(layer, {})['rho'] = v
-    out = {}
-    for layer in sorted(found):
-        loc, rho = sess.run([found[layer]['loc'], found[layer]['rho']])
-        scale = np.logaddexp(0.0, rho) + SCALE_FLOOR
-        out[layer] = (np.abs(loc) / scale).ravel()
-    return out
+    return {layer: diagnostics.signal_to_noise(*sess.run(pair)).ravel()
+            for layer, pair in diagnostics.kernel_posteriors(scope).items()}
 
 
 def _classification(sess, graph, dataset, config, ood, out_dir):
