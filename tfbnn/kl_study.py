@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from tfbnn import data
+from tfbnn._jsonio import read_json
 from tfbnn.training import train
 
 __all__ = ['EXPERIMENTS', 'run_study', 'render_tables', 'update_guide', 'plot_study']
@@ -34,12 +35,8 @@ def _run(work, name, log, **config):
     config.setdefault('progress', 'never')
     config['output_dir'] = out
     metrics = train(config, stream=io.StringIO())
-    with open(os.path.join(out, 'history.json')) as f:
-        history = json.load(f)
-    diag = []
-    if os.path.exists(os.path.join(out, 'diagnostics.json')):
-        with open(os.path.join(out, 'diagnostics.json')) as f:
-            diag = json.load(f)
+    history = read_json(os.path.join(out, 'history.json'))
+    diag = read_json(os.path.join(out, 'diagnostics.json'), [])
     params = None
     if diag:
         params = int(sum(d['num_params'] for d in diag[-1]['layers'].values()))

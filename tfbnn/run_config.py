@@ -4,12 +4,11 @@ A run is described by one flat dict of JSON values (the command-line flags).
 It is written to `<output_dir>/config.json`, which is what `--resume` and the
 export tool read to rebuild the same graph.
 """
-import json
 import math
 import numbers
-import os
 
 from tfbnn import layers, losses, models
+from tfbnn._jsonio import read_json, write_json
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.version import __version__
@@ -132,12 +131,7 @@ def model_spec(config, dataset):
 
 def save(config, path):
     """Writes config.json atomically (a killed job never leaves half a file)."""
-    record = dict(config, config_format=CONFIG_FORMAT, tfbnn_version=__version__)
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-        f.write('\n')
-    os.replace(tmp, path)
+    write_json(path, dict(config, config_format=CONFIG_FORMAT, tfbnn_version=__version__))
 
 
 def load(path):
@@ -147,13 +141,9 @@ def load(path):
       CheckpointError: when the file is missing, unreadable, or from an
         incompatible version of tfbnn.
     """
-    try:
-        with open(path) as f:
-            record = json.load(f)
-    except FileNotFoundError:
+    record = read_json(path)
+    if record is None:
         raise CheckpointError('%s not found: not a tfbnn run directory' % path)
-    except (OSError, ValueError) as err:
-        raise CheckpointError('cannot read %s: %s' % (path, err))
     if not isinstance(record, dict) or record.get('config_format') != CONFIG_FORMAT:
         raise CheckpointError('%s has config format %r; this tfbnn (%s) reads format %d'
                               % (path, record.get('config_format') if isinstance(record, dict)

@@ -1,11 +1,11 @@
 """The run directory: what is in it, how it is written, and resuming from it."""
-import json
 import os
 import sys
 
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
+from tfbnn._jsonio import read_json, write_json
 from tfbnn.errors import CheckpointError
 
 __all__ = ['RunLog', 'write_json', 'read_json', 'prepare', 'dataset_record', 'latest_checkpoint',
@@ -17,25 +17,6 @@ HISTORY = 'history.json'
 METRICS = 'metrics.json'
 DATASET = 'dataset.json'
 CHECKPOINT_PREFIX = 'model.ckpt'
-
-
-def write_json(path, obj):
-    """Writes JSON through a temporary file and a rename: never half a file."""
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write('\n')
-    os.replace(tmp, path)
-
-
-def read_json(path, default=None):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return default
-    except (OSError, ValueError) as err:
-        raise CheckpointError('cannot read %s: %s' % (path, err))
 
 
 class RunLog(object):
