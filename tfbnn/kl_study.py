@@ -17,7 +17,7 @@ import numpy as np
 
 from tfbnn import data
 from tfbnn._jsonio import read_json
-from tfbnn.training import train
+from tfbnn.training import rundir, train
 
 __all__ = ['EXPERIMENTS', 'run_study', 'render_tables', 'update_guide', 'plot_study']
 
@@ -35,8 +35,8 @@ def _run(work, name, log, **config):
     config.setdefault('progress', 'never')
     config['output_dir'] = out
     metrics = train(config, stream=io.StringIO())
-    history = read_json(os.path.join(out, 'history.json'))
-    diag = read_json(os.path.join(out, 'diagnostics.json'), [])
+    history = read_json(os.path.join(out, rundir.HISTORY))
+    diag = read_json(os.path.join(out, rundir.DIAGNOSTICS), [])
     params = None
     if diag:
         params = int(sum(d['num_params'] for d in diag[-1]['layers'].values()))

@@ -171,7 +171,7 @@ def train(config, stream=None):
         bar = ProgressBar(g.total_steps, step, enabled={'auto': None, 'always': True,
                                                         'never': False}[config['progress']])
         stats = _EpochStats()
-        diag_log = rundir.read_json(os.path.join(out, 'diagnostics.json'), []) if checkpoint else []
+        diag_log = rundir.read_json(os.path.join(out, rundir.DIAGNOSTICS), []) if checkpoint else []
         history, diag_log = rundir.truncate(history, diag_log, step)
         last_saved = checkpoint
         t0 = time.time()
@@ -203,7 +203,7 @@ def train(config, stream=None):
                 if want_diag:
                     writer.add_summary(result['diagnostics_summary'], step)
                     diag_log.append(_record_diagnostics(result['diagnostics'], step, bar, log))
-                    rundir.write_json(os.path.join(out, 'diagnostics.json'), diag_log)
+                    rundir.write_json(os.path.join(out, rundir.DIAGNOSTICS), diag_log)
                 if step % every == 0 or step == g.total_steps:
                     last_saved = g.saver.save(sess, ckpt_prefix, global_step=step)
                 if step % g.steps_per_epoch == 0 or step == g.total_steps:

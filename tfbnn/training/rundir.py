@@ -10,12 +10,13 @@ from tfbnn.errors import CheckpointError
 
 __all__ = ['RunLog', 'write_json', 'read_json', 'prepare', 'dataset_record', 'latest_checkpoint',
            'truncate', 'CONFIG', 'HISTORY',
-           'METRICS', 'DATASET', 'CHECKPOINT_PREFIX']
+           'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX']
 
 CONFIG = 'config.json'
 HISTORY = 'history.json'
 METRICS = 'metrics.json'
 DATASET = 'dataset.json'
+DIAGNOSTICS = 'diagnostics.json'
 CHECKPOINT_PREFIX = 'model.ckpt'
 
 
