@@ -66,18 +66,16 @@ def kernel_posteriors(scope=None):
       scope: optional variable-scope prefix; layer names are then relative to it.
 
     Returns:
-      `collections.OrderedDict` (sorted by name) layer -> (kernel_loc, kernel_rho).
+      `collections.OrderedDict` layer -> (kernel_loc, kernel_rho), in the
+      order the layers were built.
     """
-    prefix = '' if scope is None else scope + '/'
-    found = {}
-    for v in tf.global_variables():
-        name = v.op.name
-        for suffix in ('loc', 'rho'):
-            if name.startswith(prefix) and name.endswith('/kernel_' + suffix):
-                layer = name[len(prefix):-len('/kernel_' + suffix)]
-                found.setdefault(layer, {})[suffix] = v
-    return collections.OrderedDict((layer, (found[layer]['loc'], found[layer]['rho']))
-                                   for layer in sorted(found) if len(found[layer]) == 2)
+    out = collections.OrderedDict()
+    for layer, _, locs, rhos, _ in bayesian_layers(scope=scope):
+        loc = [v for v in locs if v.op.name == layer + '/kernel_loc']
+        rho = [v for v in rhos if v.op.name == layer + '/kernel_rho']
+        if loc and rho:
+            out[layer[len(scope) + 1:] if scope else layer] = (loc[0], rho[0])
+    return out
 
 
 def signal_to_noise(loc, rho):
