@@ -102,9 +102,10 @@ def build_train_graph(config, dataset, spec, device):
 
     k = config['train_samples']
     with tf.device(device):
-        net_in = x if k == 1 else predictive.tile_samples(x, k)
-        net = models.build_network(spec, net_in, sample=True,
-                                   num_samples=None if k == 1 else k, training=True)
+        # K weight samples see the same batch: the first layer takes it once
+        # (shared_input) instead of K tiled copies, and does x mu once.
+        net = models.build_network(spec, x, sample=True, num_samples=None if k == 1 else k,
+                                   shared_input=k > 1, training=True)
         with tf.name_scope('likelihood'):
             labels = y if k == 1 else tf.broadcast_to(y, tf.shape(net.outputs)[:2])
             if regression:
