@@ -40,7 +40,8 @@ setup(
       entry_points={
           'console_scripts': [
               'tfbnn-train=tfbnn.cli.train:main',
-            'tfbnn-export=tfbnn.cli.export:main',
+              'tfbnn-export=tfbnn.cli.export:main',
+              'tfbnn-reproduce=tfbnn.cli.reproduce:main',
           ],
       },
       classifiers=[

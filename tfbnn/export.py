@@ -29,8 +29,9 @@ from tfbnn import diagnostics, metrics, models, predictive, priors, run_config
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.training import rundir
 
-__all__ = ['MODES', 'Run', 'InferenceGraph', 'load_run', 'build_inference_graph',
-           'prune_by_snr', 'freeze', 'save_saved_model', 'export_run', 'RANDOM_OP_TYPES']
+__all__ = ['MODES', 'Run', 'InferenceGraph', 'load_run', 'build_inference_graph', 'restore',
+           'prune_by_snr', 'mean_network_metric', 'freeze', 'save_saved_model', 'export_run',
+           'RANDOM_OP_TYPES']
 
 MODES = ('sample', 'mean')
 RANDOM_OP_TYPES = frozenset(['RandomUniform', 'RandomStandardNormal', 'RandomUniformInt',
@@ -210,7 +211,7 @@ def save_saved_model(sess, inference, directory):
     os.replace(tmp, directory)
 
 
-def _test_metric(sess, inference, run, x, y):
+def mean_network_metric(sess, inference, run, x, y):
     """Test error (classification) or RMSE (regression) of the mean network."""
     key = 'mean_probs' if run.meta['task'] == 'classification' else 'mean_prediction'
     out = np.concatenate([sess.run(inference.outputs[key], {inference.input: x[i:i + 1000]})
@@ -270,23 +271,21 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
 
 
 def _prune_with_report(sess, inference, run, fraction, log):
-    from tfbnn import data  # deferred: only pruning needs the test data
     report = {}
     try:
-        ds = data.load_dataset(run.config['dataset'], run.config['data_dir'],
-                               run.config['split'], seed=run.config['seed'])
+        ds = run_config.load_data(run.config)
     except (ConfigError, ValueError) as err:
         ds = None
         log('tfbnn-export: error before/after pruning not measured: %s' % err)
     if ds is not None:
-        key, before = _test_metric(sess, inference, run, ds.x_test, ds.y_test)
+        key, before = mean_network_metric(sess, inference, run, ds.x_test, ds.y_test)
         report['%s_before_pruning' % key] = before
     pruned, total, threshold = prune_by_snr(sess, inference, fraction)
     report.update(pruned_weights=pruned, kernel_weights=total, snr_threshold=threshold)
     line = 'tfbnn-export: pruned %d of %d kernel weights (%.1f%%, |mu|/sigma <= %.3g)' % (
         pruned, total, 100.0 * pruned / total, threshold)
     if ds is not None:
-        _, after = _test_metric(sess, inference, run, ds.x_test, ds.y_test)
+        _, after = mean_network_metric(sess, inference, run, ds.x_test, ds.y_test)
         report['%s_after_pruning' % key] = after
         line += '; posterior-mean %s %.4g -> %.4g' % (key, before, after)
     log(line)

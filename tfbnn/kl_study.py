@@ -164,12 +164,13 @@ def render_tables(results):
     return tables
 
 
-def update_guide(guide_path, tables):
-    """Replaces each `<!-- study:NAME -->...<!-- /study:NAME -->` block."""
+def update_guide(guide_path, tables, tag='study'):
+    """Replaces each `<!-- TAG:NAME -->...<!-- /TAG:NAME -->` block of a
+    markdown file with `tables[NAME]`; raises ValueError for a missing one."""
     with open(guide_path) as f:
         text = f.read()
     for name, table in tables.items():
-        start, end = '<!-- study:%s -->' % name, '<!-- /study:%s -->' % name
+        start, end = '<!-- %s:%s -->' % (tag, name), '<!-- /%s:%s -->' % (tag, name)
         if start not in text or end not in text:
             raise ValueError('%s has no %s ... %s block' % (guide_path, start, end))
         head, rest = text.split(start, 1)

@@ -21,11 +21,11 @@ from tfbnn.errors import DataError
 from tfbnn.metrics import auroc
 
 __all__ = ['learning_curves', 'reliability_diagram', 'snr_histograms', 'regression_band',
-           'ood_histograms']
+           'ood_histograms', 'save_figure']
 
 _DPI = 100
 _HISTORY_KEYS = ('epoch', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'loss')
-_METRIC_KEYS = ('train_error', 'test_error', 'train_rmse', 'test_rmse')
+_METRIC_KEYS = ('train_error', 'test_error', 'val_error', 'train_rmse', 'test_rmse')
 
 
 def _vector(owner, name, values, length=None, finite=False):
@@ -45,7 +45,7 @@ def _vector(owner, name, values, length=None, finite=False):
     return x
 
 
-def _save(fig, path):
+def save_figure(fig, path):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     FigureCanvasAgg(fig)  # attaches itself to fig
@@ -73,7 +73,8 @@ def learning_curves(history, path):
     Args:
       history: dict of equal-length lists, one entry per epoch, with keys
         'epoch', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'loss' and
-        optionally 'train_error', 'test_error', 'train_rmse', 'test_rmse'.
+        optionally 'train_error', 'test_error', 'val_error', 'train_rmse',
+        'test_rmse'.
         Entries may be NaN or None (e.g. test_error only every few epochs).
       path: where to write the PNG.
 
@@ -131,7 +132,7 @@ def learning_curves(history, path):
         ax.set(title='Training metrics', xlabel='epoch', ylabel=ylabel)
         ax.legend(loc='best')
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def reliability_diagram(bin_edges, confidence, accuracy, counts, path, ece=None):
@@ -186,7 +187,7 @@ def reliability_diagram(bin_edges, confidence, accuracy, counts, path, ece=None)
     bottom.bar(left, counts, width=width, align='edge', color='tab:gray', edgecolor='black')
     bottom.set(xlabel='confidence (max predicted probability)', ylabel='count')
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def snr_histograms(snr_by_layer, path):
@@ -243,7 +244,7 @@ def snr_histograms(snr_by_layer, path):
     for ax in axes[len(data):]:
         ax.set_visible(False)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def regression_band(x_train, y_train, x_grid, mean, std, path, x_test=None, y_test=None):
@@ -297,7 +298,7 @@ def regression_band(x_train, y_train, x_grid, mean, std, path, x_test=None, y_te
     ax.set(title='Predictive distribution', xlabel='x', ylabel='y')
     ax.legend(loc='best')
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def ood_histograms(scores_in, scores_out, path, label):
@@ -340,4 +341,4 @@ def ood_histograms(scores_in, scores_out, path, label):
            xlabel=label, ylabel='density')
     ax.legend(loc='best')
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -7,21 +7,22 @@ export tool read to rebuild the same graph.
 import math
 import numbers
 
-from tfbnn import layers, losses, models
+from tfbnn import data, layers, losses, models
 from tfbnn._jsonio import read_json, write_json
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.version import __version__
 
 __all__ = ['DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'CONFIG_FORMAT', 'validate',
-           'model_spec',
+           'model_spec', 'load_data',
            'save', 'load', 'check_compatible']
 
 # Bumped when a change makes old run directories unreadable.
 CONFIG_FORMAT = 1
 
 DEFAULTS = dict(
-    dataset='digits', data_dir=None, split=0, ood_data_dir=None,
+    dataset='digits', data_dir=None, split=0, ood_data_dir=None, pixel_scale=255.0,
+    validation_size=0.0, validate_every=0, evaluate_test=True,
     model='mlp', hidden=[100, 100], norm='none',
     estimator='flipout', prior='normal', prior_sigma=1.0, prior_pi=0.5,
     prior_sigma1=1.0, prior_sigma2=math.exp(-6.0), posterior_init_scale=1e-3,
@@ -39,8 +40,10 @@ DEFAULTS = dict(
 ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
 # ... and what fixes the data a step sees: the batch size sets steps per epoch
 # (and so the epoch, batch offset and pi_i of a step), the seed the batch
-# order, the split which examples are training data.
-RESUME_KEYS = ARCHITECTURE_KEYS + ('batch_size', 'seed', 'split', 'data_dir')
+# order, the split and validation size which examples are training data, the
+# pixel scale their values.
+RESUME_KEYS = ARCHITECTURE_KEYS + ('batch_size', 'seed', 'split', 'data_dir', 'pixel_scale',
+                                   'validation_size')
 
 _CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
                 estimator=layers.ESTIMATORS, eval_estimator=('auto',) + layers.ESTIMATORS,
@@ -50,9 +53,9 @@ _CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
 _POSITIVE_INTS = ('train_samples', 'eval_samples', 'epochs', 'batch_size', 'eval_batch_size',
                   'keep_checkpoints', 'summary_every')
 _NON_NEGATIVE_INTS = ('split', 'warmup_steps', 'seed', 'threads', 'checkpoint_every',
-                      'diagnostics_every')
+                      'diagnostics_every', 'validate_every')
 _POSITIVE_FLOATS = ('prior_sigma', 'prior_sigma1', 'prior_sigma2', 'posterior_init_scale',
-                    'learning_rate')
+                    'learning_rate', 'pixel_scale')
 
 
 def _is_int(v):
@@ -110,9 +113,44 @@ def validate(config):
     if out['posterior_init_scale'] <= 1e-6:
         raise ConfigError('--posterior-init-scale must be above 1e-6, got %r'
                           % out['posterior_init_scale'])
+    if out['pixel_scale'] != DEFAULTS['pixel_scale'] and out['dataset'] != 'mnist':
+        raise ConfigError('--pixel-scale applies to --dataset mnist only, got dataset %r'
+                          % out['dataset'])
+    if not _is_real(out['validation_size']) or out['validation_size'] < 0:
+        raise ConfigError('--validation-size must be 0 (none), a fraction in (0, 1) or a '
+                          'number of examples, got %r' % (out['validation_size'],))
+    if out['validation_size']:
+        data.validation_count(out['validation_size'], 10 ** 12)  # its form; the count later
+    if not isinstance(out['evaluate_test'], bool):
+        raise ConfigError('evaluate_test must be true or false, got %r' % (out['evaluate_test'],))
+    if not out['evaluate_test'] and not out['validation_size']:
+        raise ConfigError('--no-test-eval needs a validation split (--validation-size) to '
+                          'evaluate on')
+    if out['validate_every'] and not out['validation_size']:
+        raise ConfigError('--validate-every needs a validation split (--validation-size)')
     if not isinstance(out['output_dir'], str) or not out['output_dir']:
         raise ConfigError('--output-dir must be a non-empty path')
     return out
+
+
+def load_data(config, data_dir=None):
+    """The dataset a validated config trains on, validation split included.
+
+    Args:
+      config: validated run config.
+      data_dir: read this folder instead of config['data_dir'] (the
+        out-of-distribution set), without a validation split.
+
+    Raises:
+      ConfigError, DataError: see `tfbnn.data.load_dataset`.
+    """
+    ood = data_dir is not None
+    kwargs = dict(pixel_scale=config['pixel_scale']) if config['dataset'] == 'mnist' else {}
+    dataset = data.load_dataset(config['dataset'], data_dir if ood else config['data_dir'],
+                                config['split'], seed=config['seed'], **kwargs)
+    if config['validation_size'] and not ood:
+        dataset = data.hold_out_validation(dataset, config['validation_size'])
+    return dataset
 
 
 def model_spec(config, dataset):

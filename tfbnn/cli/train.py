@@ -34,6 +34,16 @@ def build_parser():
                    help='mnist: folder of the 4 IDX files; uci: a dataset folder with data.txt '
                         'and index_*.txt; npz: a .npz file or a folder with data.npz')
     g.add_argument('--split', type=int, default=d['split'], help='uci split index K')
+    g.add_argument('--pixel-scale', type=float, default=d['pixel_scale'],
+                   help='mnist: pixel bytes are divided by this (Blundell et al. 2015: 126)')
+    g.add_argument('--validation-size', type=float, default=d['validation_size'],
+                   help='hold out the last examples of the training split for validation: '
+                        'a fraction in (0, 1) or a number of examples (0: none). '
+                        'metrics.json then also has val_* scores')
+    g.add_argument('--validate-every', type=int, default=d['validate_every'],
+                   help='early stopping: every N epochs score the predictive on the '
+                        'validation split, keep the best weights in best/ and evaluate those '
+                        '(0: off; needs --validation-size)')
     g.add_argument('--ood-data-dir', default=d['ood_data_dir'],
                    help='out-of-distribution data in the same format (e.g. Fashion-MNIST for '
                         'mnist): AUROC of entropy and mutual information')
@@ -81,6 +91,9 @@ def build_parser():
                    help='estimator of the predictive: auto (local_reparameterization for mlp, '
                         'exact per example and cheapest; the training estimator otherwise) or '
                         'one of the estimators')
+    g.add_argument('--no-test-eval', dest='evaluate_test', action='store_false',
+                   help='score only the validation split at the end and leave the test split '
+                        'unseen (for choosing hyperparameters)')
     g.add_argument('--eval-batch-size', type=int, default=d['eval_batch_size'])
     g = p.add_argument_group('output')
     g.add_argument('--output-dir', default=d['output_dir'])

@@ -14,6 +14,7 @@ The public API:
   load_toy_regression                  Blundell et al. (2015) 1-D curve
   load_volumes3d                       generated noisy 3-D shapes
   load_npz                             a user's .npz archive
+  hold_out_validation                  carve a validation split from training
 """
 from tfbnn.data.dataset import TASKS, Dataset, make_dataset
 from tfbnn.data.digits import load_digits
@@ -22,8 +23,9 @@ from tfbnn.data.mnist import load_mnist, read_idx
 from tfbnn.data.npz import load_npz
 from tfbnn.data.toy_regression import load_toy_regression
 from tfbnn.data.uci import load_uci
+from tfbnn.data.validation import hold_out_validation, validation_count
 from tfbnn.data.volumes3d import load_volumes3d
 
 __all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS',
            'load_digits', 'load_mnist', 'read_idx', 'load_uci', 'load_toy_regression',
-           'load_volumes3d', 'load_npz']
+           'load_volumes3d', 'load_npz', 'hold_out_validation', 'validation_count']

@@ -20,7 +20,9 @@ TASKS = ('classification', 'regression')
 Dataset = collections.namedtuple('Dataset', [
     'name', 'task', 'description',
     'x_train', 'y_train', 'x_test', 'y_test',
-    'input_shape', 'num_classes', 'target_mean', 'target_std'])
+    'input_shape', 'num_classes', 'target_mean', 'target_std', 'x_val', 'y_val'])
+# Only `tfbnn.data.hold_out_validation` fills the validation split.
+Dataset.__new__.__defaults__ = (None, None)
 Dataset.__doc__ = """A train/test split ready for a model.
 
 Attributes:
@@ -39,6 +41,10 @@ Attributes:
     by (0.0 for classification).
   target_std: float; the training std they were divided by (1.0 for
     classification). Original units: `y * target_std + target_mean`.
+  x_val, y_val: None, or a validation split carved from the training data
+    by `tfbnn.data.hold_out_validation` (like `x_train`, `y_train`); what
+    hyperparameters and the stopping epoch are chosen on, so the test split
+    never is.
 """
 
 

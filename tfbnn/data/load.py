@@ -28,7 +28,7 @@ _DATA_DIR_HELP = {
 }
 
 
-def load_dataset(name, data_dir=None, split=0, seed=0):
+def load_dataset(name, data_dir=None, split=0, seed=0, pixel_scale=None):
     """Loads the dataset called `name`.
 
     Args:
@@ -38,13 +38,16 @@ def load_dataset(name, data_dir=None, split=0, seed=0):
       split: int, the split of a 'uci' set; ignored by the others.
       seed: int in [0, 2**32), seeds 'toy_regression' and 'volumes3d'; the
         others are fixed data ('digits' always uses the same split).
+      pixel_scale: None or a positive float: 'mnist' divides the pixel bytes
+        by it (default 255; Blundell et al. 2015 use 126). Only for 'mnist'.
 
     Returns:
       A `Dataset`.
 
     Raises:
       ConfigError: `name` is unknown, `data_dir` is missing for a dataset read
-        from files, `split` is not an integer, or `seed` is not one in range.
+        from files, `split` is not an integer, `seed` is not one in range, or
+        `pixel_scale` is given for a set other than 'mnist' or not positive.
       DataError: the data themselves are missing or invalid (see each loader).
     """
     if name not in DATASETS:
@@ -53,12 +56,14 @@ def load_dataset(name, data_dir=None, split=0, seed=0):
     # property of the data folder, so it is a DataError there.
     split = check_int('load_dataset', 'split', split)
     seed = check_int('load_dataset', 'seed', seed, 0, 2 ** 32 - 1)
+    if pixel_scale is not None and name != 'mnist':
+        raise ConfigError('pixel_scale applies to dataset mnist only, not %r' % name)
     if name in _DATA_DIR_HELP and data_dir is None:
         raise ConfigError('dataset %r needs --data-dir (%s)' % (name, _DATA_DIR_HELP[name]))
     if name == 'digits':
         return load_digits()
     if name == 'mnist':
-        return load_mnist(data_dir)
+        return load_mnist(data_dir, 255.0 if pixel_scale is None else pixel_scale)
     if name == 'uci':
         return load_uci(data_dir, split)
     if name == 'toy_regression':

@@ -7,7 +7,8 @@ import numpy as np
 
 from tfbnn import diagnostics, metrics, plots
 
-__all__ = ['run_predictive', 'evaluate', 'posterior_snr']
+__all__ = ['run_predictive', 'evaluate', 'posterior_snr', 'validation_metrics',
+           'selection_score']
 
 
 def run_predictive(sess, graph, x, batch_size):
@@ -94,6 +95,39 @@ def _regression(sess, graph, dataset, config, out_dir):
     return result
 
 
+def validation_metrics(sess, graph, dataset, config):
+    """The predictive's scores on the validation split (no plots, no test data).
+
+    Returns:
+      dict: 'val_error' and 'val_nll' for classification; 'val_rmse' and
+      'val_ll' (original units) for regression.
+
+    Raises:
+      ValueError: `dataset` has no validation split.
+    """
+    if dataset.x_val is None:
+        raise ValueError('dataset %r has no validation split' % dataset.name)
+    pred = run_predictive(sess, graph, dataset.x_val, config['eval_batch_size'])
+    labels = dataset.y_val
+    if dataset.task == 'regression':
+        reg = metrics.regression_metrics(labels, pred['sample_means'], pred['noise_std'],
+                                         dataset.target_mean, dataset.target_std)
+        return dict(val_rmse=float(reg['rmse']), val_ll=float(reg['test_ll']))
+    log_p = pred['log_mean_probs'][np.arange(labels.size), labels]
+    return dict(val_error=float(metrics.error_rate(pred['mean_probs'], labels)),
+                val_nll=float(-np.mean(log_p)))
+
+
+def selection_score(task):
+    """(key, better) of the validation score that early stopping and model
+    selection use: the error for classification (what Blundell et al. 2015
+    report), the log-likelihood for regression (what the UCI benchmark ranks
+    by); `better(new, old)` is True when `new` is an improvement."""
+    if task == 'regression':
+        return 'val_ll', lambda new, old: new > old
+    return 'val_error', lambda new, old: new < old
+
+
 def evaluate(sess, graph, dataset, config, out_dir, ood=None):
     """Computes the test metrics and writes the evaluation plots.
 
@@ -106,13 +140,19 @@ def evaluate(sess, graph, dataset, config, out_dir, ood=None):
       ood: optional out-of-distribution `Dataset` (its test split is used).
 
     Returns:
-      dict of metrics (the metrics.json keys of the task), plus eval_seconds.
+      dict of metrics (the metrics.json keys of the task, and the
+      `validation_metrics` when the dataset has a validation split; only
+      those when config['evaluate_test'] is False), plus eval_seconds.
     """
     start = time.time()
-    if dataset.task == 'regression':
+    if not config['evaluate_test']:
+        result = validation_metrics(sess, graph, dataset, config)
+    elif dataset.task == 'regression':
         result = _regression(sess, graph, dataset, config, out_dir)
     else:
         result = _classification(sess, graph, dataset, config, ood, out_dir)
+    if dataset.x_val is not None and config['evaluate_test']:
+        result.update(validation_metrics(sess, graph, dataset, config))
     plots.snr_histograms(posterior_snr(sess), os.path.join(out_dir, 'snr.png'))
     result['eval_samples'] = config['eval_samples']
     result['eval_seconds'] = time.time() - start

@@ -14,7 +14,8 @@ NON_FINITE_MESSAGE = 'tfbnn: non-finite loss or gradient'
 TrainGraph = collections.namedtuple('TrainGraph', [
     'global_step', 'data_init', 'data_feed', 'iterator_init', 'start_epoch', 'skip_batches',
     'train_op', 'fetches', 'summary', 'eval_input', 'predictive', 'saver', 'steps_per_epoch',
-    'total_steps', 'diagnostics', 'diagnostics_summary'])
+    'total_steps', 'diagnostics', 'diagnostics_summary', 'best_saver'])
+TrainGraph.__new__.__defaults__ = (None,)
 TrainGraph.__doc__ = """Handles the session loop needs.
 
 Attributes:
@@ -36,6 +37,8 @@ Attributes:
     of the training loss and its TensorBoard summary (None unless
     --diagnostics-every is set); fetched with a training step, so they
     describe that step's forward pass and cost no extra batch.
+  best_saver: None, or the `tf.train.Saver` of the best weights on the
+    validation split (added by the loop with --validate-every).
 """
 
 

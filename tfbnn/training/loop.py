@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.python.client import device_lib
 
-from tfbnn import data, diagnostics, plots, run_config
+from tfbnn import diagnostics, plots, run_config
 from tfbnn.errors import CheckpointError, ConfigError, TrainingDivergedError
 from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
@@ -111,14 +111,12 @@ def train(config, stream=None):
       Interrupted: SIGINT/SIGTERM; a checkpoint was saved first.
     """
     config = run_config.validate(config)
-    dataset = data.load_dataset(config['dataset'], config['data_dir'], config['split'],
-                                seed=config['seed'])
+    dataset = run_config.load_data(config)
     ood = None
     if config['ood_data_dir']:
         if dataset.task != 'classification':
             raise ConfigError('--ood-data-dir applies to classification datasets only')
-        ood = data.load_dataset(config['dataset'], config['ood_data_dir'], config['split'],
-                                seed=config['seed'])
+        ood = run_config.load_data(config, config['ood_data_dir'])
         if ood.input_shape != dataset.input_shape:
             raise ConfigError('--ood-data-dir examples have shape %s, the training data %s'
                               % (ood.input_shape, dataset.input_shape))
@@ -138,6 +136,8 @@ def train(config, stream=None):
     with graph.as_default():
         tf.set_random_seed(config['seed'])
         g = graph_lib.build_train_graph(config, dataset, spec, device)
+        if config['validate_every']:  # the best weights on the validation split
+            g = g._replace(best_saver=tf.train.Saver(max_to_keep=1, save_relative_paths=True))
         init = tf.group(tf.global_variables_initializer(), tf.local_variables_initializer())
     np.random.seed(config['seed'])
     log('tfbnn: %s | model %s (%s, prior %s) | %d train / %d test | %d steps of %d '
@@ -171,6 +171,8 @@ def train(config, stream=None):
         bar = ProgressBar(g.total_steps, step, enabled={'auto': None, 'always': True,
                                                         'never': False}[config['progress']])
         stats = _EpochStats()
+        best = _BestCheckpoint(g, dataset, config, step, g.steps_per_epoch) \
+            if config['validate_every'] else None
         diag_log = rundir.read_json(os.path.join(out, rundir.DIAGNOSTICS), []) if checkpoint else []
         history, diag_log = rundir.truncate(history, diag_log, step)
         last_saved = checkpoint
@@ -212,6 +214,8 @@ def train(config, stream=None):
                     bar.clear()
                     log(_epoch_line(epoch, config['epochs'], step, summary, regression,
                                     dataset.target_std))
+                    if config['validate_every']:
+                        summary.update(best.check(sess, epoch, step, log, bar))
                     history.setdefault('epoch', []).append(epoch)
                     history.setdefault('step', []).append(step)
                     for key, value in summary.items():
@@ -239,9 +243,12 @@ def train(config, stream=None):
         train_seconds = time.time() - t0
         bar.clear()
 
-        log('tfbnn: evaluating the %d-sample predictive on %d test examples ...'
-            % (config['eval_samples'], dataset.x_test.shape[0]))
+        selected = best.restore(sess, log) if best is not None else {}
+        log('tfbnn: evaluating the %d-sample predictive on %s ...'
+            % (config['eval_samples'], '%d test examples' % dataset.x_test.shape[0]
+               if config['evaluate_test'] else 'the validation split only (--no-test-eval)'))
         metrics = evaluate_lib.evaluate(sess, g, dataset, config, out, ood)
+        metrics.update(selected)
         for key in metrics:
             if isinstance(metrics[key], float):
                 writer.add_summary(graph_lib.log_summary_value('test/' + key, metrics[key]), step)
@@ -262,6 +269,64 @@ def train(config, stream=None):
     log('tfbnn: wrote %s (metrics.json, config.json, history.json, checkpoints, events, plots) '
         'in %s' % (out, format_duration(train_seconds + metrics['eval_seconds'])))
     return metrics
+
+
+class _BestCheckpoint(object):
+    """Early stopping on the validation split: every `validate_every` epochs
+    (and at the last step) score the predictive on the validation examples,
+    keep the best-scoring weights in <run>/best/, and evaluate those at the
+    end. The test split plays no part in the choice.
+
+    A resumed run reads best/best.json; a best checkpoint newer than the step
+    it resumes from belongs to a future that is being replayed, so it is
+    dropped and found again.
+    """
+
+    def __init__(self, graph, dataset, config, step, steps_per_epoch):
+        self.graph, self.dataset, self.config = graph, dataset, config
+        self.key, self.better = evaluate_lib.selection_score(dataset.task)
+        self.folder = os.path.join(config['output_dir'], rundir.BEST)
+        self.every, self.total = config['validate_every'], graph.total_steps
+        self.saver = graph.best_saver
+        os.makedirs(self.folder, exist_ok=True)
+        record = rundir.read_json(os.path.join(self.folder, rundir.BEST_RECORD))
+        self.record = record if record and record['step'] <= step else None
+
+    def check(self, sess, epoch, step, log, bar):
+        """Scores the current weights if this epoch is due; returns the
+        validation metrics for the history (None on other epochs)."""
+        keys = ('val_rmse', 'val_ll') if self.dataset.task == 'regression' \
+            else ('val_error', 'val_nll')
+        if epoch % self.every and step != self.total:
+            return dict.fromkeys(keys)
+        scores = evaluate_lib.validation_metrics(sess, self.graph, self.dataset, self.config)
+        value = scores[self.key]
+        improved = self.record is None or self.better(value, self.record['value'])
+        if improved:
+            path = self.saver.save(sess, os.path.join(self.folder, rundir.CHECKPOINT_PREFIX),
+                                   global_step=step, latest_filename='checkpoint')
+            self.record = dict(step=step, epoch=epoch, key=self.key, value=value,
+                               checkpoint=os.path.relpath(path, self.config['output_dir']))
+            rundir.write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)
+        bar.clear()
+        log('validation at epoch %d: %s%s' % (
+            epoch, ' | '.join('%s %.4g' % (k, v) for k, v in sorted(scores.items())),
+            ' (best so far, saved)' if improved else ' (best: %.4g at epoch %d)' % (
+                self.record['value'], self.record['epoch'])))
+        return scores
+
+    def restore(self, sess, log):
+        """Loads the best weights into `sess`; returns what metrics.json
+        records of the choice."""
+        if self.record is None:
+            return {}
+        path = os.path.join(self.config['output_dir'], self.record['checkpoint'])
+        _restore(sess, self.saver, path)
+        log('tfbnn: early stopping: evaluating the weights of epoch %d (step %d), the best '
+            '%s on the validation split (%.4g)' % (self.record['epoch'], self.record['step'],
+                                                    self.key, self.record['value']))
+        return dict(selected_epoch=self.record['epoch'], selected_step=self.record['step'],
+                    selected_on=self.key)
 
 
 def _record_diagnostics(values, step, bar, log):

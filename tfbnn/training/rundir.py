@@ -10,7 +10,7 @@ from tfbnn.errors import CheckpointError
 
 __all__ = ['RunLog', 'write_json', 'read_json', 'prepare', 'dataset_record', 'latest_checkpoint',
            'truncate', 'CONFIG', 'HISTORY',
-           'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX']
+           'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
 
 CONFIG = 'config.json'
 HISTORY = 'history.json'
@@ -18,6 +18,11 @@ METRICS = 'metrics.json'
 DATASET = 'dataset.json'
 DIAGNOSTICS = 'diagnostics.json'
 CHECKPOINT_PREFIX = 'model.ckpt'
+# Early stopping (--validate-every): the best weights on the validation split
+# and the record of when they were seen, in a folder of their own so the
+# rolling checkpoints never delete them.
+BEST = 'best'
+BEST_RECORD = 'best.json'
 
 
 class RunLog(object):

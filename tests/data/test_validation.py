@@ -1,0 +1,73 @@
+"""tfbnn/data/validation.py: the held-out split and its re-standardisation."""
+import numpy as np
+import pytest
+
+from tfbnn.data import hold_out_validation, make_dataset, validation_count
+from tfbnn.errors import ConfigError
+
+
+def _classification(n=10):
+    x = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
+    return make_dataset('toy', 'classification', 'toy', x, np.arange(n) % 3, x[:4],
+                        np.arange(4) % 3, num_classes=3)
+
+
+def _regression(n=50, seed=0):
+    rng = np.random.RandomState(seed)
+    raw_x = rng.randn(n, 3) * [1.0, 5.0, 0.1] + [3.0, -2.0, 7.0]
+    raw_y = raw_x @ [1.0, 0.5, 2.0] + rng.randn(n)
+    raw_xt, raw_yt = raw_x[:7] + 1.0, raw_y[:7] - 2.0
+    mean_x, std_x = raw_x.mean(0), raw_x.std(0)
+    mean_y, std_y = raw_y.mean(), raw_y.std()
+    ds = make_dataset('reg', 'regression', 'reg', (raw_x - mean_x) / std_x,
+                      (raw_y - mean_y) / std_y, (raw_xt - mean_x) / std_x,
+                      (raw_yt - mean_y) / std_y, target_mean=mean_y, target_std=std_y)
+    return ds, raw_x, raw_y, raw_xt, raw_yt
+
+
+@pytest.mark.parametrize('size,count', [(0.2, 2), (3, 3), (3.0, 3), (0.05, 0)])
+def test_count_from_fraction_or_number(size, count):
+    if count == 0:
+        with pytest.raises(ConfigError, match='asks for 0 of the 10 training examples'):
+            validation_count(size, 10)
+    else:
+        assert validation_count(size, 10) == count
+
+
+@pytest.mark.parametrize('size,match', [
+    (True, 'must be a fraction in \\(0, 1\\) or a number of examples, got True'),
+    ('0.2', "got '0.2'"), (float('nan'), 'got nan'), (2.5, 'whole number'),
+    (-1, 'whole number of examples >= 1, got -1'), (10, 'asks for 10 of the 10')])
+def test_bad_sizes(size, match):
+    with pytest.raises(ConfigError, match=match):
+        validation_count(size, 10)
+
+
+def test_classification_keeps_the_first_examples_for_training():
+    ds = hold_out_validation(_classification(), 0.3)
+    np.testing.assert_array_equal(ds.x_train, np.arange(14).reshape(7, 2))
+    np.testing.assert_array_equal(ds.x_val, np.arange(14, 20).reshape(3, 2))
+    np.testing.assert_array_equal(ds.y_val, [7 % 3, 8 % 3, 9 % 3])
+    np.testing.assert_array_equal(ds.x_test, _classification().x_test)
+    assert ds.description.endswith('validation: the last 3 of the 10 training examples, 7 '
+                                   'left to train on')
+    with pytest.raises(ConfigError, match="dataset 'toy' already has a validation split"):
+        hold_out_validation(ds, 1)
+
+
+def test_regression_is_restandardised_on_the_remaining_rows():
+    ds, raw_x, raw_y, raw_xt, raw_yt = _regression()
+    out = hold_out_validation(ds, 10)
+    keep = 40
+    mean_x, std_x = raw_x[:keep].mean(0), raw_x[:keep].std(0)
+    mean_y, std_y = raw_y[:keep].mean(), raw_y[:keep].std()
+    # Exactly what standardising the raw values with the kept rows gives.
+    np.testing.assert_allclose(out.x_train, (raw_x[:keep] - mean_x) / std_x, atol=1e-5)
+    np.testing.assert_allclose(out.x_val, (raw_x[keep:] - mean_x) / std_x, atol=1e-5)
+    np.testing.assert_allclose(out.x_test, (raw_xt - mean_x) / std_x, atol=1e-5)
+    np.testing.assert_allclose(out.y_test, (raw_yt - mean_y) / std_y, atol=1e-5)
+    assert out.target_mean == pytest.approx(mean_y, rel=1e-6)
+    assert out.target_std == pytest.approx(std_y, rel=1e-6)
+    # Original units survive: y * target_std + target_mean.
+    np.testing.assert_allclose(out.y_val * out.target_std + out.target_mean, raw_y[keep:],
+                               rtol=1e-5, atol=1e-4)

@@ -1,0 +1,18 @@
+"""tfbnn/cli/reproduce.py: user errors exit 2 with one line."""
+import pytest
+
+from tfbnn.cli.reproduce import main
+
+
+@pytest.mark.parametrize('argv,message', [
+    ([], 'choose an experiment'),
+    (['mnist', '--budget-minutes', '0'], 'budgets must be positive minutes, got 0.0'),
+    (['uci', '--select-splits', '0'], '--select-splits must be >= 1, got 0'),
+    (['pruning'], 'no --run-dir and no'),
+    (['report'], 'no records in'),
+    (['uci', '--data-dir', '/nonexistent', '--sets', 'yacht'], 'no folder for yacht'),
+])
+def test_user_errors(tmp_path, capsys, argv, message):
+    assert main(['--out', str(tmp_path / 'out')] + argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[-1] and err[-1].startswith('tfbnn-reproduce: error: ')

@@ -1,0 +1,40 @@
+"""tfbnn/reproduce/runner.py: runs through the job, choice on validation only."""
+import pytest
+
+from tfbnn.reproduce import runner
+
+TINY = dict(dataset='digits', hidden=[8], epochs=2, eval_samples=2, validation_size=0.2,
+            evaluate_test=False)
+
+
+def test_select_ranks_on_validation_and_never_sees_test(tmp_path):
+    lines = []
+    candidates = [('slow', dict(learning_rate=1e-5)), ('fast', dict(learning_rate=3e-2))]
+    chosen, records = runner.select(candidates, TINY, str(tmp_path), lines.append)
+    scores = {r['name']: r['score'] for r in records}
+    assert chosen == min(scores, key=scores.get) == 'fast'
+    assert all(r['score_key'] == 'val_error' for r in records)
+    assert len(lines) == 2 and 'best so far fast' in lines[1]
+    metrics = runner.run(dict(TINY, output_dir=str(tmp_path / 'again')))
+    assert not any(k.startswith('test_') for k in metrics)
+    assert metrics['wall_seconds'] > 0
+
+
+def test_select_refuses_a_base_without_validation(tmp_path):
+    with pytest.raises(ValueError, match='candidates are ranked on validation data, never on '
+                                         'the test set'):
+        runner.select([('a', {})], dict(TINY, validation_size=0), str(tmp_path), print)
+
+
+def test_select_refuses_repeated_names(tmp_path):
+    with pytest.raises(ValueError, match="candidate names repeat"):
+        runner.select([('a', {}), ('a', {})], TINY, str(tmp_path), print)
+
+
+def test_log_prefixes_elapsed_time_and_appends_to_file(tmp_path):
+    import io
+    stream = io.StringIO()
+    log = runner.Log(str(tmp_path / 'log.txt'), stream)
+    log('hello')
+    assert stream.getvalue() == '[0:00:00] hello\n'
+    assert (tmp_path / 'log.txt').read_text() == '[0:00:00] hello\n'

@@ -1,0 +1,92 @@
+"""The training job's validation split: --validation-size, --validate-every
+(early stopping on validation), --no-test-eval and --pixel-scale."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tests.training.test_train_job import QUICK, mnist_fixture, read, run
+
+
+def _val_errors(out):
+    history = read(out, 'history.json')
+    return [(e, v) for e, v in zip(history['epoch'], history['val_error']) if v is not None]
+
+
+def test_validate_every_keeps_and_evaluates_the_best_epoch(tmp_path):
+    code, out = run(tmp_path, '--epochs', '4', '--hidden', '16', '--eval-samples', '20',
+                    '--progress', 'never', '--validation-size', '0.2', '--validate-every', '1',
+                    '--learning-rate', '0.003')
+    assert code == 0
+    scored = _val_errors(out)
+    assert [e for e, _ in scored] == [1, 2, 3, 4]
+    best_epoch, best = min(scored, key=lambda p: (p[1], p[0]))
+    metrics = read(out, 'metrics.json')
+    assert metrics['selected_epoch'] == best_epoch and metrics['selected_on'] == 'val_error'
+    # The evaluation used the restored best weights: the same validation
+    # error up to the predictive's Monte Carlo noise (20 fresh draws; 287
+    # examples, a few of which sit near the decision boundary).
+    assert metrics['val_error'] == pytest.approx(best, abs=0.03)
+    record = read(os.path.join(out, 'best'), 'best.json')
+    assert record['epoch'] == best_epoch and os.path.exists(
+        os.path.join(out, record['checkpoint'] + '.index'))
+    assert 'test_error' in metrics
+    dataset = read(out, 'dataset.json')
+    assert 'validation: the last 287 of the 1437 training examples' in dataset['description']
+
+
+def test_no_test_eval_reports_validation_only(tmp_path):
+    code, out = run(tmp_path, *QUICK, '--validation-size', '100', '--no-test-eval')
+    assert code == 0
+    metrics = read(out, 'metrics.json')
+    assert 'val_error' in metrics and 'val_nll' in metrics
+    assert not any(k.startswith('test_') for k in metrics)
+
+
+def test_resume_keeps_the_best_record_of_the_earlier_epochs(tmp_path):
+    flags = ['--hidden', '16', '--eval-samples', '4', '--progress', 'never',
+             '--validation-size', '0.2', '--validate-every', '1']
+    assert run(tmp_path, *flags, '--epochs', '2')[0] == 0
+    code, out = run(tmp_path, *flags, '--epochs', '4', '--resume')
+    assert code == 0
+    scored = _val_errors(out)
+    assert [e for e, _ in scored] == [1, 2, 3, 4]
+    assert read(out, 'metrics.json')['selected_epoch'] == min(
+        scored, key=lambda p: (p[1], p[0]))[0]
+
+
+def test_uci_validation_scores_log_likelihood(tmp_path):
+    from tests.training.test_train_job import uci_fixture
+    folder = uci_fixture(str(tmp_path / 'uci'))
+    code, out = run(tmp_path, '--dataset', 'uci', '--data-dir', folder, *QUICK,
+                    '--validation-size', '0.25', '--validate-every', '1')
+    assert code == 0
+    metrics = read(out, 'metrics.json')
+    assert metrics['selected_on'] == 'val_ll' and np.isfinite(metrics['val_ll'])
+    assert metrics['val_rmse'] > 0 and 'rmse' in metrics
+
+
+def test_pixel_scale_divides_mnist_bytes(tmp_path):
+    folder = mnist_fixture(str(tmp_path / 'mnist'))
+    code, out = run(tmp_path, '--dataset', 'mnist', '--data-dir', folder, *QUICK,
+                    '--pixel-scale', '126')
+    assert code == 0
+    assert read(out, 'dataset.json')['description'].endswith('28x28 pixels / 126')
+
+
+@pytest.mark.parametrize('flags,message', [
+    (['--validate-every', '2'], '--validate-every needs a validation split'),
+    (['--no-test-eval'], '--no-test-eval needs a validation split'),
+    (['--pixel-scale', '126'], "--pixel-scale applies to --dataset mnist only, got dataset "
+                               "'digits'"),
+    (['--validation-size', '-1'], '--validation-size must be 0 \\(none\\)'),
+    (['--validation-size', '2.5'], 'whole number of examples'),
+    (['--validation-size', '1437'], 'asks for 1437 of the 1437 training examples'),
+])
+def test_bad_validation_flags_exit_2(tmp_path, capsys, flags, message):
+    code, _ = run(tmp_path, *QUICK, *flags)
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('tfbnn-train: error: ')
+    assert __import__('re').search(message, err[0]), err[0]

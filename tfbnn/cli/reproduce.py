@@ -1,0 +1,131 @@
+"""tfbnn-reproduce: reproduce Blundell et al. (2015) on MNIST and the UCI
+regression benchmark with the training job, choosing hyperparameters on
+validation data only, and write docs/RESULTS.md's tables.
+
+Exit status: 0 done; 2 a user error (one line on stderr); 130 interrupted.
+"""
+import argparse
+import os
+import sys
+
+__all__ = ['build_parser', 'main']
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog='tfbnn-reproduce', description=__doc__.split('\n\n')[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--out', default='runs/reproduce',
+                   help='folder for the runs and the JSON records')
+    p.add_argument('--verbose', action='store_true', help="print every run's epoch lines")
+    sub = p.add_subparsers(dest='experiment')
+    m = sub.add_parser('mnist', help='Blundell Table 1: 2x400, scale mixture and Gaussian prior',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    m.add_argument('--data-dir', default='../shared/data/mnist')
+    m.add_argument('--prior', default='both', choices=('scale_mixture', 'normal', 'both'))
+    m.add_argument('--budget-minutes', type=float, default=60.0,
+                   help='training wall time of the chosen scale-mixture model, its '
+                        'selection epochs included')
+    m.add_argument('--gaussian-budget-minutes', type=float, default=20.0,
+                   help='the same for the Gaussian-prior model')
+    m.add_argument('--select-epochs', type=int, default=10,
+                   help='epochs each candidate trains for during selection')
+    m.add_argument('--quick', action='store_true',
+                   help='fewer candidates (a smoke run; use small budgets with it)')
+    u = sub.add_parser('uci', help='the UCI benchmark: 4 sets x 20 splits',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    u.add_argument('--data-dir', default='../shared/data/uci',
+                   help='folder with bostonHousing, concrete, energy, yacht')
+    u.add_argument('--sets', default='bostonHousing,concrete,energy,yacht')
+    u.add_argument('--select-splits', type=int, default=5,
+                   help='splits whose held-out 20%% of training rows choose the hyperparameters')
+    r = sub.add_parser('pruning', help='Blundell Table 2: prune the MNIST scale-mixture model '
+                                       'by signal-to-noise ratio',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    r.add_argument('--run-dir', default=None,
+                   help='the run to prune (default: the chosen run of the mnist experiment '
+                        'in --out)')
+    d = sub.add_parser('report', help='copy the records into docs/results and rewrite the '
+                                      'tables and figures of docs/RESULTS.md',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d.add_argument('--doc', default='docs/RESULTS.md')
+    d.add_argument('--results-dir', default='docs/results')
+    d.add_argument('--from-docs', action='store_true',
+                   help='re-render from the committed records in --results-dir only')
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.experiment is None:
+        build_parser().print_usage(sys.stderr)
+        sys.stderr.write('tfbnn-reproduce: error: choose an experiment: mnist, uci, pruning or report\n')
+        return 2
+    from tfbnn import errors
+    from tfbnn import reproduce
+    from tfbnn.reproduce import runner
+    import tensorflow.compat.v1 as tf
+    tf.logging.set_verbosity(tf.logging.ERROR)
+    os.makedirs(args.out, exist_ok=True)
+    log = runner.Log(os.path.join(args.out, 'reproduce.log'))
+    try:
+        if args.experiment == 'mnist':
+            for value in (args.budget_minutes, args.gaussian_budget_minutes):
+                if not value > 0:
+                    raise errors.ConfigError('budgets must be positive minutes, got %r' % value)
+            if args.select_epochs < 1:
+                raise errors.ConfigError('--select-epochs must be >= 1, got %d'
+                                         % args.select_epochs)
+            priors = ('scale_mixture', 'normal') if args.prior == 'both' else (args.prior,)
+            for prior in priors:
+                budget = args.budget_minutes if prior == 'scale_mixture' else \
+                    args.gaussian_budget_minutes
+                reproduce.reproduce_mnist(args.data_dir, os.path.join(args.out, 'mnist'), prior,
+                                          budget, args.select_epochs, log, args.quick,
+                                          args.verbose)
+        elif args.experiment == 'uci':
+            if args.select_splits < 1:
+                raise errors.ConfigError('--select-splits must be >= 1, got %d'
+                                         % args.select_splits)
+            reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log,
+                                    [s for s in args.sets.split(',') if s],
+                                    args.select_splits, args.verbose)
+        elif args.experiment == 'pruning':
+            run_dir = args.run_dir
+            if run_dir is None:
+                from tfbnn._jsonio import read_json
+                path = os.path.join(args.out, 'mnist', 'mnist_scale_mixture.json')
+                record = read_json(path)
+                if record is None:
+                    raise errors.ConfigError('no --run-dir and no %s: run the mnist experiment '
+                                             'first' % path)
+                run_dir = record['run_dir']
+            folder = os.path.join(args.out, 'pruning')
+            os.makedirs(folder, exist_ok=True)
+            from tfbnn.reproduce.pruning import reproduce_pruning
+            reproduce_pruning(run_dir, os.path.join(folder, 'pruning.json'), log,
+                              plot_path=os.path.join(folder, 'pruning.png'))
+        elif args.experiment == 'report':
+            from tfbnn.reproduce import report
+            if args.from_docs:
+                records = report.load_records(args.results_dir)
+            else:
+                records = report.collect_records(args.out, args.results_dir)
+            if not records:
+                raise errors.ConfigError('no records in %s: run an experiment first'
+                                         % (args.results_dir if args.from_docs else args.out))
+            report.update_results(args.doc, records)
+            for path in report.write_figures(records, args.results_dir):
+                log('wrote %s' % path)
+            log('rewrote the tables of %s from %d records' % (args.doc, len(records)))
+    except errors.TfbnnError as err:
+        sys.stderr.write('tfbnn-reproduce: error: %s\n' % err)
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write('tfbnn-reproduce: interrupted; finished runs and their records are '
+                         'kept in %s\n' % args.out)
+        return 130
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

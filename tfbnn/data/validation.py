@@ -1,0 +1,95 @@
+"""`hold_out_validation`: carve a validation split from the training data.
+
+Hyperparameters, and the epoch at which to stop, are chosen on data the model
+was not trained on and that is not the test set: the last examples of the
+training split. For MNIST, holding out 10000 gives Blundell et al.'s (2015)
+50000 / 10000 / 10000 protocol; the UCI index files are already random
+permutations, so their last rows are a random subset.
+"""
+import numbers
+
+import numpy as np
+
+from tfbnn.data._common import standardize
+from tfbnn.errors import ConfigError
+
+__all__ = ['hold_out_validation', 'validation_count']
+
+
+def validation_count(size, num_train):
+    """The number of examples `size` asks for out of `num_train`.
+
+    Args:
+      size: a fraction in (0, 1) of the training examples, or a whole number
+        of them >= 1 (an integral float such as 10000.0 counts as one).
+      num_train: int, the training examples available.
+
+    Returns:
+      int in [1, num_train - 1].
+
+    Raises:
+      ConfigError: `size` is not a number, not in range, or leaves fewer
+        than one training example.
+    """
+    if isinstance(size, bool) or not isinstance(size, numbers.Real) or not np.isfinite(size):
+        raise ConfigError('--validation-size must be a fraction in (0, 1) or a number of '
+                          'examples, got %r' % (size,))
+    if 0 < size < 1:
+        count = int(round(size * num_train))
+    elif size >= 1 and float(size).is_integer():
+        count = int(size)
+    else:
+        raise ConfigError('--validation-size must be a fraction in (0, 1) or a whole number '
+                          'of examples >= 1, got %r' % (size,))
+    if not 1 <= count <= num_train - 1:
+        raise ConfigError('--validation-size %r asks for %d of the %d training examples; '
+                          'at least one must be left on each side' % (size, count, num_train))
+    return count
+
+
+def hold_out_validation(dataset, size):
+    """Moves the last `size` training examples into a validation split.
+
+    Regression sets are re-standardised on the examples that remain for
+    training: inputs and targets were standardised with statistics of the
+    whole training split, which would leak the validation rows into the
+    model's inputs. Standardisation is affine, so re-standardising the
+    standardised values with the remaining rows' mean and std gives exactly
+    what standardising the raw values with them would; `target_mean` and
+    `target_std` are updated so original units stay
+    `y * target_std + target_mean`. The test split is transformed alike and
+    otherwise untouched.
+
+    Args:
+      dataset: a `tfbnn.data.Dataset` without a validation split.
+      size: see `validation_count`.
+
+    Returns:
+      A `Dataset` with `x_train`, `y_train` shortened and `x_val`, `y_val`
+      set; its description says how it was split.
+
+    Raises:
+      ConfigError: `size` is invalid, or `dataset` already has a validation
+        split.
+    """
+    if dataset.x_val is not None:
+        raise ConfigError('dataset %r already has a validation split' % dataset.name)
+    n = dataset.x_train.shape[0]
+    count = validation_count(size, n)
+    keep = n - count
+    x_train, x_val = dataset.x_train[:keep], dataset.x_train[keep:]
+    y_train, y_val = dataset.y_train[:keep], dataset.y_train[keep:]
+    x_test, y_test = dataset.x_test, dataset.y_test
+    target_mean, target_std = dataset.target_mean, dataset.target_std
+    if dataset.task == 'regression':
+        x_train, x_val, mean, std = standardize(x_train, x_val)
+        x_test = ((x_test - mean) / std).astype(np.float32)
+        y_train, y_val, y_mean, y_std = standardize(y_train, y_val)
+        y_test = ((dataset.y_test - y_mean) / y_std).astype(np.float32)
+        target_mean = float(target_mean + target_std * y_mean)
+        target_std = float(target_std * y_std)
+    description = ('%s | validation: the last %d of the %d training examples, %d left to '
+                   'train on' % (dataset.description, count, n, keep))
+    return dataset._replace(description=description, x_train=x_train, y_train=y_train,
+                            x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test,
+                            target_mean=target_mean, target_std=target_std)

@@ -1,0 +1,86 @@
+"""Figures of docs/RESULTS.md: pruning, UCI beside the papers, MNIST curves.
+
+Each function draws one `matplotlib.figure.Figure` (Agg, no pyplot) and
+writes it with `tfbnn.plots.save_figure`.
+"""
+import numpy as np
+from matplotlib.figure import Figure
+
+from tfbnn.plots import save_figure
+from tfbnn.reproduce import paper
+
+__all__ = ['pruning_curve', 'uci_comparison', 'mnist_curves']
+
+
+def pruning_curve(rows, snr, path):
+    """Test (and validation) error against the fraction removed, beside
+    Blundell et al.'s Table 2, and the histogram of log10 |mu| / sigma."""
+    fig = Figure(figsize=(10.0, 4.0))
+    left, right = fig.subplots(1, 2)
+    frac = [100 * r['fraction'] for r in rows]
+    left.plot(frac, [r['test_error'] for r in rows], 'o-', label='tfbnn 2x400, test')
+    if all('val_error' in r for r in rows):
+        left.plot(frac, [r['val_error'] for r in rows], 's--', label='tfbnn 2x400, validation')
+    ref = sorted(paper.BLUNDELL_TABLE2.items())
+    left.plot([100 * f for f, _ in ref], [e for _, e in ref], 'k^:',
+              label='Blundell et al. 2x1200, test')
+    left.set(xlabel='weights removed (%)', ylabel='error (%)',
+             title='Pruning by signal-to-noise ratio')
+    left.legend()
+    right.hist(np.log10(np.maximum(snr, 1e-12)), bins=80, color='C0')
+    right.set(xlabel='log10 |mu| / sigma', ylabel='kernel weights',
+              title='Signal-to-noise ratio of the posterior')
+    for row in rows[1:]:
+        right.axvline(np.log10(max(row['snr_threshold'], 1e-12)), color='k', lw=0.8, ls=':')
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def uci_comparison(record, path):
+    """Test log-likelihood and RMSE per set, tfbnn beside VI, PBP and dropout,
+    with standard-error bars."""
+    sets = list(record['sets'])
+    fig = Figure(figsize=(4.0 * len(sets), 6.5))
+    axes = fig.subplots(2, len(sets), squeeze=False)
+    for j, name in enumerate(sets):
+        ours = record['sets'][name]
+        labels = ['tfbnn\nchosen E', 'tfbnn\nE=40'] + [m.replace('MC ', '') for m in
+                                                      paper.UCI_METHODS]
+        ref = paper.UCI_TABLE.get(name, {})
+        for i, (key, se_key, idx, title) in enumerate((
+                ('test_ll', 'test_ll_se', 2, 'test log-likelihood'),
+                ('rmse', 'rmse_se', 0, 'test RMSE'))):
+            values = [ours['chosen'][key], ours['epochs40'][key]] + [
+                ref[m][idx] if m in ref else np.nan for m in paper.UCI_METHODS]
+            errors = [ours['chosen'][se_key], ours['epochs40'][se_key]] + [
+                ref[m][idx + 1] if m in ref else np.nan for m in paper.UCI_METHODS]
+            ax = axes[i][j]
+            ax.bar(range(len(values)), values, yerr=errors, capsize=3,
+                   color=['C0', 'C9', 'C7', 'C1', 'C2'])
+            ax.set_xticks(range(len(values)))
+            ax.set_xticklabels(labels, fontsize=8)
+            ax.set_title('%s: %s' % (name, title), fontsize=9)
+            if key == 'test_ll':
+                low = min(v - e for v, e in zip(values, errors) if np.isfinite(v))
+                ax.set_ylim(low - 0.2, max(0.0, max(values) + 0.2))
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def mnist_curves(histories, path):
+    """Validation error against epoch for each MNIST model (name -> history)."""
+    fig = Figure(figsize=(6.0, 4.0))
+    ax = fig.subplots(1, 1)
+    for name, history in sorted(histories.items()):
+        pairs = [(e, v) for e, v in zip(history['epoch'], history.get('val_error', []))
+                 if v is not None]
+        if pairs:
+            ax.plot([e for e, _ in pairs], [100 * v for _, v in pairs], 'o-', ms=3, label=name)
+    for method, widths in paper.BLUNDELL_TABLE1.items():
+        ax.axhline(widths[400], ls=':', lw=0.8, color='k')
+        ax.text(1, widths[400], ' %s (paper, test)' % method, fontsize=7, va='bottom')
+    ax.set(xlabel='epoch', ylabel='validation error (%)', title='MNIST 784-400-400-10',
+           ylim=(1.0, 3.0))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -1,0 +1,90 @@
+"""Blundell et al. (2015), Table 2: remove weights by signal-to-noise ratio.
+
+The trained scale-mixture network's kernel weights are ranked by |mu| /
+sigma over all layers at once; the lowest fraction is set to zero (mu = 0,
+sigma ~ 0) and the posterior-mean network is scored. Fractions are those of
+the paper, fixed beforehand; the validation error is reported beside the
+test error.
+"""
+import os
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from tfbnn import diagnostics, export, run_config
+from tfbnn._jsonio import read_json, write_json
+from tfbnn.errors import CheckpointError
+from tfbnn.reproduce import figures, paper
+from tfbnn.training import rundir
+
+__all__ = ['FRACTIONS', 'reproduce_pruning']
+
+FRACTIONS = (0.0, 0.5, 0.75, 0.95, 0.98)
+
+
+def _chosen_checkpoint(run_dir):
+    """The early-stopping checkpoint (best/ on validation) if any, else the latest."""
+    if not os.path.isdir(run_dir):
+        raise CheckpointError('run directory %s does not exist' % run_dir)
+    record = read_json(os.path.join(run_dir, rundir.BEST, rundir.BEST_RECORD))
+    if record:
+        return os.path.join(run_dir, record['checkpoint'])
+    latest = rundir.latest_checkpoint(run_dir)
+    if latest is None:
+        raise CheckpointError('no checkpoint in %s' % run_dir)
+    return latest
+
+
+def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=None):
+    """Prunes a trained classification run at increasing fractions.
+
+    Args:
+      run_dir: a finished training run (e.g. the MNIST scale-mixture one).
+      out_path: where the JSON record goes.
+      log: progress callable.
+      fractions: increasing fractions in [0, 1) of kernel weights to remove.
+      plot_path: optional PNG of error against the fraction removed and the
+        SNR histogram.
+
+    Returns:
+      The record: per fraction the test and validation error (%) of the
+      posterior-mean network, and the SNR threshold.
+    """
+    if list(fractions) != sorted(fractions) or not all(0 <= f < 1 for f in fractions):
+        raise ValueError('fractions must increase within [0, 1), got %r' % (fractions,))
+    run = export.load_run(run_dir, _chosen_checkpoint(run_dir))
+    if run.meta['task'] != 'classification':
+        raise CheckpointError('%s is a regression run; pruning reproduces a classifier'
+                              % run_dir)
+    dataset = run_config.load_data(run.config)
+    inference = export.build_inference_graph(run, 'mean')
+    rows = []
+    with tf.Session(graph=inference.graph) as sess:
+        export.restore(sess, inference, run.checkpoint)
+        with inference.graph.as_default():
+            snr = np.concatenate([diagnostics.signal_to_noise(*sess.run(pair)).ravel()
+                                  for pair in diagnostics.kernel_posteriors().values()])
+        for fraction in fractions:
+            pruned, total, threshold = export.prune_by_snr(sess, inference, fraction)
+            _, test = export.mean_network_metric(sess, inference, run, dataset.x_test,
+                                                 dataset.y_test)
+            row = dict(fraction=fraction, pruned=pruned, total=total, snr_threshold=threshold,
+                       test_error=100.0 * test)
+            if dataset.x_val is not None:
+                _, val = export.mean_network_metric(sess, inference, run, dataset.x_val,
+                                                    dataset.y_val)
+                row['val_error'] = 100.0 * val
+            rows.append(row)
+            log('pruning: %4.0f%% of %d weights removed (SNR <= %.3g): test error %.2f%%%s'
+                % (100 * fraction, total, threshold, row['test_error'],
+                   ' | validation %.2f%%' % row['val_error'] if 'val_error' in row else ''))
+    base = rows[0]['test_error']
+    for row in rows:
+        row['test_error_change'] = row['test_error'] - base
+    record = dict(experiment='pruning', run_dir=run_dir, checkpoint=run.checkpoint,
+                  paper=paper.BLUNDELL_TABLE2, rows=rows,
+                  snr_quantiles={q: float(np.quantile(snr, q)) for q in (0.5, 0.95, 0.98)})
+    write_json(out_path, record)
+    if plot_path:
+        figures.pruning_curve(rows, snr, plot_path)
+    return record

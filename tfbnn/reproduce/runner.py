@@ -1,0 +1,99 @@
+"""Running the training job for a protocol, and choosing on validation.
+
+Every reproduction goes through `tfbnn.training.train`, the same job
+`scripts/train.py` runs, so what is reproduced is the toolkit itself; each
+run keeps its own run directory (config, history, checkpoints, metrics).
+"""
+import io
+import os
+import sys
+import time
+
+from tfbnn import run_config
+from tfbnn.training import evaluate as evaluate_lib
+from tfbnn.training import train
+
+__all__ = ['run', 'select', 'Log', 'validated_options']
+
+
+class Log(object):
+    """Timestamped progress lines on stdout, also appended to a file."""
+
+    def __init__(self, path=None, stream=None):
+        self.path, self.stream, self.start = path, stream or sys.stdout, time.time()
+
+    def __call__(self, line):
+        elapsed = int(time.time() - self.start)
+        text = '[%d:%02d:%02d] %s' % (elapsed // 3600, elapsed // 60 % 60, elapsed % 60, line)
+        self.stream.write(text + '\n')
+        self.stream.flush()
+        if self.path:
+            with open(self.path, 'a') as f:
+                f.write(text + '\n')
+
+
+def run(config, verbose=False):
+    """Trains (or, with config['resume'], continues) one run; returns its metrics.
+
+    Args:
+      config: run options (see `tfbnn.run_config.DEFAULTS`).
+      verbose: print the job's own lines (per epoch); otherwise they only go
+        to the run's train.log.
+
+    Returns:
+      the metrics dict of the run (also in <output_dir>/metrics.json), with
+      'wall_seconds' added: training, validation and evaluation of this call.
+    """
+    start = time.time()
+    metrics = train(dict(config, progress='never'), stream=None if verbose else io.StringIO())
+    metrics['wall_seconds'] = time.time() - start
+    return metrics
+
+
+def select(candidates, base, out_dir, log, verbose=False):
+    """Trains every candidate on the training part and ranks them on validation.
+
+    Args:
+      candidates: list of (name, dict of options overriding `base`).
+      base: dict of run options shared by all; must hold a validation split
+        (validation_size > 0) so that nothing is chosen on the test set.
+      out_dir: the runs go to <out_dir>/<name>.
+      log: callable for progress lines.
+      verbose: passed to `run`.
+
+    Returns:
+      (name of the best candidate, list of per-candidate records: name,
+      options, the validation score and the run's wall time).
+
+    Raises:
+      ValueError: `base` has no validation split or the names repeat.
+    """
+    if not base.get('validation_size'):
+        raise ValueError('select: base options need validation_size > 0: candidates are '
+                         'ranked on validation data, never on the test set')
+    names = [name for name, _ in candidates]
+    if len(set(names)) != len(names):
+        raise ValueError('select: candidate names repeat: %s' % names)
+    records, best = [], None
+    for i, (name, options) in enumerate(candidates):
+        config = dict(base, output_dir=os.path.join(out_dir, name), **options)
+        task = 'regression' if config['dataset'] in ('uci', 'toy_regression') else \
+            'classification'
+        key, better = evaluate_lib.selection_score(task)
+        metrics = run(config, verbose)
+        record = dict(name=name, options=options, score_key=key, score=metrics[key],
+                      selected_epoch=metrics.get('selected_epoch'),
+                      wall_seconds=metrics['wall_seconds'],
+                      train_seconds=metrics['train_seconds'], epochs=metrics['epochs'])
+        records.append(record)
+        if best is None or better(record['score'], best['score']):
+            best = record
+        log('candidate %d/%d %s: %s %.4g after %.1f epochs (%.0f s); best so far %s'
+            % (i + 1, len(candidates), name, key, record['score'], metrics['epochs'],
+               metrics['wall_seconds'], best['name']))
+    return best['name'], records
+
+
+def validated_options(options):
+    """`run_config.validate` applied early, so a bad grid fails before any run."""
+    return run_config.validate(options)
