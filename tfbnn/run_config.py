@@ -32,6 +32,7 @@ DEFAULTS = dict(
     output_dir='runs/latest', checkpoint_every=0, keep_checkpoints=3, summary_every=50,
     diagnostics_every=0,
     resume=False, progress='auto', max_seconds=0.0,
+    sync_replicas=False,  # on a cluster (tfbnn.training.distributed)
 )
 
 # What fixes the variables and their shapes: a run can only resume (or be
@@ -110,6 +111,8 @@ def validate(config):
     if out['posterior_init_scale'] <= 1e-6:
         raise ConfigError('--posterior-init-scale must be above 1e-6, got %r'
                           % out['posterior_init_scale'])
+    if not isinstance(out['sync_replicas'], bool):
+        raise ConfigError('--sync-replicas must be true or false, got %r' % (out['sync_replicas'],))
     if not isinstance(out['output_dir'], str) or not out['output_dir']:
         raise ConfigError('--output-dir must be a non-empty path')
     return out
