@@ -170,7 +170,7 @@ def _train_worker(config, cluster, spec, stream):
     dataset, ood = _load(config)
     model = run_config.model_spec(config, dataset)
     out = config['output_dir']
-    history, note = None, ''
+    history, note, checkpoint = None, '', None
     if chief:
         checkpoint, history, note = rundir.prepare(config)
         log = rundir.RunLog(out, stream)
@@ -228,8 +228,9 @@ def _train_worker(config, cluster, spec, stream):
             config=sess_config, stop_grace_period_secs=5, max_wait_secs=900)
         if not chief:
             return _run_non_chief(session, g, cluster, log)
+        restored = int(checkpoint.rsplit('-', 1)[1]) if checkpoint else None
         return _run_chief(session, g, config, cluster, dataset, ood, device, history, log,
-                          steps_per_epoch, examples_per_step)
+                          steps_per_epoch, examples_per_step, restored)
 
 
 def _run_non_chief(session, g, cluster, log):
@@ -253,7 +254,7 @@ def _run_non_chief(session, g, cluster, log):
 
 
 def _run_chief(session, g, config, cluster, dataset, ood, device, history, log,
-               steps_per_epoch, examples_per_step):
+               steps_per_epoch, examples_per_step, restored):
     out = config['output_dir']
     regression = dataset.task == 'regression'
     history = history or {}
@@ -267,7 +268,8 @@ def _run_chief(session, g, config, cluster, dataset, ood, device, history, log,
     interrupted = False
     try:
         with session as sess:
-            step = first_step = _global_step(sess, g)
+            # Asynchronous workers may have run ahead of the chief already.
+            step = _global_step(sess, g)
             history, _ = rundir.truncate(history, [], step)
             stats, epoch_start = _EpochStats(), (step, time.time())
             t0, first = time.time(), None
@@ -292,7 +294,8 @@ def _run_chief(session, g, config, cluster, dataset, ood, device, history, log,
                     writer.add_summary(result['summary'], step)
                 if step // steps_per_epoch > epoch_start[0] // steps_per_epoch \
                         or step >= g.total_steps:
-                    epoch = -(-step // steps_per_epoch)
+                    # (asynchronous: the others may have gone past the end)
+                    epoch = min(-(-step // steps_per_epoch), config['epochs'])
                     summary = stats.summary(regression)
                     # The job's throughput (all workers), not the chief's share.
                     summary['examples_per_second'] = (
@@ -334,7 +337,7 @@ def _run_chief(session, g, config, cluster, dataset, ood, device, history, log,
     metrics.update(
         examples_per_second=trained * examples_per_step / max(t_end - first[1], 1e-9)
         if trained else None,
-        epochs=step / float(steps_per_epoch), steps=step, resumed_from_step=first_step or None,
+        epochs=step / float(steps_per_epoch), steps=step, resumed_from_step=restored or None,
         train_seconds=train_seconds, completed=step >= g.total_steps,
         workers=cluster.num_workers, sync_replicas=config['sync_replicas'])
     rundir.write_json(os.path.join(out, rundir.METRICS), metrics)
