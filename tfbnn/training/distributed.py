@@ -247,7 +247,7 @@ def _run_non_chief(session, g, cluster, log):
                     break
             except tf.errors.InvalidArgumentError as err:
                 if graph_lib.NON_FINITE_MESSAGE in str(err):
-                    raise TrainingDivergedError(-1, None)
+                    raise TrainingDivergedError(_global_step(sess, g) + 1, None)
                 raise
     log('tfbnn: %s done after %d steps of its own' % (cluster.task_name, steps))
     return None
