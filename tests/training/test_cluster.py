@@ -37,7 +37,8 @@ def test_resolve_prefers_the_flags_and_is_none_without_a_cluster():
 @pytest.mark.parametrize('text,message', [
     ('{not json', r'TF_CONFIG is not valid JSON'),
     ('[1, 2]', r'TF_CONFIG must be a JSON object with "cluster" and "task"'),
-    (json.dumps({'cluster': CLUSTER}), r'TF_CONFIG must be a JSON object with "cluster" and "task"'),
+    (json.dumps({'cluster': CLUSTER}),
+     r'TF_CONFIG must be a JSON object with "cluster" and "task"'),
     (tf_config(cluster=['a:1']), r'TF_CONFIG: the cluster must be a JSON object'),
     (tf_config(cluster=dict(CLUSTER, chief=['127.0.0.1:1'])),
      r'TF_CONFIG: a "chief" job is not used here; list the chief as worker 0'),

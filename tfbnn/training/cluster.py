@@ -29,31 +29,31 @@ __all__ = ['ClusterConfig', 'JOBS', 'parse_tf_config', 'from_flags', 'resolve']
 
 JOBS = ('ps', 'worker')
 
-ClusterConfig = collections.namedtuple('ClusterConfig', ['cluster', 'job_name', 'task_index'])
-ClusterConfig.__doc__ = """A checked cluster description.
+class ClusterConfig(collections.namedtuple('ClusterConfig',
+                                           ['cluster', 'job_name', 'task_index'])):
+    """A checked cluster description.
 
-Attributes:
-  cluster: dict job name -> list of 'host:port' strings ('ps' and 'worker').
-  job_name: 'ps' or 'worker'.
-  task_index: int, this task's index in its job.
-"""
+    Attributes:
+      cluster: dict job name -> list of 'host:port' strings ('ps' and 'worker').
+      job_name: 'ps' or 'worker'.
+      task_index: int, this task's index in its job.
+    """
+    __slots__ = ()
 
+    @property
+    def num_workers(self):
+        """W, the number of workers."""
+        return len(self.cluster['worker'])
 
-def _num_workers(self):
-    return len(self.cluster['worker'])
+    @property
+    def is_chief(self):
+        """True for worker 0."""
+        return self.job_name == 'worker' and self.task_index == 0
 
-
-def _is_chief(self):
-    return self.job_name == 'worker' and self.task_index == 0
-
-
-def _task_name(self):
-    return '%s%d' % (self.job_name, self.task_index)
-
-
-ClusterConfig.num_workers = property(_num_workers, doc='W, the number of workers.')
-ClusterConfig.is_chief = property(_is_chief, doc='True for worker 0.')
-ClusterConfig.task_name = property(_task_name, doc="'ps0', 'worker1', ...")
+    @property
+    def task_name(self):
+        """'ps0', 'worker1', ..."""
+        return '%s%d' % (self.job_name, self.task_index)
 
 
 def _check_cluster(cluster, where):
