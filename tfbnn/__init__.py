@@ -11,6 +11,8 @@ The public API:
   tfbnn.priors: normal, scale_mixture, Prior, NormalPrior, ScaleMixturePrior
   tfbnn.losses: elbo, Elbo, kl_divergence, get_kl_losses, kl_coefficient,
                 blundell_pi, SCHEMES
+  tfbnn.replica_losses: replica_elbo (one worker's share of the ELBO when W
+                        workers share the variables)
   tfbnn.errors: TfbnnError, ConfigError, DataError, CheckpointError,
                 TrainingDivergedError
   tfbnn.data: load_dataset, Dataset, DATASETS and one loader per format
@@ -19,7 +21,8 @@ The public API:
                  gaussian_log_likelihood, rmse, regression_metrics, ...
   tfbnn.models: build_network, ModelSpec (the training job's networks)
   tfbnn.predictive: classification_predictive, regression_predictive
-  tfbnn.training: train (the job behind scripts/train.py)
+  tfbnn.training: train (the job behind scripts/train.py); on a cluster,
+                  tfbnn.training.distributed.run_task, .cluster, .launch
   tfbnn.plots (imported on use: it loads matplotlib)
 """
 import warnings as _warnings
@@ -35,9 +38,10 @@ with _warnings.catch_warnings():
                              category=RuntimeWarning)
     import tensorflow as _tf  # noqa: F401
 
-    from tfbnn import data, errors, layers, losses, metrics, models, predictive, priors
+    from tfbnn import (data, errors, layers, losses, metrics, models, predictive, priors,
+                       replica_losses)
     from tfbnn.graph_keys import GraphKeys
     from tfbnn.version import __version__
 
-__all__ = ['GraphKeys', 'layers', 'losses', 'priors', 'errors', 'data', 'metrics', 'models',
-           'predictive', '__version__']
+__all__ = ['GraphKeys', 'layers', 'losses', 'replica_losses', 'priors', 'errors', 'data',
+           'metrics', 'models', 'predictive', '__version__']

@@ -14,7 +14,7 @@ from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.version import __version__
 
 __all__ = ['DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'CONFIG_FORMAT', 'validate',
-           'model_spec', 'load_data',
+           'model_spec', 'load_data', 'load_datasets',
            'save', 'load', 'check_compatible']
 
 # Bumped when a change makes old run directories unreadable.
@@ -33,6 +33,7 @@ DEFAULTS = dict(
     output_dir='runs/latest', checkpoint_every=0, keep_checkpoints=3, summary_every=50,
     diagnostics_every=0,
     resume=False, progress='auto', max_seconds=0.0,
+    sync_replicas=False,  # on a cluster (tfbnn.training.distributed)
 )
 
 # What fixes the variables and their shapes: a run can only resume (or be
@@ -128,6 +129,8 @@ def validate(config):
                           'evaluate on')
     if out['validate_every'] and not out['validation_size']:
         raise ConfigError('--validate-every needs a validation split (--validation-size)')
+    if not isinstance(out['sync_replicas'], bool):
+        raise ConfigError('--sync-replicas must be true or false, got %r' % (out['sync_replicas'],))
     if not isinstance(out['output_dir'], str) or not out['output_dir']:
         raise ConfigError('--output-dir must be a non-empty path')
     return out
@@ -151,6 +154,25 @@ def load_data(config, data_dir=None):
     if config['validation_size'] and not ood:
         dataset = data.hold_out_validation(dataset, config['validation_size'])
     return dataset
+
+
+def load_datasets(config):
+    """(training dataset, out-of-distribution dataset or None) of a validated config.
+
+    Raises:
+      ConfigError: --ood-data-dir for a regression set, or OOD examples of
+        another shape; DataError: see `tfbnn.data.load_dataset`.
+    """
+    dataset = load_data(config)
+    ood = None
+    if config['ood_data_dir']:
+        if dataset.task != 'classification':
+            raise ConfigError('--ood-data-dir applies to classification datasets only')
+        ood = load_data(config, config['ood_data_dir'])
+        if ood.input_shape != dataset.input_shape:
+            raise ConfigError('--ood-data-dir examples have shape %s, the training data %s'
+                              % (ood.input_shape, dataset.input_shape))
+    return dataset, ood
 
 
 def model_spec(config, dataset):

@@ -19,7 +19,10 @@ def parts(**overrides):
 def test_fields():
     assert Dataset._fields == ('name', 'task', 'description', 'x_train', 'y_train',
                                'x_test', 'y_test', 'input_shape', 'num_classes',
-                               'target_mean', 'target_std')
+                               'target_mean', 'target_std', 'x_val', 'y_val')
+    # Only hold_out_validation fills the validation split.
+    d = make_dataset(**parts())
+    assert d.x_val is None and d.y_val is None
 
 
 def test_classification_casts():

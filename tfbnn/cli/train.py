@@ -110,6 +110,19 @@ def build_parser():
                    help='continue the run in --output-dir from its latest checkpoint')
     g.add_argument('--progress', default=d['progress'],
                    help='progress bar: auto (on a terminal), always or never')
+    g = p.add_argument_group(
+        'distributed', 'train on a TensorFlow cluster (between-graph replication: variables on '
+        'the parameter servers, worker 0 is the chief). The cluster comes from these flags or '
+        'from the TF_CONFIG environment variable; without either the job runs in one process.')
+    g.add_argument('--cluster', default=None,
+                   help='JSON of the cluster, e.g. \'{"ps": ["127.0.0.1:2222"], "worker": '
+                        '["127.0.0.1:2223", "127.0.0.1:2224"]}\' (overrides TF_CONFIG)')
+    g.add_argument('--job-name', default=None, help='ps or worker (with --cluster)')
+    g.add_argument('--task-index', type=int, default=None,
+                   help='index of this task in its job (with --cluster)')
+    g.add_argument('--sync-replicas', action='store_true',
+                   help='synchronous training: each update applies the mean gradient of all '
+                        'workers (SyncReplicasOptimizer); default asynchronous')
     return p
 
 
@@ -120,8 +133,16 @@ def main(argv=None):
     from tfbnn.training import Interrupted, train
     import tensorflow.compat.v1 as tf
     tf.logging.set_verbosity(tf.logging.ERROR)
+    config = vars(args)
+    cluster_flags = [config.pop(k) for k in ('cluster', 'job_name', 'task_index')]
     try:
-        train(vars(args))
+        from tfbnn.training import cluster as cluster_lib
+        cluster = cluster_lib.resolve(*cluster_flags)
+        if cluster is None:
+            train(config)
+        else:
+            from tfbnn.training.distributed import run_task
+            run_task(config, cluster)
     except errors.TrainingDivergedError as err:
         sys.stderr.write('tfbnn-train: error: %s\n' % err)
         return EXIT_DIVERGED

@@ -23,7 +23,8 @@ import os
 from tfbnn._jsonio import write_json
 from tfbnn.reproduce import runner
 
-__all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'base_options', 'reproduce_mnist']
+__all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'base_options', 'reproduce_mnist',
+           'extend_mnist']
 
 # A subset of Blundell et al.'s grid: (pi, -log sigma1, -log sigma2).
 PRIOR_CANDIDATES = ((0.25, 0, 6), (0.5, 0, 7), (0.75, 1, 8), (0.25, 1, 6))
@@ -107,3 +108,41 @@ def reproduce_mnist(data_dir, out_dir, prior, budget_minutes, select_epochs, log
                              metrics['test_nll'], metrics.get('selected_epoch'),
                              metrics['epochs'], record['train_seconds_total'] / 60.0))
     return record
+
+
+def extend_mnist(out_dir, budget_minutes, log, prior='scale_mixture', verbose=False):
+    """Continues the chosen run of `reproduce_mnist` to a longer budget.
+
+    The 60-minute record stays as it is; the continued run's result goes to
+    <out_dir>/mnist_<prior>_long.json, with the total training time.
+
+    Raises:
+      ConfigError: there is no record to extend, or the budget is not
+        longer than what the run has already trained.
+    """
+    from tfbnn._jsonio import read_json
+    from tfbnn.errors import ConfigError
+    path = os.path.join(out_dir, 'mnist_%s.json' % prior)
+    record = read_json(path)
+    if record is None:
+        raise ConfigError('%s not found: run the mnist experiment first' % path)
+    spent = record['train_seconds_total']
+    remaining = 60.0 * budget_minutes - spent
+    if remaining <= 0:
+        raise ConfigError('--budget-minutes %g: the run has already trained %.1f minutes'
+                          % (budget_minutes, spent / 60.0))
+    config = dict(record['protocol'], data_dir=record['protocol']['data_dir'],
+                  output_dir=record['run_dir'], resume=True, max_seconds=remaining,
+                  **record['chosen_options'])
+    log('mnist (%s): continuing %s for %.1f more minutes (to %.0f in all)'
+        % (prior, record['chosen'], remaining / 60.0, budget_minutes))
+    metrics = runner.run(config, verbose)
+    longer = dict(record, budget_minutes=budget_minutes, metrics=metrics,
+                  train_seconds_total=spent + metrics['train_seconds'],
+                  extends=os.path.basename(path))
+    write_json(os.path.join(out_dir, 'mnist_%s_long.json' % prior), longer)
+    log('mnist (%s, longer budget): test error %.2f%% | ECE %.2f%% | chosen epoch %s of %.0f | '
+        '%.1f min in all' % (prior, 100 * metrics['test_error'], 100 * metrics['ece'],
+                             metrics.get('selected_epoch'), metrics['epochs'],
+                             longer['train_seconds_total'] / 60.0))
+    return longer

@@ -18,6 +18,7 @@ __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'upda
 # Where each experiment's record is, relative to `reproduce --out` (and to
 # docs/results/, which keeps the committed copies).
 RECORDS = dict(mnist_mixture='mnist/mnist_scale_mixture.json',
+               mnist_longer='mnist/mnist_scale_mixture_long.json',
                mnist_gaussian='mnist/mnist_normal.json',
                pruning='pruning/pruning.json', uci='uci/uci.json')
 
@@ -46,8 +47,11 @@ def collect_records(out_dir, results_dir):
         if name.startswith('mnist') and 'val_curve' not in record:
             history = read_json(os.path.join(record['run_dir'], 'history.json'))
             if history:
+                # The run may have been continued since (mnist-longer): keep
+                # the part of its history this record describes.
+                last = record['metrics']['epochs'] + 1e-9
                 pairs = [(e, v) for e, v in zip(history['epoch'], history.get('val_error', []))
-                         if v is not None]
+                         if v is not None and e <= last]
                 record['val_curve'] = dict(epoch=[e for e, _ in pairs],
                                            val_error=[v for _, v in pairs])
         path = os.path.join(results_dir, RECORDS[name])
@@ -64,8 +68,8 @@ def collect_records(out_dir, results_dir):
 def write_figures(records, results_dir):
     """The PNGs of docs/RESULTS.md; returns the paths written."""
     written = []
-    curves = {r['prior']: r['val_curve'] for k, r in records.items()
-              if k.startswith('mnist') and 'val_curve' in r}
+    curves = {r['prior'] + (', longer budget' if k == 'mnist_longer' else ''): r['val_curve']
+              for k, r in records.items() if k.startswith('mnist') and 'val_curve' in r}
     if curves:
         written.append(figures.mnist_curves(curves, os.path.join(results_dir, 'mnist.png')))
     if 'uci' in records:
@@ -87,15 +91,18 @@ def _mnist(records):
             '(epoch, on validation) | epochs run | training time | chosen prior |',
             '|---|---|---|---|---|---|---|---|---|']
     for key, label in (('mnist_mixture', 'Bayes by Backprop, scale mixture prior'),
+                       ('mnist_longer', 'Bayes by Backprop, scale mixture prior'),
                        ('mnist_gaussian', 'Bayes by Backprop, Gaussian prior')):
+        if key == 'mnist_longer' and key not in records:
+            continue
         if key not in records:
             rows.append('| %s | %.2f%% | not run | | | | | | |'
                         % (label, paper.BLUNDELL_TABLE1[label][400]))
             continue
         r = records[key]
         m = r['metrics']
-        rows.append('| %s, 2x400 | %.2f%% | %.2f%% | %.2f%% | %.4f | %s | %.0f | %s | `%s` |' % (
-            label, paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'], 100 * m['ece'],
+        rows.append('| %s, 2x400%s | %.2f%% | %.2f%% | %.2f%% | %.4f | %s | %.0f | %s | `%s` |' % (
+            label, ', longer budget' if key == 'mnist_longer' else '', paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'], 100 * m['ece'],
             m['test_nll'], m.get('selected_epoch'), m['epochs'],
             _minutes(r['train_seconds_total']), r['chosen']))
     rows.append('| SGD with dropout (paper only) | %.2f%% | | | | | | | |'
@@ -163,8 +170,15 @@ def _goals(records):
         rows.append('| MNIST 2x400 scale mixture: test error <= 1.5%% within 60 min on 2 cores '
                     '| %.2f%% in %.0f min | %s |' % (err, minutes,
                                                      _verdict(err <= 1.5 and minutes <= 61)))
-        rows.append('| ... and the paper\'s 1.36%% with a longer budget | not run (the longest '
-                    'budget run here is the one above) | **missed** |')
+        longer = records.get('mnist_longer')
+        if longer:
+            err = 100 * longer['metrics']['test_error']
+            rows.append('| ... and the paper\'s 1.36%% with a longer budget | %.2f%% in %.0f min '
+                        '| %s |' % (err, longer['train_seconds_total'] / 60.0,
+                                    _verdict(err <= 1.36)))
+        else:
+            rows.append('| ... and the paper\'s 1.36% with a longer budget | not run | '
+                        '**missed** |')
         rows.append('| MNIST ECE <= 1.5%% | %.2f%% | %s |' % (100 * m['ece'],
                                                             _verdict(m['ece'] <= 0.015)))
     gauss = records.get('mnist_gaussian')
@@ -208,6 +222,9 @@ def _times(records):
             rows.append('| MNIST, %s prior | the selection: %d candidates x %d epochs, with '
                         'validation | %s |' % (r['prior'], len(r['candidates']),
                                                r['select_epochs'], _minutes(search)))
+    if 'mnist_longer' in records:
+        rows.append('| MNIST, scale mixture prior, longer budget | the same run, continued | %s |'
+                    % _minutes(records['mnist_longer']['train_seconds_total']))
     if 'uci' in records:
         total = sum(s[k]['seconds'] for s in records['uci']['sets'].values()
                     for k in ('chosen', 'epochs40') if 'note' not in s[k])

@@ -4,9 +4,10 @@ import collections
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn import diagnostics, losses, models, predictive
+from tfbnn import diagnostics, losses, models, predictive, replica_losses
+from tfbnn.training import sharding
 
-__all__ = ['TrainGraph', 'build_train_graph', 'NON_FINITE_MESSAGE', 'steps_per_epoch',
+__all__ = ['TrainGraph', 'Replica', 'build_train_graph', 'NON_FINITE_MESSAGE', 'steps_per_epoch',
            'log_summary_value']
 
 NON_FINITE_MESSAGE = 'tfbnn: non-finite loss or gradient'
@@ -14,7 +15,8 @@ NON_FINITE_MESSAGE = 'tfbnn: non-finite loss or gradient'
 TrainGraph = collections.namedtuple('TrainGraph', [
     'global_step', 'data_init', 'data_feed', 'iterator_init', 'start_epoch', 'skip_batches',
     'train_op', 'fetches', 'summary', 'eval_input', 'predictive', 'saver', 'steps_per_epoch',
-    'total_steps', 'diagnostics', 'diagnostics_summary', 'best_saver'])
+    'total_steps', 'diagnostics', 'diagnostics_summary', 'optimizer', 'data_variables',
+    'best_saver'])
 TrainGraph.__new__.__defaults__ = (None,)
 TrainGraph.__doc__ = """Handles the session loop needs.
 
@@ -39,6 +41,26 @@ Attributes:
     describe that step's forward pass and cost no extra batch.
   best_saver: None, or the `tf.train.Saver` of the best weights on the
     validation split (added by the loop with --validate-every).
+  optimizer: the optimizer (a `tf.train.SyncReplicasOptimizer` for
+    synchronous replicas, whose session hook the loop needs).
+  data_variables: the local variables that data_init fills.
+
+With a `Replica`, iterator_init, start_epoch and skip_batches are None (the
+batch is a function of the global step), steps_per_epoch counts global
+batches of W B examples, and total_steps counts global steps (W per global
+batch when asynchronous).
+"""
+
+Replica = collections.namedtuple('Replica', ['num_replicas', 'index', 'sync', 'data_device'])
+Replica.__doc__ = """This worker's place among W replicas sharing the variables.
+
+Attributes:
+  num_replicas: W, the number of workers.
+  index: this worker's index w.
+  sync: True for `tf.train.SyncReplicasOptimizer` (one update of the mean of
+    W gradients per global step), False for asynchronous updates.
+  data_device: where this worker's copy of the data lives, e.g.
+    '/job:worker/task:1/cpu:0' (never on a parameter server).
 """
 
 
@@ -66,9 +88,8 @@ def _index_pipeline(num_examples, batch_size, epochs, seed):
     skip_batches = tf.placeholder(tf.int64, [], name='skip_batches')
 
     def epoch(e):
-        keys = tf.random.stateless_uniform([num_examples], seed=tf.stack([
-            tf.constant(seed, tf.int64), e]))
-        return tf.data.Dataset.from_tensor_slices(tf.argsort(keys)).batch(batch_size)
+        return tf.data.Dataset.from_tensor_slices(
+            sharding.epoch_permutation(num_examples, seed, e)).batch(batch_size)
 
     ds = (tf.data.Dataset.range(start_epoch, epochs).flat_map(epoch).skip(skip_batches)
           .prefetch(4))
@@ -76,7 +97,7 @@ def _index_pipeline(num_examples, batch_size, epochs, seed):
     return iterator, start_epoch, skip_batches
 
 
-def build_train_graph(config, dataset, spec, device):
+def build_train_graph(config, dataset, spec, device, replica=None):
     """Builds everything the session loop runs, in the default graph.
 
     Args:
@@ -84,22 +105,35 @@ def build_train_graph(config, dataset, spec, device):
       dataset: `tfbnn.data.Dataset`.
       spec: `tfbnn.models.ModelSpec`.
       device: device string for the model ('/cpu:0', '/gpu:0').
+      replica: None for a single process, or a `Replica`: this worker then
+        takes its share of the global batch of W B examples of the global
+        step (`tfbnn.training.sharding`) and minimises its share of the
+        batch-W-B ELBO (`tfbnn.replica_losses`).
 
     Returns:
       `TrainGraph`.
     """
     n = dataset.x_train.shape[0]
     batch = config['batch_size']
-    spe = steps_per_epoch(n, batch)
-    total = spe * config['epochs']
+    workers = replica.num_replicas if replica else 1
+    spe = steps_per_epoch(n, batch * workers)
+    total = spe * config['epochs'] * (workers if replica and not replica.sync else 1)
     regression = dataset.task == 'regression'
     global_step = tf.train.get_or_create_global_step()
 
-    with tf.device('/cpu:0'), tf.name_scope('data'):
+    with tf.device(replica.data_device if replica else '/cpu:0'), tf.name_scope('data'):
         x_var, x_ph = _in_memory(dataset.x_train, 'x_train')
         y_var, y_ph = _in_memory(dataset.y_train, 'y_train')
-        iterator, start_epoch, skip = _index_pipeline(n, batch, config['epochs'], config['seed'])
-        idx = iterator.get_next()
+        if replica is None:
+            iterator, start_epoch, skip = _index_pipeline(n, batch, config['epochs'],
+                                                          config['seed'])
+            idx = iterator.get_next()
+        else:
+            iterator = start_epoch = skip = None
+            # Asynchronous: W updates (one per worker) make one global batch.
+            round_ = tf.identity(global_step) // (1 if replica.sync else workers)
+            idx, global_count = sharding.replica_batch(round_, n, batch * workers, workers,
+                                                       replica.index, config['seed'])
         x = tf.gather(x_var, idx)
         y = tf.gather(y_var, idx)
 
@@ -122,17 +156,34 @@ def build_train_graph(config, dataset, spec, device):
                 probs = probs if k == 1 else tf.reduce_mean(probs, 0)
                 train_metric = tf.reduce_sum(tf.cast(
                     tf.not_equal(tf.argmax(probs, -1), y), tf.float32))
-        terms = losses.elbo(nll, n, batch_size=batch, scheme=config['kl_scheme'],
-                            kl_weight=config['kl_weight'], warmup_steps=config['warmup_steps'],
-                            step=global_step)
+        if replica is None:
+            terms = losses.elbo(nll, n, batch_size=batch, scheme=config['kl_scheme'],
+                                kl_weight=config['kl_weight'],
+                                warmup_steps=config['warmup_steps'], step=global_step)
+        else:
+            terms = replica_losses.replica_elbo(
+                nll, n, batch * workers, workers, global_count, scheme=config['kl_scheme'],
+                kl_weight=config['kl_weight'], warmup_steps=config['warmup_steps'], step=round_)
         opt = tf.train.AdamOptimizer(config['learning_rate'])
+        if replica is not None and replica.sync:
+            opt = tf.train.SyncReplicasOptimizer(opt, replicas_to_aggregate=workers,
+                                                 total_num_replicas=workers)
         grads_and_vars = [(g, v) for g, v in opt.compute_gradients(terms.loss) if g is not None]
         grad_norm = tf.global_norm([g for g, _ in grads_and_vars])
         finite = tf.debugging.check_numerics(terms.loss + grad_norm, NON_FINITE_MESSAGE)
         # The update only runs once the check has passed, so a NaN step leaves
         # every trainable variable at its last good value, and the job saves
         # nothing after it.
-        with tf.control_dependencies([finite] + tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+        gate = [finite] + tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        if replica is None:
+            with tf.control_dependencies(gate):
+                train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
+        else:
+            # Gate the gradients, not the apply op: SyncReplicasOptimizer
+            # creates variables and queues in apply_gradients, whose
+            # initialisers must not wait for a training step.
+            with tf.control_dependencies(gate):
+                grads_and_vars = [(tf.identity(g), v) for g, v in grads_and_vars]
             train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
 
         eval_input = tf.placeholder(tf.as_dtype(dataset.x_test.dtype),
@@ -162,8 +213,9 @@ def build_train_graph(config, dataset, spec, device):
     saver = tf.train.Saver(max_to_keep=config['keep_checkpoints'], save_relative_paths=True)
     data_init = tf.group(x_var.initializer, y_var.initializer)
     return TrainGraph(global_step, data_init, {x_ph: dataset.x_train, y_ph: dataset.y_train},
-                      iterator.initializer, start_epoch, skip, train_op, fetches, summary,
-                      eval_input, pred_ops, saver, spe, total, diag, diag_summary)
+                      iterator.initializer if iterator else None, start_epoch, skip, train_op,
+                      fetches, summary, eval_input, pred_ops, saver, spe, total, diag,
+                      diag_summary, opt, [x_var, y_var])
 
 
 def log_summary_value(tag, value):

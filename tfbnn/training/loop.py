@@ -111,15 +111,7 @@ def train(config, stream=None):
       Interrupted: SIGINT/SIGTERM; a checkpoint was saved first.
     """
     config = run_config.validate(config)
-    dataset = run_config.load_data(config)
-    ood = None
-    if config['ood_data_dir']:
-        if dataset.task != 'classification':
-            raise ConfigError('--ood-data-dir applies to classification datasets only')
-        ood = run_config.load_data(config, config['ood_data_dir'])
-        if ood.input_shape != dataset.input_shape:
-            raise ConfigError('--ood-data-dir examples have shape %s, the training data %s'
-                              % (ood.input_shape, dataset.input_shape))
+    dataset, ood = run_config.load_datasets(config)
     spec = run_config.model_spec(config, dataset)
     checkpoint, history, note = rundir.prepare(config)
     out = config['output_dir']

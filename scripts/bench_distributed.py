@@ -1,0 +1,90 @@
+#!/usr/bin/env python
+"""Examples/s of the training job on 1, 2 and 4 local workers (1 ps, synchronous),
+beside the plain single-process job, on the built-in digits and on MNIST.
+
+  bash scripts/run.sh python scripts/bench_distributed.py [--mnist-dir ../shared/data/mnist]
+
+Each configuration runs about --steps global steps; examples/s is the chief's
+count of the job's throughput (all workers), from its first completed step to
+its last, so process start-up and evaluation are not counted. Scaling
+efficiency is throughput(W) / (W x throughput(1 worker)). A benchmark, not a
+test: it prints numbers.
+"""
+import argparse
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+from tfbnn.training.launch import TRAIN_SCRIPT, LocalCluster  # noqa: E402
+
+
+def _metrics(out):
+    with open(os.path.join(out, 'metrics.json')) as f:
+        return json.load(f)
+
+
+def _flags(dataset, data_dir, batch, workers, steps, n_train, out):
+    epochs = max(1, int(math.ceil(steps / math.ceil(n_train / float(batch * workers)))))
+    flags = ['--output-dir', out, '--batch-size', str(batch), '--epochs', str(epochs),
+             '--eval-samples', '2', '--progress', 'never', '--device', 'cpu',
+             '--checkpoint-every', '100000', '--summary-every', '100000']
+    if dataset == 'mnist':
+        flags += ['--dataset', 'mnist', '--data-dir', data_dir, '--hidden', '400,400']
+    return flags
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--mnist-dir', default=os.path.join(os.path.dirname(__file__), '..', '..',
+                                                       'shared', 'data', 'mnist'))
+    p.add_argument('--no-mnist', action='store_true')
+    p.add_argument('--workers', default='1,2,4')
+    p.add_argument('--steps', type=int, default=200, help='global steps per configuration')
+    p.add_argument('--batch-size', type=int, default=128, help='B per worker')
+    args = p.parse_args()
+    sets = [('digits', None, 1437)]
+    if not args.no_mnist:
+        if os.path.isdir(args.mnist_dir):
+            sets.append(('mnist', args.mnist_dir, 60000))
+        else:
+            print('MNIST skipped: no folder %s (--mnist-dir)' % args.mnist_dir)
+    rows = []
+    tmp = tempfile.mkdtemp(prefix='bench_distributed_')
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+    for name, data_dir, n in sets:
+        out = os.path.join(tmp, '%s-single' % name)
+        flags = _flags(name, data_dir, args.batch_size, 1, args.steps, n, out)
+        subprocess.run([sys.executable, TRAIN_SCRIPT] + flags, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        single = _metrics(out)['examples_per_second']
+        rows.append((name, 'single process (no cluster)', args.batch_size, single, None, 1.0))
+        base = None
+        for w in [int(v) for v in args.workers.split(',')]:
+            out = os.path.join(tmp, '%s-w%d' % (name, w))
+            flags = _flags(name, data_dir, args.batch_size, w, args.steps, n, out)
+            log = io.StringIO()
+            status = LocalCluster(w, flags, sync=True, stream=log).run(timeout=900)
+            if status != 0:
+                sys.stdout.write(log.getvalue())
+                raise SystemExit('the %d-worker run on %s failed (status %d)' % (w, name, status))
+            eps = _metrics(out)['examples_per_second']
+            base = base or eps
+            rows.append((name, '1 ps + %d worker%s, sync' % (w, 's' if w > 1 else ''),
+                         w * args.batch_size, eps, eps / (w * base), eps / single))
+            print('%s W=%d: %.0f examples/s' % (name, w, eps))
+    print('\n| data | configuration | global batch | examples/s | scaling efficiency | '
+          'vs single process |')
+    print('|---|---|---:|---:|---:|---:|')
+    for name, conf, g, eps, eff, rel in rows:
+        print('| %s | %s | %d | %.0f | %s | %.2fx |' % (name, conf, g, eps,
+                                                      '-' if eff is None else '%.2f' % eff, rel))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,88 @@
+"""The ELBO across W synchronous workers: the mean of the workers' losses (and
+of their gradients, which is what SyncReplicasOptimizer applies) equals
+single-process training with batch W B, in float64, for every scheme."""
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import tfbnn
+from tfbnn import losses, replica_losses
+from tfbnn.errors import ConfigError
+from tfbnn.training import graph as graph_lib
+from tfbnn.training import sharding
+
+N, B, W, SEED = 50, 8, 3, 11   # G = 24: M = 3 global batches, the last of only 2 examples
+
+
+def _network(x, reuse):
+    return tfbnn.layers.dense(x, 4, sample=False, name='fc', reuse=reuse)
+
+
+@pytest.mark.parametrize('scheme', losses.SCHEMES)
+def test_mean_worker_loss_and_gradient_equal_single_process_batch_wb(sess, scheme):
+    rng = np.random.RandomState(0)
+    x = tf.constant(rng.randn(N, 6))
+    y = tf.constant(rng.randint(0, 4, N), tf.int64)
+    step = tf.placeholder(tf.int64, [])
+    g = B * W
+    kw = dict(scheme=scheme, kl_weight=0.7, warmup_steps=4, step=step)
+
+    def nll(idx, reuse):
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.gather(y, idx), logits=_network(tf.gather(x, idx), reuse))
+
+    # The single-process job with batch W B: its own index pipeline and elbo.
+    iterator, start_epoch, skip = graph_lib._index_pipeline(N, g, 2, SEED)
+    single_idx = iterator.get_next()
+    single = losses.elbo(nll(single_idx, None), N, batch_size=g, **kw).loss
+    # The W workers: the functions build_train_graph uses for a Replica.
+    worker_losses = []
+    for w in range(W):
+        idx, count = sharding.replica_batch(step, N, g, W, w, SEED)
+        worker_losses.append(replica_losses.replica_elbo(nll(idx, True), N, g, W, count,
+                                                         **kw).loss)
+    params = tf.trainable_variables()
+    assert len(params) == 4 and all(p.dtype.base_dtype == tf.float64 for p in params)
+    assert len(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)) == 1
+    mean_loss = tf.add_n(worker_losses) / W
+    mean_grads = [tf.add_n(gs) / W for gs in zip(*[tf.gradients(l, params)
+                                                   for l in worker_losses])]
+    single_grads = tf.gradients(single, params)
+    sess.run(tf.global_variables_initializer())
+    sess.run(tf.local_variables_initializer())
+    sess.run([p.assign(p + 0.3 * rng.randn(*p.shape.as_list())) for p in params])
+    sess.run(iterator.initializer, {start_epoch: 0, skip: 0})
+    for s in range(6):  # two epochs, with the short last batch and the warm-up
+        # Run both in one call, so the pipeline's batch and the workers' share
+        # one step.
+        want, got, want_g, got_g = sess.run([single, mean_loss, single_grads, mean_grads],
+                                            {step: s})
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+        assert abs(got - want) < 1e-10 * max(1.0, abs(want))
+        for a, b in zip(got_g, want_g):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    # And it is a real check: one worker's loss alone is not the batch loss.
+    alone = sess.run(worker_losses[0], {step: 0})
+    sess.run(iterator.initializer, {start_epoch: 0, skip: 0})
+    assert abs(alone - sess.run(single, {step: 0})) > 1e-3
+
+
+def test_one_replica_is_the_plain_elbo(sess):
+    nll = tf.constant([0.5, 1.0, 2.0], tf.float64)
+    tfbnn.layers.dense(tf.ones([1, 2], tf.float64), 2, name='fc')
+    for scheme in losses.SCHEMES:
+        step = tf.constant(1, tf.int64)
+        a = replica_losses.replica_elbo(nll, 10, 3, 1, tf.constant(3), scheme=scheme, step=step)
+        b = losses.elbo(nll, 10, batch_size=3, scheme=scheme, step=step)
+        sess.run(tf.global_variables_initializer())
+        np.testing.assert_allclose(*sess.run([a, b]), rtol=1e-12)
+
+
+@pytest.mark.parametrize('args,message', [
+    ((10, 0, 1), r'global_batch_size must be an integer >= 1, got 0'),
+    ((10, 4, 0), r'num_replicas must be an integer >= 1, got 0'),
+    ((10, 2, 3), r'global_batch_size \(2\) must be at least num_replicas \(3\)'),
+])
+def test_replica_elbo_argument_errors(args, message):
+    with pytest.raises(ConfigError, match=message):
+        replica_losses.replica_elbo(tf.zeros([2]), *args, global_batch_count=tf.constant(2))

@@ -1,0 +1,136 @@
+"""The job on a real local cluster (1 ps + 2 workers on 127.0.0.1): it
+converges, the variables live on the ps, the checkpoint restores in a single
+process; a killed worker rejoins; the chief's death stops the job with a
+resumable checkpoint. Every run is bounded in steps and in time."""
+import io
+import json
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from tfbnn import data, run_config
+from tfbnn.training import graph as graph_lib
+from tfbnn.training.launch import LocalCluster
+
+TIMEOUT = 150
+FLAGS = ['--hidden', '32', '--batch-size', '32', '--learning-rate', '0.01', '--eval-samples', '4',
+         '--progress', 'never', '--device', 'cpu', '--threads', '1']
+
+
+def read(out, name):
+    with open(os.path.join(out, name)) as f:
+        return json.load(f)
+
+
+class Watched(object):
+    """A LocalCluster run in a thread, its output kept for the test to watch."""
+
+    def __init__(self, flags, sync):
+        self.stream = io.StringIO()
+        self.cluster = LocalCluster(2, flags, sync=sync, stream=self.stream, grace_seconds=5)
+        self.status = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.status = self.cluster.run(timeout=TIMEOUT)
+
+    def output(self):
+        return self.stream.getvalue()
+
+    def wait_for(self, text, seconds=TIMEOUT):
+        deadline = time.time() + seconds
+        while time.time() < deadline and text not in self.output():
+            if not self.thread.is_alive():
+                pytest.fail('the job ended before %r:\n%s' % (text, self.output()))
+            time.sleep(0.05)
+        assert text in self.output(), self.output()
+
+    def join(self):
+        self.thread.join(TIMEOUT + 30)
+        assert not self.thread.is_alive()
+        return self.status
+
+
+def test_sync_cluster_converges_on_the_ps_and_restores_single_process(tmp_path):
+    out = str(tmp_path / 'sync')
+    job = Watched(['--output-dir', out, '--epochs', '4'] + FLAGS, sync=True)
+    assert job.join() == 0, job.output()
+    metrics = read(out, 'metrics.json')
+    assert metrics['steps'] == 4 * 23 and metrics['completed']  # ceil(1437 / 64) = 23
+    assert metrics['workers'] == 2 and metrics['sync_replicas'] is True
+    assert metrics['test_error'] < 0.25  # chance is 0.9
+    history = read(out, 'history.json')
+    assert history['step'] == [23, 46, 69, 92]
+    assert history['loss'][-1] < history['loss'][0] and history['train_error'][-1] < 0.25
+    assert 'worker1 done after' in job.output()
+    # Variables on the parameter server, the data on each worker (graph.pbtxt
+    # is the chief's graph, written by the CheckpointSaverHook).
+    graph_def = tf.GraphDef()
+    from google.protobuf import text_format
+    with open(os.path.join(out, 'graph.pbtxt')) as f:
+        text_format.Merge(f.read(), graph_def)
+    devices = {n.name: n.device for n in graph_def.node if n.op in ('VariableV2', 'VarHandleOp')}
+    model = {k: v for k, v in devices.items() if k.startswith('model/') or k == 'global_step'}
+    assert len(model) >= 8 and all(d.startswith('/job:ps/task:0') for d in model.values()), model
+    assert devices['data/x_train'].startswith('/job:worker/task:0')
+    # The checkpoint restores into the plain single-process graph.
+    config = run_config.load(os.path.join(out, 'config.json'))
+    dataset = data.load_dataset('digits', None, 0, seed=0)
+    g = graph_lib.build_train_graph(config, dataset, run_config.model_spec(config, dataset),
+                                    '/cpu:0')
+    latest = tf.train.latest_checkpoint(out)
+    assert latest.endswith('model.ckpt-92')
+    with tf.Session() as sess:
+        g.saver.restore(sess, latest)
+        loc = [v for v in tf.global_variables() if v.op.name == 'model/fc1/kernel_loc'][0]
+        np.testing.assert_array_equal(sess.run(loc), tf.train.load_variable(latest, loc.op.name))
+        assert sess.run(g.global_step) == 92
+    from tfbnn.cli.export import main as export_main
+    assert export_main([out, '--mode', 'mean', '--no-saved-model']) == 0
+
+
+def test_a_killed_worker_restarts_and_rejoins(tmp_path):
+    out = str(tmp_path / 'restart')
+    job = Watched(['--output-dir', out, '--epochs', '12', '--checkpoint-every', '10'] + FLAGS,
+                  sync=True)
+    job.wait_for('[worker0] epoch 1/12')
+    pid = job.cluster.procs['worker1'].pid
+    os.kill(pid, signal.SIGKILL)
+    job.wait_for('worker1 exited with status -9; starting it again (1 of 3)')
+    assert job.join() == 0, job.output()
+    # Synchronous updates need both workers: finishing proves the rejoin.
+    metrics = read(out, 'metrics.json')
+    assert metrics['steps'] == 12 * 23 and metrics['completed']
+    assert job.cluster.procs['worker1'].pid != pid
+
+
+def test_the_chief_dying_stops_the_job_and_resume_finishes_it(tmp_path):
+    out = str(tmp_path / 'chief')
+    flags = ['--output-dir', out, '--epochs', '12', '--checkpoint-every', '10'] + FLAGS
+    job = Watched(flags, sync=False)
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:  # asynchronous: 46 global steps per epoch
+        latest = tf.train.latest_checkpoint(out) if os.path.isdir(out) else None
+        if latest and int(latest.rsplit('-', 1)[1]) >= 40:
+            break
+        assert job.thread.is_alive(), job.output()
+        time.sleep(0.05)
+    os.kill(job.cluster.procs['worker0'].pid, signal.SIGKILL)
+    assert job.join() == 1
+    line = [l for l in job.output().splitlines() if 'error: the chief' in l][0]
+    assert 'the chief (worker0) exited with status -9; stopped every task' in line
+    assert 'last checkpoint: %s/model.ckpt-' % out in line and line.endswith('--resume')
+    saved = int(tf.train.latest_checkpoint(out).rsplit('-', 1)[1])
+    assert saved >= 40
+    assert all(p.poll() is not None for p in job.cluster.procs.values())
+    resumed = Watched(flags + ['--resume'], sync=False)
+    assert resumed.join() == 0, resumed.output()
+    metrics = read(out, 'metrics.json')
+    assert metrics['resumed_from_step'] >= saved and metrics['completed']
+    assert metrics['steps'] >= 12 * 46 and metrics['sync_replicas'] is False
