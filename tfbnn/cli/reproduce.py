@@ -43,6 +43,8 @@ def build_parser():
     u.add_argument('--sets', default='bostonHousing,concrete,energy,yacht')
     u.add_argument('--select-splits', type=int, default=5,
                    help='splits whose held-out 20%% of training rows choose the hyperparameters')
+    u.add_argument('--splits', type=int, default=20,
+                   help='test runs on splits 0..N-1 (the protocol: 20; fewer for a shorter run)')
     r = sub.add_parser('pruning', help='Blundell Table 2: prune the MNIST scale-mixture model '
                                        'by signal-to-noise ratio',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -92,12 +94,13 @@ def main(argv=None):
             extend_mnist(os.path.join(args.out, 'mnist'), args.budget_minutes, log,
                          verbose=args.verbose)
         elif args.experiment == 'uci':
-            if args.select_splits < 1:
-                raise errors.ConfigError('--select-splits must be >= 1, got %d'
-                                         % args.select_splits)
+            for flag, value in (('--select-splits', args.select_splits),
+                                ('--splits', args.splits)):
+                if value < 1:
+                    raise errors.ConfigError('%s must be >= 1, got %d' % (flag, value))
             reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log,
                                     [s for s in args.sets.split(',') if s],
-                                    args.select_splits, args.verbose)
+                                    args.select_splits, args.verbose, num_splits=args.splits)
         elif args.experiment == 'pruning':
             run_dir = args.run_dir
             if run_dir is None:
