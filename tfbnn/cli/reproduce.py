@@ -36,6 +36,8 @@ def build_parser():
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     e.add_argument('--budget-minutes', type=float, default=120.0,
                    help='total training wall time of the run after continuing')
+    e.add_argument('--learning-rate', type=float, default=None,
+                   help='continue at this Adam step size (a second stage); default: unchanged')
     u = sub.add_parser('uci', help='the UCI benchmark: 4 sets x 20 splits',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     u.add_argument('--data-dir', default='../shared/data/uci',
@@ -91,8 +93,11 @@ def main(argv=None):
                                           args.verbose)
         elif args.experiment == 'mnist-longer':
             from tfbnn.reproduce.mnist import extend_mnist
+            if args.learning_rate is not None and not args.learning_rate > 0:
+                raise errors.ConfigError('--learning-rate must be positive, got %r'
+                                         % args.learning_rate)
             extend_mnist(os.path.join(args.out, 'mnist'), args.budget_minutes, log,
-                         verbose=args.verbose)
+                         learning_rate=args.learning_rate, verbose=args.verbose)
         elif args.experiment == 'uci':
             for flag, value in (('--select-splits', args.select_splits),
                                 ('--splits', args.splits)):

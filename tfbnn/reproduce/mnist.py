@@ -110,11 +110,15 @@ def reproduce_mnist(data_dir, out_dir, prior, budget_minutes, select_epochs, log
     return record
 
 
-def extend_mnist(out_dir, budget_minutes, log, prior='scale_mixture', verbose=False):
+def extend_mnist(out_dir, budget_minutes, log, prior='scale_mixture', learning_rate=None,
+                 verbose=False):
     """Continues the chosen run of `reproduce_mnist` to a longer budget.
 
     The 60-minute record stays as it is; the continued run's result goes to
     <out_dir>/mnist_<prior>_long.json, with the total training time.
+    `learning_rate` makes the continuation a second stage at another step
+    size (Adam's moments carry over); early stopping still picks the best
+    validation epoch over both stages.
 
     Raises:
       ConfigError: there is no record to extend, or the budget is not
@@ -131,15 +135,19 @@ def extend_mnist(out_dir, budget_minutes, log, prior='scale_mixture', verbose=Fa
     if remaining <= 0:
         raise ConfigError('--budget-minutes %g: the run has already trained %.1f minutes'
                           % (budget_minutes, spent / 60.0))
-    config = dict(record['protocol'], data_dir=record['protocol']['data_dir'],
+    config = dict(record['protocol'],
                   output_dir=record['run_dir'], resume=True, max_seconds=remaining,
                   **record['chosen_options'])
-    log('mnist (%s): continuing %s for %.1f more minutes (to %.0f in all)'
-        % (prior, record['chosen'], remaining / 60.0, budget_minutes))
+    if learning_rate is not None:
+        config['learning_rate'] = learning_rate
+    log('mnist (%s): continuing %s for %.1f more minutes (to %.0f in all) at learning rate %g'
+        % (prior, record['chosen'], remaining / 60.0, budget_minutes, config['learning_rate']))
     metrics = runner.run(config, verbose)
     longer = dict(record, budget_minutes=budget_minutes, metrics=metrics,
                   train_seconds_total=spent + metrics['train_seconds'],
-                  extends=os.path.basename(path))
+                  extends=os.path.basename(path),
+                  second_stage=dict(learning_rate=config['learning_rate'],
+                                    from_epoch=record['metrics']['epochs']))
     write_json(os.path.join(out_dir, 'mnist_%s_long.json' % prior), longer)
     log('mnist (%s, longer budget): test error %.2f%% | ECE %.2f%% | chosen epoch %s of %.0f | '
         '%.1f min in all' % (prior, 100 * metrics['test_error'], 100 * metrics['ece'],
