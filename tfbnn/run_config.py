@@ -22,7 +22,7 @@ CONFIG_FORMAT = 1
 
 DEFAULTS = dict(
     dataset='digits', data_dir=None, split=0, ood_data_dir=None, pixel_scale=255.0,
-    validation_size=0.0, validate_every=0, evaluate_test=True,
+    validation_size=0.0, validate_every=0, patience=0, evaluate_test=True,
     model='mlp', hidden=[100, 100], norm='none',
     estimator='flipout', prior='normal', prior_sigma=1.0, prior_pi=0.5,
     prior_sigma1=1.0, prior_sigma2=math.exp(-6.0), posterior_init_scale=1e-3,
@@ -54,7 +54,7 @@ _CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
 _POSITIVE_INTS = ('train_samples', 'eval_samples', 'epochs', 'batch_size', 'eval_batch_size',
                   'keep_checkpoints', 'summary_every')
 _NON_NEGATIVE_INTS = ('split', 'warmup_steps', 'seed', 'threads', 'checkpoint_every',
-                      'diagnostics_every', 'validate_every')
+                      'diagnostics_every', 'validate_every', 'patience')
 _POSITIVE_FLOATS = ('prior_sigma', 'prior_sigma1', 'prior_sigma2', 'posterior_init_scale',
                     'learning_rate', 'pixel_scale')
 
@@ -127,6 +127,8 @@ def validate(config):
     if not out['evaluate_test'] and not out['validation_size']:
         raise ConfigError('--no-test-eval needs a validation split (--validation-size) to '
                           'evaluate on')
+    if out['patience'] and not out['validate_every']:
+        raise ConfigError('--patience counts validations: it needs --validate-every')
     if out['validate_every'] and not out['validation_size']:
         raise ConfigError('--validate-every needs a validation split (--validation-size)')
     if not isinstance(out['sync_replicas'], bool):

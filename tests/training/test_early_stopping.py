@@ -36,6 +36,22 @@ def test_validate_every_keeps_and_evaluates_the_best_epoch(tmp_path):
     assert 'validation: the last 287 of the 1437 training examples' in dataset['description']
 
 
+def test_patience_stops_after_validations_without_improvement(tmp_path, capsys):
+    # A step size this small leaves the validation error where it is, so
+    # epoch 1 stays the best and two stale validations stop the run.
+    code, out = run(tmp_path, '--epochs', '10', '--hidden', '16', '--eval-samples', '2',
+                    '--progress', 'never', '--validation-size', '0.2', '--validate-every', '1',
+                    '--patience', '2', '--learning-rate', '1e-7')
+    assert code == 0
+    metrics = read(out, 'metrics.json')
+    scored = _val_errors(out)
+    assert len(scored) == 3 and scored[0][1] <= min(v for _, v in scored)
+    assert metrics['stopped_early'] and not metrics['completed']
+    assert metrics['epochs'] == 3.0 and metrics['selected_epoch'] == 1
+    assert 'early stopping at epoch 3: no better val_error in the last 2 validations' in \
+        capsys.readouterr().out
+
+
 def test_no_test_eval_reports_validation_only(tmp_path):
     code, out = run(tmp_path, *QUICK, '--validation-size', '100', '--no-test-eval')
     assert code == 0
@@ -77,6 +93,7 @@ def test_pixel_scale_divides_mnist_bytes(tmp_path):
 
 @pytest.mark.parametrize('flags,message', [
     (['--validate-every', '2'], '--validate-every needs a validation split'),
+    (['--patience', '3'], '--patience counts validations: it needs --validate-every'),
     (['--no-test-eval'], '--no-test-eval needs a validation split'),
     (['--pixel-scale', '126'], "--pixel-scale applies to --dataset mnist only, got dataset "
                                "'digits'"),

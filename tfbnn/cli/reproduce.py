@@ -72,6 +72,7 @@ def main(argv=None):
     from tfbnn import errors
     from tfbnn import reproduce
     from tfbnn.reproduce import runner
+    from tfbnn.training import Interrupted
     import tensorflow.compat.v1 as tf
     tf.logging.set_verbosity(tf.logging.ERROR)
     os.makedirs(args.out, exist_ok=True)
@@ -137,9 +138,10 @@ def main(argv=None):
     except errors.TfbnnError as err:
         sys.stderr.write('tfbnn-reproduce: error: %s\n' % err)
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write('tfbnn-reproduce: interrupted; finished runs and their records are '
-                         'kept in %s\n' % args.out)
+    except (KeyboardInterrupt, Interrupted) as err:
+        sys.stderr.write('tfbnn-reproduce: interrupted%s; finished runs and their records are '
+                         'kept in %s\n' % ('' if isinstance(err, KeyboardInterrupt)
+                                           else ' (%s)' % err, args.out))
         return 130
     return 0
 

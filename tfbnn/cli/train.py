@@ -44,6 +44,9 @@ def build_parser():
                    help='early stopping: every N epochs score the predictive on the '
                         'validation split, keep the best weights in best/ and evaluate those '
                         '(0: off; needs --validation-size)')
+    g.add_argument('--patience', type=int, default=d['patience'],
+                   help='stop training after this many validations in a row without '
+                        'improvement (0: train all --epochs; needs --validate-every)')
     g.add_argument('--ood-data-dir', default=d['ood_data_dir'],
                    help='out-of-distribution data in the same format (e.g. Fashion-MNIST for '
                         'mnist): AUROC of entropy and mutual information')

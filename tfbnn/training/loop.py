@@ -163,11 +163,12 @@ def train(config, stream=None):
         bar = ProgressBar(g.total_steps, step, enabled={'auto': None, 'always': True,
                                                         'never': False}[config['progress']])
         stats = _EpochStats()
-        best = _BestCheckpoint(g, dataset, config, step, g.steps_per_epoch) \
-            if config['validate_every'] else None
         diag_log = rundir.read_json(os.path.join(out, rundir.DIAGNOSTICS), []) if checkpoint else []
         history, diag_log = rundir.truncate(history, diag_log, step)
+        best = _BestCheckpoint(g, dataset, config, step, history) \
+            if config['validate_every'] else None
         last_saved = checkpoint
+        stopped_early = False
         t0 = time.time()
         trained_examples = 0
         old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -214,6 +215,16 @@ def train(config, stream=None):
                         history.setdefault(key, []).append(value)
                     rundir.write_json(os.path.join(out, rundir.HISTORY), history)
                     stats = _EpochStats()
+                    if best is not None and best.exhausted() and step < g.total_steps:
+                        bar.clear()
+                        if step % every:
+                            last_saved = g.saver.save(sess, ckpt_prefix, global_step=step)
+                        log('tfbnn: early stopping at epoch %d: no better %s in the last %d '
+                            'validations (best at epoch %d)' % (epoch, best.key,
+                                                                config['patience'],
+                                                                best.record['epoch']))
+                        stopped_early = True
+                        break
                 bar.update(step, stats.examples / max(time.time() - stats.start, 1e-9)
                            if stats.steps else None)
                 if stop['signal'] is not None:
@@ -250,7 +261,8 @@ def train(config, stream=None):
         examples_per_second=trained_examples / max(train_seconds, 1e-9) if trained_examples
         else None,
         epochs=step / float(g.steps_per_epoch), steps=step, resumed_from_step=first_step or None,
-        train_seconds=train_seconds, completed=step >= g.total_steps)
+        train_seconds=train_seconds, completed=step >= g.total_steps,
+        stopped_early=stopped_early)
     if diag_log:
         metrics['kl_dominated_layers'] = _diagnostics_report(diag_log[-1], log)
     rundir.write_json(os.path.join(out, rundir.METRICS), metrics)
@@ -267,14 +279,15 @@ class _BestCheckpoint(object):
     """Early stopping on the validation split: every `validate_every` epochs
     (and at the last step) score the predictive on the validation examples,
     keep the best-scoring weights in <run>/best/, and evaluate those at the
-    end. The test split plays no part in the choice.
+    end; with `patience` P, stop training after P validations in a row
+    without improvement. The test split plays no part in the choice.
 
     A resumed run reads best/best.json; a best checkpoint newer than the step
     it resumes from belongs to a future that is being replayed, so it is
     dropped and found again.
     """
 
-    def __init__(self, graph, dataset, config, step, steps_per_epoch):
+    def __init__(self, graph, dataset, config, step, history):
         self.graph, self.dataset, self.config = graph, dataset, config
         self.key, self.better = evaluate_lib.selection_score(dataset.task)
         self.folder = os.path.join(config['output_dir'], rundir.BEST)
@@ -283,6 +296,16 @@ class _BestCheckpoint(object):
         os.makedirs(self.folder, exist_ok=True)
         record = rundir.read_json(os.path.join(self.folder, rundir.BEST_RECORD))
         self.record = record if record and record['step'] <= step else None
+        # Validations since the best one (what --patience counts), also
+        # across a resume: the history holds the scores logged so far.
+        best_epoch = self.record['epoch'] if self.record else 0
+        self.stale = sum(1 for e, v in zip(history.get('epoch', []),
+                                           history.get(self.key, []))
+                         if v is not None and e > best_epoch)
+
+    def exhausted(self):
+        """True once --patience validations in a row brought no improvement."""
+        return bool(self.config['patience']) and self.stale >= self.config['patience']
 
     def check(self, sess, epoch, step, log, bar):
         """Scores the current weights if this epoch is due; returns the
@@ -294,6 +317,7 @@ class _BestCheckpoint(object):
         scores = evaluate_lib.validation_metrics(sess, self.graph, self.dataset, self.config)
         value = scores[self.key]
         improved = self.record is None or self.better(value, self.record['value'])
+        self.stale = 0 if improved else self.stale + 1
         if improved:
             path = self.saver.save(sess, os.path.join(self.folder, rundir.CHECKPOINT_PREFIX),
                                    global_step=step, latest_filename='checkpoint')
