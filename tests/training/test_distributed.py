@@ -233,3 +233,16 @@ def test_the_chief_dying_stops_the_job_and_resume_finishes_it(tmp_path, cluster_
     metrics = read(out, 'metrics.json')
     assert metrics['resumed_from_step'] >= saved and metrics['completed']
     assert metrics['steps'] >= 12 * 46 and metrics['sync_replicas'] is False
+
+
+def test_the_workers_stop_when_the_chief_stops_early(tmp_path, cluster_job):
+    """--max-seconds ends a synchronous job long before its last step: the chief
+    marks the job done and every worker stops by itself, inside the grace time."""
+    out = str(tmp_path / 'early')
+    job = cluster_job(['--output-dir', out, '--epochs', '500', '--max-seconds', '6'] + FLAGS,
+                      sync=True)
+    assert job.join() == 0, job.output()
+    metrics = read(out, 'metrics.json')
+    assert not metrics['completed'] and 0 < metrics['steps'] < 500 * 23
+    assert 'worker1 done after' in job.output(), job.output()
+    assert 'still waiting for an update' not in job.output(), job.output()
