@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,10 @@ def main():
     p.add_argument('--steps', type=int, default=200, help='global steps per configuration')
     p.add_argument('--batch-size', type=int, default=128, help='B per worker')
     args = p.parse_args()
+    counts = [int(v) for v in args.workers.split(',')]
+    if 1 not in counts:
+        p.error('--workers must include 1: scaling efficiency is measured against 1 worker')
+    counts = [1] + [w for w in counts if w != 1]
     sets = [('digits', None, 1437)]
     if not args.no_mnist:
         if os.path.isdir(args.mnist_dir):
@@ -56,6 +61,19 @@ def main():
             print('MNIST skipped: no folder %s (--mnist-dir)' % args.mnist_dir)
     rows = []
     tmp = tempfile.mkdtemp(prefix='bench_distributed_')
+    try:
+        _bench(args, sets, counts, tmp, rows)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print('\n| data | configuration | global batch | examples/s | scaling efficiency | '
+          'vs single process |')
+    print('|---|---|---:|---:|---:|---:|')
+    for name, conf, g, eps, eff, rel in rows:
+        print('| %s | %s | %d | %.0f | %s | %.2fx |' % (name, conf, g, eps,
+                                                      '-' if eff is None else '%.2f' % eff, rel))
+
+
+def _bench(args, sets, counts, tmp, rows):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
     for name, data_dir, n in sets:
         out = os.path.join(tmp, '%s-single' % name)
@@ -64,8 +82,8 @@ def main():
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         single = _metrics(out)['examples_per_second']
         rows.append((name, 'single process (no cluster)', args.batch_size, single, None, 1.0))
-        base = None
-        for w in [int(v) for v in args.workers.split(',')]:
+        base = None  # the 1-worker throughput (counts starts with 1)
+        for w in counts:
             out = os.path.join(tmp, '%s-w%d' % (name, w))
             flags = _flags(name, data_dir, args.batch_size, w, args.steps, n, out)
             log = io.StringIO()
@@ -74,16 +92,11 @@ def main():
                 sys.stdout.write(log.getvalue())
                 raise SystemExit('the %d-worker run on %s failed (status %d)' % (w, name, status))
             eps = _metrics(out)['examples_per_second']
-            base = base or eps
+            if w == 1:
+                base = eps
             rows.append((name, '1 ps + %d worker%s, sync' % (w, 's' if w > 1 else ''),
                          w * args.batch_size, eps, eps / (w * base), eps / single))
             print('%s W=%d: %.0f examples/s' % (name, w, eps))
-    print('\n| data | configuration | global batch | examples/s | scaling efficiency | '
-          'vs single process |')
-    print('|---|---|---:|---:|---:|---:|')
-    for name, conf, g, eps, eff, rel in rows:
-        print('| %s | %s | %d | %.0f | %s | %.2fx |' % (name, conf, g, eps,
-                                                      '-' if eff is None else '%.2f' % eff, rel))
 
 
 if __name__ == '__main__':

@@ -5,7 +5,8 @@ status 2; anything else escaping is a bug and keeps its traceback. All of
 them are also `ValueError`s, so library callers can catch the usual type.
 """
 
-__all__ = ['TfbnnError', 'ConfigError', 'DataError', 'CheckpointError', 'TrainingDivergedError']
+__all__ = ['TfbnnError', 'ConfigError', 'DataError', 'CheckpointError', 'ClusterError',
+           'TrainingDivergedError']
 
 
 class TfbnnError(ValueError):
@@ -22,6 +23,10 @@ class DataError(TfbnnError):
 
 class CheckpointError(TfbnnError):
     """A checkpoint or run directory that cannot be used."""
+
+
+class ClusterError(TfbnnError):
+    """A cluster job that cannot go on, e.g. a worker that lost its chief."""
 
 
 class TrainingDivergedError(TfbnnError):

@@ -34,6 +34,7 @@ DEFAULTS = dict(
     diagnostics_every=0,
     resume=False, progress='auto', max_seconds=0.0,
     sync_replicas=False,  # on a cluster (tfbnn.training.distributed)
+    workers=0,  # W of the cluster that wrote the run (set by the chief); 0: one process
 )
 
 # What fixes the variables and their shapes: a run can only resume (or be
@@ -54,7 +55,7 @@ _CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
 _POSITIVE_INTS = ('train_samples', 'eval_samples', 'epochs', 'batch_size', 'eval_batch_size',
                   'keep_checkpoints', 'summary_every')
 _NON_NEGATIVE_INTS = ('split', 'warmup_steps', 'seed', 'threads', 'checkpoint_every',
-                      'diagnostics_every', 'validate_every', 'patience')
+                      'diagnostics_every', 'validate_every', 'patience', 'workers')
 _POSITIVE_FLOATS = ('prior_sigma', 'prior_sigma1', 'prior_sigma2', 'posterior_init_scale',
                     'learning_rate', 'pixel_scale')
 
@@ -216,9 +217,29 @@ def load(path):
         raise CheckpointError('%s: %s' % (path, err))
 
 
+def _schedule(config):
+    if not config['workers']:
+        return 'a single process'
+    return '%d %s workers' % (config['workers'],
+                              'synchronous' if config['sync_replicas'] else 'asynchronous')
+
+
 def check_compatible(saved, requested):
-    """Raises CheckpointError if `requested` would build different variables."""
+    """Raises CheckpointError if `requested` would build different variables, or,
+    on a cluster, read the global step differently.
+
+    A cluster's global step counts global batches of W B examples
+    (synchronous) or single-worker updates (asynchronous, W per global batch),
+    so a cluster run resumes only with the same W and the same --sync-replicas.
+    (A single-process resume of a cluster run is allowed: it restores, and
+    counts batches of B from the saved step on.)
+    """
     for key in RESUME_KEYS:
         if saved[key] != requested[key]:
             raise CheckpointError('cannot resume: --%s was %r in the saved run, now %r'
                                   % (key.replace('_', '-'), saved[key], requested[key]))
+    if requested['workers'] and _schedule(saved) != _schedule(requested):
+        raise CheckpointError('cannot resume: the saved run was trained by %s, now %s (the '
+                              'global step would mean another batch); resume it with the same '
+                              'workers and --sync-replicas' % (_schedule(saved),
+                                                               _schedule(requested)))

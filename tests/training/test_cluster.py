@@ -83,12 +83,38 @@ def test_tf_config_errors(text, message):
     ((json.dumps(CLUSTER), 'master', 0), r'--cluster: the task type must be one of ps, worker'),
     ((json.dumps(CLUSTER), 'worker', 5), r'--cluster: the worker task index must be an integer '
                                          r'in 0..1'),
-    ((None, 'worker', 0), r'--job-name and --task-index need --cluster \(or TF_CONFIG\)'),
+    ((None, 'worker', 0), r'--job-name and --task-index need --cluster \(with TF_CONFIG'),
     ((None, None, 1), r'--job-name and --task-index need --cluster'),
 ])
 def test_flag_errors(args, message):
     with pytest.raises(ConfigError, match=message):
         cluster_lib.resolve(*args, environ={})
+
+
+def test_task_flags_without_cluster_are_refused_also_with_tf_config():
+    for args in ((None, 'worker', 1), (None, None, 0)):
+        with pytest.raises(ConfigError, match=r'--job-name and --task-index need --cluster'):
+            cluster_lib.resolve(*args, environ={'TF_CONFIG': tf_config()})
+
+
+@pytest.mark.parametrize('cluster,task', [
+    ({'chief': ['127.0.0.1:2222']}, {'type': 'chief', 'index': 0}),
+    ({'worker': ['127.0.0.1:2222']}, {'type': 'worker'}),
+])
+def test_a_single_task_without_ps_runs_in_one_process(cluster, task):
+    lines = []
+    env = {'TF_CONFIG': json.dumps({'cluster': cluster, 'task': task})}
+    assert cluster_lib.resolve(environ=env, log=lines.append) is None
+    assert len(lines) == 1 and 'describes one task' in lines[0], lines
+    assert 'training in a single process' in lines[0]
+
+
+def test_the_task_index_is_required_when_the_job_has_several_tasks():
+    with pytest.raises(ConfigError, match=r'"task" needs an "index" when the job "worker" has '
+                                          r'2 tasks'):
+        cluster_lib.resolve(environ={'TF_CONFIG': tf_config(task={'type': 'worker'})})
+    one_ps = cluster_lib.parse_tf_config(tf_config(task={'type': 'ps'}))  # one ps: index 0
+    assert one_ps.task_index == 0
 
 
 def test_cli_reports_a_bad_tf_config_in_one_line(tmp_path, capsys, monkeypatch):

@@ -14,7 +14,10 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from tfbnn import data, run_config
+from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.training import cluster as cluster_lib
 from tfbnn.training import graph as graph_lib
+from tfbnn.training.distributed import run_task
 from tfbnn.training.launch import LocalCluster
 
 TIMEOUT = 150
@@ -56,14 +59,106 @@ class Watched(object):
         assert not self.thread.is_alive()
         return self.status
 
+    def close(self):
+        """Stops every task still running and joins the thread (always, also on failure)."""
+        if self.thread.is_alive():
+            self.cluster.close()
+        self.thread.join(60)
+        assert all(p.poll() is not None for p in self.cluster.procs.values())
 
-def test_sync_cluster_converges_on_the_ps_and_restores_single_process(tmp_path):
+
+@pytest.fixture
+def cluster_job():
+    """Starts Watched jobs; stops them all at teardown, so a failing test leaves no process."""
+    jobs = []
+
+    def start(flags, sync):
+        jobs.append(Watched(flags, sync))
+        return jobs[-1]
+
+    yield start
+    for job in jobs:
+        job.close()
+
+
+def _digits_graph(config, replica=None):
+    config = run_config.validate(config)
+    dataset = data.load_dataset('digits', None, 0, seed=0)
+    return graph_lib.build_train_graph(config, dataset, run_config.model_spec(config, dataset),
+                                       '/cpu:0', replica)
+
+
+@pytest.mark.parametrize('sync,total', [(True, 3 * 23), (False, 3 * 23 * 2)])
+def test_replica_graph_counts_global_steps(sync, total):
+    # 1437 digits, 2 workers of 32: global batches of 64, ceil(1437 / 64) = 23.
+    g = _digits_graph(dict(batch_size=32, epochs=3, hidden=[8], sync_replicas=sync),
+                      graph_lib.Replica(2, 1, sync, '/cpu:0'))
+    assert g.steps_per_epoch == 23 and g.total_steps == total
+    assert g.iterator_init is None
+    assert isinstance(g.optimizer, tf.train.SyncReplicasOptimizer) == sync
+    counters = [v for v in tf.local_variables() if 'async_data_round' in v.op.name]
+    assert len(counters) == (0 if sync else 1)
+
+
+def test_single_process_graph_counts_batches_of_b():
+    g = _digits_graph(dict(batch_size=32, epochs=3, hidden=[8]))
+    assert g.steps_per_epoch == 45 and g.total_steps == 3 * 45  # ceil(1437 / 32) = 45
+
+
+def test_async_workers_walk_their_own_shares(sess):
+    """Each asynchronous step of a worker takes its share of the next global batch,
+    however the global step moves (the others' updates)."""
+    g = _digits_graph(dict(batch_size=32, epochs=3, hidden=[8]),
+                      graph_lib.Replica(2, 1, False, '/cpu:0'))
+    sess.run(tf.global_variables_initializer())
+    sess.run(g.global_step.assign(10))  # round 5 when the worker starts
+    sess.run(g.data_init, g.data_feed)
+    sess.run(tf.variables_initializer([v for v in tf.local_variables()
+                                       if v not in g.data_variables]))
+    counter = [v for v in tf.local_variables() if 'async_data_round' in v.op.name][0]
+    assert sess.run(counter) == 5
+    sess.run(g.train_op)
+    sess.run(g.global_step.assign(30))  # others went ahead: this worker still takes round 6
+    assert sess.run(counter) == 6
+    sess.run(g.train_op)
+    assert sess.run(counter) == 7
+
+
+def test_batch_norm_is_refused_on_a_cluster(tmp_path):
+    cluster = cluster_lib.ClusterConfig({'ps': ['127.0.0.1:1'], 'worker': ['127.0.0.1:2']},
+                                        'worker', 0)
+    with pytest.raises(ConfigError, match=r'^--norm batch is not supported on a cluster .*; '
+                                          r'use --norm group$'):
+        run_task(dict(norm='batch', output_dir=str(tmp_path)), cluster)
+
+
+@pytest.mark.parametrize('saved,requested,ok', [
+    ((2, True), (2, True), True),
+    ((2, True), (3, True), False),
+    ((2, True), (2, False), False),
+    ((0, False), (2, True), False),   # a single-process run resumed on a cluster
+    ((2, True), (0, False), True),    # a cluster run resumed single-process (documented)
+])
+def test_cluster_resume_needs_the_same_workers_and_schedule(saved, requested, ok):
+    def config(workers, sync):
+        return run_config.validate(dict(workers=workers, sync_replicas=sync))
+    if ok:
+        run_config.check_compatible(config(*saved), config(*requested))
+    else:
+        with pytest.raises(CheckpointError, match=r'^cannot resume: the saved run was trained '
+                                                  r'by .*, now .*; resume it with the same '
+                                                  r'workers and --sync-replicas$'):
+            run_config.check_compatible(config(*saved), config(*requested))
+
+
+def test_sync_cluster_converges_on_the_ps_and_restores_single_process(tmp_path, cluster_job):
     out = str(tmp_path / 'sync')
-    job = Watched(['--output-dir', out, '--epochs', '4'] + FLAGS, sync=True)
+    job = cluster_job(['--output-dir', out, '--epochs', '4'] + FLAGS, sync=True)
     assert job.join() == 0, job.output()
     metrics = read(out, 'metrics.json')
     assert metrics['steps'] == 4 * 23 and metrics['completed']  # ceil(1437 / 64) = 23
     assert metrics['workers'] == 2 and metrics['sync_replicas'] is True
+    assert read(out, 'config.json')['workers'] == 2
     assert metrics['test_error'] < 0.25  # chance is 0.9
     history = read(out, 'history.json')
     assert history['step'] == [23, 46, 69, 92]
@@ -95,25 +190,29 @@ def test_sync_cluster_converges_on_the_ps_and_restores_single_process(tmp_path):
     assert export_main([out, '--mode', 'mean', '--no-saved-model']) == 0
 
 
-def test_a_killed_worker_restarts_and_rejoins(tmp_path):
+def test_a_killed_worker_restarts_and_rejoins(tmp_path, cluster_job):
     out = str(tmp_path / 'restart')
-    job = Watched(['--output-dir', out, '--epochs', '12', '--checkpoint-every', '10'] + FLAGS,
+    job = cluster_job(['--output-dir', out, '--epochs', '12', '--checkpoint-every', '10'] + FLAGS,
                   sync=True)
     job.wait_for('[worker0] epoch 1/12')
     pid = job.cluster.procs['worker1'].pid
     os.kill(pid, signal.SIGKILL)
     job.wait_for('worker1 exited with status -9; starting it again (1 of 3)')
     assert job.join() == 0, job.output()
-    # Synchronous updates need both workers: finishing proves the rejoin.
     metrics = read(out, 'metrics.json')
     assert metrics['steps'] == 12 * 23 and metrics['completed']
     assert job.cluster.procs['worker1'].pid != pid
+    # The restarted worker1 trained: the killed one never reported, so the
+    # one line is the new process's count of its own steps.
+    done = [l for l in job.output().splitlines() if 'worker1 done after' in l]
+    assert len(done) == 1, job.output()
+    assert int(done[0].split('done after ')[1].split()[0]) > 0, done
 
 
-def test_the_chief_dying_stops_the_job_and_resume_finishes_it(tmp_path):
+def test_the_chief_dying_stops_the_job_and_resume_finishes_it(tmp_path, cluster_job):
     out = str(tmp_path / 'chief')
     flags = ['--output-dir', out, '--epochs', '12', '--checkpoint-every', '10'] + FLAGS
-    job = Watched(flags, sync=False)
+    job = cluster_job(flags, sync=False)
     deadline = time.time() + TIMEOUT
     while time.time() < deadline:  # asynchronous: 46 global steps per epoch
         latest = tf.train.latest_checkpoint(out) if os.path.isdir(out) else None
@@ -129,8 +228,21 @@ def test_the_chief_dying_stops_the_job_and_resume_finishes_it(tmp_path):
     saved = int(tf.train.latest_checkpoint(out).rsplit('-', 1)[1])
     assert saved >= 40
     assert all(p.poll() is not None for p in job.cluster.procs.values())
-    resumed = Watched(flags + ['--resume'], sync=False)
+    resumed = cluster_job(flags + ['--resume'], sync=False)
     assert resumed.join() == 0, resumed.output()
     metrics = read(out, 'metrics.json')
     assert metrics['resumed_from_step'] >= saved and metrics['completed']
     assert metrics['steps'] >= 12 * 46 and metrics['sync_replicas'] is False
+
+
+def test_the_workers_stop_when_the_chief_stops_early(tmp_path, cluster_job):
+    """--max-seconds ends a synchronous job long before its last step: the chief
+    marks the job done and every worker stops by itself, inside the grace time."""
+    out = str(tmp_path / 'early')
+    job = cluster_job(['--output-dir', out, '--epochs', '500', '--max-seconds', '6'] + FLAGS,
+                      sync=True)
+    assert job.join() == 0, job.output()
+    metrics = read(out, 'metrics.json')
+    assert not metrics['completed'] and 0 < metrics['steps'] < 500 * 23
+    assert 'worker1 done after' in job.output(), job.output()
+    assert 'still waiting for an update' not in job.output(), job.output()

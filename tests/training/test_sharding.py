@@ -31,6 +31,7 @@ def test_worker_shares_partition_the_single_process_batch(sess, n, batch, worker
         sizes = [p.size for p in parts]
         assert max(sizes) - min(sizes) <= 1, sizes
 
+
 def test_epoch_permutation_is_a_permutation_per_seed_and_epoch(sess):
     perms = sess.run([sharding.epoch_permutation(30, 1, tf.constant(e, tf.int64))
                       for e in (0, 1, 0)])

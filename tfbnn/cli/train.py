@@ -140,7 +140,7 @@ def main(argv=None):
     cluster_flags = [config.pop(k) for k in ('cluster', 'job_name', 'task_index')]
     try:
         from tfbnn.training import cluster as cluster_lib
-        cluster = cluster_lib.resolve(*cluster_flags)
+        cluster = cluster_lib.resolve(*cluster_flags, log=print)
         if cluster is None:
             train(config)
         else:

@@ -29,6 +29,7 @@ __all__ = ['ClusterConfig', 'JOBS', 'parse_tf_config', 'from_flags', 'resolve']
 
 JOBS = ('ps', 'worker')
 
+
 class ClusterConfig(collections.namedtuple('ClusterConfig',
                                            ['cluster', 'job_name', 'task_index'])):
     """A checked cluster description.
@@ -131,7 +132,27 @@ def parse_tf_config(text):
     if not isinstance(task, dict) or 'type' not in task:
         raise ConfigError('TF_CONFIG: "task" must be an object like {"type": "worker", '
                           '"index": 0}, got %s' % json.dumps(task))
+    if 'index' not in task and len(cluster.get(task['type'], ())) > 1:
+        raise ConfigError('TF_CONFIG: "task" needs an "index" when the job %s has %d tasks, '
+                          'got %s' % (json.dumps(task['type']), len(cluster[task['type']]),
+                                      json.dumps(task)))
     return _check_task(cluster, task['type'], task.get('index', 0), 'TF_CONFIG')
+
+
+def _single_task(text):
+    """The one task of a TF_CONFIG whose cluster has a single task and no ps, or None."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    cluster = record.get('cluster') if isinstance(record, dict) else None
+    if not isinstance(cluster, dict) or 'ps' in cluster:
+        return None
+    tasks = [(job, t) for job, addresses in cluster.items()
+             if isinstance(addresses, list) for t in addresses]
+    if len(tasks) == 1 and all(isinstance(a, list) for a in cluster.values()):
+        return '%s %s' % tasks[0]
+    return None
 
 
 def from_flags(cluster_json, job_name, task_index):
@@ -150,35 +171,47 @@ def from_flags(cluster_json, job_name, task_index):
     return _check_task(cluster, job_name, task_index, '--cluster')
 
 
-def resolve(cluster_json=None, job_name=None, task_index=None, environ=None):
+def resolve(cluster_json=None, job_name=None, task_index=None, environ=None, log=None):
     """The cluster this process belongs to, or None for a single process.
 
     Args:
       cluster_json, job_name, task_index: the flags (None when not given).
       environ: mapping to read TF_CONFIG from (default `os.environ`).
+      log: optional function taking one line, told when a TF_CONFIG is
+        read as a single process.
 
     Returns:
       `ClusterConfig`, or None when neither --cluster nor a non-empty
-      TF_CONFIG is given (or TF_CONFIG has no "cluster", as some schedulers
-      set it for single-process jobs).
+      TF_CONFIG is given, when TF_CONFIG has no "cluster" (as some
+      schedulers set it for single-process jobs), or when its cluster is a
+      single task and no ps (e.g. {"chief": ["host:port"]}): these run in one
+      process, as without a cluster.
 
     Raises:
       ConfigError: for any of the errors above, or --job-name/--task-index
-        without --cluster or TF_CONFIG.
+        without --cluster (also when TF_CONFIG is set).
     """
     if environ is None:
         import os
         environ = os.environ
     if cluster_json is not None:
         return from_flags(cluster_json, job_name, task_index)
-    text = environ.get('TF_CONFIG', '').strip()
-    if text:
-        try:
-            single = isinstance(json.loads(text), dict) and not json.loads(text).get('cluster')
-        except ValueError:
-            single = False
-        if not single:
-            return parse_tf_config(text)
     if job_name is not None or task_index is not None:
-        raise ConfigError('--job-name and --task-index need --cluster (or TF_CONFIG)')
-    return None
+        raise ConfigError('--job-name and --task-index need --cluster (with TF_CONFIG, the task '
+                          'comes from its "task")')
+    text = environ.get('TF_CONFIG', '').strip()
+    if not text:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    if isinstance(record, dict) and not record.get('cluster'):
+        return None
+    single = _single_task(text)
+    if single is not None:
+        if log is not None:
+            log('tfbnn: TF_CONFIG describes one task (%s) and no parameter server: training in '
+                'a single process' % single)
+        return None
+    return parse_tf_config(text)

@@ -19,11 +19,15 @@
   restoring the final checkpoint into the plain single-process graph (which
   also proves that the checkpoint restores without the cluster).
 
-Faults: a non-chief worker that dies can be started again with the same
-TF_CONFIG; it waits for nothing (the variables are initialised), finds its
-batch from the global step and rejoins. Synchronous training waits for it
-meanwhile (the update needs W gradients). When the chief dies the job stops;
-start the chief again with --resume and it restores the latest checkpoint.
+Faults (see also `tfbnn.training.job_state` and `tfbnn.training.sync_replicas`):
+a non-chief worker that dies can be started again with the same TF_CONFIG; it
+waits for nothing (the variables are initialised), finds its batch from the
+global step and rejoins. When the chief stops for any reason it can report
+(the end, --max-seconds, a signal, an error), it marks the job done on the
+parameter server and the workers stop; when it dies without a word, the
+workers give up after `job_state.GIVE_UP_SECONDS` without its heartbeat, with
+one line saying to restart it with --resume, which restores the latest
+checkpoint.
 """
 import os
 import signal
@@ -33,18 +37,26 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import plots, run_config
-from tfbnn.errors import ConfigError, TrainingDivergedError
+from tfbnn.errors import ClusterError, ConfigError, TrainingDivergedError
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
+from tfbnn.training import job_state as job_state_lib
 from tfbnn.training import rundir
+from tfbnn.training.sync_replicas import SyncReplicasHook, token_wait_op
 from tfbnn.training.loop import (Interrupted, _epoch_line, _EpochStats, _fmt, _restore,
                                  resolve_device, session_config)
 
-__all__ = ['run_task', 'WORKER_STEP_TIMEOUT_MS']
+__all__ = ['run_task', 'evaluate_checkpoint', 'WORKER_STEP_TIMEOUT_MS', 'POLL_MS',
+           'GIVE_UP_ENV']
 
-# A non-chief worker blocked this long in one step (as when the chief has
-# finished and no update will come) checks whether the job is over.
+# A non-chief worker blocked this long in one step (a slow or restarting
+# worker, or the chief has stopped) stops sending gradients and only waits
+# for the next update, checking every POLL_MS whether the job is over.
 WORKER_STEP_TIMEOUT_MS = 30000
+POLL_MS = 5000
+# Seconds without a sign of the chief before a worker gives up (default
+# `job_state.GIVE_UP_SECONDS`); an environment variable, for tests.
+GIVE_UP_ENV = 'TFBNN_WORKER_GIVE_UP_SECONDS'
 
 
 class _FeedDataHook(tf.train.SessionRunHook):
@@ -58,54 +70,19 @@ class _FeedDataHook(tf.train.SessionRunHook):
         session.run(self._init_op, self._feed)
 
 
-class _SyncReplicasHook(tf.train.SessionRunHook):
-    """`SyncReplicasOptimizer.make_session_run_hook`, with two changes.
+class _JobEndHook(tf.train.SessionRunHook):
+    """At the chief's normal end (the last step, --max-seconds, a signal):
+    marks the job done, then (synchronous) gives one more token per worker,
+    so a worker waiting for an update that will never come finishes its step,
+    reads `job_done` and stops instead of waiting for its timeout."""
 
-    * No initial tokens: a worker can only contribute its next gradient
-      once the last update is applied, so every update averages exactly one
-      gradient of each worker (with the W initial tokens of TensorFlow's
-      hook, a worker that starts first spends them and one update can hold
-      two of its gradients and none of another's).
-    * The chief's queue runner treats the cancellation at the session's close
-      as the end of the queue instead of printing a traceback.
-    """
-
-    def __init__(self, sync_optimizer, is_chief):
-        self._opt, self._is_chief = sync_optimizer, is_chief
-
-    def begin(self):
-        opt = self._opt
-        self._ready = opt.ready_for_local_init_op
-        if self._is_chief:
-            self._local_init = opt.chief_init_op
-            runner = opt.get_chief_queue_runner()
-            self._runner = tf.train.QueueRunner(
-                runner.queue, runner.enqueue_ops, runner.close_op, runner.cancel_op,
-                queue_closed_exception_types=(tf.errors.OutOfRangeError,
-                                              tf.errors.CancelledError))
-        else:
-            self._local_init, self._runner = opt.local_step_init_op, None
-
-    def after_create_session(self, session, coord):
-        uninitialized = session.run(self._ready)
-        if len(uninitialized):
-            raise RuntimeError('SyncReplicasOptimizer local init: uninitialized variables %s'
-                               % uninitialized)
-        session.run(self._local_init)
-        if self._runner is not None:
-            self._runner.create_threads(session, coord=coord, daemon=True, start=True)
-
-
-class _ReleaseWorkersHook(tf.train.SessionRunHook):
-    """At the chief's normal end, one more token per worker: a synchronous
-    worker waiting for an update that will never come gets the last global
-    step and stops, instead of hanging."""
-
-    def __init__(self, release_op):
-        self._release_op = release_op
+    def __init__(self, mark_done, release_op):
+        self._mark_done, self._release_op = mark_done, release_op
 
     def end(self, session):
-        session.run(self._release_op)
+        session.run(self._mark_done)
+        if self._release_op is not None:
+            session.run(self._release_op)
 
 
 def _global_step(sess, g):
@@ -144,6 +121,9 @@ def run_task(config, cluster, stream=None):
     if config['validate_every']:
         raise ConfigError('--validate-every (early stopping) is not supported on a cluster '
                           'yet; the chief scores --validation-size at the end')
+    if config['norm'] == 'batch':
+        raise ConfigError('--norm batch is not supported on a cluster (each worker would keep '
+                          'its own batch statistics); use --norm group')
     spec = tf.train.ClusterSpec(cluster.cluster)
     if cluster.job_name == 'ps':
         server = tf.train.Server(spec, 'ps', cluster.task_index,
@@ -158,6 +138,7 @@ def run_task(config, cluster, stream=None):
 def _train_worker(config, cluster, spec, stream):
     chief, w, workers = cluster.is_chief, cluster.task_index, cluster.num_workers
     sync = config['sync_replicas']
+    config = dict(config, workers=workers)  # recorded in config.json, checked on --resume
     dataset, ood = run_config.load_datasets(config)
     model = run_config.model_spec(config, dataset)
     out = config['output_dir']
@@ -181,20 +162,31 @@ def _train_worker(config, cluster, spec, stream):
             g = graph_lib.build_train_graph(
                 config, dataset, model, device,
                 graph_lib.Replica(workers, w, sync, worker_device + '/cpu:0'))
+            state = job_state_lib.job_state()
             # The data variables are filled by _FeedDataHook; everything else
-            # local (the permutation cache, SyncReplicas' local step) by init.
+            # local (the permutation cache, SyncReplicas' local step) by init;
+            # the job state by the chief, before the others may start.
             others = [v for v in tf.local_variables() if v not in set(g.data_variables)]
+            local_init = tf.variables_initializer(others)
             scaffold = tf.train.Scaffold(
-                saver=g.saver, local_init_op=tf.variables_initializer(others),
+                saver=g.saver,
+                local_init_op=tf.group(local_init, state.init_op) if chief else local_init,
                 ready_for_local_init_op=tf.report_uninitialized_variables(tf.global_variables()),
-                ready_op=tf.report_uninitialized_variables(tf.global_variables() + others))
+                ready_op=tf.report_uninitialized_variables(tf.global_variables() + others
+                                                           + state.variables))
             hooks = [tf.train.StopAtStepHook(last_step=g.total_steps),
                      _FeedDataHook(g.data_init, g.data_feed)]
-            chief_hooks = []
+            wait_op = release_op = None
             if sync:
-                hooks.append(_SyncReplicasHook(g.optimizer, chief))
-                chief_hooks.append(_ReleaseWorkersHook(
-                    g.optimizer.get_init_tokens_op(num_tokens=workers)))
+                hooks.append(SyncReplicasHook(g.optimizer, chief))
+                wait_op = token_wait_op(g.optimizer, g.global_step)
+                release_op = g.optimizer.get_init_tokens_op(num_tokens=workers)
+            chief_hooks = [_JobEndHook(state.mark_done, release_op)]
+            # What a worker reads after its step: whether the chief has
+            # stopped meanwhile (the chief marks the job done before it
+            # releases the last tokens).
+            with tf.control_dependencies([g.train_op]):
+                done_after_step = state.done.read_value()
     steps_per_epoch = g.total_steps // config['epochs']  # global steps
     examples_per_step = dataset.x_train.shape[0] / float(steps_per_epoch)
     log('tfbnn: %s of %d workers (%s) | %s | model %s (%s) | %d global steps of %d x %d '
@@ -206,8 +198,9 @@ def _train_worker(config, cluster, spec, stream):
         log('tfbnn: ' + note)
 
     sess_config = session_config(config['threads'])
-    # A worker talks to the parameter servers and itself only, so it neither
-    # waits for nor depends on the other workers (one can die and come back).
+    # A worker talks to the parameter servers and itself only: its session
+    # does not need the other workers to be up (one can die and come back).
+    # Synchronous training still waits for their gradients at every update.
     sess_config.device_filters.extend(['/job:ps', worker_device])
     every = config['checkpoint_every'] or steps_per_epoch
     with graph.as_default():
@@ -218,33 +211,85 @@ def _train_worker(config, cluster, spec, stream):
             save_summaries_steps=None, save_summaries_secs=None, log_step_count_steps=None,
             config=sess_config, stop_grace_period_secs=5, max_wait_secs=900)
         if not chief:
-            return _run_non_chief(session, g, cluster, log)
+            give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
+            return _run_non_chief(session, g, state, done_after_step, wait_op, cluster, log,
+                                  job_state_lib.Watchdog(give_up))
         restored = int(checkpoint.rsplit('-', 1)[1]) if checkpoint else None
-        return _run_chief(session, g, config, cluster, dataset, ood, device, history, log,
-                          steps_per_epoch, examples_per_step, restored)
+        try:
+            return _run_chief(session, g, state, config, cluster, dataset, ood, device, history,
+                              log, steps_per_epoch, examples_per_step, restored)
+        finally:  # every way out, also an error: the workers must not wait for us
+            _mark_done(server.target, graph, state.mark_done, sess_config)
 
 
-def _run_non_chief(session, g, cluster, log):
-    options = tf.RunOptions(timeout_in_ms=WORKER_STEP_TIMEOUT_MS)
-    steps = 0
+def _mark_done(target, graph, mark_done, sess_config):
+    """Sets job_done in a session of its own (the chief's may be broken); best effort."""
+    try:
+        with tf.Session(target, graph=graph, config=sess_config) as sess:
+            sess.run(mark_done, options=tf.RunOptions(timeout_in_ms=POLL_MS))
+    except tf.errors.OpError:
+        pass  # the parameter server is gone: so are the workers' variables
+
+
+def _give_up_message(cluster, watchdog, step):
+    return ('%s: no sign of the chief (worker0 at %s) for %.0f s at global step %d: it has '
+            'died or hangs; restart it with --resume (the workers rejoin), or stop the job'
+            % (cluster.task_name, cluster.cluster['worker'][0], watchdog.quiet_seconds(), step))
+
+
+def _run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, watchdog):
+    """A worker's loop: steps until the last global step or until the chief marks the job done.
+
+    A step that times out (synchronous: the gradient is sent, the update
+    waits for others) is never run again: the worker only waits for the next
+    token (`wait_op`), so it adds one gradient per update. Async workers
+    retry the step. Either way, while waiting, it checks job_done and the
+    chief's heartbeat every POLL_MS, and gives up (ClusterError) after
+    `watchdog.give_up_seconds` without a heartbeat.
+    """
+    step_options = tf.RunOptions(timeout_in_ms=WORKER_STEP_TIMEOUT_MS)
+    poll_options = tf.RunOptions(timeout_in_ms=POLL_MS)
+    steps, last_poll = 0, time.time()
     with session as sess:
+        def raw(fetches):  # without the hooks, bounded
+            return sess.run_step_fn(
+                lambda ctx: ctx.session.run(fetches, options=poll_options))
+
+        def job_over():
+            done, beat, step = raw([state.done, state.heartbeat, g.global_step])
+            if done or step >= g.total_steps:
+                return True
+            if watchdog.stalled(beat):
+                raise ClusterError(_give_up_message(cluster, watchdog, step))
+            return False
+
         while not sess.should_stop():
             try:
-                sess.run(g.train_op, options=options)
+                done = sess.run(done_after_step, options=step_options)
                 steps += 1
             except tf.errors.DeadlineExceededError:
-                step = _global_step(sess, g)
-                if step >= g.total_steps:
-                    break
+                done = job_over()
+                while not done and wait_op is not None:
+                    try:
+                        raw(wait_op)
+                        break
+                    except tf.errors.DeadlineExceededError:
+                        done = job_over()
             except tf.errors.InvalidArgumentError as err:
                 if graph_lib.NON_FINITE_MESSAGE in str(err):
                     raise TrainingDivergedError(_global_step(sess, g) + 1, None)
                 raise
+            if not done and time.time() - last_poll > POLL_MS / 1000.0:
+                # Asynchronous steps never block: the chief may have died
+                # while this worker trains on, and nothing would save it.
+                done, last_poll = job_over(), time.time()
+            if done:
+                break
     log('tfbnn: %s done after %d steps of its own' % (cluster.task_name, steps))
     return None
 
 
-def _run_chief(session, g, config, cluster, dataset, ood, device, history, log,
+def _run_chief(session, g, state, config, cluster, dataset, ood, device, history, log,
                steps_per_epoch, examples_per_step, restored):
     out = config['output_dir']
     regression = dataset.task == 'regression'
@@ -266,7 +311,8 @@ def _run_chief(session, g, config, cluster, dataset, ood, device, history, log,
             t0, first = time.time(), None
             while not sess.should_stop():
                 want_summary = (step + 1) % config['summary_every'] == 0
-                fetches = dict(g.fetches, train=g.train_op, step=g.global_step)
+                fetches = dict(g.fetches, train=g.train_op, step=g.global_step,
+                               heartbeat=state.beat)
                 if want_summary:
                     fetches['summary'] = g.summary
                 try:

@@ -46,9 +46,10 @@ Attributes:
   data_variables: the local variables that data_init fills.
 
 With a `Replica`, iterator_init, start_epoch and skip_batches are None (the
-batch is a function of the global step), steps_per_epoch counts global
-batches of W B examples, and total_steps counts global steps (W per global
-batch when asynchronous).
+batch is a function of the global step when synchronous; asynchronous, of a
+per-worker counter that starts at global_step // W), steps_per_epoch counts
+global batches of W B examples, and total_steps counts global steps (W per
+global batch when asynchronous).
 """
 
 Replica = collections.namedtuple('Replica', ['num_replicas', 'index', 'sync', 'data_device'])
@@ -130,9 +131,23 @@ def build_train_graph(config, dataset, spec, device, replica=None):
             idx = iterator.get_next()
         else:
             iterator = start_epoch = skip = None
-            # Asynchronous: W updates (one per worker) make one global batch.
+            # The step s of the single-process schedule of batch G (pi_i and
+            # warm-up). Asynchronous: W updates (one per worker) make one
+            # global batch.
             round_ = tf.identity(global_step) // (1 if replica.sync else workers)
-            idx, global_count = sharding.replica_batch(round_, n, batch * workers, workers,
+            data_round = round_
+            if not replica.sync:
+                # Asynchronous workers run at their own speeds, so the shared
+                # round would hand a fast worker the same share twice and skip
+                # shares of a slow one. Each walks through its own shares of
+                # successive global batches with a counter of its own, which
+                # starts at global_step // W whenever its session starts (so
+                # a restarted worker picks up where the job is).
+                counter = tf.Variable(round_, trainable=False, use_resource=True,
+                                      collections=[tf.GraphKeys.LOCAL_VARIABLES],
+                                      name='async_data_round')
+                data_round = counter.read_value()
+            idx, global_count = sharding.replica_batch(data_round, n, batch * workers, workers,
                                                        replica.index, config['seed'])
         x = tf.gather(x_var, idx)
         y = tf.gather(y_var, idx)
@@ -185,6 +200,9 @@ def build_train_graph(config, dataset, spec, device, replica=None):
             with tf.control_dependencies(gate):
                 grads_and_vars = [(tf.identity(g), v) for g, v in grads_and_vars]
             train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
+            if not replica.sync:
+                with tf.control_dependencies([train_op]):
+                    train_op = counter.assign_add(1).op
 
         eval_input = tf.placeholder(tf.as_dtype(dataset.x_test.dtype),
                                     [None] + list(dataset.input_shape), name='eval_input')

@@ -10,11 +10,20 @@ prefixed with the task's name, and all of them stopped when the job ends.
 * The chief dying, a parameter server dying, or a worker dying too often,
   stops every task and ends with a one-line message naming the last
   checkpoint and the command that resumes the job; the exit status is then
-  non-zero. Ctrl-C (or SIGTERM) stops every task the same way (the chief
-  saves a checkpoint first) and exits 130.
+  non-zero. Ctrl-C, SIGTERM or SIGHUP stops every task the same way and
+  exits 130.
+* Tasks are stopped in order: the chief first (SIGTERM; it saves its final
+  checkpoint while the parameter servers still hold the variables), then the
+  other workers, then the parameter servers; each group gets SIGKILL after
+  its timeout.
+* On Linux every task also gets SIGTERM when the launcher dies (prctl
+  PR_SET_PDEATHSIG), so killing the launcher leaves no parameter server
+  serving forever.
 """
+import ctypes
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -52,6 +61,14 @@ def local_cluster(num_workers, num_ps=1, host='127.0.0.1'):
     return {'ps': addresses[:num_ps], 'worker': addresses[num_ps:]}
 
 
+def _die_with_parent():
+    """In the child, before exec: SIGTERM when the parent dies (Linux only)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _flag_value(args, flag, default):
     for i, a in enumerate(args):
         if a == flag and i + 1 < len(args):
@@ -78,6 +95,8 @@ class LocalCluster(object):
     def __init__(self, num_workers, train_args, sync=False, num_ps=1, max_restarts=3,
                  grace_seconds=10.0, stream=None, python=None, script=None):
         self.cluster = local_cluster(num_workers, num_ps)
+        self.num_ps = num_ps
+        self.closing = False
         self.train_args = list(train_args) + (['--sync-replicas'] if sync else [])
         self.max_restarts, self.grace = max_restarts, grace_seconds
         self.stream = stream or sys.stdout
@@ -101,9 +120,13 @@ class LocalCluster(object):
         env = dict(os.environ, TF_CONFIG=json.dumps(
             {'cluster': self.cluster, 'task': {'type': job, 'index': index}}))
         env.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+        # PR_SET_PDEATHSIG fires when the *thread* that started the task
+        # ends: run() starts (and restarts) every task from its own thread.
         proc = subprocess.Popen(self.cmd + self.train_args, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, universal_newlines=True,
-                                start_new_session=True)
+                                start_new_session=True,
+                                preexec_fn=_die_with_parent if sys.platform.startswith('linux')
+                                else None)
         self.procs[name] = proc
         thread = threading.Thread(target=self._pump, args=(name, proc.stdout), daemon=True)
         thread.start()
@@ -111,19 +134,31 @@ class LocalCluster(object):
         self.say('%s started (pid %d) on %s' % (name, proc.pid, self.cluster[job][index]))
         return proc
 
-    def stop(self, names=None, timeout=10.0):
-        """SIGTERM to the tasks still running (their whole process group), then SIGKILL."""
-        names = list(self.procs) if names is None else names
-        live = [self.procs[n] for n in names if self.procs[n].poll() is None]
-        for proc in live:
-            _signal_group(proc, signal.SIGTERM)
-        deadline = time.time() + timeout
-        for proc in live:
-            try:
-                proc.wait(max(deadline - time.time(), 0.1))
-            except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
-                proc.wait()
+    def stop(self, chief_timeout=30.0, timeout=10.0):
+        """Stops every task still running: the chief, then the other workers, then the ps.
+
+        Each group gets SIGTERM (to its whole process group), then SIGKILL
+        after its timeout: the chief's is longer, as it saves a checkpoint.
+        """
+        procs = dict(self.procs)
+        workers = sorted(n for n in procs if n.startswith('worker') and n != 'worker0')
+        for names, wait in ((['worker0'], chief_timeout), (workers, timeout),
+                            (sorted(n for n in procs if n.startswith('ps')), timeout)):
+            live = [procs[n] for n in names if n in procs and procs[n].poll() is None]
+            for proc in live:
+                _signal_group(proc, signal.SIGTERM)
+            deadline = time.time() + wait
+            for proc in live:
+                try:
+                    proc.wait(max(deadline - time.time(), 0.1))
+                except subprocess.TimeoutExpired:
+                    _signal_group(proc, signal.SIGKILL)
+                    proc.wait()
+
+    def close(self):
+        """Stops every task from another thread (e.g. a test's teardown); run() then returns."""
+        self.closing = True
+        self.stop(chief_timeout=10.0, timeout=5.0)
 
     def _resume_hint(self):
         out = _flag_value(self.train_args, '--output-dir', 'runs/latest')
@@ -136,10 +171,17 @@ class LocalCluster(object):
         except (OSError, ValueError):
             pass
         args = [a for a in self.train_args if a not in ('--resume', '--sync-replicas')]
-        sync = ' --sync-replicas' if '--sync-replicas' in self.train_args else ''
-        return ('last checkpoint: %s; continue with: scripts/launch_local_cluster.py --workers '
-                '%d%s -- %s --resume' % (ckpt or 'none yet', len(self.cluster['worker']), sync,
-                                         ' '.join(args)))
+        launcher = ['scripts/launch_local_cluster.py', '--workers',
+                    str(len(self.cluster['worker']))]
+        if self.num_ps != 1:
+            launcher += ['--ps', str(self.num_ps)]
+        if self.max_restarts != 3:
+            launcher += ['--max-restarts', str(self.max_restarts)]
+        if '--sync-replicas' in self.train_args:
+            launcher.append('--sync-replicas')
+        return ('last checkpoint: %s; continue with: %s'
+                % (ckpt or 'none yet',
+                   ' '.join(shlex.quote(a) for a in launcher + ['--'] + args + ['--resume'])))
 
     def run(self, poll_seconds=0.2, timeout=None):
         """Starts every task and watches them to the end; returns the exit status.
@@ -151,6 +193,10 @@ class LocalCluster(object):
         """
         started = time.time()
         self.say('cluster %s' % json.dumps(self.cluster))
+        old_handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGHUP):  # like Ctrl-C
+                old_handlers[sig] = signal.signal(sig, _raise_interrupt)
         try:
             for job, index in self.tasks:
                 self.start_task(job, index)
@@ -171,10 +217,14 @@ class LocalCluster(object):
             return 130
         finally:
             self.stop()
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
             for thread in self._threads:
                 thread.join(2.0)
 
     def _check(self):
+        if self.closing:
+            return 1
         chief = self.procs['worker0'].poll()
         if chief == 0:
             deadline = time.time() + self.grace
@@ -213,6 +263,10 @@ class LocalCluster(object):
                      % (name, code, count + 1, self.max_restarts))
             self.start_task('worker', int(name[len('worker'):]))
         return None
+
+
+def _raise_interrupt(_signum, _frame):
+    raise KeyboardInterrupt
 
 
 def _signal_group(proc, sig):

@@ -8,9 +8,12 @@ strided slice [w::W] of each: the union over the workers of one global step
 is exactly the single-process batch of size G, and the workers' shares differ
 in size by at most one example (also in a short last batch).
 
-A worker finds its batch from the step it is about to contribute to, not from
-a private iterator, so a restarted worker (or one whose gradient was dropped
-as stale) picks up where the job is, with no state of its own to restore.
+A synchronous worker finds its batch from the step it is about to
+contribute to, not from a private iterator, so a restarted worker (or one
+whose gradient was dropped as stale) picks up where the job is, with no state
+of its own to restore. An asynchronous worker passes a counter of its own
+instead, started at global_step // W (`tfbnn.training.graph`), so workers of
+different speeds do not take the same share twice.
 """
 import tensorflow.compat.v1 as tf
 
