@@ -131,7 +131,8 @@ def restore(sess, inference, checkpoint):
     try:
         reader = tf.train.NewCheckpointReader(checkpoint)
     except (tf.errors.OpError, ValueError) as err:
-        raise CheckpointError('cannot read checkpoint %s: %s' % (checkpoint, str(err).split('\n')[0]))
+        raise CheckpointError('cannot read checkpoint %s: %s'
+                              % (checkpoint, str(err).split('\n')[0]))
     saved = reader.get_variable_to_shape_map()
     with inference.graph.as_default():
         needed = {v.op.name: v.shape.as_list() for v in tf.global_variables()}

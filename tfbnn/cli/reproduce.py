@@ -67,7 +67,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.experiment is None:
         build_parser().print_usage(sys.stderr)
-        sys.stderr.write('tfbnn-reproduce: error: choose an experiment: mnist, uci, pruning or report\n')
+        sys.stderr.write('tfbnn-reproduce: error: choose an experiment: mnist, mnist-longer, '
+                         'uci, pruning or report\n')
         return 2
     from tfbnn import errors
     from tfbnn import reproduce

@@ -8,8 +8,8 @@ paper's grid (pi in {1/4, 1/2, 3/4}, -log sigma1 in {0, 1, 2}, -log sigma2 in
 wall time: on a shared machine that would hand the choice to whichever run
 got more CPU), is scored on the validation images only, and the winner's run
 is then *continued* (same run directory, --resume) until its training wall
-time reaches the budget, with early stopping on validation error. The test images are looked at once, by the chosen
-weights, at the end.
+time reaches the budget, with early stopping on validation error. The test
+images are looked at once, by the chosen weights, at the end.
 
 What differs from the paper, and why: Adam (the paper used SGD with a
 learning rate chosen on validation; Adam needs no such search inside a

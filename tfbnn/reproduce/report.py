@@ -102,8 +102,9 @@ def _mnist(records):
         r = records[key]
         m = r['metrics']
         rows.append('| %s, 2x400%s | %.2f%% | %.2f%% | %.2f%% | %.4f | %s | %.0f | %s | `%s` |' % (
-            label, ', longer budget' if key == 'mnist_longer' else '', paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'], 100 * m['ece'],
-            m['test_nll'], m.get('selected_epoch'), m['epochs'],
+            label, ', longer budget' if key == 'mnist_longer' else '',
+            paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'], 100 * m['ece'], m['test_nll'],
+            m.get('selected_epoch'), m['epochs'],
             _minutes(r['train_seconds_total']), r['chosen']))
     rows.append('| SGD with dropout (paper only) | %.2f%% | | | | | | | |'
                 % paper.BLUNDELL_TABLE1['SGD with dropout'][400])
@@ -143,7 +144,8 @@ def _uci(records):
     if 'uci' not in records:
         return '(not run yet: `python scripts/reproduce.py uci`)'
     rows = ['| set | tfbnn, E chosen: RMSE | test LL | tfbnn, E = 40: RMSE | test LL | VI: RMSE '
-            '| test LL | PBP: RMSE | test LL | MC dropout: RMSE | test LL | chosen (lr, batch, E) |',
+            '| test LL | PBP: RMSE | test LL | MC dropout: RMSE | test LL '
+            '| chosen (lr, batch, E) |',
             '|---|---|---|---|---|---|---|---|---|---|---|---|']
 
     def pm(value, se):
@@ -218,7 +220,8 @@ def _times(records):
             r = records[key]
             search = sum(c['wall_seconds'] for c in r['candidates'])
             rows.append('| MNIST, %s prior | the chosen model\'s training (its selection '
-                        'epochs included) | %s |' % (r['prior'], _minutes(r['train_seconds_total'])))
+                        'epochs included) | %s |'
+                        % (r['prior'], _minutes(r['train_seconds_total'])))
             rows.append('| MNIST, %s prior | the selection: %d candidates x %d epochs, with '
                         'validation | %s |' % (r['prior'], len(r['candidates']),
                                                r['select_epochs'], _minutes(search)))

@@ -55,7 +55,8 @@ def _select(name, set_dir, out_dir, protocol, log, verbose):
     select_splits, max_epochs = protocol['select_splits'], protocol['max_epochs']
     for lr, batch in protocol['candidates']:
         for split in range(select_splits):
-            config = dict(base_options(set_dir, max_epochs), split=split, seed=split, learning_rate=lr,
+            config = dict(base_options(set_dir, max_epochs), split=split, seed=split,
+                          learning_rate=lr,
                           batch_size=batch, validation_size=0.2,
                           validate_every=protocol['validate_every'],
                           evaluate_test=False,

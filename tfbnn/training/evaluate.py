@@ -77,8 +77,8 @@ def _regression(sess, graph, dataset, config, out_dir):
     result = metrics.regression_metrics(dataset.y_test, pred['sample_means'], pred['noise_std'],
                                         dataset.target_mean, dataset.target_std)
     result = {k: float(v) for k, v in result.items()}
-    result['mean_weights_rmse'] = float(metrics.rmse(dataset.y_test, pred['mean_weights_prediction'])
-                                        * dataset.target_std)
+    result['mean_weights_rmse'] = float(
+        metrics.rmse(dataset.y_test, pred['mean_weights_prediction']) * dataset.target_std)
     result['noise_std'] = float(pred['noise_std'] * dataset.target_std)
     if dataset.input_shape == (1,):
         lo, hi = float(dataset.x_train.min()), float(dataset.x_train.max())
