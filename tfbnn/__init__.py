@@ -15,7 +15,8 @@ The public API:
                         workers share the variables)
   tfbnn.errors: TfbnnError, ConfigError, DataError, CheckpointError,
                 TrainingDivergedError
-  tfbnn.data: load_dataset, Dataset, DATASETS and one loader per format
+  tfbnn.data: load_dataset, Dataset, DATASETS, one loader per format,
+              hold_out_validation (a validation split carved from training)
   tfbnn.metrics: error_rate, expected_calibration_error, reliability_bins,
                  brier_score, entropy, mutual_information, auroc,
                  gaussian_log_likelihood, rmse, regression_metrics, ...
@@ -23,6 +24,9 @@ The public API:
   tfbnn.predictive: classification_predictive, regression_predictive
   tfbnn.training: train (the job behind scripts/train.py); on a cluster,
                   tfbnn.training.distributed.run_task, .cluster, .launch
+  tfbnn.reproduce: reproduce_mnist, extend_mnist, reproduce_pruning,
+                   reproduce_uci, render_results, update_results (imported on
+                   use: scripts/reproduce.py; docs/RESULTS.md)
   tfbnn.plots (imported on use: it loads matplotlib)
 """
 import warnings as _warnings
