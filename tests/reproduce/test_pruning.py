@@ -44,6 +44,11 @@ def test_fractions_remove_the_lowest_snr_weights(tmp_path):
         100.0 * np.mean(probs.argmax(1) != data.y_test))
     assert record['checkpoint'].startswith(out) and '/best/' in record['checkpoint']
     assert (tmp_path / 'p.png').stat().st_size > 1000
+    latest = reproduce_pruning(out, str(tmp_path / 'q.json'), print, fractions=(0.0,),
+                               checkpoint='latest')
+    assert latest['which'] == 'latest' and '/best/' not in latest['checkpoint']
+    with pytest.raises(ValueError, match="checkpoint must be one of"):
+        reproduce_pruning(out, str(tmp_path / 'q.json'), print, checkpoint='first')
 
 
 def test_regression_runs_and_bad_fractions_are_refused(tmp_path):

@@ -53,6 +53,8 @@ def build_parser():
     r.add_argument('--run-dir', default=None,
                    help='the run to prune (default: the chosen run of the mnist experiment '
                         'in --out)')
+    r.add_argument('--checkpoint', default='best', choices=('best', 'latest'),
+                   help='prune the early-stopping weights, or those at the end of training')
     d = sub.add_parser('report', help='copy the records into docs/results and rewrite the '
                                       'tables and figures of docs/RESULTS.md',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -121,8 +123,10 @@ def main(argv=None):
             folder = os.path.join(args.out, 'pruning')
             os.makedirs(folder, exist_ok=True)
             from tfbnn.reproduce.pruning import reproduce_pruning
-            reproduce_pruning(run_dir, os.path.join(folder, 'pruning.json'), log,
-                              plot_path=os.path.join(folder, 'pruning.png'))
+            suffix = '' if args.checkpoint == 'best' else '_' + args.checkpoint
+            reproduce_pruning(run_dir, os.path.join(folder, 'pruning%s.json' % suffix), log,
+                              plot_path=os.path.join(folder, 'pruning%s.png' % suffix),
+                              checkpoint=args.checkpoint)
         elif args.experiment == 'report':
             from tfbnn.reproduce import report
             if args.from_docs:

@@ -17,17 +17,23 @@ from tfbnn.errors import CheckpointError
 from tfbnn.reproduce import figures, paper
 from tfbnn.training import rundir
 
-__all__ = ['FRACTIONS', 'reproduce_pruning']
+__all__ = ['FRACTIONS', 'CHECKPOINTS', 'reproduce_pruning']
 
 FRACTIONS = (0.0, 0.5, 0.75, 0.95, 0.98)
 
 
-def _chosen_checkpoint(run_dir):
-    """The early-stopping checkpoint (best/ on validation) if any, else the latest."""
+CHECKPOINTS = ('best', 'latest')
+
+
+def _chosen_checkpoint(run_dir, which='best'):
+    """The early-stopping checkpoint (best/ on validation) if any, else the
+    latest; or the latest when `which` is 'latest'."""
+    if which not in CHECKPOINTS:
+        raise ValueError('checkpoint must be one of %s, got %r' % (CHECKPOINTS, which))
     if not os.path.isdir(run_dir):
         raise CheckpointError('run directory %s does not exist' % run_dir)
     record = read_json(os.path.join(run_dir, rundir.BEST, rundir.BEST_RECORD))
-    if record:
+    if record and which == 'best':
         return os.path.join(run_dir, record['checkpoint'])
     latest = rundir.latest_checkpoint(run_dir)
     if latest is None:
@@ -35,7 +41,8 @@ def _chosen_checkpoint(run_dir):
     return latest
 
 
-def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=None):
+def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=None,
+                      checkpoint='best'):
     """Prunes a trained classification run at increasing fractions.
 
     Args:
@@ -45,6 +52,8 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
       fractions: increasing fractions in [0, 1) of kernel weights to remove.
       plot_path: optional PNG of error against the fraction removed and the
         SNR histogram.
+      checkpoint: 'best' (the early-stopping weights, else the latest) or
+        'latest' (the end of training).
 
     Returns:
       The record: per fraction the test and validation error (%) of the
@@ -52,7 +61,7 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
     """
     if list(fractions) != sorted(fractions) or not all(0 <= f < 1 for f in fractions):
         raise ValueError('fractions must increase within [0, 1), got %r' % (fractions,))
-    run = export.load_run(run_dir, _chosen_checkpoint(run_dir))
+    run = export.load_run(run_dir, _chosen_checkpoint(run_dir, checkpoint))
     if run.meta['task'] != 'classification':
         raise CheckpointError('%s is a regression run; pruning reproduces a classifier'
                               % run_dir)
@@ -82,6 +91,7 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
     for row in rows:
         row['test_error_change'] = row['test_error'] - base
     record = dict(experiment='pruning', run_dir=run_dir, checkpoint=run.checkpoint,
+                  which=checkpoint,
                   paper=paper.BLUNDELL_TABLE2, rows=rows,
                   snr_quantiles={q: float(np.quantile(snr, q)) for q in (0.5, 0.95, 0.98)})
     write_json(out_path, record)

@@ -20,7 +20,8 @@ __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'upda
 RECORDS = dict(mnist_mixture='mnist/mnist_scale_mixture.json',
                mnist_longer='mnist/mnist_scale_mixture_long.json',
                mnist_gaussian='mnist/mnist_normal.json',
-               pruning='pruning/pruning.json', uci='uci/uci.json')
+               pruning='pruning/pruning.json', pruning_latest='pruning/pruning_latest.json',
+               uci='uci/uci.json')
 
 
 def load_records(folder):
@@ -59,9 +60,10 @@ def collect_records(out_dir, results_dir):
         write_json(path, record)
     # The pruning figure needs every weight's SNR, which the record does not
     # keep: the experiment draws it, and the copy travels with its record.
-    figure = os.path.join(out_dir, 'pruning', 'pruning.png')
-    if 'pruning' in records and os.path.exists(figure):
-        shutil.copyfile(figure, os.path.join(results_dir, 'pruning', 'pruning.png'))
+    for name in ('pruning', 'pruning_latest'):
+        figure = os.path.join(out_dir, 'pruning', name + '.png')
+        if name in records and os.path.exists(figure):
+            shutil.copyfile(figure, os.path.join(results_dir, 'pruning', name + '.png'))
     return records
 
 
@@ -125,12 +127,13 @@ def _selection(records):
     return '\n'.join(rows)
 
 
-def _pruning(records):
-    if 'pruning' not in records:
-        return '(not run yet: `python scripts/reproduce.py pruning`)'
+def _pruning(records, key='pruning'):
+    if key not in records:
+        return '(not run yet: `python scripts/reproduce.py pruning%s`)' % (
+            '' if key == 'pruning' else ' --checkpoint latest')
     rows = ['| weights removed | paper, 2x1200 (test error) | tfbnn 2x400 test error | change '
             '| validation error | SNR threshold |', '|---|---|---|---|---|---|']
-    for row in records['pruning']['rows']:
+    for row in records[key]['rows']:
         rows.append('| %.0f%% | %s | %.2f%% | %+.2f pp | %s | %.3g |' % (
             100 * row['fraction'], '%.2f%%' % paper.BLUNDELL_TABLE2[row['fraction']]
             if row['fraction'] in paper.BLUNDELL_TABLE2 else '',
@@ -239,7 +242,8 @@ def _times(records):
 def render_results(records):
     """name -> markdown of each results block, from `load_records`."""
     return dict(mnist=_mnist(records), selection=_selection(records),
-                pruning=_pruning(records), uci=_uci(records), goals=_goals(records),
+                pruning=_pruning(records), pruning_latest=_pruning(records, 'pruning_latest'),
+                uci=_uci(records), goals=_goals(records),
                 times=_times(records))
 
 
