@@ -253,7 +253,7 @@ def _run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, wa
     with session as sess:
         def raw(fetches):  # without the hooks, bounded
             return sess.run_step_fn(
-                lambda ctx: ctx.session.run(fetches, options=poll_options))
+                lambda step_context: step_context.session.run(fetches, options=poll_options))
 
         def job_over():
             done, beat, step = raw([state.done, state.heartbeat, g.global_step])
