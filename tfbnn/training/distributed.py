@@ -36,15 +36,16 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import plots, run_config
+from tfbnn import run_config
 from tfbnn.errors import ClusterError, ConfigError, TrainingDivergedError
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import job_state as job_state_lib
 from tfbnn.training import rundir
+from tfbnn.training.loop import Interrupted, resolve_device, session_config
+from tfbnn.training._session_common import (EpochStats, epoch_line, log_epoch, restore_checkpoint,
+                                            summarise_metrics, write_outputs)
 from tfbnn.training.sync_replicas import SyncReplicasHook, token_wait_op
-from tfbnn.training.loop import (Interrupted, _epoch_line, _EpochStats, _fmt, _restore,
-                                 resolve_device, session_config)
 
 __all__ = ['run_task', 'evaluate_checkpoint', 'WORKER_STEP_TIMEOUT_MS', 'POLL_MS',
            'GIVE_UP_ENV']
@@ -307,7 +308,7 @@ def _run_chief(session, g, state, config, cluster, dataset, ood, device, history
             # Asynchronous workers may have run ahead of the chief already.
             step = _global_step(sess, g)
             history, _ = rundir.truncate(history, [], step)
-            stats, epoch_start = _EpochStats(), (step, time.time())
+            stats, epoch_start = EpochStats(), (step, time.time())
             t0, first = time.time(), None
             while not sess.should_stop():
                 want_summary = (step + 1) % config['summary_every'] == 0
@@ -338,14 +339,10 @@ def _run_chief(session, g, state, config, cluster, dataset, ood, device, history
                     summary['examples_per_second'] = (
                         (step - epoch_start[0]) * examples_per_step
                         / max(time.time() - epoch_start[1], 1e-9))
-                    log(_epoch_line(epoch, config['epochs'], step, summary, regression,
+                    log(epoch_line(epoch, config['epochs'], step, summary, regression,
                                     dataset.target_std))
-                    history.setdefault('epoch', []).append(epoch)
-                    history.setdefault('step', []).append(step)
-                    for key, value in summary.items():
-                        history.setdefault(key, []).append(value)
-                    rundir.write_json(os.path.join(out, rundir.HISTORY), history)
-                    stats, epoch_start = _EpochStats(), (step, time.time())
+                    log_epoch(history, out, epoch, step, summary)
+                    stats, epoch_start = EpochStats(), (step, time.time())
                 if stop['signal'] is not None:
                     interrupted = True
                     break
@@ -367,9 +364,7 @@ def _run_chief(session, g, state, config, cluster, dataset, ood, device, history
     log('tfbnn: evaluating %s in a single-process graph: the %d-sample predictive on %d test '
         'examples ...' % (latest, config['eval_samples'], dataset.x_test.shape[0]))
     metrics = evaluate_checkpoint(config, dataset, latest, device, ood)
-    for key in metrics:
-        if isinstance(metrics[key], float):
-            writer.add_summary(graph_lib.log_summary_value('test/' + key, metrics[key]), step)
+    summarise_metrics(writer, metrics, step)
     writer.flush()
     metrics.update(
         examples_per_second=trained * examples_per_step / max(t_end - first[1], 1e-9)
@@ -377,11 +372,7 @@ def _run_chief(session, g, state, config, cluster, dataset, ood, device, history
         epochs=step / float(steps_per_epoch), steps=step, resumed_from_step=restored or None,
         train_seconds=train_seconds, completed=step >= g.total_steps,
         workers=cluster.num_workers, sync_replicas=config['sync_replicas'])
-    rundir.write_json(os.path.join(out, rundir.METRICS), metrics)
-    if history:
-        plots.learning_curves(history, os.path.join(out, 'learning_curves.png'))
-    log('tfbnn: ' + ' | '.join('%s %s' % (k, _fmt(v)) for k, v in sorted(metrics.items())
-                               if v is not None))
+    write_outputs(out, metrics, history, log)
     return metrics
 
 
@@ -408,5 +399,5 @@ def evaluate_checkpoint(config, dataset, checkpoint, device, ood=None):
                                         device)
     np.random.seed(config['seed'])
     with tf.Session(graph=graph, config=session_config(config['threads'])) as sess:
-        _restore(sess, g.saver, checkpoint)
+        restore_checkpoint(sess, g.saver, checkpoint)
         return evaluate_lib.evaluate(sess, g, dataset, config, config['output_dir'], ood)

@@ -8,12 +8,14 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.python.client import device_lib
 
-from tfbnn import diagnostics, plots, run_config
+from tfbnn import diagnostics, run_config
 from tfbnn.errors import CheckpointError, ConfigError, TrainingDivergedError
 from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import rundir
+from tfbnn.training._session_common import (EpochStats, epoch_line, log_epoch, restore_checkpoint,
+                                            summarise_metrics, write_outputs)
 
 __all__ = ['train', 'resolve_device', 'Interrupted']
 
@@ -52,47 +54,6 @@ def resolve_device(choice, threads=0):
         raise ConfigError('--device gpu: TensorFlow sees no GPU (needs the tensorflow-gpu 1.15 '
                           'build, CUDA 10.0 and a visible device); use --device cpu or auto')
     return '/cpu:0'
-
-
-class _EpochStats(object):
-    """Running means of the per-step scalars over one epoch."""
-
-    def __init__(self):
-        self.sums, self.steps, self.examples, self.metric_sum = {}, 0, 0, 0.0
-        self.start = time.time()
-
-    def add(self, out):
-        for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl'):
-            self.sums[key] = self.sums.get(key, 0.0) + float(out[key])
-        self.steps += 1
-        self.examples += int(out['batch_size'])
-        self.metric_sum += float(out['train_metric_sum'])
-
-    def summary(self, regression):
-        means = {k: v / max(self.steps, 1) for k, v in self.sums.items()}
-        if regression:
-            means['train_rmse'] = float(np.sqrt(self.metric_sum / max(self.examples, 1)))
-        else:
-            means['train_error'] = self.metric_sum / max(self.examples, 1)
-        means['examples_per_second'] = self.examples / max(time.time() - self.start, 1e-9)
-        return means
-
-
-def _epoch_line(epoch, epochs, step, s, regression, target_std):
-    metric = ('train rmse %.4g' % (s['train_rmse'] * target_std) if regression
-              else 'train err %.2f%%' % (100 * s['train_error']))
-    return ('epoch %d/%d step %d | nll term %.4g | kl %.4g | kl coef %.3g | scaled kl %.4g | '
-            'loss %.4g | %s | %.0f ex/s' % (epoch, epochs, step, s['nll_term'], s['kl'],
-                                            s['kl_coefficient'], s['scaled_kl'], s['loss'],
-                                            metric, s['examples_per_second']))
-
-
-def _restore(sess, saver, checkpoint):
-    try:
-        saver.restore(sess, checkpoint)
-    except (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.InvalidArgumentError,
-            ValueError) as err:
-        raise CheckpointError('cannot restore %s: %s' % (checkpoint, str(err).split('\n')[0]))
 
 
 def train(config, stream=None):
@@ -151,7 +112,7 @@ def train(config, stream=None):
     with tf.Session(graph=graph, config=session_config(config['threads'])) as sess:
         sess.run(init, g.data_feed)  # also loads the arrays into their local variables
         if checkpoint:
-            _restore(sess, g.saver, checkpoint)
+            restore_checkpoint(sess, g.saver, checkpoint)
             state = tf.train.get_checkpoint_state(out)
             if state is not None:  # so --keep-checkpoints also counts the earlier ones
                 g.saver.recover_last_checkpoints(list(state.all_model_checkpoint_paths))
@@ -162,7 +123,7 @@ def train(config, stream=None):
         writer = tf.summary.FileWriter(out, graph if step == 0 else None)
         bar = ProgressBar(g.total_steps, step, enabled={'auto': None, 'always': True,
                                                         'never': False}[config['progress']])
-        stats = _EpochStats()
+        stats = EpochStats()
         diag_log = rundir.read_json(os.path.join(out, rundir.DIAGNOSTICS), []) if checkpoint else []
         history, diag_log = rundir.truncate(history, diag_log, step)
         best = _BestCheckpoint(g, dataset, config, step, history) \
@@ -205,16 +166,12 @@ def train(config, stream=None):
                     epoch = -(-step // g.steps_per_epoch)
                     summary = stats.summary(regression)
                     bar.clear()
-                    log(_epoch_line(epoch, config['epochs'], step, summary, regression,
+                    log(epoch_line(epoch, config['epochs'], step, summary, regression,
                                     dataset.target_std))
                     if config['validate_every']:
                         summary.update(best.check(sess, epoch, step, log, bar))
-                    history.setdefault('epoch', []).append(epoch)
-                    history.setdefault('step', []).append(step)
-                    for key, value in summary.items():
-                        history.setdefault(key, []).append(value)
-                    rundir.write_json(os.path.join(out, rundir.HISTORY), history)
-                    stats = _EpochStats()
+                    log_epoch(history, out, epoch, step, summary)
+                    stats = EpochStats()
                     if best is not None and best.exhausted() and step < g.total_steps:
                         bar.clear()
                         if step % every:
@@ -252,9 +209,7 @@ def train(config, stream=None):
                if config['evaluate_test'] else 'the validation split only (--no-test-eval)'))
         metrics = evaluate_lib.evaluate(sess, g, dataset, config, out, ood)
         metrics.update(selected)
-        for key in metrics:
-            if isinstance(metrics[key], float):
-                writer.add_summary(graph_lib.log_summary_value('test/' + key, metrics[key]), step)
+        summarise_metrics(writer, metrics, step)
         writer.close()
 
     metrics.update(
@@ -265,11 +220,7 @@ def train(config, stream=None):
         stopped_early=stopped_early)
     if diag_log:
         metrics['kl_dominated_layers'] = _diagnostics_report(diag_log[-1], log)
-    rundir.write_json(os.path.join(out, rundir.METRICS), metrics)
-    if history:
-        plots.learning_curves(history, os.path.join(out, 'learning_curves.png'))
-    log('tfbnn: ' + ' | '.join('%s %s' % (k, _fmt(v)) for k, v in sorted(metrics.items())
-                               if v is not None))
+    write_outputs(out, metrics, history, log)
     log('tfbnn: wrote %s (metrics.json, config.json, history.json, checkpoints, events, plots) '
         'in %s' % (out, format_duration(train_seconds + metrics['eval_seconds'])))
     return metrics
@@ -337,7 +288,7 @@ class _BestCheckpoint(object):
         if self.record is None:
             return {}
         path = os.path.join(self.config['output_dir'], self.record['checkpoint'])
-        _restore(sess, self.saver, path)
+        restore_checkpoint(sess, self.saver, path)
         log('tfbnn: early stopping: evaluating the weights of epoch %d (step %d), the best '
             '%s on the validation split (%.4g)' % (self.record['epoch'], self.record['step'],
                                                     self.key, self.record['value']))
@@ -371,11 +322,3 @@ def _diagnostics_report(record, log):
                                    ', '.join('%.3g' % ratios[l] for l in dominated),
                                    record['step']))
     return dominated
-
-
-def _fmt(v):
-    if isinstance(v, bool) or isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return '%.4g' % v
-    return str(v)
