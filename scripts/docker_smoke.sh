@@ -117,8 +117,12 @@ main() {
   docker build --build-arg BASE_IMAGE="$BASE_TAG" --network host -t "$IMAGE" "$ROOT" \
     >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log"; fail "docker build (log: $WORK/build.log)"; }
 
-  docker run --rm --network none "$IMAGE" --help | grep -q 'usage: tfbnn-train' \
-    || fail "docker run IMAGE --help did not print the usage"
+  # Into a file first: `docker run | grep -q` under pipefail fails at random,
+  # because grep -q exits at the first match and docker's write gets EPIPE.
+  docker run --rm --network none "$IMAGE" --help >"$WORK/help.log" 2>&1 \
+    || { cat "$WORK/help.log"; fail "docker run IMAGE --help exited non-zero"; }
+  grep -q 'usage: tfbnn-train' "$WORK/help.log" \
+    || { head -5 "$WORK/help.log"; fail "docker run IMAGE --help did not print the usage"; }
   log "--help prints the usage"
 
   local out; out="$(mktemp -d "$WORK/output.XXXX")"
