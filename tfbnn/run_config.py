@@ -13,12 +13,21 @@ from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.version import __version__
 
-__all__ = ['DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'CONFIG_FORMAT', 'validate',
+__all__ = ['DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'CONFIG_FORMAT', 'OPTIMIZERS',
+           'validate', 'make_optimizer',
            'model_spec', 'load_data', 'load_datasets',
            'save', 'load', 'check_compatible']
 
 # Bumped when a change makes old run directories unreadable.
 CONFIG_FORMAT = 1
+
+# adam: Adam (Kingma & Ba 2015) at --learning-rate; sgd: plain gradient
+# descent, the optimiser of Blundell et al. 2015; momentum: heavy-ball
+# momentum --momentum. Adam divides each step by the running RMS of its
+# gradient, so a parameter moves at about --learning-rate per step whatever
+# the scale of its gradient; under SGD the posterior scales, whose gradient is
+# mostly the KL's 1/N share, move in proportion to it.
+OPTIMIZERS = ('adam', 'sgd', 'momentum')
 
 DEFAULTS = dict(
     dataset='digits', data_dir=None, split=0, ood_data_dir=None, pixel_scale=255.0,
@@ -29,6 +38,7 @@ DEFAULTS = dict(
     kl_scheme='per_example', kl_weight=1.0, warmup_steps=0,
     train_samples=1, eval_samples=50, eval_estimator='auto',
     epochs=30, batch_size=128, eval_batch_size=500, learning_rate=1e-3,
+    optimizer='adam', momentum=0.9,
     seed=0, device='auto', threads=0,
     output_dir='runs/latest', checkpoint_every=0, keep_checkpoints=3, summary_every=50,
     diagnostics_every=0,
@@ -51,6 +61,7 @@ _CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
                 estimator=layers.ESTIMATORS, eval_estimator=('auto',) + layers.ESTIMATORS,
                 prior=('normal', 'scale_mixture'),
                 kl_scheme=losses.SCHEMES, device=('cpu', 'gpu', 'auto'),
+                optimizer=OPTIMIZERS,
                 progress=('auto', 'always', 'never'))
 _POSITIVE_INTS = ('train_samples', 'eval_samples', 'epochs', 'batch_size', 'eval_batch_size',
                   'keep_checkpoints', 'summary_every')
@@ -105,6 +116,8 @@ def validate(config):
         raise ConfigError('--kl-weight must be a number >= 0, got %r' % (out['kl_weight'],))
     if not _is_real(out['max_seconds']) or out['max_seconds'] < 0:
         raise ConfigError('--max-seconds must be a number >= 0, got %r' % (out['max_seconds'],))
+    if not _is_real(out['momentum']) or not 0 <= out['momentum'] < 1:
+        raise ConfigError('--momentum must be in [0, 1), got %r' % (out['momentum'],))
     if not _is_real(out['prior_pi']) or not 0 < out['prior_pi'] < 1:
         raise ConfigError('--prior-pi must be in (0, 1), got %r' % (out['prior_pi'],))
     hidden = out['hidden']
@@ -176,6 +189,16 @@ def load_datasets(config):
             raise ConfigError('--ood-data-dir examples have shape %s, the training data %s'
                               % (ood.input_shape, dataset.input_shape))
     return dataset, ood
+
+
+def make_optimizer(config):
+    """The `tf.train.Optimizer` of a validated config (see `OPTIMIZERS`)."""
+    import tensorflow.compat.v1 as tf
+    if config['optimizer'] == 'sgd':
+        return tf.train.GradientDescentOptimizer(config['learning_rate'])
+    if config['optimizer'] == 'momentum':
+        return tf.train.MomentumOptimizer(config['learning_rate'], config['momentum'])
+    return tf.train.AdamOptimizer(config['learning_rate'])
 
 
 def model_spec(config, dataset):

@@ -38,3 +38,21 @@ def test_log_prefixes_elapsed_time_and_appends_to_file(tmp_path):
     log('hello')
     assert stream.getvalue() == '[0:00:00] hello\n'
     assert (tmp_path / 'log.txt').read_text() == '[0:00:00] hello\n'
+
+
+def test_select_ranks_a_regression_npz_set_on_validation_log_likelihood(tmp_path):
+    # The task comes from what the runs measured, not from the dataset's name:
+    # an npz archive with real-valued targets is ranked on val_ll.
+    import numpy as np
+    rng = np.random.RandomState(0)
+    x = rng.randn(60, 3).astype(np.float32)
+    y = x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.randn(60)
+    path = str(tmp_path / 'reg.npz')
+    np.savez(path, x_train=x[:50], y_train=y[:50], x_test=x[50:], y_test=y[50:])
+    base = dict(TINY, dataset='npz', data_dir=path, batch_size=8)
+    chosen, records = runner.select([('a', dict(learning_rate=1e-2)),
+                                     ('b', dict(learning_rate=1e-5))],
+                                    base, str(tmp_path / 'runs'), lambda line: None)
+    assert [r['score_key'] for r in records] == ['val_ll', 'val_ll']
+    scores = {r['name']: r['score'] for r in records}
+    assert chosen == max(scores, key=scores.get)

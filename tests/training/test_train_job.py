@@ -158,6 +158,8 @@ def test_npz_files(tmp_path, task):
     (['--prior-sigma', '-1'], '--prior-sigma must be a positive number'),
     (['--kl-scheme', 'per_sample'], '--kl-scheme must be one of per_example, per_batch, blundell'),
     (['--dataset', 'toy_regression', '--model', 'lenet5'], 'only --model mlp applies'),
+    (['--optimizer', 'rmsprop'], '--optimizer must be one of adam, sgd, momentum'),
+    (['--optimizer', 'momentum', '--momentum', '1'], '--momentum must be in [0, 1), got 1.0'),
     (['--model', 'conv3d'], 'model conv3d needs volume [depth, height, width, channels] inputs'),
 ])
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys, flags, message):

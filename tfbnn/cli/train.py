@@ -80,7 +80,13 @@ def build_parser():
     g = p.add_argument_group('training')
     g.add_argument('--epochs', type=int, default=d['epochs'])
     g.add_argument('--batch-size', type=int, default=d['batch_size'])
-    g.add_argument('--learning-rate', type=float, default=d['learning_rate'], help='Adam')
+    g.add_argument('--learning-rate', type=float, default=d['learning_rate'],
+                   help='step size of the optimizer')
+    g.add_argument('--optimizer', default=d['optimizer'],
+                   help='adam, sgd (plain gradient descent, as in Blundell et al. 2015) or '
+                        'momentum')
+    g.add_argument('--momentum', type=float, default=d['momentum'],
+                   help='momentum coefficient of --optimizer momentum, in [0, 1)')
     g.add_argument('--seed', type=int, default=d['seed'], help='makes CPU runs repeatable')
     g.add_argument('--device', default=d['device'], help='cpu, gpu or auto')
     g.add_argument('--threads', type=int, default=d['threads'],

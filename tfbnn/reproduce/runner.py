@@ -77,10 +77,11 @@ def select(candidates, base, out_dir, log, verbose=False):
     records, best = [], None
     for i, (name, options) in enumerate(candidates):
         config = dict(base, output_dir=os.path.join(out_dir, name), **options)
-        task = 'regression' if config['dataset'] in ('uci', 'toy_regression') else \
-            'classification'
-        key, better = evaluate_lib.selection_score(task)
         metrics = run(config, verbose)
+        # The task from what the run measured (a regression run reports
+        # val_ll), not from the dataset's name: an npz set can be either.
+        key, better = evaluate_lib.selection_score(
+            'regression' if 'val_ll' in metrics else 'classification')
         record = dict(name=name, options=options, score_key=key, score=metrics[key],
                       selected_epoch=metrics.get('selected_epoch'),
                       wall_seconds=metrics['wall_seconds'],

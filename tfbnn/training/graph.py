@@ -4,7 +4,7 @@ import collections
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn import diagnostics, losses, models, predictive, replica_losses
+from tfbnn import diagnostics, losses, models, predictive, replica_losses, run_config
 from tfbnn.training import sharding
 
 __all__ = ['TrainGraph', 'Replica', 'build_train_graph', 'NON_FINITE_MESSAGE', 'steps_per_epoch',
@@ -179,7 +179,7 @@ def build_train_graph(config, dataset, spec, device, replica=None):
             terms = replica_losses.replica_elbo(
                 nll, n, batch * workers, workers, global_count, scheme=config['kl_scheme'],
                 kl_weight=config['kl_weight'], warmup_steps=config['warmup_steps'], step=round_)
-        opt = tf.train.AdamOptimizer(config['learning_rate'])
+        opt = run_config.make_optimizer(config)
         if replica is not None and replica.sync:
             opt = tf.train.SyncReplicasOptimizer(opt, replicas_to_aggregate=workers,
                                                  total_num_replicas=workers)
