@@ -72,6 +72,41 @@ def test_resume_keeps_the_best_record_of_the_earlier_epochs(tmp_path):
         scored, key=lambda p: (p[1], p[0]))[0]
 
 
+def test_best_folder_keeps_only_the_recorded_checkpoint_across_resumes(tmp_path):
+    # The saver deletes only the checkpoints it wrote itself: the best
+    # weights left by an earlier process must go once they are superseded.
+    import shutil
+    flags = ['--hidden', '16', '--eval-samples', '4', '--progress', 'never',
+             '--validation-size', '0.2', '--validate-every', '1']
+    assert run(tmp_path, *flags, '--epochs', '2')[0] == 0
+    best = tmp_path / 'run' / 'best'
+    record = read(str(best), 'best.json')
+    for path in best.glob(os.path.basename(record['checkpoint']) + '.*'):
+        shutil.copy(str(path), str(path).replace('model.ckpt-', 'model.ckpt-1'))  # a leftover
+    code, out = run(tmp_path, *flags, '--epochs', '4', '--resume')
+    assert code == 0
+    record = read(str(best), 'best.json')
+    kept = {p.name for p in best.iterdir()} - {'best.json', 'checkpoint'}
+    assert kept and {name.split('.')[1] for name in kept} == {
+        os.path.basename(record['checkpoint']).split('.')[1]}
+    assert read(out, 'metrics.json')['selected_epoch'] == record['epoch']
+
+
+def test_a_best_record_from_a_replayed_future_is_dropped_with_its_files(tmp_path):
+    from tfbnn.training import loop
+    flags = ['--hidden', '16', '--eval-samples', '4', '--progress', 'never',
+             '--validation-size', '0.2', '--validate-every', '1']
+    assert run(tmp_path, *flags, '--epochs', '2')[0] == 0
+    best = str(tmp_path / 'run' / 'best')
+    record = read(best, 'best.json')
+    graph = type('G', (), dict(best_saver=None, total_steps=100))()
+    dataset = type('D', (), dict(task='classification'))()
+    config = dict(output_dir=str(tmp_path / 'run'), validate_every=1, patience=0)
+    keeper = loop._BestCheckpoint(graph, dataset, config, record['step'] - 1, {})
+    assert keeper.record is None
+    assert os.listdir(best) == ['checkpoint']
+
+
 def test_uci_validation_scores_log_likelihood(tmp_path):
     from tests.training.test_train_job import uci_fixture
     folder = uci_fixture(str(tmp_path / 'uci'))

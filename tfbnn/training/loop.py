@@ -247,12 +247,31 @@ class _BestCheckpoint(object):
         os.makedirs(self.folder, exist_ok=True)
         record = rundir.read_json(os.path.join(self.folder, rundir.BEST_RECORD))
         self.record = record if record and record['step'] <= step else None
+        if record and self.record is None:
+            # The record of a future being replayed goes before its files, so
+            # that no best.json ever names a deleted checkpoint.
+            os.remove(os.path.join(self.folder, rundir.BEST_RECORD))
+        self._remove_stale_checkpoints()
         # Validations since the best one (what --patience counts), also
         # across a resume: the history holds the scores logged so far.
         best_epoch = self.record['epoch'] if self.record else 0
         self.stale = sum(1 for e, v in zip(history.get('epoch', []),
                                            history.get(self.key, []))
                          if v is not None and e > best_epoch)
+
+    def _remove_stale_checkpoints(self):
+        """Deletes the checkpoints in best/ other than the recorded one.
+
+        The saver keeps one checkpoint, but only of those it wrote: the
+        best weights of an earlier process (before a --resume), or of a
+        replayed future, would stay on disk for good. Runs after best.json
+        is written, so the record never names a deleted checkpoint.
+        """
+        keep = os.path.basename(self.record['checkpoint']) if self.record else None
+        prefix = rundir.CHECKPOINT_PREFIX + '-'
+        for name in os.listdir(self.folder):
+            if name.startswith(prefix) and name.split('.')[:2] != (keep or '').split('.')[:2]:
+                os.remove(os.path.join(self.folder, name))
 
     def exhausted(self):
         """True once --patience validations in a row brought no improvement."""
@@ -275,6 +294,7 @@ class _BestCheckpoint(object):
             self.record = dict(step=step, epoch=epoch, key=self.key, value=value,
                                checkpoint=os.path.relpath(path, self.config['output_dir']))
             rundir.write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)
+            self._remove_stale_checkpoints()
         bar.clear()
         log('validation at epoch %d: %s%s' % (
             epoch, ' | '.join('%s %.4g' % (k, v) for k, v in sorted(scores.items())),
