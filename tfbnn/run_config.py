@@ -7,6 +7,8 @@ export tool read to rebuild the same graph.
 import math
 import numbers
 
+import tensorflow.compat.v1 as tf
+
 from tfbnn import data, layers, losses, models
 from tfbnn._jsonio import read_json, write_json
 from tfbnn.data import DATASETS
@@ -193,7 +195,6 @@ def load_datasets(config):
 
 def make_optimizer(config):
     """The `tf.train.Optimizer` of a validated config (see `OPTIMIZERS`)."""
-    import tensorflow.compat.v1 as tf
     if config['optimizer'] == 'sgd':
         return tf.train.GradientDescentOptimizer(config['learning_rate'])
     if config['optimizer'] == 'momentum':

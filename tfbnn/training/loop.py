@@ -267,10 +267,11 @@ class _BestCheckpoint(object):
         replayed future, would stay on disk for good. Runs after best.json
         is written, so the record never names a deleted checkpoint.
         """
-        keep = os.path.basename(self.record['checkpoint']) if self.record else None
-        prefix = rundir.CHECKPOINT_PREFIX + '-'
+        # A checkpoint's files are <prefix>-<step>.<suffix>.
+        keep = os.path.basename(self.record['checkpoint']) + '.' if self.record else None
         for name in os.listdir(self.folder):
-            if name.startswith(prefix) and name.split('.')[:2] != (keep or '').split('.')[:2]:
+            if (name.startswith(rundir.CHECKPOINT_PREFIX + '-')
+                    and not (keep and name.startswith(keep))):
                 os.remove(os.path.join(self.folder, name))
 
     def exhausted(self):
