@@ -22,6 +22,10 @@ The public API:
                  gaussian_log_likelihood, rmse, regression_metrics, ...
   tfbnn.models: build_network, ModelSpec (the training job's networks)
   tfbnn.predictive: classification_predictive, regression_predictive
+  tfbnn.pruning: prune_by_snr, snr_threshold, pruned_fraction (mu = 0 and
+                 sigma = 0 for the lowest |mu| / sigma)
+  tfbnn.schedules: learning_rate, learning_rate_value, SCHEDULES (functions
+                   of the global step)
   tfbnn.training: train (the job behind scripts/train.py); on a cluster,
                   tfbnn.training.distributed.run_task, .cluster, .launch
   tfbnn.reproduce: reproduce_mnist, extend_mnist, reproduce_pruning,
@@ -43,9 +47,9 @@ with _warnings.catch_warnings():
     import tensorflow as _tf  # noqa: F401
 
     from tfbnn import (data, errors, layers, losses, metrics, models, predictive, priors,
-                       replica_losses)
+                       pruning, replica_losses, schedules)
     from tfbnn.graph_keys import GraphKeys
     from tfbnn.version import __version__
 
 __all__ = ['GraphKeys', 'layers', 'losses', 'replica_losses', 'priors', 'errors', 'data',
-           'metrics', 'models', 'predictive', '__version__']
+           'metrics', 'models', 'predictive', 'pruning', 'schedules', '__version__']

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.graph_keys import GraphKeys
-from tfbnn.layers._bayesian import SCALE_FLOOR
+from tfbnn.layers._bayesian import SCALE_FLOOR, scale_from_rho
 
 __all__ = ['LayerDiagnostics', 'bayesian_layers', 'layer_diagnostics', 'format_table',
            'add_summaries', 'dominated_layers', 'kernel_posteriors', 'signal_to_noise']
@@ -62,6 +62,10 @@ def bayesian_layers(collection=None, scope=None):
 def kernel_posteriors(scope=None):
     """The kernel posterior variables of every Bayesian layer, by layer name.
 
+    Found by their names (`<layer>/kernel_loc` beside `<layer>/kernel_rho`),
+    not through the KL collection, so graphs that registered no KL (a
+    predictive built on its own, a restored inference graph) are covered.
+
     Args:
       scope: optional variable-scope prefix; layer names are then relative to it.
 
@@ -70,17 +74,26 @@ def kernel_posteriors(scope=None):
       order the layers were built.
     """
     out = collections.OrderedDict()
-    for layer, _, locs, rhos, _ in bayesian_layers(scope=scope):
-        loc = [v for v in locs if v.op.name == layer + '/kernel_loc']
-        rho = [v for v in rhos if v.op.name == layer + '/kernel_rho']
-        if loc and rho:
-            out[layer[len(scope) + 1:] if scope else layer] = (loc[0], rho[0])
+    variables = tf.global_variables(scope)
+    rhos = {v.op.name: v for v in variables if v.op.name.endswith('/kernel_rho')}
+    for v in variables:
+        if not v.op.name.endswith('/kernel_loc'):
+            continue
+        layer = v.op.name[:-len('/kernel_loc')]
+        if layer + '/kernel_rho' in rhos:
+            out[layer[len(scope) + 1:] if scope else layer] = (v, rhos[layer + '/kernel_rho'])
     return out
 
 
 def signal_to_noise(loc, rho):
-    """|mu| / sigma of numpy posterior parameters, sigma = softplus(rho) + floor."""
-    return np.abs(loc) / (np.logaddexp(0.0, rho) + SCALE_FLOOR)
+    """|mu| / sigma of numpy posterior parameters, sigma = softplus(rho) + floor.
+
+    A pruned weight (rho = -inf, mu = 0: sigma = 0, see `tfbnn.pruning`) has
+    ratio 0."""
+    loc, rho = np.asarray(loc), np.asarray(rho)
+    pruned = np.isneginf(rho)
+    scale = np.logaddexp(0.0, rho) + np.where(pruned, 0.0, SCALE_FLOOR)
+    return np.where(pruned, 0.0, np.abs(loc) / np.where(pruned, 1.0, scale))
 
 
 def _quantile(x, q):
@@ -118,10 +131,10 @@ def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, nam
             dtype = tf.float32
             coef = tf.cast(kl_coefficient, dtype)
             count = sum(int(np.prod(v.shape.as_list())) for v in locs)
-            sigma = tf.concat([tf.reshape(tf.nn.softplus(tf.cast(r, dtype)) + SCALE_FLOOR, [-1])
+            sigma = tf.concat([tf.reshape(scale_from_rho(tf.cast(r, dtype)), [-1])
                                for r in rhos], axis=0)
             mu = tf.concat([tf.reshape(tf.cast(l, dtype), [-1]) for l in locs], axis=0)
-            snr = tf.abs(mu) / sigma
+            snr = tf.math.divide_no_nan(tf.abs(mu), sigma)  # 0 for pruned weights
             kl32 = tf.cast(kl, dtype)
             kl_norm = coef * tf.cast(_norm(tf.gradients(kl, variables)), dtype)
             nll_norm = tf.cast(_norm(tf.gradients(nll_term, variables)), dtype)

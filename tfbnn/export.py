@@ -25,7 +25,7 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import diagnostics, metrics, models, predictive, priors, run_config
+from tfbnn import metrics, models, predictive, priors, pruning, run_config
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.training import rundir
 
@@ -153,29 +153,14 @@ def restore(sess, inference, checkpoint):
 
 
 def prune_by_snr(sess, inference, fraction):
-    """Zeroes the fraction of kernel weights with the smallest |mu| / sigma.
-
-    Blundell et al. (2015), sec. 5.1 and Table 2: one threshold over all
-    Bayesian kernels. A pruned weight gets mu = 0 and the smallest scale the
-    parameterisation allows (softplus(-30) + 1e-6 ~ 1e-6), so it is a
-    constant 0 in the mean graph and (almost) in the sampled one too.
+    """`tfbnn.pruning.prune_by_snr` in the inference graph: mu = 0 and
+    sigma = 0 (rho = -inf) for the lowest fraction of |mu| / sigma.
 
     Returns:
       (number pruned, total number of kernel weights, the SNR threshold)
     """
     with inference.graph.as_default():
-        pairs = list(diagnostics.kernel_posteriors().values())
-        values = [sess.run(pair) for pair in pairs]
-        snrs = [diagnostics.signal_to_noise(loc, rho) for loc, rho in values]
-        everything = np.concatenate([s.ravel() for s in snrs])
-        threshold = float(np.quantile(everything, fraction)) if fraction > 0 else -1.0
-        pruned = 0
-        for (loc_var, rho_var), (loc, rho), snr in zip(pairs, values, snrs):
-            mask = snr <= threshold
-            pruned += int(mask.sum())
-            loc_var.load(np.where(mask, 0.0, loc).astype(loc.dtype), sess)
-            rho_var.load(np.where(mask, -30.0, rho).astype(rho.dtype), sess)
-    return pruned, int(everything.size), threshold
+        return pruning.prune_by_snr(sess, fraction)
 
 
 def freeze(sess, inference, path):

@@ -14,15 +14,16 @@ from tfbnn import layers, priors
 from tfbnn.layers import _bayesian
 from tfbnn.errors import ConfigError
 
-__all__ = ['MODELS', 'NORMS', 'ModelSpec', 'NetworkOutputs', 'build_network',
-           'gaussian_nll', 'make_prior']
+__all__ = ['MODELS', 'NORMS', 'MEAN_INITIALIZERS', 'ModelSpec', 'NetworkOutputs',
+           'build_network', 'gaussian_nll', 'noise_log_prior', 'make_prior', 'mean_initializer']
 
 MODELS = ('mlp', 'lenet5', 'conv3d')
 NORMS = ('none', 'batch', 'group')
 
 ModelSpec = collections.namedtuple('ModelSpec', [
     'model', 'hidden', 'estimator', 'prior', 'norm', 'posterior_init_scale', 'task',
-    'output_units'])
+    'output_units', 'posterior_init_mean'])
+ModelSpec.__new__.__defaults__ = ('glorot_uniform',)
 ModelSpec.__doc__ = """What to build.
 
 Attributes:
@@ -31,10 +32,30 @@ Attributes:
   estimator: one of tfbnn.layers.ESTIMATORS.
   prior: a tfbnn.priors prior.
   norm: one of NORMS: normalisation after each hidden Bayesian layer.
-  posterior_init_scale: initial posterior stddev.
+  posterior_init_scale: initial posterior stddev, or a (low, high) range
+    (see `tfbnn.layers.dense`).
   task: 'classification' or 'regression'.
   output_units: number of classes, or 1 for regression.
+  posterior_init_mean: one of MEAN_INITIALIZERS, the kernels' initial mu.
 """
+
+# The kernels' initial posterior means mu (Var(mu) = s / fan for the
+# variance-scaling ones): Glorot & Bengio (2010) uniform, s = 2 over
+# (fan_in + fan_out) / 2 ... as tf.layers' default; He et al. (2015) for
+# ReLU, s = 2 / fan_in; LeCun (1998), s = 1 / fan_in.
+MEAN_INITIALIZERS = ('glorot_uniform', 'he_normal', 'lecun_normal')
+
+
+def mean_initializer(name):
+    """The initializer of one of MEAN_INITIALIZERS (a new object per call)."""
+    if name == 'glorot_uniform':
+        return tf.glorot_uniform_initializer()
+    if name == 'he_normal':
+        return tf.variance_scaling_initializer(2.0, 'fan_in', 'truncated_normal')
+    if name == 'lecun_normal':
+        return tf.variance_scaling_initializer(1.0, 'fan_in', 'truncated_normal')
+    raise ConfigError('unknown posterior mean initializer %r: choose one of %s'
+                      % (name, ', '.join(MEAN_INITIALIZERS)))
 
 NetworkOutputs = collections.namedtuple('NetworkOutputs', ['outputs', 'noise_std'])
 NetworkOutputs.__doc__ = """What a network returns.
@@ -114,7 +135,10 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
         raise ConfigError('build_network: shared_input=True needs num_samples')
     example_rank = inputs.shape.ndims - (1 if num_samples is None or shared_input else 2)
     kw = dict(estimator=spec.estimator, prior=spec.prior, sample=sample, num_samples=num_samples,
-              posterior_init_scale=spec.posterior_init_scale)
+              posterior_init_scale=(tuple(spec.posterior_init_scale)
+                                    if isinstance(spec.posterior_init_scale, list)
+                                    else spec.posterior_init_scale),
+              kernel_loc_initializer=mean_initializer(spec.posterior_init_mean))
     first = dict(kw, shared_inputs=bool(shared_input))
     with tf.variable_scope(scope, reuse=reuse):
         if spec.model == 'mlp':
@@ -147,6 +171,23 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
         log_noise = tf.get_variable('log_noise_std', [], out.dtype,
                                     tf.constant_initializer(math.log(0.5)))
         return NetworkOutputs(tf.squeeze(out, -1), tf.exp(log_noise))
+
+
+def noise_log_prior(noise_std, shape, rate, name=None):
+    """log p(log tau) of a Gamma(shape, rate) prior on the noise precision.
+
+    Mathematical details:
+      tau = 1 / noise_std^2 ~ Gamma(a, b), as PBP's prior on the noise
+      precision (Hernandez-Lobato & Adams 2015, sec. 3: a = b = 6). The
+      network learns log noise_std, so the density is taken over log tau,
+      which adds the Jacobian tau:
+        log p(log tau) = a log tau - b tau + const.
+      Its negative, scaled like the KL, is added to the loss: a MAP estimate
+      of the noise under that prior instead of maximum likelihood.
+    """
+    with tf.name_scope(name, 'noise_log_prior', [noise_std]):
+        log_tau = -2.0 * tf.log(noise_std)
+        return shape * log_tau - rate * tf.exp(log_tau)
 
 
 def gaussian_nll(y, mean, noise_std):

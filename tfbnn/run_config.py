@@ -9,15 +9,16 @@ import numbers
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn import data, layers, losses, models
+from tfbnn import data, layers, losses, models, schedules
 from tfbnn._jsonio import read_json, write_json
+from tfbnn.layers._bayesian import check_init_scale
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.version import __version__
 
 __all__ = ['DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'CONFIG_FORMAT', 'OPTIMIZERS',
-           'validate', 'make_optimizer',
-           'model_spec', 'load_data', 'load_datasets',
+           'validate', 'learning_rate', 'make_optimizer',
+           'model_spec', 'load_data', 'load_datasets', 'ood_kinds',
            'save', 'load', 'check_compatible']
 
 # Bumped when a change makes old run directories unreadable.
@@ -31,16 +32,22 @@ CONFIG_FORMAT = 1
 # mostly the KL's 1/N share, move in proportion to it.
 OPTIMIZERS = ('adam', 'sgd', 'momentum')
 
+# posterior_init_scale, learning_rate and epochs were chosen on validation
+# (tfbnn.reproduce.defaults; docs/results/defaults/defaults.json).
 DEFAULTS = dict(
-    dataset='digits', data_dir=None, split=0, ood_data_dir=None, pixel_scale=255.0,
+    dataset='digits', data_dir=None, split=0, ood_data_dir=None, ood_set='auto',
+    pixel_scale=255.0,
     validation_size=0.0, validate_every=0, patience=0, evaluate_test=True,
     model='mlp', hidden=[100, 100], norm='none',
     estimator='flipout', prior='normal', prior_sigma=1.0, prior_pi=0.5,
-    prior_sigma1=1.0, prior_sigma2=math.exp(-6.0), posterior_init_scale=1e-3,
+    prior_sigma1=1.0, prior_sigma2=math.exp(-6.0), posterior_init_scale=0.01,
+    posterior_init_mean='glorot_uniform',
+    noise_prior='none', noise_prior_shape=6.0, noise_prior_rate=6.0,
     kl_scheme='per_example', kl_weight=1.0, warmup_steps=0,
     train_samples=1, eval_samples=50, eval_estimator='auto',
-    epochs=30, batch_size=128, eval_batch_size=500, learning_rate=1e-3,
+    epochs=60, batch_size=128, eval_batch_size=500, learning_rate=3e-3,
     optimizer='adam', momentum=0.9,
+    lr_schedule='constant', lr_decay_epochs=[], lr_decay_factor=0.1, lr_warmup_epochs=0.0,
     seed=0, device='auto', threads=0,
     output_dir='runs/latest', checkpoint_every=0, keep_checkpoints=3, summary_every=50,
     diagnostics_every=0,
@@ -63,14 +70,15 @@ _CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
                 estimator=layers.ESTIMATORS, eval_estimator=('auto',) + layers.ESTIMATORS,
                 prior=('normal', 'scale_mixture'),
                 kl_scheme=losses.SCHEMES, device=('cpu', 'gpu', 'auto'),
-                optimizer=OPTIMIZERS,
+                optimizer=OPTIMIZERS, posterior_init_mean=models.MEAN_INITIALIZERS,
+                noise_prior=('none', 'gamma'),
                 progress=('auto', 'always', 'never'))
 _POSITIVE_INTS = ('train_samples', 'eval_samples', 'epochs', 'batch_size', 'eval_batch_size',
                   'keep_checkpoints', 'summary_every')
 _NON_NEGATIVE_INTS = ('split', 'warmup_steps', 'seed', 'threads', 'checkpoint_every',
                       'diagnostics_every', 'validate_every', 'patience', 'workers')
-_POSITIVE_FLOATS = ('prior_sigma', 'prior_sigma1', 'prior_sigma2', 'posterior_init_scale',
-                    'learning_rate', 'pixel_scale')
+_POSITIVE_FLOATS = ('prior_sigma', 'prior_sigma1', 'prior_sigma2', 'learning_rate',
+                    'pixel_scale', 'noise_prior_shape', 'noise_prior_rate')
 
 
 def _is_int(v):
@@ -127,9 +135,13 @@ def validate(config):
             or not all(_is_int(h) and h > 0 for h in hidden)):
         raise ConfigError('--hidden must be one or more positive integers, got %r' % (hidden,))
     out['hidden'] = [int(h) for h in hidden]
-    if out['posterior_init_scale'] <= 1e-6:
-        raise ConfigError('--posterior-init-scale must be above 1e-6, got %r'
-                          % out['posterior_init_scale'])
+    scale = out['posterior_init_scale']
+    try:
+        scale = check_init_scale('--posterior-init-scale', scale)
+    except ConfigError:
+        raise ConfigError('--posterior-init-scale must be a number above 1e-6, or two of them '
+                          'LOW,HIGH with LOW <= HIGH, got %r' % (scale,))
+    out['posterior_init_scale'] = list(scale) if isinstance(scale, tuple) else scale
     if out['pixel_scale'] != DEFAULTS['pixel_scale'] and out['dataset'] != 'mnist':
         raise ConfigError('--pixel-scale applies to --dataset mnist only, got dataset %r'
                           % out['dataset'])
@@ -147,6 +159,14 @@ def validate(config):
         raise ConfigError('--patience counts validations: it needs --validate-every')
     if out['validate_every'] and not out['validation_size']:
         raise ConfigError('--validate-every needs a validation split (--validation-size)')
+    out['lr_decay_epochs'] = list(schedules.check_schedule(
+        out['lr_schedule'], out['lr_decay_epochs'], out['lr_decay_factor'],
+        out['lr_warmup_epochs']))
+    if out['ood_set'] not in ('auto', 'none'):
+        out['ood_set'] = ','.join(data.check_ood_kinds(out['ood_set']))
+        if out['ood_data_dir']:
+            raise ConfigError('--ood-set %s and --ood-data-dir: choose one out-of-distribution '
+                              'set' % out['ood_set'])
     if not isinstance(out['sync_replicas'], bool):
         raise ConfigError('--sync-replicas must be true or false, got %r' % (out['sync_replicas'],))
     if not isinstance(out['output_dir'], str) or not out['output_dir']:
@@ -174,16 +194,35 @@ def load_data(config, data_dir=None):
     return dataset
 
 
+def ood_kinds(config, dataset):
+    """The built-in OOD kinds a validated config scores on `dataset` (a tuple,
+    empty for none). --ood-set auto: all of them for image classification
+    sets when no --ood-data-dir is given, none otherwise."""
+    choice = config['ood_set']
+    if choice == 'none' or (choice == 'auto' and config['ood_data_dir']):
+        return ()
+    if choice == 'auto':
+        images = dataset.task == 'classification' and len(dataset.input_shape) >= 2
+        return data.OOD_KINDS if images else ()
+    return data.check_ood_kinds(choice)
+
+
 def load_datasets(config):
     """(training dataset, out-of-distribution dataset or None) of a validated config.
 
+    The OOD set is the --ood-data-dir folder's test split, or the built-in
+    images of `ood_kinds` (`tfbnn.data.builtin_ood`).
+
     Raises:
-      ConfigError: --ood-data-dir for a regression set, or OOD examples of
-        another shape; DataError: see `tfbnn.data.load_dataset`.
+      ConfigError: --ood-data-dir or --ood-set for a regression set, or OOD
+        examples of another shape; DataError: see `tfbnn.data.load_dataset`.
     """
     dataset = load_data(config)
     ood = None
-    if config['ood_data_dir']:
+    kinds = ood_kinds(config, dataset)
+    if kinds:
+        ood = data.builtin_ood(dataset, kinds)
+    elif config['ood_data_dir']:
         if dataset.task != 'classification':
             raise ConfigError('--ood-data-dir applies to classification datasets only')
         ood = load_data(config, config['ood_data_dir'])
@@ -193,13 +232,40 @@ def load_datasets(config):
     return dataset, ood
 
 
-def make_optimizer(config):
-    """The `tf.train.Optimizer` of a validated config (see `OPTIMIZERS`)."""
+def learning_rate(config, step=None, steps_per_epoch=None):
+    """The learning rate of a validated config: a float, or a scalar `Tensor`
+    of `step` when --lr-schedule is not constant or there is a warm-up.
+
+    Args:
+      config: validated run config.
+      step: integer scalar `Tensor` the schedule reads (the global step, or on
+        a cluster the single-process step it stands for).
+      steps_per_epoch: M of that step.
+    """
+    if config['lr_schedule'] == 'constant' and not config['lr_warmup_epochs']:
+        return config['learning_rate']
+    if step is None or not steps_per_epoch:
+        raise ValueError('learning_rate: --lr-schedule %s needs the step and the steps per epoch'
+                         % config['lr_schedule'])
+    return schedules.learning_rate(
+        step, config['learning_rate'], steps_per_epoch, config['epochs'], config['lr_schedule'],
+        config['lr_decay_epochs'], config['lr_decay_factor'], config['lr_warmup_epochs'])
+
+
+def make_optimizer(config, rate=None):
+    """The `tf.train.Optimizer` of a validated config (see `OPTIMIZERS`).
+
+    Args:
+      config: validated run config.
+      rate: the learning rate (float or scalar `Tensor`, see `learning_rate`);
+        None: config['learning_rate'].
+    """
+    rate = config['learning_rate'] if rate is None else rate
     if config['optimizer'] == 'sgd':
-        return tf.train.GradientDescentOptimizer(config['learning_rate'])
+        return tf.train.GradientDescentOptimizer(rate)
     if config['optimizer'] == 'momentum':
-        return tf.train.MomentumOptimizer(config['learning_rate'], config['momentum'])
-    return tf.train.AdamOptimizer(config['learning_rate'])
+        return tf.train.MomentumOptimizer(rate, config['momentum'])
+    return tf.train.AdamOptimizer(rate)
 
 
 def model_spec(config, dataset):
@@ -213,7 +279,8 @@ def model_spec(config, dataset):
     return models.ModelSpec(
         model=config['model'], hidden=tuple(config['hidden']), estimator=config['estimator'],
         prior=prior, norm=config['norm'], posterior_init_scale=config['posterior_init_scale'],
-        task=dataset.task, output_units=1 if regression else dataset.num_classes)
+        task=dataset.task, output_units=1 if regression else dataset.num_classes,
+        posterior_init_mean=config['posterior_init_mean'])
 
 
 def save(config, path):

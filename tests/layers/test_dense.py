@@ -42,7 +42,12 @@ def test_unknown_batch_size_is_fine(sess):
     (dict(units=3, sample='yes'), [2, 4],
      "sample must be a Python bool or a scalar bool Tensor, got 'yes'"),
     (dict(units=3, posterior_init_scale=0.0), [2, 4],
-     'posterior_init_scale must be a finite number above 1e-06, got 0.0'),
+     r'posterior_init_scale must be a finite number above 1e-06 or a pair \(low, high\) of '
+     r'them with low <= high, got 0.0'),
+    (dict(units=3, posterior_init_scale=(0.1, 0.01)), [2, 4],
+     r'posterior_init_scale must be .* with low <= high, got \(0.1, 0.01\)'),
+    (dict(units=3, posterior_init_scale=(0.0, 0.01)), [2, 4],
+     r'posterior_init_scale must be a finite number above 1e-06'),
     (dict(units=3, prior=1.0), [2, 4], 'prior must have a kl_divergence'),
     (dict(units=3, kl_collection=''), [2, 4], 'kl_collection must be a non-empty string'),
     (dict(units=3, activation='relu'), [2, 4], 'activation must be callable or None'),
@@ -67,3 +72,19 @@ def test_bad_inputs():
 def test_errors_are_tfbnn_config_errors():
     with pytest.raises(tfbnn.errors.ConfigError):
         layers.dense(tf.zeros([2, 3]), -1)
+
+
+def test_a_scale_range_draws_rho_uniformly_between_the_inverse_softplus_of_its_ends(sess):
+    x = tf.constant(np.ones([2, 50], np.float32))
+    layers.dense(x, 40, posterior_init_scale=(0.02, 0.05), name='fc')
+    sess.run(tf.global_variables_initializer())
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    rho = sess.run(by_name['fc/kernel_rho']).ravel()
+    low, high = np.log(np.expm1(0.02 - 1e-6)), np.log(np.expm1(0.05 - 1e-6))
+    assert low - 1e-6 <= rho.min() and rho.max() <= high + 1e-6
+    # 2000 draws of U(low, high): mean and spread within 5 standard errors.
+    width = high - low
+    assert abs(rho.mean() - (low + high) / 2) < 5 * width / np.sqrt(12 * rho.size)
+    assert abs(rho.std() - width / np.sqrt(12)) < 0.05 * width
+    scale = sess.run(tf.get_default_graph().get_tensor_by_name('fc/kernel_scale:0'))
+    assert 0.02 - 1e-6 <= scale.min() and scale.max() <= 0.05 + 1e-6

@@ -9,7 +9,11 @@ from tfbnn.cli.reproduce import main
     (['mnist', '--budget-minutes', '0'], 'budgets must be positive minutes, got 0.0'),
     (['uci', '--select-splits', '0'], '--select-splits must be >= 1, got 0'),
     (['uci', '--splits', '0'], '--splits must be >= 1, got 0'),
-    (['mnist', '--select-epochs', '0'], '--select-epochs must be >= 1, got 0'),
+    (['mnist', '--select-epochs', '1'], '--select-epochs must be >= 2 (the schedule decays '
+                                        'before its last epoch), got 1'),
+    (['mnist', '--epochs', '0'], '--epochs must be >= 2'),
+    (['mnist', '--threads', '-1'], '--threads must be >= 0, got -1'),
+    (['mnist-longer', '--budget-minutes', '0'], '--budget-minutes must be positive'),
     (['mnist-longer'], 'mnist_scale_mixture.json not found: run the mnist experiment first'),
     (['pruning'], 'no --run-dir and no'),
     (['report'], 'no records in'),

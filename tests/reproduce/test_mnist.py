@@ -1,4 +1,4 @@
-"""tfbnn/reproduce/mnist.py: the candidate grid and continuing a chosen run."""
+"""tfbnn/reproduce/mnist.py: the candidate grid, the schedule, and the runs."""
 import math
 import os
 
@@ -9,40 +9,65 @@ from tfbnn.errors import ConfigError
 from tfbnn.reproduce import mnist, runner
 
 
-def test_candidates_come_from_the_papers_grid():
+def test_candidates_cross_the_papers_prior_grid_with_the_initial_scale():
     for pi, a, b in mnist.PRIOR_CANDIDATES:
         assert pi in (0.25, 0.5, 0.75) and a in (0, 1, 2) and b in (6, 7, 8)
-    names = [n for n, _ in mnist._candidates('scale_mixture', False)]
-    assert names[0] == 'mixture_pi0.25_s1e-0_s2e-6' and len(set(names)) == 4
-    options = dict(mnist._candidates('normal', False))['gaussian_se-1']
-    assert options == dict(prior='normal', prior_sigma=math.exp(-1))
+    candidates = mnist._candidates('scale_mixture', False)
+    names = [n for n, _ in candidates]
+    assert len(set(names)) == len(mnist.PRIOR_CANDIDATES) * len(mnist.INIT_SCALES)
+    assert names[0] == 'mixture_pi0.5_s1e-0_s2e-7_init0.02'
+    assert dict(candidates)[names[0]] == dict(prior='scale_mixture', prior_pi=0.5,
+                                              prior_sigma1=1.0, prior_sigma2=math.exp(-7),
+                                              posterior_init_scale=0.02)
+    options = dict(mnist._candidates('normal', False))['gaussian_s1_init0.05']
+    assert options == dict(prior='normal', prior_sigma=1.0, posterior_init_scale=0.05)
     base = mnist.base_options('d', 'o')
-    assert (base['pixel_scale'], base['validation_size'], base['batch_size']) == (126.0, 10000,
-                                                                                  128)
+    assert (base['pixel_scale'], base['validation_size'], base['batch_size'],
+            base['optimizer'], base['learning_rate']) == (126.0, 10000, 128, 'sgd', 0.1)
 
 
-def test_extend_continues_the_chosen_run_at_a_new_step_size(tmp_path):
-    protocol = dict(dataset='digits', hidden=[8], epochs=50, eval_samples=2,
-                    validation_size=0.2, validate_every=1, seed=0)
-    run_dir = str(tmp_path / 'chosen')
-    first = runner.run(dict(protocol, max_seconds=1e-3, output_dir=run_dir))
-    record = dict(protocol=protocol, chosen='chosen', chosen_options=dict(learning_rate=0.01),
-                  run_dir=run_dir, train_seconds_total=first['train_seconds'],
-                  metrics=first, prior='scale_mixture')
+@pytest.mark.parametrize('epochs,decay', [(240, 180), (20, 15), (2, 1), (3, 2)])
+def test_the_schedule_decays_once_at_three_quarters_and_before_the_end(epochs, decay):
+    options = mnist.schedule_options(epochs)
+    assert options['lr_decay_epochs'] == [decay] and options['lr_decay_factor'] == 0.1
+    assert options['lr_schedule'] == 'step' and options['epochs'] == epochs
+
+
+def test_run_with_reuse_skips_a_finished_run_and_resumes_an_unfinished_one(tmp_path):
+    config = dict(dataset='digits', hidden=[8], epochs=3, eval_samples=2, seed=0,
+                  output_dir=str(tmp_path / 'r'))
+    # An interrupted run: one epoch on disk, no record of completion.
+    runner.run(dict(config, epochs=1))
+    first = runner.run(config, reuse=True)
+    assert first['resumed_from_step'] == 12 and first['completed']
+    again = runner.run(config, reuse=True)  # nothing trains: the same metrics
+    assert again == first
+    seconds = runner.history_seconds(config['output_dir'])
+    assert 0 < seconds < first['wall_seconds'] + 60
+
+
+def _fake_record(tmp_path, epochs=4):
+    protocol = dict(dataset='digits', hidden=[8], eval_samples=2, validation_size=0.2,
+                    validate_every=1, seed=0, optimizer='sgd', learning_rate=0.1,
+                    **mnist.schedule_options(epochs))
+    record = dict(protocol=protocol, chosen='chosen', chosen_options=dict(prior_sigma=0.5),
+                  prior='scale_mixture')
     write_json(str(tmp_path / 'mnist_scale_mixture.json'), record)
+
+
+def test_extend_trains_the_choice_on_a_longer_schedule(tmp_path):
+    _fake_record(tmp_path)
     lines = []
-    longer = mnist.extend_mnist(str(tmp_path), (first['train_seconds'] + 2.0) / 60.0,
-                                lines.append, learning_rate=0.003)
+    longer = mnist.extend_mnist(str(tmp_path), 10.0, 6, lines.append)
     assert read_json(str(tmp_path / 'mnist_scale_mixture_long.json'))['metrics'] == \
         longer['metrics']
-    assert longer['metrics']['resumed_from_step'] == first['steps']
-    assert longer['metrics']['steps'] > first['steps']
-    assert longer['second_stage'] == dict(learning_rate=0.003, from_epoch=first['epochs'])
-    assert longer['train_seconds_total'] == pytest.approx(
-        first['train_seconds'] + longer['metrics']['train_seconds'])
-    assert 'at learning rate 0.003' in lines[0]
-    with pytest.raises(ConfigError, match='the run has already trained'):
-        mnist.extend_mnist(str(tmp_path), 1e-4, print)
+    assert longer['metrics']['epochs'] == 6 and longer['run_dir'].endswith('chosen_long')
+    config = read_json(os.path.join(longer['run_dir'], 'config.json'))
+    assert config['lr_decay_epochs'] == [4.0] and config['prior_sigma'] == 0.5
+    assert longer['train_seconds_total'] > 0
+    assert '6-epoch schedule' in lines[0]
+    with pytest.raises(ConfigError, match='already trained a 4-epoch schedule'):
+        mnist.extend_mnist(str(tmp_path), 10.0, 4, print)
     os.remove(str(tmp_path / 'mnist_scale_mixture.json'))
     with pytest.raises(ConfigError, match='run the mnist experiment first'):
-        mnist.extend_mnist(str(tmp_path), 10.0, print)
+        mnist.extend_mnist(str(tmp_path), 10.0, 8, print)

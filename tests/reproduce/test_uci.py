@@ -36,13 +36,15 @@ def test_protocol_on_a_tiny_set(tmp_path):
     _fixture(str(data / 'toyset'))
     record = uci.reproduce_uci(str(data), str(tmp_path / 'out'), lambda line: None,
                                sets=['toyset'], select_splits=1, num_splits=2,
-                               candidates=((1e-2, 16), (1e-3, 16)), max_epochs=4,
-                               validate_every=2)
+                               candidates=((1e-2, 16, 'none'), (1e-3, 16, 'gamma')),
+                               max_epochs=4, validate_every=2, fixed_epochs=4)
     assert read_json(str(tmp_path / 'out' / 'uci.json')) == json.loads(json.dumps(record))
     result = record['sets']['toyset']
     # One row per (candidate, scored epoch), each scored on the one split.
-    assert sorted((r['learning_rate'], r['epochs']) for r in result['selection']) == [
-        (1e-3, 2), (1e-3, 4), (1e-2, 2), (1e-2, 4)]
+    assert sorted((r['learning_rate'], r['noise_prior'], r['epochs'])
+                  for r in result['selection']) == [
+        (1e-3, 'gamma', 2), (1e-3, 'gamma', 4), (1e-2, 'none', 2), (1e-2, 'none', 4)]
+    # One selection split: no standard error, so the best row itself.
     best = max(result['selection'], key=lambda r: r['val_ll'])
     assert result['chosen']['choice'] == best
     assert result['epochs40']['choice']['epochs'] == 4
@@ -53,7 +55,7 @@ def test_protocol_on_a_tiny_set(tmp_path):
     assert all(np.isfinite(s['rmse']) and s['rmse'] > 0 for s in chosen['splits'])
     # The selection runs never evaluated the test rows.
     metrics = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'select'),
-                                     'lr0.01_b16_split0', 'metrics.json'))
+                                     'lr0.01_b16_none_split0', 'metrics.json'))
     assert 'rmse' not in metrics and 'val_ll' in metrics
 
 
@@ -64,6 +66,35 @@ def test_missing_set_folder(tmp_path):
 
 def test_epochs_must_be_scored(tmp_path):
     _fixture(str(tmp_path / 'd' / 's'))
-    with pytest.raises(ValueError, match='multiple of validate_every'):
+    with pytest.raises(ValueError, match='must be multiples of validate_every'):
         uci.reproduce_uci(str(tmp_path / 'd'), str(tmp_path / 'out'), print, sets=['s'],
                           max_epochs=5, validate_every=2)
+
+
+def _row(epochs, ll, se, noise='none', lr=1e-2, batch=32):
+    return dict(learning_rate=lr, batch_size=batch, noise_prior=noise, epochs=epochs,
+                val_ll=ll, val_ll_se=se, splits=5)
+
+
+def test_one_se_rule_takes_the_simplest_setting_close_to_the_best():
+    table = [_row(200, -2.50, 0.05), _row(40, -2.54, 0.02), _row(20, -2.60, 0.02),
+             _row(40, -2.53, 0.02, noise='gamma')]
+    # Within -2.50 - 0.05: the 200- and both 40-epoch rows; fewest epochs, then no prior.
+    assert uci.one_se_choice(table, 5) == table[1]
+    table[1]['splits'] = 4  # scored on fewer splits: left out
+    assert uci.one_se_choice(table, 5) == table[3]
+
+
+def test_a_set_with_fewer_splits_uses_them_all(tmp_path):
+    data = tmp_path / 'data'
+    _fixture(str(data / 'small'), splits=2)
+    lines = []
+    record = uci.reproduce_uci(str(data), str(tmp_path / 'out'), lines.append,
+                               sets=['small'], select_splits=3, num_splits=20,
+                               candidates=((1e-2, 16, 'none'),), max_epochs=2,
+                               validate_every=2, fixed_epochs=2)
+    assert len(record['sets']['small']['chosen']['splits']) == 2
+    assert any('2 splits in' in line for line in lines)
+    os.makedirs(str(data / 'empty'))
+    with pytest.raises(DataError, match='not a set in the UCI split format'):
+        uci.reproduce_uci(str(data), str(tmp_path / 'out'), print, sets=['empty'])

@@ -23,27 +23,34 @@ def build_parser():
     m.add_argument('--data-dir', default='../shared/data/mnist')
     m.add_argument('--prior', default='both', choices=('scale_mixture', 'normal', 'both'))
     m.add_argument('--budget-minutes', type=float, default=60.0,
-                   help='training wall time of the chosen scale-mixture model, its '
-                        'selection epochs included')
-    m.add_argument('--gaussian-budget-minutes', type=float, default=20.0,
+                   help='the most training wall time of the chosen model (the schedule is '
+                        '--epochs long; the budget cuts it short on a slower machine)')
+    m.add_argument('--gaussian-budget-minutes', type=float, default=60.0,
                    help='the same for the Gaussian-prior model')
-    m.add_argument('--select-epochs', type=int, default=10,
-                   help='epochs each candidate trains for during selection')
+    m.add_argument('--epochs', type=int, default=240,
+                   help="the chosen model's schedule: SGD 0.1, x0.1 at 3/4 of the epochs")
+    m.add_argument('--select-epochs', type=int, default=20,
+                   help='each candidate trains the schedule compressed to this many epochs')
+    m.add_argument('--threads', type=int, default=0,
+                   help='TensorFlow threads per run (1: two reproductions share 2 cores)')
     m.add_argument('--quick', action='store_true',
                    help='fewer candidates (a smoke run; use small budgets with it)')
-    e = sub.add_parser('mnist-longer', help='continue the chosen scale-mixture run of mnist to '
-                                            'a longer budget (for the paper\'s 1.36%%)',
+    e = sub.add_parser('mnist-longer', help='train the scale-mixture choice of mnist on a longer '
+                                            'schedule (towards the paper\'s 1.36%%)',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    e.add_argument('--budget-minutes', type=float, default=120.0,
-                   help='total training wall time of the run after continuing')
-    e.add_argument('--learning-rate', type=float, default=None,
-                   help='continue at this Adam step size (a second stage); default: unchanged')
+    e.add_argument('--budget-minutes', type=float, default=150.0,
+                   help='the most training wall time of the longer run')
+    e.add_argument('--epochs', type=int, default=600, help='the longer schedule, decay at 3/4')
+    e.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
     u = sub.add_parser('uci', help='the UCI benchmark: 4 sets x 20 splits',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     u.add_argument('--data-dir', default='../shared/data/uci',
-                   help='folder with bostonHousing, concrete, energy, yacht')
-    u.add_argument('--sets', default='bostonHousing,concrete,energy,yacht')
-    u.add_argument('--select-splits', type=int, default=5,
+                   help='folder with one folder per set, each in the UCI split format '
+                        '(data.txt, index_features.txt, index_target.txt, '
+                        'index_train_K.txt, index_test_K.txt)')
+    u.add_argument('--sets', default='bostonHousing,concrete,energy,yacht',
+                   help='comma-separated set folders under --data-dir (any names)')
+    u.add_argument('--select-splits', type=int, default=6,
                    help='splits whose held-out 20%% of training rows choose the hyperparameters')
     u.add_argument('--splits', type=int, default=20,
                    help='test runs on splits 0..N-1 (the protocol: 20; fewer for a shorter run)')
@@ -55,6 +62,17 @@ def build_parser():
                         'in --out)')
     r.add_argument('--checkpoint', default='best', choices=('best', 'latest'),
                    help='prune the early-stopping weights, or those at the end of training')
+    o = sub.add_parser('mnist-ood', help='the job\'s 2x400 MNIST network after 10 epochs: AUROC '
+                                         'against out-of-distribution image sets',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    o.add_argument('--data-dir', default='../shared/data/mnist')
+    o.add_argument('--ood-data-dir', action='append', default=[],
+                   help='a folder of IDX files of another image set (repeatable), scored '
+                        'beside the built-in sets')
+    o.add_argument('--epochs', type=int, default=10)
+    sub.add_parser('defaults', help="how the main job's sigma_0 and step size were chosen: a "
+                                   'grid scored on validation NLL of the built-in digits',
+                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     d = sub.add_parser('report', help='copy the records into docs/results and rewrite the '
                                       'tables and figures of docs/RESULTS.md',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -70,7 +88,7 @@ def main(argv=None):
     if args.experiment is None:
         build_parser().print_usage(sys.stderr)
         sys.stderr.write('tfbnn-reproduce: error: choose an experiment: mnist, mnist-longer, '
-                         'uci, pruning or report\n')
+                         'mnist-ood, uci, pruning, defaults or report\n')
         return 2
     from tfbnn import errors
     from tfbnn import reproduce
@@ -85,23 +103,26 @@ def main(argv=None):
             for value in (args.budget_minutes, args.gaussian_budget_minutes):
                 if not value > 0:
                     raise errors.ConfigError('budgets must be positive minutes, got %r' % value)
-            if args.select_epochs < 1:
-                raise errors.ConfigError('--select-epochs must be >= 1, got %d'
-                                         % args.select_epochs)
+            for flag, value in (('--select-epochs', args.select_epochs),
+                                ('--epochs', args.epochs)):
+                if value < 2:
+                    raise errors.ConfigError('%s must be >= 2 (the schedule decays before '
+                                             'its last epoch), got %d' % (flag, value))
+            if args.threads < 0:
+                raise errors.ConfigError('--threads must be >= 0, got %d' % args.threads)
             priors = ('scale_mixture', 'normal') if args.prior == 'both' else (args.prior,)
             for prior in priors:
                 budget = args.budget_minutes if prior == 'scale_mixture' else \
                     args.gaussian_budget_minutes
                 reproduce.reproduce_mnist(args.data_dir, os.path.join(args.out, 'mnist'), prior,
-                                          budget, args.select_epochs, log, args.quick,
-                                          args.verbose)
+                                          budget, args.epochs, args.select_epochs, log,
+                                          args.quick, args.verbose, args.threads)
         elif args.experiment == 'mnist-longer':
             from tfbnn.reproduce.mnist import extend_mnist
-            if args.learning_rate is not None and not args.learning_rate > 0:
-                raise errors.ConfigError('--learning-rate must be positive, got %r'
-                                         % args.learning_rate)
-            extend_mnist(os.path.join(args.out, 'mnist'), args.budget_minutes, log,
-                         learning_rate=args.learning_rate, verbose=args.verbose)
+            if not args.budget_minutes > 0 or args.threads < 0:
+                raise errors.ConfigError('--budget-minutes must be positive and --threads >= 0')
+            extend_mnist(os.path.join(args.out, 'mnist'), args.budget_minutes, args.epochs, log,
+                         verbose=args.verbose, threads=args.threads)
         elif args.experiment == 'uci':
             for flag, value in (('--select-splits', args.select_splits),
                                 ('--splits', args.splits)):
@@ -127,6 +148,15 @@ def main(argv=None):
             reproduce_pruning(run_dir, os.path.join(folder, 'pruning%s.json' % suffix), log,
                               plot_path=os.path.join(folder, 'pruning%s.png' % suffix),
                               checkpoint=args.checkpoint)
+        elif args.experiment == 'mnist-ood':
+            from tfbnn.reproduce.ood import reproduce_ood
+            if args.epochs < 1:
+                raise errors.ConfigError('--epochs must be >= 1, got %d' % args.epochs)
+            reproduce_ood(args.data_dir, os.path.join(args.out, 'ood'), log, args.ood_data_dir,
+                          args.epochs, args.verbose)
+        elif args.experiment == 'defaults':
+            from tfbnn.reproduce.defaults import choose_defaults
+            choose_defaults(os.path.join(args.out, 'defaults'), log, verbose=args.verbose)
         elif args.experiment == 'report':
             from tfbnn.reproduce import report
             if args.from_docs:

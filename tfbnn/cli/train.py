@@ -19,6 +19,20 @@ def _int_list(text):
         raise argparse.ArgumentTypeError('expected integers like 400,400, got %r' % text)
 
 
+def _float_list(text):
+    try:
+        return [float(t) for t in text.replace(',', ' ').split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected numbers like 200,300, got %r' % text)
+
+
+def _scale(text):
+    values = _float_list(text)
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError('expected a number or LOW,HIGH, got %r' % text)
+    return values[0] if len(values) == 1 else values
+
+
 def build_parser():
     from tfbnn import run_config
     d = run_config.DEFAULTS
@@ -50,6 +64,10 @@ def build_parser():
     g.add_argument('--ood-data-dir', default=d['ood_data_dir'],
                    help='out-of-distribution data in the same format (e.g. Fashion-MNIST for '
                         'mnist): AUROC of entropy and mutual information')
+    g.add_argument('--ood-set', default=d['ood_set'],
+                   help='built-in out-of-distribution images made from the test set: a '
+                        'comma-separated list of inverted, permuted, noise; auto: all three for '
+                        'image classification sets without --ood-data-dir; none: off')
     g = p.add_argument_group('model')
     g.add_argument('--model', default=d['model'], help='mlp, lenet5 or conv3d')
     g.add_argument('--hidden', type=_int_list, default=d['hidden'],
@@ -65,8 +83,18 @@ def build_parser():
                    help='scale mixture sigma1')
     g.add_argument('--prior-sigma2', type=float, default=d['prior_sigma2'],
                    help='scale mixture sigma2 (default e^-6)')
-    g.add_argument('--posterior-init-scale', type=float, default=d['posterior_init_scale'],
-                   help='initial posterior stddev')
+    g.add_argument('--posterior-init-scale', type=_scale, default=d['posterior_init_scale'],
+                   help='initial posterior stddev sigma_0 of every weight, or LOW,HIGH: each '
+                        "weight's rho uniform between softplus^-1 of the two (chosen on "
+                        'validation: python scripts/reproduce.py defaults)')
+    g.add_argument('--posterior-init-mean', default=d['posterior_init_mean'],
+                   help='initial kernel means: glorot_uniform (as tf.layers), he_normal or '
+                        'lecun_normal')
+    g.add_argument('--noise-prior', default=d['noise_prior'],
+                   help='regression: none (maximum-likelihood noise scale) or gamma (a '
+                        'Gamma(shape, rate) prior on the noise precision, as PBP)')
+    g.add_argument('--noise-prior-shape', type=float, default=d['noise_prior_shape'])
+    g.add_argument('--noise-prior-rate', type=float, default=d['noise_prior_rate'])
     g = p.add_argument_group('objective')
     g.add_argument('--kl-scheme', default=d['kl_scheme'],
                    help='per_example (mean NLL + KL/N), per_batch (sum NLL + KL/M) or blundell '
@@ -85,6 +113,16 @@ def build_parser():
     g.add_argument('--optimizer', default=d['optimizer'],
                    help='adam, sgd (plain gradient descent, as in Blundell et al. 2015) or '
                         'momentum')
+    g.add_argument('--lr-schedule', default=d['lr_schedule'],
+                   help='constant; step (times --lr-decay-factor at each of --lr-decay-epochs); '
+                        'cosine (from the rate down to --lr-decay-factor times it over --epochs). '
+                        'A function of the global step, so --resume continues it exactly')
+    g.add_argument('--lr-decay-epochs', type=_float_list, default=d['lr_decay_epochs'],
+                   help='epochs at which --lr-schedule step decays, e.g. 300 or 200,300')
+    g.add_argument('--lr-decay-factor', type=float, default=d['lr_decay_factor'],
+                   help='step: factor at each decay; cosine: the final fraction of the rate')
+    g.add_argument('--lr-warmup-epochs', type=float, default=d['lr_warmup_epochs'],
+                   help='linear warm-up of the rate from 0 over this many epochs (0: none)')
     g.add_argument('--momentum', type=float, default=d['momentum'],
                    help='momentum coefficient of --optimizer momentum, in [0, 1)')
     g.add_argument('--seed', type=int, default=d['seed'], help='makes CPU runs repeatable')

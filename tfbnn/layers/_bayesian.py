@@ -28,7 +28,8 @@ __all__ = []
 ESTIMATORS = ('reparameterization', 'flipout', 'local_reparameterization')
 
 # scale = softplus(rho) + floor: keeps log(scale) finite in the KL even when
-# the optimiser drives rho far negative.
+# the optimiser drives rho far negative. rho = -inf is the one exception: it
+# marks a pruned weight (`tfbnn.pruning`), whose scale is exactly 0.
 SCALE_FLOOR = 1e-6
 
 # Added to the local-reparameterisation variance before the square root, whose
@@ -67,17 +68,31 @@ def check_common(layer, estimator, prior, sample, num_samples, posterior_init_sc
                           % (layer, sample))
     if num_samples is not None:
         num_samples = check_positive_int(layer, 'num_samples', num_samples)
-    if (isinstance(posterior_init_scale, bool)
-            or not isinstance(posterior_init_scale, numbers.Real)
-            or not SCALE_FLOOR < posterior_init_scale < float('inf')):
-        raise ConfigError('%s: posterior_init_scale must be a finite number above %g, got %r'
-                          % (layer, SCALE_FLOOR, posterior_init_scale))
+    posterior_init_scale = check_init_scale(layer, posterior_init_scale)
     if kl_collection is None:
         kl_collection = GraphKeys.KL_LOSSES
     elif not isinstance(kl_collection, str) or not kl_collection:
         raise ConfigError('%s: kl_collection must be a non-empty string, got %r'
                           % (layer, kl_collection))
-    return estimator, prior, sample, num_samples, float(posterior_init_scale), kl_collection
+    return estimator, prior, sample, num_samples, posterior_init_scale, kl_collection
+
+
+def _is_scale(value):
+    return (not isinstance(value, bool) and isinstance(value, (numbers.Real, np.floating))
+            and SCALE_FLOOR < value < float('inf'))
+
+
+def check_init_scale(layer, init_scale):
+    """A float s, or a (low, high) tuple of floats with low <= high; each above the floor."""
+    if isinstance(init_scale, (list, tuple)):
+        if len(init_scale) == 2 and all(_is_scale(v) for v in init_scale) \
+                and init_scale[0] <= init_scale[1]:
+            return (float(init_scale[0]), float(init_scale[1]))
+    elif _is_scale(init_scale):
+        return float(init_scale)
+    raise ConfigError('%s: posterior_init_scale must be a finite number above %g or a pair '
+                      '(low, high) of them with low <= high, got %r'
+                      % (layer, SCALE_FLOOR, init_scale))
 
 
 def check_inputs(layer, inputs, min_rank, max_rank, num_samples, shared_inputs=False):
@@ -119,15 +134,28 @@ def _softplus_inverse(x):
     return float(np.log(np.expm1(x)))
 
 
+def scale_from_rho(rho, name=None):
+    """scale = softplus(rho) + floor, and exactly 0 where rho = -inf (pruned)."""
+    floor = SCALE_FLOOR * tf.cast(rho > -np.inf, rho.dtype.base_dtype)
+    return tf.add(tf.nn.softplus(rho), floor, name=name)
+
+
+def rho_initializer(init_scale):
+    """The initializer of rho for an initial scale: a number s (every rho at
+    softplus^-1(s - floor)) or a pair (low, high) (scales uniform in it)."""
+    if isinstance(init_scale, tuple):
+        low, high = (_softplus_inverse(s - SCALE_FLOOR) for s in init_scale)
+        return tf.random_uniform_initializer(low, high)
+    return tf.constant_initializer(_softplus_inverse(init_scale - SCALE_FLOOR))
+
+
 def make_posterior(prefix, shape, dtype, loc_initializer, init_scale, trainable):
     """Creates `<prefix>_loc` and `<prefix>_rho`; scale = softplus(rho) + floor."""
     loc = tf.get_variable(prefix + '_loc', shape=shape, dtype=dtype,
                           initializer=loc_initializer, trainable=trainable)
     rho = tf.get_variable(prefix + '_rho', shape=shape, dtype=dtype,
-                          initializer=tf.constant_initializer(_softplus_inverse(init_scale - SCALE_FLOOR)),
-                          trainable=trainable)
-    scale = tf.add(tf.nn.softplus(rho), tf.constant(SCALE_FLOOR, dtype), name=prefix + '_scale')
-    return Posterior(loc, rho, scale)
+                          initializer=rho_initializer(init_scale), trainable=trainable)
+    return Posterior(loc, rho, scale_from_rho(rho, name=prefix + '_scale'))
 
 
 def _noise(post, num_samples):
@@ -259,7 +287,10 @@ def _local_reparameterization(x, kernel, bias, how):
             var += tf.square(bias.scale)
         elif bias is not None:
             mean += bias
-        return mean, tf.sqrt(var + _VARIANCE_EPS[xk.dtype.base_dtype])
+        # var / sqrt(var + eps) = sqrt(var) (1 + O(eps / var)): a finite
+        # gradient at var = 0 (sqrt's is infinite: an all-zero input row) and
+        # an exactly zero std there (that row, or only pruned weights).
+        return mean, var * tf.rsqrt(var + _VARIANCE_EPS[xk.dtype.base_dtype])
 
     def chain(xk):
         mean, std = moments(xk)

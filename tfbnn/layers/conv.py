@@ -115,7 +115,7 @@ def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
            sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
            bayesian_bias=True,
-           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
+           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
     return _conv(1, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
                  use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
@@ -128,7 +128,7 @@ def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
            sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
            bayesian_bias=True,
-           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
+           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
     return _conv(2, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
                  use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
@@ -141,7 +141,7 @@ def conv3d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
            sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
            bayesian_bias=True,
-           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
+           kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
     return _conv(3, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
                  use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,

@@ -23,7 +23,7 @@ def _sign_shape(x, channels):
 def dense(inputs, units, activation=None, use_bias=True, estimator='reparameterization',
           prior=None, sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
           bayesian_bias=True,
-          kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=1e-3,
+          kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
           trainable=True, name=None, reuse=None):
     """Bayesian dense layer: y = activation(x W + b) with W, b ~ q, a mean-field Normal.
 
@@ -77,7 +77,10 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
       bayesian_bias: Python bool; False makes the bias a plain variable with no KL.
       kernel_loc_initializer: initializer of mu (default Glorot uniform).
       bias_loc_initializer: initializer of the bias mean (default zeros).
-      posterior_init_scale: initial posterior stddev s (> 1e-6).
+      posterior_init_scale: initial posterior stddev s (> 1e-6), the same for
+        every weight; or a pair (low, high): each weight's rho is drawn
+        uniformly between softplus^-1(low) and softplus^-1(high), as the
+        per-weight random rho of Blundell et al. (2015) implementations.
       trainable: Python bool.
       name: variable scope name.
       reuse: as in `tf.variable_scope`.

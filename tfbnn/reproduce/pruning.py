@@ -1,10 +1,11 @@
 """Blundell et al. (2015), Table 2: remove weights by signal-to-noise ratio.
 
 The trained scale-mixture network's kernel weights are ranked by |mu| /
-sigma over all layers at once; the lowest fraction is set to zero (mu = 0,
-sigma ~ 0) and the posterior-mean network is scored. Fractions are those of
-the paper, fixed beforehand; the validation error is reported beside the
-test error.
+sigma over all layers at once; the lowest fraction is removed from the
+posterior (mu = 0 and sigma = 0, `tfbnn.pruning`), and both the
+posterior-mean network (the paper's score) and the sampled predictive are
+scored. Fractions are those of the paper, fixed beforehand; the validation
+error is reported beside the test error.
 """
 import os
 
@@ -41,6 +42,13 @@ def _chosen_checkpoint(run_dir, which='best'):
     return latest
 
 
+def _predictive_error(sess, inference, x, y, batch=500):
+    """Test error of the sampled predictive (the pruned weights' draws are 0)."""
+    probs = np.concatenate([sess.run(inference.outputs['probs'], {inference.input: x[i:i + batch]})
+                            for i in range(0, x.shape[0], batch)])
+    return float(np.mean(probs.argmax(1) != y))
+
+
 def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=None,
                       checkpoint='best'):
     """Prunes a trained classification run at increasing fractions.
@@ -66,7 +74,7 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
         raise CheckpointError('%s is a regression run; pruning reproduces a classifier'
                               % run_dir)
     dataset = run_config.load_data(run.config)
-    inference = export.build_inference_graph(run, 'mean')
+    inference = export.build_inference_graph(run, 'sample')
     rows = []
     with tf.Session(graph=inference.graph) as sess:
         export.restore(sess, inference, run.checkpoint)
@@ -78,14 +86,18 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
             _, test = export.mean_network_metric(sess, inference, run, dataset.x_test,
                                                  dataset.y_test)
             row = dict(fraction=fraction, pruned=pruned, total=total, snr_threshold=threshold,
-                       test_error=100.0 * test)
+                       test_error=100.0 * test,
+                       predictive_test_error=100.0 * _predictive_error(
+                           sess, inference, dataset.x_test, dataset.y_test))
             if dataset.x_val is not None:
                 _, val = export.mean_network_metric(sess, inference, run, dataset.x_val,
                                                     dataset.y_val)
                 row['val_error'] = 100.0 * val
             rows.append(row)
-            log('pruning: %4.0f%% of %d weights removed (SNR <= %.3g): test error %.2f%%%s'
+            log('pruning: %4.0f%% of %d weights removed (SNR <= %.3g): test error %.2f%% (mean '
+                'net), %.2f%% (predictive)%s'
                 % (100 * fraction, total, threshold, row['test_error'],
+                   row['predictive_test_error'],
                    ' | validation %.2f%%' % row['val_error'] if 'val_error' in row else ''))
     base = rows[0]['test_error']
     for row in rows:

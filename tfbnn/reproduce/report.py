@@ -10,14 +10,15 @@ import shutil
 
 from tfbnn._jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
-from tfbnn.reproduce import figures, paper
+from tfbnn.reproduce import figures, goals, paper
 
 __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'update_results',
            'write_figures']
 
 # Where each experiment's record is, relative to `reproduce --out` (and to
 # docs/results/, which keeps the committed copies).
-RECORDS = dict(mnist_mixture='mnist/mnist_scale_mixture.json',
+RECORDS = dict(defaults='defaults/defaults.json', mnist_ood='ood/ood.json',
+               mnist_mixture='mnist/mnist_scale_mixture.json',
                mnist_longer='mnist/mnist_scale_mixture_long.json',
                mnist_gaussian='mnist/mnist_normal.json',
                pruning='pruning/pruning.json', pruning_latest='pruning/pruning_latest.json',
@@ -80,10 +81,6 @@ def write_figures(records, results_dir):
     return written
 
 
-def _verdict(ok):
-    return '**met**' if ok else '**missed**'
-
-
 def _minutes(seconds):
     return '%.0f min' % (seconds / 60.0)
 
@@ -104,7 +101,7 @@ def _mnist(records):
         r = records[key]
         m = r['metrics']
         rows.append('| %s, 2x400%s | %.2f%% | %.2f%% | %.2f%% | %.4f | %s | %.0f | %s | `%s` |' % (
-            label, ', longer budget' if key == 'mnist_longer' else '',
+            label, ', longer schedule' if key == 'mnist_longer' else '',
             paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'], 100 * m['ece'], m['test_nll'],
             m.get('selected_epoch'), m['epochs'],
             _minutes(r['train_seconds_total']), r['chosen']))
@@ -132,12 +129,14 @@ def _pruning(records, key='pruning'):
         return '(not run yet: `python scripts/reproduce.py pruning%s`)' % (
             '' if key == 'pruning' else ' --checkpoint latest')
     rows = ['| weights removed | paper, 2x1200 (test error) | tfbnn 2x400 test error | change '
-            '| validation error | SNR threshold |', '|---|---|---|---|---|---|']
+            '| predictive (sampled) test error | validation error | SNR threshold |',
+            '|---|---|---|---|---|---|---|']
     for row in records[key]['rows']:
-        rows.append('| %.0f%% | %s | %.2f%% | %+.2f pp | %s | %.3g |' % (
+        rows.append('| %.0f%% | %s | %.2f%% | %+.2f pp | %s | %s | %.3g |' % (
             100 * row['fraction'], '%.2f%%' % paper.BLUNDELL_TABLE2[row['fraction']]
             if row['fraction'] in paper.BLUNDELL_TABLE2 else '',
             row['test_error'], row['test_error_change'],
+            '%.2f%%' % row['predictive_test_error'] if 'predictive_test_error' in row else '',
             '%.2f%%' % row['val_error'] if 'val_error' in row else '',
             row['snr_threshold']))
     return '\n'.join(rows)
@@ -148,73 +147,23 @@ def _uci(records):
         return '(not run yet: `python scripts/reproduce.py uci`)'
     rows = ['| set | tfbnn, E chosen: RMSE | test LL | tfbnn, E = 40: RMSE | test LL | VI: RMSE '
             '| test LL | PBP: RMSE | test LL | MC dropout: RMSE | test LL '
-            '| chosen (lr, batch, E) |',
+            '| chosen (lr, batch, noise prior, E) |',
             '|---|---|---|---|---|---|---|---|---|---|---|---|']
 
     def pm(value, se):
         return '%.2f +- %.2f' % (value, se)
     for name, s in records['uci']['sets'].items():
-        ref = paper.UCI_TABLE[name]
+        ref = paper.UCI_TABLE.get(name, {})
         c, f = s['chosen'], s['epochs40']
         cells = [pm(c['rmse'], c['rmse_se']), pm(c['test_ll'], c['test_ll_se']),
                  pm(f['rmse'], f['rmse_se']), pm(f['test_ll'], f['test_ll_se'])]
         for m in paper.UCI_METHODS:
-            cells += [pm(ref[m][0], ref[m][1]), pm(ref[m][2], ref[m][3])]
+            cells += ([pm(ref[m][0], ref[m][1]), pm(ref[m][2], ref[m][3])] if m in ref
+                      else ['', ''])
         ch = c['choice']
-        rows.append('| %s | %s | %g, %d, %d |' % (name, ' | '.join(cells), ch['learning_rate'],
-                                                  ch['batch_size'], ch['epochs']))
-    return '\n'.join(rows)
-
-
-def _goals(records):
-    rows = ['| goal | measured | verdict |', '|---|---|---|']
-    mix = records.get('mnist_mixture')
-    if mix:
-        m = mix['metrics']
-        err, minutes = 100 * m['test_error'], mix['train_seconds_total'] / 60.0
-        rows.append('| MNIST 2x400 scale mixture: test error <= 1.5%% within 60 min on 2 cores '
-                    '| %.2f%% in %.0f min | %s |' % (err, minutes,
-                                                     _verdict(err <= 1.5 and minutes <= 61)))
-        longer = records.get('mnist_longer')
-        if longer:
-            err = 100 * longer['metrics']['test_error']
-            rows.append('| ... and the paper\'s 1.36%% with a longer budget | %.2f%% in %.0f min '
-                        '| %s |' % (err, longer['train_seconds_total'] / 60.0,
-                                    _verdict(err <= 1.36)))
-        else:
-            rows.append('| ... and the paper\'s 1.36%% with a longer budget | not run: validation '
-                        'error was best at epoch %s of the %.0f run, and a longer budget at these '
-                        'settings only adds epochs after it | **missed** |'
-                        % (m.get('selected_epoch'), m['epochs']))
-        rows.append('| MNIST ECE <= 1.5%% | %.2f%% | %s |' % (100 * m['ece'],
-                                                            _verdict(m['ece'] <= 0.015)))
-    gauss = records.get('mnist_gaussian')
-    if gauss:
-        rows.append('| Gaussian prior beside it | %.2f%% test error | reported |'
-                    % (100 * gauss['metrics']['test_error']))
-    prune = records.get('pruning')
-    if prune:
-        row95 = [r for r in prune['rows'] if abs(r['fraction'] - 0.95) < 1e-9]
-        if row95:
-            change = row95[0]['test_error_change']
-            rows.append('| Pruning 95%% by SNR costs <= 0.1 pp of test error | %+.2f pp | %s |'
-                        % (change, _verdict(change <= 0.1)))
-    uci = records.get('uci')
-    if uci:
-        better_vi, at_least_pbp = [], []
-        for name, s in uci['sets'].items():
-            ll = s['chosen']['test_ll']
-            if ll > paper.UCI_TABLE[name]['VI'][2]:
-                better_vi.append(name)
-            if ll >= paper.UCI_TABLE[name]['PBP'][2]:
-                at_least_pbp.append(name)
-        n = len(uci['sets'])
-        rows.append('| UCI: better test LL than VI on all four sets | %d of %d (%s) | %s |'
-                    % (len(better_vi), n, ', '.join(better_vi) or 'none',
-                       _verdict(len(better_vi) == 4)))
-        rows.append('| UCI: test LL at least PBP\'s on two sets | %d (%s) | %s |'
-                    % (len(at_least_pbp), ', '.join(at_least_pbp) or 'none',
-                       _verdict(len(at_least_pbp) >= 2)))
+        rows.append('| %s | %s | %g, %d, %s, %d |' % (
+            name, ' | '.join(cells), ch['learning_rate'], ch['batch_size'],
+            ch.get('noise_prior', 'none'), ch['epochs']))
     return '\n'.join(rows)
 
 
@@ -223,15 +172,15 @@ def _times(records):
     for key in ('mnist_mixture', 'mnist_gaussian'):
         if key in records:
             r = records[key]
-            search = sum(c['wall_seconds'] for c in r['candidates'])
-            rows.append('| MNIST, %s prior | the chosen model\'s training (its selection '
-                        'epochs included) | %s |'
+            search = r.get('select_seconds', sum(c['wall_seconds'] for c in r['candidates']))
+            rows.append('| MNIST, %s prior | the chosen model\'s training | %s |'
                         % (r['prior'], _minutes(r['train_seconds_total'])))
             rows.append('| MNIST, %s prior | the selection: %d candidates x %d epochs, with '
                         'validation | %s |' % (r['prior'], len(r['candidates']),
                                                r['select_epochs'], _minutes(search)))
     if 'mnist_longer' in records:
-        rows.append('| MNIST, scale mixture prior, longer budget | the same run, continued | %s |'
+        rows.append('| MNIST, scale mixture prior, longer budget | the choice on a longer '
+                    'schedule | %s |'
                     % _minutes(records['mnist_longer']['train_seconds_total']))
     if 'uci' in records:
         total = sum(s[k]['seconds'] for s in records['uci']['sets'].values()
@@ -245,7 +194,7 @@ def render_results(records):
     """name -> markdown of each results block, from `load_records`."""
     return dict(mnist=_mnist(records), selection=_selection(records),
                 pruning=_pruning(records), pruning_latest=_pruning(records, 'pruning_latest'),
-                uci=_uci(records), goals=_goals(records),
+                uci=_uci(records), goals=goals.render_goals(records),
                 times=_times(records))
 
 

@@ -10,10 +10,11 @@ import sys
 import time
 
 from tfbnn import run_config
+from tfbnn._jsonio import read_json, write_json
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import train
 
-__all__ = ['run', 'select', 'Log', 'validated_options']
+__all__ = ['run', 'select', 'Log', 'validated_options', 'history_seconds']
 
 
 class Log(object):
@@ -32,25 +33,41 @@ class Log(object):
                 f.write(text + '\n')
 
 
-def run(config, verbose=False):
+DONE_FILE = 'reproduce_done.json'
+
+
+def run(config, verbose=False, reuse=False):
     """Trains (or, with config['resume'], continues) one run; returns its metrics.
 
     Args:
       config: run options (see `tfbnn.run_config.DEFAULTS`).
       verbose: print the job's own lines (per epoch); otherwise they only go
         to the run's train.log.
+      reuse: make the call safe to repeat after an interruption: a run that
+        finished with these same options returns its recorded metrics
+        without training again, and an unfinished one is resumed from its
+        latest checkpoint.
 
     Returns:
       the metrics dict of the run (also in <output_dir>/metrics.json), with
       'wall_seconds' added: training, validation and evaluation of this call.
     """
+    done_path = os.path.join(config['output_dir'], DONE_FILE)
+    options = run_config.validate(dict(config, resume=False))
+    if reuse:
+        done = read_json(done_path)
+        if done is not None and done.get('options') == options:
+            return done['metrics']
+        config = dict(config, resume=True)
     start = time.time()
     metrics = train(dict(config, progress='never'), stream=None if verbose else io.StringIO())
     metrics['wall_seconds'] = time.time() - start
+    if reuse:
+        write_json(done_path, dict(options=options, metrics=metrics))
     return metrics
 
 
-def select(candidates, base, out_dir, log, verbose=False):
+def select(candidates, base, out_dir, log, verbose=False, reuse=False):
     """Trains every candidate on the training part and ranks them on validation.
 
     Args:
@@ -59,7 +76,7 @@ def select(candidates, base, out_dir, log, verbose=False):
         (validation_size > 0) so that nothing is chosen on the test set.
       out_dir: the runs go to <out_dir>/<name>.
       log: callable for progress lines.
-      verbose: passed to `run`.
+      verbose, reuse: passed to `run`.
 
     Returns:
       (name of the best candidate, list of per-candidate records: name,
@@ -77,7 +94,7 @@ def select(candidates, base, out_dir, log, verbose=False):
     records, best = [], None
     for i, (name, options) in enumerate(candidates):
         config = dict(base, output_dir=os.path.join(out_dir, name), **options)
-        metrics = run(config, verbose)
+        metrics = run(config, verbose, reuse)
         # The task from what the run measured (a regression run reports
         # val_ll), not from the dataset's name: an npz set can be either.
         key, better = evaluate_lib.selection_score(
@@ -85,7 +102,9 @@ def select(candidates, base, out_dir, log, verbose=False):
         record = dict(name=name, options=options, score_key=key, score=metrics[key],
                       selected_epoch=metrics.get('selected_epoch'),
                       wall_seconds=metrics['wall_seconds'],
-                      train_seconds=metrics['train_seconds'], epochs=metrics['epochs'])
+                      train_seconds=history_seconds(config['output_dir'],
+                                                    metrics['train_seconds']),
+                      epochs=metrics['epochs'])
         records.append(record)
         if best is None or better(record['score'], best['score']):
             best = record
@@ -98,3 +117,14 @@ def select(candidates, base, out_dir, log, verbose=False):
 def validated_options(options):
     """`run_config.validate` applied early, so a bad grid fails before any run."""
     return run_config.validate(options)
+
+
+def history_seconds(run_dir, default=None):
+    """A run's training wall time over all its processes (resumes included):
+    the sum of its epochs' times in history.json (validation and evaluation
+    not counted). `default` for a history without epoch times."""
+    history = read_json(os.path.join(run_dir, 'history.json')) or {}
+    seconds = history.get('epoch_seconds')
+    if not seconds or len(seconds) != len(history.get('epoch', [])):
+        return default
+    return float(sum(seconds))

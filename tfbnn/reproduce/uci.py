@@ -7,13 +7,21 @@ the original units, mean and standard error over the splits.
 
 Choosing hyperparameters without the test set: on the first `select_splits`
 splits, 20% of the training rows are held out (re-standardised without
-them), every (learning rate, batch size) candidate trains for 40 epochs and
-is scored on the held-out rows every `VALIDATE_EVERY` epochs. Adam's
-constant step makes a run's first E epochs the same whatever the total, so
-one 40-epoch run scores every stopping epoch E at once. The (learning rate,
-batch size, E) with the best mean validation log-likelihood is chosen; the
-20 test runs then train on the whole training split. A second row keeps
-E = 40 (the protocol as written), so the effect of choosing E is visible.
+them), every candidate (learning rate, batch size, noise handling: the
+maximum-likelihood noise scale or PBP's Gamma(6, 6) prior on the noise
+precision) trains for `MAX_EPOCHS` epochs and is scored on the held-out rows
+every `VALIDATE_EVERY` epochs. Adam's constant step makes a run's first E
+epochs the same whatever the total, so one run scores every stopping epoch E
+at once.
+
+The choice is made robust against the noise of small validation sets
+(boston's are 91 rows) by the one-standard-error rule: among the settings
+(learning rate, batch size, noise, E) whose mean validation log-likelihood
+is within one standard error (over the selection splits) of the best, the
+simplest wins: the fewest epochs, then no noise prior, then the smaller
+step. The 20 test runs then train on the whole training split. A second row
+keeps E = 40 (the original protocol's epochs), so the effect of choosing E
+is visible.
 """
 import os
 
@@ -27,19 +35,50 @@ __all__ = ['SETS', 'CANDIDATES', 'VALIDATE_EVERY', 'base_options', 'reproduce_uc
            'mean_and_se']
 
 SETS = ('bostonHousing', 'concrete', 'energy', 'yacht')
-# (learning rate, batch size) of Adam.
-CANDIDATES = ((1e-2, 16), (1e-2, 64), (3e-3, 16), (3e-3, 64))
-VALIDATE_EVERY = 5
+# (learning rate, batch size, noise prior) of Adam.
+CANDIDATES = ((1e-2, 32, 'none'), (1e-2, 32, 'gamma'), (3e-3, 32, 'none'), (3e-3, 32, 'gamma'))
+VALIDATE_EVERY = 10
 NUM_SPLITS = 20
-MAX_EPOCHS = 40
+MAX_EPOCHS = 200
+FIXED_EPOCHS = 40
 
 
 def base_options(set_dir, max_epochs=MAX_EPOCHS):
     """What every UCI run shares (one thread: the nets are tiny)."""
     return dict(dataset='uci', data_dir=set_dir, model='mlp', hidden=[50],
                 estimator='local_reparameterization', prior='normal', prior_sigma=1.0,
-                kl_scheme='per_example', posterior_init_scale=1e-3, eval_samples=100,
+                kl_scheme='per_example', posterior_init_scale=0.01, eval_samples=100,
                 epochs=max_epochs, keep_checkpoints=1, threads=1)
+
+
+def one_se_choice(table, num_splits):
+    """The simplest row within one standard error of the best mean val_ll.
+
+    Args:
+      table: rows with learning_rate, batch_size, noise_prior, epochs, val_ll
+        (the mean), val_ll_se and splits.
+      num_splits: rows scored on fewer splits are left out.
+    """
+    complete = [r for r in table if r['splits'] == num_splits]
+    best = max(complete, key=lambda r: r['val_ll'])
+    close = [r for r in complete if r['val_ll'] >= best['val_ll'] - (best['val_ll_se'] or 0.0)]
+    return min(close, key=lambda r: (r['epochs'], r['noise_prior'] != 'none',
+                                     r['learning_rate'], -r['batch_size']))
+
+
+def count_splits(set_dir):
+    """How many index_train_K.txt files K = 0, 1, ... a set folder holds in a row.
+
+    Raises:
+      DataError: none at all.
+    """
+    k = 0
+    while os.path.exists(os.path.join(set_dir, 'index_train_%d.txt' % k)):
+        k += 1
+    if not k:
+        from tfbnn.errors import DataError
+        raise DataError('%s: no index_train_0.txt: not a set in the UCI split format' % set_dir)
+    return k
 
 
 def mean_and_se(values):
@@ -51,30 +90,32 @@ def mean_and_se(values):
 
 def _select(name, set_dir, out_dir, protocol, log, verbose):
     """Scores every candidate at every validated epoch; returns the choice."""
-    scores = {}  # (lr, batch, epoch) -> list of val_ll over the selection splits
+    scores = {}  # (lr, batch, noise, epoch) -> list of val_ll over the selection splits
     select_splits, max_epochs = protocol['select_splits'], protocol['max_epochs']
-    for lr, batch in protocol['candidates']:
+    for lr, batch, noise in protocol['candidates']:
         for split in range(select_splits):
             config = dict(base_options(set_dir, max_epochs), split=split, seed=split,
-                          learning_rate=lr,
-                          batch_size=batch, validation_size=0.2,
-                          validate_every=protocol['validate_every'],
+                          learning_rate=lr, batch_size=batch, noise_prior=noise,
+                          validation_size=0.2, validate_every=protocol['validate_every'],
                           evaluate_test=False,
-                          output_dir=os.path.join(out_dir, 'select', 'lr%g_b%d_split%d'
-                                                  % (lr, batch, split)))
-            runner.run(config, verbose)
+                          output_dir=os.path.join(out_dir, 'select', 'lr%g_b%d_%s_split%d'
+                                                  % (lr, batch, noise, split)))
+            runner.run(config, verbose, reuse=True)
             history = read_json(os.path.join(config['output_dir'], rundir.HISTORY))
             for epoch, value in zip(history['epoch'], history['val_ll']):
                 if value is not None:
-                    scores.setdefault((lr, batch, epoch), []).append(value)
-        log('uci %s: candidate lr %g batch %d scored on %d splits' % (name, lr, batch,
-                                                                      select_splits))
-    table = [dict(learning_rate=lr, batch_size=b, epochs=e, val_ll=float(np.mean(v)),
-                  splits=len(v)) for (lr, b, e), v in sorted(scores.items())]
-    complete = [r for r in table if r['splits'] == select_splits]
-    best = max(complete, key=lambda r: r['val_ll'])
-    best40 = max([r for r in complete if r['epochs'] == max_epochs], key=lambda r: r['val_ll'])
-    return best, best40, table
+                    scores.setdefault((lr, batch, noise, epoch), []).append(value)
+        log('uci %s: candidate lr %g batch %d noise prior %s scored on %d splits'
+            % (name, lr, batch, noise, select_splits))
+    table = []
+    for (lr, b, noise, e), v in sorted(scores.items()):
+        mean, se = mean_and_se(v)
+        table.append(dict(learning_rate=lr, batch_size=b, noise_prior=noise, epochs=e,
+                          val_ll=mean, val_ll_se=se if len(v) > 1 else None, splits=len(v)))
+    best = one_se_choice(table, select_splits)
+    fixed = max([r for r in table if r['splits'] == select_splits
+                 and r['epochs'] == protocol['fixed_epochs']], key=lambda r: r['val_ll'])
+    return best, fixed, table
 
 
 def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
@@ -82,9 +123,9 @@ def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
     for split in range(num_splits):
         config = dict(base_options(set_dir), split=split, seed=split,
                       learning_rate=choice['learning_rate'], batch_size=choice['batch_size'],
-                      epochs=choice['epochs'],
+                      noise_prior=choice['noise_prior'], epochs=choice['epochs'],
                       output_dir=os.path.join(out_dir, tag, 'split%d' % split))
-        metrics = runner.run(config, verbose)
+        metrics = runner.run(config, verbose, reuse=True)
         rows.append(dict(split=split, rmse=metrics['rmse'], test_ll=metrics['test_ll'],
                          train_seconds=metrics['train_seconds']))
     rmse, rmse_se = mean_and_se([r['rmse'] for r in rows])
@@ -95,9 +136,9 @@ def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
                 splits=rows, seconds=float(sum(r['train_seconds'] for r in rows)))
 
 
-def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=5, verbose=False,
+def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=6, verbose=False,
                   num_splits=NUM_SPLITS, candidates=CANDIDATES, max_epochs=MAX_EPOCHS,
-                  validate_every=VALIDATE_EVERY):
+                  validate_every=VALIDATE_EVERY, fixed_epochs=FIXED_EPOCHS):
     """Runs the protocol on each set; writes <out_dir>/uci.json.
 
     Args:
@@ -107,9 +148,10 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=5, verbose=Fa
       sets: names of the sets to run.
       select_splits: how many splits' held-out rows choose the hyperparameters.
       verbose: print every epoch of every run.
-      num_splits, candidates, max_epochs, validate_every: the protocol's
-        20 splits, (learning rate, batch size) grid, 40 epochs and scoring
-        interval; smaller values make a smoke run.
+      num_splits, candidates, max_epochs, validate_every, fixed_epochs: the
+        protocol's 20 splits, (learning rate, batch size, noise prior) grid,
+        longest run, scoring interval and the epochs of the fixed-E row;
+        smaller values make a smoke run.
 
     Returns:
       The record written to uci.json.
@@ -119,28 +161,37 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=5, verbose=Fa
         from tfbnn.errors import DataError
         raise DataError('%s: no folder for %s (expected one per set: %s)'
                         % (data_dir, ', '.join(missing), ', '.join(SETS)))
-    if max_epochs % validate_every:
-        raise ValueError('max_epochs %d must be a multiple of validate_every %d'
-                         % (max_epochs, validate_every))
+    if max_epochs % validate_every or fixed_epochs % validate_every or fixed_epochs > max_epochs:
+        raise ValueError('max_epochs %d and fixed_epochs %d must be multiples of validate_every '
+                         '%d, fixed_epochs <= max_epochs' % (max_epochs, fixed_epochs,
+                                                            validate_every))
     protocol = dict(candidates=[list(c) for c in candidates], validate_every=validate_every,
-                    select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs)
+                    select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs,
+                    fixed_epochs=fixed_epochs, rule='one standard error, then the simplest')
     record = dict(experiment='uci', protocol=dict(base_options(None, max_epochs),
                                                   data_dir=str(data_dir), **protocol),
                   paper=paper.UCI_TABLE, sets={})
     for name in sets:
         set_dir = os.path.join(data_dir, name)
         set_out = os.path.join(out_dir, name)
-        best, best40, table = _select(name, set_dir, set_out, protocol, log, verbose)
-        log('uci %s: chose lr %g, batch %d, %d epochs (mean validation LL %.3f); at all epochs '
-            'lr %g, batch %d (%.3f)' % (name, best['learning_rate'], best['batch_size'],
-                                        best['epochs'], best['val_ll'], best40['learning_rate'],
-                                        best40['batch_size'], best40['val_ll']))
-        chosen = _test_runs(name, set_dir, set_out, best, 'chosen', num_splits, log, verbose)
-        if (best40['learning_rate'], best40['batch_size'], best40['epochs']) == (
-                best['learning_rate'], best['batch_size'], best['epochs']):
+        available = count_splits(set_dir)
+        set_protocol = dict(protocol, select_splits=min(select_splits, available))
+        if available < num_splits:
+            log('uci %s: %d splits in %s (fewer than %d): using them all'
+                % (name, available, set_dir, num_splits))
+        best, best40, table = _select(name, set_dir, set_out, set_protocol, log, verbose)
+        log('uci %s: chose lr %g, batch %d, noise prior %s, %d epochs (mean validation LL %.3f); '
+            'at %d epochs lr %g, batch %d, noise prior %s (%.3f)'
+            % (name, best['learning_rate'], best['batch_size'], best['noise_prior'],
+               best['epochs'], best['val_ll'], fixed_epochs, best40['learning_rate'],
+               best40['batch_size'], best40['noise_prior'], best40['val_ll']))
+        test_splits = min(num_splits, available)
+        chosen = _test_runs(name, set_dir, set_out, best, 'chosen', test_splits, log, verbose)
+        key = ('learning_rate', 'batch_size', 'noise_prior', 'epochs')
+        if all(best40[k] == best[k] for k in key):
             fixed = dict(chosen, note='the same choice as the chosen row')
         else:
-            fixed = _test_runs(name, set_dir, set_out, best40, 'epochs40', num_splits, log,
+            fixed = _test_runs(name, set_dir, set_out, best40, 'epochs40', test_splits, log,
                                verbose)
         record['sets'][name] = dict(selection=table, chosen=chosen, epochs40=fixed)
         write_json(os.path.join(out_dir, 'uci.json'), record)

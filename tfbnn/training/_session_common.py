@@ -25,7 +25,7 @@ class EpochStats(object):
         self.start = time.time()
 
     def add(self, out):
-        for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl'):
+        for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'learning_rate'):
             self.sums[key] = self.sums.get(key, 0.0) + float(out[key])
         self.steps += 1
         self.examples += int(out['batch_size'])
@@ -37,7 +37,9 @@ class EpochStats(object):
             means['train_rmse'] = float(np.sqrt(self.metric_sum / max(self.examples, 1)))
         else:
             means['train_error'] = self.metric_sum / max(self.examples, 1)
-        means['examples_per_second'] = self.examples / max(time.time() - self.start, 1e-9)
+        seconds = time.time() - self.start
+        means['examples_per_second'] = self.examples / max(seconds, 1e-9)
+        means['epoch_seconds'] = seconds
         return means
 
 

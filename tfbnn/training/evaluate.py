@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from tfbnn import diagnostics, metrics, plots
+from tfbnn import diagnostics, metrics, plots, run_config
 
 __all__ = ['run_predictive', 'evaluate', 'posterior_snr', 'validation_metrics',
            'selection_score']
@@ -67,6 +67,14 @@ def _classification(sess, graph, dataset, config, ood, out_dir):
         result['ood_auroc_entropy'] = metrics.auroc(pred['entropy'], ood_pred['entropy'])
         result['ood_auroc_mi'] = metrics.auroc(pred['mutual_information'],
                                                ood_pred['mutual_information'])
+        kinds = run_config.ood_kinds(config, dataset)
+        if len(kinds) > 1:  # the union's parts, M images each, in order
+            m = dataset.x_test.shape[0]
+            for i, kind in enumerate(kinds):
+                part = slice(i * m, (i + 1) * m)
+                for score, short in (('entropy', 'entropy'), ('mutual_information', 'mi')):
+                    result['ood_auroc_%s_%s' % (short, kind)] = metrics.auroc(
+                        pred[score], ood_pred[score][part])
         plots.ood_histograms(pred['entropy'], ood_pred['entropy'],
                              os.path.join(out_dir, 'ood_entropy.png'), 'predictive entropy (nats)')
     return result
@@ -118,6 +126,22 @@ def validation_metrics(sess, graph, dataset, config):
                 val_nll=float(-np.mean(log_p)))
 
 
+def _validation_ood(sess, graph, dataset, config):
+    """With --no-test-eval: the built-in OOD kinds made from the *validation*
+    images, scored against them (val_ood_auroc_mi / _entropy), so a choice can
+    weigh out-of-distribution detection without looking at the test split."""
+    kinds = run_config.ood_kinds(config, dataset)
+    if not kinds or dataset.x_val is None:
+        return {}
+    from tfbnn import data
+    ood = data.builtin_ood(dataset._replace(x_test=dataset.x_val, y_test=dataset.y_val), kinds)
+    inside = run_predictive(sess, graph, dataset.x_val, config['eval_batch_size'])
+    outside = run_predictive(sess, graph, ood.x_test, config['eval_batch_size'])
+    return dict(val_ood_auroc_mi=metrics.auroc(inside['mutual_information'],
+                                               outside['mutual_information']),
+                val_ood_auroc_entropy=metrics.auroc(inside['entropy'], outside['entropy']))
+
+
 def selection_score(task):
     """(key, better) of the validation score that early stopping and model
     selection use: the error for classification (what Blundell et al. 2015
@@ -147,6 +171,7 @@ def evaluate(sess, graph, dataset, config, out_dir, ood=None):
     start = time.time()
     if not config['evaluate_test']:
         result = validation_metrics(sess, graph, dataset, config)
+        result.update(_validation_ood(sess, graph, dataset, config))
     elif dataset.task == 'regression':
         result = _regression(sess, graph, dataset, config, out_dir)
     else:

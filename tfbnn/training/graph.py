@@ -179,7 +179,13 @@ def build_train_graph(config, dataset, spec, device, replica=None):
             terms = replica_losses.replica_elbo(
                 nll, n, batch * workers, workers, global_count, scheme=config['kl_scheme'],
                 kl_weight=config['kl_weight'], warmup_steps=config['warmup_steps'], step=round_)
-        opt = run_config.make_optimizer(config)
+        if regression and config['noise_prior'] == 'gamma':
+            # The noise's log prior counts like the KL: once per pass over
+            # the data, so it takes the KL's coefficient under every scheme.
+            terms = terms._replace(loss=terms.loss - terms.kl_coefficient * models.noise_log_prior(
+                net.noise_std, config['noise_prior_shape'], config['noise_prior_rate']))
+        rate = run_config.learning_rate(config, global_step if replica is None else round_, spe)
+        opt = run_config.make_optimizer(config, rate)
         if replica is not None and replica.sync:
             opt = tf.train.SyncReplicasOptimizer(opt, replicas_to_aggregate=workers,
                                                  total_num_replicas=workers)
@@ -213,11 +219,13 @@ def build_train_graph(config, dataset, spec, device, replica=None):
     fetches = dict(loss=terms.loss, nll_term=terms.nll_term, kl=terms.kl,
                    kl_coefficient=terms.kl_coefficient, scaled_kl=terms.scaled_kl,
                    grad_norm=grad_norm, batch_size=tf.size(idx),
-                   train_metric_sum=train_metric)
+                   train_metric_sum=train_metric,
+                   learning_rate=tf.convert_to_tensor(rate, tf.float32))
     with tf.name_scope('summaries'):
         summary = tf.summary.merge([
             tf.summary.scalar('elbo/' + key, fetches[key])
             for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'grad_norm')] + [
+            tf.summary.scalar('train/learning_rate', fetches['learning_rate']),
             tf.summary.scalar('train/batch_rmse' if regression else 'train/batch_error',
                               tf.sqrt(train_metric / tf.cast(tf.size(idx), tf.float32))
                               if regression else

@@ -1,0 +1,75 @@
+"""tfbnn.pruning: mu = 0 and sigma = 0 for the lowest |mu| / sigma, exactly."""
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from tfbnn import diagnostics, layers, pruning
+
+# fc kernel [3 inputs, 2 units]: input 0's weights have the lowest SNR.
+LOC = np.array([[0.01, -0.02], [1.0, -2.0], [0.5, 3.0]])
+SCALE = np.array([[0.5, 0.5], [0.1, 0.1], [0.1, 0.2]])
+
+
+def _layer(estimator, x, num_samples=None):
+    out = layers.dense(x, 2, use_bias=False, estimator=estimator, name='fc',
+                       num_samples=num_samples, shared_inputs=num_samples is not None)
+    loc, rho = diagnostics.kernel_posteriors()['fc']
+    return out, loc, rho
+
+
+def _set(sess, loc, rho):
+    sess.run(tf.global_variables_initializer())
+    loc.load(LOC, sess)
+    rho.load(np.log(np.expm1(SCALE - 1e-6)), sess)
+
+
+@pytest.mark.parametrize('estimator', layers.ESTIMATORS)
+def test_pruned_weights_are_exactly_zero_in_every_draw(sess, estimator):
+    x = tf.placeholder(tf.float32, [None, 3])
+    out, loc, rho = _layer(estimator, x, num_samples=20)
+    _set(sess, loc, rho)
+    pruned, total, threshold = pruning.prune_by_snr(sess, 2.0 / 6.0)
+    snr = np.abs(LOC) / SCALE
+    assert (pruned, total) == (2, 6)
+    assert threshold == pytest.approx(np.quantile(snr, 2.0 / 6.0))
+    new_loc, new_rho = sess.run([loc, rho])
+    assert np.all(new_loc[0] == 0) and np.all(np.isneginf(new_rho[0]))
+    np.testing.assert_array_equal(new_loc[1:], LOC[1:].astype(np.float32))
+    scale = sess.run(tf.get_default_graph().get_tensor_by_name('fc/kernel_scale:0'))
+    assert np.all(scale[0] == 0.0) and np.all(scale[1:] > 0)
+    # An input that only reaches pruned weights gives exactly 0 in all 20 draws.
+    draws = sess.run(out, {x: [[1.0, 0.0, 0.0]] * 4})
+    assert np.all(draws == 0.0)
+    # Others still vary from draw to draw.
+    assert np.std(sess.run(out, {x: [[0.0, 1.0, 0.0]]})[:, 0, 0]) > 0.01
+    assert pruning.pruned_fraction(sess) == pytest.approx(2.0 / 6.0)
+
+
+def test_snr_of_pruned_weights_is_zero_and_the_diagnostics_stay_finite(sess):
+    x = tf.constant(np.ones([2, 3], np.float32))
+    out, loc, rho = _layer('reparameterization', x)
+    nll = tf.reduce_mean(tf.square(out))
+    diag = diagnostics.layer_diagnostics(nll, tf.constant(0.0))
+    _set(sess, loc, rho)
+    pruning.prune_by_snr(sess, 0.5)
+    snr = diagnostics.signal_to_noise(*sess.run([loc, rho]))
+    assert np.sum(snr == 0) == 3 and np.all(np.isfinite(snr))
+    values = sess.run(diag)['fc']
+    assert np.isfinite(values.snr_median)
+
+
+def test_fraction_zero_prunes_nothing_and_bad_fractions_are_refused(sess):
+    x = tf.constant(np.ones([2, 3], np.float32))
+    _, loc, rho = _layer('flipout', x)
+    _set(sess, loc, rho)
+    assert pruning.prune_by_snr(sess, 0.0)[0] == 0
+    np.testing.assert_allclose(sess.run(loc), LOC, rtol=1e-6)
+    with pytest.raises(ValueError, match=r'fraction must be in \[0, 1\)'):
+        pruning.prune_by_snr(sess, 1.0)
+
+
+def test_a_graph_without_bayesian_layers_is_refused(sess):
+    tf.Variable(1.0)
+    sess.run(tf.global_variables_initializer())
+    with pytest.raises(ValueError, match='no Bayesian kernels'):
+        pruning.prune_by_snr(sess, 0.5)

@@ -1,0 +1,122 @@
+"""The goals of docs/RESULTS.md and their verdicts, computed from the records.
+
+Every row states a goal, the measured number from a record and whether the
+goal was met; nothing here is typed in by hand. A goal whose experiment has
+no record yet is listed as not run.
+"""
+from tfbnn.reproduce import paper
+
+__all__ = ['render_goals', 'verdict']
+
+
+def verdict(ok):
+    return '**met**' if ok else '**missed**'
+
+
+def _row(goal, measured, ok):
+    return '| %s | %s | %s |' % (goal, measured, verdict(ok) if ok is not None else 'reported')
+
+
+def _main_job(records):
+    rec = records.get('defaults')
+    if not rec or 'main_job' not in rec:
+        return [_row('Main job (digits, defaults): test error <= 2%, ECE <= 2%, OOD AUROC (MI) '
+                     '>= 0.9, about 10 s of training', 'not run', False)]
+    m = rec['main_job']
+    return [
+        _row('Main job (`bash scripts/run.sh train`): test error <= 2%',
+             '%.2f%%' % (100 * m['test_error']), m['test_error'] <= 0.02),
+        _row('Main job: ECE <= 2%', '%.2f%%' % (100 * m['ece']), m['ece'] <= 0.02),
+        _row('Main job: OOD AUROC of mutual information >= 0.9 (built-in set)',
+             '%.3f (entropy: %.3f)' % (m['ood_auroc_mi'], m['ood_auroc_entropy']),
+             m['ood_auroc_mi'] >= 0.9),
+        _row('Main job: about 10 s of training on 2 cores', '%.1f s' % m['train_seconds'],
+             m['train_seconds'] <= 15.0),
+    ]
+
+
+def _mnist(records):
+    rows = []
+    mix = records.get('mnist_mixture')
+    if not mix:
+        return [_row('MNIST 2x400 scale mixture: test error <= 1.5% within 60 min', 'not run',
+                     False)]
+    m = mix['metrics']
+    err, minutes = 100 * m['test_error'], mix['train_seconds_total'] / 60.0
+    rows.append(_row('MNIST 2x400 scale mixture: test error <= 1.5% within 60 min on 2 cores',
+                     '%.2f%% in %.0f min' % (err, minutes), err <= 1.5 and minutes <= 61))
+    longer = records.get('mnist_longer')
+    if longer:
+        err_long = 100 * longer['metrics']['test_error']
+        rows.append(_row("... and the paper's 1.36% with a longer budget",
+                         '%.2f%% in %.0f min (%d-epoch schedule)'
+                         % (err_long, longer['train_seconds_total'] / 60.0,
+                            longer['protocol']['epochs']), err_long <= 1.36))
+    else:
+        rows.append(_row("... and the paper's 1.36% with a longer budget",
+                         'not run (`reproduce.py mnist-longer`)', False))
+    rows.append(_row('MNIST ECE <= 1.5%', '%.2f%%' % (100 * m['ece']), m['ece'] <= 0.015))
+    gauss = records.get('mnist_gaussian')
+    if gauss:
+        rows.append(_row('Gaussian prior beside it', '%.2f%% test error'
+                         % (100 * gauss['metrics']['test_error']), None))
+    return rows
+
+
+def _pruning(records):
+    rows = []
+    prune = records.get('pruning')
+    for fraction, limit in ((0.95, 0.1), (0.98, 0.3)):
+        goal = 'Pruning %.0f%% by SNR costs <= %.1f pp of test error' % (100 * fraction, limit)
+        match = [r for r in (prune or {}).get('rows', []) if abs(r['fraction'] - fraction) < 1e-9]
+        if not match:
+            rows.append(_row(goal, 'not run', False))
+            continue
+        change = match[0]['test_error_change']
+        rows.append(_row(goal, '%+.2f pp' % change, change <= limit))
+    return rows
+
+
+def _uci(records):
+    uci = records.get('uci')
+    if not uci:
+        return [_row('UCI: test LL at least PBP\'s on all four sets', 'not run', False)]
+    # The published columns exist for the four sets of the papers only.
+    names = [n for n in uci['sets'] if n in paper.UCI_TABLE]
+    lls = {name: s['chosen']['test_ll'] for name, s in uci['sets'].items()}
+    better_vi = [n for n in names if lls[n] > paper.UCI_TABLE[n]['VI'][2]]
+    at_least_pbp = [n for n in names if lls[n] >= paper.UCI_TABLE[n]['PBP'][2]]
+    tuned = paper.UCI_STRONG['MC dropout (tuned)']
+    at_least_dropout = [n for n in names if n in tuned and lls[n] >= tuned[n]]
+
+    def listed(found):
+        return '%d of %d (%s)' % (len(found), len(names), ', '.join(found) or 'none')
+    return [
+        _row('UCI: better test LL than VI on all four sets', listed(better_vi),
+             len(better_vi) == 4),
+        _row("UCI: test LL at least PBP's on all four sets", listed(at_least_pbp),
+             len(at_least_pbp) == 4),
+        _row("UCI: test LL at least tuned MC dropout's on two sets", listed(at_least_dropout),
+             len(at_least_dropout) >= 2),
+    ]
+
+
+def _ood(records):
+    rec = records.get('mnist_ood')
+    goal = ('MNIST 784-400-400, 10 epochs of the job: OOD AUROC (MI or entropy) >= 0.95 on '
+            'every set, test error < 3%')
+    if not rec:
+        return [_row(goal, 'not run (`reproduce.py mnist-ood`)', False)]
+    best = {name: max(s['auroc_mi'], s['auroc_entropy']) for name, s in rec['sets'].items()}
+    err = rec['metrics']['test_error']
+    measured = 'test error %.2f%%; AUROC %s' % (100 * err, ', '.join(
+        '%s %.3f' % (name, value) for name, value in sorted(best.items())))
+    return [_row(goal, measured, err < 0.03 and min(best.values()) >= 0.95)]
+
+
+def render_goals(records):
+    """The markdown goals table of `records` (see `report.load_records`)."""
+    rows = ['| goal | measured | verdict |', '|---|---|---|']
+    for part in (_main_job, _mnist, _pruning, _uci, _ood):
+        rows.extend(part(records))
+    return '\n'.join(rows)
