@@ -80,8 +80,8 @@ def test_slow_or_worse_mnist_misses():
 def test_update_results_rewrites_only_the_blocks(tmp_path):
     doc = tmp_path / 'R.md'
     blocks = ''.join('<!-- results:%s -->\nold\n<!-- /results:%s -->\n' % (n, n)
-                     for n in ('mnist', 'selection', 'pruning', 'pruning_latest', 'uci', 'goals',
-                               'times'))
+                     for n in ('defaults', 'ood', 'mnist', 'selection', 'pruning',
+                               'pruning_latest', 'uci', 'goals', 'times'))
     doc.write_text('# Title\n' + blocks + 'tail\n')
     report.update_results(str(doc), {})
     text = doc.read_text()

@@ -190,9 +190,40 @@ def _times(records):
     return '\n'.join(rows)
 
 
+def _defaults(records):
+    rec = records.get('defaults')
+    if not rec:
+        return '(not run yet: `python scripts/reproduce.py defaults`)'
+    rows = ['| sigma_0 | Adam step | epochs | validation NLL | validation error | validation OOD '
+            'AUROC (MI) | chosen |', '|---|---|---|---|---|---|---|']
+    chosen = rec['chosen']
+    for r in rec['rows']:
+        mark = all(r[k] == chosen[k] for k in chosen)
+        rows.append('| %g | %g | %d | %.4f | %.2f%% | %.3f | %s |' % (
+            r['posterior_init_scale'], r['learning_rate'], r['epochs'], r['mean_val_nll'],
+            100 * r['mean_val_error'], r['mean_val_ood_auroc_mi'], 'yes' if mark else ''))
+    return '\n'.join(rows)
+
+
+def _ood(records):
+    rec = records.get('mnist_ood')
+    if not rec:
+        return '(not run yet: `python scripts/reproduce.py mnist-ood`)'
+    m = rec['metrics']
+    rows = ['| out-of-distribution set | images | AUROC, mutual information | AUROC, entropy |',
+            '|---|---|---|---|']
+    for name, r in sorted(rec['sets'].items()):
+        rows.append('| %s | %d | %.3f | %.3f |' % (name, r['examples'], r['auroc_mi'],
+                                                   r['auroc_entropy']))
+    rows.append('| (in distribution: MNIST test, error %.2f%%, ECE %.2f%%) | 10000 | | |'
+                % (100 * m['test_error'], 100 * m['ece']))
+    return '\n'.join(rows)
+
+
 def render_results(records):
     """name -> markdown of each results block, from `load_records`."""
-    return dict(mnist=_mnist(records), selection=_selection(records),
+    return dict(defaults=_defaults(records), ood=_ood(records),
+                mnist=_mnist(records), selection=_selection(records),
                 pruning=_pruning(records), pruning_latest=_pruning(records, 'pruning_latest'),
                 uci=_uci(records), goals=goals.render_goals(records),
                 times=_times(records))
