@@ -91,3 +91,26 @@ def test_old_configs_read_as_a_constant_rate():
     config = run_config.validate(dict(learning_rate=0.01))
     assert config['lr_schedule'] == 'constant'
     assert run_config.learning_rate(config) == 0.01
+
+
+@pytest.mark.parametrize('sync', [True, False])
+def test_a_replicas_schedule_reads_the_single_process_step(sync):
+    """Asynchronous: W updates make one global batch, so the rate at global
+    step s is the single-process schedule's at s // W; synchronous: at s."""
+    from tfbnn import data
+    from tfbnn.training import graph as graph_lib
+    dataset = data.load_digits()
+    config = run_config.validate(dict(hidden=[4], epochs=4, optimizer='sgd', learning_rate=1.0,
+                                      lr_schedule='step', lr_decay_epochs=[1, 2],
+                                      lr_decay_factor=0.5, eval_samples=2))
+    spec = run_config.model_spec(config, dataset)
+    replica = graph_lib.Replica(2, 0, sync, '/cpu:0')
+    g = graph_lib.build_train_graph(config, dataset, spec, '/cpu:0', replica)
+    spe = g.steps_per_epoch  # global batches of W B examples
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for s in (0, spe, 2 * spe + 1, 3 * spe):
+            g.global_step.load(s, sess)
+            single = s if sync else s // 2
+            want = schedules.learning_rate_value(single, 1.0, spe, 4, 'step', [1, 2], 0.5)
+            assert sess.run(g.fetches['learning_rate']) == pytest.approx(float(want))

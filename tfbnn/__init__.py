@@ -22,6 +22,10 @@ The public API:
                  gaussian_log_likelihood, rmse, regression_metrics, ...
   tfbnn.models: build_network, ModelSpec (the training job's networks)
   tfbnn.predictive: classification_predictive, regression_predictive
+  tfbnn.custom_getter, tfbnn.bayesian_scope: make existing get_variable code
+                 (tf.nn, tf.nn.rnn_cell, tf.layers) Bayesian (tfbnn.getter)
+  tfbnn.moped: init_from_checkpoint (posteriors from a deterministic
+               checkpoint, Krishnan et al. 2020)
   tfbnn.pruning: prune_by_snr, snr_threshold, pruned_fraction (mu = 0 and
                  sigma = 0 for the lowest |mu| / sigma)
   tfbnn.schedules: learning_rate, learning_rate_value, SCHEDULES (functions
@@ -46,10 +50,11 @@ with _warnings.catch_warnings():
                              category=RuntimeWarning)
     import tensorflow as _tf  # noqa: F401
 
-    from tfbnn import (data, errors, layers, losses, metrics, models, predictive, priors,
-                       pruning, replica_losses, schedules)
+    from tfbnn import (data, errors, layers, losses, metrics, models, moped, predictive,
+                       priors, pruning, replica_losses, schedules)
+    from tfbnn.getter import bayesian_scope, custom_getter
     from tfbnn.graph_keys import GraphKeys
     from tfbnn.version import __version__
 
-__all__ = ['GraphKeys', 'layers', 'losses', 'replica_losses', 'priors', 'errors', 'data',
+__all__ = ['GraphKeys', 'custom_getter', 'bayesian_scope', 'moped', 'layers', 'losses', 'replica_losses', 'priors', 'errors', 'data',
            'metrics', 'models', 'predictive', 'pruning', 'schedules', '__version__']

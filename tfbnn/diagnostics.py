@@ -52,6 +52,13 @@ def bayesian_layers(collection=None, scope=None):
         if not name.endswith('/kl_divergence'):
             continue
         layer = name[:-len('/kl_divergence')]
+        getter_made = [v for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS)
+                       if v.op.name == layer]
+        if getter_made:  # `tfbnn.custom_getter`: the variable itself and <name>_rho
+            locs = getter_made
+            rhos = [v for v in tf.global_variables() if v.op.name == layer + '_rho']
+            found.append((layer, kl, locs, rhos, locs + rhos))
+            continue
         variables = [v for v in tf.global_variables() if v.op.name.startswith(layer + '/')]
         locs = sorted((v for v in variables if v.op.name.endswith('_loc')), key=lambda v: v.op.name)
         rhos = sorted((v for v in variables if v.op.name.endswith('_rho')), key=lambda v: v.op.name)
@@ -62,7 +69,9 @@ def bayesian_layers(collection=None, scope=None):
 def kernel_posteriors(scope=None):
     """The kernel posterior variables of every Bayesian layer, by layer name.
 
-    Found by their names (`<layer>/kernel_loc` beside `<layer>/kernel_rho`),
+    Found by their names (`<layer>/kernel_loc` beside `<layer>/kernel_rho`;
+    for `tfbnn.custom_getter` posteriors, a variable of the
+    GETTER_POSTERIORS collection beside `<name>_rho`, under its own name),
     not through the KL collection, so graphs that registered no KL (a
     predictive built on its own, a restored inference graph) are covered.
 
@@ -75,13 +84,17 @@ def kernel_posteriors(scope=None):
     """
     out = collections.OrderedDict()
     variables = tf.global_variables(scope)
-    rhos = {v.op.name: v for v in variables if v.op.name.endswith('/kernel_rho')}
+    by_name = {v.op.name: v for v in variables}
+    getter_made = set(v.op.name for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS))
     for v in variables:
-        if not v.op.name.endswith('/kernel_loc'):
+        name = v.op.name
+        if name.endswith('/kernel_loc') and name[:-len('_loc')] + '_rho' in by_name:
+            layer, rho = name[:-len('/kernel_loc')], by_name[name[:-len('_loc')] + '_rho']
+        elif name in getter_made and name + '_rho' in by_name:
+            layer, rho = name, by_name[name + '_rho']  # `tfbnn.custom_getter`
+        else:
             continue
-        layer = v.op.name[:-len('/kernel_loc')]
-        if layer + '/kernel_rho' in rhos:
-            out[layer[len(scope) + 1:] if scope else layer] = (v, rhos[layer + '/kernel_rho'])
+        out[layer[len(scope) + 1:] if scope else layer] = (v, rho)
     return out
 
 

@@ -15,3 +15,6 @@ class GraphKeys(object):
         is counted twice.
     """
     KL_LOSSES = 'tfbnn_kl_losses'
+    # The posterior means made by `tfbnn.custom_getter` (each beside its
+    # `<name>_rho`), so diagnostics and pruning find them by name.
+    GETTER_POSTERIORS = 'tfbnn_getter_posteriors'

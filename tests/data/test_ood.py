@@ -88,3 +88,17 @@ def test_the_job_reports_the_auroc_of_each_kind_and_of_the_union(tmp_path, capsy
         # The union's AUROC is the mean of the parts' (equal sizes, same negatives).
         assert metrics['ood_auroc_%s' % score] == pytest.approx(np.mean(parts), abs=1e-9)
     assert 'ood_auroc_mi ' in capsys.readouterr().out
+
+
+def test_photos_are_grey_crops_in_the_range_that_differ_from_each_other():
+    x = _images(n=8, h=28, w=28, c=2)
+    out = make_ood_images(x, 'photos', 0.0, 2.0, seed=5)
+    assert out.shape == x.shape
+    np.testing.assert_array_equal(out[..., 0], out[..., 1])  # grey in every channel
+    np.testing.assert_allclose(out.min(axis=(1, 2, 3)), 0.0, atol=1e-6)
+    np.testing.assert_allclose(out.max(axis=(1, 2, 3)), 2.0, atol=1e-6)
+    assert np.std(out.reshape(8, -1).mean(1)) > 0.01  # eight different crops
+    # Photographs are smooth: neighbours correlate strongly.
+    assert np.corrcoef(out[:, :, :-1].ravel(), out[:, :, 1:].ravel())[0, 1] > 0.7
+    with pytest.raises(ConfigError, match='photos needs 2-D images'):
+        make_ood_images(np.zeros([2, 4, 4, 4, 1]), 'photos', 0.0, 1.0)

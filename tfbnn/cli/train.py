@@ -65,9 +65,10 @@ def build_parser():
                    help='out-of-distribution data in the same format (e.g. Fashion-MNIST for '
                         'mnist): AUROC of entropy and mutual information')
     g.add_argument('--ood-set', default=d['ood_set'],
-                   help='built-in out-of-distribution images made from the test set: a '
-                        'comma-separated list of inverted, permuted, noise; auto: all three for '
-                        'image classification sets without --ood-data-dir; none: off')
+                   help='built-in out-of-distribution images: a comma-separated list of '
+                        'inverted, permuted, noise (made from the test set) and photos (crops '
+                        'of photographs); auto: the first three for image classification sets '
+                        'without --ood-data-dir; none: off')
     g = p.add_argument_group('model')
     g.add_argument('--model', default=d['model'], help='mlp, lenet5 or conv3d')
     g.add_argument('--hidden', type=_int_list, default=d['hidden'],

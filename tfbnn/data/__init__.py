@@ -22,7 +22,7 @@ from tfbnn.data.digits import load_digits
 from tfbnn.data.load import DATASETS, load_dataset
 from tfbnn.data.mnist import load_mnist, read_idx
 from tfbnn.data.npz import load_npz
-from tfbnn.data.ood import OOD_KINDS, builtin_ood, check_ood_kinds
+from tfbnn.data.ood import ALL_KINDS, OOD_KINDS, builtin_ood, check_ood_kinds
 from tfbnn.data.toy_regression import load_toy_regression
 from tfbnn.data.uci import load_uci
 from tfbnn.data.validation import hold_out_validation, validation_count
@@ -31,4 +31,4 @@ from tfbnn.data.volumes3d import load_volumes3d
 __all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS',
            'load_digits', 'load_mnist', 'read_idx', 'load_uci', 'load_toy_regression',
            'load_volumes3d', 'load_npz', 'hold_out_validation', 'validation_count',
-           'builtin_ood', 'check_ood_kinds', 'OOD_KINDS']
+           'builtin_ood', 'check_ood_kinds', 'OOD_KINDS', 'ALL_KINDS']

@@ -1,9 +1,10 @@
 """Built-in out-of-distribution images: made from a dataset's own test images,
 so they need no download and have exactly its shape and pixel range.
 
-Three kinds, each a transformation that keeps what a careless detector would
-look at (the shape, the range, for `permuted` even each image's histogram of
-pixel values) and destroys what makes the image a member of its classes:
+Three kinds (`OOD_KINDS`, the default set), each a transformation that keeps
+what a careless detector would look at (the shape, the range, for `permuted`
+even each image's histogram of pixel values) and destroys what makes the
+image a member of its classes:
 
   inverted:  x' = hi + lo - x, hi and lo the training pixel range
              (a light digit on a dark ground becomes a dark one on light).
@@ -12,8 +13,15 @@ pixel values) and destroys what makes the image a member of its classes:
   noise:     uniform noise in [lo, hi] smoothed by a 3x3 box filter over the
              spatial axes and stretched back to [lo, hi] (blobs, not strokes).
 
+And one kind of real images, not a transformation (`photos`, asked for by
+name): random square crops of the two photographs scikit-learn ships
+(`sklearn.datasets.load_sample_images`: a temple and a flower), in grey,
+resized to the images' height and width and stretched to [lo, hi]; for 2-D
+images only. Natural-image patches are the usual harder test (smooth
+regions, edges, textures).
+
 The set used by the training job is the union of the kinds asked for, one
-transformed copy of the test images per kind, made with a fixed seed.
+image per test image and kind, made with a fixed seed.
 
 None of these is a real out-of-distribution dataset (Fashion-MNIST, KMNIST,
 notMNIST ...): they test that the predictive's uncertainty rises off the
@@ -24,9 +32,10 @@ import numpy as np
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import ConfigError
 
-__all__ = ['OOD_KINDS', 'check_ood_kinds', 'make_ood_images', 'builtin_ood']
+__all__ = ['OOD_KINDS', 'ALL_KINDS', 'check_ood_kinds', 'make_ood_images', 'builtin_ood']
 
 OOD_KINDS = ('inverted', 'permuted', 'noise')
+ALL_KINDS = OOD_KINDS + ('photos',)
 _SEED = 1234
 
 
@@ -35,10 +44,10 @@ def check_ood_kinds(kinds):
     if isinstance(kinds, str):
         kinds = [k for k in kinds.replace(',', ' ').split() if k]
     kinds = tuple(kinds)
-    bad = [k for k in kinds if k not in OOD_KINDS]
+    bad = [k for k in kinds if k not in ALL_KINDS]
     if bad or len(set(kinds)) != len(kinds):
         raise ConfigError('--ood-set must be none or a comma-separated list of %s without '
-                          'repeats, got %r' % (', '.join(OOD_KINDS), ','.join(kinds)))
+                          'repeats, got %r' % (', '.join(ALL_KINDS), ','.join(kinds)))
     return kinds
 
 
@@ -52,6 +61,27 @@ def _smooth(x, spatial_axes):
         n = x.shape[axis]
         out = (np.take(p, range(0, n), axis) + np.take(p, range(1, n + 1), axis)
                + np.take(p, range(2, n + 2), axis)) / 3.0
+    return out
+
+
+def _photo_crops(count, height, width, rng):
+    """`count` grey crops of scikit-learn's sample photographs in [0, 1], [count, h, w]."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='numpy.ufunc size changed',
+                                category=RuntimeWarning)
+        from sklearn.datasets import load_sample_images
+    from PIL import Image
+    photos = [Image.fromarray(image).convert('L') for image in load_sample_images().images]
+    out = np.empty([count, height, width])
+    for i in range(count):
+        photo = photos[rng.randint(len(photos))]
+        side = rng.randint(max(height, width), min(photo.size) // 2 + 1)
+        left = rng.randint(photo.size[0] - side + 1)
+        top = rng.randint(photo.size[1] - side + 1)
+        crop = photo.crop((left, top, left + side, top + side)).resize((width, height),
+                                                                      Image.BILINEAR)
+        out[i] = np.asarray(crop, np.float64) / 255.0
     return out
 
 
@@ -72,6 +102,15 @@ def make_ood_images(x, kind, low, high, seed=_SEED):
     rng = np.random.RandomState(seed)
     if kind == 'inverted':
         out = high + low - x
+    elif kind == 'photos':
+        if x.ndim != 4:
+            raise ConfigError("--ood-set photos needs 2-D images [height, width, channels], "
+                              "got examples of shape %s" % (x.shape[1:],))
+        grey = _photo_crops(x.shape[0], x.shape[1], x.shape[2], rng)
+        flat = grey.reshape(grey.shape[0], -1)
+        lo, hi = flat.min(1, keepdims=True), flat.max(1, keepdims=True)
+        grey = ((flat - lo) / np.maximum(hi - lo, 1e-12)).reshape(grey.shape)
+        out = np.repeat((low + (high - low) * grey)[..., None], x.shape[-1], axis=-1)
     elif kind == 'permuted':
         flat = x.reshape(x.shape[0], -1)
         order = np.argsort(rng.rand(*flat.shape), axis=1)

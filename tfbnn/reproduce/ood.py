@@ -3,7 +3,7 @@
 The job with its defaults on MNIST, 784-400-400-10, 10 epochs, scored once
 on the test images and on out-of-distribution images of the same shape:
 the built-in sets (`tfbnn.data.ood`: inverted, pixel-permuted and smoothed
-noise images made from the MNIST test set) and any folders of IDX files
+noise images made from the MNIST test set, and grey crops of photographs) and any folders of IDX files
 given (Fashion-MNIST, KMNIST, ...: their test split). Each set gets the
 AUROC of the predictive's mutual information and of its entropy, the score
 being higher on the out-of-distribution images.
@@ -44,7 +44,7 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False)
     log('mnist ood: training 784-400-400-10 for %d epochs with the job\'s defaults' % epochs)
     metrics_ = runner.run(config, verbose, reuse=True)
     dataset = run_config.load_data(config)
-    sets = [(kind, data.builtin_ood(dataset, (kind,)).x_test) for kind in data.OOD_KINDS]
+    sets = [(kind, data.builtin_ood(dataset, (kind,)).x_test) for kind in data.ALL_KINDS]
     for folder in ood_dirs:
         other = run_config.load_data(config, folder)
         if other.input_shape != dataset.input_shape:

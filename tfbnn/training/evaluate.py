@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from tfbnn import diagnostics, metrics, plots, run_config
+from tfbnn import data, diagnostics, metrics, plots, run_config
 
 __all__ = ['run_predictive', 'evaluate', 'posterior_snr', 'validation_metrics',
            'selection_score']
@@ -133,7 +133,6 @@ def _validation_ood(sess, graph, dataset, config):
     kinds = run_config.ood_kinds(config, dataset)
     if not kinds or dataset.x_val is None:
         return {}
-    from tfbnn import data
     ood = data.builtin_ood(dataset._replace(x_test=dataset.x_val, y_test=dataset.y_val), kinds)
     inside = run_predictive(sess, graph, dataset.x_val, config['eval_batch_size'])
     outside = run_predictive(sess, graph, ood.x_test, config['eval_batch_size'])

@@ -1,0 +1,141 @@
+"""tfbnn.custom_getter / bayesian_scope: existing get_variable code made Bayesian."""
+import warnings
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import tfbnn
+from tfbnn import diagnostics, pruning
+from tfbnn.errors import ConfigError
+from tests.layers.reference import softplus
+
+
+def _mlp(x, reuse=None):
+    """Plain TF1 code: get_variable weights, tf.nn ops, a bias and a scalar."""
+    with tf.variable_scope('net', reuse=reuse):
+        w1 = tf.get_variable('w1', [3, 4], tf.float64)
+        b1 = tf.get_variable('b1', [4], tf.float64, tf.zeros_initializer())
+        w2 = tf.get_variable('w2', [4, 2], tf.float64)
+        steps = tf.get_variable('steps', [], tf.int64, tf.zeros_initializer(), trainable=False)
+        return tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1), w2), steps
+
+
+def _by_name():
+    return {v.op.name: v for v in tf.global_variables()}
+
+
+def test_kernels_become_posteriors_with_the_closed_form_kl(sess):
+    x = tf.constant(np.random.RandomState(0).randn(5, 3))
+    with tfbnn.bayesian_scope('bnn', prior=tfbnn.priors.normal(0.5),
+                              posterior_init_scale=(0.05, 0.2)):
+        out, _ = _mlp(x)
+    names = sorted(_by_name())
+    assert names == ['bnn/net/b1', 'bnn/net/steps', 'bnn/net/w1', 'bnn/net/w1_rho',
+                     'bnn/net/w2', 'bnn/net/w2_rho']
+    kls = tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)
+    assert [k.op.name for k in kls] == ['bnn/net/w1/kl_divergence', 'bnn/net/w2/kl_divergence']
+    sess.run(tf.global_variables_initializer())
+    v = sess.run(_by_name())
+    for name, kl in zip(('w1', 'w2'), sess.run(kls)):
+        mu, s = v['bnn/net/' + name], softplus(v['bnn/net/%s_rho' % name]) + 1e-6
+        want = np.sum(np.log(0.5 / s) + (s ** 2 + mu ** 2) / (2 * 0.25) - 0.5)
+        np.testing.assert_allclose(kl, want, rtol=1e-10)
+    # Gradients of the KL and of the output reach both mean and rho.
+    loss = tf.reduce_sum(out) + tf.add_n(kls)
+    grads = tf.gradients(loss, [_by_name()[n] for n in ('bnn/net/w1', 'bnn/net/w1_rho')])
+    assert all(np.all(np.isfinite(g)) and np.any(g != 0) for g in sess.run(grads))
+
+
+def test_sample_false_is_deterministic_and_reuse_draws_afresh_without_kl(sess):
+    x = tf.constant(np.ones([2, 3]))
+    sample = tf.placeholder_with_default(True, [])
+    with tfbnn.bayesian_scope('bnn', sample=sample, posterior_init_scale=0.3):
+        first, _ = _mlp(x)
+    with tfbnn.bayesian_scope('bnn', sample=sample, posterior_init_scale=0.3, reuse=True):
+        second, _ = _mlp(x, reuse=True)
+    assert len(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)) == 2
+    sess.run(tf.global_variables_initializer())
+    a, b = sess.run([first, second])
+    assert not np.allclose(a, b)  # two builds, two draws
+    m1, m2 = sess.run([first, second], {sample: False})
+    np.testing.assert_array_equal(m1, m2)
+    np.testing.assert_array_equal(m1, sess.run(first, {sample: False}))
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _replay(cell, x, kernel, bias, units):
+    """The cell's recurrence in numpy with ONE kernel for all steps."""
+    h = np.zeros([x.shape[0], units])
+    c = np.zeros_like(h)
+    out = []
+    for t in range(x.shape[1]):
+        z = np.concatenate([x[:, t], h], 1) @ kernel + bias
+        if cell == 'basic':
+            h = np.tanh(z)
+        else:  # LSTMCell: i, j, f, o with forget_bias 1
+            i, j, f, o = np.split(z, 4, axis=1)
+            c = _sigmoid(f + 1.0) * c + _sigmoid(i) * np.tanh(j)
+            h = _sigmoid(o) * np.tanh(c)
+        out.append(h)
+    return np.stack(out, 1)
+
+
+@pytest.mark.parametrize('cell', ['basic', 'lstm'])
+def test_every_time_step_of_an_rnn_uses_one_weight_sample(sess, cell):
+    steps, units = 7, 3
+    x_value = np.random.RandomState(2).randn(2, steps, 2)
+    x = tf.constant(x_value)
+    make = tf.nn.rnn_cell.BasicRNNCell if cell == 'basic' else tf.nn.rnn_cell.LSTMCell
+    with tfbnn.bayesian_scope('rnn', posterior_init_scale=0.5):
+        outputs, _ = tf.nn.dynamic_rnn(make(units, dtype=tf.float64), x, dtype=tf.float64)
+    draws = [op for op in tf.get_default_graph().get_operations()
+             if op.name.endswith('kernel_draw/sample')]
+    assert len(draws) == 1  # one draw op, built outside the while loop
+    assert draws[0]._control_flow_context is None  # pylint: disable=protected-access
+    bias = [v for v in tf.global_variables() if v.op.name.endswith('bias')][0]
+    sess.run(tf.global_variables_initializer())
+    sess.run(bias.assign(np.random.RandomState(3).randn(*bias.shape.as_list())))
+    runs = []
+    for _ in range(3):
+        out, kernel, b = sess.run([outputs, draws[0].outputs[0], bias])
+        # The whole sequence is reproduced by the one kernel of this pass.
+        np.testing.assert_allclose(out, _replay(cell, x_value, kernel, b, units),
+                                   rtol=1e-9, atol=1e-12)
+        runs.append(out)
+    assert not np.allclose(runs[0], runs[1])  # and each pass draws anew
+
+
+def test_diagnostics_and_pruning_see_getter_posteriors(sess):
+    x = tf.constant(np.random.RandomState(1).randn(4, 3))
+    with tfbnn.bayesian_scope('bnn', posterior_init_scale=0.1):
+        out, _ = _mlp(x)
+    diag = diagnostics.layer_diagnostics(tf.reduce_mean(out), tf.constant(0.01))
+    assert list(diag) == ['bnn/net/w1', 'bnn/net/w2']
+    assert list(diagnostics.kernel_posteriors()) == ['bnn/net/w1', 'bnn/net/w2']
+    sess.run(tf.global_variables_initializer())
+    values = sess.run(diag)
+    assert values['bnn/net/w1'].num_params == 12
+    pruned, total, _ = pruning.prune_by_snr(sess, 0.5)
+    assert total == 12 + 8 and abs(pruned - 10) <= 1
+    assert pruning.pruned_fraction(sess) == pytest.approx(pruned / 20.0)
+
+
+def test_bad_options_and_an_include_that_matches_nothing():
+    with pytest.raises(ConfigError, match='include must be None, a regular expression'):
+        tfbnn.custom_getter(include=3)
+    with pytest.raises(ConfigError, match='posterior_init_scale must be a finite number'):
+        tfbnn.custom_getter(posterior_init_scale=-1.0)
+    with pytest.raises(ConfigError, match='prior must have a kl_divergence'):
+        tfbnn.custom_getter(prior='normal')
+    x = tf.constant(np.ones([1, 3]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        with tfbnn.bayesian_scope('plain', include='nothing_here'):
+            _mlp(x)
+    assert any("bayesian_scope 'plain': include='nothing_here' matched none" in str(w.message)
+               for w in caught)
+    assert not tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)

@@ -1,0 +1,169 @@
+"""Make an existing model Bayesian without rewriting it: a custom variable getter.
+
+Code that builds its weights with `tf.get_variable` (plain graphs, `tf.nn`
+ops, `tf.nn.rnn_cell` cells, `tf.layers`) becomes Bayes by Backprop by
+opening its variable scope with this getter. Each weight it selects becomes
+a mean-field Normal posterior q(w) = N(mu, sigma^2), sigma = softplus(rho) +
+1e-6, and `tf.get_variable` returns a reparameterised draw mu + sigma * eps
+(or mu itself) instead of the variable; its KL(q || p) goes to the KL
+collection once, when the variables are created, as the layers' do.
+
+Naming (so a deterministic checkpoint fits): the posterior mean keeps the
+variable's own name (`rnn/lstm_cell/kernel`), and rho is that name plus
+`_rho` (`rnn/lstm_cell/kernel_rho`); the KL tensor is
+`<name>/kl_divergence`. A deterministic model's weights therefore restore as
+the posterior means by name (`tfbnn.moped.init_from_checkpoint` also sets the
+scales).
+
+One draw per build: the draw is made where the variable is asked for, outside
+any `tf.while_loop` (under `tf.control_dependencies(None)`), so an RNN cell
+built inside `tf.nn.dynamic_rnn` uses one weight sample for every time step
+of a pass (Fortunato et al. 2017). A `reuse=True` build asks again and gets a
+fresh draw; it adds no KL.
+
+References:
+  Blundell et al. (2015), Weight Uncertainty in Neural Networks, sec. 3.2.
+  Fortunato, Blundell, Vinyals (2017), Bayesian Recurrent Neural Networks,
+    sec. 3 (one sample per sequence).
+"""
+import contextlib
+import re
+import warnings
+
+import tensorflow.compat.v1 as tf
+
+from tfbnn._random import standard_normal
+from tfbnn.errors import ConfigError
+from tfbnn.graph_keys import GraphKeys
+from tfbnn.layers import _bayesian
+
+__all__ = ['custom_getter', 'bayesian_scope', 'default_include']
+
+
+def default_include(name, shape, dtype):
+    """Kernels and weight matrices: floating variables of rank >= 2 (biases,
+    normalisation parameters and scalars stay deterministic)."""
+    return tf.as_dtype(dtype).is_floating and len(shape) >= 2
+
+
+def _include_fn(include):
+    if include is None:
+        return default_include
+    if isinstance(include, str):
+        pattern = re.compile(include)
+        return lambda name, shape, dtype: (tf.as_dtype(dtype).is_floating
+                                           and bool(pattern.search(name)))
+    if callable(include):
+        return include
+    raise ConfigError('custom_getter: include must be None, a regular expression or a callable '
+                      '(name, shape, dtype) -> bool, got %r' % (include,))
+
+
+def _check(prior, sample, posterior_init_scale, kl_collection):
+    """The keywords, checked and normalised as the layers' are."""
+    _, prior, sample, _, scale, kl_collection = _bayesian.check_common(
+        'custom_getter', 'reparameterization', prior, sample, None,
+        0.01 if posterior_init_scale is None else posterior_init_scale, kl_collection)
+    return prior, sample, scale, kl_collection
+
+
+def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=None,
+                  kl_collection=None):
+    """A custom getter that turns selected `tf.get_variable` weights into posteriors.
+
+    Use it as `tf.variable_scope(name, custom_getter=tfbnn.custom_getter())`.
+
+    Args:
+      prior: a `tfbnn.priors` prior (default `tfbnn.priors.normal(1.0)`).
+      sample: Python bool or scalar bool `Tensor`: a reparameterised draw
+        (True) or the posterior mean (False, deterministic), chosen at run
+        time for a tensor.
+      include: which variables become Bayesian: None (`default_include`:
+        floating, rank >= 2), a regular expression searched in the full
+        variable name (floating variables only), or a callable
+        `(name, shape, dtype) -> bool`. Non-trainable variables never are.
+      posterior_init_scale: initial sigma (default 0.01), or (low, high)
+        (see `tfbnn.layers.dense`).
+      kl_collection: where the KLs go (default `tfbnn.GraphKeys.KL_LOSSES`).
+
+    Returns:
+      A callable with the custom-getter signature; its `converted` attribute
+      lists the names of the variables it made Bayesian so far.
+
+    Raises:
+      ConfigError: an invalid argument, naming it and what is allowed; a
+        selected variable with no static shape.
+    """
+    prior, sample, scale, kl_collection = _check(prior, sample, posterior_init_scale,
+                                                 kl_collection)
+    selected = _include_fn(include)
+    converted = []
+
+    def getter(getter, name, shape=None, dtype=tf.float32, initializer=None, trainable=True,
+               regularizer=None, *args, **kwargs):
+        # A non-trainable or non-float variable, or one `include` leaves out,
+        # is created exactly as without this getter.
+        plain = dict(shape=shape, dtype=dtype, initializer=initializer, trainable=trainable,
+                     regularizer=regularizer)
+        if not trainable or not tf.as_dtype(dtype or tf.float32).is_floating:
+            return getter(name, *args, **dict(kwargs, **plain))
+        if shape is None or not tf.TensorShape(shape).is_fully_defined():
+            if selected(name, [None, None], dtype):
+                raise ConfigError('custom_getter: %s has no static shape; a posterior needs one'
+                                  % name)
+            return getter(name, *args, **dict(kwargs, **plain))
+        shape = tf.TensorShape(shape).as_list()
+        if not selected(name, shape, dtype):
+            return getter(name, *args, **dict(kwargs, **plain))
+        creating = not any(v.op.name == name for v in tf.global_variables())
+        loc = getter(name, *args, **dict(kwargs, **plain))
+        # The user's regulariser (an L2 on the kernel) applies to the mean
+        # only: the KL is the posterior's regulariser.
+        rho = getter(name + '_rho', *args, **dict(
+            kwargs, shape=shape, dtype=dtype, trainable=True, regularizer=None,
+            initializer=_bayesian.rho_initializer(scale)))
+        dtype_ = loc.dtype.base_dtype
+        with tf.control_dependencies(None), tf.name_scope(loc.op.name + '_draw/'):
+            # Outside any while loop: one draw for every time step.
+            post_scale = _bayesian.scale_from_rho(rho, name='scale')
+            draw = tf.add(loc, post_scale * standard_normal(shape, dtype_), name='sample')
+            if sample is True:
+                value = draw
+            elif sample is False:
+                value = tf.identity(loc, name='mean')
+            else:
+                value = tf.where(sample, draw, tf.broadcast_to(loc, shape), name='value')
+            if creating:
+                samples = draw[None] if getattr(prior, 'requires_samples', False) else None
+                kl = tf.identity(prior.kl_divergence(loc, post_scale, samples), name='kl')
+        if creating:
+            with tf.control_dependencies(None), tf.name_scope(None):
+                kl = tf.identity(kl, name=loc.op.name + '/kl_divergence')
+            tf.add_to_collection(kl_collection, kl)
+            tf.add_to_collection(GraphKeys.GETTER_POSTERIORS, loc)
+            converted.append(name)
+        return value
+
+    getter.converted = converted
+    return getter
+
+
+@contextlib.contextmanager
+def bayesian_scope(name_or_scope, prior=None, sample=True, include=None,
+                   posterior_init_scale=None, kl_collection=None, reuse=None):
+    """`tf.variable_scope(name_or_scope, reuse=reuse)` with `custom_getter`.
+
+    Warns (UserWarning, naming the scope) when a build that created
+    variables made none of them Bayesian: an `include` that matches nothing.
+
+    Yields:
+      The `tf.VariableScope`.
+    """
+    getter = custom_getter(prior, sample, include, posterior_init_scale, kl_collection)
+    before = len(tf.global_variables())
+    with tf.variable_scope(name_or_scope, reuse=reuse, custom_getter=getter) as scope:
+        yield scope
+    if len(tf.global_variables()) > before and not getter.converted:
+        warnings.warn("bayesian_scope '%s': include=%r matched none of the %d variables created "
+                      "here; nothing is Bayesian" % (scope.name, include,
+                                                     len(tf.global_variables()) - before))

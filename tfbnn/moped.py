@@ -1,0 +1,113 @@
+"""MOPED: posteriors initialised from a trained deterministic checkpoint.
+
+Mathematical details:
+  Krishnan, Subedar, Tickoo (2020), sec. 3: for a deterministic network's
+  trained weight w, the posterior starts at
+
+    mu = w,    sigma = max(delta * |w|, floor),
+
+  so the Bayesian network's mean is the trained network and each weight's
+  uncertainty starts in proportion to its size. Here the floor is
+  `min_scale` (a weight of exactly 0 still gets a positive sigma).
+
+How it is used, as `tf.train.init_from_checkpoint`: build the model with
+`tfbnn.custom_getter` (or `bayesian_scope`), whose posterior means keep the
+deterministic variables' names, call `init_from_checkpoint` before the
+variables are initialised, then run `tf.global_variables_initializer()`:
+the initialisers of the means read the checkpoint, those of the rhos set the
+scales.
+
+References:
+  Krishnan, Subedar, Tickoo (2020), Specifying Weight Priors in Bayesian Deep
+  Neural Networks with Empirical Bayes, AAAI, sec. 3 (MOPED).
+"""
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.graph_keys import GraphKeys
+from tfbnn.layers._bayesian import SCALE_FLOOR
+
+__all__ = ['init_from_checkpoint', 'moped_scale']
+
+
+def moped_scale(weights, delta, min_scale=1e-5):
+    """sigma = max(delta |w|, min_scale) of a numpy array of weights."""
+    return np.maximum(delta * np.abs(weights), min_scale)
+
+
+def _rho_of(scale):
+    """softplus^-1(scale - floor), stable for small scales."""
+    x = np.asarray(scale, np.float64) - SCALE_FLOOR
+    return np.where(x > 30, x, np.log(np.expm1(np.minimum(x, 30))))
+
+
+def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5):
+    """Makes the getter posteriors of the default graph start at a checkpoint's weights.
+
+    The model's other variables that the checkpoint holds under the same name
+    and shape (the deterministic biases, normalisation parameters) start at
+    their checkpoint values too, so the whole trained network is restored.
+
+    Args:
+      checkpoint: path prefix of a checkpoint holding a variable of the same
+        name and shape for every posterior mean (a deterministic model's).
+      delta: the scale of each weight relative to its size (> 0).
+      scope: only posteriors whose name starts with this prefix.
+      min_scale: the smallest sigma (a weight of 0 gets this).
+
+    Returns:
+      dict: name -> (shape, the mean |w|, the mean sigma) of each posterior
+      set; the other variables restored are listed under the key 'others'.
+
+    Raises:
+      ConfigError: delta or min_scale not positive, or no getter posteriors
+        in the graph (under `scope`).
+      CheckpointError: the checkpoint cannot be read, or lacks a variable
+        (or has it with another shape), naming it.
+    """
+    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+        raise ConfigError('moped: delta must be a positive number, got %r' % (delta,))
+    if not min_scale > SCALE_FLOOR:
+        raise ConfigError('moped: min_scale must be above %g, got %r' % (SCALE_FLOOR, min_scale))
+    locs = [v for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS)
+            if scope is None or v.op.name.startswith(scope)]
+    if not locs:
+        raise ConfigError('moped: no tfbnn.custom_getter posteriors in the graph%s: build the '
+                          'model inside tfbnn.bayesian_scope first'
+                          % ('' if scope is None else " under '%s'" % scope))
+    try:
+        reader = tf.train.NewCheckpointReader(checkpoint)
+    except (tf.errors.OpError, ValueError) as err:
+        raise CheckpointError('moped: cannot read checkpoint %s: %s'
+                              % (checkpoint, str(err).split('\n')[0]))
+    saved = reader.get_variable_to_shape_map()
+    rhos = {v.op.name: v for v in tf.global_variables()}
+    report = {}
+    for loc in locs:
+        name, shape = loc.op.name, loc.shape.as_list()
+        if name not in saved:
+            raise CheckpointError('moped: checkpoint %s has no variable %s (of the %d it holds, '
+                                  'e.g. %s)' % (checkpoint, name, len(saved),
+                                                sorted(saved)[:1]))
+        if list(saved[name]) != shape:
+            raise CheckpointError('moped: %s has shape %s in %s, the model needs %s'
+                                  % (name, saved[name], checkpoint, shape))
+        weights = reader.get_tensor(name)
+        scale = moped_scale(weights, delta, min_scale)
+        tf.train.init_from_checkpoint(checkpoint, {name: loc})
+        rho = rhos[name + '_rho']
+        value = tf.constant(_rho_of(scale), rho.dtype.base_dtype)
+        # As tf.train.init_from_checkpoint does for the means: the rho's
+        # initialiser becomes an assignment of the MOPED value.
+        rho._initializer_op = tf.assign(rho, value).op  # pylint: disable=protected-access
+        report[name] = (shape, float(np.mean(np.abs(weights))), float(np.mean(scale)))
+    posterior_names = set(report) | set(n + '_rho' for n in report)
+    others = [v for v in tf.global_variables()
+              if (scope is None or v.op.name.startswith(scope))
+              and v.op.name not in posterior_names and v.op.name in saved
+              and list(saved[v.op.name]) == v.shape.as_list()]
+    for v in others:
+        tf.train.init_from_checkpoint(checkpoint, {v.op.name: v})
+    report['others'] = sorted(v.op.name for v in others)
+    return report
