@@ -10,14 +10,14 @@ import math
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn import layers, priors
+from tfbnn import layers, priors, recurrent
 from tfbnn.layers import _bayesian
 from tfbnn.errors import ConfigError
 
 __all__ = ['MODELS', 'NORMS', 'MEAN_INITIALIZERS', 'ModelSpec', 'NetworkOutputs',
            'build_network', 'gaussian_nll', 'noise_log_prior', 'make_prior', 'mean_initializer']
 
-MODELS = ('mlp', 'lenet5', 'conv3d')
+MODELS = ('mlp', 'lenet5', 'conv3d', 'lstm')
 NORMS = ('none', 'batch', 'group')
 
 ModelSpec = collections.namedtuple('ModelSpec', [
@@ -141,6 +141,9 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
               kernel_loc_initializer=mean_initializer(spec.posterior_init_mean))
     first = dict(kw, shared_inputs=bool(shared_input))
     with tf.variable_scope(scope, reuse=reuse):
+        if spec.model == 'lstm':
+            return NetworkOutputs(recurrent.lstm_classifier(spec, inputs, sample, num_samples,
+                                                  shared_input), None)
         if spec.model == 'mlp':
             h = _flatten(inputs, None if shared_input else num_samples)
             for i, width in enumerate(spec.hidden):

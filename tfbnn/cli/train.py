@@ -70,7 +70,9 @@ def build_parser():
                         'of photographs); auto: the first three for image classification sets '
                         'without --ood-data-dir; none: off')
     g = p.add_argument_group('model')
-    g.add_argument('--model', default=d['model'], help='mlp, lenet5 or conv3d')
+    g.add_argument('--model', default=d['model'],
+                   help='mlp, lenet5, conv3d or lstm (images read row by row by a Bayesian '
+                        'LSTM of --hidden units, built with tfbnn.custom_getter)')
     g.add_argument('--hidden', type=_int_list, default=d['hidden'],
                    help='mlp hidden widths, e.g. 400,400')
     g.add_argument('--norm', default=d['norm'], help='none, batch or group (after hidden layers)')
