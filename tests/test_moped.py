@@ -1,4 +1,5 @@
 """tfbnn.moped: posteriors that start at a deterministic checkpoint's weights."""
+import json
 import os
 
 import numpy as np
@@ -53,7 +54,7 @@ def test_the_mean_network_is_the_deterministic_one_and_samples_spread_as_delta_s
 
 def test_errors_name_what_is_wrong(tmp_path):
     path, _, _ = _deterministic_checkpoint(tmp_path)
-    with pytest.raises(ConfigError, match='no tfbnn.custom_getter posteriors'):
+    with pytest.raises(ConfigError, match='no Bayesian posteriors'):
         moped.init_from_checkpoint(path)
     with tfbnn.bayesian_scope('other'):
         _mlp(tf.constant(X))
@@ -63,3 +64,53 @@ def test_errors_name_what_is_wrong(tmp_path):
         moped.init_from_checkpoint(path)
     with pytest.raises(CheckpointError, match='cannot read checkpoint'):
         moped.init_from_checkpoint(str(tmp_path / 'nothing.ckpt'))
+
+
+def test_tfbnn_layers_start_from_the_tf_layers_model_of_the_same_names(tmp_path, sess):
+    x = np.random.RandomState(4).randn(5, 6).astype(np.float32)
+    with tf.Graph().as_default():
+        h = tf.layers.dense(tf.constant(x), 4, tf.nn.relu, name='fc1')
+        out = tf.layers.dense(h, 3, name='fc2')
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            for v in tf.trainable_variables():
+                s.run(v.assign(np.random.RandomState(5).randn(*v.shape.as_list())))
+            want = s.run(out)
+            path = tf.train.Saver().save(s, os.path.join(str(tmp_path), 'layers.ckpt'))
+    h = tfbnn.layers.dense(tf.constant(x), 4, tf.nn.relu, sample=False, name='fc1')
+    got = tfbnn.layers.dense(h, 3, sample=False, name='fc2')
+    report = moped.init_from_checkpoint(path, delta=0.1)
+    assert sorted(report) == ['fc1/bias', 'fc1/kernel', 'fc2/bias', 'fc2/kernel', 'others']
+    sess.run(tf.global_variables_initializer())
+    np.testing.assert_allclose(sess.run(got), want, rtol=1e-5, atol=1e-5)
+
+
+def test_the_job_starts_from_a_deterministic_tf_layers_checkpoint(tmp_path, capsys):
+    from tfbnn.cli.train import main
+    digits = tfbnn.data.load_digits()
+    with tf.Graph().as_default():
+        with tf.variable_scope('model'):
+            h = tf.layers.dense(tf.layers.flatten(tf.constant(digits.x_test)), 16, tf.nn.relu,
+                                name='fc1')
+            logits = tf.layers.dense(h, 10, name='output')
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            for v in tf.trainable_variables():
+                s.run(v.assign(np.random.RandomState(6).randn(*v.shape.as_list()) * 0.3))
+            error = np.mean(s.run(logits).argmax(1) != digits.y_test)
+            path = tf.train.Saver().save(s, os.path.join(str(tmp_path), 'det.ckpt'))
+    out = str(tmp_path / 'run')
+    # A step size of 1e-12: the trained weights are still the checkpoint's.
+    assert main(['--hidden', '16', '--epochs', '1', '--learning-rate', '1e-12', '--eval-samples',
+                 '2', '--progress', 'never', '--output-dir', out, '--init-from', path,
+                 '--moped-delta', '0.05']) == 0
+    assert 'MOPED from %s: 4 posteriors start at its weights (sigma = 0.05 |w|), 0 other' % path \
+        in capsys.readouterr().out
+    with open(os.path.join(out, 'metrics.json')) as f:
+        assert json.load(f)['mean_weights_test_error'] == pytest.approx(error)
+    bad = str(tmp_path / 'bad')
+    assert main(['--output-dir', bad, '--init-from', str(tmp_path / 'none.ckpt'),
+                 '--progress', 'never']) == 2
+    assert 'moped: cannot read checkpoint' in capsys.readouterr().err
+    assert main(['--output-dir', bad, '--moped-delta', '0']) == 2
+    assert '--moped-delta must be a positive number' in capsys.readouterr().err

@@ -10,12 +10,17 @@ Mathematical details:
   uncertainty starts in proportion to its size. Here the floor is
   `min_scale` (a weight of exactly 0 still gets a positive sigma).
 
-How it is used, as `tf.train.init_from_checkpoint`: build the model with
-`tfbnn.custom_getter` (or `bayesian_scope`), whose posterior means keep the
-deterministic variables' names, call `init_from_checkpoint` before the
-variables are initialised, then run `tf.global_variables_initializer()`:
-the initialisers of the means read the checkpoint, those of the rhos set the
-scales.
+How it is used, as `tf.train.init_from_checkpoint`: build the model, call
+`init_from_checkpoint` before the variables are initialised, then run
+`tf.global_variables_initializer()`: the initialisers of the means read the
+checkpoint, those of the rhos set the scales. Which checkpoint variable a
+posterior mean starts from:
+  * `tfbnn.custom_getter` posteriors keep the deterministic name itself
+    (`rnn/lstm_cell/kernel`);
+  * `tfbnn.layers` posteriors `<layer>/kernel_loc` and `<layer>/bias_loc`
+    start from `<layer>/kernel` and `<layer>/bias`, the names `tf.layers`
+    gives the same layer (a deterministic `tf.layers.dense(..., name='fc1')`
+    model made Bayesian by swapping in `tfbnn.layers.dense(..., name='fc1')`).
 
 References:
   Krishnan, Subedar, Tickoo (2020), Specifying Weight Priors in Bayesian Deep
@@ -40,6 +45,20 @@ def _rho_of(scale):
     """softplus^-1(scale - floor), stable for small scales."""
     x = np.asarray(scale, np.float64) - SCALE_FLOOR
     return np.where(x > 30, x, np.log(np.expm1(np.minimum(x, 30))))
+
+
+def _posteriors(scope):
+    """(checkpoint name, loc variable, rho variable) of every posterior under `scope`."""
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    found = []
+    for loc in tf.get_collection(GraphKeys.GETTER_POSTERIORS):
+        found.append((loc.op.name, loc, by_name[loc.op.name + '_rho']))
+    for name, v in sorted(by_name.items()):
+        stem = name[:-len('_loc')]
+        if (name.endswith(('/kernel_loc', '/bias_loc')) and stem + '_rho' in by_name
+                and v not in [t[1] for t in found]):
+            found.append((stem, v, by_name[stem + '_rho']))
+    return [t for t in found if scope is None or t[1].op.name.startswith(scope)]
 
 
 def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5):
@@ -70,11 +89,10 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5):
         raise ConfigError('moped: delta must be a positive number, got %r' % (delta,))
     if not min_scale > SCALE_FLOOR:
         raise ConfigError('moped: min_scale must be above %g, got %r' % (SCALE_FLOOR, min_scale))
-    locs = [v for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS)
-            if scope is None or v.op.name.startswith(scope)]
-    if not locs:
-        raise ConfigError('moped: no tfbnn.custom_getter posteriors in the graph%s: build the '
-                          'model inside tfbnn.bayesian_scope first'
+    targets = _posteriors(scope)
+    if not targets:
+        raise ConfigError('moped: no Bayesian posteriors (tfbnn.custom_getter or tfbnn.layers) '
+                          'in the graph%s: build the model first'
                           % ('' if scope is None else " under '%s'" % scope))
     try:
         reader = tf.train.NewCheckpointReader(checkpoint)
@@ -82,10 +100,9 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5):
         raise CheckpointError('moped: cannot read checkpoint %s: %s'
                               % (checkpoint, str(err).split('\n')[0]))
     saved = reader.get_variable_to_shape_map()
-    rhos = {v.op.name: v for v in tf.global_variables()}
     report = {}
-    for loc in locs:
-        name, shape = loc.op.name, loc.shape.as_list()
+    for name, loc, rho in targets:
+        shape = loc.shape.as_list()
         if name not in saved:
             raise CheckpointError('moped: checkpoint %s has no variable %s (of the %d it holds, '
                                   'e.g. %s)' % (checkpoint, name, len(saved),
@@ -96,13 +113,12 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5):
         weights = reader.get_tensor(name)
         scale = moped_scale(weights, delta, min_scale)
         tf.train.init_from_checkpoint(checkpoint, {name: loc})
-        rho = rhos[name + '_rho']
         value = tf.constant(_rho_of(scale), rho.dtype.base_dtype)
         # As tf.train.init_from_checkpoint does for the means: the rho's
         # initialiser becomes an assignment of the MOPED value.
         rho._initializer_op = tf.assign(rho, value).op  # pylint: disable=protected-access
         report[name] = (shape, float(np.mean(np.abs(weights))), float(np.mean(scale)))
-    posterior_names = set(report) | set(n + '_rho' for n in report)
+    posterior_names = set(v.op.name for _, loc, rho in targets for v in (loc, rho))
     others = [v for v in tf.global_variables()
               if (scope is None or v.op.name.startswith(scope))
               and v.op.name not in posterior_names and v.op.name in saved

@@ -43,6 +43,7 @@ DEFAULTS = dict(
     prior_sigma1=1.0, prior_sigma2=math.exp(-6.0), posterior_init_scale=0.01,
     posterior_init_mean='glorot_uniform',
     noise_prior='none', noise_prior_shape=6.0, noise_prior_rate=6.0,
+    init_from=None, moped_delta=0.1,
     kl_scheme='per_example', kl_weight=1.0, warmup_steps=0,
     train_samples=1, eval_samples=50, eval_estimator='auto',
     epochs=60, batch_size=128, eval_batch_size=500, learning_rate=3e-3,
@@ -162,6 +163,12 @@ def validate(config):
     out['lr_decay_epochs'] = list(schedules.check_schedule(
         out['lr_schedule'], out['lr_decay_epochs'], out['lr_decay_factor'],
         out['lr_warmup_epochs']))
+    if out['init_from'] is not None and (not isinstance(out['init_from'], str)
+                                         or not out['init_from']):
+        raise ConfigError('--init-from must be a checkpoint path, got %r' % (out['init_from'],))
+    if not _is_real(out['moped_delta']) or out['moped_delta'] <= 0:
+        raise ConfigError('--moped-delta must be a positive number, got %r'
+                          % (out['moped_delta'],))
     if out['ood_set'] not in ('auto', 'none'):
         out['ood_set'] = ','.join(data.check_ood_kinds(out['ood_set']))
         if out['ood_data_dir']:

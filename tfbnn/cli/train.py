@@ -98,6 +98,12 @@ def build_parser():
                         'Gamma(shape, rate) prior on the noise precision, as PBP)')
     g.add_argument('--noise-prior-shape', type=float, default=d['noise_prior_shape'])
     g.add_argument('--noise-prior-rate', type=float, default=d['noise_prior_rate'])
+    g.add_argument('--init-from', default=d['init_from'],
+                   help='MOPED: start the posterior means at this deterministic checkpoint\'s '
+                        'weights (model/fc1/kernel for model/fc1/kernel_loc; the getter-built '
+                        'lstm by its own names) and sigma at --moped-delta |w|')
+    g.add_argument('--moped-delta', type=float, default=d['moped_delta'],
+                   help='MOPED: initial sigma relative to |w|')
     g = p.add_argument_group('objective')
     g.add_argument('--kl-scheme', default=d['kl_scheme'],
                    help='per_example (mean NLL + KL/N), per_batch (sum NLL + KL/M) or blundell '

@@ -122,6 +122,9 @@ def run_task(config, cluster, stream=None):
     if config['validate_every']:
         raise ConfigError('--validate-every (early stopping) is not supported on a cluster '
                           'yet; the chief scores --validation-size at the end')
+    if config['init_from']:
+        raise ConfigError('--init-from is not supported on a cluster yet; start the run '
+                          'single-process and resume it on the cluster')
     if config['norm'] == 'batch':
         raise ConfigError('--norm batch is not supported on a cluster (each worker would keep '
                           'its own batch statistics); use --norm group')

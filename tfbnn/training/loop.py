@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.python.client import device_lib
 
-from tfbnn import diagnostics, run_config
+from tfbnn import diagnostics, moped, run_config
 from tfbnn.errors import CheckpointError, ConfigError, TrainingDivergedError
 from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
@@ -91,6 +91,10 @@ def train(config, stream=None):
         g = graph_lib.build_train_graph(config, dataset, spec, device)
         if config['validate_every']:  # the best weights on the validation split
             g = g._replace(best_saver=tf.train.Saver(max_to_keep=1, save_relative_paths=True))
+        moped_report = None
+        if config['init_from'] and not checkpoint:  # a new run; a resume restores its own
+            moped_report = moped.init_from_checkpoint(config['init_from'], config['moped_delta'],
+                                                      scope='model')
         init = tf.group(tf.global_variables_initializer(), tf.local_variables_initializer())
     np.random.seed(config['seed'])
     log('tfbnn: %s | model %s (%s, prior %s) | %d train / %d test | %d steps of %d '
@@ -100,6 +104,10 @@ def train(config, stream=None):
            config['batch_size'], config['epochs'], device))
     if note:
         log('tfbnn: ' + note)
+    if moped_report:
+        log('tfbnn: MOPED from %s: %d posteriors start at its weights (sigma = %g |w|), %d other '
+            'variables restored' % (config['init_from'], len(moped_report) - 1,
+                                    config['moped_delta'], len(moped_report['others'])))
 
     history = history or {}
     ckpt_prefix = os.path.join(out, rundir.CHECKPOINT_PREFIX)
