@@ -99,7 +99,9 @@ def train(config, stream=None):
     np.random.seed(config['seed'])
     log('tfbnn: %s | model %s (%s, prior %s) | %d train / %d test | %d steps of %d '
         '(%d epochs) | device %s'
-        % (dataset.description, config['model'], config['estimator'], spec.prior,
+        % (dataset.description, config['model'],
+           # the getter-built LSTM samples by reparameterisation whatever --estimator says
+           'custom_getter' if config['model'] == 'lstm' else config['estimator'], spec.prior,
            dataset.x_train.shape[0], dataset.x_test.shape[0], g.total_steps,
            config['batch_size'], config['epochs'], device))
     if note:
