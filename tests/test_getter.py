@@ -139,6 +139,9 @@ def test_bad_options_and_an_include_that_matches_nothing():
     assert any("bayesian_scope 'plain': include='nothing_here' matched none" in str(w.message)
                for w in caught)
     assert not tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)
+    with pytest.raises(ConfigError, match='include selects sel/counts, a int32 variable'):
+        with tfbnn.bayesian_scope('sel', include='counts'):
+            tf.get_variable('counts', [2, 2], tf.int32, tf.zeros_initializer(), trainable=True)
 
 
 def test_the_guides_tf_layers_model_in_three_lines(sess):

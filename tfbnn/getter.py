@@ -51,8 +51,7 @@ def _include_fn(include):
         return default_include
     if isinstance(include, str):
         pattern = re.compile(include)
-        return lambda name, shape, dtype: (tf.as_dtype(dtype).is_floating
-                                           and bool(pattern.search(name)))
+        return lambda name, shape, dtype: bool(pattern.search(name))
     if callable(include):
         return include
     raise ConfigError('custom_getter: include must be None, a regular expression or a callable '
@@ -80,8 +79,9 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
         time for a tensor.
       include: which variables become Bayesian: None (`default_include`:
         floating, rank >= 2), a regular expression searched in the full
-        variable name (floating variables only), or a callable
-        `(name, shape, dtype) -> bool`. Non-trainable variables never are.
+        variable name, or a callable `(name, shape, dtype) -> bool`.
+        Non-trainable variables never are; a non-floating one that `include`
+        selects is an error.
       posterior_init_scale: initial sigma (default 0.01), or (low, high)
         (see `tfbnn.layers.dense`).
       kl_collection: where the KLs go (default `tfbnn.GraphKeys.KL_LOSSES`).
@@ -92,7 +92,7 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
 
     Raises:
       ConfigError: an invalid argument, naming it and what is allowed; a
-        selected variable with no static shape.
+        selected variable with no static shape or of a non-floating dtype.
     """
     prior, sample, scale, kl_collection = _check(prior, sample, posterior_init_scale,
                                                  kl_collection)
@@ -105,7 +105,14 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
         # is created exactly as without this getter.
         plain = dict(shape=shape, dtype=dtype, initializer=initializer, trainable=trainable,
                      regularizer=regularizer)
-        if not trainable or not tf.as_dtype(dtype or tf.float32).is_floating:
+        if not trainable:
+            return getter(name, *args, **dict(kwargs, **plain))
+        if not tf.as_dtype(dtype or tf.float32).is_floating:
+            if include is not None and selected(name, tf.TensorShape(shape).as_list()
+                                                if shape is not None else None, dtype):
+                raise ConfigError('custom_getter: include selects %s, a %s variable; only '
+                                  'floating variables can be Bayesian'
+                                  % (name, tf.as_dtype(dtype).name))
             return getter(name, *args, **dict(kwargs, **plain))
         if shape is None or not tf.TensorShape(shape).is_fully_defined():
             if selected(name, [None, None], dtype):

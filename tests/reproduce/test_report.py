@@ -55,10 +55,11 @@ def test_verdicts_follow_the_numbers():
 def test_main_job_and_ood_verdicts_follow_the_numbers():
     main_job = dict(test_error=0.019, ece=0.025, ood_auroc_mi=0.91, ood_auroc_entropy=0.8,
                     train_seconds=6.0)
-    ood = dict(metrics=dict(test_error=0.02),
-               sets=dict(noise=dict(auroc_mi=0.99, auroc_entropy=0.9),
-                         fashion=dict(auroc_mi=0.93, auroc_entropy=0.96)))
-    goals = report.render_results(dict(defaults=dict(main_job=main_job), mnist_ood=ood))['goals']
+    ood = dict(metrics=dict(test_error=0.02, ece=0.01),
+               sets=dict(noise=dict(auroc_mi=0.99, auroc_entropy=0.9, examples=10),
+                         fashion=dict(auroc_mi=0.93, auroc_entropy=0.96, examples=10)))
+    defaults = dict(main_job=main_job, rows=[], chosen=dict(epochs=60))
+    goals = report.render_results(dict(defaults=defaults, mnist_ood=ood))['goals']
     assert '| Main job (`bash scripts/run.sh train`): test error <= 2% | 1.90% | **met** |' \
         in goals
     assert '| Main job: ECE <= 2% | 2.50% | **missed** |' in goals
