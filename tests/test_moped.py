@@ -114,3 +114,29 @@ def test_the_job_starts_from_a_deterministic_tf_layers_checkpoint(tmp_path, caps
     assert 'moped: cannot read checkpoint' in capsys.readouterr().err
     assert main(['--output-dir', bad, '--moped-delta', '0']) == 2
     assert '--moped-delta must be a positive number' in capsys.readouterr().err
+
+
+def test_centre_prior_puts_the_prior_mean_at_the_weights(tmp_path, sess):
+    path, _, weights = _deterministic_checkpoint(tmp_path)
+    with tfbnn.bayesian_scope('model', centred_prior=True, prior=tfbnn.priors.normal(0.5)):
+        _mlp(tf.constant(X))
+    report = moped.init_from_checkpoint(path, delta=0.2, centre_prior=True)
+    assert 'model/net/w1_prior_mean' not in report['others']
+    sess.run(tf.global_variables_initializer())
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    np.testing.assert_allclose(sess.run(by_name['model/net/w1_prior_mean']),
+                               weights['model/net/w1'], rtol=1e-6)
+    assert not by_name['model/net/w1_prior_mean'] in tf.trainable_variables()
+    # At the start mu = m: the KL is that of N(0, s^2) against N(0, 0.5^2).
+    kl = sess.run(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)[0])
+    s = softplus(sess.run(by_name['model/net/w1_rho'])) + 1e-6
+    np.testing.assert_allclose(kl, np.sum(np.log(0.5 / s) + s ** 2 / (2 * 0.25) - 0.5),
+                               rtol=1e-8)
+
+
+def test_centre_prior_without_prior_means_is_refused(tmp_path):
+    path, _, _ = _deterministic_checkpoint(tmp_path)
+    with tfbnn.bayesian_scope('model'):
+        _mlp(tf.constant(X))
+    with pytest.raises(ConfigError, match='centred_prior=True'):
+        moped.init_from_checkpoint(path, centre_prior=True)

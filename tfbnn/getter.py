@@ -67,7 +67,7 @@ def _check(prior, sample, posterior_init_scale, kl_collection):
 
 
 def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=None,
-                  kl_collection=None):
+                  kl_collection=None, centred_prior=False):
     """A custom getter that turns selected `tf.get_variable` weights into posteriors.
 
     Use it as `tf.variable_scope(name, custom_getter=tfbnn.custom_getter())`.
@@ -85,6 +85,12 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
       posterior_init_scale: initial sigma (default 0.01), or (low, high)
         (see `tfbnn.layers.dense`).
       kl_collection: where the KLs go (default `tfbnn.GraphKeys.KL_LOSSES`).
+      centred_prior: Python bool. True gives each posterior a non-trainable
+        `<name>_prior_mean` (zeros unless set, e.g. to a trained model's
+        weights by `tfbnn.moped.init_from_checkpoint(..., centre_prior=True)`)
+        and the prior is shifted by it: p(w - m). The KL of a shifted prior is
+        the prior's KL of the shifted posterior, KL(q(w) || p(w - m)) =
+        KL(q(w + m) || p(w)), so it holds for any prior tfbnn has.
 
     Returns:
       A callable with the custom-getter signature; its `converted` attribute
@@ -96,6 +102,9 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
     """
     prior, sample, scale, kl_collection = _check(prior, sample, posterior_init_scale,
                                                  kl_collection)
+    if not isinstance(centred_prior, bool):
+        raise ConfigError('custom_getter: centred_prior must be True or False, got %r'
+                          % (centred_prior,))
     selected = _include_fn(include)
     converted = []
 
@@ -141,8 +150,16 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
             else:
                 value = tf.where(sample, draw, tf.broadcast_to(loc, shape), name='value')
             if creating:
-                samples = draw[None] if getattr(prior, 'requires_samples', False) else None
-                kl = tf.identity(prior.kl_divergence(loc, post_scale, samples), name='kl')
+                centre = 0.0
+                if centred_prior:
+                    with tf.control_dependencies(None), tf.name_scope(None):
+                        centre = getter(name + '_prior_mean', *args, **dict(
+                            kwargs, shape=shape, dtype=dtype, trainable=False,
+                            regularizer=None, initializer=tf.zeros_initializer()))
+                samples = (draw[None] - centre if getattr(prior, 'requires_samples', False)
+                           else None)
+                kl = tf.identity(prior.kl_divergence(loc - centre, post_scale, samples),
+                                 name='kl')
         if creating:
             with tf.control_dependencies(None), tf.name_scope(None):
                 kl = tf.identity(kl, name=loc.op.name + '/kl_divergence')
@@ -157,7 +174,8 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
 
 @contextlib.contextmanager
 def bayesian_scope(name_or_scope, prior=None, sample=True, include=None,
-                   posterior_init_scale=None, kl_collection=None, reuse=None):
+                   posterior_init_scale=None, kl_collection=None, reuse=None,
+                   centred_prior=False):
     """`tf.variable_scope(name_or_scope, reuse=reuse)` with `custom_getter`.
 
     Warns (UserWarning, naming the scope) when a build that created
@@ -166,7 +184,8 @@ def bayesian_scope(name_or_scope, prior=None, sample=True, include=None,
     Yields:
       The `tf.VariableScope`.
     """
-    getter = custom_getter(prior, sample, include, posterior_init_scale, kl_collection)
+    getter = custom_getter(prior, sample, include, posterior_init_scale, kl_collection,
+                           centred_prior)
     before = len(tf.global_variables())
     with tf.variable_scope(name_or_scope, reuse=reuse, custom_getter=getter) as scope:
         yield scope

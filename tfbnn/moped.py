@@ -61,7 +61,8 @@ def _posteriors(scope):
     return [t for t in found if scope is None or t[1].op.name.startswith(scope)]
 
 
-def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5):
+def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
+                         centre_prior=False):
     """Makes the getter posteriors of the default graph start at a checkpoint's weights.
 
     The model's other variables that the checkpoint holds under the same name
@@ -74,14 +75,17 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5):
       delta: the scale of each weight relative to its size (> 0).
       scope: only posteriors whose name starts with this prefix.
       min_scale: the smallest sigma (a weight of 0 gets this).
+      centre_prior: also start each `<name>_prior_mean` (made by a getter
+        with `centred_prior=True`) at the weights, so the prior is centred on
+        the trained network (MOPED's empirical-Bayes prior).
 
     Returns:
       dict: name -> (shape, the mean |w|, the mean sigma) of each posterior
       set; the other variables restored are listed under the key 'others'.
 
     Raises:
-      ConfigError: delta or min_scale not positive, or no getter posteriors
-        in the graph (under `scope`).
+      ConfigError: delta or min_scale not positive, no posteriors in the
+        graph (under `scope`), or centre_prior without prior-mean variables.
       CheckpointError: the checkpoint cannot be read, or lacks a variable
         (or has it with another shape), naming it.
     """
@@ -100,6 +104,11 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5):
         raise CheckpointError('moped: cannot read checkpoint %s: %s'
                               % (checkpoint, str(err).split('\n')[0]))
     saved = reader.get_variable_to_shape_map()
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    centres = {name: by_name.get(loc.op.name + '_prior_mean') for name, loc, _ in targets}
+    if centre_prior and not any(centres.values()):
+        raise ConfigError('moped: centre_prior needs the posteriors built with '
+                          'bayesian_scope(..., centred_prior=True)')
     report = {}
     for name, loc, rho in targets:
         shape = loc.shape.as_list()
@@ -113,12 +122,15 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5):
         weights = reader.get_tensor(name)
         scale = moped_scale(weights, delta, min_scale)
         tf.train.init_from_checkpoint(checkpoint, {name: loc})
+        if centre_prior and centres[name] is not None:
+            tf.train.init_from_checkpoint(checkpoint, {name: centres[name]})
         value = tf.constant(_rho_of(scale), rho.dtype.base_dtype)
         # As tf.train.init_from_checkpoint does for the means: the rho's
         # initialiser becomes an assignment of the MOPED value.
         rho._initializer_op = tf.assign(rho, value).op  # pylint: disable=protected-access
         report[name] = (shape, float(np.mean(np.abs(weights))), float(np.mean(scale)))
     posterior_names = set(v.op.name for _, loc, rho in targets for v in (loc, rho))
+    posterior_names |= set(v.op.name for v in centres.values() if v is not None)
     others = [v for v in tf.global_variables()
               if (scope is None or v.op.name.startswith(scope))
               and v.op.name not in posterior_names and v.op.name in saved
