@@ -25,8 +25,10 @@ def _spec(**kw):
 def test_k_samples_are_k_draws_and_the_kl_is_added_once(sess):
     x = tf.constant(np.random.RandomState(0).rand(4, 5, 6, 1).astype(np.float32))
     out = models.build_network(_spec(), x, sample=True, num_samples=3, shared_input=True)
+    tiled = models.build_network(_spec(), tfbnn.predictive.tile_samples(x, 2), num_samples=2)
     mean = models.build_network(_spec(), x, sample=False).outputs
     assert out.outputs.shape.as_list() == [3, 4, 3]
+    assert tiled.outputs.shape.as_list() == [2, 4, 3]
     kls = tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)
     assert sorted(k.op.name for k in kls) == ['model/lstm/output/kernel/kl_divergence',
                                               'model/lstm/rnn/cell/kernel/kl_divergence']
