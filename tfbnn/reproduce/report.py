@@ -46,7 +46,7 @@ def collect_records(out_dir, results_dir):
     """
     records = load_records(out_dir)
     for name, record in records.items():
-        if name.startswith('mnist') and 'val_curve' not in record:
+        if name in ('mnist_mixture', 'mnist_longer', 'mnist_gaussian') and 'val_curve' not in record:
             history = read_json(os.path.join(record['run_dir'], 'history.json'))
             if history:
                 # The run may have been continued since (mnist-longer): keep
