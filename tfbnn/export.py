@@ -25,7 +25,7 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import metrics, models, predictive, priors, pruning, run_config
+from tfbnn import _ckpt, metrics, models, predictive, priors, pruning, run_config
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.training import rundir
 
@@ -128,12 +128,7 @@ def build_inference_graph(run, mode='sample', samples=None):
 
 def restore(sess, inference, checkpoint):
     """Restores the model variables; CheckpointError names what is missing."""
-    try:
-        reader = tf.train.NewCheckpointReader(checkpoint)
-    except (tf.errors.OpError, ValueError) as err:
-        raise CheckpointError('cannot read checkpoint %s: %s'
-                              % (checkpoint, str(err).split('\n')[0]))
-    saved = reader.get_variable_to_shape_map()
+    saved = _ckpt.reader(checkpoint).get_variable_to_shape_map()
     with inference.graph.as_default():
         needed = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
     missing = sorted(n for n in needed if n not in saved)
