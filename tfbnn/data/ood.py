@@ -64,6 +64,13 @@ def _smooth(x, spatial_axes):
     return out
 
 
+def _stretch(images, low, high):
+    """Each image linearly mapped onto [low, high] (its min to low, max to high)."""
+    flat = images.reshape(images.shape[0], -1)
+    lo, hi = flat.min(1, keepdims=True), flat.max(1, keepdims=True)
+    return (low + (high - low) * (flat - lo) / np.maximum(hi - lo, 1e-12)).reshape(images.shape)
+
+
 def _photo_crops(count, height, width, rng):
     """`count` grey crops of scikit-learn's sample photographs in [0, 1], [count, h, w]."""
     import warnings
@@ -106,22 +113,15 @@ def make_ood_images(x, kind, low, high, seed=_SEED):
         if x.ndim != 4:
             raise ConfigError("--ood-set photos needs 2-D images [height, width, channels], "
                               "got examples of shape %s" % (x.shape[1:],))
-        grey = _photo_crops(x.shape[0], x.shape[1], x.shape[2], rng)
-        flat = grey.reshape(grey.shape[0], -1)
-        lo, hi = flat.min(1, keepdims=True), flat.max(1, keepdims=True)
-        grey = ((flat - lo) / np.maximum(hi - lo, 1e-12)).reshape(grey.shape)
-        out = np.repeat((low + (high - low) * grey)[..., None], x.shape[-1], axis=-1)
+        grey = _stretch(_photo_crops(x.shape[0], x.shape[1], x.shape[2], rng), low, high)
+        out = np.repeat(grey[..., None], x.shape[-1], axis=-1)
     elif kind == 'permuted':
         flat = x.reshape(x.shape[0], -1)
         order = np.argsort(rng.rand(*flat.shape), axis=1)
         out = np.take_along_axis(flat, order, axis=1).reshape(x.shape)
     else:
         u = rng.uniform(low, high, size=x.shape)
-        spatial = tuple(range(1, x.ndim - 1)) or (1,)
-        s = _smooth(u, spatial)
-        flat = s.reshape(s.shape[0], -1)
-        lo, hi = flat.min(1, keepdims=True), flat.max(1, keepdims=True)
-        out = (low + (high - low) * (flat - lo) / np.maximum(hi - lo, 1e-12)).reshape(x.shape)
+        out = _stretch(_smooth(u, tuple(range(1, x.ndim - 1)) or (1,)), low, high)
     return np.clip(out, low, high).astype(np.float32)
 
 
@@ -151,6 +151,5 @@ def builtin_ood(dataset, kinds=OOD_KINDS, seed=_SEED):
     description = ('built-in OOD images from the %s test set: %s (%d each)'
                    % (dataset.name, ', '.join(kinds), dataset.x_test.shape[0]))
     # The train split is a stand-in (the record needs one); only x_test is used.
-    ood = make_dataset(dataset.name + '_ood', 'classification', description, x[:1], labels[:1],
-                       x, labels, num_classes=dataset.num_classes, source='tfbnn.data.ood')
-    return ood._replace(description=description)
+    return make_dataset(dataset.name + '_ood', 'classification', description, x[:1], labels[:1],
+                        x, labels, num_classes=dataset.num_classes, source='tfbnn.data.ood')

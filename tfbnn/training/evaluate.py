@@ -103,8 +103,12 @@ def _regression(sess, graph, dataset, config, out_dir):
     return result
 
 
-def validation_metrics(sess, graph, dataset, config):
+def validation_metrics(sess, graph, dataset, config, pred=None):
     """The predictive's scores on the validation split (no plots, no test data).
+
+    Args:
+      pred: the predictive's outputs on the validation images if already run
+        (`run_predictive`); None runs it.
 
     Returns:
       dict: 'val_error' and 'val_nll' for classification; 'val_rmse' and
@@ -115,7 +119,8 @@ def validation_metrics(sess, graph, dataset, config):
     """
     if dataset.x_val is None:
         raise ValueError('dataset %r has no validation split' % dataset.name)
-    pred = run_predictive(sess, graph, dataset.x_val, config['eval_batch_size'])
+    if pred is None:
+        pred = run_predictive(sess, graph, dataset.x_val, config['eval_batch_size'])
     labels = dataset.y_val
     if dataset.task == 'regression':
         reg = metrics.regression_metrics(labels, pred['sample_means'], pred['noise_std'],
@@ -126,7 +131,7 @@ def validation_metrics(sess, graph, dataset, config):
                 val_nll=float(-np.mean(log_p)))
 
 
-def _validation_ood(sess, graph, dataset, config):
+def _validation_ood(sess, graph, dataset, config, inside):
     """With --no-test-eval: the built-in OOD kinds made from the *validation*
     images, scored against them (val_ood_auroc_mi / _entropy), so a choice can
     weigh out-of-distribution detection without looking at the test split."""
@@ -134,7 +139,6 @@ def _validation_ood(sess, graph, dataset, config):
     if not kinds or dataset.x_val is None:
         return {}
     ood = data.builtin_ood(dataset._replace(x_test=dataset.x_val, y_test=dataset.y_val), kinds)
-    inside = run_predictive(sess, graph, dataset.x_val, config['eval_batch_size'])
     outside = run_predictive(sess, graph, ood.x_test, config['eval_batch_size'])
     return dict(val_ood_auroc_mi=metrics.auroc(inside['mutual_information'],
                                                outside['mutual_information']),
@@ -169,8 +173,10 @@ def evaluate(sess, graph, dataset, config, out_dir, ood=None):
     """
     start = time.time()
     if not config['evaluate_test']:
-        result = validation_metrics(sess, graph, dataset, config)
-        result.update(_validation_ood(sess, graph, dataset, config))
+        # One pass of the predictive over the validation images serves both.
+        pred = run_predictive(sess, graph, dataset.x_val, config['eval_batch_size'])
+        result = validation_metrics(sess, graph, dataset, config, pred)
+        result.update(_validation_ood(sess, graph, dataset, config, pred))
     elif dataset.task == 'regression':
         result = _regression(sess, graph, dataset, config, out_dir)
     else:
