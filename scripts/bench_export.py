@@ -80,7 +80,8 @@ def main(argv=None):
     parser.add_argument('--samples', default='1,10,50', help='K values of the sampled graph')
     parser.add_argument('--rounds', type=int, default=5)
     args = parser.parse_args(argv)
-    tf.logging.set_verbosity(tf.logging.ERROR)
+    from tfbnn._compat import script_setup
+    script_setup()
     work = tempfile.mkdtemp(prefix='tfbnn_bench_export_')
     run_dir = args.run_dir
     if run_dir is None:

@@ -2,8 +2,8 @@
 """Training-step speed of tfbnn layers beside tfp.layers 0.8 and a deterministic floor.
 
 Builds, in one process, the same networks with tfbnn, with TensorFlow
-Probability 0.8's layers (graph mode, KL from `layer.losses`) and with plain
-`tf.layers` (no sampling, no KL: the floor), trains each with Adam on batches
+Probability 0.8's layers (graph mode, KL from `layer.losses`; tf1 stack only)
+and with plain deterministic tf.nn layers (no sampling, no KL: the floor), trains each with Adam on batches
 of 128 from a `tf.data` pipeline, and prints examples/s and the ratios. The
 configurations are timed in interleaved rounds and the best round of each is
 kept, so that a noisy neighbour on a shared machine slows everything alike.
@@ -13,6 +13,7 @@ Both libraries use their default prior N(0, 1) with the analytic KL scaled by
 
   scripts/run.sh python scripts/bench_layers.py            # full
   scripts/run.sh python scripts/bench_layers.py --steps 3 --rounds 1   # smoke
+  scripts/run.sh python scripts/bench_layers.py --stacks tf1,tf2      # both stacks
 """
 import argparse
 import os
@@ -26,6 +27,7 @@ import numpy as np  # noqa: E402
 import tfbnn  # noqa: E402  (imports TensorFlow quietly)
 import tensorflow.compat.v1 as tf  # noqa: E402
 
+FLOOR = 'deterministic (tf.nn)'
 N_TRAIN = 60000  # the KL is scaled as for MNIST
 BATCH = 128
 
@@ -35,10 +37,49 @@ def _tfp():
     return tfp
 
 
+def tfp_missing():
+    """Why the tfp rows cannot run here (None when TFP 0.8 imports)."""
+    try:
+        version = _tfp().__version__
+    except Exception as err:  # pylint: disable=broad-except
+        return 'tensorflow_probability does not import here (%s)' % str(err).split('\n')[0][:120]
+    if not version.startswith('0.8'):
+        return 'tensorflow_probability %s, not 0.8 (the tfp rows compare with 0.8)' % version
+    return None
+
+
+def _dense(h, units, activation=None):
+    """A deterministic dense layer as tf.layers.dense builds it (Glorot-uniform
+    kernel, zero bias), in plain tf.nn so that it also runs where Keras 3 made
+    tf.compat.v1.layers unavailable."""
+    with tf.variable_scope(None, default_name='dense'):
+        w = tf.get_variable('kernel', [tf.dimension_value(h.shape[-1]), units],
+                            initializer=tf.glorot_uniform_initializer())
+        b = tf.get_variable('bias', [units], initializer=tf.zeros_initializer())
+        h = tf.matmul(h, w) + b
+    return activation(h) if activation else h
+
+
+def _conv(h, filters, size, padding='valid'):
+    with tf.variable_scope(None, default_name='conv2d'):
+        w = tf.get_variable('kernel', [size, size, tf.dimension_value(h.shape[-1]), filters],
+                            initializer=tf.glorot_uniform_initializer())
+        b = tf.get_variable('bias', [filters], initializer=tf.zeros_initializer())
+        return tf.nn.relu(tf.nn.conv2d(h, w, [1, 1, 1, 1], padding.upper()) + b)
+
+
+def _pool(h):
+    return tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], 'VALID')
+
+
+def _flatten(h):
+    return tf.reshape(h, [-1, int(np.prod(h.shape.as_list()[1:]))])
+
+
 def mlp_deterministic(x):
-    h = tf.layers.dense(x, 400, tf.nn.relu)
-    h = tf.layers.dense(h, 400, tf.nn.relu)
-    return tf.layers.dense(h, 10)
+    h = _dense(x, 400, tf.nn.relu)
+    h = _dense(h, 400, tf.nn.relu)
+    return _dense(h, 10)
 
 
 def mlp_tfbnn(estimator):
@@ -56,7 +97,7 @@ def mlp_getter(x):
     h = x
     with tfbnn.bayesian_scope('getter_mlp'):
         for i, (units, act) in enumerate(((400, tf.nn.relu), (400, tf.nn.relu), (10, None))):
-            w = tf.get_variable('w%d' % i, [h.shape[-1].value, units])
+            w = tf.get_variable('w%d' % i, [tf.dimension_value(h.shape[-1]), units])
             b = tf.get_variable('b%d' % i, [units], initializer=tf.zeros_initializer())
             h = tf.matmul(h, w) + b
             h = act(h) if act else h
@@ -77,20 +118,20 @@ def mlp_tfp(layer_name):
 
 def lenet_deterministic(x):
     h = tf.reshape(x, [-1, 28, 28, 1])
-    h = tf.layers.max_pooling2d(tf.layers.conv2d(h, 6, 5, padding='same', activation=tf.nn.relu), 2, 2)
-    h = tf.layers.max_pooling2d(tf.layers.conv2d(h, 16, 5, activation=tf.nn.relu), 2, 2)
-    h = tf.layers.flatten(h)
-    h = tf.layers.dense(h, 120, tf.nn.relu)
-    h = tf.layers.dense(h, 84, tf.nn.relu)
-    return tf.layers.dense(h, 10)
+    h = _pool(_conv(h, 6, 5, padding='same'))
+    h = _pool(_conv(h, 16, 5))
+    h = _flatten(h)
+    h = _dense(h, 120, tf.nn.relu)
+    h = _dense(h, 84, tf.nn.relu)
+    return _dense(h, 10)
 
 
 def lenet_tfbnn(x):
     kw = dict(estimator='flipout', bayesian_bias=False)
     h = tf.reshape(x, [-1, 28, 28, 1])
-    h = tf.layers.max_pooling2d(tfbnn.layers.conv2d(h, 6, 5, padding='same', activation=tf.nn.relu, **kw), 2, 2)
-    h = tf.layers.max_pooling2d(tfbnn.layers.conv2d(h, 16, 5, activation=tf.nn.relu, **kw), 2, 2)
-    h = tf.layers.flatten(h)
+    h = _pool(tfbnn.layers.conv2d(h, 6, 5, padding='same', activation=tf.nn.relu, **kw))
+    h = _pool(tfbnn.layers.conv2d(h, 16, 5, activation=tf.nn.relu, **kw))
+    h = _flatten(h)
     h = tfbnn.layers.dense(h, 120, tf.nn.relu, **kw)
     h = tfbnn.layers.dense(h, 84, tf.nn.relu, **kw)
     return tfbnn.layers.dense(h, 10, **kw)
@@ -104,9 +145,9 @@ def lenet_tfp(x):
         tf.add_to_collection('bench_kl', tf.add_n(layer.losses))
         return out
     h = tf.reshape(x, [-1, 28, 28, 1])
-    h = tf.layers.max_pooling2d(apply(tfpl.Convolution2DFlipout(6, 5, padding='same', activation=tf.nn.relu), h), 2, 2)
-    h = tf.layers.max_pooling2d(apply(tfpl.Convolution2DFlipout(16, 5, activation=tf.nn.relu), h), 2, 2)
-    h = tf.layers.flatten(h)
+    h = _pool(apply(tfpl.Convolution2DFlipout(6, 5, padding='same', activation=tf.nn.relu), h))
+    h = _pool(apply(tfpl.Convolution2DFlipout(16, 5, activation=tf.nn.relu), h))
+    h = _flatten(h)
     h = apply(tfpl.DenseFlipout(120, activation=tf.nn.relu), h)
     h = apply(tfpl.DenseFlipout(84, activation=tf.nn.relu), h)
     return apply(tfpl.DenseFlipout(10), h)
@@ -114,7 +155,7 @@ def lenet_tfp(x):
 
 # (group, name, builder, kl source) -- group rows are compared with each other.
 CONFIGS = [
-    ('mlp', 'deterministic tf.layers', mlp_deterministic, None),
+    ('mlp', FLOOR, mlp_deterministic, None),
     ('mlp', 'tfbnn reparameterization', mlp_tfbnn('reparameterization'), 'tfbnn'),
     ('mlp', 'tfp DenseReparameterization', mlp_tfp('DenseReparameterization'), 'tfp'),
     ('mlp', 'tfbnn custom_getter', mlp_getter, 'tfbnn'),
@@ -122,7 +163,7 @@ CONFIGS = [
     ('mlp', 'tfp DenseFlipout', mlp_tfp('DenseFlipout'), 'tfp'),
     ('mlp', 'tfbnn local_reparameterization', mlp_tfbnn('local_reparameterization'), 'tfbnn'),
     ('mlp', 'tfp DenseLocalReparameterization', mlp_tfp('DenseLocalReparameterization'), 'tfp'),
-    ('lenet5', 'deterministic tf.layers', lenet_deterministic, None),
+    ('lenet5', FLOOR, lenet_deterministic, None),
     ('lenet5', 'tfbnn flipout', lenet_tfbnn, 'tfbnn'),
     ('lenet5', 'tfp Convolution2DFlipout', lenet_tfp, 'tfp'),
 ]
@@ -179,23 +220,18 @@ class Bench(object):
             f.write(timeline.Timeline(meta.step_stats).generate_chrome_trace_format())
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--steps', type=int, default=60, help='timed steps per round')
-    parser.add_argument('--rounds', type=int, default=5, help='interleaved rounds (best kept)')
-    parser.add_argument('--warmup', type=int, default=10, help='untimed steps first')
-    parser.add_argument('--threads', type=int, default=0, help='TF thread pools (0: TF default)')
-    parser.add_argument('--only', default=None, help="substring filter on 'group name'")
-    parser.add_argument('--timeline-dir', default=None,
-                        help='write one Chrome trace per configuration here')
-    args = parser.parse_args(argv)
-    if min(args.steps, args.rounds) < 1 or args.warmup < 0:
-        parser.error('--steps and --rounds must be >= 1, --warmup >= 0')
-    tf.logging.set_verbosity(tf.logging.ERROR)
+STACK_VENVS = {'tf1': '.venv', 'tf2': '.venv-tf2'}
 
+
+def measure(args):
+    """Times the selected configurations; returns {'group/name': examples per s}."""
     configs = [c for c in CONFIGS if not args.only or args.only in '%s %s' % (c[0], c[1])]
-    print('building %d configurations (batch %d, Adam, KL / %d) ...' % (len(configs), BATCH, N_TRAIN),
-          flush=True)
+    why = tfp_missing() if any(kl == 'tfp' for _, _, _, kl in configs) else None
+    if why:
+        print('skipping the tfp rows: %s' % why, flush=True)
+        configs = [c for c in configs if c[3] != 'tfp']
+    print('building %d configurations (batch %d, Adam, KL / %d) on TensorFlow %s ...'
+          % (len(configs), BATCH, N_TRAIN, tf.__version__), flush=True)
     benches = [Bench(builder, kl, args.threads) for _, _, builder, kl in configs]
     for b in benches:
         b.examples_per_second(args.warmup)
@@ -208,27 +244,104 @@ def main(argv=None):
         os.makedirs(args.timeline_dir, exist_ok=True)
         for (group, name, _, _), b in zip(configs, benches):
             b.timeline(os.path.join(args.timeline_dir, '%s-%s.json' % (group, name.replace(' ', '_'))))
+    return {'%s/%s' % (g, n): best[i] for i, (g, n, _, _) in enumerate(configs)}
 
-    rate = {(g, n): best[i] for i, (g, n, _, _) in enumerate(configs)}
+
+def print_table(rate):
     print('\n%-8s %-34s %12s %16s %14s' % ('net', 'configuration', 'examples/s',
                                            'step vs floor', 'tfbnn / tfp'))
-    for group, name, _, _ in configs:
-        ex = rate[(group, name)]
-        floor = rate.get((group, 'deterministic tf.layers'))
+    for group, name, _, _ in CONFIGS:
+        ex = rate.get('%s/%s' % (group, name))
+        if ex is None:
+            continue
+        floor = rate.get('%s/%s' % (group, FLOOR))
         vs_floor = '%.2fx' % (floor / ex) if floor else '-'
-        speedup = '-'
-        if name.startswith('tfbnn'):
-            twin = (group, TWINS[(group, name)])
-            if twin in rate:
-                speedup = '%.2fx' % (ex / rate[twin])
+        twin = rate.get('%s/%s' % (group, TWINS.get((group, name))))
+        speedup = '%.2fx' % (ex / twin) if name.startswith('tfbnn') and twin else '-'
         print('%-8s %-34s %12.0f %16s %14s' % (group, name, ex, vs_floor, speedup))
-    getter, dense = rate.get(('mlp', 'tfbnn custom_getter')), rate.get(
-        ('mlp', 'tfbnn reparameterization'))
+    getter, dense = rate.get('mlp/tfbnn custom_getter'), rate.get('mlp/tfbnn reparameterization')
     if getter and dense:
         print('\ncustom_getter step time / tfbnn.layers.dense(reparameterization) step time: '
               '%.2fx' % (dense / getter))
     print('\n"step vs floor": step time / deterministic step time (lower is better); '
           '"tfbnn / tfp": speed ratio (higher is better).')
+
+
+def compare_stacks(stacks, argv):
+    """Runs this script on each stack's environment, then prints them side by side."""
+    import json
+    import subprocess
+    import tempfile
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+    results = {}
+    for stack in stacks:
+        python = os.path.join(root, STACK_VENVS[stack], 'bin', 'python')
+        if not os.path.exists(python):
+            sys.exit('bench_layers: the %s stack is not set up: run '
+                     'TFBNN_STACK=%s bash scripts/run.sh setup' % (stack, stack))
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, 'rates.json')
+            print('== %s (%s)' % (stack, python), flush=True)
+            proc = subprocess.run([python, os.path.abspath(__file__)] + argv + ['--json', out])
+            if proc.returncode:
+                sys.exit('bench_layers: the %s run failed (exit %d)' % (stack, proc.returncode))
+            with open(out) as f:
+                results[stack] = json.load(f)
+    a, b = stacks
+    print('\n%-8s %-34s %11s %9s %11s %9s %9s' % ('net', 'configuration', a + ' ex/s', 'vs floor',
+                                                b + ' ex/s', 'vs floor', '%s/%s' % (b, a)))
+    for group, name, _, _ in CONFIGS:
+        key, floor = '%s/%s' % (group, name), '%s/%s' % (group, FLOOR)
+        cells = []
+        for stack in stacks:
+            r = results[stack]['rates']
+            cells += (['%11.0f' % r[key], ('%8.2fx' % (r[floor] / r[key])) if floor in r else '-']
+                      if key in r else ['%11s' % '-', '%9s' % '-'])
+        ra, rb = results[a]['rates'].get(key), results[b]['rates'].get(key)
+        if ra is None and rb is None:
+            continue
+        ratio = '%8.2fx' % (rb / ra) if ra and rb else '-'
+        print('%-8s %-34s %s %s %s %s %9s' % ((group, name) + tuple(cells) + (ratio,)))
+    print('\n"vs floor": step time / the same stack\'s deterministic step time (lower is better); '
+          '"%s/%s": speed ratio between the stacks (higher: %s faster). TensorFlow %s and %s.'
+          % (b, a, b, results[a]['tensorflow'], results[b]['tensorflow']))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--steps', type=int, default=60, help='timed steps per round')
+    parser.add_argument('--rounds', type=int, default=5, help='interleaved rounds (best kept)')
+    parser.add_argument('--warmup', type=int, default=10, help='untimed steps first')
+    parser.add_argument('--threads', type=int, default=0, help='TF thread pools (0: TF default)')
+    parser.add_argument('--only', default=None, help="substring filter on 'group name'")
+    parser.add_argument('--timeline-dir', default=None,
+                        help='write one Chrome trace per configuration here')
+    parser.add_argument('--stacks', default=None,
+                        help='tf1,tf2: run on both stacks\' environments, print side by side')
+    parser.add_argument('--json', default=None, help='also write the rates to this file')
+    args = parser.parse_args(argv)
+    if min(args.steps, args.rounds) < 1 or args.warmup < 0:
+        parser.error('--steps and --rounds must be >= 1, --warmup >= 0')
+    if args.stacks:
+        stacks = args.stacks.split(',')
+        if sorted(stacks) != ['tf1', 'tf2']:
+            parser.error('--stacks must name the two stacks, e.g. tf1,tf2; got %r' % args.stacks)
+        rest, skip = [], False
+        for a in argv:
+            if not skip and not a.startswith('--stacks'):
+                rest.append(a)
+            skip = a == '--stacks'
+        compare_stacks(stacks, rest)
+        return
+    from tfbnn._compat import script_setup
+    script_setup()
+    rate = measure(args)
+    print_table(rate)
+    if args.json:
+        import json
+        with open(args.json, 'w') as f:
+            json.dump({'tensorflow': tf.__version__, 'rates': rate}, f)
 
 
 if __name__ == '__main__':

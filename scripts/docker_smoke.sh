@@ -42,7 +42,11 @@ ensure_tools() {
   fi
   [ "$(id -u)" = 0 ] || skip "dockerd/debootstrap missing and not root to install them"
   log "installing docker.io and debootstrap from Debian's packages"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap; } \
+  # Another apt (an unattended upgrade, a second job) may hold the locks: wait
+  # for them (up to 10 minutes each) rather than give up.
+  local lock=(-o DPkg::Lock::Timeout=600)
+  { for _ in 1 2 3; do apt-get "${lock[@]}" update -qq && break; sleep 20; done &&
+    DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -qq docker.io debootstrap; } \
     >"$WORK/apt.log" 2>&1 || skip "could not install docker.io/debootstrap (see $WORK/apt.log)"
 }
 

@@ -31,8 +31,8 @@ def main(argv=None):
     parser.add_argument('--from-results', default=None,
                         help='skip the runs: render (and update docs from) a saved results.json')
     args = parser.parse_args(argv)
-    import tensorflow.compat.v1 as tf
-    tf.logging.set_verbosity(tf.logging.ERROR)
+    from tfbnn._compat import script_setup
+    script_setup()
     chosen = [e for e in args.only.split(',') if e]
     unknown = sorted(set(chosen) - set(kl_study.EXPERIMENTS))
     if unknown:

@@ -4,8 +4,11 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import tfbnn  # noqa: F401  (imports TensorFlow quietly first)
+from tfbnn._compat import script_setup
 
-tf.logging.set_verbosity(tf.logging.ERROR)
+# The suite runs in graph mode on both stacks, as the programs do (on TF 2.x:
+# disable_v2_behavior). tests/test_compat.py covers TF 2.x without it.
+script_setup()
 
 
 @pytest.fixture(autouse=True)

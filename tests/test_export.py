@@ -9,7 +9,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import tfbnn
-from tfbnn import export, models, run_config
+from tfbnn import _compat, export, models, run_config
 from tfbnn.cli.export import main as export_main
 from tfbnn.cli.train import main as train_main
 
@@ -41,14 +41,52 @@ np.savez(sys.argv[6], **{n: np.stack([r[i] for r in runs]) for i, n in enumerate
 '''
 
 
-def run_loader(tmp_path, kind, path, x, names, repeats=1):
+# TF 2.x in its default (eager) mode, as a TF 2 serving client calls a SavedModel.
+EAGER_SIGNATURE = r'''
+import sys
+import numpy as np
+import tensorflow as tf
+assert tf.executing_eagerly()
+x = tf.constant(np.load(sys.argv[1]))
+serve = tf.saved_model.load(sys.argv[2]).signatures['serving_default']
+runs = [serve(input=x) for _ in range(3)]
+assert not any(m == 'tfbnn' or m.startswith('tfbnn.') for m in sys.modules), 'tfbnn was imported'
+np.savez(sys.argv[3], **{n: np.stack([r[n].numpy() for r in runs]) for n in runs[0]})
+'''
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STACK_VENVS = {'tf1': '.venv', 'tf2': '.venv-tf2'}
+
+
+def stack_python(stack):
+    """The interpreter of `stack`: this one, TFBNN_<STACK>_PYTHON, or its venv here.
+
+    Skips the test when the other stack's environment is not set up (CI sets
+    up both before running the suite).
+    """
+    if stack == _compat.stack_name():
+        return sys.executable
+    python = os.environ.get('TFBNN_%s_PYTHON' % stack.upper(),
+                            os.path.join(ROOT, STACK_VENVS[stack], 'bin', 'python'))
+    if not os.path.exists(python):
+        pytest.skip('the %s stack is not set up here (TFBNN_STACK=%s bash scripts/run.sh setup, '
+                    'or TFBNN_%s_PYTHON)' % (stack, stack, stack.upper()))
+    return python
+
+
+def run_python(python, args, cwd):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH='')
+    proc = subprocess.run([python] + args, env=env, cwd=str(cwd), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def run_loader(tmp_path, kind, path, x, names, repeats=1, python=sys.executable):
     x_path, out_path = str(tmp_path / 'x.npy'), str(tmp_path / 'out.npz')
     np.save(x_path, x)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH='')
-    proc = subprocess.run([sys.executable, '-c', LOADER, kind, path, x_path, ','.join(names),
-                           str(repeats), out_path], env=env, cwd=str(tmp_path),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_python(python, ['-c', LOADER, kind, path, x_path, ','.join(names), str(repeats),
+                        out_path], tmp_path)
     return dict(np.load(out_path))
 
 
@@ -123,6 +161,48 @@ def test_saved_model_serves_the_same_outputs(trained, tmp_path):
     assert np.abs(got['probs'][0] - got['probs'][1]).max() > 1e-4
     report = json.load(open(str(tmp_path / 'exp' / 'export_sample.json')))
     assert report['random_ops'] and report['outputs']['probs'] == 'probs:0'
+
+
+OTHER_STACK = {'tf1': 'tf2', 'tf2': 'tf1'}[_compat.stack_name()]
+
+
+@pytest.mark.parametrize('mode', ['mean', 'sample'])
+def test_a_graph_frozen_on_this_stack_runs_on_the_other(trained, tmp_path, mode):
+    other = stack_python(OTHER_STACK)
+    out = str(tmp_path / 'exp')
+    assert export_main([trained, '--mode', mode, '--samples', '5', '--output-dir', out]) == 0
+    x = tfbnn.data.load_dataset('digits').x_test[:20]
+    ref = reference(trained, x, False)
+    for kind, path in (('pb', os.path.join(out, 'frozen_%s.pb' % mode)),
+                       ('saved_model', os.path.join(out, 'saved_model_%s' % mode))):
+        got = run_loader(tmp_path, kind, path, x, ['mean_probs'], python=other)
+        np.testing.assert_allclose(got['mean_probs'][0], ref, atol=1e-5)
+
+
+def test_a_graph_frozen_on_the_other_stack_runs_on_this_one(trained, tmp_path):
+    """The other stack's tfbnn-export reads this stack's checkpoint, and its
+    frozen graph runs here."""
+    other = stack_python(OTHER_STACK)
+    out = str(tmp_path / 'exp')
+    run_python(other, ['-m', 'tfbnn.cli.export', trained, '--mode', 'mean', '--output-dir', out,
+                       '--no-saved-model'], ROOT)
+    x = tfbnn.data.load_dataset('digits').x_test[:20]
+    got = run_loader(tmp_path, 'pb', os.path.join(out, 'frozen_mean.pb'), x, ['mean_probs'])
+    np.testing.assert_allclose(got['mean_probs'][0], reference(trained, x, False), atol=1e-5)
+
+
+def test_the_saved_model_signature_is_callable_from_tf2_eager(trained, tmp_path):
+    python = stack_python('tf2')
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--samples', '5', '--output-dir', str(out)]) == 0
+    x = tfbnn.data.load_dataset('digits').x_test[:20]
+    np.save(str(tmp_path / 'x.npy'), x)
+    run_python(python, ['-c', EAGER_SIGNATURE, str(tmp_path / 'x.npy'),
+                        str(out / 'saved_model_sample'), str(tmp_path / 'out.npz')], tmp_path)
+    got = dict(np.load(str(tmp_path / 'out.npz')))
+    assert {'probs', 'mean_probs', 'entropy', 'mutual_information'} <= set(got)
+    np.testing.assert_allclose(got['mean_probs'][0], reference(trained, x, False), atol=1e-5)
+    assert np.abs(got['probs'][0] - got['probs'][1]).max() > 1e-4
 
 
 def test_snr_pruning_zeroes_the_weights_and_reports_the_error(trained, tmp_path, capsys):

@@ -8,6 +8,7 @@ import tensorflow.compat.v1 as tf
 import tfbnn
 from tfbnn import diagnostics, pruning
 from tfbnn.errors import ConfigError
+from tests import legacy_layers
 from tests.layers.reference import softplus
 
 
@@ -89,7 +90,7 @@ def test_every_time_step_of_an_rnn_uses_one_weight_sample(sess, cell):
     steps, units = 7, 3
     x_value = np.random.RandomState(2).randn(2, steps, 2)
     x = tf.constant(x_value)
-    make = tf.nn.rnn_cell.BasicRNNCell if cell == 'basic' else tf.nn.rnn_cell.LSTMCell
+    make = tfbnn.rnn_cells.BasicRNNCell if cell == 'basic' else tfbnn.rnn_cells.LSTMCell
     with tfbnn.bayesian_scope('rnn', posterior_init_scale=0.5):
         outputs, _ = tf.nn.dynamic_rnn(make(units, dtype=tf.float64), x, dtype=tf.float64)
     draws = [op for op in tf.get_default_graph().get_operations()
@@ -147,9 +148,9 @@ def test_bad_options_and_an_include_that_matches_nothing():
 def test_the_guides_tf_layers_model_in_three_lines(sess):
     """docs/bring-your-own-model.md's first example, as written there."""
     def model(x):
-        h = tf.layers.dense(x, 40, tf.nn.relu, name='fc1')
-        h = tf.layers.dense(h, 40, tf.nn.relu, name='fc2')
-        return tf.layers.dense(h, 10, name='out')
+        h = legacy_layers.dense(x, 40, tf.nn.relu, name='fc1')
+        h = legacy_layers.dense(h, 40, tf.nn.relu, name='fc2')
+        return legacy_layers.dense(h, 10, name='out')
     x = tf.constant(np.random.RandomState(0).rand(16, 784).astype(np.float32))
     y = tf.constant(np.random.RandomState(1).randint(0, 10, 16).astype(np.int64))
     with tfbnn.bayesian_scope('model'):

@@ -9,6 +9,7 @@ import tensorflow.compat.v1 as tf
 import tfbnn
 from tfbnn import moped
 from tfbnn.errors import CheckpointError, ConfigError
+from tests import legacy_layers
 from tests.layers.reference import softplus
 from tests.test_getter import _mlp
 
@@ -69,8 +70,8 @@ def test_errors_name_what_is_wrong(tmp_path):
 def test_tfbnn_layers_start_from_the_tf_layers_model_of_the_same_names(tmp_path, sess):
     x = np.random.RandomState(4).randn(5, 6).astype(np.float32)
     with tf.Graph().as_default():
-        h = tf.layers.dense(tf.constant(x), 4, tf.nn.relu, name='fc1')
-        out = tf.layers.dense(h, 3, name='fc2')
+        h = legacy_layers.dense(tf.constant(x), 4, tf.nn.relu, name='fc1')
+        out = legacy_layers.dense(h, 3, name='fc2')
         with tf.Session() as s:
             s.run(tf.global_variables_initializer())
             for v in tf.trainable_variables():
@@ -90,9 +91,9 @@ def test_the_job_starts_from_a_deterministic_tf_layers_checkpoint(tmp_path, caps
     digits = tfbnn.data.load_digits()
     with tf.Graph().as_default():
         with tf.variable_scope('model'):
-            h = tf.layers.dense(tf.layers.flatten(tf.constant(digits.x_test)), 16, tf.nn.relu,
+            h = legacy_layers.dense(legacy_layers.flatten(tf.constant(digits.x_test)), 16, tf.nn.relu,
                                 name='fc1')
-            logits = tf.layers.dense(h, 10, name='output')
+            logits = legacy_layers.dense(h, 10, name='output')
         with tf.Session() as s:
             s.run(tf.global_variables_initializer())
             for v in tf.trainable_variables():

@@ -1,4 +1,4 @@
-"""tfbnn: Bayesian neural networks for TensorFlow 1.x graphs.
+"""tfbnn: Bayesian neural networks for TensorFlow graphs (1.15, or 2.x through compat.v1).
 
 Layers (`tfbnn.layers`) build reparameterised mean-field Normal posteriors
 with `tf.get_variable` and put one KL tensor per layer in the graph collection
@@ -7,7 +7,8 @@ per-example NLL into a scaled ELBO. No Keras, no `model.losses`.
 
 The public API:
   tfbnn.GraphKeys
-  tfbnn.layers: dense, conv1d, conv2d, conv3d, group_norm, ESTIMATORS
+  tfbnn.layers: dense, conv1d, conv2d, conv3d, group_norm, batch_normalization
+                (no Keras: also on TF 2.16+), ESTIMATORS
   tfbnn.priors: normal, scale_mixture, Prior, NormalPrior, ScaleMixturePrior
   tfbnn.losses: elbo, Elbo, kl_divergence, get_kl_losses, kl_coefficient,
                 blundell_pi, SCHEMES
@@ -24,6 +25,8 @@ The public API:
   tfbnn.predictive: classification_predictive, regression_predictive
   tfbnn.custom_getter, tfbnn.bayesian_scope: make existing get_variable code
                  (tf.nn, tf.nn.rnn_cell, tf.layers) Bayesian (tfbnn.getter)
+  tfbnn.rnn_cells: BasicRNNCell, LSTMCell, LSTMStateTuple (Keras-free cells
+                   for tf.nn.dynamic_rnn, as tf.nn.rnn_cell's, on both stacks)
   tfbnn.moped: init_from_checkpoint (posteriors from a deterministic
                checkpoint, Krishnan et al. 2020)
   tfbnn.pruning: prune_by_snr, snr_threshold, pruned_fraction (mu = 0 and
@@ -51,10 +54,10 @@ with _warnings.catch_warnings():
     import tensorflow as _tf  # noqa: F401
 
     from tfbnn import (data, errors, layers, losses, metrics, models, moped, predictive,
-                       priors, pruning, replica_losses, schedules)
+                       priors, pruning, replica_losses, rnn_cells, schedules)
     from tfbnn.getter import bayesian_scope, custom_getter
     from tfbnn.graph_keys import GraphKeys
     from tfbnn.version import __version__
 
 __all__ = ['GraphKeys', 'custom_getter', 'bayesian_scope', 'moped', 'layers', 'losses', 'replica_losses', 'priors', 'errors', 'data',
-           'metrics', 'models', 'predictive', 'pruning', 'schedules', '__version__']
+           'metrics', 'models', 'predictive', 'pruning', 'rnn_cells', 'schedules', '__version__']

@@ -32,6 +32,7 @@ import warnings
 
 import tensorflow.compat.v1 as tf
 
+from tfbnn._compat import require_graph_mode
 from tfbnn._random import standard_normal
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
@@ -110,6 +111,7 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
 
     def getter(getter, name, shape=None, dtype=tf.float32, initializer=None, trainable=True,
                regularizer=None, *args, **kwargs):
+        require_graph_mode("tfbnn.custom_getter (variable '%s')" % name)
         # A non-trainable or non-float variable, or one `include` leaves out,
         # is created exactly as without this getter.
         plain = dict(shape=shape, dtype=dtype, initializer=initializer, trainable=trainable,

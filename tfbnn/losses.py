@@ -42,6 +42,7 @@ import warnings
 
 import tensorflow.compat.v1 as tf
 
+from tfbnn._compat import require_graph_mode
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 
@@ -202,6 +203,7 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
     Raises:
       ConfigError (a ValueError): for invalid arguments, with what is allowed.
     """
+    require_graph_mode('tfbnn.losses.elbo')
     nll = tf.convert_to_tensor(nll)
     if not nll.dtype.is_floating:
         raise ConfigError('elbo: nll must be a float Tensor, got %s' % nll.dtype.name)
@@ -209,7 +211,7 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
         raise ConfigError('elbo: nll must have shape [batch] or [num_samples, batch] (one value '
                           'per example; sum any per-pixel terms first), got shape %s' % nll.shape)
     if scheme != 'per_example' and batch_size is None:
-        batch_size = nll.shape[-1].value
+        batch_size = tf.dimension_value(nll.shape[-1])
     with tf.name_scope(name, 'elbo', [nll]):
         coef = kl_coefficient(num_examples, batch_size, scheme, kl_weight, warmup_steps,
                               step, nll.dtype)

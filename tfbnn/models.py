@@ -8,6 +8,7 @@ evaluation and export graphs of one run share them by name (`reuse`).
 import collections
 import math
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import layers, priors, recurrent
@@ -88,20 +89,27 @@ def _fold(x, num_samples, fn):
 
 def _normalise(h, spec, training, num_samples, name):
     if spec.norm == 'batch':
-        return tf.layers.batch_normalization(h, training=training, name=name)
+        return layers.batch_normalization(h, training=training, name=name)
     if spec.norm == 'group':
-        channels = h.shape[-1].value
+        channels = tf.dimension_value(h.shape[-1])
         groups = math.gcd(channels, 8)
         return layers.group_norm(h, groups, batch_dims=1 if num_samples is None else 2, name=name)
     return h
 
 
 def _flatten(h, num_samples):
+    """Flattens the feature axes with a constant target shape.
+
+    The shape is a constant (-1 stands for the batch), so a frozen graph holds
+    no run-time shape arithmetic that simple importers cannot follow.
+    """
     lead = 1 if num_samples is None else 2
-    size = 1
-    for d in h.shape[lead:]:
-        size *= d.value
-    return tf.reshape(h, tf.concat([tf.shape(h)[:lead], [size]], axis=0))
+    size = int(np.prod(h.shape.as_list()[lead:]))
+    if num_samples is None:
+        return tf.reshape(h, [-1, size])
+    if tf.is_tensor(num_samples):
+        return tf.reshape(h, tf.stack([num_samples, -1, size]))
+    return tf.reshape(h, [int(num_samples), -1, size])
 
 
 def build_network(spec, inputs, sample=True, num_samples=None, shared_input=False,

@@ -1,12 +1,13 @@
 """The training job's Bayesian LSTM classifier, built through `tfbnn.custom_getter`.
 
 An image `[height, width, channels]` is read row by row: a sequence of
-`height` steps of `width * channels` features, through one
-`tf.nn.rnn_cell.LSTMCell` of `units` units (`tf.nn.dynamic_rnn`), whose last
-output feeds a linear layer to the class logits. Every weight matrix (the
-LSTM kernel, the output kernel) is a mean-field posterior made by
-`tfbnn.bayesian_scope`; biases stay deterministic. The cell is stock
-TensorFlow: this is the getter path a user's own recurrent model takes.
+`height` steps of `width * channels` features, through one LSTM cell of
+`units` units (`tfbnn.rnn_cells.LSTMCell`, the math and variable names of
+`tf.nn.rnn_cell.LSTMCell`, under `tf.nn.dynamic_rnn`), whose last output
+feeds a linear layer to the class logits. Every weight matrix (the LSTM
+kernel, the output kernel) is a mean-field posterior made by
+`tfbnn.bayesian_scope`; biases stay deterministic. The cell knows nothing of
+tfbnn's layers: this is the getter path a user's own recurrent model takes.
 
 One weight sample per sequence (Fortunato et al. 2017): the getter draws once
 per build, outside the while loop. K samples of the predictive are therefore
@@ -17,6 +18,7 @@ References:
 """
 import tensorflow.compat.v1 as tf
 
+from tfbnn import rnn_cells
 from tfbnn.errors import ConfigError
 from tfbnn.getter import bayesian_scope
 
@@ -27,7 +29,7 @@ def _one_pass(spec, rows, sample):
     """Logits `[batch, classes]` of one build (one weight draw)."""
     with bayesian_scope('lstm', prior=spec.prior, sample=sample,
                         posterior_init_scale=spec.posterior_init_scale, reuse=tf.AUTO_REUSE):
-        cell = tf.nn.rnn_cell.LSTMCell(spec.hidden[0], dtype=rows.dtype, name='cell')
+        cell = rnn_cells.LSTMCell(spec.hidden[0], dtype=rows.dtype, name='cell')
         outputs, _ = tf.nn.dynamic_rnn(cell, rows, dtype=rows.dtype)
         last = outputs[:, -1]
         kernel = tf.get_variable('output/kernel', [spec.hidden[0], spec.output_units],

@@ -51,7 +51,7 @@ def test_group_norm_errors(kwargs, match):
 
 
 def test_batch_norm_beside_bayesian_layers(sess):
-    """tf.layers.batch_normalization's UPDATE_OPS run with the ELBO step, the KL
+    """tfbnn.layers.batch_normalization's UPDATE_OPS run with the ELBO step, the KL
     collection holds the two Bayesian layers only, and inference uses the
     moving statistics."""
     rng = np.random.RandomState(0)
@@ -60,7 +60,7 @@ def test_batch_norm_beside_bayesian_layers(sess):
     x = tf.constant(x_data, tf.float32)
     training = tf.placeholder_with_default(True, [])
     h = layers.dense(x, 16, estimator='flipout', sample=training, name='fc1')
-    h = tf.nn.relu(tf.layers.batch_normalization(h, training=training, momentum=0.5, name='bn'))
+    h = tf.nn.relu(layers.batch_normalization(h, training=training, momentum=0.5, name='bn'))
     logits = layers.dense(h, 2, sample=training, name='fc2')
     nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y_data, logits=logits)
     terms = tfbnn.losses.elbo(nll, num_examples=64)

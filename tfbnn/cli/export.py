@@ -32,8 +32,8 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     from tfbnn import errors, export
-    import tensorflow.compat.v1 as tf
-    tf.logging.set_verbosity(tf.logging.ERROR)
+    from tfbnn._compat import script_setup
+    script_setup()
     try:
         export.export_run(args.run_dir, args.output_dir, args.mode, args.samples,
                           args.checkpoint, args.prune_snr, not args.no_saved_model)

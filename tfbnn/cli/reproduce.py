@@ -94,8 +94,8 @@ def main(argv=None):
     from tfbnn import reproduce
     from tfbnn.reproduce import runner
     from tfbnn.training import Interrupted
-    import tensorflow.compat.v1 as tf
-    tf.logging.set_verbosity(tf.logging.ERROR)
+    from tfbnn._compat import script_setup
+    script_setup()
     os.makedirs(args.out, exist_ok=True)
     log = runner.Log(os.path.join(args.out, 'reproduce.log'))
     try:

@@ -187,8 +187,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from tfbnn import errors
     from tfbnn.training import Interrupted, train
-    import tensorflow.compat.v1 as tf
-    tf.logging.set_verbosity(tf.logging.ERROR)
+    from tfbnn._compat import script_setup
+    script_setup()
     config = vars(args)
     cluster_flags = [config.pop(k) for k in ('cluster', 'job_name', 'task_index')]
     try:

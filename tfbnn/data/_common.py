@@ -178,7 +178,7 @@ def read_indices(path, limit, what):
     bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
     if bad.size:
         raise DataError('%s: %s index %r is not a whole number'
-                        % (path, what, values[bad[0]]))
+                        % (path, what, values[bad[0]].item()))
     indices = values.astype(np.int64)
     bad = np.flatnonzero((indices < 0) | (indices >= limit))
     if bad.size:

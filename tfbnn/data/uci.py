@@ -72,7 +72,7 @@ def _check_finite_rows(path, table, rows, columns):
     if bad.size:
         row, col = rows[bad[0][0]], columns[bad[0][1]]
         raise DataError('%s: non-finite value %r in data row %d, column %d (0-based)'
-                        % (path, table[row, col], row, col))
+                        % (path, table[row, col].item(), row, col))
 
 
 def load_uci(data_dir, split=0):

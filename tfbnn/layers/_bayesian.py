@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import priors as priors_lib
+from tfbnn._compat import require_graph_mode
 from tfbnn._random import standard_normal
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
@@ -48,6 +49,7 @@ def check_positive_int(layer, what, value):
 def check_common(layer, estimator, prior, sample, num_samples, posterior_init_scale,
                  kl_collection):
     """Validates the keywords every Bayesian layer takes; returns them normalised."""
+    require_graph_mode(layer)
     if estimator not in ESTIMATORS:
         raise ConfigError('%s: estimator must be one of %s, got %r'
                           % (layer, ESTIMATORS, estimator))
@@ -117,10 +119,10 @@ def check_inputs(layer, inputs, min_rank, max_rank, num_samples, shared_inputs=F
                      if num_samples is not None else '')
         raise ConfigError('%s: inputs must have rank %s%s, got shape %s'
                           % (layer, allowed, axis_note, inputs.shape))
-    if num_samples is not None and inputs.shape[0].value not in (None, num_samples):
+    if num_samples is not None and tf.dimension_value(inputs.shape[0]) not in (None, num_samples):
         raise ConfigError('%s: num_samples=%d but the inputs\' leading (sample) axis has size %d'
-                          % (layer, num_samples, inputs.shape[0].value))
-    if inputs.shape[-1].value is None:
+                          % (layer, num_samples, tf.dimension_value(inputs.shape[0])))
+    if tf.dimension_value(inputs.shape[-1]) is None:
         raise ConfigError('%s: the last dimension of the inputs must be defined, got shape %s'
                           % (layer, inputs.shape))
     return inputs

@@ -66,7 +66,7 @@ def _conv(rank, inputs, filters, kernel_size, strides, padding, dilation_rate, a
                                posterior_init_scale, kl_collection)
     inputs = _bayesian.check_inputs(layer, inputs, rank + 2, rank + 2, num_samples, shared_inputs)
     linear, sign_shape = _conv_map(rank, strides, padding.upper(), dilation_rate)
-    kernel_shape = list(kernel_size) + [inputs.shape[-1].value, filters]
+    kernel_shape = list(kernel_size) + [tf.dimension_value(inputs.shape[-1]), filters]
     return _bayesian.build_layer(
         layer, default_name, inputs, kernel_shape, filters, linear, sign_shape, activation,
         use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,

@@ -105,7 +105,7 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
         _bayesian.check_common(layer, estimator, prior, sample, num_samples,
                                posterior_init_scale, kl_collection)
     inputs = _bayesian.check_inputs(layer, inputs, 2, None, num_samples, shared_inputs)
-    kernel_shape = [inputs.shape[-1].value, units]
+    kernel_shape = [tf.dimension_value(inputs.shape[-1]), units]
     return _bayesian.build_layer(
         layer, 'bayesian_dense', inputs, kernel_shape, units, _matmul_last_axis, _sign_shape,
         activation, use_bias, estimator, prior, sample, kl_collection, num_samples,

@@ -4,6 +4,7 @@ import numbers
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from tfbnn._compat import require_graph_mode
 from tfbnn.errors import ConfigError
 
 __all__ = ['group_norm']
@@ -45,6 +46,7 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
       Wu, He (2018). Group Normalization. ECCV. Eq. 1-3.
     """
     layer = "group_norm '%s'" % (name or 'group_norm')
+    require_graph_mode(layer)
     inputs = tf.convert_to_tensor(inputs)
     for what, value in (('groups', groups), ('batch_dims', batch_dims)):
         if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
@@ -55,7 +57,7 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
     if rank is None or rank < batch_dims + 1:
         raise ConfigError('%s: inputs must have rank at least %d (batch_dims=%d plus channels), '
                           'got shape %s' % (layer, batch_dims + 1, batch_dims, inputs.shape))
-    channels = inputs.shape[-1].value
+    channels = tf.dimension_value(inputs.shape[-1])
     if channels is None:
         raise ConfigError('%s: the channel dimension must be defined, got shape %s'
                           % (layer, inputs.shape))

@@ -1,0 +1,91 @@
+"""tfbnn.layers.batch_normalization against Algorithm 1 of Ioffe & Szegedy."""
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from tfbnn import layers
+
+EPS = 1e-3
+
+
+def _reference(x, gamma, beta, mean, var):
+    return gamma * (x - mean) / np.sqrt(var + EPS) + beta
+
+
+def _set(sess, name, value):
+    var = [v for v in tf.global_variables() if v.op.name == name][0]
+    var.load(value, sess)
+
+
+@pytest.mark.parametrize('shape', [(32, 5), (3, 16, 5), (4, 6, 6, 5)])
+def test_training_uses_batch_statistics_and_moves_the_averages(sess, shape):
+    """All axes but the channels are reduced (a leading sample axis included);
+    one update moves each average by (1 - momentum) towards the batch's."""
+    x = np.random.RandomState(0).randn(*shape) * 3.0 + 1.5
+    y = layers.batch_normalization(tf.constant(x), training=True, momentum=0.9, name='bn')
+    updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    sess.run(tf.global_variables_initializer())
+    gamma, beta = np.linspace(0.5, 2.0, 5), np.linspace(-1.0, 1.0, 5)
+    _set(sess, 'bn/gamma', gamma)
+    _set(sess, 'bn/beta', beta)
+    axes = tuple(range(len(shape) - 1))
+    mean, var = x.mean(axes), x.var(axes)
+    np.testing.assert_allclose(sess.run(y), _reference(x, gamma, beta, mean, var), rtol=1e-9)
+    assert len(updates) == 2
+    sess.run(updates)
+    np.testing.assert_allclose(sess.run('bn/moving_mean:0'), 0.1 * mean, rtol=1e-9)
+    np.testing.assert_allclose(sess.run('bn/moving_variance:0'), 0.9 + 0.1 * var, rtol=1e-9)
+
+
+def test_inference_uses_the_moving_averages_and_makes_no_updates(sess):
+    x = np.random.RandomState(1).randn(8, 4)
+    y = layers.batch_normalization(tf.constant(x), training=False, name='bn')
+    assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    sess.run(tf.global_variables_initializer())
+    _set(sess, 'bn/moving_mean', np.full(4, 0.5))
+    _set(sess, 'bn/moving_variance', np.full(4, 4.0))
+    np.testing.assert_allclose(sess.run(y), _reference(x, 1.0, 0.0, 0.5, 4.0), rtol=1e-9)
+
+
+def test_a_training_tensor_switches_at_run_time(sess):
+    x = np.random.RandomState(2).randn(16, 3) + 2.0
+    training = tf.placeholder(tf.bool, [])
+    y = layers.batch_normalization(tf.constant(x), training=training, momentum=0.5, name='bn')
+    updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    sess.run(tf.global_variables_initializer())
+    # Evaluation: the stored averages, and the updates leave them as they are.
+    out, _ = sess.run([y, updates], {training: False})
+    np.testing.assert_allclose(out, _reference(x, 1.0, 0.0, 0.0, 1.0), rtol=1e-9)
+    np.testing.assert_array_equal(sess.run('bn/moving_mean:0'), np.zeros(3))
+    # Training: the batch's statistics, and the averages move halfway.
+    out, _ = sess.run([y, updates], {training: True})
+    np.testing.assert_allclose(out, _reference(x, 1.0, 0.0, x.mean(0), x.var(0)), rtol=1e-9)
+    np.testing.assert_allclose(sess.run('bn/moving_mean:0'), 0.5 * x.mean(0), rtol=1e-9)
+
+
+def test_variables_have_the_tf_layers_names_and_collections():
+    """The names tf.layers.batch_normalization uses, so checkpoints carry over."""
+    layers.batch_normalization(tf.zeros([2, 3]), training=True, name='bn')
+    assert [v.op.name for v in tf.trainable_variables()] == ['bn/gamma', 'bn/beta']
+    moving = [v.op.name for v in tf.get_collection(tf.GraphKeys.MOVING_AVERAGE_VARIABLES)]
+    assert moving == ['bn/moving_mean', 'bn/moving_variance']
+    assert len(tf.global_variables()) == 4
+    layers.batch_normalization(tf.zeros([2, 3]), center=False, scale=False, name='plain')
+    assert [v.op.name for v in tf.global_variables()][4:] == ['plain/moving_mean',
+                                                            'plain/moving_variance']
+
+
+@pytest.mark.parametrize('kwargs,inputs,match', [
+    (dict(momentum=1.0), [2, 3], r"batch_normalization 'bn': momentum must be a number in \(0, 1\)"),
+    (dict(epsilon=0.0), [2, 3], 'epsilon must be a number in'),
+    (dict(training='yes'), [2, 3], "training must be a Python bool or a bool Tensor, got 'yes'"),
+    (dict(), [3], r'inputs need rank >= 2 and a known channel dimension, got shape \(3,\)'),
+])
+def test_errors(kwargs, inputs, match):
+    with pytest.raises(ValueError, match=match):
+        layers.batch_normalization(tf.zeros(inputs), name='bn', **kwargs)
+
+
+def test_unknown_channels_are_an_error():
+    with pytest.raises(ValueError, match='a known channel dimension'):
+        layers.batch_normalization(tf.placeholder(tf.float32, [None, None]), name='bn')

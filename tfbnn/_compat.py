@@ -1,0 +1,49 @@
+"""What differs between the two stacks: TF 1.15 and TF 2.x through tf.compat.v1.
+
+tfbnn builds graphs. On TF 2.x that works in two ways: after
+`tf.compat.v1.disable_v2_behavior()` (graph mode everywhere, as on TF 1.15),
+or without it inside `with tf.Graph().as_default():`. What cannot work is
+building in eager mode, TF 2.x's default outside such a block; the builders
+call `require_graph_mode` so that case ends in one clear line.
+"""
+import tensorflow.compat.v1 as tf
+
+from tfbnn.errors import ConfigError
+
+__all__ = ['TF2', 'require_graph_mode', 'script_setup', 'stack_name']
+
+TF2 = int(tf.__version__.split('.')[0]) >= 2
+
+
+def stack_name():
+    """'tf1' or 'tf2', the stack this interpreter runs."""
+    return 'tf2' if TF2 else 'tf1'
+
+
+def require_graph_mode(what):
+    """Raises ConfigError when TensorFlow is executing eagerly.
+
+    Args:
+      what: the caller's name for the message, e.g. "tfbnn.layers.dense 'fc1'".
+
+    Raises:
+      ConfigError: in eager mode, saying how to get graph mode.
+    """
+    if tf.executing_eagerly():
+        raise ConfigError(
+            '%s builds a graph but TensorFlow %s is executing eagerly: call '
+            'tf.compat.v1.disable_v2_behavior() (or disable_eager_execution()) at the start of '
+            'the program, or build inside `with tf.Graph().as_default():`'
+            % (what, tf.__version__))
+
+
+def script_setup():
+    """For the command-line programs: graph mode as on TF 1.15, quiet logging.
+
+    A no-op on TF 1.15 apart from the logging level; on TF 2.x it turns off
+    eager execution, resource variables by default and v2 control flow, so the
+    programs build the same graphs on both stacks.
+    """
+    tf.logging.set_verbosity(tf.logging.ERROR)
+    if TF2:
+        tf.disable_v2_behavior()

@@ -1,0 +1,101 @@
+"""Batch normalisation without Keras, a deterministic layer beside Bayesian ones.
+
+`tf.layers.batch_normalization` is a Keras layer underneath; on TensorFlow
+2.16 and newer (Keras 3) `tf.compat.v1.layers` raises instead of building.
+This builder makes the same variables under the same names (`gamma`, `beta`,
+`moving_mean`, `moving_variance`), so checkpoints move between the two, and
+puts its moving-average updates in `tf.GraphKeys.UPDATE_OPS` as that layer
+does.
+"""
+import numbers
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from tfbnn._compat import require_graph_mode
+from tfbnn.errors import ConfigError
+
+__all__ = ['batch_normalization']
+
+
+def _check_real(layer, what, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low < value < high:
+        raise ConfigError('%s: %s must be a number in (%g, %g), got %r' % (layer, what, low, high, value))
+
+
+def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, center=True,
+                        scale=True, trainable=True, name=None, reuse=None):
+    """Batch normalisation (Ioffe & Szegedy 2015) over every axis but the last.
+
+    Mathematical details:
+      With m and v the mean and (biased) variance of x over all axes but the
+      channel axis,
+        y = gamma * (x - m) / sqrt(v + epsilon) + beta.
+      In training m, v are the batch's, and each update op moves the stored
+      averages: M <- M - (1 - momentum) (M - m), likewise V. In evaluation
+      the stored M, V are used. A leading sample axis `[K, batch, ...]` is
+      reduced over like the batch axis.
+
+    Args:
+      inputs: float `Tensor` `[..., channels]`, channels known.
+      training: Python bool or scalar bool `Tensor`: batch statistics and
+        updates (True) or the stored averages (False).
+      momentum: number in (0, 1), the moving averages' decay.
+      epsilon: positive number.
+      center: Python bool, learn beta (init 0).
+      scale: Python bool, learn gamma (init 1).
+      trainable: Python bool, gamma and beta in TRAINABLE_VARIABLES.
+      name: variable scope name (default 'batch_normalization').
+      reuse: as in `tf.variable_scope`.
+
+    Returns:
+      `Tensor` of the shape and dtype of `inputs`. The two moving-average
+      updates are added to `tf.GraphKeys.UPDATE_OPS` (they do nothing when
+      `training` is False at run time; none are made for a Python False).
+
+    Raises:
+      ConfigError (a ValueError): for invalid arguments.
+
+    References:
+      Ioffe, Szegedy (2015). Batch Normalization: Accelerating Deep Network
+      Training by Reducing Internal Covariate Shift. ICML. Algorithm 1.
+    """
+    layer = "batch_normalization '%s'" % (name or 'batch_normalization')
+    require_graph_mode(layer)
+    inputs = tf.convert_to_tensor(inputs)
+    _check_real(layer, 'momentum', momentum, 0, 1)
+    _check_real(layer, 'epsilon', epsilon, 0, np.inf)
+    if not (isinstance(training, bool) or tf.is_tensor(training)):
+        raise ConfigError('%s: training must be a Python bool or a bool Tensor, got %r'
+                          % (layer, training))
+    rank = inputs.shape.ndims
+    channels = tf.dimension_value(inputs.shape[-1]) if rank else None
+    if rank is None or rank < 2 or channels is None:
+        raise ConfigError('%s: inputs need rank >= 2 and a known channel dimension, got shape %s'
+                          % (layer, inputs.shape))
+    dtype = inputs.dtype.base_dtype
+    with tf.variable_scope(name, default_name='batch_normalization', values=[inputs], reuse=reuse):
+        gamma = tf.get_variable('gamma', [channels], dtype, tf.ones_initializer(),
+                                trainable=trainable) if scale else None
+        beta = tf.get_variable('beta', [channels], dtype, tf.zeros_initializer(),
+                               trainable=trainable) if center else None
+        averages = [tf.GraphKeys.GLOBAL_VARIABLES, tf.GraphKeys.MOVING_AVERAGE_VARIABLES]
+        moving_mean = tf.get_variable('moving_mean', [channels], dtype, tf.zeros_initializer(),
+                                      trainable=False, collections=averages)
+        moving_var = tf.get_variable('moving_variance', [channels], dtype, tf.ones_initializer(),
+                                     trainable=False, collections=averages)
+        if training is False:
+            mean, var = moving_mean, moving_var
+        else:
+            batch_mean, batch_var = tf.nn.moments(inputs, list(range(rank - 1)))
+            rate = tf.constant(1.0 - momentum, dtype)
+            if training is True:
+                mean, var = batch_mean, batch_var
+            else:
+                mean = tf.where(training, batch_mean, tf.convert_to_tensor(moving_mean))
+                var = tf.where(training, batch_var, tf.convert_to_tensor(moving_var))
+                rate = tf.where(training, rate, tf.zeros_like(rate))
+            for average, value in ((moving_mean, batch_mean), (moving_var, batch_var)):
+                tf.add_to_collection(tf.GraphKeys.UPDATE_OPS,
+                                     tf.assign_sub(average, (average - value) * rate))
+        return tf.nn.batch_normalization(inputs, mean, var, beta, gamma, epsilon)
