@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.python.client import device_lib
 
-from tfbnn import diagnostics, moped, run_config
+from tfbnn import _compat, diagnostics, moped, run_config
 from tfbnn.errors import CheckpointError, ConfigError, TrainingDivergedError
 from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
@@ -38,6 +38,12 @@ def session_config(threads):
     return cfg
 
 
+GPU_NEEDS = {
+    'tf1': 'TF 1.15 needs the tensorflow-gpu 1.15 build, CUDA 10.0, cuDNN 7 and a visible device',
+    'tf2': "TF 2.x needs the CUDA wheels, pip install 'tensorflow[and-cuda]', and a visible device",
+}
+
+
 def resolve_device(choice, threads=0):
     """'/gpu:0' or '/cpu:0' for --device cpu|gpu|auto.
 
@@ -51,8 +57,8 @@ def resolve_device(choice, threads=0):
     if gpus:
         return '/gpu:0'
     if choice == 'gpu':
-        raise ConfigError('--device gpu: TensorFlow sees no GPU (needs the tensorflow-gpu 1.15 '
-                          'build, CUDA 10.0 and a visible device); use --device cpu or auto')
+        raise ConfigError('--device gpu: TensorFlow %s sees no GPU (%s); use --device cpu or auto'
+                          % (tf.__version__, GPU_NEEDS[_compat.stack_name()]))
     return '/cpu:0'
 
 
