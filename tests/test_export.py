@@ -19,6 +19,7 @@ import sys, json
 import numpy as np
 import tensorflow.compat.v1 as tf
 kind, path, x_path, names, repeats = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(','), int(sys.argv[5])
+k = int(sys.argv[7]) if len(sys.argv) > 7 else None
 x = np.load(x_path)
 graph = tf.Graph()
 with graph.as_default():
@@ -30,12 +31,15 @@ with graph.as_default():
         tf.import_graph_def(gd, name='')
         inp = graph.get_tensor_by_name('input:0')
         outs = [graph.get_tensor_by_name(n + ':0') for n in names]
+        k_in = graph.get_tensor_by_name('num_samples:0') if k is not None else None
     else:
         meta = tf.saved_model.loader.load(sess, ['serve'], path)
-        sig = meta.signature_def['serving_default']
+        sig = meta.signature_def['serving_default' if k is None else 'serving_k']
         inp = graph.get_tensor_by_name(sig.inputs['input'].name)
         outs = [graph.get_tensor_by_name(sig.outputs[n].name) for n in names]
-    runs = [sess.run(outs, {inp: x}) for _ in range(repeats)]
+        k_in = graph.get_tensor_by_name(sig.inputs['num_samples'].name) if k is not None else None
+    feed = {inp: x} if k is None else {inp: x, k_in: k}
+    runs = [sess.run(outs, feed) for _ in range(repeats)]
 assert not any(m == 'tfbnn' or m.startswith('tfbnn.') for m in sys.modules), 'tfbnn was imported'
 np.savez(sys.argv[6], **{n: np.stack([r[i] for r in runs]) for i, n in enumerate(names)})
 '''
@@ -50,6 +54,8 @@ assert tf.executing_eagerly()
 x = tf.constant(np.load(sys.argv[1]))
 serve = tf.saved_model.load(sys.argv[2]).signatures['serving_default']
 runs = [serve(input=x) for _ in range(3)]
+one = tf.saved_model.load(sys.argv[2]).signatures['serving_k'](input=x, num_samples=tf.constant(1))
+assert float(tf.reduce_max(one['mutual_information'])) == 0.0
 assert not any(m == 'tfbnn' or m.startswith('tfbnn.') for m in sys.modules), 'tfbnn was imported'
 np.savez(sys.argv[3], **{n: np.stack([r[n].numpy() for r in runs]) for n in runs[0]})
 '''
@@ -82,11 +88,11 @@ def run_python(python, args, cwd):
     return proc
 
 
-def run_loader(tmp_path, kind, path, x, names, repeats=1, python=sys.executable):
+def run_loader(tmp_path, kind, path, x, names, repeats=1, python=sys.executable, k=None):
     x_path, out_path = str(tmp_path / 'x.npy'), str(tmp_path / 'out.npz')
     np.save(x_path, x)
     run_python(python, ['-c', LOADER, kind, path, x_path, ','.join(names), str(repeats),
-                        out_path], tmp_path)
+                        out_path] + ([] if k is None else [str(k)]), tmp_path)
     return dict(np.load(out_path))
 
 
@@ -138,6 +144,32 @@ def test_frozen_sample_graph_is_a_bayesian_predictive(trained, tmp_path):
     assert np.all(got['mutual_information'] <= got['entropy'] + 1e-6)
 
 
+def test_k_is_chosen_at_serving_time(trained, tmp_path):
+    """num_samples: K = 1 has a mutual information of exactly 0 and draws anew
+    each run; a large K in one run is the predictive; K = 0 is refused."""
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--samples', '5', '--output-dir', str(out)]) == 0
+    report = json.load(open(str(out / 'export_sample.json')))
+    assert report['inputs'] == {'input': 'input:0', 'num_samples': 'num_samples:0'}
+    assert report['default_num_samples'] == 5
+    x = tfbnn.data.load_dataset('digits').x_test[:12]
+    names = ['probs', 'mutual_information', 'entropy']
+    for kind, path in (('pb', str(out / 'frozen_sample.pb')),
+                       ('saved_model', str(out / 'saved_model_sample'))):
+        one = run_loader(tmp_path, kind, path, x, names, repeats=200, k=1)
+        assert np.all(one['mutual_information'] == 0)
+        assert np.abs(one['probs'][0] - one['probs'][1]).max() > 1e-4
+        many = run_loader(tmp_path, kind, path, x, names, k=400)
+        ref = reference(trained, x, True, 4000)
+        # Within 5 standard errors of the difference of two Monte Carlo means,
+        # the per-draw spread measured by the 200 K = 1 runs.
+        se = one['probs'].std(0) * np.sqrt(1 / 400 + 1 / 4000)
+        assert np.all(np.abs(many['probs'][0] - ref) <= 5 * se + 1e-4)
+        assert np.all(many['mutual_information'][0] > 0)
+    with pytest.raises(AssertionError, match='num_samples must be a positive integer'):
+        run_loader(tmp_path, 'pb', str(out / 'frozen_sample.pb'), x, names, k=0)
+
+
 def test_mean_mode_has_no_random_op_and_matches(trained, tmp_path):
     assert export_main([trained, '--mode', 'mean', '--no-saved-model']) == 0
     pb = os.path.join(trained, 'export', 'frozen_mean.pb')
@@ -146,6 +178,8 @@ def test_mean_mode_has_no_random_op_and_matches(trained, tmp_path):
         gd.ParseFromString(f.read())
     ops = {n.op for n in gd.node}
     assert not ops & export.RANDOM_OP_TYPES and 'VariableV2' not in ops
+    # A plain feed-forward graph: constant reshape targets, no shape arithmetic.
+    assert not ops & {'Shape', 'ConcatV2', 'Pack', 'StridedSlice'}, ops
     assert {n.name for n in gd.node} >= {'input', 'mean_probs'}
     x = tfbnn.data.load_dataset('digits').x_test[:50]
     got = run_loader(tmp_path, 'pb', pb, x, ['mean_probs'])

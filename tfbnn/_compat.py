@@ -10,7 +10,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 
-__all__ = ['TF2', 'require_graph_mode', 'script_setup', 'stack_name']
+__all__ = ['TF2', 'require_graph_mode', 'script_setup', 'stack_name', 'strip_default_attrs']
 
 TF2 = int(tf.__version__.split('.')[0]) >= 2
 
@@ -47,3 +47,29 @@ def script_setup():
     tf.logging.set_verbosity(tf.logging.ERROR)
     if TF2:
         tf.disable_v2_behavior()
+
+
+def _op_def(op_type):
+    from tensorflow.python.framework import op_def_registry  # pylint: disable=g-import-not-at-top
+    if hasattr(op_def_registry, 'get'):  # TF 2.x
+        return op_def_registry.get(op_type)
+    return op_def_registry.get_registered_ops().get(op_type)  # TF 1.15
+
+
+def strip_default_attrs(graph_def):
+    """Removes every node attribute that holds its op's default value, in place.
+
+    TF 2.x writes attributes TF 1.15 does not know (MatMul's `grad_a` and
+    `grad_b`, say) even at their defaults; a consumer on an older TensorFlow
+    rejects such a node. Without them it fills the defaults itself, so the
+    graph means the same to both. Returns `graph_def`.
+    """
+    for node in graph_def.node:
+        op_def = _op_def(node.op)
+        if op_def is None:
+            continue
+        for attr in op_def.attr:
+            if attr.HasField('default_value') and attr.name in node.attr \
+                    and node.attr[attr.name] == attr.default_value:
+                del node.attr[attr.name]
+    return graph_def

@@ -2,7 +2,9 @@
 
 The inference graph is built afresh from the run's config.json and
 dataset.json: no optimizer, no ELBO, no input pipeline. It has one
-placeholder named `input` (`[None] + example shape`) and named outputs:
+placeholder named `input` (`[None] + example shape`), in mode 'sample' also
+the optional scalar int32 `num_samples` (K, default the export's K; see
+`tfbnn.serving`), and named outputs:
 
   classification  probs, entropy, mutual_information (the K-sample
                   predictive; mode 'sample' only) and mean_probs (the
@@ -14,7 +16,8 @@ placeholder named `input` (`[None] + example shape`) and named outputs:
 Mode 'mean' keeps only the deterministic outputs and contains no random op;
 mode 'sample' keeps the sampling ops, so every run of the frozen graph draws
 fresh weight samples (it stays a Bayesian predictive, neither constant nor
-silently deterministic).
+silently deterministic). The mean graph's reshapes have constant shapes, so
+it is a plain feed-forward graph that simple importers read.
 """
 import collections
 import gzip
@@ -25,21 +28,23 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import _ckpt, metrics, models, predictive, priors, pruning, run_config
+from tfbnn import _ckpt, _compat, metrics, models, predictive, priors, pruning, run_config, serving
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.training import rundir
 
-__all__ = ['MODES', 'Run', 'InferenceGraph', 'load_run', 'build_inference_graph', 'restore',
+__all__ = ['MODES', 'SIGNATURE_WITH_K', 'Run', 'InferenceGraph', 'load_run', 'build_inference_graph', 'restore',
            'prune_by_snr', 'mean_network_metric', 'freeze', 'save_saved_model', 'export_run',
-           'RANDOM_OP_TYPES']
+           'RANDOM_OP_TYPES', 'inference_k']
 
 MODES = ('sample', 'mean')
+SIGNATURE_WITH_K = 'serving_k'
 RANDOM_OP_TYPES = frozenset(['RandomUniform', 'RandomStandardNormal', 'RandomUniformInt',
                              'TruncatedNormal', 'StatelessRandomUniform', 'Multinomial',
                              'RandomShuffle', 'RandomGamma', 'RandomPoisson', 'RandomPoissonV2'])
 
 Run = collections.namedtuple('Run', ['directory', 'config', 'meta', 'checkpoint'])
-InferenceGraph = collections.namedtuple('InferenceGraph', ['graph', 'input', 'outputs', 'saver'])
+InferenceGraph = collections.namedtuple('InferenceGraph', ['graph', 'input', 'outputs', 'saver',
+                                                         'num_samples'])
 
 _MetaDataset = collections.namedtuple('_MetaDataset', ['task', 'num_classes'])
 
@@ -97,33 +102,36 @@ def build_inference_graph(run, mode='sample', samples=None):
     graph = tf.Graph()
     with graph.as_default():
         x = tf.placeholder(tf.float32, [None] + list(meta['input_shape']), name='input')
-        outputs = {}
-        if meta['task'] == 'classification':
-            if mode == 'sample':
-                pred = predictive.classification_predictive(spec, x, samples,
-                                                            run.config['eval_estimator'])
-                outputs['probs'] = tf.identity(pred.mean_probs, name='probs')
-                outputs['entropy'] = tf.identity(pred.entropy, name='entropy')
-                outputs['mutual_information'] = tf.identity(pred.mutual_information,
-                                                            name='mutual_information')
-                outputs['mean_probs'] = tf.identity(pred.mean_weights_probs, name='mean_probs')
-            else:
-                logits = models.build_network(spec, x, sample=False).outputs
-                outputs['mean_probs'] = tf.nn.softmax(logits, name='mean_probs')
+        k = None
+        if mode == 'sample' and serving.supports_dynamic_k(spec):
+            k = serving.num_samples_input(samples)
+            build = (serving.classification_outputs if meta['task'] == 'classification'
+                     else serving.regression_outputs)
+            raw = build(spec, x, k, run.config['eval_estimator'])
+        elif mode == 'sample':
+            raw = _static_k_outputs(spec, x, meta['task'], samples, run.config['eval_estimator'])
         else:
+            net = models.build_network(spec, x, sample=False).outputs
+            raw = ({'mean_probs': tf.nn.softmax(net)} if meta['task'] == 'classification'
+                   else {'mean_prediction': net})
+        if meta['task'] == 'regression':
             scale, shift = float(meta['target_std']), float(meta['target_mean'])
-            if mode == 'sample':
-                pred = predictive.regression_predictive(spec, x, samples,
-                                                        run.config['eval_estimator'])
-                outputs['mean'] = tf.identity(pred.mean * scale + shift, name='mean')
-                outputs['stddev'] = tf.identity(pred.stddev * scale, name='stddev')
-                mean_pred = pred.mean_weights_prediction
-            else:
-                mean_pred = models.build_network(spec, x, sample=False).outputs
-            outputs['mean_prediction'] = tf.identity(mean_pred * scale + shift,
-                                                     name='mean_prediction')
+            raw = {name: t * scale + (0.0 if name == 'stddev' else shift)
+                   for name, t in raw.items()}
+        outputs = {name: tf.identity(t, name=name) for name, t in raw.items()}
         saver = tf.train.Saver(tf.global_variables())
-    return InferenceGraph(graph, x, outputs, saver)
+    return InferenceGraph(graph, x, outputs, saver, k)
+
+
+def _static_k_outputs(spec, x, task, samples, estimator):
+    """The sampled outputs with K fixed in the graph (`tfbnn.predictive`)."""
+    if task == 'classification':
+        pred = predictive.classification_predictive(spec, x, samples, estimator)
+        return dict(probs=pred.mean_probs, entropy=pred.entropy,
+                    mutual_information=pred.mutual_information,
+                    mean_probs=pred.mean_weights_probs)
+    pred = predictive.regression_predictive(spec, x, samples, estimator)
+    return dict(mean=pred.mean, stddev=pred.stddev, mean_prediction=pred.mean_weights_prediction)
 
 
 def restore(sess, inference, checkpoint):
@@ -159,10 +167,14 @@ def prune_by_snr(sess, inference, fraction):
 
 
 def freeze(sess, inference, path):
-    """Folds the variables into constants and writes a binary GraphDef."""
+    """Folds the variables into constants and writes a binary GraphDef.
+
+    Attributes at their default values are left out, so TensorFlow versions
+    older than the writer's read the graph too (`_compat.strip_default_attrs`).
+    """
     names = [t.op.name for t in inference.outputs.values()]
-    frozen = tf.graph_util.convert_variables_to_constants(
-        sess, inference.graph.as_graph_def(), names)
+    frozen = _compat.strip_default_attrs(tf.graph_util.convert_variables_to_constants(
+        sess, inference.graph.as_graph_def(), names))
     tmp = path + '.tmp'
     with open(tmp, 'wb') as f:
         f.write(frozen.SerializeToString())
@@ -173,6 +185,10 @@ def freeze(sess, inference, path):
 def save_saved_model(sess, inference, directory):
     """Writes a SavedModel with a 'serving_default' signature over the outputs.
 
+    A sampled graph whose K is an input also gets the signature 'serving_k',
+    which takes `num_samples` besides `input` ('serving_default' uses the
+    export's K: TF 2.x callers of a signature must pass all its inputs).
+
     Built in a temporary folder beside `directory` and renamed into place,
     so an interrupted export never leaves half a model where one was.
     """
@@ -180,12 +196,16 @@ def save_saved_model(sess, inference, directory):
     tmp = tempfile.mkdtemp(prefix='.saved_model_', dir=parent)
     shutil.rmtree(tmp)
     builder = tf.saved_model.builder.SavedModelBuilder(tmp)
-    signature = tf.saved_model.signature_def_utils.predict_signature_def(
-        inputs={'input': inference.input}, outputs=inference.outputs)
+    signatures = {'serving_default': tf.saved_model.signature_def_utils.predict_signature_def(
+        inputs={'input': inference.input}, outputs=inference.outputs)}
+    if inference.num_samples is not None:
+        signatures[SIGNATURE_WITH_K] = tf.saved_model.signature_def_utils.predict_signature_def(
+            inputs={'input': inference.input, serving.NUM_SAMPLES: inference.num_samples},
+            outputs=inference.outputs)
     with inference.graph.as_default():
         builder.add_meta_graph_and_variables(
             sess, [tf.saved_model.tag_constants.SERVING],
-            signature_def_map={'serving_default': signature}, strip_default_attrs=True)
+            signature_def_map=signatures, strip_default_attrs=True)
     builder.save()
     if os.path.exists(directory):
         shutil.rmtree(directory)
@@ -238,6 +258,12 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
             report['saved_model'] = sm_path
     log('tfbnn-export: %s, checkpoint %s' % (mode, run.checkpoint))
     log('  input   %-20s float32 %s' % ('input:0', [None] + list(run.meta['input_shape'])))
+    report['inputs'] = {'input': 'input:0'}
+    if inference.num_samples is not None:
+        report['inputs'][serving.NUM_SAMPLES] = inference.num_samples.name
+        report['default_num_samples'] = inference_k(inference)
+        log('  input   %-20s int32 [] (optional; default %d, the K of the predictive)'
+            % (inference.num_samples.name, report['default_num_samples']))
     for name, t in sorted(inference.outputs.items()):
         report['outputs'][name] = t.name
         log('  output  %-20s %s %s' % (t.name, t.dtype.name, t.shape.as_list()))
@@ -249,6 +275,12 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
         log('  wrote %s (signature serving_default)' % report['saved_model'])
     rundir.write_json(os.path.join(output_dir, 'export_%s.json' % mode), report)
     return report
+
+
+def inference_k(inference):
+    """The K a sampled graph uses when `num_samples` is not fed."""
+    default = inference.num_samples.op.inputs[0].op  # the placeholder's default, a Const
+    return int(tf.make_ndarray(default.get_attr('value')))
 
 
 def _prune_with_report(sess, inference, run, fraction, log):
