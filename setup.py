@@ -42,7 +42,9 @@ setup(
           'matplotlib>=3.7; python_version >= "3.10"',
       ],
       extras_require={
-          'test': ['pytest>=7,<8'],
+          'test': ['pytest>=7,<8; python_version < "3.8"', 'pytest>=8; python_version >= "3.10"'],
+          # tfbnn-export --format onnx (tf2onnx has no Python 3.7 wheel).
+          'onnx': ['tf2onnx>=1.16; python_version >= "3.10"', 'onnx>=1.14; python_version >= "3.10"'],
       },
       entry_points={
           'console_scripts': [

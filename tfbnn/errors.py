@@ -6,7 +6,7 @@ them are also `ValueError`s, so library callers can catch the usual type.
 """
 
 __all__ = ['TfbnnError', 'ConfigError', 'DataError', 'CheckpointError', 'ClusterError',
-           'TrainingDivergedError']
+           'ExportError', 'TrainingDivergedError']
 
 
 class TfbnnError(ValueError):
@@ -27,6 +27,10 @@ class CheckpointError(TfbnnError):
 
 class ClusterError(TfbnnError):
     """A cluster job that cannot go on, e.g. a worker that lost its chief."""
+
+
+class ExportError(TfbnnError):
+    """A converter (TFLite, ONNX) refused an exported graph."""
 
 
 class TrainingDivergedError(TfbnnError):

@@ -28,7 +28,7 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import _ckpt, _compat, metrics, models, predictive, priors, pruning, run_config, serving
+from tfbnn import _ckpt, _compat, export_formats, metrics, models, predictive, priors, pruning, run_config, serving
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.training import rundir
 
@@ -166,8 +166,8 @@ def prune_by_snr(sess, inference, fraction):
         return pruning.prune_by_snr(sess, fraction)
 
 
-def freeze(sess, inference, path):
-    """Folds the variables into constants and writes a binary GraphDef.
+def freeze(sess, inference, path=None):
+    """Folds the variables into constants; writes a binary GraphDef to `path` if given.
 
     Attributes at their default values are left out, so TensorFlow versions
     older than the writer's read the graph too (`_compat.strip_default_attrs`).
@@ -175,10 +175,11 @@ def freeze(sess, inference, path):
     names = [t.op.name for t in inference.outputs.values()]
     frozen = _compat.strip_default_attrs(tf.graph_util.convert_variables_to_constants(
         sess, inference.graph.as_graph_def(), names))
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(frozen.SerializeToString())
-    os.replace(tmp, path)
+    if path is not None:
+        tmp = path + '.tmp'
+        with open(tmp, 'wb') as f:
+            f.write(frozen.SerializeToString())
+        os.replace(tmp, path)
     return frozen
 
 
@@ -223,15 +224,26 @@ def mean_network_metric(sess, inference, run, x, y):
 
 
 def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint=None,
-               prune_snr=0.0, saved_model=True, log=print):
+               prune_snr=0.0, saved_model=True, log=print, formats=None):
     """Exports a run; see the module docstring. Returns a dict report.
 
+    Args:
+      formats: a subset of `export_formats.FORMATS` (default graphdef and
+        savedmodel; `saved_model=False` drops savedmodel from the default).
+
     Raises:
-      ConfigError, CheckpointError: a user's mistake, with one line.
+      ConfigError, CheckpointError: a user's mistake, with one line, before
+        anything is written.
+      ExportError: a converter refused the graph; the formats written
+        before it stay, and the report written so far names them.
     """
     if (isinstance(prune_snr, bool) or not isinstance(prune_snr, (int, float))
             or not 0.0 <= prune_snr < 1.0):
         raise ConfigError('--prune-snr must be a fraction in [0, 1), got %r' % (prune_snr,))
+    if formats is None:
+        formats = tuple(f for f in export_formats.DEFAULT_FORMATS
+                        if saved_model or f != 'savedmodel')
+    export_formats.check_available(formats, mode)
     run = load_run(run_dir, checkpoint)
     inference = build_inference_graph(run, mode, samples)
     output_dir = output_dir or os.path.join(run_dir, 'export')
@@ -240,41 +252,71 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     except OSError as err:
         raise ConfigError('cannot create the export folder %s: %s'
                           % (output_dir, err.strerror or err))
-    report = dict(checkpoint=run.checkpoint, mode=mode, outputs={})
+    report = dict(checkpoint=run.checkpoint, mode=mode, outputs={}, files={},
+                  inputs={'input': 'input:0'})
+    if inference.num_samples is not None:
+        report['inputs'][serving.NUM_SAMPLES] = inference.num_samples.name
+        report['default_num_samples'] = inference_k(inference)
+    for name, t in sorted(inference.outputs.items()):
+        report['outputs'][name] = t.name
+    report_path = os.path.join(output_dir, 'export_%s.json' % mode)
+    log('tfbnn-export: %s, checkpoint %s' % (mode, run.checkpoint))
+    log('  input   %-20s float32 %s' % ('input:0', [None] + list(run.meta['input_shape'])))
+    if inference.num_samples is not None:
+        log('  input   %-20s int32 [] (optional; default %d, the K of the predictive)'
+            % (inference.num_samples.name, report['default_num_samples']))
+    for name, t in sorted(inference.outputs.items()):
+        log('  output  %-20s %s %s' % (t.name, t.dtype.name, t.shape.as_list()))
     with tf.Session(graph=inference.graph) as sess:
         restore(sess, inference, run.checkpoint)
         if prune_snr > 0:
             report.update(_prune_with_report(sess, inference, run, prune_snr, log))
-        pb_path = os.path.join(output_dir, 'frozen_%s.pb' % mode)
-        frozen = freeze(sess, inference, pb_path)
+        frozen = freeze(sess, inference,
+                        os.path.join(output_dir, export_formats.file_name('graphdef', mode))
+                        if 'graphdef' in formats else None)
+        report['random_ops'] = sorted({n.op for n in frozen.node if n.op in RANDOM_OP_TYPES})
+        if 'savedmodel' in formats:
+            path = os.path.join(output_dir, export_formats.file_name('savedmodel', mode))
+            save_saved_model(sess, inference, path)
+            _wrote(report, 'savedmodel', path, log, ' (signatures serving_default%s)' % (
+                ', %s with num_samples' % SIGNATURE_WITH_K if inference.num_samples is not None
+                else ''))
+    if 'graphdef' in formats:
+        pb_path = os.path.join(output_dir, export_formats.file_name('graphdef', mode))
         report['frozen_graph'] = pb_path
         report['frozen_bytes'] = os.path.getsize(pb_path)
         with open(pb_path, 'rb') as f:
             report['frozen_gzip_bytes'] = len(gzip.compress(f.read()))
-        report['random_ops'] = sorted({n.op for n in frozen.node if n.op in RANDOM_OP_TYPES})
-        if saved_model:
-            sm_path = os.path.join(output_dir, 'saved_model_%s' % mode)
-            save_saved_model(sess, inference, sm_path)
-            report['saved_model'] = sm_path
-    log('tfbnn-export: %s, checkpoint %s' % (mode, run.checkpoint))
-    log('  input   %-20s float32 %s' % ('input:0', [None] + list(run.meta['input_shape'])))
-    report['inputs'] = {'input': 'input:0'}
-    if inference.num_samples is not None:
-        report['inputs'][serving.NUM_SAMPLES] = inference.num_samples.name
-        report['default_num_samples'] = inference_k(inference)
-        log('  input   %-20s int32 [] (optional; default %d, the K of the predictive)'
-            % (inference.num_samples.name, report['default_num_samples']))
-    for name, t in sorted(inference.outputs.items()):
-        report['outputs'][name] = t.name
-        log('  output  %-20s %s %s' % (t.name, t.dtype.name, t.shape.as_list()))
-    log('  wrote %s (%d bytes, %d gzipped)%s' % (pb_path, report['frozen_bytes'],
-                                               report['frozen_gzip_bytes'],
-                                               '' if not report['random_ops'] else
-                                               '; random ops: ' + ', '.join(report['random_ops'])))
-    if saved_model:
-        log('  wrote %s (signature serving_default)' % report['saved_model'])
-    rundir.write_json(os.path.join(output_dir, 'export_%s.json' % mode), report)
+        _wrote(report, 'graphdef', pb_path, log, '%s' % (
+            '' if not report['random_ops'] else '; random ops: ' + ', '.join(report['random_ops'])))
+    if 'savedmodel' in formats:
+        report['saved_model'] = report['files']['savedmodel']['path']
+    inputs = sorted(report['inputs'], key=lambda n: n != 'input')
+    outputs = sorted(report['outputs'])
+    try:
+        for fmt, write in (('tflite', export_formats.write_tflite),
+                           ('onnx', export_formats.write_onnx)):
+            if fmt in formats:
+                path = os.path.join(output_dir, export_formats.file_name(fmt, mode))
+                write(frozen, inputs, outputs, path)
+                _wrote(report, fmt, path, log, ' (opset %d)' % export_formats.ONNX_OPSET
+                       if fmt == 'onnx' else ' (TensorFlow %s converter)' % tf.__version__)
+    finally:
+        rundir.write_json(report_path, report)
     return report
+
+
+def _wrote(report, fmt, path, log, note=''):
+    size = _size(path)
+    report['files'][fmt] = dict(path=path, bytes=size)
+    log('  wrote %s (%d bytes)%s' % (path, size, note))
+
+
+def _size(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path)
+                   for f in files)
+    return os.path.getsize(path)
 
 
 def inference_k(inference):

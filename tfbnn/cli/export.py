@@ -1,7 +1,8 @@
-"""tfbnn-export: a training run's checkpoint to a frozen GraphDef and a SavedModel.
+"""tfbnn-export: a training run's checkpoint to a frozen GraphDef, SavedModel, TFLite, ONNX.
 
 Exit status: 0 done; 2 a user error (missing or incomplete checkpoint, a run
-directory from an incompatible version, an unknown mode), one line on stderr.
+directory from an incompatible version, an unknown mode or format, a format
+whose extra is not installed) or a converter's refusal, one line on stderr.
 """
 import argparse
 import sys
@@ -15,7 +16,8 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog='The frozen graph has a placeholder "input" ([None] + example shape) and the '
                'outputs probs, mean_probs, entropy, mutual_information (classification) or '
-               'mean, stddev, mean_prediction (regression); --mode mean keeps only mean_probs / '
+               'mean, stddev, mean_prediction (regression); --mode sample also takes the optional '
+               'int32 scalar "num_samples" (K). --mode mean keeps only mean_probs / '
                'mean_prediction and has no random op.')
     p.add_argument('run_dir', help='the --output-dir of a training run')
     p.add_argument('--mode', default='sample', help='sample (Bayesian predictive) or mean')
@@ -25,18 +27,24 @@ def build_parser():
     p.add_argument('--output-dir', default=None, help='default: RUN_DIR/export')
     p.add_argument('--prune-snr', type=float, default=0.0,
                    help='drop this fraction of kernel weights with the smallest |mu|/sigma')
-    p.add_argument('--no-saved-model', action='store_true', help='write the frozen graph only')
+    p.add_argument('--format', default=None,
+                   help='comma-separated subset of graphdef,savedmodel,tflite,onnx (default: '
+                        'graphdef,savedmodel); onnx needs the extra: pip install \'.[onnx]\'')
+    p.add_argument('--no-saved-model', action='store_true',
+                   help='the default formats without savedmodel (the frozen graph only)')
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from tfbnn import errors, export
+    from tfbnn import errors, export, export_formats
     from tfbnn._compat import script_setup
     script_setup()
     try:
+        formats = None if args.format is None else export_formats.parse_formats(args.format)
         export.export_run(args.run_dir, args.output_dir, args.mode, args.samples,
-                          args.checkpoint, args.prune_snr, not args.no_saved_model)
+                          args.checkpoint, args.prune_snr, not args.no_saved_model,
+                          formats=formats)
     except errors.TfbnnError as err:
         sys.stderr.write('tfbnn-export: error: %s\n' % err)
         return 2

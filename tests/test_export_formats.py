@@ -1,0 +1,153 @@
+"""tfbnn-export --format: TFLite, ONNX and OpenCV consumers, each in a fresh
+interpreter that does not import tfbnn, against the training graph's outputs.
+
+The runtimes (TFLite interpreter, onnxruntime, OpenCV dnn) run in the tf2
+stack's interpreter, where they have wheels; the conversion runs on the stack
+under test where it can (ONNX needs tf2onnx: Python >= 3.10).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import tfbnn
+from tfbnn import _compat, export_formats
+from tfbnn.cli.export import main as export_main
+from tests.test_export import reference, run_python, stack_python
+from tests.test_export import trained  # noqa: F401  (the module's trained run)
+
+CONSUMER = r'''
+import sys
+import numpy as np
+runtime, path, x_path, out_path, repeats = sys.argv[1:6]
+k = int(sys.argv[6]) if len(sys.argv) > 6 else None
+x = np.load(x_path)
+if runtime == 'tflite':
+    import tensorflow as tf
+    interp = tf.lite.Interpreter(model_path=path)
+    ins = {d['name']: d['index'] for d in interp.get_input_details()}
+    interp.resize_tensor_input(ins['input'], list(x.shape))
+    interp.allocate_tensors()
+    def run():
+        interp.set_tensor(ins['input'], x)
+        if k is not None:
+            interp.set_tensor(ins['num_samples'], np.array(k, np.int32))
+        interp.invoke()
+        return {d['name']: interp.get_tensor(d['index']).copy() for d in interp.get_output_details()}
+elif runtime == 'onnxruntime':
+    import onnxruntime as ort
+    sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    names = [o.name for o in sess.get_outputs()]
+    feed = {'input': x} if k is None else {'input': x, 'num_samples': np.array(k, np.int32)}
+    def run():
+        return dict(zip(names, sess.run(None, feed)))
+else:
+    import cv2
+    net = cv2.dnn.readNetFromTensorflow(path)
+    def run():
+        net.setInput(x.transpose(0, 3, 1, 2))  # OpenCV's blobs are NCHW
+        return {'mean_probs': net.forward().reshape(len(x), -1)}
+runs = [run() for _ in range(int(repeats))]
+assert not any(m == 'tfbnn' or m.startswith('tfbnn.') for m in sys.modules), 'tfbnn was imported'
+np.savez(out_path, **{n: np.stack([r[n] for r in runs]) for n in runs[0]})
+'''
+
+FORMAT_OF = {'tflite': 'tflite', 'onnxruntime': 'onnx', 'opencv': 'graphdef'}
+
+
+def _has_tf2onnx():
+    try:
+        import tf2onnx  # noqa: F401  pylint: disable=unused-import
+        return True
+    except ImportError:
+        return False
+
+
+def consume(tmp_path, runtime, path, x, repeats=1, k=None):
+    x_path, out_path = tmp_path / 'x.npy', tmp_path / 'out.npz'
+    np.save(str(x_path), x)
+    run_python(stack_python('tf2'), ['-c', CONSUMER, runtime, str(path), str(x_path),
+                                     str(out_path), str(repeats)] + ([] if k is None else [str(k)]),
+               tmp_path)
+    return dict(np.load(str(out_path)))
+
+
+def export(trained_run, tmp_path, mode, fmt):  # noqa: F811
+    if fmt == 'onnx' and not _has_tf2onnx():
+        pytest.skip('tf2onnx has no wheel for Python %d.%d: ONNX export is tested on the tf2 '
+                    'stack' % sys.version_info[:2])
+    out = tmp_path / 'exp'
+    assert export_main([trained_run, '--mode', mode, '--samples', '5', '--format', fmt,
+                        '--output-dir', str(out)]) == 0
+    return out / export_formats.file_name(fmt, mode)
+
+
+@pytest.mark.parametrize('runtime', sorted(FORMAT_OF))
+def test_the_mean_graph_runs_in_every_runtime(trained, tmp_path, runtime):  # noqa: F811
+    path = export(trained, tmp_path, 'mean', FORMAT_OF[runtime])
+    x = tfbnn.data.load_dataset('digits').x_test[:20]
+    got = consume(tmp_path, runtime, path, x)
+    np.testing.assert_allclose(got['mean_probs'][0], reference(trained, x, False), atol=1e-5)
+
+
+@pytest.mark.parametrize('runtime', ['tflite', 'onnxruntime'])
+def test_the_sampled_graph_stays_bayesian_in_the_runtime(trained, tmp_path, runtime):  # noqa: F811
+    if runtime == 'tflite' and not _compat.TF2:
+        assert export_main([trained, '--format', 'tflite', '--output-dir',
+                            str(tmp_path / 'exp')]) == 2
+        assert not (tmp_path / 'exp').exists()
+        pytest.skip("TF 1.15's converter has no while loop or random op (the one-line error "
+                    'was checked); the tf2 stack converts the sampled graph')
+    path = export(trained, tmp_path, 'sample', FORMAT_OF[runtime])
+    x = tfbnn.data.load_dataset('digits').x_test[:12]
+    one = consume(tmp_path, runtime, path, x, repeats=200, k=1)
+    np.testing.assert_allclose(one['mean_probs'][0], reference(trained, x, False), atol=1e-5)
+    assert np.abs(one['mutual_information']).max() <= 1e-6  # K = 1: no disagreement
+    assert np.abs(one['probs'][0] - one['probs'][1]).max() > 1e-4  # fresh draws each run
+    many = consume(tmp_path, runtime, path, x, k=400)
+    ref = reference(trained, x, True, 4000)
+    se = one['probs'].std(0) * np.sqrt(1 / 400 + 1 / 4000)
+    assert np.all(np.abs(many['probs'][0] - ref) <= 5 * se + 1e-4)
+    assert np.all(many['mutual_information'][0] > 0)
+
+
+def _one_line_error(capsys, message):
+    err = capsys.readouterr().err
+    assert err.startswith('tfbnn-export: error: ') and err.count('\n') == 1, err
+    assert message in err, err
+
+
+def test_an_unknown_format_is_refused_before_anything_is_written(trained, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--format', 'graphdef,pdf', '--output-dir', str(out)]) == 2
+    _one_line_error(capsys, "--format takes a comma-separated subset of "
+                            "graphdef,savedmodel,tflite,onnx, got 'graphdef,pdf'")
+    assert not out.exists()
+
+
+def test_onnx_without_its_extra_is_one_line(trained, tmp_path, capsys, monkeypatch):  # noqa: F811
+    monkeypatch.setitem(sys.modules, 'tf2onnx', None)  # import fails as if not installed
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--format', 'graphdef,onnx', '--output-dir', str(out)]) == 2
+    _one_line_error(capsys, "--format onnx needs tf2onnx and onnx")
+    assert not out.exists()
+
+
+def test_a_converter_failure_keeps_the_formats_already_written(trained, tmp_path, capsys,  # noqa: F811
+                                                              monkeypatch):
+    def refuse(*args, **kwargs):
+        raise RuntimeError('converter says no\nsecond line')
+    monkeypatch.setattr(export_formats.tf.lite.TFLiteConverter, 'from_frozen_graph', refuse)
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--mode', 'mean', '--format', 'graphdef,savedmodel,tflite',
+                        '--output-dir', str(out)]) == 2
+    _one_line_error(capsys, 'TFLite conversion failed: converter says no')
+    assert sorted(os.listdir(str(out))) == ['export_mean.json', 'frozen_mean.pb',
+                                            'saved_model_mean']
+    report = json.load(open(str(out / 'export_mean.json')))
+    assert sorted(report['files']) == ['graphdef', 'savedmodel']
+    x = tfbnn.data.load_dataset('digits').x_test[:5]
+    got = consume(tmp_path, 'opencv', out / 'frozen_mean.pb', x)
+    np.testing.assert_allclose(got['mean_probs'][0], reference(trained, x, False), atol=1e-5)
