@@ -69,7 +69,7 @@ if [ -n "${TFBNN_PYTHON:-}" ]; then
 fi
 case "$STACK" in
   tf1|tf2) ;;
-  ""|auto) if [ -x "$ROOT/.venv/bin/python" ] || [ -n "$(find_python37)" ]; then STACK=tf1; else STACK=tf2; fi ;;
+  ""|auto) if is_tf1_python "$ROOT/.venv/bin/python" || [ -n "$(find_python37)" ]; then STACK=tf1; else STACK=tf2; fi ;;
   *) die "TFBNN_STACK must be tf1 (Python 3.7, TensorFlow 1.15) or tf2 (Python >= 3.10, TensorFlow 2.x), got '$STACK'" ;;
 esac
 if [ "$STACK" = tf1 ]; then
