@@ -13,8 +13,8 @@ from tfbnn.errors import CheckpointError
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import rundir
 
-__all__ = ['EpochStats', 'epoch_line', 'restore_checkpoint', 'log_epoch', 'summarise_metrics',
-           'write_outputs', 'fmt']
+__all__ = ['EpochStats', 'epoch_line', 'restore_checkpoint', 'restore_intact', 'save_checkpoint',
+           'log_epoch', 'summarise_metrics', 'write_outputs', 'fmt']
 
 
 class EpochStats(object):
@@ -53,13 +53,71 @@ def epoch_line(epoch, epochs, step, s, regression, target_std):
                                             metric, s['examples_per_second']))
 
 
+# What a missing, truncated or corrupt checkpoint raises on restore.
+_RESTORE_ERRORS = (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.OutOfRangeError,
+                   tf.errors.InvalidArgumentError, ValueError)
+
+
+def _first_line(err):
+    return str(err).strip().split('\n')[0]
+
+
 def restore_checkpoint(sess, saver, checkpoint):
     """saver.restore, with a bad checkpoint as a one-line CheckpointError."""
     try:
         saver.restore(sess, checkpoint)
-    except (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.InvalidArgumentError,
-            ValueError) as err:
-        raise CheckpointError('cannot restore %s: %s' % (checkpoint, str(err).split('\n')[0]))
+    except _RESTORE_ERRORS as err:
+        raise CheckpointError('cannot restore %s: %s' % (checkpoint, _first_line(err)))
+
+
+def restore_intact(sess, saver, checkpoint, folder, log):
+    """Restores `checkpoint`; if its files are damaged, the newest older one that restores.
+
+    A checkpoint cut short (a full disk, a killed copy) must not cost the
+    work saved before it: the run goes on from the newest intact checkpoint
+    the folder's state lists, and says which one it skipped. The damaged
+    files stay on disk, untouched.
+
+    Returns:
+      the path restored.
+
+    Raises:
+      CheckpointError: no listed checkpoint restores.
+    """
+    state = tf.train.get_checkpoint_state(folder)
+    older = [p for p in reversed(list(state.all_model_checkpoint_paths))
+             if p != checkpoint] if state is not None else []
+    damaged = []
+    for path in [checkpoint] + older:
+        try:
+            saver.restore(sess, path)
+        except _RESTORE_ERRORS as err:
+            damaged.append('%s (%s)' % (os.path.basename(path), _first_line(err)))
+            continue
+        if damaged:
+            log('tfbnn: skipped damaged checkpoint(s) %s; resuming from %s'
+                % ('; '.join(damaged), path))
+        return path
+    raise CheckpointError('cannot restore %s: %s%s' % (
+        checkpoint, damaged[0].split(' (', 1)[1][:-1],
+        '; no older checkpoint restores either' if older else ''))
+
+
+def save_checkpoint(sess, saver, prefix, step, last_good, **kwargs):
+    """saver.save; a full disk or another write fault as a one-line CheckpointError.
+
+    TensorFlow writes a checkpoint's files under temporary names and updates
+    the folder's state only once they are complete, so the last complete
+    checkpoint stays the one `--resume` takes.
+    """
+    try:
+        return saver.save(sess, prefix, global_step=step, **kwargs)
+    except (tf.errors.OpError, OSError) as err:
+        reason = _first_line(getattr(err, 'message', None) or err)
+        raise CheckpointError('cannot write the checkpoint of step %d in %s: %s; the last '
+                              'complete checkpoint (%s) is intact: free space, then --resume'
+                              % (step, os.path.dirname(prefix) or '.', reason,
+                                 last_good or 'none yet'))
 
 
 def log_epoch(history, out, epoch, step, summary):

@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
-from tfbnn.errors import ClusterError, ConfigError, TrainingDivergedError
+from tfbnn.errors import CheckpointError, ClusterError, ConfigError, TrainingDivergedError
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import job_state as job_state_lib
@@ -49,6 +49,8 @@ from tfbnn.training.sync_replicas import SyncReplicasHook, token_wait_op
 
 __all__ = ['run_task', 'evaluate_checkpoint', 'WORKER_STEP_TIMEOUT_MS', 'POLL_MS',
            'GIVE_UP_ENV']
+
+NO_SPACE = 'No space left on device'  # a full disk, as the OS says it
 
 # A non-chief worker blocked this long in one step (a slow or restarting
 # worker, or the chief has stopped) stops sending gradients and only waits
@@ -222,6 +224,15 @@ def _train_worker(config, cluster, spec, stream):
         try:
             return _run_chief(session, g, state, config, cluster, dataset, ood, device, history,
                               log, steps_per_epoch, examples_per_step, restored)
+        except (tf.errors.ResourceExhaustedError, tf.errors.UnknownError, OSError) as err:
+            # The chief's CheckpointSaverHook writing into a full disk, as the
+            # single-process job reports it; anything else keeps its traceback.
+            if NO_SPACE not in str(err):
+                raise
+            raise CheckpointError('cannot write a checkpoint in %s: %s; the last complete '
+                                  'checkpoint (%s) is intact: free space, then --resume'
+                                  % (out, str(err).strip().split('\n')[0],
+                                     rundir.latest_checkpoint(out) or 'none yet'))
         finally:  # every way out, also an error: the workers must not wait for us
             _mark_done(server.target, graph, state.mark_done, sess_config)
 

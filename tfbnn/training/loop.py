@@ -15,7 +15,8 @@ from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import rundir
 from tfbnn.training._session_common import (EpochStats, epoch_line, log_epoch, restore_checkpoint,
-                                            summarise_metrics, write_outputs)
+                                            restore_intact, save_checkpoint, summarise_metrics,
+                                            write_outputs)
 
 __all__ = ['train', 'resolve_device', 'Interrupted']
 
@@ -128,7 +129,7 @@ def train(config, stream=None):
     with tf.Session(graph=graph, config=session_config(config['threads'])) as sess:
         sess.run(init, g.data_feed)  # also loads the arrays into their local variables
         if checkpoint:
-            restore_checkpoint(sess, g.saver, checkpoint)
+            checkpoint = restore_intact(sess, g.saver, checkpoint, out, log)
             state = tf.train.get_checkpoint_state(out)
             if state is not None:  # so --keep-checkpoints also counts the earlier ones
                 g.saver.recover_last_checkpoints(list(state.all_model_checkpoint_paths))
@@ -177,7 +178,7 @@ def train(config, stream=None):
                     diag_log.append(_record_diagnostics(result['diagnostics'], step, bar, log))
                     rundir.write_json(os.path.join(out, rundir.DIAGNOSTICS), diag_log)
                 if step % every == 0 or step == g.total_steps:
-                    last_saved = g.saver.save(sess, ckpt_prefix, global_step=step)
+                    last_saved = save_checkpoint(sess, g.saver, ckpt_prefix, step, last_saved)
                 if step % g.steps_per_epoch == 0 or step == g.total_steps:
                     epoch = -(-step // g.steps_per_epoch)
                     summary = stats.summary(regression)
@@ -191,7 +192,7 @@ def train(config, stream=None):
                     if best is not None and best.exhausted() and step < g.total_steps:
                         bar.clear()
                         if step % every:
-                            last_saved = g.saver.save(sess, ckpt_prefix, global_step=step)
+                            last_saved = save_checkpoint(sess, g.saver, ckpt_prefix, step, last_saved)
                         log('tfbnn: early stopping at epoch %d: no better %s in the last %d '
                             'validations (best at epoch %d)' % (epoch, best.key,
                                                                 config['patience'],
@@ -204,14 +205,14 @@ def train(config, stream=None):
                     raise KeyboardInterrupt
                 if config['max_seconds'] and time.time() - t0 > config['max_seconds']:
                     bar.clear()
-                    last_saved = g.saver.save(sess, ckpt_prefix, global_step=step)
+                    last_saved = save_checkpoint(sess, g.saver, ckpt_prefix, step, last_saved)
                     log('tfbnn: --max-seconds %g reached at step %d of %d; evaluating the '
                         'model as it is (resume with --resume)' % (config['max_seconds'], step,
                                                                    g.total_steps))
                     break
         except KeyboardInterrupt:
             bar.clear()
-            saved = g.saver.save(sess, ckpt_prefix, global_step=step)
+            saved = save_checkpoint(sess, g.saver, ckpt_prefix, step, last_saved)
             raise Interrupted(step, saved)
         finally:
             for s, h in old_handlers.items():
@@ -306,8 +307,10 @@ class _BestCheckpoint(object):
         improved = self.record is None or self.better(value, self.record['value'])
         self.stale = 0 if improved else self.stale + 1
         if improved:
-            path = self.saver.save(sess, os.path.join(self.folder, rundir.CHECKPOINT_PREFIX),
-                                   global_step=step, latest_filename='checkpoint')
+            path = save_checkpoint(sess, self.saver,
+                                   os.path.join(self.folder, rundir.CHECKPOINT_PREFIX), step,
+                                   self.record and self.record['checkpoint'],
+                                   latest_filename='checkpoint')
             self.record = dict(step=step, epoch=epoch, key=self.key, value=value,
                                checkpoint=os.path.relpath(path, self.config['output_dir']))
             rundir.write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)

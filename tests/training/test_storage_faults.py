@@ -1,0 +1,67 @@
+"""Storage faults: a full disk while a checkpoint is written, and a damaged
+latest checkpoint on --resume. One line and exit 2, or the run goes on from
+the newest intact checkpoint; finished work is never lost."""
+import glob
+import os
+
+import tensorflow.compat.v1 as tf
+
+from tests.training.test_train_job import QUICK, read, run
+
+NO_SPACE = 'No space left on device'
+
+
+def test_a_full_disk_at_a_checkpoint_is_one_line_and_keeps_the_last_one(tmp_path, capsys,
+                                                                         monkeypatch):
+    real_save = tf.train.Saver.save
+    calls = []
+
+    def save(self, sess, prefix, *args, **kwargs):
+        calls.append(prefix)
+        if len(calls) == 2:  # the end of epoch 2: the disk is full
+            raise tf.errors.ResourceExhaustedError(None, None, '%s; %s' % (prefix, NO_SPACE))
+        return real_save(self, sess, prefix, *args, **kwargs)
+    monkeypatch.setattr(tf.train.Saver, 'save', save)
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '3']))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err
+    assert 'cannot write the checkpoint of step 24 in %s' % out in err
+    assert NO_SPACE in err and 'model.ckpt-12) is intact: free space, then --resume' in err
+    monkeypatch.setattr(tf.train.Saver, 'save', real_save)
+    # The space is back: --resume continues from epoch 1's checkpoint.
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '3', '--resume']))
+    assert code == 0
+    assert read(out, 'metrics.json')['resumed_from_step'] == 12
+    assert read(out, 'history.json')['epoch'] == [1, 2, 3]
+
+
+def test_resume_skips_a_truncated_latest_checkpoint(tmp_path, capsys):
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '3']))
+    assert code == 0
+    data = glob.glob(os.path.join(out, 'model.ckpt-36.data-*'))[0]
+    with open(data, 'rb') as f:
+        head = f.read(100)
+    with open(data, 'wb') as f:  # cut to 100 bytes, as a full disk or a killed copy leaves it
+        f.write(head)
+    capsys.readouterr()
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '4', '--resume']))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert 'skipped damaged checkpoint(s) model.ckpt-36' in captured.out
+    assert 'resuming from %s' % os.path.join(out, 'model.ckpt-24') in captured.out
+    metrics = read(out, 'metrics.json')
+    assert metrics['resumed_from_step'] == 24 and metrics['steps'] == 48
+    assert read(out, 'history.json')['epoch'] == [1, 2, 3, 4]
+
+
+def test_resume_with_every_checkpoint_damaged_is_one_line(tmp_path, capsys):
+    code, out = run(tmp_path, *QUICK)
+    assert code == 0
+    for data in glob.glob(os.path.join(out, 'model.ckpt-*.data-*')):
+        open(data, 'wb').close()
+    capsys.readouterr()
+    code, _ = run(tmp_path, *(QUICK + ['--epochs', '3', '--resume']))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err
+    assert 'cannot restore %s' % os.path.join(out, 'model.ckpt-24') in err
+    assert 'no older checkpoint restores either' in err
