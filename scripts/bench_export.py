@@ -7,13 +7,17 @@ posterior-mean and sampled graphs in every format this stack can write
 shape holding the same weights in the same formats, and times each in each
 runtime that is installed: TensorFlow (tf.import_graph_def), the TFLite
 interpreter, onnxruntime and OpenCV dnn. Prints file size, latency (batch 1)
-and throughput (batch 1000), best of interleaved rounds, with each runtime's
-ratio to its own plain network.
+and throughput (batch 1000), best of rounds with the graphs interleaved, with
+each runtime's ratio to its own plain network. Each runtime runs in a process
+of its own that imports no tfbnn (scripts/serve_timer.py), as a serving
+pipeline would, on one thread.
 
   TFBNN_STACK=tf2 scripts/run.sh python scripts/bench_export.py [--hidden 400,400]
 """
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,76 +53,10 @@ def deterministic_twin(run, path):
     return frozen
 
 
-class TensorFlowGraph(object):
-    """A frozen .pb loaded with tf.import_graph_def into its own session."""
-
-    def __init__(self, path, output):
-        gd = tf.GraphDef()
-        with open(path, 'rb') as f:
-            gd.ParseFromString(f.read())
-        self.graph = tf.Graph()
-        with self.graph.as_default():
-            tf.import_graph_def(gd, name='')
-        self.sess = tf.Session(graph=self.graph)
-        self.x = self.graph.get_tensor_by_name('input:0')
-        self.y = self.graph.get_tensor_by_name(output + ':0')
-
-    def __call__(self, batch):
-        return self.sess.run(self.y, {self.x: batch})
-
-
-class TFLiteGraph(object):
-    def __init__(self, path, output):
-        self.interp = tf.lite.Interpreter(model_path=path)
-        self.ins = {d['name']: d['index'] for d in self.interp.get_input_details()}
-        self.out = [d['index'] for d in self.interp.get_output_details() if d['name'] == output][0]
-        self.shape = None
-
-    def __call__(self, batch):
-        if self.shape != batch.shape:
-            self.interp.resize_tensor_input(self.ins['input'], list(batch.shape))
-            self.interp.allocate_tensors()
-            self.shape = batch.shape
-        self.interp.set_tensor(self.ins['input'], batch)
-        self.interp.invoke()
-        return self.interp.get_tensor(self.out)
-
-
-class OnnxGraph(object):
-    def __init__(self, path, output):
-        import onnxruntime as ort
-        self.sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
-        self.output = output
-
-    def __call__(self, batch):
-        return self.sess.run([self.output], {'input': batch})[0]
-
-
-class OpenCVGraph(object):
-    def __init__(self, path, output):
-        import cv2
-        self.net = cv2.dnn.readNetFromTensorflow(path)
-
-    def __call__(self, batch):
-        self.net.setInput(batch.transpose(0, 3, 1, 2) if batch.ndim == 4 else batch)
-        return self.net.forward()
-
-
-RUNTIMES = [('tensorflow', 'graphdef', TensorFlowGraph), ('tflite', 'tflite', TFLiteGraph),
-            ('onnxruntime', 'onnx', OnnxGraph), ('opencv dnn', 'graphdef', OpenCVGraph)]
-
-
-def best_time(fn, batch, repeats):
-    for _ in range(3):
-        fn(batch)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn(batch)
-    return (time.perf_counter() - start) / repeats
-
-
-def _size(path):
-    return os.path.getsize(path)
+HERE = os.path.dirname(os.path.abspath(__file__))
+# (runtime, the format it reads); scripts/serve_timer.py times each.
+RUNTIMES = [('tensorflow', 'graphdef'), ('tflite', 'tflite'), ('onnxruntime', 'onnx'),
+            ('opencv', 'graphdef')]
 
 
 def main(argv=None):
@@ -156,46 +94,45 @@ def main(argv=None):
         export_formats.write_tflite(plain, ['input'], ['mean_probs'], os.path.join(out, 'plain.tflite'))
     if 'onnx' in formats:
         export_formats.write_onnx(plain, ['input'], ['mean_probs'], os.path.join(out, 'plain.onnx'))
-    graphs = {}
-    for runtime, fmt, cls in RUNTIMES:
+    rows = []
+    for runtime, fmt in RUNTIMES:
         suffix = export_formats.file_name(fmt, 'x')[len('frozen_x'):]
-        for graph, path, output in (('plain', 'plain' + suffix, 'mean_probs'),
-                                    ('tfbnn mean', 'frozen_mean' + suffix, 'mean_probs'),
-                                    ('tfbnn sample K=%d' % args.samples, 'frozen_sample' + suffix,
-                                     'probs')):
-            path = os.path.join(out, path)
-            if runtime == 'opencv dnn' and graph.startswith('tfbnn sample'):
+        specs = []
+        for graph, name, output in (('plain', 'plain', 'mean_probs'),
+                                    ('tfbnn mean', 'frozen_mean', 'mean_probs'),
+                                    ('tfbnn sample K=%d' % args.samples, 'frozen_sample', 'probs')):
+            path = os.path.join(out, name + suffix)
+            if runtime == 'opencv' and name == 'frozen_sample':
                 continue  # OpenCV has no random op and no loop
             if not os.path.exists(path):
                 print('skipping %s / %s: no %s file (not convertible on this stack)'
                       % (runtime, graph, fmt))
                 continue
-            try:
-                graphs[(runtime, graph)] = (cls(path, output), _size(path))
-            except ImportError as err:
-                print('skipping %s: %s' % (runtime, err))
-    rng = np.random.RandomState(0)
+            specs.append((graph, path, output))
+        print('timing %s in a process of its own ...' % runtime, flush=True)
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, 'serve_timer.py'), runtime, str(args.rounds),
+             json.dumps(list(run.meta['input_shape'])), json.dumps(specs)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        if proc.returncode:
+            print('skipping %s: %s' % (runtime, proc.stderr.strip().split('\n')[-1]))
+            continue
+        best = json.loads(proc.stdout.strip().split('\n')[-1])
+        for graph, path, _ in specs:
+            rows.append((runtime, graph, os.path.getsize(path)) + tuple(best[graph]))
     shape = list(run.meta['input_shape'])
-    one = rng.rand(*([1] + shape)).astype(np.float32)
-    many = rng.rand(*([1000] + shape)).astype(np.float32)
-    best = {}
-    for r in range(args.rounds):
-        for key, (fn, _) in graphs.items():
-            lat, thr = best_time(fn, one, 200), best_time(fn, many, 20)
-            old = best.get(key, (float('inf'), float('inf')))
-            best[key] = (min(old[0], lat), min(old[1], thr))
-        print('round %d/%d done' % (r + 1, args.rounds), flush=True)
-    print('\n%s network on TensorFlow %s; best of %d interleaved rounds' % (
-        '-'.join(str(v) for v in [int(np.prod(shape))] + run.config['hidden'] + [10]),
-        tf.__version__, args.rounds))
+    print('\n%s network, exported on TensorFlow %s; best of %d rounds, each runtime in its '
+          'own process on one thread' % (
+              '-'.join(str(v) for v in [int(np.prod(shape))] + run.config['hidden'] + [10]),
+              tf.__version__, args.rounds))
     print('%-12s %-20s %10s %12s %9s %16s %9s' % ('runtime', 'graph', 'bytes', 'batch-1 ms',
                                                  'vs plain', 'batch-1000 ex/s', 'vs plain'))
-    for (runtime, graph), (lat, thr) in best.items():
-        base = best.get((runtime, 'plain'))
+    plain = {r[0]: r for r in rows if r[1] == 'plain'}
+    for runtime, graph, size, lat, thr in rows:
+        base = plain.get(runtime)
         print('%-12s %-20s %10d %12.3f %9s %16.0f %9s' % (
-            runtime, graph, graphs[(runtime, graph)][1], lat * 1e3,
-            '%.2fx' % (lat / base[0]) if base else '-', 1000 / thr,
-            '%.2fx' % (thr / base[1]) if base else '-'))
+            runtime, graph, size, lat * 1e3, '%.2fx' % (lat / base[3]) if base else '-',
+            1000 / thr, '%.2fx' % (thr / base[4]) if base else '-'))
     print('\n"vs plain": time relative to the deterministic network of the same shape and '
           'weights in the same runtime (1.00x = as fast).')
 

@@ -28,13 +28,14 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import _ckpt, _compat, export_formats, metrics, models, predictive, priors, pruning, run_config, serving
+from tfbnn import (_ckpt, _compat, export_formats, metrics, models, predictive, priors, pruning,
+                   run_config, serving)
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.training import rundir
 
-__all__ = ['MODES', 'SIGNATURE_WITH_K', 'Run', 'InferenceGraph', 'load_run', 'build_inference_graph', 'restore',
-           'prune_by_snr', 'mean_network_metric', 'freeze', 'save_saved_model', 'export_run',
-           'RANDOM_OP_TYPES', 'inference_k']
+__all__ = ['MODES', 'SIGNATURE_WITH_K', 'Run', 'InferenceGraph', 'load_run',
+           'build_inference_graph', 'restore', 'prune_by_snr', 'mean_network_metric', 'freeze',
+           'save_saved_model', 'export_run', 'RANDOM_OP_TYPES', 'inference_k']
 
 MODES = ('sample', 'mean')
 SIGNATURE_WITH_K = 'serving_k'
