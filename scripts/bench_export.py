@@ -98,9 +98,10 @@ def main(argv=None):
     for runtime, fmt in RUNTIMES:
         suffix = export_formats.file_name(fmt, 'x')[len('frozen_x'):]
         specs = []
-        for graph, name, output in (('plain', 'plain', 'mean_probs'),
-                                    ('tfbnn mean', 'frozen_mean', 'mean_probs'),
-                                    ('tfbnn sample K=%d' % args.samples, 'frozen_sample', 'probs')):
+        for graph, name, output, k in (('plain', 'plain', 'mean_probs', None),
+                                       ('tfbnn mean', 'frozen_mean', 'mean_probs', None),
+                                       ('tfbnn sample K=%d' % args.samples, 'frozen_sample',
+                                        'probs', args.samples)):
             path = os.path.join(out, name + suffix)
             if runtime == 'opencv' and name == 'frozen_sample':
                 continue  # OpenCV has no random op and no loop
@@ -108,7 +109,7 @@ def main(argv=None):
                 print('skipping %s / %s: no %s file (not convertible on this stack)'
                       % (runtime, graph, fmt))
                 continue
-            specs.append((graph, path, output))
+            specs.append((graph, path, output, k))
         print('timing %s in a process of its own ...' % runtime, flush=True)
         proc = subprocess.run(
             [sys.executable, os.path.join(HERE, 'serve_timer.py'), runtime, str(args.rounds),
@@ -118,7 +119,7 @@ def main(argv=None):
             print('skipping %s: %s' % (runtime, proc.stderr.strip().split('\n')[-1]))
             continue
         best = json.loads(proc.stdout.strip().split('\n')[-1])
-        for graph, path, _ in specs:
+        for graph, path, _, _ in specs:
             rows.append((runtime, graph, os.path.getsize(path)) + tuple(best[graph]))
     shape = list(run.meta['input_shape'])
     print('\n%s network, exported on TensorFlow %s; best of %d rounds, each runtime in its '

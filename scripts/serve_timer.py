@@ -6,7 +6,8 @@ scripts/bench_export.py, one process per runtime; prints JSON.
   python scripts/serve_timer.py RUNTIME ROUNDS SHAPE_JSON GRAPHS_JSON
 
 SHAPE_JSON: one example's shape, e.g. [8, 8, 1]; GRAPHS_JSON: a list of
-[name, path, output tensor name].
+[name, path, output tensor name, K or null]: K is fed as `num_samples` (a
+TFLite input has no default value, so it is always fed where the graph has it).
 
 RUNTIME: tensorflow | tflite | onnxruntime | opencv. Each graph is timed at
 batch 1 (200 calls) and batch 1000 (20 calls), the graphs interleaved, the
@@ -25,7 +26,7 @@ THREADS = 1  # every runtime on one thread: ratios comparable, no thread pools c
 class TensorFlowGraph(object):
     """A frozen .pb loaded with tf.import_graph_def into its own session."""
 
-    def __init__(self, path, output):
+    def __init__(self, path, output, k):
         gd = tf.GraphDef()
         with open(path, 'rb') as f:
             gd.ParseFromString(f.read())
@@ -36,49 +37,50 @@ class TensorFlowGraph(object):
             intra_op_parallelism_threads=THREADS, inter_op_parallelism_threads=THREADS))
         self.x = self.graph.get_tensor_by_name('input:0')
         self.y = self.graph.get_tensor_by_name(output + ':0')
+        self.feed = {} if k is None else {self.graph.get_tensor_by_name('num_samples:0'): k}
 
     def __call__(self, batch):
-        return self.sess.run(self.y, {self.x: batch})
+        return self.sess.run(self.y, dict(self.feed, **{self.x: batch}))
 
 
 class TFLiteGraph(object):
-    """One interpreter per batch size: TF 2.21's interpreter hangs when the input
-    of a model with a while loop (the sampled graph) is resized smaller."""
+    """The TFLite interpreter; `num_samples` set on every call (a TFLite input
+    has no default value: unset, it holds whatever its memory held)."""
 
-    def __init__(self, path, output):
-        self.path, self.output, self.by_size = path, output, {}
-
-    def _interpreter(self, shape):
-        if shape not in self.by_size:
-            interp = tf.lite.Interpreter(model_path=self.path, num_threads=THREADS)
-            ins = {d['name']: d['index'] for d in interp.get_input_details()}
-            interp.resize_tensor_input(ins['input'], list(shape))
-            interp.allocate_tensors()
-            out = [d['index'] for d in interp.get_output_details() if d['name'] == self.output][0]
-            self.by_size[shape] = (interp, ins['input'], out)
-        return self.by_size[shape]
+    def __init__(self, path, output, k):
+        self.interp = tf.lite.Interpreter(model_path=path, num_threads=THREADS)
+        self.ins = {d['name']: d['index'] for d in self.interp.get_input_details()}
+        self.out = [d['index'] for d in self.interp.get_output_details()
+                    if d['name'] == output][0]
+        self.k, self.shape = k, None
 
     def __call__(self, batch):
-        interp, inp, out = self._interpreter(batch.shape)
-        interp.set_tensor(inp, batch)
-        interp.invoke()
-        return interp.get_tensor(out)
+        if batch.shape != self.shape:
+            self.interp.resize_tensor_input(self.ins['input'], list(batch.shape))
+            self.interp.allocate_tensors()
+            self.shape = batch.shape
+        self.interp.set_tensor(self.ins['input'], batch)
+        if self.k is not None:
+            self.interp.set_tensor(self.ins['num_samples'], np.array(self.k, np.int32))
+        self.interp.invoke()
+        return self.interp.get_tensor(self.out)
 
 
 class OnnxGraph(object):
-    def __init__(self, path, output):
+    def __init__(self, path, output, k):
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = THREADS
         self.sess = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
         self.output = output
+        self.feed = {} if k is None else {'num_samples': np.array(k, np.int32)}
 
     def __call__(self, batch):
-        return self.sess.run([self.output], {'input': batch})[0]
+        return self.sess.run([self.output], dict(self.feed, input=batch))[0]
 
 
 class OpenCVGraph(object):
-    def __init__(self, path, output):
+    def __init__(self, path, output, k):
         import cv2
         cv2.setNumThreads(THREADS)
         self.net = cv2.dnn.readNetFromTensorflow(path)
@@ -108,7 +110,7 @@ def main(argv):
     if runtime in ('tensorflow', 'tflite'):
         import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
     cls = dict((name, c) for name, _, c in RUNTIMES)[runtime]
-    graphs = {name: cls(path, output) for name, path, output in specs}
+    graphs = {name: cls(path, output, k) for name, path, output, k in specs}
     rng = np.random.RandomState(0)
     one = rng.rand(*([1] + shape)).astype(np.float32)
     many = rng.rand(*([1000] + shape)).astype(np.float32)

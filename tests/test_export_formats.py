@@ -101,6 +101,10 @@ def test_the_sampled_graph_stays_bayesian_in_the_runtime(trained, tmp_path, runt
         pytest.skip("TF 1.15's converter has no while loop or random op (the one-line error "
                     'was checked); the tf2 stack converts the sampled graph')
     path = export(trained, tmp_path, 'sample', FORMAT_OF[runtime])
+    report = json.load(open(str(tmp_path / 'exp' / 'export_sample.json')))
+    assert report['files'][FORMAT_OF[runtime]]['path'] == str(path)
+    if runtime == 'tflite':  # no input defaults in TFLite: the report says so
+        assert report['files']['tflite']['set_every_call'] == ['num_samples']
     x = tfbnn.data.load_dataset('digits').x_test[:12]
     one = consume(tmp_path, runtime, path, x, repeats=200, k=1)
     np.testing.assert_allclose(one['mean_probs'][0], reference(trained, x, False), atol=1e-5)

@@ -302,6 +302,10 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
                 write(frozen, inputs, outputs, path)
                 _wrote(report, fmt, path, log, ' (opset %d)' % export_formats.ONNX_OPSET
                        if fmt == 'onnx' else ' (TensorFlow %s converter)' % tf.__version__)
+                if fmt == 'tflite' and inference.num_samples is not None:
+                    # TFLite inputs have no default value.
+                    report['files'][fmt]['set_every_call'] = [serving.NUM_SAMPLES]
+                    log('  (TFLite inputs have no defaults: set num_samples on every call)')
     finally:
         rundir.write_json(report_path, report)
     return report
