@@ -40,7 +40,9 @@ class TensorFlowGraph(object):
         self.feed = {} if k is None else {self.graph.get_tensor_by_name('num_samples:0'): k}
 
     def __call__(self, batch):
-        return self.sess.run(self.y, dict(self.feed, **{self.x: batch}))
+        feed = dict(self.feed)
+        feed[self.x] = batch
+        return self.sess.run(self.y, feed)
 
 
 class TFLiteGraph(object):
