@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import numpy as np  # noqa: E402
 
 import tfbnn  # noqa: E402  (imports TensorFlow quietly)
+from tfbnn import _compat  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 FLOOR = 'deterministic (tf.nn)'
@@ -220,9 +221,6 @@ class Bench(object):
             f.write(timeline.Timeline(meta.step_stats).generate_chrome_trace_format())
 
 
-STACK_VENVS = {'tf1': '.venv', 'tf2': '.venv-tf2'}
-
-
 def measure(args):
     """Times the selected configurations; returns {'group/name': examples per s}."""
     configs = [c for c in CONFIGS if not args.only or args.only in '%s %s' % (c[0], c[1])]
@@ -275,7 +273,7 @@ def compare_stacks(stacks, argv):
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
     results = {}
     for stack in stacks:
-        python = os.path.join(root, STACK_VENVS[stack], 'bin', 'python')
+        python = os.path.join(root, _compat.STACK_VENVS[stack], 'bin', 'python')
         if not os.path.exists(python):
             sys.exit('bench_layers: the %s stack is not set up: run '
                      'TFBNN_STACK=%s bash scripts/run.sh setup' % (stack, stack))

@@ -61,7 +61,6 @@ np.savez(sys.argv[3], **{n: np.stack([r[n].numpy() for r in runs]) for n in runs
 '''
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STACK_VENVS = {'tf1': '.venv', 'tf2': '.venv-tf2'}
 
 
 def stack_python(stack):
@@ -73,7 +72,7 @@ def stack_python(stack):
     if stack == _compat.stack_name():
         return sys.executable
     python = os.environ.get('TFBNN_%s_PYTHON' % stack.upper(),
-                            os.path.join(ROOT, STACK_VENVS[stack], 'bin', 'python'))
+                            os.path.join(ROOT, _compat.STACK_VENVS[stack], 'bin', 'python'))
     if not os.path.exists(python):
         pytest.skip('the %s stack is not set up here (TFBNN_STACK=%s bash scripts/run.sh setup, '
                     'or TFBNN_%s_PYTHON)' % (stack, stack, stack.upper()))

@@ -40,7 +40,7 @@ def test_a_python_of_the_other_stack_is_refused():
 def test_the_stack_line_names_this_interpreters_stack():
     """With this suite's own interpreter the environment is reused, not rebuilt."""
     venv = os.path.dirname(os.path.dirname(sys.executable))
-    if os.path.basename(venv) not in ('.venv', '.venv-tf2') or \
+    if os.path.basename(venv) not in _compat.STACK_VENVS.values() or \
             os.path.dirname(venv) != ROOT:
         pytest.skip('the suite runs outside scripts/run.sh\'s environments')
     # Only where run.sh would reuse the environment: a stale one it would rebuild.

@@ -10,9 +10,12 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 
-__all__ = ['TF2', 'require_graph_mode', 'script_setup', 'stack_name', 'strip_default_attrs']
+__all__ = ['TF2', 'STACK_VENVS', 'require_graph_mode', 'script_setup', 'stack_name',
+           'strip_default_attrs']
 
 TF2 = int(tf.__version__.split('.')[0]) >= 2
+# Each stack's virtual environment in the repository, as scripts/run.sh builds it.
+STACK_VENVS = {'tf1': '.venv', 'tf2': '.venv-tf2'}
 
 
 def stack_name():

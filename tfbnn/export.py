@@ -35,7 +35,7 @@ from tfbnn.training import rundir
 
 __all__ = ['MODES', 'SIGNATURE_WITH_K', 'Run', 'InferenceGraph', 'load_run',
            'build_inference_graph', 'restore', 'prune_by_snr', 'mean_network_metric', 'freeze',
-           'save_saved_model', 'export_run', 'RANDOM_OP_TYPES', 'inference_k']
+           'save_saved_model', 'export_run', 'RANDOM_OP_TYPES']
 
 MODES = ('sample', 'mean')
 SIGNATURE_WITH_K = 'serving_k'
@@ -177,10 +177,7 @@ def freeze(sess, inference, path=None):
     frozen = _compat.strip_default_attrs(tf.graph_util.convert_variables_to_constants(
         sess, inference.graph.as_graph_def(), names))
     if path is not None:
-        tmp = path + '.tmp'
-        with open(tmp, 'wb') as f:
-            f.write(frozen.SerializeToString())
-        os.replace(tmp, path)
+        export_formats.write_atomically(path, frozen.SerializeToString())
     return frozen
 
 
@@ -257,7 +254,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
                   inputs={'input': 'input:0'})
     if inference.num_samples is not None:
         report['inputs'][serving.NUM_SAMPLES] = inference.num_samples.name
-        report['default_num_samples'] = inference_k(inference)
+        report['default_num_samples'] = _default_k(inference)
     for name, t in sorted(inference.outputs.items()):
         report['outputs'][name] = t.name
     report_path = os.path.join(output_dir, 'export_%s.json' % mode)
@@ -272,26 +269,23 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
         restore(sess, inference, run.checkpoint)
         if prune_snr > 0:
             report.update(_prune_with_report(sess, inference, run, prune_snr, log))
-        frozen = freeze(sess, inference,
-                        os.path.join(output_dir, export_formats.file_name('graphdef', mode))
-                        if 'graphdef' in formats else None)
+        pb_path = (os.path.join(output_dir, export_formats.file_name('graphdef', mode))
+                   if 'graphdef' in formats else None)
+        frozen = freeze(sess, inference, pb_path)
         report['random_ops'] = sorted({n.op for n in frozen.node if n.op in RANDOM_OP_TYPES})
+        if pb_path:
+            report['frozen_graph'] = pb_path
+            report['frozen_bytes'] = frozen.ByteSize()
+            report['frozen_gzip_bytes'] = len(gzip.compress(frozen.SerializeToString()))
+            _wrote(report, 'graphdef', pb_path, log, '' if not report['random_ops'] else
+                   '; random ops: ' + ', '.join(report['random_ops']))
         if 'savedmodel' in formats:
             path = os.path.join(output_dir, export_formats.file_name('savedmodel', mode))
             save_saved_model(sess, inference, path)
+            report['saved_model'] = path
             _wrote(report, 'savedmodel', path, log, ' (signatures serving_default%s)' % (
                 ', %s with num_samples' % SIGNATURE_WITH_K if inference.num_samples is not None
                 else ''))
-    if 'graphdef' in formats:
-        pb_path = os.path.join(output_dir, export_formats.file_name('graphdef', mode))
-        report['frozen_graph'] = pb_path
-        report['frozen_bytes'] = os.path.getsize(pb_path)
-        with open(pb_path, 'rb') as f:
-            report['frozen_gzip_bytes'] = len(gzip.compress(f.read()))
-        _wrote(report, 'graphdef', pb_path, log, '%s' % (
-            '' if not report['random_ops'] else '; random ops: ' + ', '.join(report['random_ops'])))
-    if 'savedmodel' in formats:
-        report['saved_model'] = report['files']['savedmodel']['path']
     inputs = sorted(report['inputs'], key=lambda n: n != 'input')
     outputs = sorted(report['outputs'])
     try:
@@ -324,7 +318,7 @@ def _size(path):
     return os.path.getsize(path)
 
 
-def inference_k(inference):
+def _default_k(inference):
     """The K a sampled graph uses when `num_samples` is not fed."""
     default = inference.num_samples.op.inputs[0].op  # the placeholder's default, a Const
     return int(tf.make_ndarray(default.get_attr('value')))

@@ -27,7 +27,7 @@ from tfbnn import _compat
 from tfbnn.errors import ConfigError, ExportError
 
 __all__ = ['FORMATS', 'DEFAULT_FORMATS', 'ONNX_OPSET', 'parse_formats', 'check_available',
-           'write_tflite', 'write_onnx', 'file_name']
+           'write_tflite', 'write_onnx', 'file_name', 'write_atomically']
 
 FORMATS = ('graphdef', 'savedmodel', 'tflite', 'onnx')
 DEFAULT_FORMATS = ('graphdef', 'savedmodel')
@@ -75,10 +75,17 @@ def check_available(formats, mode):
                           'with TFBNN_STACK=tf2')
 
 
-def _replace_atomically(path, write):
+def write_atomically(path, data):
+    """Writes `data` (bytes, or a function that writes a given path) to `path`
+    under a temporary name, then renames it into place: a failure leaves no
+    partial file and whatever `path` held before."""
     tmp = path + '.tmp'
     try:
-        write(tmp)
+        if callable(data):
+            data(tmp)
+        else:
+            with open(tmp, 'wb') as f:
+                f.write(data)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -105,11 +112,7 @@ def write_tflite(graph_def, inputs, outputs, path):
             raise ExportError('TFLite conversion failed: %s' % _first_line(err))
         finally:
             os.environ['PATH'] = env_path
-
-    def write(tmp_path):
-        with open(tmp_path, 'wb') as f:
-            f.write(data)
-    _replace_atomically(path, write)
+    write_atomically(path, data)
     return len(data)
 
 
@@ -131,7 +134,7 @@ def write_onnx(graph_def, inputs, outputs, path, opset=ONNX_OPSET):
     except Exception as err:  # tf2onnx raises several unrelated types
         raise ExportError('ONNX conversion failed: %s' % _first_line(err))
     _rename(model.graph, {n + ':0': n for n in list(inputs) + list(outputs)})
-    _replace_atomically(path, lambda tmp: onnx.save(model, tmp))
+    write_atomically(path, lambda tmp: onnx.save(model, tmp))
     return os.path.getsize(path)
 
 

@@ -113,7 +113,7 @@ def _flatten(h, num_samples):
 
 
 def build_network(spec, inputs, sample=True, num_samples=None, shared_input=False,
-                  training=False, scope='model', reuse=tf.AUTO_REUSE):
+                  training=False, scope='model', reuse=tf.AUTO_REUSE, kl_collection=None):
     """Builds `spec` on `inputs` and returns `NetworkOutputs`.
 
     Args:
@@ -128,6 +128,8 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
       training: Python bool or bool `Tensor` for batch normalisation.
       scope: variable scope of the whole network.
       reuse: as in `tf.variable_scope`; the default creates on first use.
+      kl_collection: where the layers' KLs go (default
+        `tfbnn.GraphKeys.KL_LOSSES`).
 
     Returns:
       `NetworkOutputs`.
@@ -146,12 +148,13 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
               posterior_init_scale=(tuple(spec.posterior_init_scale)
                                     if isinstance(spec.posterior_init_scale, list)
                                     else spec.posterior_init_scale),
-              kernel_loc_initializer=mean_initializer(spec.posterior_init_mean))
+              kernel_loc_initializer=mean_initializer(spec.posterior_init_mean),
+              kl_collection=kl_collection)
     first = dict(kw, shared_inputs=bool(shared_input))
     with tf.variable_scope(scope, reuse=reuse):
         if spec.model == 'lstm':
             return NetworkOutputs(recurrent.lstm_classifier(spec, inputs, sample, num_samples,
-                                                  shared_input), None)
+                                                            shared_input, kl_collection), None)
         if spec.model == 'mlp':
             h = _flatten(inputs, None if shared_input else num_samples)
             for i, width in enumerate(spec.hidden):

@@ -25,9 +25,9 @@ from tfbnn.getter import bayesian_scope
 __all__ = ['lstm_classifier']
 
 
-def _one_pass(spec, rows, sample):
+def _one_pass(spec, rows, sample, kl_collection):
     """Logits `[batch, classes]` of one build (one weight draw)."""
-    with bayesian_scope('lstm', prior=spec.prior, sample=sample,
+    with bayesian_scope('lstm', prior=spec.prior, sample=sample, kl_collection=kl_collection,
                         posterior_init_scale=spec.posterior_init_scale, reuse=tf.AUTO_REUSE):
         cell = rnn_cells.LSTMCell(spec.hidden[0], dtype=rows.dtype, name='cell')
         outputs, _ = tf.nn.dynamic_rnn(cell, rows, dtype=rows.dtype)
@@ -39,7 +39,8 @@ def _one_pass(spec, rows, sample):
         return tf.matmul(last, kernel) + bias
 
 
-def lstm_classifier(spec, inputs, sample=True, num_samples=None, shared_input=False):
+def lstm_classifier(spec, inputs, sample=True, num_samples=None, shared_input=False,
+                    kl_collection=None):
     """Logits of the LSTM classifier (call inside the network's variable scope).
 
     Args:
@@ -50,6 +51,7 @@ def lstm_classifier(spec, inputs, sample=True, num_samples=None, shared_input=Fa
       sample: Python bool or bool `Tensor`, as for the getter.
       num_samples: None, or K: K builds (K weight draws), stacked first.
       shared_input: with K, `inputs` has no sample axis.
+      kl_collection: where the KLs go (default `tfbnn.GraphKeys.KL_LOSSES`).
 
     Returns:
       float `Tensor` `[batch, classes]` or `[K, batch, classes]`.
@@ -71,7 +73,7 @@ def lstm_classifier(spec, inputs, sample=True, num_samples=None, shared_input=Fa
     def rows(x):
         return tf.reshape(x, [-1, height, width * channels])
     if num_samples is None:
-        return _one_pass(spec, rows(inputs), sample)
-    passes = [_one_pass(spec, rows(inputs if shared_input else inputs[k]), sample)
+        return _one_pass(spec, rows(inputs), sample, kl_collection)
+    passes = [_one_pass(spec, rows(inputs if shared_input else inputs[k]), sample, kl_collection)
               for k in range(num_samples)]
     return tf.stack(passes)

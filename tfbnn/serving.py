@@ -24,12 +24,12 @@ static (`tfbnn.predictive`) and `dynamic_k` reports False.
 import tensorflow.compat.v1 as tf
 
 from tfbnn import models, predictive
-from tfbnn.graph_keys import GraphKeys
 
 __all__ = ['NUM_SAMPLES', 'supports_dynamic_k', 'num_samples_input', 'classification_outputs',
            'regression_outputs']
 
 NUM_SAMPLES = 'num_samples'
+_LOOP_KLS = 'tfbnn_serving_loop_kls'
 
 
 def supports_dynamic_k(spec):
@@ -53,21 +53,17 @@ def _entropy(p):
 def _sample_loop(spec, x, k, estimator, body_fn, initial):
     """Runs body_fn(outputs of one draw, *sums) K times; returns the sums."""
     sampled = spec._replace(estimator=predictive.eval_estimator(spec, estimator))
-    kls = list(tf.get_collection(GraphKeys.KL_LOSSES))
 
     def body(i, *sums):
-        out = models.build_network(sampled, x, sample=True)
+        # The KLs the body builds are loop-internal and never fetched: kept
+        # out of the KL collection.
+        out = models.build_network(sampled, x, sample=True, kl_collection=_LOOP_KLS)
         return (i + 1,) + tuple(body_fn(out, *sums))
     check = tf.assert_positive(k, message='num_samples must be a positive integer')
     with tf.control_dependencies([check]):
         start = tf.constant(0)
     results = tf.while_loop(lambda i, *_: i < k, body, [start] + list(initial),
                             back_prop=False, name='samples')
-    # The KLs the loop body built are loop-internal and never fetched.
-    graph = tf.get_default_graph()
-    graph.clear_collection(GraphKeys.KL_LOSSES)
-    for kl in kls:
-        graph.add_to_collection(GraphKeys.KL_LOSSES, kl)
     return results[1:]
 
 

@@ -92,15 +92,15 @@ def restore_intact(sess, saver, checkpoint, folder, log):
         try:
             saver.restore(sess, path)
         except _RESTORE_ERRORS as err:
-            damaged.append('%s (%s)' % (os.path.basename(path), _first_line(err)))
+            damaged.append((path, _first_line(err)))
             continue
         if damaged:
             log('tfbnn: skipped damaged checkpoint(s) %s; resuming from %s'
-                % ('; '.join(damaged), path))
+                % ('; '.join('%s (%s)' % (os.path.basename(p), why) for p, why in damaged),
+                   path))
         return path
     raise CheckpointError('cannot restore %s: %s%s' % (
-        checkpoint, damaged[0].split(' (', 1)[1][:-1],
-        '; no older checkpoint restores either' if older else ''))
+        checkpoint, damaged[0][1], '; no older checkpoint restores either' if older else ''))
 
 
 def save_checkpoint(sess, saver, prefix, step, last_good, **kwargs):
