@@ -98,3 +98,32 @@ def test_a_set_with_fewer_splits_uses_them_all(tmp_path):
     os.makedirs(str(data / 'empty'))
     with pytest.raises(DataError, match='not a set in the UCI split format'):
         uci.reproduce_uci(str(data), str(tmp_path / 'out'), print, sets=['empty'])
+
+
+def test_epochs_follow_from_the_step_budget(tmp_path):
+    # 60 rows -> 54 training rows in the fixture; 54 - round(0.2 * 54) = 43 selection rows.
+    _fixture(str(tmp_path / 's'))
+    # batch 16: ceil(43 / 16) = 3 steps an epoch; 600 steps -> 200 epochs.
+    assert uci.epochs_for(str(tmp_path / 's'), 16, step_budget=600) == 200
+    # 601 steps -> 200.33 epochs, up to the next multiple of 10.
+    assert uci.epochs_for(str(tmp_path / 's'), 16, step_budget=601) == 210
+    # Clipped to [fixed_epochs, cap].
+    assert uci.epochs_for(str(tmp_path / 's'), 16, step_budget=3) == uci.FIXED_EPOCHS
+    assert uci.epochs_for(str(tmp_path / 's'), 1, step_budget=10 ** 6) == uci.EPOCH_CAP
+
+
+def test_sets_run_by_two_processes_land_in_one_record(tmp_path):
+    data = tmp_path / 'data'
+    for name in ('a', 'b'):
+        _fixture(str(data / name), splits=1)
+    kwargs = dict(select_splits=1, num_splits=1, candidates=((1e-2, 16, 'none'),),
+                  max_epochs=2, validate_every=2, fixed_epochs=2)
+    out = str(tmp_path / 'out')
+    uci.reproduce_uci(str(data), out, print, sets=['b'], **kwargs)
+    record = uci.reproduce_uci(str(data), out, print, sets=['a'], **kwargs)
+    assert sorted(record['sets']) == ['a', 'b']
+    assert read_json(os.path.join(out, 'uci.json')) == json.loads(json.dumps(record))
+    # Under another protocol the stored sets are not mixed in.
+    record = uci.reproduce_uci(str(data), out, print, sets=['a'],
+                               **dict(kwargs, candidates=((3e-3, 16, 'none'),)))
+    assert sorted(record['sets']) == ['a']

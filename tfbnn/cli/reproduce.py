@@ -54,6 +54,11 @@ def build_parser():
                    help='splits whose held-out 20%% of training rows choose the hyperparameters')
     u.add_argument('--splits', type=int, default=20,
                    help='test runs on splits 0..N-1 (the protocol: 20; fewer for a shorter run)')
+    u.add_argument('--step-budget', type=int, default=8000,
+                   help="optimiser steps of a set's longest selection run (its epochs follow "
+                        'from its size: at least 40, at most 2000); several processes may '
+                        'share --out, each with its own --sets, and their sets land in one '
+                        'uci.json')
     r = sub.add_parser('pruning', help='Blundell Table 2: prune the MNIST scale-mixture model '
                                        'by signal-to-noise ratio',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -125,12 +130,14 @@ def main(argv=None):
                          verbose=args.verbose, threads=args.threads)
         elif args.experiment == 'uci':
             for flag, value in (('--select-splits', args.select_splits),
-                                ('--splits', args.splits)):
+                                ('--splits', args.splits),
+                                ('--step-budget', args.step_budget)):
                 if value < 1:
                     raise errors.ConfigError('%s must be >= 1, got %d' % (flag, value))
             reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log,
                                     [s for s in args.sets.split(',') if s],
-                                    args.select_splits, args.verbose, num_splits=args.splits)
+                                    args.select_splits, args.verbose, num_splits=args.splits,
+                                    step_budget=args.step_budget)
         elif args.experiment == 'pruning':
             run_dir = args.run_dir
             if run_dir is None:
