@@ -21,6 +21,8 @@ def test_validate_every_keeps_and_evaluates_the_best_epoch(tmp_path):
     assert code == 0
     scored = _val_errors(out)
     assert [e for e, _ in scored] == [1, 2, 3, 4]
+    history = read(out, 'history.json')
+    assert all(v is not None for k in ('val_ece', 'val_confidence') for v in history[k])
     best_epoch, best = min(scored, key=lambda p: (p[1], p[0]))
     metrics = read(out, 'metrics.json')
     assert metrics['selected_epoch'] == best_epoch and metrics['selected_on'] == 'val_error'
@@ -59,6 +61,10 @@ def test_no_test_eval_reports_validation_only(tmp_path):
     assert code == 0
     metrics = read(out, 'metrics.json')
     assert 'val_error' in metrics and 'val_nll' in metrics
+    # ECE = sum_b n_b / n |acc_b - conf_b| >= |accuracy - mean confidence|.
+    assert 0.0 < metrics['val_confidence'] <= 1.0
+    assert abs(1.0 - metrics['val_error'] - metrics['val_confidence']) <= \
+        metrics['val_ece'] + 1e-9
     assert not any(k.startswith('test_') for k in metrics)
 
 

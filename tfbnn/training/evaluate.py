@@ -111,8 +111,10 @@ def validation_metrics(sess, graph, dataset, config, pred=None):
         (`run_predictive`); None runs it.
 
     Returns:
-      dict: 'val_error' and 'val_nll' for classification; 'val_rmse' and
-      'val_ll' (original units) for regression.
+      dict: 'val_error', 'val_nll', 'val_ece' (15 bins) and
+      'val_confidence' (the mean top-class probability: below 1 - val_error
+      is underconfident) for classification; 'val_rmse' and 'val_ll'
+      (original units) for regression.
 
     Raises:
       ValueError: `dataset` has no validation split.
@@ -128,7 +130,9 @@ def validation_metrics(sess, graph, dataset, config, pred=None):
         return dict(val_rmse=float(reg['rmse']), val_ll=float(reg['test_ll']))
     log_p = pred['log_mean_probs'][np.arange(labels.size), labels]
     return dict(val_error=float(metrics.error_rate(pred['mean_probs'], labels)),
-                val_nll=float(-np.mean(log_p)))
+                val_nll=float(-np.mean(log_p)),
+                val_ece=float(metrics.expected_calibration_error(pred['mean_probs'], labels)),
+                val_confidence=float(np.mean(np.max(pred['mean_probs'], axis=1))))
 
 
 def _validation_ood(sess, graph, dataset, config, inside):

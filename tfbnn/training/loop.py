@@ -299,7 +299,7 @@ class _BestCheckpoint(object):
         """Scores the current weights if this epoch is due; returns the
         validation metrics for the history (None on other epochs)."""
         keys = ('val_rmse', 'val_ll') if self.dataset.task == 'regression' \
-            else ('val_error', 'val_nll')
+            else ('val_error', 'val_nll', 'val_ece', 'val_confidence')
         if epoch % self.every and step != self.total:
             return dict.fromkeys(keys)
         scores = evaluate_lib.validation_metrics(sess, self.graph, self.dataset, self.config)
