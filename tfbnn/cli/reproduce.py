@@ -11,6 +11,12 @@ import sys
 __all__ = ['build_parser', 'main']
 
 
+def _config_error(message):
+    # tfbnn (and so TensorFlow) is imported only once an experiment runs: --help stays quick.
+    from tfbnn.errors import ConfigError
+    return ConfigError(message)
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog='tfbnn-reproduce', description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -88,15 +94,104 @@ def build_parser():
     return p
 
 
+def _mnist(args, log):
+    from tfbnn import reproduce
+    for value in (args.budget_minutes, args.gaussian_budget_minutes):
+        if not value > 0:
+            raise _config_error('budgets must be positive minutes, got %r' % value)
+    for flag, value in (('--select-epochs', args.select_epochs), ('--epochs', args.epochs)):
+        if value < 2:
+            raise _config_error('%s must be >= 2 (the schedule decays before its last epoch), '
+                              'got %d' % (flag, value))
+    if args.threads < 0:
+        raise _config_error('--threads must be >= 0, got %d' % args.threads)
+    priors = ('scale_mixture', 'normal') if args.prior == 'both' else (args.prior,)
+    for prior in priors:
+        budget = args.budget_minutes if prior == 'scale_mixture' else \
+            args.gaussian_budget_minutes
+        reproduce.reproduce_mnist(args.data_dir, os.path.join(args.out, 'mnist'), prior, budget,
+                                  args.epochs, args.select_epochs, log, args.quick, args.verbose,
+                                  args.threads)
+
+
+def _mnist_longer(args, log):
+    from tfbnn.reproduce.mnist import extend_mnist
+    if not args.budget_minutes > 0 or args.threads < 0:
+        raise _config_error('--budget-minutes must be positive and --threads >= 0')
+    extend_mnist(os.path.join(args.out, 'mnist'), args.budget_minutes, args.epochs, log,
+                 verbose=args.verbose, threads=args.threads)
+
+
+def _uci(args, log):
+    from tfbnn import reproduce
+    for flag, value in (('--select-splits', args.select_splits), ('--splits', args.splits),
+                        ('--step-budget', args.step_budget)):
+        if value < 1:
+            raise _config_error('%s must be >= 1, got %d' % (flag, value))
+    reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log,
+                            [s for s in args.sets.split(',') if s], args.select_splits,
+                            args.verbose, num_splits=args.splits, step_budget=args.step_budget)
+
+
+def _pruning(args, log):
+    from tfbnn.reproduce.pruning import reproduce_pruning
+    run_dir = args.run_dir
+    if run_dir is None:
+        from tfbnn._jsonio import read_json
+        path = os.path.join(args.out, 'mnist', 'mnist_scale_mixture.json')
+        record = read_json(path)
+        if record is None:
+            raise _config_error('no --run-dir and no %s: run the mnist experiment first' % path)
+        run_dir = record['run_dir']
+    folder = os.path.join(args.out, 'pruning')
+    os.makedirs(folder, exist_ok=True)
+    suffix = '' if args.checkpoint == 'best' else '_' + args.checkpoint
+    reproduce_pruning(run_dir, os.path.join(folder, 'pruning%s.json' % suffix), log,
+                      plot_path=os.path.join(folder, 'pruning%s.png' % suffix),
+                      checkpoint=args.checkpoint)
+
+
+def _mnist_ood(args, log):
+    from tfbnn.reproduce.ood import reproduce_ood
+    if args.epochs < 1:
+        raise _config_error('--epochs must be >= 1, got %d' % args.epochs)
+    reproduce_ood(args.data_dir, os.path.join(args.out, 'ood'), log, args.ood_data_dir,
+                  args.epochs, args.verbose)
+
+
+def _defaults(args, log):
+    from tfbnn.reproduce.defaults import choose_defaults
+    choose_defaults(os.path.join(args.out, 'defaults'), log, verbose=args.verbose)
+
+
+def _report(args, log):
+    from tfbnn.reproduce import report
+    if args.from_docs:
+        records = report.load_records(args.results_dir)
+    else:
+        records = report.collect_records(args.out, args.results_dir)
+    if not records:
+        raise _config_error('no records in %s: run an experiment first'
+                          % (args.results_dir if args.from_docs else args.out))
+    report.update_results(args.doc, records)
+    for path in report.write_figures(records, args.results_dir):
+        log('wrote %s' % path)
+    log('rewrote the tables of %s from %d records' % (args.doc, len(records)))
+
+
+_EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'uci': _uci,
+                'pruning': _pruning, 'mnist-ood': _mnist_ood, 'defaults': _defaults,
+                'report': _report}
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.experiment is None:
         build_parser().print_usage(sys.stderr)
-        sys.stderr.write('tfbnn-reproduce: error: choose an experiment: mnist, mnist-longer, '
-                         'mnist-ood, uci, pruning, defaults or report\n')
+        sys.stderr.write('tfbnn-reproduce: error: choose an experiment: %s\n'
+                         % ', '.join(sorted(_EXPERIMENTS)))
         return 2
     from tfbnn import errors
-    from tfbnn import reproduce
     from tfbnn.reproduce import runner
     from tfbnn.training import Interrupted
     from tfbnn._compat import script_setup
@@ -104,79 +199,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     log = runner.Log(os.path.join(args.out, 'reproduce.log'))
     try:
-        if args.experiment == 'mnist':
-            for value in (args.budget_minutes, args.gaussian_budget_minutes):
-                if not value > 0:
-                    raise errors.ConfigError('budgets must be positive minutes, got %r' % value)
-            for flag, value in (('--select-epochs', args.select_epochs),
-                                ('--epochs', args.epochs)):
-                if value < 2:
-                    raise errors.ConfigError('%s must be >= 2 (the schedule decays before '
-                                             'its last epoch), got %d' % (flag, value))
-            if args.threads < 0:
-                raise errors.ConfigError('--threads must be >= 0, got %d' % args.threads)
-            priors = ('scale_mixture', 'normal') if args.prior == 'both' else (args.prior,)
-            for prior in priors:
-                budget = args.budget_minutes if prior == 'scale_mixture' else \
-                    args.gaussian_budget_minutes
-                reproduce.reproduce_mnist(args.data_dir, os.path.join(args.out, 'mnist'), prior,
-                                          budget, args.epochs, args.select_epochs, log,
-                                          args.quick, args.verbose, args.threads)
-        elif args.experiment == 'mnist-longer':
-            from tfbnn.reproduce.mnist import extend_mnist
-            if not args.budget_minutes > 0 or args.threads < 0:
-                raise errors.ConfigError('--budget-minutes must be positive and --threads >= 0')
-            extend_mnist(os.path.join(args.out, 'mnist'), args.budget_minutes, args.epochs, log,
-                         verbose=args.verbose, threads=args.threads)
-        elif args.experiment == 'uci':
-            for flag, value in (('--select-splits', args.select_splits),
-                                ('--splits', args.splits),
-                                ('--step-budget', args.step_budget)):
-                if value < 1:
-                    raise errors.ConfigError('%s must be >= 1, got %d' % (flag, value))
-            reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log,
-                                    [s for s in args.sets.split(',') if s],
-                                    args.select_splits, args.verbose, num_splits=args.splits,
-                                    step_budget=args.step_budget)
-        elif args.experiment == 'pruning':
-            run_dir = args.run_dir
-            if run_dir is None:
-                from tfbnn._jsonio import read_json
-                path = os.path.join(args.out, 'mnist', 'mnist_scale_mixture.json')
-                record = read_json(path)
-                if record is None:
-                    raise errors.ConfigError('no --run-dir and no %s: run the mnist experiment '
-                                             'first' % path)
-                run_dir = record['run_dir']
-            folder = os.path.join(args.out, 'pruning')
-            os.makedirs(folder, exist_ok=True)
-            from tfbnn.reproduce.pruning import reproduce_pruning
-            suffix = '' if args.checkpoint == 'best' else '_' + args.checkpoint
-            reproduce_pruning(run_dir, os.path.join(folder, 'pruning%s.json' % suffix), log,
-                              plot_path=os.path.join(folder, 'pruning%s.png' % suffix),
-                              checkpoint=args.checkpoint)
-        elif args.experiment == 'mnist-ood':
-            from tfbnn.reproduce.ood import reproduce_ood
-            if args.epochs < 1:
-                raise errors.ConfigError('--epochs must be >= 1, got %d' % args.epochs)
-            reproduce_ood(args.data_dir, os.path.join(args.out, 'ood'), log, args.ood_data_dir,
-                          args.epochs, args.verbose)
-        elif args.experiment == 'defaults':
-            from tfbnn.reproduce.defaults import choose_defaults
-            choose_defaults(os.path.join(args.out, 'defaults'), log, verbose=args.verbose)
-        elif args.experiment == 'report':
-            from tfbnn.reproduce import report
-            if args.from_docs:
-                records = report.load_records(args.results_dir)
-            else:
-                records = report.collect_records(args.out, args.results_dir)
-            if not records:
-                raise errors.ConfigError('no records in %s: run an experiment first'
-                                         % (args.results_dir if args.from_docs else args.out))
-            report.update_results(args.doc, records)
-            for path in report.write_figures(records, args.results_dir):
-                log('wrote %s' % path)
-            log('rewrote the tables of %s from %d records' % (args.doc, len(records)))
+        _EXPERIMENTS[args.experiment](args, log)
     except errors.TfbnnError as err:
         sys.stderr.write('tfbnn-reproduce: error: %s\n' % err)
         return 2
