@@ -1,9 +1,10 @@
 """Internal: what every Bayesian layer shares.
 
-A layer kind (dense, conv) supplies its linear map and a kernel shape; this
-module creates the mean-field posterior variables, runs the chosen gradient
-estimator, and registers the layer's KL once. Keeping the estimators here,
-written against that one map, means dense and conv cannot drift apart.
+A layer kind (dense, conv) supplies its linear map, a kernel shape and its
+checked keywords as one `_options.LayerOptions`; this module creates the
+mean-field posterior variables, runs the chosen gradient estimator, and
+registers the layer's KL once. Keeping the estimators here, written against
+that one map, means dense and conv cannot drift apart.
 
 The linear map a layer kind supplies:
   linear(x, w):     x with or without leading sample axes, one kernel `w`
@@ -12,26 +13,18 @@ With K weight samples the estimators run the map once per sample in an
 in-graph loop, which keeps each iteration's kernel in cache.
 """
 import collections
-import math
-import numbers
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import priors as priors_lib
-from tfbnn._compat import require_graph_mode
 from tfbnn._random import standard_normal
 from tfbnn.errors import ConfigError
-from tfbnn.graph_keys import GraphKeys
+# Re-exported: getter, run_config, diagnostics and moped import these from
+# here; they live in _options with the rest of the keyword checks.
+from tfbnn.layers._options import (  # noqa: F401
+    ESTIMATORS, SCALE_FLOOR, check_common, check_init_scale)
 
 __all__ = []
-
-ESTIMATORS = ('reparameterization', 'flipout', 'local_reparameterization')
-
-# scale = softplus(rho) + floor: keeps log(scale) finite in the KL even when
-# the optimiser drives rho far negative. rho = -inf is the one exception: it
-# marks a pruned weight (`tfbnn.pruning`), whose scale is exactly 0.
-SCALE_FLOOR = 1e-6
 
 # Added to the local-reparameterisation variance before the square root, whose
 # gradient is infinite at 0 (an all-zero input row, e.g. after a ReLU).
@@ -40,72 +33,26 @@ _VARIANCE_EPS = {tf.float32: 1e-12, tf.float64: 1e-24}
 Posterior = collections.namedtuple('Posterior', ['loc', 'rho', 'scale'])
 
 
-def check_positive_int(layer, what, value):
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
-        raise ConfigError('%s: %s must be a positive integer, got %r' % (layer, what, value))
-    return int(value)
+def check_inputs(options, inputs, min_rank, max_rank):
+    """Converts `inputs` and checks rank, dtype and a defined last dimension.
 
+    Args:
+      options: the layer's `LayerOptions` (for its label, `num_samples` and
+        `shared_inputs`).
+      inputs: what the user passed as the layer's inputs.
+      min_rank, max_rank: the allowed rank without a sample axis (max_rank
+        None: no upper bound).
 
-def check_common(layer, estimator, prior, sample, num_samples, posterior_init_scale,
-                 kl_collection):
-    """Validates the keywords every Bayesian layer takes; returns them normalised."""
-    require_graph_mode(layer)
-    if estimator not in ESTIMATORS:
-        raise ConfigError('%s: estimator must be one of %s, got %r'
-                          % (layer, ESTIMATORS, estimator))
-    if prior is None:
-        prior = priors_lib.normal()
-    elif not callable(getattr(prior, 'kl_divergence', None)):
-        raise ConfigError('%s: prior must have a kl_divergence(loc, scale, samples) method '
-                          '(e.g. tfbnn.priors.normal() or scale_mixture()), got %r'
-                          % (layer, prior))
-    if isinstance(sample, (bool, np.bool_)):
-        sample = bool(sample)
-    elif isinstance(sample, (tf.Tensor, tf.Variable)):
-        if sample.dtype.base_dtype != tf.bool or sample.shape.ndims not in (None, 0):
-            raise ConfigError('%s: sample must be a Python bool or a scalar bool Tensor, '
-                              'got a %s Tensor of shape %s' % (layer, sample.dtype.name, sample.shape))
-    else:
-        raise ConfigError('%s: sample must be a Python bool or a scalar bool Tensor, got %r'
-                          % (layer, sample))
-    if num_samples is not None:
-        num_samples = check_positive_int(layer, 'num_samples', num_samples)
-    posterior_init_scale = check_init_scale(layer, posterior_init_scale)
-    if kl_collection is None:
-        kl_collection = GraphKeys.KL_LOSSES
-    elif not isinstance(kl_collection, str) or not kl_collection:
-        raise ConfigError('%s: kl_collection must be a non-empty string, got %r'
-                          % (layer, kl_collection))
-    return estimator, prior, sample, num_samples, posterior_init_scale, kl_collection
+    Returns:
+      `inputs` as a `Tensor`.
 
-
-def _is_scale(value):
-    return (not isinstance(value, bool) and isinstance(value, (numbers.Real, np.floating))
-            and SCALE_FLOOR < value < float('inf'))
-
-
-def check_init_scale(layer, init_scale):
-    """A float s, or a (low, high) tuple of floats with low <= high; each above the floor."""
-    if isinstance(init_scale, (list, tuple)):
-        if len(init_scale) == 2 and all(_is_scale(v) for v in init_scale) \
-                and init_scale[0] <= init_scale[1]:
-            return (float(init_scale[0]), float(init_scale[1]))
-    elif _is_scale(init_scale):
-        return float(init_scale)
-    raise ConfigError('%s: posterior_init_scale must be a finite number above %g or a pair '
-                      '(low, high) of them with low <= high, got %r'
-                      % (layer, SCALE_FLOOR, init_scale))
-
-
-def check_inputs(layer, inputs, min_rank, max_rank, num_samples, shared_inputs=False):
-    """Converts `inputs` and checks rank, dtype and a defined last dimension."""
-    if not isinstance(shared_inputs, (bool, np.bool_)):
-        raise ConfigError('%s: shared_inputs must be a Python bool, got %r' % (layer, shared_inputs))
-    if shared_inputs and num_samples is None:
-        raise ConfigError('%s: shared_inputs=True needs num_samples (the K slices that share '
-                          'the inputs)' % layer)
-    if shared_inputs:
-        num_samples = None  # the inputs carry no sample axis
+    Raises:
+      ConfigError: a wrong dtype or rank, a sample axis of the wrong size or
+        an undefined last dimension.
+    """
+    layer = options.label
+    # Shared inputs carry no sample axis.
+    num_samples = None if options.shared_inputs else options.num_samples
     inputs = tf.convert_to_tensor(inputs)
     if inputs.dtype.base_dtype not in (tf.float32, tf.float64):
         raise ConfigError('%s: inputs must be float32 or float64, got %s'
@@ -229,7 +176,7 @@ def _over_samples(chain, x, how):
     An in-graph loop (`tf.map_fn`), so the graph does not grow with K and
     each iteration's kernel draw stays in cache: measured faster than one
     [K, in, out] draw with a batched product, and than K `sess.run` calls
-    (scripts/bench_predictive.py). The draws are stacked only when the
+    (benchmarks/bench_predictive.py). The draws are stacked only when the
     prior's Monte Carlo KL needs them.
     """
     if how.shared:
@@ -333,47 +280,61 @@ def _layer_kl(prior, kernel, bias, kernel_draw, bias_draw, num_samples):
     return tf.identity(kl, name='kl_divergence')
 
 
-def build_layer(layer_kind, default_name, inputs, kernel_shape, units, linear, sign_shape_fn,
-                activation, use_bias, estimator, prior, sample, kl_collection, num_samples,
-                shared_inputs, bayesian_bias, kernel_loc_initializer, bias_loc_initializer,
-                posterior_init_scale, trainable, name, reuse):
+def _make_variables(kernel_shape, dtype, options):
+    """The kernel posterior and the bias (a posterior, a plain variable or None)."""
+    kernel = make_posterior('kernel', kernel_shape, dtype,
+                            options.kernel_loc_initializer or tf.glorot_uniform_initializer(),
+                            options.posterior_init_scale, options.trainable)
+    if not options.use_bias:
+        return kernel, None
+    units = kernel_shape[-1]
+    bias_init = options.bias_loc_initializer or tf.zeros_initializer()
+    if options.bayesian_bias:
+        return kernel, make_posterior('bias', [units], dtype, bias_init,
+                                      options.posterior_init_scale, options.trainable)
+    return kernel, tf.get_variable('bias', shape=[units], dtype=dtype, initializer=bias_init,
+                                   trainable=options.trainable)
+
+
+def _outputs(inputs, kernel, bias, how, options):
+    """(outputs, kernel draw, bias draw): sampled, mean, or chosen at run time."""
+    if options.sample is True:
+        return _sampled_outputs(options.estimator, inputs, kernel, bias, how)
+    if options.sample is False:
+        return _mean_outputs(inputs, kernel, bias, how), None, None
+    return tf.cond(options.sample,
+                   lambda: _sampled_outputs(options.estimator, inputs, kernel, bias, how)[0],
+                   lambda: _mean_outputs(inputs, kernel, bias, how)), None, None
+
+
+def build_layer(inputs, kernel_shape, linear, sign_shape, options):
     """Creates or reuses a Bayesian layer's variables and returns its outputs.
 
-    `inputs` must already be checked by `check_inputs` and the common keywords
-    by `check_common`. See `tfbnn.layers.dense` for the meaning of the rest.
+    Args:
+      inputs: the inputs, already checked by `check_inputs`.
+      kernel_shape: list of ints, the kernel's shape; its last entry is the
+        number of output units (channels).
+      linear: the layer kind's linear map `linear(x, w)` (module docstring).
+      sign_shape: `sign_shape(x, channels)`, the shape of flipout's random
+        signs for `x` (one per example and channel).
+      options: the layer's `LayerOptions` from `_options.layer_options`; see
+        `tfbnn.layers.dense` for the meaning of each field.
+
+    Returns:
+      The layer's outputs, `activation` applied.
     """
-    if activation is not None and not callable(activation):
-        raise ConfigError('%s: activation must be callable or None, got %r' % (layer_kind, activation))
     dtype = inputs.dtype.base_dtype
-    with tf.variable_scope(name, default_name=default_name, values=[inputs], reuse=reuse) as vs:
+    with tf.variable_scope(options.name, default_name=options.default_name, values=[inputs],
+                           reuse=options.reuse) as vs:
         creating = not _variable_exists(vs.name + '/kernel_loc')
-        kernel = make_posterior('kernel', kernel_shape, dtype,
-                                kernel_loc_initializer or tf.glorot_uniform_initializer(),
-                                posterior_init_scale, trainable)
-        bias = None
-        if use_bias:
-            bias_init = bias_loc_initializer or tf.zeros_initializer()
-            if bayesian_bias:
-                bias = make_posterior('bias', [units], dtype, bias_init, posterior_init_scale, trainable)
-            else:
-                bias = tf.get_variable('bias', shape=[units], dtype=dtype, initializer=bias_init,
-                                       trainable=trainable)
-
-        how = Sampling(linear, sign_shape_fn, num_samples, bool(shared_inputs),
-                       keep_draws=creating and getattr(prior, 'requires_samples', False))
-        kernel_draw = bias_draw = None
-        if sample is True:
-            outputs, kernel_draw, bias_draw = _sampled_outputs(estimator, inputs, kernel, bias, how)
-        elif sample is False:
-            outputs = _mean_outputs(inputs, kernel, bias, how)
-        else:
-            outputs = tf.cond(sample,
-                              lambda: _sampled_outputs(estimator, inputs, kernel, bias, how)[0],
-                              lambda: _mean_outputs(inputs, kernel, bias, how))
-
+        kernel, bias = _make_variables(kernel_shape, dtype, options)
+        how = Sampling(linear, sign_shape, options.num_samples, options.shared_inputs,
+                       keep_draws=creating and getattr(options.prior, 'requires_samples', False))
+        outputs, kernel_draw, bias_draw = _outputs(inputs, kernel, bias, how, options)
         if creating:
-            kl = _layer_kl(prior, kernel, bias, kernel_draw, bias_draw, num_samples)
-            tf.add_to_collection(kl_collection, kl)
-        if activation is not None:
-            outputs = activation(outputs)
+            kl = _layer_kl(options.prior, kernel, bias, kernel_draw, bias_draw,
+                           options.num_samples)
+            tf.add_to_collection(options.kl_collection, kl)
+        if options.activation is not None:
+            outputs = options.activation(outputs)
         return outputs

@@ -1,11 +1,12 @@
 """Bayesian convolutions over 1, 2 and 3 spatial dimensions (channels last)."""
+import collections
 import numbers
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
-from tfbnn.layers import _bayesian
+from tfbnn.layers import _bayesian, _options
 
 __all__ = ['conv1d', 'conv2d', 'conv3d']
 
@@ -20,7 +21,7 @@ def _tuple(layer, what, value, rank):
     if len(value) != rank:
         raise ConfigError('%s: %s must be an int or %d ints, got %r' % (layer, what, rank, value))
     for v in value:
-        _bayesian.check_positive_int(layer, what, v)
+        _options.check_positive_int(layer, what, v)
     return tuple(int(v) for v in value)
 
 
@@ -45,14 +46,15 @@ def _conv_map(rank, strides, padding, dilation_rate):
     return shared, sign_shape
 
 
-def _conv(rank, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
-          use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
-          bayesian_bias,
-          kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
-          name, reuse):
-    default_name = 'bayesian_conv%dd' % rank
-    layer = "conv%dd '%s'" % (rank, name or default_name)
-    filters = _bayesian.check_positive_int(layer, 'filters', filters)
+# A convolution's own keywords, checked: what the shared `LayerOptions` lack.
+_Geometry = collections.namedtuple(
+    '_Geometry', ['rank', 'filters', 'kernel_size', 'strides', 'padding', 'dilation_rate'])
+
+
+def _geometry(rank, name, filters, kernel_size, strides, padding, dilation_rate):
+    """Checks the keywords only convolutions take; `padding` upper-cased."""
+    layer = _options.layer_label('conv%dd' % rank, name)
+    filters = _options.check_positive_int(layer, 'filters', filters)
     kernel_size = _tuple(layer, 'kernel_size', kernel_size, rank)
     strides = _tuple(layer, 'strides', strides, rank)
     dilation_rate = _tuple(layer, 'dilation_rate', dilation_rate, rank)
@@ -61,18 +63,18 @@ def _conv(rank, inputs, filters, kernel_size, strides, padding, dilation_rate, a
                           'strides=%s, dilation_rate=%s' % (layer, strides, dilation_rate))
     if not isinstance(padding, str) or padding.lower() not in ('valid', 'same'):
         raise ConfigError("%s: padding must be one of ('valid', 'same'), got %r" % (layer, padding))
-    estimator, prior, sample, num_samples, posterior_init_scale, kl_collection = \
-        _bayesian.check_common(layer, estimator, prior, sample, num_samples,
-                               posterior_init_scale, kl_collection)
-    inputs = _bayesian.check_inputs(layer, inputs, rank + 2, rank + 2, num_samples, shared_inputs)
-    linear, sign_shape = _conv_map(rank, strides, padding.upper(), dilation_rate)
-    kernel_shape = list(kernel_size) + [tf.dimension_value(inputs.shape[-1]), filters]
-    return _bayesian.build_layer(
-        layer, default_name, inputs, kernel_shape, filters, linear, sign_shape, activation,
-        use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
-        bayesian_bias,
-        kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
-        name, reuse)
+    return _Geometry(rank, filters, kernel_size, strides, padding.upper(), dilation_rate)
+
+
+def _conv(geometry, inputs, options):
+    """The layer, from its checked `_Geometry` and `LayerOptions`."""
+    rank = geometry.rank
+    inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
+    linear, sign_shape = _conv_map(rank, geometry.strides, geometry.padding,
+                                   geometry.dilation_rate)
+    kernel_shape = list(geometry.kernel_size) + [tf.dimension_value(inputs.shape[-1]),
+                                                 geometry.filters]
+    return _bayesian.build_layer(inputs, kernel_shape, linear, sign_shape, options)
 
 
 _CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style (channels last).
@@ -117,11 +119,14 @@ def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
-    return _conv(1, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
-                 use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
-                 bayesian_bias,
-                 kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
-                 name, reuse)
+    geometry = _geometry(1, name, filters, kernel_size, strides, padding, dilation_rate)
+    options = _options.layer_options(
+        'conv1d', activation=activation, use_bias=use_bias, estimator=estimator, prior=prior,
+        sample=sample, kl_collection=kl_collection, num_samples=num_samples,
+        shared_inputs=shared_inputs, bayesian_bias=bayesian_bias,
+        kernel_loc_initializer=kernel_loc_initializer, bias_loc_initializer=bias_loc_initializer,
+        posterior_init_scale=posterior_init_scale, trainable=trainable, name=name, reuse=reuse)
+    return _conv(geometry, inputs, options)
 
 
 def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
@@ -130,11 +135,14 @@ def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
-    return _conv(2, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
-                 use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
-                 bayesian_bias,
-                 kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
-                 name, reuse)
+    geometry = _geometry(2, name, filters, kernel_size, strides, padding, dilation_rate)
+    options = _options.layer_options(
+        'conv2d', activation=activation, use_bias=use_bias, estimator=estimator, prior=prior,
+        sample=sample, kl_collection=kl_collection, num_samples=num_samples,
+        shared_inputs=shared_inputs, bayesian_bias=bayesian_bias,
+        kernel_loc_initializer=kernel_loc_initializer, bias_loc_initializer=bias_loc_initializer,
+        posterior_init_scale=posterior_init_scale, trainable=trainable, name=name, reuse=reuse)
+    return _conv(geometry, inputs, options)
 
 
 def conv3d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
@@ -143,11 +151,14 @@ def conv3d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
-    return _conv(3, inputs, filters, kernel_size, strides, padding, dilation_rate, activation,
-                 use_bias, estimator, prior, sample, kl_collection, num_samples, shared_inputs,
-                 bayesian_bias,
-                 kernel_loc_initializer, bias_loc_initializer, posterior_init_scale, trainable,
-                 name, reuse)
+    geometry = _geometry(3, name, filters, kernel_size, strides, padding, dilation_rate)
+    options = _options.layer_options(
+        'conv3d', activation=activation, use_bias=use_bias, estimator=estimator, prior=prior,
+        sample=sample, kl_collection=kl_collection, num_samples=num_samples,
+        shared_inputs=shared_inputs, bayesian_bias=bayesian_bias,
+        kernel_loc_initializer=kernel_loc_initializer, bias_loc_initializer=bias_loc_initializer,
+        posterior_init_scale=posterior_init_scale, trainable=trainable, name=name, reuse=reuse)
+    return _conv(geometry, inputs, options)
 
 
 conv1d.__doc__ = _CONV_DOC.format(rank=1, dims='width', dims_out='out_width')

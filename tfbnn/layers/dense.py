@@ -1,7 +1,7 @@
 """Bayesian fully connected layer, `tf.layers.dense`-style."""
 import tensorflow.compat.v1 as tf
 
-from tfbnn.layers import _bayesian
+from tfbnn.layers import _bayesian, _options
 
 __all__ = ['dense']
 
@@ -99,15 +99,14 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
         Reparameterization Trick, sec. 2.3.
       Wen, Vicol, Ba, Tran, Grosse (2018), Flipout, sec. 3.
     """
-    layer = "dense '%s'" % (name or 'bayesian_dense')
-    units = _bayesian.check_positive_int(layer, 'units', units)
-    estimator, prior, sample, num_samples, posterior_init_scale, kl_collection = \
-        _bayesian.check_common(layer, estimator, prior, sample, num_samples,
-                               posterior_init_scale, kl_collection)
-    inputs = _bayesian.check_inputs(layer, inputs, 2, None, num_samples, shared_inputs)
+    layer = _options.layer_label('dense', name)
+    units = _options.check_positive_int(layer, 'units', units)
+    options = _options.layer_options(
+        'dense', activation=activation, use_bias=use_bias, estimator=estimator, prior=prior,
+        sample=sample, kl_collection=kl_collection, num_samples=num_samples,
+        shared_inputs=shared_inputs, bayesian_bias=bayesian_bias,
+        kernel_loc_initializer=kernel_loc_initializer, bias_loc_initializer=bias_loc_initializer,
+        posterior_init_scale=posterior_init_scale, trainable=trainable, name=name, reuse=reuse)
+    inputs = _bayesian.check_inputs(options, inputs, 2, None)
     kernel_shape = [tf.dimension_value(inputs.shape[-1]), units]
-    return _bayesian.build_layer(
-        layer, 'bayesian_dense', inputs, kernel_shape, units, _matmul_last_axis, _sign_shape,
-        activation, use_bias, estimator, prior, sample, kl_collection, num_samples,
-        shared_inputs, bayesian_bias, kernel_loc_initializer, bias_loc_initializer, posterior_init_scale,
-        trainable, name, reuse)
+    return _bayesian.build_layer(inputs, kernel_shape, _matmul_last_axis, _sign_shape, options)
