@@ -51,6 +51,8 @@ setup(
               'tfbnn-train=tfbnn.cli.train:main',
               'tfbnn-export=tfbnn.cli.export:main',
               'tfbnn-reproduce=tfbnn.cli.reproduce:main',
+              'tfbnn-kl-study=tfbnn.cli.kl_study:main',
+              'tfbnn-local-cluster=tfbnn.cli.local_cluster:main',
           ],
       },
       classifiers=[

@@ -5,7 +5,7 @@ time; on the CPU of our benchmarks it is the largest single cost of a
 Bayes-by-Backprop training step (about 12 ns per draw). The same Box-Muller
 transform written as whole-tensor ops (uniform draws, then log, sqrt, cos and
 sin, which Eigen vectorises) draws the same distribution in about half the time
-(`scripts/bench_layers.py`, and the timeline notes in the README).
+(`benchmarks/bench_layers.py`, and the timeline notes in the README).
 """
 import math
 

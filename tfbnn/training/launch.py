@@ -31,10 +31,11 @@ import sys
 import threading
 import time
 
-__all__ = ['free_ports', 'local_cluster', 'LocalCluster', 'TRAIN_SCRIPT']
+__all__ = ['free_ports', 'local_cluster', 'LocalCluster', 'TRAIN_MODULE']
 
-TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), 'scripts', 'train.py')
+# What each task runs, as `python -m TRAIN_MODULE`: a module of the package, so
+# the launcher works wherever tfbnn is installed (scripts/ is not shipped).
+TRAIN_MODULE = 'tfbnn.cli.train'
 
 
 def free_ports(count, host='127.0.0.1'):
@@ -89,7 +90,8 @@ class LocalCluster(object):
       max_restarts: how many times a dying non-chief worker is started again.
       grace_seconds: how long the workers may take to finish after the chief.
       stream: where the prefixed output goes.
-      python, script: what runs each task.
+      python, script: what runs each task: `python script` when a script is
+        given, else `python -m tfbnn.cli.train` (python: this interpreter).
     """
 
     def __init__(self, num_workers, train_args, sync=False, num_ps=1, max_restarts=3,
@@ -100,7 +102,7 @@ class LocalCluster(object):
         self.train_args = list(train_args) + (['--sync-replicas'] if sync else [])
         self.max_restarts, self.grace = max_restarts, grace_seconds
         self.stream = stream or sys.stdout
-        self.cmd = [python or sys.executable, script or TRAIN_SCRIPT]
+        self.cmd = [python or sys.executable] + ([script] if script else ['-m', TRAIN_MODULE])
         self.procs, self.restarts, self._lock, self._threads = {}, {}, threading.Lock(), []
         self.tasks = [('ps', i) for i in range(num_ps)] + [('worker', i)
                                                            for i in range(num_workers)]
@@ -171,7 +173,7 @@ class LocalCluster(object):
         except (OSError, ValueError):
             pass
         args = [a for a in self.train_args if a not in ('--resume', '--sync-replicas')]
-        launcher = ['scripts/launch_local_cluster.py', '--workers',
+        launcher = ['python', '-m', 'tfbnn.cli.local_cluster', '--workers',
                     str(len(self.cluster['worker']))]
         if self.num_ps != 1:
             launcher += ['--ps', str(self.num_ps)]

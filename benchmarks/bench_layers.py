@@ -11,9 +11,9 @@ kept, so that a noisy neighbour on a shared machine slows everything alike.
 Both libraries use their default prior N(0, 1) with the analytic KL scaled by
 1/N, and a point-estimate bias (TFP's default; tfbnn's bayesian_bias=False).
 
-  scripts/run.sh python scripts/bench_layers.py            # full
-  scripts/run.sh python scripts/bench_layers.py --steps 3 --rounds 1   # smoke
-  scripts/run.sh python scripts/bench_layers.py --stacks tf1,tf2      # both stacks
+  scripts/run.sh python benchmarks/bench_layers.py            # full
+  scripts/run.sh python benchmarks/bench_layers.py --steps 3 --rounds 1   # smoke
+  scripts/run.sh python benchmarks/bench_layers.py --stacks tf1,tf2      # both stacks
 """
 import argparse
 import os

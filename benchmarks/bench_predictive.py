@@ -16,7 +16,7 @@ values) computed three ways, in one process:
           which gives every test example exactly the predictive distribution
           of drawing whole weight matrices (see tfbnn.predictive.eval_estimator).
 
-  scripts/run.sh python scripts/bench_predictive.py [--data-dir ../shared/data/mnist]
+  scripts/run.sh python benchmarks/bench_predictive.py [--data-dir ../shared/data/mnist]
 """
 import argparse
 import os

@@ -2,7 +2,7 @@
 """Examples/s of the training job on 1, 2 and 4 local workers (1 ps, synchronous),
 beside the plain single-process job, on the built-in digits and on MNIST.
 
-  bash scripts/run.sh python scripts/bench_distributed.py [--mnist-dir ../shared/data/mnist]
+  bash scripts/run.sh python benchmarks/bench_distributed.py [--mnist-dir ../shared/data/mnist]
 
 Each configuration runs about --steps global steps; examples/s is the chief's
 count of the job's throughput (all workers), from its first completed step to
@@ -20,9 +20,12 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+sys.path.insert(0, ROOT)
+# The training processes run `python -m tfbnn.cli.train`: they import this checkout too.
+os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [ROOT, os.environ.get('PYTHONPATH')]))
 
-from tfbnn.training.launch import TRAIN_SCRIPT, LocalCluster  # noqa: E402
+from tfbnn.training.launch import TRAIN_MODULE, LocalCluster  # noqa: E402
 
 
 def _metrics(out):
@@ -78,7 +81,7 @@ def _bench(args, sets, counts, tmp, rows):
     for name, data_dir, n in sets:
         out = os.path.join(tmp, '%s-single' % name)
         flags = _flags(name, data_dir, args.batch_size, 1, args.steps, n, out)
-        subprocess.run([sys.executable, TRAIN_SCRIPT] + flags, env=env, check=True,
+        subprocess.run([sys.executable, '-m', TRAIN_MODULE] + flags, env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         single = _metrics(out)['examples_per_second']
         rows.append((name, 'single process (no cluster)', args.batch_size, single, None, 1.0))

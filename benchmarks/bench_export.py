@@ -9,10 +9,10 @@ runtime that is installed: TensorFlow (tf.import_graph_def), the TFLite
 interpreter, onnxruntime and OpenCV dnn. Prints file size, latency (batch 1)
 and throughput (batch 1000), best of rounds with the graphs interleaved, with
 each runtime's ratio to its own plain network. Each runtime runs in a process
-of its own that imports no tfbnn (scripts/serve_timer.py), as a serving
-pipeline would, on one thread.
+of its own that imports no tfbnn (serve_timer.py, beside this file), as a
+serving pipeline would, on one thread.
 
-  TFBNN_STACK=tf2 scripts/run.sh python scripts/bench_export.py [--hidden 400,400]
+  TFBNN_STACK=tf2 scripts/run.sh python benchmarks/bench_export.py [--hidden 400,400]
 """
 import argparse
 import json
@@ -53,8 +53,9 @@ def deterministic_twin(run, path):
     return frozen
 
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# (runtime, the format it reads); scripts/serve_timer.py times each.
+# serve_timer.py, the process that times one runtime, lives beside this file.
+SERVE_TIMER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'serve_timer.py')
+# (runtime, the format it reads); SERVE_TIMER times each.
 RUNTIMES = [('tensorflow', 'graphdef'), ('tflite', 'tflite'), ('onnxruntime', 'onnx'),
             ('opencv', 'graphdef')]
 
@@ -112,7 +113,7 @@ def main(argv=None):
             specs.append((graph, path, output, k))
         print('timing %s in a process of its own ...' % runtime, flush=True)
         proc = subprocess.run(
-            [sys.executable, os.path.join(HERE, 'serve_timer.py'), runtime, str(args.rounds),
+            [sys.executable, SERVE_TIMER, runtime, str(args.rounds),
              json.dumps(list(run.meta['input_shape'])), json.dumps(specs)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         if proc.returncode:

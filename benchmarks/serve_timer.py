@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Times exported graphs in one consumer runtime, as a pipeline that knows
 nothing of tfbnn runs them (this file imports no tfbnn). Called by
-scripts/bench_export.py, one process per runtime; prints JSON.
+benchmarks/bench_export.py (beside it), one process per runtime; prints JSON.
 
-  python scripts/serve_timer.py RUNTIME ROUNDS SHAPE_JSON GRAPHS_JSON
+  python benchmarks/serve_timer.py RUNTIME ROUNDS SHAPE_JSON GRAPHS_JSON
 
 SHAPE_JSON: one example's shape, e.g. [8, 8, 1]; GRAPHS_JSON: a list of
 [name, path, output tensor name, K or null]: K is fed as `num_samples` (a

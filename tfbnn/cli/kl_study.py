@@ -1,0 +1,110 @@
+"""tfbnn-kl-study: regenerate every number and figure of docs/kl-weighting.md.
+
+Runs the study of tfbnn.kl_study (or renders a saved results.json), prints its
+tables, and, unless --quick, writes them and the figures into the guide.
+
+  tfbnn-kl-study            # full budget (minutes), updates docs/
+  tfbnn-kl-study --quick    # seconds; prints, leaves docs/ alone
+
+Exit status: 0 done; 2 a user error (one line on stderr).
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+__all__ = ['build_parser', 'main']
+
+GUIDE = 'kl-weighting.md'
+
+
+def build_parser(docs='docs'):
+    """The argument parser; `docs` is the default of --docs."""
+    from tfbnn.kl_study import EXPERIMENTS
+    p = argparse.ArgumentParser(prog='tfbnn-kl-study', description=__doc__.split('\n\n')[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--quick', action='store_true',
+                   help='tiny budget for tests; numbers are not meaningful')
+    p.add_argument('--work-dir', default=None, help='where the runs go (default: a temp dir)')
+    p.add_argument('--only', default=','.join(EXPERIMENTS),
+                   help='comma-separated subset of %s' % ', '.join(EXPERIMENTS))
+    p.add_argument('--docs', default=docs,
+                   help='folder of %s and kl_study/ (updated unless --quick)' % GUIDE)
+    p.add_argument('--update-docs', action='store_true', help='update docs even with --quick')
+    p.add_argument('--from-results', default=None,
+                   help='skip the runs: render (and update docs from) a saved results.json')
+    return p
+
+
+def _error(message):
+    sys.stderr.write('tfbnn-kl-study: error: %s\n' % message)
+    return 2
+
+
+def main(argv=None, docs='docs'):
+    """Runs the command line `argv` (default sys.argv[1:]); returns the exit status.
+
+    Args:
+      argv: list of arguments.
+      docs: the default of --docs (scripts/kl_study.py gives the checkout's docs/).
+    """
+    from tfbnn.kl_study import EXPERIMENTS
+    parser = build_parser(docs)
+    args = parser.parse_args(argv)
+    chosen = [e for e in args.only.split(',') if e]
+    unknown = sorted(set(chosen) - set(EXPERIMENTS))
+    if unknown:
+        parser.error('unknown experiment(s) %s; choose from %s'
+                     % (', '.join(unknown), ', '.join(EXPERIMENTS)))
+    if not chosen:
+        parser.error('--only names no experiment; choose from %s' % ', '.join(EXPERIMENTS))
+    update = args.update_docs or not args.quick
+    guide = os.path.join(args.docs, GUIDE)
+    if update and not os.path.isfile(guide):
+        return _error('no %s in --docs %s (the tables are written into it; --quick leaves the '
+                      'docs alone)' % (GUIDE, args.docs))
+    results = None
+    if args.from_results:
+        try:
+            with open(args.from_results) as f:
+                results = json.load(f)
+        except (OSError, ValueError) as err:
+            return _error('cannot read --from-results %s: %s' % (args.from_results, err))
+        if not isinstance(results, dict):
+            return _error('--from-results %s is not a results.json of the study (no object)'
+                          % args.from_results)
+    from tfbnn import kl_study
+    from tfbnn._compat import script_setup
+    script_setup()
+    if results is not None:
+        work = os.path.dirname(os.path.abspath(args.from_results))
+    else:
+        work = args.work_dir or tempfile.mkdtemp(prefix='tfbnn_kl_study_')
+        print('kl_study: runs in %s (%s budget)' % (work, 'quick' if args.quick else 'full'),
+              flush=True)
+        results = kl_study.run_study(work, quick=args.quick, experiments=chosen,
+                                     log=lambda line: print(line, flush=True))
+    tables = kl_study.render_tables(results)
+    for name, table in tables.items():
+        print('\n## %s\n%s' % (name, table))
+    if update:
+        folder = os.path.join(args.docs, 'kl_study')
+        os.makedirs(folder, exist_ok=True)
+        target = os.path.join(folder, 'results.json')
+        source = args.from_results or os.path.join(work, 'results.json')
+        if os.path.abspath(source) != os.path.abspath(target):
+            shutil.copy(source, target)
+        for path in kl_study.plot_study(results, folder):
+            print('wrote %s' % path)
+        try:
+            kl_study.update_guide(guide, tables)
+        except ValueError as err:  # a guide without the study's markers
+            return _error(str(err))
+        print('updated %s' % guide)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
