@@ -40,7 +40,7 @@ def deterministic_twin(run, path):
     with graph.as_default():
         x = tf.placeholder(tf.float32, [None] + list(run.meta['input_shape']), name='input')
         h = tf.reshape(x, [-1, int(np.prod(run.meta['input_shape']))])
-        names = ['fc%d' % (i + 1) for i in range(len(run.config['hidden']))] + ['output']
+        names = ['fc%d' % (i + 1) for i in range(len(run.config.hidden))] + ['output']
         for name in names:
             h = tf.matmul(h, tf.constant(reader.get_tensor('model/%s/kernel_loc' % name)))
             h = h + tf.constant(reader.get_tensor('model/%s/bias_loc' % name))
@@ -125,7 +125,7 @@ def main(argv=None):
     shape = list(run.meta['input_shape'])
     print('\n%s network, exported on TensorFlow %s; best of %d rounds, each runtime in its '
           'own process on one thread' % (
-              '-'.join(str(v) for v in [int(np.prod(shape))] + run.config['hidden'] + [10]),
+              '-'.join(str(v) for v in [int(np.prod(shape))] + list(run.config.hidden) + [10]),
               tf.__version__, args.rounds))
     print('%-12s %-20s %10s %12s %9s %16s %9s' % ('runtime', 'graph', 'bytes', 'batch-1 ms',
                                                  'vs plain', 'batch-1000 ex/s', 'vs plain'))

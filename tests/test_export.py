@@ -107,8 +107,7 @@ def trained(tmp_path_factory):
 def reference(run_dir, x, sample, num_samples=None):
     """The training graph's network on x, restored from the run's checkpoint."""
     run = export.load_run(run_dir)
-    ds = export._MetaDataset(run.meta['task'], run.meta['num_classes'])
-    spec = run_config.model_spec(run.config, ds)
+    spec = run_config.model_spec(run.config, run.meta['task'], run.meta['num_classes'])
     graph = tf.Graph()
     with graph.as_default():
         if sample:
@@ -269,7 +268,7 @@ def test_regression_outputs_are_in_original_units(tmp_path):
     got = run_loader(tmp_path, 'pb', os.path.join(out, 'export', 'frozen_sample.pb'),
                      ds.x_test[:10], ['mean', 'stddev', 'mean_prediction'])
     run = export.load_run(out)
-    spec = run_config.model_spec(run.config, export._MetaDataset('regression', None))
+    spec = run_config.model_spec(run.config, 'regression')
     graph = tf.Graph()
     with graph.as_default():
         pred = models.build_network(spec, tf.constant(ds.x_test[:10]), sample=False).outputs

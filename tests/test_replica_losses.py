@@ -6,7 +6,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import tfbnn
-from tfbnn import losses, replica_losses
+from tfbnn import _compat, losses, replica_losses
 from tfbnn.errors import ConfigError
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import sharding
@@ -86,3 +86,21 @@ def test_one_replica_is_the_plain_elbo(sess):
 def test_replica_elbo_argument_errors(args, message):
     with pytest.raises(ConfigError, match=message):
         replica_losses.replica_elbo(tf.zeros([2]), *args, global_batch_count=tf.constant(2))
+
+
+@pytest.mark.parametrize('shape,dtype,message', [
+    ([4], tf.int32, 'replica_elbo: nll must be a float Tensor, got int32'),
+    ([2, 3, 4], tf.float32, r'replica_elbo: nll must have shape \[batch\] or \[num_samples, '
+                            r'batch\].*got shape \(2, 3, 4\)'),
+])
+def test_replica_elbo_nll_errors_name_the_caller(shape, dtype, message):
+    with pytest.raises(ConfigError, match=message):
+        replica_losses.replica_elbo(tf.zeros(shape, dtype), 10, 4, 2, tf.constant(4))
+
+
+def test_replica_elbo_refuses_eager_mode(monkeypatch):
+    nll, count = tf.zeros([2]), tf.constant(4)
+    monkeypatch.setattr(_compat.tf, 'executing_eagerly', lambda: True)
+    with pytest.raises(ConfigError, match=r'tfbnn\.replica_losses\.replica_elbo builds a graph '
+                                          r'but TensorFlow .* is executing eagerly'):
+        replica_losses.replica_elbo(nll, 10, 4, 2, count)

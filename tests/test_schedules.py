@@ -89,7 +89,7 @@ def test_cli_rejects_a_bad_schedule_with_one_line(tmp_path, capsys):
 
 def test_old_configs_read_as_a_constant_rate():
     config = run_config.validate(dict(learning_rate=0.01))
-    assert config['lr_schedule'] == 'constant'
+    assert config.lr_schedule == 'constant'
     assert run_config.learning_rate(config) == 0.01
 
 
@@ -103,7 +103,7 @@ def test_a_replicas_schedule_reads_the_single_process_step(sync):
     config = run_config.validate(dict(hidden=[4], epochs=4, optimizer='sgd', learning_rate=1.0,
                                       lr_schedule='step', lr_decay_epochs=[1, 2],
                                       lr_decay_factor=0.5, eval_samples=2))
-    spec = run_config.model_spec(config, dataset)
+    spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
     replica = graph_lib.Replica(2, 0, sync, '/cpu:0')
     g = graph_lib.build_train_graph(config, dataset, spec, '/cpu:0', replica)
     spe = g.steps_per_epoch  # global batches of W B examples

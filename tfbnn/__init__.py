@@ -33,6 +33,8 @@ The public API:
                  sigma = 0 for the lowest |mu| / sigma)
   tfbnn.schedules: learning_rate, learning_rate_value, SCHEDULES (functions
                    of the global step)
+  tfbnn.run_config: RunConfig (a training run's options, frozen and checked;
+                    config.json), validate, load, save (imported on use)
   tfbnn.training: train (the job behind scripts/train.py); on a cluster,
                   tfbnn.training.distributed.run_task, .cluster, .launch
   tfbnn.reproduce: reproduce_mnist, extend_mnist, reproduce_pruning,

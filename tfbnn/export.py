@@ -47,8 +47,6 @@ Run = collections.namedtuple('Run', ['directory', 'config', 'meta', 'checkpoint'
 InferenceGraph = collections.namedtuple('InferenceGraph', ['graph', 'input', 'outputs', 'saver',
                                                          'num_samples'])
 
-_MetaDataset = collections.namedtuple('_MetaDataset', ['task', 'num_classes'])
-
 
 def load_run(run_dir, checkpoint=None):
     """Reads a run directory: its config, data description and checkpoint.
@@ -91,11 +89,11 @@ def build_inference_graph(run, mode='sample', samples=None):
     """
     if mode not in MODES:
         raise ConfigError('--mode must be one of %s, got %r' % (', '.join(MODES), mode))
-    samples = run.config['eval_samples'] if samples is None else samples
+    samples = run.config.eval_samples if samples is None else samples
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ConfigError('--samples must be a positive integer, got %r' % (samples,))
     meta = run.meta
-    spec = run_config.model_spec(run.config, _MetaDataset(meta['task'], meta['num_classes']))
+    spec = run_config.model_spec(run.config, meta['task'], meta['num_classes'])
     # The prior only shapes the KL, which inference never computes; an
     # analytic one keeps the KL's Monte Carlo draw (a random op) out of the
     # exported graphs, the SavedModel included.
@@ -108,9 +106,9 @@ def build_inference_graph(run, mode='sample', samples=None):
             k = serving.num_samples_input(samples)
             build = (serving.classification_outputs if meta['task'] == 'classification'
                      else serving.regression_outputs)
-            raw = build(spec, x, k, run.config['eval_estimator'])
+            raw = build(spec, x, k, run.config.eval_estimator)
         elif mode == 'sample':
-            raw = _static_k_outputs(spec, x, meta['task'], samples, run.config['eval_estimator'])
+            raw = _static_k_outputs(spec, x, meta['task'], samples, run.config.eval_estimator)
         else:
             net = models.build_network(spec, x, sample=False).outputs
             raw = ({'mean_probs': tf.nn.softmax(net)} if meta['task'] == 'classification'

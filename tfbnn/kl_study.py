@@ -30,11 +30,11 @@ FULL = _Budget(epochs=30, widths=(25, 50, 100, 200, 400), volume_epochs=8, eval_
 QUICK = _Budget(epochs=1, widths=(16, 32), volume_epochs=1, eval_samples=3, diagnostics_every=6)
 
 
-def _run(work, name, log, **config):
+def _run(work, name, log, **options):
     out = os.path.join(work, name)
-    config.setdefault('progress', 'never')
-    config['output_dir'] = out
-    metrics = train(config, stream=io.StringIO())
+    options.setdefault('progress', 'never')
+    options['output_dir'] = out
+    metrics = train(options, stream=io.StringIO())
     history = read_json(os.path.join(out, rundir.HISTORY))
     diag = read_json(os.path.join(out, rundir.DIAGNOSTICS), [])
     params = None

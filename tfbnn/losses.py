@@ -203,22 +203,58 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
     Raises:
       ConfigError (a ValueError): for invalid arguments, with what is allowed.
     """
-    require_graph_mode('tfbnn.losses.elbo')
+    def nll_term(nll):
+        if scheme == 'per_example':
+            return tf.reduce_mean(nll)
+        return tf.reduce_mean(tf.reduce_sum(nll, axis=-1))
+
+    return _assemble_elbo('tfbnn.losses.elbo', nll, nll_term, num_examples, batch_size, scheme,
+                          kl_weight, warmup_steps, step, scope, collection, name)
+
+
+def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_weight,
+                   warmup_steps, step, scope, collection, name, values=()):
+    """Checks `nll` and builds `Elbo(nll_term_fn(nll) + kl_coefficient * KL)`.
+
+    The one place that checks the NLL and assembles an `Elbo`, for `elbo` and
+    `tfbnn.replica_losses.replica_elbo`; the two differ only in the NLL term
+    and in the batch size that sets the KL coefficient.
+
+    Args:
+      api: the caller's full name, e.g. 'tfbnn.losses.elbo'; its last part
+        starts the error messages and is the default name scope.
+      nll: float `Tensor` (or convertible) of shape `[batch]` or
+        `[num_samples, batch]`.
+      nll_term_fn: callable taking the checked `nll` `Tensor` and returning
+        the scalar NLL term, built inside the name scope.
+      num_examples, scheme, kl_weight, warmup_steps, step: as for `elbo`.
+      batch_size: the B of the KL coefficient; when None, and the scheme needs
+        it, `nll`'s static last dimension.
+      scope, collection: the KL collection filter.
+      name: op name.
+      values: further `Tensor`s the ops depend on, for the name scope.
+
+    Returns:
+      An `Elbo`.
+
+    Raises:
+      ConfigError (a ValueError): in eager mode, or for invalid arguments.
+    """
+    require_graph_mode(api)
+    owner = api.rsplit('.', 1)[-1]
     nll = tf.convert_to_tensor(nll)
     if not nll.dtype.is_floating:
-        raise ConfigError('elbo: nll must be a float Tensor, got %s' % nll.dtype.name)
+        raise ConfigError('%s: nll must be a float Tensor, got %s' % (owner, nll.dtype.name))
     if nll.shape.ndims not in (1, 2):
-        raise ConfigError('elbo: nll must have shape [batch] or [num_samples, batch] (one value '
-                          'per example; sum any per-pixel terms first), got shape %s' % nll.shape)
+        raise ConfigError('%s: nll must have shape [batch] or [num_samples, batch] (one value '
+                          'per example; sum any per-pixel terms first), got shape %s'
+                          % (owner, nll.shape))
     if scheme != 'per_example' and batch_size is None:
         batch_size = tf.dimension_value(nll.shape[-1])
-    with tf.name_scope(name, 'elbo', [nll]):
+    with tf.name_scope(name, owner, [nll] + list(values)):
         coef = kl_coefficient(num_examples, batch_size, scheme, kl_weight, warmup_steps,
                               step, nll.dtype)
-        if scheme == 'per_example':
-            nll_term = tf.reduce_mean(nll)
-        else:
-            nll_term = tf.reduce_mean(tf.reduce_sum(nll, axis=-1))
+        nll_term = nll_term_fn(nll)
         kl = tf.cast(kl_divergence(scope, collection), nll.dtype)
         scaled_kl = coef * kl
         loss = nll_term + scaled_kl

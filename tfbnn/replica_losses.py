@@ -75,31 +75,24 @@ def replica_elbo(nll, num_examples, global_batch_size, num_replicas, global_batc
       `tfbnn.losses.Elbo` of L_w; its `nll_term` is W c_s sum nll_b.
 
     Raises:
-      ConfigError: for invalid arguments.
+      ConfigError (a ValueError): for invalid arguments (the checks of
+      `tfbnn.losses.elbo` and W, G), or in eager mode.
     """
     for what, value in (('global_batch_size', global_batch_size),
                         ('num_replicas', num_replicas)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError('replica_elbo: %s must be an integer >= 1, got %r' % (what, value))
+        losses._check_int('replica_elbo', what, value, minimum=1)
     if global_batch_size < num_replicas:
         raise ConfigError('replica_elbo: global_batch_size (%d) must be at least num_replicas '
                           '(%d)' % (global_batch_size, num_replicas))
-    nll = tf.convert_to_tensor(nll)
-    if not nll.dtype.is_floating or nll.shape.ndims not in (1, 2):
-        raise ConfigError('replica_elbo: nll must be a float Tensor of shape [batch] or '
-                          '[num_samples, batch], got %s %s' % (nll.dtype.name, nll.shape))
-    with tf.name_scope(name, 'replica_elbo', [nll, global_batch_count]):
-        coef = losses.kl_coefficient(num_examples, global_batch_size, scheme, kl_weight,
-                                     warmup_steps, step, nll.dtype)
+
+    def nll_term(nll):
         per_example = nll if nll.shape.ndims == 1 else tf.reduce_mean(nll, 0)
         nll_sum = float(num_replicas) * tf.reduce_sum(per_example)
         if scheme == 'per_example':
-            nll_term = nll_sum / tf.cast(global_batch_count, nll.dtype)
-        else:
-            nll_term = nll_sum
-        kl = tf.cast(losses.kl_divergence(scope, collection), nll.dtype)
-        scaled_kl = coef * kl
-        return losses.Elbo(tf.identity(nll_term + scaled_kl, 'loss'),
-                           tf.identity(nll_term, 'nll_term'), tf.identity(kl, 'kl'),
-                           tf.identity(coef, 'kl_coefficient'),
-                           tf.identity(scaled_kl, 'scaled_kl'))
+            return nll_sum / tf.cast(global_batch_count, nll.dtype)
+        return nll_sum
+
+    return losses._assemble_elbo(  # pylint: disable=protected-access
+        'tfbnn.replica_losses.replica_elbo', nll, nll_term, num_examples, global_batch_size,
+        scheme, kl_weight, warmup_steps, step, scope, collection, name,
+        values=[global_batch_count])

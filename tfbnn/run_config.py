@@ -1,61 +1,274 @@
-"""A training run's configuration: defaults, validation, and config.json.
+"""A training run's configuration: `RunConfig`, its checks, and config.json.
 
-A run is described by one flat dict of JSON values (the command-line flags).
-It is written to `<output_dir>/config.json`, which is what `--resume` and the
-export tool read to rebuild the same graph.
+A run is described by one frozen `RunConfig`: one field per option of
+tfbnn-train, each carrying its default, its allowed choices and its help text
+(the command line of `tfbnn.cli.train` is generated from them). It is checked
+and normalised when it is made, so every `RunConfig` in the program is a
+valid one; `dataclasses.replace` makes a changed copy, checked again.
+
+The run directory keeps it as `<output_dir>/config.json`: a flat JSON object
+of every field (lists for the sequences) plus `config_format` and
+`tfbnn_version`, which is what `--resume` and the export tool read to rebuild
+the same graph. A config.json written before `RunConfig` existed has exactly
+this form and loads unchanged.
+
+What a config builds (data, model spec, learning rate, optimiser) lives in
+`tfbnn.run_setup` and is re-exported here.
 """
+import collections.abc
+import dataclasses
 import math
-import numbers
+import types
+from typing import Optional, Tuple, Union
 
-import tensorflow.compat.v1 as tf
-
-from tfbnn import data, layers, losses, models, schedules
+from tfbnn import layers, losses, models, schedules
 from tfbnn._jsonio import read_json, write_json
-from tfbnn.layers._bayesian import check_init_scale
+from tfbnn._run_checks import check, flag, json_value
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.run_setup import (OPTIMIZERS, learning_rate, load_data, load_datasets, make_optimizer,
+                             model_spec, ood_kinds)
 from tfbnn.version import __version__
 
-__all__ = ['DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'CONFIG_FORMAT', 'OPTIMIZERS',
-           'validate', 'learning_rate', 'make_optimizer',
-           'model_spec', 'load_data', 'load_datasets', 'ood_kinds',
-           'save', 'load', 'check_compatible']
+__all__ = ['RunConfig', 'DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'CONFIG_FORMAT',
+           'OPTIMIZERS', 'validate', 'flag', 'save', 'load', 'check_compatible',
+           # tfbnn.run_setup
+           'learning_rate', 'make_optimizer', 'model_spec', 'load_data', 'load_datasets',
+           'ood_kinds']
 
 # Bumped when a change makes old run directories unreadable.
 CONFIG_FORMAT = 1
 
-# adam: Adam (Kingma & Ba 2015) at --learning-rate; sgd: plain gradient
-# descent, the optimiser of Blundell et al. 2015; momentum: heavy-ball
-# momentum --momentum. Adam divides each step by the running RMS of its
-# gradient, so a parameter moves at about --learning-rate per step whatever
-# the scale of its gradient; under SGD the posterior scales, whose gradient is
-# mostly the KL's 1/N share, move in proportion to it.
-OPTIMIZERS = ('adam', 'sgd', 'momentum')
+# The keys config.json holds besides the fields.
+_RECORD_KEYS = ('config_format', 'tfbnn_version')
 
-# posterior_init_scale, learning_rate and epochs were chosen on validation
-# (tfbnn.reproduce.defaults; docs/results/defaults/defaults.json).
-DEFAULTS = dict(
-    dataset='digits', data_dir=None, split=0, ood_data_dir=None, ood_set='auto',
-    pixel_scale=255.0,
-    validation_size=0.0, validate_every=0, patience=0, evaluate_test=True,
-    model='mlp', hidden=[100, 100], norm='none',
-    estimator='flipout', prior='normal', prior_sigma=1.0, prior_pi=0.5,
-    prior_sigma1=1.0, prior_sigma2=math.exp(-6.0), posterior_init_scale=0.01,
-    posterior_init_mean='glorot_uniform',
-    noise_prior='none', noise_prior_shape=6.0, noise_prior_rate=6.0,
-    init_from=None, moped_delta=0.1,
-    kl_scheme='per_example', kl_weight=1.0, warmup_steps=0,
-    train_samples=1, eval_samples=50, eval_estimator='auto',
-    epochs=60, batch_size=128, eval_batch_size=500, learning_rate=3e-3,
-    optimizer='adam', momentum=0.9,
-    lr_schedule='constant', lr_decay_epochs=[], lr_decay_factor=0.1, lr_warmup_epochs=0.0,
-    seed=0, device='auto', threads=0,
-    output_dir='runs/latest', checkpoint_every=0, keep_checkpoints=3, summary_every=50,
-    diagnostics_every=0,
-    resume=False, progress='auto', max_seconds=0.0,
-    sync_replicas=False,  # on a cluster (tfbnn.training.distributed)
-    workers=0,  # W of the cluster that wrote the run (set by the chief); 0: one process
-)
+
+def _option(default, group, help, choices=None, check=None, text=None, flag=True):
+    """A `RunConfig` field: its default and everything the command line says of it.
+
+    Args:
+      default: the value when the option is not given (immutable: a tuple
+        for a sequence).
+      group: the --help section it is listed in.
+      help: one-line help text (the parser adds the default).
+      choices: tuple of the allowed values, or None.
+      check: a key of `tfbnn._run_checks.SIMPLE_RULES` ('positive_int',
+        'non_negative_int', 'positive_number'): the value's simple rule (the
+        others are written out in `tfbnn._run_checks.check`).
+      text: how the command line writes it: 'int_list' (400,400),
+        'float_list' (200,300), 'scale' (a number or LOW,HIGH) or 'switch'
+        (a flag without a value that flips the default); None: a value of
+        the default's type (a string for None).
+      flag: True: the flag is --name-with-dashes; a string: this flag
+        instead (--no-test-eval); False: not a flag, the job sets it itself.
+    """
+    return dataclasses.field(default=default, metadata=dict(
+        group=group, help=help, choices=choices, check=check, text=text, flag=flag))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig(object):
+    """The options of one training run, checked and normalised when made.
+
+    Each field is an option of tfbnn-train (`--name-with-dashes`), listed
+    with its help by `python scripts/train.py --help`; its metadata holds
+    that help, the --help group, the allowed choices and its rule.
+    Sequences are tuples (the object is immutable and hashable), lists in
+    `to_dict` and config.json.
+
+    Build one with keywords (`RunConfig(hidden=(400, 400))`), from a mapping
+    of options or a config.json record (`from_dict`, unknown keys are an
+    error), or from another (`dataclasses.replace(config, epochs=3)`).
+
+    Raises (on construction):
+      ConfigError: naming the first invalid option and what is allowed.
+    """
+
+    # data
+    dataset: str = _option(
+        'digits', 'data', 'digits (built in), mnist, uci, toy_regression, volumes3d, npz',
+        choices=DATASETS)
+    data_dir: Optional[str] = _option(
+        None, 'data', 'mnist: folder of the 4 IDX files; uci: a dataset folder with data.txt '
+        'and index_*.txt; npz: a .npz file or a folder with data.npz')
+    split: int = _option(0, 'data', 'uci split index K', check='non_negative_int')
+    pixel_scale: float = _option(
+        255.0, 'data', 'mnist: pixel bytes are divided by this (Blundell et al. 2015: 126)',
+        check='positive_number')
+    validation_size: Union[float, int] = _option(
+        0.0, 'data', 'hold out the last examples of the training split for validation: '
+        'a fraction in (0, 1) or a number of examples (0: none). '
+        'metrics.json then also has val_* scores')
+    validate_every: int = _option(
+        0, 'data', 'early stopping: every N epochs score the predictive on the validation '
+        'split, keep the best weights in best/ and evaluate those (0: off; needs '
+        '--validation-size)', check='non_negative_int')
+    patience: int = _option(
+        0, 'data', 'stop training after this many validations in a row without improvement '
+        '(0: train all --epochs; needs --validate-every)', check='non_negative_int')
+    ood_data_dir: Optional[str] = _option(
+        None, 'data', 'out-of-distribution data in the same format (e.g. Fashion-MNIST for '
+        'mnist): AUROC of entropy and mutual information')
+    ood_set: str = _option(
+        'auto', 'data', 'built-in out-of-distribution images: a comma-separated list of '
+        'inverted, permuted, noise (made from the test set) and photos (crops of photographs); '
+        'auto: the first three for image classification sets without --ood-data-dir; none: off')
+    # model
+    model: str = _option(
+        'mlp', 'model', 'mlp, lenet5, conv3d or lstm (images read row by row by a Bayesian '
+        'LSTM of --hidden units, built with tfbnn.custom_getter)', choices=models.MODELS)
+    hidden: Tuple[int, ...] = _option(
+        (100, 100), 'model', 'mlp hidden widths, e.g. 400,400', text='int_list')
+    norm: str = _option('none', 'model', 'none, batch or group (after hidden layers)',
+                        choices=models.NORMS)
+    estimator: str = _option(
+        'flipout', 'model', 'reparameterization, flipout or local_reparameterization',
+        choices=layers.ESTIMATORS)
+    prior: str = _option('normal', 'model', 'normal or scale_mixture',
+                         choices=('normal', 'scale_mixture'))
+    prior_sigma: float = _option(1.0, 'model', 'stddev of the normal prior',
+                                 check='positive_number')
+    prior_pi: float = _option(0.5, 'model', 'scale mixture pi')
+    prior_sigma1: float = _option(1.0, 'model', 'scale mixture sigma1', check='positive_number')
+    prior_sigma2: float = _option(math.exp(-6.0), 'model', 'scale mixture sigma2 (default e^-6)',
+                                  check='positive_number')
+    # posterior_init_scale, learning_rate and epochs were chosen on validation
+    # (tfbnn.reproduce.defaults; docs/results/defaults/defaults.json).
+    posterior_init_scale: Union[float, Tuple[float, float]] = _option(
+        0.01, 'model', "initial posterior stddev sigma_0 of every weight, or LOW,HIGH: each "
+        "weight's rho uniform between softplus^-1 of the two (chosen on validation: python "
+        "scripts/reproduce.py defaults)", text='scale')
+    posterior_init_mean: str = _option(
+        'glorot_uniform', 'model', 'initial kernel means: glorot_uniform (as tf.layers), '
+        'he_normal or lecun_normal', choices=models.MEAN_INITIALIZERS)
+    noise_prior: str = _option(
+        'none', 'model', 'regression: none (maximum-likelihood noise scale) or gamma (a '
+        'Gamma(shape, rate) prior on the noise precision, as PBP)', choices=('none', 'gamma'))
+    noise_prior_shape: float = _option(
+        6.0, 'model', 'shape of the Gamma prior on the noise precision (--noise-prior gamma)',
+        check='positive_number')
+    noise_prior_rate: float = _option(
+        6.0, 'model', 'rate of the Gamma prior on the noise precision (--noise-prior gamma)',
+        check='positive_number')
+    init_from: Optional[str] = _option(
+        None, 'model', "MOPED: start the posterior means at this deterministic checkpoint's "
+        "weights (model/fc1/kernel for model/fc1/kernel_loc; the getter-built lstm by its own "
+        "names) and sigma at --moped-delta |w|")
+    moped_delta: float = _option(0.1, 'model', 'MOPED: initial sigma relative to |w|')
+    # objective
+    kl_scheme: str = _option(
+        'per_example', 'objective', 'per_example (mean NLL + KL/N), per_batch (sum NLL + KL/M) '
+        'or blundell (sum NLL + pi_i KL)', choices=losses.SCHEMES)
+    kl_weight: float = _option(1.0, 'objective', 'beta multiplying the KL (tempering)')
+    warmup_steps: int = _option(0, 'objective', 'ramp beta linearly from 0 over this many steps',
+                                check='non_negative_int')
+    train_samples: int = _option(1, 'objective', 'weight samples averaged per training step',
+                                 check='positive_int')
+    # training
+    epochs: int = _option(60, 'training', 'passes over the training examples',
+                          check='positive_int')
+    batch_size: int = _option(
+        128, 'training', 'training examples per step (B; on a cluster, per worker)',
+        check='positive_int')
+    learning_rate: float = _option(3e-3, 'training', 'step size of the optimizer',
+                                   check='positive_number')
+    optimizer: str = _option(
+        'adam', 'training', 'adam, sgd (plain gradient descent, as in Blundell et al. 2015) or '
+        'momentum', choices=OPTIMIZERS)
+    lr_schedule: str = _option(
+        'constant', 'training', 'constant; step (times --lr-decay-factor at each of '
+        '--lr-decay-epochs); cosine (from the rate down to --lr-decay-factor times it over '
+        '--epochs). A function of the global step, so --resume continues it exactly',
+        choices=schedules.SCHEDULES)
+    lr_decay_epochs: Tuple[float, ...] = _option(
+        (), 'training', 'epochs at which --lr-schedule step decays, e.g. 300 or 200,300',
+        text='float_list')
+    lr_decay_factor: float = _option(
+        0.1, 'training', 'step: factor at each decay; cosine: the final fraction of the rate')
+    lr_warmup_epochs: float = _option(
+        0.0, 'training', 'linear warm-up of the rate from 0 over this many epochs (0: none)')
+    momentum: float = _option(0.9, 'training',
+                              'momentum coefficient of --optimizer momentum, in [0, 1)')
+    seed: int = _option(0, 'training', 'makes CPU runs repeatable', check='non_negative_int')
+    device: str = _option('auto', 'training', 'cpu, gpu or auto', choices=('cpu', 'gpu', 'auto'))
+    threads: int = _option(0, 'training',
+                           'TensorFlow intra/inter-op threads (0: TensorFlow decides)',
+                           check='non_negative_int')
+    max_seconds: float = _option(
+        0.0, 'training', 'stop training after this wall time, checkpoint and evaluate '
+        '(0: no limit)')
+    # evaluation
+    eval_samples: int = _option(
+        50, 'evaluation', 'K weight samples of the predictive (one sess.run per test batch)',
+        check='positive_int')
+    eval_estimator: str = _option(
+        'auto', 'evaluation', 'estimator of the predictive: auto (local_reparameterization for '
+        'mlp, exact per example and cheapest; the training estimator otherwise) or one of the '
+        'estimators', choices=('auto',) + layers.ESTIMATORS)
+    evaluate_test: bool = _option(
+        True, 'evaluation', 'score only the validation split at the end and leave the test '
+        'split unseen (for choosing hyperparameters)', text='switch', flag='--no-test-eval')
+    eval_batch_size: int = _option(
+        500, 'evaluation', 'examples per sess.run of the predictive at evaluation',
+        check='positive_int')
+    # output
+    output_dir: str = _option(
+        'runs/latest', 'output', 'the run directory: config.json, checkpoints, TensorBoard '
+        'events, history, metrics and plots')
+    checkpoint_every: int = _option(
+        0, 'output', 'steps between checkpoints (0: once per epoch); always at the end',
+        check='non_negative_int')
+    keep_checkpoints: int = _option(3, 'output', 'how many of the latest checkpoints to keep',
+                                    check='positive_int')
+    summary_every: int = _option(50, 'output', 'steps between TensorBoard summaries',
+                                 check='positive_int')
+    diagnostics_every: int = _option(
+        0, 'output', 'every N steps (and at the last), log and summarise per-layer KL '
+        'diagnostics: parameters, KL, KL/param, mean sigma, |mu|/sigma, and the gradient norms '
+        'of the scaled KL and of the NLL (0: off)', check='non_negative_int')
+    resume: bool = _option(
+        False, 'output', 'continue the run in --output-dir from its latest checkpoint',
+        text='switch')
+    progress: str = _option('auto', 'output', 'progress bar: auto (on a terminal), always or never',
+                            choices=('auto', 'always', 'never'))
+    # distributed (tfbnn.training.distributed)
+    sync_replicas: bool = _option(
+        False, 'distributed', 'synchronous training: each update applies the mean gradient of '
+        'all workers (SyncReplicasOptimizer); default asynchronous', text='switch')
+    workers: int = _option(
+        0, 'distributed', 'W of the cluster that wrote the run (set by the chief); 0: one '
+        'process', check='non_negative_int', flag=False)
+
+    def __post_init__(self):
+        for name, value in check(self).items():  # the normalised values
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_dict(cls, options):
+        """A checked `RunConfig` from a mapping of options (missing ones take
+        their defaults) or a config.json record.
+
+        Raises:
+          ConfigError: an unknown option or an invalid value.
+          TypeError: `options` is not a mapping.
+        """
+        if not isinstance(options, collections.abc.Mapping):
+            raise TypeError('RunConfig.from_dict: expected a mapping of options, got %r'
+                            % (options,))
+        unknown = sorted(str(k) for k in options if k not in _NAMES and k not in _RECORD_KEYS)
+        if unknown:
+            raise ConfigError('unknown option(s): %s' % ', '.join(unknown))
+        return cls(**{k: v for k, v in options.items() if k in _NAMES})
+
+    def to_dict(self):
+        """Every option as JSON values (sequences as lists), as config.json holds them."""
+        return {f.name: json_value(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+_NAMES = frozenset(f.name for f in dataclasses.fields(RunConfig))
+
+# The defaults, read-only, as JSON values (lists for sequences).
+DEFAULTS = types.MappingProxyType(RunConfig().to_dict())
 
 # What fixes the variables and their shapes: a run can only resume (or be
 # exported) with these unchanged.
@@ -67,236 +280,43 @@ ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
 RESUME_KEYS = ARCHITECTURE_KEYS + ('batch_size', 'seed', 'split', 'data_dir', 'pixel_scale',
                                    'validation_size')
 
-_CHOICES = dict(dataset=DATASETS, model=models.MODELS, norm=models.NORMS,
-                estimator=layers.ESTIMATORS, eval_estimator=('auto',) + layers.ESTIMATORS,
-                prior=('normal', 'scale_mixture'),
-                kl_scheme=losses.SCHEMES, device=('cpu', 'gpu', 'auto'),
-                optimizer=OPTIMIZERS, posterior_init_mean=models.MEAN_INITIALIZERS,
-                noise_prior=('none', 'gamma'),
-                progress=('auto', 'always', 'never'))
-_POSITIVE_INTS = ('train_samples', 'eval_samples', 'epochs', 'batch_size', 'eval_batch_size',
-                  'keep_checkpoints', 'summary_every')
-_NON_NEGATIVE_INTS = ('split', 'warmup_steps', 'seed', 'threads', 'checkpoint_every',
-                      'diagnostics_every', 'validate_every', 'patience', 'workers')
-_POSITIVE_FLOATS = ('prior_sigma', 'prior_sigma1', 'prior_sigma2', 'learning_rate',
-                    'pixel_scale', 'noise_prior_shape', 'noise_prior_rate')
-
-
-def _is_int(v):
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def _is_real(v):
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-
 
 def validate(config):
-    """Checks every value of a run configuration; returns a completed copy.
+    """The `RunConfig` of `config`: itself if it is one (it was checked when
+    made), else a mapping of options checked and converted once.
 
     Args:
-      config: dict; missing keys take `DEFAULTS`.
+      config: `RunConfig`, or a mapping of options (missing ones take their
+        defaults; `config_format` and `tfbnn_version` of a config.json
+        record are ignored).
 
     Returns:
-      A new dict with every key of DEFAULTS.
+      `RunConfig`.
 
     Raises:
       ConfigError: naming the first invalid option and what is allowed.
     """
-    unknown = sorted(set(config) - set(DEFAULTS) - {'config_format', 'tfbnn_version'})
-    if unknown:
-        raise ConfigError('unknown option(s): %s' % ', '.join(unknown))
-    out = dict(DEFAULTS)
-    out.update({k: v for k, v in config.items() if k in DEFAULTS})
-    for key, allowed in _CHOICES.items():
-        if out[key] not in allowed:
-            raise ConfigError('--%s must be one of %s, got %r'
-                              % (key.replace('_', '-'), ', '.join(allowed), out[key]))
-    for key in _POSITIVE_INTS:
-        if not _is_int(out[key]) or out[key] < 1:
-            raise ConfigError('--%s must be a positive integer, got %r'
-                              % (key.replace('_', '-'), out[key]))
-    for key in _NON_NEGATIVE_INTS:
-        if not _is_int(out[key]) or out[key] < 0:
-            raise ConfigError('--%s must be an integer >= 0, got %r'
-                              % (key.replace('_', '-'), out[key]))
-    for key in _POSITIVE_FLOATS:
-        if not _is_real(out[key]) or out[key] <= 0:
-            raise ConfigError('--%s must be a positive number, got %r'
-                              % (key.replace('_', '-'), out[key]))
-    if not _is_real(out['kl_weight']) or out['kl_weight'] < 0:
-        raise ConfigError('--kl-weight must be a number >= 0, got %r' % (out['kl_weight'],))
-    if not _is_real(out['max_seconds']) or out['max_seconds'] < 0:
-        raise ConfigError('--max-seconds must be a number >= 0, got %r' % (out['max_seconds'],))
-    if not _is_real(out['momentum']) or not 0 <= out['momentum'] < 1:
-        raise ConfigError('--momentum must be in [0, 1), got %r' % (out['momentum'],))
-    if not _is_real(out['prior_pi']) or not 0 < out['prior_pi'] < 1:
-        raise ConfigError('--prior-pi must be in (0, 1), got %r' % (out['prior_pi'],))
-    hidden = out['hidden']
-    if (not isinstance(hidden, (list, tuple)) or not hidden
-            or not all(_is_int(h) and h > 0 for h in hidden)):
-        raise ConfigError('--hidden must be one or more positive integers, got %r' % (hidden,))
-    out['hidden'] = [int(h) for h in hidden]
-    scale = out['posterior_init_scale']
-    try:
-        scale = check_init_scale('--posterior-init-scale', scale)
-    except ConfigError:
-        raise ConfigError('--posterior-init-scale must be a number above 1e-6, or two of them '
-                          'LOW,HIGH with LOW <= HIGH, got %r' % (scale,))
-    out['posterior_init_scale'] = list(scale) if isinstance(scale, tuple) else scale
-    if out['pixel_scale'] != DEFAULTS['pixel_scale'] and out['dataset'] != 'mnist':
-        raise ConfigError('--pixel-scale applies to --dataset mnist only, got dataset %r'
-                          % out['dataset'])
-    if not _is_real(out['validation_size']) or out['validation_size'] < 0:
-        raise ConfigError('--validation-size must be 0 (none), a fraction in (0, 1) or a '
-                          'number of examples, got %r' % (out['validation_size'],))
-    if out['validation_size']:
-        data.validation_count(out['validation_size'], 10 ** 12)  # its form; the count later
-    if not isinstance(out['evaluate_test'], bool):
-        raise ConfigError('evaluate_test must be true or false, got %r' % (out['evaluate_test'],))
-    if not out['evaluate_test'] and not out['validation_size']:
-        raise ConfigError('--no-test-eval needs a validation split (--validation-size) to '
-                          'evaluate on')
-    if out['patience'] and not out['validate_every']:
-        raise ConfigError('--patience counts validations: it needs --validate-every')
-    if out['validate_every'] and not out['validation_size']:
-        raise ConfigError('--validate-every needs a validation split (--validation-size)')
-    out['lr_decay_epochs'] = list(schedules.check_schedule(
-        out['lr_schedule'], out['lr_decay_epochs'], out['lr_decay_factor'],
-        out['lr_warmup_epochs']))
-    if out['init_from'] is not None and (not isinstance(out['init_from'], str)
-                                         or not out['init_from']):
-        raise ConfigError('--init-from must be a checkpoint path, got %r' % (out['init_from'],))
-    if not _is_real(out['moped_delta']) or out['moped_delta'] <= 0:
-        raise ConfigError('--moped-delta must be a positive number, got %r'
-                          % (out['moped_delta'],))
-    if out['ood_set'] not in ('auto', 'none'):
-        out['ood_set'] = ','.join(data.check_ood_kinds(out['ood_set']))
-        if out['ood_data_dir']:
-            raise ConfigError('--ood-set %s and --ood-data-dir: choose one out-of-distribution '
-                              'set' % out['ood_set'])
-    if not isinstance(out['sync_replicas'], bool):
-        raise ConfigError('--sync-replicas must be true or false, got %r' % (out['sync_replicas'],))
-    if not isinstance(out['output_dir'], str) or not out['output_dir']:
-        raise ConfigError('--output-dir must be a non-empty path')
-    return out
-
-
-def load_data(config, data_dir=None):
-    """The dataset a validated config trains on, validation split included.
-
-    Args:
-      config: validated run config.
-      data_dir: read this folder instead of config['data_dir'] (the
-        out-of-distribution set), without a validation split.
-
-    Raises:
-      ConfigError, DataError: see `tfbnn.data.load_dataset`.
-    """
-    ood = data_dir is not None
-    kwargs = dict(pixel_scale=config['pixel_scale']) if config['dataset'] == 'mnist' else {}
-    dataset = data.load_dataset(config['dataset'], data_dir if ood else config['data_dir'],
-                                config['split'], seed=config['seed'], **kwargs)
-    if config['validation_size'] and not ood:
-        dataset = data.hold_out_validation(dataset, config['validation_size'])
-    return dataset
-
-
-def ood_kinds(config, dataset):
-    """The built-in OOD kinds a validated config scores on `dataset` (a tuple,
-    empty for none). --ood-set auto: all of them for image classification
-    sets when no --ood-data-dir is given, none otherwise."""
-    choice = config['ood_set']
-    if choice == 'none' or (choice == 'auto' and config['ood_data_dir']):
-        return ()
-    if choice == 'auto':
-        images = dataset.task == 'classification' and len(dataset.input_shape) >= 2
-        return data.OOD_KINDS if images else ()
-    return data.check_ood_kinds(choice)
-
-
-def load_datasets(config):
-    """(training dataset, out-of-distribution dataset or None) of a validated config.
-
-    The OOD set is the --ood-data-dir folder's test split, or the built-in
-    images of `ood_kinds` (`tfbnn.data.builtin_ood`).
-
-    Raises:
-      ConfigError: --ood-data-dir or --ood-set for a regression set, or OOD
-        examples of another shape; DataError: see `tfbnn.data.load_dataset`.
-    """
-    dataset = load_data(config)
-    ood = None
-    kinds = ood_kinds(config, dataset)
-    if kinds:
-        ood = data.builtin_ood(dataset, kinds)
-    elif config['ood_data_dir']:
-        if dataset.task != 'classification':
-            raise ConfigError('--ood-data-dir applies to classification datasets only')
-        ood = load_data(config, config['ood_data_dir'])
-        if ood.input_shape != dataset.input_shape:
-            raise ConfigError('--ood-data-dir examples have shape %s, the training data %s'
-                              % (ood.input_shape, dataset.input_shape))
-    return dataset, ood
-
-
-def learning_rate(config, step=None, steps_per_epoch=None):
-    """The learning rate of a validated config: a float, or a scalar `Tensor`
-    of `step` when --lr-schedule is not constant or there is a warm-up.
-
-    Args:
-      config: validated run config.
-      step: integer scalar `Tensor` the schedule reads (the global step, or on
-        a cluster the single-process step it stands for).
-      steps_per_epoch: M of that step.
-    """
-    if config['lr_schedule'] == 'constant' and not config['lr_warmup_epochs']:
-        return config['learning_rate']
-    if step is None or not steps_per_epoch:
-        raise ValueError('learning_rate: --lr-schedule %s needs the step and the steps per epoch'
-                         % config['lr_schedule'])
-    return schedules.learning_rate(
-        step, config['learning_rate'], steps_per_epoch, config['epochs'], config['lr_schedule'],
-        config['lr_decay_epochs'], config['lr_decay_factor'], config['lr_warmup_epochs'])
-
-
-def make_optimizer(config, rate=None):
-    """The `tf.train.Optimizer` of a validated config (see `OPTIMIZERS`).
-
-    Args:
-      config: validated run config.
-      rate: the learning rate (float or scalar `Tensor`, see `learning_rate`);
-        None: config['learning_rate'].
-    """
-    rate = config['learning_rate'] if rate is None else rate
-    if config['optimizer'] == 'sgd':
-        return tf.train.GradientDescentOptimizer(rate)
-    if config['optimizer'] == 'momentum':
-        return tf.train.MomentumOptimizer(rate, config['momentum'])
-    return tf.train.AdamOptimizer(rate)
-
-
-def model_spec(config, dataset):
-    """The `tfbnn.models.ModelSpec` of a validated config on a loaded dataset."""
-    regression = dataset.task == 'regression'
-    if regression and config['model'] != 'mlp':
-        raise ConfigError("dataset %r is a regression task: only --model mlp applies, got %r"
-                          % (config['dataset'], config['model']))
-    prior = models.make_prior(config['prior'], config['prior_sigma'], config['prior_pi'],
-                              config['prior_sigma1'], config['prior_sigma2'])
-    return models.ModelSpec(
-        model=config['model'], hidden=tuple(config['hidden']), estimator=config['estimator'],
-        prior=prior, norm=config['norm'], posterior_init_scale=config['posterior_init_scale'],
-        task=dataset.task, output_units=1 if regression else dataset.num_classes,
-        posterior_init_mean=config['posterior_init_mean'])
+    if isinstance(config, RunConfig):
+        return config
+    return RunConfig.from_dict(config)
 
 
 def save(config, path):
-    """Writes config.json atomically (a killed job never leaves half a file)."""
-    write_json(path, dict(config, config_format=CONFIG_FORMAT, tfbnn_version=__version__))
+    """Writes config.json atomically (a killed job never leaves half a file).
+
+    Args:
+      config: `RunConfig` (or a mapping, checked first).
+      path: the file to write.
+    """
+    write_json(path, dict(validate(config).to_dict(), config_format=CONFIG_FORMAT,
+                          tfbnn_version=__version__))
 
 
 def load(path):
     """Reads a run's config.json.
+
+    Returns:
+      `RunConfig`.
 
     Raises:
       CheckpointError: when the file is missing, unreadable, or from an
@@ -310,16 +330,16 @@ def load(path):
                               % (path, record.get('config_format') if isinstance(record, dict)
                                  else None, __version__, CONFIG_FORMAT))
     try:
-        return validate(record)
+        return RunConfig.from_dict(record)
     except ConfigError as err:
         raise CheckpointError('%s: %s' % (path, err))
 
 
 def _schedule(config):
-    if not config['workers']:
+    if not config.workers:
         return 'a single process'
-    return '%d %s workers' % (config['workers'],
-                              'synchronous' if config['sync_replicas'] else 'asynchronous')
+    return '%d %s workers' % (config.workers,
+                              'synchronous' if config.sync_replicas else 'asynchronous')
 
 
 def check_compatible(saved, requested):
@@ -331,12 +351,16 @@ def check_compatible(saved, requested):
     so a cluster run resumes only with the same W and the same --sync-replicas.
     (A single-process resume of a cluster run is allowed: it restores, and
     counts batches of B from the saved step on.)
+
+    Args:
+      saved, requested: `RunConfig`s.
     """
     for key in RESUME_KEYS:
-        if saved[key] != requested[key]:
-            raise CheckpointError('cannot resume: --%s was %r in the saved run, now %r'
-                                  % (key.replace('_', '-'), saved[key], requested[key]))
-    if requested['workers'] and _schedule(saved) != _schedule(requested):
+        was, now = json_value(getattr(saved, key)), json_value(getattr(requested, key))
+        if was != now:
+            raise CheckpointError('cannot resume: %s was %r in the saved run, now %r'
+                                  % (flag(key), was, now))
+    if requested.workers and _schedule(saved) != _schedule(requested):
         raise CheckpointError('cannot resume: the saved run was trained by %s, now %s (the '
                               'global step would mean another batch); resume it with the same '
                               'workers and --sync-replicas' % (_schedule(saved),

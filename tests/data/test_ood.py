@@ -1,4 +1,5 @@
 """tfbnn.data.ood: the built-in out-of-distribution images, and their metrics in the job."""
+import dataclasses
 import json
 import os
 
@@ -69,8 +70,8 @@ def test_auto_picks_the_builtin_set_for_images_only():
     digits = data.load_digits()
     config = run_config.validate({})
     assert run_config.ood_kinds(config, digits) == data.OOD_KINDS
-    assert run_config.ood_kinds(dict(config, ood_data_dir='x'), digits) == ()
-    assert run_config.ood_kinds(dict(config, ood_set='none'), digits) == ()
+    assert run_config.ood_kinds(dataclasses.replace(config, ood_data_dir='x'), digits) == ()
+    assert run_config.ood_kinds(dataclasses.replace(config, ood_set='none'), digits) == ()
     assert run_config.ood_kinds(run_config.validate(dict(ood_set='noise')), digits) == ('noise',)
     with pytest.raises(ConfigError, match='choose one out-of-distribution set'):
         run_config.validate(dict(ood_set='noise', ood_data_dir='x'))

@@ -84,8 +84,8 @@ def cluster_job():
 def _digits_graph(config, replica=None):
     config = run_config.validate(config)
     dataset = data.load_dataset('digits', None, 0, seed=0)
-    return graph_lib.build_train_graph(config, dataset, run_config.model_spec(config, dataset),
-                                       '/cpu:0', replica)
+    spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
+    return graph_lib.build_train_graph(config, dataset, spec, '/cpu:0', replica)
 
 
 @pytest.mark.parametrize('sync,total', [(True, 3 * 23), (False, 3 * 23 * 2)])
@@ -177,8 +177,8 @@ def test_sync_cluster_converges_on_the_ps_and_restores_single_process(tmp_path, 
     # The checkpoint restores into the plain single-process graph.
     config = run_config.load(os.path.join(out, 'config.json'))
     dataset = data.load_dataset('digits', None, 0, seed=0)
-    g = graph_lib.build_train_graph(config, dataset, run_config.model_spec(config, dataset),
-                                    '/cpu:0')
+    spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
+    g = graph_lib.build_train_graph(config, dataset, spec, '/cpu:0')
     latest = tf.train.latest_checkpoint(out)
     assert latest.endswith('model.ckpt-92')
     with tf.Session() as sess:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.training.test_train_job import QUICK, mnist_fixture, read, run
+from tfbnn.run_config import RunConfig
 
 
 def _val_errors(out):
@@ -109,7 +110,7 @@ def test_a_best_record_from_a_replayed_future_is_dropped_with_its_files(tmp_path
     record = read(best, 'best.json')
     graph = type('G', (), dict(best_saver=None, total_steps=100))()
     dataset = type('D', (), dict(task='classification'))()
-    config = dict(output_dir=str(tmp_path / 'run'), validate_every=1, patience=0)
+    config = RunConfig(output_dir=str(tmp_path / 'run'), validation_size=0.2, validate_every=1)
     keeper = loop._BestCheckpoint(graph, dataset, config, record['step'] - 1, {})
     assert keeper.record is None
     assert os.listdir(best) == ['checkpoint']

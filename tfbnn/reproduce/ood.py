@@ -52,13 +52,13 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False)
             raise ConfigError('%s: examples of shape %s, MNIST\'s are %s'
                               % (folder, other.input_shape, dataset.input_shape))
         sets.append((os.path.basename(os.path.normpath(folder)), other.x_test))
-    run = export.load_run(config['output_dir'])
+    run = export.load_run(config.output_dir)
     inference = export.build_inference_graph(run, 'sample')
     scores = {}
     with tf.Session(graph=inference.graph) as sess:
         export.restore(sess, inference, run.checkpoint)
 
-        def predict(x, batch=config['eval_batch_size']):
+        def predict(x, batch=config.eval_batch_size):
             ends = {k: inference.outputs[k] for k in ('entropy', 'mutual_information')}
             parts = [sess.run(ends, {inference.input: x[i:i + batch]})
                      for i in range(0, x.shape[0], batch)]
@@ -73,7 +73,7 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False)
                 examples=int(x.shape[0]))
             log('mnist ood: %s: AUROC %.3f (mutual information), %.3f (entropy)'
                 % (name, scores[name]['auroc_mi'], scores[name]['auroc_entropy']))
-    record = dict(experiment='mnist_ood', protocol=dict(config, data_dir=str(data_dir),
+    record = dict(experiment='mnist_ood', protocol=dict(config.to_dict(), data_dir=str(data_dir),
                                                         output_dir=None),
                   metrics=metrics_, sets=scores)
     write_json(os.path.join(out_dir, 'ood.json'), record)

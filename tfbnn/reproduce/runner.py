@@ -4,6 +4,7 @@ Every reproduction goes through `tfbnn.training.train`, the same job
 `scripts/train.py` runs, so what is reproduced is the toolkit itself; each
 run keeps its own run directory (config, history, checkpoints, metrics).
 """
+import dataclasses
 import io
 import os
 import sys
@@ -37,10 +38,11 @@ DONE_FILE = 'reproduce_done.json'
 
 
 def run(config, verbose=False, reuse=False):
-    """Trains (or, with config['resume'], continues) one run; returns its metrics.
+    """Trains (or, with config.resume, continues) one run; returns its metrics.
 
     Args:
-      config: run options (see `tfbnn.run_config.DEFAULTS`).
+      config: `tfbnn.run_config.RunConfig`, or a mapping of run options
+        (missing ones take their defaults).
       verbose: print the job's own lines (per epoch); otherwise they only go
         to the run's train.log.
       reuse: make the call safe to repeat after an interruption: a run that
@@ -52,15 +54,18 @@ def run(config, verbose=False, reuse=False):
       the metrics dict of the run (also in <output_dir>/metrics.json), with
       'wall_seconds' added: training, validation and evaluation of this call.
     """
-    done_path = os.path.join(config['output_dir'], DONE_FILE)
-    options = run_config.validate(dict(config, resume=False))
+    config = run_config.validate(config)
+    done_path = os.path.join(config.output_dir, DONE_FILE)
+    # What reproduce_done.json records of the run: its options as config.json has them.
+    options = dataclasses.replace(config, resume=False).to_dict()
     if reuse:
         done = read_json(done_path)
         if done is not None and done.get('options') == options:
             return done['metrics']
-        config = dict(config, resume=True)
+        config = dataclasses.replace(config, resume=True)
     start = time.time()
-    metrics = train(dict(config, progress='never'), stream=None if verbose else io.StringIO())
+    metrics = train(dataclasses.replace(config, progress='never'),
+                    stream=None if verbose else io.StringIO())
     metrics['wall_seconds'] = time.time() - start
     if reuse:
         write_json(done_path, dict(options=options, metrics=metrics))
@@ -93,8 +98,8 @@ def select(candidates, base, out_dir, log, verbose=False, reuse=False):
         raise ValueError('select: candidate names repeat: %s' % names)
     records, best = [], None
     for i, (name, options) in enumerate(candidates):
-        config = dict(base, output_dir=os.path.join(out_dir, name), **options)
-        metrics = run(config, verbose, reuse)
+        run_dir = os.path.join(out_dir, name)
+        metrics = run(dict(base, output_dir=run_dir, **options), verbose, reuse)
         # The task from what the run measured (a regression run reports
         # val_ll), not from the dataset's name: an npz set can be either.
         key, better = evaluate_lib.selection_score(
@@ -102,8 +107,7 @@ def select(candidates, base, out_dir, log, verbose=False, reuse=False):
         record = dict(name=name, options=options, score_key=key, score=metrics[key],
                       selected_epoch=metrics.get('selected_epoch'),
                       wall_seconds=metrics['wall_seconds'],
-                      train_seconds=history_seconds(config['output_dir'],
-                                                    metrics['train_seconds']),
+                      train_seconds=history_seconds(run_dir, metrics['train_seconds']),
                       epochs=metrics['epochs'])
         records.append(record)
         if best is None or better(record['score'], best['score']):
@@ -115,7 +119,8 @@ def select(candidates, base, out_dir, log, verbose=False, reuse=False):
 
 
 def validated_options(options):
-    """`run_config.validate` applied early, so a bad grid fails before any run."""
+    """`run_config.validate` applied early, so a bad grid fails before any run;
+    returns the `RunConfig`."""
     return run_config.validate(options)
 
 

@@ -119,15 +119,15 @@ def _select(name, set_dir, out_dir, protocol, log, verbose):
     select_splits, max_epochs = protocol['select_splits'], protocol['max_epochs']
     for lr, batch, noise in protocol['candidates']:
         for split in range(select_splits):
+            run_dir = os.path.join(out_dir, 'select', 'lr%g_b%d_%s_split%d'
+                                   % (lr, batch, noise, split))
             config = dict(base_options(set_dir, max_epochs), split=split, seed=split,
                           learning_rate=lr, batch_size=batch, noise_prior=noise,
                           validation_size=VALIDATION_SIZE,
                           validate_every=protocol['validate_every'],
-                          evaluate_test=False,
-                          output_dir=os.path.join(out_dir, 'select', 'lr%g_b%d_%s_split%d'
-                                                  % (lr, batch, noise, split)))
+                          evaluate_test=False, output_dir=run_dir)
             runner.run(config, verbose, reuse=True)
-            history = read_json(os.path.join(config['output_dir'], rundir.HISTORY))
+            history = read_json(os.path.join(run_dir, rundir.HISTORY))
             for epoch, value in zip(history['epoch'], history['val_ll']):
                 if value is not None:
                     scores.setdefault((lr, batch, noise, epoch), []).append(value)

@@ -29,6 +29,7 @@ workers give up after `job_state.GIVE_UP_SECONDS` without its heartbeat, with
 one line saying to restart it with --resume, which restores the latest
 checkpoint.
 """
+import dataclasses
 import os
 import signal
 import time
@@ -104,7 +105,8 @@ def run_task(config, cluster, stream=None):
     """Runs this process's task of `cluster`; returns the metrics on the chief.
 
     Args:
-      config: dict of run options (`tfbnn.run_config.DEFAULTS`).
+      config: `tfbnn.run_config.RunConfig`, or a mapping of run options
+        (missing ones take their defaults), checked here once.
       cluster: `tfbnn.training.cluster.ClusterConfig`.
       stream: where log lines go (default stdout).
 
@@ -118,22 +120,22 @@ def run_task(config, cluster, stream=None):
     import sys
     stream = stream or sys.stdout
     config = run_config.validate(config)
-    if config['diagnostics_every']:
+    if config.diagnostics_every:
         raise ConfigError('--diagnostics-every is not supported on a cluster yet; run it '
                           'single-process')
-    if config['validate_every']:
+    if config.validate_every:
         raise ConfigError('--validate-every (early stopping) is not supported on a cluster '
                           'yet; the chief scores --validation-size at the end')
-    if config['init_from']:
+    if config.init_from:
         raise ConfigError('--init-from is not supported on a cluster yet; start the run '
                           'single-process and resume it on the cluster')
-    if config['norm'] == 'batch':
+    if config.norm == 'batch':
         raise ConfigError('--norm batch is not supported on a cluster (each worker would keep '
                           'its own batch statistics); use --norm group')
     spec = tf.train.ClusterSpec(cluster.cluster)
     if cluster.job_name == 'ps':
         server = tf.train.Server(spec, 'ps', cluster.task_index,
-                                 config=session_config(config['threads']))
+                                 config=session_config(config.threads))
         _print(stream)('tfbnn: %s serving %s (parameter server; runs until stopped)'
                        % (cluster.task_name, cluster.cluster['ps'][cluster.task_index]))
         server.join()
@@ -143,11 +145,12 @@ def run_task(config, cluster, stream=None):
 
 def _train_worker(config, cluster, spec, stream):
     chief, w, workers = cluster.is_chief, cluster.task_index, cluster.num_workers
-    sync = config['sync_replicas']
-    config = dict(config, workers=workers)  # recorded in config.json, checked on --resume
+    sync = config.sync_replicas
+    # W is recorded in config.json and checked on --resume.
+    config = dataclasses.replace(config, workers=workers)
     dataset, ood = run_config.load_datasets(config)
-    model = run_config.model_spec(config, dataset)
-    out = config['output_dir']
+    model = run_config.model_spec(config, dataset.task, dataset.num_classes)
+    out = config.output_dir
     history, note, checkpoint = None, '', None
     if chief:
         checkpoint, history, note = rundir.prepare(config)
@@ -156,13 +159,13 @@ def _train_worker(config, cluster, spec, stream):
         rundir.write_json(os.path.join(out, rundir.DATASET), rundir.dataset_record(dataset))
     else:
         log = _print(stream)
-    device = resolve_device(config['device'], config['threads'])
-    server = tf.train.Server(spec, 'worker', w, config=session_config(config['threads']))
+    device = resolve_device(config.device, config.threads)
+    server = tf.train.Server(spec, 'worker', w, config=session_config(config.threads))
     worker_device = '/job:worker/task:%d' % w
 
     graph = tf.Graph()
     with graph.as_default():
-        tf.set_random_seed(config['seed'])
+        tf.set_random_seed(config.seed)
         with tf.device(tf.train.replica_device_setter(worker_device=worker_device,
                                                       cluster=spec)):
             g = graph_lib.build_train_graph(
@@ -193,22 +196,22 @@ def _train_worker(config, cluster, spec, stream):
             # releases the last tokens).
             with tf.control_dependencies([g.train_op]):
                 done_after_step = state.done.read_value()
-    steps_per_epoch = g.total_steps // config['epochs']  # global steps
+    steps_per_epoch = g.total_steps // config.epochs  # global steps
     examples_per_step = dataset.x_train.shape[0] / float(steps_per_epoch)
     log('tfbnn: %s of %d workers (%s) | %s | model %s (%s) | %d global steps of %d x %d '
         '(%d epochs)%s' % (cluster.task_name, workers, 'synchronous' if sync else 'asynchronous',
-                           dataset.description, config['model'], config['estimator'],
-                           g.total_steps, workers, config['batch_size'], config['epochs'],
+                           dataset.description, config.model, config.estimator,
+                           g.total_steps, workers, config.batch_size, config.epochs,
                            ' | chief' if chief else ''))
     if note:
         log('tfbnn: ' + note)
 
-    sess_config = session_config(config['threads'])
+    sess_config = session_config(config.threads)
     # A worker talks to the parameter servers and itself only: its session
     # does not need the other workers to be up (one can die and come back).
     # Synchronous training still waits for their gradients at every update.
     sess_config.device_filters.extend(['/job:ps', worker_device])
-    every = config['checkpoint_every'] or steps_per_epoch
+    every = config.checkpoint_every or steps_per_epoch
     with graph.as_default():
         session = tf.train.MonitoredTrainingSession(
             master=server.target, is_chief=chief, checkpoint_dir=out if chief else None,
@@ -306,7 +309,7 @@ def _run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, wa
 
 def _run_chief(session, g, state, config, cluster, dataset, ood, device, history, log,
                steps_per_epoch, examples_per_step, restored):
-    out = config['output_dir']
+    out = config.output_dir
     regression = dataset.task == 'regression'
     history = history or {}
     stop = {'signal': None}
@@ -325,7 +328,7 @@ def _run_chief(session, g, state, config, cluster, dataset, ood, device, history
             stats, epoch_start = EpochStats(), (step, time.time())
             t0, first = time.time(), None
             while not sess.should_stop():
-                want_summary = (step + 1) % config['summary_every'] == 0
+                want_summary = (step + 1) % config.summary_every == 0
                 fetches = dict(g.fetches, train=g.train_op, step=g.global_step,
                                heartbeat=state.beat)
                 if want_summary:
@@ -347,22 +350,22 @@ def _run_chief(session, g, state, config, cluster, dataset, ood, device, history
                 if step // steps_per_epoch > epoch_start[0] // steps_per_epoch \
                         or step >= g.total_steps:
                     # (asynchronous: the others may have gone past the end)
-                    epoch = min(-(-step // steps_per_epoch), config['epochs'])
+                    epoch = min(-(-step // steps_per_epoch), config.epochs)
                     summary = stats.summary(regression)
                     # The job's throughput (all workers), not the chief's share.
                     summary['examples_per_second'] = (
                         (step - epoch_start[0]) * examples_per_step
                         / max(time.time() - epoch_start[1], 1e-9))
-                    log(epoch_line(epoch, config['epochs'], step, summary, regression,
+                    log(epoch_line(epoch, config.epochs, step, summary, regression,
                                     dataset.target_std))
                     log_epoch(history, out, epoch, step, summary)
                     stats, epoch_start = EpochStats(), (step, time.time())
                 if stop['signal'] is not None:
                     interrupted = True
                     break
-                if config['max_seconds'] and time.time() - t0 > config['max_seconds']:
+                if config.max_seconds and time.time() - t0 > config.max_seconds:
                     log('tfbnn: --max-seconds %g reached at step %d of %d; evaluating the model '
-                        'as it is (resume with --resume)' % (config['max_seconds'], step,
+                        'as it is (resume with --resume)' % (config.max_seconds, step,
                                                                g.total_steps))
                     break
             t_end = time.time()
@@ -376,7 +379,7 @@ def _run_chief(session, g, state, config, cluster, dataset, ood, device, history
         raise Interrupted(step, latest)
     trained = step - first[0] if first else 0
     log('tfbnn: evaluating %s in a single-process graph: the %d-sample predictive on %d test '
-        'examples ...' % (latest, config['eval_samples'], dataset.x_test.shape[0]))
+        'examples ...' % (latest, config.eval_samples, dataset.x_test.shape[0]))
     metrics = evaluate_checkpoint(config, dataset, latest, device, ood)
     summarise_metrics(writer, metrics, step)
     writer.flush()
@@ -385,7 +388,7 @@ def _run_chief(session, g, state, config, cluster, dataset, ood, device, history
         if trained else None,
         epochs=step / float(steps_per_epoch), steps=step, resumed_from_step=restored or None,
         train_seconds=train_seconds, completed=step >= g.total_steps,
-        workers=cluster.num_workers, sync_replicas=config['sync_replicas'])
+        workers=cluster.num_workers, sync_replicas=config.sync_replicas)
     write_outputs(out, metrics, history, log)
     return metrics
 
@@ -394,7 +397,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, device, ood=None):
     """Restores `checkpoint` into the single-process training graph and evaluates it.
 
     Args:
-      config: validated run config.
+      config: `tfbnn.run_config.RunConfig`.
       dataset: `tfbnn.data.Dataset`.
       checkpoint: checkpoint path (of a single-process or a cluster run).
       device: model device string.
@@ -408,10 +411,10 @@ def evaluate_checkpoint(config, dataset, checkpoint, device, ood=None):
     """
     graph = tf.Graph()
     with graph.as_default():
-        tf.set_random_seed(config['seed'])
-        g = graph_lib.build_train_graph(config, dataset, run_config.model_spec(config, dataset),
-                                        device)
-    np.random.seed(config['seed'])
-    with tf.Session(graph=graph, config=session_config(config['threads'])) as sess:
+        tf.set_random_seed(config.seed)
+        spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
+        g = graph_lib.build_train_graph(config, dataset, spec, device)
+    np.random.seed(config.seed)
+    with tf.Session(graph=graph, config=session_config(config.threads)) as sess:
         restore_checkpoint(sess, g.saver, checkpoint)
-        return evaluate_lib.evaluate(sess, g, dataset, config, config['output_dir'], ood)
+        return evaluate_lib.evaluate(sess, g, dataset, config, config.output_dir, ood)

@@ -46,24 +46,19 @@ def posterior_snr(sess, scope='model'):
 
 
 def _classification(sess, graph, dataset, config, ood, out_dir):
-    pred = run_predictive(sess, graph, dataset.x_test, config['eval_batch_size'])
+    pred = run_predictive(sess, graph, dataset.x_test, config.eval_batch_size)
     labels = dataset.y_test
-    probs = pred['mean_probs']
-    log_p_label = pred['log_mean_probs'][np.arange(labels.size), labels]
-    edges, conf, acc, counts = metrics.reliability_bins(probs, labels, num_bins=15)
-    result = dict(
-        test_error=metrics.error_rate(probs, labels),
-        test_nll=float(-np.mean(log_p_label)),
-        ece=metrics.expected_calibration_error(probs, labels, num_bins=15),
-        brier=metrics.brier_score(probs, labels),
-        mean_entropy=float(np.mean(pred['entropy'])),
-        mean_mutual_information=float(np.mean(pred['mutual_information'])),
-        mean_weights_test_error=metrics.error_rate(pred['mean_weights_probs'], labels),
-    )
+    # The predictive averaged the K samples batch by batch; its summaries
+    # (log_mean_probs by log-sum-exp) give classification_metrics' numbers.
+    result = metrics.predictive_classification_metrics(
+        pred['mean_probs'], labels, pred['mutual_information'],
+        log_mean_probs=pred['log_mean_probs'], entropy=pred['entropy'], num_bins=15)
+    result['mean_weights_test_error'] = metrics.error_rate(pred['mean_weights_probs'], labels)
+    edges, conf, acc, counts = metrics.reliability_bins(pred['mean_probs'], labels, num_bins=15)
     plots.reliability_diagram(edges, conf, acc, counts, os.path.join(out_dir, 'reliability.png'),
                               ece=result['ece'])
     if ood is not None:
-        ood_pred = run_predictive(sess, graph, ood.x_test, config['eval_batch_size'])
+        ood_pred = run_predictive(sess, graph, ood.x_test, config.eval_batch_size)
         result['ood_auroc_entropy'] = metrics.auroc(pred['entropy'], ood_pred['entropy'])
         result['ood_auroc_mi'] = metrics.auroc(pred['mutual_information'],
                                                ood_pred['mutual_information'])
@@ -81,7 +76,7 @@ def _classification(sess, graph, dataset, config, ood, out_dir):
 
 
 def _regression(sess, graph, dataset, config, out_dir):
-    pred = run_predictive(sess, graph, dataset.x_test, config['eval_batch_size'])
+    pred = run_predictive(sess, graph, dataset.x_test, config.eval_batch_size)
     result = metrics.regression_metrics(dataset.y_test, pred['sample_means'], pred['noise_std'],
                                         dataset.target_mean, dataset.target_std)
     result = {k: float(v) for k, v in result.items()}
@@ -92,7 +87,7 @@ def _regression(sess, graph, dataset, config, out_dir):
         lo, hi = float(dataset.x_train.min()), float(dataset.x_train.max())
         pad = max(hi - lo, 1e-3)
         grid = np.linspace(lo - pad, hi + pad, 300, dtype=dataset.x_train.dtype)[:, None]
-        band = run_predictive(sess, graph, grid, config['eval_batch_size'])
+        band = run_predictive(sess, graph, grid, config.eval_batch_size)
 
         def original(v):
             return v * dataset.target_std + dataset.target_mean
@@ -122,7 +117,7 @@ def validation_metrics(sess, graph, dataset, config, pred=None):
     if dataset.x_val is None:
         raise ValueError('dataset %r has no validation split' % dataset.name)
     if pred is None:
-        pred = run_predictive(sess, graph, dataset.x_val, config['eval_batch_size'])
+        pred = run_predictive(sess, graph, dataset.x_val, config.eval_batch_size)
     labels = dataset.y_val
     if dataset.task == 'regression':
         reg = metrics.regression_metrics(labels, pred['sample_means'], pred['noise_std'],
@@ -143,7 +138,7 @@ def _validation_ood(sess, graph, dataset, config, inside):
     if not kinds or dataset.x_val is None:
         return {}
     ood = data.builtin_ood(dataset._replace(x_test=dataset.x_val, y_test=dataset.y_val), kinds)
-    outside = run_predictive(sess, graph, ood.x_test, config['eval_batch_size'])
+    outside = run_predictive(sess, graph, ood.x_test, config.eval_batch_size)
     return dict(val_ood_auroc_mi=metrics.auroc(inside['mutual_information'],
                                                outside['mutual_information']),
                 val_ood_auroc_entropy=metrics.auroc(inside['entropy'], outside['entropy']))
@@ -166,28 +161,28 @@ def evaluate(sess, graph, dataset, config, out_dir, ood=None):
       sess: session holding the trained variables.
       graph: `tfbnn.training.graph.TrainGraph`.
       dataset: `tfbnn.data.Dataset`.
-      config: validated run config.
+      config: `tfbnn.run_config.RunConfig`.
       out_dir: where the plots go.
       ood: optional out-of-distribution `Dataset` (its test split is used).
 
     Returns:
       dict of metrics (the metrics.json keys of the task, and the
       `validation_metrics` when the dataset has a validation split; only
-      those when config['evaluate_test'] is False), plus eval_seconds.
+      those when config.evaluate_test is False), plus eval_seconds.
     """
     start = time.time()
-    if not config['evaluate_test']:
+    if not config.evaluate_test:
         # One pass of the predictive over the validation images serves both.
-        pred = run_predictive(sess, graph, dataset.x_val, config['eval_batch_size'])
+        pred = run_predictive(sess, graph, dataset.x_val, config.eval_batch_size)
         result = validation_metrics(sess, graph, dataset, config, pred)
         result.update(_validation_ood(sess, graph, dataset, config, pred))
     elif dataset.task == 'regression':
         result = _regression(sess, graph, dataset, config, out_dir)
     else:
         result = _classification(sess, graph, dataset, config, ood, out_dir)
-    if dataset.x_val is not None and config['evaluate_test']:
+    if dataset.x_val is not None and config.evaluate_test:
         result.update(validation_metrics(sess, graph, dataset, config))
     plots.snr_histograms(posterior_snr(sess), os.path.join(out_dir, 'snr.png'))
-    result['eval_samples'] = config['eval_samples']
+    result['eval_samples'] = config.eval_samples
     result['eval_seconds'] = time.time() - start
     return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in result.items()}

@@ -102,7 +102,7 @@ def build_train_graph(config, dataset, spec, device, replica=None):
     """Builds everything the session loop runs, in the default graph.
 
     Args:
-      config: validated run config dict.
+      config: `tfbnn.run_config.RunConfig`.
       dataset: `tfbnn.data.Dataset`.
       spec: `tfbnn.models.ModelSpec`.
       device: device string for the model ('/cpu:0', '/gpu:0').
@@ -115,10 +115,10 @@ def build_train_graph(config, dataset, spec, device, replica=None):
       `TrainGraph`.
     """
     n = dataset.x_train.shape[0]
-    batch = config['batch_size']
+    batch = config.batch_size
     workers = replica.num_replicas if replica else 1
     spe = steps_per_epoch(n, batch * workers)
-    total = spe * config['epochs'] * (workers if replica and not replica.sync else 1)
+    total = spe * config.epochs * (workers if replica and not replica.sync else 1)
     regression = dataset.task == 'regression'
     global_step = tf.train.get_or_create_global_step()
 
@@ -126,8 +126,8 @@ def build_train_graph(config, dataset, spec, device, replica=None):
         x_var, x_ph = _in_memory(dataset.x_train, 'x_train')
         y_var, y_ph = _in_memory(dataset.y_train, 'y_train')
         if replica is None:
-            iterator, start_epoch, skip = _index_pipeline(n, batch, config['epochs'],
-                                                          config['seed'])
+            iterator, start_epoch, skip = _index_pipeline(n, batch, config.epochs,
+                                                          config.seed)
             idx = iterator.get_next()
         else:
             iterator = start_epoch = skip = None
@@ -148,11 +148,11 @@ def build_train_graph(config, dataset, spec, device, replica=None):
                                       name='async_data_round')
                 data_round = counter.read_value()
             idx, global_count = sharding.replica_batch(data_round, n, batch * workers, workers,
-                                                       replica.index, config['seed'])
+                                                       replica.index, config.seed)
         x = tf.gather(x_var, idx)
         y = tf.gather(y_var, idx)
 
-    k = config['train_samples']
+    k = config.train_samples
     with tf.device(device):
         # K weight samples see the same batch: the first layer takes it once
         # (shared_input) instead of K tiled copies, and does x mu once.
@@ -172,18 +172,18 @@ def build_train_graph(config, dataset, spec, device, replica=None):
                 train_metric = tf.reduce_sum(tf.cast(
                     tf.not_equal(tf.argmax(probs, -1), y), tf.float32))
         if replica is None:
-            terms = losses.elbo(nll, n, batch_size=batch, scheme=config['kl_scheme'],
-                                kl_weight=config['kl_weight'],
-                                warmup_steps=config['warmup_steps'], step=global_step)
+            terms = losses.elbo(nll, n, batch_size=batch, scheme=config.kl_scheme,
+                                kl_weight=config.kl_weight,
+                                warmup_steps=config.warmup_steps, step=global_step)
         else:
             terms = replica_losses.replica_elbo(
-                nll, n, batch * workers, workers, global_count, scheme=config['kl_scheme'],
-                kl_weight=config['kl_weight'], warmup_steps=config['warmup_steps'], step=round_)
-        if regression and config['noise_prior'] == 'gamma':
+                nll, n, batch * workers, workers, global_count, scheme=config.kl_scheme,
+                kl_weight=config.kl_weight, warmup_steps=config.warmup_steps, step=round_)
+        if regression and config.noise_prior == 'gamma':
             # The noise's log prior counts like the KL: once per pass over
             # the data, so it takes the KL's coefficient under every scheme.
             terms = terms._replace(loss=terms.loss - terms.kl_coefficient * models.noise_log_prior(
-                net.noise_std, config['noise_prior_shape'], config['noise_prior_rate']))
+                net.noise_std, config.noise_prior_shape, config.noise_prior_rate))
         rate = run_config.learning_rate(config, global_step if replica is None else round_, spe)
         opt = run_config.make_optimizer(config, rate)
         if replica is not None and replica.sync:
@@ -214,7 +214,7 @@ def build_train_graph(config, dataset, spec, device, replica=None):
                                     [None] + list(dataset.input_shape), name='eval_input')
         build = (predictive.regression_predictive if regression
                  else predictive.classification_predictive)
-        pred_ops = build(spec, eval_input, config['eval_samples'], config['eval_estimator'])
+        pred_ops = build(spec, eval_input, config.eval_samples, config.eval_estimator)
 
     fetches = dict(loss=terms.loss, nll_term=terms.nll_term, kl=terms.kl,
                    kl_coefficient=terms.kl_coefficient, scaled_kl=terms.scaled_kl,
@@ -231,12 +231,12 @@ def build_train_graph(config, dataset, spec, device, replica=None):
                               if regression else
                               train_metric / tf.cast(tf.size(idx), tf.float32))])
     diag = diag_summary = None
-    if config['diagnostics_every']:
+    if config.diagnostics_every:
         diag = diagnostics.layer_diagnostics(terms.nll_term, terms.kl_coefficient)
         diag_summary = diagnostics.add_summaries(diag)
     # Relative paths in the checkpoint state: a run folder can be moved (or
     # mounted elsewhere, as from a container) and still resume and export.
-    saver = tf.train.Saver(max_to_keep=config['keep_checkpoints'], save_relative_paths=True)
+    saver = tf.train.Saver(max_to_keep=config.keep_checkpoints, save_relative_paths=True)
     data_init = tf.group(x_var.initializer, y_var.initializer)
     return TrainGraph(global_step, data_init, {x_ph: dataset.x_train, y_ph: dataset.y_train},
                       iterator.initializer if iterator else None, start_epoch, skip, train_op,

@@ -67,7 +67,8 @@ def train(config, stream=None):
     """Runs one training job end to end and returns its metrics.
 
     Args:
-      config: dict of run options (see `tfbnn.run_config.DEFAULTS`).
+      config: `tfbnn.run_config.RunConfig`, or a mapping of run options
+        (missing ones take their defaults), checked here once.
       stream: where log lines go (default stdout); also <output_dir>/train.log.
 
     Returns:
@@ -80,53 +81,53 @@ def train(config, stream=None):
     """
     config = run_config.validate(config)
     dataset, ood = run_config.load_datasets(config)
-    spec = run_config.model_spec(config, dataset)
+    spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
     checkpoint, history, note = rundir.prepare(config)
-    out = config['output_dir']
+    out = config.output_dir
     log = rundir.RunLog(out, stream)
     try:
         run_config.save(config, os.path.join(out, rundir.CONFIG))
         rundir.write_json(os.path.join(out, rundir.DATASET), rundir.dataset_record(dataset))
     except OSError as err:
         raise CheckpointError('cannot write to --output-dir %s: %s' % (out, err.strerror or err))
-    device = resolve_device(config['device'], config['threads'])
+    device = resolve_device(config.device, config.threads)
     regression = dataset.task == 'regression'
 
     graph = tf.Graph()
     with graph.as_default():
-        tf.set_random_seed(config['seed'])
+        tf.set_random_seed(config.seed)
         g = graph_lib.build_train_graph(config, dataset, spec, device)
-        if config['validate_every']:  # the best weights on the validation split
+        if config.validate_every:  # the best weights on the validation split
             g = g._replace(best_saver=tf.train.Saver(max_to_keep=1, save_relative_paths=True))
         moped_report = None
-        if config['init_from'] and not checkpoint:  # a new run; a resume restores its own
-            moped_report = moped.init_from_checkpoint(config['init_from'], config['moped_delta'],
+        if config.init_from and not checkpoint:  # a new run; a resume restores its own
+            moped_report = moped.init_from_checkpoint(config.init_from, config.moped_delta,
                                                       scope='model')
         init = tf.group(tf.global_variables_initializer(), tf.local_variables_initializer())
-    np.random.seed(config['seed'])
+    np.random.seed(config.seed)
     log('tfbnn: %s | model %s (%s, prior %s) | %d train / %d test | %d steps of %d '
         '(%d epochs) | device %s'
-        % (dataset.description, config['model'],
+        % (dataset.description, config.model,
            # the getter-built LSTM samples by reparameterisation whatever --estimator says
-           'custom_getter' if config['model'] == 'lstm' else config['estimator'], spec.prior,
+           'custom_getter' if config.model == 'lstm' else config.estimator, spec.prior,
            dataset.x_train.shape[0], dataset.x_test.shape[0], g.total_steps,
-           config['batch_size'], config['epochs'], device))
+           config.batch_size, config.epochs, device))
     if note:
         log('tfbnn: ' + note)
     if moped_report:
         log('tfbnn: MOPED from %s: %d posteriors start at its weights (sigma = %g |w|), %d other '
-            'variables restored' % (config['init_from'], len(moped_report) - 1,
-                                    config['moped_delta'], len(moped_report['others'])))
+            'variables restored' % (config.init_from, len(moped_report) - 1,
+                                    config.moped_delta, len(moped_report['others'])))
 
     history = history or {}
     ckpt_prefix = os.path.join(out, rundir.CHECKPOINT_PREFIX)
-    every = config['checkpoint_every'] or g.steps_per_epoch
+    every = config.checkpoint_every or g.steps_per_epoch
     stop = {'signal': None}
 
     def on_signal(signum, _frame):
         stop['signal'] = signum
 
-    with tf.Session(graph=graph, config=session_config(config['threads'])) as sess:
+    with tf.Session(graph=graph, config=session_config(config.threads)) as sess:
         sess.run(init, g.data_feed)  # also loads the arrays into their local variables
         if checkpoint:
             checkpoint = restore_intact(sess, g.saver, checkpoint, out, log)
@@ -139,12 +140,12 @@ def train(config, stream=None):
                                    g.skip_batches: step % g.steps_per_epoch})
         writer = tf.summary.FileWriter(out, graph if step == 0 else None)
         bar = ProgressBar(g.total_steps, step, enabled={'auto': None, 'always': True,
-                                                        'never': False}[config['progress']])
+                                                        'never': False}[config.progress])
         stats = EpochStats()
         diag_log = rundir.read_json(os.path.join(out, rundir.DIAGNOSTICS), []) if checkpoint else []
         history, diag_log = rundir.truncate(history, diag_log, step)
         best = _BestCheckpoint(g, dataset, config, step, history) \
-            if config['validate_every'] else None
+            if config.validate_every else None
         last_saved = checkpoint
         stopped_early = False
         t0 = time.time()
@@ -152,9 +153,9 @@ def train(config, stream=None):
         old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             while step < g.total_steps:
-                want_summary = (step + 1) % config['summary_every'] == 0
+                want_summary = (step + 1) % config.summary_every == 0
                 want_diag = g.diagnostics is not None and (
-                    (step + 1) % config['diagnostics_every'] == 0 or step + 1 == g.total_steps)
+                    (step + 1) % config.diagnostics_every == 0 or step + 1 == g.total_steps)
                 fetches = dict(g.fetches, train=g.train_op)
                 if want_summary:
                     fetches['summary'] = g.summary
@@ -183,9 +184,9 @@ def train(config, stream=None):
                     epoch = -(-step // g.steps_per_epoch)
                     summary = stats.summary(regression)
                     bar.clear()
-                    log(epoch_line(epoch, config['epochs'], step, summary, regression,
+                    log(epoch_line(epoch, config.epochs, step, summary, regression,
                                     dataset.target_std))
-                    if config['validate_every']:
+                    if config.validate_every:
                         summary.update(best.check(sess, epoch, step, log, bar))
                     log_epoch(history, out, epoch, step, summary)
                     stats = EpochStats()
@@ -195,7 +196,7 @@ def train(config, stream=None):
                             last_saved = save_checkpoint(sess, g.saver, ckpt_prefix, step, last_saved)
                         log('tfbnn: early stopping at epoch %d: no better %s in the last %d '
                             'validations (best at epoch %d)' % (epoch, best.key,
-                                                                config['patience'],
+                                                                config.patience,
                                                                 best.record['epoch']))
                         stopped_early = True
                         break
@@ -203,11 +204,11 @@ def train(config, stream=None):
                            if stats.steps else None)
                 if stop['signal'] is not None:
                     raise KeyboardInterrupt
-                if config['max_seconds'] and time.time() - t0 > config['max_seconds']:
+                if config.max_seconds and time.time() - t0 > config.max_seconds:
                     bar.clear()
                     last_saved = save_checkpoint(sess, g.saver, ckpt_prefix, step, last_saved)
                     log('tfbnn: --max-seconds %g reached at step %d of %d; evaluating the '
-                        'model as it is (resume with --resume)' % (config['max_seconds'], step,
+                        'model as it is (resume with --resume)' % (config.max_seconds, step,
                                                                    g.total_steps))
                     break
         except KeyboardInterrupt:
@@ -222,8 +223,8 @@ def train(config, stream=None):
 
         selected = best.restore(sess, log) if best is not None else {}
         log('tfbnn: evaluating the %d-sample predictive on %s ...'
-            % (config['eval_samples'], '%d test examples' % dataset.x_test.shape[0]
-               if config['evaluate_test'] else 'the validation split only (--no-test-eval)'))
+            % (config.eval_samples, '%d test examples' % dataset.x_test.shape[0]
+               if config.evaluate_test else 'the validation split only (--no-test-eval)'))
         metrics = evaluate_lib.evaluate(sess, g, dataset, config, out, ood)
         metrics.update(selected)
         summarise_metrics(writer, metrics, step)
@@ -258,8 +259,8 @@ class _BestCheckpoint(object):
     def __init__(self, graph, dataset, config, step, history):
         self.graph, self.dataset, self.config = graph, dataset, config
         self.key, self.better = evaluate_lib.selection_score(dataset.task)
-        self.folder = os.path.join(config['output_dir'], rundir.BEST)
-        self.every, self.total = config['validate_every'], graph.total_steps
+        self.folder = os.path.join(config.output_dir, rundir.BEST)
+        self.every, self.total = config.validate_every, graph.total_steps
         self.saver = graph.best_saver
         os.makedirs(self.folder, exist_ok=True)
         record = rundir.read_json(os.path.join(self.folder, rundir.BEST_RECORD))
@@ -293,7 +294,7 @@ class _BestCheckpoint(object):
 
     def exhausted(self):
         """True once --patience validations in a row brought no improvement."""
-        return bool(self.config['patience']) and self.stale >= self.config['patience']
+        return bool(self.config.patience) and self.stale >= self.config.patience
 
     def check(self, sess, epoch, step, log, bar):
         """Scores the current weights if this epoch is due; returns the
@@ -312,7 +313,7 @@ class _BestCheckpoint(object):
                                    self.record and self.record['checkpoint'],
                                    latest_filename='checkpoint')
             self.record = dict(step=step, epoch=epoch, key=self.key, value=value,
-                               checkpoint=os.path.relpath(path, self.config['output_dir']))
+                               checkpoint=os.path.relpath(path, self.config.output_dir))
             rundir.write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)
             self._remove_stale_checkpoints()
         bar.clear()
@@ -327,7 +328,7 @@ class _BestCheckpoint(object):
         records of the choice."""
         if self.record is None:
             return {}
-        path = os.path.join(self.config['output_dir'], self.record['checkpoint'])
+        path = os.path.join(self.config.output_dir, self.record['checkpoint'])
         restore_checkpoint(sess, self.saver, path)
         log('tfbnn: early stopping: evaluating the weights of epoch %d (step %d), the best '
             '%s on the validation split (%.4g)' % (self.record['epoch'], self.record['step'],
@@ -346,8 +347,10 @@ def _record_diagnostics(values, step, bar, log):
 
 def _diagnostics_report(record, log):
     """Names the layers whose KL gradient dominates, and what that suggests."""
-    ratios = {layer: d['kl_to_nll_grad_ratio'] for layer, d in record['layers'].items()}
-    dominated = [layer for layer, r in ratios.items() if r > 1.0]
+    # The record holds LayerDiagnostics._asdict() of each layer (_record_diagnostics).
+    values = {layer: diagnostics.LayerDiagnostics(**d) for layer, d in record['layers'].items()}
+    ratios = {layer: d.kl_to_nll_grad_ratio for layer, d in values.items()}
+    dominated = diagnostics.dominated_layers(values, threshold=1.0)
     if not dominated:
         log('tfbnn: diagnostics: in every layer the data (NLL) gradient outweighs the KL '
             'gradient (largest KL/NLL ratio %.3g, in %s)'

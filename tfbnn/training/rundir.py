@@ -71,7 +71,7 @@ def prepare(config):
         not given, when it cannot be created, or when the saved run is not
         compatible with the requested configuration.
     """
-    out = config['output_dir']
+    out = config.output_dir
     try:
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, '.write-test'), 'w'):
@@ -84,9 +84,9 @@ def prepare(config):
     config_path = os.path.join(out, CONFIG)
     has_run = os.path.exists(config_path) or latest_checkpoint(out) is not None
     if not has_run:
-        note = 'nothing to resume in %s: starting a new run' % out if config['resume'] else ''
+        note = 'nothing to resume in %s: starting a new run' % out if config.resume else ''
         return None, None, note
-    if not config['resume']:
+    if not config.resume:
         raise CheckpointError('--output-dir %s already holds a run; pass --resume to continue '
                               'it, or choose another directory' % out)
     saved = run_config.load(config_path)

@@ -1,0 +1,252 @@
+"""tfbnn.run_config: RunConfig's checks and normal forms, config.json, resume compatibility."""
+import dataclasses
+import json
+import math
+import os
+import re
+
+import pytest
+
+from tfbnn import run_config
+from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.run_config import RunConfig
+from tfbnn.version import __version__
+
+# A config.json as tfbnn wrote it before RunConfig (commit 73ae99b, scripts/train.py
+# --hidden 8 --epochs 1 --eval-samples 2 --progress never --posterior-init-scale
+# 0.01,0.02 --lr-schedule step --lr-decay-epochs 3), copied literally.
+OLD_CONFIG_JSON = {
+    "batch_size": 128, "checkpoint_every": 0, "config_format": 1, "data_dir": None,
+    "dataset": "digits", "device": "auto", "diagnostics_every": 0, "epochs": 1,
+    "estimator": "flipout", "eval_batch_size": 500, "eval_estimator": "auto", "eval_samples": 2,
+    "evaluate_test": True, "hidden": [8], "init_from": None, "keep_checkpoints": 3,
+    "kl_scheme": "per_example", "kl_weight": 1.0, "learning_rate": 0.003,
+    "lr_decay_epochs": [3.0], "lr_decay_factor": 0.1, "lr_schedule": "step",
+    "lr_warmup_epochs": 0.0, "max_seconds": 0.0, "model": "mlp", "momentum": 0.9,
+    "moped_delta": 0.1, "noise_prior": "none", "noise_prior_rate": 6.0, "noise_prior_shape": 6.0,
+    "norm": "none", "ood_data_dir": None, "ood_set": "auto", "optimizer": "adam",
+    "output_dir": "/tmp/oldrun", "patience": 0, "pixel_scale": 255.0,
+    "posterior_init_mean": "glorot_uniform", "posterior_init_scale": [0.01, 0.02],
+    "prior": "normal", "prior_pi": 0.5, "prior_sigma": 1.0, "prior_sigma1": 1.0,
+    "prior_sigma2": 0.0024787521766663585, "progress": "never", "resume": False, "seed": 0,
+    "split": 0, "summary_every": 50, "sync_replicas": False, "tfbnn_version": "0.1.0",
+    "threads": 0, "train_samples": 1, "validate_every": 0, "validation_size": 0.0,
+    "warmup_steps": 0, "workers": 0,
+}
+
+
+def _write(path, record):
+    with open(path, 'w') as f:
+        json.dump(record, f)
+    return path
+
+
+def _read(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_the_defaults_are_the_documented_values_and_read_only():
+    config = RunConfig()
+    assert config.hidden == (100, 100) and config.epochs == 60 and config.learning_rate == 3e-3
+    assert config.prior_sigma2 == math.exp(-6.0) and config.lr_decay_epochs == ()
+    assert dict(run_config.DEFAULTS) == config.to_dict()
+    assert run_config.DEFAULTS['hidden'] == [100, 100]
+    with pytest.raises(TypeError):
+        run_config.DEFAULTS['epochs'] = 3
+
+
+def test_every_field_has_help_a_group_and_its_rule():
+    fields = dataclasses.fields(RunConfig)
+    # The options of today's config.json, no more and no fewer.
+    assert {f.name for f in fields} == set(OLD_CONFIG_JSON) - {'config_format', 'tfbnn_version'}
+    for f in fields:
+        meta = f.metadata
+        assert isinstance(meta['help'], str) and len(meta['help']) > 10, f.name
+        assert meta['group'] in ('data', 'model', 'objective', 'training', 'evaluation',
+                                 'output', 'distributed'), f.name
+        assert meta['choices'] is None or f.default in meta['choices'], f.name
+        assert meta['check'] in (None, 'positive_int', 'non_negative_int', 'positive_number')
+        assert meta['text'] in (None, 'int_list', 'float_list', 'scale', 'switch'), f.name
+
+
+def test_values_are_normalised_once_when_made():
+    config = RunConfig(hidden=[400, 400], posterior_init_scale=[0.01, 0.02],
+                       ood_set='noise, inverted', lr_schedule='step', lr_decay_epochs=[300, 200])
+    assert config.hidden == (400, 400) and config.posterior_init_scale == (0.01, 0.02)
+    assert config.ood_set == 'noise,inverted' and config.lr_decay_epochs == (200.0, 300.0)
+    assert RunConfig(posterior_init_scale=1).posterior_init_scale == 1.0
+    # Equal options make equal (and equally hashed) configs, whatever sequence type came in.
+    assert config == RunConfig(hidden=(400, 400), posterior_init_scale=(0.01, 0.02),
+                               ood_set='noise,inverted', lr_schedule='step',
+                               lr_decay_epochs=(200.0, 300.0))
+    assert len({config, dataclasses.replace(config)}) == 1
+    # Numbers keep their type: validation_size 200 is a count, 0.2 a fraction.
+    assert RunConfig(validation_size=200).to_dict()['validation_size'] == 200
+
+
+def test_it_is_immutable():
+    config = RunConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.epochs = 3
+    with pytest.raises(AttributeError):
+        config.hidden.append(3)  # a tuple
+
+
+def test_replace_makes_a_checked_copy():
+    config = RunConfig(epochs=3)
+    other = dataclasses.replace(config, workers=2, sync_replicas=True)
+    assert (other.workers, other.sync_replicas, other.epochs) == (2, True, 3)
+    assert (config.workers, config.sync_replicas) == (0, False)
+    with pytest.raises(ConfigError, match=r'^--epochs must be a positive integer, got 0$'):
+        dataclasses.replace(config, epochs=0)
+    with pytest.raises(TypeError):
+        dataclasses.replace(config, epoch=3)
+
+
+def test_validate_takes_a_config_or_a_mapping():
+    config = RunConfig(epochs=3)
+    assert run_config.validate(config) is config
+    assert run_config.validate(dict(epochs=3)) == config
+    with pytest.raises(TypeError, match='expected a mapping of options'):
+        run_config.validate(['epochs'])
+
+
+def test_unknown_options_are_named():
+    with pytest.raises(ConfigError, match=r'^unknown option\(s\): hiden, lr$'):
+        RunConfig.from_dict(dict(lr=0.1, hiden=[4], epochs=2))
+    # What config.json holds besides the options is not an option, and not an error.
+    assert RunConfig.from_dict(dict(config_format=1, tfbnn_version='x')) == RunConfig()
+
+
+@pytest.mark.parametrize('options,message', [
+    (dict(dataset='cifar'), "--dataset must be one of digits, mnist, uci, toy_regression, "
+                            "volumes3d, npz, got 'cifar'"),
+    (dict(progress='sometimes'), "--progress must be one of auto, always, never, got 'sometimes'"),
+    (dict(lr_schedule='exp'), "--lr-schedule must be one of constant, step, cosine, got 'exp'"),
+    (dict(epochs=0), '--epochs must be a positive integer, got 0'),
+    (dict(batch_size=1.5), '--batch-size must be a positive integer, got 1.5'),
+    (dict(eval_samples=True), '--eval-samples must be a positive integer, got True'),
+    (dict(seed=-1), '--seed must be an integer >= 0, got -1'),
+    (dict(workers='2'), "--workers must be an integer >= 0, got '2'"),
+    (dict(prior_sigma=0.0), '--prior-sigma must be a positive number, got 0.0'),
+    (dict(learning_rate=float('nan')), '--learning-rate must be a positive number, got nan'),
+    (dict(kl_weight=-1.0), '--kl-weight must be a number >= 0, got -1.0'),
+    (dict(max_seconds=-1), '--max-seconds must be a number >= 0, got -1'),
+    (dict(momentum=1.0), '--momentum must be in [0, 1), got 1.0'),
+    (dict(prior_pi=0), '--prior-pi must be in (0, 1), got 0'),
+    (dict(hidden=[]), '--hidden must be one or more positive integers, got []'),
+    (dict(hidden=[8, 0]), '--hidden must be one or more positive integers, got [8, 0]'),
+    (dict(hidden='8'), "--hidden must be one or more positive integers, got '8'"),
+    (dict(posterior_init_scale=[0.2, 0.1]), '--posterior-init-scale must be a number above '
+                                            '1e-6, or two of them LOW,HIGH with LOW <= HIGH, '
+                                            'got [0.2, 0.1]'),
+    (dict(posterior_init_scale=0), '--posterior-init-scale must be a number above 1e-6'),
+    (dict(pixel_scale=126.0), "--pixel-scale applies to --dataset mnist only, got dataset "
+                              "'digits'"),
+    (dict(validation_size=-1), '--validation-size must be 0 (none), a fraction in (0, 1) or a '
+                               'number of examples, got -1'),
+    (dict(validation_size=1.5), '--validation-size must be a fraction in (0, 1) or a whole '
+                                'number of examples >= 1, got 1.5'),
+    (dict(evaluate_test='no'), "evaluate_test must be true or false, got 'no'"),
+    (dict(evaluate_test=False), '--no-test-eval needs a validation split (--validation-size) '
+                                'to evaluate on'),
+    (dict(patience=2), '--patience counts validations: it needs --validate-every'),
+    (dict(validate_every=1), '--validate-every needs a validation split (--validation-size)'),
+    (dict(lr_schedule='step'), '--lr-schedule step needs --lr-decay-epochs (e.g. 300 or 200,300)'),
+    (dict(lr_decay_factor=2.0), '--lr-decay-factor must be in (0, 1], got 2.0'),
+    (dict(init_from=''), "--init-from must be a checkpoint path, got ''"),
+    (dict(moped_delta=0), '--moped-delta must be a positive number, got 0'),
+    (dict(ood_set='dark'), "--ood-set must be none or a comma-separated list of"),
+    (dict(ood_set='noise', ood_data_dir='x'), '--ood-set noise and --ood-data-dir: choose one '
+                                              'out-of-distribution set'),
+    (dict(sync_replicas='yes'), "--sync-replicas must be true or false, got 'yes'"),
+    (dict(output_dir=''), '--output-dir must be a non-empty path'),
+])
+def test_each_bad_value_is_one_line_naming_the_flag(options, message):
+    for make in (RunConfig.from_dict, lambda o: RunConfig(**o),
+                 lambda o: dataclasses.replace(RunConfig(), **o)):
+        with pytest.raises(ConfigError, match='^' + re.escape(message)) as err:
+            make(options)
+        assert '\n' not in str(err.value)
+
+
+def test_the_first_bad_option_is_the_one_named():
+    with pytest.raises(ConfigError, match='^--dataset'):
+        RunConfig.from_dict(dict(dataset='cifar', epochs=0))
+
+
+def test_config_json_round_trip(tmp_path):
+    config = RunConfig(hidden=(8, 4), posterior_init_scale=(0.01, 0.02), lr_schedule='step',
+                       lr_decay_epochs=(3.0,), ood_set='noise', validation_size=0.2,
+                       evaluate_test=False, workers=2, init_from='ckpt/model')
+    path = str(tmp_path / 'config.json')
+    run_config.save(config, path)
+    record = _read(path)
+    assert set(record) == set(run_config.DEFAULTS) | {'config_format', 'tfbnn_version'}
+    assert record['config_format'] == run_config.CONFIG_FORMAT == 1
+    assert record['tfbnn_version'] == __version__
+    assert record['hidden'] == [8, 4] and record['posterior_init_scale'] == [0.01, 0.02]
+    assert record['lr_decay_epochs'] == [3.0] and record['evaluate_test'] is False
+    assert run_config.load(path) == config
+
+
+def test_a_config_json_written_before_run_config_loads_and_is_written_back_the_same(tmp_path):
+    path = _write(str(tmp_path / 'config.json'), OLD_CONFIG_JSON)
+    config = run_config.load(path)
+    assert config.hidden == (8,) and config.posterior_init_scale == (0.01, 0.02)
+    assert config.lr_schedule == 'step' and config.lr_decay_epochs == (3.0,)
+    assert config.output_dir == '/tmp/oldrun' and config.progress == 'never'
+    again = str(tmp_path / 'again.json')
+    run_config.save(config, again)
+    expected = dict(OLD_CONFIG_JSON, tfbnn_version=__version__)
+    assert _read(again) == expected
+
+
+def test_an_older_config_json_takes_the_defaults_of_later_options(tmp_path):
+    old = {k: v for k, v in OLD_CONFIG_JSON.items()
+           if not k.startswith('lr_') and k not in ('optimizer', 'momentum', 'ood_set')}
+    config = run_config.load(_write(str(tmp_path / 'config.json'), old))
+    assert (config.lr_schedule, config.optimizer, config.ood_set) == ('constant', 'adam', 'auto')
+    assert run_config.learning_rate(config) == 0.003
+
+
+def test_unusable_config_json_is_a_checkpoint_error(tmp_path):
+    missing = str(tmp_path / 'none.json')
+    with pytest.raises(CheckpointError, match='none.json not found: not a tfbnn run directory'):
+        run_config.load(missing)
+    newer = _write(str(tmp_path / 'newer.json'), dict(OLD_CONFIG_JSON, config_format=2))
+    with pytest.raises(CheckpointError, match=r'newer.json has config format 2; this tfbnn '
+                                              r'\(.*\) reads format 1$'):
+        run_config.load(newer)
+    listed = _write(str(tmp_path / 'list.json'), [1, 2])
+    with pytest.raises(CheckpointError, match='has config format None'):
+        run_config.load(listed)
+    bad = _write(str(tmp_path / 'bad.json'), dict(OLD_CONFIG_JSON, epochs=0, colour='red'))
+    with pytest.raises(CheckpointError, match=r'bad.json: unknown option\(s\): colour$'):
+        run_config.load(bad)
+
+
+def test_resume_needs_the_same_architecture_and_data_in_the_words_of_the_flags():
+    saved = RunConfig(hidden=[16])
+    run_config.check_compatible(saved, dataclasses.replace(saved, epochs=3, resume=True))
+    with pytest.raises(CheckpointError, match=re.escape(
+            'cannot resume: --hidden was [16] in the saved run, now [32]')):
+        run_config.check_compatible(saved, dataclasses.replace(saved, hidden=(32,)))
+    with pytest.raises(CheckpointError, match="^cannot resume: --batch-size was 128 in the saved "
+                                              "run, now 64$"):
+        run_config.check_compatible(saved, dataclasses.replace(saved, batch_size=64))
+
+
+def test_flag_names():
+    assert run_config.flag('batch_size') == '--batch-size'
+    assert run_config.flag('prior_sigma1') == '--prior-sigma1'
+
+
+def test_saving_checks_a_mapping_first(tmp_path):
+    path = str(tmp_path / 'config.json')
+    run_config.save(dict(epochs=2), path)
+    assert run_config.load(path) == RunConfig(epochs=2)
+    with pytest.raises(ConfigError, match='unknown option'):
+        run_config.save(dict(epoch=2), str(tmp_path / 'bad.json'))
+    assert not os.path.exists(str(tmp_path / 'bad.json'))

@@ -1,0 +1,144 @@
+"""Internal: the checks of a `tfbnn.run_config.RunConfig`'s values.
+
+Each field names its simple rule in its metadata (`SIMPLE_RULES`: a positive
+integer, ...) and its allowed choices; `check` tests those, then the rules
+that involve more than one field or a value's form (--hidden, the schedule,
+--ood-set, ...). Every message is one line naming the flag, what it was, and
+what is allowed.
+"""
+import collections
+import dataclasses
+import math
+import numbers
+
+from tfbnn import data, schedules
+from tfbnn.errors import ConfigError
+from tfbnn.layers._bayesian import check_init_scale
+
+__all__ = ['check', 'flag', 'json_value', 'SIMPLE_RULES']
+
+
+def flag(name):
+    """The command-line flag of a field: 'batch_size' -> '--batch-size'."""
+    return '--' + name.replace('_', '-')
+
+
+def json_value(value):
+    """A field's value as JSON holds it: a tuple as a list."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _positive_int(v):
+    return _is_int(v) and v >= 1
+
+
+def _non_negative_int(v):
+    return _is_int(v) and v >= 0
+
+
+def _positive_number(v):
+    return _is_real(v) and v > 0
+
+
+# The simple rules a field names in its metadata ('check'), checked in this
+# order: (test, what the message says is allowed).
+SIMPLE_RULES = collections.OrderedDict([
+    ('positive_int', (_positive_int, 'a positive integer')),
+    ('non_negative_int', (_non_negative_int, 'an integer >= 0')),
+    ('positive_number', (_positive_number, 'a positive number')),
+])
+
+
+def check(config):
+    """Checks every field of a `RunConfig`; returns the normalised values
+    that differ in form from what was given (sequences as tuples, the
+    --ood-set list as its canonical string).
+
+    Args:
+      config: `tfbnn.run_config.RunConfig` (called as it is made).
+
+    Returns:
+      dict of field name -> normalised value.
+
+    Raises:
+      ConfigError: naming the first invalid option and what is allowed.
+    """
+    fields = dataclasses.fields(config)
+    default_pixel_scale = next(f.default for f in fields if f.name == 'pixel_scale')
+    for f in fields:
+        allowed, given = f.metadata['choices'], getattr(config, f.name)
+        if allowed is not None and given not in allowed:
+            raise ConfigError('%s must be one of %s, got %r'
+                              % (flag(f.name), ', '.join(allowed), given))
+    for rule, (test, allowed) in SIMPLE_RULES.items():
+        for f in fields:
+            given = getattr(config, f.name)
+            if f.metadata['check'] == rule and not test(given):
+                raise ConfigError('%s must be %s, got %r' % (flag(f.name), allowed, given))
+    if not _is_real(config.kl_weight) or config.kl_weight < 0:
+        raise ConfigError('--kl-weight must be a number >= 0, got %r' % (config.kl_weight,))
+    if not _is_real(config.max_seconds) or config.max_seconds < 0:
+        raise ConfigError('--max-seconds must be a number >= 0, got %r' % (config.max_seconds,))
+    if not _is_real(config.momentum) or not 0 <= config.momentum < 1:
+        raise ConfigError('--momentum must be in [0, 1), got %r' % (config.momentum,))
+    if not _is_real(config.prior_pi) or not 0 < config.prior_pi < 1:
+        raise ConfigError('--prior-pi must be in (0, 1), got %r' % (config.prior_pi,))
+    hidden = config.hidden
+    if (not isinstance(hidden, (list, tuple)) or not hidden
+            or not all(_is_int(h) and h > 0 for h in hidden)):
+        raise ConfigError('--hidden must be one or more positive integers, got %r' % (hidden,))
+    scale = config.posterior_init_scale
+    try:
+        scale = check_init_scale('--posterior-init-scale', scale)
+    except ConfigError:
+        raise ConfigError('--posterior-init-scale must be a number above 1e-6, or two of them '
+                          'LOW,HIGH with LOW <= HIGH, got %r' % (json_value(scale),))
+    if config.pixel_scale != default_pixel_scale and config.dataset != 'mnist':
+        raise ConfigError('--pixel-scale applies to --dataset mnist only, got dataset %r'
+                          % config.dataset)
+    size = config.validation_size
+    if not _is_real(size) or size < 0:
+        raise ConfigError('--validation-size must be 0 (none), a fraction in (0, 1) or a '
+                          'number of examples, got %r' % (size,))
+    if size:
+        data.validation_count(size, 10 ** 12)  # its form; the count when the data is loaded
+    if not isinstance(config.evaluate_test, bool):
+        raise ConfigError('evaluate_test must be true or false, got %r'
+                          % (config.evaluate_test,))
+    if not config.evaluate_test and not size:
+        raise ConfigError('--no-test-eval needs a validation split (--validation-size) to '
+                          'evaluate on')
+    if config.patience and not config.validate_every:
+        raise ConfigError('--patience counts validations: it needs --validate-every')
+    if config.validate_every and not size:
+        raise ConfigError('--validate-every needs a validation split (--validation-size)')
+    decay_epochs = schedules.check_schedule(
+        config.lr_schedule, config.lr_decay_epochs, config.lr_decay_factor,
+        config.lr_warmup_epochs)
+    init_from = config.init_from
+    if init_from is not None and (not isinstance(init_from, str) or not init_from):
+        raise ConfigError('--init-from must be a checkpoint path, got %r' % (init_from,))
+    if not _is_real(config.moped_delta) or config.moped_delta <= 0:
+        raise ConfigError('--moped-delta must be a positive number, got %r'
+                          % (config.moped_delta,))
+    ood_set = config.ood_set
+    if ood_set not in ('auto', 'none'):
+        ood_set = ','.join(data.check_ood_kinds(ood_set))
+        if config.ood_data_dir:
+            raise ConfigError('--ood-set %s and --ood-data-dir: choose one out-of-distribution '
+                              'set' % ood_set)
+    if not isinstance(config.sync_replicas, bool):
+        raise ConfigError('--sync-replicas must be true or false, got %r'
+                          % (config.sync_replicas,))
+    if not isinstance(config.output_dir, str) or not config.output_dir:
+        raise ConfigError('--output-dir must be a non-empty path')
+    return dict(hidden=tuple(int(h) for h in hidden), posterior_init_scale=scale,
+                lr_decay_epochs=decay_epochs, ood_set=ood_set)

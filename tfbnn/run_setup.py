@@ -1,0 +1,154 @@
+"""What a run configuration builds: its data, model spec, learning rate and optimiser.
+
+Every function takes a `tfbnn.run_config.RunConfig` (validated when it was
+made) and reads it by attribute. `tfbnn.run_config` re-exports them, so
+`run_config.model_spec(...)` and the rest keep working.
+"""
+import tensorflow.compat.v1 as tf
+
+from tfbnn import data, models, schedules
+from tfbnn.errors import ConfigError
+
+__all__ = ['OPTIMIZERS', 'learning_rate', 'make_optimizer', 'model_spec', 'load_data',
+           'load_datasets', 'ood_kinds']
+
+# adam: Adam (Kingma & Ba 2015) at --learning-rate; sgd: plain gradient
+# descent, the optimiser of Blundell et al. 2015; momentum: heavy-ball
+# momentum --momentum. Adam divides each step by the running RMS of its
+# gradient, so a parameter moves at about --learning-rate per step whatever
+# the scale of its gradient; under SGD the posterior scales, whose gradient is
+# mostly the KL's 1/N share, move in proportion to it.
+OPTIMIZERS = ('adam', 'sgd', 'momentum')
+
+TASKS = ('classification', 'regression')
+
+
+def load_data(config, data_dir=None):
+    """The dataset a config trains on, validation split included.
+
+    Args:
+      config: `RunConfig`.
+      data_dir: read this folder instead of `config.data_dir` (the
+        out-of-distribution set), without a validation split.
+
+    Raises:
+      ConfigError, DataError: see `tfbnn.data.load_dataset`.
+    """
+    ood = data_dir is not None
+    kwargs = dict(pixel_scale=config.pixel_scale) if config.dataset == 'mnist' else {}
+    dataset = data.load_dataset(config.dataset, data_dir if ood else config.data_dir,
+                                config.split, seed=config.seed, **kwargs)
+    if config.validation_size and not ood:
+        dataset = data.hold_out_validation(dataset, config.validation_size)
+    return dataset
+
+
+def ood_kinds(config, dataset):
+    """The built-in OOD kinds a config scores on `dataset` (a tuple, empty
+    for none). --ood-set auto: all of them for image classification sets when
+    no --ood-data-dir is given, none otherwise."""
+    choice = config.ood_set
+    if choice == 'none' or (choice == 'auto' and config.ood_data_dir):
+        return ()
+    if choice == 'auto':
+        images = dataset.task == 'classification' and len(dataset.input_shape) >= 2
+        return data.OOD_KINDS if images else ()
+    return data.check_ood_kinds(choice)
+
+
+def load_datasets(config):
+    """(training dataset, out-of-distribution dataset or None) of a config.
+
+    The OOD set is the --ood-data-dir folder's test split, or the built-in
+    images of `ood_kinds` (`tfbnn.data.builtin_ood`).
+
+    Raises:
+      ConfigError: --ood-data-dir or --ood-set for a regression set, or OOD
+        examples of another shape; DataError: see `tfbnn.data.load_dataset`.
+    """
+    dataset = load_data(config)
+    ood = None
+    kinds = ood_kinds(config, dataset)
+    if kinds:
+        ood = data.builtin_ood(dataset, kinds)
+    elif config.ood_data_dir:
+        if dataset.task != 'classification':
+            raise ConfigError('--ood-data-dir applies to classification datasets only')
+        ood = load_data(config, config.ood_data_dir)
+        if ood.input_shape != dataset.input_shape:
+            raise ConfigError('--ood-data-dir examples have shape %s, the training data %s'
+                              % (ood.input_shape, dataset.input_shape))
+    return dataset, ood
+
+
+def learning_rate(config, step=None, steps_per_epoch=None):
+    """The learning rate of a config: a float, or a scalar `Tensor` of `step`
+    when --lr-schedule is not constant or there is a warm-up.
+
+    Args:
+      config: `RunConfig`.
+      step: integer scalar `Tensor` the schedule reads (the global step, or on
+        a cluster the single-process step it stands for).
+      steps_per_epoch: M of that step.
+
+    Raises:
+      ValueError: a schedule without `step` or `steps_per_epoch`.
+    """
+    if config.lr_schedule == 'constant' and not config.lr_warmup_epochs:
+        return config.learning_rate
+    if step is None or not steps_per_epoch:
+        raise ValueError('learning_rate: --lr-schedule %s needs the step and the steps per epoch'
+                         % config.lr_schedule)
+    return schedules.learning_rate(
+        step, config.learning_rate, steps_per_epoch, config.epochs, config.lr_schedule,
+        list(config.lr_decay_epochs), config.lr_decay_factor, config.lr_warmup_epochs)
+
+
+def make_optimizer(config, rate=None):
+    """The `tf.train.Optimizer` of a config (see `OPTIMIZERS`).
+
+    Args:
+      config: `RunConfig`.
+      rate: the learning rate (float or scalar `Tensor`, see `learning_rate`);
+        None: `config.learning_rate`.
+    """
+    rate = config.learning_rate if rate is None else rate
+    if config.optimizer == 'sgd':
+        return tf.train.GradientDescentOptimizer(rate)
+    if config.optimizer == 'momentum':
+        return tf.train.MomentumOptimizer(rate, config.momentum)
+    return tf.train.AdamOptimizer(rate)
+
+
+def model_spec(config, task, num_classes=None):
+    """The `tfbnn.models.ModelSpec` of a config for a task.
+
+    What the network needs of the data is its task and, to classify, the
+    number of classes: a loaded `Dataset` gives `dataset.task,
+    dataset.num_classes`, a run directory's dataset.json the same two keys.
+
+    Args:
+      config: `RunConfig`.
+      task: 'classification' or 'regression'.
+      num_classes: int, the output units of a classifier (unused for
+        regression, whose one output is the mean).
+
+    Raises:
+      ConfigError: a model other than mlp for a regression task.
+      ValueError: an unknown task, or classification without `num_classes`.
+    """
+    if task not in TASKS:
+        raise ValueError('model_spec: task must be one of %s, got %r' % (', '.join(TASKS), task))
+    regression = task == 'regression'
+    if regression and config.model != 'mlp':
+        raise ConfigError("dataset %r is a regression task: only --model mlp applies, got %r"
+                          % (config.dataset, config.model))
+    if not regression and num_classes is None:
+        raise ValueError('model_spec: a classification task needs num_classes')
+    prior = models.make_prior(config.prior, config.prior_sigma, config.prior_pi,
+                              config.prior_sigma1, config.prior_sigma2)
+    return models.ModelSpec(
+        model=config.model, hidden=tuple(config.hidden), estimator=config.estimator,
+        prior=prior, norm=config.norm, posterior_init_scale=config.posterior_init_scale,
+        task=task, output_units=1 if regression else num_classes,
+        posterior_init_mean=config.posterior_init_mean)
