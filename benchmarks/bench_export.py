@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
@@ -67,7 +66,7 @@ def main(argv=None):
     parser.add_argument('--samples', type=int, default=10, help='K of the sampled graph')
     parser.add_argument('--rounds', type=int, default=5)
     args = parser.parse_args(argv)
-    from tfbnn._compat import script_setup
+    from tfbnn.internal.compat import script_setup
     script_setup()
     from tfbnn import export_formats
     work = tempfile.mkdtemp(prefix='tfbnn_bench_export_')
@@ -87,7 +86,7 @@ def main(argv=None):
     except tfbnn.errors.ConfigError as err:
         print('no onnx: %s' % err)
     export.export_run(run_dir, out, 'mean', log=quiet, formats=tuple(formats))
-    sample_formats = tuple(f for f in formats if f != 'tflite' or tfbnn._compat.TF2)
+    sample_formats = tuple(f for f in formats if f != 'tflite' or tfbnn.internal.compat.TF2)
     export.export_run(run_dir, out, 'sample', samples=args.samples, log=quiet,
                       formats=sample_formats)
     plain = deterministic_twin(run, os.path.join(out, 'plain.pb'))

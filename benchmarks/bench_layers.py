@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import numpy as np  # noqa: E402
 
 import tfbnn  # noqa: E402  (imports TensorFlow quietly)
-from tfbnn import _compat  # noqa: E402
+from tfbnn.internal import compat  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 FLOOR = 'deterministic (tf.nn)'
@@ -273,7 +273,7 @@ def compare_stacks(stacks, argv):
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
     results = {}
     for stack in stacks:
-        python = os.path.join(root, _compat.STACK_VENVS[stack], 'bin', 'python')
+        python = os.path.join(root, compat.STACK_VENVS[stack], 'bin', 'python')
         if not os.path.exists(python):
             sys.exit('bench_layers: the %s stack is not set up: run '
                      'TFBNN_STACK=%s bash scripts/run.sh setup' % (stack, stack))
@@ -332,7 +332,7 @@ def main(argv=None):
             skip = a == '--stacks'
         compare_stacks(stacks, rest)
         return
-    from tfbnn._compat import script_setup
+    from tfbnn.internal.compat import script_setup
     script_setup()
     rate = measure(args)
     print_table(rate)

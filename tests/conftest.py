@@ -4,7 +4,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import tfbnn  # noqa: F401  (imports TensorFlow quietly first)
-from tfbnn._compat import script_setup
+from tfbnn.internal.compat import script_setup
 
 # The suite runs in graph mode on both stacks, as the programs do (on TF 2.x:
 # disable_v2_behavior). tests/test_compat.py covers TF 2.x without it.

@@ -8,13 +8,13 @@ zeros) and compute the same thing, as a user porting such code would write.
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import _compat
+from tfbnn.internal import compat
 
 __all__ = ['dense', 'flatten']
 
 
 def dense(inputs, units, activation=None, name=None):
-    if not _compat.TF2:
+    if not compat.TF2:
         return tf.layers.dense(inputs, units, activation, name=name)
     with tf.variable_scope(name, default_name='dense'):
         kernel = tf.get_variable('kernel', [tf.dimension_value(inputs.shape[-1]), units],
@@ -25,6 +25,6 @@ def dense(inputs, units, activation=None, name=None):
 
 
 def flatten(inputs):
-    if not _compat.TF2:
+    if not compat.TF2:
         return tf.layers.flatten(inputs)
     return tf.reshape(inputs, [-1, int(np.prod(inputs.shape.as_list()[1:]))])

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 import tfbnn
-from tfbnn import _compat
+from tfbnn.internal import compat
 
 GRAPH_BLOCK = r'''
 import json, sys
@@ -92,7 +92,7 @@ def test_layers_and_elbo_train_in_a_graph_block_on_the_default_mode(tmp_path):
     _run(GRAPH_BLOCK, out)
     got = json.load(open(out))
     # TF 2.x's default variables are resource variables; TF 1.15's are not.
-    assert got['resource'] == _compat.TF2
+    assert got['resource'] == compat.TF2
     assert got['last'] < 0.5 * got['first']
     v = got['values']
     expected = sum(_softplus_inv_free_kl(v['%s/%s_loc' % (layer, part)],
@@ -114,5 +114,5 @@ def test_building_in_eager_mode_is_one_clear_error():
 
 def test_stack_name_matches_the_tensorflow_version():
     import tensorflow as tf
-    assert _compat.stack_name() == ('tf2' if tf.__version__.startswith('2.') else 'tf1')
+    assert compat.stack_name() == ('tf2' if tf.__version__.startswith('2.') else 'tf1')
     assert tfbnn.__version__

@@ -9,7 +9,8 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import tfbnn
-from tfbnn import _compat, export, models, run_config
+from tfbnn import export, models, run_config
+from tfbnn.internal import compat
 from tfbnn.cli.export import main as export_main
 from tfbnn.cli.train import main as train_main
 
@@ -69,10 +70,10 @@ def stack_python(stack):
     Skips the test when the other stack's environment is not set up (CI sets
     up both before running the suite).
     """
-    if stack == _compat.stack_name():
+    if stack == compat.stack_name():
         return sys.executable
     python = os.environ.get('TFBNN_%s_PYTHON' % stack.upper(),
-                            os.path.join(ROOT, _compat.STACK_VENVS[stack], 'bin', 'python'))
+                            os.path.join(ROOT, compat.STACK_VENVS[stack], 'bin', 'python'))
     if not os.path.exists(python):
         pytest.skip('the %s stack is not set up here (TFBNN_STACK=%s bash scripts/run.sh setup, '
                     'or TFBNN_%s_PYTHON)' % (stack, stack, stack.upper()))
@@ -195,7 +196,7 @@ def test_saved_model_serves_the_same_outputs(trained, tmp_path):
     assert report['random_ops'] and report['outputs']['probs'] == 'probs:0'
 
 
-OTHER_STACK = {'tf1': 'tf2', 'tf2': 'tf1'}[_compat.stack_name()]
+OTHER_STACK = {'tf1': 'tf2', 'tf2': 'tf1'}[compat.stack_name()]
 
 
 @pytest.mark.parametrize('mode', ['mean', 'sample'])

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import tfbnn
-from tfbnn import _compat, export_formats
+from tfbnn import export_formats
+from tfbnn.internal import compat
 from tfbnn.cli.export import main as export_main
 from tests.test_export import reference, run_python, stack_python
 from tests.test_export import trained  # noqa: F401  (the module's trained run)
@@ -94,7 +95,7 @@ def test_the_mean_graph_runs_in_every_runtime(trained, tmp_path, runtime):  # no
 
 @pytest.mark.parametrize('runtime', ['tflite', 'onnxruntime'])
 def test_the_sampled_graph_stays_bayesian_in_the_runtime(trained, tmp_path, runtime):  # noqa: F811
-    if runtime == 'tflite' and not _compat.TF2:
+    if runtime == 'tflite' and not compat.TF2:
         assert export_main([trained, '--format', 'tflite', '--output-dir',
                             str(tmp_path / 'exp')]) == 2
         assert not (tmp_path / 'exp').exists()

@@ -1,10 +1,10 @@
-"""tfbnn._random.standard_normal: the distribution, shapes and dtypes."""
+"""tfbnn.internal.random_normal.standard_normal: the distribution, shapes and dtypes."""
 import numpy as np
 import pytest
 import scipy.stats
 import tensorflow.compat.v1 as tf
 
-from tfbnn._random import standard_normal
+from tfbnn.internal.random_normal import standard_normal
 
 
 @pytest.mark.parametrize('dtype', [tf.float32, tf.float64])

@@ -6,7 +6,8 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import tfbnn
-from tfbnn import _compat, losses, replica_losses
+from tfbnn import losses, replica_losses
+from tfbnn.internal import compat
 from tfbnn.errors import ConfigError
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import sharding
@@ -100,7 +101,7 @@ def test_replica_elbo_nll_errors_name_the_caller(shape, dtype, message):
 
 def test_replica_elbo_refuses_eager_mode(monkeypatch):
     nll, count = tf.zeros([2]), tf.constant(4)
-    monkeypatch.setattr(_compat.tf, 'executing_eagerly', lambda: True)
+    monkeypatch.setattr(compat.tf, 'executing_eagerly', lambda: True)
     with pytest.raises(ConfigError, match=r'tfbnn\.replica_losses\.replica_elbo builds a graph '
                                           r'but TensorFlow .* is executing eagerly'):
         replica_losses.replica_elbo(nll, 10, 4, 2, count)

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from tfbnn import _compat, rnn_cells
+from tfbnn import rnn_cells
+from tfbnn.internal import compat
 from tests.test_getter import _replay
 
 CELLS = {'basic': rnn_cells.BasicRNNCell, 'lstm': rnn_cells.LSTMCell}
@@ -56,7 +57,7 @@ def test_an_unknown_input_depth_is_an_error():
         cell(tf.placeholder(tf.float32, [2, None]), tf.zeros([2, 3]))
 
 
-@pytest.mark.skipif(_compat.TF2, reason='compares with tf.nn.rnn_cell, which TF 2.16+ '
+@pytest.mark.skipif(compat.TF2, reason='compares with tf.nn.rnn_cell, which TF 2.16+ '
                                         '(Keras 3) no longer has')
 @pytest.mark.parametrize('cell', sorted(CELLS))
 def test_same_outputs_as_the_stock_cell_from_the_same_variables(sess, cell):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tfbnn import _compat
+from tfbnn.internal import compat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,7 +31,7 @@ def test_errors_are_one_line_and_exit_2(args, env, message):
 
 
 def test_a_python_of_the_other_stack_is_refused():
-    other = 'tf1' if _compat.TF2 else 'tf2'
+    other = 'tf1' if compat.TF2 else 'tf2'
     code, err = run_sh('setup', TFBNN_PYTHON=sys.executable, TFBNN_STACK=other)
     assert code == 2 and err.count('\n') == 1
     assert 'which cannot run TFBNN_STACK=%s' % other in err
@@ -40,17 +40,17 @@ def test_a_python_of_the_other_stack_is_refused():
 def test_the_stack_line_names_this_interpreters_stack():
     """With this suite's own interpreter the environment is reused, not rebuilt."""
     venv = os.path.dirname(os.path.dirname(sys.executable))
-    if os.path.basename(venv) not in _compat.STACK_VENVS.values() or \
+    if os.path.basename(venv) not in compat.STACK_VENVS.values() or \
             os.path.dirname(venv) != ROOT:
         pytest.skip('the suite runs outside scripts/run.sh\'s environments')
     # Only where run.sh would reuse the environment: a stale one it would rebuild.
-    names = (['requirements.txt', 'requirements-test.txt'] if not _compat.TF2 else
+    names = (['requirements.txt', 'requirements-test.txt'] if not compat.TF2 else
              ['requirements-tf2.txt', 'requirements-test-tf2.txt']) + ['setup.py']
     digest = hashlib.sha256(b''.join(open(os.path.join(ROOT, n), 'rb').read() for n in names))
     with open(os.path.join(venv, '.tfbnn-installed')) as f:
         if f.read().strip() != digest.hexdigest():
             pytest.skip('the environment is older than the requirements (run.sh would rebuild it)')
-    code, err = run_sh('python', '-c', 'pass', TFBNN_STACK=_compat.stack_name())
+    code, err = run_sh('python', '-c', 'pass', TFBNN_STACK=compat.stack_name())
     assert code == 0
-    assert err.startswith('tfbnn: stack %s, Python %d.%d' % ((_compat.stack_name(),)
+    assert err.startswith('tfbnn: stack %s, Python %d.%d' % ((compat.stack_name(),)
                                                             + sys.version_info[:2])), err

@@ -13,7 +13,7 @@ import numbers
 
 from tfbnn import data, schedules
 from tfbnn.errors import ConfigError
-from tfbnn.layers._bayesian import check_init_scale
+from tfbnn.internal.posterior_scale import check_init_scale
 
 __all__ = ['check', 'flag', 'json_value', 'SIMPLE_RULES']
 

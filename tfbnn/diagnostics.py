@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.graph_keys import GraphKeys
-from tfbnn.layers._bayesian import SCALE_FLOOR, scale_from_rho
+from tfbnn.internal.posterior_scale import SCALE_FLOOR, scale_from_rho
 
 __all__ = ['LayerDiagnostics', 'bayesian_layers', 'layer_diagnostics', 'format_table',
            'add_summaries', 'dominated_layers', 'kernel_posteriors', 'signal_to_noise']

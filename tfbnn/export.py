@@ -28,8 +28,8 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import (_ckpt, _compat, export_formats, metrics, models, predictive, priors, pruning,
-                   run_config, serving)
+from tfbnn import export_formats, metrics, models, predictive, priors, pruning, run_config, serving
+from tfbnn.internal import checkpoint_reader, compat
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.training import rundir
 
@@ -135,7 +135,7 @@ def _static_k_outputs(spec, x, task, samples, estimator):
 
 def restore(sess, inference, checkpoint):
     """Restores the model variables; CheckpointError names what is missing."""
-    saved = _ckpt.reader(checkpoint).get_variable_to_shape_map()
+    saved = checkpoint_reader.reader(checkpoint).get_variable_to_shape_map()
     with inference.graph.as_default():
         needed = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
     missing = sorted(n for n in needed if n not in saved)
@@ -169,10 +169,10 @@ def freeze(sess, inference, path=None):
     """Folds the variables into constants; writes a binary GraphDef to `path` if given.
 
     Attributes at their default values are left out, so TensorFlow versions
-    older than the writer's read the graph too (`_compat.strip_default_attrs`).
+    older than the writer's read the graph too (`compat.strip_default_attrs`).
     """
     names = [t.op.name for t in inference.outputs.values()]
-    frozen = _compat.strip_default_attrs(tf.graph_util.convert_variables_to_constants(
+    frozen = compat.strip_default_attrs(tf.graph_util.convert_variables_to_constants(
         sess, inference.graph.as_graph_def(), names))
     if path is not None:
         export_formats.write_atomically(path, frozen.SerializeToString())

@@ -23,7 +23,7 @@ import tempfile
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn import _compat
+from tfbnn.internal import compat
 from tfbnn.errors import ConfigError, ExportError
 
 __all__ = ['FORMATS', 'DEFAULT_FORMATS', 'ONNX_OPSET', 'parse_formats', 'check_available',
@@ -69,7 +69,7 @@ def check_available(formats, mode):
         except ImportError as err:
             raise ConfigError("--format onnx needs tf2onnx and onnx (%s): pip install '.[onnx]' "
                               '(Python >= 3.10, the TF 2.x stack)' % err)
-    if 'tflite' in formats and mode == 'sample' and not _compat.TF2:
+    if 'tflite' in formats and mode == 'sample' and not compat.TF2:
         raise ConfigError('--format tflite of the sampled graph needs TF 2.x\'s converter (its '
                           'while loop and random op); TF 1.15 converts --mode mean only: export '
                           'with TFBNN_STACK=tf2')

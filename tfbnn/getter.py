@@ -32,11 +32,12 @@ import warnings
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn._compat import require_graph_mode
-from tfbnn._random import standard_normal
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
-from tfbnn.layers import _bayesian
+from tfbnn.internal.compat import require_graph_mode
+from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
+from tfbnn.internal.random_normal import standard_normal
+from tfbnn.internal.weight_options import check_common
 
 __all__ = ['custom_getter', 'bayesian_scope', 'default_include']
 
@@ -61,7 +62,7 @@ def _include_fn(include):
 
 def _check(prior, sample, posterior_init_scale, kl_collection):
     """The keywords, checked and normalised as the layers' are."""
-    _, prior, sample, _, scale, kl_collection = _bayesian.check_common(
+    _, prior, sample, _, scale, kl_collection = check_common(
         'custom_getter', 'reparameterization', prior, sample, None,
         0.01 if posterior_init_scale is None else posterior_init_scale, kl_collection)
     return prior, sample, scale, kl_collection
@@ -139,11 +140,11 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
         # only: the KL is the posterior's regulariser.
         rho = getter(name + '_rho', *args, **dict(
             kwargs, shape=shape, dtype=dtype, trainable=True, regularizer=None,
-            initializer=_bayesian.rho_initializer(scale)))
+            initializer=rho_initializer(scale)))
         dtype_ = loc.dtype.base_dtype
         with tf.control_dependencies(None), tf.name_scope(loc.op.name + '_draw/'):
             # Outside any while loop: one draw for every time step.
-            post_scale = _bayesian.scale_from_rho(rho, name='scale')
+            post_scale = scale_from_rho(rho, name='scale')
             draw = tf.add(loc, post_scale * standard_normal(shape, dtype_), name='sample')
             if sample is True:
                 value = draw

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from tfbnn import data
-from tfbnn._jsonio import read_json
+from tfbnn.internal.jsonio import read_json
 from tfbnn.training import rundir, train
 
 __all__ = ['EXPERIMENTS', 'run_study', 'render_tables', 'update_guide', 'plot_study']

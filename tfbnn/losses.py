@@ -42,7 +42,7 @@ import warnings
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn._compat import require_graph_mode
+from tfbnn.internal.compat import require_graph_mode
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 

@@ -12,8 +12,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import layers, priors, recurrent
-from tfbnn.layers import _bayesian
 from tfbnn.errors import ConfigError
+from tfbnn.internal.sample_axis import fold_samples
 
 __all__ = ['MODELS', 'NORMS', 'MEAN_INITIALIZERS', 'ModelSpec', 'NetworkOutputs',
            'build_network', 'gaussian_nll', 'noise_log_prior', 'make_prior', 'mean_initializer']
@@ -84,7 +84,7 @@ _INPUT_KIND = {2: 'image [height, width, channels]',
 
 def _fold(x, num_samples, fn):
     """Applies `fn` (which takes [batch, ...]) to x with an optional sample axis."""
-    return fn(x) if num_samples is None else _bayesian.fold_samples(x, fn)
+    return fn(x) if num_samples is None else fold_samples(x, fn)
 
 
 def _normalise(h, spec, training, num_samples, name):

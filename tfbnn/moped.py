@@ -29,10 +29,10 @@ References:
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import _ckpt
+from tfbnn.internal import checkpoint_reader
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.graph_keys import GraphKeys
-from tfbnn.layers._bayesian import SCALE_FLOOR
+from tfbnn.internal.posterior_scale import SCALE_FLOOR
 
 __all__ = ['init_from_checkpoint', 'moped_scale']
 
@@ -99,7 +99,7 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
         raise ConfigError('moped: no Bayesian posteriors (tfbnn.custom_getter or tfbnn.layers) '
                           'in the graph%s: build the model first'
                           % ('' if scope is None else " under '%s'" % scope))
-    reader = _ckpt.reader(checkpoint, 'moped: ')
+    reader = checkpoint_reader.reader(checkpoint, 'moped: ')
     saved = reader.get_variable_to_shape_map()
     by_name = {v.op.name: v for v in tf.global_variables()}
     centres = {name: by_name.get(loc.op.name + '_prior_mean') for name, loc, _ in targets}

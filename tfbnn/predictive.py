@@ -11,7 +11,7 @@ import math
 import tensorflow.compat.v1 as tf
 
 from tfbnn import models
-from tfbnn.layers import _bayesian
+from tfbnn.internal import sample_axis
 
 __all__ = ['ClassificationPredictive', 'RegressionPredictive', 'classification_predictive',
            'regression_predictive', 'tile_samples', 'eval_estimator']
@@ -46,7 +46,7 @@ Attributes:
 def tile_samples(x, num_samples, name=None):
     """[batch, ...] -> [num_samples, batch, ...], the same batch K times."""
     with tf.name_scope(name, 'tile_samples', [x]):
-        return _bayesian.tile_samples(x, num_samples)
+        return sample_axis.tile_samples(x, num_samples)
 
 
 def _entropy(log_p):

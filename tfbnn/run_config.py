@@ -22,7 +22,7 @@ import types
 from typing import Optional, Tuple, Union
 
 from tfbnn import layers, losses, models, schedules
-from tfbnn._jsonio import read_json, write_json
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn._run_checks import check, flag, json_value
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError

@@ -9,6 +9,7 @@ import tensorflow.compat.v1 as tf
 
 import tfbnn
 from tfbnn import layers
+from tfbnn.internal import weight_options
 from tfbnn.layers import _bayesian, _options
 
 # kind -> (builder, input shape without a sample axis, its own positional arguments)
@@ -109,8 +110,8 @@ def test_defaults_are_resolved_and_values_normalised():
 
 def test_check_common_gives_the_getter_what_the_options_hold():
     opts = options(num_samples=np.int64(3), posterior_init_scale=[0.01, 0.02])
-    checked = _bayesian.check_common('custom_getter', 'reparameterization', opts.prior, True,
-                                     np.int64(3), [0.01, 0.02], None)
+    checked = weight_options.check_common('custom_getter', 'reparameterization', opts.prior, True,
+                                             np.int64(3), [0.01, 0.02], None)
     assert checked == ('reparameterization', opts.prior, True, 3, (0.01, 0.02),
                        tfbnn.GraphKeys.KL_LOSSES)
 

@@ -1,6 +1,6 @@
 """tfbnn/reproduce/defaults.py: the choice rule, and a tiny grid end to end."""
 from tfbnn import run_config
-from tfbnn._jsonio import read_json
+from tfbnn.internal.jsonio import read_json
 from tfbnn.reproduce import defaults
 
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tfbnn._jsonio import read_json, write_json
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.errors import ConfigError
 from tfbnn.reproduce import mnist, runner
 

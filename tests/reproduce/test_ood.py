@@ -1,7 +1,7 @@
 """tfbnn/reproduce/ood.py: a tiny MNIST-format set, its built-in OOD kinds and a folder."""
 import pytest
 
-from tfbnn._jsonio import read_json
+from tfbnn.internal.jsonio import read_json
 from tfbnn.errors import DataError
 from tfbnn.reproduce import ood
 from tests.training.test_train_job import mnist_fixture

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tfbnn import export, run_config
-from tfbnn._jsonio import read_json
+from tfbnn.internal.jsonio import read_json
 from tfbnn.errors import CheckpointError
 from tfbnn.reproduce.pruning import reproduce_pruning
 from tfbnn.training import train

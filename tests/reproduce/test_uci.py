@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from tfbnn._jsonio import read_json
+from tfbnn.internal.jsonio import read_json
 from tfbnn.errors import DataError
 from tfbnn.reproduce import uci
 

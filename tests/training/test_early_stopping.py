@@ -1,6 +1,5 @@
 """The training job's validation split: --validation-size, --validate-every
 (early stopping on validation), --no-test-eval and --pixel-scale."""
-import json
 import os
 
 import numpy as np

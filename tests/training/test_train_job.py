@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from tfbnn import _compat
+from tfbnn.internal import compat
 from tfbnn.cli.train import main
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -204,7 +204,7 @@ def test_gpu_request_without_gpu_is_a_user_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count('\n') == 1
     assert '--device gpu: TensorFlow %s sees no GPU' % tf.__version__ in err
-    assert ("pip install 'tensorflow[and-cuda]'" if _compat.TF2 else 'tensorflow-gpu 1.15') in err
+    assert ("pip install 'tensorflow[and-cuda]'" if compat.TF2 else 'tensorflow-gpu 1.15') in err
 
 
 def test_nan_guard_stops_with_the_step_and_keeps_good_checkpoints(tmp_path, capsys):

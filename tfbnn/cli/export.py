@@ -38,7 +38,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     from tfbnn import errors, export, export_formats
-    from tfbnn._compat import script_setup
+    from tfbnn.internal.compat import script_setup
     script_setup()
     try:
         formats = None if args.format is None else export_formats.parse_formats(args.format)

@@ -76,7 +76,7 @@ def main(argv=None, docs='docs'):
             return _error('--from-results %s is not a results.json of the study (no object)'
                           % args.from_results)
     from tfbnn import kl_study
-    from tfbnn._compat import script_setup
+    from tfbnn.internal.compat import script_setup
     script_setup()
     if results is not None:
         work = os.path.dirname(os.path.abspath(args.from_results))

@@ -137,7 +137,7 @@ def _pruning(args, log):
     from tfbnn.reproduce.pruning import reproduce_pruning
     run_dir = args.run_dir
     if run_dir is None:
-        from tfbnn._jsonio import read_json
+        from tfbnn.internal.jsonio import read_json
         path = os.path.join(args.out, 'mnist', 'mnist_scale_mixture.json')
         record = read_json(path)
         if record is None:
@@ -194,7 +194,7 @@ def main(argv=None):
     from tfbnn import errors
     from tfbnn.reproduce import runner
     from tfbnn.training import Interrupted
-    from tfbnn._compat import script_setup
+    from tfbnn.internal.compat import script_setup
     script_setup()
     os.makedirs(args.out, exist_ok=True)
     log = runner.Log(os.path.join(args.out, 'reproduce.log'))

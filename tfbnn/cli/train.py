@@ -104,7 +104,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from tfbnn import errors
     from tfbnn.training import Interrupted, train
-    from tfbnn._compat import script_setup
+    from tfbnn.internal.compat import script_setup
     script_setup()
     options = vars(args)
     cluster_flags = [options.pop(k) for k in ('cluster', 'job_name', 'task_index')]

@@ -14,15 +14,12 @@ in-graph loop, which keeps each iteration's kernel in cache.
 """
 import collections
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn._random import standard_normal
 from tfbnn.errors import ConfigError
-# Re-exported: getter, run_config, diagnostics and moped import these from
-# here; they live in _options with the rest of the keyword checks.
-from tfbnn.layers._options import (  # noqa: F401
-    ESTIMATORS, SCALE_FLOOR, check_common, check_init_scale)
+from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
+from tfbnn.internal.random_normal import standard_normal
+from tfbnn.internal.sample_axis import tile_samples
 
 __all__ = []
 
@@ -79,25 +76,6 @@ def _variable_exists(full_name):
     return any(v.op.name == full_name for v in tf.global_variables())
 
 
-def _softplus_inverse(x):
-    return float(np.log(np.expm1(x)))
-
-
-def scale_from_rho(rho, name=None):
-    """scale = softplus(rho) + floor, and exactly 0 where rho = -inf (pruned)."""
-    floor = SCALE_FLOOR * tf.cast(rho > -np.inf, rho.dtype.base_dtype)
-    return tf.add(tf.nn.softplus(rho), floor, name=name)
-
-
-def rho_initializer(init_scale):
-    """The initializer of rho for an initial scale: a number s (every rho at
-    softplus^-1(s - floor)) or a pair (low, high) (scales uniform in it)."""
-    if isinstance(init_scale, tuple):
-        low, high = (_softplus_inverse(s - SCALE_FLOOR) for s in init_scale)
-        return tf.random_uniform_initializer(low, high)
-    return tf.constant_initializer(_softplus_inverse(init_scale - SCALE_FLOOR))
-
-
 def make_posterior(prefix, shape, dtype, loc_initializer, init_scale, trainable):
     """Creates `<prefix>_loc` and `<prefix>_rho`; scale = softplus(rho) + floor."""
     loc = tf.get_variable(prefix + '_loc', shape=shape, dtype=dtype,
@@ -143,25 +121,6 @@ def _add_bias(outputs, bias, num_samples):
 # (`shared`: the same inputs for all K slices, e.g. a network's input).
 Sampling = collections.namedtuple('Sampling', ['linear', 'sign_shape', 'num_samples', 'shared',
                                                'keep_draws'])
-
-
-def tile_samples(x, num_samples):
-    """[batch, ...] -> [K, batch, ...], the same batch K times."""
-    return tf.tile(tf.expand_dims(x, 0), [num_samples] + [1] * x.shape.ndims)
-
-
-def fold_samples(x, fn):
-    """Applies `fn` (which takes [batch, ...]) to x of shape [K, batch, ...].
-
-    The sample axis is folded into the batch for one call of `fn` and
-    unfolded from its result, for ops with no notion of a sample axis
-    (convolutions, pooling).
-    """
-    shape = tf.shape(x)
-    y = fn(tf.reshape(x, tf.concat([[-1], shape[2:]], axis=0)))
-    out = tf.reshape(y, tf.concat([shape[:2], tf.shape(y)[1:]], axis=0))
-    out.set_shape(x.shape[:2].concatenate(y.shape[1:]))
-    return out
 
 
 def _mean_outputs(x, kernel, bias, how):

@@ -8,25 +8,14 @@ parameters, travels to `_bayesian.build_layer`: a new keyword is a new field
 here and a new keyword in the builders' signatures, nothing in between.
 """
 import dataclasses
-import numbers
 from typing import Any
 
 import numpy as np
-import tensorflow.compat.v1 as tf
 
-from tfbnn import priors as priors_lib
-from tfbnn._compat import require_graph_mode
 from tfbnn.errors import ConfigError
-from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal.weight_options import check_common
 
 __all__ = []
-
-ESTIMATORS = ('reparameterization', 'flipout', 'local_reparameterization')
-
-# scale = softplus(rho) + floor: keeps log(scale) finite in the KL even when
-# the optimiser drives rho far negative. rho = -inf is the one exception: it
-# marks a pruned weight (`tfbnn.pruning`), whose scale is exactly 0.
-SCALE_FLOOR = 1e-6
 
 # The keywords a layer shares with `tfbnn.custom_getter`, in checking order.
 _COMMON = ('estimator', 'prior', 'sample', 'num_samples', 'posterior_init_scale',
@@ -107,60 +96,6 @@ def layer_options(kind, **keywords):
         activation=_check_activation(layer, options.activation))
 
 
-def check_positive_int(layer, what, value):
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
-        raise ConfigError('%s: %s must be a positive integer, got %r' % (layer, what, value))
-    return int(value)
-
-
-def check_common(layer, estimator, prior, sample, num_samples, posterior_init_scale,
-                 kl_collection):
-    """Checks the keywords a layer shares with `tfbnn.custom_getter`.
-
-    Returns:
-      The tuple (estimator, prior, sample, num_samples, posterior_init_scale,
-      kl_collection), normalised. Layers get them through `layer_options`;
-      the getter, which has no `LayerOptions`, calls this directly.
-    """
-    require_graph_mode(layer)
-    if estimator not in ESTIMATORS:
-        raise ConfigError('%s: estimator must be one of %s, got %r'
-                          % (layer, ESTIMATORS, estimator))
-    prior = _check_prior(layer, prior)
-    sample = _check_sample(layer, sample)
-    if num_samples is not None:
-        num_samples = check_positive_int(layer, 'num_samples', num_samples)
-    posterior_init_scale = check_init_scale(layer, posterior_init_scale)
-    if kl_collection is None:
-        kl_collection = GraphKeys.KL_LOSSES
-    elif not isinstance(kl_collection, str) or not kl_collection:
-        raise ConfigError('%s: kl_collection must be a non-empty string, got %r'
-                          % (layer, kl_collection))
-    return estimator, prior, sample, num_samples, posterior_init_scale, kl_collection
-
-
-def _check_prior(layer, prior):
-    if prior is None:
-        return priors_lib.normal()
-    if not callable(getattr(prior, 'kl_divergence', None)):
-        raise ConfigError('%s: prior must have a kl_divergence(loc, scale, samples) method '
-                          '(e.g. tfbnn.priors.normal() or scale_mixture()), got %r'
-                          % (layer, prior))
-    return prior
-
-
-def _check_sample(layer, sample):
-    if isinstance(sample, (bool, np.bool_)):
-        return bool(sample)
-    if isinstance(sample, (tf.Tensor, tf.Variable)):
-        if sample.dtype.base_dtype != tf.bool or sample.shape.ndims not in (None, 0):
-            raise ConfigError('%s: sample must be a Python bool or a scalar bool Tensor, '
-                              'got a %s Tensor of shape %s' % (layer, sample.dtype.name, sample.shape))
-        return sample
-    raise ConfigError('%s: sample must be a Python bool or a scalar bool Tensor, got %r'
-                      % (layer, sample))
-
-
 def _check_shared_inputs(layer, shared_inputs, num_samples):
     if not isinstance(shared_inputs, (bool, np.bool_)):
         raise ConfigError('%s: shared_inputs must be a Python bool, got %r' % (layer, shared_inputs))
@@ -176,19 +111,3 @@ def _check_activation(layer, activation):
     return activation
 
 
-def _is_scale(value):
-    return (not isinstance(value, bool) and isinstance(value, (numbers.Real, np.floating))
-            and SCALE_FLOOR < value < float('inf'))
-
-
-def check_init_scale(layer, init_scale):
-    """A float s, or a (low, high) tuple of floats with low <= high; each above the floor."""
-    if isinstance(init_scale, (list, tuple)):
-        if len(init_scale) == 2 and all(_is_scale(v) for v in init_scale) \
-                and init_scale[0] <= init_scale[1]:
-            return (float(init_scale[0]), float(init_scale[1]))
-    elif _is_scale(init_scale):
-        return float(init_scale)
-    raise ConfigError('%s: posterior_init_scale must be a finite number above %g or a pair '
-                      '(low, high) of them with low <= high, got %r'
-                      % (layer, SCALE_FLOOR, init_scale))

@@ -6,6 +6,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal.sample_axis import fold_samples
+from tfbnn.internal.weight_options import check_positive_int
 from tfbnn.layers import _bayesian, _options
 
 __all__ = ['conv1d', 'conv2d', 'conv3d']
@@ -21,7 +23,7 @@ def _tuple(layer, what, value, rank):
     if len(value) != rank:
         raise ConfigError('%s: %s must be an int or %d ints, got %r' % (layer, what, rank, value))
     for v in value:
-        _options.check_positive_int(layer, what, v)
+        check_positive_int(layer, what, v)
     return tuple(int(v) for v in value)
 
 
@@ -35,7 +37,7 @@ def _conv_map(rank, strides, padding, dilation_rate):
         if x.shape.ndims == rank + 2:
             return conv(x, w)
         # Leading sample axis: fold it into the batch, one convolution for all.
-        return _bayesian.fold_samples(x, lambda t: conv(t, w))
+        return fold_samples(x, lambda t: conv(t, w))
 
     def sign_shape(x, channels):
         # One sign per example and channel, shared over positions (as the
@@ -54,7 +56,7 @@ _Geometry = collections.namedtuple(
 def _geometry(rank, name, filters, kernel_size, strides, padding, dilation_rate):
     """Checks the keywords only convolutions take; `padding` upper-cased."""
     layer = _options.layer_label('conv%dd' % rank, name)
-    filters = _options.check_positive_int(layer, 'filters', filters)
+    filters = check_positive_int(layer, 'filters', filters)
     kernel_size = _tuple(layer, 'kernel_size', kernel_size, rank)
     strides = _tuple(layer, 'strides', strides, rank)
     dilation_rate = _tuple(layer, 'dilation_rate', dilation_rate, rank)

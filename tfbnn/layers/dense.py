@@ -1,6 +1,7 @@
 """Bayesian fully connected layer, `tf.layers.dense`-style."""
 import tensorflow.compat.v1 as tf
 
+from tfbnn.internal.weight_options import check_positive_int
 from tfbnn.layers import _bayesian, _options
 
 __all__ = ['dense']
@@ -100,7 +101,7 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
       Wen, Vicol, Ba, Tran, Grosse (2018), Flipout, sec. 3.
     """
     layer = _options.layer_label('dense', name)
-    units = _options.check_positive_int(layer, 'units', units)
+    units = check_positive_int(layer, 'units', units)
     options = _options.layer_options(
         'dense', activation=activation, use_bias=use_bias, estimator=estimator, prior=prior,
         sample=sample, kl_collection=kl_collection, num_samples=num_samples,

@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn._compat import require_graph_mode
+from tfbnn.internal.compat import require_graph_mode
 from tfbnn.errors import ConfigError
 
 __all__ = ['group_norm']

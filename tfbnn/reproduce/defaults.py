@@ -28,7 +28,7 @@ import os
 import numpy as np
 
 from tfbnn import run_config
-from tfbnn._jsonio import write_json
+from tfbnn.internal.jsonio import write_json
 from tfbnn.reproduce import runner
 
 __all__ = ['INIT_SCALES', 'LEARNING_RATES', 'EPOCHS', 'AUROC_GOAL', 'choose',

@@ -29,7 +29,7 @@ epochs (the budget). Both are recorded in the results.
 import math
 import os
 
-from tfbnn._jsonio import write_json
+from tfbnn.internal.jsonio import write_json
 from tfbnn.reproduce import runner
 
 __all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'INIT_SCALES', 'DECAY_AT',
@@ -156,7 +156,7 @@ def extend_mnist(out_dir, budget_minutes, epochs, log, prior='scale_mixture', ve
       ConfigError: there is no record to extend, or `epochs` is not longer
         than the recorded run's schedule.
     """
-    from tfbnn._jsonio import read_json
+    from tfbnn.internal.jsonio import read_json
     from tfbnn.errors import ConfigError
     path = os.path.join(out_dir, 'mnist_%s.json' % prior)
     record = read_json(path)

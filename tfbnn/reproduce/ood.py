@@ -11,7 +11,7 @@ being higher on the out-of-distribution images.
 import os
 
 from tfbnn import data, metrics, run_config
-from tfbnn._jsonio import write_json
+from tfbnn.internal.jsonio import write_json
 from tfbnn.reproduce import runner
 
 __all__ = ['ood_options', 'reproduce_ood']

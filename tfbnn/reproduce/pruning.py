@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import diagnostics, export, run_config
-from tfbnn._jsonio import read_json, write_json
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.errors import CheckpointError
 from tfbnn.reproduce import figures, paper
 from tfbnn.training import rundir

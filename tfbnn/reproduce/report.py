@@ -8,7 +8,7 @@ computed here from the measured number, never typed in.
 import os
 import shutil
 
-from tfbnn._jsonio import read_json, write_json
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
 from tfbnn.reproduce import figures, goals, paper
 

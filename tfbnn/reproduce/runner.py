@@ -11,7 +11,7 @@ import sys
 import time
 
 from tfbnn import run_config
-from tfbnn._jsonio import read_json, write_json
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import train
 

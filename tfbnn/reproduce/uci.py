@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-from tfbnn._jsonio import read_json, write_json
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import paper, runner
 from tfbnn.training import rundir
 

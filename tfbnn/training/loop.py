@@ -8,7 +8,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.python.client import device_lib
 
-from tfbnn import _compat, diagnostics, moped, run_config
+from tfbnn import diagnostics, moped, run_config
+from tfbnn.internal import compat
 from tfbnn.errors import CheckpointError, ConfigError, TrainingDivergedError
 from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
@@ -59,7 +60,7 @@ def resolve_device(choice, threads=0):
         return '/gpu:0'
     if choice == 'gpu':
         raise ConfigError('--device gpu: TensorFlow %s sees no GPU (%s); use --device cpu or auto'
-                          % (tf.__version__, GPU_NEEDS[_compat.stack_name()]))
+                          % (tf.__version__, GPU_NEEDS[compat.stack_name()]))
     return '/cpu:0'
 
 

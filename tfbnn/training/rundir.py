@@ -5,7 +5,7 @@ import sys
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
-from tfbnn._jsonio import read_json, write_json
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.errors import CheckpointError
 
 __all__ = ['RunLog', 'write_json', 'read_json', 'prepare', 'dataset_record', 'latest_checkpoint',

@@ -1,4 +1,4 @@
-"""Internal: the JSON files of a run directory, written so a kill never leaves half a file."""
+"""The JSON files of a run directory, written so a kill never leaves half a file."""
 import json
 import os
 

@@ -1,4 +1,4 @@
-"""Internal: a faster standard-normal sampler for CPU graphs.
+"""A faster standard-normal sampler for CPU graphs.
 
 TensorFlow 1.15's RandomStandardNormal kernel runs Box-Muller one scalar at a
 time; on the CPU of our benchmarks it is the largest single cost of a

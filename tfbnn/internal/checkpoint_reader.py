@@ -1,4 +1,4 @@
-"""Internal: opening a checkpoint for reading, with a one-line error."""
+"""Opening a checkpoint for reading, with a one-line error."""
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import CheckpointError

@@ -1,0 +1,60 @@
+"""The posterior-scale parameterisation every Bayesian weight uses.
+
+Mathematical details:
+  A weight's posterior N(mu, sigma^2) stores rho, with
+  sigma = softplus(rho) + floor = log(1 + exp(rho)) + floor, so any real rho
+  gives sigma > floor and log(sigma) stays finite in the KL. rho = -inf is the
+  one exception: it marks a pruned weight (`tfbnn.pruning`), whose sigma is
+  exactly 0. An initial scale s starts rho at softplus^-1(s - floor) =
+  log(exp(s - floor) - 1).
+"""
+import numbers
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from tfbnn.errors import ConfigError
+
+__all__ = ['SCALE_FLOOR', 'scale_from_rho', 'rho_initializer', 'check_init_scale']
+
+# scale = softplus(rho) + floor: keeps log(scale) finite in the KL even when
+# the optimiser drives rho far negative. rho = -inf is the one exception: it
+# marks a pruned weight (`tfbnn.pruning`), whose scale is exactly 0.
+SCALE_FLOOR = 1e-6
+
+
+def _softplus_inverse(x):
+    return float(np.log(np.expm1(x)))
+
+
+def scale_from_rho(rho, name=None):
+    """scale = softplus(rho) + floor, and exactly 0 where rho = -inf (pruned)."""
+    floor = SCALE_FLOOR * tf.cast(rho > -np.inf, rho.dtype.base_dtype)
+    return tf.add(tf.nn.softplus(rho), floor, name=name)
+
+
+def rho_initializer(init_scale):
+    """The initializer of rho for an initial scale: a number s (every rho at
+    softplus^-1(s - floor)) or a pair (low, high) (scales uniform in it)."""
+    if isinstance(init_scale, tuple):
+        low, high = (_softplus_inverse(s - SCALE_FLOOR) for s in init_scale)
+        return tf.random_uniform_initializer(low, high)
+    return tf.constant_initializer(_softplus_inverse(init_scale - SCALE_FLOOR))
+
+
+def _is_scale(value):
+    return (not isinstance(value, bool) and isinstance(value, (numbers.Real, np.floating))
+            and SCALE_FLOOR < value < float('inf'))
+
+
+def check_init_scale(layer, init_scale):
+    """A float s, or a (low, high) tuple of floats with low <= high; each above the floor."""
+    if isinstance(init_scale, (list, tuple)):
+        if len(init_scale) == 2 and all(_is_scale(v) for v in init_scale) \
+                and init_scale[0] <= init_scale[1]:
+            return (float(init_scale[0]), float(init_scale[1]))
+    elif _is_scale(init_scale):
+        return float(init_scale)
+    raise ConfigError('%s: posterior_init_scale must be a finite number above %g or a pair '
+                      '(low, high) of them with low <= high, got %r'
+                      % (layer, SCALE_FLOOR, init_scale))
