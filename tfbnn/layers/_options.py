@@ -70,6 +70,17 @@ def layer_label(kind, name):
     return "%s '%s'" % (kind, name or 'bayesian_' + kind)
 
 
+def builder_keywords(arguments):
+    """The `LayerOptions` fields among a builder's arguments (its `locals()`).
+
+    A builder calls `layer_options(kind, **builder_keywords(locals()))` first
+    thing, so its own geometry arguments (units, filters, ...) are left out
+    and every shared keyword is passed on by name, none forgotten.
+    """
+    return {f.name: arguments[f.name] for f in dataclasses.fields(LayerOptions)
+            if f.name != 'kind'}
+
+
 def layer_options(kind, **keywords):
     """Checks a builder's shared keywords and returns them as a `LayerOptions`.
 

@@ -122,12 +122,7 @@ def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
     geometry = _geometry(1, name, filters, kernel_size, strides, padding, dilation_rate)
-    options = _options.layer_options(
-        'conv1d', activation=activation, use_bias=use_bias, estimator=estimator, prior=prior,
-        sample=sample, kl_collection=kl_collection, num_samples=num_samples,
-        shared_inputs=shared_inputs, bayesian_bias=bayesian_bias,
-        kernel_loc_initializer=kernel_loc_initializer, bias_loc_initializer=bias_loc_initializer,
-        posterior_init_scale=posterior_init_scale, trainable=trainable, name=name, reuse=reuse)
+    options = _options.layer_options('conv1d', **_options.builder_keywords(locals()))
     return _conv(geometry, inputs, options)
 
 
@@ -138,12 +133,7 @@ def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
     geometry = _geometry(2, name, filters, kernel_size, strides, padding, dilation_rate)
-    options = _options.layer_options(
-        'conv2d', activation=activation, use_bias=use_bias, estimator=estimator, prior=prior,
-        sample=sample, kl_collection=kl_collection, num_samples=num_samples,
-        shared_inputs=shared_inputs, bayesian_bias=bayesian_bias,
-        kernel_loc_initializer=kernel_loc_initializer, bias_loc_initializer=bias_loc_initializer,
-        posterior_init_scale=posterior_init_scale, trainable=trainable, name=name, reuse=reuse)
+    options = _options.layer_options('conv2d', **_options.builder_keywords(locals()))
     return _conv(geometry, inputs, options)
 
 
@@ -154,12 +144,7 @@ def conv3d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
     geometry = _geometry(3, name, filters, kernel_size, strides, padding, dilation_rate)
-    options = _options.layer_options(
-        'conv3d', activation=activation, use_bias=use_bias, estimator=estimator, prior=prior,
-        sample=sample, kl_collection=kl_collection, num_samples=num_samples,
-        shared_inputs=shared_inputs, bayesian_bias=bayesian_bias,
-        kernel_loc_initializer=kernel_loc_initializer, bias_loc_initializer=bias_loc_initializer,
-        posterior_init_scale=posterior_init_scale, trainable=trainable, name=name, reuse=reuse)
+    options = _options.layer_options('conv3d', **_options.builder_keywords(locals()))
     return _conv(geometry, inputs, options)
 
 

@@ -102,12 +102,7 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
     """
     layer = _options.layer_label('dense', name)
     units = check_positive_int(layer, 'units', units)
-    options = _options.layer_options(
-        'dense', activation=activation, use_bias=use_bias, estimator=estimator, prior=prior,
-        sample=sample, kl_collection=kl_collection, num_samples=num_samples,
-        shared_inputs=shared_inputs, bayesian_bias=bayesian_bias,
-        kernel_loc_initializer=kernel_loc_initializer, bias_loc_initializer=bias_loc_initializer,
-        posterior_init_scale=posterior_init_scale, trainable=trainable, name=name, reuse=reuse)
+    options = _options.layer_options('dense', **_options.builder_keywords(locals()))
     inputs = _bayesian.check_inputs(options, inputs, 2, None)
     kernel_shape = [tf.dimension_value(inputs.shape[-1]), units]
     return _bayesian.build_layer(inputs, kernel_shape, _matmul_last_axis, _sign_shape, options)
