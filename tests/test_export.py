@@ -10,9 +10,9 @@ import tensorflow.compat.v1 as tf
 
 import tfbnn
 from tfbnn import export, models, run_config
-from tfbnn.internal import compat
 from tfbnn.cli.export import main as export_main
 from tfbnn.cli.train import main as train_main
+from tfbnn.internal import compat
 
 # Runs in a fresh interpreter that imports only tensorflow and numpy.
 LOADER = r'''

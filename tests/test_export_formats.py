@@ -14,8 +14,8 @@ import pytest
 
 import tfbnn
 from tfbnn import export_formats
-from tfbnn.internal import compat
 from tfbnn.cli.export import main as export_main
+from tfbnn.internal import compat
 from tests.test_export import reference, run_python, stack_python
 from tests.test_export import trained  # noqa: F401  (the module's trained run)
 

@@ -7,8 +7,8 @@ import tensorflow.compat.v1 as tf
 
 import tfbnn
 from tfbnn import losses, replica_losses
-from tfbnn.internal import compat
 from tfbnn.errors import ConfigError
+from tfbnn.internal import compat
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import sharding
 

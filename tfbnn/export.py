@@ -29,8 +29,9 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import export_formats, metrics, models, predictive, priors, pruning, run_config, serving
-from tfbnn.internal import checkpoint_reader, compat
 from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.internal import checkpoint_reader, compat
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import rundir
 
 __all__ = ['MODES', 'SIGNATURE_WITH_K', 'Run', 'InferenceGraph', 'load_run',
@@ -58,7 +59,7 @@ def load_run(run_dir, checkpoint=None):
     if not os.path.isdir(run_dir):
         raise CheckpointError('run directory %s does not exist' % run_dir)
     config = run_config.load(os.path.join(run_dir, rundir.CONFIG))
-    meta = rundir.read_json(os.path.join(run_dir, rundir.DATASET))
+    meta = read_json(os.path.join(run_dir, rundir.DATASET))
     if meta is None:
         raise CheckpointError('%s has no %s: it was written by an older tfbnn; retrain to export'
                               % (run_dir, rundir.DATASET))
@@ -299,7 +300,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
                     report['files'][fmt]['set_every_call'] = [serving.NUM_SAMPLES]
                     log('  (TFLite inputs have no defaults: set num_samples on every call)')
     finally:
-        rundir.write_json(report_path, report)
+        write_json(report_path, report)
     return report
 
 

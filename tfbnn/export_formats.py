@@ -23,8 +23,8 @@ import tempfile
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn.internal import compat
 from tfbnn.errors import ConfigError, ExportError
+from tfbnn.internal import compat
 
 __all__ = ['FORMATS', 'DEFAULT_FORMATS', 'ONNX_OPSET', 'parse_formats', 'check_available',
            'write_tflite', 'write_onnx', 'file_name', 'write_atomically']

@@ -42,9 +42,9 @@ import warnings
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn.internal.compat import require_graph_mode
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal.compat import require_graph_mode
 
 __all__ = ['SCHEMES', 'Elbo', 'get_kl_losses', 'kl_divergence', 'kl_coefficient',
            'blundell_pi', 'elbo']

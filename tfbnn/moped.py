@@ -29,9 +29,9 @@ References:
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn.internal import checkpoint_reader
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.posterior_scale import SCALE_FLOOR
 
 __all__ = ['init_from_checkpoint', 'moped_scale']

@@ -22,10 +22,10 @@ import types
 from typing import Optional, Tuple, Union
 
 from tfbnn import layers, losses, models, schedules
-from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn._run_checks import check, flag, json_value
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.run_setup import (OPTIMIZERS, learning_rate, load_data, load_datasets, make_optimizer,
                              model_spec, ood_kinds)
 from tfbnn.version import __version__

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.errors import ConfigError
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import mnist, runner
 
 

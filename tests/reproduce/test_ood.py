@@ -1,8 +1,8 @@
 """tfbnn/reproduce/ood.py: a tiny MNIST-format set, its built-in OOD kinds and a folder."""
 import pytest
 
-from tfbnn.internal.jsonio import read_json
 from tfbnn.errors import DataError
+from tfbnn.internal.jsonio import read_json
 from tfbnn.reproduce import ood
 from tests.training.test_train_job import mnist_fixture
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from tfbnn import export, run_config
-from tfbnn.internal.jsonio import read_json
 from tfbnn.errors import CheckpointError
+from tfbnn.internal.jsonio import read_json
 from tfbnn.reproduce.pruning import reproduce_pruning
 from tfbnn.training import train
 

@@ -31,15 +31,6 @@ def test_select_refuses_repeated_names(tmp_path):
         runner.select([('a', {}), ('a', {})], TINY, str(tmp_path), print)
 
 
-def test_log_prefixes_elapsed_time_and_appends_to_file(tmp_path):
-    import io
-    stream = io.StringIO()
-    log = runner.Log(str(tmp_path / 'log.txt'), stream)
-    log('hello')
-    assert stream.getvalue() == '[0:00:00] hello\n'
-    assert (tmp_path / 'log.txt').read_text() == '[0:00:00] hello\n'
-
-
 def test_select_ranks_a_regression_npz_set_on_validation_log_likelihood(tmp_path):
     # The task comes from what the runs measured, not from the dataset's name:
     # an npz archive with real-valued targets is ranked on val_ll.

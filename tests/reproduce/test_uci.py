@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from tfbnn.internal.jsonio import read_json
 from tfbnn.errors import DataError
+from tfbnn.internal.jsonio import read_json
 from tfbnn.reproduce import uci
 
 

@@ -101,7 +101,7 @@ def test_best_folder_keeps_only_the_recorded_checkpoint_across_resumes(tmp_path)
 
 
 def test_a_best_record_from_a_replayed_future_is_dropped_with_its_files(tmp_path):
-    from tfbnn.training import loop
+    from tfbnn.training import early_stopping
     flags = ['--hidden', '16', '--eval-samples', '4', '--progress', 'never',
              '--validation-size', '0.2', '--validate-every', '1']
     assert run(tmp_path, *flags, '--epochs', '2')[0] == 0
@@ -110,7 +110,7 @@ def test_a_best_record_from_a_replayed_future_is_dropped_with_its_files(tmp_path
     graph = type('G', (), dict(best_saver=None, total_steps=100))()
     dataset = type('D', (), dict(task='classification'))()
     config = RunConfig(output_dir=str(tmp_path / 'run'), validation_size=0.2, validate_every=1)
-    keeper = loop._BestCheckpoint(graph, dataset, config, record['step'] - 1, {})
+    keeper = early_stopping.BestCheckpoint(graph, dataset, config, record['step'] - 1, {})
     assert keeper.record is None
     assert os.listdir(best) == ['checkpoint']
 

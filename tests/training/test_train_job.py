@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from tfbnn.internal import compat
 from tfbnn.cli.train import main
+from tfbnn.internal import compat
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLASSIFICATION_KEYS = {'test_error', 'test_nll', 'ece', 'brier', 'mean_entropy',

@@ -192,12 +192,11 @@ def main(argv=None):
                          % ', '.join(sorted(_EXPERIMENTS)))
         return 2
     from tfbnn import errors
-    from tfbnn.reproduce import runner
-    from tfbnn.training import Interrupted
     from tfbnn.internal.compat import script_setup
+    from tfbnn.training import Interrupted, rundir
     script_setup()
     os.makedirs(args.out, exist_ok=True)
-    log = runner.Log(os.path.join(args.out, 'reproduce.log'))
+    log = rundir.RunLog(args.out, name='reproduce.log', timestamps=True)
     try:
         _EXPERIMENTS[args.experiment](args, log)
     except errors.TfbnnError as err:

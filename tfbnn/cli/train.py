@@ -1,8 +1,10 @@
 """tfbnn-train: train a Bayesian network in a plain tf.Session loop.
 
 Exit status: 0 done; 2 a user error (bad flag, missing or corrupt data, an
-unusable run directory), one line on stderr; 3 the loss diverged (NaN/Inf);
-130 interrupted (a checkpoint was saved first). A traceback means a bug.
+unusable run directory, a checkpoint that cannot be written, e.g. on a full
+disk: the last complete one stays), one line on stderr; 3 the loss diverged
+(NaN/Inf); 130 interrupted (a checkpoint was saved first). A traceback means
+a bug.
 """
 import argparse
 import dataclasses

@@ -4,8 +4,8 @@ import numbers
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn.internal.compat import require_graph_mode
 from tfbnn.errors import ConfigError
+from tfbnn.internal.compat import require_graph_mode
 
 __all__ = ['group_norm']
 

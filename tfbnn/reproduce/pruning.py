@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import diagnostics, export, run_config
-from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.errors import CheckpointError
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import figures, paper
 from tfbnn.training import rundir
 

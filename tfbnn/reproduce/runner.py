@@ -7,7 +7,6 @@ run keeps its own run directory (config, history, checkpoints, metrics).
 import dataclasses
 import io
 import os
-import sys
 import time
 
 from tfbnn import run_config
@@ -15,24 +14,7 @@ from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import train
 
-__all__ = ['run', 'select', 'Log', 'validated_options', 'history_seconds']
-
-
-class Log(object):
-    """Timestamped progress lines on stdout, also appended to a file."""
-
-    def __init__(self, path=None, stream=None):
-        self.path, self.stream, self.start = path, stream or sys.stdout, time.time()
-
-    def __call__(self, line):
-        elapsed = int(time.time() - self.start)
-        text = '[%d:%02d:%02d] %s' % (elapsed // 3600, elapsed // 60 % 60, elapsed % 60, line)
-        self.stream.write(text + '\n')
-        self.stream.flush()
-        if self.path:
-            with open(self.path, 'a') as f:
-                f.write(text + '\n')
-
+__all__ = ['run', 'select', 'validated_options', 'history_seconds']
 
 DONE_FILE = 'reproduce_done.json'
 

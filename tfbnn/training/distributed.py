@@ -28,39 +28,30 @@ parameter server and the workers stop; when it dies without a word, the
 workers give up after `job_state.GIVE_UP_SECONDS` without its heartbeat, with
 one line saying to restart it with --resume, which restores the latest
 checkpoint.
+
+This module starts a task: the parameter server, or a worker's graph, hooks
+and session. The chief's loop and evaluation are `tfbnn.training.chief`'s,
+the other workers' loop `tfbnn.training.worker`'s.
 """
+import collections
 import dataclasses
 import os
-import signal
-import time
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
-from tfbnn.errors import CheckpointError, ClusterError, ConfigError, TrainingDivergedError
-from tfbnn.training import evaluate as evaluate_lib
+from tfbnn.errors import ConfigError
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import job_state as job_state_lib
-from tfbnn.training import rundir
-from tfbnn.training.loop import Interrupted, resolve_device, session_config
-from tfbnn.training._session_common import (EpochStats, epoch_line, log_epoch, restore_checkpoint,
-                                            summarise_metrics, write_outputs)
+from tfbnn.training import lifecycle, rundir
+from tfbnn.training.chief import evaluate_checkpoint, run_chief
+from tfbnn.training.session import resolve_device, session_config
 from tfbnn.training.sync_replicas import SyncReplicasHook, token_wait_op
+from tfbnn.training.worker import (GIVE_UP_ENV, POLL_MS, WORKER_STEP_TIMEOUT_MS, mark_done,
+                                   run_non_chief)
 
 __all__ = ['run_task', 'evaluate_checkpoint', 'WORKER_STEP_TIMEOUT_MS', 'POLL_MS',
            'GIVE_UP_ENV']
-
-NO_SPACE = 'No space left on device'  # a full disk, as the OS says it
-
-# A non-chief worker blocked this long in one step (a slow or restarting
-# worker, or the chief has stopped) stops sending gradients and only waits
-# for the next update, checking every POLL_MS whether the job is over.
-WORKER_STEP_TIMEOUT_MS = 30000
-POLL_MS = 5000
-# Seconds without a sign of the chief before a worker gives up (default
-# `job_state.GIVE_UP_SECONDS`); an environment variable, for tests.
-GIVE_UP_ENV = 'TFBNN_WORKER_GIVE_UP_SECONDS'
 
 
 class _FeedDataHook(tf.train.SessionRunHook):
@@ -80,8 +71,8 @@ class _JobEndHook(tf.train.SessionRunHook):
     so a worker waiting for an update that will never come finishes its step,
     reads `job_done` and stops instead of waiting for its timeout."""
 
-    def __init__(self, mark_done, release_op):
-        self._mark_done, self._release_op = mark_done, release_op
+    def __init__(self, mark_done_op, release_op):
+        self._mark_done, self._release_op = mark_done_op, release_op
 
     def end(self, session):
         session.run(self._mark_done)
@@ -89,16 +80,20 @@ class _JobEndHook(tf.train.SessionRunHook):
             session.run(self._release_op)
 
 
-def _global_step(sess, g):
-    """The global step, read without running the hooks."""
-    return int(sess.run_step_fn(lambda step_context: step_context.session.run(g.global_step)))
+_WorkerGraph = collections.namedtuple('_WorkerGraph', [
+    'graph', 'train', 'state', 'scaffold', 'hooks', 'chief_hooks', 'done_after_step',
+    'wait_op', 'device'])
+_WorkerGraph.__doc__ = """One worker's graph and what its session needs.
 
-
-def _print(stream):
-    def log(line):
-        stream.write(line + '\n')
-        stream.flush()
-    return log
+Attributes:
+  graph: the `tf.Graph`.
+  train: `TrainGraph` (the variables on the parameter servers).
+  state: `JobState`.
+  scaffold, hooks, chief_hooks: for `tf.train.MonitoredTrainingSession`.
+  done_after_step: runs a step, then reads job_done.
+  wait_op: None, or (synchronous) the op that waits for the next token.
+  device: this worker's device, '/job:worker/task:<w>'.
+"""
 
 
 def run_task(config, cluster, stream=None):
@@ -106,7 +101,8 @@ def run_task(config, cluster, stream=None):
 
     Args:
       config: `tfbnn.run_config.RunConfig`, or a mapping of run options
-        (missing ones take their defaults), checked here once.
+        (missing ones take their defaults), checked here once; `workers`
+        is set to the cluster's.
       cluster: `tfbnn.training.cluster.ClusterConfig`.
       stream: where log lines go (default stdout).
 
@@ -117,9 +113,32 @@ def run_task(config, cluster, stream=None):
     Raises:
       As `tfbnn.training.train`.
     """
-    import sys
-    stream = stream or sys.stdout
     config = run_config.validate(config)
+    _refuse_unsupported(config)
+    # W is recorded in config.json and checked on --resume.
+    config = dataclasses.replace(config, workers=cluster.num_workers)
+    spec = tf.train.ClusterSpec(cluster.cluster)
+    if cluster.job_name == 'ps':
+        server = tf.train.Server(spec, 'ps', cluster.task_index,
+                                 config=session_config(config.threads))
+        rundir.RunLog(None, stream)('tfbnn: %s serving %s (parameter server; runs until stopped)'
+                                    % (cluster.task_name,
+                                       cluster.cluster['ps'][cluster.task_index]))
+        server.join()
+        return None
+    return _train_worker(config, cluster, spec, stream)
+
+
+def _refuse_unsupported(config):
+    """What the cluster job cannot do yet, and what to do instead.
+
+    Not a rule of `RunConfig` itself: a cluster run's config.json may hold
+    these options (a run started single-process with --init-from and
+    resumed on the cluster); only a cluster task refuses to start with them.
+
+    Raises:
+      ConfigError: naming the option.
+    """
     if config.diagnostics_every:
         raise ConfigError('--diagnostics-every is not supported on a cluster yet; run it '
                           'single-process')
@@ -132,37 +151,49 @@ def run_task(config, cluster, stream=None):
     if config.norm == 'batch':
         raise ConfigError('--norm batch is not supported on a cluster (each worker would keep '
                           'its own batch statistics); use --norm group')
-    spec = tf.train.ClusterSpec(cluster.cluster)
-    if cluster.job_name == 'ps':
-        server = tf.train.Server(spec, 'ps', cluster.task_index,
-                                 config=session_config(config.threads))
-        _print(stream)('tfbnn: %s serving %s (parameter server; runs until stopped)'
-                       % (cluster.task_name, cluster.cluster['ps'][cluster.task_index]))
-        server.join()
-        return None
-    return _train_worker(config, cluster, spec, stream)
 
 
 def _train_worker(config, cluster, spec, stream):
-    chief, w, workers = cluster.is_chief, cluster.task_index, cluster.num_workers
-    sync = config.sync_replicas
-    # W is recorded in config.json and checked on --resume.
-    config = dataclasses.replace(config, workers=workers)
+    """A worker's job: the chief's run directory, the graph, the session, its loop."""
     dataset, ood = run_config.load_datasets(config)
     model = run_config.model_spec(config, dataset.task, dataset.num_classes)
-    out = config.output_dir
     history, note, checkpoint = None, '', None
-    if chief:
+    if cluster.is_chief:
         checkpoint, history, note = rundir.prepare(config)
-        log = rundir.RunLog(out, stream)
-        run_config.save(config, os.path.join(out, rundir.CONFIG))
-        rundir.write_json(os.path.join(out, rundir.DATASET), rundir.dataset_record(dataset))
+        log = rundir.RunLog(config.output_dir, stream)
+        lifecycle.write_records(config, dataset)
     else:
-        log = _print(stream)
+        log = rundir.RunLog(None, stream)
     device = resolve_device(config.device, config.threads)
-    server = tf.train.Server(spec, 'worker', w, config=session_config(config.threads))
-    worker_device = '/job:worker/task:%d' % w
+    server = tf.train.Server(spec, 'worker', cluster.task_index,
+                             config=session_config(config.threads))
+    parts = _build(config, dataset, model, device, cluster, spec)
+    lifecycle.announce(log, _header(config, dataset, cluster, parts.train), note)
+    sess_config = session_config(config.threads)
+    # A worker talks to the parameter servers and itself only: its session
+    # does not need the other workers to be up (one can die and come back).
+    # Synchronous training still waits for their gradients at every update.
+    sess_config.device_filters.extend(['/job:ps', parts.device])
+    with parts.graph.as_default():
+        session = _session(config, cluster, server, parts, sess_config)
+        if not cluster.is_chief:
+            give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
+            return run_non_chief(session, parts.train, parts.state, parts.done_after_step,
+                                 parts.wait_op, cluster, log, job_state_lib.Watchdog(give_up))
+        restored = int(checkpoint.rsplit('-', 1)[1]) if checkpoint else None
+        try:
+            return run_chief(session, parts.train, parts.state, config, cluster, dataset, ood,
+                             device, history, log, restored)
+        finally:  # every way out, also an error: the workers must not wait for us
+            mark_done(server.target, parts.graph, parts.state.mark_done, sess_config)
 
+
+def _build(config, dataset, model, device, cluster, spec):
+    """This worker's `_WorkerGraph`: the variables on the parameter servers, its
+    copy of the data and its input ops on itself."""
+    chief, w, workers = cluster.is_chief, cluster.task_index, cluster.num_workers
+    sync = config.sync_replicas
+    worker_device = '/job:worker/task:%d' % w
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(config.seed)
@@ -196,225 +227,30 @@ def _train_worker(config, cluster, spec, stream):
             # releases the last tokens).
             with tf.control_dependencies([g.train_op]):
                 done_after_step = state.done.read_value()
-    steps_per_epoch = g.total_steps // config.epochs  # global steps
-    examples_per_step = dataset.x_train.shape[0] / float(steps_per_epoch)
-    log('tfbnn: %s of %d workers (%s) | %s | model %s (%s) | %d global steps of %d x %d '
-        '(%d epochs)%s' % (cluster.task_name, workers, 'synchronous' if sync else 'asynchronous',
-                           dataset.description, config.model, config.estimator,
-                           g.total_steps, workers, config.batch_size, config.epochs,
-                           ' | chief' if chief else ''))
-    if note:
-        log('tfbnn: ' + note)
-
-    sess_config = session_config(config.threads)
-    # A worker talks to the parameter servers and itself only: its session
-    # does not need the other workers to be up (one can die and come back).
-    # Synchronous training still waits for their gradients at every update.
-    sess_config.device_filters.extend(['/job:ps', worker_device])
-    every = config.checkpoint_every or steps_per_epoch
-    with graph.as_default():
-        session = tf.train.MonitoredTrainingSession(
-            master=server.target, is_chief=chief, checkpoint_dir=out if chief else None,
-            scaffold=scaffold, hooks=hooks, chief_only_hooks=chief_hooks,
-            save_checkpoint_steps=every if chief else None, save_checkpoint_secs=None,
-            save_summaries_steps=None, save_summaries_secs=None, log_step_count_steps=None,
-            config=sess_config, stop_grace_period_secs=5, max_wait_secs=900)
-        if not chief:
-            give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
-            return _run_non_chief(session, g, state, done_after_step, wait_op, cluster, log,
-                                  job_state_lib.Watchdog(give_up))
-        restored = int(checkpoint.rsplit('-', 1)[1]) if checkpoint else None
-        try:
-            return _run_chief(session, g, state, config, cluster, dataset, ood, device, history,
-                              log, steps_per_epoch, examples_per_step, restored)
-        except (tf.errors.ResourceExhaustedError, tf.errors.UnknownError, OSError) as err:
-            # The chief's CheckpointSaverHook writing into a full disk, as the
-            # single-process job reports it; anything else keeps its traceback.
-            if NO_SPACE not in str(err):
-                raise
-            raise CheckpointError('cannot write a checkpoint in %s: %s; the last complete '
-                                  'checkpoint (%s) is intact: free space, then --resume'
-                                  % (out, str(err).strip().split('\n')[0],
-                                     rundir.latest_checkpoint(out) or 'none yet'))
-        finally:  # every way out, also an error: the workers must not wait for us
-            _mark_done(server.target, graph, state.mark_done, sess_config)
+    return _WorkerGraph(graph, g, state, scaffold, hooks, chief_hooks, done_after_step, wait_op,
+                        worker_device)
 
 
-def _mark_done(target, graph, mark_done, sess_config):
-    """Sets job_done in a session of its own (the chief's may be broken); best effort."""
-    try:
-        with tf.Session(target, graph=graph, config=sess_config) as sess:
-            sess.run(mark_done, options=tf.RunOptions(timeout_in_ms=POLL_MS))
-    except tf.errors.OpError:
-        pass  # the parameter server is gone: so are the workers' variables
+def _header(config, dataset, cluster, g):
+    """A worker's opening line: its place, the data, the model and the schedule."""
+    return ('tfbnn: %s of %d workers (%s) | %s | model %s (%s) | %d global steps of %d x %d '
+            '(%d epochs)%s' % (cluster.task_name, cluster.num_workers,
+                               'synchronous' if config.sync_replicas else 'asynchronous',
+                               dataset.description, config.model, config.estimator,
+                               g.total_steps, cluster.num_workers, config.batch_size,
+                               config.epochs, ' | chief' if cluster.is_chief else ''))
 
 
-def _give_up_message(cluster, watchdog, step):
-    return ('%s: no sign of the chief (worker0 at %s) for %.0f s at global step %d: it has '
-            'died or hangs; restart it with --resume (the workers rejoin), or stop the job'
-            % (cluster.task_name, cluster.cluster['worker'][0], watchdog.quiet_seconds(), step))
-
-
-def _run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, watchdog):
-    """A worker's loop: steps until the last global step or until the chief marks the job done.
-
-    A step that times out (synchronous: the gradient is sent, the update
-    waits for others) is never run again: the worker only waits for the next
-    token (`wait_op`), so it adds one gradient per update. Async workers
-    retry the step. Either way, while waiting, it checks job_done and the
-    chief's heartbeat every POLL_MS, and gives up (ClusterError) after
-    `watchdog.give_up_seconds` without a heartbeat.
-    """
-    step_options = tf.RunOptions(timeout_in_ms=WORKER_STEP_TIMEOUT_MS)
-    poll_options = tf.RunOptions(timeout_in_ms=POLL_MS)
-    steps, last_poll = 0, time.time()
-    with session as sess:
-        def raw(fetches):  # without the hooks, bounded
-            return sess.run_step_fn(
-                lambda step_context: step_context.session.run(fetches, options=poll_options))
-
-        def job_over():
-            done, beat, step = raw([state.done, state.heartbeat, g.global_step])
-            if done or step >= g.total_steps:
-                return True
-            if watchdog.stalled(beat):
-                raise ClusterError(_give_up_message(cluster, watchdog, step))
-            return False
-
-        while not sess.should_stop():
-            try:
-                done = sess.run(done_after_step, options=step_options)
-                steps += 1
-            except tf.errors.DeadlineExceededError:
-                done = job_over()
-                while not done and wait_op is not None:
-                    try:
-                        raw(wait_op)
-                        break
-                    except tf.errors.DeadlineExceededError:
-                        done = job_over()
-            except tf.errors.InvalidArgumentError as err:
-                if graph_lib.NON_FINITE_MESSAGE in str(err):
-                    raise TrainingDivergedError(_global_step(sess, g) + 1, None)
-                raise
-            if not done and time.time() - last_poll > POLL_MS / 1000.0:
-                # Asynchronous steps never block: the chief may have died
-                # while this worker trains on, and nothing would save it.
-                done, last_poll = job_over(), time.time()
-            if done:
-                break
-    log('tfbnn: %s done after %d steps of its own' % (cluster.task_name, steps))
-    return None
-
-
-def _run_chief(session, g, state, config, cluster, dataset, ood, device, history, log,
-               steps_per_epoch, examples_per_step, restored):
-    out = config.output_dir
-    regression = dataset.task == 'regression'
-    history = history or {}
-    stop = {'signal': None}
-
-    def on_signal(signum, _frame):
-        stop['signal'] = signum
-
-    old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    writer = tf.summary.FileWriterCache.get(out)
-    interrupted = False
-    try:
-        with session as sess:
-            # Asynchronous workers may have run ahead of the chief already.
-            step = _global_step(sess, g)
-            history, _ = rundir.truncate(history, [], step)
-            stats, epoch_start = EpochStats(), (step, time.time())
-            t0, first = time.time(), None
-            while not sess.should_stop():
-                want_summary = (step + 1) % config.summary_every == 0
-                fetches = dict(g.fetches, train=g.train_op, step=g.global_step,
-                               heartbeat=state.beat)
-                if want_summary:
-                    fetches['summary'] = g.summary
-                try:
-                    result = sess.run(fetches)
-                except tf.errors.InvalidArgumentError as err:
-                    if graph_lib.NON_FINITE_MESSAGE in str(err):
-                        raise TrainingDivergedError(step + 1, rundir.latest_checkpoint(out))
-                    raise
-                # The global step read at the start of this step, plus this
-                # step's update (asynchronous: others may have added theirs).
-                step = int(result['step']) + 1
-                if first is None:  # throughput from here: not the wait for the others
-                    first = (step, time.time())
-                stats.add(result)
-                if want_summary:
-                    writer.add_summary(result['summary'], step)
-                if step // steps_per_epoch > epoch_start[0] // steps_per_epoch \
-                        or step >= g.total_steps:
-                    # (asynchronous: the others may have gone past the end)
-                    epoch = min(-(-step // steps_per_epoch), config.epochs)
-                    summary = stats.summary(regression)
-                    # The job's throughput (all workers), not the chief's share.
-                    summary['examples_per_second'] = (
-                        (step - epoch_start[0]) * examples_per_step
-                        / max(time.time() - epoch_start[1], 1e-9))
-                    log(epoch_line(epoch, config.epochs, step, summary, regression,
-                                    dataset.target_std))
-                    log_epoch(history, out, epoch, step, summary)
-                    stats, epoch_start = EpochStats(), (step, time.time())
-                if stop['signal'] is not None:
-                    interrupted = True
-                    break
-                if config.max_seconds and time.time() - t0 > config.max_seconds:
-                    log('tfbnn: --max-seconds %g reached at step %d of %d; evaluating the model '
-                        'as it is (resume with --resume)' % (config.max_seconds, step,
-                                                               g.total_steps))
-                    break
-            t_end = time.time()
-            train_seconds = t_end - t0
-            # Leaving the block saves the final checkpoint (CheckpointSaverHook.end).
-    finally:
-        for s, h in old_handlers.items():
-            signal.signal(s, h)
-    latest = rundir.latest_checkpoint(out)
-    if interrupted:
-        raise Interrupted(step, latest)
-    trained = step - first[0] if first else 0
-    log('tfbnn: evaluating %s in a single-process graph: the %d-sample predictive on %d test '
-        'examples ...' % (latest, config.eval_samples, dataset.x_test.shape[0]))
-    metrics = evaluate_checkpoint(config, dataset, latest, device, ood)
-    summarise_metrics(writer, metrics, step)
-    writer.flush()
-    metrics.update(
-        examples_per_second=trained * examples_per_step / max(t_end - first[1], 1e-9)
-        if trained else None,
-        epochs=step / float(steps_per_epoch), steps=step, resumed_from_step=restored or None,
-        train_seconds=train_seconds, completed=step >= g.total_steps,
-        workers=cluster.num_workers, sync_replicas=config.sync_replicas)
-    write_outputs(out, metrics, history, log)
-    return metrics
-
-
-def evaluate_checkpoint(config, dataset, checkpoint, device, ood=None):
-    """Restores `checkpoint` into the single-process training graph and evaluates it.
-
-    Args:
-      config: `tfbnn.run_config.RunConfig`.
-      dataset: `tfbnn.data.Dataset`.
-      checkpoint: checkpoint path (of a single-process or a cluster run).
-      device: model device string.
-      ood: optional out-of-distribution `Dataset`.
-
-    Returns:
-      The metrics of `tfbnn.training.evaluate.evaluate`.
-
-    Raises:
-      CheckpointError: when the checkpoint does not restore.
-    """
-    graph = tf.Graph()
-    with graph.as_default():
-        tf.set_random_seed(config.seed)
-        spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
-        g = graph_lib.build_train_graph(config, dataset, spec, device)
-    np.random.seed(config.seed)
-    with tf.Session(graph=graph, config=session_config(config.threads)) as sess:
-        restore_checkpoint(sess, g.saver, checkpoint)
-        return evaluate_lib.evaluate(sess, g, dataset, config, config.output_dir, ood)
+def _session(config, cluster, server, parts, sess_config):
+    """The worker's `tf.train.MonitoredTrainingSession` (in the default graph); the
+    chief's writes checkpoints every --checkpoint-every global steps (default:
+    an epoch's) and at the end."""
+    chief = cluster.is_chief
+    every = config.checkpoint_every or parts.train.total_steps // config.epochs
+    return tf.train.MonitoredTrainingSession(
+        master=server.target, is_chief=chief,
+        checkpoint_dir=config.output_dir if chief else None, scaffold=parts.scaffold,
+        hooks=parts.hooks, chief_only_hooks=parts.chief_hooks,
+        save_checkpoint_steps=every if chief else None, save_checkpoint_secs=None,
+        save_summaries_steps=None, save_summaries_secs=None, log_step_count_steps=None,
+        config=sess_config, stop_grace_period_secs=5, max_wait_secs=900)

@@ -98,30 +98,29 @@ def _index_pipeline(num_examples, batch_size, epochs, seed):
     return iterator, start_epoch, skip_batches
 
 
-def build_train_graph(config, dataset, spec, device, replica=None):
-    """Builds everything the session loop runs, in the default graph.
+_Input = collections.namedtuple('_Input', [
+    'x', 'y', 'idx', 'variables', 'feed', 'iterator', 'start_epoch', 'skip_batches', 'round',
+    'global_count', 'counter'])
+_Input.__doc__ = """The training batch of a step (`_input`).
 
-    Args:
-      config: `tfbnn.run_config.RunConfig`.
-      dataset: `tfbnn.data.Dataset`.
-      spec: `tfbnn.models.ModelSpec`.
-      device: device string for the model ('/cpu:0', '/gpu:0').
-      replica: None for a single process, or a `Replica`: this worker then
-        takes its share of the global batch of W B examples of the global
-        step (`tfbnn.training.sharding`) and minimises its share of the
-        batch-W-B ELBO (`tfbnn.replica_losses`).
+Attributes:
+  x, y: the batch's examples and targets.
+  idx: int64 `Tensor` of the batch's example indices.
+  variables: [x_train, y_train], the local variables holding the arrays.
+  feed: the feed dict that fills them.
+  iterator, start_epoch, skip_batches: the single-process index pipeline
+    (None with a `Replica`).
+  round: a replica's step of the single-process schedule (None without one).
+  global_count: a replica's examples in the global batch (None without one).
+  counter: an asynchronous replica's own data round variable (else None).
+"""
 
-    Returns:
-      `TrainGraph`.
-    """
-    n = dataset.x_train.shape[0]
-    batch = config.batch_size
+
+def _input(config, dataset, replica, global_step):
+    """The arrays as local variables and the batch of the step, on the data device."""
+    n, batch = dataset.x_train.shape[0], config.batch_size
     workers = replica.num_replicas if replica else 1
-    spe = steps_per_epoch(n, batch * workers)
-    total = spe * config.epochs * (workers if replica and not replica.sync else 1)
-    regression = dataset.task == 'regression'
-    global_step = tf.train.get_or_create_global_step()
-
+    round_ = global_count = counter = None
     with tf.device(replica.data_device if replica else '/cpu:0'), tf.name_scope('data'):
         x_var, x_ph = _in_memory(dataset.x_train, 'x_train')
         y_var, y_ph = _in_memory(dataset.y_train, 'y_train')
@@ -151,65 +150,133 @@ def build_train_graph(config, dataset, spec, device, replica=None):
                                                        replica.index, config.seed)
         x = tf.gather(x_var, idx)
         y = tf.gather(y_var, idx)
+    return _Input(x, y, idx, [x_var, y_var], {x_ph: dataset.x_train, y_ph: dataset.y_train},
+                  iterator, start_epoch, skip, round_, global_count, counter)
 
-    k = config.train_samples
-    with tf.device(device):
-        # K weight samples see the same batch: the first layer takes it once
-        # (shared_input) instead of K tiled copies, and does x mu once.
-        net = models.build_network(spec, x, sample=True, num_samples=None if k == 1 else k,
-                                   shared_input=k > 1, training=True)
-        with tf.name_scope('likelihood'):
-            labels = y if k == 1 else tf.broadcast_to(y, tf.shape(net.outputs)[:2])
-            if regression:
-                nll = models.gaussian_nll(labels, net.outputs, net.noise_std)
-                pred = net.outputs if k == 1 else tf.reduce_mean(net.outputs, 0)
-                train_metric = tf.reduce_sum(tf.square(pred - y))
-            else:
-                nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
-                                                                     logits=net.outputs)
-                probs = tf.nn.softmax(net.outputs)
-                probs = probs if k == 1 else tf.reduce_mean(probs, 0)
-                train_metric = tf.reduce_sum(tf.cast(
-                    tf.not_equal(tf.argmax(probs, -1), y), tf.float32))
-        if replica is None:
-            terms = losses.elbo(nll, n, batch_size=batch, scheme=config.kl_scheme,
-                                kl_weight=config.kl_weight,
-                                warmup_steps=config.warmup_steps, step=global_step)
+
+def _likelihood(spec, x, y, k, regression):
+    """The network on the batch (K weight samples), its NLL and the summed train metric.
+
+    Returns:
+      (`models.Network`, NLL per example (and sample), summed squared error
+      or error count of the batch).
+    """
+    # K weight samples see the same batch: the first layer takes it once
+    # (shared_input) instead of K tiled copies, and does x mu once.
+    net = models.build_network(spec, x, sample=True, num_samples=None if k == 1 else k,
+                               shared_input=k > 1, training=True)
+    with tf.name_scope('likelihood'):
+        labels = y if k == 1 else tf.broadcast_to(y, tf.shape(net.outputs)[:2])
+        if regression:
+            nll = models.gaussian_nll(labels, net.outputs, net.noise_std)
+            pred = net.outputs if k == 1 else tf.reduce_mean(net.outputs, 0)
+            train_metric = tf.reduce_sum(tf.square(pred - y))
         else:
-            terms = replica_losses.replica_elbo(
-                nll, n, batch * workers, workers, global_count, scheme=config.kl_scheme,
-                kl_weight=config.kl_weight, warmup_steps=config.warmup_steps, step=round_)
-        if regression and config.noise_prior == 'gamma':
-            # The noise's log prior counts like the KL: once per pass over
-            # the data, so it takes the KL's coefficient under every scheme.
-            terms = terms._replace(loss=terms.loss - terms.kl_coefficient * models.noise_log_prior(
-                net.noise_std, config.noise_prior_shape, config.noise_prior_rate))
-        rate = run_config.learning_rate(config, global_step if replica is None else round_, spe)
-        opt = run_config.make_optimizer(config, rate)
-        if replica is not None and replica.sync:
-            opt = tf.train.SyncReplicasOptimizer(opt, replicas_to_aggregate=workers,
-                                                 total_num_replicas=workers)
-        grads_and_vars = [(g, v) for g, v in opt.compute_gradients(terms.loss) if g is not None]
-        grad_norm = tf.global_norm([g for g, _ in grads_and_vars])
-        finite = tf.debugging.check_numerics(terms.loss + grad_norm, NON_FINITE_MESSAGE)
-        # The update only runs once the check has passed, so a NaN step leaves
-        # every trainable variable at its last good value, and the job saves
-        # nothing after it.
-        gate = [finite] + tf.get_collection(tf.GraphKeys.UPDATE_OPS)
-        if replica is None:
-            with tf.control_dependencies(gate):
-                train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
-        else:
-            # Gate the gradients, not the apply op: SyncReplicasOptimizer
-            # creates variables and queues in apply_gradients, whose
-            # initialisers must not wait for a training step.
-            with tf.control_dependencies(gate):
-                grads_and_vars = [(tf.identity(g), v) for g, v in grads_and_vars]
+            nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                                 logits=net.outputs)
+            probs = tf.nn.softmax(net.outputs)
+            probs = probs if k == 1 else tf.reduce_mean(probs, 0)
+            train_metric = tf.reduce_sum(tf.cast(
+                tf.not_equal(tf.argmax(probs, -1), y), tf.float32))
+    return net, nll, train_metric
+
+
+def _objective(config, n, net, nll, inp, replica, global_step, regression):
+    """The scaled ELBO (`losses.ElboTerms`): a single process's, or a replica's share."""
+    batch = config.batch_size
+    if replica is None:
+        terms = losses.elbo(nll, n, batch_size=batch, scheme=config.kl_scheme,
+                            kl_weight=config.kl_weight,
+                            warmup_steps=config.warmup_steps, step=global_step)
+    else:
+        workers = replica.num_replicas
+        terms = replica_losses.replica_elbo(
+            nll, n, batch * workers, workers, inp.global_count, scheme=config.kl_scheme,
+            kl_weight=config.kl_weight, warmup_steps=config.warmup_steps, step=inp.round)
+    if regression and config.noise_prior == 'gamma':
+        # The noise's log prior counts like the KL: once per pass over
+        # the data, so it takes the KL's coefficient under every scheme.
+        terms = terms._replace(loss=terms.loss - terms.kl_coefficient * models.noise_log_prior(
+            net.noise_std, config.noise_prior_shape, config.noise_prior_rate))
+    return terms
+
+
+def _train_op(config, loss, replica, global_step, inp, spe):
+    """The NaN-guarded update.
+
+    Returns:
+      (train op, optimizer, global gradient norm, learning rate).
+    """
+    rate = run_config.learning_rate(config, global_step if replica is None else inp.round, spe)
+    opt = run_config.make_optimizer(config, rate)
+    if replica is not None and replica.sync:
+        opt = tf.train.SyncReplicasOptimizer(opt, replicas_to_aggregate=replica.num_replicas,
+                                             total_num_replicas=replica.num_replicas)
+    grads_and_vars = [(g, v) for g, v in opt.compute_gradients(loss) if g is not None]
+    grad_norm = tf.global_norm([g for g, _ in grads_and_vars])
+    finite = tf.debugging.check_numerics(loss + grad_norm, NON_FINITE_MESSAGE)
+    # The update only runs once the check has passed, so a NaN step leaves
+    # every trainable variable at its last good value, and the job saves
+    # nothing after it.
+    gate = [finite] + tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    if replica is None:
+        with tf.control_dependencies(gate):
             train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
-            if not replica.sync:
-                with tf.control_dependencies([train_op]):
-                    train_op = counter.assign_add(1).op
+    else:
+        # Gate the gradients, not the apply op: SyncReplicasOptimizer
+        # creates variables and queues in apply_gradients, whose
+        # initialisers must not wait for a training step.
+        with tf.control_dependencies(gate):
+            grads_and_vars = [(tf.identity(g), v) for g, v in grads_and_vars]
+        train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
+        if not replica.sync:
+            with tf.control_dependencies([train_op]):
+                train_op = inp.counter.assign_add(1).op
+    return train_op, opt, grad_norm, rate
 
+
+def _summaries(fetches, train_metric, idx, regression):
+    """The merged TensorBoard summaries of the per-step scalars."""
+    with tf.name_scope('summaries'):
+        return tf.summary.merge([
+            tf.summary.scalar('elbo/' + key, fetches[key])
+            for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'grad_norm')] + [
+            tf.summary.scalar('train/learning_rate', fetches['learning_rate']),
+            tf.summary.scalar('train/batch_rmse' if regression else 'train/batch_error',
+                              tf.sqrt(train_metric / tf.cast(tf.size(idx), tf.float32))
+                              if regression else
+                              train_metric / tf.cast(tf.size(idx), tf.float32))])
+
+
+def build_train_graph(config, dataset, spec, device, replica=None):
+    """Builds everything the session loop runs, in the default graph.
+
+    Args:
+      config: `tfbnn.run_config.RunConfig`.
+      dataset: `tfbnn.data.Dataset`.
+      spec: `tfbnn.models.ModelSpec`.
+      device: device string for the model ('/cpu:0', '/gpu:0').
+      replica: None for a single process, or a `Replica`: this worker then
+        takes its share of the global batch of W B examples of the global
+        step (`tfbnn.training.sharding`) and minimises its share of the
+        batch-W-B ELBO (`tfbnn.replica_losses`).
+
+    Returns:
+      `TrainGraph`.
+    """
+    n = dataset.x_train.shape[0]
+    workers = replica.num_replicas if replica else 1
+    spe = steps_per_epoch(n, config.batch_size * workers)
+    total = spe * config.epochs * (workers if replica and not replica.sync else 1)
+    regression = dataset.task == 'regression'
+    global_step = tf.train.get_or_create_global_step()
+    inp = _input(config, dataset, replica, global_step)
+    with tf.device(device):
+        net, nll, train_metric = _likelihood(spec, inp.x, inp.y, config.train_samples,
+                                             regression)
+        terms = _objective(config, n, net, nll, inp, replica, global_step, regression)
+        train_op, opt, grad_norm, rate = _train_op(config, terms.loss, replica, global_step,
+                                                   inp, spe)
         eval_input = tf.placeholder(tf.as_dtype(dataset.x_test.dtype),
                                     [None] + list(dataset.input_shape), name='eval_input')
         build = (predictive.regression_predictive if regression
@@ -218,18 +285,10 @@ def build_train_graph(config, dataset, spec, device, replica=None):
 
     fetches = dict(loss=terms.loss, nll_term=terms.nll_term, kl=terms.kl,
                    kl_coefficient=terms.kl_coefficient, scaled_kl=terms.scaled_kl,
-                   grad_norm=grad_norm, batch_size=tf.size(idx),
+                   grad_norm=grad_norm, batch_size=tf.size(inp.idx),
                    train_metric_sum=train_metric,
                    learning_rate=tf.convert_to_tensor(rate, tf.float32))
-    with tf.name_scope('summaries'):
-        summary = tf.summary.merge([
-            tf.summary.scalar('elbo/' + key, fetches[key])
-            for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'grad_norm')] + [
-            tf.summary.scalar('train/learning_rate', fetches['learning_rate']),
-            tf.summary.scalar('train/batch_rmse' if regression else 'train/batch_error',
-                              tf.sqrt(train_metric / tf.cast(tf.size(idx), tf.float32))
-                              if regression else
-                              train_metric / tf.cast(tf.size(idx), tf.float32))])
+    summary = _summaries(fetches, train_metric, inp.idx, regression)
     diag = diag_summary = None
     if config.diagnostics_every:
         diag = diagnostics.layer_diagnostics(terms.nll_term, terms.kl_coefficient)
@@ -237,11 +296,12 @@ def build_train_graph(config, dataset, spec, device, replica=None):
     # Relative paths in the checkpoint state: a run folder can be moved (or
     # mounted elsewhere, as from a container) and still resume and export.
     saver = tf.train.Saver(max_to_keep=config.keep_checkpoints, save_relative_paths=True)
+    x_var, y_var = inp.variables
     data_init = tf.group(x_var.initializer, y_var.initializer)
-    return TrainGraph(global_step, data_init, {x_ph: dataset.x_train, y_ph: dataset.y_train},
-                      iterator.initializer if iterator else None, start_epoch, skip, train_op,
-                      fetches, summary, eval_input, pred_ops, saver, spe, total, diag,
-                      diag_summary, opt, [x_var, y_var])
+    return TrainGraph(global_step, data_init, inp.feed,
+                      inp.iterator.initializer if inp.iterator else None, inp.start_epoch,
+                      inp.skip_batches, train_op, fetches, summary, eval_input, pred_ops, saver,
+                      spe, total, diag, diag_summary, opt, inp.variables)
 
 
 def log_summary_value(tag, value):

@@ -1,15 +1,16 @@
 """The run directory: what is in it, how it is written, and resuming from it."""
 import os
 import sys
+import time
 
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
-from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.errors import CheckpointError
+from tfbnn.internal.jsonio import read_json
 
-__all__ = ['RunLog', 'write_json', 'read_json', 'prepare', 'dataset_record', 'latest_checkpoint',
-           'truncate', 'CONFIG', 'HISTORY',
+__all__ = ['RunLog', 'prepare', 'dataset_record', 'latest_checkpoint',
+           'truncate', 'CONFIG', 'HISTORY', 'TRAIN_LOG',
            'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
 
 CONFIG = 'config.json'
@@ -18,6 +19,7 @@ METRICS = 'metrics.json'
 DATASET = 'dataset.json'
 DIAGNOSTICS = 'diagnostics.json'
 CHECKPOINT_PREFIX = 'model.ckpt'
+TRAIN_LOG = 'train.log'
 # Early stopping (--validate-every): the best weights on the validation split
 # and the record of when they were seen, in a folder of their own so the
 # rolling checkpoints never delete them.
@@ -26,17 +28,36 @@ BEST_RECORD = 'best.json'
 
 
 class RunLog(object):
-    """Prints a line to stdout and appends it to <run>/train.log."""
+    """Prints a line to a stream and appends it to a log file of the run.
 
-    def __init__(self, out_dir, stream=None):
+    The one logger of the jobs: the single-process run and the cluster chief
+    (<run>/train.log), the other cluster tasks (no file), and the
+    reproductions (<out>/reproduce.log, timestamped).
+
+    Args:
+      out_dir: the folder of the log file, or None for no file (a
+        non-chief worker, which owns no run directory).
+      stream: where lines are printed (default stdout).
+      name: the log file's name in `out_dir`.
+      timestamps: prefix each line with the time since the log was made,
+        '[H:MM:SS] ' (in the stream and the file alike).
+    """
+
+    def __init__(self, out_dir=None, stream=None, name=TRAIN_LOG, timestamps=False):
         self.stream = stream or sys.stdout
-        self.path = os.path.join(out_dir, 'train.log')
+        self.path = os.path.join(out_dir, name) if out_dir is not None else None
+        self.timestamps, self.start = timestamps, time.time()
 
     def __call__(self, line):
+        if self.timestamps:
+            elapsed = int(time.time() - self.start)
+            line = '[%d:%02d:%02d] %s' % (elapsed // 3600, elapsed // 60 % 60, elapsed % 60,
+                                          line)
         self.stream.write(line + '\n')
         self.stream.flush()
-        with open(self.path, 'a') as f:
-            f.write(line + '\n')
+        if self.path:
+            with open(self.path, 'a') as f:
+                f.write(line + '\n')
 
 
 def latest_checkpoint(folder):

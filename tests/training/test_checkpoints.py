@@ -1,0 +1,157 @@
+"""tfbnn/training/checkpoints.py: a failed checkpoint write is one line, leaves
+no temporary files, and never touches the checkpoints written before it."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from tfbnn.errors import CheckpointError
+from tfbnn.training import checkpoints
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NO_SPACE = 'No space left on device'
+
+
+def _saver_module():
+    return sys.modules[tf.train.Saver.__module__]
+
+
+@pytest.fixture
+def saved(sess, tmp_path):
+    """A variable, its saver, and a complete checkpoint of step 1 holding [1, 2, 3]."""
+    var = tf.get_variable('w', initializer=np.array([1.0, 2.0, 3.0], np.float32))
+    saver = tf.train.Saver()
+    sess.run(var.initializer)
+    prefix = os.path.join(str(tmp_path), 'model.ckpt')
+    first = checkpoints.save_checkpoint(sess, saver, prefix, 1, None)
+    sess.run(var.assign([7.0, 8.0, 9.0]))
+    return var, saver, prefix, first
+
+
+def _files(folder):
+    return sorted(os.listdir(folder))
+
+
+def _assert_intact(sess, var, saver, first):
+    """The step-1 checkpoint is listed as it was and restores its values."""
+    assert os.path.basename(first) in [
+        os.path.basename(p) for p in tf.train.get_checkpoint_state(
+            os.path.dirname(first)).all_model_checkpoint_paths]
+    saver.restore(sess, first)
+    np.testing.assert_array_equal(sess.run(var), [1.0, 2.0, 3.0])
+
+
+def test_a_full_disk_writing_the_state_leaves_nothing_of_the_new_checkpoint(
+        sess, saved, monkeypatch):
+    var, saver, prefix, first = saved
+    folder = os.path.dirname(prefix)
+    management = _saver_module().checkpoint_management
+
+    def full(save_dir, *args, **kwargs):  # the data and index are written; then the disk fills
+        with open(os.path.join(save_dir, 'checkpoint.tmp5e1f'), 'w') as f:
+            f.write('model_checkpoint_path: "mod')
+        raise tf.errors.ResourceExhaustedError(None, None, 'checkpoint.tmp5e1f; ' + NO_SPACE)
+    monkeypatch.setattr(management, 'update_checkpoint_state_internal', full)
+    with pytest.raises(CheckpointError) as err:
+        checkpoints.save_checkpoint(sess, saver, prefix, 2, first)
+    assert str(err.value) == (
+        'cannot write the checkpoint of step 2 in %s: checkpoint.tmp5e1f; %s; the last complete '
+        'checkpoint (%s) is intact: free space, then --resume' % (folder, NO_SPACE, first))
+    assert _files(folder) == ['checkpoint', 'model.ckpt-1.data-00000-of-00001',
+                              'model.ckpt-1.index', 'model.ckpt-1.meta']
+    monkeypatch.undo()
+    _assert_intact(sess, var, saver, first)
+
+
+def test_a_full_disk_writing_the_meta_graph_keeps_the_listed_checkpoint(
+        sess, saved, monkeypatch):
+    var, saver, prefix, first = saved
+
+    def full(self, filename, *args, **kwargs):
+        with open(filename + '.tmp0a9b', 'w') as f:  # TensorFlow's atomic write, cut short
+            f.write('partial')
+        raise tf.errors.ResourceExhaustedError(None, None, NO_SPACE)
+    monkeypatch.setattr(tf.train.Saver, 'export_meta_graph', full)
+    with pytest.raises(CheckpointError, match='cannot write the checkpoint of step 2 in .*'
+                                              'free space, then --resume$'):
+        checkpoints.save_checkpoint(sess, saver, prefix, 2, first)
+    # The state already lists step 2 (TensorFlow updates it before the graph):
+    # its data and index restore, so they stay; only the temporary file goes.
+    folder = os.path.dirname(prefix)
+    assert not [f for f in _files(folder) if '.tmp' in f or 'tempstate' in f]
+    assert 'model.ckpt-2.index' in _files(folder)
+    monkeypatch.undo()
+    _assert_intact(sess, var, saver, first)
+    saver.restore(sess, prefix + '-2')
+    np.testing.assert_array_equal(sess.run(var), [7.0, 8.0, 9.0])
+
+
+def test_a_failed_rewrite_of_a_listed_step_keeps_it(sess, saved, monkeypatch):
+    var, saver, prefix, first = saved
+
+    def fail(*args, **kwargs):
+        raise OSError(28, NO_SPACE)
+    monkeypatch.setattr(tf.train.Saver, 'export_meta_graph', fail)
+    with pytest.raises(CheckpointError, match='step 1 .*the last complete checkpoint'):
+        checkpoints.save_checkpoint(sess, saver, prefix, 1, first)  # step 1 again (a signal)
+    monkeypatch.undo()
+    assert os.path.exists(first + '.index') and os.path.exists(first + '.meta')
+
+
+def test_the_chiefs_full_disk_is_one_line_and_other_errors_keep_their_type(sess, saved):
+    _, _, prefix, first = saved
+    folder = os.path.dirname(prefix)
+    open(os.path.join(folder, 'model.ckpt-9.data-00000-of-00001.tempstate123'), 'w').close()
+    with pytest.raises(CheckpointError) as err:
+        with checkpoints.full_disk_as_error(folder):
+            raise tf.errors.UnknownError(None, None, '%s/model.ckpt-9; %s' % (folder, NO_SPACE))
+    assert str(err.value).startswith('cannot write a checkpoint in %s: ' % folder)
+    assert str(err.value).endswith('the last complete checkpoint (%s) is intact: free space, '
+                                   'then --resume' % first)
+    assert not [f for f in _files(folder) if 'tempstate' in f]
+    with pytest.raises(tf.errors.UnknownError):
+        with checkpoints.full_disk_as_error(folder):
+            raise tf.errors.UnknownError(None, None, 'something else')
+
+
+@pytest.mark.slow
+def test_a_real_write_failure_leaves_no_temporary_file(tmp_path):
+    """A file-size limit makes the writes fail for real (EFBIG), in a process of its own:
+    the variables fit, the meta graph does not."""
+    script = textwrap.dedent('''
+        import os, resource, signal, sys
+        import numpy as np
+        import tensorflow.compat.v1 as tf
+        from tfbnn.internal.compat import script_setup
+        from tfbnn.errors import CheckpointError
+        from tfbnn.training import checkpoints
+        script_setup()
+        folder = sys.argv[1]
+        var = tf.get_variable('w', initializer=np.zeros([2], np.float32))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(var.initializer)
+            first = checkpoints.save_checkpoint(sess, saver, folder + '/model.ckpt', 1, None)
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))
+            try:
+                checkpoints.save_checkpoint(sess, saver, folder + '/model.ckpt', 2, first)
+            except CheckpointError as err:
+                print(err)
+    ''')
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2',
+               PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]))
+    folder = str(tmp_path)
+    done = subprocess.run([sys.executable, '-c', script, folder], env=env, timeout=300,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('cannot write the checkpoint of step 2 in %s: ' % folder)
+    assert 'File too large' in done.stdout, done.stdout
+    names = _files(folder)
+    assert not [f for f in names if '.tmp' in f or 'tempstate' in f], names
+    assert {'model.ckpt-1.index', 'model.ckpt-1.meta'} <= set(names)

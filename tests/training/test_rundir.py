@@ -1,0 +1,38 @@
+"""tfbnn/training/rundir.py: the one logger (RunLog) of the jobs."""
+import io
+
+from tfbnn.training import rundir
+
+
+def test_log_prints_and_appends_to_train_log(tmp_path):
+    stream = io.StringIO()
+    log = rundir.RunLog(str(tmp_path), stream)
+    log('one')
+    log('two')
+    assert stream.getvalue() == 'one\ntwo\n'
+    assert (tmp_path / rundir.TRAIN_LOG).read_text() == 'one\ntwo\n'
+
+
+def test_log_without_a_folder_only_prints(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    stream = io.StringIO()
+    log = rundir.RunLog(None, stream)
+    log('worker1 done')
+    assert stream.getvalue() == 'worker1 done\n'
+    assert log.path is None and list(tmp_path.iterdir()) == []
+
+
+def test_log_prefixes_elapsed_time_and_appends_to_file(tmp_path):
+    stream = io.StringIO()
+    log = rundir.RunLog(str(tmp_path), stream, name='log.txt', timestamps=True)
+    log('hello')
+    assert stream.getvalue() == '[0:00:00] hello\n'
+    assert (tmp_path / 'log.txt').read_text() == '[0:00:00] hello\n'
+
+
+def test_log_timestamps_count_hours_minutes_and_seconds(tmp_path, monkeypatch):
+    stream = io.StringIO()
+    log = rundir.RunLog(None, stream, timestamps=True)
+    monkeypatch.setattr(rundir.time, 'time', lambda: log.start + 3723.9)  # 1 h 2 min 3.9 s
+    log('later')
+    assert stream.getvalue() == '[1:02:03] later\n'

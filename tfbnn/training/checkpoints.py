@@ -1,0 +1,198 @@
+"""Writing and restoring a run's checkpoints, and what a storage fault becomes.
+
+A failed checkpoint write (a full disk, a file-size limit, another I/O
+fault) is one line, a `CheckpointError` (exit status 2 in tfbnn-train): it
+names the step (when known), the folder, the system's reason and the last
+complete checkpoint, which is intact; `--resume` continues from there once
+there is space. What the failed write left behind goes: TensorFlow's
+temporary files (`*.tempstate*`, `*.tmp<hex>`, `*_temp_<hex>/`) and the
+partial files of a checkpoint that the folder's state does not list. A
+checkpoint the state lists is never touched.
+
+A damaged checkpoint on restore is one line as well; on `--resume` the run
+goes on from the newest intact one (`restore_intact`).
+"""
+import contextlib
+import os
+import re
+import shutil
+
+import tensorflow.compat.v1 as tf
+
+from tfbnn.errors import CheckpointError
+from tfbnn.training import rundir
+
+__all__ = ['save_checkpoint', 'full_disk_as_error', 'write_error', 'remove_leftovers',
+           'restore_checkpoint', 'restore_intact', 'NO_SPACE']
+
+NO_SPACE = 'No space left on device'  # a full disk, as the OS says it
+
+# What a missing, truncated or corrupt checkpoint raises on restore.
+_RESTORE_ERRORS = (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.OutOfRangeError,
+                   tf.errors.InvalidArgumentError, ValueError)
+
+# TensorFlow's temporary names while it writes: the bundle's
+# '<file>.tempstate<n>', an atomic write's '<file>.tmp<hex>' (the .meta graph,
+# the state file) and a sharded save's '<prefix>_temp_<hex>/' folder.
+_TEMPORARY = re.compile(r'\.tempstate\d*$|\.tmp[0-9a-f]*$|_temp_[0-9a-f]+$')
+
+
+def _first_line(err):
+    return str(err).strip().split('\n')[0]
+
+
+def write_error(folder, err, last_good, step=None):
+    """The one-line `CheckpointError` of a checkpoint write that failed.
+
+    Args:
+      folder: where the checkpoint was being written.
+      err: the exception the write raised (`tf.errors.OpError` or `OSError`).
+      last_good: path of the last complete checkpoint, or None.
+      step: the step being saved, when known.
+
+    Returns:
+      `CheckpointError` (to raise).
+    """
+    reason = _first_line(getattr(err, 'message', None) or err)
+    return CheckpointError('cannot write %s in %s: %s; the last complete checkpoint (%s) is '
+                           'intact: free space, then --resume'
+                           % ('the checkpoint of step %d' % step if step is not None
+                              else 'a checkpoint', folder, reason, last_good or 'none yet'))
+
+
+def remove_leftovers(folder, name=None, latest_filename='checkpoint'):
+    """Deletes what a failed checkpoint write left in `folder`.
+
+    Args:
+      folder: the checkpoint folder.
+      name: the failed checkpoint's file name prefix ('model.ckpt-24'): its
+        temporary files go, and its other files too unless the folder's
+        state lists it (an earlier complete save of the same step). None: a
+        write of unknown step; the temporary files of every checkpoint go.
+      latest_filename: the state file's name (its temporary copies go too).
+    """
+    try:
+        state = tf.train.get_checkpoint_state(folder, latest_filename)
+        entries = os.listdir(folder)
+    except (tf.errors.OpError, ValueError, OSError):
+        return  # a damaged state or a missing folder: touch nothing
+    listed = {os.path.basename(p) for p in state.all_model_checkpoint_paths} if state else set()
+    for entry in entries:
+        temporary = _TEMPORARY.search(entry) is not None
+        if entry.startswith(latest_filename + '.tmp'):  # the state file, half written
+            doomed = temporary
+        elif name is None:
+            doomed = temporary and entry.startswith(rundir.CHECKPOINT_PREFIX + '-')
+        else:
+            doomed = (entry.startswith(name + '.') or entry.startswith(name + '_temp_')) and (
+                temporary or name not in listed)
+        if not doomed:
+            continue
+        path = os.path.join(folder, entry)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.remove(path)
+            except OSError:
+                pass  # best effort: the error line still says what happened
+
+
+def save_checkpoint(sess, saver, prefix, step, last_good, **kwargs):
+    """`saver.save`; a full disk or another write fault as a one-line CheckpointError.
+
+    TensorFlow writes a checkpoint's files under temporary names and updates
+    the folder's state only once they are complete, so the last complete
+    checkpoint stays the one `--resume` takes; the failed write's leftovers
+    are removed (`remove_leftovers`).
+
+    Args:
+      sess: the session holding the variables.
+      saver: `tf.train.Saver`.
+      prefix: the checkpoint path prefix ('<run>/model.ckpt').
+      step: the global step (the files are '<prefix>-<step>.*').
+      last_good: the last complete checkpoint (for the message), or None.
+      **kwargs: passed to `saver.save` (e.g. `latest_filename`).
+
+    Returns:
+      The path of the checkpoint written.
+
+    Raises:
+      CheckpointError: the write failed.
+    """
+    try:
+        return saver.save(sess, prefix, global_step=step, **kwargs)
+    except (tf.errors.OpError, OSError) as err:
+        folder = os.path.dirname(prefix) or '.'
+        remove_leftovers(folder, '%s-%d' % (os.path.basename(prefix), step),
+                         kwargs.get('latest_filename') or 'checkpoint')
+        raise write_error(folder, err, last_good, step)
+
+
+@contextlib.contextmanager
+def full_disk_as_error(folder):
+    """Turns a full disk inside the block into a one-line CheckpointError.
+
+    For checkpoints that hooks write (the cluster chief's
+    `CheckpointSaverHook`), whose step the caller does not know: an error
+    whose text says the disk is full becomes `write_error`, after the
+    temporary files are removed; anything else keeps its traceback.
+
+    Args:
+      folder: the checkpoint folder.
+
+    Raises:
+      CheckpointError: the disk filled up inside the block.
+    """
+    try:
+        yield
+    except (tf.errors.ResourceExhaustedError, tf.errors.UnknownError, OSError) as err:
+        if NO_SPACE not in str(err):
+            raise
+        remove_leftovers(folder)
+        raise write_error(folder, err, rundir.latest_checkpoint(folder))
+
+
+def restore_checkpoint(sess, saver, checkpoint):
+    """`saver.restore`, with a bad checkpoint as a one-line CheckpointError.
+
+    Raises:
+      CheckpointError: the checkpoint is missing, truncated or corrupt.
+    """
+    try:
+        saver.restore(sess, checkpoint)
+    except _RESTORE_ERRORS as err:
+        raise CheckpointError('cannot restore %s: %s' % (checkpoint, _first_line(err)))
+
+
+def restore_intact(sess, saver, checkpoint, folder, log):
+    """Restores `checkpoint`; if its files are damaged, the newest older one that restores.
+
+    A checkpoint cut short (a full disk, a killed copy) must not cost the
+    work saved before it: the run goes on from the newest intact checkpoint
+    the folder's state lists, and says which one it skipped. The damaged
+    files stay on disk, untouched.
+
+    Returns:
+      the path restored.
+
+    Raises:
+      CheckpointError: no listed checkpoint restores.
+    """
+    state = tf.train.get_checkpoint_state(folder)
+    older = [p for p in reversed(list(state.all_model_checkpoint_paths))
+             if p != checkpoint] if state is not None else []
+    damaged = []
+    for path in [checkpoint] + older:
+        try:
+            saver.restore(sess, path)
+        except _RESTORE_ERRORS as err:
+            damaged.append((path, _first_line(err)))
+            continue
+        if damaged:
+            log('tfbnn: skipped damaged checkpoint(s) %s; resuming from %s'
+                % ('; '.join('%s (%s)' % (os.path.basename(p), why) for p, why in damaged),
+                   path))
+        return path
+    raise CheckpointError('cannot restore %s: %s%s' % (
+        checkpoint, damaged[0][1], '; no older checkpoint restores either' if older else ''))

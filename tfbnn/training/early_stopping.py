@@ -1,0 +1,125 @@
+"""Early stopping on the validation split (--validate-every, --patience).
+
+Every `validate_every` epochs (and at the last step) the predictive is
+scored on the validation examples; the best-scoring weights are kept in
+<run>/best/ and evaluated at the end. With `patience` P, training stops after
+P validations in a row without improvement. The test split plays no part
+in the choice.
+"""
+import os
+
+import tensorflow.compat.v1 as tf
+
+from tfbnn.internal.jsonio import read_json, write_json
+from tfbnn.training import evaluate as evaluate_lib
+from tfbnn.training import rundir
+from tfbnn.training.checkpoints import restore_checkpoint, save_checkpoint
+
+__all__ = ['BestCheckpoint', 'best_saver']
+
+
+def best_saver():
+    """The `tf.train.Saver` of the best weights (`TrainGraph.best_saver`), in the default graph."""
+    return tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+
+
+class BestCheckpoint(object):
+    """The best weights on the validation split so far, and when to stop.
+
+    A resumed run reads best/best.json; a best checkpoint newer than the step
+    it resumes from belongs to a future that is being replayed, so it is
+    dropped and found again.
+
+    Args:
+      graph: `tfbnn.training.graph.TrainGraph` with a `best_saver`.
+      dataset: `tfbnn.data.Dataset` with a validation split.
+      config: `tfbnn.run_config.RunConfig` (validate_every, patience, output_dir).
+      step: the step training starts from.
+      history: the history so far (the validations before a resume count
+        towards --patience).
+    """
+
+    def __init__(self, graph, dataset, config, step, history):
+        self.graph, self.dataset, self.config = graph, dataset, config
+        self.key, self.better = evaluate_lib.selection_score(dataset.task)
+        self.folder = os.path.join(config.output_dir, rundir.BEST)
+        self.every, self.total = config.validate_every, graph.total_steps
+        self.saver = graph.best_saver
+        os.makedirs(self.folder, exist_ok=True)
+        record = read_json(os.path.join(self.folder, rundir.BEST_RECORD))
+        self.record = record if record and record['step'] <= step else None
+        if record and self.record is None:
+            # The record of a future being replayed goes before its files, so
+            # that no best.json ever names a deleted checkpoint.
+            os.remove(os.path.join(self.folder, rundir.BEST_RECORD))
+        self._remove_stale_checkpoints()
+        # Validations since the best one (what --patience counts), also
+        # across a resume: the history holds the scores logged so far.
+        best_epoch = self.record['epoch'] if self.record else 0
+        self.stale = sum(1 for e, v in zip(history.get('epoch', []),
+                                           history.get(self.key, []))
+                         if v is not None and e > best_epoch)
+
+    def _remove_stale_checkpoints(self):
+        """Deletes the checkpoints in best/ other than the recorded one.
+
+        The saver keeps one checkpoint, but only of those it wrote: the
+        best weights of an earlier process (before a --resume), or of a
+        replayed future, would stay on disk for good. Runs after best.json
+        is written, so the record never names a deleted checkpoint.
+        """
+        # A checkpoint's files are <prefix>-<step>.<suffix>.
+        keep = os.path.basename(self.record['checkpoint']) + '.' if self.record else None
+        for name in os.listdir(self.folder):
+            if (name.startswith(rundir.CHECKPOINT_PREFIX + '-')
+                    and not (keep and name.startswith(keep))):
+                os.remove(os.path.join(self.folder, name))
+
+    def exhausted(self):
+        """True once --patience validations in a row brought no improvement."""
+        return bool(self.config.patience) and self.stale >= self.config.patience
+
+    def stopping_line(self, epoch):
+        """The log line of a run that stops early at `epoch`."""
+        return ('tfbnn: early stopping at epoch %d: no better %s in the last %d validations '
+                '(best at epoch %d)' % (epoch, self.key, self.config.patience,
+                                        self.record['epoch']))
+
+    def check(self, sess, epoch, step, log):
+        """Scores the current weights if this epoch is due; returns the
+        validation metrics for the history (None values on other epochs)."""
+        keys = ('val_rmse', 'val_ll') if self.dataset.task == 'regression' \
+            else ('val_error', 'val_nll', 'val_ece', 'val_confidence')
+        if epoch % self.every and step != self.total:
+            return dict.fromkeys(keys)
+        scores = evaluate_lib.validation_metrics(sess, self.graph, self.dataset, self.config)
+        value = scores[self.key]
+        improved = self.record is None or self.better(value, self.record['value'])
+        self.stale = 0 if improved else self.stale + 1
+        if improved:
+            path = save_checkpoint(sess, self.saver,
+                                   os.path.join(self.folder, rundir.CHECKPOINT_PREFIX), step,
+                                   self.record and self.record['checkpoint'],
+                                   latest_filename='checkpoint')
+            self.record = dict(step=step, epoch=epoch, key=self.key, value=value,
+                               checkpoint=os.path.relpath(path, self.config.output_dir))
+            write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)
+            self._remove_stale_checkpoints()
+        log('validation at epoch %d: %s%s' % (
+            epoch, ' | '.join('%s %.4g' % (k, v) for k, v in sorted(scores.items())),
+            ' (best so far, saved)' if improved else ' (best: %.4g at epoch %d)' % (
+                self.record['value'], self.record['epoch'])))
+        return scores
+
+    def restore(self, sess, log):
+        """Loads the best weights into `sess`; returns what metrics.json
+        records of the choice (empty before the first validation)."""
+        if self.record is None:
+            return {}
+        path = os.path.join(self.config.output_dir, self.record['checkpoint'])
+        restore_checkpoint(sess, self.saver, path)
+        log('tfbnn: early stopping: evaluating the weights of epoch %d (step %d), the best '
+            '%s on the validation split (%.4g)' % (self.record['epoch'], self.record['step'],
+                                                    self.key, self.record['value']))
+        return dict(selected_epoch=self.record['epoch'], selected_step=self.record['step'],
+                    selected_on=self.key)
