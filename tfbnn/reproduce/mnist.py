@@ -51,7 +51,8 @@ def base_options(data_dir, out_dir, hidden=(400, 400)):
                 validation_size=10000, validate_every=5, model='mlp', hidden=list(hidden),
                 estimator='local_reparameterization', eval_estimator='auto',
                 batch_size=128, optimizer='sgd', learning_rate=0.1, kl_scheme='per_example',
-                eval_samples=50, epochs=240, seed=0, keep_checkpoints=1, output_dir=out_dir)
+                kl_weight=1.0, eval_samples=50, epochs=240, seed=0, keep_checkpoints=1,
+                output_dir=out_dir)
 
 
 def schedule_options(epochs):

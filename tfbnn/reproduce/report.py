@@ -194,14 +194,18 @@ def _defaults(records):
     rec = records.get('defaults')
     if not rec:
         return '(not run yet: `python scripts/reproduce.py defaults`)'
-    rows = ['| sigma_0 | Adam step | epochs | validation NLL | validation error | validation OOD '
-            'AUROC (MI) | chosen |', '|---|---|---|---|---|---|---|']
+    rows = ['| sigma_0 | Adam step | epochs | KL weight beta | validation NLL | validation error | '
+            'validation ECE | validation OOD AUROC (MI) | chosen |',
+            '|---|---|---|---|---|---|---|---|---|']
     chosen = rec['chosen']
     for r in rec['rows']:
-        mark = all(r[k] == chosen[k] for k in chosen)
-        rows.append('| %g | %g | %d | %.4f | %.2f%% | %.3f | %s |' % (
-            r['posterior_init_scale'], r['learning_rate'], r['epochs'], r['mean_val_nll'],
-            100 * r['mean_val_error'], r['mean_val_ood_auroc_mi'], 'yes' if mark else ''))
+        mark = all(r.get(k, 1.0) == chosen[k] for k in chosen)
+        ece = r.get('mean_val_ece')  # records before the KL weight was chosen have none
+        rows.append('| %g | %g | %d | %g | %.4f | %.2f%% | %s | %.3f | %s |' % (
+            r['posterior_init_scale'], r['learning_rate'], r['epochs'], r.get('kl_weight', 1.0),
+            r['mean_val_nll'], 100 * r['mean_val_error'],
+            '' if ece is None else '%.2f%%' % (100 * ece), r['mean_val_ood_auroc_mi'],
+            'yes' if mark else ''))
     return '\n'.join(rows)
 
 

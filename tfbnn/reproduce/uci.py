@@ -72,8 +72,8 @@ def base_options(set_dir, max_epochs=FIXED_EPOCHS):
     """What every UCI run shares (one thread: the nets are tiny)."""
     return dict(dataset='uci', data_dir=set_dir, model='mlp', hidden=[50],
                 estimator='local_reparameterization', prior='normal', prior_sigma=1.0,
-                kl_scheme='per_example', posterior_init_scale=0.01, eval_samples=100,
-                epochs=max_epochs, keep_checkpoints=1, threads=1)
+                kl_scheme='per_example', kl_weight=1.0, posterior_init_scale=0.01,
+                eval_samples=100, epochs=max_epochs, keep_checkpoints=1, threads=1)
 
 
 def one_se_choice(table, num_splits):
