@@ -84,7 +84,7 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0):
     # study was measured (docs/RESULTS.md, "The main job's defaults").
     base = dict(dataset='digits', epochs=budget.epochs, eval_samples=budget.eval_samples,
                 diagnostics_every=budget.diagnostics_every, seed=seed, hidden=[100, 100],
-                posterior_init_scale=1e-3, learning_rate=1e-3, ood_set='none')
+                posterior_init_scale=1e-3, learning_rate=1e-3, kl_weight=1.0, ood_set='none')
     results = collections.OrderedDict(budget=budget._asdict())
     if 'scaling' in experiments:
         log('scaling: KL against the number of parameters')
