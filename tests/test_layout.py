@@ -114,7 +114,7 @@ LAYERS = [
      'data', 'metrics'),
     ('internal',),
     ('layers', 'getter', 'losses', 'replica_losses', 'diagnostics', 'moped', 'plots',
-     'export_formats'),
+     'export_formats', 'rho_step'),
     ('recurrent', 'pruning'),
     ('models',),
     ('predictive', 'serving', 'run_setup', '_run_checks'),

@@ -34,6 +34,9 @@ OLD_CONFIG_JSON = {
     "warmup_steps": 0, "workers": 0,
 }
 
+# Options added after that config.json was written, with their defaults.
+ADDED_SINCE = {'scale_lr_multiplier': 1.0}
+
 
 def _write(path, record):
     with open(path, 'w') as f:
@@ -58,8 +61,9 @@ def test_the_defaults_are_the_documented_values_and_read_only():
 
 def test_every_field_has_help_a_group_and_its_rule():
     fields = dataclasses.fields(RunConfig)
-    # The options of today's config.json, no more and no fewer.
-    assert {f.name for f in fields} == set(OLD_CONFIG_JSON) - {'config_format', 'tfbnn_version'}
+    # The options of the old config.json and those added since, no more and no fewer.
+    assert {f.name for f in fields} == (set(OLD_CONFIG_JSON) | set(ADDED_SINCE)) - {
+        'config_format', 'tfbnn_version'}
     for f in fields:
         meta = f.metadata
         assert isinstance(meta['help'], str) and len(meta['help']) > 10, f.name
@@ -199,7 +203,8 @@ def test_a_config_json_written_before_run_config_loads_and_is_written_back_the_s
     assert config.output_dir == '/tmp/oldrun' and config.progress == 'never'
     again = str(tmp_path / 'again.json')
     run_config.save(config, again)
-    expected = dict(OLD_CONFIG_JSON, tfbnn_version=__version__)
+    # Written back the same, with the options added since at their defaults.
+    expected = dict(ADDED_SINCE, **dict(OLD_CONFIG_JSON, tfbnn_version=__version__))
     assert _read(again) == expected
 
 

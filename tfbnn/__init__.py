@@ -33,6 +33,8 @@ The public API:
                  sigma = 0 for the lowest |mu| / sigma)
   tfbnn.schedules: learning_rate, learning_rate_value, SCHEDULES (functions
                    of the global step)
+  tfbnn.rho_step: scale_rho_gradients, is_rho (a larger SGD step for the
+                  posterior scales, whose gradients carry a factor ~ sigma)
   tfbnn.run_config: RunConfig (a training run's options, frozen and checked;
                     config.json), validate, load, save (imported on use)
   tfbnn.training: train (the job behind scripts/train.py); on a cluster,
@@ -56,10 +58,11 @@ with _warnings.catch_warnings():
     import tensorflow as _tf  # noqa: F401
 
     from tfbnn import (data, errors, layers, losses, metrics, models, moped, predictive,
-                       priors, pruning, replica_losses, rnn_cells, schedules)
+                       priors, pruning, replica_losses, rho_step, rnn_cells, schedules)
     from tfbnn.getter import bayesian_scope, custom_getter
     from tfbnn.graph_keys import GraphKeys
     from tfbnn.version import __version__
 
 __all__ = ['GraphKeys', 'custom_getter', 'bayesian_scope', 'moped', 'layers', 'losses', 'replica_losses', 'priors', 'errors', 'data',
-           'metrics', 'models', 'predictive', 'pruning', 'rnn_cells', 'schedules', '__version__']
+           'metrics', 'models', 'predictive', 'pruning', 'rho_step', 'rnn_cells', 'schedules',
+           '__version__']

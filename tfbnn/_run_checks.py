@@ -89,6 +89,10 @@ def check(config):
         raise ConfigError('--max-seconds must be a number >= 0, got %r' % (config.max_seconds,))
     if not _is_real(config.momentum) or not 0 <= config.momentum < 1:
         raise ConfigError('--momentum must be in [0, 1), got %r' % (config.momentum,))
+    if config.scale_lr_multiplier != 1 and config.optimizer == 'adam':
+        raise ConfigError('--scale-lr-multiplier changes nothing under Adam (its steps do not '
+                          'depend on the gradient\'s scale); use it with --optimizer sgd or '
+                          'momentum')
     if not _is_real(config.prior_pi) or not 0 < config.prior_pi < 1:
         raise ConfigError('--prior-pi must be in (0, 1), got %r' % (config.prior_pi,))
     hidden = config.hidden

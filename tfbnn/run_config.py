@@ -179,6 +179,11 @@ class RunConfig(object):
     optimizer: str = _option(
         'adam', 'training', 'adam, sgd (plain gradient descent, as in Blundell et al. 2015) or '
         'momentum', choices=OPTIMIZERS)
+    scale_lr_multiplier: float = _option(
+        1.0, 'training', 'multiplies the step of the posterior scales (the rho variables) under '
+        'sgd or momentum: there d/drho carries a factor of about sigma, so at sigma_0 = 0.02 the '
+        'scales barely move without it (tfbnn.rho_step); Adam needs none',
+        check='positive_number')
     lr_schedule: str = _option(
         'constant', 'training', 'constant; step (times --lr-decay-factor at each of '
         '--lr-decay-epochs); cosine (from the rate down to --lr-decay-factor times it over '

@@ -161,6 +161,9 @@ def test_npz_files(tmp_path, task):
     (['--dataset', 'toy_regression', '--model', 'lenet5'], 'only --model mlp applies'),
     (['--optimizer', 'rmsprop'], '--optimizer must be one of adam, sgd, momentum'),
     (['--optimizer', 'momentum', '--momentum', '1'], '--momentum must be in [0, 1), got 1.0'),
+    (['--scale-lr-multiplier', '10'], '--scale-lr-multiplier changes nothing under Adam'),
+    (['--optimizer', 'sgd', '--scale-lr-multiplier', '0'],
+     '--scale-lr-multiplier must be a positive number, got 0.0'),
     (['--model', 'conv3d'], 'model conv3d needs volume [depth, height, width, channels] inputs'),
 ])
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys, flags, message):

@@ -4,7 +4,7 @@ import collections
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn import diagnostics, losses, models, predictive, replica_losses, run_config
+from tfbnn import diagnostics, losses, models, predictive, replica_losses, rho_step, run_config
 from tfbnn.training import sharding
 
 __all__ = ['TrainGraph', 'Replica', 'build_train_graph', 'NON_FINITE_MESSAGE', 'steps_per_epoch',
@@ -213,7 +213,8 @@ def _train_op(config, loss, replica, global_step, inp, spe):
         opt = tf.train.SyncReplicasOptimizer(opt, replicas_to_aggregate=replica.num_replicas,
                                              total_num_replicas=replica.num_replicas)
     grads_and_vars = [(g, v) for g, v in opt.compute_gradients(loss) if g is not None]
-    grad_norm = tf.global_norm([g for g, _ in grads_and_vars])
+    grad_norm = tf.global_norm([g for g, _ in grads_and_vars])  # of the loss, before scaling
+    grads_and_vars = rho_step.scale_rho_gradients(grads_and_vars, config.scale_lr_multiplier)
     finite = tf.debugging.check_numerics(loss + grad_norm, NON_FINITE_MESSAGE)
     # The update only runs once the check has passed, so a NaN step leaves
     # every trainable variable at its last good value, and the job saves
