@@ -7,7 +7,7 @@ import tfbnn  # noqa: F401  (imports TensorFlow quietly first)
 from tfbnn.internal.compat import script_setup
 
 # The suite runs in graph mode on both stacks, as the programs do (on TF 2.x:
-# disable_v2_behavior). tests/test_compat.py covers TF 2.x without it.
+# disable_v2_behavior). tests/internal/test_compat.py covers TF 2.x without it.
 script_setup()
 
 

@@ -243,6 +243,21 @@ def test_resume_needs_the_same_architecture_and_data_in_the_words_of_the_flags()
         run_config.check_compatible(saved, dataclasses.replace(saved, batch_size=64))
 
 
+def test_resume_keeps_the_objective_and_says_how():
+    saved = RunConfig(kl_weight=1.0)  # as a run from before the job's default of 0.1
+    with pytest.raises(CheckpointError, match=re.escape(
+            'cannot resume: --kl-weight was 1.0 in the saved run, now 0.1; a resumed run keeps '
+            'its objective: give --kl-weight 1.0, or start a new run')):
+        run_config.check_compatible(saved, RunConfig(resume=True))
+    for key, value in [('kl_scheme', 'blundell'), ('warmup_steps', 5), ('train_samples', 2),
+                       ('prior', 'scale_mixture'), ('prior_sigma', 0.5)]:
+        with pytest.raises(CheckpointError, match='^cannot resume: %s was ' % run_config.flag(key)):
+            run_config.check_compatible(saved, dataclasses.replace(saved, **{key: value}))
+    # What may change: the length of the run, the step size, the evaluation.
+    run_config.check_compatible(saved, dataclasses.replace(
+        saved, epochs=9, learning_rate=0.01, eval_samples=7, resume=True))
+
+
 def test_flag_names():
     assert run_config.flag('batch_size') == '--batch-size'
     assert run_config.flag('prior_sigma1') == '--prior-sigma1'

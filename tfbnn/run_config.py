@@ -30,8 +30,8 @@ from tfbnn.run_setup import (OPTIMIZERS, learning_rate, load_data, load_datasets
                              model_spec, ood_kinds)
 from tfbnn.version import __version__
 
-__all__ = ['RunConfig', 'DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'CONFIG_FORMAT',
-           'OPTIMIZERS', 'validate', 'flag', 'save', 'load', 'check_compatible',
+__all__ = ['RunConfig', 'DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'OBJECTIVE_KEYS',
+           'CONFIG_FORMAT', 'OPTIMIZERS', 'validate', 'flag', 'save', 'load', 'check_compatible',
            # tfbnn.run_setup
            'learning_rate', 'make_optimizer', 'model_spec', 'load_data', 'load_datasets',
            'ood_kinds']
@@ -288,6 +288,12 @@ ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
 # pixel scale their values.
 RESUME_KEYS = ARCHITECTURE_KEYS + ('batch_size', 'seed', 'split', 'data_dir', 'pixel_scale',
                                    'validation_size')
+# ... and what fixes the objective: a resumed run must go on minimising the
+# ELBO it started on (the job's default --kl-weight changed in 0.2, so a plain
+# --resume of an older run would otherwise switch objectives half-way).
+OBJECTIVE_KEYS = ('kl_scheme', 'kl_weight', 'warmup_steps', 'train_samples', 'prior',
+                  'prior_sigma', 'prior_pi', 'prior_sigma1', 'prior_sigma2', 'noise_prior',
+                  'noise_prior_shape', 'noise_prior_rate')
 
 
 def validate(config):
@@ -352,8 +358,9 @@ def _schedule(config):
 
 
 def check_compatible(saved, requested):
-    """Raises CheckpointError if `requested` would build different variables, or,
-    on a cluster, read the global step differently.
+    """Raises CheckpointError if `requested` would build different variables, see
+    other batches, minimise another objective (`OBJECTIVE_KEYS`) or, on a
+    cluster, read the global step differently.
 
     A cluster's global step counts global batches of W B examples
     (synchronous) or single-worker updates (asynchronous, W per global batch),
@@ -364,11 +371,13 @@ def check_compatible(saved, requested):
     Args:
       saved, requested: `RunConfig`s.
     """
-    for key in RESUME_KEYS:
+    for key in RESUME_KEYS + OBJECTIVE_KEYS:
         was, now = json_value(getattr(saved, key)), json_value(getattr(requested, key))
         if was != now:
-            raise CheckpointError('cannot resume: %s was %r in the saved run, now %r'
-                                  % (flag(key), was, now))
+            hint = ('; a resumed run keeps its objective: give %s %s, or start a new run'
+                    % (flag(key), was)) if key in OBJECTIVE_KEYS else ''
+            raise CheckpointError('cannot resume: %s was %r in the saved run, now %r%s'
+                                  % (flag(key), was, now, hint))
     if requested.workers and _schedule(saved) != _schedule(requested):
         raise CheckpointError('cannot resume: the saved run was trained by %s, now %s (the '
                               'global step would mean another batch); resume it with the same '

@@ -24,6 +24,7 @@ def test_a_tiny_grid_scores_validation_only_and_runs_the_main_job(tmp_path):
     assert [r['kl_weight'] for r in rows] == [1.0, 0.1]
     for row in rows:
         assert row['epochs'] == 2 and len(row['val_nll']) == len(row['val_ece']) == 1
+        assert 0.1 <= row['mean_val_confidence'] <= 1.0  # at least 1 / (10 classes)
         assert 0.0 <= row['mean_val_ood_auroc_mi'] <= 1.0 and 0.0 <= row['mean_val_ece'] <= 1.0
     # beta reaches the run: its config.json, and a KL coefficient 10x smaller.
     runs = [tmp_path / ('init0.01_lr0.003_e2_kl%g_seed0' % beta) for beta in (1.0, 0.1)]

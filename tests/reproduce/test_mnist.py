@@ -42,6 +42,14 @@ def test_run_with_reuse_skips_a_finished_run_and_resumes_an_unfinished_one(tmp_p
     assert first['resumed_from_step'] == 12 and first['completed']
     again = runner.run(config, reuse=True)  # nothing trains: the same metrics
     assert again == first
+    # A record from before an option existed (here: without lr_schedule) is
+    # the same run when the call leaves that option at its default.
+    done_path = os.path.join(config['output_dir'], runner.DONE_FILE)
+    done = read_json(done_path)
+    del done['options']['lr_schedule']
+    write_json(done_path, done)
+    assert runner.run(config, reuse=True) == first
+    assert runner.run(dict(config, eval_samples=3), reuse=True)['resumed_from_step'] == 36
     seconds = runner.history_seconds(config['output_dir'])
     assert 0 < seconds < first['wall_seconds'] + 60
 
@@ -55,6 +63,14 @@ def _fake_record(tmp_path, epochs=4):
     write_json(str(tmp_path / 'mnist_scale_mixture.json'), record)
 
 
+def test_every_protocol_trains_the_full_kl_whatever_the_jobs_default():
+    from tfbnn import kl_study
+    from tfbnn.reproduce import uci
+    assert mnist.base_options('d', 'o')['kl_weight'] == 1.0
+    assert uci.base_options('d')['kl_weight'] == 1.0
+    assert kl_study.PINNED['kl_weight'] == 1.0
+
+
 def test_extend_trains_the_choice_on_a_longer_schedule(tmp_path):
     _fake_record(tmp_path)
     lines = []
@@ -64,6 +80,8 @@ def test_extend_trains_the_choice_on_a_longer_schedule(tmp_path):
     assert longer['metrics']['epochs'] == 6 and longer['run_dir'].endswith('chosen_long')
     config = read_json(os.path.join(longer['run_dir'], 'config.json'))
     assert config['lr_decay_epochs'] == [4.0] and config['prior_sigma'] == 0.5
+    # The record (as the first ones) does not say beta: the protocol's full KL, not the job's.
+    assert config['kl_weight'] == 1.0 and longer['protocol']['kl_weight'] == 1.0
     assert longer['train_seconds_total'] > 0
     assert '6-epoch schedule' in lines[0]
     with pytest.raises(ConfigError, match='already trained a 4-epoch schedule'):

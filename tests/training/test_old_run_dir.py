@@ -50,10 +50,18 @@ def test_the_fixture_is_an_old_run():
     assert read_json(os.path.join(FIXTURE, 'history.json'))['step'] == [12, 24]
 
 
-def test_an_old_run_resumes_where_it_stopped(tmp_path):
+def test_an_old_run_resumes_where_it_stopped(tmp_path, capsys):
     run = _copy(tmp_path)
-    # As any resume: the architecture flags as saved (checked), the objective's
-    # (--kl-weight, whose default has changed since) as the run had them.
+    # The job's default --kl-weight has changed since (1 -> 0.1): a plain
+    # --resume would switch objectives half-way, so it is refused, saying how.
+    assert train_main(['--output-dir', run, '--resume', '--epochs', '3', '--hidden', '8',
+                       '--progress', 'never']) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        'cannot resume: --kl-weight was 1.0 in the saved run, now 0.1; a resumed run keeps its '
+        'objective: give --kl-weight 1.0, or start a new run')
+    assert read_json(os.path.join(run, 'history.json')) == read_json(
+        os.path.join(FIXTURE, 'history.json'))  # nothing touched
+    # As any resume: the architecture and objective flags as saved.
     assert train_main(['--output-dir', run, '--resume', '--epochs', '3', '--hidden', '8',
                        '--kl-weight', '1', '--eval-samples', '2', '--progress', 'never']) == 0
     metrics = read_json(os.path.join(run, 'metrics.json'))

@@ -32,7 +32,7 @@ import os
 from tfbnn.internal.jsonio import write_json
 from tfbnn.reproduce import runner
 
-__all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'INIT_SCALES', 'DECAY_AT',
+__all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'INIT_SCALES', 'DECAY_AT', 'PINNED',
            'base_options', 'schedule_options', 'reproduce_mnist', 'extend_mnist']
 
 # A subset of Blundell et al.'s grid: (pi, -log sigma1, -log sigma2).
@@ -45,14 +45,21 @@ INIT_SCALES = (0.02, 0.05)
 DECAY_AT = 0.75
 
 
+# Options of the protocol that its first records did not write down because
+# they were the job's defaults then: the full KL (beta = 1), which the job's
+# default no longer is. Every run of the protocol, also one extending an old
+# record, sets them.
+PINNED = dict(kl_weight=1.0)
+
+
 def base_options(data_dir, out_dir, hidden=(400, 400)):
     """The options every MNIST run shares (Blundell et al.'s protocol)."""
     return dict(dataset='mnist', data_dir=data_dir, pixel_scale=126.0,
                 validation_size=10000, validate_every=5, model='mlp', hidden=list(hidden),
                 estimator='local_reparameterization', eval_estimator='auto',
                 batch_size=128, optimizer='sgd', learning_rate=0.1, kl_scheme='per_example',
-                kl_weight=1.0, eval_samples=50, epochs=240, seed=0, keep_checkpoints=1,
-                output_dir=out_dir)
+                eval_samples=50, epochs=240, seed=0, keep_checkpoints=1, output_dir=out_dir,
+                **PINNED)
 
 
 def schedule_options(epochs):
@@ -167,13 +174,14 @@ def extend_mnist(out_dir, budget_minutes, epochs, log, prior='scale_mixture', ve
         raise ConfigError('--epochs %d: the recorded run already trained a %d-epoch schedule'
                           % (epochs, record['protocol']['epochs']))
     run_dir = os.path.join(out_dir, record['chosen'] + '_long')
-    config = dict(record['protocol'], output_dir=run_dir, max_seconds=60.0 * budget_minutes,
+    protocol = dict(PINNED, **record['protocol'])
+    config = dict(protocol, output_dir=run_dir, max_seconds=60.0 * budget_minutes,
                   threads=threads, **dict(record['chosen_options'], **schedule_options(epochs)))
     log('mnist (%s): training %s on a %d-epoch schedule (at most %.0f minutes)'
         % (prior, record['chosen'], epochs, budget_minutes))
     metrics = runner.run(config, verbose, reuse=True)
     longer = dict(record, budget_minutes=budget_minutes, metrics=metrics, run_dir=run_dir,
-                  protocol=dict(record['protocol'], **schedule_options(epochs)),
+                  protocol=dict(protocol, **schedule_options(epochs)),
                   train_seconds_total=runner.history_seconds(run_dir), extends=os.path.basename(path))
     write_json(os.path.join(out_dir, 'mnist_%s_long.json' % prior), longer)
     log('mnist (%s, longer schedule): test error %.2f%% | ECE %.2f%% | chosen epoch %s of %.0f | '

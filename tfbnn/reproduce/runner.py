@@ -30,7 +30,8 @@ def run(config, verbose=False, reuse=False):
       reuse: make the call safe to repeat after an interruption: a run that
         finished with these same options returns its recorded metrics
         without training again, and an unfinished one is resumed from its
-        latest checkpoint.
+        latest checkpoint. An option added to tfbnn after the run was
+        recorded counts as the same when the call leaves it at its default.
 
     Returns:
       the metrics dict of the run (also in <output_dir>/metrics.json), with
@@ -42,7 +43,7 @@ def run(config, verbose=False, reuse=False):
     options = dataclasses.replace(config, resume=False).to_dict()
     if reuse:
         done = read_json(done_path)
-        if done is not None and done.get('options') == options:
+        if done is not None and dict(run_config.DEFAULTS, **done['options']) == options:
             return done['metrics']
         config = dataclasses.replace(config, resume=True)
     start = time.time()

@@ -59,8 +59,8 @@ class DiagnosticsLog(object):
             'tfbnn: diagnostics: the KL gradient outweighs the data gradient in %s (KL/NLL '
             'gradient norm ratio %s at step %d). The prior is pulling these posteriors harder '
             'than the data: a wider or more informative prior (--prior-sigma, --prior '
-            'scale_mixture), more training data, or a tempered posterior (--kl-weight < 1, '
-            'knowingly) would shift the balance; the KL grows with the parameter count, so '
+            'scale_mixture), more training data, or a smaller --kl-weight (a more tempered '
+            'posterior, knowingly) would shift the balance; the KL grows with the parameter count, so '
             'smaller layers also help. See docs/kl-weighting.md.'
             % (', '.join(dominated), ', '.join('%.3g' % ratios[l] for l in dominated),
                record['step']))
