@@ -138,6 +138,11 @@ def _imported_units(tree):
             parts = node.module.split('.')
             for name in (parts[1:2] or [a.name for a in node.names]):
                 yield name
+        elif isinstance(node, ast.Import):  # import tfbnn.x[.y]
+            for alias in node.names:
+                parts = alias.name.split('.')
+                if parts[0] == 'tfbnn' and len(parts) > 1:
+                    yield parts[1]
 
 
 def test_every_unit_has_a_layer():
@@ -159,6 +164,7 @@ def test_imports_go_down_the_layers(path):
 
 def test_the_imported_units_are_read_from_both_import_forms():
     tree = ast.parse('from tfbnn.training import loop\nfrom tfbnn import models, errors\n'
+                     'import tfbnn.export\nimport tfbnn\n'
                      'def f():\n    from tfbnn.cli.train import main\n')
-    assert sorted(_imported_units(tree)) == ['cli', 'errors', 'models', 'training']
+    assert sorted(_imported_units(tree)) == ['cli', 'errors', 'export', 'models', 'training']
     assert LEVEL['cli'] > LEVEL['training'] > LEVEL['models'] > LEVEL['errors']

@@ -73,9 +73,10 @@ def layer_label(kind, name):
 def builder_keywords(arguments):
     """The `LayerOptions` fields among a builder's arguments (its `locals()`).
 
-    A builder calls `layer_options(kind, **builder_keywords(locals()))` first
-    thing, so its own geometry arguments (units, filters, ...) are left out
-    and every shared keyword is passed on by name, none forgotten.
+    A builder calls `layer_options(kind, **builder_keywords(locals()))`
+    before it defines locals of its own that share a field's name; its
+    geometry arguments (units, filters, ...) are left out and every shared
+    keyword is passed on by name, none forgotten.
     """
     return {f.name: arguments[f.name] for f in dataclasses.fields(LayerOptions)
             if f.name != 'kind'}
@@ -95,7 +96,7 @@ def layer_options(kind, **keywords):
       ConfigError (a ValueError): an invalid keyword, naming the layer and
         what is allowed; the first invalid one in the order of `_COMMON`,
         then `shared_inputs`, then `activation`.
-      TypeError: a keyword missing or unknown (a bug in the builder).
+      TypeError, KeyError: a keyword missing or unknown (a bug in the builder).
     """
     options = LayerOptions(kind=kind, **keywords)
     layer = options.label

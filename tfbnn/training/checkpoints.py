@@ -1,13 +1,15 @@
 """Writing and restoring a run's checkpoints, and what a storage fault becomes.
 
-A failed checkpoint write (a full disk, a file-size limit, another I/O
-fault) is one line, a `CheckpointError` (exit status 2 in tfbnn-train): it
-names the step (when known), the folder, the system's reason and the last
-complete checkpoint, which is intact; `--resume` continues from there once
-there is space. What the failed write left behind goes: TensorFlow's
-temporary files (`*.tempstate*`, `*.tmp<hex>`, `*_temp_<hex>/`) and the
-partial files of a checkpoint that the folder's state does not list. A
-checkpoint the state lists is never touched.
+A failed checkpoint write of the single-process job (a full disk, a
+file-size limit, another I/O fault) is one line, a `CheckpointError` (exit
+status 2 in tfbnn-train); on the cluster chief, whose checkpoints a hook
+writes, a full disk is (`full_disk_as_error`), other faults keep their
+traceback. The line names the step (when known), the folder, the system's
+reason and the last complete checkpoint, which is intact; `--resume`
+continues from there once there is space. What the failed write left
+behind goes: TensorFlow's temporary files (`*.tempstate*`, `*.tmp<hex>`,
+`*_temp_<hex>/`) and the partial files of a checkpoint that the folder's
+state does not list. A checkpoint the state lists is never touched.
 
 A damaged checkpoint on restore is one line as well; on `--resume` the run
 goes on from the newest intact one (`restore_intact`).
