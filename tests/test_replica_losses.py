@@ -99,6 +99,31 @@ def test_replica_elbo_nll_errors_name_the_caller(shape, dtype, message):
         replica_losses.replica_elbo(tf.zeros(shape, dtype), 10, 4, 2, tf.constant(4))
 
 
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(scheme='nope'), "replica_elbo: scheme must be one of .*, got 'nope'"),
+    (dict(kl_weight=-1.0), 'replica_elbo: kl_weight must be a finite number >= 0'),
+    (dict(kl_weight='a vector'), r'replica_elbo: kl_weight must be a scalar, got shape \(2,\)'),
+    (dict(warmup_steps=-1), 'replica_elbo: warmup_steps must be an integer >= 0, got -1'),
+    (dict(scheme='blundell'), "replica_elbo: scheme 'blundell' and warmup_steps > 0 need step="),
+])
+def test_replica_elbo_coefficient_errors_name_the_caller(kwargs, message):
+    # A fresh graph: no global step, so 'blundell' without step= is an error.
+    with tf.Graph().as_default():
+        if kwargs.get('kl_weight') == 'a vector':
+            kwargs = dict(kl_weight=tf.zeros([2]))
+        with pytest.raises(ConfigError, match=message):
+            replica_losses.replica_elbo(tf.zeros([4]), 10, 4, 2, tf.constant(4), **kwargs)
+
+
+def test_kl_coefficient_errors_name_it():
+    with tf.Graph().as_default():
+        with pytest.raises(ConfigError, match='kl_coefficient: num_examples must be an integer '
+                                              '>= 1, got 0'):
+            losses.kl_coefficient(0)
+        with pytest.raises(ConfigError, match="^elbo: scheme must be one of"):
+            losses.elbo(tf.zeros([4]), 10, scheme='nope')
+
+
 def test_replica_elbo_refuses_eager_mode(monkeypatch):
     nll, count = tf.zeros([2]), tf.constant(4)
     monkeypatch.setattr(compat.tf, 'executing_eagerly', lambda: True)

@@ -138,26 +138,34 @@ def kl_coefficient(num_examples, batch_size=None, scheme='per_example', kl_weigh
     Raises:
       ConfigError (a ValueError): for invalid arguments.
     """
+    return _coefficient('kl_coefficient', num_examples, batch_size, scheme, kl_weight,
+                        warmup_steps, step, dtype, name)
+
+
+def _coefficient(owner, num_examples, batch_size, scheme, kl_weight, warmup_steps, step, dtype,
+                 name):
+    """`kl_coefficient`, its errors starting with `owner` (the public caller)."""
     if scheme not in SCHEMES:
-        raise ConfigError('elbo: scheme must be one of %s, got %r' % (SCHEMES, scheme))
-    _check_int('elbo', 'num_examples', num_examples, minimum=1)
-    _check_int('elbo', 'warmup_steps', warmup_steps, minimum=0)
+        raise ConfigError('%s: scheme must be one of %s, got %r' % (owner, SCHEMES, scheme))
+    _check_int(owner, 'num_examples', num_examples, minimum=1)
+    _check_int(owner, 'warmup_steps', warmup_steps, minimum=0)
     if isinstance(kl_weight, (tf.Tensor, tf.Variable)):
         if kl_weight.shape.ndims not in (None, 0):
-            raise ConfigError('elbo: kl_weight must be a scalar, got shape %s' % kl_weight.shape)
+            raise ConfigError('%s: kl_weight must be a scalar, got shape %s'
+                              % (owner, kl_weight.shape))
     elif (isinstance(kl_weight, bool) or not isinstance(kl_weight, numbers.Real)
           or not 0 <= kl_weight < float('inf')):
-        raise ConfigError('elbo: kl_weight must be a finite number >= 0 or a scalar Tensor, '
-                          'got %r' % (kl_weight,))
+        raise ConfigError('%s: kl_weight must be a finite number >= 0 or a scalar Tensor, '
+                          'got %r' % (owner, kl_weight))
     if scheme != 'per_example':
-        _check_int('elbo', 'batch_size', batch_size, minimum=1,
+        _check_int(owner, 'batch_size', batch_size, minimum=1,
                    hint=" (scheme %r needs the nominal minibatch size B to get M = ceil(N/B))"
                    % scheme)
     if step is None and (scheme == 'blundell' or warmup_steps > 0):
         step = tf.train.get_global_step()
         if step is None:
-            raise ConfigError("elbo: scheme 'blundell' and warmup_steps > 0 need step= or a "
-                              "global step (tf.train.get_or_create_global_step())")
+            raise ConfigError("%s: scheme 'blundell' and warmup_steps > 0 need step= or a "
+                              "global step (tf.train.get_or_create_global_step())" % owner)
     with tf.name_scope(name, 'kl_coefficient', [kl_weight]):
         if scheme == 'per_example':
             coef = tf.constant(1.0 / num_examples, dtype)
@@ -252,8 +260,8 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
     if scheme != 'per_example' and batch_size is None:
         batch_size = tf.dimension_value(nll.shape[-1])
     with tf.name_scope(name, owner, [nll] + list(values)):
-        coef = kl_coefficient(num_examples, batch_size, scheme, kl_weight, warmup_steps,
-                              step, nll.dtype)
+        coef = _coefficient(owner, num_examples, batch_size, scheme, kl_weight, warmup_steps,
+                            step, nll.dtype, None)
         nll_term = nll_term_fn(nll)
         kl = tf.cast(kl_divergence(scope, collection), nll.dtype)
         scaled_kl = coef * kl

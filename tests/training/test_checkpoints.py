@@ -107,15 +107,39 @@ def test_the_chiefs_full_disk_is_one_line_and_other_errors_keep_their_type(sess,
     folder = os.path.dirname(prefix)
     open(os.path.join(folder, 'model.ckpt-9.data-00000-of-00001.tempstate123'), 'w').close()
     with pytest.raises(CheckpointError) as err:
-        with checkpoints.full_disk_as_error(folder):
+        with checkpoints.storage_faults_as_error(folder):
             raise tf.errors.UnknownError(None, None, '%s/model.ckpt-9; %s' % (folder, NO_SPACE))
     assert str(err.value).startswith('cannot write a checkpoint in %s: ' % folder)
     assert str(err.value).endswith('the last complete checkpoint (%s) is intact: free space, '
                                    'then --resume' % first)
     assert not [f for f in _files(folder) if 'tempstate' in f]
     with pytest.raises(tf.errors.UnknownError):
-        with checkpoints.full_disk_as_error(folder):
+        with checkpoints.storage_faults_as_error(folder):
             raise tf.errors.UnknownError(None, None, 'something else')
+
+
+@pytest.mark.parametrize('error,remedy', [
+    (tf.errors.PermissionDeniedError(None, None, 'model.ckpt-9.index; Permission denied'),
+     'make the folder writable'),
+    (tf.errors.FailedPreconditionError(None, None, 'model.ckpt-9; Read-only file system'),
+     'make the folder writable'),
+    (OSError(122, 'Disk quota exceeded'), 'free space'),
+])
+def test_the_chiefs_other_storage_faults_are_one_line_with_their_remedy(saved, error, remedy):
+    _, _, prefix, first = saved
+    folder = os.path.dirname(prefix)
+    with pytest.raises(CheckpointError) as err:
+        with checkpoints.storage_faults_as_error(folder):
+            raise error
+    assert str(err.value).endswith('(%s) is intact: %s, then --resume' % (first, remedy))
+    assert '\n' not in str(err.value)
+
+
+def test_a_fault_the_system_does_not_name_says_to_fix_the_cause():
+    err = checkpoints.write_error('/runs/a', OSError(27, 'File too large'), None, step=3)
+    assert str(err) == ('cannot write the checkpoint of step 3 in /runs/a: [Errno 27] File too '
+                        'large; the last complete checkpoint (none yet) is intact: fix the '
+                        'cause, then --resume')
 
 
 @pytest.mark.slow

@@ -3,10 +3,11 @@
 A failed checkpoint write of the single-process job (a full disk, a
 file-size limit, another I/O fault) is one line, a `CheckpointError` (exit
 status 2 in tfbnn-train); on the cluster chief, whose checkpoints a hook
-writes, a full disk is (`full_disk_as_error`), other faults keep their
-traceback. The line names the step (when known), the folder, the system's
-reason and the last complete checkpoint, which is intact; `--resume`
-continues from there once there is space. What the failed write left
+writes, the storage faults the system names (`STORAGE_FAULTS`: a full disk
+or quota, a read-only or unwritable folder) are (`storage_faults_as_error`),
+other errors keep their traceback. The line names the step (when known), the
+folder, the system's reason, the last complete checkpoint, which is intact,
+and what to do; `--resume` continues from there once the fault is fixed. What the failed write left
 behind goes: TensorFlow's temporary files (`*.tempstate*`, `*.tmp<hex>`,
 `*_temp_<hex>/`) and the partial files of a checkpoint that the folder's
 state does not list. A checkpoint the state lists is never touched.
@@ -24,10 +25,15 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import CheckpointError
 from tfbnn.training import rundir
 
-__all__ = ['save_checkpoint', 'full_disk_as_error', 'write_error', 'remove_leftovers',
-           'restore_checkpoint', 'restore_intact', 'NO_SPACE']
+__all__ = ['save_checkpoint', 'storage_faults_as_error', 'write_error', 'remove_leftovers',
+           'restore_checkpoint', 'restore_intact', 'NO_SPACE', 'STORAGE_FAULTS']
 
 NO_SPACE = 'No space left on device'  # a full disk, as the OS says it
+# The storage faults as the OS words them (strerror of ENOSPC, EDQUOT, EROFS,
+# EACCES), and what the user does about each.
+STORAGE_FAULTS = ((NO_SPACE, 'free space'), ('Disk quota exceeded', 'free space'),
+                  ('Read-only file system', 'make the folder writable'),
+                  ('Permission denied', 'make the folder writable'))
 
 # What a missing, truncated or corrupt checkpoint raises on restore.
 _RESTORE_ERRORS = (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.OutOfRangeError,
@@ -56,10 +62,21 @@ def write_error(folder, err, last_good, step=None):
       `CheckpointError` (to raise).
     """
     reason = _first_line(getattr(err, 'message', None) or err)
+    remedy = _remedy(err) or 'fix the cause'
     return CheckpointError('cannot write %s in %s: %s; the last complete checkpoint (%s) is '
-                           'intact: free space, then --resume'
+                           'intact: %s, then --resume'
                            % ('the checkpoint of step %d' % step if step is not None
-                              else 'a checkpoint', folder, reason, last_good or 'none yet'))
+                              else 'a checkpoint', folder, reason, last_good or 'none yet',
+                              remedy))
+
+
+def _remedy(err):
+    """What to do about a storage fault `STORAGE_FAULTS` names; None for another error."""
+    text = str(err)
+    for words, remedy in STORAGE_FAULTS:
+        if words in text:
+            return remedy
+    return None
 
 
 def remove_leftovers(folder, name=None, latest_filename='checkpoint'):
@@ -132,24 +149,26 @@ def save_checkpoint(sess, saver, prefix, step, last_good, **kwargs):
 
 
 @contextlib.contextmanager
-def full_disk_as_error(folder):
-    """Turns a full disk inside the block into a one-line CheckpointError.
+def storage_faults_as_error(folder):
+    """Turns a storage fault inside the block into a one-line CheckpointError.
 
     For checkpoints that hooks write (the cluster chief's
     `CheckpointSaverHook`), whose step the caller does not know: an error
-    whose text says the disk is full becomes `write_error`, after the
+    whose text names a storage fault of `STORAGE_FAULTS` (a full disk or
+    quota, a read-only or unwritable folder) becomes `write_error`, after the
     temporary files are removed; anything else keeps its traceback.
 
     Args:
       folder: the checkpoint folder.
 
     Raises:
-      CheckpointError: the disk filled up inside the block.
+      CheckpointError: a storage fault inside the block.
     """
     try:
         yield
-    except (tf.errors.ResourceExhaustedError, tf.errors.UnknownError, OSError) as err:
-        if NO_SPACE not in str(err):
+    except (tf.errors.ResourceExhaustedError, tf.errors.UnknownError,
+            tf.errors.PermissionDeniedError, tf.errors.FailedPreconditionError, OSError) as err:
+        if _remedy(err) is None:
             raise
         remove_leftovers(folder)
         raise write_error(folder, err, rundir.latest_checkpoint(folder))

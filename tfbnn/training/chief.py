@@ -17,7 +17,7 @@ from tfbnn import run_config
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import lifecycle, rundir
-from tfbnn.training.checkpoints import full_disk_as_error, restore_checkpoint
+from tfbnn.training.checkpoints import restore_checkpoint, storage_faults_as_error
 from tfbnn.training.session import Interrupted, session_config
 from tfbnn.training.worker import global_step
 
@@ -44,14 +44,15 @@ def run_chief(session, g, state, config, cluster, dataset, ood, device, history,
 
     Raises:
       Interrupted: SIGINT/SIGTERM (the final checkpoint was saved first).
-      CheckpointError: the disk filled up while a checkpoint was written.
+      CheckpointError: a storage fault (a full disk, an unwritable folder) while a
+        checkpoint was written.
       TrainingDivergedError: the loss became NaN or infinite.
     """
     out = config.output_dir
     steps_per_epoch = g.total_steps // config.epochs  # global steps
     examples_per_step = dataset.x_train.shape[0] / float(steps_per_epoch)
     writer = tf.summary.FileWriterCache.get(out)
-    with full_disk_as_error(out):
+    with storage_faults_as_error(out):
         with lifecycle.StopSignals() as signals:
             with session as sess:
                 # Asynchronous workers may have run ahead of the chief already.

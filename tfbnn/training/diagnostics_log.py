@@ -44,10 +44,14 @@ class DiagnosticsLog(object):
           None without records; else the list of KL-dominated layers (for
           metrics.json's 'kl_dominated_layers').
         """
-        if not self.records:
+        if not self.records or not self.records[-1].get('layers'):
             return None
         record = self.records[-1]
-        values = {layer: diagnostics.LayerDiagnostics(**d) for layer, d in record['layers'].items()}
+        # A resumed run's record may come from another tfbnn version: fields it
+        # lacks are NaN (never 'dominated'), fields this version lacks are ignored.
+        values = {layer: diagnostics.LayerDiagnostics(**{
+            k: float(d.get(k, float('nan'))) for k in diagnostics.LayerDiagnostics._fields})
+            for layer, d in record['layers'].items()}
         ratios = {layer: d.kl_to_nll_grad_ratio for layer, d in values.items()}
         dominated = diagnostics.dominated_layers(values, threshold=1.0)
         if not dominated:

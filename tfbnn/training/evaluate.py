@@ -123,10 +123,12 @@ def validation_metrics(sess, graph, dataset, config, pred=None):
         reg = metrics.regression_metrics(labels, pred['sample_means'], pred['noise_std'],
                                          dataset.target_mean, dataset.target_std)
         return dict(val_rmse=float(reg['rmse']), val_ll=float(reg['test_ll']))
-    log_p = pred['log_mean_probs'][np.arange(labels.size), labels]
-    return dict(val_error=float(metrics.error_rate(pred['mean_probs'], labels)),
-                val_nll=float(-np.mean(log_p)),
-                val_ece=float(metrics.expected_calibration_error(pred['mean_probs'], labels)),
+    # The test set's path (`predictive_classification_metrics`), so the two
+    # can never disagree on what an error, the NLL or the ECE is.
+    scores = metrics.predictive_classification_metrics(
+        pred['mean_probs'], labels, pred['mutual_information'],
+        log_mean_probs=pred['log_mean_probs'], entropy=pred['entropy'], num_bins=15)
+    return dict(val_error=scores['test_error'], val_nll=scores['test_nll'], val_ece=scores['ece'],
                 val_confidence=float(np.mean(np.max(pred['mean_probs'], axis=1))))
 
 
