@@ -16,6 +16,12 @@ from tfbnn.cli.reproduce import main
     (['mnist-longer', '--budget-minutes', '0'], '--budget-minutes must be positive'),
     (['mnist-longer'], 'mnist_scale_mixture.json not found: run the mnist experiment first'),
     (['pruning'], 'no --run-dir and no'),
+    (['pruning', '--model', 'mnist-scales'], 'mnist_scale_mixture_scales.json: run the '
+                                             'mnist-scales experiment first'),
+    (['mnist-scales', '--multipliers', '1,ten'], "--multipliers must be comma-separated numbers, "
+                                                 "got '1,ten'"),
+    (['mnist-scales', '--budget-minutes', '0'], '--budget-minutes must be positive'),
+    (['mnist-scales'], 'mnist_scale_mixture.json not found: run the mnist experiment first'),
     (['report'], 'no records in'),
     (['uci', '--data-dir', '/nonexistent', '--sets', 'yacht'], 'no folder for yacht'),
 ])

@@ -17,15 +17,12 @@ def _config_error(message):
     return ConfigError(message)
 
 
-def build_parser():
-    p = argparse.ArgumentParser(prog='tfbnn-reproduce', description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--out', default='runs/reproduce',
-                   help='folder for the runs and the JSON records')
-    p.add_argument('--verbose', action='store_true', help="print every run's epoch lines")
-    sub = p.add_subparsers(dest='experiment')
-    m = sub.add_parser('mnist', help='Blundell Table 1: 2x400, scale mixture and Gaussian prior',
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def _sub(sub, name, help):
+    return sub.add_parser(name, help=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def _add_mnist(sub):
+    m = _sub(sub, 'mnist', 'Blundell Table 1: 2x400, scale mixture and Gaussian prior')
     m.add_argument('--data-dir', default='../shared/data/mnist')
     m.add_argument('--prior', default='both', choices=('scale_mixture', 'normal', 'both'))
     m.add_argument('--budget-minutes', type=float, default=60.0,
@@ -41,15 +38,28 @@ def build_parser():
                    help='TensorFlow threads per run (1: two reproductions share 2 cores)')
     m.add_argument('--quick', action='store_true',
                    help='fewer candidates (a smoke run; use small budgets with it)')
-    e = sub.add_parser('mnist-longer', help='train the scale-mixture choice of mnist on a longer '
-                                            'schedule (towards the paper\'s 1.36%%)',
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e = _sub(sub, 'mnist-longer', "train the scale-mixture choice of mnist on a longer schedule "
+                                  "(towards the paper's 1.36%%)")
     e.add_argument('--budget-minutes', type=float, default=150.0,
                    help='the most training wall time of the longer run')
     e.add_argument('--epochs', type=int, default=600, help='the longer schedule, decay at 3/4')
     e.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
-    u = sub.add_parser('uci', help='the UCI benchmark: 4 sets x 20 splits',
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    s = _sub(sub, 'mnist-scales', 'the scale-mixture choice of mnist with the posterior scales\' '
+                                  'SGD steps multiplied by M (chosen on validation)')
+    s.add_argument('--multipliers', default='1,10,30',
+                   help='comma-separated values of M (--scale-lr-multiplier) to compare')
+    s.add_argument('--data-dir', default=None,
+                   help='the MNIST IDX folder (default: the one the mnist record names)')
+    s.add_argument('--budget-minutes', type=float, default=60.0,
+                   help="the most training wall time of the chosen M's run")
+    s.add_argument('--epochs', type=int, default=240, help='its schedule, decay at 3/4')
+    s.add_argument('--select-epochs', type=int, default=20,
+                   help='each M trains the schedule compressed to this many epochs')
+    s.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
+
+
+def _add_others(sub):
+    u = _sub(sub, 'uci', 'the UCI benchmark: 4 sets x 20 splits')
     u.add_argument('--data-dir', default='../shared/data/uci',
                    help='folder with one folder per set, each in the UCI split format '
                         '(data.txt, index_features.txt, index_target.txt, '
@@ -65,33 +75,43 @@ def build_parser():
                         'from its size: at least 40, at most 2000); several processes may '
                         'share --out, each with its own --sets, and their sets land in one '
                         'uci.json')
-    r = sub.add_parser('pruning', help='Blundell Table 2: prune the MNIST scale-mixture model '
-                                       'by signal-to-noise ratio',
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    r = _sub(sub, 'pruning', 'Blundell Table 2: prune the MNIST scale-mixture model by '
+                             'signal-to-noise ratio')
     r.add_argument('--run-dir', default=None,
-                   help='the run to prune (default: the chosen run of the mnist experiment '
-                        'in --out)')
+                   help='the run to prune (default: the chosen run of the --model record in '
+                        '--out)')
+    r.add_argument('--model', default='mnist', choices=('mnist', 'mnist-scales'),
+                   help='which record names the run to prune: mnist_scale_mixture.json or '
+                        'mnist_scale_mixture_scales.json')
     r.add_argument('--checkpoint', default='best', choices=('best', 'latest'),
                    help='prune the early-stopping weights, or those at the end of training')
-    o = sub.add_parser('mnist-ood', help='the job\'s 2x400 MNIST network after 10 epochs: AUROC '
-                                         'against out-of-distribution image sets',
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    o = _sub(sub, 'mnist-ood', "the job's 2x400 MNIST network after 10 epochs: AUROC against "
+                               'out-of-distribution image sets')
     o.add_argument('--data-dir', default='../shared/data/mnist')
     o.add_argument('--ood-data-dir', action='append', default=[],
                    help='a folder of IDX files of another image set (repeatable), scored '
                         'beside the built-in sets')
     o.add_argument('--epochs', type=int, default=10)
-    sub.add_parser('defaults', help="how the main job's sigma_0, step size, epochs and KL "
-                                   'weight were chosen: a grid scored on validation NLL and OOD '
-                                   'AUROC of the built-in digits',
-                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    d = sub.add_parser('report', help='copy the records into docs/results and rewrite the '
-                                      'tables and figures of docs/RESULTS.md',
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _sub(sub, 'defaults', "how the main job's sigma_0, step size, epochs and KL weight were "
+                          'chosen: a grid scored on validation NLL and OOD AUROC of the '
+                          'built-in digits')
+    d = _sub(sub, 'report', 'copy the records into docs/results and rewrite the tables and '
+                            'figures of docs/RESULTS.md')
     d.add_argument('--doc', default='docs/RESULTS.md')
     d.add_argument('--results-dir', default='docs/results')
     d.add_argument('--from-docs', action='store_true',
                    help='re-render from the committed records in --results-dir only')
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog='tfbnn-reproduce', description=__doc__.split('\n\n')[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--out', default='runs/reproduce',
+                   help='folder for the runs and the JSON records')
+    p.add_argument('--verbose', action='store_true', help="print every run's epoch lines")
+    sub = p.add_subparsers(dest='experiment')
+    _add_mnist(sub)
+    _add_others(sub)
     return p
 
 
@@ -123,6 +143,20 @@ def _mnist_longer(args, log):
                  verbose=args.verbose, threads=args.threads)
 
 
+def _mnist_scales(args, log):
+    from tfbnn.reproduce.mnist_scales import reproduce_mnist_scales
+    try:
+        multipliers = [float(m) for m in args.multipliers.split(',') if m.strip()]
+    except ValueError:
+        raise _config_error('--multipliers must be comma-separated numbers, got %r'
+                            % args.multipliers)
+    if not args.budget_minutes > 0 or args.threads < 0:
+        raise _config_error('--budget-minutes must be positive and --threads >= 0')
+    reproduce_mnist_scales(os.path.join(args.out, 'mnist'), multipliers, args.budget_minutes,
+                           args.epochs, args.select_epochs, log, data_dir=args.data_dir,
+                           verbose=args.verbose, threads=args.threads)
+
+
 def _uci(args, log):
     from tfbnn import reproduce
     for flag, value in (('--select-splits', args.select_splits), ('--splits', args.splits),
@@ -139,14 +173,17 @@ def _pruning(args, log):
     run_dir = args.run_dir
     if run_dir is None:
         from tfbnn.internal.jsonio import read_json
-        path = os.path.join(args.out, 'mnist', 'mnist_scale_mixture.json')
+        name = 'mnist_scale_mixture%s.json' % ('_scales' if args.model == 'mnist-scales' else '')
+        path = os.path.join(args.out, 'mnist', name)
         record = read_json(path)
         if record is None:
-            raise _config_error('no --run-dir and no %s: run the mnist experiment first' % path)
+            raise _config_error('no --run-dir and no %s: run the %s experiment first'
+                                % (path, args.model))
         run_dir = record['run_dir']
     folder = os.path.join(args.out, 'pruning')
     os.makedirs(folder, exist_ok=True)
-    suffix = '' if args.checkpoint == 'best' else '_' + args.checkpoint
+    suffix = ('_scales' if args.model == 'mnist-scales' else '') + \
+        ('' if args.checkpoint == 'best' else '_' + args.checkpoint)
     reproduce_pruning(run_dir, os.path.join(folder, 'pruning%s.json' % suffix), log,
                       plot_path=os.path.join(folder, 'pruning%s.png' % suffix),
                       checkpoint=args.checkpoint)
@@ -180,7 +217,8 @@ def _report(args, log):
     log('rewrote the tables of %s from %d records' % (args.doc, len(records)))
 
 
-_EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'uci': _uci,
+_EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': _mnist_scales,
+                'uci': _uci,
                 'pruning': _pruning, 'mnist-ood': _mnist_ood, 'defaults': _defaults,
                 'report': _report}
 

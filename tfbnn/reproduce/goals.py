@@ -19,6 +19,8 @@ _MNIST = '`reproduce.py mnist --prior scale_mixture`'
 _LONGER = '`reproduce.py mnist-longer --epochs 400 --budget-minutes 70`'
 _GAUSS = '`reproduce.py mnist --prior normal`'
 _PRUNE = '`reproduce.py pruning`'
+_SCALES = '`reproduce.py mnist-scales`'
+_PRUNE_SCALES = '`reproduce.py pruning --model mnist-scales`'
 _UCI = '`reproduce.py uci`'
 _OOD = '`reproduce.py mnist-ood`'
 
@@ -78,15 +80,30 @@ def _mnist(records):
 
 def _pruning(records):
     rows = []
-    prune = records.get('pruning')
-    for fraction, limit in ((0.95, 0.1), (0.98, 0.3)):
-        goal = 'Pruning %.0f%% by SNR costs <= %.1f pp of test error' % (100 * fraction, limit)
-        match = [r for r in (prune or {}).get('rows', []) if abs(r['fraction'] - fraction) < 1e-9]
-        if not match:
-            rows.append(_row(goal, 'not run', False, _PRUNE))
-            continue
-        change = match[0]['test_error_change']
-        rows.append(_row(goal, '%+.2f pp' % change, change <= limit, _PRUNE))
+    scales = records.get('mnist_scales')
+    if scales:
+        sm = scales['metrics']
+        rows.append(_row('MNIST, the same choice with the rho steps x M (M chosen on validation)',
+                         '%.2f%% test error, ECE %.2f%%, M = %g, in %.0f min'
+                         % (100 * sm['test_error'], 100 * sm['ece'], scales['chosen_multiplier'],
+                            scales['train_seconds_total'] / 60.0), None, _SCALES))
+    models = [('pruning', '', _PRUNE)]
+    if 'mnist_scales' in records or 'pruning_scales' in records:
+        models.append(('pruning_scales', ' (the rho steps x M model)', _PRUNE_SCALES))
+    for key, which, command in models:
+        prune = records.get(key)
+        for fraction, limit in ((0.95, 0.1), (0.98, 0.3)):
+            goal = 'Pruning %.0f%% by SNR costs <= %.1f pp of test error%s' % (
+                100 * fraction, limit, which)
+            match = [r for r in (prune or {}).get('rows', [])
+                     if abs(r['fraction'] - fraction) < 1e-9]
+            if not match:
+                rows.append(_row(goal, 'not run', False, command))
+                continue
+            change = match[0]['test_error_change']
+            rows.append(_row(goal, '%+.2f pp (%.2f%% to %.2f%%)' % (
+                change, match[0]['test_error'] - change, match[0]['test_error']),
+                change <= limit, command))
     return rows
 
 

@@ -21,7 +21,9 @@ RECORDS = dict(defaults='defaults/defaults.json', mnist_ood='ood/ood.json',
                mnist_mixture='mnist/mnist_scale_mixture.json',
                mnist_longer='mnist/mnist_scale_mixture_long.json',
                mnist_gaussian='mnist/mnist_normal.json',
+               mnist_scales='mnist/mnist_scale_mixture_scales.json',
                pruning='pruning/pruning.json', pruning_latest='pruning/pruning_latest.json',
+               pruning_scales='pruning/pruning_scales.json',
                uci='uci/uci.json')
 
 
@@ -46,7 +48,7 @@ def collect_records(out_dir, results_dir):
     """
     records = load_records(out_dir)
     for name, record in records.items():
-        if name in ('mnist_mixture', 'mnist_longer', 'mnist_gaussian') and 'val_curve' not in record:
+        if name in _CURVES and 'val_curve' not in record:
             history = read_json(os.path.join(record['run_dir'], 'history.json'))
             if history:
                 # The run may have been continued since (mnist-longer): keep
@@ -61,7 +63,7 @@ def collect_records(out_dir, results_dir):
         write_json(path, record)
     # The pruning figure needs every weight's SNR, which the record does not
     # keep: the experiment draws it, and the copy travels with its record.
-    for name in ('pruning', 'pruning_latest'):
+    for name in ('pruning', 'pruning_latest', 'pruning_scales'):
         figure = os.path.join(out_dir, 'pruning', name + '.png')
         if name in records and os.path.exists(figure):
             shutil.copyfile(figure, os.path.join(results_dir, 'pruning', name + '.png'))
@@ -71,14 +73,19 @@ def collect_records(out_dir, results_dir):
 def write_figures(records, results_dir):
     """The PNGs of docs/RESULTS.md; returns the paths written."""
     written = []
-    curves = {r['prior'] + (', longer budget' if k == 'mnist_longer' else ''): r['val_curve']
-              for k, r in records.items() if k.startswith('mnist') and 'val_curve' in r}
+    curves = {r['prior'] + _CURVES[k]: r['val_curve']
+              for k, r in records.items() if k in _CURVES and 'val_curve' in r}
     if curves:
         written.append(figures.mnist_curves(curves, os.path.join(results_dir, 'mnist.png')))
     if 'uci' in records:
         written.append(figures.uci_comparison(records['uci'],
                                               os.path.join(results_dir, 'uci.png')))
     return written
+
+
+# The MNIST runs whose validation curves are drawn, and their label suffixes.
+_CURVES = dict(mnist_mixture='', mnist_longer=', longer budget', mnist_gaussian='',
+               mnist_scales=', rho steps x M')
 
 
 def _minutes(seconds):
@@ -91,8 +98,9 @@ def _mnist(records):
             '|---|---|---|---|---|---|---|---|---|']
     for key, label in (('mnist_mixture', 'Bayes by Backprop, scale mixture prior'),
                        ('mnist_longer', 'Bayes by Backprop, scale mixture prior'),
+                       ('mnist_scales', 'Bayes by Backprop, scale mixture prior'),
                        ('mnist_gaussian', 'Bayes by Backprop, Gaussian prior')):
-        if key == 'mnist_longer' and key not in records:
+        if key in ('mnist_longer', 'mnist_scales') and key not in records:
             continue
         if key not in records:
             rows.append('| %s | %.2f%% | not run | | | | | | |'
@@ -101,10 +109,11 @@ def _mnist(records):
         r = records[key]
         m = r['metrics']
         rows.append('| %s, 2x400%s | %.2f%% | %.2f%% | %.2f%% | %.4f | %s | %.0f | %s | `%s` |' % (
-            label, ', longer schedule' if key == 'mnist_longer' else '',
+            label, dict(mnist_longer=', longer schedule', mnist_scales=', rho steps x %g'
+                        % r.get('chosen_multiplier', 1)).get(key, ''),
             paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'], 100 * m['ece'], m['test_nll'],
             m.get('selected_epoch'), m['epochs'],
-            _minutes(r['train_seconds_total']), r['chosen']))
+            _minutes(r['train_seconds_total']), r.get('chosen', r.get('base_choice'))))
     rows.append('| SGD with dropout (paper only) | %.2f%% | | | | | | | |'
                 % paper.BLUNDELL_TABLE1['SGD with dropout'][400])
     return '\n'.join(rows)
@@ -124,10 +133,28 @@ def _selection(records):
     return '\n'.join(rows)
 
 
+def _scales(records):
+    rec = records.get('mnist_scales')
+    if not rec:
+        return '(not run yet: `python scripts/reproduce.py mnist-scales`)'
+    rows = ['| M (rho steps x M) | validation error | epochs in its slice | trained by | chosen |',
+            '|---|---|---|---|---|']
+    for c in rec['candidates']:
+        rows.append('| %g | %.2f%% | %.1f | %s | %s |' % (
+            c['multiplier'], 100 * c['score'], c['epochs'], c.get('source', 'this experiment'),
+            'yes' if c['multiplier'] == rec['chosen_multiplier'] else ''))
+    rows.append('| (threshold: best + one standard error) | %.2f%% | | | |'
+                % (100 * rec['threshold']))
+    return '\n'.join(rows)
+
+
+_PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
+                         pruning_scales=' --model mnist-scales')
+
+
 def _pruning(records, key='pruning'):
     if key not in records:
-        return '(not run yet: `python scripts/reproduce.py pruning%s`)' % (
-            '' if key == 'pruning' else ' --checkpoint latest')
+        return '(not run yet: `python scripts/reproduce.py pruning%s`)' % _PRUNING_COMMANDS[key]
     rows = ['| weights removed | paper, 2x1200 (test error) | tfbnn 2x400 test error | change '
             '| predictive (sampled) test error | validation error | SNR threshold |',
             '|---|---|---|---|---|---|---|']
@@ -147,7 +174,7 @@ def _uci(records):
         return '(not run yet: `python scripts/reproduce.py uci`)'
     rows = ['| set | tfbnn, E chosen: RMSE | test LL | tfbnn, E = 40: RMSE | test LL | VI: RMSE '
             '| test LL | PBP: RMSE | test LL | MC dropout: RMSE | test LL '
-            '| chosen (lr, batch, noise prior, E) |',
+            '| chosen (lr, batch, noise prior, prior stddev, E) |',
             '|---|---|---|---|---|---|---|---|---|---|---|---|']
 
     def pm(value, se):
@@ -161,9 +188,9 @@ def _uci(records):
             cells += ([pm(ref[m][0], ref[m][1]), pm(ref[m][2], ref[m][3])] if m in ref
                       else ['', ''])
         ch = c['choice']
-        rows.append('| %s | %s | %g, %d, %s, %d |' % (
+        rows.append('| %s | %s | %g, %d, %s, %g, %d |' % (
             name, ' | '.join(cells), ch['learning_rate'], ch['batch_size'],
-            ch.get('noise_prior', 'none'), ch['epochs']))
+            ch.get('noise_prior', 'none'), ch.get('prior_sigma', 1.0), ch['epochs']))
     return '\n'.join(rows)
 
 
@@ -182,6 +209,14 @@ def _times(records):
         rows.append('| MNIST, scale mixture prior, longer budget | the choice on a longer '
                     'schedule | %s |'
                     % _minutes(records['mnist_longer']['train_seconds_total']))
+    if 'mnist_scales' in records:
+        r = records['mnist_scales']
+        rows.append('| MNIST, scale mixture prior, rho steps x M | the chosen M\'s training | %s |'
+                    % _minutes(r['train_seconds_total']))
+        rows.append('| MNIST, scale mixture prior, rho steps x M | the selection: %d values of '
+                    'M x %d epochs, with validation | %s |'
+                    % (sum(1 for c in r['candidates'] if 'source' not in c), r['select_epochs'],
+                       _minutes(r['select_seconds'])))
     if 'uci' in records:
         total = sum(s[k]['seconds'] for s in records['uci']['sets'].values()
                     for k in ('chosen', 'epochs40') if 'note' not in s[k])
@@ -228,7 +263,9 @@ def render_results(records):
     """name -> markdown of each results block, from `load_records`."""
     return dict(defaults=_defaults(records), ood=_ood(records),
                 mnist=_mnist(records), selection=_selection(records),
-                pruning=_pruning(records), pruning_latest=_pruning(records, 'pruning_latest'),
+                scales=_scales(records), pruning=_pruning(records),
+                pruning_latest=_pruning(records, 'pruning_latest'),
+                pruning_scales=_pruning(records, 'pruning_scales'),
                 uci=_uci(records), goals=goals.render_goals(records),
                 times=_times(records))
 
