@@ -36,14 +36,23 @@ def test_protocol_on_a_tiny_set(tmp_path):
     _fixture(str(data / 'toyset'))
     record = uci.reproduce_uci(str(data), str(tmp_path / 'out'), lambda line: None,
                                sets=['toyset'], select_splits=1, num_splits=2,
-                               candidates=((1e-2, 16, 'none'), (1e-3, 16, 'gamma')),
+                               candidates=((1e-2, 16, 'none'), (1e-3, 16, 'gamma', 0.3)),
                                max_epochs=4, validate_every=2, fixed_epochs=4)
     assert read_json(str(tmp_path / 'out' / 'uci.json')) == json.loads(json.dumps(record))
     result = record['sets']['toyset']
     # One row per (candidate, scored epoch), each scored on the one split.
-    assert sorted((r['learning_rate'], r['noise_prior'], r['epochs'])
+    assert sorted((r['learning_rate'], r['noise_prior'], r['prior_sigma'], r['epochs'])
                   for r in result['selection']) == [
-        (1e-3, 'gamma', 2), (1e-3, 'gamma', 4), (1e-2, 'none', 2), (1e-2, 'none', 4)]
+        (1e-3, 'gamma', 0.3, 2), (1e-3, 'gamma', 0.3, 4), (1e-2, 'none', 1.0, 2),
+        (1e-2, 'none', 1.0, 4)]
+    assert record['protocol']['candidates'] == [[1e-2, 16, 'none', 1.0], [1e-3, 16, 'gamma', 0.3]]
+    # The prior stddev reaches the run; an N(0, 1) run keeps its old folder name.
+    narrow = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'select'),
+                                    'lr0.001_b16_gamma_prior0.3_split0', 'config.json'))
+    assert narrow['prior_sigma'] == 0.3 and narrow['noise_prior'] == 'gamma'
+    test_run = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'chosen'), 'split0',
+                                      'config.json'))
+    assert test_run['prior_sigma'] == result['chosen']['choice']['prior_sigma']
     # One selection split: no standard error, so the best row itself.
     best = max(result['selection'], key=lambda r: r['val_ll'])
     assert result['chosen']['choice'] == best
@@ -71,9 +80,9 @@ def test_epochs_must_be_scored(tmp_path):
                           max_epochs=5, validate_every=2)
 
 
-def _row(epochs, ll, se, noise='none', lr=1e-2, batch=32):
+def _row(epochs, ll, se, noise='none', lr=1e-2, batch=32, prior_sigma=1.0):
     return dict(learning_rate=lr, batch_size=batch, noise_prior=noise, epochs=epochs,
-                val_ll=ll, val_ll_se=se, splits=5)
+                prior_sigma=prior_sigma, val_ll=ll, val_ll_se=se, splits=5)
 
 
 def test_one_se_rule_takes_the_simplest_setting_close_to_the_best():
@@ -83,6 +92,31 @@ def test_one_se_rule_takes_the_simplest_setting_close_to_the_best():
     assert uci.one_se_choice(table, 5) == table[1]
     table[1]['splits'] = 4  # scored on fewer splits: left out
     assert uci.one_se_choice(table, 5) == table[3]
+    # Then the N(0, 1) prior before a narrower one; a narrower prior wins when it is
+    # the only setting close to the best.
+    table = [_row(40, -2.50, 0.02, prior_sigma=0.3), _row(40, -2.51, 0.02)]
+    assert uci.one_se_choice(table, 5) == table[1]
+    table[1]['val_ll'] = -2.60
+    assert uci.one_se_choice(table, 5) == table[0]
+
+
+def test_a_candidate_without_its_prior_stddev_has_the_standard_prior():
+    assert uci.candidate((3e-3, 32, 'none')) == (3e-3, 32, 'none', 1.0)
+    assert uci.candidate([3e-3, 32, 'gamma', 0.3]) == (3e-3, 32, 'gamma', 0.3)
+    with pytest.raises(ValueError, match='a UCI candidate is'):
+        uci.candidate((3e-3, 32))
+
+
+def test_prior_stddevs_cross_the_grid():
+    assert uci.with_prior_stddevs(uci.CANDIDATES, ['1', '0.3']) == (
+        (3e-3, 32, 'none', 1.0), (3e-3, 32, 'none', 0.3), (3e-3, 32, 'gamma', 1.0),
+        (3e-3, 32, 'gamma', 0.3))
+    # the default: the grid as it was, N(0, 1)
+    assert uci.with_prior_stddevs(uci.CANDIDATES, [1]) == tuple(
+        uci.candidate(c) for c in uci.CANDIDATES)
+    for bad in ([], [0.0], [1.0, 1.0]):
+        with pytest.raises(ValueError, match='distinct positive numbers'):
+            uci.with_prior_stddevs(uci.CANDIDATES, bad)
 
 
 def test_a_set_with_fewer_splits_uses_them_all(tmp_path):

@@ -75,6 +75,9 @@ def _add_others(sub):
                         'from its size: at least 40, at most 2000); several processes may '
                         'share --out, each with its own --sets, and their sets land in one '
                         'uci.json')
+    u.add_argument('--prior-stddevs', default='1',
+                   help='comma-separated stddevs of the weights\' normal prior: each candidate '
+                        'of the grid is tried with each (chosen on validation like the rest)')
     r = _sub(sub, 'pruning', 'Blundell Table 2: prune the MNIST scale-mixture model by '
                              'signal-to-noise ratio')
     r.add_argument('--run-dir', default=None,
@@ -163,9 +166,17 @@ def _uci(args, log):
                         ('--step-budget', args.step_budget)):
         if value < 1:
             raise _config_error('%s must be >= 1, got %d' % (flag, value))
+    from tfbnn.reproduce.uci import CANDIDATES, with_prior_stddevs
+    try:
+        candidates = with_prior_stddevs(CANDIDATES, [s for s in args.prior_stddevs.split(',')
+                                                     if s.strip()])
+    except ValueError:
+        raise _config_error('--prior-stddevs must be distinct positive numbers, got %r'
+                            % args.prior_stddevs)
     reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log,
                             [s for s in args.sets.split(',') if s], args.select_splits,
-                            args.verbose, num_splits=args.splits, step_budget=args.step_budget)
+                            args.verbose, num_splits=args.splits, step_budget=args.step_budget,
+                            candidates=candidates)
 
 
 def _pruning(args, log):
