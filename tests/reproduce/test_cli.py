@@ -32,3 +32,26 @@ def test_user_errors(tmp_path, capsys, argv, message):
     assert main(['--out', str(tmp_path / 'out')] + argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1] and err[-1].startswith('tfbnn-reproduce: error: ')
+
+
+def test_report_renders_the_copied_records_beside_those_already_in_results(tmp_path):
+    from tfbnn.internal.jsonio import write_json
+    from tfbnn.reproduce import report
+    results, out = tmp_path / 'results', tmp_path / 'out'
+    (results / 'mnist').mkdir(parents=True)
+    (out / 'pruning').mkdir(parents=True)
+    write_json(str(results / 'mnist' / 'mnist_scale_mixture.json'), dict(
+        prior='scale_mixture', chosen='c', train_seconds_total=3000.0, select_epochs=20,
+        candidates=[], metrics=dict(test_error=0.0151, ece=0.0057, test_nll=0.06,
+                                    selected_epoch=225, epochs=240.0)))
+    write_json(str(out / 'pruning' / 'pruning.json'), dict(rows=[dict(
+        fraction=0.0, test_error=1.52, test_error_change=0.0, snr_threshold=-1.0)]))
+    doc = tmp_path / 'R.md'
+    doc.write_text(''.join('<!-- results:%s -->\nold\n<!-- /results:%s -->\n' % (n, n)
+                           for n in report.render_results({})))
+    argv = ['--out', str(out), 'report', '--doc', str(doc), '--results-dir', str(results)]
+    assert main(argv) == 0
+    text = doc.read_text()
+    assert '| 1.51% | 0.57% |' in text  # the record that was already there
+    assert '| 0% | 1.24% | 1.52% | +0.00 pp |' in text  # the one copied from --out
+    assert (results / 'pruning' / 'pruning.json').exists()

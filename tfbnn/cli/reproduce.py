@@ -17,8 +17,8 @@ def _config_error(message):
     return ConfigError(message)
 
 
-def _sub(sub, name, help):
-    return sub.add_parser(name, help=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def _sub(sub, name, text):
+    return sub.add_parser(name, help=text, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
 def _add_mnist(sub):
@@ -103,7 +103,8 @@ def _add_others(sub):
     d.add_argument('--doc', default='docs/RESULTS.md')
     d.add_argument('--results-dir', default='docs/results')
     d.add_argument('--from-docs', action='store_true',
-                   help='re-render from the committed records in --results-dir only')
+                   help='only re-render from the records in --results-dir (copy nothing from '
+                        '--out)')
 
 
 def build_parser():
@@ -215,13 +216,16 @@ def _defaults(args, log):
 
 def _report(args, log):
     from tfbnn.reproduce import report
-    if args.from_docs:
-        records = report.load_records(args.results_dir)
-    else:
-        records = report.collect_records(args.out, args.results_dir)
+    if not args.from_docs:
+        collected = report.collect_records(args.out, args.results_dir)
+        if not collected:
+            raise _config_error('no records in %s: run an experiment first' % args.out)
+        log('copied %d records from %s into %s' % (len(collected), args.out, args.results_dir))
+    # Every record in --results-dir, the ones just copied and those of
+    # experiments not run in --out this time, so no table loses its numbers.
+    records = report.load_records(args.results_dir)
     if not records:
-        raise _config_error('no records in %s: run an experiment first'
-                          % (args.results_dir if args.from_docs else args.out))
+        raise _config_error('no records in %s: run an experiment first' % args.results_dir)
     report.update_results(args.doc, records)
     for path in report.write_figures(records, args.results_dir):
         log('wrote %s' % path)

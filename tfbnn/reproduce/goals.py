@@ -78,15 +78,19 @@ def _mnist(records):
     return rows
 
 
+def _scales(records):
+    scales = records.get('mnist_scales')
+    if not scales:
+        return []
+    m = scales['metrics']
+    return [_row('MNIST, the same choice with the rho steps x M (M chosen on validation)',
+                 '%.2f%% test error, ECE %.2f%%, M = %g, in %.0f min'
+                 % (100 * m['test_error'], 100 * m['ece'], scales['chosen_multiplier'],
+                    scales['train_seconds_total'] / 60.0), None, _SCALES)]
+
+
 def _pruning(records):
     rows = []
-    scales = records.get('mnist_scales')
-    if scales:
-        sm = scales['metrics']
-        rows.append(_row('MNIST, the same choice with the rho steps x M (M chosen on validation)',
-                         '%.2f%% test error, ECE %.2f%%, M = %g, in %.0f min'
-                         % (100 * sm['test_error'], 100 * sm['ece'], scales['chosen_multiplier'],
-                            scales['train_seconds_total'] / 60.0), None, _SCALES))
     models = [('pruning', '', _PRUNE)]
     if 'mnist_scales' in records or 'pruning_scales' in records:
         models.append(('pruning_scales', ' (the rho steps x M model)', _PRUNE_SCALES))
@@ -147,6 +151,6 @@ def _ood(records):
 def render_goals(records):
     """The markdown goals table of `records` (see `report.load_records`)."""
     rows = ['| goal | measured | verdict | command |', '|---|---|---|---|']
-    for part in (_main_job, _mnist, _pruning, _uci, _ood):
+    for part in (_main_job, _mnist, _scales, _pruning, _uci, _ood):
         rows.extend(part(records))
     return '\n'.join(rows)

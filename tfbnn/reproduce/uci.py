@@ -9,29 +9,29 @@ Choosing hyperparameters without the test set: on the first `select_splits`
 splits, 20% of the training rows are held out (re-standardised without
 them), every candidate (learning rate, batch size, noise handling: the
 maximum-likelihood noise scale or PBP's Gamma(6, 6) prior on the noise
-precision; the stddev of the weights' normal prior) trains for a budget of `STEP_BUDGET` optimiser steps (so a set of
-300 rows trains for about 1,000 epochs and one of 10,000 for the original 40,
-never fewer than 40) and is scored on the held-out rows every
-`VALIDATE_EVERY` epochs. Adam's constant step makes a run's first E
-epochs the same whatever the total, so one run scores every stopping epoch E
-at once.
+precision; the stddev of the weights' normal prior) trains for a budget of
+`STEP_BUDGET` optimiser steps (so a set of 300 rows trains for about 1,000
+epochs and one of 10,000 for the original 40, never fewer than 40) and is
+scored on the held-out rows every `VALIDATE_EVERY` epochs. Adam's constant
+step makes a run's first E epochs the same whatever the total, so one run
+scores every stopping epoch E at once.
 
 The choice is made robust against the noise of small validation sets
 (boston's are 91 rows) by the one-standard-error rule: among the settings
 (learning rate, batch size, noise, prior stddev, E) whose mean validation
 log-likelihood is within one standard error (over the selection splits) of
 the best, the simplest wins: the fewest epochs, then no noise prior, then
-the standard N(0, 1) prior, then the smaller step.
+the standard N(0, 1) prior, then the smaller step. The 20 test runs then
+train on the whole training split. A second row keeps E = 40 (the original
+protocol's epochs), so the effect of choosing E is visible.
 
-The prior's stddev is a candidate dimension (`prior_stddevs`, the CLI's
+The prior's stddev is a candidate dimension (`with_prior_stddevs`, the CLI's
 `--prior-stddevs`): with N(0, 1) on every weight, the KL pulls the scale of
 each weight the data do not need towards 1, and a 50-unit hidden layer sums
 those draws into the prediction; a narrower prior (e.g. 0.3, about
-1 / sqrt(fan-in) for these sets' 6 to 13 features) is then worth a place in
-the grid. The default grid keeps N(0, 1), the prior its record was made
-with; docs/RESULTS.md has the validation probe of 0.3. The 20 test runs then train on the whole training split. A second row
-keeps E = 40 (the original protocol's epochs), so the effect of choosing E
-is visible.
+1 / sqrt(fan-in) for these sets' 6 to 13 features) may then be worth a
+place in the grid. The default grid keeps N(0, 1), the prior its record was
+made with; docs/RESULTS.md has the validation probe of 0.3.
 """
 import fcntl
 import math
