@@ -73,6 +73,7 @@ def _central_slices(work):
 # untempered ELBO whose coefficient the guide is about.
 PINNED = dict(hidden=[100, 100], posterior_init_scale=1e-3, learning_rate=1e-3, kl_weight=1.0)
 
+
 def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0):
     """Runs the experiments; returns (and writes to work/results.json) the results.
 

@@ -124,10 +124,8 @@ def _mnist(args, log):
     for value in (args.budget_minutes, args.gaussian_budget_minutes):
         if not value > 0:
             raise _config_error('budgets must be positive minutes, got %r' % value)
-    for flag, value in (('--select-epochs', args.select_epochs), ('--epochs', args.epochs)):
-        if value < 2:
-            raise _config_error('%s must be >= 2 (the schedule decays before its last epoch), '
-                              'got %d' % (flag, value))
+    reproduce.mnist.check_schedule_epochs(('--select-epochs', args.select_epochs),
+                                          ('--epochs', args.epochs))
     if args.threads < 0:
         raise _config_error('--threads must be >= 0, got %d' % args.threads)
     priors = ('scale_mixture', 'normal') if args.prior == 'both' else (args.prior,)
@@ -182,10 +180,12 @@ def _uci(args, log):
 
 def _pruning(args, log):
     from tfbnn.reproduce.pruning import reproduce_pruning
+    # The mnist-scales model's record and outputs carry this suffix.
+    scales = '_scales' if args.model == 'mnist-scales' else ''
     run_dir = args.run_dir
     if run_dir is None:
         from tfbnn.internal.jsonio import read_json
-        name = 'mnist_scale_mixture%s.json' % ('_scales' if args.model == 'mnist-scales' else '')
+        name = 'mnist_scale_mixture%s.json' % scales
         path = os.path.join(args.out, 'mnist', name)
         record = read_json(path)
         if record is None:
@@ -194,8 +194,7 @@ def _pruning(args, log):
         run_dir = record['run_dir']
     folder = os.path.join(args.out, 'pruning')
     os.makedirs(folder, exist_ok=True)
-    suffix = ('_scales' if args.model == 'mnist-scales' else '') + \
-        ('' if args.checkpoint == 'best' else '_' + args.checkpoint)
+    suffix = scales + ('' if args.checkpoint == 'best' else '_' + args.checkpoint)
     reproduce_pruning(run_dir, os.path.join(folder, 'pruning%s.json' % suffix), log,
                       plot_path=os.path.join(folder, 'pruning%s.png' % suffix),
                       checkpoint=args.checkpoint)

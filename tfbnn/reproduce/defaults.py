@@ -72,7 +72,8 @@ def choose_defaults(out_dir, log, seeds=(0, 1, 2), init_scales=INIT_SCALES,
 
     Returns:
       The record: per point the validation NLL, error, ECE, mean confidence
-      (the top class's probability) and OOD AUROC of each seed and their means, the chosen point and the main job's run.
+      (the top class's probability) and OOD AUROC of each seed and their
+      means, the chosen point and the main job's run.
     """
     rows = []
     for scale, rate, count, beta in itertools.product(init_scales, learning_rates, epochs,

@@ -33,7 +33,8 @@ from tfbnn.internal.jsonio import write_json
 from tfbnn.reproduce import runner
 
 __all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'INIT_SCALES', 'DECAY_AT', 'PINNED',
-           'base_options', 'schedule_options', 'reproduce_mnist', 'extend_mnist']
+           'base_options', 'schedule_options', 'check_schedule_epochs', 'reproduce_mnist',
+           'extend_mnist']
 
 # A subset of Blundell et al.'s grid: (pi, -log sigma1, -log sigma2).
 PRIOR_CANDIDATES = ((0.5, 0, 7), (0.75, 0, 7))
@@ -66,6 +67,20 @@ def schedule_options(epochs):
     """A run of `epochs` epochs: SGD's rate x0.1 at DECAY_AT of them."""
     return dict(epochs=epochs, lr_schedule='step', lr_decay_factor=0.1,
                 lr_decay_epochs=[min(epochs - 1, max(1, int(round(DECAY_AT * epochs))))])
+
+
+def check_schedule_epochs(*flags_and_epochs):
+    """Raises ConfigError, naming the flag, for a schedule of fewer than 2
+    epochs (`schedule_options` decays before the last one).
+
+    Args:
+      *flags_and_epochs: (flag, epochs) pairs, checked in order.
+    """
+    from tfbnn.errors import ConfigError
+    for flag, value in flags_and_epochs:
+        if value < 2:
+            raise ConfigError('%s must be >= 2 (the schedule decays before its last epoch), '
+                              'got %d' % (flag, value))
 
 
 def _candidates(prior, quick):

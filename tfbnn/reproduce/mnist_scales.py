@@ -27,7 +27,7 @@ from tfbnn import run_setup
 from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import runner
-from tfbnn.reproduce.mnist import PINNED, schedule_options
+from tfbnn.reproduce.mnist import PINNED, check_schedule_epochs, schedule_options
 
 __all__ = ['DEFAULT_MULTIPLIERS', 'one_standard_error_choice', 'reproduce_mnist_scales']
 
@@ -80,10 +80,7 @@ def _check(multipliers, epochs, select_epochs, record, path):
     if record['protocol'].get('optimizer', 'sgd') == 'adam':
         raise ConfigError('%s trained with Adam, which ignores a constant factor on a step: '
                           'the multiplier needs sgd or momentum' % path)
-    for flag, value in (('--epochs', epochs), ('--select-epochs', select_epochs)):
-        if value < 2:
-            raise ConfigError('%s must be >= 2 (the schedule decays before its last epoch), '
-                              'got %d' % (flag, value))
+    check_schedule_epochs(('--epochs', epochs), ('--select-epochs', select_epochs))
 
 
 def reproduce_mnist_scales(out_dir, multipliers, budget_minutes, epochs, select_epochs, log,
