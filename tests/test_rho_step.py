@@ -67,14 +67,25 @@ def test_a_bad_multiplier_is_refused(bad):
         rho_step.scale_rho_gradients([], bad)
 
 
-def _one_job_step(multiplier):
+def test_split_rho_parts_the_pairs_in_order():
+    a = tf.get_variable('fc/kernel_loc', [2])
+    b = tf.get_variable('fc/kernel_rho', [2])
+    c = tf.get_variable('fc/bias_rho', [2])
+    d = tf.get_variable('emb', [2])
+    pairs = [(1, a), (2, b), (None, d), (3, c)]
+    assert rho_step.split_rho(pairs) == ([(2, b), (3, c)], [(1, a), (None, d)])
+    assert rho_step.split_rho([]) == ([], [])
+
+
+def _one_job_step(multiplier=1.0, **options):
     """The training job's graph (digits, 8 hidden units, SGD at 1.0): each
     trainable variable's change over its first step."""
     from tfbnn import data, run_config
     from tfbnn.training import graph as graph_lib
     dataset = data.load_digits()
-    config = run_config.validate(dict(hidden=[8], epochs=1, optimizer='sgd', learning_rate=1.0,
-                                      scale_lr_multiplier=multiplier, eval_samples=2))
+    config = run_config.validate(dict(dict(hidden=[8], epochs=1, optimizer='sgd',
+                                           learning_rate=1.0, scale_lr_multiplier=multiplier,
+                                           eval_samples=2), **options))
     with tf.Graph().as_default():
         tf.set_random_seed(0)
         spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
@@ -102,3 +113,42 @@ def test_the_training_job_scales_the_rho_steps_by_its_flag():
             np.testing.assert_allclose(ten[name][big], 10 * one[name][big], rtol=2e-2)
         else:
             np.testing.assert_allclose(ten[name], one[name], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize('schedule', [dict(), dict(lr_warmup_epochs=0.25)])
+def test_scale_adam_moves_each_rho_by_its_rate_and_the_means_as_sgd_does(schedule):
+    """TF's Adam takes as its first step
+    rate * sqrt(1 - b2) g / ((1 - b1) ... ) = rate * g / (|g| + eps / sqrt(1 - b2)),
+    about rate * sign(g): every rho moves by the scales' rate times the
+    schedule's factor, whatever its gradient's size. SGD at rate 1 (x the
+    factor) gives g itself. The means take SGD's step, as without the option
+    (the same seed draws the same noise)."""
+    from tfbnn import data, schedules
+    from tfbnn.training.graph import steps_per_epoch
+    # the first step's factor: 1, or 1 / (0.25 M) under the warm-up
+    factor = schedules.learning_rate_value(
+        0, 1.0, steps_per_epoch(data.load_digits().x_train.shape[0], 128), 1,
+        warmup_epochs=schedule.get('lr_warmup_epochs', 0.0))
+    assert factor == (1.0 if not schedule else pytest.approx(1 / 3.0))
+    sgd = _one_job_step(**schedule)
+    adam = _one_job_step(scale_optimizer='adam', scale_learning_rate=0.01, **schedule)
+    for name, delta in adam.items():
+        if name.endswith('_rho'):
+            grad = -sgd[name] / factor
+            # float32 rho near -3.9 (spacing 2.4e-7): g is read well above that
+            big = np.abs(grad) > 1e-4
+            assert big.sum() >= 1
+            expected = -0.01 * factor * grad / (np.abs(grad) + 1e-8 / np.sqrt(1 - 0.999))
+            np.testing.assert_allclose(delta[big], expected[big], rtol=1e-3)
+        else:
+            np.testing.assert_allclose(delta, sgd[name], rtol=1e-6, atol=1e-9)
+
+
+def test_the_scale_optimizer_follows_the_schedule_of_the_means():
+    from tfbnn import run_config
+    config = run_config.validate(dict(optimizer='sgd', learning_rate=0.1,
+                                      scale_optimizer='adam', scale_learning_rate=1e-3))
+    assert run_config.make_scale_optimizer(config)._lr == pytest.approx(1e-3)
+    assert run_config.make_scale_optimizer(config, 0.05)._lr == pytest.approx(5e-4)
+    same = run_config.validate(dict(optimizer='sgd'))
+    assert run_config.make_scale_optimizer(same) is None

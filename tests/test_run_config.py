@@ -35,7 +35,8 @@ OLD_CONFIG_JSON = {
 }
 
 # Options added after that config.json was written, with their defaults.
-ADDED_SINCE = {'scale_lr_multiplier': 1.0}
+ADDED_SINCE = {'scale_lr_multiplier': 1.0, 'scale_optimizer': 'same',
+               'scale_learning_rate': 1e-3}
 
 
 def _write(path, record):

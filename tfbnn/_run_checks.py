@@ -57,6 +57,22 @@ SIMPLE_RULES = collections.OrderedDict([
 ])
 
 
+def _check_optimizer(config):
+    """The optimizer options that depend on each other."""
+    if not _is_real(config.momentum) or not 0 <= config.momentum < 1:
+        raise ConfigError('--momentum must be in [0, 1), got %r' % (config.momentum,))
+    if config.scale_lr_multiplier != 1 and config.optimizer == 'adam':
+        raise ConfigError('--scale-lr-multiplier changes nothing under Adam (its steps do not '
+                          'depend on the gradient\'s scale); use it with --optimizer sgd or '
+                          'momentum')
+    if config.scale_optimizer == 'adam' and config.optimizer == 'adam':
+        raise ConfigError('--scale-optimizer adam needs --optimizer sgd or momentum for the '
+                          'means; under --optimizer adam the scales already take Adam steps')
+    if config.scale_optimizer == 'adam' and config.scale_lr_multiplier != 1:
+        raise ConfigError('--scale-lr-multiplier and --scale-optimizer adam both set the step of '
+                          'the scales; choose one')
+
+
 def check(config):
     """Checks every field of a `RunConfig`; returns the normalised values
     that differ in form from what was given (sequences as tuples, the
@@ -87,12 +103,7 @@ def check(config):
         raise ConfigError('--kl-weight must be a number >= 0, got %r' % (config.kl_weight,))
     if not _is_real(config.max_seconds) or config.max_seconds < 0:
         raise ConfigError('--max-seconds must be a number >= 0, got %r' % (config.max_seconds,))
-    if not _is_real(config.momentum) or not 0 <= config.momentum < 1:
-        raise ConfigError('--momentum must be in [0, 1), got %r' % (config.momentum,))
-    if config.scale_lr_multiplier != 1 and config.optimizer == 'adam':
-        raise ConfigError('--scale-lr-multiplier changes nothing under Adam (its steps do not '
-                          'depend on the gradient\'s scale); use it with --optimizer sgd or '
-                          'momentum')
+    _check_optimizer(config)
     if not _is_real(config.prior_pi) or not 0 < config.prior_pi < 1:
         raise ConfigError('--prior-pi must be in (0, 1), got %r' % (config.prior_pi,))
     hidden = config.hidden

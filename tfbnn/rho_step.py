@@ -17,6 +17,12 @@ Mathematical details:
   gradient by its own running root mean square, so a constant factor does
   not change its steps; there this is no remedy (and the training job
   refuses the combination).
+
+  The other remedy, `--scale-optimizer adam`, gives the rho variables their
+  own Adam optimizer (`split_rho` parts the pairs) and keeps SGD for the
+  means: Adam's step, rate * m_hat / sqrt(v_hat), does not carry the factor
+  sigmoid(rho), so every scale moves at about the rate per step in the
+  direction its gradient keeps, whatever sigma is.
 """
 import math
 import numbers
@@ -25,7 +31,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 
-__all__ = ['is_rho', 'scale_rho_gradients']
+__all__ = ['is_rho', 'scale_rho_gradients', 'split_rho']
 
 
 def is_rho(variable):
@@ -64,3 +70,16 @@ def scale_rho_gradients(grads_and_vars, multiplier):
                 grad = grad * multiplier
         scaled.append((grad, var))
     return scaled
+
+
+def split_rho(grads_and_vars):
+    """Parts (gradient, variable) pairs into the rho variables' and the rest.
+
+    Args:
+      grads_and_vars: list of (gradient, variable) pairs.
+
+    Returns:
+      (the pairs of the rho variables, the other pairs), each in the order given.
+    """
+    pairs = list(grads_and_vars)
+    return ([p for p in pairs if is_rho(p[1])], [p for p in pairs if not is_rho(p[1])])

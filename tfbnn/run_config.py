@@ -26,14 +26,16 @@ from tfbnn._run_checks import check, flag, json_value
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
-from tfbnn.run_setup import (OPTIMIZERS, learning_rate, load_data, load_datasets, make_optimizer,
-                             model_spec, ood_kinds)
+from tfbnn.run_setup import (OPTIMIZERS, SCALE_OPTIMIZERS, learning_rate, load_data,
+                             load_datasets, make_optimizer, make_scale_optimizer, model_spec,
+                             ood_kinds)
 from tfbnn.version import __version__
 
 __all__ = ['RunConfig', 'DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'OBJECTIVE_KEYS',
-           'CONFIG_FORMAT', 'OPTIMIZERS', 'validate', 'flag', 'save', 'load', 'check_compatible',
+           'CONFIG_FORMAT', 'OPTIMIZERS', 'SCALE_OPTIMIZERS', 'validate', 'flag', 'save', 'load',
+           'check_compatible',
            # tfbnn.run_setup
-           'learning_rate', 'make_optimizer', 'model_spec', 'load_data', 'load_datasets',
+           'learning_rate', 'make_optimizer', 'make_scale_optimizer', 'model_spec', 'load_data', 'load_datasets',
            'ood_kinds']
 
 # Bumped when a change makes old run directories unreadable.
@@ -184,6 +186,13 @@ class RunConfig(object):
         'sgd or momentum: there d/drho carries a factor of about sigma, so at sigma_0 = 0.02 the '
         'scales barely move without it (tfbnn.rho_step); Adam needs none',
         check='positive_number')
+    scale_optimizer: str = _option(
+        'same', 'training', 'same (the rho variables take --optimizer steps) or adam: the '
+        'posterior scales get their own Adam at --scale-learning-rate, the means keep '
+        '--optimizer sgd or momentum (tfbnn.rho_step)', choices=SCALE_OPTIMIZERS)
+    scale_learning_rate: float = _option(
+        1e-3, 'training', 'the rate of --scale-optimizer adam; --lr-schedule scales it as it '
+        'scales --learning-rate', check='positive_number')
     lr_schedule: str = _option(
         'constant', 'training', 'constant; step (times --lr-decay-factor at each of '
         '--lr-decay-epochs); cosine (from the rate down to --lr-decay-factor times it over '

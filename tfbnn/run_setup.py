@@ -9,7 +9,8 @@ import tensorflow.compat.v1 as tf
 from tfbnn import data, models, schedules
 from tfbnn.errors import ConfigError
 
-__all__ = ['OPTIMIZERS', 'learning_rate', 'make_optimizer', 'model_spec', 'load_data',
+__all__ = ['OPTIMIZERS', 'SCALE_OPTIMIZERS', 'learning_rate', 'make_optimizer',
+           'make_scale_optimizer', 'model_spec', 'load_data',
            'load_datasets', 'ood_kinds']
 
 # adam: Adam (Kingma & Ba 2015) at --learning-rate; sgd: plain gradient
@@ -19,6 +20,10 @@ __all__ = ['OPTIMIZERS', 'learning_rate', 'make_optimizer', 'model_spec', 'load_
 # the scale of its gradient; under SGD the posterior scales, whose gradient is
 # mostly the KL's 1/N share, move in proportion to it.
 OPTIMIZERS = ('adam', 'sgd', 'momentum')
+
+# same: the rho variables take the steps of --optimizer; adam: their own
+# Adam (`tfbnn.rho_step`).
+SCALE_OPTIMIZERS = ('same', 'adam')
 
 TASKS = ('classification', 'regression')
 
@@ -118,6 +123,25 @@ def make_optimizer(config, rate=None):
     if config.optimizer == 'momentum':
         return tf.train.MomentumOptimizer(rate, config.momentum)
     return tf.train.AdamOptimizer(rate)
+
+
+def make_scale_optimizer(config, rate=None):
+    """The posterior scales' own optimizer under --scale-optimizer adam, else None.
+
+    Its rate is --scale-learning-rate times the schedule's factor at the
+    step: rate / --learning-rate, so a step decay or a warm-up of the means'
+    rate applies to the scales' rate alike.
+
+    Args:
+      config: `RunConfig`.
+      rate: the means' learning rate (float or scalar `Tensor`, see
+        `learning_rate`); None: `config.learning_rate`.
+    """
+    if config.scale_optimizer == 'same':
+        return None
+    rate = config.learning_rate if rate is None else rate
+    return tf.train.AdamOptimizer(config.scale_learning_rate * (rate / config.learning_rate),
+                                  name='ScaleAdam')
 
 
 def model_spec(config, task, num_classes=None):

@@ -25,6 +25,12 @@ from tfbnn.cli.reproduce import main
                                                  "got '1,ten'"),
     (['mnist-scales', '--budget-minutes', '0'], '--budget-minutes must be positive'),
     (['mnist-scales'], 'mnist_scale_mixture.json not found: run the mnist experiment first'),
+    (['mnist-scale-adam'], 'mnist_scale_mixture.json not found: run the mnist experiment first'),
+    (['mnist-scale-adam', '--budget-minutes', '0'], '--budget-minutes must be positive'),
+    (['mnist-scale-adam', '--scale-learning-rates', '1e-3,x'],
+     "--scale-learning-rates must be comma-separated numbers, got '1e-3,x'"),
+    (['pruning', '--model', 'mnist-scale-adam'], 'mnist_scale_mixture_scale_adam.json: run the '
+                                                 'mnist-scale-adam experiment first'),
     (['report'], 'no records in'),
     (['uci', '--data-dir', '/nonexistent', '--sets', 'yacht'], 'no folder for yacht'),
 ])

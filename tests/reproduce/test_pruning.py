@@ -1,10 +1,12 @@
 """tfbnn/reproduce/pruning.py: SNR pruning of a trained run, scored by the mean net."""
 import numpy as np
 import pytest
+import tensorflow.compat.v1 as tf
 
 from tfbnn import export, run_config
 from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import read_json
+from tfbnn.internal.posterior_scale import SCALE_FLOOR
 from tfbnn.reproduce.pruning import reproduce_pruning
 from tfbnn.training import train
 
@@ -35,13 +37,20 @@ def test_fractions_remove_the_lowest_snr_weights(tmp_path):
     # The unpruned score is the posterior-mean network's error, independently.
     run = export.load_run(out, record['checkpoint'])
     inference = export.build_inference_graph(run, 'mean')
-    import tensorflow.compat.v1 as tf
     data = run_config.load_data(run.config)
     with tf.Session(graph=inference.graph) as sess:
         export.restore(sess, inference, run.checkpoint)
         probs = sess.run(inference.outputs['mean_probs'], {inference.input: data.x_test})
     assert rows[0]['test_error'] == pytest.approx(
         100.0 * np.mean(probs.argmax(1) != data.y_test))
+    # Each layer's sigma quantiles, before pruning, from the checkpoint's rho by hand.
+    reader = tf.train.load_checkpoint(record['checkpoint'])
+    assert sorted(record['sigma_quantiles']) == ['model/fc1', 'model/output']
+    for layer, quantiles in record['sigma_quantiles'].items():
+        sigma = np.log1p(np.exp(reader.get_tensor(layer + '/kernel_rho').astype(np.float64)))
+        sigma += SCALE_FLOOR  # sigma = softplus(rho) + floor
+        for q in (0.1, 0.5, 0.9):
+            assert quantiles[q] == pytest.approx(np.quantile(sigma, q), rel=1e-5)
     assert record['checkpoint'].startswith(out) and '/best/' in record['checkpoint']
     assert (tmp_path / 'p.png').stat().st_size > 1000
     latest = reproduce_pruning(out, str(tmp_path / 'q.json'), print, fractions=(0.0,),

@@ -86,7 +86,7 @@ def test_update_results_rewrites_only_the_blocks(tmp_path):
     blocks = ''.join('<!-- results:%s -->\nold\n<!-- /results:%s -->\n' % (n, n)
                      for n in ('defaults', 'ood', 'mnist', 'selection', 'pruning',
                                'pruning_latest', 'uci', 'goals', 'times', 'scales',
-                               'pruning_scales'))
+                               'pruning_scales', 'pruning_scale_adam', 'scale_adam'))
     doc.write_text('# Title\n' + blocks + 'tail\n')
     report.update_results(str(doc), {})
     text = doc.read_text()
@@ -122,6 +122,36 @@ def test_the_multiplier_model_gets_its_rows_and_its_own_pruning_verdicts():
     assert '| the selection: 2 values of M x 10 epochs, with validation | 10 min |' \
         in rendered['times']
     assert '--model mnist-scales' in report.render_results({})['pruning_scales']
+
+
+def test_the_scale_adam_model_gets_its_rows_and_its_own_pruning_verdicts():
+    adam = dict(_mnist('scale_mixture', 0.0149, 0.006, 2400.0), base_choice='c',
+                scale_learning_rate=0.001, threshold=0.0175, select_seconds=4800.0,
+                candidates=[dict(rate=0.0001, score=0.0161, epochs=240.0),
+                            dict(rate=0.001, score=0.0172, epochs=240.0)])
+    del adam['chosen']
+    rows = [dict(fraction=0.0, test_error=1.49, test_error_change=0.0, snr_threshold=-1.0),
+            dict(fraction=0.95, test_error=1.55, test_error_change=0.06, snr_threshold=1.2),
+            dict(fraction=0.98, test_error=1.85, test_error_change=0.36, snr_threshold=2.0)]
+    rendered = report.render_results(dict(mnist_scale_adam=adam,
+                                          pruning_scale_adam=dict(rows=rows)))
+    goals = rendered['goals']
+    assert '| MNIST, the same choice with its scales trained by Adam | 1.49% test error, ' \
+        'ECE 0.60%, rate 0.001, in 40 min | reported |' in goals
+    assert 'Pruning 95% by SNR costs <= 0.1 pp of test error (the scales-by-Adam model) | ' \
+        '+0.06 pp (1.49% to 1.55%) | **met** |' in goals
+    assert '(the scales-by-Adam model) | +0.36 pp (1.49% to 1.85%) | **missed** |' in goals
+    assert 'scale mixture prior, 2x400, scales by Adam at 0.001 | 1.36% | 1.49%' \
+        in rendered['mnist']
+    assert '| MNIST, scale mixture prior, scales by Adam | 2 rates, each on the full schedule, ' \
+        'with validation | 80 min |' in rendered['times']
+    assert '| 0.0001 | 1.61% | 240.0 |  |' in rendered['scale_adam']
+    assert '| 0.001 | 1.72% | 240.0 | yes |' in rendered['scale_adam']
+    assert '| (threshold: best + one standard error) | 1.75% | | |' in rendered['scale_adam']
+    assert 'mnist-scale-adam' in report.render_results({})['scale_adam']
+    assert '| 95% | 1.29% | 1.55% | +0.06 pp |' in rendered['pruning_scale_adam']
+    assert '--model mnist-scale-adam' in report.render_results({})['pruning_scale_adam']
+    assert 'scales-by-Adam' not in report.render_results({})['goals']
 
 
 def test_every_figure_results_md_shows_is_committed():

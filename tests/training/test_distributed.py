@@ -132,6 +132,16 @@ def test_batch_norm_is_refused_on_a_cluster(tmp_path):
         run_task(dict(norm='batch', output_dir=str(tmp_path)), cluster)
 
 
+def test_scale_adam_is_refused_on_a_synchronous_cluster(tmp_path):
+    cluster = cluster_lib.ClusterConfig({'ps': ['127.0.0.1:1'], 'worker': ['127.0.0.1:2']},
+                                        'worker', 0)
+    with pytest.raises(ConfigError, match=r'^--scale-optimizer adam is not supported with '
+                                          r'--sync-replicas yet .*; run the cluster '
+                                          r'asynchronously or single-process$'):
+        run_task(dict(optimizer='sgd', scale_optimizer='adam', sync_replicas=True,
+                      output_dir=str(tmp_path)), cluster)
+
+
 @pytest.mark.parametrize('saved,requested,ok', [
     ((2, True), (2, True), True),
     ((2, True), (3, True), False),

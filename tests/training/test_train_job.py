@@ -162,6 +162,13 @@ def test_npz_files(tmp_path, task):
     (['--optimizer', 'rmsprop'], '--optimizer must be one of adam, sgd, momentum'),
     (['--optimizer', 'momentum', '--momentum', '1'], '--momentum must be in [0, 1), got 1.0'),
     (['--scale-lr-multiplier', '10'], '--scale-lr-multiplier changes nothing under Adam'),
+    (['--scale-optimizer', 'adam'], '--scale-optimizer adam needs --optimizer sgd or momentum'),
+    (['--optimizer', 'sgd', '--scale-optimizer', 'adam', '--scale-lr-multiplier', '3'],
+     '--scale-lr-multiplier and --scale-optimizer adam both set the step of the scales; '
+     'choose one'),
+    (['--optimizer', 'sgd', '--scale-optimizer', 'adam', '--scale-learning-rate', '0'],
+     '--scale-learning-rate must be a positive number, got 0.0'),
+    (['--scale-optimizer', 'rmsprop'], '--scale-optimizer must be one of same, adam'),
     (['--optimizer', 'sgd', '--scale-lr-multiplier', '0'],
      '--scale-lr-multiplier must be a positive number, got 0.0'),
     (['--model', 'conv3d'], 'model conv3d needs volume [depth, height, width, channels] inputs'),

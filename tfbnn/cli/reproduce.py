@@ -56,6 +56,17 @@ def _add_mnist(sub):
     s.add_argument('--select-epochs', type=int, default=20,
                    help='each M trains the schedule compressed to this many epochs')
     s.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
+    a = _sub(sub, 'mnist-scale-adam', "the scale-mixture choice of mnist with its posterior "
+                                      "scales trained by their own Adam (--scale-optimizer adam)")
+    a.add_argument('--scale-learning-rates', default='1e-3,1e-4',
+                   help="comma-separated Adam rates of the scales to compare, each on the full "
+                        "schedule (they decay with the means' rate)")
+    a.add_argument('--data-dir', default=None,
+                   help='the MNIST IDX folder (default: the one the mnist record names)')
+    a.add_argument('--budget-minutes', type=float, default=60.0,
+                   help='the most training wall time of each run')
+    a.add_argument('--epochs', type=int, default=240, help='their schedule, decay at 3/4')
+    a.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
 
 
 def _add_others(sub):
@@ -83,9 +94,10 @@ def _add_others(sub):
     r.add_argument('--run-dir', default=None,
                    help='the run to prune (default: the chosen run of the --model record in '
                         '--out)')
-    r.add_argument('--model', default='mnist', choices=('mnist', 'mnist-scales'),
-                   help='which record names the run to prune: mnist_scale_mixture.json or '
-                        'mnist_scale_mixture_scales.json')
+    r.add_argument('--model', default='mnist', choices=('mnist', 'mnist-scales',
+                                                        'mnist-scale-adam'),
+                   help='which record names the run to prune: mnist_scale_mixture.json, '
+                        'mnist_scale_mixture_scales.json or mnist_scale_mixture_scale_adam.json')
     r.add_argument('--checkpoint', default='best', choices=('best', 'latest'),
                    help='prune the early-stopping weights, or those at the end of training')
     o = _sub(sub, 'mnist-ood', "the job's 2x400 MNIST network after 10 epochs: AUROC against "
@@ -159,6 +171,20 @@ def _mnist_scales(args, log):
                            verbose=args.verbose, threads=args.threads)
 
 
+def _mnist_scale_adam(args, log):
+    from tfbnn.reproduce.mnist_scale_adam import reproduce_mnist_scale_adam
+    if not args.budget_minutes > 0 or args.threads < 0:
+        raise _config_error('--budget-minutes must be positive and --threads >= 0')
+    try:
+        rates = [float(r) for r in args.scale_learning_rates.split(',') if r.strip()]
+    except ValueError:
+        raise _config_error('--scale-learning-rates must be comma-separated numbers, got %r'
+                            % args.scale_learning_rates)
+    reproduce_mnist_scale_adam(os.path.join(args.out, 'mnist'), rates,
+                               args.budget_minutes, args.epochs, log, data_dir=args.data_dir,
+                               verbose=args.verbose, threads=args.threads)
+
+
 def _uci(args, log):
     from tfbnn import reproduce
     for flag, value in (('--select-splits', args.select_splits), ('--splits', args.splits),
@@ -180,8 +206,8 @@ def _uci(args, log):
 
 def _pruning(args, log):
     from tfbnn.reproduce.pruning import reproduce_pruning
-    # The mnist-scales model's record and outputs carry this suffix.
-    scales = '_scales' if args.model == 'mnist-scales' else ''
+    # The record and outputs of the mnist-scales and mnist-scale-adam models carry a suffix.
+    scales = {'mnist-scales': '_scales', 'mnist-scale-adam': '_scale_adam'}.get(args.model, '')
     run_dir = args.run_dir
     if run_dir is None:
         from tfbnn.internal.jsonio import read_json
@@ -232,6 +258,7 @@ def _report(args, log):
 
 
 _EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': _mnist_scales,
+                'mnist-scale-adam': _mnist_scale_adam,
                 'uci': _uci,
                 'pruning': _pruning, 'mnist-ood': _mnist_ood, 'defaults': _defaults,
                 'report': _report}

@@ -21,6 +21,8 @@ _GAUSS = '`reproduce.py mnist --prior normal`'
 _PRUNE = '`reproduce.py pruning`'
 _SCALES = '`reproduce.py mnist-scales`'
 _PRUNE_SCALES = '`reproduce.py pruning --model mnist-scales`'
+_SCALE_ADAM = '`reproduce.py mnist-scale-adam`'
+_PRUNE_SCALE_ADAM = '`reproduce.py pruning --model mnist-scale-adam`'
 _UCI = '`reproduce.py uci`'
 _OOD = '`reproduce.py mnist-ood`'
 
@@ -79,14 +81,22 @@ def _mnist(records):
 
 
 def _scales(records):
+    rows = []
     scales = records.get('mnist_scales')
-    if not scales:
-        return []
-    m = scales['metrics']
-    return [_row('MNIST, the same choice with the rho steps x M (M chosen on validation)',
-                 '%.2f%% test error, ECE %.2f%%, M = %g, in %.0f min'
-                 % (100 * m['test_error'], 100 * m['ece'], scales['chosen_multiplier'],
-                    scales['train_seconds_total'] / 60.0), None, _SCALES)]
+    if scales:
+        m = scales['metrics']
+        rows.append(_row('MNIST, the same choice with the rho steps x M (M chosen on validation)',
+                         '%.2f%% test error, ECE %.2f%%, M = %g, in %.0f min'
+                         % (100 * m['test_error'], 100 * m['ece'], scales['chosen_multiplier'],
+                            scales['train_seconds_total'] / 60.0), None, _SCALES))
+    adam = records.get('mnist_scale_adam')
+    if adam:
+        m = adam['metrics']
+        rows.append(_row('MNIST, the same choice with its scales trained by Adam',
+                         '%.2f%% test error, ECE %.2f%%, rate %g, in %.0f min'
+                         % (100 * m['test_error'], 100 * m['ece'], adam['scale_learning_rate'],
+                            adam['train_seconds_total'] / 60.0), None, _SCALE_ADAM))
+    return rows
 
 
 def _pruning(records):
@@ -94,6 +104,8 @@ def _pruning(records):
     models = [('pruning', '', _PRUNE)]
     if 'mnist_scales' in records or 'pruning_scales' in records:
         models.append(('pruning_scales', ' (the rho steps x M model)', _PRUNE_SCALES))
+    if 'mnist_scale_adam' in records or 'pruning_scale_adam' in records:
+        models.append(('pruning_scale_adam', ' (the scales-by-Adam model)', _PRUNE_SCALE_ADAM))
     for key, which, command in models:
         prune = records.get(key)
         for fraction, limit in ((0.95, 0.1), (0.98, 0.3)):

@@ -29,17 +29,19 @@ from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import runner
 from tfbnn.reproduce.mnist import PINNED, check_schedule_epochs, schedule_options
 
-__all__ = ['DEFAULT_MULTIPLIERS', 'one_standard_error_choice', 'reproduce_mnist_scales']
+__all__ = ['DEFAULT_MULTIPLIERS', 'one_standard_error_choice', 'num_validation',
+           'reproduce_mnist_scales']
 
 DEFAULT_MULTIPLIERS = (1.0, 10.0, 30.0)
 
 
-def one_standard_error_choice(records, num_validation):
-    """The largest multiplier whose score is within one standard error of the best.
+def one_standard_error_choice(records, num_validation, key='multiplier'):
+    """The largest `key` whose score is within one standard error of the best.
 
     Args:
-      records: dicts with 'multiplier' and 'score' (a validation error rate).
+      records: dicts with `key` and 'score' (a validation error rate).
       num_validation: the number of validation examples n.
+      key: the candidates' value to maximise among the near-best ones.
 
     Returns:
       (the chosen record, the threshold best + sqrt(best (1 - best) / n)).
@@ -55,7 +57,12 @@ def one_standard_error_choice(records, num_validation):
     best = min(r['score'] for r in records)
     threshold = best + math.sqrt(best * (1.0 - best) / num_validation)
     within = [r for r in records if r['score'] <= threshold]
-    return max(within, key=lambda r: r['multiplier']), threshold
+    return max(within, key=lambda r: r[key]), threshold
+
+
+def num_validation(options):
+    """The validation examples n of a run's options (its data loaded)."""
+    return len(run_setup.load_data(runner.validated_options(options)).y_val)
 
 
 def _recorded_m1(record, select_epochs):
@@ -133,9 +140,8 @@ def reproduce_mnist_scales(out_dir, multipliers, budget_minutes, epochs, select_
     for run in runs:
         run['multiplier'] = run['options']['scale_lr_multiplier']
     runs = sorted(runs + ([recorded] if recorded else []), key=lambda r: r['multiplier'])
-    num_validation = len(run_setup.load_data(runner.validated_options(
-        dict(selection_base, output_dir=out_dir, **options))).y_val)
-    choice, threshold = one_standard_error_choice(runs, num_validation)
+    n_val = num_validation(dict(selection_base, output_dir=out_dir, **options))
+    choice, threshold = one_standard_error_choice(runs, n_val)
     multiplier = choice['multiplier']
     run_dir = os.path.join(out_dir, '%s_m%g_full' % (chosen, multiplier))
     log('mnist scales (%s): chose M = %g (validation error %.4g; the largest M within one '
@@ -150,7 +156,7 @@ def reproduce_mnist_scales(out_dir, multipliers, budget_minutes, epochs, select_
         select_epochs=select_epochs, base_choice=chosen, base_options=options,
         candidates=runs, chosen_multiplier=multiplier, threshold=threshold,
         why='the largest M whose validation error is within one binomial standard error of '
-            'the lowest (n = %d validation examples)' % num_validation,
+            'the lowest (n = %d validation examples)' % n_val,
         run_dir=run_dir, train_seconds_total=runner.history_seconds(run_dir),
         select_seconds=sum(r['train_seconds'] for r in runs if r.get('source') is None),
         metrics=metrics)

@@ -15,6 +15,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn import diagnostics, export, run_config
 from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import read_json, write_json
+from tfbnn.internal.posterior_scale import SCALE_FLOOR
 from tfbnn.reproduce import figures, paper
 from tfbnn.training import rundir
 
@@ -49,6 +50,14 @@ def _predictive_error(sess, inference, x, y, batch=500):
     return float(np.mean(probs.argmax(1) != y))
 
 
+def _sigma_quantiles(posteriors):
+    """layer -> the 10th, 50th and 90th percentiles of its kernel's sigma:
+    whether the scales moved apart (a wide spread) or together."""
+    return {layer: {q: float(v) for q, v in zip((0.1, 0.5, 0.9), np.quantile(
+        np.logaddexp(0.0, rho) + SCALE_FLOOR, (0.1, 0.5, 0.9)))}
+        for layer, (_, rho) in posteriors.items()}
+
+
 def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=None,
                       checkpoint='best'):
     """Prunes a trained classification run at increasing fractions.
@@ -65,7 +74,8 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
 
     Returns:
       The record: per fraction the test and validation error (%) of the
-      posterior-mean network, and the SNR threshold.
+      posterior-mean network, and the SNR threshold; the SNR's quantiles and
+      each layer's sigma quantiles before pruning.
     """
     if list(fractions) != sorted(fractions) or not all(0 <= f < 1 for f in fractions):
         raise ValueError('fractions must increase within [0, 1), got %r' % (fractions,))
@@ -79,8 +89,10 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
     with tf.Session(graph=inference.graph) as sess:
         export.restore(sess, inference, run.checkpoint)
         with inference.graph.as_default():
-            snr = np.concatenate([diagnostics.signal_to_noise(*sess.run(pair)).ravel()
-                                  for pair in diagnostics.kernel_posteriors().values()])
+            posteriors = {layer: sess.run(pair)
+                          for layer, pair in diagnostics.kernel_posteriors().items()}
+        snr = np.concatenate([diagnostics.signal_to_noise(*pair).ravel()
+                              for pair in posteriors.values()])
         for fraction in fractions:
             pruned, total, threshold = export.prune_by_snr(sess, inference, fraction)
             _, test = export.mean_network_metric(sess, inference, run, dataset.x_test,
@@ -105,7 +117,8 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
     record = dict(experiment='pruning', run_dir=run_dir, checkpoint=run.checkpoint,
                   which=checkpoint,
                   paper=paper.BLUNDELL_TABLE2, rows=rows,
-                  snr_quantiles={q: float(np.quantile(snr, q)) for q in (0.5, 0.95, 0.98)})
+                  snr_quantiles={q: float(np.quantile(snr, q)) for q in (0.5, 0.95, 0.98)},
+                  sigma_quantiles=_sigma_quantiles(posteriors))
     write_json(out_path, record)
     if plot_path:
         figures.pruning_curve(rows, snr, plot_path)

@@ -22,8 +22,10 @@ RECORDS = dict(defaults='defaults/defaults.json', mnist_ood='ood/ood.json',
                mnist_longer='mnist/mnist_scale_mixture_long.json',
                mnist_gaussian='mnist/mnist_normal.json',
                mnist_scales='mnist/mnist_scale_mixture_scales.json',
+               mnist_scale_adam='mnist/mnist_scale_mixture_scale_adam.json',
                pruning='pruning/pruning.json', pruning_latest='pruning/pruning_latest.json',
                pruning_scales='pruning/pruning_scales.json',
+               pruning_scale_adam='pruning/pruning_scale_adam.json',
                uci='uci/uci.json')
 
 
@@ -63,7 +65,7 @@ def collect_records(out_dir, results_dir):
         write_json(path, record)
     # The pruning figure needs every weight's SNR, which the record does not
     # keep: the experiment draws it, and the copy travels with its record.
-    for name in ('pruning', 'pruning_latest', 'pruning_scales'):
+    for name in _PRUNING_COMMANDS:
         figure = os.path.join(out_dir, 'pruning', name + '.png')
         if name in records and os.path.exists(figure):
             shutil.copyfile(figure, os.path.join(results_dir, 'pruning', name + '.png'))
@@ -85,7 +87,7 @@ def write_figures(records, results_dir):
 
 # The MNIST runs whose validation curves are drawn, and their label suffixes.
 _CURVES = dict(mnist_mixture='', mnist_longer=', longer budget', mnist_gaussian='',
-               mnist_scales=', rho steps x M')
+               mnist_scales=', rho steps x M', mnist_scale_adam=', scales by Adam')
 
 
 def _minutes(seconds):
@@ -99,8 +101,9 @@ def _mnist(records):
     for key, label in (('mnist_mixture', 'Bayes by Backprop, scale mixture prior'),
                        ('mnist_longer', 'Bayes by Backprop, scale mixture prior'),
                        ('mnist_scales', 'Bayes by Backprop, scale mixture prior'),
+                       ('mnist_scale_adam', 'Bayes by Backprop, scale mixture prior'),
                        ('mnist_gaussian', 'Bayes by Backprop, Gaussian prior')):
-        if key in ('mnist_longer', 'mnist_scales') and key not in records:
+        if key in ('mnist_longer', 'mnist_scales', 'mnist_scale_adam') and key not in records:
             continue
         if key not in records:
             rows.append('| %s | %.2f%% | not run | | | | | | |'
@@ -110,7 +113,8 @@ def _mnist(records):
         m = r['metrics']
         rows.append('| %s, 2x400%s | %.2f%% | %.2f%% | %.2f%% | %.4f | %s | %.0f | %s | `%s` |' % (
             label, dict(mnist_longer=', longer schedule', mnist_scales=', rho steps x %g'
-                        % r.get('chosen_multiplier', 1)).get(key, ''),
+                        % r.get('chosen_multiplier', 1), mnist_scale_adam=', scales by Adam at '
+                        '%g' % r.get('scale_learning_rate', 0)).get(key, ''),
             paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'], 100 * m['ece'], m['test_nll'],
             m.get('selected_epoch'), m['epochs'],
             _minutes(r['train_seconds_total']), r.get('chosen', r.get('base_choice'))))
@@ -148,8 +152,24 @@ def _scales(records):
     return '\n'.join(rows)
 
 
+def _scale_adam(records):
+    rec = records.get('mnist_scale_adam')
+    if not rec:
+        return '(not run yet: `python scripts/reproduce.py mnist-scale-adam`)'
+    rows = ['| scales\' Adam rate | validation error (best epoch) | epochs run | chosen |',
+            '|---|---|---|---|']
+    for c in rec['candidates']:
+        rows.append('| %g | %.2f%% | %.1f | %s |' % (
+            c['rate'], 100 * c['score'], c['epochs'],
+            'yes' if c['rate'] == rec['scale_learning_rate'] else ''))
+    rows.append('| (threshold: best + one standard error) | %.2f%% | | |'
+                % (100 * rec['threshold']))
+    return '\n'.join(rows)
+
+
 _PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
-                         pruning_scales=' --model mnist-scales')
+                         pruning_scales=' --model mnist-scales',
+                         pruning_scale_adam=' --model mnist-scale-adam')
 
 
 def _pruning(records, key='pruning'):
@@ -217,6 +237,11 @@ def _times(records):
                     'M x %d epochs, with validation | %s |'
                     % (sum(1 for c in r['candidates'] if 'source' not in c), r['select_epochs'],
                        _minutes(r['select_seconds'])))
+    if 'mnist_scale_adam' in records:
+        r = records['mnist_scale_adam']
+        rows.append('| MNIST, scale mixture prior, scales by Adam | %d rates, each on the full '
+                    'schedule, with validation | %s |'
+                    % (len(r['candidates']), _minutes(r['select_seconds'])))
     if 'uci' in records:
         total = sum(s[k]['seconds'] for s in records['uci']['sets'].values()
                     for k in ('chosen', 'epochs40') if 'note' not in s[k])
@@ -263,9 +288,11 @@ def render_results(records):
     """name -> markdown of each results block, from `load_records`."""
     return dict(defaults=_defaults(records), ood=_ood(records),
                 mnist=_mnist(records), selection=_selection(records),
-                scales=_scales(records), pruning=_pruning(records),
+                scales=_scales(records), scale_adam=_scale_adam(records),
+                pruning=_pruning(records),
                 pruning_latest=_pruning(records, 'pruning_latest'),
                 pruning_scales=_pruning(records, 'pruning_scales'),
+                pruning_scale_adam=_pruning(records, 'pruning_scale_adam'),
                 uci=_uci(records), goals=goals.render_goals(records),
                 times=_times(records))
 

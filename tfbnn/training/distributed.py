@@ -151,6 +151,10 @@ def _refuse_unsupported(config):
     if config.norm == 'batch':
         raise ConfigError('--norm batch is not supported on a cluster (each worker would keep '
                           'its own batch statistics); use --norm group')
+    if config.scale_optimizer != 'same' and config.sync_replicas:
+        raise ConfigError('--scale-optimizer %s is not supported with --sync-replicas yet (its '
+                          'aggregator wraps one optimizer); run the cluster asynchronously or '
+                          'single-process' % config.scale_optimizer)
 
 
 def _train_worker(config, cluster, spec, stream):

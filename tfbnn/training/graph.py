@@ -5,6 +5,7 @@ import collections
 import tensorflow.compat.v1 as tf
 
 from tfbnn import diagnostics, losses, models, predictive, replica_losses, rho_step, run_config
+from tfbnn.errors import ConfigError
 from tfbnn.training import sharding
 
 __all__ = ['TrainGraph', 'Replica', 'build_train_graph', 'NON_FINITE_MESSAGE', 'steps_per_epoch',
@@ -201,6 +202,19 @@ def _objective(config, n, net, nll, inp, replica, global_step, regression):
     return terms
 
 
+def _apply(opt, scale_opt, grads_and_vars, global_step):
+    """`opt` applies every gradient, or with a scale optimizer the non-rho
+    ones while `scale_opt` applies the rho ones; the step counts once."""
+    if scale_opt is None:
+        return opt.apply_gradients(grads_and_vars, global_step=global_step)
+    rhos, rest = rho_step.split_rho(grads_and_vars)
+    if not rhos:
+        raise ConfigError('--scale-optimizer adam: the model has no posterior scales (rho '
+                          'variables) to train')
+    return tf.group(opt.apply_gradients(rest, global_step=global_step),
+                    scale_opt.apply_gradients(rhos), name='train_op')
+
+
 def _train_op(config, loss, replica, global_step, inp, spe):
     """The NaN-guarded update.
 
@@ -209,6 +223,7 @@ def _train_op(config, loss, replica, global_step, inp, spe):
     """
     rate = run_config.learning_rate(config, global_step if replica is None else inp.round, spe)
     opt = run_config.make_optimizer(config, rate)
+    scale_opt = run_config.make_scale_optimizer(config, rate)
     if replica is not None and replica.sync:
         opt = tf.train.SyncReplicasOptimizer(opt, replicas_to_aggregate=replica.num_replicas,
                                              total_num_replicas=replica.num_replicas)
@@ -222,14 +237,14 @@ def _train_op(config, loss, replica, global_step, inp, spe):
     gate = [finite] + tf.get_collection(tf.GraphKeys.UPDATE_OPS)
     if replica is None:
         with tf.control_dependencies(gate):
-            train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
+            train_op = _apply(opt, scale_opt, grads_and_vars, global_step)
     else:
         # Gate the gradients, not the apply op: SyncReplicasOptimizer
         # creates variables and queues in apply_gradients, whose
         # initialisers must not wait for a training step.
         with tf.control_dependencies(gate):
             grads_and_vars = [(tf.identity(g), v) for g, v in grads_and_vars]
-        train_op = opt.apply_gradients(grads_and_vars, global_step=global_step)
+        train_op = _apply(opt, scale_opt, grads_and_vars, global_step)
         if not replica.sync:
             with tf.control_dependencies([train_op]):
                 train_op = inp.counter.assign_add(1).op
