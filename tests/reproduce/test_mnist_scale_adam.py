@@ -1,6 +1,5 @@
 """tfbnn/reproduce/mnist_scale_adam.py: the record's choice with its scales trained by Adam."""
 import math
-import os
 
 import pytest
 
