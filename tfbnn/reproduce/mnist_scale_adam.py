@@ -28,8 +28,9 @@ import os
 from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import runner
-from tfbnn.reproduce.mnist import PINNED, check_schedule_epochs, schedule_options
-from tfbnn.reproduce.mnist_scales import num_validation, one_standard_error_choice
+from tfbnn.reproduce.mnist import check_schedule_epochs, schedule_options
+from tfbnn.reproduce.mnist_scales import (log_test_line, num_validation,
+                                          one_standard_error_choice, record_base)
 
 __all__ = ['DEFAULT_SCALE_RATES', 'reproduce_mnist_scale_adam']
 
@@ -84,11 +85,8 @@ def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
     record = read_json(path)
     rates = [float(r) if not isinstance(r, bool) else r for r in rates]
     _check(rates, epochs, record, path)
-    base = dict(PINNED, **dict(record['protocol'], threads=threads, output_dir=None))
-    if data_dir is not None:
-        base['data_dir'] = str(data_dir)
     chosen = record['chosen']
-    base = dict(base, max_seconds=60.0 * budget_minutes, **dict(
+    base = dict(record_base(record, data_dir, threads), max_seconds=60.0 * budget_minutes, **dict(
         record['chosen_options'], scale_optimizer='adam', **schedule_options(epochs)))
     candidates = [('%s_scaleadam%g_full' % (chosen, r), dict(scale_learning_rate=r))
                   for r in rates]
@@ -120,9 +118,6 @@ def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
         run_dir=run_dir, train_seconds_total=runner.history_seconds(run_dir),
         select_seconds=sum(r['train_seconds'] for r in runs), metrics=metrics)
     write_json(os.path.join(out_dir, 'mnist_%s_scale_adam.json' % prior), result)
-    log('mnist scale adam (%s): rate %g: test error %.2f%% | ECE %.2f%% | NLL %.4f | chosen '
-        'epoch %s of %.0f | %.1f min of training' % (
-            prior, choice['rate'], 100 * metrics['test_error'], 100 * metrics['ece'],
-            metrics['test_nll'], metrics.get('selected_epoch'), metrics['epochs'],
-            (result['train_seconds_total'] or 0.0) / 60.0))
+    log_test_line(log, 'mnist scale adam (%s): rate %g' % (prior, choice['rate']), metrics,
+                  result['train_seconds_total'])
     return result

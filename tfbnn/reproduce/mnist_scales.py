@@ -29,8 +29,8 @@ from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import runner
 from tfbnn.reproduce.mnist import PINNED, check_schedule_epochs, schedule_options
 
-__all__ = ['DEFAULT_MULTIPLIERS', 'one_standard_error_choice', 'num_validation',
-           'reproduce_mnist_scales']
+__all__ = ['DEFAULT_MULTIPLIERS', 'one_standard_error_choice', 'num_validation', 'record_base',
+           'log_test_line', 'reproduce_mnist_scales']
 
 DEFAULT_MULTIPLIERS = (1.0, 10.0, 30.0)
 
@@ -58,6 +58,23 @@ def one_standard_error_choice(records, num_validation, key='multiplier'):
     threshold = best + math.sqrt(best * (1.0 - best) / num_validation)
     within = [r for r in records if r['score'] <= threshold]
     return max(within, key=lambda r: r[key]), threshold
+
+
+def record_base(record, data_dir=None, threads=0):
+    """The run options every experiment on top of a `reproduce_mnist` record
+    shares: its protocol, the full KL, `threads`, and `data_dir` if given."""
+    base = dict(PINNED, **dict(record['protocol'], threads=threads, output_dir=None))
+    if data_dir is not None:
+        base['data_dir'] = str(data_dir)
+    return base
+
+
+def log_test_line(log, what, metrics, train_seconds):
+    """The closing line of an experiment: its test scores and training time."""
+    log('%s: test error %.2f%% | ECE %.2f%% | NLL %.4f | chosen epoch %s of %.0f | %.1f min of '
+        'training' % (what, 100 * metrics['test_error'], 100 * metrics['ece'],
+                      metrics['test_nll'], metrics.get('selected_epoch'), metrics['epochs'],
+                      (train_seconds or 0.0) / 60.0))
 
 
 def num_validation(options):
@@ -121,9 +138,7 @@ def reproduce_mnist_scales(out_dir, multipliers, budget_minutes, epochs, select_
     path = os.path.join(out_dir, 'mnist_%s.json' % prior)
     record = read_json(path)
     _check(list(multipliers), epochs, select_epochs, record, path)
-    base = dict(PINNED, **dict(record['protocol'], threads=threads, output_dir=None))
-    if data_dir is not None:
-        base['data_dir'] = str(data_dir)
+    base = record_base(record, data_dir, threads)
     chosen, options = record['chosen'], record['chosen_options']
     recorded = _recorded_m1(record, select_epochs)
     candidates = [('%s_m%g' % (chosen, m), dict(options, scale_lr_multiplier=float(m)))
@@ -161,9 +176,6 @@ def reproduce_mnist_scales(out_dir, multipliers, budget_minutes, epochs, select_
         select_seconds=sum(r['train_seconds'] for r in runs if r.get('source') is None),
         metrics=metrics)
     write_json(os.path.join(out_dir, 'mnist_%s_scales.json' % prior), result)
-    log('mnist scales (%s): M = %g: test error %.2f%% | ECE %.2f%% | NLL %.4f | chosen epoch %s '
-        'of %.0f | %.1f min of training' % (
-            prior, multiplier, 100 * metrics['test_error'], 100 * metrics['ece'],
-            metrics['test_nll'], metrics.get('selected_epoch'), metrics['epochs'],
-            (result['train_seconds_total'] or 0.0) / 60.0))
+    log_test_line(log, 'mnist scales (%s): M = %g' % (prior, multiplier), metrics,
+                  result['train_seconds_total'])
     return result
