@@ -133,8 +133,10 @@ def test_the_scale_adam_model_gets_its_rows_and_its_own_pruning_verdicts():
     rows = [dict(fraction=0.0, test_error=1.49, test_error_change=0.0, snr_threshold=-1.0),
             dict(fraction=0.95, test_error=1.55, test_error_change=0.06, snr_threshold=1.2),
             dict(fraction=0.98, test_error=1.85, test_error_change=0.36, snr_threshold=2.0)]
-    rendered = report.render_results(dict(mnist_scale_adam=adam,
-                                          pruning_scale_adam=dict(rows=rows)))
+    sigmas = {'model/fc1': {'0.1': 0.0271, '0.5': 0.028, '0.9': 0.5},
+              'model/output': {'0.1': 0.03, '0.5': 0.04, '0.9': 0.08}}
+    rendered = report.render_results(dict(mnist_scale_adam=adam, pruning_scale_adam=dict(
+        rows=rows, sigma_quantiles=sigmas)))
     goals = rendered['goals']
     assert '| MNIST, the same choice with its scales trained by Adam | 1.49% test error, ' \
         'ECE 0.60%, rate 0.001, in 40 min | reported |' in goals
@@ -150,6 +152,9 @@ def test_the_scale_adam_model_gets_its_rows_and_its_own_pruning_verdicts():
     assert '| (threshold: best + one standard error) | 1.75% | | |' in rendered['scale_adam']
     assert 'mnist-scale-adam' in report.render_results({})['scale_adam']
     assert '| 95% | 1.29% | 1.55% | +0.06 pp |' in rendered['pruning_scale_adam']
+    assert rendered['pruning_scale_adam'].endswith(
+        '|\n\nsigma of each kernel before pruning (p10 / median / p90): model/fc1 0.0271 / '
+        '0.028 / 0.5; model/output 0.03 / 0.04 / 0.08.')
     assert '--model mnist-scale-adam' in report.render_results({})['pruning_scale_adam']
     assert 'scales-by-Adam' not in report.render_results({})['goals']
 

@@ -186,6 +186,11 @@ def _pruning(records, key='pruning'):
             '%.2f%%' % row['predictive_test_error'] if 'predictive_test_error' in row else '',
             '%.2f%%' % row['val_error'] if 'val_error' in row else '',
             row['snr_threshold']))
+    sigmas = records[key].get('sigma_quantiles')  # records from before 2026-12-03 have none
+    if sigmas:
+        rows.append('\nsigma of each kernel before pruning (p10 / median / p90): ' + '; '.join(
+            '%s %.3g / %.3g / %.3g' % (layer, q['0.1'], q['0.5'], q['0.9'])
+            for layer, q in sigmas.items()) + '.')
     return '\n'.join(rows)
 
 
