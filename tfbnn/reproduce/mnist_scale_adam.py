@@ -105,7 +105,9 @@ def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
     log('mnist scale adam (%s): chose rate %g (validation error %.4g; the largest rate within '
         'one standard error of the best, <= %.4g); scoring it on the test set'
         % (prior, choice['rate'], choice['score'], threshold))
-    # The finished run is resumed to evaluate its best checkpoint on the test set.
+    # The finished run is resumed to evaluate its best checkpoint on the test set. (A run
+    # that --budget-minutes stopped early would go on training here, as --resume does:
+    # give a budget the schedule fits in.)
     metrics = runner.run(dict(base, output_dir=run_dir, **choice['options']), verbose,
                          reuse=True)
     result = dict(
