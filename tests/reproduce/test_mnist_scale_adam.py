@@ -35,6 +35,14 @@ def test_rates_train_the_full_schedule_are_chosen_on_validation_and_one_is_teste
     for rate in scores:
         metrics = read_json(str(tmp_path / ('chosen_scaleadam%g_full' % rate) / 'metrics.json'))
         assert ('test_error' in metrics) == (rate == result['scale_learning_rate'])
+    # What each run's scales did: its validation curve (1 per epoch), and sigma at both ends.
+    for run in result['candidates']:
+        assert run['curve']['epoch'] == [1, 2, 3] and len(run['curve']['kl']) == 3
+        assert run['curve']['val_error'][-1] is not None
+        assert sorted(run['sigma_quantiles']) == ['best', 'latest']
+        assert sorted(run['sigma_quantiles']['latest']) == ['model/fc1', 'model/output']
+    last = result['candidates'][0]['sigma_quantiles']['latest']['model/fc1']
+    assert last['0.1'] <= last['0.5'] <= last['0.9']
     assert 'test_error' in result['metrics'] and result['train_seconds_total'] > 0
     assert 'scales trained by Adam at 0.01, 0.001' in lines[0] and 'test error' in lines[-1]
     # Safe to repeat: nothing trains again, the same metrics come back.

@@ -50,7 +50,7 @@ def test_fractions_remove_the_lowest_snr_weights(tmp_path):
         sigma = np.log1p(np.exp(reader.get_tensor(layer + '/kernel_rho').astype(np.float64)))
         sigma += SCALE_FLOOR  # sigma = softplus(rho) + floor
         for q in (0.1, 0.5, 0.9):
-            assert quantiles[q] == pytest.approx(np.quantile(sigma, q), rel=1e-5)
+            assert quantiles['%g' % q] == pytest.approx(np.quantile(sigma, q), rel=1e-5)
     assert record['checkpoint'].startswith(out) and '/best/' in record['checkpoint']
     assert (tmp_path / 'p.png').stat().st_size > 1000
     latest = reproduce_pruning(out, str(tmp_path / 'q.json'), print, fractions=(0.0,),

@@ -47,3 +47,18 @@ def test_select_ranks_a_regression_npz_set_on_validation_log_likelihood(tmp_path
     assert [r['score_key'] for r in records] == ['val_ll', 'val_ll']
     scores = {r['name']: r['score'] for r in records}
     assert chosen == max(scores, key=scores.get)
+
+
+def test_a_run_scored_on_test_serves_a_validation_only_request_but_not_the_reverse(tmp_path):
+    out = str(tmp_path / 'run')
+    first = runner.run(dict(TINY, output_dir=out), reuse=True)
+    assert 'test_error' not in first
+    # Validation only, then asked with the test set: resumed (no step left) and scored on test.
+    tested = runner.run(dict(TINY, output_dir=out, evaluate_test=True), reuse=True)
+    assert 'test_error' in tested and tested['steps'] == first['steps']
+    # Asked again for validation only: the tested run is returned as it is.
+    again = runner.run(dict(TINY, output_dir=out), reuse=True)
+    assert again == tested
+    # Another option is another run: resumed, so the tested metrics do not serve it.
+    other = runner.run(dict(TINY, output_dir=out, eval_samples=3), reuse=True)
+    assert 'test_error' not in other

@@ -31,6 +31,7 @@ from tfbnn.reproduce import runner
 from tfbnn.reproduce.mnist import check_schedule_epochs, schedule_options
 from tfbnn.reproduce.mnist_scales import (log_test_line, num_validation,
                                           one_standard_error_choice, record_base)
+from tfbnn.reproduce.pruning import CHECKPOINTS, chosen_checkpoint, sigma_quantiles
 
 __all__ = ['DEFAULT_SCALE_RATES', 'reproduce_mnist_scale_adam']
 
@@ -50,6 +51,18 @@ def _check(rates, epochs, record, path):
         raise ConfigError('%s trained with Adam: its scales already take Adam steps; this '
                           'experiment needs a record trained with sgd or momentum' % path)
     check_schedule_epochs(('--epochs', epochs))
+
+
+def _trajectory(run_dir):
+    """What a run's scales did: at each validation, the validation error, the
+    KL and the training error (history.json); each kernel's sigma quantiles
+    at the kept (best) and at the last checkpoint."""
+    history = read_json(os.path.join(run_dir, 'history.json')) or {}
+    keep = [i for i, v in enumerate(history.get('val_error', [])) if v is not None]
+    curve = {key: [history[key][i] for i in keep]
+             for key in ('epoch', 'val_error', 'kl', 'train_error') if key in history}
+    return dict(curve=curve, sigma_quantiles={
+        which: sigma_quantiles(chosen_checkpoint(run_dir, which)) for which in CHECKPOINTS})
 
 
 def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
@@ -99,6 +112,7 @@ def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
                             reuse=True)
     for run in runs:
         run['rate'] = run['options']['scale_learning_rate']
+        run.update(_trajectory(os.path.join(out_dir, run['name'])))
     n_val = num_validation(dict(base, output_dir=out_dir))
     choice, threshold = one_standard_error_choice(runs, n_val, key='rate')
     run_dir = os.path.join(out_dir, choice['name'])

@@ -15,19 +15,21 @@ import tensorflow.compat.v1 as tf
 from tfbnn import diagnostics, export, run_config
 from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import read_json, write_json
+from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.posterior_scale import SCALE_FLOOR
 from tfbnn.reproduce import figures, paper
 from tfbnn.training import rundir
 
-__all__ = ['FRACTIONS', 'CHECKPOINTS', 'reproduce_pruning']
+__all__ = ['FRACTIONS', 'CHECKPOINTS', 'chosen_checkpoint', 'reproduce_pruning', 'sigma_quantiles']
 
 FRACTIONS = (0.0, 0.5, 0.75, 0.95, 0.98)
+_QUANTILES = (0.1, 0.5, 0.9)
 
 
 CHECKPOINTS = ('best', 'latest')
 
 
-def _chosen_checkpoint(run_dir, which='best'):
+def chosen_checkpoint(run_dir, which='best'):
     """The early-stopping checkpoint (best/ on validation) if any, else the
     latest; or the latest when `which` is 'latest'."""
     if which not in CHECKPOINTS:
@@ -50,12 +52,23 @@ def _predictive_error(sess, inference, x, y, batch=500):
     return float(np.mean(probs.argmax(1) != y))
 
 
-def _sigma_quantiles(posteriors):
-    """layer -> the 10th, 50th and 90th percentiles of its kernel's sigma:
-    whether the scales moved apart (a wide spread) or together."""
-    return {layer: {q: float(v) for q, v in zip((0.1, 0.5, 0.9), np.quantile(
-        np.logaddexp(0.0, rho) + SCALE_FLOOR, (0.1, 0.5, 0.9)))}
-        for layer, (_, rho) in posteriors.items()}
+def sigma_quantiles(checkpoint):
+    """layer -> {'0.1', '0.5', '0.9'} -> those quantiles of its kernel's sigma
+    in a checkpoint (`<layer>/kernel_rho`): whether the scales moved apart (a
+    wide spread) or together.
+
+    Raises:
+      CheckpointError: the checkpoint cannot be read.
+    """
+    reader = checkpoint_reader.reader(checkpoint)
+    out = {}
+    for name in sorted(reader.get_variable_to_shape_map()):
+        if name.endswith('/kernel_rho'):
+            rho = reader.get_tensor(name).astype(np.float64)
+            values = np.quantile(np.logaddexp(0.0, rho) + SCALE_FLOOR, _QUANTILES)
+            out[name[:-len('/kernel_rho')]] = {'%g' % q: float(v)
+                                               for q, v in zip(_QUANTILES, values)}
+    return out
 
 
 def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=None,
@@ -79,7 +92,7 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
     """
     if list(fractions) != sorted(fractions) or not all(0 <= f < 1 for f in fractions):
         raise ValueError('fractions must increase within [0, 1), got %r' % (fractions,))
-    run = export.load_run(run_dir, _chosen_checkpoint(run_dir, checkpoint))
+    run = export.load_run(run_dir, chosen_checkpoint(run_dir, checkpoint))
     if run.meta['task'] != 'classification':
         raise CheckpointError('%s is a regression run; pruning reproduces a classifier'
                               % run_dir)
@@ -89,10 +102,8 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
     with tf.Session(graph=inference.graph) as sess:
         export.restore(sess, inference, run.checkpoint)
         with inference.graph.as_default():
-            posteriors = {layer: sess.run(pair)
-                          for layer, pair in diagnostics.kernel_posteriors().items()}
-        snr = np.concatenate([diagnostics.signal_to_noise(*pair).ravel()
-                              for pair in posteriors.values()])
+            snr = np.concatenate([diagnostics.signal_to_noise(*sess.run(pair)).ravel()
+                                  for pair in diagnostics.kernel_posteriors().values()])
         for fraction in fractions:
             pruned, total, threshold = export.prune_by_snr(sess, inference, fraction)
             _, test = export.mean_network_metric(sess, inference, run, dataset.x_test,
@@ -118,7 +129,7 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
                   which=checkpoint,
                   paper=paper.BLUNDELL_TABLE2, rows=rows,
                   snr_quantiles={q: float(np.quantile(snr, q)) for q in (0.5, 0.95, 0.98)},
-                  sigma_quantiles=_sigma_quantiles(posteriors))
+                  sigma_quantiles=sigma_quantiles(run.checkpoint))
     write_json(out_path, record)
     if plot_path:
         figures.pruning_curve(rows, snr, plot_path)
