@@ -156,7 +156,7 @@ def _scale_adam(records):
     rec = records.get('mnist_scale_adam')
     if not rec:
         return '(not run yet: `python scripts/reproduce.py mnist-scale-adam`)'
-    rows = ['| scales\' Adam rate | validation error (best epoch) | epochs run | chosen |',
+    rows = ['| scales\' Adam rate | validation error (kept epoch) | epochs run | chosen |',
             '|---|---|---|---|']
     for c in rec['candidates']:
         rows.append('| %g | %.2f%% | %.1f | %s |' % (
