@@ -149,23 +149,30 @@ def _mnist(args, log):
                                   args.threads)
 
 
-def _mnist_longer(args, log):
-    from tfbnn.reproduce.mnist import extend_mnist
+def _check_budget_and_threads(args):
     if not args.budget_minutes > 0 or args.threads < 0:
         raise _config_error('--budget-minutes must be positive and --threads >= 0')
+
+
+def _numbers(flag, text):
+    """The floats of a comma-separated option."""
+    try:
+        return [float(v) for v in text.split(',') if v.strip()]
+    except ValueError:
+        raise _config_error('%s must be comma-separated numbers, got %r' % (flag, text))
+
+
+def _mnist_longer(args, log):
+    from tfbnn.reproduce.mnist import extend_mnist
+    _check_budget_and_threads(args)
     extend_mnist(os.path.join(args.out, 'mnist'), args.budget_minutes, args.epochs, log,
                  verbose=args.verbose, threads=args.threads)
 
 
 def _mnist_scales(args, log):
     from tfbnn.reproduce.mnist_scales import reproduce_mnist_scales
-    try:
-        multipliers = [float(m) for m in args.multipliers.split(',') if m.strip()]
-    except ValueError:
-        raise _config_error('--multipliers must be comma-separated numbers, got %r'
-                            % args.multipliers)
-    if not args.budget_minutes > 0 or args.threads < 0:
-        raise _config_error('--budget-minutes must be positive and --threads >= 0')
+    multipliers = _numbers('--multipliers', args.multipliers)
+    _check_budget_and_threads(args)
     reproduce_mnist_scales(os.path.join(args.out, 'mnist'), multipliers, args.budget_minutes,
                            args.epochs, args.select_epochs, log, data_dir=args.data_dir,
                            verbose=args.verbose, threads=args.threads)
@@ -173,13 +180,8 @@ def _mnist_scales(args, log):
 
 def _mnist_scale_adam(args, log):
     from tfbnn.reproduce.mnist_scale_adam import reproduce_mnist_scale_adam
-    if not args.budget_minutes > 0 or args.threads < 0:
-        raise _config_error('--budget-minutes must be positive and --threads >= 0')
-    try:
-        rates = [float(r) for r in args.scale_learning_rates.split(',') if r.strip()]
-    except ValueError:
-        raise _config_error('--scale-learning-rates must be comma-separated numbers, got %r'
-                            % args.scale_learning_rates)
+    _check_budget_and_threads(args)
+    rates = _numbers('--scale-learning-rates', args.scale_learning_rates)
     reproduce_mnist_scale_adam(os.path.join(args.out, 'mnist'), rates,
                                args.budget_minutes, args.epochs, log, data_dir=args.data_dir,
                                verbose=args.verbose, threads=args.threads)

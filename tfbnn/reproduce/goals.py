@@ -81,21 +81,19 @@ def _mnist(records):
 
 
 def _scales(records):
+    """The reported rows of the MNIST choice trained with scales that move."""
     rows = []
-    scales = records.get('mnist_scales')
-    if scales:
-        m = scales['metrics']
-        rows.append(_row('MNIST, the same choice with the rho steps x M (M chosen on validation)',
-                         '%.2f%% test error, ECE %.2f%%, M = %g, in %.0f min'
-                         % (100 * m['test_error'], 100 * m['ece'], scales['chosen_multiplier'],
-                            scales['train_seconds_total'] / 60.0), None, _SCALES))
-    adam = records.get('mnist_scale_adam')
-    if adam:
-        m = adam['metrics']
-        rows.append(_row('MNIST, the same choice with its scales trained by Adam',
-                         '%.2f%% test error, ECE %.2f%%, rate %g, in %.0f min'
-                         % (100 * m['test_error'], 100 * m['ece'], adam['scale_learning_rate'],
-                            adam['train_seconds_total'] / 60.0), None, _SCALE_ADAM))
+    for key, goal, setting, command in (
+            ('mnist_scales', 'MNIST, the same choice with the rho steps x M (M chosen on '
+             'validation)', lambda r: 'M = %g' % r['chosen_multiplier'], _SCALES),
+            ('mnist_scale_adam', 'MNIST, the same choice with its scales trained by Adam',
+             lambda r: 'rate %g' % r['scale_learning_rate'], _SCALE_ADAM)):
+        record = records.get(key)
+        if record:
+            m = record['metrics']
+            rows.append(_row(goal, '%.2f%% test error, ECE %.2f%%, %s, in %.0f min' % (
+                100 * m['test_error'], 100 * m['ece'], setting(record),
+                record['train_seconds_total'] / 60.0), None, command))
     return rows
 
 

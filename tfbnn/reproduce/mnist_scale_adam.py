@@ -22,35 +22,20 @@ of the lowest: among rates the validation split cannot tell apart, the one
 whose scales went furthest towards the ELBO's optimum). Only then is the
 chosen run scored on the test set, once; the others never are.
 """
-import math
 import os
 
-from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import runner
 from tfbnn.reproduce.mnist import check_schedule_epochs, schedule_options
-from tfbnn.reproduce.mnist_scales import (log_test_line, num_validation,
-                                          one_standard_error_choice, record_base)
+from tfbnn.reproduce.mnist_scales import (check_candidates, log_test_line, num_validation,
+                                          one_standard_error_choice, read_sgd_record,
+                                          record_base)
 from tfbnn.reproduce.pruning import CHECKPOINTS, chosen_checkpoint, sigma_quantiles
 
 __all__ = ['DEFAULT_SCALE_RATES', 'reproduce_mnist_scale_adam']
 
 # Adam's customary rate and a tenth of it.
 DEFAULT_SCALE_RATES = (1e-3, 1e-4)
-
-
-def _check(rates, epochs, record, path):
-    if record is None:
-        raise ConfigError('%s not found: run the mnist experiment first' % path)
-    if not rates or any(isinstance(r, bool) or not isinstance(r, (int, float))
-                        or not 0 < r < math.inf for r in rates):
-        raise ConfigError('--scale-learning-rates must be positive numbers, got %s' % (rates,))
-    if len(set(rates)) != len(rates):
-        raise ConfigError('--scale-learning-rates repeat: %s' % (rates,))
-    if record['protocol'].get('optimizer', 'sgd') == 'adam':
-        raise ConfigError('%s trained with Adam: its scales already take Adam steps; this '
-                          'experiment needs a record trained with sgd or momentum' % path)
-    check_schedule_epochs(('--epochs', epochs))
 
 
 def _trajectory(run_dir):
@@ -94,10 +79,11 @@ def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
       ConfigError: no record to start from, a record trained with Adam, or
         bad rates or epochs.
     """
-    path = os.path.join(out_dir, 'mnist_%s.json' % prior)
-    record = read_json(path)
+    path, record = read_sgd_record(out_dir, prior, ': its scales already take Adam steps; this '
+                                   'experiment needs a record trained with sgd or momentum')
     rates = [float(r) if not isinstance(r, bool) else r for r in rates]
-    _check(rates, epochs, record, path)
+    check_candidates('--scale-learning-rates', rates)
+    check_schedule_epochs(('--epochs', epochs))
     chosen = record['chosen']
     base = dict(record_base(record, data_dir, threads), max_seconds=60.0 * budget_minutes, **dict(
         record['chosen_options'], scale_optimizer='adam', **schedule_options(epochs)))

@@ -21,6 +21,7 @@ validation split cannot see a cost. The chosen M then trains the full
 schedule from scratch; the test set is looked at once, at the end.
 """
 import math
+import numbers
 import os
 
 from tfbnn import run_setup
@@ -30,7 +31,7 @@ from tfbnn.reproduce import runner
 from tfbnn.reproduce.mnist import PINNED, check_schedule_epochs, schedule_options
 
 __all__ = ['DEFAULT_MULTIPLIERS', 'one_standard_error_choice', 'num_validation', 'record_base',
-           'log_test_line', 'reproduce_mnist_scales']
+           'log_test_line', 'read_sgd_record', 'check_candidates', 'reproduce_mnist_scales']
 
 DEFAULT_MULTIPLIERS = (1.0, 10.0, 30.0)
 
@@ -94,17 +95,30 @@ def _recorded_m1(record, select_epochs):
     return None
 
 
-def _check(multipliers, epochs, select_epochs, record, path):
+def read_sgd_record(out_dir, prior, adam_reason):
+    """(path, record) of `reproduce_mnist`'s mnist_<prior>.json in `out_dir`.
+
+    Raises:
+      ConfigError: no record, or one trained with Adam (`adam_reason` says
+        why that will not do).
+    """
+    path = os.path.join(out_dir, 'mnist_%s.json' % prior)
+    record = read_json(path)
     if record is None:
         raise ConfigError('%s not found: run the mnist experiment first' % path)
-    if not multipliers or any(not m > 0 for m in multipliers):
-        raise ConfigError('--multipliers must be positive numbers, got %s' % (multipliers,))
-    if len(set(multipliers)) != len(multipliers):
-        raise ConfigError('--multipliers repeat: %s' % (multipliers,))
     if record['protocol'].get('optimizer', 'sgd') == 'adam':
-        raise ConfigError('%s trained with Adam, which ignores a constant factor on a step: '
-                          'the multiplier needs sgd or momentum' % path)
-    check_schedule_epochs(('--epochs', epochs), ('--select-epochs', select_epochs))
+        raise ConfigError('%s trained with Adam%s' % (path, adam_reason))
+    return path, record
+
+
+def check_candidates(flag, values):
+    """Raises ConfigError, naming `flag`, unless `values` are distinct finite
+    numbers > 0 (at least one)."""
+    if not values or any(isinstance(v, bool) or not isinstance(v, numbers.Real)
+                         or not 0 < v < math.inf for v in values):
+        raise ConfigError('%s must be positive numbers, got %s' % (flag, values))
+    if len(set(values)) != len(values):
+        raise ConfigError('%s repeat: %s' % (flag, values))
 
 
 def reproduce_mnist_scales(out_dir, multipliers, budget_minutes, epochs, select_epochs, log,
@@ -135,9 +149,10 @@ def reproduce_mnist_scales(out_dir, multipliers, budget_minutes, epochs, select_
       ConfigError: no record to start from, a record trained with Adam, or
         bad multipliers or epochs.
     """
-    path = os.path.join(out_dir, 'mnist_%s.json' % prior)
-    record = read_json(path)
-    _check(list(multipliers), epochs, select_epochs, record, path)
+    path, record = read_sgd_record(out_dir, prior, ', which ignores a constant factor on a '
+                                   'step: the multiplier needs sgd or momentum')
+    check_candidates('--multipliers', list(multipliers))
+    check_schedule_epochs(('--epochs', epochs), ('--select-epochs', select_epochs))
     base = record_base(record, data_dir, threads)
     chosen, options = record['chosen'], record['chosen_options']
     recorded = _recorded_m1(record, select_epochs)

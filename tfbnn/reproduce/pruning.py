@@ -14,13 +14,14 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn import diagnostics, export, run_config
 from tfbnn.errors import CheckpointError
-from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.internal import checkpoint_reader
+from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.internal.posterior_scale import SCALE_FLOOR
 from tfbnn.reproduce import figures, paper
 from tfbnn.training import rundir
 
-__all__ = ['FRACTIONS', 'CHECKPOINTS', 'chosen_checkpoint', 'reproduce_pruning', 'sigma_quantiles']
+__all__ = ['FRACTIONS', 'CHECKPOINTS', 'chosen_checkpoint', 'reproduce_pruning',
+           'sigma_quantiles']
 
 FRACTIONS = (0.0, 0.5, 0.75, 0.95, 0.98)
 _QUANTILES = (0.1, 0.5, 0.9)
