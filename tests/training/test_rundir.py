@@ -36,3 +36,8 @@ def test_log_timestamps_count_hours_minutes_and_seconds(tmp_path, monkeypatch):
     monkeypatch.setattr(rundir.time, 'time', lambda: log.start + 3723.9)  # 1 h 2 min 3.9 s
     log('later')
     assert stream.getvalue() == '[1:02:03] later\n'
+
+
+def test_checkpoint_step_reads_the_step_from_the_path():
+    assert rundir.checkpoint_step('/runs/a-b/model.ckpt-552') == 552
+    assert rundir.checkpoint_step(None) is None

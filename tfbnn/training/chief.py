@@ -66,6 +66,10 @@ def run_chief(session, g, state, config, cluster, dataset, ood, device, history,
                 train_seconds = limit.elapsed()
                 # Leaving the block saves the final checkpoint (CheckpointSaverHook.end).
         latest = rundir.latest_checkpoint(out)
+        # The final checkpoint holds the global step the job ended at. The step
+        # this process last read can be behind it: an asynchronous worker's
+        # update may land between that read and StopAtStepHook's own.
+        step = max(step, rundir.checkpoint_step(latest) or 0)
         if interrupted:
             raise Interrupted(step, latest)
         log('tfbnn: evaluating %s in a single-process graph: the %d-sample predictive on %d '

@@ -184,7 +184,7 @@ def _train_worker(config, cluster, spec, stream):
             give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
             return run_non_chief(session, parts.train, parts.state, parts.done_after_step,
                                  parts.wait_op, cluster, log, job_state_lib.Watchdog(give_up))
-        restored = int(checkpoint.rsplit('-', 1)[1]) if checkpoint else None
+        restored = rundir.checkpoint_step(checkpoint)
         try:
             return run_chief(session, parts.train, parts.state, config, cluster, dataset, ood,
                              device, history, log, restored)

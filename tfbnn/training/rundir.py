@@ -9,7 +9,7 @@ from tfbnn import run_config
 from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import read_json
 
-__all__ = ['RunLog', 'prepare', 'dataset_record', 'latest_checkpoint',
+__all__ = ['RunLog', 'prepare', 'dataset_record', 'latest_checkpoint', 'checkpoint_step',
            'truncate', 'CONFIG', 'HISTORY', 'TRAIN_LOG',
            'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
 
@@ -67,6 +67,11 @@ def latest_checkpoint(folder):
     except (tf.errors.OpError, ValueError) as err:
         raise CheckpointError('cannot read the checkpoint state in %s: %s'
                               % (folder, str(err).split('\n')[0]))
+
+
+def checkpoint_step(path):
+    """The global step in a checkpoint path '<prefix>-<step>' (None for None)."""
+    return int(path.rsplit('-', 1)[1]) if path else None
 
 
 def truncate(history, diag_log, step):
