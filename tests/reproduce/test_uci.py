@@ -80,23 +80,45 @@ def test_epochs_must_be_scored(tmp_path):
                           max_epochs=5, validate_every=2)
 
 
-def _row(epochs, ll, se, noise='none', lr=1e-2, batch=32, prior_sigma=1.0):
+def _row(epochs, per_split, noise='none', lr=1e-2, batch=32, prior_sigma=1.0):
     return dict(learning_rate=lr, batch_size=batch, noise_prior=noise, epochs=epochs,
-                prior_sigma=prior_sigma, val_ll=ll, val_ll_se=se, splits=5)
+                prior_sigma=prior_sigma, val_ll=float(np.mean(per_split)),
+                val_ll_splits=list(per_split), splits=len(per_split))
+
+
+def test_paired_standard_error_against_hand_values():
+    # d = (0.1, -0.1, 0.3, 0.1): mean 0.1, std (ddof=1) sqrt(0.08 / 3), SE that / 2.
+    assert uci.paired_se([1.1, 0.9, 1.3, 1.1], [1.0, 1.0, 1.0, 1.0]) == pytest.approx(
+        np.sqrt(0.08 / 3) / 2)
+    # A constant offset is told apart perfectly; one split estimates nothing.
+    assert uci.paired_se([1.5, 2.5, 3.5], [1.0, 2.0, 3.0]) == pytest.approx(0.0)
+    assert uci.paired_se([1.0], [2.0]) == 0.0
 
 
 def test_one_se_rule_takes_the_simplest_setting_close_to_the_best():
-    table = [_row(200, -2.50, 0.05), _row(40, -2.54, 0.02), _row(20, -2.60, 0.02),
-             _row(40, -2.53, 0.02, noise='gamma')]
-    # Within -2.50 - 0.05: the 200- and both 40-epoch rows; fewest epochs, then no prior.
+    base = np.array([-2.4, -2.6, -2.5, -2.3, -2.7])  # mean -2.50; the splits differ a lot
+    noise = np.array([0.02, -0.02, 0.01, -0.01, 0.0])
+    table = [_row(200, base), _row(40, base - 0.03 + noise), _row(20, base - 0.10),
+             _row(40, base - 0.02 + noise, noise='gamma')]
+    # Paired SEs: the 40-epoch rows differ from the best by -0.03 / -0.02 +- sqrt(0.001 / 4)
+    # / sqrt(5) = 0.0071, so neither is close; the 20-epoch row's offset is exact (SE 0).
+    assert uci.paired_se(table[1]['val_ll_splits'], base) == pytest.approx(
+        np.sqrt(0.001 / 4) / np.sqrt(5))
+    assert uci.one_se_choice(table, 5) == table[0]
+    # Within one SE: the 40-epoch rows win over 200 epochs; fewest epochs, then no prior.
+    table[1] = _row(40, base - 0.005 + noise)
+    table[3] = _row(40, base - 0.004 + noise, noise='gamma')
     assert uci.one_se_choice(table, 5) == table[1]
     table[1]['splits'] = 4  # scored on fewer splits: left out
     assert uci.one_se_choice(table, 5) == table[3]
+    # The unpaired SE of the best's mean, sqrt(0.025) / sqrt(5) = 0.071 here, would have
+    # let the first 40-epoch row (0.03 below the best) in.
+    assert uci.mean_and_se(base)[1] == pytest.approx(np.sqrt(0.025 / 5))
     # Then the N(0, 1) prior before a narrower one; a narrower prior wins when it is
     # the only setting close to the best.
-    table = [_row(40, -2.50, 0.02, prior_sigma=0.3), _row(40, -2.51, 0.02)]
+    table = [_row(40, base, prior_sigma=0.3), _row(40, base - 0.005 + noise)]
     assert uci.one_se_choice(table, 5) == table[1]
-    table[1]['val_ll'] = -2.60
+    table[1] = _row(40, base - 0.05 + noise)
     assert uci.one_se_choice(table, 5) == table[0]
 
 

@@ -77,13 +77,13 @@ def _add_others(sub):
                         'index_train_K.txt, index_test_K.txt)')
     u.add_argument('--sets', default='bostonHousing,concrete,energy,yacht',
                    help='comma-separated set folders under --data-dir (any names)')
-    u.add_argument('--select-splits', type=int, default=6,
+    u.add_argument('--select-splits', type=int, default=10,
                    help='splits whose held-out 20%% of training rows choose the hyperparameters')
     u.add_argument('--splits', type=int, default=20,
                    help='test runs on splits 0..N-1 (the protocol: 20; fewer for a shorter run)')
-    u.add_argument('--step-budget', type=int, default=8000,
+    u.add_argument('--step-budget', type=int, default=24000,
                    help="optimiser steps of a set's longest selection run (its epochs follow "
-                        'from its size: at least 40, at most 2000); several processes may '
+                        'from its size: at least 40, at most 4000); several processes may '
                         'share --out, each with its own --sets, and their sets land in one '
                         'uci.json')
     u.add_argument('--prior-stddevs', default='1',

@@ -5,25 +5,28 @@ Protocol: the 20 fixed random 90/10 splits of each set, one hidden layer of
 loader does this), at most 40 epochs; test RMSE and test log-likelihood in
 the original units, mean and standard error over the splits.
 
-Choosing hyperparameters without the test set: on the first `select_splits`
+Choosing hyperparameters without the test set: on the first `SELECT_SPLITS`
 splits, 20% of the training rows are held out (re-standardised without
 them), every candidate (learning rate, batch size, noise handling: the
 maximum-likelihood noise scale or PBP's Gamma(6, 6) prior on the noise
 precision; the stddev of the weights' normal prior) trains for a budget of
-`STEP_BUDGET` optimiser steps (so a set of 300 rows trains for about 1,000
-epochs and one of 10,000 for the original 40, never fewer than 40) and is
-scored on the held-out rows every `VALIDATE_EVERY` epochs. Adam's constant
-step makes a run's first E epochs the same whatever the total, so one run
-scores every stopping epoch E at once.
+`STEP_BUDGET` optimiser steps (so a set of 300 rows trains for about 3,000
+epochs and one of 30,000 for the original 40; never fewer than 40 or more
+than `EPOCH_CAP`) and is scored on the held-out rows every `VALIDATE_EVERY`
+epochs. Adam's constant step makes a run's first E epochs the same
+whatever the total, so one run scores every stopping epoch E at once.
 
 The choice is made robust against the noise of small validation sets
 (boston's are 91 rows) by the one-standard-error rule: among the settings
 (learning rate, batch size, noise, prior stddev, E) whose mean validation
-log-likelihood is within one standard error (over the selection splits) of
-the best, the simplest wins: the fewest epochs, then no noise prior, then
-the standard N(0, 1) prior, then the smaller step. The 20 test runs then
-train on the whole training split. A second row keeps E = 40 (the original
-protocol's epochs), so the effect of choosing E is visible.
+log-likelihood is within one standard error of the best, the simplest
+wins: the fewest epochs, then no noise prior, then the standard N(0, 1)
+prior, then the smaller step. The standard error is that of the per-split
+differences to the best setting (`paired_se`): all settings are scored on
+the same splits, so this is the error that says whether two settings
+differ. The 20 test runs then train on the whole training split. A second
+row keeps E = 40 (the original protocol's epochs), so the effect of
+choosing E is visible.
 
 The prior's stddev is a candidate dimension (`with_prior_stddevs`, the CLI's
 `--prior-stddevs`): with N(0, 1) on every weight, the KL pulls the scale of
@@ -43,8 +46,9 @@ from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import paper, runner
 from tfbnn.training import rundir
 
-__all__ = ['SETS', 'CANDIDATES', 'VALIDATE_EVERY', 'STEP_BUDGET', 'base_options',
-           'reproduce_uci', 'mean_and_se', 'epochs_for', 'candidate', 'with_prior_stddevs']
+__all__ = ['SETS', 'CANDIDATES', 'VALIDATE_EVERY', 'STEP_BUDGET', 'SELECT_SPLITS',
+           'base_options', 'reproduce_uci', 'mean_and_se', 'paired_se', 'one_se_choice',
+           'epochs_for', 'candidate', 'with_prior_stddevs']
 
 SETS = ('bostonHousing', 'concrete', 'energy', 'yacht')
 # (learning rate, batch size, noise prior, prior stddev) of Adam. The
@@ -56,8 +60,10 @@ CANDIDATES = ((3e-3, 32, 'none'), (3e-3, 32, 'gamma'))
 DEFAULT_PRIOR_SIGMA = 1.0
 VALIDATE_EVERY = 10
 NUM_SPLITS = 20
-STEP_BUDGET = 8000
-EPOCH_CAP = 2000
+STEP_BUDGET = 24000
+EPOCH_CAP = 4000
+SELECT_SPLITS = 10
+CHECKPOINT_EVERY = 2000
 FIXED_EPOCHS = 40
 VALIDATION_SIZE = 0.2
 
@@ -79,24 +85,50 @@ def epochs_for(set_dir, batch_size, step_budget=STEP_BUDGET, validate_every=VALI
 
 
 def base_options(set_dir, max_epochs=FIXED_EPOCHS):
-    """What every UCI run shares (one thread: the nets are tiny)."""
+    """What every UCI run shares.
+
+    One thread: the nets are tiny. A checkpoint every `CHECKPOINT_EVERY`
+    steps instead of every epoch: a set of a few hundred rows has ten or so
+    steps an epoch, and writing a checkpoint after each took two thirds of
+    a run's time (an interrupted run loses at most a few seconds).
+    """
     return dict(dataset='uci', data_dir=set_dir, model='mlp', hidden=[50],
                 estimator='local_reparameterization', prior='normal', prior_sigma=1.0,
                 kl_scheme='per_example', kl_weight=1.0, posterior_init_scale=0.01,
-                eval_samples=100, epochs=max_epochs, keep_checkpoints=1, threads=1)
+                eval_samples=100, epochs=max_epochs, keep_checkpoints=1, threads=1,
+                checkpoint_every=CHECKPOINT_EVERY)
+
+
+def paired_se(values, best):
+    """Standard error of the mean of the per-split differences values - best.
+
+    Every setting is scored on the same selection splits, and a split with
+    hard validation rows is hard for every setting, so the difference
+    between two settings varies far less over the splits than either
+    setting's score does: its standard error, std(d, ddof=1) / sqrt(n) with
+    d_k = values_k - best_k, is the one that says whether the data can tell
+    the two apart. 0 for fewer than two splits (nothing to estimate).
+    """
+    d = np.asarray(values, np.float64) - np.asarray(best, np.float64)
+    return float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
 
 
 def one_se_choice(table, num_splits):
-    """The simplest row within one standard error of the best mean val_ll.
+    """The simplest row within one paired standard error of the best mean val_ll.
+
+    A row r is close to the best row b when mean(r) >= mean(b) - SE(r - b),
+    the standard error of their per-split differences (`paired_se`).
 
     Args:
       table: rows with learning_rate, batch_size, noise_prior, epochs, val_ll
-        (the mean), val_ll_se and splits.
+        (the mean), val_ll_splits (the score of each selection split, in
+        split order) and splits.
       num_splits: rows scored on fewer splits are left out.
     """
     complete = [r for r in table if r['splits'] == num_splits]
     best = max(complete, key=lambda r: r['val_ll'])
-    close = [r for r in complete if r['val_ll'] >= best['val_ll'] - (best['val_ll_se'] or 0.0)]
+    close = [r for r in complete if r['val_ll'] >= best['val_ll'] - paired_se(
+        r['val_ll_splits'], best['val_ll_splits'])]
     return min(close, key=lambda r: (
         r['epochs'], r['noise_prior'] != 'none',
         r.get('prior_sigma', DEFAULT_PRIOR_SIGMA) != DEFAULT_PRIOR_SIGMA,
@@ -180,7 +212,8 @@ def _select(name, set_dir, out_dir, protocol, log, verbose):
         mean, se = mean_and_se(v)
         table.append(dict(learning_rate=lr, batch_size=b, noise_prior=noise,
                           prior_sigma=prior_sigma, epochs=e, val_ll=mean,
-                          val_ll_se=se if len(v) > 1 else None, splits=len(v)))
+                          val_ll_se=se if len(v) > 1 else None, splits=len(v),
+                          val_ll_splits=v))
     best = one_se_choice(table, select_splits)
     fixed = max([r for r in table if r['splits'] == select_splits
                  and r['epochs'] == protocol['fixed_epochs']], key=lambda r: r['val_ll'])
@@ -225,8 +258,8 @@ def _store_set(path, record, name, entry):
         write_json(path, record)
 
 
-def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=6, verbose=False,
-                  num_splits=NUM_SPLITS, candidates=CANDIDATES, max_epochs=None,
+def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS,
+                  verbose=False, num_splits=NUM_SPLITS, candidates=CANDIDATES, max_epochs=None,
                   validate_every=VALIDATE_EVERY, fixed_epochs=FIXED_EPOCHS,
                   step_budget=STEP_BUDGET):
     """Runs the protocol on each set; writes (or adds to) <out_dir>/uci.json.
@@ -265,7 +298,7 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=6, verbose=Fa
     protocol = dict(candidates=[list(c) for c in candidates], validate_every=validate_every,
                     select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs,
                     step_budget=None if max_epochs else step_budget, epoch_cap=EPOCH_CAP,
-                    fixed_epochs=fixed_epochs, rule='one standard error, then the simplest')
+                    fixed_epochs=fixed_epochs, rule='one paired standard error, then the simplest')
     shared = {k: v for k, v in base_options(None).items() if k != 'epochs'}
     record = dict(experiment='uci', protocol=dict(shared, data_dir=str(data_dir), **protocol),
                   paper=paper.UCI_TABLE, sets={})
