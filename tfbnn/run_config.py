@@ -234,7 +234,8 @@ class RunConfig(object):
         'runs/latest', 'output', 'the run directory: config.json, checkpoints, TensorBoard '
         'events, history, metrics and plots')
     checkpoint_every: int = _option(
-        0, 'output', 'steps between checkpoints (0: once per epoch); always at the end',
+        0, 'output', 'steps between checkpoints (0: once per epoch); always at the end; '
+        'history.json is written with each',
         check='non_negative_int')
     keep_checkpoints: int = _option(3, 'output', 'how many of the latest checkpoints to keep',
                                     check='positive_int')

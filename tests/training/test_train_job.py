@@ -14,6 +14,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.cli.train import main
 from tfbnn.internal import compat
+from tfbnn.training import lifecycle
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLASSIFICATION_KEYS = {'test_error', 'test_nll', 'ece', 'brier', 'mean_entropy',
@@ -335,6 +336,25 @@ def test_resume_after_a_crash_between_epoch_log_and_checkpoint(tmp_path):
     assert read(out, 'metrics.json')['resumed_from_step'] == 18
     kept = sorted(f for f in os.listdir(out) if f.endswith('.index'))
     assert kept == ['model.ckpt-24.index']  # 18, saved before the resume, was rotated out
+
+
+def test_history_is_written_with_each_checkpoint(tmp_path, monkeypatch):
+    """history.json is rewritten with each checkpoint, not each epoch: 4 epochs of 12
+    steps with a checkpoint every 30 steps write it twice (steps 30 and 48), each time
+    with every epoch ended so far."""
+    written = []
+    real = lifecycle.write_json
+
+    def spy(path, value):
+        if os.path.basename(path) == 'history.json':
+            written.append(list(value['step']))
+        real(path, value)
+
+    monkeypatch.setattr(lifecycle, 'write_json', spy)
+    code, out = run(tmp_path, '--checkpoint-every', '30', '--epochs', '4', *QUICK[2:])
+    assert code == 0
+    assert written == [[12, 24], [12, 24, 36, 48]]
+    assert read(out, 'history.json')['epoch'] == [1, 2, 3, 4]
 
 
 def test_a_moved_run_folder_still_resumes_and_exports(tmp_path):

@@ -172,11 +172,16 @@ class Epochs(object):
       examples_per_step: None: the epoch's throughput is this process's
         examples per second; a number (a cluster's global batch): the
         job's, (steps of the epoch) x examples_per_step per second.
+      write_each_epoch: write history.json at the end of every epoch; False:
+        only when `write_history` is called (the single-process loop calls it
+        with each checkpoint: rewriting the whole history every epoch costs
+        time quadratic in the epochs, most of a long run on a small set).
     """
 
     def __init__(self, config, dataset, steps_per_epoch, total_steps, step, history, log,
-                 examples_per_step=None):
+                 examples_per_step=None, write_each_epoch=True):
         self.config, self.log = config, log
+        self.write_each_epoch = write_each_epoch
         self.regression, self.target_std = dataset.task == 'regression', dataset.target_std
         self.steps_per_epoch, self.total_steps = steps_per_epoch, total_steps
         self.examples_per_step = examples_per_step
@@ -199,7 +204,7 @@ class Epochs(object):
         return self.stats.examples / max(time.time() - self.stats.start, 1e-9)
 
     def end(self, step, validation=None):
-        """Logs the epoch's line and appends the epoch to history.json.
+        """Logs the epoch's line and appends the epoch to the history.
 
         Args:
           step: the step that ended the epoch.
@@ -225,9 +230,14 @@ class Epochs(object):
         self.history.setdefault('step', []).append(step)
         for key, value in summary.items():
             self.history.setdefault(key, []).append(value)
-        write_json(os.path.join(self.config.output_dir, rundir.HISTORY), self.history)
+        if self.write_each_epoch:
+            self.write_history()
         self.stats, self.start_step = EpochStats(), step
         return epoch
+
+    def write_history(self):
+        """Writes history.json: every epoch ended so far."""
+        write_json(os.path.join(self.config.output_dir, rundir.HISTORY), self.history)
 
 
 class TimeLimit(object):

@@ -163,7 +163,7 @@ class _Loop(object):
             else []
         history, records = rundir.truncate(history or {}, records, self.step)
         self.epochs = lifecycle.Epochs(config, dataset, g.steps_per_epoch, g.total_steps,
-                                       self.step, history, self.log)
+                                       self.step, history, self.log, write_each_epoch=False)
         self.diagnostics = DiagnosticsLog(out, records, self.log)
         self.best = BestCheckpoint(g, dataset, config, self.step, self.epochs.history) \
             if config.validate_every else None
@@ -174,6 +174,8 @@ class _Loop(object):
         self.examples, self.stopped_early = 0, False
 
     def _save(self):
+        """history.json, then the checkpoint: a resume finds every epoch up to its step."""
+        self.epochs.write_history()
         self.last_saved = save_checkpoint(self.sess, self.g.saver, self.prefix, self.step,
                                           self.last_saved)
         return self.last_saved
@@ -226,12 +228,11 @@ class _Loop(object):
         if want_diag:
             self.writer.add_summary(result['diagnostics_summary'], step)
             self.diagnostics.add(result['diagnostics'], step)
+        epoch = self.epochs.end(step, self._validation) if self.epochs.due(step) else None
         if step % self.every == 0 or step == g.total_steps:
             self._save()
-        if not self.epochs.due(step):
-            return False
-        epoch = self.epochs.end(step, self._validation)
-        if self.best is None or not self.best.exhausted() or step >= g.total_steps:
+        if (epoch is None or self.best is None or not self.best.exhausted()
+                or step >= g.total_steps):
             return False
         if step % self.every:
             self._save()
