@@ -61,3 +61,19 @@ def test_report_renders_the_copied_records_beside_those_already_in_results(tmp_p
     assert '| 1.51% | 0.57% |' in text  # the record that was already there
     assert '| 0% | 1.24% | 1.52% | +0.00 pp |' in text  # the one copied from --out
     assert (results / 'pruning' / 'pruning.json').exists()
+
+
+def test_an_interrupted_experiment_says_how_to_continue(tmp_path, capsys, monkeypatch):
+    """The job's own advice (--resume) is not this command's: it resumes by itself."""
+    from tfbnn.cli import reproduce
+    from tfbnn.training import Interrupted
+
+    def stopped(args, log):
+        raise Interrupted(7, '/runs/x/model.ckpt-7')
+
+    monkeypatch.setitem(reproduce._EXPERIMENTS, 'uci', stopped)
+    assert main(['--out', str(tmp_path / 'out'), 'uci']) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == ('tfbnn-reproduce: interrupted at step 7 (saved /runs/x/model.ckpt-7); '
+                   'finished runs and their records are kept in %s; run the same command '
+                   'again to continue' % (tmp_path / 'out'))

@@ -285,9 +285,12 @@ def main(argv=None):
         sys.stderr.write('tfbnn-reproduce: error: %s\n' % err)
         return 2
     except (KeyboardInterrupt, Interrupted) as err:
+        # (the job's own advice, --resume, is not this command's: it resumes by itself)
+        where = '' if isinstance(err, KeyboardInterrupt) else ' at step %d (saved %s)' % (
+            err.step, err.checkpoint)
         sys.stderr.write('tfbnn-reproduce: interrupted%s; finished runs and their records are '
-                         'kept in %s\n' % ('' if isinstance(err, KeyboardInterrupt)
-                                           else ' (%s)' % err, args.out))
+                         'kept in %s; run the same command again to continue\n'
+                         % (where, args.out))
         return 130
     return 0
 
