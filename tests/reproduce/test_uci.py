@@ -50,8 +50,10 @@ def test_protocol_on_a_tiny_set(tmp_path):
     narrow = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'select'),
                                     'lr0.001_b16_gamma_prior0.3_split0', 'config.json'))
     assert narrow['prior_sigma'] == 0.3 and narrow['noise_prior'] == 'gamma'
-    test_run = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'chosen'), 'split0',
-                                      'config.json'))
+    choice = result['chosen']['choice']
+    test_run = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'test'), '%s_e%d' % (
+        uci._run_name(choice['learning_rate'], choice['batch_size'], choice['noise_prior'],
+                      choice['prior_sigma']), choice['epochs']), 'split0', 'config.json'))
     assert test_run['prior_sigma'] == result['chosen']['choice']['prior_sigma']
     # One selection split: no standard error, so the best row itself.
     best = max(result['selection'], key=lambda r: r['val_ll'])
@@ -130,7 +132,7 @@ def test_a_candidate_without_its_prior_stddev_has_the_standard_prior():
 
 
 def test_prior_stddevs_cross_the_grid():
-    assert uci.with_prior_stddevs(uci.CANDIDATES, ['1', '0.3']) == (
+    assert uci.with_prior_stddevs(uci.CANDIDATES[:2], ['1', '0.3']) == (
         (3e-3, 32, 'none', 1.0), (3e-3, 32, 'none', 0.3), (3e-3, 32, 'gamma', 1.0),
         (3e-3, 32, 'gamma', 0.3))
     # the default: the grid as it was, N(0, 1)
@@ -183,3 +185,22 @@ def test_sets_run_by_two_processes_land_in_one_record(tmp_path):
     record = uci.reproduce_uci(str(data), out, print, sets=['a'],
                                **dict(kwargs, candidates=((3e-3, 16, 'none'),)))
     assert sorted(record['sets']) == ['a']
+
+
+def test_a_changed_grid_that_chooses_otherwise_trains_new_test_runs(tmp_path):
+    """The test runs of each choice have their own folder: rerunning under a grid
+    whose choice differs trains new runs (it used to try to resume the old
+    choice's runs with other options), and the old choice's runs are kept."""
+    data = tmp_path / 'data'
+    _fixture(str(data / 'toyset'), splits=1)
+    kwargs = dict(sets=['toyset'], select_splits=1, num_splits=1, max_epochs=2,
+                  validate_every=2, fixed_epochs=2)
+    out = str(tmp_path / 'out')
+    first = uci.reproduce_uci(str(data), out, print, candidates=((1e-2, 16, 'none'),),
+                              **kwargs)
+    second = uci.reproduce_uci(str(data), out, print, candidates=((1e-3, 16, 'none'),),
+                               **kwargs)
+    assert first['sets']['toyset']['chosen']['choice']['learning_rate'] == 1e-2
+    assert second['sets']['toyset']['chosen']['choice']['learning_rate'] == 1e-3
+    assert sorted(os.listdir(os.path.join(out, 'toyset', 'test'))) == [
+        'lr0.001_b16_none_e2', 'lr0.01_b16_none_e2']
