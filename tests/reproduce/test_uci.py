@@ -181,10 +181,17 @@ def test_sets_run_by_two_processes_land_in_one_record(tmp_path):
     record = uci.reproduce_uci(str(data), out, print, sets=['a'], **kwargs)
     assert sorted(record['sets']) == ['a', 'b']
     assert read_json(os.path.join(out, 'uci.json')) == json.loads(json.dumps(record))
-    # Under another protocol the stored sets are not mixed in.
-    record = uci.reproduce_uci(str(data), out, print, sets=['a'],
+    # Under another protocol the stored sets are not mixed in, and the log says so.
+    lines = []
+    record = uci.reproduce_uci(str(data), out, lines.append, sets=['a'],
                                **dict(kwargs, candidates=((3e-3, 16, 'none'),)))
     assert sorted(record['sets']) == ['a']
+    assert any(line.startswith('uci: %s: dropped b, recorded under another protocol'
+                               % os.path.join(out, 'uci.json')) for line in lines), lines
+    # Run again under the new protocol, it joins the record.
+    record = uci.reproduce_uci(str(data), out, print, sets=['b'],
+                               **dict(kwargs, candidates=((3e-3, 16, 'none'),)))
+    assert sorted(record['sets']) == ['a', 'b']
 
 
 def test_a_changed_grid_that_chooses_otherwise_trains_new_test_runs(tmp_path):

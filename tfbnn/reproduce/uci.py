@@ -249,20 +249,26 @@ def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
                 splits=rows, seconds=float(sum(r['train_seconds'] for r in rows)))
 
 
-def _store_set(path, record, name, entry):
+def _store_set(path, record, name, entry, log):
     """Adds one set's entry to <path>, keeping the sets other processes wrote.
 
     Sets run by several processes at once (``--sets a,b`` and ``--sets c,d``
     with the same ``--out``) land in one record: the read-modify-write holds
     an exclusive lock, and entries are kept only if they were made under the
-    same protocol.
+    same protocol (the others are dropped, and `log` names them: rerun them
+    under this protocol; their runs are reused).
     """
     with open(path + '.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        stored = read_json(path)
-        sets = {}
-        if stored is not None and stored.get('protocol') == record['protocol']:
-            sets = stored.get('sets', {})
+        stored = read_json(path) or {}
+        sets = stored.get('sets', {})
+        if stored.get('protocol') != record['protocol']:
+            dropped = sorted(set(sets) - {name})
+            if dropped:
+                log('uci: %s: dropped %s, recorded under another protocol (grid, splits or '
+                    'budget); run them again to record them under this one'
+                    % (path, ', '.join(dropped)))
+            sets = {}
         sets[name] = entry
         record['sets'] = dict(sorted(sets.items()))
         write_json(path, record)
@@ -341,5 +347,6 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
             fixed = _test_runs(name, set_dir, set_out, best40, 'epochs40', test_splits, log,
                                verbose)
         _store_set(os.path.join(out_dir, 'uci.json'), record, name,
-                   dict(selection=table, chosen=chosen, epochs40=fixed, max_epochs=set_epochs))
+                   dict(selection=table, chosen=chosen, epochs40=fixed, max_epochs=set_epochs),
+                   log)
     return record
