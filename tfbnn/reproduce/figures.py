@@ -1,4 +1,5 @@
-"""Figures of docs/RESULTS.md: pruning, UCI beside the papers, MNIST curves.
+"""Figures of docs/RESULTS.md: pruning, UCI beside the papers and its selection, MNIST
+curves.
 
 Each function draws one `matplotlib.figure.Figure` (Agg, no pyplot) and
 writes it with `tfbnn.plots.save_figure`.
@@ -9,7 +10,7 @@ from matplotlib.figure import Figure
 from tfbnn.plots import save_figure
 from tfbnn.reproduce import paper
 
-__all__ = ['pruning_curve', 'uci_comparison', 'mnist_curves']
+__all__ = ['pruning_curve', 'uci_comparison', 'uci_selection', 'mnist_curves']
 
 
 def pruning_curve(rows, snr, path):
@@ -63,6 +64,47 @@ def uci_comparison(record, path):
             if key == 'test_ll':
                 low = min(v - e for v, e in zip(values, errors) if np.isfinite(v))
                 ax.set_ylim(low - 0.2, max(0.0, max(values) + 0.2))
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def uci_selection(record, path):
+    """Each set's mean validation log-likelihood against the stopping epoch E, one
+    curve per candidate with a band of +- one standard error of the mean over the
+    selection splits, and the epochs the protocol chose (the chosen row and the
+    E = 40 row) as vertical lines."""
+    sets = list(record['sets'])
+    fig = Figure(figsize=(4.0 * len(sets), 3.6))
+    axes = fig.subplots(1, len(sets), squeeze=False)[0]
+    for ax, name in zip(axes, sets):
+        entry = record['sets'][name]
+        curves = {}
+        for row in entry['selection']:
+            key = (row['learning_rate'], row['batch_size'], row['noise_prior'],
+                   row.get('prior_sigma', 1.0))
+            curves.setdefault(key, []).append(row)
+        for (lr, batch, noise, prior), rows in sorted(curves.items()):
+            rows = sorted(rows, key=lambda r: r['epochs'])
+            epochs = np.array([r['epochs'] for r in rows])
+            mean = np.array([r['val_ll'] for r in rows])
+            se = np.array([r['val_ll_se'] if r['val_ll_se'] is not None else 0.0
+                           for r in rows])
+            label = 'noise prior %s%s' % (noise, '' if prior == 1.0 else ', N(0, %g)' % prior)
+            if len(curves) > 2 and len({c[0] for c in curves}) > 1:
+                label += ', lr %g' % lr
+            line, = ax.plot(epochs, mean, lw=1, label=label)
+            ax.fill_between(epochs, mean - se, mean + se, color=line.get_color(), alpha=0.2)
+        chosen = entry['chosen']['choice']
+        ax.axvline(chosen['epochs'], color='k', lw=1, label='chosen E = %d' % chosen['epochs'])
+        ax.axvline(entry['epochs40']['choice']['epochs'], color='k', ls=':', lw=1,
+                   label='E = %d row' % entry['epochs40']['choice']['epochs'])
+        values = [r['val_ll'] for r in entry['selection']]
+        best = max(values)
+        ax.set_ylim(max(min(values), best - 1.5) - 0.05, best + 0.15)
+        ax.set(xlabel='stopping epoch E', ylabel='validation log-likelihood (mean)')
+        ax.set_title('%s: %d selection splits' % (name, max(
+            r['splits'] for r in entry['selection'])), fontsize=9)
+        ax.legend(fontsize=7, loc='lower right')
     fig.tight_layout()
     return save_figure(fig, path)
 

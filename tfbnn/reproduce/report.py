@@ -82,6 +82,8 @@ def write_figures(records, results_dir):
     if 'uci' in records:
         written.append(figures.uci_comparison(records['uci'],
                                               os.path.join(results_dir, 'uci.png')))
+        written.append(figures.uci_selection(records['uci'],
+                                             os.path.join(results_dir, 'uci_selection.png')))
     return written
 
 

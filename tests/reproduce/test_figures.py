@@ -1,0 +1,47 @@
+"""tfbnn/reproduce/figures.py: the UCI selection figure from a record."""
+import os
+
+from matplotlib.figure import Figure
+
+from tfbnn.reproduce import figures
+
+
+def _row(lr, noise, epochs, ll, se):
+    return dict(learning_rate=lr, batch_size=32, noise_prior=noise, prior_sigma=1.0,
+                epochs=epochs, val_ll=ll, val_ll_se=se, splits=3)
+
+
+def _record():
+    selection = [_row(lr, noise, e, -3.0 + 0.001 * e * (2 if lr == 1e-3 else 1), se)
+                 for lr, noise in ((3e-3, 'none'), (3e-3, 'gamma'), (1e-3, 'none'))
+                 for e, se in ((10, 0.05), (20, None), (30, 0.04))]
+    choice = dict(selection[-1])
+    return dict(sets=dict(toy=dict(selection=selection, chosen=dict(choice=choice),
+                                   epochs40=dict(choice=dict(selection[1])))))
+
+
+def test_uci_selection_draws_a_curve_per_candidate_and_the_chosen_epochs(tmp_path,
+                                                                         monkeypatch):
+    drawn = []
+    save = figures.save_figure
+
+    def keep(fig, path):
+        drawn.append(fig)
+        return save(fig, path)
+
+    monkeypatch.setattr(figures, 'save_figure', keep)
+    path = figures.uci_selection(_record(), str(tmp_path / 'sel.png'))
+    assert os.path.getsize(path) > 0
+    with open(path, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    (ax,) = drawn[0].axes
+    assert isinstance(drawn[0], Figure)
+    curves = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+    # One curve per candidate (the step named, since there are several), in epoch order;
+    # a missing standard error draws no band there but keeps the point.
+    assert curves['noise prior none, lr 0.001'] == [-2.98, -2.96, -2.94]
+    assert curves['noise prior gamma, lr 0.003'] == [-2.99, -2.98, -2.97]
+    assert list(ax.get_lines()[-2].get_xdata()) == [30, 30]  # chosen E
+    assert ax.get_lines()[-2].get_label() == 'chosen E = 30'
+    assert ax.get_lines()[-1].get_label() == 'E = 20 row'
+    assert ax.get_title() == 'toy: 3 selection splits'
