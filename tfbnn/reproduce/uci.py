@@ -2,8 +2,9 @@
 
 Protocol: the 20 fixed random 90/10 splits of each set, one hidden layer of
 50 units, inputs and targets standardised on the training split (the
-loader does this), at most 40 epochs; test RMSE and test log-likelihood in
-the original units, mean and standard error over the splits.
+loader does this), the stopping epoch chosen on validation (the original
+protocol trained 40); test RMSE and test log-likelihood in the original
+units, mean and standard error over the splits.
 
 Choosing hyperparameters without the test set: on the first `SELECT_SPLITS`
 splits, 20% of the training rows are held out (re-standardised without
