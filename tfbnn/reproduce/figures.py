@@ -90,7 +90,7 @@ def uci_selection(record, path):
             se = np.array([r['val_ll_se'] if r['val_ll_se'] is not None else 0.0
                            for r in rows])
             label = 'noise prior %s%s' % (noise, '' if prior == 1.0 else ', N(0, %g)' % prior)
-            if len(curves) > 2 and len({c[0] for c in curves}) > 1:
+            if len({c[0] for c in curves}) > 1:
                 label += ', lr %g' % lr
             line, = ax.plot(epochs, mean, lw=1, label=label)
             ax.fill_between(epochs, mean - se, mean + se, color=line.get_color(), alpha=0.2)
