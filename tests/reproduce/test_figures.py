@@ -1,9 +1,10 @@
 """tfbnn/reproduce/figures.py: the UCI selection figure from a record."""
 import os
 
+import pytest
 from matplotlib.figure import Figure
 
-from tfbnn.reproduce import figures
+from tfbnn.reproduce import figures, selection
 
 
 def _row(lr, noise, epochs, ll, se):
@@ -11,16 +12,29 @@ def _row(lr, noise, epochs, ll, se):
                 epochs=epochs, val_ll=ll, val_ll_se=se, splits=3)
 
 
-def _record():
-    selection = [_row(lr, noise, e, -3.0 + 0.001 * e * (2 if lr == 1e-3 else 1), se)
-                 for lr, noise in ((3e-3, 'none'), (3e-3, 'gamma'), (1e-3, 'none'))
-                 for e, se in ((10, 0.05), (20, None), (30, 0.04))]
-    choice = dict(selection[-1])
-    return dict(sets=dict(toy=dict(selection=selection, chosen=dict(choice=choice),
-                                   epochs40=dict(choice=dict(selection[1])))))
+def _mean(lr, epochs):
+    return -3.0 + 0.001 * epochs * (2 if lr == 1e-3 else 1)
 
 
-def test_uci_selection_draws_a_curve_per_candidate_and_the_chosen_epochs(tmp_path,
+def _record(form):
+    """A record whose selection is rows (as records were kept before
+    2026-12-04) or curves: three splits at mean +- 0.05 and the mean, except
+    at E = 20, which one split alone scored (no standard error there)."""
+    grid = ((3e-3, 'none'), (3e-3, 'gamma'), (1e-3, 'none'))
+    if form == 'rows':
+        selection_ = [_row(lr, noise, e, _mean(lr, e), se) for lr, noise in grid
+                      for e, se in ((10, 0.05), (20, None), (30, 0.04))]
+    else:
+        selection_ = selection.to_curves({(lr, 32, noise, 1.0): [
+            {e: _mean(lr, e) + d for e in (10, 20, 30) if d == 0.0 or e != 20}
+            for d in (0.0, -0.05, 0.05)] for lr, noise in grid}, 3)
+    choice = _row(3e-3, 'none', 30, _mean(3e-3, 30), 0.04)
+    return dict(sets=dict(toy=dict(selection=selection_, chosen=dict(choice=choice),
+                                   epochs40=dict(choice=_row(3e-3, 'none', 20, -2.98, None)))))
+
+
+@pytest.mark.parametrize('form', ['curves', 'rows'])
+def test_uci_selection_draws_a_curve_per_candidate_and_the_chosen_epochs(tmp_path, form,
                                                                          monkeypatch):
     drawn = []
     save = figures.save_figure
@@ -30,7 +44,7 @@ def test_uci_selection_draws_a_curve_per_candidate_and_the_chosen_epochs(tmp_pat
         return save(fig, path)
 
     monkeypatch.setattr(figures, 'save_figure', keep)
-    path = figures.uci_selection(_record(), str(tmp_path / 'sel.png'))
+    path = figures.uci_selection(_record(form), str(tmp_path / 'sel.png'))
     assert os.path.getsize(path) > 0
     with open(path, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
@@ -39,8 +53,8 @@ def test_uci_selection_draws_a_curve_per_candidate_and_the_chosen_epochs(tmp_pat
     curves = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
     # One curve per candidate (the step named, since there are several), in epoch order;
     # a missing standard error draws no band there but keeps the point.
-    assert curves['noise prior none, lr 0.001'] == [-2.98, -2.96, -2.94]
-    assert curves['noise prior gamma, lr 0.003'] == [-2.99, -2.98, -2.97]
+    assert curves['noise prior none, lr 0.001'] == pytest.approx([-2.98, -2.96, -2.94])
+    assert curves['noise prior gamma, lr 0.003'] == pytest.approx([-2.99, -2.98, -2.97])
     assert list(ax.get_lines()[-2].get_xdata()) == [30, 30]  # chosen E
     assert ax.get_lines()[-2].get_label() == 'chosen E = 30'
     assert ax.get_lines()[-1].get_label() == 'E = 20 row'

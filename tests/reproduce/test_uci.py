@@ -1,4 +1,4 @@
-"""tfbnn/reproduce/uci.py: the protocol on a tiny fixture, and the statistics."""
+"""tfbnn/reproduce/uci.py: the protocol on a tiny fixture."""
 import json
 import os
 
@@ -7,7 +7,7 @@ import pytest
 
 from tfbnn.errors import DataError
 from tfbnn.internal.jsonio import read_json
-from tfbnn.reproduce import uci
+from tfbnn.reproduce import selection, uci
 
 
 def _fixture(folder, splits=2, rows=60, seed=0):
@@ -24,13 +24,6 @@ def _fixture(folder, splits=2, rows=60, seed=0):
         np.savetxt(os.path.join(folder, 'index_test_%d.txt' % k), perm[54:], fmt='%d')
 
 
-def test_mean_and_standard_error():
-    values = [1.0, 2.0, 4.0, 7.0]
-    mean, se = uci.mean_and_se(values)
-    assert mean == 3.5
-    assert se == pytest.approx(np.std(values, ddof=1) / 2.0)
-
-
 def test_protocol_on_a_tiny_set(tmp_path):
     data = tmp_path / 'data'
     _fixture(str(data / 'toyset'))
@@ -40,11 +33,16 @@ def test_protocol_on_a_tiny_set(tmp_path):
                                max_epochs=4, validate_every=2, fixed_epochs=4)
     assert read_json(str(tmp_path / 'out' / 'uci.json')) == json.loads(json.dumps(record))
     result = record['sets']['toyset']
-    # One row per (candidate, scored epoch), each scored on the one split.
-    assert sorted((r['learning_rate'], r['noise_prior'], r['prior_sigma'], r['epochs'])
-                  for r in result['selection']) == [
-        (1e-3, 'gamma', 0.3, 2), (1e-3, 'gamma', 0.3, 4), (1e-2, 'none', 1.0, 2),
-        (1e-2, 'none', 1.0, 4)]
+    # One curve per candidate: its scored epochs, the one split's scores over them.
+    assert [(c['learning_rate'], c['noise_prior'], c['prior_sigma'], c['epochs'],
+             len(c['val_ll_by_split']), len(c['val_ll_by_split'][0]))
+            for c in result['selection']] == [(1e-3, 'gamma', 0.3, [2, 4], 1, 2),
+                                              (1e-2, 'none', 1.0, [2, 4], 1, 2)]
+    # ... which are the run's validation scores, rounded.
+    history = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'select'),
+                                     'lr0.01_b16_none_split0', 'history.json'))
+    assert result['selection'][1]['val_ll_by_split'][0] == [
+        round(v, selection.DECIMALS) for v in history['val_ll'] if v is not None]
     assert record['protocol']['candidates'] == [[1e-2, 16, 'none', 1.0], [1e-3, 16, 'gamma', 0.3]]
     # The prior stddev reaches the run; an N(0, 1) run keeps its old folder name.
     narrow = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'select'),
@@ -56,12 +54,12 @@ def test_protocol_on_a_tiny_set(tmp_path):
                       choice['prior_sigma']), choice['epochs']), 'split0', 'config.json'))
     assert test_run['prior_sigma'] == result['chosen']['choice']['prior_sigma']
     # One selection split: no standard error, so the best row itself.
-    best = max(result['selection'], key=lambda r: r['val_ll'])
+    best = max(selection.to_rows(result['selection']), key=lambda r: r['val_ll'])
     assert result['chosen']['choice'] == best
     assert result['epochs40']['choice']['epochs'] == 4
     chosen = result['chosen']
     assert len(chosen['splits']) == 2
-    mean, se = uci.mean_and_se([s['test_ll'] for s in chosen['splits']])
+    mean, se = selection.mean_and_se([s['test_ll'] for s in chosen['splits']])
     assert chosen['test_ll'] == mean and chosen['test_ll_se'] == se
     assert all(np.isfinite(s['rmse']) and s['rmse'] > 0 for s in chosen['splits'])
     # The selection runs never evaluated the test rows.
@@ -80,48 +78,6 @@ def test_epochs_must_be_scored(tmp_path):
     with pytest.raises(ValueError, match='must be multiples of validate_every'):
         uci.reproduce_uci(str(tmp_path / 'd'), str(tmp_path / 'out'), print, sets=['s'],
                           max_epochs=5, validate_every=2)
-
-
-def _row(epochs, per_split, noise='none', lr=1e-2, batch=32, prior_sigma=1.0):
-    return dict(learning_rate=lr, batch_size=batch, noise_prior=noise, epochs=epochs,
-                prior_sigma=prior_sigma, val_ll=float(np.mean(per_split)),
-                val_ll_splits=list(per_split), splits=len(per_split))
-
-
-def test_paired_standard_error_against_hand_values():
-    # d = (0.1, -0.1, 0.3, 0.1): mean 0.1, std (ddof=1) sqrt(0.08 / 3), SE that / 2.
-    assert uci.paired_se([1.1, 0.9, 1.3, 1.1], [1.0, 1.0, 1.0, 1.0]) == pytest.approx(
-        np.sqrt(0.08 / 3) / 2)
-    # A constant offset is told apart perfectly; one split estimates nothing.
-    assert uci.paired_se([1.5, 2.5, 3.5], [1.0, 2.0, 3.0]) == pytest.approx(0.0)
-    assert uci.paired_se([1.0], [2.0]) == 0.0
-
-
-def test_one_se_rule_takes_the_simplest_setting_close_to_the_best():
-    base = np.array([-2.4, -2.6, -2.5, -2.3, -2.7])  # mean -2.50; the splits differ a lot
-    noise = np.array([0.02, -0.02, 0.01, -0.01, 0.0])
-    table = [_row(200, base), _row(40, base - 0.03 + noise), _row(20, base - 0.10),
-             _row(40, base - 0.02 + noise, noise='gamma')]
-    # Paired SEs: the 40-epoch rows differ from the best by -0.03 / -0.02 +- sqrt(0.001 / 4)
-    # / sqrt(5) = 0.0071, so neither is close; the 20-epoch row's offset is exact (SE 0).
-    assert uci.paired_se(table[1]['val_ll_splits'], base) == pytest.approx(
-        np.sqrt(0.001 / 4) / np.sqrt(5))
-    assert uci.one_se_choice(table, 5) == table[0]
-    # Within one SE: the 40-epoch rows win over 200 epochs; fewest epochs, then no prior.
-    table[1] = _row(40, base - 0.005 + noise)
-    table[3] = _row(40, base - 0.004 + noise, noise='gamma')
-    assert uci.one_se_choice(table, 5) == table[1]
-    table[1]['splits'] = 4  # scored on fewer splits: left out
-    assert uci.one_se_choice(table, 5) == table[3]
-    # The unpaired SE of the best's mean, sqrt(0.025) / sqrt(5) = 0.071 here, would have
-    # let the first 40-epoch row (0.03 below the best) in.
-    assert uci.mean_and_se(base)[1] == pytest.approx(np.sqrt(0.025 / 5))
-    # Then the N(0, 1) prior before a narrower one; a narrower prior wins when it is
-    # the only setting close to the best.
-    table = [_row(40, base, prior_sigma=0.3), _row(40, base - 0.005 + noise)]
-    assert uci.one_se_choice(table, 5) == table[1]
-    table[1] = _row(40, base - 0.05 + noise)
-    assert uci.one_se_choice(table, 5) == table[0]
 
 
 def test_a_candidate_without_its_prior_stddev_has_the_standard_prior():

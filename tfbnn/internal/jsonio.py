@@ -4,15 +4,33 @@ import os
 
 from tfbnn.errors import CheckpointError
 
-__all__ = ['write_json', 'read_json']
+__all__ = ['dumps', 'write_json', 'read_json']
+
+
+def _is_scalar(value):
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def dumps(obj, indent=''):
+    """JSON indented by two spaces a level, keys sorted, but a list of scalars
+    on one line: a curve of a thousand numbers is one line, not a thousand."""
+    inner = indent + '  '
+    if isinstance(obj, dict) and obj:
+        items = sorted((str(k), v) for k, v in obj.items())
+        lines = ['%s%s: %s' % (inner, json.dumps(k), dumps(v, inner)) for k, v in items]
+        return '{\n%s\n%s}' % (',\n'.join(lines), indent)
+    if isinstance(obj, (list, tuple)) and not all(map(_is_scalar, obj)):
+        lines = [inner + dumps(v, inner) for v in obj]
+        return '[\n%s\n%s]' % (',\n'.join(lines), indent)
+    return json.dumps(obj)
 
 
 def write_json(path, obj):
-    """Writes JSON through a temporary file and a rename: never half a file."""
+    """Writes JSON (`dumps`) through a temporary file and a rename: never half a file."""
     tmp = path + '.tmp'
+    text = dumps(obj)  # before opening: an object JSON cannot hold leaves no file behind
     with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write('\n')
+        f.write(text + '\n')
     os.replace(tmp, path)
 
 

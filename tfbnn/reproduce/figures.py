@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tfbnn.plots import save_figure
-from tfbnn.reproduce import paper
+from tfbnn.reproduce import paper, selection
 
 __all__ = ['pruning_curve', 'uci_comparison', 'uci_selection', 'mnist_curves']
 
@@ -78,10 +78,11 @@ def uci_selection(record, path):
     axes = fig.subplots(1, len(sets), squeeze=False)[0]
     for ax, name in zip(axes, sets):
         entry = record['sets'][name]
+        table = selection.to_rows(entry['selection'])
         curves = {}
-        for row in entry['selection']:
-            key = (row['learning_rate'], row['batch_size'], row['noise_prior'],
-                   row.get('prior_sigma', 1.0))
+        for row in table:
+            key = tuple(row[k] for k in ('learning_rate', 'batch_size', 'noise_prior',
+                                         'prior_sigma'))
             curves.setdefault(key, []).append(row)
         for (lr, batch, noise, prior), rows in sorted(curves.items()):
             rows = sorted(rows, key=lambda r: r['epochs'])
@@ -89,7 +90,8 @@ def uci_selection(record, path):
             mean = np.array([r['val_ll'] for r in rows])
             se = np.array([r['val_ll_se'] if r['val_ll_se'] is not None else 0.0
                            for r in rows])
-            label = 'noise prior %s%s' % (noise, '' if prior == 1.0 else ', N(0, %g)' % prior)
+            label = 'noise prior %s%s' % (noise, '' if prior == selection.DEFAULT_PRIOR_SIGMA
+                                          else ', N(0, %g)' % prior)
             if len({c[0] for c in curves}) > 1:
                 label += ', lr %g' % lr
             line, = ax.plot(epochs, mean, lw=1, label=label)
@@ -98,12 +100,12 @@ def uci_selection(record, path):
         ax.axvline(chosen['epochs'], color='k', lw=1, label='chosen E = %d' % chosen['epochs'])
         ax.axvline(entry['epochs40']['choice']['epochs'], color='k', ls=':', lw=1,
                    label='E = %d row' % entry['epochs40']['choice']['epochs'])
-        values = [r['val_ll'] for r in entry['selection']]
+        values = [r['val_ll'] for r in table]
         best = max(values)
         ax.set_ylim(max(min(values), best - 1.5) - 0.05, best + 0.15)
         ax.set(xlabel='stopping epoch E', ylabel='validation log-likelihood (mean)')
         ax.set_title('%s: %d selection splits' % (name, max(
-            r['splits'] for r in entry['selection'])), fontsize=9)
+            r['splits'] for r in table)), fontsize=9)
         ax.legend(fontsize=7, loc='lower right')
     fig.tight_layout()
     return save_figure(fig, path)

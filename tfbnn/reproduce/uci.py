@@ -23,7 +23,7 @@ The choice is made robust against the noise of small validation sets
 log-likelihood is within one standard error of the best, the simplest
 wins: the fewest epochs, then no noise prior, then the standard N(0, 1)
 prior, then the smaller step. The standard error is that of the per-split
-differences to the best setting (`paired_se`): all settings are scored on
+differences to the best setting (`selection.paired_se`): all settings are scored on
 the same splits, so this is the error that says whether two settings
 differ. The 20 test runs then train on the whole training split. A second
 row keeps E = 40 (the original protocol's epochs), so the effect of
@@ -41,15 +41,13 @@ import fcntl
 import math
 import os
 
-import numpy as np
-
 from tfbnn.internal.jsonio import read_json, write_json
-from tfbnn.reproduce import paper, runner
+from tfbnn.reproduce import paper, runner, selection
+from tfbnn.reproduce.selection import DEFAULT_PRIOR_SIGMA, mean_and_se, one_se_choice
 from tfbnn.training import rundir
 
 __all__ = ['SETS', 'CANDIDATES', 'VALIDATE_EVERY', 'STEP_BUDGET', 'SELECT_SPLITS',
-           'base_options', 'reproduce_uci', 'mean_and_se', 'paired_se', 'one_se_choice',
-           'epochs_for', 'candidate', 'with_prior_stddevs']
+           'base_options', 'reproduce_uci', 'epochs_for', 'candidate', 'with_prior_stddevs']
 
 SETS = ('bostonHousing', 'concrete', 'energy', 'yacht')
 # (learning rate, batch size, noise prior, prior stddev) of Adam. The
@@ -62,7 +60,6 @@ SETS = ('bostonHousing', 'concrete', 'energy', 'yacht')
 # A 3-tuple means the N(0, 1) prior; `with_prior_stddevs` crosses a grid
 # with other priors.
 CANDIDATES = ((3e-3, 32, 'none'), (3e-3, 32, 'gamma'), (1e-3, 32, 'none'), (3e-4, 32, 'none'))
-DEFAULT_PRIOR_SIGMA = 1.0
 VALIDATE_EVERY = 10
 NUM_SPLITS = 20
 STEP_BUDGET = 24000
@@ -102,42 +99,6 @@ def base_options(set_dir, max_epochs=FIXED_EPOCHS):
                 kl_scheme='per_example', kl_weight=1.0, posterior_init_scale=0.01,
                 eval_samples=100, epochs=max_epochs, keep_checkpoints=1, threads=1,
                 checkpoint_every=CHECKPOINT_EVERY)
-
-
-def paired_se(values, best):
-    """Standard error of the mean of the per-split differences values - best.
-
-    Every setting is scored on the same selection splits, and a split with
-    hard validation rows is hard for every setting, so the difference
-    between two settings varies far less over the splits than either
-    setting's score does: its standard error, std(d, ddof=1) / sqrt(n) with
-    d_k = values_k - best_k, is the one that says whether the data can tell
-    the two apart. 0 for fewer than two splits (nothing to estimate).
-    """
-    d = np.asarray(values, np.float64) - np.asarray(best, np.float64)
-    return float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
-
-
-def one_se_choice(table, num_splits):
-    """The simplest row within one paired standard error of the best mean val_ll.
-
-    A row r is close to the best row b when mean(r) >= mean(b) - SE(r - b),
-    the standard error of their per-split differences (`paired_se`).
-
-    Args:
-      table: rows with learning_rate, batch_size, noise_prior, epochs, val_ll
-        (the mean), val_ll_splits (the score of each selection split, in
-        split order) and splits.
-      num_splits: rows scored on fewer splits are left out.
-    """
-    complete = [r for r in table if r['splits'] == num_splits]
-    best = max(complete, key=lambda r: r['val_ll'])
-    close = [r for r in complete if r['val_ll'] >= best['val_ll'] - paired_se(
-        r['val_ll_splits'], best['val_ll_splits'])]
-    return min(close, key=lambda r: (
-        r['epochs'], r['noise_prior'] != 'none',
-        r.get('prior_sigma', DEFAULT_PRIOR_SIGMA) != DEFAULT_PRIOR_SIGMA,
-        r['learning_rate'], -r['batch_size']))
 
 
 def candidate(values):
@@ -185,16 +146,10 @@ def count_splits(set_dir):
     return k
 
 
-def mean_and_se(values):
-    """(mean, standard error = std / sqrt(n), ddof=1) of a list of numbers."""
-    values = np.asarray(values, np.float64)
-    se = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else float('nan')
-    return float(values.mean()), float(se)
-
-
 def _select(name, set_dir, out_dir, protocol, log, verbose):
-    """Scores every candidate at every validated epoch; returns the choice."""
-    scores = {}  # (lr, batch, noise, prior, epoch) -> val_ll over the selection splits
+    """Scores every candidate at every validated epoch; returns the choice, the
+    best row at the fixed epochs and the selection in the record's form."""
+    scores = {}  # (lr, batch, noise, prior) -> [{epoch: val_ll} for each selection split]
     select_splits, max_epochs = protocol['select_splits'], protocol['max_epochs']
     for lr, batch, noise, prior_sigma in map(candidate, protocol['candidates']):
         for split in range(select_splits):
@@ -207,22 +162,18 @@ def _select(name, set_dir, out_dir, protocol, log, verbose):
                           evaluate_test=False, output_dir=run_dir)
             runner.run(config, verbose, reuse=True)
             history = read_json(os.path.join(run_dir, rundir.HISTORY))
-            for epoch, value in zip(history['epoch'], history['val_ll']):
-                if value is not None:
-                    scores.setdefault((lr, batch, noise, prior_sigma, epoch), []).append(value)
+            scores.setdefault((lr, batch, noise, prior_sigma), []).append(
+                {e: v for e, v in zip(history['epoch'], history['val_ll']) if v is not None})
         log('uci %s: candidate lr %g batch %d noise prior %s prior stddev %g scored on %d splits'
             % (name, lr, batch, noise, prior_sigma, select_splits))
-    table = []
-    for (lr, b, noise, prior_sigma, e), v in sorted(scores.items()):
-        mean, se = mean_and_se(v)
-        table.append(dict(learning_rate=lr, batch_size=b, noise_prior=noise,
-                          prior_sigma=prior_sigma, epochs=e, val_ll=mean,
-                          val_ll_se=se if len(v) > 1 else None, splits=len(v),
-                          val_ll_splits=v))
+    # The choice is made on the rounded scores the record keeps, so it can be
+    # recomputed from the record.
+    curves = selection.to_curves(scores, select_splits)
+    table = selection.to_rows(curves)
     best = one_se_choice(table, select_splits)
     fixed = max([r for r in table if r['splits'] == select_splits
                  and r['epochs'] == protocol['fixed_epochs']], key=lambda r: r['val_ll'])
-    return best, fixed, table
+    return best, fixed, curves
 
 
 def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
@@ -333,7 +284,7 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
             log('uci %s: %d splits in %s (fewer than %d): using them all'
                 % (name, available, set_dir, num_splits))
         log('uci %s: candidates train for up to %d epochs' % (name, set_epochs))
-        best, best40, table = _select(name, set_dir, set_out, set_protocol, log, verbose)
+        best, best40, curves = _select(name, set_dir, set_out, set_protocol, log, verbose)
         log('uci %s: chose lr %g, batch %d, noise prior %s, prior stddev %g, %d epochs (mean '
             'validation LL %.3f); at %d epochs lr %g, batch %d, noise prior %s, prior stddev %g '
             '(%.3f)' % (name, best['learning_rate'], best['batch_size'], best['noise_prior'],
@@ -349,6 +300,6 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
             fixed = _test_runs(name, set_dir, set_out, best40, 'epochs40', test_splits, log,
                                verbose)
         _store_set(os.path.join(out_dir, 'uci.json'), record, name,
-                   dict(selection=table, chosen=chosen, epochs40=fixed, max_epochs=set_epochs),
+                   dict(selection=curves, chosen=chosen, epochs40=fixed, max_epochs=set_epochs),
                    log)
     return record
