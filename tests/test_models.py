@@ -58,7 +58,10 @@ def test_make_prior():
     assert isinstance(models.make_prior('normal', 0.1), tfbnn.priors.NormalPrior)
     mix = models.make_prior('scale_mixture', pi=0.25, sigma1=1.0, sigma2=0.01)
     assert (mix.pi, mix.sigma1, mix.sigma2) == (0.25, 1.0, 0.01)
-    with pytest.raises(ValueError, match="unknown prior 'laplace'"):
+    assert isinstance(models.make_prior('empirical_bayes'),
+                      tfbnn.priors.EmpiricalBayesNormalPrior)
+    with pytest.raises(ValueError, match="unknown prior 'laplace': choose one of normal, "
+                                         "scale_mixture, empirical_bayes"):
         models.make_prior('laplace')
 
 

@@ -99,3 +99,45 @@ def test_mixture_kl_needs_samples():
 def test_invalid_prior_parameters(factory, kwargs, match):
     with pytest.raises(ValueError, match=match):
         factory(**kwargs)
+
+
+def test_empirical_bayes_kl_is_the_normal_kl_at_the_fitted_stddev(sess):
+    rng = np.random.RandomState(1)
+    mu = rng.randn(6, 3) * 0.4
+    s = rng.uniform(0.05, 0.5, size=(6, 3))
+    prior = priors.empirical_bayes_normal()
+    loc, scale = tf.constant(mu), tf.constant(s)
+    kl, fitted = sess.run([prior.kl_divergence(loc, scale), prior.fitted_stddev(loc, scale)])
+    assert fitted == pytest.approx(np.sqrt(np.mean(mu ** 2 + s ** 2)), rel=1e-12)
+    np.testing.assert_allclose(kl, numpy_normal_kl(mu, s, 0.0, fitted), rtol=1e-12)
+    # ... which is the smallest KL over all N(0, sigma^2) priors.
+    grid = fitted * np.exp(np.linspace(-0.5, 0.5, 101))
+    assert kl <= min(numpy_normal_kl(mu, s, 0.0, g) for g in grid) + 1e-12
+
+
+def test_empirical_bayes_gradient_is_the_fixed_priors_at_the_fitted_stddev(sess):
+    # d KL(s*) / d mu_j = mu_j / s*^2 and d / d sigma_j = -1 / sigma_j + sigma_j / s*^2:
+    # the fixed prior's gradient, since d KL / d s = 0 at s*.
+    rng = np.random.RandomState(2)
+    mu, s = rng.randn(5), rng.uniform(0.1, 1.0, size=5)
+    loc, scale = tf.constant(mu), tf.constant(s)
+    d_mu, d_s = sess.run(tf.gradients(priors.empirical_bayes_normal().kl_divergence(
+        loc, scale), [loc, scale]))
+    s2 = np.mean(mu ** 2 + s ** 2)
+    np.testing.assert_allclose(d_mu, mu / s2, rtol=1e-10)
+    np.testing.assert_allclose(d_s, -1.0 / s + s / s2, rtol=1e-10)
+
+
+def test_empirical_bayes_kl_is_zero_only_for_a_posterior_it_can_fit(sess):
+    prior = priors.empirical_bayes_normal()
+    same = prior.kl_divergence(tf.zeros([4], tf.float64), tf.constant([0.3] * 4, tf.float64))
+    spread = prior.kl_divergence(tf.zeros([2], tf.float64), tf.constant([0.1, 1.0], tf.float64))
+    one = prior.kl_divergence(tf.constant([2.0], tf.float64), tf.constant([0.5], tf.float64))
+    same, spread, one = sess.run([same, spread, one])
+    assert abs(same) < 1e-12
+    # n / 2 log mean(sigma^2) - sum log sigma = log(0.505) - log(0.1): Jensen's gap.
+    assert spread == pytest.approx(math.log(0.505) - math.log(0.1), rel=1e-12)
+    # A single weight: 0.5 log(1 + mu^2 / sigma^2).
+    assert one == pytest.approx(0.5 * math.log(1.0 + 16.0), rel=1e-12)
+    with pytest.raises(ValueError, match='empirical_bayes_normal prior: it has no density'):
+        prior.log_prob(tf.zeros([2]))

@@ -15,7 +15,7 @@ from tfbnn import layers, priors, recurrent
 from tfbnn.errors import ConfigError
 from tfbnn.internal.sample_axis import fold_samples
 
-__all__ = ['MODELS', 'NORMS', 'MEAN_INITIALIZERS', 'ModelSpec', 'NetworkOutputs',
+__all__ = ['MODELS', 'NORMS', 'PRIORS', 'MEAN_INITIALIZERS', 'ModelSpec', 'NetworkOutputs',
            'build_network', 'gaussian_nll', 'noise_log_prior', 'make_prior', 'mean_initializer']
 
 MODELS = ('mlp', 'lenet5', 'conv3d', 'lstm')
@@ -69,13 +69,20 @@ Attributes:
 """
 
 
+PRIORS = ('normal', 'scale_mixture', 'empirical_bayes')
+
+
 def make_prior(name, sigma=1.0, pi=0.5, sigma1=1.0, sigma2=math.exp(-6.0)):
-    """A prior from its command-line name: 'normal' or 'scale_mixture'."""
+    """A prior from its command-line name (`PRIORS`): 'normal' (N(0, sigma^2)),
+    'scale_mixture' (pi, sigma1, sigma2) or 'empirical_bayes' (N(0, s^2), s
+    fitted to each weight tensor's posterior)."""
     if name == 'normal':
         return priors.normal(sigma)
     if name == 'scale_mixture':
         return priors.scale_mixture(pi, sigma1, sigma2)
-    raise ConfigError("unknown prior %r: choose 'normal' or 'scale_mixture'" % (name,))
+    if name == 'empirical_bayes':
+        return priors.empirical_bayes_normal()
+    raise ConfigError('unknown prior %r: choose one of %s' % (name, ', '.join(PRIORS)))
 
 
 _INPUT_KIND = {2: 'image [height, width, channels]',

@@ -126,8 +126,9 @@ class RunConfig(object):
     estimator: str = _option(
         'flipout', 'model', 'reparameterization, flipout or local_reparameterization',
         choices=layers.ESTIMATORS)
-    prior: str = _option('normal', 'model', 'normal or scale_mixture',
-                         choices=('normal', 'scale_mixture'))
+    prior: str = _option('normal', 'model', 'normal (N(0, --prior-sigma^2)), scale_mixture or '
+                         'empirical_bayes (N(0, s^2), s fitted to each weight tensor)',
+                         choices=models.PRIORS)
     prior_sigma: float = _option(1.0, 'model', 'stddev of the normal prior',
                                  check='positive_number')
     prior_pi: float = _option(0.5, 'model', 'scale mixture pi')

@@ -9,9 +9,11 @@ from tfbnn.cli.reproduce import main
     (['mnist', '--budget-minutes', '0'], 'budgets must be positive minutes, got 0.0'),
     (['uci', '--select-splits', '0'], '--select-splits must be >= 1, got 0'),
     (['uci', '--splits', '0'], '--splits must be >= 1, got 0'),
-    (['uci', '--prior-stddevs', '1,x'], "--prior-stddevs must be distinct positive numbers, "
-                                        "got '1,x'"),
+    (['uci', '--prior-stddevs', '1,x'], "--prior-stddevs must be distinct positive numbers or "
+                                        "eb, got '1,x'"),
     (['uci', '--prior-stddevs', '0'], '--prior-stddevs must be distinct positive numbers'),
+    (['uci', '--prior-stddevs', 'eb,EB'], "--prior-stddevs must be distinct positive numbers "
+                                          "or eb, got 'eb,EB'"),
     (['mnist', '--select-epochs', '1'], '--select-epochs must be >= 2 (the schedule decays '
                                         'before its last epoch), got 1'),
     (['mnist', '--epochs', '0'], '--epochs must be >= 2'),

@@ -29,7 +29,8 @@ def test_protocol_on_a_tiny_set(tmp_path):
     _fixture(str(data / 'toyset'))
     record = uci.reproduce_uci(str(data), str(tmp_path / 'out'), lambda line: None,
                                sets=['toyset'], select_splits=1, num_splits=2,
-                               candidates=((1e-2, 16, 'none'), (1e-3, 16, 'gamma', 0.3)),
+                               candidates=((1e-2, 16, 'none'), (1e-3, 16, 'gamma', 0.3),
+                                           (1e-3, 16, 'none', 'eb')),
                                max_epochs=4, validate_every=2, fixed_epochs=4)
     assert read_json(str(tmp_path / 'out' / 'uci.json')) == json.loads(json.dumps(record))
     result = record['sets']['toyset']
@@ -37,17 +38,23 @@ def test_protocol_on_a_tiny_set(tmp_path):
     assert [(c['learning_rate'], c['noise_prior'], c['prior_sigma'], c['epochs'],
              len(c['val_ll_by_split']), len(c['val_ll_by_split'][0]))
             for c in result['selection']] == [(1e-3, 'gamma', 0.3, [2, 4], 1, 2),
+                                              (1e-3, 'none', 'eb', [2, 4], 1, 2),
                                               (1e-2, 'none', 1.0, [2, 4], 1, 2)]
     # ... which are the run's validation scores, rounded.
     history = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'select'),
                                      'lr0.01_b16_none_split0', 'history.json'))
-    assert result['selection'][1]['val_ll_by_split'][0] == [
+    assert result['selection'][2]['val_ll_by_split'][0] == [
         round(v, selection.DECIMALS) for v in history['val_ll'] if v is not None]
-    assert record['protocol']['candidates'] == [[1e-2, 16, 'none', 1.0], [1e-3, 16, 'gamma', 0.3]]
+    assert record['protocol']['candidates'] == [[1e-2, 16, 'none', 1.0], [1e-3, 16, 'gamma', 0.3],
+                                                [1e-3, 16, 'none', 'eb']]
     # The prior stddev reaches the run; an N(0, 1) run keeps its old folder name.
     narrow = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'select'),
                                     'lr0.001_b16_gamma_prior0.3_split0', 'config.json'))
     assert narrow['prior_sigma'] == 0.3 and narrow['noise_prior'] == 'gamma'
+    assert narrow['prior'] == 'normal'
+    fitted = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'select'),
+                                    'lr0.001_b16_none_prioreb_split0', 'config.json'))
+    assert fitted['prior'] == 'empirical_bayes'
     choice = result['chosen']['choice']
     test_run = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'test'), '%s_e%d' % (
         uci._run_name(choice['learning_rate'], choice['batch_size'], choice['noise_prior'],
@@ -91,11 +98,18 @@ def test_prior_stddevs_cross_the_grid():
     assert uci.with_prior_stddevs(uci.CANDIDATES[:2], ['1', '0.3']) == (
         (3e-3, 32, 'none', 1.0), (3e-3, 32, 'none', 0.3), (3e-3, 32, 'gamma', 1.0),
         (3e-3, 32, 'gamma', 0.3))
-    # the default: the grid as it was, N(0, 1)
-    assert uci.with_prior_stddevs(uci.CANDIDATES, [1]) == tuple(
-        uci.candidate(c) for c in uci.CANDIDATES)
-    for bad in ([], [0.0], [1.0, 1.0]):
-        with pytest.raises(ValueError, match='distinct positive numbers'):
+    # Each (step, batch, noise) once: the default grid's N(0, 1) and 'eb' twins become one.
+    assert uci.with_prior_stddevs(uci.CANDIDATES, [1]) == (
+        (3e-3, 32, 'none', 1.0), (3e-3, 32, 'gamma', 1.0), (1e-3, 32, 'none', 1.0),
+        (3e-4, 32, 'none', 1.0))
+    # 'eb': the empirical Bayes prior, in any case
+    assert uci.with_prior_stddevs(uci.CANDIDATES[:1], ['1', 'EB']) == (
+        (3e-3, 32, 'none', 1.0), (3e-3, 32, 'none', 'eb'))
+    for bad in ([], [1.0, 1.0], ['eb', 'eb']):
+        with pytest.raises(ValueError, match='prior stddevs must be distinct'):
+            uci.with_prior_stddevs(uci.CANDIDATES, bad)
+    for bad in ([0.0], ['x'], [float('inf')], [True]):
+        with pytest.raises(ValueError, match="a weight prior is a positive stddev or 'eb'"):
             uci.with_prior_stddevs(uci.CANDIDATES, bad)
 
 

@@ -86,9 +86,11 @@ def _add_others(sub):
                         'from its size: at least 40, at most 4000); several processes may '
                         'share --out, each with its own --sets, and their sets land in one '
                         'uci.json')
-    u.add_argument('--prior-stddevs', default='1',
-                   help='comma-separated stddevs of the weights\' normal prior: each candidate '
-                        'of the grid is tried with each (chosen on validation like the rest)')
+    u.add_argument('--prior-stddevs', default=None,
+                   help='comma-separated weight priors: stddevs of N(0, stddev^2), or eb for '
+                        'N(0, s^2) with s fitted to each weight tensor (empirical Bayes); each '
+                        '(step, batch, noise) of the grid is tried with each, chosen on '
+                        'validation like the rest (default: the grid as it is, N(0, 1) and eb)')
     r = _sub(sub, 'pruning', 'Blundell Table 2: prune the MNIST scale-mixture model by '
                              'signal-to-noise ratio')
     r.add_argument('--run-dir', default=None,
@@ -195,10 +197,10 @@ def _uci(args, log):
             raise _config_error('%s must be >= 1, got %d' % (flag, value))
     from tfbnn.reproduce.uci import CANDIDATES, with_prior_stddevs
     try:
-        candidates = with_prior_stddevs(CANDIDATES, [s for s in args.prior_stddevs.split(',')
-                                                     if s.strip()])
+        candidates = CANDIDATES if args.prior_stddevs is None else with_prior_stddevs(
+            CANDIDATES, [s for s in args.prior_stddevs.split(',') if s.strip()])
     except ValueError:
-        raise _config_error('--prior-stddevs must be distinct positive numbers, got %r'
+        raise _config_error('--prior-stddevs must be distinct positive numbers or eb, got %r'
                             % args.prior_stddevs)
     reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log,
                             [s for s in args.sets.split(',') if s], args.select_splits,

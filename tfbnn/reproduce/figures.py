@@ -84,14 +84,14 @@ def uci_selection(record, path):
             key = tuple(row[k] for k in ('learning_rate', 'batch_size', 'noise_prior',
                                          'prior_sigma'))
             curves.setdefault(key, []).append(row)
-        for (lr, batch, noise, prior), rows in sorted(curves.items()):
+        for (lr, batch, noise, prior), rows in sorted(curves.items(), key=lambda kv: str(kv[0])):
             rows = sorted(rows, key=lambda r: r['epochs'])
             epochs = np.array([r['epochs'] for r in rows])
             mean = np.array([r['val_ll'] for r in rows])
             se = np.array([r['val_ll_se'] if r['val_ll_se'] is not None else 0.0
                            for r in rows])
             label = 'noise prior %s%s' % (noise, '' if prior == selection.DEFAULT_PRIOR_SIGMA
-                                          else ', N(0, %g)' % prior)
+                                          else ', ' + selection.prior_text(prior))
             if len({c[0] for c in curves}) > 1:
                 label += ', lr %g' % lr
             line, = ax.plot(epochs, mean, lw=1, label=label)

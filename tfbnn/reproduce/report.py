@@ -10,7 +10,7 @@ import shutil
 
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
-from tfbnn.reproduce import figures, goals, paper
+from tfbnn.reproduce import figures, goals, paper, selection
 
 __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'update_results',
            'write_figures']
@@ -201,7 +201,7 @@ def _uci(records):
         return '(not run yet: `python scripts/reproduce.py uci`)'
     rows = ['| set | tfbnn, E chosen: RMSE | test LL | tfbnn, E = 40: RMSE | test LL | VI: RMSE '
             '| test LL | PBP: RMSE | test LL | MC dropout: RMSE | test LL '
-            '| chosen (lr, batch, noise prior, prior stddev, E) |',
+            '| chosen (lr, batch, noise prior, weight prior, E) |',
             '|---|---|---|---|---|---|---|---|---|---|---|---|']
 
     def pm(value, se):
@@ -215,9 +215,10 @@ def _uci(records):
             cells += ([pm(ref[m][0], ref[m][1]), pm(ref[m][2], ref[m][3])] if m in ref
                       else ['', ''])
         ch = c['choice']
-        rows.append('| %s | %s | %g, %d, %s, %g, %d |' % (
+        rows.append('| %s | %s | %g, %d, %s, %s, %d |' % (
             name, ' | '.join(cells), ch['learning_rate'], ch['batch_size'],
-            ch.get('noise_prior', 'none'), ch.get('prior_sigma', 1.0), ch['epochs']))
+            ch.get('noise_prior', 'none'), selection.prior_text(ch.get(
+                'prior_sigma', selection.DEFAULT_PRIOR_SIGMA)), ch['epochs']))
     return '\n'.join(rows)
 
 

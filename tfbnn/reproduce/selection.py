@@ -15,12 +15,38 @@ standard error recomputed. A boston record of 800 rows of 10 splits took
 """
 import numpy as np
 
-__all__ = ['DEFAULT_PRIOR_SIGMA', 'DECIMALS', 'mean_and_se', 'paired_se', 'one_se_choice',
-           'to_curves', 'to_rows']
+__all__ = ['DEFAULT_PRIOR_SIGMA', 'EMPIRICAL_BAYES', 'DECIMALS', 'prior_value', 'prior_text',
+           'mean_and_se', 'paired_se', 'one_se_choice', 'to_curves', 'to_rows']
 
 DEFAULT_PRIOR_SIGMA = 1.0
+# A candidate's weight prior is the stddev of N(0, stddev^2), or this: N(0, s^2)
+# with s fitted to each weight tensor (`tfbnn.priors.empirical_bayes_normal`).
+EMPIRICAL_BAYES = 'eb'
 DECIMALS = 4
 _CANDIDATE = ('learning_rate', 'batch_size', 'noise_prior', 'prior_sigma')
+
+
+def prior_value(value):
+    """A candidate's weight prior: a positive stddev (float) or `EMPIRICAL_BAYES`.
+
+    Raises:
+      ValueError: anything else.
+    """
+    if isinstance(value, str) and value.strip().lower() == EMPIRICAL_BAYES:
+        return EMPIRICAL_BAYES
+    try:
+        stddev = float(value)
+    except (TypeError, ValueError):
+        stddev = float('nan')
+    if isinstance(value, bool) or not 0 < stddev < float('inf'):
+        raise ValueError('a weight prior is a positive stddev or %r, got %r'
+                         % (EMPIRICAL_BAYES, value))
+    return stddev
+
+
+def prior_text(value):
+    """'N(0, 0.3)' or 'empirical Bayes': a candidate's weight prior for people."""
+    return 'empirical Bayes' if value == EMPIRICAL_BAYES else 'N(0, %g)' % value
 
 
 def mean_and_se(values):
@@ -90,7 +116,8 @@ def to_curves(scores, num_splits):
       by candidate; scores rounded to `DECIMALS` places.
     """
     curves = []
-    for key, per_split in sorted(scores.items()):
+    # (str: a prior is a number or EMPIRICAL_BAYES, which do not compare)
+    for key, per_split in sorted(scores.items(), key=lambda kv: kv[0][:3] + (str(kv[0][3]),)):
         per_split = list(per_split) + [{}] * (num_splits - len(per_split))
         epochs = sorted(set().union(*per_split))
         curves.append(dict(zip(_CANDIDATE, key), epochs=epochs, val_ll_by_split=[

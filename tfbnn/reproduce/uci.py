@@ -19,7 +19,7 @@ whatever the total, so one run scores every stopping epoch E at once.
 
 The choice is made robust against the noise of small validation sets
 (boston's are 91 rows) by the one-standard-error rule: among the settings
-(learning rate, batch size, noise, prior stddev, E) whose mean validation
+(learning rate, batch size, noise, weight prior, E) whose mean validation
 log-likelihood is within one standard error of the best, the simplest
 wins: the fewest epochs, then no noise prior, then the standard N(0, 1)
 prior, then the smaller step. The standard error is that of the per-split
@@ -57,9 +57,12 @@ SETS = ('bostonHousing', 'concrete', 'energy', 'yacht')
 # splits: -2.596 at 50 epochs with 3e-3, -2.563 at 120 with 1e-3, -2.551 at
 # 380 with 3e-4); they are paired with the maximum-likelihood noise only,
 # since PBP's Gamma prior never came within one standard error with 3e-3.
-# A 3-tuple means the N(0, 1) prior; `with_prior_stddevs` crosses a grid
-# with other priors.
-CANDIDATES = ((3e-3, 32, 'none'), (3e-3, 32, 'gamma'), (1e-3, 32, 'none'), (3e-4, 32, 'none'))
+# Each of those steps is also tried with the empirical Bayes prior ('eb':
+# N(0, s^2), s fitted to each weight tensor), in place of a stddev chosen in
+# advance. A 3-tuple means the N(0, 1) prior; `with_prior_stddevs` crosses a
+# grid with other priors.
+CANDIDATES = ((3e-3, 32, 'none'), (3e-3, 32, 'gamma'), (1e-3, 32, 'none'), (3e-4, 32, 'none'),
+              (3e-3, 32, 'none', 'eb'), (1e-3, 32, 'none', 'eb'), (3e-4, 32, 'none', 'eb'))
 VALIDATE_EVERY = 10
 NUM_SPLITS = 20
 STEP_BUDGET = 24000
@@ -102,33 +105,48 @@ def base_options(set_dir, max_epochs=FIXED_EPOCHS):
 
 
 def candidate(values):
-    """(learning rate, batch size, noise prior, prior stddev) of a candidate
-    given with or without its prior stddev."""
+    """(learning rate, batch size, noise prior, weight prior) of a candidate
+    given with or without its weight prior (`selection.prior_value`: a stddev
+    or 'eb'; N(0, 1) when left out)."""
     values = tuple(values)
     if len(values) == 3:
         values += (DEFAULT_PRIOR_SIGMA,)
     if len(values) != 4:
         raise ValueError('a UCI candidate is (learning rate, batch size, noise prior[, prior '
                          'stddev]), got %r' % (values,))
-    return values
+    return values[:3] + (selection.prior_value(values[3]),)
 
 
 def with_prior_stddevs(candidates, stddevs):
-    """Every candidate of `candidates` once per prior stddev in `stddevs`.
+    """Each (learning rate, batch size, noise prior) of `candidates`, in order
+    and once, with each weight prior in `stddevs` (stddevs of N(0, stddev^2),
+    or 'eb': N(0, s^2) with s fitted); the candidates' own priors are replaced.
 
     Raises:
-      ValueError: a stddev that is not a positive number, or one repeated.
+      ValueError: a value that is neither, or one repeated.
     """
-    stddevs = [float(s) for s in stddevs]
-    if not stddevs or any(not s > 0 for s in stddevs) or len(set(stddevs)) != len(stddevs):
-        raise ValueError('prior stddevs must be distinct positive numbers, got %s' % (stddevs,))
-    return tuple(candidate(c)[:3] + (s,) for c in candidates for s in stddevs)
+    stddevs = [selection.prior_value(s) for s in stddevs]
+    if not stddevs or len(set(stddevs)) != len(stddevs):
+        raise ValueError('prior stddevs must be distinct, got %s' % (stddevs,))
+    bases = []
+    for c in candidates:
+        if candidate(c)[:3] not in bases:
+            bases.append(candidate(c)[:3])
+    return tuple(base + (s,) for base in bases for s in stddevs)
 
 
-def _run_name(lr, batch, noise, prior_sigma):
+def _run_name(lr, batch, noise, prior):
     # The N(0, 1) runs keep the names they had before the prior was a candidate.
-    return 'lr%g_b%d_%s%s' % (lr, batch, noise, '' if prior_sigma == DEFAULT_PRIOR_SIGMA
-                               else '_prior%g' % prior_sigma)
+    return 'lr%g_b%d_%s%s' % (lr, batch, noise, '' if prior == DEFAULT_PRIOR_SIGMA
+                               else '_prior%s' % (prior if prior == selection.EMPIRICAL_BAYES
+                                                  else '%g' % prior))
+
+
+def _prior_options(prior):
+    """The job's options of a candidate's weight prior."""
+    if prior == selection.EMPIRICAL_BAYES:
+        return dict(prior='empirical_bayes', prior_sigma=DEFAULT_PRIOR_SIGMA)
+    return dict(prior='normal', prior_sigma=prior)
 
 
 def count_splits(set_dir):
@@ -146,26 +164,33 @@ def count_splits(set_dir):
     return k
 
 
+def _describe(row):
+    return 'lr %g, batch %d, noise prior %s, weight prior %s, %d epochs (mean validation LL ' \
+        '%.3f)' % (row['learning_rate'], row['batch_size'], row['noise_prior'],
+                   selection.prior_text(row['prior_sigma']), row['epochs'], row['val_ll'])
+
+
 def _select(name, set_dir, out_dir, protocol, log, verbose):
     """Scores every candidate at every validated epoch; returns the choice, the
     best row at the fixed epochs and the selection in the record's form."""
     scores = {}  # (lr, batch, noise, prior) -> [{epoch: val_ll} for each selection split]
     select_splits, max_epochs = protocol['select_splits'], protocol['max_epochs']
-    for lr, batch, noise, prior_sigma in map(candidate, protocol['candidates']):
+    for lr, batch, noise, prior in map(candidate, protocol['candidates']):
         for split in range(select_splits):
             run_dir = os.path.join(out_dir, 'select', '%s_split%d' % (
-                _run_name(lr, batch, noise, prior_sigma), split))
+                _run_name(lr, batch, noise, prior), split))
             config = dict(base_options(set_dir, max_epochs), split=split, seed=split,
                           learning_rate=lr, batch_size=batch, noise_prior=noise,
-                          prior_sigma=prior_sigma, validation_size=VALIDATION_SIZE,
+                          validation_size=VALIDATION_SIZE,
                           validate_every=protocol['validate_every'],
-                          evaluate_test=False, output_dir=run_dir)
+                          evaluate_test=False, output_dir=run_dir, **_prior_options(prior))
             runner.run(config, verbose, reuse=True)
             history = read_json(os.path.join(run_dir, rundir.HISTORY))
-            scores.setdefault((lr, batch, noise, prior_sigma), []).append(
+            scores.setdefault((lr, batch, noise, prior), []).append(
                 {e: v for e, v in zip(history['epoch'], history['val_ll']) if v is not None})
-        log('uci %s: candidate lr %g batch %d noise prior %s prior stddev %g scored on %d splits'
-            % (name, lr, batch, noise, prior_sigma, select_splits))
+        log('uci %s: candidate lr %g batch %d noise prior %s weight prior %s scored on %d '
+            'splits' % (name, lr, batch, noise, selection.prior_text(prior),
+                        select_splits))
     # The choice is made on the rounded scores the record keeps, so it can be
     # recomputed from the record.
     curves = selection.to_curves(scores, select_splits)
@@ -181,16 +206,16 @@ def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
     folder per choice, so a rerun under a changed grid that chooses otherwise trains
     new runs and reuses those of an unchanged choice."""
     rows = []
-    prior_sigma = choice.get('prior_sigma', DEFAULT_PRIOR_SIGMA)
+    prior = choice.get('prior_sigma', DEFAULT_PRIOR_SIGMA)
     folder = os.path.join(out_dir, 'test', '%s_e%d' % (
         _run_name(choice['learning_rate'], choice['batch_size'], choice['noise_prior'],
-                  prior_sigma), choice['epochs']))
+                  prior), choice['epochs']))
     for split in range(num_splits):
         config = dict(base_options(set_dir), split=split, seed=split,
                       learning_rate=choice['learning_rate'], batch_size=choice['batch_size'],
                       noise_prior=choice['noise_prior'], epochs=choice['epochs'],
-                      prior_sigma=prior_sigma,
-                      output_dir=os.path.join(folder, 'split%d' % split))
+                      output_dir=os.path.join(folder, 'split%d' % split),
+                      **_prior_options(prior))
         metrics = runner.run(config, verbose, reuse=True)
         rows.append(dict(split=split, rmse=metrics['rmse'], test_ll=metrics['test_ll'],
                          train_seconds=metrics['train_seconds']))
@@ -241,7 +266,7 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
       select_splits: how many splits' held-out rows choose the hyperparameters.
       verbose: print every epoch of every run.
       num_splits, candidates, validate_every, fixed_epochs: the protocol's 20
-        splits, (learning rate, batch size, noise prior[, prior stddev]) grid, scoring
+        splits, (learning rate, batch size, noise prior[, weight prior]) grid, scoring
         interval and the epochs of the fixed-E row.
       max_epochs: the longest run of every set; None: per set, from
         `step_budget` (`epochs_for`). Small values make a smoke run.
@@ -285,12 +310,8 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
                 % (name, available, set_dir, num_splits))
         log('uci %s: candidates train for up to %d epochs' % (name, set_epochs))
         best, best40, curves = _select(name, set_dir, set_out, set_protocol, log, verbose)
-        log('uci %s: chose lr %g, batch %d, noise prior %s, prior stddev %g, %d epochs (mean '
-            'validation LL %.3f); at %d epochs lr %g, batch %d, noise prior %s, prior stddev %g '
-            '(%.3f)' % (name, best['learning_rate'], best['batch_size'], best['noise_prior'],
-                        best['prior_sigma'], best['epochs'], best['val_ll'], fixed_epochs,
-                        best40['learning_rate'], best40['batch_size'], best40['noise_prior'],
-                        best40['prior_sigma'], best40['val_ll']))
+        log('uci %s: chose %s; at %d epochs: %s' % (name, _describe(best), fixed_epochs,
+                                                     _describe(best40)))
         test_splits = min(num_splits, available)
         chosen = _test_runs(name, set_dir, set_out, best, 'chosen', test_splits, log, verbose)
         key = ('learning_rate', 'batch_size', 'noise_prior', 'prior_sigma', 'epochs')
