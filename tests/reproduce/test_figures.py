@@ -7,27 +7,28 @@ from matplotlib.figure import Figure
 from tfbnn.reproduce import figures, selection
 
 
-def _row(lr, noise, epochs, ll, se):
-    return dict(learning_rate=lr, batch_size=32, noise_prior=noise, prior_sigma=1.0,
+def _row(lr, noise, epochs, ll, se, prior=1.0):
+    return dict(learning_rate=lr, batch_size=32, noise_prior=noise, prior_sigma=prior,
                 epochs=epochs, val_ll=ll, val_ll_se=se, splits=3)
 
 
-def _mean(lr, epochs):
-    return -3.0 + 0.001 * epochs * (2 if lr == 1e-3 else 1)
+def _mean(lr, epochs, prior=1.0):
+    return -3.0 + 0.001 * epochs * (2 if lr == 1e-3 else 1) + (0.01 if prior == 'eb' else 0.0)
 
 
 def _record(form):
     """A record whose selection is rows (as records were kept before
     2026-12-04) or curves: three splits at mean +- 0.05 and the mean, except
     at E = 20, which one split alone scored (no standard error there)."""
-    grid = ((3e-3, 'none'), (3e-3, 'gamma'), (1e-3, 'none'))
+    grid = ((3e-3, 'none', 1.0), (3e-3, 'gamma', 1.0), (1e-3, 'none', 1.0), (1e-3, 'none', 'eb'))
     if form == 'rows':
-        selection_ = [_row(lr, noise, e, _mean(lr, e), se) for lr, noise in grid
+        selection_ = [_row(lr, noise, e, _mean(lr, e, prior), se, prior)
+                      for lr, noise, prior in grid
                       for e, se in ((10, 0.05), (20, None), (30, 0.04))]
     else:
-        selection_ = selection.to_curves({(lr, 32, noise, 1.0): [
-            {e: _mean(lr, e) + d for e in (10, 20, 30) if d == 0.0 or e != 20}
-            for d in (0.0, -0.05, 0.05)] for lr, noise in grid}, 3)
+        selection_ = selection.to_curves({(lr, 32, noise, prior): [
+            {e: _mean(lr, e, prior) + d for e in (10, 20, 30) if d == 0.0 or e != 20}
+            for d in (0.0, -0.05, 0.05)] for lr, noise, prior in grid}, 3)
     choice = _row(3e-3, 'none', 30, _mean(3e-3, 30), 0.04)
     return dict(sets=dict(toy=dict(selection=selection_, chosen=dict(choice=choice),
                                    epochs40=dict(choice=_row(3e-3, 'none', 20, -2.98, None)))))
@@ -55,6 +56,9 @@ def test_uci_selection_draws_a_curve_per_candidate_and_the_chosen_epochs(tmp_pat
     # a missing standard error draws no band there but keeps the point.
     assert curves['noise prior none, lr 0.001'] == pytest.approx([-2.98, -2.96, -2.94])
     assert curves['noise prior gamma, lr 0.003'] == pytest.approx([-2.99, -2.98, -2.97])
+    # A weight prior other than N(0, 1) is named.
+    assert curves['noise prior none, empirical Bayes, lr 0.001'] == pytest.approx(
+        [-2.97, -2.95, -2.93])
     assert list(ax.get_lines()[-2].get_xdata()) == [30, 30]  # chosen E
     assert ax.get_lines()[-2].get_label() == 'chosen E = 30'
     assert ax.get_lines()[-1].get_label() == 'E = 20 row'

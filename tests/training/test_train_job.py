@@ -373,3 +373,19 @@ def test_resume_refuses_a_different_batch_order(tmp_path, capsys, flag, value):
     assert run(tmp_path, *QUICK)[0] == 0
     code, _ = run(tmp_path, *(QUICK + ['--resume', flag, value]))
     assert code == 2 and 'cannot resume: %s was' % flag in capsys.readouterr().err
+
+
+def test_the_empirical_bayes_prior_trains_with_less_kl_than_a_fixed_normal(tmp_path):
+    """--prior empirical_bayes: each weight tensor's KL is the normal KL at the
+    stddev that minimises it, so from the same seed its KL stays below N(0, 1)'s
+    (per weight about log(s*/sigma) against log(1/sigma) + 0.5 * (mu^2 - 1))."""
+    flags = ['--epochs', '1', '--hidden', '16', '--eval-samples', '3', '--progress', 'never',
+             '--seed', '3']
+    code, eb = run(tmp_path, '--prior', 'empirical_bayes', *flags, name='eb')
+    assert code == 0
+    code, normal = run(tmp_path, '--prior', 'normal', '--prior-sigma', '1', *flags, name='n')
+    assert code == 0
+    assert read(eb, 'config.json')['prior'] == 'empirical_bayes'
+    kl_eb, kl_normal = read(eb, 'history.json')['kl'][0], read(normal, 'history.json')['kl'][0]
+    assert 0 < kl_eb < 0.9 * kl_normal
+    assert np.isfinite(read(eb, 'metrics.json')['test_error'])

@@ -29,13 +29,15 @@ differ. The 20 test runs then train on the whole training split. A second
 row keeps E = 40 (the original protocol's epochs), so the effect of
 choosing E is visible.
 
-The prior's stddev is a candidate dimension (`with_prior_stddevs`, the CLI's
-`--prior-stddevs`): with N(0, 1) on every weight, the KL pulls the scale of
-each weight the data do not need towards 1, and a 50-unit hidden layer sums
-those draws into the prediction; a narrower prior (e.g. 0.3, about
-1 / sqrt(fan-in) for these sets' 6 to 13 features) may then be worth a
-place in the grid. The default grid keeps N(0, 1), the prior its record was
-made with; docs/RESULTS.md has the validation probe of 0.3.
+The weight prior is a candidate dimension too (`with_prior_stddevs`, the
+CLI's `--prior-stddevs`): with N(0, 1) on every weight, the KL pulls the
+scale of each weight the data do not need towards 1, and a 50-unit hidden
+layer sums those draws into the prediction. The default grid therefore tries
+each maximum-likelihood-noise step with the empirical Bayes prior as well
+('eb', `priors.empirical_bayes_normal`: N(0, s^2) with s fitted to each
+weight tensor's posterior as it trains), so no stddev has to be guessed for
+a set nobody has looked at; fixed stddevs can be crossed with the grid, e.g.
+`--prior-stddevs 1,0.3,eb`. docs/RESULTS.md has the validation probe of 0.3.
 """
 import fcntl
 import math
