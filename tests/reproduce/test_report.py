@@ -55,6 +55,21 @@ def test_verdicts_follow_the_numbers():
     assert '| the choice on a longer schedule | 117 min |' in rendered['times']
 
 
+def test_the_uci_times_name_the_selection_when_the_record_keeps_it():
+    records = dict(uci=_uci(dict(bostonHousing=-2.5, concrete=-3.2)))
+    old = report.render_results(records)['times']
+    assert '| UCI | training of the test runs, all sets and splits (the selection runs not ' \
+        'included) | 4 min |' in old  # two sets' chosen and E = 40 rows of 60 s each
+    records['uci']['protocol'] = dict(candidates=[[3e-3, 32, 'none', 1.0]] * 7)
+    for name, entry in records['uci']['sets'].items():
+        entry['select_seconds'] = 1500.0
+        entry['selection'] = [dict(val_ll_by_split=[[-2.6]] * (10 if name == 'concrete' else 5))]
+    times = report.render_results(records)['times']
+    assert '| UCI | the selection: 7 candidates x 5 or 10 splits per set, with validation | ' \
+        '50 min |' in times
+    assert '| UCI | training of the test runs, all sets and splits | 4 min |' in times
+
+
 def test_main_job_and_ood_verdicts_follow_the_numbers():
     main_job = dict(test_error=0.019, ece=0.025, ood_auroc_mi=0.91, ood_auroc_entropy=0.8,
                     train_seconds=6.0)

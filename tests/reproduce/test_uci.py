@@ -7,7 +7,7 @@ import pytest
 
 from tfbnn.errors import DataError
 from tfbnn.internal.jsonio import read_json
-from tfbnn.reproduce import selection, uci
+from tfbnn.reproduce import runner, selection, uci
 
 
 def _fixture(folder, splits=2, rows=60, seed=0):
@@ -73,6 +73,12 @@ def test_protocol_on_a_tiny_set(tmp_path):
     metrics = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'select'),
                                      'lr0.01_b16_none_split0', 'metrics.json'))
     assert 'rmse' not in metrics and 'val_ll' in metrics
+    # The selection's training time is every selection run's, kept with the set.
+    select_dir = str(tmp_path / 'out' / 'toyset' / 'select')
+    runs = [os.path.join(select_dir, d) for d in os.listdir(select_dir)]
+    assert len(runs) == 3
+    assert result['select_seconds'] == pytest.approx(sum(runner.history_seconds(r) for r in runs))
+    assert result['select_seconds'] > 0
 
 
 def test_missing_set_folder(tmp_path):

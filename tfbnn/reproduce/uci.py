@@ -174,8 +174,10 @@ def _describe(row):
 
 def _select(name, set_dir, out_dir, protocol, log, verbose):
     """Scores every candidate at every validated epoch; returns the choice, the
-    best row at the fixed epochs and the selection in the record's form."""
+    best row at the fixed epochs, the selection in the record's form and the
+    selection runs' training seconds."""
     scores = {}  # (lr, batch, noise, prior) -> [{epoch: val_ll} for each selection split]
+    seconds = 0.0
     select_splits, max_epochs = protocol['select_splits'], protocol['max_epochs']
     for lr, batch, noise, prior in map(candidate, protocol['candidates']):
         for split in range(select_splits):
@@ -186,7 +188,8 @@ def _select(name, set_dir, out_dir, protocol, log, verbose):
                           validation_size=VALIDATION_SIZE,
                           validate_every=protocol['validate_every'],
                           evaluate_test=False, output_dir=run_dir, **_prior_options(prior))
-            runner.run(config, verbose, reuse=True)
+            metrics = runner.run(config, verbose, reuse=True)
+            seconds += runner.history_seconds(run_dir, metrics['train_seconds'])
             history = read_json(os.path.join(run_dir, rundir.HISTORY))
             scores.setdefault((lr, batch, noise, prior), []).append(
                 {e: v for e, v in zip(history['epoch'], history['val_ll']) if v is not None})
@@ -200,7 +203,7 @@ def _select(name, set_dir, out_dir, protocol, log, verbose):
     best = one_se_choice(table, select_splits)
     fixed = max([r for r in table if r['splits'] == select_splits
                  and r['epochs'] == protocol['fixed_epochs']], key=lambda r: r['val_ll'])
-    return best, fixed, curves
+    return best, fixed, curves, seconds
 
 
 def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
@@ -311,7 +314,7 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
             log('uci %s: %d splits in %s (fewer than %d): using them all'
                 % (name, available, set_dir, num_splits))
         log('uci %s: candidates train for up to %d epochs' % (name, set_epochs))
-        best, best40, curves = _select(name, set_dir, set_out, set_protocol, log, verbose)
+        best, best40, curves, select_seconds = _select(name, set_dir, set_out, set_protocol, log, verbose)
         log('uci %s: chose %s; at %d epochs: %s' % (name, _describe(best), fixed_epochs,
                                                      _describe(best40)))
         test_splits = min(num_splits, available)
@@ -323,6 +326,7 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
             fixed = _test_runs(name, set_dir, set_out, best40, 'epochs40', test_splits, log,
                                verbose)
         _store_set(os.path.join(out_dir, 'uci.json'), record, name,
-                   dict(selection=curves, chosen=chosen, epochs40=fixed, max_epochs=set_epochs),
+                   dict(selection=curves, chosen=chosen, epochs40=fixed, max_epochs=set_epochs,
+                        select_seconds=select_seconds),
                    log)
     return record
