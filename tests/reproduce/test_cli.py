@@ -79,3 +79,15 @@ def test_an_interrupted_experiment_says_how_to_continue(tmp_path, capsys, monkey
     assert err == ('tfbnn-reproduce: interrupted at step 7 (saved /runs/x/model.ckpt-7); '
                    'finished runs and their records are kept in %s; run the same command '
                    'again to continue' % (tmp_path / 'out'))
+
+
+def test_the_uci_command_defaults_are_the_protocol_constants():
+    """The CLI spells its defaults out (so --help needs no TensorFlow); they
+    must stay the protocol's."""
+    from tfbnn.cli.reproduce import build_parser
+    from tfbnn.reproduce import uci
+    args = build_parser().parse_args(['uci'])
+    assert args.sets.split(',') == list(uci.SETS)
+    assert (args.select_splits, args.splits, args.step_budget) == (
+        uci.SELECT_SPLITS, uci.NUM_SPLITS, uci.STEP_BUDGET)
+    assert args.prior_stddevs is None  # the grid as it is
