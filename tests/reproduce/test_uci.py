@@ -104,10 +104,11 @@ def test_prior_stddevs_cross_the_grid():
     assert uci.with_prior_stddevs(uci.CANDIDATES[:2], ['1', '0.3']) == (
         (3e-3, 32, 'none', 1.0), (3e-3, 32, 'none', 0.3), (3e-3, 32, 'gamma', 1.0),
         (3e-3, 32, 'gamma', 0.3))
-    # Each (step, batch, noise) once: the default grid's N(0, 1) and 'eb' twins become one.
-    assert uci.with_prior_stddevs(uci.CANDIDATES, [1]) == (
-        (3e-3, 32, 'none', 1.0), (3e-3, 32, 'gamma', 1.0), (1e-3, 32, 'none', 1.0),
-        (3e-4, 32, 'none', 1.0))
+    # Each (step, batch, noise) once: a grid's N(0, 1) and 'eb' twins become one.
+    twins = ((3e-3, 32, 'none'), (1e-3, 32, 'none'), (3e-3, 32, 'none', 'eb'),
+             (1e-3, 32, 'none', 0.3))
+    assert uci.with_prior_stddevs(twins, [1]) == ((3e-3, 32, 'none', 1.0),
+                                                  (1e-3, 32, 'none', 1.0))
     # 'eb': the empirical Bayes prior, in any case
     assert uci.with_prior_stddevs(uci.CANDIDATES[:1], ['1', 'EB']) == (
         (3e-3, 32, 'none', 1.0), (3e-3, 32, 'none', 'eb'))

@@ -90,7 +90,7 @@ def _add_others(sub):
                    help='comma-separated weight priors: stddevs of N(0, stddev^2), or eb for '
                         'N(0, s^2) with s fitted to each weight tensor (empirical Bayes); each '
                         '(step, batch, noise) of the grid is tried with each, chosen on '
-                        'validation like the rest (default: the grid as it is, N(0, 1) and eb)')
+                        'validation like the rest (default: the grid as it is, all N(0, 1))')
     r = _sub(sub, 'pruning', 'Blundell Table 2: prune the MNIST scale-mixture model by '
                              'signal-to-noise ratio')
     r.add_argument('--run-dir', default=None,
