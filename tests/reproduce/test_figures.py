@@ -56,9 +56,14 @@ def test_uci_selection_draws_a_curve_per_candidate_and_the_chosen_epochs(tmp_pat
     # a missing standard error draws no band there but keeps the point.
     assert curves['noise prior none, lr 0.001'] == pytest.approx([-2.98, -2.96, -2.94])
     assert curves['noise prior gamma, lr 0.003'] == pytest.approx([-2.99, -2.98, -2.97])
-    # A weight prior other than N(0, 1) is named.
+    # A weight prior other than N(0, 1) is named, dashed, in its N(0, 1) twin's colour.
     assert curves['noise prior none, empirical Bayes, lr 0.001'] == pytest.approx(
         [-2.97, -2.95, -2.93])
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    eb = lines['noise prior none, empirical Bayes, lr 0.001']
+    twin = lines['noise prior none, lr 0.001']
+    assert (eb.get_linestyle(), twin.get_linestyle()) == ('--', '-')
+    assert eb.get_color() == twin.get_color() != lines['noise prior none, lr 0.003'].get_color()
     assert list(ax.get_lines()[-2].get_xdata()) == [30, 30]  # chosen E
     assert ax.get_lines()[-2].get_label() == 'chosen E = 30'
     assert ax.get_lines()[-1].get_label() == 'E = 20 row'

@@ -72,18 +72,26 @@ def uci_selection(record, path):
     """Each set's mean validation log-likelihood against the stopping epoch E, one
     curve per candidate with a band of +- one standard error of the mean over the
     selection splits, and the epochs the protocol chose (the chosen row and the
-    E = 40 row) as vertical lines."""
+    E = 40 row) as vertical lines. A (step, batch, noise) keeps its colour across
+    weight priors; N(0, 1) is drawn solid, other priors dashed or dash-dotted."""
     sets = list(record['sets'])
-    fig = Figure(figsize=(4.0 * len(sets), 3.6))
+    tables = {name: selection.to_rows(record['sets'][name]['selection']) for name in sets}
+    keys = ('learning_rate', 'batch_size', 'noise_prior', 'prior_sigma')
+    candidates = sorted({tuple(r[k] for k in keys) for t in tables.values() for r in t},
+                        key=str)
+    bases = sorted({c[:3] for c in candidates}, key=str)
+    priors = sorted({c[3] for c in candidates}, key=lambda p: (
+        p != selection.DEFAULT_PRIOR_SIGMA, str(p)))
+    columns = 2 if len(priors) == 1 else 1  # labels that name a prior are long
+    legend_rows = -(-(len(candidates) + 2) // columns)
+    fig = Figure(figsize=(4.0 * len(sets), 3.4 + 0.15 * legend_rows))
     axes = fig.subplots(1, len(sets), squeeze=False)[0]
     for ax, name in zip(axes, sets):
         entry = record['sets'][name]
-        table = selection.to_rows(entry['selection'])
+        table = tables[name]
         curves = {}
         for row in table:
-            key = tuple(row[k] for k in ('learning_rate', 'batch_size', 'noise_prior',
-                                         'prior_sigma'))
-            curves.setdefault(key, []).append(row)
+            curves.setdefault(tuple(row[k] for k in keys), []).append(row)
         for (lr, batch, noise, prior), rows in sorted(curves.items(), key=lambda kv: str(kv[0])):
             rows = sorted(rows, key=lambda r: r['epochs'])
             epochs = np.array([r['epochs'] for r in rows])
@@ -94,8 +102,10 @@ def uci_selection(record, path):
                                           else ', ' + selection.prior_text(prior))
             if len({c[0] for c in curves}) > 1:
                 label += ', lr %g' % lr
-            line, = ax.plot(epochs, mean, lw=1, label=label)
-            ax.fill_between(epochs, mean - se, mean + se, color=line.get_color(), alpha=0.2)
+            color = 'C%d' % (bases.index((lr, batch, noise)) % 10)
+            style = ('-', '--', '-.', (0, (1, 1)))[min(priors.index(prior), 3)]
+            ax.plot(epochs, mean, lw=1, color=color, ls=style, label=label)
+            ax.fill_between(epochs, mean - se, mean + se, color=color, alpha=0.2)
         chosen = entry['chosen']['choice']
         ax.axvline(chosen['epochs'], color='k', lw=1, label='chosen E = %d' % chosen['epochs'])
         ax.axvline(entry['epochs40']['choice']['epochs'], color='k', ls=':', lw=1,
@@ -106,7 +116,7 @@ def uci_selection(record, path):
         ax.set(xlabel='stopping epoch E', ylabel='validation log-likelihood (mean)')
         ax.set_title('%s: %d selection splits' % (name, max(
             r['splits'] for r in table)), fontsize=9)
-        ax.legend(fontsize=7, loc='lower right')
+        ax.legend(fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.2), ncol=columns)
     fig.tight_layout()
     return save_figure(fig, path)
 
