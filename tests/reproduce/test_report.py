@@ -65,8 +65,8 @@ def test_the_uci_times_name_the_selection_when_the_record_keeps_it():
         entry['select_seconds'] = 1500.0
         entry['selection'] = [dict(val_ll_by_split=[[-2.6]] * (10 if name == 'concrete' else 5))]
     times = report.render_results(records)['times']
-    assert '| UCI | the selection: 7 candidates x 5 or 10 splits per set, with validation | ' \
-        '50 min |' in times
+    assert '| UCI | the selection: 7 candidates x 5 or 10 splits per set (training; validation ' \
+        'and start-up not counted) | 50 min |' in times
     assert '| UCI | training of the test runs, all sets and splits | 4 min |' in times
 
 

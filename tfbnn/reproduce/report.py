@@ -256,8 +256,8 @@ def _times(records):
         sets = records['uci']['sets'].values()
         if all('select_seconds' in s for s in sets):
             splits = sorted({len(c['val_ll_by_split']) for s in sets for c in s['selection']})
-            rows.append('| UCI | the selection: %d candidates x %s splits per set, with '
-                        'validation | %s |' % (
+            rows.append('| UCI | the selection: %d candidates x %s splits per set (training; '
+                        'validation and start-up not counted) | %s |' % (
                             len(records['uci']['protocol']['candidates']),
                             ' or '.join(map(str, splits)),
                             _minutes(sum(s['select_seconds'] for s in sets))))
