@@ -314,7 +314,8 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
             log('uci %s: %d splits in %s (fewer than %d): using them all'
                 % (name, available, set_dir, num_splits))
         log('uci %s: candidates train for up to %d epochs' % (name, set_epochs))
-        best, best40, curves, select_seconds = _select(name, set_dir, set_out, set_protocol, log, verbose)
+        best, best40, curves, select_seconds = _select(name, set_dir, set_out, set_protocol, log,
+                                                       verbose)
         log('uci %s: chose %s; at %d epochs: %s' % (name, _describe(best), fixed_epochs,
                                                      _describe(best40)))
         test_splits = min(num_splits, available)
