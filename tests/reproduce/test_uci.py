@@ -33,6 +33,10 @@ def test_protocol_on_a_tiny_set(tmp_path):
                                            (1e-3, 16, 'none', 'eb')),
                                max_epochs=4, validate_every=2, fixed_epochs=4)
     assert read_json(str(tmp_path / 'out' / 'uci.json')) == json.loads(json.dumps(record))
+    # The selection figure is drawn beside the record.
+    with open(str(tmp_path / 'out' / uci.SELECTION_FIGURE), 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    assert not os.path.exists(str(tmp_path / 'out' / uci.SELECTION_FIGURE) + '.tmp')
     result = record['sets']['toyset']
     # One curve per candidate: its scored epochs, the one split's scores over them.
     assert [(c['learning_rate'], c['noise_prior'], c['prior_sigma'], c['epochs'],

@@ -43,12 +43,13 @@ import math
 import os
 
 from tfbnn.internal.jsonio import read_json, write_json
-from tfbnn.reproduce import paper, runner, selection
+from tfbnn.reproduce import figures, paper, runner, selection
 from tfbnn.reproduce.selection import DEFAULT_PRIOR_SIGMA, mean_and_se, one_se_choice
 from tfbnn.training import rundir
 
 __all__ = ['SETS', 'CANDIDATES', 'VALIDATE_EVERY', 'STEP_BUDGET', 'SELECT_SPLITS',
-           'base_options', 'reproduce_uci', 'epochs_for', 'candidate', 'with_prior_stddevs']
+           'SELECTION_FIGURE', 'base_options', 'reproduce_uci', 'epochs_for', 'candidate',
+           'with_prior_stddevs']
 
 SETS = ('bostonHousing', 'concrete', 'energy', 'yacht')
 # (learning rate, batch size, noise prior, prior stddev) of Adam. The
@@ -73,6 +74,7 @@ SELECT_SPLITS = 10
 CHECKPOINT_EVERY = 2000
 FIXED_EPOCHS = 40
 VALIDATION_SIZE = 0.2
+SELECTION_FIGURE = 'uci_selection.png'
 
 
 def epochs_for(set_dir, batch_size, step_budget=STEP_BUDGET, validate_every=VALIDATE_EVERY,
@@ -233,7 +235,8 @@ def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
 
 
 def _store_set(path, record, name, entry, log):
-    """Adds one set's entry to <path>, keeping the sets other processes wrote.
+    """Adds one set's entry to <path>, keeping the sets other processes wrote,
+    and redraws the selection figure of all of them beside it (`SELECTION_FIGURE`).
 
     Sets run by several processes at once (``--sets a,b`` and ``--sets c,d``
     with the same ``--out``) land in one record: the read-modify-write holds
@@ -255,6 +258,9 @@ def _store_set(path, record, name, entry, log):
         sets[name] = entry
         record['sets'] = dict(sorted(sets.items()))
         write_json(path, record)
+        figure = os.path.join(os.path.dirname(path), SELECTION_FIGURE)
+        os.replace(figures.uci_selection(record, figure + '.tmp'), figure)
+        log('uci: wrote %s and %s' % (path, figure))
 
 
 def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS,
