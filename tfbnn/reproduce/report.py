@@ -251,21 +251,19 @@ def _times(records):
                     'schedule, with validation | %s |'
                     % (len(r['candidates']), _minutes(r['select_seconds'])))
     if 'uci' in records:
-        total = sum(s[k]['seconds'] for s in records['uci']['sets'].values()
-                    for k in ('chosen', 'epochs40') if 'note' not in s[k])
         sets = records['uci']['sets'].values()
-        if all('select_seconds' in s for s in sets):
+        total = sum(s[k]['seconds'] for s in sets for k in ('chosen', 'epochs40')
+                    if 'note' not in s[k])
+        timed = all('select_seconds' in s for s in sets)  # not before 2026-12-04
+        if timed:
             splits = sorted({len(c['val_ll_by_split']) for s in sets for c in s['selection']})
             rows.append('| UCI | the selection: %d candidates x %s splits per set (training; '
                         'validation and start-up not counted) | %s |' % (
                             len(records['uci']['protocol']['candidates']),
                             ' or '.join(map(str, splits)),
                             _minutes(sum(s['select_seconds'] for s in sets))))
-            rows.append('| UCI | training of the test runs, all sets and splits | %s |'
-                        % _minutes(total))
-        else:  # records made before 2026-12-04 kept no selection times
-            rows.append('| UCI | training of the test runs, all sets and splits (the selection '
-                        'runs not included) | %s |' % _minutes(total))
+        rows.append('| UCI | training of the test runs, all sets and splits%s | %s |' % (
+            '' if timed else ' (the selection runs not included)', _minutes(total)))
     return '\n'.join(rows)
 
 

@@ -14,7 +14,7 @@ from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import train
 
-__all__ = ['run', 'select', 'validated_options', 'history_seconds']
+__all__ = ['run', 'select', 'validated_options', 'history_seconds', 'epoch_seconds_total']
 
 DONE_FILE = 'reproduce_done.json'
 
@@ -114,7 +114,12 @@ def history_seconds(run_dir, default=None):
     """A run's training wall time over all its processes (resumes included):
     the sum of its epochs' times in history.json (validation and evaluation
     not counted). `default` for a history without epoch times."""
-    history = read_json(os.path.join(run_dir, 'history.json')) or {}
+    return epoch_seconds_total(read_json(os.path.join(run_dir, 'history.json')), default)
+
+
+def epoch_seconds_total(history, default=None):
+    """`history_seconds` of a history already read (None: no history)."""
+    history = history or {}
     seconds = history.get('epoch_seconds')
     if not seconds or len(seconds) != len(history.get('epoch', [])):
         return default

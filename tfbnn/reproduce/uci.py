@@ -191,8 +191,8 @@ def _select(name, set_dir, out_dir, protocol, log, verbose):
                           validate_every=protocol['validate_every'],
                           evaluate_test=False, output_dir=run_dir, **_prior_options(prior))
             metrics = runner.run(config, verbose, reuse=True)
-            seconds += runner.history_seconds(run_dir, metrics['train_seconds'])
             history = read_json(os.path.join(run_dir, rundir.HISTORY))
+            seconds += runner.epoch_seconds_total(history, metrics['train_seconds'])
             scores.setdefault((lr, batch, noise, prior), []).append(
                 {e: v for e, v in zip(history['epoch'], history['val_ll']) if v is not None})
         log('uci %s: candidate lr %g batch %d noise prior %s weight prior %s scored on %d '
