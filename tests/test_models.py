@@ -1,5 +1,6 @@
 """tfbnn.models: shapes, layer inventory, sample axes, heads and errors."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -126,6 +127,34 @@ def test_mean_initializers_have_their_variance(sess, name, variance):
     assert abs(values.mean()) < 5 * np.sqrt(variance / values.size)
 
 
-def test_unknown_mean_initializer_is_refused():
-    with pytest.raises(tfbnn.errors.ConfigError, match='choose one of glorot_uniform'):
-        models.mean_initializer('zeros')
+@pytest.mark.parametrize('limit', [0.03, 0.5])
+def test_uniform_mean_initializer_stays_within_its_limit_with_its_variance(sess, limit):
+    assert models.uniform_mean_limit('uniform:%g' % limit) == limit
+    w = tf.get_variable('w', [400, 300], tf.float64,
+                        initializer=models.mean_initializer('uniform:%g' % limit))
+    sess.run(tf.global_variables_initializer())
+    values = sess.run(w)
+    assert np.abs(values).max() <= limit and np.abs(values).max() > 0.999 * limit
+    # U(-A, A): variance A^2 / 3; 120000 draws keep the sample variance within 2%.
+    assert np.var(values) == pytest.approx(limit ** 2 / 3, rel=0.02)
+
+
+def test_named_mean_initializers_have_no_limit():
+    assert [models.uniform_mean_limit(n) for n in models.MEAN_INITIALIZERS[:-1]] == [None] * 3
+
+
+@pytest.mark.parametrize('name,message', [
+    ('zeros', "unknown posterior mean initializer 'zeros': choose one of glorot_uniform, "
+              "he_normal, lecun_normal, uniform:A"),
+    ('uniform', 'unknown posterior mean initializer'),
+    ('uniform:', 'A in uniform:A must be a finite number > 0'),
+    ('uniform:abc', 'A in uniform:A must be a finite number > 0'),
+    ('uniform:0', 'A in uniform:A must be a finite number > 0'),
+    ('uniform:-0.1', 'A in uniform:A must be a finite number > 0'),
+    ('uniform:nan', 'A in uniform:A must be a finite number > 0'),
+    ('uniform:inf', 'A in uniform:A must be a finite number > 0'),
+    (None, 'unknown posterior mean initializer None'),
+])
+def test_bad_mean_initializers_are_refused(name, message):
+    with pytest.raises(tfbnn.errors.ConfigError, match=re.escape(message)):
+        models.mean_initializer(name)

@@ -11,7 +11,7 @@ import dataclasses
 import math
 import numbers
 
-from tfbnn import data, schedules
+from tfbnn import data, models, schedules
 from tfbnn.errors import ConfigError
 from tfbnn.internal.posterior_scale import check_init_scale
 
@@ -110,6 +110,11 @@ def check(config):
     if (not isinstance(hidden, (list, tuple)) or not hidden
             or not all(_is_int(h) and h > 0 for h in hidden)):
         raise ConfigError('--hidden must be one or more positive integers, got %r' % (hidden,))
+    try:
+        models.uniform_mean_limit(config.posterior_init_mean)
+    except ConfigError:
+        raise ConfigError('--posterior-init-mean must be one of %s (A > 0), got %r'
+                          % (', '.join(models.MEAN_INITIALIZERS), config.posterior_init_mean))
     scale = config.posterior_init_scale
     try:
         scale = check_init_scale('--posterior-init-scale', scale)

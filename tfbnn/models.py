@@ -16,7 +16,8 @@ from tfbnn.errors import ConfigError
 from tfbnn.internal.sample_axis import fold_samples
 
 __all__ = ['MODELS', 'NORMS', 'PRIORS', 'MEAN_INITIALIZERS', 'ModelSpec', 'NetworkOutputs',
-           'build_network', 'gaussian_nll', 'noise_log_prior', 'make_prior', 'mean_initializer']
+           'build_network', 'gaussian_nll', 'noise_log_prior', 'make_prior', 'mean_initializer',
+           'uniform_mean_limit']
 
 MODELS = ('mlp', 'lenet5', 'conv3d', 'lstm')
 NORMS = ('none', 'batch', 'group')
@@ -43,20 +44,45 @@ Attributes:
 # The kernels' initial posterior means mu (Var(mu) = s / fan for the
 # variance-scaling ones): Glorot & Bengio (2010) uniform, s = 2 over
 # (fan_in + fan_out) / 2 ... as tf.layers' default; He et al. (2015) for
-# ReLU, s = 2 / fan_in; LeCun (1998), s = 1 / fan_in.
-MEAN_INITIALIZERS = ('glorot_uniform', 'he_normal', 'lecun_normal')
+# ReLU, s = 2 / fan_in; LeCun (1998), s = 1 / fan_in. 'uniform:A' draws
+# mu ~ U(-A, A) whatever the fan, Var(mu) = A^2 / 3 (a small A leaves the
+# weights the data never move near 0, apart from the ones it does).
+MEAN_INITIALIZERS = ('glorot_uniform', 'he_normal', 'lecun_normal', 'uniform:A')
+
+
+def uniform_mean_limit(name):
+    """The A of a 'uniform:A' mean initializer, None for the named ones.
+
+    Raises:
+      ConfigError: `name` is none of MEAN_INITIALIZERS, or A is not a finite
+        number > 0.
+    """
+    if name in MEAN_INITIALIZERS[:-1]:
+        return None
+    prefix = 'uniform:'
+    if isinstance(name, str) and name.startswith(prefix):
+        try:
+            limit = float(name[len(prefix):])
+        except ValueError:
+            limit = float('nan')
+        if math.isfinite(limit) and limit > 0:
+            return limit
+        raise ConfigError('posterior mean initializer %r: A in uniform:A must be a finite '
+                          'number > 0' % (name,))
+    raise ConfigError('unknown posterior mean initializer %r: choose one of %s'
+                      % (name, ', '.join(MEAN_INITIALIZERS)))
 
 
 def mean_initializer(name):
     """The initializer of one of MEAN_INITIALIZERS (a new object per call)."""
+    limit = uniform_mean_limit(name)
+    if limit is not None:
+        return tf.random_uniform_initializer(-limit, limit)
     if name == 'glorot_uniform':
         return tf.glorot_uniform_initializer()
     if name == 'he_normal':
         return tf.variance_scaling_initializer(2.0, 'fan_in', 'truncated_normal')
-    if name == 'lecun_normal':
-        return tf.variance_scaling_initializer(1.0, 'fan_in', 'truncated_normal')
-    raise ConfigError('unknown posterior mean initializer %r: choose one of %s'
-                      % (name, ', '.join(MEAN_INITIALIZERS)))
+    return tf.variance_scaling_initializer(1.0, 'fan_in', 'truncated_normal')
 
 NetworkOutputs = collections.namedtuple('NetworkOutputs', ['outputs', 'noise_std'])
 NetworkOutputs.__doc__ = """What a network returns.

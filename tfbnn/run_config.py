@@ -143,7 +143,7 @@ class RunConfig(object):
         "scripts/reproduce.py defaults)", text='scale')
     posterior_init_mean: str = _option(
         'glorot_uniform', 'model', 'initial kernel means: glorot_uniform (as tf.layers), '
-        'he_normal or lecun_normal', choices=models.MEAN_INITIALIZERS)
+        'he_normal, lecun_normal, or uniform:A for U(-A, A)')
     noise_prior: str = _option(
         'none', 'model', 'regression: none (maximum-likelihood noise scale) or gamma (a '
         'Gamma(shape, rate) prior on the noise precision, as PBP)', choices=('none', 'gamma'))

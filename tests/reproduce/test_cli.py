@@ -33,6 +33,12 @@ from tfbnn.cli.reproduce import main
      "--scale-learning-rates must be comma-separated numbers, got '1e-3,x'"),
     (['pruning', '--model', 'mnist-scale-adam'], 'mnist_scale_mixture_scale_adam.json: run the '
                                                  'mnist-scale-adam experiment first'),
+    (['mnist-mean-init'], 'mnist_scale_mixture.json not found: run the mnist experiment first'),
+    (['mnist-mean-init', '--budget-minutes', '0'], '--budget-minutes must be positive'),
+    (['mnist-mean-init', '--limits', '0.03,x'],
+     "--limits must be comma-separated numbers, got '0.03,x'"),
+    (['pruning', '--model', 'mnist-mean-init'], 'mnist_scale_mixture_mean_init.json: run the '
+                                                'mnist-mean-init experiment first'),
     (['report'], 'no records in'),
     (['uci', '--data-dir', '/nonexistent', '--sets', 'yacht'], 'no folder for yacht'),
 ])

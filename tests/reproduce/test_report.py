@@ -101,7 +101,8 @@ def test_update_results_rewrites_only_the_blocks(tmp_path):
     blocks = ''.join('<!-- results:%s -->\nold\n<!-- /results:%s -->\n' % (n, n)
                      for n in ('defaults', 'ood', 'mnist', 'selection', 'pruning',
                                'pruning_latest', 'uci', 'goals', 'times', 'scales',
-                               'pruning_scales', 'pruning_scale_adam', 'scale_adam'))
+                               'pruning_scales', 'pruning_scale_adam', 'scale_adam',
+                               'mean_init', 'pruning_mean_init'))
     doc.write_text('# Title\n' + blocks + 'tail\n')
     report.update_results(str(doc), {})
     text = doc.read_text()
@@ -192,3 +193,50 @@ def test_committed_results_match_their_records():
         text = f.read()
     for name, table in report.render_results(records).items():
         assert '<!-- results:%s -->\n%s\n<!-- /results:%s -->' % (name, table, name) in text
+
+
+def _mean_init(limit, error, seconds):
+    record = dict(_mnist('scale_mixture', error, 0.006, seconds), base_choice='c',
+                  mean_init_limit=limit, select_seconds=7200.0, candidates=[
+                      dict(limit=None, score=0.0149, selected_epoch=225, epochs=240.0,
+                           source='mnist record'),
+                      dict(limit=0.03, score=0.0141, selected_epoch=230, epochs=240.0),
+                      dict(limit=0.01, score=0.0152, selected_epoch=215, epochs=228.0)])
+    del record['chosen']
+    return record
+
+
+def test_the_mean_init_choice_gets_its_tables_and_its_own_verdicts():
+    mean_init = _mean_init(0.03, 0.0147, 3540.0)
+    rows = [dict(fraction=0.0, test_error=1.47, test_error_change=0.0, snr_threshold=-1.0),
+            dict(fraction=0.95, test_error=1.52, test_error_change=0.05, snr_threshold=1.2)]
+    records = dict(mnist_mixture=_mnist('scale_mixture', 0.0151, 0.006, 3000.0),
+                   mnist_mean_init=mean_init, pruning_mean_init=dict(rows=rows))
+    rendered = report.render_results(records)
+    goals = rendered['goals']
+    assert '| MNIST 2x400 scale mixture: test error <= 1.5% within 60 min on 2 cores | ' \
+        '1.51% in 50 min | **missed** |' in goals
+    assert 'on 2 cores (the choice on validation between that run and the runs from small ' \
+        'initial means, A = 0.03 chosen) | 1.47% in 59 min | **met** | ' \
+        '`reproduce.py mnist-mean-init` |' in goals
+    assert 'of test error (the model from small initial means) | +0.05 pp (1.47% to 1.52%) | ' \
+        '**met** | `reproduce.py pruning --model mnist-mean-init` |' in goals
+    assert 'scale mixture prior, 2x400, means from U(-A, A), A = 0.03 | 1.36% | 1.47%' \
+        in rendered['mnist']
+    table = rendered['mean_init']
+    assert '| Glorot uniform | 1.49% | 225 | 240.0 | mnist record |  |' in table
+    assert '| U(-0.03, 0.03) | 1.41% | 230 | 240.0 | this experiment | yes |' in table
+    assert '| U(-0.01, 0.01) | 1.52% | 215 | 228.0 | this experiment |  |' in table
+    assert '| MNIST, scale mixture prior, means from U(-A, A) | 2 values of A, each on the ' \
+        'full schedule, with validation | 120 min |' in rendered['times']
+    assert '| 95% | 1.29% | 1.52% | +0.05 pp |' in rendered['pruning_mean_init']
+    # The record's own run kept: no second row in the MNIST table, the verdict is its numbers'.
+    kept = _mean_init(None, 0.0151, 3000.0)
+    rendered = report.render_results(dict(records, mnist_mean_init=kept))
+    assert 'means from U(-A, A)' not in rendered['mnist']
+    assert '| Glorot uniform | 1.49% | 225 | 240.0 | mnist record | yes |' in rendered['mean_init']
+    assert 'Glorot kept) | 1.51% in 50 min | **missed** |' in rendered['goals']
+    empty = report.render_results({})
+    assert 'mnist-mean-init' in empty['mean_init']
+    assert '--model mnist-mean-init' in empty['pruning_mean_init']
+    assert 'small initial means' not in empty['goals']

@@ -8,7 +8,12 @@ import argparse
 import os
 import sys
 
-__all__ = ['build_parser', 'main']
+__all__ = ['build_parser', 'main', 'MODEL_SUFFIXES']
+
+# The models `pruning --model` prunes: each record mnist_scale_mixture<suffix>.json
+# (and the pruning outputs) carries a suffix.
+MODEL_SUFFIXES = {'mnist': '', 'mnist-scales': '_scales', 'mnist-scale-adam': '_scale_adam',
+                  'mnist-mean-init': '_mean_init'}
 
 
 def _config_error(message):
@@ -61,12 +66,27 @@ def _add_mnist(sub):
     a.add_argument('--scale-learning-rates', default='1e-3,1e-4',
                    help="comma-separated Adam rates of the scales to compare, each on the full "
                         "schedule (they decay with the means' rate)")
-    a.add_argument('--data-dir', default=None,
-                   help='the MNIST IDX folder (default: the one the mnist record names)')
-    a.add_argument('--budget-minutes', type=float, default=60.0,
-                   help='the most training wall time of each run')
-    a.add_argument('--epochs', type=int, default=240, help='their schedule, decay at 3/4')
-    a.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
+    _add_full_run_flags(a)
+    m = _sub(sub, 'mnist-mean-init', 'the scale-mixture choice of mnist with its posterior '
+                                     'means started at U(-A, A) (chosen on validation)')
+    m.add_argument('--limits', default='0.03,0.01',
+                   help='comma-separated values of A to compare with the record\'s Glorot '
+                        'means, each on the full schedule')
+    m.add_argument('--train-only', action='store_true',
+                   help='train the runs of --limits and stop before the choice (several '
+                        'processes, each with its own --limits, can share the work; run again '
+                        'with all of them to choose)')
+    _add_full_run_flags(m)
+
+
+def _add_full_run_flags(parser):
+    """The flags of an experiment whose every run trains the full schedule."""
+    parser.add_argument('--data-dir', default=None,
+                        help='the MNIST IDX folder (default: the one the mnist record names)')
+    parser.add_argument('--budget-minutes', type=float, default=60.0,
+                        help='the most training wall time of each run')
+    parser.add_argument('--epochs', type=int, default=240, help='their schedule, decay at 3/4')
+    parser.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
 
 
 def _add_others(sub):
@@ -96,10 +116,10 @@ def _add_others(sub):
     r.add_argument('--run-dir', default=None,
                    help='the run to prune (default: the chosen run of the --model record in '
                         '--out)')
-    r.add_argument('--model', default='mnist', choices=('mnist', 'mnist-scales',
-                                                        'mnist-scale-adam'),
-                   help='which record names the run to prune: mnist_scale_mixture.json, '
-                        'mnist_scale_mixture_scales.json or mnist_scale_mixture_scale_adam.json')
+    r.add_argument('--model', default='mnist', choices=tuple(MODEL_SUFFIXES),
+                   help='which record names the run to prune: mnist_scale_mixture<suffix>.json, '
+                        'the suffix by model: %s' % ', '.join(
+                            '%s %s' % (k, v or '(none)') for k, v in MODEL_SUFFIXES.items()))
     r.add_argument('--checkpoint', default='best', choices=('best', 'latest'),
                    help='prune the early-stopping weights, or those at the end of training')
     o = _sub(sub, 'mnist-ood', "the job's 2x400 MNIST network after 10 epochs: AUROC against "
@@ -189,6 +209,15 @@ def _mnist_scale_adam(args, log):
                                verbose=args.verbose, threads=args.threads)
 
 
+def _mnist_mean_init(args, log):
+    from tfbnn.reproduce.mnist_mean_init import reproduce_mnist_mean_init
+    _check_budget_and_threads(args)
+    limits = _numbers('--limits', args.limits)
+    reproduce_mnist_mean_init(os.path.join(args.out, 'mnist'), limits, args.budget_minutes,
+                              args.epochs, log, data_dir=args.data_dir, verbose=args.verbose,
+                              threads=args.threads, train_only=args.train_only)
+
+
 def _uci(args, log):
     from tfbnn import reproduce
     for flag, value in (('--select-splits', args.select_splits), ('--splits', args.splits),
@@ -210,8 +239,7 @@ def _uci(args, log):
 
 def _pruning(args, log):
     from tfbnn.reproduce.pruning import reproduce_pruning
-    # The record and outputs of the mnist-scales and mnist-scale-adam models carry a suffix.
-    scales = {'mnist-scales': '_scales', 'mnist-scale-adam': '_scale_adam'}.get(args.model, '')
+    scales = MODEL_SUFFIXES[args.model]
     run_dir = args.run_dir
     if run_dir is None:
         from tfbnn.internal.jsonio import read_json
@@ -262,7 +290,7 @@ def _report(args, log):
 
 
 _EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': _mnist_scales,
-                'mnist-scale-adam': _mnist_scale_adam,
+                'mnist-scale-adam': _mnist_scale_adam, 'mnist-mean-init': _mnist_mean_init,
                 'uci': _uci,
                 'pruning': _pruning, 'mnist-ood': _mnist_ood, 'defaults': _defaults,
                 'report': _report}

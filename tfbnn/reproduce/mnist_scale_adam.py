@@ -32,13 +32,14 @@ from tfbnn.reproduce.mnist_scales import (check_candidates, log_test_line, num_v
                                           record_base)
 from tfbnn.reproduce.pruning import CHECKPOINTS, chosen_checkpoint, sigma_quantiles
 
-__all__ = ['DEFAULT_SCALE_RATES', 'reproduce_mnist_scale_adam']
+__all__ = ['DEFAULT_SCALE_RATES', 'reproduce_mnist_scale_adam', 'trajectory', 'full_schedule_base',
+           'train_full_runs']
 
 # Adam's customary rate and a tenth of it.
 DEFAULT_SCALE_RATES = (1e-3, 1e-4)
 
 
-def _trajectory(run_dir):
+def trajectory(run_dir):
     """What a run's scales did: at each validation, the validation error, the
     KL and the training error (history.json); each kernel's sigma quantiles
     at the kept (best) and at the last checkpoint."""
@@ -48,6 +49,23 @@ def _trajectory(run_dir):
              for key in ('epoch', 'val_error', 'kl', 'train_error') if key in history}
     return dict(curve=curve, sigma_quantiles={
         which: sigma_quantiles(chosen_checkpoint(run_dir, which)) for which in CHECKPOINTS})
+
+
+def full_schedule_base(record, data_dir, threads, budget_minutes, epochs, **options):
+    """The run options of a variant of the record's choice trained on the full
+    schedule of `epochs`, `budget_minutes` each: the record's protocol and
+    chosen options, updated by `options`."""
+    return dict(record_base(record, data_dir, threads), max_seconds=60.0 * budget_minutes,
+                **dict(record['chosen_options'], **dict(options, **schedule_options(epochs))))
+
+
+def train_full_runs(candidates, base, out_dir, log, verbose):
+    """Trains (or finishes) each (name, options) candidate on validation only;
+    all are checked before the first trains. Returns `runner.select`'s records."""
+    for name, options in candidates:
+        runner.validated_options(dict(base, output_dir=os.path.join(out_dir, name), **options))
+    return runner.select(candidates, dict(base, evaluate_test=False), out_dir, log, verbose,
+                         reuse=True)[1]
 
 
 def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
@@ -85,20 +103,17 @@ def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
     check_candidates('--scale-learning-rates', rates)
     check_schedule_epochs(('--epochs', epochs))
     chosen = record['chosen']
-    base = dict(record_base(record, data_dir, threads), max_seconds=60.0 * budget_minutes, **dict(
-        record['chosen_options'], scale_optimizer='adam', **schedule_options(epochs)))
+    base = full_schedule_base(record, data_dir, threads, budget_minutes, epochs,
+                              scale_optimizer='adam')
     candidates = [('%s_scaleadam%g_full' % (chosen, r), dict(scale_learning_rate=r))
                   for r in rates]
-    for name, options in candidates:
-        runner.validated_options(dict(base, output_dir=os.path.join(out_dir, name), **options))
     log('mnist scale adam (%s): %s with its scales trained by Adam at %s (the means: SGD as '
         'chosen), each for %d epochs (at most %.0f min), chosen on validation'
         % (prior, chosen, ', '.join('%g' % r for r in rates), epochs, budget_minutes))
-    _, runs = runner.select(candidates, dict(base, evaluate_test=False), out_dir, log, verbose,
-                            reuse=True)
+    runs = train_full_runs(candidates, base, out_dir, log, verbose)
     for run in runs:
         run['rate'] = run['options']['scale_learning_rate']
-        run.update(_trajectory(os.path.join(out_dir, run['name'])))
+        run.update(trajectory(os.path.join(out_dir, run['name'])))
     n_val = num_validation(dict(base, output_dir=out_dir))
     choice, threshold = one_standard_error_choice(runs, n_val, key='rate')
     run_dir = os.path.join(out_dir, choice['name'])

@@ -23,9 +23,11 @@ RECORDS = dict(defaults='defaults/defaults.json', mnist_ood='ood/ood.json',
                mnist_gaussian='mnist/mnist_normal.json',
                mnist_scales='mnist/mnist_scale_mixture_scales.json',
                mnist_scale_adam='mnist/mnist_scale_mixture_scale_adam.json',
+               mnist_mean_init='mnist/mnist_scale_mixture_mean_init.json',
                pruning='pruning/pruning.json', pruning_latest='pruning/pruning_latest.json',
                pruning_scales='pruning/pruning_scales.json',
                pruning_scale_adam='pruning/pruning_scale_adam.json',
+               pruning_mean_init='pruning/pruning_mean_init.json',
                uci='uci/uci.json')
 
 
@@ -89,7 +91,8 @@ def write_figures(records, results_dir):
 
 # The MNIST runs whose validation curves are drawn, and their label suffixes.
 _CURVES = dict(mnist_mixture='', mnist_longer=', longer budget', mnist_gaussian='',
-               mnist_scales=', rho steps x M', mnist_scale_adam=', scales by Adam')
+               mnist_scales=', rho steps x M', mnist_scale_adam=', scales by Adam',
+               mnist_mean_init=', means from U(-A, A)')
 
 
 def _minutes(seconds):
@@ -104,9 +107,13 @@ def _mnist(records):
                        ('mnist_longer', 'Bayes by Backprop, scale mixture prior'),
                        ('mnist_scales', 'Bayes by Backprop, scale mixture prior'),
                        ('mnist_scale_adam', 'Bayes by Backprop, scale mixture prior'),
+                       ('mnist_mean_init', 'Bayes by Backprop, scale mixture prior'),
                        ('mnist_gaussian', 'Bayes by Backprop, Gaussian prior')):
-        if key in ('mnist_longer', 'mnist_scales', 'mnist_scale_adam') and key not in records:
+        optional = key in ('mnist_longer', 'mnist_scales', 'mnist_scale_adam', 'mnist_mean_init')
+        if optional and key not in records:
             continue
+        if key == 'mnist_mean_init' and records[key]['mean_init_limit'] is None:
+            continue  # the record's own run was kept: its row is above
         if key not in records:
             rows.append('| %s | %.2f%% | not run | | | | | | |'
                         % (label, paper.BLUNDELL_TABLE1[label][400]))
@@ -116,7 +123,8 @@ def _mnist(records):
         rows.append('| %s, 2x400%s | %.2f%% | %.2f%% | %.2f%% | %.4f | %s | %.0f | %s | `%s` |' % (
             label, dict(mnist_longer=', longer schedule', mnist_scales=', rho steps x %g'
                         % r.get('chosen_multiplier', 1), mnist_scale_adam=', scales by Adam at '
-                        '%g' % r.get('scale_learning_rate', 0)).get(key, ''),
+                        '%g' % r.get('scale_learning_rate', 0), mnist_mean_init=', means from '
+                        'U(-A, A), A = %g' % (r.get('mean_init_limit') or 0)).get(key, ''),
             paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'], 100 * m['ece'], m['test_nll'],
             m.get('selected_epoch'), m['epochs'],
             _minutes(r['train_seconds_total']), r.get('chosen', r.get('base_choice'))))
@@ -169,9 +177,25 @@ def _scale_adam(records):
     return '\n'.join(rows)
 
 
+def _mean_init(records):
+    rec = records.get('mnist_mean_init')
+    if not rec:
+        return '(not run yet: `python scripts/reproduce.py mnist-mean-init`)'
+    rows = ['| initial means | validation error (kept epoch) | kept epoch | epochs run | '
+            'trained by | chosen |', '|---|---|---|---|---|---|']
+    for c in rec['candidates']:
+        rows.append('| %s | %.2f%% | %s | %.1f | %s | %s |' % (
+            'Glorot uniform' if c['limit'] is None else 'U(-%g, %g)' % (c['limit'], c['limit']),
+            100 * c['score'], c.get('selected_epoch'), c['epochs'],
+            c.get('source', 'this experiment'),
+            'yes' if c['limit'] == rec['mean_init_limit'] else ''))
+    return '\n'.join(rows)
+
+
 _PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
                          pruning_scales=' --model mnist-scales',
-                         pruning_scale_adam=' --model mnist-scale-adam')
+                         pruning_scale_adam=' --model mnist-scale-adam',
+                         pruning_mean_init=' --model mnist-mean-init')
 
 
 def _pruning(records, key='pruning'):
@@ -250,6 +274,11 @@ def _times(records):
         rows.append('| MNIST, scale mixture prior, scales by Adam | %d rates, each on the full '
                     'schedule, with validation | %s |'
                     % (len(r['candidates']), _minutes(r['select_seconds'])))
+    if 'mnist_mean_init' in records:
+        r = records['mnist_mean_init']
+        rows.append('| MNIST, scale mixture prior, means from U(-A, A) | %d values of A, each on '
+                    'the full schedule, with validation | %s |'
+                    % (len(r['candidates']) - 1, _minutes(r['select_seconds'])))
     if 'uci' in records:
         sets = records['uci']['sets'].values()
         total = sum(s[k]['seconds'] for s in sets for k in ('chosen', 'epochs40')
@@ -306,10 +335,12 @@ def render_results(records):
     return dict(defaults=_defaults(records), ood=_ood(records),
                 mnist=_mnist(records), selection=_selection(records),
                 scales=_scales(records), scale_adam=_scale_adam(records),
+                mean_init=_mean_init(records),
                 pruning=_pruning(records),
                 pruning_latest=_pruning(records, 'pruning_latest'),
                 pruning_scales=_pruning(records, 'pruning_scales'),
                 pruning_scale_adam=_pruning(records, 'pruning_scale_adam'),
+                pruning_mean_init=_pruning(records, 'pruning_mean_init'),
                 uci=_uci(records), goals=goals.render_goals(records),
                 times=_times(records))
 
