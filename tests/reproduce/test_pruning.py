@@ -33,6 +33,13 @@ def test_fractions_remove_the_lowest_snr_weights(tmp_path):
     for row in rows[1:]:  # one threshold over all layers: the quantile, up to ties
         assert row['fraction'] * total - 1 <= row['pruned'] <= row['fraction'] * total + 2
     assert rows[1]['snr_threshold'] < rows[2]['snr_threshold']
+    # Each layer's share kept, weighted by its size, is what the cut left overall.
+    sizes = {'model/fc1': 64 * 16, 'model/output': 16 * 10}
+    assert rows[0]['kept_by_layer'] == {'model/fc1': 1.0, 'model/output': 1.0}
+    for row in rows:
+        assert sorted(row['kept_by_layer']) == sorted(sizes)
+        kept = sum(sizes[layer] * share for layer, share in row['kept_by_layer'].items())
+        assert kept == pytest.approx(total - row['pruned'], abs=1e-6)
     assert all('val_error' in r for r in rows) and len(lines) == 3
     # The unpruned score is the posterior-mean network's error, independently.
     run = export.load_run(out, record['checkpoint'])

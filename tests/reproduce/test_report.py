@@ -229,7 +229,13 @@ def test_the_mean_init_choice_gets_its_tables_and_its_own_verdicts():
     assert '| U(-0.01, 0.01) | 1.52% | 215 | 228.0 | this experiment |  |' in table
     assert '| MNIST, scale mixture prior, means from U(-A, A) | 2 values of A, each on the ' \
         'full schedule, with validation | 120 min |' in rendered['times']
+    assert rendered['pruning_mean_init'].endswith('|')  # rows without kept_by_layer: no line
+    rows[1]['kept_by_layer'] = {'model/fc1': 0.02, 'model/output': 0.815}
+    rows[0]['kept_by_layer'] = {'model/fc1': 1.0, 'model/output': 1.0}
+    rendered = report.render_results(records)
     assert '| 95% | 1.29% | 1.52% | +0.05 pp |' in rendered['pruning_mean_init']
+    assert rendered['pruning_mean_init'].endswith(
+        '|\n\nkernel weights kept by layer: 95% removed: model/fc1 2.0%, model/output 81.5%.')
     # The record's own run kept: no second row in the MNIST table, the verdict is its numbers'.
     kept = _mean_init(None, 0.0151, 3000.0)
     rendered = report.render_results(dict(records, mnist_mean_init=kept))

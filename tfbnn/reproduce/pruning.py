@@ -88,8 +88,9 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
 
     Returns:
       The record: per fraction the test and validation error (%) of the
-      posterior-mean network, and the SNR threshold; the SNR's quantiles and
-      each layer's sigma quantiles before pruning.
+      posterior-mean network, the SNR threshold and the fraction of each
+      layer's kernel weights kept; the SNR's quantiles and each layer's sigma
+      quantiles before pruning.
     """
     if list(fractions) != sorted(fractions) or not all(0 <= f < 1 for f in fractions):
         raise ValueError('fractions must increase within [0, 1), got %r' % (fractions,))
@@ -103,14 +104,18 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
     with tf.Session(graph=inference.graph) as sess:
         export.restore(sess, inference, run.checkpoint)
         with inference.graph.as_default():
-            snr = np.concatenate([diagnostics.signal_to_noise(*sess.run(pair)).ravel()
-                                  for pair in diagnostics.kernel_posteriors().values()])
+            by_layer = {layer: diagnostics.signal_to_noise(*sess.run(pair)).ravel()
+                        for layer, pair in diagnostics.kernel_posteriors().items()}
+        snr = np.concatenate(list(by_layer.values()))
         for fraction in fractions:
             pruned, total, threshold = export.prune_by_snr(sess, inference, fraction)
             _, test = export.mean_network_metric(sess, inference, run, dataset.x_test,
                                                  dataset.y_test)
             row = dict(fraction=fraction, pruned=pruned, total=total, snr_threshold=threshold,
                        test_error=100.0 * test,
+                       # Where the cut fell: each layer's fraction of kernel weights kept.
+                       kept_by_layer={layer: float(np.mean(v > threshold))
+                                      for layer, v in by_layer.items()},
                        predictive_test_error=100.0 * _predictive_error(
                            sess, inference, dataset.x_test, dataset.y_test))
             if dataset.x_val is not None:
@@ -133,5 +138,5 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
                   sigma_quantiles=sigma_quantiles(run.checkpoint))
     write_json(out_path, record)
     if plot_path:
-        figures.pruning_curve(rows, snr, plot_path)
+        figures.pruning_curve(rows, by_layer, plot_path)
     return record

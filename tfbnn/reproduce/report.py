@@ -212,6 +212,13 @@ def _pruning(records, key='pruning'):
             '%.2f%%' % row['predictive_test_error'] if 'predictive_test_error' in row else '',
             '%.2f%%' % row['val_error'] if 'val_error' in row else '',
             row['snr_threshold']))
+    kept = [row for row in records[key]['rows']
+            if row['fraction'] > 0 and 'kept_by_layer' in row]  # not before 2026-12-04
+    if kept:
+        rows.append('\nkernel weights kept by layer: ' + '; '.join('%.0f%% removed: %s' % (
+            100 * row['fraction'], ', '.join('%s %.1f%%' % (layer, 100 * share) for layer, share
+                                             in row['kept_by_layer'].items())) for row in kept)
+            + '.')
     sigmas = records[key].get('sigma_quantiles')  # records from before 2026-12-03 have none
     if sigmas:
         rows.append('\nsigma of each kernel before pruning (p10 / median / p90): ' + '; '.join(
