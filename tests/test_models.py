@@ -140,7 +140,7 @@ def test_uniform_mean_initializer_stays_within_its_limit_with_its_variance(sess,
 
 
 def test_named_mean_initializers_have_no_limit():
-    assert [models.uniform_mean_limit(n) for n in models.MEAN_INITIALIZERS[:-1]] == [None] * 3
+    assert [models.uniform_mean_limit(n) for n in models.NAMED_MEAN_INITIALIZERS] == [None] * 3
 
 
 @pytest.mark.parametrize('name,message', [
@@ -153,6 +153,8 @@ def test_named_mean_initializers_have_no_limit():
     ('uniform:-0.1', 'A in uniform:A must be a finite number > 0'),
     ('uniform:nan', 'A in uniform:A must be a finite number > 0'),
     ('uniform:inf', 'A in uniform:A must be a finite number > 0'),
+    ('uniform: 0.03', 'A in uniform:A must be a finite number > 0'),
+    ('uniform:1_0', 'A in uniform:A must be a finite number > 0'),
     (None, 'unknown posterior mean initializer None'),
 ])
 def test_bad_mean_initializers_are_refused(name, message):

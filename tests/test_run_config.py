@@ -130,7 +130,8 @@ def test_unknown_options_are_named():
     (dict(progress='sometimes'), "--progress must be one of auto, always, never, got 'sometimes'"),
     (dict(lr_schedule='exp'), "--lr-schedule must be one of constant, step, cosine, got 'exp'"),
     (dict(posterior_init_mean='uniform:0'), '--posterior-init-mean must be one of '
-     "glorot_uniform, he_normal, lecun_normal, uniform:A (A > 0), got 'uniform:0'"),
+     "glorot_uniform, he_normal, lecun_normal, uniform:A (A a finite number > 0), got "
+     "'uniform:0'"),
     (dict(posterior_init_mean='zeros'), "--posterior-init-mean must be one of glorot_uniform"),
     (dict(epochs=0), '--epochs must be a positive integer, got 0'),
     (dict(batch_size=1.5), '--batch-size must be a positive integer, got 1.5'),

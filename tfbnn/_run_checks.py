@@ -113,7 +113,8 @@ def check(config):
     try:
         models.uniform_mean_limit(config.posterior_init_mean)
     except ConfigError:
-        raise ConfigError('--posterior-init-mean must be one of %s (A > 0), got %r'
+        raise ConfigError('--posterior-init-mean must be one of %s (A a finite number > 0), '
+                          'got %r'
                           % (', '.join(models.MEAN_INITIALIZERS), config.posterior_init_mean))
     scale = config.posterior_init_scale
     try:

@@ -7,6 +7,7 @@ evaluation and export graphs of one run share them by name (`reuse`).
 """
 import collections
 import math
+import re
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -17,7 +18,7 @@ from tfbnn.internal.sample_axis import fold_samples
 
 __all__ = ['MODELS', 'NORMS', 'PRIORS', 'MEAN_INITIALIZERS', 'ModelSpec', 'NetworkOutputs',
            'build_network', 'gaussian_nll', 'noise_log_prior', 'make_prior', 'mean_initializer',
-           'uniform_mean_limit']
+           'uniform_mean_limit', 'NAMED_MEAN_INITIALIZERS', 'UNIFORM_MEAN_PREFIX']
 
 MODELS = ('mlp', 'lenet5', 'conv3d', 'lstm')
 NORMS = ('none', 'batch', 'group')
@@ -38,7 +39,8 @@ Attributes:
     (see `tfbnn.layers.dense`).
   task: 'classification' or 'regression'.
   output_units: number of classes, or 1 for regression.
-  posterior_init_mean: one of MEAN_INITIALIZERS, the kernels' initial mu.
+  posterior_init_mean: the kernels' initial mu: one of
+    NAMED_MEAN_INITIALIZERS, or 'uniform:A' (see `mean_initializer`).
 """
 
 # The kernels' initial posterior means mu (Var(mu) = s / fan for the
@@ -47,24 +49,32 @@ Attributes:
 # ReLU, s = 2 / fan_in; LeCun (1998), s = 1 / fan_in. 'uniform:A' draws
 # mu ~ U(-A, A) whatever the fan, Var(mu) = A^2 / 3 (a small A leaves the
 # weights the data never move near 0, apart from the ones it does).
-MEAN_INITIALIZERS = ('glorot_uniform', 'he_normal', 'lecun_normal', 'uniform:A')
+NAMED_MEAN_INITIALIZERS = ('glorot_uniform', 'he_normal', 'lecun_normal')
+UNIFORM_MEAN_PREFIX = 'uniform:'
+# What a mean initializer may be, as messages list it.
+MEAN_INITIALIZERS = NAMED_MEAN_INITIALIZERS + (UNIFORM_MEAN_PREFIX + 'A',)
+# A plain decimal or exponent number: no spaces, underscores or words.
+_NUMBER = re.compile(r'^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$')
 
 
 def uniform_mean_limit(name):
-    """The A of a 'uniform:A' mean initializer, None for the named ones.
+    """The A of a mean initializer 'uniform:A'.
+
+    Args:
+      name: one of NAMED_MEAN_INITIALIZERS, or 'uniform:A'.
+
+    Returns:
+      A as a float, or None for a named initializer.
 
     Raises:
       ConfigError: `name` is none of MEAN_INITIALIZERS, or A is not a finite
         number > 0.
     """
-    if name in MEAN_INITIALIZERS[:-1]:
+    if name in NAMED_MEAN_INITIALIZERS:
         return None
-    prefix = 'uniform:'
-    if isinstance(name, str) and name.startswith(prefix):
-        try:
-            limit = float(name[len(prefix):])
-        except ValueError:
-            limit = float('nan')
+    if isinstance(name, str) and name.startswith(UNIFORM_MEAN_PREFIX):
+        text = name[len(UNIFORM_MEAN_PREFIX):]
+        limit = float(text) if _NUMBER.match(text) else math.nan
         if math.isfinite(limit) and limit > 0:
             return limit
         raise ConfigError('posterior mean initializer %r: A in uniform:A must be a finite '
@@ -74,7 +84,14 @@ def uniform_mean_limit(name):
 
 
 def mean_initializer(name):
-    """The initializer of one of MEAN_INITIALIZERS (a new object per call)."""
+    """The initializer of a kernel's means (a new object per call).
+
+    Args:
+      name: one of NAMED_MEAN_INITIALIZERS, or 'uniform:A' for U(-A, A).
+
+    Raises:
+      ConfigError: as `uniform_mean_limit`.
+    """
     limit = uniform_mean_limit(name)
     if limit is not None:
         return tf.random_uniform_initializer(-limit, limit)
@@ -82,7 +99,9 @@ def mean_initializer(name):
         return tf.glorot_uniform_initializer()
     if name == 'he_normal':
         return tf.variance_scaling_initializer(2.0, 'fan_in', 'truncated_normal')
-    return tf.variance_scaling_initializer(1.0, 'fan_in', 'truncated_normal')
+    if name == 'lecun_normal':
+        return tf.variance_scaling_initializer(1.0, 'fan_in', 'truncated_normal')
+    raise AssertionError('unreachable: %r' % (name,))
 
 NetworkOutputs = collections.namedtuple('NetworkOutputs', ['outputs', 'noise_std'])
 NetworkOutputs.__doc__ = """What a network returns.

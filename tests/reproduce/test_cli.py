@@ -97,3 +97,15 @@ def test_the_uci_command_defaults_are_the_protocol_constants():
     assert (args.select_splits, args.splits, args.step_budget) == (
         uci.SELECT_SPLITS, uci.NUM_SPLITS, uci.STEP_BUDGET)
     assert args.prior_stddevs is None  # the grid as it is
+
+
+def test_mnist_mean_init_train_only_trains_and_records_nothing(tmp_path):
+    from tests.reproduce.test_mnist_scales import _record
+    (tmp_path / 'out' / 'mnist').mkdir(parents=True)
+    _record(tmp_path / 'out' / 'mnist')
+    argv = ['--out', str(tmp_path / 'out'), 'mnist-mean-init', '--limits', '0.5', '--epochs', '3',
+            '--train-only', '--threads', '1']
+    assert main(argv) == 0
+    mnist = tmp_path / 'out' / 'mnist'
+    assert (mnist / 'chosen_mu0.5_full' / 'reproduce_done.json').exists()
+    assert not (mnist / 'mnist_scale_mixture_mean_init.json').exists()

@@ -102,7 +102,7 @@ def test_update_results_rewrites_only_the_blocks(tmp_path):
                      for n in ('defaults', 'ood', 'mnist', 'selection', 'pruning',
                                'pruning_latest', 'uci', 'goals', 'times', 'scales',
                                'pruning_scales', 'pruning_scale_adam', 'scale_adam',
-                               'mean_init', 'pruning_mean_init'))
+                               'mean_init', 'pruning_mean_init', 'pruning_probes'))
     doc.write_text('# Title\n' + blocks + 'tail\n')
     report.update_results(str(doc), {})
     text = doc.read_text()
@@ -219,8 +219,8 @@ def test_the_mean_init_choice_gets_its_tables_and_its_own_verdicts():
     assert 'on 2 cores (the choice on validation between that run and the runs from small ' \
         'initial means, A = 0.03 chosen) | 1.47% in 59 min | **met** | ' \
         '`reproduce.py mnist-mean-init` |' in goals
-    assert 'of test error (the model from small initial means) | +0.05 pp (1.47% to 1.52%) | ' \
-        '**met** | `reproduce.py pruning --model mnist-mean-init` |' in goals
+    assert 'of test error (the mnist-mean-init choice: means from U(-0.03, 0.03)) | +0.05 pp ' \
+        '(1.47% to 1.52%) | **met** | `reproduce.py pruning --model mnist-mean-init` |' in goals
     assert 'scale mixture prior, 2x400, means from U(-A, A), A = 0.03 | 1.36% | 1.47%' \
         in rendered['mnist']
     table = rendered['mean_init']
@@ -242,7 +242,66 @@ def test_the_mean_init_choice_gets_its_tables_and_its_own_verdicts():
     assert 'means from U(-A, A)' not in rendered['mnist']
     assert '| Glorot uniform | 1.49% | 225 | 240.0 | mnist record | yes |' in rendered['mean_init']
     assert 'Glorot kept) | 1.51% in 50 min | **missed** |' in rendered['goals']
+    assert "(the mnist-mean-init choice: the Glorot run) | +0.05 pp" in rendered['goals']
+    del records['pruning_mean_init']
+    rendered = report.render_results(dict(records, mnist_mean_init=kept))
+    assert 'mnist-mean-init choice' not in rendered['goals']  # the record's rows cover it
+    assert "kept the `mnist` record's run: its pruning is the first table" in \
+        rendered['pruning_mean_init']
+    assert '| not run | **missed** | `reproduce.py pruning --model mnist-mean-init`' in \
+        report.render_results(dict(records, mnist_mean_init=mean_init))['goals']
     empty = report.render_results({})
     assert 'mnist-mean-init' in empty['mean_init']
     assert '--model mnist-mean-init' in empty['pruning_mean_init']
     assert 'small initial means' not in empty['goals']
+
+
+def test_the_figure_draws_a_chosen_mean_init_curve_under_its_a_and_skips_a_kept_one(
+        tmp_path, monkeypatch):
+    drawn = {}
+    monkeypatch.setattr(report.figures, 'mnist_curves',
+                        lambda curves, path: drawn.update(curves) or path)
+    curve = dict(epoch=[5, 10], val_error=[0.02, 0.015])
+    mix = dict(_mnist('scale_mixture', 0.0151, 0.006, 3000.0), val_curve=curve)
+    chosen = dict(_mean_init(0.03, 0.0147, 3540.0), val_curve=curve)
+    report.write_figures(dict(mnist_mixture=mix, mnist_mean_init=chosen), str(tmp_path))
+    assert sorted(drawn) == ['scale_mixture', 'scale_mixture, means from U(-0.03, 0.03)']
+    drawn.clear()
+    kept = dict(_mean_init(None, 0.0151, 3000.0), val_curve=curve)
+    report.write_figures(dict(mnist_mixture=mix, mnist_mean_init=kept), str(tmp_path))
+    assert sorted(drawn) == ['scale_mixture']
+
+
+def test_pruning_probes_are_loaded_from_their_folder_and_rendered_in_one_table(tmp_path):
+    from tfbnn.internal.jsonio import write_json
+
+    def rows(base, val, changes, kept=None):
+        out = [dict(fraction=0.0, test_error=base, val_error=val, test_error_change=0.0,
+                    snr_threshold=-1.0)]
+        for fraction, (test, val_change) in zip((0.95, 0.98), changes):
+            out.append(dict(fraction=fraction, test_error=base + test, test_error_change=test,
+                            val_error=val + val_change, snr_threshold=3.0))
+        if kept:
+            out[-1]['kept_by_layer'] = kept
+        return out
+    (tmp_path / 'probes').mkdir()
+    write_json(str(tmp_path / 'probes' / 'pruning_small.json'), dict(
+        which='best', rows=rows(1.68, 1.58, [(0.07, 0.33), (2.81, 2.88)],
+                                {'model/fc1': 0.012, 'model/fc2': 0.031}),
+        run_options=dict(posterior_init_mean='uniform:0.03', scale_optimizer='same',
+                         scale_lr_multiplier=1.0, scale_learning_rate=0.001)))
+    write_json(str(tmp_path / 'probes' / 'pruning_old.json'), dict(
+        which='latest', rows=rows(3.19, 3.2, [(0.1, -0.04), (0.5, 0.48)]), run_dir='/x/adam_full'))
+    write_json(str(tmp_path / 'probes' / 'uci_other.json'), dict(sets={}))  # not a pruning one
+    records = report.load_records(str(tmp_path))
+    assert sorted(records['pruning_probes']) == ['pruning_old', 'pruning_small']
+    table = report.render_results(records)['pruning_probes']
+    assert '| `pruning_small` | means U(-0.03, 0.03), scales as the means | best | 1.68% | ' \
+        '+0.07 / +0.33 pp | +2.81 / +2.88 pp | fc1 1.2%, fc2 3.1% |' in table
+    assert '| `pruning_old` | run `adam_full` | latest | 3.19% | +0.10 / -0.04 pp | +0.50 / +0.48 pp |  |' in table
+    assert report.render_results({})['pruning_probes'] == '(no probes filed)'
+    # `report --out` never takes a probe folder's pruning records for its own.
+    out = tmp_path / 'out'
+    (out / 'probes').mkdir(parents=True)
+    write_json(str(out / 'probes' / 'pruning_x.json'), dict(which='best', rows=[]))
+    assert report.collect_records(str(out), str(tmp_path / 'results')) == {}

@@ -62,3 +62,26 @@ def test_a_run_scored_on_test_serves_a_validation_only_request_but_not_the_rever
     # Another option is another run: resumed, so the tested metrics do not serve it.
     other = runner.run(dict(TINY, output_dir=out, eval_samples=3), reuse=True)
     assert 'test_error' not in other
+
+
+def test_a_reused_run_waits_while_another_holder_has_its_lock(tmp_path):
+    import threading
+    import time
+    from tfbnn.internal.file_lock import exclusive_lock
+    held, release = threading.Event(), threading.Event()
+
+    def hold():  # as a process training the same run would
+        with exclusive_lock(str(tmp_path / '.run.lock')):
+            held.set()
+            release.wait(60)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(60)
+    threading.Timer(1.5, release.set).start()
+    begin = time.time()
+    metrics = runner.run(dict(TINY, output_dir=str(tmp_path / 'run')), reuse=True)
+    assert time.time() - begin - metrics['wall_seconds'] > 1.0  # it waited for the holder
+    assert release.is_set() and metrics['epochs'] == 2
+    holder.join(60)
+    # Unlocked again: the next call returns the recorded run at once.
+    assert runner.run(dict(TINY, output_dir=str(tmp_path / 'run')), reuse=True) == metrics

@@ -79,8 +79,12 @@ def test_protocol_on_a_tiny_set(tmp_path):
     assert 'rmse' not in metrics and 'val_ll' in metrics
     # The selection's training time is every selection run's, kept with the set.
     select_dir = str(tmp_path / 'out' / 'toyset' / 'select')
-    runs = [os.path.join(select_dir, d) for d in os.listdir(select_dir)]
+    runs = [os.path.join(select_dir, d) for d in os.listdir(select_dir)
+            if os.path.isdir(os.path.join(select_dir, d))]
     assert len(runs) == 3
+    # Beside each run, the hidden lock its reuse held.
+    assert sorted(os.listdir(select_dir)) == sorted(
+        [os.path.basename(r) for r in runs] + ['.%s.lock' % os.path.basename(r) for r in runs])
     assert result['select_seconds'] == pytest.approx(sum(runner.history_seconds(r) for r in runs))
     assert result['select_seconds'] > 0
 

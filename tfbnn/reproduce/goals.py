@@ -119,9 +119,12 @@ def _pruning(records):
         models.append(('pruning_scales', ' (the rho steps x M model)', _PRUNE_SCALES))
     if 'mnist_scale_adam' in records or 'pruning_scale_adam' in records:
         models.append(('pruning_scale_adam', ' (the scales-by-Adam model)', _PRUNE_SCALE_ADAM))
-    if 'pruning_mean_init' in records:
-        models.append(('pruning_mean_init', ' (the model from small initial means)',
-                       _PRUNE_MEAN_INIT))
+    init_limit = records.get('mnist_mean_init', {}).get('mean_init_limit')
+    # A mean-init choice of the record's own run is pruned in the rows above.
+    if 'pruning_mean_init' in records or init_limit is not None:
+        models.append(('pruning_mean_init', ' (the mnist-mean-init choice: %s)' % (
+            'the Glorot run' if init_limit is None else 'means from U(-%g, %g)'
+            % (init_limit, init_limit)), _PRUNE_MEAN_INIT))
     for key, which, command in models:
         prune = records.get(key)
         for fraction, limit in ((0.95, 0.1), (0.98, 0.3)):

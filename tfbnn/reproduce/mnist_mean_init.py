@@ -26,7 +26,8 @@ from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import write_json
 from tfbnn.reproduce import runner
 from tfbnn.reproduce.mnist import check_schedule_epochs
-from tfbnn.reproduce.mnist_scale_adam import full_schedule_base, train_full_runs, trajectory
+from tfbnn.reproduce.mnist_scale_adam import (full_schedule_base, score_on_test,
+                                              train_full_runs, trajectory)
 from tfbnn.reproduce.mnist_scales import log_test_line, read_sgd_record
 
 __all__ = ['DEFAULT_LIMITS', 'reproduce_mnist_mean_init']
@@ -36,14 +37,21 @@ DEFAULT_LIMITS = (0.03, 0.01)
 
 
 def _check_limits(limits):
-    if not limits or len(set(limits)) != len(limits):
-        raise ConfigError('--limits must be distinct numbers > 0, got %s' % (list(limits),))
+    """Raises ConfigError unless `limits` are distinct finite numbers > 0."""
     for limit in limits:
         try:
-            models.uniform_mean_limit('uniform:%r' % (limit,))
-        except (ConfigError, TypeError):
-            raise ConfigError('--limits must be distinct numbers > 0, got %s'
-                              % (list(limits),))
+            models.uniform_mean_limit(_init(limit))
+        except ConfigError:
+            raise ConfigError('--limits must be finite numbers > 0, got %r in %s'
+                              % (limit, list(limits)))
+    if not limits or len(set(limits)) != len(limits):
+        raise ConfigError('--limits must be one or more distinct numbers, got %s'
+                          % (list(limits),))
+
+
+def _init(limit):
+    """The --posterior-init-mean of A (repr: exact, and the same on every Python)."""
+    return models.UNIFORM_MEAN_PREFIX + repr(limit)
 
 
 def _record_candidate(record):
@@ -72,7 +80,7 @@ def reproduce_mnist_mean_init(out_dir, limits, budget_minutes, epochs, log,
         <out_dir>/mnist_<prior>_mean_init.json.
       limits: the values of A to compare.
       budget_minutes: training wall time allowed to each run.
-      epochs: the schedule (SGD's rate x0.1 at 3/4).
+      epochs: the schedule (SGD's rate x0.1 at 3/4): the record's.
       log: progress callable.
       prior: which record of `reproduce_mnist` to start from.
       data_dir: the MNIST IDX folder (None: the one the record names).
@@ -87,22 +95,28 @@ def reproduce_mnist_mean_init(out_dir, limits, budget_minutes, epochs, log,
 
     Raises:
       ConfigError: no record to start from, a record trained with Adam or
-        from other means, or bad limits or epochs.
+        from other means, bad limits, epochs other than the record's, or a
+        chosen run its budget stopped (`score_on_test`).
     """
     path, record = read_sgd_record(out_dir, prior, ': this experiment keeps its SGD')
     limits = [float(a) if not isinstance(a, bool) else a for a in limits]
     _check_limits(limits)
     check_schedule_epochs(('--epochs', epochs))
+    if epochs != record['protocol']['epochs']:
+        raise ConfigError('--epochs %d: the record\'s Glorot run trained %d epochs, and the runs '
+                          'are compared with it on the same schedule'
+                          % (epochs, record['protocol']['epochs']))
     if record['chosen_options'].get('posterior_init_mean', 'glorot_uniform') != 'glorot_uniform':
         raise ConfigError('%s did not start from Glorot-uniform means: nothing to compare with'
                           % path)
     chosen = record['chosen']
     base = full_schedule_base(record, data_dir, threads, budget_minutes, epochs)
-    candidates = [('%s_mu%g_full' % (chosen, a), dict(posterior_init_mean='uniform:%r' % a))
+    candidates = [('%s_mu%r_full' % (chosen, a), dict(posterior_init_mean=_init(a)))
                   for a in limits]
     log('mnist mean init (%s): %s with its means started at U(-A, A) for A in %s, each for %d '
-        'epochs (at most %.0f min), chosen on validation with the record\'s Glorot run'
-        % (prior, chosen, ', '.join('%g' % a for a in limits), epochs, budget_minutes))
+        'epochs (at most %g min)%s' % (
+            prior, chosen, ', '.join('%g' % a for a in limits), epochs, budget_minutes,
+            '' if train_only else ', chosen on validation with the record\'s Glorot run'))
     runs = train_full_runs(candidates, base, out_dir, log, verbose)
     if train_only:
         log('mnist mean init (%s): trained; run again without --train-only to choose' % prior)
@@ -122,9 +136,7 @@ def reproduce_mnist_mean_init(out_dir, limits, budget_minutes, epochs, log,
         log('mnist mean init (%s): chose A = %g (validation error %.4g against the record\'s '
             '%.4g); scoring it on the test set' % (prior, choice['limit'], choice['score'],
                                                     kept['score']))
-        # A finished run resumed to evaluate its best checkpoint on the test set.
-        metrics = runner.run(dict(base, output_dir=run_dir, **choice['options']), verbose,
-                             reuse=True)
+        metrics = score_on_test(base, out_dir, choice, verbose)
         train_seconds = runner.history_seconds(run_dir)
     result = dict(
         experiment='mnist_mean_init', prior=prior, extends=os.path.basename(path),

@@ -24,6 +24,7 @@ chosen run scored on the test set, once; the others never are.
 """
 import os
 
+from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import runner
 from tfbnn.reproduce.mnist import check_schedule_epochs, schedule_options
@@ -33,7 +34,7 @@ from tfbnn.reproduce.mnist_scales import (check_candidates, log_test_line, num_v
 from tfbnn.reproduce.pruning import CHECKPOINTS, chosen_checkpoint, sigma_quantiles
 
 __all__ = ['DEFAULT_SCALE_RATES', 'reproduce_mnist_scale_adam', 'trajectory', 'full_schedule_base',
-           'train_full_runs']
+           'train_full_runs', 'score_on_test']
 
 # Adam's customary rate and a tenth of it.
 DEFAULT_SCALE_RATES = (1e-3, 1e-4)
@@ -54,7 +55,7 @@ def trajectory(run_dir):
 def full_schedule_base(record, data_dir, threads, budget_minutes, epochs, **options):
     """The run options of a variant of the record's choice trained on the full
     schedule of `epochs`, `budget_minutes` each: the record's protocol and
-    chosen options, updated by `options`."""
+    chosen options, then `options`, then the schedule of `epochs`."""
     return dict(record_base(record, data_dir, threads), max_seconds=60.0 * budget_minutes,
                 **dict(record['chosen_options'], **dict(options, **schedule_options(epochs))))
 
@@ -66,6 +67,24 @@ def train_full_runs(candidates, base, out_dir, log, verbose):
         runner.validated_options(dict(base, output_dir=os.path.join(out_dir, name), **options))
     return runner.select(candidates, dict(base, evaluate_test=False), out_dir, log, verbose,
                          reuse=True)[1]
+
+
+def score_on_test(base, out_dir, choice, verbose):
+    """The test metrics of the chosen run of `train_full_runs`: the finished
+    run is resumed, which evaluates its best checkpoint and trains no further.
+
+    Raises:
+      ConfigError: the run stopped before the end of its schedule (its
+        budget ran out): resuming it would train it on, and the test score
+        would not be the chosen run's.
+    """
+    if choice['epochs'] + 1e-9 < base['epochs']:
+        raise ConfigError('%s stopped at epoch %.1f of %d (its --budget-minutes ran out): give '
+                          'a budget its schedule fits in and run again (the runs continue to '
+                          'the end and the choice is made again)'
+                          % (choice['name'], choice['epochs'], base['epochs']))
+    return runner.run(dict(base, output_dir=os.path.join(out_dir, choice['name']),
+                           **choice['options']), verbose, reuse=True)
 
 
 def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
@@ -94,8 +113,8 @@ def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
       The record written to mnist_<prior>_scale_adam.json.
 
     Raises:
-      ConfigError: no record to start from, a record trained with Adam, or
-        bad rates or epochs.
+      ConfigError: no record to start from, a record trained with Adam, bad
+        rates or epochs, or a chosen run its budget stopped (`score_on_test`).
     """
     path, record = read_sgd_record(out_dir, prior, ': its scales already take Adam steps; this '
                                    'experiment needs a record trained with sgd or momentum')
@@ -120,11 +139,7 @@ def reproduce_mnist_scale_adam(out_dir, rates, budget_minutes, epochs, log,
     log('mnist scale adam (%s): chose rate %g (validation error %.4g; the largest rate within '
         'one standard error of the best, <= %.4g); scoring it on the test set'
         % (prior, choice['rate'], choice['score'], threshold))
-    # The finished run is resumed to evaluate its best checkpoint on the test set. (A run
-    # that --budget-minutes stopped early would go on training here, as --resume does:
-    # give a budget the schedule fits in.)
-    metrics = runner.run(dict(base, output_dir=run_dir, **choice['options']), verbose,
-                         reuse=True)
+    metrics = score_on_test(base, out_dir, choice, verbose)
     result = dict(
         experiment='mnist_scale_adam', prior=prior, extends=os.path.basename(path),
         protocol=dict(base, output_dir=None), budget_minutes=budget_minutes,

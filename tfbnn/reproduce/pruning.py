@@ -20,10 +20,13 @@ from tfbnn.internal.posterior_scale import SCALE_FLOOR
 from tfbnn.reproduce import figures, paper
 from tfbnn.training import rundir
 
-__all__ = ['FRACTIONS', 'CHECKPOINTS', 'chosen_checkpoint', 'reproduce_pruning',
+__all__ = ['FRACTIONS', 'CHECKPOINTS', 'RUN_OPTIONS', 'chosen_checkpoint', 'reproduce_pruning',
            'sigma_quantiles']
 
 FRACTIONS = (0.0, 0.5, 0.75, 0.95, 0.98)
+# The options of the pruned run its record keeps, so a table can say what was pruned.
+RUN_OPTIONS = ('prior', 'posterior_init_mean', 'posterior_init_scale', 'optimizer',
+               'scale_optimizer', 'scale_learning_rate', 'scale_lr_multiplier', 'epochs')
 _QUANTILES = (0.1, 0.5, 0.9)
 
 
@@ -132,7 +135,8 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
     for row in rows:
         row['test_error_change'] = row['test_error'] - base
     record = dict(experiment='pruning', run_dir=run_dir, checkpoint=run.checkpoint,
-                  which=checkpoint,
+                  which=checkpoint, run_options={k: run_config.json_value(getattr(run.config, k))
+                                                 for k in RUN_OPTIONS},
                   paper=paper.BLUNDELL_TABLE2, rows=rows,
                   snr_quantiles={q: float(np.quantile(snr, q)) for q in (0.5, 0.95, 0.98)},
                   sigma_quantiles=sigma_quantiles(run.checkpoint))

@@ -5,12 +5,13 @@
 Every number in the tables comes from a record; every goal's verdict is
 computed here from the measured number, never typed in.
 """
+import glob
 import os
 import shutil
 
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
-from tfbnn.reproduce import figures, goals, paper, selection
+from tfbnn.reproduce import figures, goals, paper, report_pruning, selection
 
 __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'update_results',
            'write_figures']
@@ -31,13 +32,23 @@ RECORDS = dict(defaults='defaults/defaults.json', mnist_ood='ood/ood.json',
                uci='uci/uci.json')
 
 
+# Pruning records of runs no experiment chose (probes/pruning_<what>.json),
+# kept by hand beside the others; one table shows them all.
+PRUNING_PROBES = os.path.join('probes', 'pruning_*.json')
+
+
 def load_records(folder):
-    """name -> record for each record file present in `folder`."""
+    """name -> record for each record file present in `folder`; the pruning
+    probes under 'pruning_probes', as file stem -> record."""
     out = {}
     for name, filename in RECORDS.items():
         record = read_json(os.path.join(folder, filename))
         if record is not None:
             out[name] = record
+    probes = {os.path.basename(path)[:-len('.json')]: read_json(path)
+              for path in sorted(glob.glob(os.path.join(folder, PRUNING_PROBES)))}
+    if probes:
+        out['pruning_probes'] = probes
     return out
 
 
@@ -51,6 +62,7 @@ def collect_records(out_dir, results_dir):
       The records copied, as `load_records` gives them.
     """
     records = load_records(out_dir)
+    records.pop('pruning_probes', None)  # probes are filed by hand
     for name, record in records.items():
         if name in _CURVES and 'val_curve' not in record:
             history = read_json(os.path.join(record['run_dir'], 'history.json'))
@@ -67,7 +79,7 @@ def collect_records(out_dir, results_dir):
         write_json(path, record)
     # The pruning figure needs every weight's SNR, which the record does not
     # keep: the experiment draws it, and the copy travels with its record.
-    for name in _PRUNING_COMMANDS:
+    for name in report_pruning.PRUNING_COMMANDS:
         figure = os.path.join(out_dir, 'pruning', name + '.png')
         if name in records and os.path.exists(figure):
             shutil.copyfile(figure, os.path.join(results_dir, 'pruning', name + '.png'))
@@ -77,8 +89,8 @@ def collect_records(out_dir, results_dir):
 def write_figures(records, results_dir):
     """The PNGs of docs/RESULTS.md; returns the paths written."""
     written = []
-    curves = {r['prior'] + _CURVES[k]: r['val_curve']
-              for k, r in records.items() if k in _CURVES and 'val_curve' in r}
+    curves = {_curve_label(k, r): r['val_curve'] for k, r in records.items()
+              if k in _CURVES and 'val_curve' in r and _curve_label(k, r)}
     if curves:
         written.append(figures.mnist_curves(curves, os.path.join(results_dir, 'mnist.png')))
     if 'uci' in records:
@@ -92,7 +104,16 @@ def write_figures(records, results_dir):
 # The MNIST runs whose validation curves are drawn, and their label suffixes.
 _CURVES = dict(mnist_mixture='', mnist_longer=', longer budget', mnist_gaussian='',
                mnist_scales=', rho steps x M', mnist_scale_adam=', scales by Adam',
-               mnist_mean_init=', means from U(-A, A)')
+               mnist_mean_init=', means from U(-%g, %g)')
+
+
+def _curve_label(key, record):
+    """The legend of a record's validation curve; None for the mean-init
+    record that kept the `mnist` run (its curve is drawn already)."""
+    if key != 'mnist_mean_init':
+        return record['prior'] + _CURVES[key]
+    limit = record.get('mean_init_limit')
+    return None if limit is None else record['prior'] + _CURVES[key] % (limit, limit)
 
 
 def _minutes(seconds):
@@ -189,41 +210,6 @@ def _mean_init(records):
             100 * c['score'], c.get('selected_epoch'), c['epochs'],
             c.get('source', 'this experiment'),
             'yes' if c['limit'] == rec['mean_init_limit'] else ''))
-    return '\n'.join(rows)
-
-
-_PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
-                         pruning_scales=' --model mnist-scales',
-                         pruning_scale_adam=' --model mnist-scale-adam',
-                         pruning_mean_init=' --model mnist-mean-init')
-
-
-def _pruning(records, key='pruning'):
-    if key not in records:
-        return '(not run yet: `python scripts/reproduce.py pruning%s`)' % _PRUNING_COMMANDS[key]
-    rows = ['| weights removed | paper, 2x1200 (test error) | tfbnn 2x400 test error | change '
-            '| predictive (sampled) test error | validation error | SNR threshold |',
-            '|---|---|---|---|---|---|---|']
-    for row in records[key]['rows']:
-        rows.append('| %.0f%% | %s | %.2f%% | %+.2f pp | %s | %s | %.3g |' % (
-            100 * row['fraction'], '%.2f%%' % paper.BLUNDELL_TABLE2[row['fraction']]
-            if row['fraction'] in paper.BLUNDELL_TABLE2 else '',
-            row['test_error'], row['test_error_change'],
-            '%.2f%%' % row['predictive_test_error'] if 'predictive_test_error' in row else '',
-            '%.2f%%' % row['val_error'] if 'val_error' in row else '',
-            row['snr_threshold']))
-    kept = [row for row in records[key]['rows']
-            if row['fraction'] > 0 and 'kept_by_layer' in row]  # not before 2026-12-04
-    if kept:
-        rows.append('\nkernel weights kept by layer: ' + '; '.join('%.0f%% removed: %s' % (
-            100 * row['fraction'], ', '.join('%s %.1f%%' % (layer, 100 * share) for layer, share
-                                             in row['kept_by_layer'].items())) for row in kept)
-            + '.')
-    sigmas = records[key].get('sigma_quantiles')  # records from before 2026-12-03 have none
-    if sigmas:
-        rows.append('\nsigma of each kernel before pruning (p10 / median / p90): ' + '; '.join(
-            '%s %.3g / %.3g / %.3g' % (layer, q['0.1'], q['0.5'], q['0.9'])
-            for layer, q in sigmas.items()) + '.')
     return '\n'.join(rows)
 
 
@@ -343,11 +329,12 @@ def render_results(records):
                 mnist=_mnist(records), selection=_selection(records),
                 scales=_scales(records), scale_adam=_scale_adam(records),
                 mean_init=_mean_init(records),
-                pruning=_pruning(records),
-                pruning_latest=_pruning(records, 'pruning_latest'),
-                pruning_scales=_pruning(records, 'pruning_scales'),
-                pruning_scale_adam=_pruning(records, 'pruning_scale_adam'),
-                pruning_mean_init=_pruning(records, 'pruning_mean_init'),
+                pruning=report_pruning.render_pruning(records),
+                pruning_latest=report_pruning.render_pruning(records, 'pruning_latest'),
+                pruning_scales=report_pruning.render_pruning(records, 'pruning_scales'),
+                pruning_scale_adam=report_pruning.render_pruning(records, 'pruning_scale_adam'),
+                pruning_mean_init=report_pruning.render_pruning(records, 'pruning_mean_init'),
+                pruning_probes=report_pruning.render_pruning_probes(records),
                 uci=_uci(records), goals=goals.render_goals(records),
                 times=_times(records))
 

@@ -10,6 +10,7 @@ import os
 import time
 
 from tfbnn import run_config
+from tfbnn.internal.file_lock import exclusive_lock
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import train
@@ -32,12 +33,23 @@ def run(config, verbose=False, reuse=False):
         without training again, and an unfinished one is resumed from its
         latest checkpoint. An option added to tfbnn after the run was
         recorded counts as the same when the call leaves it at its default.
+        The run holds a lock (the file .<name>.lock beside it) meanwhile, so
+        a second process asking for the same run waits for the first, then
+        reuses it.
 
     Returns:
       the metrics dict of the run (also in <output_dir>/metrics.json), with
       'wall_seconds' added: training, validation and evaluation of this call.
     """
     config = run_config.validate(config)
+    if not reuse:
+        return _run(config, verbose, reuse)
+    parent, name = os.path.split(os.path.normpath(config.output_dir))
+    with exclusive_lock(os.path.join(parent, '.%s.lock' % name)):
+        return _run(config, verbose, reuse)
+
+
+def _run(config, verbose, reuse):
     done_path = os.path.join(config.output_dir, DONE_FILE)
     # What reproduce_done.json records of the run: its options as config.json has them.
     options = dataclasses.replace(config, resume=False).to_dict()

@@ -38,10 +38,10 @@ each weight tensor's posterior as it trains) can be crossed with the grid,
 e.g. `--prior-stddevs 1,0.3,eb`; neither is in the default grid, since
 neither won on validation here (docs/RESULTS.md has the probes).
 """
-import fcntl
 import math
 import os
 
+from tfbnn.internal.file_lock import exclusive_lock
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import figures, paper, runner, selection
 from tfbnn.reproduce.selection import DEFAULT_PRIOR_SIGMA, mean_and_se, one_se_choice
@@ -244,8 +244,7 @@ def _store_set(path, record, name, entry, log):
     same protocol (the others are dropped, and `log` names them: rerun them
     under this protocol; their runs are reused).
     """
-    with open(path + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive_lock(path + '.lock'):
         stored = read_json(path) or {}
         sets = stored.get('sets', {})
         if stored.get('protocol') != record['protocol']:

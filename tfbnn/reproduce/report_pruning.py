@@ -1,0 +1,94 @@
+"""docs/RESULTS.md's pruning tables (Blundell et al. 2015, Table 2), from the records.
+
+`render_pruning` renders one pruning record, with the layers' shares kept
+and sigma's spread; `render_pruning_probes` puts every probe filed under
+results/probes/ in one table, each with what the pruned run was.
+"""
+import os
+
+from tfbnn.reproduce import paper
+
+__all__ = ['PRUNING_COMMANDS', 'render_pruning', 'render_pruning_probes']
+
+# The pruning records and the options of `reproduce.py pruning` that make each.
+PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
+                        pruning_scales=' --model mnist-scales',
+                        pruning_scale_adam=' --model mnist-scale-adam',
+                        pruning_mean_init=' --model mnist-mean-init')
+
+
+def _kept_the_record(records):
+    """True when mnist-mean-init kept the `mnist` record's own run."""
+    return 'mnist_mean_init' in records and records['mnist_mean_init']['mean_init_limit'] is None
+
+
+def render_pruning(records, key='pruning'):
+    """The table of one pruning record (`key`), or what makes it."""
+    if key == 'pruning_mean_init' and key not in records and _kept_the_record(records):
+        return ('(mnist-mean-init kept the `mnist` record\'s run: its pruning is the first table '
+                'of this section)')
+    if key not in records:
+        return '(not run yet: `python scripts/reproduce.py pruning%s`)' % PRUNING_COMMANDS[key]
+    rows = ['| weights removed | paper, 2x1200 (test error) | tfbnn 2x400 test error | change '
+            '| predictive (sampled) test error | validation error | SNR threshold |',
+            '|---|---|---|---|---|---|---|']
+    for row in records[key]['rows']:
+        rows.append('| %.0f%% | %s | %.2f%% | %+.2f pp | %s | %s | %.3g |' % (
+            100 * row['fraction'], '%.2f%%' % paper.BLUNDELL_TABLE2[row['fraction']]
+            if row['fraction'] in paper.BLUNDELL_TABLE2 else '',
+            row['test_error'], row['test_error_change'],
+            '%.2f%%' % row['predictive_test_error'] if 'predictive_test_error' in row else '',
+            '%.2f%%' % row['val_error'] if 'val_error' in row else '',
+            row['snr_threshold']))
+    kept = [row for row in records[key]['rows']
+            if row['fraction'] > 0 and 'kept_by_layer' in row]  # none before 2026-12-04
+    if kept:
+        rows.append('\nkernel weights kept by layer: ' + '; '.join('%.0f%% removed: %s' % (
+            100 * row['fraction'], ', '.join('%s %.1f%%' % (layer, 100 * share) for layer, share
+                                             in row['kept_by_layer'].items())) for row in kept)
+            + '.')
+    sigmas = records[key].get('sigma_quantiles')  # records from before 2026-12-03 have none
+    if sigmas:
+        rows.append('\nsigma of each kernel before pruning (p10 / median / p90): ' + '; '.join(
+            '%s %.3g / %.3g / %.3g' % (layer, q['0.1'], q['0.5'], q['0.9'])
+            for layer, q in sigmas.items()) + '.')
+    return '\n'.join(rows)
+
+
+def _run_text(record):
+    """What a pruned run was, from its record's run_options (records from
+    before 2026-12-04 have none: the run's folder name)."""
+    options = record.get('run_options')
+    if not options:
+        return 'run `%s`' % os.path.basename(record.get('run_dir', '').rstrip('/'))
+    init = options['posterior_init_mean']
+    limit = init.split(':', 1)[1] if init.startswith('uniform:') else None
+    scales = ('Adam %g' % options['scale_learning_rate'] if options['scale_optimizer'] == 'adam'
+              else 'x %g' % options['scale_lr_multiplier']
+              if options['scale_lr_multiplier'] != 1 else 'as the means')
+    return 'means %s, scales %s' % ('U(-%s, %s)' % (limit, limit) if limit else init, scales)
+
+
+def render_pruning_probes(records):
+    """One table of the pruning probes: per record, its run, checkpoint,
+    unpruned test error, the cost of 95% and 98%, and the layers kept."""
+    probes = records.get('pruning_probes')
+    if not probes:
+        return '(no probes filed)'
+    rows = ['| record (results/probes/) | the run | checkpoint | test error, unpruned | 95% '
+            'removed: change, test / validation | 98% removed: change, test / validation | '
+            'kept at 98%, by layer |', '|---|---|---|---|---|---|---|']
+    for name, rec in probes.items():
+        by = {round(r['fraction'], 6): r for r in rec['rows']}
+        cells = []
+        for fraction in (0.95, 0.98):
+            row = by.get(fraction)
+            cells.append('%+.2f / %+.2f pp' % (row['test_error_change'], row['val_error']
+                                               - by[0.0]['val_error'])
+                         if row and 'val_error' in row else '')
+        kept = by.get(0.98, {}).get('kept_by_layer', {})
+        rows.append('| `%s` | %s | %s | %.2f%% | %s | %s | %s |' % (
+            name, _run_text(rec), rec['which'], by[0.0]['test_error'],
+            cells[0], cells[1], ', '.join('%s %.1f%%' % (layer.split('/')[-1], 100 * share)
+                                          for layer, share in kept.items())))
+    return '\n'.join(rows)
