@@ -298,7 +298,8 @@ def test_pruning_probes_are_loaded_from_their_folder_and_rendered_in_one_table(t
     table = report.render_results(records)['pruning_probes']
     assert '| `pruning_small` | means U(-0.03, 0.03), scales as the means | best | 1.68% | ' \
         '+0.07 / +0.33 pp | +2.81 / +2.88 pp | fc1 1.2%, fc2 3.1% |' in table
-    assert '| `pruning_old` | run `adam_full` | latest | 3.19% | +0.10 / -0.04 pp | +0.50 / +0.48 pp |  |' in table
+    assert '| `pruning_old` | run `adam_full` | latest | 3.19% | +0.10 / -0.04 pp | ' \
+        '+0.50 / +0.48 pp |  |' in table
     assert report.render_results({})['pruning_probes'] == '(no probes filed)'
     # `report --out` never takes a probe folder's pruning records for its own.
     out = tmp_path / 'out'
