@@ -15,9 +15,9 @@ __all__ = ['pruning_curve', 'uci_comparison', 'uci_selection', 'mnist_curves']
 
 def pruning_curve(rows, snr, path):
     """Test (and validation) error against the fraction removed, beside
-    Blundell et al.'s Table 2, and the histogram of log10 |mu| / sigma: of
-    all ratios (`snr` an array) or stacked by layer (`snr` a dict layer ->
-    array), so the modes show whose weights they hold."""
+    Blundell et al.'s Table 2, and the histogram of log10 |mu| / sigma
+    stacked by layer (`snr`: dict layer -> array of ratios), so the modes
+    show whose weights they hold."""
     fig = Figure(figsize=(10.0, 4.0))
     left, right = fig.subplots(1, 2)
     frac = [100 * r['fraction'] for r in rows]
@@ -30,13 +30,11 @@ def pruning_curve(rows, snr, path):
     left.set(xlabel='weights removed (%)', ylabel='error (%)',
              title='Pruning by signal-to-noise ratio')
     left.legend()
-    by_layer = snr if isinstance(snr, dict) else {None: snr}
-    logs = [np.log10(np.maximum(np.ravel(v), 1e-12)) for v in by_layer.values()]
+    logs = [np.log10(np.maximum(np.ravel(v), 1e-12)) for v in snr.values()]
     bins = np.linspace(min(v.min() for v in logs), max(v.max() for v in logs), 81)
-    right.hist(logs, bins=bins, stacked=True, label=list(by_layer),
+    right.hist(logs, bins=bins, stacked=True, label=list(snr),
                color=['C%d' % i for i in range(len(logs))])
-    if None not in by_layer:
-        right.legend(title='layer')
+    right.legend(title='layer')
     right.set(xlabel='log10 |mu| / sigma', ylabel='kernel weights',
               title='Signal-to-noise ratio of the posterior')
     for row in rows[1:]:

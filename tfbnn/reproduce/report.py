@@ -89,8 +89,9 @@ def collect_records(out_dir, results_dir):
 def write_figures(records, results_dir):
     """The PNGs of docs/RESULTS.md; returns the paths written."""
     written = []
-    curves = {_curve_label(k, r): r['val_curve'] for k, r in records.items()
-              if k in _CURVES and 'val_curve' in r and _curve_label(k, r)}
+    labelled = [(_curve_label(k, r), r['val_curve']) for k, r in records.items()
+                if k in _CURVES and 'val_curve' in r]
+    curves = {label: curve for label, curve in labelled if label}
     if curves:
         written.append(figures.mnist_curves(curves, os.path.join(results_dir, 'mnist.png')))
     if 'uci' in records:

@@ -6,6 +6,7 @@ results/probes/ in one table, each with what the pruned run was.
 """
 import os
 
+from tfbnn import models
 from tfbnn.reproduce import paper
 
 __all__ = ['PRUNING_COMMANDS', 'render_pruning', 'render_pruning_probes']
@@ -62,11 +63,11 @@ def _run_text(record):
     if not options:
         return 'run `%s`' % os.path.basename(record.get('run_dir', '').rstrip('/'))
     init = options['posterior_init_mean']
-    limit = init.split(':', 1)[1] if init.startswith('uniform:') else None
+    limit = models.uniform_mean_limit(init)
     scales = ('Adam %g' % options['scale_learning_rate'] if options['scale_optimizer'] == 'adam'
               else 'x %g' % options['scale_lr_multiplier']
               if options['scale_lr_multiplier'] != 1 else 'as the means')
-    return 'means %s, scales %s' % ('U(-%s, %s)' % (limit, limit) if limit else init, scales)
+    return 'means %s, scales %s' % ('U(-%g, %g)' % (limit, limit) if limit else init, scales)
 
 
 def render_pruning_probes(records):
