@@ -2,6 +2,7 @@
 import pytest
 
 from tfbnn.cli.reproduce import main
+from tfbnn.internal.jsonio import read_json
 
 
 @pytest.mark.parametrize('argv,message', [
@@ -39,6 +40,11 @@ from tfbnn.cli.reproduce import main
      "--limits must be comma-separated numbers, got '0.03,x'"),
     (['pruning', '--model', 'mnist-mean-init'], 'mnist_scale_mixture_mean_init.json: run the '
                                                 'mnist-mean-init experiment first'),
+    (['mnist-refit'], 'mnist_scale_mixture.json not found: run the mnist experiment first'),
+    (['mnist-refit', '--prior', 'normal'], 'mnist_normal.json not found'),
+    (['mnist-refit', '--budget-minutes', '0'], '--budget-minutes must be positive'),
+    (['pruning', '--model', 'mnist-refit'], 'mnist_scale_mixture_refit.json: run the '
+                                            'mnist-refit experiment first'),
     (['report'], 'no records in'),
     (['uci', '--data-dir', '/nonexistent', '--sets', 'yacht'], 'no folder for yacht'),
 ])
@@ -109,3 +115,16 @@ def test_mnist_mean_init_train_only_trains_and_records_nothing(tmp_path):
     mnist = tmp_path / 'out' / 'mnist'
     assert (mnist / 'chosen_mu0.5_full' / 'reproduce_done.json').exists()
     assert not (mnist / 'mnist_scale_mixture_mean_init.json').exists()
+
+
+def test_mnist_refit_refits_the_chosen_prior_only(tmp_path):
+    from tests.reproduce.test_mnist_refit import _kept_record
+    mnist = tmp_path / 'out' / 'mnist'
+    mnist.mkdir(parents=True)
+    _kept_record(mnist)
+    argv = ['--out', str(tmp_path / 'out'), 'mnist-refit', '--prior', 'scale_mixture',
+            '--threads', '1', '--budget-minutes', '5']
+    assert main(argv) == 0
+    assert read_json(str(mnist / 'chosen_refit' / 'config.json'))['threads'] == 1
+    assert (mnist / 'mnist_scale_mixture_refit.json').exists()
+    assert not (mnist / 'mnist_normal_refit.json').exists()

@@ -13,7 +13,7 @@ __all__ = ['build_parser', 'main', 'MODEL_SUFFIXES']
 # The models `pruning --model` prunes: each record mnist_scale_mixture<suffix>.json
 # (and the pruning outputs) carries a suffix.
 MODEL_SUFFIXES = {'mnist': '', 'mnist-scales': '_scales', 'mnist-scale-adam': '_scale_adam',
-                  'mnist-mean-init': '_mean_init'}
+                  'mnist-mean-init': '_mean_init', 'mnist-refit': '_refit'}
 
 
 def _config_error(message):
@@ -77,15 +77,23 @@ def _add_mnist(sub):
                         'processes, each with its own --limits, can share the work; run again '
                         'with all of them to choose)')
     _add_full_run_flags(m)
+    f = _sub(sub, 'mnist-refit', 'the choice of mnist refit on its training and validation '
+                                 'images for as many examples as its kept epoch saw')
+    f.add_argument('--prior', default='both', choices=('scale_mixture', 'normal', 'both'),
+                   help='which record of mnist to refit')
+    _add_full_run_flags(f, epochs=False)
 
 
-def _add_full_run_flags(parser):
-    """The flags of an experiment whose every run trains the full schedule."""
+def _add_full_run_flags(parser, epochs=True):
+    """The flags of an experiment whose every run trains the full schedule
+    (`epochs`: its length is a flag, not the record's)."""
     parser.add_argument('--data-dir', default=None,
                         help='the MNIST IDX folder (default: the one the mnist record names)')
     parser.add_argument('--budget-minutes', type=float, default=60.0,
                         help='the most training wall time of each run')
-    parser.add_argument('--epochs', type=int, default=240, help='their schedule, decay at 3/4')
+    if epochs:
+        parser.add_argument('--epochs', type=int, default=240,
+                            help='their schedule, decay at 3/4')
     parser.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
 
 
@@ -218,6 +226,16 @@ def _mnist_mean_init(args, log):
                               threads=args.threads, train_only=args.train_only)
 
 
+def _mnist_refit(args, log):
+    from tfbnn.reproduce.mnist_refit import reproduce_mnist_refit
+    _check_budget_and_threads(args)
+    priors = ('scale_mixture', 'normal') if args.prior == 'both' else (args.prior,)
+    for prior in priors:
+        reproduce_mnist_refit(os.path.join(args.out, 'mnist'), args.budget_minutes, log,
+                              prior=prior, data_dir=args.data_dir, verbose=args.verbose,
+                              threads=args.threads)
+
+
 def _uci(args, log):
     from tfbnn import reproduce
     for flag, value in (('--select-splits', args.select_splits), ('--splits', args.splits),
@@ -291,6 +309,7 @@ def _report(args, log):
 
 _EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': _mnist_scales,
                 'mnist-scale-adam': _mnist_scale_adam, 'mnist-mean-init': _mnist_mean_init,
+                'mnist-refit': _mnist_refit,
                 'uci': _uci,
                 'pruning': _pruning, 'mnist-ood': _mnist_ood, 'defaults': _defaults,
                 'report': _report}

@@ -72,10 +72,11 @@ def record_base(record, data_dir=None, threads=0):
 
 def log_test_line(log, what, metrics, train_seconds):
     """The closing line of an experiment: its test scores and training time."""
-    log('%s: test error %.2f%% | ECE %.2f%% | NLL %.4f | chosen epoch %s of %.0f | %.1f min of '
-        'training' % (what, 100 * metrics['test_error'], 100 * metrics['ece'],
-                      metrics['test_nll'], metrics.get('selected_epoch'), metrics['epochs'],
-                      (train_seconds or 0.0) / 60.0))
+    kept = metrics.get('selected_epoch')
+    log('%s: test error %.2f%% | ECE %.2f%% | NLL %.4f | %s | %.1f min of training' % (
+        what, 100 * metrics['test_error'], 100 * metrics['ece'], metrics['test_nll'],
+        'chosen epoch %s of %.0f' % (kept, metrics['epochs']) if kept else
+        '%.0f epochs, not stopped early' % metrics['epochs'], (train_seconds or 0.0) / 60.0))
 
 
 def num_validation(options):

@@ -25,10 +25,13 @@ RECORDS = dict(defaults='defaults/defaults.json', mnist_ood='ood/ood.json',
                mnist_scales='mnist/mnist_scale_mixture_scales.json',
                mnist_scale_adam='mnist/mnist_scale_mixture_scale_adam.json',
                mnist_mean_init='mnist/mnist_scale_mixture_mean_init.json',
+               mnist_refit='mnist/mnist_scale_mixture_refit.json',
+               mnist_refit_gaussian='mnist/mnist_normal_refit.json',
                pruning='pruning/pruning.json', pruning_latest='pruning/pruning_latest.json',
                pruning_scales='pruning/pruning_scales.json',
                pruning_scale_adam='pruning/pruning_scale_adam.json',
                pruning_mean_init='pruning/pruning_mean_init.json',
+               pruning_refit='pruning/pruning_refit.json',
                uci='uci/uci.json')
 
 
@@ -121,18 +124,35 @@ def _minutes(seconds):
     return '%.0f min' % (seconds / 60.0)
 
 
+# The rows of the MNIST table: (record, model), and what each row adds to the model's name.
+_MNIST_ROWS = (('mnist_mixture', 'Bayes by Backprop, scale mixture prior'),
+               ('mnist_longer', 'Bayes by Backprop, scale mixture prior'),
+               ('mnist_scales', 'Bayes by Backprop, scale mixture prior'),
+               ('mnist_scale_adam', 'Bayes by Backprop, scale mixture prior'),
+               ('mnist_mean_init', 'Bayes by Backprop, scale mixture prior'),
+               ('mnist_refit', 'Bayes by Backprop, scale mixture prior'),
+               ('mnist_gaussian', 'Bayes by Backprop, Gaussian prior'),
+               ('mnist_refit_gaussian', 'Bayes by Backprop, Gaussian prior'))
+_REQUIRED = ('mnist_mixture', 'mnist_gaussian')
+
+
+def _variant(key, record):
+    """What a row's record changed in the `mnist` choice ('' for the record itself)."""
+    refit = ', refit on training + validation images'
+    return dict(mnist_longer=', longer schedule',
+                mnist_scales=', rho steps x %g' % record.get('chosen_multiplier', 1),
+                mnist_scale_adam=', scales by Adam at %g' % record.get('scale_learning_rate', 0),
+                mnist_mean_init=', means from U(-A, A), A = %g' % (
+                    record.get('mean_init_limit') or 0),
+                mnist_refit=refit, mnist_refit_gaussian=refit).get(key, '')
+
+
 def _mnist(records):
     rows = ['| model | paper (test error) | tfbnn test error | ECE | test NLL | stopped at '
             '(epoch, on validation) | epochs run | training time | chosen prior |',
             '|---|---|---|---|---|---|---|---|---|']
-    for key, label in (('mnist_mixture', 'Bayes by Backprop, scale mixture prior'),
-                       ('mnist_longer', 'Bayes by Backprop, scale mixture prior'),
-                       ('mnist_scales', 'Bayes by Backprop, scale mixture prior'),
-                       ('mnist_scale_adam', 'Bayes by Backprop, scale mixture prior'),
-                       ('mnist_mean_init', 'Bayes by Backprop, scale mixture prior'),
-                       ('mnist_gaussian', 'Bayes by Backprop, Gaussian prior')):
-        optional = key in ('mnist_longer', 'mnist_scales', 'mnist_scale_adam', 'mnist_mean_init')
-        if optional and key not in records:
+    for key, label in _MNIST_ROWS:
+        if key not in _REQUIRED and key not in records:
             continue
         if key == 'mnist_mean_init' and records[key]['mean_init_limit'] is None:
             continue  # the record's own run was kept: its row is above
@@ -143,13 +163,9 @@ def _mnist(records):
         r = records[key]
         m = r['metrics']
         rows.append('| %s, 2x400%s | %.2f%% | %.2f%% | %.2f%% | %.4f | %s | %.0f | %s | `%s` |' % (
-            label, dict(mnist_longer=', longer schedule', mnist_scales=', rho steps x %g'
-                        % r.get('chosen_multiplier', 1), mnist_scale_adam=', scales by Adam at '
-                        '%g' % r.get('scale_learning_rate', 0), mnist_mean_init=', means from '
-                        'U(-A, A), A = %g' % (r.get('mean_init_limit') or 0)).get(key, ''),
-            paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'], 100 * m['ece'], m['test_nll'],
-            m.get('selected_epoch'), m['epochs'],
-            _minutes(r['train_seconds_total']), r.get('chosen', r.get('base_choice'))))
+            label, _variant(key, r), paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'],
+            100 * m['ece'], m['test_nll'], m.get('selected_epoch') or 'not stopped (refit)',
+            m['epochs'], _minutes(r['train_seconds_total']), r.get('chosen', r.get('base_choice'))))
     rows.append('| SGD with dropout (paper only) | %.2f%% | | | | | | | |'
                 % paper.BLUNDELL_TABLE1['SGD with dropout'][400])
     return '\n'.join(rows)
@@ -273,6 +289,12 @@ def _times(records):
         rows.append('| MNIST, scale mixture prior, means from U(-A, A) | %d values of A, each on '
                     'the full schedule, with validation | %s |'
                     % (len(r['candidates']) - 1, _minutes(r['select_seconds'])))
+    for key in ('mnist_refit', 'mnist_refit_gaussian'):
+        if key in records:
+            r = records[key]
+            rows.append('| MNIST, %s prior, refit | the refit on %d images, %d epochs | %s |'
+                        % (r['prior'].replace('_', ' '), r['refit_examples'],
+                           r['protocol']['epochs'], _minutes(r['train_seconds_total'])))
     if 'uci' in records:
         sets = records['uci']['sets'].values()
         total = sum(s[k]['seconds'] for s in sets for k in ('chosen', 'epochs40')
@@ -335,6 +357,7 @@ def render_results(records):
                 pruning_scales=report_pruning.render_pruning(records, 'pruning_scales'),
                 pruning_scale_adam=report_pruning.render_pruning(records, 'pruning_scale_adam'),
                 pruning_mean_init=report_pruning.render_pruning(records, 'pruning_mean_init'),
+                pruning_refit=report_pruning.render_pruning(records, 'pruning_refit'),
                 pruning_probes=report_pruning.render_pruning_probes(records),
                 uci=_uci(records), goals=goals.render_goals(records),
                 times=_times(records))

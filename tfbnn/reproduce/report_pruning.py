@@ -15,7 +15,8 @@ __all__ = ['PRUNING_COMMANDS', 'render_pruning', 'render_pruning_probes']
 PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
                         pruning_scales=' --model mnist-scales',
                         pruning_scale_adam=' --model mnist-scale-adam',
-                        pruning_mean_init=' --model mnist-mean-init')
+                        pruning_mean_init=' --model mnist-mean-init',
+                        pruning_refit=' --model mnist-refit')
 
 
 def _kept_the_record(records):
@@ -84,9 +85,13 @@ def render_pruning_probes(records):
         cells = []
         for fraction in (0.95, 0.98):
             row = by.get(fraction)
-            cells.append('%+.2f / %+.2f pp' % (row['test_error_change'], row['val_error']
-                                               - by[0.0]['val_error'])
-                         if row and 'val_error' in row else '')
+            if not row:
+                cells.append('')
+            elif 'val_error' in row:
+                cells.append('%+.2f / %+.2f pp' % (row['test_error_change'], row['val_error']
+                                                   - by[0.0]['val_error']))
+            else:  # a run with nothing held out (a refit)
+                cells.append('%+.2f pp / none' % row['test_error_change'])
         kept = by.get(0.98, {}).get('kept_by_layer', {})
         rows.append('| `%s` | %s | %s | %.2f%% | %s | %s | %s |' % (
             name, _run_text(rec), rec['which'], by[0.0]['test_error'],
