@@ -17,11 +17,11 @@ record itself.
 import math
 import os
 
+from tfbnn import run_setup
 from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import write_json
 from tfbnn.reproduce import runner
 from tfbnn.reproduce.mnist_scales import log_test_line, read_sgd_record, record_base
-from tfbnn import run_setup
 
 __all__ = ['refit_schedule', 'reproduce_mnist_refit']
 
