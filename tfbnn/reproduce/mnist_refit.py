@@ -12,7 +12,9 @@ set, once. The per-example KL weight 1/N follows N.
 
 Nothing is chosen here: the options, the epoch count and the schedule all
 follow from the record, so the test set is looked at once, as in the
-record itself.
+record itself. (The job scores a run without a validation split on test
+when it ends, so a refit its budget cut short has a test score in its own
+metrics.json; no record is written from it.)
 """
 import math
 import os
