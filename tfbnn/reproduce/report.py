@@ -124,7 +124,7 @@ def _minutes(seconds):
     return '%.0f min' % (seconds / 60.0)
 
 
-# The rows of the MNIST table: (record, model), and what each row adds to the model's name.
+# The rows of the MNIST table, in order: (record, model); `_variant` names what each changed.
 _MNIST_ROWS = (('mnist_mixture', 'Bayes by Backprop, scale mixture prior'),
                ('mnist_longer', 'Bayes by Backprop, scale mixture prior'),
                ('mnist_scales', 'Bayes by Backprop, scale mixture prior'),
@@ -134,6 +134,7 @@ _MNIST_ROWS = (('mnist_mixture', 'Bayes by Backprop, scale mixture prior'),
                ('mnist_gaussian', 'Bayes by Backprop, Gaussian prior'),
                ('mnist_refit_gaussian', 'Bayes by Backprop, Gaussian prior'))
 _REQUIRED = ('mnist_mixture', 'mnist_gaussian')
+_REFITS = ('mnist_refit', 'mnist_refit_gaussian')  # trained without validation: never stopped
 
 
 def _variant(key, record):
@@ -144,7 +145,7 @@ def _variant(key, record):
                 mnist_scale_adam=', scales by Adam at %g' % record.get('scale_learning_rate', 0),
                 mnist_mean_init=', means from U(-A, A), A = %g' % (
                     record.get('mean_init_limit') or 0),
-                mnist_refit=refit, mnist_refit_gaussian=refit).get(key, '')
+                **dict.fromkeys(_REFITS, refit)).get(key, '')
 
 
 def _mnist(records):
@@ -164,7 +165,8 @@ def _mnist(records):
         m = r['metrics']
         rows.append('| %s, 2x400%s | %.2f%% | %.2f%% | %.2f%% | %.4f | %s | %.0f | %s | `%s` |' % (
             label, _variant(key, r), paper.BLUNDELL_TABLE1[label][400], 100 * m['test_error'],
-            100 * m['ece'], m['test_nll'], m.get('selected_epoch') or 'not stopped (refit)',
+            100 * m['ece'], m['test_nll'],
+            'not stopped (refit)' if key in _REFITS else m.get('selected_epoch'),
             m['epochs'], _minutes(r['train_seconds_total']), r.get('chosen', r.get('base_choice'))))
     rows.append('| SGD with dropout (paper only) | %.2f%% | | | | | | | |'
                 % paper.BLUNDELL_TABLE1['SGD with dropout'][400])
@@ -289,7 +291,7 @@ def _times(records):
         rows.append('| MNIST, scale mixture prior, means from U(-A, A) | %d values of A, each on '
                     'the full schedule, with validation | %s |'
                     % (len(r['candidates']) - 1, _minutes(r['select_seconds'])))
-    for key in ('mnist_refit', 'mnist_refit_gaussian'):
+    for key in _REFITS:
         if key in records:
             r = records[key]
             rows.append('| MNIST, %s prior, refit | the refit on %d images, %d epochs | %s |'
