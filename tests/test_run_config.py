@@ -36,7 +36,7 @@ OLD_CONFIG_JSON = {
 
 # Options added after that config.json was written, with their defaults.
 ADDED_SINCE = {'scale_lr_multiplier': 1.0, 'scale_optimizer': 'same',
-               'scale_learning_rate': 1e-3}
+               'scale_learning_rate': 1e-3, 'warm_start': None, 'prune_fraction': 0.0}
 
 
 def _write(path, record):
@@ -166,6 +166,11 @@ def test_unknown_options_are_named():
     (dict(lr_decay_factor=2.0), '--lr-decay-factor must be in (0, 1], got 2.0'),
     (dict(init_from=''), "--init-from must be a checkpoint path, got ''"),
     (dict(moped_delta=0), '--moped-delta must be a positive number, got 0'),
+    (dict(warm_start=''), "--warm-start must be a run directory or a checkpoint path, got ''"),
+    (dict(warm_start='r', prune_fraction=-0.1),
+     '--prune-fraction must be a number in [0, 1), got -0.1'),
+    (dict(warm_start='r', prune_fraction=True),
+     '--prune-fraction must be a number in [0, 1), got True'),
     (dict(ood_set='dark'), "--ood-set must be none or a comma-separated list of"),
     (dict(ood_set='noise', ood_data_dir='x'), '--ood-set noise and --ood-data-dir: choose one '
                                               'out-of-distribution set'),

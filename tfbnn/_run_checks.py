@@ -150,6 +150,7 @@ def check(config):
     if not _is_real(config.moped_delta) or config.moped_delta <= 0:
         raise ConfigError('--moped-delta must be a positive number, got %r'
                           % (config.moped_delta,))
+    _check_warm_start(config)
     ood_set = config.ood_set
     if ood_set not in ('auto', 'none'):
         ood_set = ','.join(data.check_ood_kinds(ood_set))
@@ -163,3 +164,22 @@ def check(config):
         raise ConfigError('--output-dir must be a non-empty path')
     return dict(hidden=tuple(int(h) for h in hidden), posterior_init_scale=scale,
                 lr_decay_epochs=decay_epochs, ood_set=ood_set)
+
+
+def _check_warm_start(config):
+    """--warm-start is a path and excludes --init-from; --prune-fraction is in
+    [0, 1) and needs --warm-start (a random start has nothing to rank)."""
+    start = config.warm_start
+    if start is not None and (not isinstance(start, str) or not start):
+        raise ConfigError('--warm-start must be a run directory or a checkpoint path, got %r'
+                          % (start,))
+    if start and config.init_from:
+        raise ConfigError('--warm-start and --init-from: choose one start (--init-from starts a '
+                          'Bayesian model at a deterministic checkpoint, --warm-start at a '
+                          'Bayesian run)')
+    fraction = config.prune_fraction
+    if not _is_real(fraction) or not 0 <= fraction < 1:
+        raise ConfigError('--prune-fraction must be a number in [0, 1), got %r' % (fraction,))
+    if fraction and not start:
+        raise ConfigError('--prune-fraction %g needs --warm-start: pruning ranks a trained '
+                          "posterior's weights by |mu|/sigma" % fraction)

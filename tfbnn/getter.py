@@ -36,6 +36,7 @@ from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
+from tfbnn.internal.pruned_kl import layer_kl
 from tfbnn.internal.random_normal import standard_normal
 from tfbnn.internal.weight_options import check_common
 
@@ -161,7 +162,7 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                             regularizer=None, initializer=tf.zeros_initializer()))
                 samples = (draw[None] - centre if getattr(prior, 'requires_samples', False)
                            else None)
-                kl = tf.identity(prior.kl_divergence(loc - centre, post_scale, samples),
+                kl = tf.identity(layer_kl(prior, loc - centre, post_scale, rho, samples),
                                  name='kl')
         if creating:
             with tf.control_dependencies(None), tf.name_scope(None):

@@ -15,6 +15,9 @@ class GraphKeys(object):
         is counted twice.
     """
     KL_LOSSES = 'tfbnn_kl_losses'
+    # Not empty once `tfbnn.pruning.allow_retraining` was called: the Bayesian
+    # layers built after it leave pruned weights out of their KL.
+    PRUNED_RETRAINING = 'tfbnn_pruned_retraining'
     # The posterior means made by `tfbnn.custom_getter` (each beside its
     # `<name>_rho`), so diagnostics and pruning find them by name.
     GETTER_POSTERIORS = 'tfbnn_getter_posteriors'

@@ -52,7 +52,14 @@ class Prior(object):
         raise NotImplementedError
 
     def kl_divergence(self, loc, scale, samples=None, name=None):
-        """Scalar KL(q || p), summed over all weights, for q = N(loc, scale^2)."""
+        """Scalar KL(q || p), summed over all weights, for q = N(loc, scale^2).
+
+        The layers call it on a weight tensor's full shape; in a graph that
+        retrains pruned networks (`tfbnn.pruning.allow_retraining`), once a
+        weight is pruned, on the kept ones only, flattened ([n] means and
+        scales, [S, n] samples): a prior is elementwise, or a function of
+        the whole set of weights it is given.
+        """
         raise NotImplementedError
 
 

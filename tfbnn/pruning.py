@@ -6,9 +6,18 @@ mean: mu = 0 and sigma = 0, stored as `kernel_loc` = 0 and `kernel_rho` =
 `tfbnn.layers.dense`). Everything that reads the posterior then sees a
 constant zero: the posterior-mean network, every weight draw of the sampled
 predictive and the graphs `tfbnn-export` freezes, and a checkpoint saved
-after pruning keeps it. (The KL of a pruned weight is infinite: a point mass
-against a continuous prior. A pruned network is for inference, not for
-further training.)
+after pruning keeps it.
+
+A pruned network can also be trained again (prune, then fine-tune the rest).
+Against a continuous prior a point mass has an infinite KL, so in a graph
+where `allow_retraining` was called before the model was built, the layers
+leave pruned weights out of their KL (`tfbnn.internal.pruned_kl`); and
+`freeze_pruned` zeroes the gradient of a pruned weight's mean, so under any
+optimizer whose slots start at zero it stays exactly 0 (its rho, at -inf,
+gets a zero gradient already: d softplus(rho) / d rho = sigmoid(-inf) = 0).
+The training job does both with `--warm-start RUN --prune-fraction F`.
+Without `allow_retraining` the KL of a pruned network is infinite: fine for
+inference, which never computes it.
 
 Mathematical details:
   Blundell et al. (2015), sec. 5.1: rank the weights of every Bayesian kernel
@@ -21,10 +30,13 @@ References:
   Neural Networks, sec. 5.1 and Table 2.
 """
 import numpy as np
+import tensorflow.compat.v1 as tf
 
 from tfbnn import diagnostics
+from tfbnn.graph_keys import GraphKeys
 
-__all__ = ['signal_to_noise', 'snr_threshold', 'prune_by_snr', 'pruned_fraction']
+__all__ = ['signal_to_noise', 'snr_threshold', 'prune_by_snr', 'pruned_fraction',
+           'allow_retraining', 'freeze_pruned']
 
 signal_to_noise = diagnostics.signal_to_noise
 
@@ -70,9 +82,16 @@ def prune_by_snr(sess, fraction, scope=None):
     for (loc_var, rho_var), (loc, rho), snr in zip(pairs, values, snrs):
         mask = snr <= threshold
         pruned += int(mask.sum())
-        loc_var.load(np.where(mask, 0.0, loc).astype(loc.dtype), sess)
-        rho_var.load(np.where(mask, -np.inf, rho).astype(rho.dtype), sess)
+        _store(sess, loc_var, np.where(mask, 0.0, loc).astype(loc.dtype))
+        _store(sess, rho_var, np.where(mask, -np.inf, rho).astype(rho.dtype))
     return pruned, int(sum(s.size for s in snrs)), threshold
+
+
+def _store(sess, variable, value):
+    """Assigns a numpy value through a placeholder (not `Variable.load`, which
+    needs the variable's own initialiser: a warm start replaces that)."""
+    value_in = tf.placeholder(variable.dtype.base_dtype, value.shape)
+    sess.run(tf.assign(variable, value_in), {value_in: value})
 
 
 def pruned_fraction(sess, scope=None):
@@ -80,3 +99,58 @@ def pruned_fraction(sess, scope=None):
     rhos = [sess.run(rho) for _, rho in diagnostics.kernel_posteriors(scope).values()]
     total = sum(r.size for r in rhos)
     return float(sum(int(np.isneginf(r).sum()) for r in rhos)) / max(total, 1)
+
+
+def allow_retraining():
+    """Makes the Bayesian layers (and `tfbnn.custom_getter` posteriors) built
+    after this call in the default graph leave pruned weights out of their
+    KL, so a pruned network can be trained again. Call it before building
+    the model; calling it again changes nothing.
+    """
+    if not tf.get_collection(GraphKeys.PRUNED_RETRAINING):
+        tf.add_to_collection(GraphKeys.PRUNED_RETRAINING, 'kl of the kept weights')
+
+
+def _rho_of(variable, by_name):
+    """The rho variable beside a posterior mean (`<x>_loc` -> `<x>_rho`, a
+    `tfbnn.custom_getter` mean `<name>` -> `<name>_rho`), or None."""
+    name = variable.op.name
+    if name.endswith('_loc') and name[:-len('_loc')] + '_rho' in by_name:
+        return by_name[name[:-len('_loc')] + '_rho']
+    return by_name.get(name + '_rho')
+
+
+def freeze_pruned(grads_and_vars, name=None):
+    """Zeroes the gradient of every pruned weight's mean, so training keeps it at 0.
+
+    Put it between `compute_gradients` and `apply_gradients`. A mean's
+    gradient is multiplied by 1 where its rho is finite and by 0 where rho
+    is -inf (pruned); the optimizer's slots for the mean must start at zero
+    (a new optimizer, not one restored with momentum from before the
+    pruning), or momentum would still move it.
+
+    Args:
+      grads_and_vars: list of (gradient, variable) pairs, as
+        `tf.train.Optimizer.compute_gradients` returns them; a gradient may
+        be None or `tf.IndexedSlices`.
+      name: optional name scope.
+
+    Returns:
+      A new list of (gradient, variable) pairs in the same order; pairs of
+      variables that are not posterior means are returned unchanged.
+    """
+    pairs = list(grads_and_vars)
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    out = []
+    with tf.name_scope(name, 'freeze_pruned'):
+        for grad, var in pairs:
+            rho = _rho_of(var, by_name) if grad is not None else None
+            if rho is not None:
+                kept = tf.cast(rho > -np.inf, grad.dtype.base_dtype)
+                if isinstance(grad, tf.IndexedSlices):
+                    grad = tf.IndexedSlices(grad.values * tf.gather(kept, grad.indices),
+                                            grad.indices, grad.dense_shape)
+                else:
+                    grad = grad * kept
+            out.append((grad, var))
+    return out

@@ -33,10 +33,9 @@ from tfbnn.version import __version__
 
 __all__ = ['RunConfig', 'DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'OBJECTIVE_KEYS',
            'CONFIG_FORMAT', 'OPTIMIZERS', 'SCALE_OPTIMIZERS', 'validate', 'flag', 'save', 'load',
-           'check_compatible',
-           # tfbnn.run_setup
-           'learning_rate', 'make_optimizer', 'make_scale_optimizer', 'model_spec', 'load_data', 'load_datasets',
-           'ood_kinds']
+           'check_compatible',  # and tfbnn.run_setup's:
+           'learning_rate', 'make_optimizer', 'make_scale_optimizer', 'model_spec', 'load_data',
+           'load_datasets', 'ood_kinds']
 
 # Bumped when a change makes old run directories unreadable.
 CONFIG_FORMAT = 1
@@ -158,6 +157,12 @@ class RunConfig(object):
         "weights (model/fc1/kernel for model/fc1/kernel_loc; the getter-built lstm by its own "
         "names) and sigma at --moped-delta |w|")
     moped_delta: float = _option(0.1, 'model', 'MOPED: initial sigma relative to |w|')
+    warm_start: Optional[str] = _option(None, 'model', "start the model at another tfbnn run's "
+                                        "weights (its run directory: best/ if any, else the "
+                                        "latest; or a checkpoint); step 0, a fresh optimizer")
+    prune_fraction: float = _option(
+        0.0, 'model', 'with --warm-start: first remove this fraction of kernel weights, the '
+        'lowest |mu|/sigma (tfbnn.pruning); the rest trains on, the removed stay removed')
     # objective
     kl_scheme: str = _option(
         'per_example', 'objective', 'per_example (mean NLL + KL/N), per_batch (sum NLL + KL/M) '
@@ -290,15 +295,14 @@ _NAMES = frozenset(f.name for f in dataclasses.fields(RunConfig))
 # The defaults, read-only, as JSON values (lists for sequences).
 DEFAULTS = types.MappingProxyType(RunConfig().to_dict())
 
-# What fixes the variables and their shapes: a run can only resume (or be
-# exported) with these unchanged.
+# What fixes the variables and their shapes: resume (or export) keeps them.
 ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
 # ... and what fixes the data a step sees: the batch size sets steps per epoch
 # (and so the epoch, batch offset and pi_i of a step), the seed the batch
 # order, the split and validation size which examples are training data, the
-# pixel scale their values.
+# pixel scale their values; a warm start's pruned weights stay frozen.
 RESUME_KEYS = ARCHITECTURE_KEYS + ('batch_size', 'seed', 'split', 'data_dir', 'pixel_scale',
-                                   'validation_size')
+                                   'validation_size', 'warm_start', 'prune_fraction')
 # ... and what fixes the objective: a resumed run must go on minimising the
 # ELBO it started on (the job's default --kl-weight changed in 0.2, so a plain
 # --resume of an older run would otherwise switch objectives half-way).

@@ -45,6 +45,14 @@ from tfbnn.internal.jsonio import read_json
     (['mnist-refit', '--budget-minutes', '0'], '--budget-minutes must be positive'),
     (['pruning', '--model', 'mnist-refit'], 'mnist_scale_mixture_refit.json: run the '
                                             'mnist-refit experiment first'),
+    (['pruning-retrain'], 'no --run-dir and no'),
+    (['pruning-retrain', '--model', 'mnist-refit'], 'mnist_scale_mixture_refit.json: run the '
+                                                    'mnist-refit experiment first'),
+    (['pruning-retrain', '--fractions', '0.95,x'],
+     "--fractions must be comma-separated numbers, got '0.95,x'"),
+    (['pruning-retrain', '--budget-minutes', '0'], '--budget-minutes must be positive'),
+    (['pruning-retrain', '--run-dir', '/nonexistent/run'],
+     '/nonexistent/run has no metrics.json: a finished run is needed'),
     (['report'], 'no records in'),
     (['uci', '--data-dir', '/nonexistent', '--sets', 'yacht'], 'no folder for yacht'),
 ])

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from tfbnn.reproduce import report
+from tfbnn.reproduce import report, report_pruning
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -103,7 +103,7 @@ def test_update_results_rewrites_only_the_blocks(tmp_path):
                                'pruning_latest', 'uci', 'goals', 'times', 'scales',
                                'pruning_scales', 'pruning_scale_adam', 'scale_adam',
                                'mean_init', 'pruning_mean_init', 'pruning_probes',
-                               'pruning_refit'))
+                               'pruning_refit', 'pruning_retrain'))
     doc.write_text('# Title\n' + blocks + 'tail\n')
     report.update_results(str(doc), {})
     text = doc.read_text()
@@ -348,3 +348,60 @@ def test_the_refits_get_their_rows_and_the_refit_model_its_pruning_verdicts():
     assert '--model mnist-refit' in rendered['pruning_refit']
     without = report.render_results({k: v for k, v in records.items() if 'refit' not in k})
     assert 'refit' not in without['goals'] and 'refit' not in without['mnist']
+
+
+def _retrain(schedule, changes, vals=None, base=1.5):
+    rows = [dict(fraction=f, test_error=base + c, test_error_change=c,
+                 predictive_test_error_change=c + 0.01, reported=True)
+            for f, c in zip((0.95, 0.98), changes)]
+    if vals is not None:
+        for row, v in zip(rows, vals):
+            row['val_error'] = v
+    if schedule == 'iterative':
+        rows.insert(0, dict(fraction=0.5, test_error=base, test_error_change=0.0,
+                            predictive_test_error_change=0.0, reported=False, val_error=9.9))
+    return dict(schedule=schedule, epochs=20, learning_rate=0.01, rows=rows,
+                base=dict(test_error=base, predictive_test_error=base))
+
+
+@pytest.mark.parametrize('one_shot_vals,iterative_vals,choice', [
+    ((1.9, 2.6), (1.8, 2.2), 'iterative'),
+    ((1.9, 2.6), (1.9, 2.59), 'one-shot'),  # within 0.02 pp: the simpler one
+    ((1.8, 2.2), (1.9, 2.6), 'one-shot'),
+])
+def test_the_retraining_schedule_is_chosen_on_validation_and_judged_on_the_refit(
+        one_shot_vals, iterative_vals, choice):
+    records = dict(pruning_retrain=_retrain('one-shot', (0.4, 1.1), one_shot_vals),
+                   pruning_retrain_iterative=_retrain('iterative', (0.2, 0.5), iterative_vals),
+                   pruning_retrain_refit=_retrain('one-shot', (0.36, 1.17)),
+                   pruning_retrain_iterative_refit=_retrain('iterative', (0.05, 0.28)))
+    assert report_pruning.retrain_choice(records) == choice
+    goals = report.render_results(records)['goals']
+    if choice == 'iterative':
+        assert ('| Pruning 95% by SNR, then retraining, costs <= 0.1 pp (the refit model; '
+                'schedule chosen on validation: iterative) | +0.05 pp (1.50% to 1.55%) | **met** '
+                '| `reproduce.py pruning-retrain --model mnist-refit --schedule iterative` |'
+                in goals)
+        assert 'then retraining, costs <= 0.3 pp (the refit model; schedule chosen on ' \
+               'validation: iterative) | +0.28 pp (1.50% to 1.78%) | **met**' in goals
+    else:
+        assert ('costs <= 0.1 pp (the refit model; schedule chosen on validation: one-shot) | '
+                '+0.36 pp (1.50% to 1.86%) | **missed** | `reproduce.py pruning-retrain --model '
+                'mnist-refit` |' in goals)
+    table = report.render_results(records)['pruning_retrain']
+    assert table.count('\n| mnist |') == 4 and table.count('\n| mnist-refit |') == 4
+    assert ('| mnist | iterative, 20 epochs at 0.01 | 1.50%% | 95%% | 1.70%% | +0.20 pp | '
+            '+0.21 pp | %.2f%% | `reproduce.py pruning-retrain --schedule iterative` |'
+            % iterative_vals[0]) in table
+    assert '| 50% |' not in table  # the iterative schedule's way stations are not reported
+    assert table.endswith('the schedule chosen on validation (the `mnist` model, 95%% + 98%%): '
+                          '%s.' % choice)
+
+
+def test_without_validation_records_no_schedule_is_chosen():
+    records = dict(pruning_retrain_refit=_retrain('one-shot', (0.36, 1.17)))
+    assert report_pruning.retrain_choice(records) is None
+    goals = report.render_results(records)['goals']
+    assert 'schedule chosen on validation: not yet) | not run | **missed**' in goals
+    assert 'none |' in report.render_results(records)['pruning_retrain']
+    assert 'retraining' not in report.render_results({})['goals']

@@ -132,6 +132,17 @@ def test_batch_norm_is_refused_on_a_cluster(tmp_path):
         run_task(dict(norm='batch', output_dir=str(tmp_path)), cluster)
 
 
+@pytest.mark.parametrize('options,flag', [(dict(init_from='ckpt'), '--init-from'),
+                                          (dict(warm_start='run', prune_fraction=0.9),
+                                           '--warm-start')])
+def test_a_start_from_another_checkpoint_is_refused_on_a_cluster(tmp_path, options, flag):
+    cluster = cluster_lib.ClusterConfig({'ps': ['127.0.0.1:1'], 'worker': ['127.0.0.1:2']},
+                                        'worker', 0)
+    with pytest.raises(ConfigError, match=r'^%s is not supported on a cluster yet; start the '
+                                          r'run single-process' % flag):
+        run_task(dict(options, output_dir=str(tmp_path)), cluster)
+
+
 def test_scale_adam_is_refused_on_a_synchronous_cluster(tmp_path):
     cluster = cluster_lib.ClusterConfig({'ps': ['127.0.0.1:1'], 'worker': ['127.0.0.1:2']},
                                         'worker', 0)

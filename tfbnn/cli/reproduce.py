@@ -97,6 +97,17 @@ def _add_full_run_flags(parser, epochs=True):
     parser.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
 
 
+def _add_model_flags(parser):
+    parser.add_argument('--run-dir', default=None,
+                        help='the run to prune (default: the chosen run of the --model record '
+                             'in --out)')
+    parser.add_argument('--model', default='mnist', choices=tuple(MODEL_SUFFIXES),
+                        help='which record names the run to prune: '
+                             'mnist_scale_mixture<suffix>.json, the suffix by model: %s'
+                             % ', '.join('%s %s' % (k, v or '(none)')
+                                         for k, v in MODEL_SUFFIXES.items()))
+
+
 def _add_others(sub):
     u = _sub(sub, 'uci', 'the UCI benchmark: 4 sets x 20 splits')
     u.add_argument('--data-dir', default='../shared/data/uci',
@@ -121,15 +132,25 @@ def _add_others(sub):
                         'validation like the rest (default: the grid as it is, all N(0, 1))')
     r = _sub(sub, 'pruning', 'Blundell Table 2: prune the MNIST scale-mixture model by '
                              'signal-to-noise ratio')
-    r.add_argument('--run-dir', default=None,
-                   help='the run to prune (default: the chosen run of the --model record in '
-                        '--out)')
-    r.add_argument('--model', default='mnist', choices=tuple(MODEL_SUFFIXES),
-                   help='which record names the run to prune: mnist_scale_mixture<suffix>.json, '
-                        'the suffix by model: %s' % ', '.join(
-                            '%s %s' % (k, v or '(none)') for k, v in MODEL_SUFFIXES.items()))
+    _add_model_flags(r)
     r.add_argument('--checkpoint', default='best', choices=('best', 'latest'),
                    help='prune the early-stopping weights, or those at the end of training')
+    t = _sub(sub, 'pruning-retrain', 'prune the MNIST scale-mixture model by SNR, then train '
+                                     'the kept weights on (a second route beside Table 2)')
+    _add_model_flags(t)
+    t.add_argument('--fractions', default='0.95,0.98',
+                   help='comma-separated fractions of kernel weights removed, each in (0, 1)')
+    t.add_argument('--epochs', type=int, default=20,
+                   help="retraining epochs of each pruning, at the run's last learning rate")
+    t.add_argument('--schedule', default='one-shot', choices=('one-shot', 'iterative'),
+                   help='prune each fraction at once, or in one chain through 50%%, 75%%, '
+                        '90%% and the fractions, retraining after each (record '
+                        'pruning_retrain_iterative<suffix>.json)')
+    t.add_argument('--data-dir', default=None,
+                   help="the data folder (default: the one the run's config.json names)")
+    t.add_argument('--budget-minutes', type=float, default=30.0,
+                   help='the most training wall time of each retraining')
+    t.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
     o = _sub(sub, 'mnist-ood', "the job's 2x400 MNIST network after 10 epochs: AUROC against "
                                'out-of-distribution image sets')
     o.add_argument('--data-dir', default='../shared/data/mnist')
@@ -255,25 +276,52 @@ def _uci(args, log):
                             candidates=candidates)
 
 
+def _model_record(args):
+    """(run directory, its record or None) of `pruning --model/--run-dir`."""
+    from tfbnn.internal.jsonio import read_json
+    if args.run_dir is not None:
+        return args.run_dir, None
+    path = os.path.join(args.out, 'mnist', 'mnist_scale_mixture%s.json'
+                        % MODEL_SUFFIXES[args.model])
+    record = read_json(path)
+    if record is None:
+        raise _config_error('no --run-dir and no %s: run the %s experiment first'
+                            % (path, args.model))
+    return record['run_dir'], record
+
+
 def _pruning(args, log):
     from tfbnn.reproduce.pruning import reproduce_pruning
-    scales = MODEL_SUFFIXES[args.model]
-    run_dir = args.run_dir
-    if run_dir is None:
-        from tfbnn.internal.jsonio import read_json
-        name = 'mnist_scale_mixture%s.json' % scales
-        path = os.path.join(args.out, 'mnist', name)
-        record = read_json(path)
-        if record is None:
-            raise _config_error('no --run-dir and no %s: run the %s experiment first'
-                                % (path, args.model))
-        run_dir = record['run_dir']
+    run_dir, _ = _model_record(args)
     folder = os.path.join(args.out, 'pruning')
     os.makedirs(folder, exist_ok=True)
-    suffix = scales + ('' if args.checkpoint == 'best' else '_' + args.checkpoint)
+    suffix = MODEL_SUFFIXES[args.model] + ('' if args.checkpoint == 'best'
+                                           else '_' + args.checkpoint)
     reproduce_pruning(run_dir, os.path.join(folder, 'pruning%s.json' % suffix), log,
                       plot_path=os.path.join(folder, 'pruning%s.png' % suffix),
                       checkpoint=args.checkpoint)
+
+
+def _pruning_retrain(args, log):
+    from tfbnn.reproduce.pruning_retrain import reproduce_pruning_retrain
+    _check_budget_and_threads(args)
+    fractions = _numbers('--fractions', args.fractions)
+    run_dir, record = _model_record(args)
+    if record is None:  # --run-dir: the reference is that run's own metrics.json
+        from tfbnn.internal.jsonio import read_json
+        metrics = read_json(os.path.join(run_dir, 'metrics.json'))
+        if metrics is None:
+            raise _config_error('%s has no metrics.json: a finished run is needed' % run_dir)
+    else:
+        metrics = record['metrics']
+    folder = os.path.join(args.out, 'pruning')
+    os.makedirs(folder, exist_ok=True)
+    name = 'pruning_retrain%s%s.json' % ('' if args.schedule == 'one-shot' else '_iterative',
+                                         MODEL_SUFFIXES[args.model])
+    reproduce_pruning_retrain(
+        run_dir, metrics, os.path.join(folder, name), log, fractions=tuple(fractions),
+        epochs=args.epochs, schedule=args.schedule, data_dir=args.data_dir,
+        threads=args.threads, budget_minutes=args.budget_minutes, verbose=args.verbose)
 
 
 def _mnist_ood(args, log):
@@ -311,7 +359,7 @@ _EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': 
                 'mnist-scale-adam': _mnist_scale_adam, 'mnist-mean-init': _mnist_mean_init,
                 'mnist-refit': _mnist_refit,
                 'uci': _uci,
-                'pruning': _pruning, 'mnist-ood': _mnist_ood, 'defaults': _defaults,
+                'pruning': _pruning, 'pruning-retrain': _pruning_retrain, 'mnist-ood': _mnist_ood, 'defaults': _defaults,
                 'report': _report}
 
 

@@ -18,6 +18,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
+from tfbnn.internal.pruned_kl import layer_kl
 from tfbnn.internal.random_normal import standard_normal
 from tfbnn.internal.sample_axis import tile_samples
 
@@ -226,13 +227,14 @@ def _as_samples(draw, num_samples):
 
 
 def _layer_kl(prior, kernel, bias, kernel_draw, bias_draw, num_samples):
-    """Scalar KL of the layer: kernel plus (Bayesian) bias."""
+    """Scalar KL of the layer: kernel plus (Bayesian) bias, over the weights
+    that are not pruned (`tfbnn.internal.pruned_kl`)."""
     def one(post, draw):
         samples = None
         if getattr(prior, 'requires_samples', False):
             samples = (_as_samples(draw, num_samples) if draw is not None
                        else tf.expand_dims(_draw(post, None), 0))
-        return prior.kl_divergence(post.loc, post.scale, samples)
+        return layer_kl(prior, post.loc, post.scale, post.rho, samples)
     kl = one(kernel, kernel_draw)
     if isinstance(bias, Posterior):
         kl += one(bias, bias_draw)

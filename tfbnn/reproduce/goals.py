@@ -4,7 +4,7 @@ Every row states a goal, the measured number from a record and whether the
 goal was met; nothing here is typed in by hand. A goal whose experiment has
 no record yet is listed as not run.
 """
-from tfbnn.reproduce import paper
+from tfbnn.reproduce import paper, report_pruning
 
 __all__ = ['render_goals', 'verdict']
 
@@ -149,6 +149,32 @@ def _pruning(records):
             rows.append(_row(goal, '%+.2f pp (%.2f%% to %.2f%%)' % (
                 change, match[0]['test_error'] - change, match[0]['test_error']),
                 change <= limit, command))
+    return rows + _retrained(records)
+
+
+def _retrained(records):
+    """The pruning goals again, pruning followed by retraining (a second
+    route): the refit model, with the schedule chosen on validation."""
+    if not any(key in records for key, _, _ in report_pruning.RETRAIN_RECORDS):
+        return []
+    choice = report_pruning.retrain_choice(records)
+    key = 'pruning_retrain%s_refit' % ('_iterative' if choice == 'iterative' else '')
+    command = '`reproduce.py pruning-retrain --model mnist-refit%s`' % (
+        ' --schedule iterative' if choice == 'iterative' else '')
+    rows = []
+    for fraction, limit in ((0.95, 0.1), (0.98, 0.3)):
+        goal = ('Pruning %.0f%% by SNR, then retraining, costs <= %.1f pp (the refit model; '
+                'schedule chosen on validation: %s)' % (100 * fraction, limit,
+                                                        choice or 'not yet'))
+        match = [r for r in records.get(key, {}).get('rows', [])
+                 if abs(r['fraction'] - fraction) < 1e-9]
+        if choice is None or not match:
+            rows.append(_row(goal, 'not run', False, command))
+            continue
+        row = match[0]
+        rows.append(_row(goal, '%+.2f pp (%.2f%% to %.2f%%)' % (
+            row['test_error_change'], row['test_error'] - row['test_error_change'],
+            row['test_error']), row['test_error_change'] <= limit, command))
     return rows
 
 

@@ -7,15 +7,13 @@ posterior-mean network (the paper's score) and the sampled predictive are
 scored. Fractions are those of the paper, fixed beforehand; the validation
 error is reported beside the test error.
 """
-import os
-
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import diagnostics, export, run_config
 from tfbnn.errors import CheckpointError
 from tfbnn.internal import checkpoint_reader
-from tfbnn.internal.jsonio import read_json, write_json
+from tfbnn.internal.jsonio import write_json
 from tfbnn.internal.posterior_scale import SCALE_FLOOR
 from tfbnn.reproduce import figures, paper
 from tfbnn.training import rundir
@@ -30,23 +28,8 @@ RUN_OPTIONS = ('prior', 'posterior_init_mean', 'posterior_init_scale', 'optimize
 _QUANTILES = (0.1, 0.5, 0.9)
 
 
-CHECKPOINTS = ('best', 'latest')
-
-
-def chosen_checkpoint(run_dir, which='best'):
-    """The early-stopping checkpoint (best/ on validation) if any, else the
-    latest; or the latest when `which` is 'latest'."""
-    if which not in CHECKPOINTS:
-        raise ValueError('checkpoint must be one of %s, got %r' % (CHECKPOINTS, which))
-    if not os.path.isdir(run_dir):
-        raise CheckpointError('run directory %s does not exist' % run_dir)
-    record = read_json(os.path.join(run_dir, rundir.BEST, rundir.BEST_RECORD))
-    if record and which == 'best':
-        return os.path.join(run_dir, record['checkpoint'])
-    latest = rundir.latest_checkpoint(run_dir)
-    if latest is None:
-        raise CheckpointError('no checkpoint in %s' % run_dir)
-    return latest
+CHECKPOINTS = rundir.CHECKPOINTS
+chosen_checkpoint = rundir.chosen_checkpoint
 
 
 def _predictive_error(sess, inference, x, y, batch=500):

@@ -32,7 +32,8 @@ RECORDS = dict(defaults='defaults/defaults.json', mnist_ood='ood/ood.json',
                pruning_scale_adam='pruning/pruning_scale_adam.json',
                pruning_mean_init='pruning/pruning_mean_init.json',
                pruning_refit='pruning/pruning_refit.json',
-               uci='uci/uci.json')
+               uci='uci/uci.json',
+               **{key: 'pruning/%s.json' % key for key, _, _ in report_pruning.RETRAIN_RECORDS})
 
 
 # Pruning records of runs no experiment chose (probes/pruning_<what>.json),
@@ -361,6 +362,7 @@ def render_results(records):
                 pruning_mean_init=report_pruning.render_pruning(records, 'pruning_mean_init'),
                 pruning_refit=report_pruning.render_pruning(records, 'pruning_refit'),
                 pruning_probes=report_pruning.render_pruning_probes(records),
+                pruning_retrain=report_pruning.render_pruning_retrain(records),
                 uci=_uci(records), goals=goals.render_goals(records),
                 times=_times(records))
 

@@ -9,7 +9,8 @@ import os
 from tfbnn import models
 from tfbnn.reproduce import paper
 
-__all__ = ['PRUNING_COMMANDS', 'render_pruning', 'render_pruning_probes']
+__all__ = ['PRUNING_COMMANDS', 'RETRAIN_RECORDS', 'render_pruning', 'render_pruning_probes',
+           'render_pruning_retrain', 'retrain_choice']
 
 # The pruning records and the options of `reproduce.py pruning` that make each.
 PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
@@ -17,6 +18,58 @@ PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
                         pruning_scale_adam=' --model mnist-scale-adam',
                         pruning_mean_init=' --model mnist-mean-init',
                         pruning_refit=' --model mnist-refit')
+
+
+# The prune-then-retrain records: (record, the model, its command's options).
+RETRAIN_RECORDS = (
+    ('pruning_retrain', 'mnist', ''),
+    ('pruning_retrain_iterative', 'mnist', ' --schedule iterative'),
+    ('pruning_retrain_refit', 'mnist-refit', ' --model mnist-refit'),
+    ('pruning_retrain_iterative_refit', 'mnist-refit', ' --model mnist-refit --schedule iterative'),
+)
+
+
+def retrain_choice(records):
+    """'one-shot' or 'iterative': the schedule whose retrained `mnist` model
+    has the lower validation error (mean net) summed over 95% and 98%, ties
+    within 0.02 pp to one-shot (the simpler); None without both records."""
+    scores = {}
+    for key, schedule in (('pruning_retrain', 'one-shot'),
+                          ('pruning_retrain_iterative', 'iterative')):
+        rows = [r for r in records.get(key, {}).get('rows', [])
+                if r.get('reported', True) and round(r['fraction'], 6) in (0.95, 0.98)]
+        if len(rows) != 2 or not all('val_error' in r for r in rows):
+            return None
+        scores[schedule] = sum(r['val_error'] for r in rows)
+    return 'iterative' if scores['iterative'] < scores['one-shot'] - 0.02 else 'one-shot'
+
+
+def render_pruning_retrain(records):
+    """One table of every prune-then-retrain record: per model and schedule,
+    the change at 95% and 98% (mean net and predictive) and validation."""
+    present = [(key, model, opts) for key, model, opts in RETRAIN_RECORDS if key in records]
+    if not present:
+        return '(not run yet: `python scripts/reproduce.py pruning-retrain`)'
+    rows = ['| model | schedule | unpruned test error | removed | test error after retraining | '
+            'change (mean net) | change (predictive) | validation error | command |',
+            '|---|---|---|---|---|---|---|---|---|']
+    for key, model, opts in present:
+        rec = records[key]
+        for row in rec['rows']:
+            if not row.get('reported', True):
+                continue
+            rows.append('| %s | %s, %d epochs at %g | %.2f%% | %.0f%% | %.2f%% | %+.2f pp | '
+                        '%+.2f pp | %s | `reproduce.py pruning-retrain%s` |' % (
+                            model, rec.get('schedule', 'one-shot'), rec['epochs'],
+                            rec['learning_rate'], rec['base']['test_error'],
+                            100 * row['fraction'], row['test_error'],
+                            row['test_error_change'], row['predictive_test_error_change'],
+                            '%.2f%%' % row['val_error'] if 'val_error' in row else 'none',
+                            opts))
+    choice = retrain_choice(records)
+    rows.append('\nthe schedule chosen on validation (the `mnist` model, 95%% + 98%%): %s.'
+                % (choice or 'not yet (both `mnist` records are needed)'))
+    return '\n'.join(rows)
 
 
 def _kept_the_record(records):

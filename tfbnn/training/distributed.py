@@ -145,9 +145,10 @@ def _refuse_unsupported(config):
     if config.validate_every:
         raise ConfigError('--validate-every (early stopping) is not supported on a cluster '
                           'yet; the chief scores --validation-size at the end')
-    if config.init_from:
-        raise ConfigError('--init-from is not supported on a cluster yet; start the run '
-                          'single-process and resume it on the cluster')
+    for flag, value in (('--init-from', config.init_from), ('--warm-start', config.warm_start)):
+        if value:
+            raise ConfigError('%s is not supported on a cluster yet; start the run '
+                              'single-process and resume it on the cluster' % flag)
     if config.norm == 'batch':
         raise ConfigError('--norm batch is not supported on a cluster (each worker would keep '
                           'its own batch statistics); use --norm group')

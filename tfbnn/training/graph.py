@@ -4,7 +4,8 @@ import collections
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn import diagnostics, losses, models, predictive, replica_losses, rho_step, run_config
+from tfbnn import (diagnostics, losses, models, predictive, pruning, replica_losses, rho_step,
+                   run_config)
 from tfbnn.errors import ConfigError
 from tfbnn.training import sharding
 
@@ -230,6 +231,8 @@ def _train_op(config, loss, replica, global_step, inp, spe):
     grads_and_vars = [(g, v) for g, v in opt.compute_gradients(loss) if g is not None]
     grad_norm = tf.global_norm([g for g, _ in grads_and_vars])  # of the loss, before scaling
     grads_and_vars = rho_step.scale_rho_gradients(grads_and_vars, config.scale_lr_multiplier)
+    if config.warm_start:  # the start may hold pruned weights: their means stay 0
+        grads_and_vars = pruning.freeze_pruned(grads_and_vars)
     finite = tf.debugging.check_numerics(loss + grad_norm, NON_FINITE_MESSAGE)
     # The update only runs once the check has passed, so a NaN step leaves
     # every trainable variable at its last good value, and the job saves
@@ -285,6 +288,8 @@ def build_train_graph(config, dataset, spec, device, replica=None):
     spe = steps_per_epoch(n, config.batch_size * workers)
     total = spe * config.epochs * (workers if replica and not replica.sync else 1)
     regression = dataset.task == 'regression'
+    if config.warm_start:  # the start may hold pruned weights: their KL is left out
+        pruning.allow_retraining()
     global_step = tf.train.get_or_create_global_step()
     inp = _input(config, dataset, replica, global_step)
     with tf.device(device):

@@ -13,12 +13,12 @@ import os
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import moped, run_config
+from tfbnn import moped, pruning, run_config
 from tfbnn.internal.jsonio import read_json
 from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
-from tfbnn.training import lifecycle, rundir
+from tfbnn.training import lifecycle, rundir, warm_start
 from tfbnn.training.checkpoints import restore_intact, save_checkpoint
 from tfbnn.training.diagnostics_log import DiagnosticsLog
 from tfbnn.training.early_stopping import BestCheckpoint, best_saver
@@ -28,6 +28,7 @@ __all__ = ['train']
 
 
 _PROGRESS = {'auto': None, 'always': True, 'never': False}
+_MODEL_SCOPE = 'model'  # the variable scope of the job's network (`tfbnn.models`)
 
 
 def train(config, stream=None):
@@ -54,21 +55,24 @@ def train(config, stream=None):
     log = rundir.RunLog(out, stream)
     lifecycle.write_records(config, dataset)
     device = resolve_device(config.device, config.threads)
-    graph, g, init, moped_report = _build(config, dataset, spec, device, bool(checkpoint))
+    graph, g, init, start_line = _build(config, dataset, spec, device, bool(checkpoint))
     np.random.seed(config.seed)
     lifecycle.announce(log, _header(config, dataset, spec, g, device), note)
-    if moped_report:
-        log('tfbnn: MOPED from %s: %d posteriors start at its weights (sigma = %g |w|), %d other '
-            'variables restored' % (config.init_from, len(moped_report) - 1,
-                                    config.moped_delta, len(moped_report['others'])))
+    if start_line:
+        log(start_line)
 
     with tf.Session(graph=graph, config=session_config(config.threads)) as sess:
         sess.run(init, g.data_feed)  # also loads the arrays into their local variables
         if checkpoint:
             checkpoint = _restore(sess, g, checkpoint, out, log)
+        elif config.prune_fraction:
+            _prune(sess, config.prune_fraction, log)
         loop = _Loop(sess, g, config, dataset, history, checkpoint, log)
         train_seconds = loop.run()
         metrics = loop.evaluate(dataset, ood)
+        if config.warm_start:
+            with graph.as_default():
+                metrics['pruned_fraction'] = pruning.pruned_fraction(sess, scope=_MODEL_SCOPE)
 
     metrics.update(lifecycle.closing_metrics(
         loop.step, g.steps_per_epoch, g.total_steps, loop.first_step, train_seconds,
@@ -83,10 +87,12 @@ def train(config, stream=None):
 
 
 def _build(config, dataset, spec, device, resuming):
-    """The single-process graph; with --init-from, a new run's MOPED start.
+    """The single-process graph; a new run's MOPED start (--init-from) or warm
+    start (--warm-start) from another checkpoint.
 
     Returns:
-      (tf.Graph, `TrainGraph`, its initialiser, the MOPED report or None).
+      (tf.Graph, `TrainGraph`, its initialiser, the line that says where the
+      model starts, or None for a random start or a resume).
     """
     graph = tf.Graph()
     with graph.as_default():
@@ -94,12 +100,28 @@ def _build(config, dataset, spec, device, resuming):
         g = graph_lib.build_train_graph(config, dataset, spec, device)
         if config.validate_every:  # the best weights on the validation split
             g = g._replace(best_saver=best_saver())
-        moped_report = None
+        line = None
         if config.init_from and not resuming:  # a new run; a resume restores its own
-            moped_report = moped.init_from_checkpoint(config.init_from, config.moped_delta,
-                                                      scope='model')
+            report = moped.init_from_checkpoint(config.init_from, config.moped_delta,
+                                                scope=_MODEL_SCOPE)
+            line = ('tfbnn: MOPED from %s: %d posteriors start at its weights (sigma = %g |w|), '
+                    '%d other variables restored' % (config.init_from, len(report) - 1,
+                                                     config.moped_delta, len(report['others'])))
+        elif config.warm_start and not resuming:
+            checkpoint = warm_start.resolve(config.warm_start)
+            names = warm_start.warm_start(checkpoint, _MODEL_SCOPE)
+            line = ('tfbnn: warm start from %s: its %d model variables; step 0, a fresh '
+                    'optimizer' % (checkpoint, len(names)))
         init = tf.group(tf.global_variables_initializer(), tf.local_variables_initializer())
-    return graph, g, init, moped_report
+    return graph, g, init, line
+
+
+def _prune(sess, fraction, log):
+    """--prune-fraction: removes the warm start's lowest-SNR kernel weights."""
+    with sess.graph.as_default():
+        pruned, total, threshold = pruning.prune_by_snr(sess, fraction, scope=_MODEL_SCOPE)
+    log('tfbnn: pruned %d of %d kernel weights (%.1f%%, |mu|/sigma <= %.3g); the kept ones '
+        'train' % (pruned, total, 100.0 * pruned / total, threshold))
 
 
 def _header(config, dataset, spec, g, device):

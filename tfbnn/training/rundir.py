@@ -10,6 +10,7 @@ from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import read_json
 
 __all__ = ['RunLog', 'prepare', 'dataset_record', 'latest_checkpoint', 'checkpoint_step',
+           'chosen_checkpoint', 'CHECKPOINTS',
            'truncate', 'CONFIG', 'HISTORY', 'TRAIN_LOG',
            'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
 
@@ -25,6 +26,8 @@ TRAIN_LOG = 'train.log'
 # rolling checkpoints never delete them.
 BEST = 'best'
 BEST_RECORD = 'best.json'
+# Which checkpoint of a finished run another step reads (`chosen_checkpoint`).
+CHECKPOINTS = ('best', 'latest')
 
 
 class RunLog(object):
@@ -67,6 +70,27 @@ def latest_checkpoint(folder):
     except (tf.errors.OpError, ValueError) as err:
         raise CheckpointError('cannot read the checkpoint state in %s: %s'
                               % (folder, str(err).split('\n')[0]))
+
+
+def chosen_checkpoint(run_dir, which='best'):
+    """The early-stopping checkpoint (best/ on validation) if any, else the
+    latest; or the latest when `which` is 'latest'.
+
+    Raises:
+      ValueError: `which` is not one of CHECKPOINTS.
+      CheckpointError: no such directory, or no checkpoint in it.
+    """
+    if which not in CHECKPOINTS:
+        raise ValueError('checkpoint must be one of %s, got %r' % (CHECKPOINTS, which))
+    if not os.path.isdir(run_dir):
+        raise CheckpointError('run directory %s does not exist' % run_dir)
+    record = read_json(os.path.join(run_dir, BEST, BEST_RECORD))
+    if record and which == 'best':
+        return os.path.join(run_dir, record['checkpoint'])
+    latest = latest_checkpoint(run_dir)
+    if latest is None:
+        raise CheckpointError('no checkpoint in %s' % run_dir)
+    return latest
 
 
 def checkpoint_step(path):

@@ -1,0 +1,132 @@
+"""tfbnn/reproduce/pruning_retrain.py: prune by SNR, then train the kept weights on."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from tfbnn import run_config
+from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.internal import checkpoint_reader
+from tfbnn.internal.jsonio import read_json
+from tfbnn.reproduce.pruning_retrain import last_rate, reproduce_pruning_retrain, stages
+from tfbnn.training import train
+
+
+@pytest.mark.parametrize('options,expected', [
+    (dict(learning_rate=0.1), 0.1),
+    (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(150,), lr_decay_factor=0.1,
+          epochs=188), 0.01),
+    (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(2, 3), lr_decay_factor=0.5,
+          epochs=4), 0.025),
+    # a decay at the very last epoch has not happened by its last step
+    (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(4,), epochs=4), 0.1),
+    # cosine: its floor, to within one step of 1/1000 epoch of it
+    (dict(learning_rate=0.2, lr_schedule='cosine', lr_decay_factor=0.05, epochs=10), 0.01),
+])
+def test_last_rate_is_the_rate_of_the_run_s_last_step(options, expected):
+    assert last_rate(run_config.validate(options)) == pytest.approx(expected, rel=1e-6)
+
+
+def _trained(tmp_path):
+    out = str(tmp_path / 'run')
+    metrics = train(dict(dataset='digits', hidden=[16], epochs=3, eval_samples=2,
+                         progress='never', learning_rate=0.3, optimizer='sgd',
+                         lr_schedule='step', lr_decay_epochs=[2], output_dir=out),
+                    stream=open(str(tmp_path / 'log.txt'), 'w'))
+    return out, metrics
+
+
+def test_each_fraction_is_pruned_then_retrained_at_the_last_rate(tmp_path):
+    run_dir, metrics = _trained(tmp_path)
+    lines = []
+    out_path = str(tmp_path / 'pruning' / 'retrain.json')
+    record = reproduce_pruning_retrain(run_dir, metrics, out_path, lines.append,
+                                       fractions=(0.5, 0.9), epochs=2)
+    assert read_json(out_path) == record
+    assert record['learning_rate'] == pytest.approx(0.03) and record['epochs'] == 2
+    assert record['base'] == dict(test_error=100 * metrics['mean_weights_test_error'],
+                                  predictive_test_error=100 * metrics['test_error'])
+    total = 64 * 16 + 16 * 10
+    for row, fraction in zip(record['rows'], (0.5, 0.9)):
+        run = os.path.join(str(tmp_path / 'pruning' / 'retrain'), 'f%g' % fraction)
+        config = read_json(os.path.join(run, 'config.json'))
+        assert config['warm_start'] == record['checkpoint'] and config['prune_fraction'] == \
+            fraction
+        assert (config['lr_schedule'], config['epochs']) == ('constant', 2)
+        assert config['learning_rate'] == pytest.approx(0.03)
+        run_metrics = read_json(os.path.join(run, 'metrics.json'))
+        assert row['test_error'] == 100 * run_metrics['mean_weights_test_error']
+        assert row['test_error_change'] == pytest.approx(
+            row['test_error'] - record['base']['test_error'])
+        assert abs(row['pruned_fraction'] - fraction) <= 2.0 / total
+        reader = checkpoint_reader.reader(tf.train.latest_checkpoint(run))
+        rho = reader.get_tensor('model/fc1/kernel_rho')
+        assert np.all(reader.get_tensor('model/fc1/kernel_loc')[np.isneginf(rho)] == 0)
+    assert lines[1].startswith('pruning-retrain: 50% removed and retrained: test error ')
+    # Safe to repeat: the finished runs are reused, the same record comes back.
+    log = open(os.path.join(str(tmp_path / 'pruning' / 'retrain'), 'f0.9', 'train.log')).read()
+    assert reproduce_pruning_retrain(run_dir, metrics, out_path, print, fractions=(0.5, 0.9),
+                                     epochs=2) == record
+    assert open(os.path.join(str(tmp_path / 'pruning' / 'retrain'), 'f0.9',
+                             'train.log')).read() == log
+
+
+def test_stages_prune_each_fraction_at_once_or_in_one_chain():
+    assert stages((0.95, 0.98), 'one-shot') == [(0.95,), (0.98,)]
+    assert stages((0.95, 0.98), 'iterative') == [(0.5, 0.75, 0.9, 0.95, 0.98)]
+    assert stages((0.6,), 'iterative') == [(0.5, 0.6)]
+    assert stages((0.3,), 'iterative') == [(0.3,)]
+
+
+def test_an_iterative_schedule_starts_each_pruning_from_the_last_retrained_run(tmp_path):
+    run_dir, metrics = _trained(tmp_path)
+    out_path = str(tmp_path / 'it.json')
+    record = reproduce_pruning_retrain(run_dir, metrics, out_path, print, fractions=(0.9,),
+                                       epochs=1, schedule='iterative')
+    assert record['schedule'] == 'iterative'
+    assert [(r['fraction'], r['reported']) for r in record['rows']] == [
+        (0.5, False), (0.75, False), (0.9, True)]
+    start = record['checkpoint']
+    for fraction in (0.5, 0.75, 0.9):
+        run = str(tmp_path / 'it' / ('f%g' % fraction))
+        assert read_json(os.path.join(run, 'config.json'))['warm_start'] == start
+        start = tf.train.latest_checkpoint(run)
+    # What one stage removed stays removed in the next.
+    first = checkpoint_reader.reader(tf.train.latest_checkpoint(str(tmp_path / 'it' / 'f0.5')))
+    last = checkpoint_reader.reader(start)
+    gone = np.isneginf(first.get_tensor('model/fc1/kernel_rho'))
+    assert gone.any() and np.all(np.isneginf(last.get_tensor('model/fc1/kernel_rho'))[gone])
+
+
+def test_a_retraining_its_budget_stopped_is_not_recorded(tmp_path):
+    run_dir, metrics = _trained(tmp_path)
+    out_path = str(tmp_path / 'r.json')
+    with pytest.raises(ConfigError, match=r'the retraining at 0.9 stopped at epoch [0-9.]+ of '
+                                          r'3 \(its budget ran out\)'):
+        reproduce_pruning_retrain(run_dir, metrics, out_path, print, fractions=(0.9,),
+                                  epochs=3, budget_minutes=1e-6)
+    assert not os.path.exists(out_path)
+
+
+@pytest.mark.parametrize('kwargs,error,message', [
+    (dict(fractions=(0.0,)), ConfigError, r'fractions must lie in \(0, 1\)'),
+    (dict(fractions=()), ConfigError, r'fractions must lie in \(0, 1\)'),
+    (dict(epochs=0), ConfigError, 'retraining epochs must be an integer >= 1, got 0'),
+    (dict(epochs=2.5), ConfigError, 'retraining epochs must be an integer >= 1, got 2.5'),
+    (dict(schedule='gradual'), ConfigError, "schedule must be one of one-shot, iterative, got "
+                                            "'gradual'"),
+])
+def test_bad_arguments_are_refused(tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        reproduce_pruning_retrain(str(tmp_path), {}, str(tmp_path / 'r.json'), print, **kwargs)
+
+
+def test_a_regression_run_or_a_missing_run_is_refused(tmp_path):
+    with pytest.raises(CheckpointError, match='config.json not found'):
+        reproduce_pruning_retrain(str(tmp_path / 'none'), {}, str(tmp_path / 'r.json'), print)
+    out = str(tmp_path / 'reg')
+    train(dict(dataset='toy_regression', hidden=[8], epochs=1, eval_samples=2,
+               progress='never', output_dir=out), stream=open(str(tmp_path / 'log.txt'), 'w'))
+    with pytest.raises(CheckpointError, match="is not a classification run .* 'regression'"):
+        reproduce_pruning_retrain(out, {}, str(tmp_path / 'r.json'), print)

@@ -1,0 +1,87 @@
+"""--warm-start: a new run whose model starts at another tfbnn run's weights.
+
+Unlike --resume, which continues a run (its step, its optimizer's slots, its
+history), a warm start is a run of its own: step 0, a fresh optimizer, its
+own schedule and output directory; only the model's variables (posterior
+means and rhos, biases, normalisation parameters and statistics) start at
+the checkpoint's values. With --prune-fraction the job then prunes the
+warm-started posterior by signal-to-noise ratio before the first step and
+trains the weights that are kept (`tfbnn.pruning`).
+
+How it is used, as `tf.train.init_from_checkpoint`: build the training
+graph, call `warm_start` before the variables' initialiser is made, then run
+`tf.global_variables_initializer()`.
+"""
+import os
+
+import tensorflow.compat.v1 as tf
+
+from tfbnn.errors import CheckpointError
+from tfbnn.internal import checkpoint_reader
+from tfbnn.training import rundir
+
+__all__ = ['resolve', 'model_variables', 'warm_start']
+
+
+def resolve(path):
+    """The checkpoint a --warm-start path names.
+
+    Args:
+      path: a run directory (its early-stopping best/ checkpoint if it has
+        one, else its latest) or a checkpoint prefix ('<dir>/model.ckpt-N').
+
+    Returns:
+      The checkpoint prefix.
+
+    Raises:
+      CheckpointError: the directory has no checkpoint, or the path is
+        neither a directory nor a readable checkpoint.
+    """
+    if os.path.isdir(path):
+        return rundir.chosen_checkpoint(path)
+    checkpoint_reader.reader(path, '--warm-start: ')  # a one-line error if unreadable
+    return path
+
+
+def model_variables(scope):
+    """The global variables under `scope` that are the model's: every one
+    except optimizer slots, which live under their variable's name
+    (`model/fc1/kernel_loc/Momentum`)."""
+    variables = tf.global_variables(scope)
+    names = set(v.op.name for v in variables)
+    return [v for v in variables
+            if not any(v.op.name.startswith(other + '/') for other in names)]
+
+
+def warm_start(checkpoint, scope):
+    """Makes every model variable under `scope` start at `checkpoint`'s value.
+
+    Args:
+      checkpoint: a checkpoint prefix (see `resolve`) written by a run of the
+        same model.
+      scope: the model's variable scope ('model' in the training job).
+
+    Returns:
+      The names of the variables that start at the checkpoint, sorted.
+
+    Raises:
+      CheckpointError: the checkpoint cannot be read, lacks one of the
+        model's variables or holds it with another shape (naming it: the
+        checkpoint is of another model).
+    """
+    reader = checkpoint_reader.reader(checkpoint, '--warm-start: ')
+    saved = reader.get_variable_to_shape_map()
+    targets = model_variables(scope)
+    if not targets:
+        raise CheckpointError('--warm-start: the model has no variables under %r' % scope)
+    for v in targets:
+        name, shape = v.op.name, v.shape.as_list()
+        if name not in saved:
+            raise CheckpointError('--warm-start: %s has no variable %s: it was written by '
+                                  'another model (same --model, --hidden, --norm and prior '
+                                  'family needed)' % (checkpoint, name))
+        if list(saved[name]) != shape:
+            raise CheckpointError('--warm-start: %s has shape %s in %s, the model needs %s'
+                                  % (name, list(saved[name]), checkpoint, shape))
+    tf.train.init_from_checkpoint(checkpoint, {v.op.name: v for v in targets})
+    return sorted(v.op.name for v in targets)
