@@ -46,7 +46,8 @@ def retrain_choice(records):
 
 def render_pruning_retrain(records):
     """One table of every prune-then-retrain record: per model and schedule,
-    the change at 95% and 98% (mean net and predictive) and validation."""
+    the change at each fraction (an iterative schedule's stages too), mean
+    net and predictive, and the validation error."""
     present = [(key, model, opts) for key, model, opts in RETRAIN_RECORDS if key in records]
     if not present:
         return '(not run yet: `python scripts/reproduce.py pruning-retrain`)'
@@ -56,13 +57,13 @@ def render_pruning_retrain(records):
     for key, model, opts in present:
         rec = records[key]
         for row in rec['rows']:
-            if not row.get('reported', True):
-                continue
-            rows.append('| %s | %s, %d epochs at %g | %.2f%% | %.0f%% | %.2f%% | %+.2f pp | '
+            rows.append('| %s | %s, %d epochs at %g | %.2f%% | %.0f%%%s | %.2f%% | %+.2f pp | '
                         '%+.2f pp | %s | `reproduce.py pruning-retrain%s` |' % (
                             model, rec.get('schedule', 'one-shot'), rec['epochs'],
                             rec['learning_rate'], rec['base']['test_error'],
-                            100 * row['fraction'], row['test_error'],
+                            100 * row['fraction'],
+                            '' if row.get('reported', True) else ' (a stage on the way)',
+                            row['test_error'],
                             row['test_error_change'], row['predictive_test_error_change'],
                             '%.2f%%' % row['val_error'] if 'val_error' in row else 'none',
                             opts))
