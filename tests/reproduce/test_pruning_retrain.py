@@ -119,14 +119,23 @@ def test_a_retraining_its_budget_stopped_is_not_recorded(tmp_path):
 ])
 def test_bad_arguments_are_refused(tmp_path, kwargs, error, message):
     with pytest.raises(error, match=message):
-        reproduce_pruning_retrain(str(tmp_path), {}, str(tmp_path / 'r.json'), print, **kwargs)
+        reproduce_pruning_retrain(str(tmp_path), SCORED, str(tmp_path / 'r.json'), print,
+                                  **kwargs)
+
+
+SCORED = dict(test_error=0.02, mean_weights_test_error=0.02)
 
 
 def test_a_regression_run_or_a_missing_run_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="metrics have no test_error or mean_weights_test_error: "
+                                          "it was not scored on the test set"):
+        reproduce_pruning_retrain(str(tmp_path / 'none'), dict(val_error=0.1),
+                                  str(tmp_path / 'r.json'), print)
     with pytest.raises(CheckpointError, match='config.json not found'):
-        reproduce_pruning_retrain(str(tmp_path / 'none'), {}, str(tmp_path / 'r.json'), print)
+        reproduce_pruning_retrain(str(tmp_path / 'none'), SCORED, str(tmp_path / 'r.json'),
+                                  print)
     out = str(tmp_path / 'reg')
     train(dict(dataset='toy_regression', hidden=[8], epochs=1, eval_samples=2,
                progress='never', output_dir=out), stream=open(str(tmp_path / 'log.txt'), 'w'))
     with pytest.raises(CheckpointError, match="is not a classification run .* 'regression'"):
-        reproduce_pruning_retrain(out, {}, str(tmp_path / 'r.json'), print)
+        reproduce_pruning_retrain(out, SCORED, str(tmp_path / 'r.json'), print)

@@ -54,7 +54,7 @@ def _retrain_options(config, checkpoint, fraction, epochs, out_dir, data_dir, th
     options = dict(config.to_dict(), warm_start=checkpoint, prune_fraction=fraction,
                    epochs=epochs, lr_schedule='constant', lr_decay_epochs=(),
                    lr_warmup_epochs=0.0, learning_rate=last_rate(config), warmup_steps=0,
-                   validate_every=0, patience=0, init_from=None, resume=False,
+                   validate_every=0, patience=0, init_from=None, resume=False, evaluate_test=True,
                    max_seconds=60.0 * budget_minutes, threads=threads, progress='never',
                    output_dir=os.path.join(out_dir, 'f%g' % fraction))
     if data_dir is not None:
@@ -118,7 +118,8 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
 
     Raises:
       ConfigError: a fraction outside (0, 1), epochs < 1, an unknown
-        schedule, or a retraining its budget stopped before the end.
+        schedule, base metrics without test scores, or a retraining its
+        budget stopped before the end.
       CheckpointError: the run directory has no config.json or checkpoint, or
         is not a classifier's.
     """
@@ -129,6 +130,11 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
     if schedule not in SCHEDULES:
         raise ConfigError('schedule must be one of %s, got %r' % (', '.join(SCHEDULES),
                                                                    schedule))
+    missing = [k for k in ('test_error', 'mean_weights_test_error') if k not in base_metrics]
+    if missing:
+        raise ConfigError('the unpruned run\'s metrics have no %s: it was not scored on the test '
+                          'set (--no-test-eval?), so there is nothing to compare with'
+                          % ' or '.join(missing))
     config = run_config.load(os.path.join(run_dir, rundir.CONFIG))
     meta = read_json(os.path.join(run_dir, rundir.DATASET)) or {}
     if meta.get('task') != 'classification':
