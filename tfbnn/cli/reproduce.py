@@ -309,9 +309,10 @@ def _pruning_retrain(args, log):
     run_dir, record = _model_record(args)
     if record is None:  # --run-dir: the reference is that run's own metrics.json
         from tfbnn.internal.jsonio import read_json
-        metrics = read_json(os.path.join(run_dir, 'metrics.json'))
+        from tfbnn.training.rundir import METRICS
+        metrics = read_json(os.path.join(run_dir, METRICS))
         if metrics is None:
-            raise _config_error('%s has no metrics.json: a finished run is needed' % run_dir)
+            raise _config_error('%s has no %s: a finished run is needed' % (run_dir, METRICS))
     else:
         metrics = record['metrics']
     folder = os.path.join(args.out, 'pruning')
@@ -359,8 +360,8 @@ _EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': 
                 'mnist-scale-adam': _mnist_scale_adam, 'mnist-mean-init': _mnist_mean_init,
                 'mnist-refit': _mnist_refit,
                 'uci': _uci,
-                'pruning': _pruning, 'pruning-retrain': _pruning_retrain, 'mnist-ood': _mnist_ood, 'defaults': _defaults,
-                'report': _report}
+                'pruning': _pruning, 'pruning-retrain': _pruning_retrain,
+                'mnist-ood': _mnist_ood, 'defaults': _defaults, 'report': _report}
 
 
 def main(argv=None):

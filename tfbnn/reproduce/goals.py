@@ -136,20 +136,28 @@ def _pruning(records):
     if 'mnist_refit' in records or 'pruning_refit' in records:
         models.append(('pruning_refit', ' (the refit model)', _PRUNE_REFIT))
     for key, which, command in models:
-        prune = records.get(key)
-        for fraction, limit in ((0.95, 0.1), (0.98, 0.3)):
-            goal = 'Pruning %.0f%% by SNR costs <= %.1f pp of test error%s' % (
-                100 * fraction, limit, which)
-            match = [r for r in (prune or {}).get('rows', [])
-                     if abs(r['fraction'] - fraction) < 1e-9]
-            if not match:
-                rows.append(_row(goal, 'not run', False, command))
-                continue
-            change = match[0]['test_error_change']
-            rows.append(_row(goal, '%+.2f pp (%.2f%% to %.2f%%)' % (
-                change, match[0]['test_error'] - change, match[0]['test_error']),
-                change <= limit, command))
+        rows.extend(_fraction_rows(
+            records.get(key, {}).get('rows', []),
+            'Pruning {:.0f}% by SNR costs <= {:.1f} pp of test error' + which,
+            command))
     return rows + _retrained(records)
+
+
+def _fraction_rows(prune_rows, goal, command):
+    """The 95% (<= 0.1 pp) and 98% (<= 0.3 pp) goal rows of one pruning
+    record's rows; `goal.format(percent removed, limit)` states each."""
+    out = []
+    for fraction, limit in ((0.95, 0.1), (0.98, 0.3)):
+        text = goal.format(100 * fraction, limit)
+        match = [r for r in prune_rows if abs(r['fraction'] - fraction) < 1e-9]
+        if not match:
+            out.append(_row(text, 'not run', False, command))
+            continue
+        change = match[0]['test_error_change']
+        out.append(_row(text, '%+.2f pp (%.2f%% to %.2f%%)' % (
+            change, match[0]['test_error'] - change, match[0]['test_error']),
+            change <= limit, command))
+    return out
 
 
 def _retrained(records):
@@ -161,21 +169,11 @@ def _retrained(records):
     key = 'pruning_retrain%s_refit' % ('_iterative' if choice == 'iterative' else '')
     command = '`reproduce.py pruning-retrain --model mnist-refit%s`' % (
         ' --schedule iterative' if choice == 'iterative' else '')
-    rows = []
-    for fraction, limit in ((0.95, 0.1), (0.98, 0.3)):
-        goal = ('Pruning %.0f%% by SNR, then retraining, costs <= %.1f pp (the refit model; '
-                'schedule chosen on validation: %s)' % (100 * fraction, limit,
-                                                        choice or 'not yet'))
-        match = [r for r in records.get(key, {}).get('rows', [])
-                 if abs(r['fraction'] - fraction) < 1e-9]
-        if choice is None or not match:
-            rows.append(_row(goal, 'not run', False, command))
-            continue
-        row = match[0]
-        rows.append(_row(goal, '%+.2f pp (%.2f%% to %.2f%%)' % (
-            row['test_error_change'], row['test_error'] - row['test_error_change'],
-            row['test_error']), row['test_error_change'] <= limit, command))
-    return rows
+    # Without a choice there is no reported schedule yet, whatever records exist.
+    prune_rows = records.get(key, {}).get('rows', []) if choice else []
+    return _fraction_rows(prune_rows, 'Pruning {:.0f}% by SNR, then retraining, costs <= '
+                          '{:.1f} pp (the refit model; schedule chosen on validation: '
+                          + (choice or 'not yet') + ')', command)
 
 
 def _uci(records):
