@@ -136,3 +136,21 @@ def test_mnist_refit_refits_the_chosen_prior_only(tmp_path):
     assert read_json(str(mnist / 'chosen_refit' / 'config.json'))['threads'] == 1
     assert (mnist / 'mnist_scale_mixture_refit.json').exists()
     assert not (mnist / 'mnist_normal_refit.json').exists()
+
+
+@pytest.mark.parametrize('flags,name', [
+    ([], 'pruning_retrain.json'),  # 20 epochs (the default): no length in the name
+    (['--rate', 'rewind', '--epochs', '2'], 'pruning_retrain_rewind_e2.json'),
+    (['--schedule', 'iterative', '--rate', 'rewind', '--epochs', '1'],
+     'pruning_retrain_iterative_rewind_e1.json'),
+])
+def test_pruning_retrain_names_its_record_by_schedule_rate_and_length(tmp_path, flags, name):
+    from tests.reproduce.test_pruning_retrain import _trained
+    run_dir, _ = _trained(tmp_path)
+    out = tmp_path / 'out'
+    argv = ['--out', str(out), 'pruning-retrain', '--run-dir', run_dir, '--fractions', '0.6',
+            '--threads', '1'] + flags
+    assert main(argv) == 0
+    assert [p.name for p in (out / 'pruning').glob('*.json')] == [name]
+    record = read_json(str(out / 'pruning' / name))
+    assert record['rate'] == ('rewind' if 'rewind' in flags else 'last')

@@ -9,7 +9,8 @@ from tfbnn import run_config
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.jsonio import read_json
-from tfbnn.reproduce.pruning_retrain import last_rate, reproduce_pruning_retrain, stages
+from tfbnn.reproduce.pruning_retrain import (last_rate, reproduce_pruning_retrain,
+                                             rewound_schedule, stages)
 from tfbnn.training import train
 
 
@@ -26,6 +27,34 @@ from tfbnn.training import train
 ])
 def test_last_rate_is_the_rate_of_the_run_s_last_step(options, expected):
     assert last_rate(run_config.validate(options)) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize('options,epochs,expected', [
+    # the MNIST run: 0.1, x0.1 at 180 of 240 -> 0.1 for 15 of 20 epochs, or 30 of 40
+    (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(180,), epochs=240), 20,
+     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(15,), lr_warmup_epochs=0.0)),
+    (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(180,), epochs=240), 40,
+     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(30,), lr_warmup_epochs=0.0)),
+    # its refit: x0.1 at 150 of 188 -> round(15.96) = 16
+    (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(150,), epochs=188), 20,
+     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(16,), lr_warmup_epochs=0.0)),
+    # an early decay stays at epoch 1 at least, decays that meet merge, one at the end goes,
+    # and the warm-up shrinks with the schedule
+    (dict(learning_rate=0.2, lr_schedule='step', lr_decay_epochs=(1, 2, 100), epochs=100,
+          lr_decay_factor=0.5, lr_warmup_epochs=10.0), 10,
+     dict(lr_schedule='step', learning_rate=0.2, lr_decay_epochs=(1,), lr_decay_factor=0.5,
+          lr_warmup_epochs=1.0)),
+    # no decay left inside a short retraining: the base rate, held
+    (dict(learning_rate=0.3, lr_schedule='step', lr_decay_epochs=(2,), epochs=3), 1,
+     dict(lr_schedule='constant', learning_rate=0.3, lr_decay_epochs=(), lr_warmup_epochs=0.0)),
+    (dict(learning_rate=0.2, lr_schedule='cosine', lr_decay_factor=0.05, epochs=100), 10,
+     dict(lr_schedule='cosine', learning_rate=0.2, lr_decay_epochs=(), lr_decay_factor=0.05,
+          lr_warmup_epochs=0.0)),
+])
+def test_a_rewound_schedule_is_the_run_s_own_compressed(options, epochs, expected):
+    rewound = rewound_schedule(run_config.validate(options), epochs)
+    expected.setdefault('lr_decay_factor', 0.1)
+    assert rewound == pytest.approx(expected)
 
 
 def _trained(tmp_path):
@@ -99,6 +128,24 @@ def test_an_iterative_schedule_starts_each_pruning_from_the_last_retrained_run(t
     assert gone.any() and np.all(np.isneginf(last.get_tensor('model/fc1/kernel_rho'))[gone])
 
 
+def test_a_rewound_retraining_runs_the_run_s_schedule_again(tmp_path):
+    run_dir, metrics = _trained(tmp_path)  # 0.3, x0.1 at epoch 2 of 3
+    lines = []
+    out_path = str(tmp_path / 'rw.json')
+    record = reproduce_pruning_retrain(run_dir, metrics, out_path, lines.append,
+                                       fractions=(0.9,), epochs=2, rate='rewind')
+    assert (record['rate'], record['lr_schedule'], record['lr_decay_epochs'],
+            record['lr_decay_factor']) == ('rewind', 'step', [1], 0.1)
+    assert record['learning_rate'] == pytest.approx(0.3)
+    run = str(tmp_path / 'rw' / 'f0.9')
+    config = read_json(os.path.join(run, 'config.json'))
+    assert (config['lr_schedule'], config['lr_decay_epochs'], config['epochs']) == (
+        'step', [1], 2)
+    rates = read_json(os.path.join(run, 'history.json'))['learning_rate']
+    assert rates == pytest.approx([0.3, 0.03])
+    assert lines[0].endswith('then 2 epochs at rate 0.3, step x0.1 at epochs 1')
+
+
 def test_a_retraining_its_budget_stopped_is_not_recorded(tmp_path):
     run_dir, metrics = _trained(tmp_path)
     out_path = str(tmp_path / 'r.json')
@@ -116,6 +163,7 @@ def test_a_retraining_its_budget_stopped_is_not_recorded(tmp_path):
     (dict(epochs=2.5), ConfigError, 'retraining epochs must be an integer >= 1, got 2.5'),
     (dict(schedule='gradual'), ConfigError, "schedule must be one of one-shot, iterative, got "
                                             "'gradual'"),
+    (dict(rate='warm'), ConfigError, "rate must be one of last, rewind, got 'warm'"),
 ])
 def test_bad_arguments_are_refused(tmp_path, kwargs, error, message):
     with pytest.raises(error, match=message):

@@ -141,7 +141,11 @@ def _add_others(sub):
     t.add_argument('--fractions', default='0.95,0.98',
                    help='comma-separated fractions of kernel weights removed, each in (0, 1)')
     t.add_argument('--epochs', type=int, default=20,
-                   help="retraining epochs of each pruning, at the run's last learning rate")
+                   help='retraining epochs of each pruning (a value other than 20 is in the '
+                        'record\'s name: _e<epochs>)')
+    t.add_argument('--rate', default='last', choices=('last', 'rewind'),
+                   help="the retraining's rate: the run's last, held constant, or the run's own "
+                        'schedule compressed into --epochs (record ..._rewind...)')
     t.add_argument('--schedule', default='one-shot', choices=('one-shot', 'iterative'),
                    help='prune each fraction at once, or in one chain through 50%%, 75%%, '
                         '90%% and the fractions, retraining after each (record '
@@ -303,7 +307,7 @@ def _pruning(args, log):
 
 
 def _pruning_retrain(args, log):
-    from tfbnn.reproduce.pruning_retrain import reproduce_pruning_retrain
+    from tfbnn.reproduce.pruning_retrain import EPOCHS, reproduce_pruning_retrain
     _check_budget_and_threads(args)
     fractions = _numbers('--fractions', args.fractions)
     run_dir, record = _model_record(args)
@@ -317,11 +321,13 @@ def _pruning_retrain(args, log):
         metrics = record['metrics']
     folder = os.path.join(args.out, 'pruning')
     os.makedirs(folder, exist_ok=True)
-    name = 'pruning_retrain%s%s.json' % ('' if args.schedule == 'one-shot' else '_iterative',
-                                         MODEL_SUFFIXES[args.model])
+    name = 'pruning_retrain%s%s%s%s.json' % (
+        '' if args.schedule == 'one-shot' else '_iterative',
+        '' if args.rate == 'last' else '_' + args.rate,
+        '' if args.epochs == EPOCHS else '_e%d' % args.epochs, MODEL_SUFFIXES[args.model])
     reproduce_pruning_retrain(
         run_dir, metrics, os.path.join(folder, name), log, fractions=tuple(fractions),
-        epochs=args.epochs, schedule=args.schedule, data_dir=args.data_dir,
+        epochs=args.epochs, schedule=args.schedule, rate=args.rate, data_dir=args.data_dir,
         threads=args.threads, budget_minutes=args.budget_minutes, verbose=args.verbose)
 
 

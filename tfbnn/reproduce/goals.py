@@ -162,18 +162,17 @@ def _fraction_rows(prune_rows, goal, command):
 
 def _retrained(records):
     """The pruning goals again, pruning followed by retraining (a second
-    route): the refit model, with the schedule chosen on validation."""
+    route): the refit model, with the retraining chosen on validation."""
     if not any(key in records for key, _, _ in report_pruning.RETRAIN_RECORDS):
         return []
     choice = report_pruning.retrain_choice(records)
-    key = 'pruning_retrain%s_refit' % ('_iterative' if choice == 'iterative' else '')
-    command = '`reproduce.py pruning-retrain --model mnist-refit%s`' % (
-        ' --schedule iterative' if choice == 'iterative' else '')
+    words, options = report_pruning.describe_retrain(choice) if choice else ('not yet', '')
+    command = '`reproduce.py pruning-retrain --model mnist-refit%s`' % options
     # Without a choice there is no reported schedule yet, whatever records exist.
-    prune_rows = records.get(key, {}).get('rows', []) if choice else []
+    prune_rows = records.get(choice + '_refit', {}).get('rows', []) if choice else []
     return _fraction_rows(prune_rows, 'Pruning {:.0f}% by SNR, then retraining, costs <= '
-                          '{:.1f} pp (the refit model; schedule chosen on validation: '
-                          + (choice or 'not yet') + ')', command)
+                          '{:.1f} pp (the refit model; retraining chosen on validation: '
+                          + words + ')', command)
 
 
 def _uci(records):

@@ -10,16 +10,24 @@ This is the prune-and-retrain route of Han et al. (2015) applied to the
 variational posterior; it is a second route, reported beside the paper's
 pruning without retraining, not in its place.
 
-Nothing is chosen on the test set: the retraining schedule is fixed
-beforehand as the pruned run's own last learning rate, held constant for
-`epochs` epochs (20 by default), and the last weights are scored once. The
-change is measured against the unpruned run's own scores in its record.
+Nothing is chosen on the test set: the retraining's rate is fixed
+beforehand, as one of `RATES`, and the last weights are scored once:
+- 'last': the pruned run's own last learning rate, held constant for
+  `epochs` epochs (20 by default): fine-tuning.
+- 'rewind': the run's own schedule again, compressed into `epochs`: the same
+  base rate, schedule kind, decay factor and warm-up, each decay epoch e of
+  a run of E epochs moved to round(e * epochs / E) (learning-rate rewinding,
+  Renda et al. 2020). A run whose rate decayed from 0.1 to 0.01 at epoch
+  180 of 240 retrains at 0.1 for 15 epochs and 0.01 for 5.
+The change is measured against the unpruned run's own scores in its record.
 
 References:
   Blundell, Cornebise, Kavukcuoglu, Wierstra (2015), Weight Uncertainty in
   Neural Networks, sec. 5.1 and Table 2.
   Han, Pool, Tran, Dally (2015), Learning both Weights and Connections for
   Efficient Neural Networks, NeurIPS, sec. 3.2 (retraining after pruning).
+  Renda, Frankle, Carbin (2020), Comparing Rewinding and Fine-tuning in
+  Neural Network Pruning, ICLR (learning-rate rewinding).
 """
 import os
 
@@ -29,12 +37,13 @@ from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import runner
 from tfbnn.training import rundir
 
-__all__ = ['FRACTIONS', 'EPOCHS', 'SCHEDULES', 'ITERATIVE_STAGES', 'last_rate', 'stages',
-           'reproduce_pruning_retrain']
+__all__ = ['FRACTIONS', 'EPOCHS', 'SCHEDULES', 'RATES', 'ITERATIVE_STAGES', 'last_rate',
+           'rewound_schedule', 'stages', 'reproduce_pruning_retrain']
 
 FRACTIONS = (0.95, 0.98)
 EPOCHS = 20
 SCHEDULES = ('one-shot', 'iterative')
+RATES = ('last', 'rewind')
 # The prunings an iterative schedule passes through on its way to the fractions asked for.
 ITERATIVE_STAGES = (0.5, 0.75, 0.9)
 
@@ -49,14 +58,47 @@ def last_rate(config):
         config.lr_warmup_epochs))
 
 
-def _retrain_options(config, checkpoint, fraction, epochs, out_dir, data_dir, threads,
+def rewound_schedule(config, epochs):
+    """The run's learning-rate options compressed into a retraining of `epochs`
+    epochs (see the module): each decay epoch e of the run's E moved to
+    max(1, round(e * epochs / E)), dropped if that is not before the end (a
+    step schedule left with no decay is the constant base rate), and the
+    warm-up scaled alike; the base rate, kind and factor kept."""
+    ratio = float(epochs) / config.epochs
+    decays = tuple(d for d in sorted(set(max(1, int(round(e * ratio)))
+                                         for e in config.lr_decay_epochs)) if d < epochs)
+    kind = config.lr_schedule
+    if kind == 'step' and not decays:  # no decay left inside the retraining
+        kind = 'constant'
+    return dict(lr_schedule=kind, learning_rate=config.learning_rate, lr_decay_epochs=decays,
+                lr_decay_factor=config.lr_decay_factor,
+                lr_warmup_epochs=config.lr_warmup_epochs * ratio)
+
+
+def _rate_options(config, rate, epochs):
+    if rate == 'rewind':
+        return rewound_schedule(config, epochs)
+    return dict(lr_schedule='constant', lr_decay_epochs=(), lr_warmup_epochs=0.0,
+                learning_rate=last_rate(config))
+
+
+def _describe_rate(options):
+    if options['lr_schedule'] == 'constant' and not options['lr_warmup_epochs']:
+        return 'at rate %g' % options['learning_rate']
+    return 'at rate %g, %s%s' % (
+        options['learning_rate'], options['lr_schedule'],
+        ' x%g at epochs %s' % (options['lr_decay_factor'],
+                               ','.join(str(e) for e in options['lr_decay_epochs']))
+        if options['lr_schedule'] == 'step' else '')
+
+
+def _retrain_options(config, checkpoint, fraction, epochs, rate, out_dir, data_dir, threads,
                      budget_minutes):
     options = dict(config.to_dict(), warm_start=checkpoint, prune_fraction=fraction,
-                   epochs=epochs, lr_schedule='constant', lr_decay_epochs=(),
-                   lr_warmup_epochs=0.0, learning_rate=last_rate(config), warmup_steps=0,
-                   validate_every=0, patience=0, init_from=None, resume=False, evaluate_test=True,
+                   epochs=epochs, warmup_steps=0, validate_every=0, patience=0, init_from=None, resume=False, evaluate_test=True,
                    max_seconds=60.0 * budget_minutes, threads=threads, progress='never',
-                   output_dir=os.path.join(out_dir, 'f%g' % fraction))
+                   output_dir=os.path.join(out_dir, 'f%g' % fraction),
+                   **_rate_options(config, rate, epochs))
     if data_dir is not None:
         options['data_dir'] = str(data_dir)
     return options
@@ -86,8 +128,8 @@ def stages(fractions, schedule):
 
 
 def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FRACTIONS,
-                              epochs=EPOCHS, schedule='one-shot', data_dir=None, threads=0,
-                              budget_minutes=30.0, verbose=False):
+                              epochs=EPOCHS, schedule='one-shot', rate='last', data_dir=None,
+                              threads=0, budget_minutes=30.0, verbose=False):
     """Prunes a trained classification run at each fraction and retrains what is kept.
 
     Safe to run again after an interruption: finished retrainings are reused
@@ -102,11 +144,14 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
         <its folder>/<its name without .json>/f<fraction>.
       log: progress callable.
       fractions: fractions in (0, 1) of kernel weights removed.
-      epochs: retraining epochs of each pruning, at the run's last rate.
+      epochs: retraining epochs of each pruning.
       schedule: 'one-shot' (each fraction pruned from the trained run at
         once) or 'iterative' (Han et al. 2015, sec. 3.3: one chain of
         prunings, each retrained and the start of the next, through
         ITERATIVE_STAGES up to the fractions).
+      rate: the retraining's learning rate, one of RATES: 'last' (the run's
+        last rate, constant) or 'rewind' (the run's schedule compressed into
+        `epochs`).
       data_dir: the data folder (None: the one the run's config names).
       threads: TensorFlow threads (0: TensorFlow decides).
       budget_minutes: training wall time allowed to each retraining.
@@ -118,7 +163,7 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
 
     Raises:
       ConfigError: a fraction outside (0, 1), epochs < 1, an unknown
-        schedule, base metrics without test scores, or a retraining its
+        schedule or rate, base metrics without test scores, or a retraining its
         budget stopped before the end.
       CheckpointError: the run directory has no config.json or checkpoint, or
         is not a classifier's.
@@ -130,6 +175,8 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
     if schedule not in SCHEDULES:
         raise ConfigError('schedule must be one of %s, got %r' % (', '.join(SCHEDULES),
                                                                    schedule))
+    if rate not in RATES:
+        raise ConfigError('rate must be one of %s, got %r' % (', '.join(RATES), rate))
     missing = [k for k in ('test_error', 'mean_weights_test_error') if k not in base_metrics]
     if missing:
         raise ConfigError('the unpruned run\'s metrics have no %s: it was not scored on the test '
@@ -149,10 +196,10 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
     for chain in stages(fractions, schedule):
         start = checkpoint
         for fraction in chain:
-            options = _retrain_options(config, start, fraction, epochs, runs_dir, data_dir,
-                                       threads, budget_minutes)
-            log('pruning-retrain: %g%% of %s removed, then %d epochs at rate %g'
-                % (100 * fraction, start, epochs, options['learning_rate']))
+            options = _retrain_options(config, start, fraction, epochs, rate, runs_dir,
+                                       data_dir, threads, budget_minutes)
+            log('pruning-retrain: %g%% of %s removed, then %d epochs %s'
+                % (100 * fraction, start, epochs, _describe_rate(options)))
             metrics = runner.run(options, verbose, reuse=True)
             if metrics['epochs'] + 1e-9 < epochs:
                 raise ConfigError('the retraining at %g stopped at epoch %.1f of %d (its budget '
@@ -166,10 +213,15 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
                 % (100 * fraction, row['test_error'], row['test_error_change'],
                    row['predictive_test_error'], row['predictive_test_error_change'],
                    ' | validation %.2f%%' % row['val_error'] if 'val_error' in row else ''))
+    rates = _rate_options(config, rate, epochs)
     record = dict(experiment='pruning_retrain', run_dir=run_dir, checkpoint=checkpoint,
-                  schedule=schedule, epochs=epochs, learning_rate=last_rate(config), base=base,
-                  rows=rows,
-                  why='the pruned posterior trained again at the run\'s last rate for a fixed '
-                      'number of epochs; nothing chosen on test')
+                  schedule=schedule, epochs=epochs, rate=rate,
+                  learning_rate=rates['learning_rate'], lr_schedule=rates['lr_schedule'],
+                  lr_decay_epochs=list(rates['lr_decay_epochs']),
+                  lr_decay_factor=rates.get('lr_decay_factor'), base=base, rows=rows,
+                  why='the pruned posterior trained again for a fixed number of epochs, %s; '
+                      'nothing chosen on test' % (
+                          'at the run\'s last rate' if rate == 'last'
+                          else 'on the run\'s own schedule compressed into them'))
     write_json(out_path, record)
     return record

@@ -9,8 +9,8 @@ import os
 from tfbnn import models
 from tfbnn.reproduce import paper
 
-__all__ = ['PRUNING_COMMANDS', 'RETRAIN_RECORDS', 'render_pruning', 'render_pruning_probes',
-           'render_pruning_retrain', 'retrain_choice']
+__all__ = ['PRUNING_COMMANDS', 'RETRAIN_RECORDS', 'TIE', 'describe_retrain', 'render_pruning',
+           'render_pruning_probes', 'render_pruning_retrain', 'retrain_choice']
 
 # The pruning records and the options of `reproduce.py pruning` that make each.
 PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
@@ -20,28 +20,74 @@ PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
                         pruning_refit=' --model mnist-refit')
 
 
-# The prune-then-retrain records: (record, the model, its command's options).
-RETRAIN_RECORDS = (
-    ('pruning_retrain', 'mnist', ''),
-    ('pruning_retrain_iterative', 'mnist', ' --schedule iterative'),
-    ('pruning_retrain_refit', 'mnist-refit', ' --model mnist-refit'),
-    ('pruning_retrain_iterative_refit', 'mnist-refit', ' --model mnist-refit --schedule iterative'),
+# The prune-then-retrain variants: (record name part, its command's options, its words), in
+# order of simplicity: the schedule (the first choice), then the rate (the second).
+_RETRAIN_VARIANTS = (
+    ('', '', 'one-shot'),
+    ('_iterative', ' --schedule iterative', 'iterative'),
+    ('_iterative_rewind', ' --schedule iterative --rate rewind', 'iterative, rate rewound'),
 )
+_RETRAIN_MODELS = (('', 'mnist', ''), ('_refit', 'mnist-refit', ' --model mnist-refit'))
+# The prune-then-retrain records: (record, the model, its command's options).
+RETRAIN_RECORDS = tuple(('pruning_retrain%s%s' % (variant, suffix), model, prefix + options)
+                        for suffix, model, prefix in _RETRAIN_MODELS
+                        for variant, options, _ in _RETRAIN_VARIANTS)
+# The protocol's two choices, each among `mnist` records in order of simplicity.
+_SCHEDULE_CHOICE = ('pruning_retrain', 'pruning_retrain_iterative')
+_RATE_CANDIDATES = ('', '_rewind')
+TIE = 0.02  # pp of summed validation error: a closer candidate does not displace a simpler one
+
+
+def _validation_sum(records, key):
+    """The `mnist` record's mean-net validation errors at 95% and 98%, summed
+    (None without both)."""
+    rows = [r for r in records.get(key, {}).get('rows', [])
+            if r.get('reported', True) and round(r['fraction'], 6) in (0.95, 0.98)]
+    if len(rows) != 2 or not all('val_error' in r for r in rows):
+        return None
+    return sum(r['val_error'] for r in rows)
+
+
+def _simplest_best(records, keys):
+    """Of `keys` (simplest first) with scores, the first whose summed
+    validation error is lower than every simpler one's by more than TIE."""
+    scored = [(key, _validation_sum(records, key)) for key in keys]
+    scored = [(key, score) for key, score in scored if score is not None]
+    chosen = scored[0][0]
+    for i, (key, score) in enumerate(scored[1:], 1):
+        if all(score < earlier - TIE for _, earlier in scored[:i]):
+            chosen = key
+    return chosen
 
 
 def retrain_choice(records):
-    """'one-shot' or 'iterative': the schedule whose retrained `mnist` model
-    has the lower validation error (mean net) summed over 95% and 98%, ties
-    within 0.02 pp to one-shot (the simpler); None without both records."""
-    scores = {}
-    for key, schedule in (('pruning_retrain', 'one-shot'),
-                          ('pruning_retrain_iterative', 'iterative')):
-        rows = [r for r in records.get(key, {}).get('rows', [])
-                if r.get('reported', True) and round(r['fraction'], 6) in (0.95, 0.98)]
-        if len(rows) != 2 or not all('val_error' in r for r in rows):
-            return None
-        scores[schedule] = sum(r['val_error'] for r in rows)
-    return 'iterative' if scores['iterative'] < scores['one-shot'] - 0.02 else 'one-shot'
+    """The `mnist` record of the retraining protocol chosen on validation, or
+    None without both schedule records.
+
+    Two choices, each by the lower sum of the mean-net validation errors at
+    95% and 98%, near-ties (TIE) to the simpler: first the schedule
+    (one-shot or iterative, both at the run's last rate for 20 epochs), then,
+    when that schedule's rewound record is present, the rate (the last rate,
+    held, or the run's schedule rewound)."""
+    if any(_validation_sum(records, key) is None for key in _SCHEDULE_CHOICE):
+        return None
+    schedule = _simplest_best(records, _SCHEDULE_CHOICE)
+    return _simplest_best(records, [schedule + rate for rate in _RATE_CANDIDATES])
+
+
+def describe_retrain(key):
+    """(the words, the command's options) of a `mnist` retraining record."""
+    for variant, options, words in _RETRAIN_VARIANTS:
+        if key == 'pruning_retrain' + variant:
+            return words, options
+    raise KeyError(key)
+
+
+def _retrain_rate(record):
+    if record.get('lr_schedule', 'constant') == 'step':  # 'rewind' (records from 2026-12-05 on)
+        return 'at %g, x%g at %s' % (record['learning_rate'], record['lr_decay_factor'], ','.join(
+            '%g' % e for e in record['lr_decay_epochs']))
+    return 'at %g' % record['learning_rate']
 
 
 def render_pruning_retrain(records):
@@ -57,10 +103,10 @@ def render_pruning_retrain(records):
     for key, model, opts in present:
         rec = records[key]
         for row in rec['rows']:
-            rows.append('| %s | %s, %d epochs at %g | %.2f%% | %.0f%%%s | %.2f%% | %+.2f pp | '
+            rows.append('| %s | %s, %d epochs %s | %.2f%% | %.0f%%%s | %.2f%% | %+.2f pp | '
                         '%+.2f pp | %s | `reproduce.py pruning-retrain%s` |' % (
                             model, rec.get('schedule', 'one-shot'), rec['epochs'],
-                            rec['learning_rate'], rec['base']['test_error'],
+                            _retrain_rate(rec), rec['base']['test_error'],
                             100 * row['fraction'],
                             '' if row.get('reported', True) else ' (a stage on the way)',
                             row['test_error'],
@@ -68,8 +114,9 @@ def render_pruning_retrain(records):
                             '%.2f%%' % row['val_error'] if 'val_error' in row else 'none',
                             opts))
     choice = retrain_choice(records)
-    rows.append('\nthe schedule chosen on validation (the `mnist` model, 95%% + 98%%): %s.'
-                % (choice or 'not yet (both `mnist` records are needed)'))
+    rows.append('\nthe retraining chosen on validation (the `mnist` model, 95%% + 98%%): %s.'
+                % (describe_retrain(choice)[0] if choice
+                   else 'not yet (both `mnist` schedule records are needed)'))
     return '\n'.join(rows)
 
 
