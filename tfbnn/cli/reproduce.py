@@ -307,7 +307,7 @@ def _pruning(args, log):
 
 
 def _pruning_retrain(args, log):
-    from tfbnn.reproduce.pruning_retrain import EPOCHS, reproduce_pruning_retrain
+    from tfbnn.reproduce.pruning_retrain import record_name, reproduce_pruning_retrain
     _check_budget_and_threads(args)
     fractions = _numbers('--fractions', args.fractions)
     run_dir, record = _model_record(args)
@@ -321,10 +321,7 @@ def _pruning_retrain(args, log):
         metrics = record['metrics']
     folder = os.path.join(args.out, 'pruning')
     os.makedirs(folder, exist_ok=True)
-    name = 'pruning_retrain%s%s%s%s.json' % (
-        '' if args.schedule == 'one-shot' else '_iterative',
-        '' if args.rate == 'last' else '_' + args.rate,
-        '' if args.epochs == EPOCHS else '_e%d' % args.epochs, MODEL_SUFFIXES[args.model])
+    name = record_name(args.schedule, args.rate, args.epochs, MODEL_SUFFIXES[args.model])
     reproduce_pruning_retrain(
         run_dir, metrics, os.path.join(folder, name), log, fractions=tuple(fractions),
         epochs=args.epochs, schedule=args.schedule, rate=args.rate, data_dir=args.data_dir,

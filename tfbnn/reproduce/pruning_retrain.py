@@ -38,7 +38,7 @@ from tfbnn.reproduce import runner
 from tfbnn.training import rundir
 
 __all__ = ['FRACTIONS', 'EPOCHS', 'SCHEDULES', 'RATES', 'ITERATIVE_STAGES', 'last_rate',
-           'rewound_schedule', 'stages', 'reproduce_pruning_retrain']
+           'record_name', 'rewound_schedule', 'stages', 'reproduce_pruning_retrain']
 
 FRACTIONS = (0.95, 0.98)
 EPOCHS = 20
@@ -56,6 +56,15 @@ def last_rate(config):
         config.epochs * per_epoch - 1, config.learning_rate, per_epoch, config.epochs,
         config.lr_schedule, config.lr_decay_epochs, config.lr_decay_factor,
         config.lr_warmup_epochs))
+
+
+def record_name(schedule, rate, epochs, suffix=''):
+    """The record's file name: pruning_retrain, then _iterative, _<rate> and
+    _e<epochs> where they differ from one-shot, 'last' and EPOCHS, then the
+    model's `suffix`, then .json."""
+    return 'pruning_retrain%s%s%s%s.json' % ('' if schedule == 'one-shot' else '_iterative',
+                                             '' if rate == 'last' else '_' + rate,
+                                             '' if epochs == EPOCHS else '_e%d' % epochs, suffix)
 
 
 def rewound_schedule(config, epochs):
