@@ -9,8 +9,8 @@ from tfbnn import run_config
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.jsonio import read_json
-from tfbnn.reproduce.pruning_retrain import (last_rate, reproduce_pruning_retrain,
-                                             rewound_schedule, stages)
+from tfbnn.reproduce.pruning_retrain import (describe_rate, last_rate,
+                                             reproduce_pruning_retrain, rewound_schedule, stages)
 from tfbnn.training import train
 
 
@@ -32,29 +32,62 @@ def test_last_rate_is_the_rate_of_the_run_s_last_step(options, expected):
 @pytest.mark.parametrize('options,epochs,expected', [
     # the MNIST run: 0.1, x0.1 at 180 of 240 -> 0.1 for 15 of 20 epochs, or 30 of 40
     (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(180,), epochs=240), 20,
-     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(15,), lr_warmup_epochs=0.0)),
+     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(15,))),
     (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(180,), epochs=240), 40,
-     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(30,), lr_warmup_epochs=0.0)),
+     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(30,))),
     # its refit: x0.1 at 150 of 188 -> round(15.96) = 16
     (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(150,), epochs=188), 20,
-     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(16,), lr_warmup_epochs=0.0)),
-    # an early decay stays at epoch 1 at least, decays that meet merge, one at the end goes,
-    # and the warm-up shrinks with the schedule
+     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(16,))),
+    # decays before epoch 1 keep their fraction and both count (the run ended at 0.2 x 0.5^2);
+    # one at the run's end never took effect and goes; the warm-up shrinks with the schedule
     (dict(learning_rate=0.2, lr_schedule='step', lr_decay_epochs=(1, 2, 100), epochs=100,
           lr_decay_factor=0.5, lr_warmup_epochs=10.0), 10,
-     dict(lr_schedule='step', learning_rate=0.2, lr_decay_epochs=(1,), lr_decay_factor=0.5,
+     dict(lr_schedule='step', learning_rate=0.2, lr_decay_epochs=(0.1, 0.2), lr_decay_factor=0.5,
           lr_warmup_epochs=1.0)),
-    # no decay left inside a short retraining: the base rate, held
-    (dict(learning_rate=0.3, lr_schedule='step', lr_decay_epochs=(2,), epochs=3), 1,
-     dict(lr_schedule='constant', learning_rate=0.3, lr_decay_epochs=(), lr_warmup_epochs=0.0)),
-    (dict(learning_rate=0.2, lr_schedule='cosine', lr_decay_factor=0.05, epochs=100), 10,
+    # a decay in the run's last epoch stays inside the retraining's last epoch
+    (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=(239,), epochs=240), 20,
+     dict(lr_schedule='step', learning_rate=0.1, lr_decay_epochs=(239 / 12.0,))),
+    # no decay that took effect: the run's constant base rate
+    (dict(learning_rate=0.3, lr_schedule='step', lr_decay_epochs=(3,), epochs=3), 2,
+     dict(lr_schedule='constant', learning_rate=0.3, lr_decay_epochs=())),
+    (dict(learning_rate=0.2, lr_schedule='cosine', lr_decay_factor=0.05, epochs=100,
+          lr_warmup_epochs=5.0), 10,
      dict(lr_schedule='cosine', learning_rate=0.2, lr_decay_epochs=(), lr_decay_factor=0.05,
-          lr_warmup_epochs=0.0)),
+          lr_warmup_epochs=0.5)),
 ])
 def test_a_rewound_schedule_is_the_run_s_own_compressed(options, epochs, expected):
-    rewound = rewound_schedule(run_config.validate(options), epochs)
-    expected.setdefault('lr_decay_factor', 0.1)
-    assert rewound == pytest.approx(expected)
+    config = run_config.validate(options)
+    rewound = rewound_schedule(config, epochs)
+    expected = dict(dict(lr_decay_factor=0.1, lr_warmup_epochs=0.0), **expected)
+    assert sorted(rewound) == sorted(expected)
+    assert rewound['lr_schedule'] == expected['lr_schedule']
+    assert rewound['lr_decay_epochs'] == pytest.approx(expected['lr_decay_epochs'], abs=1e-12)
+    for key in ('learning_rate', 'lr_decay_factor', 'lr_warmup_epochs'):
+        assert rewound[key] == pytest.approx(expected[key], rel=1e-12)
+    # compressed or not, the retraining ends at the run's own last rate
+    assert last_rate(run_config.validate(dict(options, epochs=epochs, **rewound))) == \
+        pytest.approx(last_rate(config), rel=1e-6)
+
+
+@pytest.mark.parametrize('epochs', [0, 2.5, True])
+def test_a_rewound_schedule_needs_whole_epochs(epochs):
+    config = run_config.validate(dict(learning_rate=0.1))
+    with pytest.raises(ConfigError, match='retraining epochs must be an integer >= 1'):
+        rewound_schedule(config, epochs)
+
+
+@pytest.mark.parametrize('options,words', [
+    (dict(learning_rate=0.01), 'at 0.01'),  # a record from before 2026-12-05
+    (dict(learning_rate=0.1, lr_schedule='step', lr_decay_epochs=[15], lr_decay_factor=0.1),
+     'at 0.1, x0.1 at epoch 15'),
+    (dict(learning_rate=0.2, lr_schedule='step', lr_decay_epochs=[0.1, 0.2],
+          lr_decay_factor=0.5, lr_warmup_epochs=1.0),
+     'at 0.2, x0.5 at epochs 0.1,0.2, warm-up 1 epoch'),
+    (dict(learning_rate=0.2, lr_schedule='cosine', lr_decay_factor=0.05, lr_warmup_epochs=0.0),
+     'at 0.2, cosine to x0.05'),
+])
+def test_a_retraining_rate_is_described_in_words(options, words):
+    assert describe_rate(options) == words
 
 
 def _trained(tmp_path):
@@ -143,7 +176,7 @@ def test_a_rewound_retraining_runs_the_run_s_schedule_again(tmp_path):
         'step', [1], 2)
     rates = read_json(os.path.join(run, 'history.json'))['learning_rate']
     assert rates == pytest.approx([0.3, 0.03])
-    assert lines[0].endswith('then 2 epochs at rate 0.3, step x0.1 at epochs 1')
+    assert lines[0].endswith('then 2 epochs at 0.3, x0.1 at epoch 1')
 
 
 def test_a_retraining_its_budget_stopped_is_not_recorded(tmp_path):

@@ -169,7 +169,8 @@ def _retrained(records):
     words, options = report_pruning.describe_retrain(choice) if choice else ('not yet', '')
     command = '`reproduce.py pruning-retrain --model mnist-refit%s`' % options
     # Without a choice there is no reported schedule yet, whatever records exist.
-    prune_rows = records.get(choice + '_refit', {}).get('rows', []) if choice else []
+    prune_rows = (records.get(report_pruning.retrain_key(choice, '_refit'), {}).get('rows', [])
+                  if choice else [])
     return _fraction_rows(prune_rows, 'Pruning {:.0f}% by SNR, then retraining, costs <= '
                           '{:.1f} pp (the refit model; retraining chosen on validation: '
                           + words + ')', command)

@@ -38,7 +38,8 @@ from tfbnn.reproduce import runner
 from tfbnn.training import rundir
 
 __all__ = ['FRACTIONS', 'EPOCHS', 'SCHEDULES', 'RATES', 'ITERATIVE_STAGES', 'last_rate',
-           'record_name', 'rewound_schedule', 'stages', 'reproduce_pruning_retrain']
+           'record_name', 'rewound_schedule', 'describe_rate', 'stages',
+           'reproduce_pruning_retrain']
 
 FRACTIONS = (0.95, 0.98)
 EPOCHS = 20
@@ -67,44 +68,66 @@ def record_name(schedule, rate, epochs, suffix=''):
                                              '' if epochs == EPOCHS else '_e%d' % epochs, suffix)
 
 
+def _check_epochs(epochs):
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError('retraining epochs must be an integer >= 1, got %r' % (epochs,))
+
+
 def rewound_schedule(config, epochs):
     """The run's learning-rate options compressed into a retraining of `epochs`
-    epochs (see the module): each decay epoch e of the run's E moved to
-    max(1, round(e * epochs / E)), dropped if that is not before the end (a
-    step schedule left with no decay is the constant base rate), and the
-    warm-up scaled alike; the base rate, kind and factor kept."""
+    epochs (see the module); the base rate, kind and factor kept.
+
+    Each decay epoch e of the run's E epochs that took effect (e < E) moves to
+    x = e * epochs / E, rounded to a whole epoch when that lies in [1, epochs
+    - 1], else kept as x: every decay of the run happens in the retraining,
+    so it ends at the run's last rate. A step schedule none of whose decays
+    took effect is the constant base rate. The warm-up is scaled by epochs / E.
+
+    Raises:
+      ConfigError: `epochs` not an integer >= 1.
+    """
+    _check_epochs(epochs)
     ratio = float(epochs) / config.epochs
-    decays = tuple(d for d in sorted(set(max(1, int(round(e * ratio)))
-                                         for e in config.lr_decay_epochs)) if d < epochs)
-    kind = config.lr_schedule
-    if kind == 'step' and not decays:  # no decay left inside the retraining
-        kind = 'constant'
-    return dict(lr_schedule=kind, learning_rate=config.learning_rate, lr_decay_epochs=decays,
-                lr_decay_factor=config.lr_decay_factor,
+    decays = []
+    for e in config.lr_decay_epochs:
+        if e < config.epochs:
+            x = e * ratio
+            decays.append(float(round(x)) if 1 <= round(x) <= epochs - 1 else x)
+    kind = 'constant' if config.lr_schedule == 'step' and not decays else config.lr_schedule
+    return dict(lr_schedule=kind, learning_rate=config.learning_rate,
+                lr_decay_epochs=tuple(sorted(decays)), lr_decay_factor=config.lr_decay_factor,
                 lr_warmup_epochs=config.lr_warmup_epochs * ratio)
+
+
+def describe_rate(options):
+    """A retraining's rate in words, from its options or its record (records
+    from before 2026-12-05 have only `learning_rate`: a constant rate)."""
+    kind = options.get('lr_schedule', 'constant')
+    words = 'at %g' % options['learning_rate']
+    if kind == 'step':
+        decays = options['lr_decay_epochs']
+        words += ', x%g at epoch%s %s' % (options['lr_decay_factor'], 's' if len(decays) > 1
+                                          else '', ','.join('%g' % e for e in decays))
+    elif kind == 'cosine':
+        words += ', cosine to x%g' % options['lr_decay_factor']
+    warmup = options.get('lr_warmup_epochs')
+    if warmup:
+        words += ', warm-up %g epoch%s' % (warmup, '' if warmup == 1 else 's')
+    return words
 
 
 def _rate_options(config, rate, epochs):
     if rate == 'rewind':
         return rewound_schedule(config, epochs)
     return dict(lr_schedule='constant', lr_decay_epochs=(), lr_warmup_epochs=0.0,
-                learning_rate=last_rate(config))
-
-
-def _describe_rate(options):
-    if options['lr_schedule'] == 'constant' and not options['lr_warmup_epochs']:
-        return 'at rate %g' % options['learning_rate']
-    return 'at rate %g, %s%s' % (
-        options['learning_rate'], options['lr_schedule'],
-        ' x%g at epochs %s' % (options['lr_decay_factor'],
-                               ','.join(str(e) for e in options['lr_decay_epochs']))
-        if options['lr_schedule'] == 'step' else '')
+                lr_decay_factor=config.lr_decay_factor, learning_rate=last_rate(config))
 
 
 def _retrain_options(config, checkpoint, fraction, epochs, rate, out_dir, data_dir, threads,
                      budget_minutes):
     options = dict(config.to_dict(), warm_start=checkpoint, prune_fraction=fraction,
-                   epochs=epochs, warmup_steps=0, validate_every=0, patience=0, init_from=None, resume=False, evaluate_test=True,
+                   epochs=epochs, warmup_steps=0, validate_every=0, patience=0, init_from=None,
+                   resume=False, evaluate_test=True,
                    max_seconds=60.0 * budget_minutes, threads=threads, progress='never',
                    output_dir=os.path.join(out_dir, 'f%g' % fraction),
                    **_rate_options(config, rate, epochs))
@@ -179,8 +202,7 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
     """
     if not fractions or not all(0 < f < 1 for f in fractions):
         raise ConfigError('fractions must lie in (0, 1), got %r' % (fractions,))
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ConfigError('retraining epochs must be an integer >= 1, got %r' % (epochs,))
+    _check_epochs(epochs)
     if schedule not in SCHEDULES:
         raise ConfigError('schedule must be one of %s, got %r' % (', '.join(SCHEDULES),
                                                                    schedule))
@@ -208,7 +230,7 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
             options = _retrain_options(config, start, fraction, epochs, rate, runs_dir,
                                        data_dir, threads, budget_minutes)
             log('pruning-retrain: %g%% of %s removed, then %d epochs %s'
-                % (100 * fraction, start, epochs, _describe_rate(options)))
+                % (100 * fraction, start, epochs, describe_rate(options)))
             metrics = runner.run(options, verbose, reuse=True)
             if metrics['epochs'] + 1e-9 < epochs:
                 raise ConfigError('the retraining at %g stopped at epoch %.1f of %d (its budget '
@@ -225,9 +247,8 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
     rates = _rate_options(config, rate, epochs)
     record = dict(experiment='pruning_retrain', run_dir=run_dir, checkpoint=checkpoint,
                   schedule=schedule, epochs=epochs, rate=rate,
-                  learning_rate=rates['learning_rate'], lr_schedule=rates['lr_schedule'],
-                  lr_decay_epochs=list(rates['lr_decay_epochs']),
-                  lr_decay_factor=rates.get('lr_decay_factor'), base=base, rows=rows,
+                  **dict(rates, lr_decay_epochs=list(rates['lr_decay_epochs'])), base=base,
+                  rows=rows,
                   why='the pruned posterior trained again for a fixed number of epochs, %s; '
                       'nothing chosen on test' % (
                           'at the run\'s last rate' if rate == 'last'

@@ -7,10 +7,10 @@ results/probes/ in one table, each with what the pruned run was.
 import os
 
 from tfbnn import models
-from tfbnn.reproduce import paper
+from tfbnn.reproduce import paper, pruning_retrain
 
 __all__ = ['PRUNING_COMMANDS', 'RETRAIN_RECORDS', 'TIE', 'describe_retrain', 'render_pruning',
-           'render_pruning_probes', 'render_pruning_retrain', 'retrain_choice']
+           'render_pruning_probes', 'render_pruning_retrain', 'retrain_choice', 'retrain_key']
 
 # The pruning records and the options of `reproduce.py pruning` that make each.
 PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
@@ -20,74 +20,80 @@ PRUNING_COMMANDS = dict(pruning='', pruning_latest=' --checkpoint latest',
                         pruning_refit=' --model mnist-refit')
 
 
-# The prune-then-retrain variants: (record name part, its command's options, its words), in
-# order of simplicity: the schedule (the first choice), then the rate (the second).
-_RETRAIN_VARIANTS = (
-    ('', '', 'one-shot'),
-    ('_iterative', ' --schedule iterative', 'iterative'),
-    ('_iterative_rewind', ' --schedule iterative --rate rewind', 'iterative, rate rewound'),
-)
+# The prune-then-retrain protocols, (schedule, rate), in order of simplicity.
+_RETRAIN_PROTOCOLS = (('one-shot', 'last'), ('iterative', 'last'), ('one-shot', 'rewind'),
+                      ('iterative', 'rewind'))
 _RETRAIN_MODELS = (('', 'mnist', ''), ('_refit', 'mnist-refit', ' --model mnist-refit'))
+
+
+def _retrain_key(schedule, rate, suffix=''):
+    return pruning_retrain.record_name(schedule, rate, pruning_retrain.EPOCHS, suffix)[:-5]
+
+
+def _retrain_options(schedule, rate):
+    return ('' if schedule == 'one-shot' else ' --schedule ' + schedule) + (
+        '' if rate == 'last' else ' --rate ' + rate)
+
+
 # The prune-then-retrain records: (record, the model, its command's options).
-RETRAIN_RECORDS = tuple(('pruning_retrain%s%s' % (variant, suffix), model, prefix + options)
+RETRAIN_RECORDS = tuple((_retrain_key(schedule, rate, suffix), model,
+                         prefix + _retrain_options(schedule, rate))
                         for suffix, model, prefix in _RETRAIN_MODELS
-                        for variant, options, _ in _RETRAIN_VARIANTS)
-# The protocol's two choices, each among `mnist` records in order of simplicity.
-_SCHEDULE_CHOICE = ('pruning_retrain', 'pruning_retrain_iterative')
-_RATE_CANDIDATES = ('', '_rewind')
+                        for schedule, rate in _RETRAIN_PROTOCOLS)
 TIE = 0.02  # pp of summed validation error: a closer candidate does not displace a simpler one
 
 
 def _validation_sum(records, key):
     """The `mnist` record's mean-net validation errors at 95% and 98%, summed
-    (None without both)."""
+    and rounded to 1e-6 pp (None without both)."""
     rows = [r for r in records.get(key, {}).get('rows', [])
             if r.get('reported', True) and round(r['fraction'], 6) in (0.95, 0.98)]
     if len(rows) != 2 or not all('val_error' in r for r in rows):
         return None
-    return sum(r['val_error'] for r in rows)
+    return round(sum(r['val_error'] for r in rows), 6)
 
 
-def _simplest_best(records, keys):
-    """Of `keys` (simplest first) with scores, the first whose summed
-    validation error is lower than every simpler one's by more than TIE."""
-    scored = [(key, _validation_sum(records, key)) for key in keys]
-    scored = [(key, score) for key, score in scored if score is not None]
+def _simplest_best(records, protocols):
+    """Of `protocols` (simplest first) whose `mnist` records have scores: the
+    last one whose summed validation error is lower than every simpler one's
+    by more than TIE, or else the simplest; None if none has a score."""
+    scored = [(p, _validation_sum(records, _retrain_key(*p))) for p in protocols]
+    scored = [(p, score) for p, score in scored if score is not None]
+    if not scored:
+        return None
     chosen = scored[0][0]
-    for i, (key, score) in enumerate(scored[1:], 1):
-        if all(score < earlier - TIE for _, earlier in scored[:i]):
-            chosen = key
+    for i, (protocol, score) in enumerate(scored[1:], 1):
+        if all(round(earlier - score, 6) > TIE for _, earlier in scored[:i]):
+            chosen = protocol
     return chosen
 
 
 def retrain_choice(records):
-    """The `mnist` record of the retraining protocol chosen on validation, or
-    None without both schedule records.
+    """The (schedule, rate) of the retraining chosen on validation, or None
+    without both `mnist` schedule records.
 
     Two choices, each by the lower sum of the mean-net validation errors at
-    95% and 98%, near-ties (TIE) to the simpler: first the schedule
-    (one-shot or iterative, both at the run's last rate for 20 epochs), then,
-    when that schedule's rewound record is present, the rate (the last rate,
-    held, or the run's schedule rewound)."""
-    if any(_validation_sum(records, key) is None for key in _SCHEDULE_CHOICE):
+    95% and 98% of the `mnist` model, a difference of TIE or less going to
+    the simpler: first the schedule (one-shot or iterative, both at the run's
+    last rate), then, if that schedule's rewound record is there, the rate
+    (the last rate held, or the run's schedule rewound)."""
+    first = [(schedule, 'last') for schedule in pruning_retrain.SCHEDULES]
+    if any(_validation_sum(records, _retrain_key(*p)) is None for p in first):
         return None
-    schedule = _simplest_best(records, _SCHEDULE_CHOICE)
-    return _simplest_best(records, [schedule + rate for rate in _RATE_CANDIDATES])
+    schedule = _simplest_best(records, first)[0]
+    return _simplest_best(records, [(schedule, rate) for rate in pruning_retrain.RATES])
 
 
-def describe_retrain(key):
-    """(the words, the command's options) of a `mnist` retraining record."""
-    for variant, options, words in _RETRAIN_VARIANTS:
-        if key == 'pruning_retrain' + variant:
-            return words, options
-    raise KeyError(key)
+def describe_retrain(protocol):
+    """(the words, the command's options) of a (schedule, rate) protocol."""
+    schedule, rate = protocol
+    return (schedule + ('' if rate == 'last' else ', rate rewound'),
+            _retrain_options(schedule, rate))
 
 
-def _retrain_rate(record):
-    if record.get('lr_schedule', 'constant') == 'step':  # 'rewind' (records from 2026-12-05 on)
-        return 'at %g, x%g at %s' % (record['learning_rate'], record['lr_decay_factor'], ','.join(
-            '%g' % e for e in record['lr_decay_epochs']))
-    return 'at %g' % record['learning_rate']
+def retrain_key(protocol, suffix=''):
+    """The record of a (schedule, rate) protocol, of the model `suffix` names."""
+    return _retrain_key(protocol[0], protocol[1], suffix)
 
 
 def render_pruning_retrain(records):
@@ -106,7 +112,7 @@ def render_pruning_retrain(records):
             rows.append('| %s | %s, %d epochs %s | %.2f%% | %.0f%%%s | %.2f%% | %+.2f pp | '
                         '%+.2f pp | %s | `reproduce.py pruning-retrain%s` |' % (
                             model, rec.get('schedule', 'one-shot'), rec['epochs'],
-                            _retrain_rate(rec), rec['base']['test_error'],
+                            pruning_retrain.describe_rate(rec), rec['base']['test_error'],
                             100 * row['fraction'],
                             '' if row.get('reported', True) else ' (a stage on the way)',
                             row['test_error'],
