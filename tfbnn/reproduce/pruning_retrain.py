@@ -16,8 +16,9 @@ beforehand, as one of `RATES`, and the last weights are scored once:
   `epochs` epochs (20 by default): fine-tuning.
 - 'rewind': the run's own schedule again, compressed into `epochs`: the same
   base rate, schedule kind, decay factor and warm-up, each decay epoch e of
-  a run of E epochs moved to round(e * epochs / E) (learning-rate rewinding,
-  Renda et al. 2020). A run whose rate decayed from 0.1 to 0.01 at epoch
+  a run of E epochs moved to e * epochs / E, to the nearest whole epoch
+  where that keeps it inside the retraining (`rewound_schedule`; learning-
+  rate rewinding, Renda et al. 2020). A run whose rate decayed from 0.1 to 0.01 at epoch
   180 of 240 retrains at 0.1 for 15 epochs and 0.01 for 5.
 The change is measured against the unpruned run's own scores in its record.
 

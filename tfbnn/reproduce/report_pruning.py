@@ -26,7 +26,9 @@ _RETRAIN_PROTOCOLS = (('one-shot', 'last'), ('iterative', 'last'), ('one-shot', 
 _RETRAIN_MODELS = (('', 'mnist', ''), ('_refit', 'mnist-refit', ' --model mnist-refit'))
 
 
-def _retrain_key(schedule, rate, suffix=''):
+def retrain_key(protocol, suffix=''):
+    """The record of a (schedule, rate) protocol, of the model `suffix` names."""
+    schedule, rate = protocol
     return pruning_retrain.record_name(schedule, rate, pruning_retrain.EPOCHS, suffix)[:-5]
 
 
@@ -36,7 +38,7 @@ def _retrain_options(schedule, rate):
 
 
 # The prune-then-retrain records: (record, the model, its command's options).
-RETRAIN_RECORDS = tuple((_retrain_key(schedule, rate, suffix), model,
+RETRAIN_RECORDS = tuple((retrain_key((schedule, rate), suffix), model,
                          prefix + _retrain_options(schedule, rate))
                         for suffix, model, prefix in _RETRAIN_MODELS
                         for schedule, rate in _RETRAIN_PROTOCOLS)
@@ -57,7 +59,7 @@ def _simplest_best(records, protocols):
     """Of `protocols` (simplest first) whose `mnist` records have scores: the
     last one whose summed validation error is lower than every simpler one's
     by more than TIE, or else the simplest; None if none has a score."""
-    scored = [(p, _validation_sum(records, _retrain_key(*p))) for p in protocols]
+    scored = [(p, _validation_sum(records, retrain_key(p))) for p in protocols]
     scored = [(p, score) for p, score in scored if score is not None]
     if not scored:
         return None
@@ -78,7 +80,7 @@ def retrain_choice(records):
     last rate), then, if that schedule's rewound record is there, the rate
     (the last rate held, or the run's schedule rewound)."""
     first = [(schedule, 'last') for schedule in pruning_retrain.SCHEDULES]
-    if any(_validation_sum(records, _retrain_key(*p)) is None for p in first):
+    if any(_validation_sum(records, retrain_key(p)) is None for p in first):
         return None
     schedule = _simplest_best(records, first)[0]
     return _simplest_best(records, [(schedule, rate) for rate in pruning_retrain.RATES])
@@ -89,11 +91,6 @@ def describe_retrain(protocol):
     schedule, rate = protocol
     return (schedule + ('' if rate == 'last' else ', rate rewound'),
             _retrain_options(schedule, rate))
-
-
-def retrain_key(protocol, suffix=''):
-    """The record of a (schedule, rate) protocol, of the model `suffix` names."""
-    return _retrain_key(protocol[0], protocol[1], suffix)
 
 
 def render_pruning_retrain(records):
