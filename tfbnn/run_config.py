@@ -109,11 +109,11 @@ class RunConfig(object):
         '(0: train all --epochs; needs --validate-every)', check='non_negative_int')
     ood_data_dir: Optional[str] = _option(
         None, 'data', 'out-of-distribution data in the same format (e.g. Fashion-MNIST for '
-        'mnist): AUROC of entropy and mutual information')
+        'mnist: its test images file alone is enough): AUROC of entropy and mutual information')
     ood_set: str = _option(
         'auto', 'data', 'built-in out-of-distribution images: a comma-separated list of '
-        'inverted, permuted, noise (made from the test set) and photos (crops of photographs); '
-        'auto: the first three for image classification sets without --ood-data-dir; none: off')
+        'inverted, permuted, noise (made from the test set), photos and letters (A-J in fonts, '
+        'a near set); auto: the first three on images (none with --ood-data-dir); none: off')
     # model
     model: str = _option(
         'mlp', 'model', 'mlp, lenet5, conv3d or lstm (images read row by row by a Bayesian '

@@ -34,12 +34,15 @@ def load_data(config, data_dir=None):
     Args:
       config: `RunConfig`.
       data_dir: read this folder instead of `config.data_dir` (the
-        out-of-distribution set), without a validation split.
+        out-of-distribution set), without a validation split; for 'mnist'
+        its test images alone (`tfbnn.data.load_mnist_test_images`).
 
     Raises:
       ConfigError, DataError: see `tfbnn.data.load_dataset`.
     """
     ood = data_dir is not None
+    if ood and config.dataset == 'mnist':
+        return data.load_mnist_test_images(data_dir, config.pixel_scale)
     kwargs = dict(pixel_scale=config.pixel_scale) if config.dataset == 'mnist' else {}
     dataset = data.load_dataset(config.dataset, data_dir if ood else config.data_dir,
                                 config.split, seed=config.seed, **kwargs)

@@ -198,3 +198,30 @@ def test_read_idx_rejects_non_idx_files(tmp_path, payload):
     path = write(tmp_path / 'blob', payload)
     with pytest.raises(DataError, match=r'blob: not an IDX file \(magic number 0x'):
         read_idx(path)
+
+
+def test_test_images_alone_make_an_ood_set(tmp_path, arrays):
+    from tfbnn.data.mnist import load_mnist_test_images
+    images = arrays[2]
+    write(tmp_path / (TEST_IMAGES + '.gz'), idx_bytes(images))  # no labels, no training files
+    ood = load_mnist_test_images(str(tmp_path), pixel_scale=126.0)
+    np.testing.assert_allclose(ood.x_test[..., 0], images / 126.0, rtol=1e-6)
+    assert ood.x_test.shape == (3, 28, 28, 1) and ood.y_test.tolist() == [0, 0, 0]
+    # Labels of another range (EMNIST letters: 1..26) are never read.
+    write(tmp_path / (TEST_LABELS + '.gz'), idx_bytes(np.array([26, 1, 14])))
+    assert load_mnist_test_images(str(tmp_path)).x_test.shape == (3, 28, 28, 1)
+
+
+def test_test_images_alone_errors_name_the_folder_or_file(tmp_path):
+    from tfbnn.data.mnist import load_mnist_test_images
+    with pytest.raises(DataError, match='an out-of-distribution folder needs the MNIST-format '
+                                        'test images'):
+        load_mnist_test_images(str(tmp_path))
+    write(tmp_path / TEST_IMAGES, idx_bytes(np.zeros((0, 28, 28))))
+    with pytest.raises(DataError, match=r't10k-images-idx3-ubyte: no images \(empty set\)'):
+        load_mnist_test_images(str(tmp_path))
+    write(tmp_path / TEST_IMAGES, idx_bytes(np.zeros(4)))
+    with pytest.raises(DataError, match='t10k-images-idx3-ubyte'):
+        load_mnist_test_images(str(tmp_path))
+    with pytest.raises(DataError, match='no such directory'):
+        load_mnist_test_images(str(tmp_path / 'nope'))

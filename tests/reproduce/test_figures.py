@@ -68,3 +68,24 @@ def test_uci_selection_draws_a_curve_per_candidate_and_the_chosen_epochs(tmp_pat
     assert ax.get_lines()[-2].get_label() == 'chosen E = 30'
     assert ax.get_lines()[-1].get_label() == 'E = 20 row'
     assert ax.get_title() == 'toy: 3 selection splits'
+
+
+def test_image_rows_shows_each_sets_first_images_on_one_scale(tmp_path, monkeypatch):
+    import numpy as np
+    drawn = []
+    save = figures.save_figure
+    monkeypatch.setattr(figures, 'save_figure',
+                        lambda fig, path: drawn.append(fig) or save(fig, path))
+    digits = np.zeros([20, 4, 3, 1])
+    digits[:, 1, 1, 0] = 1.0
+    other = np.full([5, 4, 3], 0.5)  # fewer than a row, no channel axis
+    path = figures.image_rows([('digits', digits), ('other', other)], str(tmp_path / 'r.png'),
+                              per_row=6)
+    assert os.path.getsize(path) > 0
+    top, bottom = drawn[0].axes
+    assert (top.get_title(loc='left'), bottom.get_title(loc='left')) == ('digits', 'other')
+    strip = top.get_images()[0].get_array()
+    # Six 4x3 images, a two-pixel gap between neighbours: 6 * 3 + 5 * 2 columns.
+    assert strip.shape == (4, 28) and strip[1, 1] == 1.0 and strip[1, 6] == 1.0
+    assert bottom.get_images()[0].get_array().shape == (4, 5 * 3 + 4 * 2)
+    assert top.get_images()[0].get_clim() == bottom.get_images()[0].get_clim() == (0.0, 1.0)

@@ -1,7 +1,10 @@
 """tfbnn/reproduce/ood.py: a tiny MNIST-format set, its built-in OOD kinds and a folder."""
+import os
+
+import numpy as np
 import pytest
 
-from tfbnn.errors import DataError
+from tfbnn.errors import ConfigError, DataError
 from tfbnn.internal.jsonio import read_json
 from tfbnn.reproduce import ood
 from tests.training.test_train_job import mnist_fixture
@@ -13,12 +16,37 @@ def test_scores_every_builtin_kind_and_the_folders_given(tmp_path):
     lines = []
     record = ood.reproduce_ood(str(tmp_path / 'mnist'), str(tmp_path / 'out'), lines.append,
                                ood_dirs=[str(tmp_path / 'other')], epochs=1)
-    assert sorted(record['sets']) == ['inverted', 'noise', 'other', 'permuted', 'photos']
+    assert sorted(record['sets']) == ['inverted', 'letters', 'noise', 'other', 'permuted', 'photos']
     for scores in record['sets'].values():
         assert 0.0 <= scores['auroc_mi'] <= 1.0 and scores['examples'] == 20
     assert record['protocol']['hidden'] == [400, 400] and record['metrics']['epochs'] == 1
     assert read_json(str(tmp_path / 'out' / 'ood.json'))['sets'] == record['sets']
-    assert len(lines) == 6
+    assert os.path.getsize(str(tmp_path / 'out' / ood.FIGURE)) > 1000
+    assert len(lines) == 7
+    by_letter = record['sets']['letters']['by_letter']
+    assert set(by_letter) <= set('ABCDEFGHIJ')
+    assert sum(r['examples'] for r in by_letter.values()) == 20
+
+
+def test_letter_scores_by_hand():
+    inside = dict(entropy=np.array([0.1, 0.2, 0.3, 0.4]),
+                  mutual_information=np.array([0.0, 0.1, 0.2, 0.3]))
+    outside = dict(entropy=np.array([0.5, 0.15, 0.6, 0.05, 0.9]),
+                   mutual_information=np.array([0.35, 0.05, 0.25, 0.01, 0.4]),
+                   mean_probs=np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4],
+                                        [0.2, 0.8]]))
+    labels = np.array([0, 1, 0, 1, 0])  # A, B, A, B, A; no C
+    scores = ood.letter_scores(inside, outside, labels, letters='ABC')
+    assert sorted(scores) == ['A', 'B']
+    # A: entropies 0.5, 0.6, 0.9 above all four inside: AUROC 1. MI 0.35, 0.25, 0.4 beat
+    # 4, 3 and 4 of the inside values: 11 / 12.
+    assert scores['A']['auroc_entropy'] == pytest.approx(1.0)
+    assert scores['A']['auroc_mi'] == pytest.approx(11.0 / 12.0)
+    assert (scores['A']['taken_for'], scores['A']['share'], scores['A']['examples']) == (1, 1.0, 3)
+    # B: entropies 0.15, 0.05 beat 1 and 0 of four: 1 / 8; MI 0.05, 0.01 beat 1 and 1: 2 / 8.
+    assert scores['B']['auroc_entropy'] == pytest.approx(1.0 / 8.0)
+    assert scores['B']['auroc_mi'] == pytest.approx(2.0 / 8.0)
+    assert (scores['B']['taken_for'], scores['B']['share']) == (0, 1.0)
 
 
 def test_a_missing_folder_is_a_data_error_naming_it(tmp_path):
@@ -26,3 +54,36 @@ def test_a_missing_folder_is_a_data_error_naming_it(tmp_path):
     with pytest.raises(DataError, match='missing'):
         ood.reproduce_ood(str(tmp_path / 'mnist'), str(tmp_path / 'out'), print,
                           ood_dirs=[str(tmp_path / 'missing')], epochs=1)
+
+
+def test_a_folder_named_like_a_builtin_kind_keeps_both(tmp_path):
+    mnist_fixture(str(tmp_path / 'mnist'))
+    mnist_fixture(str(tmp_path / 'letters'), seed=1)
+    record = ood.reproduce_ood(str(tmp_path / 'mnist'), str(tmp_path / 'out'), lambda line: None,
+                               ood_dirs=[str(tmp_path / 'letters')], epochs=1)
+    assert 'by_letter' in record['sets']['letters']
+    assert record['sets'][str(tmp_path / 'letters')]['examples'] == 20
+
+
+def test_a_finished_run_is_scored_as_it_is(tmp_path):
+    from tfbnn.cli.reproduce import main
+    from tfbnn.cli.train import main as train
+    mnist = mnist_fixture(str(tmp_path / 'mnist'))
+    trained = ood.reproduce_ood(mnist, str(tmp_path / 'a'), lambda line: None, epochs=1)
+    run_dir = str(tmp_path / 'a' / 'run')
+    again = ood.reproduce_ood(mnist, str(tmp_path / 'b'), lambda line: None, run_dir=run_dir)
+    assert again['metrics'] == read_json(os.path.join(run_dir, 'metrics.json'))
+    assert sorted(again['sets']) == sorted(trained['sets'])
+    assert not os.path.exists(str(tmp_path / 'b' / 'run'))  # scored, not trained again
+    # From the command line: a record of its own, named after the run, never the mnist-ood one.
+    assert main(['--out', str(tmp_path / 'c'), 'mnist-ood', '--data-dir', mnist,
+                 '--run', run_dir]) == 0
+    assert read_json(str(tmp_path / 'c' / 'ood_runs' / 'run' / 'ood.json'))['sets']
+    assert not os.path.exists(str(tmp_path / 'c' / 'ood'))
+    # Runs of other data, and bad epochs, are refused in one line.
+    assert train(['--dataset', 'digits', '--epochs', '1', '--hidden', '8', '--eval-samples', '2',
+                  '--progress', 'never', '--output-dir', str(tmp_path / 'digits')]) == 0
+    with pytest.raises(ConfigError, match="a run on dataset 'digits'; mnist-ood scores MNIST"):
+        ood.reproduce_ood(mnist, str(tmp_path / 'd'), print, run_dir=str(tmp_path / 'digits'))
+    with pytest.raises(ConfigError, match='--epochs must be >= 1, got 0'):
+        ood.reproduce_ood(mnist, str(tmp_path / 'e'), print, epochs=0)

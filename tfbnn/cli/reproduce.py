@@ -162,6 +162,8 @@ def _add_others(sub):
                    help='a folder of IDX files of another image set (repeatable), scored '
                         'beside the built-in sets')
     o.add_argument('--epochs', type=int, default=10)
+    o.add_argument('--run', help='score this finished MNIST run of the job instead of training '
+                                 'one (record in --out/ood_runs/NAME)')
     _sub(sub, 'defaults', "how the main job's sigma_0, step size, epochs and KL weight were "
                           'chosen: a grid scored on validation NLL and OOD AUROC of the '
                           'built-in digits')
@@ -330,10 +332,9 @@ def _pruning_retrain(args, log):
 
 def _mnist_ood(args, log):
     from tfbnn.reproduce.ood import reproduce_ood
-    if args.epochs < 1:
-        raise _config_error('--epochs must be >= 1, got %d' % args.epochs)
-    reproduce_ood(args.data_dir, os.path.join(args.out, 'ood'), log, args.ood_data_dir,
-                  args.epochs, args.verbose)
+    out = os.path.join(args.out, 'ood_runs', os.path.basename(os.path.normpath(args.run))) \
+        if args.run else os.path.join(args.out, 'ood')
+    reproduce_ood(args.data_dir, out, log, args.ood_data_dir, args.epochs, args.verbose, args.run)
 
 
 def _defaults(args, log):
@@ -361,8 +362,7 @@ def _report(args, log):
 
 _EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': _mnist_scales,
                 'mnist-scale-adam': _mnist_scale_adam, 'mnist-mean-init': _mnist_mean_init,
-                'mnist-refit': _mnist_refit,
-                'uci': _uci,
+                'mnist-refit': _mnist_refit, 'uci': _uci,
                 'pruning': _pruning, 'pruning-retrain': _pruning_retrain,
                 'mnist-ood': _mnist_ood, 'defaults': _defaults, 'report': _report}
 

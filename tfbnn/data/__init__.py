@@ -10,6 +10,7 @@ The public API:
   load_dataset, DATASETS               pick a loader by name
   load_digits                          8x8 UCI digits (scikit-learn's copy)
   load_mnist, read_idx                 MNIST / Fashion-MNIST IDX files
+  load_mnist_test_images               their test images alone (an OOD set)
   load_uci                             Hernandez-Lobato & Adams UCI splits
   load_toy_regression                  Blundell et al. (2015) 1-D curve
   load_volumes3d                       generated noisy 3-D shapes
@@ -20,7 +21,7 @@ The public API:
 from tfbnn.data.dataset import TASKS, Dataset, make_dataset
 from tfbnn.data.digits import load_digits
 from tfbnn.data.load import DATASETS, load_dataset
-from tfbnn.data.mnist import load_mnist, read_idx
+from tfbnn.data.mnist import load_mnist, load_mnist_test_images, read_idx
 from tfbnn.data.npz import load_npz
 from tfbnn.data.ood import ALL_KINDS, OOD_KINDS, builtin_ood, check_ood_kinds
 from tfbnn.data.toy_regression import load_toy_regression
@@ -29,6 +30,6 @@ from tfbnn.data.validation import hold_out_validation, validation_count
 from tfbnn.data.volumes3d import load_volumes3d
 
 __all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS',
-           'load_digits', 'load_mnist', 'read_idx', 'load_uci', 'load_toy_regression',
-           'load_volumes3d', 'load_npz', 'hold_out_validation', 'validation_count',
-           'builtin_ood', 'check_ood_kinds', 'OOD_KINDS', 'ALL_KINDS']
+           'load_digits', 'load_mnist', 'load_mnist_test_images', 'read_idx', 'load_uci',
+           'load_toy_regression', 'load_volumes3d', 'load_npz', 'hold_out_validation',
+           'validation_count', 'builtin_ood', 'check_ood_kinds', 'OOD_KINDS', 'ALL_KINDS']

@@ -16,7 +16,8 @@ from tfbnn.data._common import check_path, check_positive, read_bytes, require_d
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
-__all__ = ['load_mnist', 'read_idx', 'MNIST_FILES', 'IDX_IMAGES_MAGIC', 'IDX_LABELS_MAGIC']
+__all__ = ['load_mnist', 'load_mnist_test_images', 'read_idx', 'MNIST_FILES', 'IDX_IMAGES_MAGIC',
+           'IDX_LABELS_MAGIC']
 
 IDX_IMAGES_MAGIC = 0x00000803
 IDX_LABELS_MAGIC = 0x00000801
@@ -147,3 +148,44 @@ def load_mnist(data_dir, pixel_scale=255.0):
                         table[x_train][..., None], y_train,
                         table[x_test][..., None], y_test,
                         num_classes=_NUM_CLASSES, source=data_dir)
+
+
+def load_mnist_test_images(data_dir, pixel_scale=255.0):
+    """The test images alone of an MNIST-format folder: an out-of-distribution set.
+
+    Only `t10k-images-idx3-ubyte` (plain or gzipped) is read. The labels and
+    the training files may be missing, and labels of any range (letters,
+    26 classes) do not matter: an OOD set is scored by the network's
+    uncertainty, never against its own labels.
+
+    Args:
+      data_dir: str or path-like, the folder.
+      pixel_scale: positive float, as in `load_mnist`.
+
+    Returns:
+      A classification `Dataset` named 'mnist_ood' whose test split holds the
+      images ([M, rows, cols, 1]); its labels are placeholders (0), and its
+      training split is a one-image stand-in.
+
+    Raises:
+      ConfigError, DataError: as `load_mnist`, for the one file read.
+    """
+    data_dir = check_path('mnist', 'data_dir', data_dir)
+    pixel_scale = check_positive('mnist', 'pixel_scale', pixel_scale)
+    require_dir(data_dir, 'mnist')
+    stem = MNIST_FILES[2]
+    try:
+        path = _find(data_dir, stem)
+    except DataError:
+        raise DataError('%s: no file %s.gz or %s (an out-of-distribution folder needs the '
+                        'MNIST-format test images)' % (data_dir, stem, stem))
+    images = read_idx(path, IDX_IMAGES_MAGIC)
+    if len(images) == 0:
+        raise DataError('%s: no images (empty set)' % path)
+    x = (np.arange(256) / pixel_scale).astype(np.float32)[images][..., None]
+    labels = np.zeros([len(x)], np.int64)
+    rows, cols = images.shape[1:]
+    return make_dataset('mnist_ood', 'classification',
+                        'out-of-distribution test images in %s: %d, %dx%d pixels / %g'
+                        % (path, len(x), rows, cols, pixel_scale),
+                        x[:1], labels[:1], x, labels, num_classes=_NUM_CLASSES, source=path)

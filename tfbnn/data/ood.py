@@ -13,29 +13,41 @@ image a member of its classes:
   noise:     uniform noise in [lo, hi] smoothed by a 3x3 box filter over the
              spatial axes and stretched back to [lo, hi] (blobs, not strokes).
 
-And one kind of real images, not a transformation (`photos`, asked for by
-name): random square crops of the two photographs scikit-learn ships
-(`sklearn.datasets.load_sample_images`: a temple and a flower), in grey,
-resized to the images' height and width and stretched to [lo, hi]; for 2-D
-images only. Natural-image patches are the usual harder test (smooth
-regions, edges, textures).
+And two kinds of new images, not transformations (asked for by name; for
+2-D images only):
+
+  photos:    random square crops of the two photographs scikit-learn ships
+             (`sklearn.datasets.load_sample_images`: a temple and a flower),
+             in grey, resized to the images' height and width and stretched
+             to [lo, hi]. Natural-image patches: smooth regions, edges,
+             textures.
+  letters:   notMNIST's letters A-J drawn in the fonts matplotlib ships and
+             framed like MNIST digits (`tfbnn.data.glyphs`), glyph at the
+             data's ink value on its ground value (the ground is whichever
+             end of [lo, hi] the test images' mean is nearer). Strokes and
+             framing of a digit with a foreign shape: the near
+             out-of-distribution test, far harder than the others.
 
 The set used by the training job is the union of the kinds asked for, one
 image per test image and kind, made with a fixed seed.
 
 None of these is a real out-of-distribution dataset (Fashion-MNIST, KMNIST,
-notMNIST ...): they test that the predictive's uncertainty rises off the
-data at all. For a real one, pass its folder to `--ood-data-dir`.
+notMNIST ...): the transformations test that the predictive's uncertainty
+rises off the data at all, `letters` how it does near it. For a real set,
+pass its folder to `--ood-data-dir`.
 """
 import numpy as np
 
 from tfbnn.data.dataset import make_dataset
+from tfbnn.data.glyphs import render_letters
 from tfbnn.errors import ConfigError
 
-__all__ = ['OOD_KINDS', 'ALL_KINDS', 'check_ood_kinds', 'make_ood_images', 'builtin_ood']
+__all__ = ['OOD_KINDS', 'ALL_KINDS', 'check_ood_kinds', 'make_ood_images', 'labelled_ood_images',
+           'builtin_ood']
 
 OOD_KINDS = ('inverted', 'permuted', 'noise')
-ALL_KINDS = OOD_KINDS + ('photos',)
+ALL_KINDS = OOD_KINDS + ('photos', 'letters')
+_DRAWN = ('photos', 'letters')
 _SEED = 1234
 
 
@@ -97,23 +109,35 @@ def make_ood_images(x, kind, low, high, seed=_SEED):
 
     Args:
       x: float array of images, channels last, at least one spatial axis.
-      kind: one of `OOD_KINDS`.
+      kind: one of `ALL_KINDS`.
       low, high: the pixel range of the training data.
-      seed: the random state of `permuted` and `noise`.
+      seed: the random state of every kind but `inverted`.
 
     Returns:
       float32 array of the same shape, values in [low, high].
     """
+    return labelled_ood_images(x, kind, low, high, seed)[0]
+
+
+def labelled_ood_images(x, kind, low, high, seed=_SEED):
+    """`make_ood_images` and a label per image: for `letters` the letter's
+    index into `tfbnn.data.glyphs.LETTERS` (A = 0), for the other kinds 0."""
     check_ood_kinds([kind])
     x = np.asarray(x, np.float64)
     rng = np.random.RandomState(seed)
+    labels = np.zeros([x.shape[0]], np.int64)
     if kind == 'inverted':
         out = high + low - x
-    elif kind == 'photos':
+    elif kind in _DRAWN:
         if x.ndim != 4:
-            raise ConfigError("--ood-set photos needs 2-D images [height, width, channels], "
-                              "got examples of shape %s" % (x.shape[1:],))
-        grey = _stretch(_photo_crops(x.shape[0], x.shape[1], x.shape[2], rng), low, high)
+            raise ConfigError("--ood-set %s needs 2-D images [height, width, channels], "
+                              "got examples of shape %s" % (kind, x.shape[1:]))
+        if kind == 'photos':
+            grey = _stretch(_photo_crops(x.shape[0], x.shape[1], x.shape[2], rng), low, high)
+        else:
+            ink, labels = render_letters(x.shape[0], x.shape[1], x.shape[2], rng)
+            dark_ground = x.mean() <= (low + high) / 2.0
+            grey = low + (high - low) * (ink if dark_ground else 1.0 - ink)
         out = np.repeat(grey[..., None], x.shape[-1], axis=-1)
     elif kind == 'permuted':
         flat = x.reshape(x.shape[0], -1)
@@ -122,7 +146,7 @@ def make_ood_images(x, kind, low, high, seed=_SEED):
     else:
         u = rng.uniform(low, high, size=x.shape)
         out = _stretch(_smooth(u, tuple(range(1, x.ndim - 1)) or (1,)), low, high)
-    return np.clip(out, low, high).astype(np.float32)
+    return np.clip(out, low, high).astype(np.float32), labels
 
 
 def builtin_ood(dataset, kinds=OOD_KINDS, seed=_SEED):

@@ -1,5 +1,5 @@
 """Figures of docs/RESULTS.md: pruning, UCI beside the papers and its selection, MNIST
-curves.
+curves, the out-of-distribution sets.
 
 Each function draws one `matplotlib.figure.Figure` (Agg, no pyplot) and
 writes it with `tfbnn.plots.save_figure`.
@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from tfbnn.plots import save_figure
 from tfbnn.reproduce import paper, selection
 
-__all__ = ['pruning_curve', 'uci_comparison', 'uci_selection', 'mnist_curves']
+__all__ = ['pruning_curve', 'uci_comparison', 'uci_selection', 'mnist_curves', 'image_rows']
 
 
 def pruning_curve(rows, snr, path):
@@ -142,5 +142,31 @@ def mnist_curves(histories, path):
     ax.set(xlabel='epoch', ylabel='validation error (%)', title='MNIST 784-400-400-10',
            ylim=(1.0, 3.0))
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def image_rows(rows, path, per_row=12):
+    """A grid of example images, one row per set.
+
+    Args:
+      rows: list of (label, images [N, height, width] or [N, height, width,
+        1]); each row shows the first `per_row` images, grey, on one shared
+        scale (the rows' joint minimum to maximum), under its label.
+      path: where to write the PNG.
+      per_row: images per row.
+    """
+    fig = Figure(figsize=(0.75 * per_row, 0.95 * len(rows)))
+    axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
+    shown = [np.asarray(images)[:per_row].reshape(-1, *np.shape(images)[1:3])
+             for _, images in rows]
+    low, high = min(x.min() for x in shown), max(x.max() for x in shown)
+    for ax, (label, _), images in zip(axes, rows, shown):
+        gap = np.full([images.shape[1], 2], low)
+        strip = np.concatenate([part for image in images for part in (image, gap)][:-1], axis=1)
+        ax.imshow(strip, cmap='gray', vmin=low, vmax=high, interpolation='nearest')
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(label, fontsize=9, loc='left')
     fig.tight_layout()
     return save_figure(fig, path)

@@ -3,18 +3,28 @@
 The job with its defaults on MNIST, 784-400-400-10, 10 epochs, scored once
 on the test images and on out-of-distribution images of the same shape:
 the built-in sets (`tfbnn.data.ood`: inverted, pixel-permuted and smoothed
-noise images made from the MNIST test set, and grey crops of photographs) and any folders of IDX files
+noise images made from the MNIST test set, grey crops of photographs and the
+letters A-J drawn in fonts, framed like digits) and any folders of IDX files
 given (Fashion-MNIST, KMNIST, ...: their test split). Each set gets the
 AUROC of the predictive's mutual information and of its entropy, the score
 being higher on the out-of-distribution images.
 """
+import dataclasses
 import os
 
-from tfbnn import data, metrics, run_config
-from tfbnn.internal.jsonio import write_json
-from tfbnn.reproduce import runner
+import numpy as np
 
-__all__ = ['ood_options', 'reproduce_ood']
+from tfbnn import data, metrics, run_config
+from tfbnn.data.glyphs import LETTERS
+from tfbnn.data.ood import labelled_ood_images
+from tfbnn.errors import ConfigError
+from tfbnn.internal.jsonio import read_json, write_json
+from tfbnn.reproduce import figures, runner
+
+__all__ = ['FIGURE', 'ood_options', 'reproduce_ood', 'letter_scores']
+
+# Examples of every set scored, beside ood.json.
+FIGURE = 'ood_sets.png'
 
 
 def ood_options(data_dir, out_dir, epochs=10):
@@ -23,8 +33,9 @@ def ood_options(data_dir, out_dir, epochs=10):
                 output_dir=out_dir, ood_set='none')
 
 
-def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False):
-    """Trains the network once and scores every OOD set; writes <out_dir>/ood.json.
+def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False, run_dir=None):
+    """Trains the network once and scores every OOD set; writes <out_dir>/ood.json
+    and twelve images of each set, titled with its AUROC (`FIGURE`).
 
     Args:
       data_dir: the MNIST IDX folder.
@@ -33,48 +44,112 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False)
       ood_dirs: folders of IDX files of other image sets, scored beside the
         built-in ones.
       epochs: training epochs.
+      verbose: print the run's epoch lines.
+      run_dir: score this finished MNIST run of the job instead of training
+        one (`epochs` unused); its metrics.json goes into the record.
 
     Returns:
-      The record: test metrics and, per OOD set, the two AUROCs.
+      The record: test metrics and, per OOD set, the two AUROCs; for
+      `letters` also per letter (`by_letter`, see `letter_scores`).
+
+    Raises:
+      ConfigError: `run_dir` is not an MNIST classification run, or a
+        folder's images have another shape; CheckpointError: `run_dir` has no
+        run or checkpoint; DataError: a folder cannot be read.
     """
     from tfbnn import export
-    import numpy as np
-    import tensorflow.compat.v1 as tf
-    config = run_config.validate(ood_options(data_dir, os.path.join(out_dir, 'run'), epochs))
-    log('mnist ood: training 784-400-400-10 for %d epochs with the job\'s defaults' % epochs)
-    metrics_ = runner.run(config, verbose, reuse=True)
+    if int(epochs) != epochs or epochs < 1:
+        raise ConfigError('--epochs must be >= 1, got %r' % (epochs,))
+    if run_dir is None:
+        config = run_config.validate(ood_options(data_dir, os.path.join(out_dir, 'run'), epochs))
+        log('mnist ood: training 784-400-400-10 for %d epochs with the job\'s defaults' % epochs)
+        metrics_ = runner.run(config, verbose, reuse=True)
+        run_dir = config.output_dir
+    else:
+        config = export.load_run(run_dir).config
+        if config.dataset != 'mnist':
+            raise ConfigError('%s: a run on dataset %r; mnist-ood scores MNIST runs'
+                              % (run_dir, config.dataset))
+        config = dataclasses.replace(config, data_dir=str(data_dir))
+        metrics_ = read_json(os.path.join(run_dir, 'metrics.json')) or {}
+        log('mnist ood: scoring the run in %s' % run_dir)
     dataset = run_config.load_data(config)
-    sets = [(kind, data.builtin_ood(dataset, (kind,)).x_test) for kind in data.ALL_KINDS]
+    low, high = float(dataset.x_train.min()), float(dataset.x_train.max())
+    sets = [(kind,) + labelled_ood_images(dataset.x_test, kind, low, high)
+            for kind in data.ALL_KINDS]
     for folder in ood_dirs:
         other = run_config.load_data(config, folder)
         if other.input_shape != dataset.input_shape:
-            from tfbnn.errors import ConfigError
             raise ConfigError('%s: examples of shape %s, MNIST\'s are %s'
                               % (folder, other.input_shape, dataset.input_shape))
-        sets.append((os.path.basename(os.path.normpath(folder)), other.x_test))
-    run = export.load_run(config.output_dir)
-    inference = export.build_inference_graph(run, 'sample')
-    scores = {}
-    with tf.Session(graph=inference.graph) as sess:
-        export.restore(sess, inference, run.checkpoint)
-
-        def predict(x, batch=config.eval_batch_size):
-            ends = {k: inference.outputs[k] for k in ('entropy', 'mutual_information')}
-            parts = [sess.run(ends, {inference.input: x[i:i + batch]})
-                     for i in range(0, x.shape[0], batch)]
-            return {k: np.concatenate([p[k] for p in parts]) for k in ends}
-        inside = predict(dataset.x_test)
-        for name, x in sets:
-            outside = predict(x)
-            scores[name] = dict(
-                auroc_mi=metrics.auroc(inside['mutual_information'],
-                                       outside['mutual_information']),
-                auroc_entropy=metrics.auroc(inside['entropy'], outside['entropy']),
-                examples=int(x.shape[0]))
-            log('mnist ood: %s: AUROC %.3f (mutual information), %.3f (entropy)'
-                % (name, scores[name]['auroc_mi'], scores[name]['auroc_entropy']))
+        name = os.path.basename(os.path.normpath(folder))
+        if name in [named for named, _, _ in sets]:  # a built-in kind's name, or a twin's
+            name = os.path.normpath(folder)
+        sets.append((name, other.x_test, None))
+    scores = _score(export.load_run(run_dir), dataset.x_test, sets, config.eval_batch_size, log)
+    figures.image_rows([('MNIST test digits (in distribution)', dataset.x_test)] + [
+        ('%s: AUROC %.3f (mutual information)' % (name, scores[name]['auroc_mi']), x)
+        for name, x, _ in sets], os.path.join(out_dir, FIGURE))
     record = dict(experiment='mnist_ood', protocol=dict(config.to_dict(), data_dir=str(data_dir),
                                                         output_dir=None),
                   metrics=metrics_, sets=scores)
     write_json(os.path.join(out_dir, 'ood.json'), record)
     return record
+
+
+def _score(run, inside_x, sets, batch, log):
+    """set name -> its AUROCs (and `by_letter` for the letters) against `inside_x`."""
+    from tfbnn import export
+    import tensorflow.compat.v1 as tf
+    inference = export.build_inference_graph(run, 'sample')
+    ends = {k: inference.outputs[k] for k in ('entropy', 'mutual_information', 'mean_probs')}
+    scores = {}
+    with tf.Session(graph=inference.graph) as sess:
+        export.restore(sess, inference, run.checkpoint)
+
+        def predict(x):
+            parts = [sess.run(ends, {inference.input: x[i:i + batch]})
+                     for i in range(0, x.shape[0], batch)]
+            return {k: np.concatenate([p[k] for p in parts]) for k in ends}
+        inside = predict(inside_x)
+        for name, x, labels in sets:
+            outside = predict(x)
+            scores[name] = dict(_aurocs(inside, outside), examples=int(x.shape[0]))
+            if labels is not None and name == 'letters':
+                scores[name]['by_letter'] = letter_scores(inside, outside, labels)
+            log('mnist ood: %s: AUROC %.3f (mutual information), %.3f (entropy)'
+                % (name, scores[name]['auroc_mi'], scores[name]['auroc_entropy']))
+    return scores
+
+
+def _aurocs(inside, outside):
+    return dict(auroc_mi=metrics.auroc(inside['mutual_information'],
+                                       outside['mutual_information']),
+                auroc_entropy=metrics.auroc(inside['entropy'], outside['entropy']))
+
+
+def letter_scores(inside, outside, labels, letters=LETTERS):
+    """Per letter: the AUROCs of its images against all in-distribution ones,
+    and the class the network gives it most often with that class's share.
+
+    Args:
+      inside, outside: dicts of `entropy`, `mutual_information` [N] and
+        `mean_probs` [N, classes] arrays, in and out of distribution.
+      labels: [M] the index into `letters` of each outside image.
+      letters: the letters drawn.
+
+    Returns:
+      letter -> dict(auroc_mi, auroc_entropy, examples, taken_for, share).
+    """
+    out = {}
+    predicted = np.argmax(outside['mean_probs'], axis=1)
+    for index, letter in enumerate(letters):
+        mine = labels == index
+        if not mine.any():
+            continue
+        classes = np.bincount(predicted[mine], minlength=outside['mean_probs'].shape[1])
+        part = {k: v[mine] for k, v in outside.items()}
+        out[letter] = dict(_aurocs(inside, part), examples=int(mine.sum()),
+                           taken_for=int(np.argmax(classes)),
+                           share=float(classes.max()) / float(mine.sum()))
+    return out

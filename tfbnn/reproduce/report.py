@@ -11,7 +11,7 @@ import shutil
 
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
-from tfbnn.reproduce import figures, goals, paper, report_pruning, selection
+from tfbnn.reproduce import figures, goals, ood, paper, report_ood, report_pruning, selection
 
 __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'update_results',
            'write_figures']
@@ -43,7 +43,8 @@ PRUNING_PROBES = os.path.join('probes', 'pruning_*.json')
 
 def load_records(folder):
     """name -> record for each record file present in `folder`; the pruning
-    probes under 'pruning_probes', as file stem -> record."""
+    probes under 'pruning_probes', as file stem -> record, and the OOD probes
+    under 'ood_probe' and 'ood_runs' (file stem -> record)."""
     out = {}
     for name, filename in RECORDS.items():
         record = read_json(os.path.join(folder, filename))
@@ -53,6 +54,13 @@ def load_records(folder):
               for path in sorted(glob.glob(os.path.join(folder, PRUNING_PROBES)))}
     if probes:
         out['pruning_probes'] = probes
+    ood_probe = read_json(os.path.join(folder, report_ood.OOD_PROBE))
+    if ood_probe is not None:
+        out['ood_probe'] = ood_probe
+    ood_runs = {os.path.basename(path)[:-len('.json')]: read_json(path)
+                for path in sorted(glob.glob(os.path.join(folder, report_ood.OOD_RUN_PROBES)))}
+    if ood_runs:
+        out['ood_runs'] = ood_runs
     return out
 
 
@@ -66,7 +74,8 @@ def collect_records(out_dir, results_dir):
       The records copied, as `load_records` gives them.
     """
     records = load_records(out_dir)
-    records.pop('pruning_probes', None)  # probes are filed by hand
+    for probes in ('pruning_probes', 'ood_probe', 'ood_runs'):  # probes are filed by hand
+        records.pop(probes, None)
     for name, record in records.items():
         if name in _CURVES and 'val_curve' not in record:
             history = read_json(os.path.join(record['run_dir'], 'history.json'))
@@ -81,12 +90,16 @@ def collect_records(out_dir, results_dir):
         path = os.path.join(results_dir, RECORDS[name])
         os.makedirs(os.path.dirname(path), exist_ok=True)
         write_json(path, record)
-    # The pruning figure needs every weight's SNR, which the record does not
-    # keep: the experiment draws it, and the copy travels with its record.
-    for name in report_pruning.PRUNING_COMMANDS:
-        figure = os.path.join(out_dir, 'pruning', name + '.png')
-        if name in records and os.path.exists(figure):
-            shutil.copyfile(figure, os.path.join(results_dir, 'pruning', name + '.png'))
+    # The pruning figure needs every weight's SNR, and the OOD figure the
+    # images, which the records do not keep: the experiment draws each, and
+    # the copy travels with its record.
+    figures_ = [os.path.join('pruning', name + '.png') for name in report_pruning.PRUNING_COMMANDS
+                if name in records]
+    if 'mnist_ood' in records:
+        figures_.append(os.path.join('ood', ood.FIGURE))
+    for figure in figures_:
+        if os.path.exists(os.path.join(out_dir, figure)):
+            shutil.copyfile(os.path.join(out_dir, figure), os.path.join(results_dir, figure))
     return records
 
 
@@ -334,24 +347,12 @@ def _defaults(records):
     return '\n'.join(rows)
 
 
-def _ood(records):
-    rec = records.get('mnist_ood')
-    if not rec:
-        return '(not run yet: `python scripts/reproduce.py mnist-ood`)'
-    m = rec['metrics']
-    rows = ['| out-of-distribution set | images | AUROC, mutual information | AUROC, entropy |',
-            '|---|---|---|---|']
-    for name, r in sorted(rec['sets'].items()):
-        rows.append('| %s | %d | %.3f | %.3f |' % (name, r['examples'], r['auroc_mi'],
-                                                   r['auroc_entropy']))
-    rows.append('| (in distribution: MNIST test, error %.2f%%, ECE %.2f%%) | 10000 | | |'
-                % (100 * m['test_error'], 100 * m['ece']))
-    return '\n'.join(rows)
-
-
 def render_results(records):
     """name -> markdown of each results block, from `load_records`."""
-    return dict(defaults=_defaults(records), ood=_ood(records),
+    return dict(defaults=_defaults(records), ood=report_ood.render_ood(records),
+                ood_letters=report_ood.render_ood_letters(records),
+                ood_probe=report_ood.render_ood_probe(records),
+                ood_runs=report_ood.render_ood_runs(records),
                 mnist=_mnist(records), selection=_selection(records),
                 scales=_scales(records), scale_adam=_scale_adam(records),
                 mean_init=_mean_init(records),
