@@ -113,7 +113,7 @@ class RunConfig(object):
     ood_set: str = _option(
         'auto', 'data', 'built-in out-of-distribution images: a comma-separated list of '
         'inverted, permuted, noise (made from the test set), photos and letters (A-J in fonts, '
-        'a near set); auto: the first three on images (none with --ood-data-dir); none: off')
+        'a near set); auto: the first three on images (none with an OOD folder); none: off')
     # model
     model: str = _option(
         'mlp', 'model', 'mlp, lenet5, conv3d or lstm (images read row by row by a Bayesian '

@@ -75,6 +75,7 @@ def test_letters_are_seeded_and_varied():
     (2.5, 28, 28, 'AB', 'count must be a positive integer'),
     (2, 3, 28, 'AB', 'at least 4x4 pixels, got 3x28'),
     (2, 28, 28, '', 'no letters given'),
+    (2, 28, 28, ' ', "' ' draws nothing in [A-Za-z]"),
 ])
 def test_bad_arguments_are_refused(count, height, width, letters, match):
     with pytest.raises(ConfigError, match=match):
@@ -113,3 +114,16 @@ def test_the_letters_kind_is_for_2d_images_and_a_named_kind():
     assert data.check_ood_kinds('noise,letters') == ('noise', 'letters')
     with pytest.raises(ConfigError, match='letters needs 2-D images'):
         make_ood_images(np.zeros([2, 8, 8, 8, 1]), 'letters', 0.0, 1.0)
+
+
+def test_a_kind_is_the_same_images_whichever_kinds_come_with_it():
+    digits = data.load_digits()
+    alone = data.builtin_ood(digits, ('letters',)).x_test
+    n = digits.x_test.shape[0]
+    np.testing.assert_array_equal(data.builtin_ood(digits, ('noise', 'letters')).x_test[n:], alone)
+    low, high = float(digits.x_train.min()), float(digits.x_train.max())
+    np.testing.assert_array_equal(
+        labelled_ood_images(digits.x_test, 'letters', low, high, data.kind_seed('letters'))[0],
+        alone)
+    # The default kinds keep the seeds they always had: their place in the list.
+    assert [data.kind_seed(k) for k in data.OOD_KINDS] == [1234, 1235, 1236]

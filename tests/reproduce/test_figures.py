@@ -70,12 +70,18 @@ def test_uci_selection_draws_a_curve_per_candidate_and_the_chosen_epochs(tmp_pat
     assert ax.get_title() == 'toy: 3 selection splits'
 
 
-def test_image_rows_shows_each_sets_first_images_on_one_scale(tmp_path, monkeypatch):
-    import numpy as np
-    drawn = []
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the module saves, in order."""
+    figs = []
     save = figures.save_figure
     monkeypatch.setattr(figures, 'save_figure',
-                        lambda fig, path: drawn.append(fig) or save(fig, path))
+                        lambda fig, path: figs.append(fig) or save(fig, path))
+    return figs
+
+
+def test_image_rows_shows_each_sets_first_images_on_one_scale(tmp_path, drawn):
+    import numpy as np
     digits = np.zeros([20, 4, 3, 1])
     digits[:, 1, 1, 0] = 1.0
     other = np.full([5, 4, 3], 0.5)  # fewer than a row, no channel axis
@@ -89,3 +95,12 @@ def test_image_rows_shows_each_sets_first_images_on_one_scale(tmp_path, monkeypa
     assert strip.shape == (4, 28) and strip[1, 1] == 1.0 and strip[1, 6] == 1.0
     assert bottom.get_images()[0].get_array().shape == (4, 5 * 3 + 4 * 2)
     assert top.get_images()[0].get_clim() == bottom.get_images()[0].get_clim() == (0.0, 1.0)
+
+
+def test_image_rows_shows_colour_images_in_grey(tmp_path, drawn):
+    import numpy as np
+    rgb = np.zeros([2, 3, 3, 3])
+    rgb[:, 0, 0] = [0.0, 0.3, 0.6]  # grey 0.3
+    figures.image_rows([('rgb', rgb)], str(tmp_path / 'c.png'), per_row=2)
+    strip = drawn[0].axes[0].get_images()[0].get_array()
+    assert strip.shape == (3, 3 + 2 + 3) and strip[0, 0] == pytest.approx(0.3)

@@ -4,6 +4,8 @@ import os
 import numpy as np
 import pytest
 
+from tfbnn import data
+from tfbnn.data import glyphs
 from tfbnn.errors import ConfigError, DataError
 from tfbnn.internal.jsonio import read_json
 from tfbnn.reproduce import ood
@@ -56,34 +58,52 @@ def test_a_missing_folder_is_a_data_error_naming_it(tmp_path):
                           ood_dirs=[str(tmp_path / 'missing')], epochs=1)
 
 
-def test_a_folder_named_like_a_builtin_kind_keeps_both(tmp_path):
+def test_folders_named_like_a_builtin_kind_or_each_other_keep_every_set(tmp_path, monkeypatch):
     mnist_fixture(str(tmp_path / 'mnist'))
     mnist_fixture(str(tmp_path / 'letters'), seed=1)
-    record = ood.reproduce_ood(str(tmp_path / 'mnist'), str(tmp_path / 'out'), lambda line: None,
-                               ood_dirs=[str(tmp_path / 'letters')], epochs=1)
-    assert 'by_letter' in record['sets']['letters']
-    assert record['sets'][str(tmp_path / 'letters')]['examples'] == 20
+    monkeypatch.chdir(str(tmp_path))
+    record = ood.reproduce_ood('mnist', 'out', lambda line: None,
+                               ood_dirs=['letters', './letters'], epochs=1)
+    assert 'by_letter' in record['sets']['letters']  # the built-in set, not the folder
+    here = str(tmp_path / 'letters')
+    assert record['sets'][here]['examples'] == record['sets'][here + ' #2']['examples'] == 20
+    assert len(record['sets']) == len(data.ALL_KINDS) + 2
+    assert record['sets']['letters']['faces'] == list(glyphs.FONT_FILES)
 
 
-def test_a_finished_run_is_scored_as_it_is(tmp_path):
+def test_a_finished_run_is_scored_with_the_weights_its_metrics_describe(tmp_path):
     from tfbnn.cli.reproduce import main
     from tfbnn.cli.train import main as train
     mnist = mnist_fixture(str(tmp_path / 'mnist'))
-    trained = ood.reproduce_ood(mnist, str(tmp_path / 'a'), lambda line: None, epochs=1)
-    run_dir = str(tmp_path / 'a' / 'run')
-    again = ood.reproduce_ood(mnist, str(tmp_path / 'b'), lambda line: None, run_dir=run_dir)
+    run_dir = str(tmp_path / 'run')
+    # Early stopping keeps best/: its weights, not the last ones, made metrics.json.
+    assert train(['--dataset', 'mnist', '--data-dir', mnist, '--epochs', '3', '--hidden', '8',
+                  '--eval-samples', '2', '--progress', 'never', '--validation-size', '10',
+                  '--validate-every', '1', '--output-dir', run_dir]) == 0
+    best = read_json(os.path.join(run_dir, 'best', 'best.json'))['checkpoint']
+    again = ood.reproduce_ood(None, str(tmp_path / 'b'), lambda line: None, run_dir=run_dir)
+    assert again['checkpoint'] == os.path.basename(best)
+    assert again['run_dir'] == run_dir and again['protocol']['data_dir'] == mnist  # the run's own
     assert again['metrics'] == read_json(os.path.join(run_dir, 'metrics.json'))
-    assert sorted(again['sets']) == sorted(trained['sets'])
+    assert set(again['sigma_quantiles']) == {'model/fc1', 'model/output'}
+    assert sorted(again['sets']) == sorted(data.ALL_KINDS)
     assert not os.path.exists(str(tmp_path / 'b' / 'run'))  # scored, not trained again
     # From the command line: a record of its own, named after the run, never the mnist-ood one.
-    assert main(['--out', str(tmp_path / 'c'), 'mnist-ood', '--data-dir', mnist,
-                 '--run', run_dir]) == 0
+    assert main(['--out', str(tmp_path / 'c'), 'mnist-ood', '--run', run_dir]) == 0
     assert read_json(str(tmp_path / 'c' / 'ood_runs' / 'run' / 'ood.json'))['sets']
     assert not os.path.exists(str(tmp_path / 'c' / 'ood'))
-    # Runs of other data, and bad epochs, are refused in one line.
+    # Scoring it again is fine; another run of the same name is refused, as are runs of other
+    # data and bad epochs, each in one line.
+    assert main(['--out', str(tmp_path / 'c'), 'mnist-ood', '--run', run_dir]) == 0
     assert train(['--dataset', 'digits', '--epochs', '1', '--hidden', '8', '--eval-samples', '2',
-                  '--progress', 'never', '--output-dir', str(tmp_path / 'digits')]) == 0
+                  '--progress', 'never', '--output-dir', str(tmp_path / 'digits' / 'run')]) == 0
+    with pytest.raises(ConfigError, match='holds the scores of another run'):
+        ood.reproduce_ood(mnist, str(tmp_path / 'c' / 'ood_runs' / 'run'), print,
+                          run_dir=str(tmp_path / 'digits' / 'run'))
     with pytest.raises(ConfigError, match="a run on dataset 'digits'; mnist-ood scores MNIST"):
-        ood.reproduce_ood(mnist, str(tmp_path / 'd'), print, run_dir=str(tmp_path / 'digits'))
+        ood.reproduce_ood(mnist, str(tmp_path / 'd'), print,
+                          run_dir=str(tmp_path / 'digits' / 'run'))
     with pytest.raises(ConfigError, match='--epochs must be >= 1, got 0'):
         ood.reproduce_ood(mnist, str(tmp_path / 'e'), print, epochs=0)
+    with pytest.raises(ConfigError, match='give --data-dir'):
+        ood.reproduce_ood(None, str(tmp_path / 'e'), print)

@@ -59,14 +59,16 @@ def test_other_runs_are_read_from_their_folder_and_rendered_beside_the_job(tmp_p
     (tmp_path / 'ood').mkdir()
     (tmp_path / 'probes').mkdir()
     write_json(str(tmp_path / 'ood' / 'ood.json'), _ood_record())
-    refit = dict(what='the refit', metrics=dict(test_error=0.0146),
+    refit = dict(what='the refit', metrics=dict(test_error=0.0146), sigma_quantiles={
+        'model/fc2': {'0.5': 0.02243}, 'model/fc1': {'0.5': 0.0224}},
                  sets=dict(letters=dict(auroc_mi=0.85, auroc_entropy=0.849, examples=10000)))
     write_json(str(tmp_path / 'probes' / 'ood_run_refit.json'), refit)
     write_json(str(tmp_path / 'probes' / 'ood_run_bare.json'), dict(sets={}))  # no metrics
     table = report.render_results(report.load_records(str(tmp_path)))['ood_runs']
     assert table.splitlines() == [
-        '| network | test error | letters | noise |', '|---|---|---|---|',
-        '| the job, 10 epochs (`mnist-ood`) | 2.05% | 0.880 | 1.000 |',
-        '| `ood_run_bare` (a finished run) | - | - | - |',
-        '| `ood_run_refit` (the refit) | 1.46% | 0.850 | - |']
+        '| network | test error | median sigma by layer | letters | noise |',
+        '|---|---|---|---|---|',
+        '| the job, 10 epochs (`mnist-ood`) | 2.05% | - | 0.880 | 1.000 |',
+        '| `ood_run_bare` (a finished run) | - | - | - | - |',
+        '| `ood_run_refit` (the refit) | 1.46% | 0.0224 / 0.0224 | 0.850 | - |']
     assert 'not run yet' in report.render_results({})['ood_runs']

@@ -70,6 +70,9 @@ def _draw(font, letter, shear, angle):
                               resample=Image.BILINEAR)
     pixels = np.asarray(canvas.rotate(angle, resample=Image.BILINEAR, center=(half, half)))
     rows, cols = np.nonzero(pixels)
+    if rows.size == 0:
+        raise ConfigError('render_letters: %r draws nothing in %s'
+                          % (letter, os.path.basename(font.path)))
     return pixels[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
 
 

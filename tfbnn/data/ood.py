@@ -22,14 +22,15 @@ And two kinds of new images, not transformations (asked for by name; for
              to [lo, hi]. Natural-image patches: smooth regions, edges,
              textures.
   letters:   notMNIST's letters A-J drawn in the fonts matplotlib ships and
-             framed like MNIST digits (`tfbnn.data.glyphs`), glyph at the
-             data's ink value on its ground value (the ground is whichever
-             end of [lo, hi] the test images' mean is nearer). Strokes and
-             framing of a digit with a foreign shape: the near
-             out-of-distribution test, far harder than the others.
+             framed like MNIST digits (`tfbnn.data.glyphs`): the ground at
+             whichever end of [lo, hi] the test images' mean is nearer, the
+             strokes at the other end. Strokes and framing of a digit with a
+             foreign shape: the near out-of-distribution test, far harder
+             than the others.
 
 The set used by the training job is the union of the kinds asked for, one
-image per test image and kind, made with a fixed seed.
+image per test image and kind. Each kind has its own fixed seed
+(`kind_seed`), so a kind is the same images whichever others it comes with.
 
 None of these is a real out-of-distribution dataset (Fashion-MNIST, KMNIST,
 notMNIST ...): the transformations test that the predictive's uncertainty
@@ -42,8 +43,8 @@ from tfbnn.data.dataset import make_dataset
 from tfbnn.data.glyphs import render_letters
 from tfbnn.errors import ConfigError
 
-__all__ = ['OOD_KINDS', 'ALL_KINDS', 'check_ood_kinds', 'make_ood_images', 'labelled_ood_images',
-           'builtin_ood']
+__all__ = ['OOD_KINDS', 'ALL_KINDS', 'check_ood_kinds', 'kind_seed', 'make_ood_images',
+           'labelled_ood_images', 'builtin_ood']
 
 OOD_KINDS = ('inverted', 'permuted', 'noise')
 ALL_KINDS = OOD_KINDS + ('photos', 'letters')
@@ -61,6 +62,11 @@ def check_ood_kinds(kinds):
         raise ConfigError('--ood-set must be none or a comma-separated list of %s without '
                           'repeats, got %r' % (', '.join(ALL_KINDS), ','.join(kinds)))
     return kinds
+
+
+def kind_seed(kind, seed=_SEED):
+    """The seed `builtin_ood` makes `kind` with: `seed` plus its place in `ALL_KINDS`."""
+    return seed + ALL_KINDS.index(check_ood_kinds([kind])[0])
 
 
 def _smooth(x, spatial_axes):
@@ -168,8 +174,8 @@ def builtin_ood(dataset, kinds=OOD_KINDS, seed=_SEED):
     if not kinds:
         raise ConfigError('--ood-set: no kinds given')
     low, high = float(dataset.x_train.min()), float(dataset.x_train.max())
-    parts = [make_ood_images(dataset.x_test, kind, low, high, seed + i)
-             for i, kind in enumerate(kinds)]
+    parts = [make_ood_images(dataset.x_test, kind, low, high, kind_seed(kind, seed))
+             for kind in kinds]
     x = np.concatenate(parts)
     labels = np.zeros([x.shape[0]], np.int64)
     description = ('built-in OOD images from the %s test set: %s (%d each)'

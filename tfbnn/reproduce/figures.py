@@ -151,15 +151,16 @@ def image_rows(rows, path, per_row=12):
 
     Args:
       rows: list of (label, images [N, height, width] or [N, height, width,
-        1]); each row shows the first `per_row` images, grey, on one shared
-        scale (the rows' joint minimum to maximum), under its label.
+        channels]); each row shows the first `per_row` images in grey (the
+        mean over channels), on one shared scale (the rows' joint minimum to
+        maximum), under its label.
       path: where to write the PNG.
       per_row: images per row.
     """
     fig = Figure(figsize=(0.75 * per_row, 0.95 * len(rows)))
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
-    shown = [np.asarray(images)[:per_row].reshape(-1, *np.shape(images)[1:3])
-             for _, images in rows]
+    shown = [np.asarray(images, np.float64)[:per_row] for _, images in rows]
+    shown = [x.mean(axis=-1) if x.ndim == 4 else x for x in shown]
     low, high = min(x.min() for x in shown), max(x.max() for x in shown)
     for ax, (label, _), images in zip(axes, rows, shown):
         gap = np.full([images.shape[1], 2], low)

@@ -15,16 +15,15 @@ import os
 import numpy as np
 
 from tfbnn import data, metrics, run_config
-from tfbnn.data.glyphs import LETTERS
-from tfbnn.data.ood import labelled_ood_images
+from tfbnn.data.glyphs import LETTERS, font_paths
+from tfbnn.data.ood import kind_seed, labelled_ood_images
 from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import figures, runner
+from tfbnn.reproduce.pruning import sigma_quantiles
+from tfbnn.reproduce.report_ood import FIGURE
 
-__all__ = ['FIGURE', 'ood_options', 'reproduce_ood', 'letter_scores']
-
-# Examples of every set scored, beside ood.json.
-FIGURE = 'ood_sets.png'
+__all__ = ['ood_options', 'reproduce_ood', 'letter_scores']
 
 
 def ood_options(data_dir, out_dir, epochs=10):
@@ -35,10 +34,10 @@ def ood_options(data_dir, out_dir, epochs=10):
 
 def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False, run_dir=None):
     """Trains the network once and scores every OOD set; writes <out_dir>/ood.json
-    and twelve images of each set, titled with its AUROC (`FIGURE`).
+    and twelve images of each set, titled with its AUROC (`report_ood.FIGURE`).
 
     Args:
-      data_dir: the MNIST IDX folder.
+      data_dir: the MNIST IDX folder; with `run_dir`, None reads the run's own.
       out_dir: the run goes to <out_dir>/run.
       log: progress callable.
       ood_dirs: folders of IDX files of other image sets, scored beside the
@@ -46,55 +45,75 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False,
       epochs: training epochs.
       verbose: print the run's epoch lines.
       run_dir: score this finished MNIST run of the job instead of training
-        one (`epochs` unused); its metrics.json goes into the record.
+        one (`epochs` unused): its early-stopping weights if it kept any,
+        else its last, which are the weights its metrics.json describes.
 
     Returns:
-      The record: test metrics and, per OOD set, the two AUROCs; for
-      `letters` also per letter (`by_letter`, see `letter_scores`).
+      The record: the run's metrics, the checkpoint scored and its scales
+      (`sigma_quantiles`), and per OOD set the two AUROCs; for `letters` also
+      per letter (`by_letter`, see `letter_scores`) and the font faces drawn.
 
     Raises:
-      ConfigError: `run_dir` is not an MNIST classification run, or a
-        folder's images have another shape; CheckpointError: `run_dir` has no
-        run or checkpoint; DataError: a folder cannot be read.
+      ConfigError: bad epochs, no data folder, `run_dir` not an MNIST run, a
+        folder's images of another shape, or `out_dir` holding the record of
+        another run; CheckpointError: `run_dir` has no run or checkpoint;
+        DataError: a folder cannot be read.
     """
     from tfbnn import export
+    from tfbnn.training import rundir
     if int(epochs) != epochs or epochs < 1:
         raise ConfigError('--epochs must be >= 1, got %r' % (epochs,))
     if run_dir is None:
+        if data_dir is None:
+            raise ConfigError('mnist-ood: give --data-dir (the MNIST IDX folder)')
         config = run_config.validate(ood_options(data_dir, os.path.join(out_dir, 'run'), epochs))
         log('mnist ood: training 784-400-400-10 for %d epochs with the job\'s defaults' % epochs)
         metrics_ = runner.run(config, verbose, reuse=True)
-        run_dir = config.output_dir
+        run = export.load_run(config.output_dir)
     else:
-        config = export.load_run(run_dir).config
-        if config.dataset != 'mnist':
+        run_dir = os.path.abspath(run_dir)
+        before = read_json(os.path.join(out_dir, 'ood.json'))
+        if before and before.get('run_dir') != run_dir:
+            raise ConfigError('%s holds the scores of another run (%s): give another --out'
+                              % (out_dir, before.get('run_dir')))
+        run = export.load_run(run_dir, rundir.chosen_checkpoint(run_dir))
+        if run.config.dataset != 'mnist':
             raise ConfigError('%s: a run on dataset %r; mnist-ood scores MNIST runs'
-                              % (run_dir, config.dataset))
-        config = dataclasses.replace(config, data_dir=str(data_dir))
+                              % (run_dir, run.config.dataset))
+        config = dataclasses.replace(run.config, data_dir=str(data_dir or run.config.data_dir))
         metrics_ = read_json(os.path.join(run_dir, 'metrics.json')) or {}
-        log('mnist ood: scoring the run in %s' % run_dir)
+        log('mnist ood: scoring %s' % run.checkpoint)
     dataset = run_config.load_data(config)
     low, high = float(dataset.x_train.min()), float(dataset.x_train.max())
-    sets = [(kind,) + labelled_ood_images(dataset.x_test, kind, low, high)
+    sets = [(kind,) + labelled_ood_images(dataset.x_test, kind, low, high, kind_seed(kind))
             for kind in data.ALL_KINDS]
     for folder in ood_dirs:
         other = run_config.load_data(config, folder)
         if other.input_shape != dataset.input_shape:
             raise ConfigError('%s: examples of shape %s, MNIST\'s are %s'
                               % (folder, other.input_shape, dataset.input_shape))
-        name = os.path.basename(os.path.normpath(folder))
-        if name in [named for named, _, _ in sets]:  # a built-in kind's name, or a twin's
-            name = os.path.normpath(folder)
-        sets.append((name, other.x_test, None))
-    scores = _score(export.load_run(run_dir), dataset.x_test, sets, config.eval_batch_size, log)
+        sets.append((_unique(os.path.basename(os.path.normpath(folder)), folder, sets),
+                     other.x_test, None))
+    scores = _score(run, dataset.x_test, sets, config.eval_batch_size, log)
+    scores['letters']['faces'] = [os.path.basename(p)[:-len('.ttf')] for p in font_paths()]
     figures.image_rows([('MNIST test digits (in distribution)', dataset.x_test)] + [
         ('%s: AUROC %.3f (mutual information)' % (name, scores[name]['auroc_mi']), x)
         for name, x, _ in sets], os.path.join(out_dir, FIGURE))
-    record = dict(experiment='mnist_ood', protocol=dict(config.to_dict(), data_dir=str(data_dir),
+    record = dict(experiment='mnist_ood', protocol=dict(config.to_dict(), data_dir=config.data_dir,
                                                         output_dir=None),
-                  metrics=metrics_, sets=scores)
+                  run_dir=run_dir, checkpoint=os.path.basename(run.checkpoint),
+                  sigma_quantiles=sigma_quantiles(run.checkpoint), metrics=metrics_, sets=scores)
     write_json(os.path.join(out_dir, 'ood.json'), record)
     return record
+
+
+def _unique(name, folder, sets):
+    """`name`, else the folder's absolute path, else that with #2, #3 ... (a
+    name no set in `sets` has: a folder may be named like a built-in kind)."""
+    taken = [named for named, _, _ in sets]
+    candidates = [name, os.path.abspath(folder)] + [
+        '%s #%d' % (os.path.abspath(folder), i) for i in range(2, len(sets) + 3)]
+    return next(c for c in candidates if c not in taken)
 
 
 def _score(run, inside_x, sets, batch, log):

@@ -11,7 +11,7 @@ import shutil
 
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
-from tfbnn.reproduce import figures, goals, ood, paper, report_ood, report_pruning, selection
+from tfbnn.reproduce import figures, goals, paper, report_ood, report_pruning, selection
 
 __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'update_results',
            'write_figures']
@@ -50,17 +50,15 @@ def load_records(folder):
         record = read_json(os.path.join(folder, filename))
         if record is not None:
             out[name] = record
-    probes = {os.path.basename(path)[:-len('.json')]: read_json(path)
-              for path in sorted(glob.glob(os.path.join(folder, PRUNING_PROBES)))}
-    if probes:
-        out['pruning_probes'] = probes
+    for name, pattern in (('pruning_probes', PRUNING_PROBES),
+                          ('ood_runs', report_ood.OOD_RUN_PROBES)):
+        probes = {os.path.basename(path)[:-len('.json')]: read_json(path)
+                  for path in sorted(glob.glob(os.path.join(folder, pattern)))}
+        if probes:
+            out[name] = probes
     ood_probe = read_json(os.path.join(folder, report_ood.OOD_PROBE))
     if ood_probe is not None:
         out['ood_probe'] = ood_probe
-    ood_runs = {os.path.basename(path)[:-len('.json')]: read_json(path)
-                for path in sorted(glob.glob(os.path.join(folder, report_ood.OOD_RUN_PROBES)))}
-    if ood_runs:
-        out['ood_runs'] = ood_runs
     return out
 
 
@@ -96,7 +94,7 @@ def collect_records(out_dir, results_dir):
     figures_ = [os.path.join('pruning', name + '.png') for name in report_pruning.PRUNING_COMMANDS
                 if name in records]
     if 'mnist_ood' in records:
-        figures_.append(os.path.join('ood', ood.FIGURE))
+        figures_.append(os.path.join('ood', report_ood.FIGURE))
     for figure in figures_:
         if os.path.exists(os.path.join(out_dir, figure)):
             shutil.copyfile(os.path.join(out_dir, figure), os.path.join(results_dir, figure))

@@ -8,16 +8,19 @@
   ood_runs     `probes/ood_run_*.json`, filed by hand: other finished MNIST
                runs scored on the same sets (`mnist-ood --run`).
 """
-__all__ = ['OOD_PROBE', 'OOD_RUN_PROBES', 'render_ood', 'render_ood_letters', 'render_ood_probe',
+__all__ = ['FIGURE', 'OOD_PROBE', 'OOD_RUN_PROBES', 'render_ood', 'render_ood_letters', 'render_ood_probe',
            'render_ood_runs']
 
-# The hand-filed probe record, relative to docs/results/ (never copied from --out).
+# `mnist-ood`'s examples of every set scored, beside its ood.json.
+FIGURE = 'ood_sets.png'
+# The hand-filed probe records, relative to docs/results/ (never copied from --out).
 OOD_PROBE = 'probes/ood_letters_validation.json'
 OOD_RUN_PROBES = 'probes/ood_run_*.json'
 _NOT_RUN = '(not run yet: `python scripts/reproduce.py mnist-ood`)'
 
 
 def render_ood(records):
+    """Each set's AUROCs, and the in-distribution test error and ECE."""
     rec = records.get('mnist_ood')
     if not rec:
         return _NOT_RUN
@@ -33,6 +36,7 @@ def render_ood(records):
 
 
 def render_ood_letters(records):
+    """The letters, hardest first: AUROCs and the digit each is taken for."""
     rec = records.get('mnist_ood')
     letters = (rec or {}).get('sets', {}).get('letters', {}).get('by_letter')
     if not letters:
@@ -47,6 +51,7 @@ def render_ood_letters(records):
 
 
 def render_ood_probe(records):
+    """The validation probe's rows, as filed."""
     rec = records.get('ood_probe')
     if not rec:
         return '(no probe record: `docs/results/%s`)' % OOD_PROBE
@@ -63,19 +68,22 @@ def render_ood_probe(records):
 
 def render_ood_runs(records):
     """One row per run scored: the job's 10-epoch network first, then the
-    probes; a column per set the job's record has."""
+    probes; the median of each layer's sigma (in layer-name order), and a
+    column per set the job's record has."""
     rec = records.get('mnist_ood')
     if not rec:
         return _NOT_RUN
     names = sorted(rec['sets'])
-    rows = ['| network | test error | %s |' % ' | '.join(names),
-            '|---|---|%s' % ('---|' * len(names))]
+    rows = ['| network | test error | median sigma by layer | %s |' % ' | '.join(names),
+            '|---|---|---|%s' % ('---|' * len(names))]
     runs = [('the job, 10 epochs (`mnist-ood`)', rec)] + [
         ('`%s` (%s)' % (stem, probe.get('what', 'a finished run')), probe)
         for stem, probe in sorted(records.get('ood_runs', {}).items())]
     for label, run in runs:
         cells = ['%.3f' % run['sets'][n]['auroc_mi'] if n in run['sets'] else '-' for n in names]
         error = run.get('metrics', {}).get('test_error')
-        rows.append('| %s | %s | %s |' % (label, '-' if error is None else '%.2f%%' % (100 * error),
-                                          ' | '.join(cells)))
+        sigmas = ' / '.join('%.3g' % q['0.5'] for _, q in sorted(
+            run.get('sigma_quantiles', {}).items())) or '-'
+        rows.append('| %s | %s | %s | %s |' % (label, '-' if error is None else
+                                               '%.2f%%' % (100 * error), sigmas, ' | '.join(cells)))
     return '\n'.join(rows)
