@@ -38,7 +38,8 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False,
 
     Args:
       data_dir: the MNIST IDX folder; with `run_dir`, None reads the run's own.
-      out_dir: the run goes to <out_dir>/run.
+      out_dir: the record and the figure; a run trained here goes to
+        <out_dir>/run.
       log: progress callable.
       ood_dirs: folders of IDX files of other image sets, scored beside the
         built-in ones.
