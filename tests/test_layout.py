@@ -114,7 +114,7 @@ LAYERS = [
      'data', 'metrics'),
     ('internal',),
     ('layers', 'getter', 'losses', 'replica_losses', 'diagnostics', 'moped', 'plots',
-     'export_formats', 'rho_step'),
+     'export_formats', 'rho_step', 'outliers'),
     ('recurrent', 'pruning'),
     ('models',),
     ('predictive', 'serving', 'run_setup', '_run_checks'),

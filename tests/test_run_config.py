@@ -36,7 +36,8 @@ OLD_CONFIG_JSON = {
 
 # Options added after that config.json was written, with their defaults.
 ADDED_SINCE = {'scale_lr_multiplier': 1.0, 'scale_optimizer': 'same',
-               'scale_learning_rate': 1e-3, 'warm_start': None, 'prune_fraction': 0.0}
+               'scale_learning_rate': 1e-3, 'warm_start': None, 'prune_fraction': 0.0,
+               'outlier_exposure': 'none', 'outlier_weight': 1.0}
 
 
 def _write(path, record):

@@ -33,6 +33,9 @@ The public API:
                  sigma = 0 for the lowest |mu| / sigma)
   tfbnn.schedules: learning_rate, learning_rate_value, SCHEDULES (functions
                    of the global step)
+  tfbnn.outliers: uniform_cross_entropy (outlier exposure: the predictive
+                  on synthetic outliers, tfbnn.data.render_strokes, pulled
+                  towards uniform)
   tfbnn.rho_step: scale_rho_gradients, is_rho (a larger SGD step for the
                   posterior scales, whose gradients carry a factor ~ sigma)
   tfbnn.run_config: RunConfig (a training run's options, frozen and checked;
@@ -57,12 +60,12 @@ with _warnings.catch_warnings():
                              category=RuntimeWarning)
     import tensorflow as _tf  # noqa: F401
 
-    from tfbnn import (data, errors, layers, losses, metrics, models, moped, predictive,
-                       priors, pruning, replica_losses, rho_step, rnn_cells, schedules)
+    from tfbnn import (data, errors, layers, losses, metrics, models, moped, outliers,
+                       predictive, priors, pruning, replica_losses, rho_step, rnn_cells, schedules)
     from tfbnn.getter import bayesian_scope, custom_getter
     from tfbnn.graph_keys import GraphKeys
     from tfbnn.version import __version__
 
 __all__ = ['GraphKeys', 'custom_getter', 'bayesian_scope', 'moped', 'layers', 'losses', 'replica_losses', 'priors', 'errors', 'data',
-           'metrics', 'models', 'predictive', 'pruning', 'rho_step', 'rnn_cells', 'schedules',
-           '__version__']
+           'metrics', 'models', 'outliers', 'predictive', 'pruning', 'rho_step', 'rnn_cells',
+           'schedules', '__version__']

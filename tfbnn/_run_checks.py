@@ -4,7 +4,7 @@ Each field names its simple rule in its metadata (`SIMPLE_RULES`: a positive
 integer, ...) and its allowed choices; `check` tests those, then the rules
 that involve more than one field or a value's form (--hidden, the schedule,
 --ood-set, ...). Every message is one line naming the flag, what it was, and
-what is allowed.
+what is allowed. `option` declares a field with that metadata.
 """
 import collections
 import dataclasses
@@ -15,7 +15,30 @@ from tfbnn import data, models, schedules
 from tfbnn.errors import ConfigError
 from tfbnn.internal.posterior_scale import check_init_scale
 
-__all__ = ['check', 'flag', 'json_value', 'SIMPLE_RULES']
+__all__ = ['check', 'flag', 'json_value', 'option', 'SIMPLE_RULES']
+
+
+def option(default, group, help, choices=None, check=None, text=None, flag=True):
+    """A `RunConfig` field: its default and everything the command line says of it.
+
+    Args:
+      default: the value when the option is not given (immutable: a tuple
+        for a sequence).
+      group: the --help section it is listed in.
+      help: one-line help text (the parser adds the default).
+      choices: tuple of the allowed values, or None.
+      check: a key of `tfbnn._run_checks.SIMPLE_RULES` ('positive_int',
+        'non_negative_int', 'positive_number'): the value's simple rule (the
+        others are written out in `tfbnn._run_checks.check`).
+      text: how the command line writes it: 'int_list' (400,400),
+        'float_list' (200,300), 'scale' (a number or LOW,HIGH) or 'switch'
+        (a flag without a value that flips the default); None: a value of
+        the default's type (a string for None).
+      flag: True: the flag is --name-with-dashes; a string: this flag
+        instead (--no-test-eval); False: not a flag, the job sets it itself.
+    """
+    return dataclasses.field(default=default, metadata=dict(
+        group=group, help=help, choices=choices, check=check, text=text, flag=flag))
 
 
 def flag(name):
@@ -157,6 +180,7 @@ def check(config):
         if config.ood_data_dir:
             raise ConfigError('--ood-set %s and --ood-data-dir: choose one out-of-distribution '
                               'set' % ood_set)
+    _check_outliers(config)
     if not isinstance(config.sync_replicas, bool):
         raise ConfigError('--sync-replicas must be true or false, got %r'
                           % (config.sync_replicas,))
@@ -183,3 +207,20 @@ def _check_warm_start(config):
     if fraction and not start:
         raise ConfigError('--prune-fraction %g needs --warm-start: pruning ranks a trained '
                           "posterior's weights by |mu|/sigma" % fraction)
+
+
+# Datasets whose examples are never 2-D images of a classification task.
+_NOT_IMAGE_CLASSES = {'uci': 'a regression task', 'toy_regression': 'a regression task',
+                      'volumes3d': '3-D volumes'}
+
+
+def _check_outliers(config):
+    """--outlier-exposure draws 2-D images for a classifier (the loaded data
+    is checked again when the graph is built: npz may hold anything)."""
+    kind = config.outlier_exposure
+    if kind != 'none' and config.dataset in _NOT_IMAGE_CLASSES:
+        raise ConfigError('--outlier-exposure %s needs classification of 2-D images; %s is %s'
+                          % (kind, config.dataset, _NOT_IMAGE_CLASSES[config.dataset]))
+    if kind != 'none' and config.norm == 'batch':
+        raise ConfigError('--outlier-exposure %s with --norm batch: the outliers would enter '
+                          'the batch statistics; use --norm group or none' % kind)

@@ -21,8 +21,8 @@ import math
 import types
 from typing import Optional, Tuple, Union
 
-from tfbnn import layers, losses, models, schedules
-from tfbnn._run_checks import check, flag, json_value
+from tfbnn import layers, losses, models, outliers, schedules
+from tfbnn._run_checks import check, flag, json_value, option
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
@@ -44,29 +44,6 @@ CONFIG_FORMAT = 1
 _RECORD_KEYS = ('config_format', 'tfbnn_version')
 
 
-def _option(default, group, help, choices=None, check=None, text=None, flag=True):
-    """A `RunConfig` field: its default and everything the command line says of it.
-
-    Args:
-      default: the value when the option is not given (immutable: a tuple
-        for a sequence).
-      group: the --help section it is listed in.
-      help: one-line help text (the parser adds the default).
-      choices: tuple of the allowed values, or None.
-      check: a key of `tfbnn._run_checks.SIMPLE_RULES` ('positive_int',
-        'non_negative_int', 'positive_number'): the value's simple rule (the
-        others are written out in `tfbnn._run_checks.check`).
-      text: how the command line writes it: 'int_list' (400,400),
-        'float_list' (200,300), 'scale' (a number or LOW,HIGH) or 'switch'
-        (a flag without a value that flips the default); None: a value of
-        the default's type (a string for None).
-      flag: True: the flag is --name-with-dashes; a string: this flag
-        instead (--no-test-eval); False: not a flag, the job sets it itself.
-    """
-    return dataclasses.field(default=default, metadata=dict(
-        group=group, help=help, choices=choices, check=check, text=text, flag=flag))
-
-
 @dataclasses.dataclass(frozen=True)
 class RunConfig(object):
     """The options of one training run, checked and normalised when made.
@@ -86,181 +63,188 @@ class RunConfig(object):
     """
 
     # data
-    dataset: str = _option(
+    dataset: str = option(
         'digits', 'data', 'digits (built in), mnist, uci, toy_regression, volumes3d, npz',
         choices=DATASETS)
-    data_dir: Optional[str] = _option(
+    data_dir: Optional[str] = option(
         None, 'data', 'mnist: folder of the 4 IDX files; uci: a dataset folder with data.txt '
         'and index_*.txt; npz: a .npz file or a folder with data.npz')
-    split: int = _option(0, 'data', 'uci split index K', check='non_negative_int')
-    pixel_scale: float = _option(
+    split: int = option(0, 'data', 'uci split index K', check='non_negative_int')
+    pixel_scale: float = option(
         255.0, 'data', 'mnist: pixel bytes are divided by this (Blundell et al. 2015: 126)',
         check='positive_number')
-    validation_size: Union[float, int] = _option(
+    validation_size: Union[float, int] = option(
         0.0, 'data', 'hold out the last examples of the training split for validation: '
         'a fraction in (0, 1) or a number of examples (0: none). '
         'metrics.json then also has val_* scores')
-    validate_every: int = _option(
+    validate_every: int = option(
         0, 'data', 'early stopping: every N epochs score the predictive on the validation '
         'split, keep the best weights in best/ and evaluate those (0: off; needs '
         '--validation-size)', check='non_negative_int')
-    patience: int = _option(
+    patience: int = option(
         0, 'data', 'stop training after this many validations in a row without improvement '
         '(0: train all --epochs; needs --validate-every)', check='non_negative_int')
-    ood_data_dir: Optional[str] = _option(
+    ood_data_dir: Optional[str] = option(
         None, 'data', 'out-of-distribution data in the same format (e.g. Fashion-MNIST for '
         'mnist: its test images file alone is enough): AUROC of entropy and mutual information')
-    ood_set: str = _option(
+    ood_set: str = option(
         'auto', 'data', 'built-in out-of-distribution images: a comma-separated list of '
         'inverted, permuted, noise (made from the test set), photos and letters (A-J in fonts, '
         'a near set); auto: the first three on images (none with an OOD folder); none: off')
     # model
-    model: str = _option(
+    model: str = option(
         'mlp', 'model', 'mlp, lenet5, conv3d or lstm (images read row by row by a Bayesian '
         'LSTM of --hidden units, built with tfbnn.custom_getter)', choices=models.MODELS)
-    hidden: Tuple[int, ...] = _option(
+    hidden: Tuple[int, ...] = option(
         (100, 100), 'model', 'mlp hidden widths, e.g. 400,400', text='int_list')
-    norm: str = _option('none', 'model', 'none, batch or group (after hidden layers)',
+    norm: str = option('none', 'model', 'none, batch or group (after hidden layers)',
                         choices=models.NORMS)
-    estimator: str = _option(
+    estimator: str = option(
         'flipout', 'model', 'reparameterization, flipout or local_reparameterization',
         choices=layers.ESTIMATORS)
-    prior: str = _option('normal', 'model', 'normal (N(0, --prior-sigma^2)), scale_mixture or '
+    prior: str = option('normal', 'model', 'normal (N(0, --prior-sigma^2)), scale_mixture or '
                          'empirical_bayes (N(0, s^2), s fitted to each weight tensor)',
                          choices=models.PRIORS)
-    prior_sigma: float = _option(1.0, 'model', 'stddev of the normal prior',
+    prior_sigma: float = option(1.0, 'model', 'stddev of the normal prior',
                                  check='positive_number')
-    prior_pi: float = _option(0.5, 'model', 'scale mixture pi')
-    prior_sigma1: float = _option(1.0, 'model', 'scale mixture sigma1', check='positive_number')
-    prior_sigma2: float = _option(math.exp(-6.0), 'model', 'scale mixture sigma2 (default e^-6)',
+    prior_pi: float = option(0.5, 'model', 'scale mixture pi')
+    prior_sigma1: float = option(1.0, 'model', 'scale mixture sigma1', check='positive_number')
+    prior_sigma2: float = option(math.exp(-6.0), 'model', 'scale mixture sigma2 (default e^-6)',
                                   check='positive_number')
     # posterior_init_scale, learning_rate and epochs were chosen on validation
     # (tfbnn.reproduce.defaults; docs/results/defaults/defaults.json).
-    posterior_init_scale: Union[float, Tuple[float, float]] = _option(
+    posterior_init_scale: Union[float, Tuple[float, float]] = option(
         0.01, 'model', "initial posterior stddev sigma_0 of every weight, or LOW,HIGH: each "
         "weight's rho uniform between softplus^-1 of the two (chosen on validation: python "
         "scripts/reproduce.py defaults)", text='scale')
-    posterior_init_mean: str = _option(
+    posterior_init_mean: str = option(
         'glorot_uniform', 'model', 'initial kernel means: glorot_uniform (as tf.layers), '
         'he_normal, lecun_normal, or uniform:A for U(-A, A)')
-    noise_prior: str = _option(
+    noise_prior: str = option(
         'none', 'model', 'regression: none (maximum-likelihood noise scale) or gamma (a '
         'Gamma(shape, rate) prior on the noise precision, as PBP)', choices=('none', 'gamma'))
-    noise_prior_shape: float = _option(
+    noise_prior_shape: float = option(
         6.0, 'model', 'shape of the Gamma prior on the noise precision (--noise-prior gamma)',
         check='positive_number')
-    noise_prior_rate: float = _option(
+    noise_prior_rate: float = option(
         6.0, 'model', 'rate of the Gamma prior on the noise precision (--noise-prior gamma)',
         check='positive_number')
-    init_from: Optional[str] = _option(
+    init_from: Optional[str] = option(
         None, 'model', "MOPED: start the posterior means at this deterministic checkpoint's "
         "weights (model/fc1/kernel for model/fc1/kernel_loc; the getter-built lstm by its own "
         "names) and sigma at --moped-delta |w|")
-    moped_delta: float = _option(0.1, 'model', 'MOPED: initial sigma relative to |w|')
-    warm_start: Optional[str] = _option(None, 'model', "start the model at another tfbnn run's "
+    moped_delta: float = option(0.1, 'model', 'MOPED: initial sigma relative to |w|')
+    warm_start: Optional[str] = option(None, 'model', "start the model at another tfbnn run's "
                                         "weights (its run directory: best/ if any, else the "
                                         "latest; or a checkpoint); step 0, a fresh optimizer")
-    prune_fraction: float = _option(
+    prune_fraction: float = option(
         0.0, 'model', 'with --warm-start: first remove this fraction of kernel weights, the '
         'lowest |mu|/sigma (tfbnn.pruning); the rest trains on, the removed stay removed')
     # objective
-    kl_scheme: str = _option(
+    kl_scheme: str = option(
         'per_example', 'objective', 'per_example (mean NLL + KL/N), per_batch (sum NLL + KL/M) '
         'or blundell (sum NLL + pi_i KL)', choices=losses.SCHEMES)
     # 0.1 was chosen on validation for the main job (`tfbnn-reproduce defaults`); the
     # reproductions of Blundell et al. set 1, the full KL.
-    kl_weight: float = _option(
+    kl_weight: float = option(
         0.1, 'objective', 'beta multiplying the KL: 1 targets the posterior, below 1 a tempered '
         'posterior (the main job chose 0.1 on validation)')
-    warmup_steps: int = _option(0, 'objective', 'ramp beta linearly from 0 over this many steps',
+    warmup_steps: int = option(0, 'objective', 'ramp beta linearly from 0 over this many steps',
                                 check='non_negative_int')
-    train_samples: int = _option(1, 'objective', 'weight samples averaged per training step',
+    train_samples: int = option(1, 'objective', 'weight samples averaged per training step',
                                  check='positive_int')
+    outlier_exposure: str = option(
+        'none', 'objective', 'none, or strokes: every step also shows the network one image of '
+        'random pen strokes per example (tfbnn.data.render_strokes) and adds --outlier-weight '
+        'times the cross-entropy from uniform to its prediction there (tfbnn.outliers); '
+        'classification of 2-D images', choices=outliers.KINDS)
+    outlier_weight: float = option(1.0, 'objective', 'lambda of --outlier-exposure',
+                                   check='positive_number')
     # training
-    epochs: int = _option(60, 'training', 'passes over the training examples',
+    epochs: int = option(60, 'training', 'passes over the training examples',
                           check='positive_int')
-    batch_size: int = _option(
+    batch_size: int = option(
         128, 'training', 'training examples per step (B; on a cluster, per worker)',
         check='positive_int')
-    learning_rate: float = _option(3e-3, 'training', 'step size of the optimizer',
+    learning_rate: float = option(3e-3, 'training', 'step size of the optimizer',
                                    check='positive_number')
-    optimizer: str = _option(
+    optimizer: str = option(
         'adam', 'training', 'adam, sgd (plain gradient descent, as in Blundell et al. 2015) or '
         'momentum', choices=OPTIMIZERS)
-    scale_lr_multiplier: float = _option(
+    scale_lr_multiplier: float = option(
         1.0, 'training', 'multiplies the step of the posterior scales (the rho variables) under '
         'sgd or momentum: there d/drho carries a factor of about sigma, so at sigma_0 = 0.02 the '
         'scales barely move without it (tfbnn.rho_step); Adam needs none',
         check='positive_number')
-    scale_optimizer: str = _option(
+    scale_optimizer: str = option(
         'same', 'training', 'same (the rho variables take --optimizer steps) or adam: the '
         'posterior scales get their own Adam at --scale-learning-rate, the means keep '
         '--optimizer sgd or momentum (tfbnn.rho_step)', choices=SCALE_OPTIMIZERS)
-    scale_learning_rate: float = _option(
+    scale_learning_rate: float = option(
         1e-3, 'training', 'the rate of --scale-optimizer adam; --lr-schedule scales it as it '
         'scales --learning-rate', check='positive_number')
-    lr_schedule: str = _option(
+    lr_schedule: str = option(
         'constant', 'training', 'constant; step (times --lr-decay-factor at each of '
         '--lr-decay-epochs); cosine (from the rate down to --lr-decay-factor times it over '
         '--epochs). A function of the global step, so --resume continues it exactly',
         choices=schedules.SCHEDULES)
-    lr_decay_epochs: Tuple[float, ...] = _option(
+    lr_decay_epochs: Tuple[float, ...] = option(
         (), 'training', 'epochs at which --lr-schedule step decays, e.g. 300 or 200,300',
         text='float_list')
-    lr_decay_factor: float = _option(
+    lr_decay_factor: float = option(
         0.1, 'training', 'step: factor at each decay; cosine: the final fraction of the rate')
-    lr_warmup_epochs: float = _option(
+    lr_warmup_epochs: float = option(
         0.0, 'training', 'linear warm-up of the rate from 0 over this many epochs (0: none)')
-    momentum: float = _option(0.9, 'training',
+    momentum: float = option(0.9, 'training',
                               'momentum coefficient of --optimizer momentum, in [0, 1)')
-    seed: int = _option(0, 'training', 'makes CPU runs repeatable', check='non_negative_int')
-    device: str = _option('auto', 'training', 'cpu, gpu or auto', choices=('cpu', 'gpu', 'auto'))
-    threads: int = _option(0, 'training',
+    seed: int = option(0, 'training', 'makes CPU runs repeatable', check='non_negative_int')
+    device: str = option('auto', 'training', 'cpu, gpu or auto', choices=('cpu', 'gpu', 'auto'))
+    threads: int = option(0, 'training',
                            'TensorFlow intra/inter-op threads (0: TensorFlow decides)',
                            check='non_negative_int')
-    max_seconds: float = _option(
+    max_seconds: float = option(
         0.0, 'training', 'stop training after this wall time, checkpoint and evaluate '
         '(0: no limit)')
     # evaluation
-    eval_samples: int = _option(
+    eval_samples: int = option(
         50, 'evaluation', 'K weight samples of the predictive (one sess.run per test batch)',
         check='positive_int')
-    eval_estimator: str = _option(
+    eval_estimator: str = option(
         'auto', 'evaluation', 'estimator of the predictive: auto (local_reparameterization for '
         'mlp, exact per example and cheapest; the training estimator otherwise) or one of the '
         'estimators', choices=('auto',) + layers.ESTIMATORS)
-    evaluate_test: bool = _option(
+    evaluate_test: bool = option(
         True, 'evaluation', 'score only the validation split at the end and leave the test '
         'split unseen (for choosing hyperparameters)', text='switch', flag='--no-test-eval')
-    eval_batch_size: int = _option(
+    eval_batch_size: int = option(
         500, 'evaluation', 'examples per sess.run of the predictive at evaluation',
         check='positive_int')
     # output
-    output_dir: str = _option(
+    output_dir: str = option(
         'runs/latest', 'output', 'the run directory: config.json, checkpoints, TensorBoard '
         'events, history, metrics and plots')
-    checkpoint_every: int = _option(
+    checkpoint_every: int = option(
         0, 'output', 'steps between checkpoints (0: once per epoch); always at the end; '
         'history.json is written with each',
         check='non_negative_int')
-    keep_checkpoints: int = _option(3, 'output', 'how many of the latest checkpoints to keep',
+    keep_checkpoints: int = option(3, 'output', 'how many of the latest checkpoints to keep',
                                     check='positive_int')
-    summary_every: int = _option(50, 'output', 'steps between TensorBoard summaries',
+    summary_every: int = option(50, 'output', 'steps between TensorBoard summaries',
                                  check='positive_int')
-    diagnostics_every: int = _option(
+    diagnostics_every: int = option(
         0, 'output', 'every N steps (and at the last), log and summarise per-layer KL '
         'diagnostics: parameters, KL, KL/param, mean sigma, |mu|/sigma, and the gradient norms '
         'of the scaled KL and of the NLL (0: off)', check='non_negative_int')
-    resume: bool = _option(
+    resume: bool = option(
         False, 'output', 'continue the run in --output-dir from its latest checkpoint',
         text='switch')
-    progress: str = _option('auto', 'output', 'progress bar: auto (on a terminal), always or never',
+    progress: str = option('auto', 'output', 'progress bar: auto (on a terminal), always or never',
                             choices=('auto', 'always', 'never'))
     # distributed (tfbnn.training.distributed)
-    sync_replicas: bool = _option(
+    sync_replicas: bool = option(
         False, 'distributed', 'synchronous training: each update applies the mean gradient of '
         'all workers (SyncReplicasOptimizer); default asynchronous', text='switch')
-    workers: int = _option(
+    workers: int = option(
         0, 'distributed', 'W of the cluster that wrote the run (set by the chief); 0: one '
         'process', check='non_negative_int', flag=False)
 
@@ -308,7 +292,7 @@ RESUME_KEYS = ARCHITECTURE_KEYS + ('batch_size', 'seed', 'split', 'data_dir', 'p
 # --resume of an older run would otherwise switch objectives half-way).
 OBJECTIVE_KEYS = ('kl_scheme', 'kl_weight', 'warmup_steps', 'train_samples', 'prior',
                   'prior_sigma', 'prior_pi', 'prior_sigma1', 'prior_sigma2', 'noise_prior',
-                  'noise_prior_shape', 'noise_prior_rate')
+                  'noise_prior_shape', 'noise_prior_rate', 'outlier_exposure', 'outlier_weight')
 
 
 def validate(config):

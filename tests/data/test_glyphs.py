@@ -10,6 +10,8 @@ from tfbnn.data import glyphs
 from tfbnn.data.ood import labelled_ood_images, make_ood_images
 from tfbnn.errors import ConfigError
 
+from tests.data.framing_checks import check_framed_like_mnist
+
 
 def _letters(count=40, height=28, width=28, seed=0):
     return glyphs.render_letters(count, height, width, np.random.RandomState(seed))[0]
@@ -30,25 +32,13 @@ def test_letters_are_bright_strokes_on_a_zero_ground_in_the_unit_range():
 
 
 def test_each_letter_fills_the_mnist_box_and_is_centred_by_mass():
-    x = _letters(count=60)
-    rows, cols = np.mgrid[:28, :28]
-    for image in x:
-        r, c = np.nonzero(image > 0.02)
-        extent = max(r.max() - r.min() + 1, c.max() - c.min() + 1)
-        assert 18 <= extent <= 21, extent  # the 20-pixel box, give or take anti-aliasing
-        mass = image.sum()
-        centre = ((rows * image).sum() / mass, (cols * image).sum() / mass)
-        # Centred to the nearest pixel, unless the box had to move in from an edge.
-        if r.min() > 0 and c.min() > 0 and r.max() < 27 and c.max() < 27:
-            assert abs(centre[0] - 14) <= 0.75 and abs(centre[1] - 14) <= 0.75, centre
+    check_framed_like_mnist(_letters(count=60), 18, 21)  # the 20-pixel box
 
 
 def test_the_box_scales_with_the_image_size():
     x = _letters(count=10, height=56, width=40)
     assert x.shape == (10, 56, 40)
-    for image in x:
-        r, c = np.nonzero(image > 0.02)
-        assert 27 <= max(r.max() - r.min() + 1, c.max() - c.min() + 1) <= 30  # 20/28 * 40
+    check_framed_like_mnist(x, 27, 30)  # 20/28 * 40
 
 
 def test_the_labels_are_the_letters_drawn():

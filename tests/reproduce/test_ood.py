@@ -107,3 +107,29 @@ def test_a_finished_run_is_scored_with_the_weights_its_metrics_describe(tmp_path
         ood.reproduce_ood(mnist, str(tmp_path / 'e'), print, epochs=0)
     with pytest.raises(ConfigError, match='give --data-dir'):
         ood.reproduce_ood(None, str(tmp_path / 'e'), print)
+
+
+def test_a_run_with_outliers_shows_them_beside_the_sets(tmp_path, monkeypatch):
+    from tfbnn.cli.train import main as train
+    from tfbnn.reproduce import figures
+    from tfbnn.run_config import RunConfig
+    from tfbnn.training import outlier_data
+    mnist = mnist_fixture(str(tmp_path / 'mnist'))
+    run_dir = str(tmp_path / 'run')
+    assert train(['--dataset', 'mnist', '--data-dir', mnist, '--epochs', '1', '--hidden', '8',
+                  '--eval-samples', '2', '--progress', 'never', '--outlier-exposure', 'strokes',
+                  '--outlier-weight', '0.5', '--output-dir', run_dir]) == 0
+    shown, draw = [], figures.image_rows
+    monkeypatch.setattr(figures, 'image_rows', lambda rows, path: shown.extend(rows) or draw(
+        rows, path))
+    record = ood.reproduce_ood(None, str(tmp_path / 'b'), lambda line: None, run_dir=run_dir)
+    assert os.path.getsize(str(tmp_path / 'b' / ood.FIGURE)) > 1000
+    assert record['protocol']['outlier_exposure'] == 'strokes'
+    assert record['protocol']['outlier_weight'] == 0.5
+    label, images = shown[-1]
+    assert label == 'the outliers it trained on (--outlier-exposure strokes; not scored)'
+    # The first twelve of the run's own bank.
+    dataset = data.load_mnist(mnist)
+    bank = outlier_data.outlier_bank(RunConfig(outlier_exposure='strokes'), dataset)
+    np.testing.assert_array_equal(images, bank[:12])
+    assert len(shown) == 1 + len(data.ALL_KINDS) + 1

@@ -1,6 +1,8 @@
 """tfbnn/reproduce/report_ood.py: the OOD tables from their records, and the probe's filing."""
+import pytest
+
 from tfbnn.internal.jsonio import write_json
-from tfbnn.reproduce import report
+from tfbnn.reproduce import report, report_ood
 
 
 def _ood_record():
@@ -72,3 +74,93 @@ def test_other_runs_are_read_from_their_folder_and_rendered_beside_the_job(tmp_p
         '| `ood_run_bare` (a finished run) | - | - | - | - |',
         '| `ood_run_refit` (the refit) | 1.46% | 0.0224 / 0.0224 | 0.850 | - |']
     assert 'not run yet' in report.render_results({})['ood_runs']
+
+
+def _row(kind, weight, seed, error, ece, mi, entropy):
+    return dict(outlier_exposure=kind, outlier_weight=weight, seed=seed, val_error=error,
+                val_ece=ece, val_ood_auroc_mi=mi, val_ood_auroc_entropy=entropy)
+
+
+def _outlier_rows():
+    return [_row('none', 1.0, 0, 0.021, 0.009, 0.85, 0.85),
+            _row('none', 1.0, 1, 0.023, 0.009, 0.87, 0.87),
+            _row('strokes', 0.5, 0, 0.020, 0.008, 0.88, 0.90),
+            _row('strokes', 0.5, 1, 0.022, 0.008, 0.90, 0.90),
+            _row('strokes', 1.0, 0, 0.021, 0.009, 0.90, 0.90),
+            _row('strokes', 1.0, 1, 0.022, 0.009, 0.90, 0.90),
+            _row('strokes', 2.0, 0, 0.025, 0.009, 0.95, 0.95),
+            _row('strokes', 2.0, 1, 0.026, 0.009, 0.95, 0.95)]
+
+
+def test_the_outlier_choice_follows_the_rule_written_before_the_runs():
+    rows = _outlier_rows()
+    # Scores (mean over seeds of the two AUROCs' mean): none 0.86, 0.5 0.895,
+    # 1 0.90, 2 0.95 -- but 2's error (2.55%) exceeds none's (2.2%) + 0.2 pp.
+    # Of the rest 1 is best, and 0.5 is within 0.005 of it: the simpler wins.
+    assert report_ood.choose_outliers(rows) == ('strokes', 0.5)
+    # With 0.5 more than 0.005 behind, 1 is chosen.
+    rows[2] = _row('strokes', 0.5, 0, 0.020, 0.008, 0.87, 0.88)
+    assert report_ood.choose_outliers(rows) == ('strokes', 1.0)
+    # Error within the slack (2.2% + 0.2 pp, exactly) keeps 2 in; ECE over 2% drops it.
+    rows[6:] = [_row('strokes', 2.0, s, 0.024, 0.009, 0.95, 0.95) for s in (0, 1)]
+    assert report_ood.choose_outliers(rows) == ('strokes', 2.0)
+    rows[6:] = [_row('strokes', 2.0, s, 0.020, 0.021, 0.95, 0.95) for s in (0, 1)]
+    assert report_ood.choose_outliers(rows) == ('strokes', 1.0)
+    # Nothing beats the baseline by more than 0.005: no outliers.
+    flat = [_row('none', 1.0, 0, 0.02, 0.01, 0.9, 0.9), _row('strokes', 1.0, 0, 0.02, 0.01,
+                                                              0.904, 0.904)]
+    assert report_ood.choose_outliers(flat) == ('none', 0.0)
+    # The baseline is always a candidate, whatever its own ECE.
+    hot = [_row('none', 1.0, 0, 0.02, 0.03, 0.9, 0.9), _row('strokes', 1.0, 0, 0.02, 0.03,
+                                                             0.99, 0.99)]
+    assert report_ood.choose_outliers(hot) == ('none', 0.0)
+    with pytest.raises(ValueError, match='need the baseline'):
+        report_ood.choose_outliers(rows[2:])
+
+
+def test_the_outlier_probe_is_read_rendered_with_its_choice_and_never_collected(tmp_path):
+    (tmp_path / 'probes').mkdir()
+    write_json(str(tmp_path / 'probes' / 'ood_outlier_validation.json'),
+               dict(rows=_outlier_rows()))
+    table = report.render_results(report.load_records(str(tmp_path)))['ood_outliers']
+    lines = table.splitlines()
+    assert lines[2] == '| none | - | 0, 1 | 2.20% | 0.90% | 0.860 | 0.860 | 0.850 / 0.870 |  |'
+    assert lines[3] == ('| strokes | 0.5 | 0, 1 | 2.10% | 0.80% | 0.890 | 0.900 | 0.890 / 0.900 '
+                        '| yes |')
+    assert [line.split(' | ')[1] for line in lines[2:]] == ['-', '0.5', '1', '2']
+    assert 'no probe record' in report.render_results({})['ood_outliers']
+    out = tmp_path / 'out'
+    (out / 'probes').mkdir(parents=True)
+    write_json(str(out / 'probes' / 'ood_outlier_validation.json'), dict(rows=_outlier_rows()))
+    assert report.collect_records(str(out), str(tmp_path / 'results')) == {}
+
+
+def _outlier_run(seed, letters, weight=0.5, kind='strokes', error=0.021):
+    rec = _ood_record()
+    rec['metrics']['test_error'] = error
+    rec['sets']['letters'] = dict(auroc_mi=letters - 0.01, auroc_entropy=letters, examples=10000)
+    rec['protocol'] = dict(seed=seed, outlier_exposure=kind, outlier_weight=weight)
+    return rec
+
+
+def test_the_goal_gains_a_row_for_the_chosen_outlier_setting():
+    runs = {'ood_run_strokes_s0': _outlier_run(0, 0.93), 'ood_run_strokes_s1': _outlier_run(1, 0.9),
+            'ood_run_other': _outlier_run(0, 0.99, weight=2.0),  # not the chosen weight
+            'ood_run_seed1': _outlier_run(1, 0.99, kind='none')}
+    records = dict(mnist_ood=_ood_record(), ood_outlier_probe=dict(rows=_outlier_rows()),
+                   ood_runs=runs)
+    assert sorted(report_ood.outlier_runs(records, 'strokes', 0.5)) == [0, 1]
+    goals = report.render_results(records)['goals'].splitlines()
+    rows = [line for line in goals if line.startswith('| MNIST 784-400-400, 10 epochs')]
+    assert len(rows) == 2 and 'letters 0.880' in rows[0]
+    assert rows[1].startswith('| MNIST 784-400-400, 10 epochs of the job: OOD AUROC (MI or '
+                              'entropy) >= 0.95 on every set, with `--outlier-exposure strokes '
+                              '--outlier-weight 0.5` (chosen on validation), test error < 3% | ')
+    assert 'letters 0.930, noise 1.000; letters over 2 seeds 0.900-0.930 | **missed** |' in rows[1]
+    # Met when seed 0 meets it; no row without the probe or the seed-0 run.
+    runs['ood_run_strokes_s0'] = _outlier_run(0, 0.96)
+    assert '**met**' in report.render_results(records)['goals'].splitlines()[-1]
+    del runs['ood_run_strokes_s0']
+    assert 'outlier' not in report.render_results(records)['goals']
+    del records['ood_outlier_probe']
+    assert 'outlier' not in report.render_results(records)['goals']

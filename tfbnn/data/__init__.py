@@ -17,6 +17,7 @@ The public API:
   load_npz                             a user's .npz archive
   hold_out_validation                  carve a validation split from training
   builtin_ood, OOD_KINDS, kind_seed    out-of-distribution images made from a test set
+  render_strokes, stroke_outliers      random pen strokes framed like digits (outliers)
 """
 from tfbnn.data.dataset import TASKS, Dataset, make_dataset
 from tfbnn.data.digits import load_digits
@@ -24,6 +25,7 @@ from tfbnn.data.load import DATASETS, load_dataset
 from tfbnn.data.mnist import load_mnist, load_mnist_test_images, read_idx
 from tfbnn.data.npz import load_npz
 from tfbnn.data.ood import ALL_KINDS, OOD_KINDS, builtin_ood, check_ood_kinds, kind_seed
+from tfbnn.data.strokes import render_strokes, stroke_outliers
 from tfbnn.data.toy_regression import load_toy_regression
 from tfbnn.data.uci import load_uci
 from tfbnn.data.validation import hold_out_validation, validation_count
@@ -32,5 +34,5 @@ from tfbnn.data.volumes3d import load_volumes3d
 __all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS',
            'load_digits', 'load_mnist', 'load_mnist_test_images', 'read_idx', 'load_uci',
            'load_toy_regression', 'load_volumes3d', 'load_npz', 'hold_out_validation',
-           'validation_count', 'builtin_ood', 'check_ood_kinds', 'kind_seed', 'OOD_KINDS',
-           'ALL_KINDS']
+           'validation_count', 'render_strokes', 'stroke_outliers', 'builtin_ood',
+           'check_ood_kinds', 'kind_seed', 'OOD_KINDS', 'ALL_KINDS']

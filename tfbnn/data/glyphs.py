@@ -23,6 +23,7 @@ import os
 
 import numpy as np
 
+from tfbnn.data.framing import frame_like_mnist
 from tfbnn.errors import ConfigError
 
 __all__ = ['LETTERS', 'FONT_FILES', 'font_paths', 'render_letters']
@@ -76,25 +77,6 @@ def _draw(font, letter, shear, angle):
     return pixels[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
 
 
-def _frame(glyph, height, width):
-    """`glyph` scaled into the MNIST box and centred by mass, in [0, 1]."""
-    from PIL import Image
-    box = max(1, int(round(20.0 / 28.0 * min(height, width))))
-    scale = float(box) / max(glyph.shape)
-    h = min(height, max(1, int(round(glyph.shape[0] * scale))))
-    w = min(width, max(1, int(round(glyph.shape[1] * scale))))
-    small = np.asarray(Image.fromarray(glyph).resize((w, h), Image.LANCZOS), np.float64)
-    small = np.clip(small, 0.0, 255.0) / 255.0
-    mass = max(small.sum(), 1e-12)
-    rows, cols = np.mgrid[:h, :w]
-    top = int(round(height / 2.0 - (rows * small).sum() / mass))
-    left = int(round(width / 2.0 - (cols * small).sum() / mass))
-    top, left = min(max(top, 0), height - h), min(max(left, 0), width - w)
-    out = np.zeros([height, width])
-    out[top:top + h, left:left + w] = small
-    return out
-
-
 def render_letters(count, height, width, rng, letters=LETTERS):
     """`count` letters framed like MNIST digits, bright on a dark ground.
 
@@ -131,5 +113,5 @@ def render_letters(count, height, width, rng, letters=LETTERS):
         font = fonts[rng.randint(len(fonts))]
         glyph = _draw(font, letters[labels[i]], rng.uniform(-_MAX_SHEAR, _MAX_SHEAR),
                       rng.uniform(-_MAX_ANGLE, _MAX_ANGLE))
-        out[i] = _frame(glyph, height, width)
+        out[i] = frame_like_mnist(glyph, height, width)
     return out, labels

@@ -40,6 +40,7 @@ pass its folder to `--ood-data-dir`.
 import numpy as np
 
 from tfbnn.data.dataset import make_dataset
+from tfbnn.data.framing import ink_to_pixels
 from tfbnn.data.glyphs import render_letters
 from tfbnn.errors import ConfigError
 
@@ -140,11 +141,10 @@ def labelled_ood_images(x, kind, low, high, seed=_SEED):
                               "got examples of shape %s" % (kind, x.shape[1:]))
         if kind == 'photos':
             grey = _stretch(_photo_crops(x.shape[0], x.shape[1], x.shape[2], rng), low, high)
+            out = np.repeat(grey[..., None], x.shape[-1], axis=-1)
         else:
             ink, labels = render_letters(x.shape[0], x.shape[1], x.shape[2], rng)
-            dark_ground = x.mean() <= (low + high) / 2.0
-            grey = low + (high - low) * (ink if dark_ground else 1.0 - ink)
-        out = np.repeat(grey[..., None], x.shape[-1], axis=-1)
+            out = ink_to_pixels(ink, x, low, high)
     elif kind == 'permuted':
         flat = x.reshape(x.shape[0], -1)
         order = np.argsort(rng.rand(*flat.shape), axis=1)

@@ -22,6 +22,7 @@ from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import figures, runner
 from tfbnn.reproduce.pruning import sigma_quantiles
 from tfbnn.reproduce.report_ood import FIGURE
+from tfbnn.training import outlier_data
 
 __all__ = ['ood_options', 'reproduce_ood', 'letter_scores']
 
@@ -97,9 +98,14 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False,
                      other.x_test, None))
     scores = _score(run, dataset.x_test, sets, config.eval_batch_size, log)
     scores['letters']['faces'] = [os.path.basename(p)[:-len('.ttf')] for p in font_paths()]
-    figures.image_rows([('MNIST test digits (in distribution)', dataset.x_test)] + [
+    rows = [('MNIST test digits (in distribution)', dataset.x_test)] + [
         ('%s: AUROC %.3f (mutual information)' % (name, scores[name]['auroc_mi']), x)
-        for name, x, _ in sets], os.path.join(out_dir, FIGURE))
+        for name, x, _ in sets]
+    if config.outlier_exposure != 'none':
+        rows.append(('the outliers it trained on (--outlier-exposure %s; not scored)'
+                     % config.outlier_exposure,
+                     outlier_data.outlier_bank(config, dataset, count=12)))
+    figures.image_rows(rows, os.path.join(out_dir, FIGURE))
     record = dict(experiment='mnist_ood', protocol=dict(config.to_dict(), data_dir=config.data_dir,
                                                         output_dir=None),
                   run_dir=run_dir, checkpoint=os.path.basename(run.checkpoint),

@@ -44,7 +44,8 @@ PRUNING_PROBES = os.path.join('probes', 'pruning_*.json')
 def load_records(folder):
     """name -> record for each record file present in `folder`; the pruning
     probes under 'pruning_probes', as file stem -> record, and the OOD probes
-    under 'ood_probe' and 'ood_runs' (file stem -> record)."""
+    under 'ood_probe', 'ood_outlier_probe' and 'ood_runs' (file stem ->
+    record)."""
     out = {}
     for name, filename in RECORDS.items():
         record = read_json(os.path.join(folder, filename))
@@ -56,9 +57,11 @@ def load_records(folder):
                   for path in sorted(glob.glob(os.path.join(folder, pattern)))}
         if probes:
             out[name] = probes
-    ood_probe = read_json(os.path.join(folder, report_ood.OOD_PROBE))
-    if ood_probe is not None:
-        out['ood_probe'] = ood_probe
+    for name, filename in (('ood_probe', report_ood.OOD_PROBE),
+                           ('ood_outlier_probe', report_ood.OUTLIER_PROBE)):
+        probe = read_json(os.path.join(folder, filename))
+        if probe is not None:
+            out[name] = probe
     return out
 
 
@@ -72,7 +75,7 @@ def collect_records(out_dir, results_dir):
       The records copied, as `load_records` gives them.
     """
     records = load_records(out_dir)
-    for probes in ('pruning_probes', 'ood_probe', 'ood_runs'):  # probes are filed by hand
+    for probes in ('pruning_probes', 'ood_probe', 'ood_outlier_probe', 'ood_runs'):  # by hand
         records.pop(probes, None)
     for name, record in records.items():
         if name in _CURVES and 'val_curve' not in record:
@@ -351,6 +354,7 @@ def render_results(records):
                 ood_letters=report_ood.render_ood_letters(records),
                 ood_probe=report_ood.render_ood_probe(records),
                 ood_runs=report_ood.render_ood_runs(records),
+                ood_outliers=report_ood.render_ood_outliers(records),
                 mnist=_mnist(records), selection=_selection(records),
                 scales=_scales(records), scale_adam=_scale_adam(records),
                 mean_init=_mean_init(records),

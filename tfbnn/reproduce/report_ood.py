@@ -7,15 +7,25 @@
                settings against the letters made from validation images.
   ood_runs     `probes/ood_run_*.json`, filed by hand: other finished MNIST
                runs scored on the same sets (`mnist-ood --run`).
+  ood_outliers `probes/ood_outlier_validation.json`, filed by hand: the job
+               with and without --outlier-exposure against the letters made
+               from validation images, several seeds each, and the choice
+               among them (`choose_outliers`, the rule written before the runs).
 """
-__all__ = ['FIGURE', 'OOD_PROBE', 'OOD_RUN_PROBES', 'render_ood', 'render_ood_letters', 'render_ood_probe',
-           'render_ood_runs']
+__all__ = ['FIGURE', 'OOD_PROBE', 'OOD_RUN_PROBES', 'OUTLIER_PROBE', 'render_ood',
+           'render_ood_letters', 'render_ood_probe', 'render_ood_runs', 'render_ood_outliers',
+           'choose_outliers', 'outlier_runs']
 
 # `mnist-ood`'s examples of every set scored, beside its ood.json.
 FIGURE = 'ood_sets.png'
 # The hand-filed probe records, relative to docs/results/ (never copied from --out).
 OOD_PROBE = 'probes/ood_letters_validation.json'
 OOD_RUN_PROBES = 'probes/ood_run_*.json'
+OUTLIER_PROBE = 'probes/ood_outlier_validation.json'
+# The choice among outlier settings: the mean validation error may exceed the
+# baseline's by at most this, the mean validation ECE must be at most this,
+# and a simpler setting within this much of the best score is preferred.
+_ERROR_SLACK, _MAX_ECE, _TIE = 0.002, 0.02, 0.005
 _NOT_RUN = '(not run yet: `python scripts/reproduce.py mnist-ood`)'
 
 
@@ -87,3 +97,84 @@ def render_ood_runs(records):
         rows.append('| %s | %s | %s | %s |' % (label, '-' if error is None else
                                                '%.2f%%' % (100 * error), sigmas, ' | '.join(cells)))
     return '\n'.join(rows)
+
+
+def _settings(rows):
+    """(kind, weight) -> the rows of its seeds, simplest first: none, then by weight."""
+    out = {}
+    for r in rows:
+        key = (r['outlier_exposure'], 0.0 if r['outlier_exposure'] == 'none'
+               else float(r['outlier_weight']))
+        out.setdefault(key, []).append(r)
+    return dict(sorted(out.items(), key=lambda item: (item[0][0] != 'none', item[0][1])))
+
+
+def _mean(rows, key):
+    return sum(r[key] for r in rows) / len(rows)
+
+
+def _score(rows):
+    """The mean over seeds of (AUROC of MI + AUROC of entropy) / 2."""
+    return sum((r['val_ood_auroc_mi'] + r['val_ood_auroc_entropy']) / 2 for r in rows) / len(rows)
+
+
+def choose_outliers(rows):
+    """The outlier setting the validation rows choose, by the rule fixed before
+    the runs (docs/RESULTS.md): among the baseline (`none`) and the settings
+    whose mean validation error is at most the baseline's + 0.2 pp and whose
+    mean validation ECE is at most 2%, the highest mean over seeds of
+    (AUROC MI + AUROC entropy) / 2 on the letters; a simpler setting (none <
+    smaller weight) within 0.005 of it is chosen instead.
+
+    Args:
+      rows: dicts with outlier_exposure, outlier_weight, seed, val_error,
+        val_ece, val_ood_auroc_mi, val_ood_auroc_entropy; one setting must
+        be `none`.
+
+    Returns:
+      (kind, weight) of the chosen setting (weight 0.0 for none).
+
+    Raises:
+      ValueError: no `none` rows.
+    """
+    settings = _settings(rows)
+    base = [rows_ for (kind, _), rows_ in settings.items() if kind == 'none']
+    if not base:
+        raise ValueError('choose_outliers: the rows need the baseline (outlier_exposure none)')
+    limit = _mean(base[0], 'val_error') + _ERROR_SLACK
+    eligible = [(key, _score(r)) for key, r in settings.items() if key[0] == 'none' or (
+        _mean(r, 'val_error') <= limit + 1e-12 and _mean(r, 'val_ece') <= _MAX_ECE)]
+    best = max(score for _, score in eligible)
+    return next(key for key, score in eligible if score >= best - _TIE - 1e-12)
+
+
+def render_ood_outliers(records):
+    """One row per outlier setting: the means over its seeds, the score per
+    seed, and the setting `choose_outliers` picks."""
+    rec = records.get('ood_outlier_probe')
+    if not rec:
+        return '(no probe record: `docs/results/%s`)' % OUTLIER_PROBE
+    chosen = choose_outliers(rec['rows'])
+    rows = ['| outliers | lambda | seeds | validation error | validation ECE | AUROC on letters, '
+            'MI | entropy | score by seed | chosen |', '|---|---|---|---|---|---|---|---|---|']
+    for key, runs in _settings(rec['rows']).items():
+        runs = sorted(runs, key=lambda r: r['seed'])
+        rows.append('| %s | %s | %s | %.2f%% | %.2f%% | %.3f | %.3f | %s | %s |' % (
+            key[0], '-' if key[0] == 'none' else '%g' % key[1],
+            ', '.join(str(r['seed']) for r in runs), 100 * _mean(runs, 'val_error'),
+            100 * _mean(runs, 'val_ece'), _mean(runs, 'val_ood_auroc_mi'),
+            _mean(runs, 'val_ood_auroc_entropy'),
+            ' / '.join('%.3f' % _score([r]) for r in runs), 'yes' if key == chosen else ''))
+    return '\n'.join(rows)
+
+
+def outlier_runs(records, kind, weight):
+    """seed -> the `ood_runs` records of networks trained with
+    --outlier-exposure `kind` at --outlier-weight `weight`."""
+    out = {}
+    for run in records.get('ood_runs', {}).values():
+        protocol = run.get('protocol', {})
+        if protocol.get('outlier_exposure', 'none') == kind != 'none' and \
+                protocol.get('outlier_weight') == weight:
+            out[protocol['seed']] = run
+    return out

@@ -4,10 +4,10 @@ import collections
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn import (diagnostics, losses, models, predictive, pruning, replica_losses, rho_step,
-                   run_config)
+from tfbnn import (diagnostics, losses, models, outliers, predictive, pruning, replica_losses,
+                   rho_step, run_config)
 from tfbnn.errors import ConfigError
-from tfbnn.training import sharding
+from tfbnn.training import outlier_data, sharding
 
 __all__ = ['TrainGraph', 'Replica', 'build_train_graph', 'NON_FINITE_MESSAGE', 'steps_per_epoch',
            'log_summary_value']
@@ -101,14 +101,15 @@ def _index_pipeline(num_examples, batch_size, epochs, seed):
 
 
 _Input = collections.namedtuple('_Input', [
-    'x', 'y', 'idx', 'variables', 'feed', 'iterator', 'start_epoch', 'skip_batches', 'round',
-    'global_count', 'counter'])
+    'x', 'y', 'x_outlier', 'idx', 'variables', 'feed', 'iterator', 'start_epoch', 'skip_batches',
+    'round', 'global_count', 'counter'])
 _Input.__doc__ = """The training batch of a step (`_input`).
 
 Attributes:
   x, y: the batch's examples and targets.
+  x_outlier: with --outlier-exposure, an outlier image per example (else None).
   idx: int64 `Tensor` of the batch's example indices.
-  variables: [x_train, y_train], the local variables holding the arrays.
+  variables: [x_train, y_train(, outliers)], the local variables holding the arrays.
   feed: the feed dict that fills them.
   iterator, start_epoch, skip_batches: the single-process index pipeline
     (None with a `Replica`).
@@ -152,21 +153,48 @@ def _input(config, dataset, replica, global_step):
                                                        replica.index, config.seed)
         x = tf.gather(x_var, idx)
         y = tf.gather(y_var, idx)
-    return _Input(x, y, idx, [x_var, y_var], {x_ph: dataset.x_train, y_ph: dataset.y_train},
-                  iterator, start_epoch, skip, round_, global_count, counter)
+        variables, feed = [x_var, y_var], {x_ph: dataset.x_train, y_ph: dataset.y_train}
+        x_outlier = None
+        if config.outlier_exposure != 'none':
+            bank = outlier_data.outlier_bank(config, dataset)
+            bank_var, bank_ph = _in_memory(bank, 'outliers')
+            x_outlier = tf.gather(bank_var, idx % bank.shape[0])
+            variables.append(bank_var)
+            feed[bank_ph] = bank
+    return _Input(x, y, x_outlier, idx, variables, feed, iterator, start_epoch, skip, round_,
+                  global_count, counter)
 
 
-def _likelihood(spec, x, y, k, regression):
+def _likelihood(spec, x, y, k, regression, x_outlier=None, outlier_weight=1.0):
     """The network on the batch (K weight samples), its NLL and the summed train metric.
 
+    With `x_outlier` (an outlier image per example), the network sees the
+    outliers in the same pass (the same weight sample, after the batch) and
+    the NLL of example b becomes nll_b + lambda H(U, p(. | x~_b, w))
+    (`tfbnn.outliers`), so every ELBO scheme and replica share counts the
+    outlier term as it counts the data term.
+
     Returns:
-      (`models.Network`, NLL per example (and sample), summed squared error
-      or error count of the batch).
+      (`models.Network` on the batch alone, NLL per example (and sample),
+      summed squared error or error count of the batch, the mean outlier
+      term lambda H(U, p) (None without outliers)).
     """
+    # Without outliers the graph is op for op the one before the option
+    # existed: op-level seeds follow the op count, so runs repeat their records.
+    outlier_term = None
+    if x_outlier is not None:
+        batch = tf.shape(x)[0]
+        x = tf.concat([x, x_outlier], 0)
     # K weight samples see the same batch: the first layer takes it once
     # (shared_input) instead of K tiled copies, and does x mu once.
     net = models.build_network(spec, x, sample=True, num_samples=None if k == 1 else k,
                                shared_input=k > 1, training=True)
+    if x_outlier is not None:
+        with tf.name_scope('outlier_exposure'):
+            per_example = outlier_weight * outliers.uniform_cross_entropy(
+                net.outputs[..., batch:, :])
+            outlier_term = tf.reduce_mean(per_example)
+        net = net._replace(outputs=net.outputs[..., :batch, :])
     with tf.name_scope('likelihood'):
         labels = y if k == 1 else tf.broadcast_to(y, tf.shape(net.outputs)[:2])
         if regression:
@@ -180,7 +208,9 @@ def _likelihood(spec, x, y, k, regression):
             probs = probs if k == 1 else tf.reduce_mean(probs, 0)
             train_metric = tf.reduce_sum(tf.cast(
                 tf.not_equal(tf.argmax(probs, -1), y), tf.float32))
-    return net, nll, train_metric
+        if x_outlier is not None:
+            nll += per_example
+    return net, nll, train_metric, outlier_term
 
 
 def _objective(config, n, net, nll, inp, replica, global_step, regression):
@@ -256,10 +286,11 @@ def _train_op(config, loss, replica, global_step, inp, spe):
 
 def _summaries(fetches, train_metric, idx, regression):
     """The merged TensorBoard summaries of the per-step scalars."""
+    keys = ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'grad_norm')
     with tf.name_scope('summaries'):
         return tf.summary.merge([
             tf.summary.scalar('elbo/' + key, fetches[key])
-            for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'grad_norm')] + [
+            for key in keys + (('outlier_term',) if 'outlier_term' in fetches else ())] + [
             tf.summary.scalar('train/learning_rate', fetches['learning_rate']),
             tf.summary.scalar('train/batch_rmse' if regression else 'train/batch_error',
                               tf.sqrt(train_metric / tf.cast(tf.size(idx), tf.float32))
@@ -293,8 +324,9 @@ def build_train_graph(config, dataset, spec, device, replica=None):
     global_step = tf.train.get_or_create_global_step()
     inp = _input(config, dataset, replica, global_step)
     with tf.device(device):
-        net, nll, train_metric = _likelihood(spec, inp.x, inp.y, config.train_samples,
-                                             regression)
+        net, nll, train_metric, outlier_term = _likelihood(
+            spec, inp.x, inp.y, config.train_samples, regression, inp.x_outlier,
+            config.outlier_weight)
         terms = _objective(config, n, net, nll, inp, replica, global_step, regression)
         train_op, opt, grad_norm, rate = _train_op(config, terms.loss, replica, global_step,
                                                    inp, spe)
@@ -309,6 +341,8 @@ def build_train_graph(config, dataset, spec, device, replica=None):
                    grad_norm=grad_norm, batch_size=tf.size(inp.idx),
                    train_metric_sum=train_metric,
                    learning_rate=tf.convert_to_tensor(rate, tf.float32))
+    if outlier_term is not None:
+        fetches['outlier_term'] = outlier_term
     summary = _summaries(fetches, train_metric, inp.idx, regression)
     diag = diag_summary = None
     if config.diagnostics_every:
@@ -317,8 +351,7 @@ def build_train_graph(config, dataset, spec, device, replica=None):
     # Relative paths in the checkpoint state: a run folder can be moved (or
     # mounted elsewhere, as from a container) and still resume and export.
     saver = tf.train.Saver(max_to_keep=config.keep_checkpoints, save_relative_paths=True)
-    x_var, y_var = inp.variables
-    data_init = tf.group(x_var.initializer, y_var.initializer)
+    data_init = tf.group(*[v.initializer for v in inp.variables])
     return TrainGraph(global_step, data_init, inp.feed,
                       inp.iterator.initializer if inp.iterator else None, inp.start_epoch,
                       inp.skip_batches, train_op, fetches, summary, eval_input, pred_ops, saver,

@@ -131,6 +131,9 @@ class EpochStats(object):
         """Adds one step's fetched values (`TrainGraph.fetches`)."""
         for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'learning_rate'):
             self.sums[key] = self.sums.get(key, 0.0) + float(out[key])
+        if out.get('outlier_term'):  # --outlier-exposure (part of the nll term)
+            self.sums['outlier_term'] = self.sums.get('outlier_term', 0.0) + float(
+                out['outlier_term'])
         self.steps += 1
         self.examples += int(out['batch_size'])
         self.metric_sum += float(out['train_metric_sum'])
@@ -152,8 +155,9 @@ def epoch_line(epoch, epochs, step, s, regression, target_std):
     """The one log line of an epoch: the ELBO parts, the train metric, throughput."""
     metric = ('train rmse %.4g' % (s['train_rmse'] * target_std) if regression
               else 'train err %.2f%%' % (100 * s['train_error']))
-    return ('epoch %d/%d step %d | nll term %.4g | kl %.4g | kl coef %.3g | scaled kl %.4g | '
-            'loss %.4g | %s | %.0f ex/s' % (epoch, epochs, step, s['nll_term'], s['kl'],
+    outliers = (' (outliers %.4g)' % s['outlier_term']) if 'outlier_term' in s else ''
+    return ('epoch %d/%d step %d | nll term %.4g%s | kl %.4g | kl coef %.3g | scaled kl %.4g | '
+            'loss %.4g | %s | %.0f ex/s' % (epoch, epochs, step, s['nll_term'], outliers, s['kl'],
                                             s['kl_coefficient'], s['scaled_kl'], s['loss'],
                                             metric, s['examples_per_second']))
 

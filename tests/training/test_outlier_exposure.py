@@ -1,0 +1,164 @@
+"""The job's --outlier-exposure: the bank, the pairing, the objective's
+bookkeeping, the log, resume, and every refusal."""
+import dataclasses
+import math
+import re
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from tfbnn import data, run_config
+from tfbnn.cli.train import main
+from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.run_config import RunConfig
+from tfbnn.training import graph, outlier_data
+
+from tests.training.test_train_job import QUICK, read, run
+
+OE = ['--outlier-exposure', 'strokes']
+
+
+def _images(n=12, size=8, seed=0):
+    rng = np.random.RandomState(seed)
+    x = rng.uniform(0, 0.2, size=(n, size, size, 1)).astype(np.float32)
+    x[:, 2:6, 3:5] = 1.0
+    return data.make_dataset('tiny', 'classification', 'tiny', x, rng.randint(0, 3, n),
+                             x[:2], rng.randint(0, 3, 2), num_classes=3)
+
+
+def test_the_job_trains_with_stroke_outliers_and_logs_their_term(tmp_path, capsys):
+    code, out = run(tmp_path, *(QUICK + OE + ['--outlier-weight', '0.5']))
+    assert code == 0
+    config = read(out, 'config.json')
+    assert config['outlier_exposure'] == 'strokes' and config['outlier_weight'] == 0.5
+    history = read(out, 'history.json')
+    assert len(history['outlier_term']) == 2
+    for term, nll in zip(history['outlier_term'], history['nll_term']):
+        # lambda H(U, p) >= lambda log K, and it is part of the nll term.
+        assert term >= 0.5 * math.log(10) - 1e-4 and nll > term
+    assert re.search(r'nll term [\d.]+ \(outliers [\d.]+\)', capsys.readouterr().out)
+    assert read(out, 'metrics.json')['test_error'] < 0.9
+
+
+def test_the_bank_is_drawn_from_the_seed_in_the_data_range(monkeypatch):
+    monkeypatch.setattr(outlier_data, 'BANK_SIZE', 5)
+    dataset = _images()
+    config = RunConfig(outlier_exposure='strokes', seed=3)
+    bank = outlier_data.outlier_bank(config, dataset)
+    assert bank.shape == (5, 8, 8, 1) and bank.dtype == np.float32
+    lo, hi = dataset.x_train.min(), dataset.x_train.max()
+    assert bank.min() == pytest.approx(lo) and bank.max() <= hi
+    np.testing.assert_array_equal(bank, outlier_data.outlier_bank(config, dataset))
+    other = outlier_data.outlier_bank(dataclasses.replace(config, seed=4), dataset)
+    assert not np.array_equal(bank, other)
+    # Fewer examples than BANK_SIZE: one outlier per example.
+    assert outlier_data.outlier_bank(config, _images(n=3)).shape[0] == 3
+
+
+def test_each_example_meets_the_outlier_of_its_index(monkeypatch):
+    monkeypatch.setattr(outlier_data, 'BANK_SIZE', 5)
+    dataset = _images()
+    config = RunConfig(outlier_exposure='strokes', batch_size=4, epochs=2, seed=1)
+    bank = outlier_data.outlier_bank(config, dataset)
+    with tf.Graph().as_default():
+        inp = graph._input(config, dataset, None, tf.train.get_or_create_global_step())
+        with tf.Session() as sess:
+            sess.run(tf.group(*[v.initializer for v in inp.variables]), inp.feed)
+            sess.run(inp.iterator.initializer, {inp.start_epoch: 0, inp.skip_batches: 0})
+            seen = set()
+            for _ in range(6):
+                idx, x_out = sess.run([inp.idx, inp.x_outlier])
+                np.testing.assert_array_equal(x_out, bank[idx % 5])
+                seen.update(idx.tolist())
+    assert seen == set(range(12))
+
+
+def test_the_nll_of_an_example_gains_exactly_lambda_times_h_uniform():
+    dataset = _images()
+    spec = run_config.model_spec(RunConfig(hidden=[6]), 'classification', 3)
+    with tf.Graph().as_default():
+        tf.set_random_seed(0)
+        x = tf.constant(dataset.x_train[:5])
+        y = tf.constant(dataset.y_train[:5])
+        bank = tf.constant(outlier_data.outlier_bank(RunConfig(outlier_exposure='strokes'),
+                                                     dataset)[:5])
+        net, nll, _, term = graph._likelihood(spec, x, y, 1, False, bank, 0.7)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            logits, nll_, term_ = sess.run([net.outputs, nll, term])
+    assert logits.shape == (5, 3)  # the batch alone, the outliers split off
+    z = logits - logits.max(1, keepdims=True)
+    ce = -(z - np.log(np.exp(z).sum(1, keepdims=True)))[np.arange(5), dataset.y_train[:5]]
+    # The same forward pass: the mean nll is the data's cross-entropy plus the term.
+    np.testing.assert_allclose(nll_.mean(), ce.mean() + term_, rtol=1e-5)
+    assert term_ >= 0.7 * math.log(3) - 1e-6
+
+
+def test_several_weight_samples_split_the_outliers_off_each():
+    dataset = _images()
+    spec = run_config.model_spec(RunConfig(hidden=[6]), 'classification', 3)
+    with tf.Graph().as_default():
+        x, y = tf.constant(dataset.x_train[:5]), tf.constant(dataset.y_train[:5])
+        net, nll, _, term = graph._likelihood(spec, x, y, 3, False, x[::-1], 1.0)
+        assert net.outputs.shape.as_list()[0] == 3
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            logits, nll_ = sess.run([net.outputs, nll])
+    assert logits.shape == (3, 5, 3) and nll_.shape == (3, 5)
+
+
+def test_resume_keeps_the_outlier_objective():
+    saved = RunConfig(outlier_exposure='strokes')
+    with pytest.raises(CheckpointError, match=re.escape(
+            'cannot resume: --outlier-weight was 1.0 in the saved run, now 2.0; a resumed run '
+            'keeps its objective')):
+        run_config.check_compatible(saved, dataclasses.replace(saved, outlier_weight=2.0))
+    with pytest.raises(CheckpointError, match="--outlier-exposure was 'strokes'"):
+        run_config.check_compatible(saved, RunConfig(resume=True))
+    # A run directory from before the option: its config.json lacks it and means none.
+    old = RunConfig().to_dict()
+    del old['outlier_exposure'], old['outlier_weight']
+    assert RunConfig.from_dict(old).outlier_exposure == 'none'
+
+
+def test_resume_with_outliers_continues(tmp_path):
+    code, out = run(tmp_path, *(QUICK + OE))
+    assert code == 0
+    code, out = run(tmp_path, *(OE + ['--epochs', '3', '--hidden', '16', '--eval-samples', '4',
+                                      '--progress', 'never', '--resume']))
+    assert code == 0
+    assert read(out, 'metrics.json')['steps'] == 3 * 12
+
+
+@pytest.mark.parametrize('flags, match', [
+    (['--dataset', 'uci', '--data-dir', 'x'], 'needs classification of 2-D images; uci is a '
+                                               'regression task'),
+    (['--dataset', 'toy_regression'], 'toy_regression is a regression task'),
+    (['--dataset', 'volumes3d'], 'volumes3d is 3-D volumes'),
+    (['--norm', 'batch'], 'the outliers would enter the batch statistics'),
+    (['--outlier-weight', '0'], '--outlier-weight must be a positive number'),
+])
+def test_impossible_combinations_are_one_line_errors(tmp_path, capsys, flags, match):
+    code, _ = run(tmp_path, *(QUICK + OE + flags))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and match in err[0], err
+
+
+def test_an_unknown_kind_is_refused(capsys):
+    assert main(['--outlier-exposure', 'photos']) == 2
+    assert capsys.readouterr().err.strip() == (
+        "tfbnn-train: error: --outlier-exposure must be one of none, strokes, got 'photos'")
+
+
+def test_loaded_data_that_cannot_take_strokes_is_refused():
+    config = RunConfig(outlier_exposure='strokes')
+    regression = data.make_dataset('r', 'regression', 'r', np.zeros([4, 8, 8, 1]), np.zeros(4),
+                                   np.zeros([2, 8, 8, 1]), np.zeros(2))
+    with pytest.raises(ConfigError, match="needs a classification dataset; 'r' is a regression"):
+        outlier_data.outlier_bank(config, regression)
+    table = data.make_dataset('t', 'classification', 't', np.zeros([4, 5]), np.arange(4) % 2,
+                              np.zeros([2, 5]), np.arange(2), num_classes=2)
+    with pytest.raises(ConfigError, match=re.escape("draws 2-D images [height, width, "
+                                                    "channels]; 't' has examples of shape [5]")):
+        outlier_data.outlier_bank(config, table)
