@@ -219,8 +219,11 @@ def _check_outliers(config):
     is checked again when the graph is built: npz may hold anything)."""
     kind = config.outlier_exposure
     if kind != 'none' and config.dataset in _NOT_IMAGE_CLASSES:
-        raise ConfigError('--outlier-exposure %s needs classification of 2-D images; %s is %s'
-                          % (kind, config.dataset, _NOT_IMAGE_CLASSES[config.dataset]))
+        raise ConfigError('--outlier-exposure %s needs classification of 2-D images; --dataset '
+                          '%s is %s' % (kind, config.dataset, _NOT_IMAGE_CLASSES[config.dataset]))
+    if kind == 'none' and config.outlier_weight != 1.0:
+        raise ConfigError('--outlier-weight %g needs --outlier-exposure (it weighs the term of '
+                          'the outliers)' % config.outlier_weight)
     if kind != 'none' and config.norm == 'batch':
         raise ConfigError('--outlier-exposure %s with --norm batch: the outliers would enter '
                           'the batch statistics; use --norm group or none' % kind)

@@ -26,16 +26,16 @@ from tfbnn._run_checks import check, flag, json_value, option
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
-from tfbnn.run_setup import (OPTIMIZERS, SCALE_OPTIMIZERS, learning_rate, load_data,
-                             load_datasets, make_optimizer, make_scale_optimizer, model_spec,
-                             ood_kinds)
+from tfbnn.run_setup import (OPTIMIZERS, SCALE_OPTIMIZERS, check_outlier_data, learning_rate,
+                             load_data, load_datasets, make_optimizer, make_scale_optimizer,
+                             model_spec, ood_kinds)
 from tfbnn.version import __version__
 
 __all__ = ['RunConfig', 'DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'OBJECTIVE_KEYS',
            'CONFIG_FORMAT', 'OPTIMIZERS', 'SCALE_OPTIMIZERS', 'validate', 'flag', 'save', 'load',
            'check_compatible',  # and tfbnn.run_setup's:
            'learning_rate', 'make_optimizer', 'make_scale_optimizer', 'model_spec', 'load_data',
-           'load_datasets', 'ood_kinds']
+           'load_datasets', 'ood_kinds', 'check_outlier_data']
 
 # Bumped when a change makes old run directories unreadable.
 CONFIG_FORMAT = 1

@@ -11,7 +11,7 @@ from tfbnn.errors import ConfigError
 
 __all__ = ['OPTIMIZERS', 'SCALE_OPTIMIZERS', 'learning_rate', 'make_optimizer',
            'make_scale_optimizer', 'model_spec', 'load_data',
-           'load_datasets', 'ood_kinds']
+           'load_datasets', 'ood_kinds', 'check_outlier_data']
 
 # adam: Adam (Kingma & Ba 2015) at --learning-rate; sgd: plain gradient
 # descent, the optimiser of Blundell et al. 2015; momentum: heavy-ball
@@ -71,10 +71,12 @@ def load_datasets(config):
     images of `ood_kinds` (`tfbnn.data.builtin_ood`).
 
     Raises:
-      ConfigError: --ood-data-dir or --ood-set for a regression set, or OOD
-        examples of another shape; DataError: see `tfbnn.data.load_dataset`.
+      ConfigError: --ood-data-dir or --ood-set for a regression set, OOD
+        examples of another shape, or data --outlier-exposure cannot draw
+        for (`check_outlier_data`); DataError: see `tfbnn.data.load_dataset`.
     """
     dataset = load_data(config)
+    check_outlier_data(config, dataset)  # before the job writes anything
     ood = None
     kinds = ood_kinds(config, dataset)
     if kinds:
@@ -179,3 +181,22 @@ def model_spec(config, task, num_classes=None):
         prior=prior, norm=config.norm, posterior_init_scale=config.posterior_init_scale,
         task=task, output_units=1 if regression else num_classes,
         posterior_init_mean=config.posterior_init_mean)
+
+
+def check_outlier_data(config, dataset):
+    """Raises ConfigError unless --outlier-exposure (if on) can draw its
+    outliers for `dataset`: a classification set of 2-D images
+    [height, width, channels], each side at least 4 pixels."""
+    kind = config.outlier_exposure
+    if kind == 'none':
+        return
+    if dataset.task != 'classification':
+        raise ConfigError('--outlier-exposure %s needs a classification dataset; %r is a %s task'
+                          % (kind, dataset.name, dataset.task))
+    shape = list(dataset.input_shape)
+    if len(shape) != 3:
+        raise ConfigError('--outlier-exposure %s draws 2-D images [height, width, channels]; '
+                          '%r has examples of shape %s' % (kind, dataset.name, shape))
+    if min(shape[:2]) < 4:
+        raise ConfigError('--outlier-exposure %s draws images of at least 4x4 pixels; %r has '
+                          '%dx%d' % (kind, dataset.name, shape[0], shape[1]))

@@ -2,6 +2,7 @@
 bookkeeping, the log, resume, and every refusal."""
 import dataclasses
 import math
+import os
 import re
 
 import numpy as np
@@ -37,7 +38,8 @@ def test_the_job_trains_with_stroke_outliers_and_logs_their_term(tmp_path, capsy
     for term, nll in zip(history['outlier_term'], history['nll_term']):
         # lambda H(U, p) >= lambda log K, and it is part of the nll term.
         assert term >= 0.5 * math.log(10) - 1e-4 and nll > term
-    assert re.search(r'nll term [\d.]+ \(outliers [\d.]+\)', capsys.readouterr().out)
+    assert re.search(r'nll term [\d.]+ \(outliers [\d.]+ per example\)',
+                     capsys.readouterr().out)
     assert read(out, 'metrics.json')['test_error'] < 0.9
 
 
@@ -132,12 +134,14 @@ def test_resume_with_outliers_continues(tmp_path):
 
 
 @pytest.mark.parametrize('flags, match', [
-    (['--dataset', 'uci', '--data-dir', 'x'], 'needs classification of 2-D images; uci is a '
-                                               'regression task'),
+    (['--dataset', 'uci', '--data-dir', 'x'], 'needs classification of 2-D images; --dataset '
+                                               'uci is a regression task'),
     (['--dataset', 'toy_regression'], 'toy_regression is a regression task'),
     (['--dataset', 'volumes3d'], 'volumes3d is 3-D volumes'),
     (['--norm', 'batch'], 'the outliers would enter the batch statistics'),
     (['--outlier-weight', '0'], '--outlier-weight must be a positive number'),
+    (['--outlier-exposure', 'none', '--outlier-weight', '0.5'],
+     '--outlier-weight 0.5 needs --outlier-exposure'),
 ])
 def test_impossible_combinations_are_one_line_errors(tmp_path, capsys, flags, match):
     code, _ = run(tmp_path, *(QUICK + OE + flags))
@@ -162,3 +166,42 @@ def test_loaded_data_that_cannot_take_strokes_is_refused():
     with pytest.raises(ConfigError, match=re.escape("draws 2-D images [height, width, "
                                                     "channels]; 't' has examples of shape [5]")):
         outlier_data.outlier_bank(config, table)
+
+
+def test_the_bank_is_capped_by_bytes_and_any_seed_draws_one(monkeypatch):
+    monkeypatch.setattr(outlier_data, 'BANK_BYTES', 4 * 64 * 3)  # three 8x8x1 images
+    dataset = _images()
+    assert outlier_data.outlier_bank(RunConfig(outlier_exposure='strokes'), dataset).shape[0] == 3
+    top = RunConfig(outlier_exposure='strokes', seed=2 ** 32 - 1)
+    assert outlier_data.outlier_bank(top, dataset).shape == (3, 8, 8, 1)
+
+
+@pytest.mark.parametrize('x, y, match', [
+    (np.zeros([12, 8, 8, 1]), np.linspace(0, 1, 12), "needs a classification dataset"),
+    (np.zeros([12, 3, 3, 1]), np.arange(12) % 2, "draws images of at least 4x4 pixels; "
+                                                  "'npz' has 3x3"),
+    (np.zeros([12, 5]), np.arange(12) % 2, r"draws 2-D images \[height, width, channels\]"),
+])
+def test_data_it_cannot_draw_for_is_refused_before_the_run_folder_is_written(tmp_path, capsys,
+                                                                            x, y, match):
+    path = str(tmp_path / 'set.npz')
+    np.savez(path, x_train=x, y_train=y, x_test=x[:4], y_test=y[:4])
+    code, out = run(tmp_path, *(QUICK + OE + ['--dataset', 'npz', '--data-dir', path]))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and re.search(match, err[0]), err
+    assert not os.path.exists(out)  # nothing written: the same command without the flag runs
+
+
+def test_without_the_option_the_graph_has_no_outlier_ops():
+    dataset = _images()
+    config = RunConfig(hidden=[6], epochs=1)
+    with tf.Graph().as_default() as g:
+        graph.build_train_graph(config, dataset, run_config.model_spec(
+            config, 'classification', 3), '/cpu:0')
+        names = [op.name for op in g.get_operations()]
+    assert names and not [n for n in names if 'outlier' in n]
+    with tf.Graph().as_default() as g:
+        on = dataclasses.replace(config, outlier_exposure='strokes')
+        graph.build_train_graph(on, dataset, run_config.model_spec(on, 'classification', 3),
+                                '/cpu:0')
+        assert [op for op in g.get_operations() if 'outlier' in op.name]

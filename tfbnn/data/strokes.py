@@ -2,7 +2,7 @@
 
 A digit classifier sees only digits; nothing in its training tells it what a
 pen stroke that is not a digit should do to its output. These images are such
-strokes, for outlier exposure (`tfbnn.losses.uniform_cross_entropy`): ink
+strokes, for outlier exposure (`tfbnn.outliers.uniform_cross_entropy`): ink
 with the digits' thickness, extent and framing, in shapes that are none of
 the ten classes. They need no download. Each image:
 

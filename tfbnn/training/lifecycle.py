@@ -131,7 +131,7 @@ class EpochStats(object):
         """Adds one step's fetched values (`TrainGraph.fetches`)."""
         for key in ('loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl', 'learning_rate'):
             self.sums[key] = self.sums.get(key, 0.0) + float(out[key])
-        if out.get('outlier_term'):  # --outlier-exposure (part of the nll term)
+        if out.get('outlier_term'):  # --outlier-exposure: lambda H(U, p), a mean per example
             self.sums['outlier_term'] = self.sums.get('outlier_term', 0.0) + float(
                 out['outlier_term'])
         self.steps += 1
@@ -155,7 +155,9 @@ def epoch_line(epoch, epochs, step, s, regression, target_std):
     """The one log line of an epoch: the ELBO parts, the train metric, throughput."""
     metric = ('train rmse %.4g' % (s['train_rmse'] * target_std) if regression
               else 'train err %.2f%%' % (100 * s['train_error']))
-    outliers = (' (outliers %.4g)' % s['outlier_term']) if 'outlier_term' in s else ''
+    # --outlier-exposure: its term's mean per example (the nll term is a sum
+    # over the batch under per_batch and blundell).
+    outliers = (' (outliers %.4g per example)' % s['outlier_term']) if 'outlier_term' in s else ''
     return ('epoch %d/%d step %d | nll term %.4g%s | kl %.4g | kl coef %.3g | scaled kl %.4g | '
             'loss %.4g | %s | %.0f ex/s' % (epoch, epochs, step, s['nll_term'], outliers, s['kl'],
                                             s['kl_coefficient'], s['scaled_kl'], s['loss'],

@@ -1,18 +1,20 @@
 """The training job's outliers (--outlier-exposure): a bank of images drawn once.
 
 Drawing strokes takes about 1.5 ms an image, too slow for every step, so the
-job draws a bank of min(N, `BANK_SIZE`) images when it builds its graph, from
+job draws a bank of min(N, `BANK_SIZE`) images (fewer for images so large that
+they would pass `BANK_BYTES`) when it builds its graph, from
 its seed alone (a resumed run draws the same bank), in the pixel range and
 polarity of the training images. The outlier shown beside training example i
 is bank[i mod size]: a function of the batch, so a resumed run sees the same
 pairs as an uninterrupted one.
 """
-from tfbnn import data
-from tfbnn.errors import ConfigError
+from tfbnn import data, run_config
 
-__all__ = ['BANK_SIZE', 'outlier_bank']
+__all__ = ['BANK_SIZE', 'BANK_BYTES', 'outlier_bank']
 
+# At most this many images, and at most this many bytes of them (float32).
 BANK_SIZE = 10000
+BANK_BYTES = 2 ** 28
 _SEED_OFFSET = 7919  # the bank's seed is the run's seed plus this
 
 
@@ -26,21 +28,16 @@ def outlier_bank(config, dataset, count=None):
         (for a figure: they are drawn in order, so they are the same).
 
     Returns:
-      float32 array [min(N, BANK_SIZE) or count] + input_shape.
+      float32 array [min(N, BANK_SIZE, BANK_BYTES / bytes per image) or
+      count] + input_shape.
 
     Raises:
-      ConfigError: a regression dataset, or examples that are not 2-D
-        images [height, width, channels].
+      ConfigError: data the strokes cannot be drawn for
+        (`tfbnn.run_config.check_outlier_data`).
     """
-    kind = config.outlier_exposure
-    if dataset.task != 'classification':
-        raise ConfigError('--outlier-exposure %s needs a classification dataset; %r is a %s '
-                          'task' % (kind, dataset.name, dataset.task))
-    if len(dataset.input_shape) != 3:
-        raise ConfigError('--outlier-exposure %s draws 2-D images [height, width, channels]; '
-                          '%r has examples of shape %s'
-                          % (kind, dataset.name, list(dataset.input_shape)))
+    run_config.check_outlier_data(config, dataset)
     x = dataset.x_train
-    count = min(x.shape[0], BANK_SIZE) if count is None else count
+    if count is None:
+        count = min(x.shape[0], BANK_SIZE, max(1, BANK_BYTES // (4 * x[0].size)))
     return data.stroke_outliers(x, count, float(x.min()), float(x.max()),
-                                config.seed + _SEED_OFFSET)
+                                (config.seed + _SEED_OFFSET) % 2 ** 32)
