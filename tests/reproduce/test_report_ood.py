@@ -164,3 +164,27 @@ def test_the_goal_gains_a_row_for_the_chosen_outlier_setting():
     assert 'outlier' not in report.render_results(records)['goals']
     del records['ood_outlier_probe']
     assert 'outlier' not in report.render_results(records)['goals']
+
+
+def test_the_seeds_table_groups_the_same_job_by_outlier_setting():
+    def run(seed, entropy, error, ece, kind=None, weight=None, epochs=10):
+        rec = _ood_record()
+        rec['sets']['letters'] = dict(auroc_mi=entropy - 0.02, auroc_entropy=entropy,
+                                      examples=10000)
+        rec['metrics'].update(test_error=error, ece=ece)
+        rec['protocol'] = dict(seed=seed, epochs=epochs, hidden=[400, 400], data_dir='x%d' % seed)
+        if kind:
+            rec['protocol'].update(outlier_exposure=kind, outlier_weight=weight)
+        return rec
+    records = dict(mnist_ood=run(0, 0.88, 0.02, 0.008), ood_runs={
+        'ood_run_seed1': run(1, 0.84, 0.024, 0.01),
+        'ood_run_refit': run(0, 0.5, 0.01, 0.005, epochs=188),  # another job: left out
+        'ood_run_strokes_s1': run(1, 0.93, 0.021, 0.02, 'strokes', 0.5),
+        'ood_run_strokes_s0': run(0, 0.89, 0.019, 0.022, 'strokes', 0.5)})
+    lines = report.render_results(records)['ood_seeds'].splitlines()
+    assert lines[2:] == [
+        '| defaults | 0, 1 | 0.840-0.880 (mean 0.860) | 0.820-0.860 (mean 0.840) | 2.00-2.40% '
+        '(mean 2.20%) | 0.80-1.00% | 1.000 / 0.999 |',
+        '| `--outlier-exposure strokes --outlier-weight 0.5` | 0, 1 | 0.890-0.930 (mean 0.910) | '
+        '0.870-0.910 (mean 0.890) | 1.90-2.10% (mean 2.00%) | 2.00-2.20% | 1.000 / 0.999 |']
+    assert 'not run yet' in report.render_results({})['ood_seeds']

@@ -355,6 +355,7 @@ def render_results(records):
                 ood_probe=report_ood.render_ood_probe(records),
                 ood_runs=report_ood.render_ood_runs(records),
                 ood_outliers=report_ood.render_ood_outliers(records),
+                ood_seeds=report_ood.render_ood_seeds(records),
                 mnist=_mnist(records), selection=_selection(records),
                 scales=_scales(records), scale_adam=_scale_adam(records),
                 mean_init=_mean_init(records),

@@ -7,6 +7,9 @@
                settings against the letters made from validation images.
   ood_runs     `probes/ood_run_*.json`, filed by hand: other finished MNIST
                runs scored on the same sets (`mnist-ood --run`).
+  ood_seeds    the job's 10-epoch networks over seeds, with and without
+               --outlier-exposure: `mnist-ood` and the `ood_runs` of the same
+               options but the seed and the outliers.
   ood_outliers `probes/ood_outlier_validation.json`, filed by hand: the job
                with and without --outlier-exposure against the letters made
                from validation images, several seeds each, and the choice
@@ -14,7 +17,7 @@
 """
 __all__ = ['FIGURE', 'OOD_PROBE', 'OOD_RUN_PROBES', 'OUTLIER_PROBE', 'render_ood',
            'render_ood_letters', 'render_ood_probe', 'render_ood_runs', 'render_ood_outliers',
-           'choose_outliers', 'outlier_runs']
+           'choose_outliers', 'outlier_runs', 'render_ood_seeds']
 
 # `mnist-ood`'s examples of every set scored, beside its ood.json.
 FIGURE = 'ood_sets.png'
@@ -178,3 +181,58 @@ def outlier_runs(records, kind, weight):
                 protocol.get('outlier_weight') == weight:
             out[protocol['seed']] = run
     return out
+
+
+# What may differ between runs of "the same job" in `render_ood_seeds`:
+# where things are, how they are shown, the seed, and the outliers.
+_NOT_THE_JOB = frozenset(['seed', 'data_dir', 'output_dir', 'progress', 'resume', 'threads',
+                          'device', 'max_seconds', 'keep_checkpoints', 'checkpoint_every',
+                          'summary_every', 'ood_set', 'ood_data_dir', 'outlier_exposure',
+                          'outlier_weight'])
+
+
+def _span(values, percent=False):
+    scale, unit = (100.0, '%') if percent else (1.0, '')
+    form = '%.2f' if percent else '%.3f'
+    low, high = scale * min(values), scale * max(values)
+    return (form + '-' + form + '%s') % (low, high, unit)
+
+
+def render_ood_seeds(records):
+    """The job's 10-epoch network over seeds, one row per outlier setting:
+    `mnist-ood`'s record and the `ood_runs` whose options (their
+    `protocol`) are its own but for the seed and the outliers; ranges and
+    means over the seeds."""
+    rec = records.get('mnist_ood')
+    if not rec or 'letters' not in rec['sets']:
+        return _NOT_RUN
+    base = {k: v for k, v in rec.get('protocol', {}).items() if k not in _NOT_THE_JOB}
+    groups = {}
+    others = [r for _, r in sorted(records.get('ood_runs', {}).items()) if 'protocol' in r]
+    for run in [rec] + others:
+        protocol = run.get('protocol', {})
+        if 'letters' not in run['sets'] or not {'test_error', 'ece'} <= set(run['metrics']) or \
+                any(protocol.get(k) != v for k, v in base.items()):
+            continue
+        kind = protocol.get('outlier_exposure') or 'none'
+        key = (kind != 'none', kind, protocol.get('outlier_weight') if kind != 'none' else 0)
+        groups.setdefault(key, {})[protocol.get('seed', 0)] = run
+    rows = ['| 10-epoch job | seeds | letters, AUROC of entropy | letters, AUROC of MI | test '
+            'error | test ECE | other sets, worst AUROC (MI / entropy) |',
+            '|---|---|---|---|---|---|---|']
+    for (_, kind, weight), runs in sorted(groups.items()):
+        runs = [runs[seed] for seed in sorted(runs)]
+        letters = [r['sets']['letters'] for r in runs]
+        entropy = [s['auroc_entropy'] for s in letters]
+        mi = [s['auroc_mi'] for s in letters]
+        errors = [r['metrics']['test_error'] for r in runs]
+        far = [s for r in runs for name, s in r['sets'].items() if name != 'letters']
+        rows.append('| %s | %s | %s (mean %.3f) | %s (mean %.3f) | %s (mean %.2f%%) | %s | %s |' % (
+            'defaults' if kind == 'none' else '`--outlier-exposure %s --outlier-weight %g`'
+            % (kind, weight), ', '.join(str(r.get('protocol', {}).get('seed', 0)) for r in runs),
+            _span(entropy), sum(entropy) / len(entropy), _span(mi), sum(mi) / len(mi),
+            _span(errors, True), 100 * sum(errors) / len(errors),
+            _span([r['metrics']['ece'] for r in runs], True),
+            '%.3f / %.3f' % (min(s['auroc_mi'] for s in far),
+                             min(s['auroc_entropy'] for s in far)) if far else '-'))
+    return '\n'.join(rows)
