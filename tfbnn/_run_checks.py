@@ -215,8 +215,10 @@ _NOT_IMAGE_CLASSES = {'uci': 'a regression task', 'toy_regression': 'a regressio
 
 
 def _check_outliers(config):
-    """--outlier-exposure draws 2-D images for a classifier (the loaded data
-    is checked again when the graph is built: npz may hold anything)."""
+    """--outlier-exposure draws 2-D images for a classifier: the datasets
+    that never are such are refused before loading (the loaded data is
+    checked by `tfbnn.run_setup.check_outlier_data`: npz may hold anything);
+    --outlier-weight needs the option; batch norm would mix the outliers in."""
     kind = config.outlier_exposure
     if kind != 'none' and config.dataset in _NOT_IMAGE_CLASSES:
         raise ConfigError('--outlier-exposure %s needs classification of 2-D images; --dataset '
