@@ -37,7 +37,8 @@ OLD_CONFIG_JSON = {
 # Options added after that config.json was written, with their defaults.
 ADDED_SINCE = {'scale_lr_multiplier': 1.0, 'scale_optimizer': 'same',
                'scale_learning_rate': 1e-3, 'warm_start': None, 'prune_fraction': 0.0,
-               'outlier_exposure': 'none', 'outlier_weight': 1.0}
+               'outlier_exposure': 'none', 'outlier_weight': 1.0, 'outlier_draws': 1,
+               'outlier_disagreement': 0.0}
 
 
 def _write(path, record):
@@ -72,7 +73,8 @@ def test_every_field_has_help_a_group_and_its_rule():
         assert meta['group'] in ('data', 'model', 'objective', 'training', 'evaluation',
                                  'output', 'distributed'), f.name
         assert meta['choices'] is None or f.default in meta['choices'], f.name
-        assert meta['check'] in (None, 'positive_int', 'non_negative_int', 'positive_number')
+        assert meta['check'] in (None, 'positive_int', 'non_negative_int', 'positive_number',
+                                 'non_negative_number')
         assert meta['text'] in (None, 'int_list', 'float_list', 'scale', 'switch'), f.name
 
 

@@ -28,8 +28,9 @@ def option(default, group, help, choices=None, check=None, text=None, flag=True)
       help: one-line help text (the parser adds the default).
       choices: tuple of the allowed values, or None.
       check: a key of `tfbnn._run_checks.SIMPLE_RULES` ('positive_int',
-        'non_negative_int', 'positive_number'): the value's simple rule (the
-        others are written out in `tfbnn._run_checks.check`).
+        'non_negative_int', 'positive_number', 'non_negative_number'): the
+        value's simple rule (the others are written out in
+        `tfbnn._run_checks.check`).
       text: how the command line writes it: 'int_list' (400,400),
         'float_list' (200,300), 'scale' (a number or LOW,HIGH) or 'switch'
         (a flag without a value that flips the default); None: a value of
@@ -71,12 +72,17 @@ def _positive_number(v):
     return _is_real(v) and v > 0
 
 
+def _non_negative_number(v):
+    return _is_real(v) and v >= 0
+
+
 # The simple rules a field names in its metadata ('check'), checked in this
 # order: (test, what the message says is allowed).
 SIMPLE_RULES = collections.OrderedDict([
     ('positive_int', (_positive_int, 'a positive integer')),
     ('non_negative_int', (_non_negative_int, 'an integer >= 0')),
     ('positive_number', (_positive_number, 'a positive number')),
+    ('non_negative_number', (_non_negative_number, 'a number >= 0')),
 ])
 
 
@@ -218,7 +224,9 @@ def _check_outliers(config):
     """--outlier-exposure draws 2-D images for a classifier: the datasets
     that never are such are refused before loading (the loaded data is
     checked by `tfbnn.run_setup.check_outlier_data`: npz may hold anything);
-    --outlier-weight needs the option; batch norm would mix the outliers in."""
+    --outlier-weight and --outlier-draws need the option, the draws an
+    estimator that perturbs every row apart, --outlier-disagreement two
+    draws; batch norm would mix the outliers in."""
     kind = config.outlier_exposure
     if kind != 'none' and config.dataset in _NOT_IMAGE_CLASSES:
         raise ConfigError('--outlier-exposure %s needs classification of 2-D images; --dataset '
@@ -226,6 +234,18 @@ def _check_outliers(config):
     if kind == 'none' and config.outlier_weight != 1.0:
         raise ConfigError('--outlier-weight %g needs --outlier-exposure (it weighs the term of '
                           'the outliers)' % config.outlier_weight)
+    if config.outlier_disagreement > 0 and config.outlier_draws < 2:
+        raise ConfigError('--outlier-disagreement %g needs --outlier-draws 2 or more (the mutual '
+                          'information is measured between the draws)'
+                          % config.outlier_disagreement)
+    if config.outlier_draws > 1:
+        if kind == 'none':
+            raise ConfigError('--outlier-draws %d needs --outlier-exposure (it draws the weights '
+                              'for the outliers)' % config.outlier_draws)
+        if config.estimator == 'reparameterization':
+            raise ConfigError('--outlier-draws %d with --estimator reparameterization: one weight '
+                              'sample serves the whole batch, so the draws would be the same; use '
+                              'flipout or local_reparameterization' % config.outlier_draws)
     if kind != 'none' and config.norm == 'batch':
         raise ConfigError('--outlier-exposure %s with --norm batch: the outliers would enter '
                           'the batch statistics; use --norm group or none' % kind)

@@ -160,6 +160,16 @@ class RunConfig(object):
         'classification of 2-D images', choices=outliers.KINDS)
     outlier_weight: float = option(1.0, 'objective', 'lambda of --outlier-exposure',
                                    check='positive_number')
+    outlier_draws: int = option(
+        1, 'objective', 'weight draws per outlier of --outlier-exposure: at R > 1 each outlier '
+        'is shown R times and only the mixture of the R predictions is pulled to uniform, so the '
+        'draws may disagree instead (tfbnn.outliers.mixture_uniform_cross_entropy)',
+        check='positive_int')
+    outlier_disagreement: float = option(
+        0.0, 'objective', 'gamma: subtract gamma times the mutual information between label and '
+        'weights on each outlier, measured between its --outlier-draws draws, so the draws are '
+        'asked to disagree there (tfbnn.outliers.draws_mutual_information)',
+        check='non_negative_number')
     # training
     epochs: int = option(60, 'training', 'passes over the training examples',
                           check='positive_int')
@@ -292,7 +302,8 @@ RESUME_KEYS = ARCHITECTURE_KEYS + ('batch_size', 'seed', 'split', 'data_dir', 'p
 # --resume of an older run would otherwise switch objectives half-way).
 OBJECTIVE_KEYS = ('kl_scheme', 'kl_weight', 'warmup_steps', 'train_samples', 'prior',
                   'prior_sigma', 'prior_pi', 'prior_sigma1', 'prior_sigma2', 'noise_prior',
-                  'noise_prior_shape', 'noise_prior_rate', 'outlier_exposure', 'outlier_weight')
+                  'noise_prior_shape', 'noise_prior_rate', 'outlier_exposure', 'outlier_weight',
+                  'outlier_draws', 'outlier_disagreement')
 
 
 def validate(config):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from tfbnn import data, run_config
+from tfbnn import data, outliers, run_config
 from tfbnn.cli.train import main
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.run_config import RunConfig
@@ -28,11 +28,15 @@ def _images(n=12, size=8, seed=0):
                              x[:2], rng.randint(0, 3, 2), num_classes=3)
 
 
-def test_the_job_trains_with_stroke_outliers_and_logs_their_term(tmp_path, capsys):
-    code, out = run(tmp_path, *(QUICK + OE + ['--outlier-weight', '0.5']))
+@pytest.mark.parametrize('draws', [1, 2])
+def test_the_job_trains_with_stroke_outliers_and_logs_their_term(tmp_path, capsys, draws):
+    # (Without --outlier-disagreement the term is at least lambda log K.)
+    code, out = run(tmp_path, *(QUICK + OE + ['--outlier-weight', '0.5', '--outlier-draws',
+                                              str(draws)]))
     assert code == 0
     config = read(out, 'config.json')
     assert config['outlier_exposure'] == 'strokes' and config['outlier_weight'] == 0.5
+    assert config['outlier_draws'] == draws
     history = read(out, 'history.json')
     assert len(history['outlier_term']) == 2
     for term, nll in zip(history['outlier_term'], history['nll_term']):
@@ -110,6 +114,57 @@ def test_several_weight_samples_split_the_outliers_off_each():
     assert logits.shape == (3, 5, 3) and nll_.shape == (3, 5)
 
 
+def test_several_draws_pull_the_mixture_of_their_predictions_to_uniform(monkeypatch):
+    """R = 2: each outlier is shown twice, every copy with its own weight
+    noise, and the term is lambda H(U, p_bar) of the two draws' mixture
+    (minus gamma times their mutual information)."""
+    seen = []
+    real = outliers.mixture_uniform_cross_entropy
+
+    def spy(logits, axis=0):
+        seen.append((logits, axis))
+        return real(logits, axis)
+
+    monkeypatch.setattr(outliers, 'mixture_uniform_cross_entropy', spy)
+    dataset = _images()
+    bank = outlier_data.outlier_bank(RunConfig(outlier_exposure='strokes'), dataset)[:5]
+    for scale, k, gamma in ((0.5, 1, 0.0), (0.5, 3, 0.0), (2e-6, 1, 0.0), (0.5, 1, 0.3)):
+        spec = run_config.model_spec(RunConfig(hidden=[6], posterior_init_scale=scale,
+                                               estimator='local_reparameterization'),
+                                     'classification', 3)
+        del seen[:]
+        with tf.Graph().as_default():
+            tf.set_random_seed(0)
+            x, y = tf.constant(dataset.x_train[:5]), tf.constant(dataset.y_train[:5])
+            net, nll, _, term = graph._likelihood(spec, x, y, k, False, tf.constant(bank), 0.7,
+                                                  outlier_draws=2, disagreement=gamma)
+            (logits, axis), = seen
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                out, draws, nll_, term_ = sess.run([net.outputs, logits, nll, term])
+        assert out.shape == ((5, 3) if k == 1 else (k, 5, 3))  # the batch alone
+        assert draws.shape == ((2, 5, 3) if k == 1 else (k, 2, 5, 3)) and axis == -3
+        p = np.exp(draws - draws.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        want = 0.7 * -np.log(p.mean(-3)).mean(-1)
+        if gamma:  # minus gamma I(y; w | x~) of the two draws
+
+            def entropy(q):
+                return -(q * np.log(q)).sum(-1)
+            want -= gamma * (entropy(p.mean(-3)) - entropy(p).mean(-2))
+        np.testing.assert_allclose(term_, want.mean(), rtol=1e-5)
+        if k == 1:
+            z = out - out.max(1, keepdims=True)
+            ce = -(z - np.log(np.exp(z).sum(1, keepdims=True)))[np.arange(5),
+                                                                 dataset.y_train[:5]]
+            np.testing.assert_allclose(nll_.mean(), ce.mean() + term_, rtol=1e-5)
+        gap = np.abs(draws[..., 0, :, :] - draws[..., 1, :, :]).max()
+        if scale < 1e-3:  # no noise: both copies are the same outliers' logits
+            assert gap < 1e-3
+        else:  # each copy its own noise
+            assert gap > 1e-2
+
+
 def test_resume_keeps_the_outlier_objective():
     saved = RunConfig(outlier_exposure='strokes')
     with pytest.raises(CheckpointError, match=re.escape(
@@ -118,10 +173,18 @@ def test_resume_keeps_the_outlier_objective():
         run_config.check_compatible(saved, dataclasses.replace(saved, outlier_weight=2.0))
     with pytest.raises(CheckpointError, match="--outlier-exposure was 'strokes'"):
         run_config.check_compatible(saved, RunConfig(resume=True))
+    with pytest.raises(CheckpointError, match='--outlier-draws was 1 in the saved run, now 2'):
+        run_config.check_compatible(saved, dataclasses.replace(saved, outlier_draws=2))
+    two = dataclasses.replace(saved, outlier_draws=2)
+    with pytest.raises(CheckpointError, match='--outlier-disagreement was 0.0 in the saved run'):
+        run_config.check_compatible(two, dataclasses.replace(two, outlier_disagreement=1.0))
     # A run directory from before the option: its config.json lacks it and means none.
     old = RunConfig().to_dict()
-    del old['outlier_exposure'], old['outlier_weight']
-    assert RunConfig.from_dict(old).outlier_exposure == 'none'
+    for key in ('outlier_exposure', 'outlier_weight', 'outlier_draws', 'outlier_disagreement'):
+        del old[key]
+    loaded = RunConfig.from_dict(old)
+    assert (loaded.outlier_exposure, loaded.outlier_draws, loaded.outlier_disagreement) == (
+        'none', 1, 0.0)
 
 
 def test_resume_with_outliers_continues(tmp_path):
@@ -142,6 +205,14 @@ def test_resume_with_outliers_continues(tmp_path):
     (['--outlier-weight', '0'], '--outlier-weight must be a positive number'),
     (['--outlier-exposure', 'none', '--outlier-weight', '0.5'],
      '--outlier-weight 0.5 needs --outlier-exposure'),
+    (['--outlier-draws', '0'], '--outlier-draws must be a positive integer'),
+    (['--outlier-exposure', 'none', '--outlier-draws', '2'],
+     '--outlier-draws 2 needs --outlier-exposure'),
+    (['--outlier-draws', '2', '--estimator', 'reparameterization'],
+     'one weight sample serves the whole batch, so the draws would be the same'),
+    (['--outlier-disagreement', '0.5'], '--outlier-disagreement 0.5 needs --outlier-draws 2'),
+    (['--outlier-draws', '2', '--outlier-disagreement', '-1'],
+     '--outlier-disagreement must be a number >= 0'),
 ])
 def test_impossible_combinations_are_one_line_errors(tmp_path, capsys, flags, match):
     code, _ = run(tmp_path, *(QUICK + OE + flags))

@@ -217,18 +217,18 @@ def _ood(records):
         return [_row(goal, 'not run', False, _OOD)]
     rows = [_row(goal, *(_ood_measured(rec) + (_OOD,)))]
     probe = records.get('ood_outlier_probe')
-    kind, weight = report_ood.choose_outliers(probe['rows']) if probe else ('none', 0.0)
-    runs = report_ood.outlier_runs(records, kind, weight)
-    if kind != 'none' and 0 in runs:  # the seed of the defaults' record
-        measured, ok = _ood_measured(runs[0])
+    setting = report_ood.choose_outliers(probe['rows']) if probe else None
+    runs = report_ood.outlier_runs(records, setting) if setting else {}
+    if 0 in runs:  # the seed of the defaults' record
+        stem, run = runs[0]
+        measured, ok = _ood_measured(run)
         if len(runs) > 1:
-            letters = [r['sets']['letters'] for r in runs.values() if 'letters' in r['sets']]
+            letters = [r['sets']['letters'] for _, r in runs.values() if 'letters' in r['sets']]
             best = [max(s['auroc_mi'], s['auroc_entropy']) for s in letters]
             measured += '; letters over %d seeds %.3f-%.3f' % (len(best), min(best), max(best))
-        rows.append(_row(goal[:-len(', test error < 3%')] + ', with `--outlier-exposure %s '
-                         '--outlier-weight %g` (chosen on validation), test error < 3%%'
-                         % (kind, weight), measured, ok,
-                         'the command in `probes/ood_run_%s_s0.json`' % kind))
+        rows.append(_row(goal[:-len(', test error < 3%')] + ', with `%s` (chosen on validation), '
+                         'test error < 3%%' % setting.flags(), measured, ok,
+                         'the command in `probes/%s.json`' % stem))
     return rows
 
 

@@ -15,7 +15,9 @@
                from validation images, several seeds each, and the choice
                among them (`choose_outliers`, the rule written before the runs).
 """
-__all__ = ['FIGURE', 'OOD_PROBE', 'OOD_RUN_PROBES', 'OUTLIER_PROBE', 'render_ood',
+import collections
+
+__all__ = ['FIGURE', 'OOD_PROBE', 'OOD_RUN_PROBES', 'OUTLIER_PROBE', 'Setting', 'render_ood',
            'render_ood_letters', 'render_ood_probe', 'render_ood_runs', 'render_ood_outliers',
            'choose_outliers', 'outlier_runs', 'render_ood_seeds']
 
@@ -102,14 +104,44 @@ def render_ood_runs(records):
     return '\n'.join(rows)
 
 
+class Setting(collections.namedtuple('Setting', 'kind weight draws disagreement')):
+    """The job's outlier options: --outlier-exposure, --outlier-weight,
+    --outlier-draws, --outlier-disagreement (for `none`: 0, 1, 0)."""
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, options):
+        """The setting of a validation row or a run's `protocol` (options an
+        older run lacks take their defaults)."""
+        kind = options.get('outlier_exposure') or 'none'
+        if kind == 'none':
+            return cls('none', 0.0, 1, 0.0)
+        return cls(kind, float(options.get('outlier_weight', 1.0)),
+                   int(options.get('outlier_draws', 1)),
+                   float(options.get('outlier_disagreement', 0.0)))
+
+    def simplicity(self):
+        """Sorts simplest first: none; then fewer draws, smaller gamma, smaller lambda."""
+        return (self.kind != 'none', self.draws, self.disagreement, self.weight)
+
+    def flags(self):
+        """The job's flags for it, those at their defaults left out."""
+        if self.kind == 'none':
+            return 'defaults'
+        flags = '--outlier-exposure %s --outlier-weight %g' % (self.kind, self.weight)
+        if self.draws != 1:
+            flags += ' --outlier-draws %d' % self.draws
+        if self.disagreement:
+            flags += ' --outlier-disagreement %g' % self.disagreement
+        return flags
+
+
 def _settings(rows):
-    """(kind, weight) -> the rows of its seeds, simplest first: none, then by weight."""
+    """`Setting` -> the rows of its seeds, simplest first."""
     out = {}
     for r in rows:
-        key = (r['outlier_exposure'], 0.0 if r['outlier_exposure'] == 'none'
-               else float(r['outlier_weight']))
-        out.setdefault(key, []).append(r)
-    return dict(sorted(out.items(), key=lambda item: (item[0][0] != 'none', item[0][1])))
+        out.setdefault(Setting.of(r), []).append(r)
+    return dict(sorted(out.items(), key=lambda item: item[0].simplicity()))
 
 
 def _mean(rows, key):
@@ -126,26 +158,26 @@ def choose_outliers(rows):
     the runs (docs/RESULTS.md): among the baseline (`none`) and the settings
     whose mean validation error is at most the baseline's + 0.2 pp and whose
     mean validation ECE is at most 2%, the highest mean over seeds of
-    (AUROC MI + AUROC entropy) / 2 on the letters; a simpler setting (none <
-    smaller weight) within 0.005 of it is chosen instead.
+    (AUROC MI + AUROC entropy) / 2 on the letters; a simpler setting
+    (`Setting.simplicity`) within 0.005 of it is chosen instead.
 
     Args:
-      rows: dicts with outlier_exposure, outlier_weight, seed, val_error,
-        val_ece, val_ood_auroc_mi, val_ood_auroc_entropy; one setting must
-        be `none`.
+      rows: dicts with outlier_exposure, outlier_weight, (outlier_draws,
+        outlier_disagreement,) seed, val_error, val_ece, val_ood_auroc_mi,
+        val_ood_auroc_entropy; one setting must be `none`.
 
     Returns:
-      (kind, weight) of the chosen setting (weight 0.0 for none).
+      the chosen `Setting`.
 
     Raises:
       ValueError: no `none` rows.
     """
     settings = _settings(rows)
-    base = [rows_ for (kind, _), rows_ in settings.items() if kind == 'none']
+    base = [rows_ for key, rows_ in settings.items() if key.kind == 'none']
     if not base:
         raise ValueError('choose_outliers: the rows need the baseline (outlier_exposure none)')
     limit = _mean(base[0], 'val_error') + _ERROR_SLACK
-    eligible = [(key, _score(r)) for key, r in settings.items() if key[0] == 'none' or (
+    eligible = [(key, _score(r)) for key, r in settings.items() if key.kind == 'none' or (
         _mean(r, 'val_error') <= limit + 1e-12 and _mean(r, 'val_ece') <= _MAX_ECE)]
     best = max(score for _, score in eligible)
     return next(key for key, score in eligible if score >= best - _TIE - 1e-12)
@@ -158,28 +190,29 @@ def render_ood_outliers(records):
     if not rec:
         return '(no probe record: `docs/results/%s`)' % OUTLIER_PROBE
     chosen = choose_outliers(rec['rows'])
-    rows = ['| outliers | lambda | seeds | validation error | validation ECE | AUROC on letters, '
-            'MI | entropy | score by seed | chosen |', '|---|---|---|---|---|---|---|---|---|']
+    rows = ['| outliers | lambda | draws R | gamma | seeds | validation error | validation ECE | '
+            'AUROC on letters, MI | entropy | score by seed | chosen |',
+            '|---|---|---|---|---|---|---|---|---|---|---|']
     for key, runs in _settings(rec['rows']).items():
         runs = sorted(runs, key=lambda r: r['seed'])
-        rows.append('| %s | %s | %s | %.2f%% | %.2f%% | %.3f | %.3f | %s | %s |' % (
-            key[0], '-' if key[0] == 'none' else '%g' % key[1],
-            ', '.join(str(r['seed']) for r in runs), 100 * _mean(runs, 'val_error'),
-            100 * _mean(runs, 'val_ece'), _mean(runs, 'val_ood_auroc_mi'),
-            _mean(runs, 'val_ood_auroc_entropy'),
+        none = key.kind == 'none'
+        rows.append('| %s | %s | %s | %s | %s | %.2f%% | %.2f%% | %.3f | %.3f | %s | %s |' % (
+            key.kind, '-' if none else '%g' % key.weight, '-' if none else key.draws,
+            '-' if none else '%g' % key.disagreement, ', '.join(str(r['seed']) for r in runs),
+            100 * _mean(runs, 'val_error'), 100 * _mean(runs, 'val_ece'),
+            _mean(runs, 'val_ood_auroc_mi'), _mean(runs, 'val_ood_auroc_entropy'),
             ' / '.join('%.3f' % _score([r]) for r in runs), 'yes' if key == chosen else ''))
     return '\n'.join(rows)
 
 
-def outlier_runs(records, kind, weight):
-    """seed -> the `ood_runs` records of networks trained with
-    --outlier-exposure `kind` at --outlier-weight `weight`."""
+def outlier_runs(records, setting):
+    """seed -> (stem, record) of the `ood_runs` trained with the outliers of
+    `setting` (a `Setting`, not `none`)."""
     out = {}
-    for run in records.get('ood_runs', {}).values():
+    for stem, run in sorted(records.get('ood_runs', {}).items()):
         protocol = run.get('protocol', {})
-        if protocol.get('outlier_exposure', 'none') == kind != 'none' and \
-                protocol.get('outlier_weight') == weight:
-            out[protocol['seed']] = run
+        if Setting.of(protocol) == setting != Setting.of({}):
+            out[protocol['seed']] = (stem, run)
     return out
 
 
@@ -188,7 +221,7 @@ def outlier_runs(records, kind, weight):
 _NOT_THE_JOB = frozenset(['seed', 'data_dir', 'output_dir', 'progress', 'resume', 'threads',
                           'device', 'max_seconds', 'keep_checkpoints', 'checkpoint_every',
                           'summary_every', 'ood_set', 'ood_data_dir', 'outlier_exposure',
-                          'outlier_weight'])
+                          'outlier_weight', 'outlier_draws', 'outlier_disagreement'])
 
 
 def _span(values, percent=False):
@@ -214,22 +247,20 @@ def render_ood_seeds(records):
         if 'letters' not in run['sets'] or not {'test_error', 'ece'} <= set(run['metrics']) or \
                 any(protocol.get(k) != v for k, v in base.items()):
             continue
-        kind = protocol.get('outlier_exposure') or 'none'
-        key = (kind != 'none', kind, protocol.get('outlier_weight') if kind != 'none' else 0)
-        groups.setdefault(key, {})[protocol.get('seed', 0)] = run
+        groups.setdefault(Setting.of(protocol), {})[protocol.get('seed', 0)] = run
     rows = ['| 10-epoch job | seeds | letters, AUROC of entropy | letters, AUROC of MI | test '
             'error | test ECE | other sets, worst AUROC (MI / entropy) |',
             '|---|---|---|---|---|---|---|']
-    for (_, kind, weight), runs in sorted(groups.items()):
+    for setting, runs in sorted(groups.items(), key=lambda item: item[0].simplicity()):
         runs = [runs[seed] for seed in sorted(runs)]
         letters = [r['sets']['letters'] for r in runs]
         entropy = [s['auroc_entropy'] for s in letters]
         mi = [s['auroc_mi'] for s in letters]
         errors = [r['metrics']['test_error'] for r in runs]
         far = [s for r in runs for name, s in r['sets'].items() if name != 'letters']
+        label = setting.flags() if setting.kind == 'none' else '`%s`' % setting.flags()
         rows.append('| %s | %s | %s (mean %.3f) | %s (mean %.3f) | %s (mean %.2f%%) | %s | %s |' % (
-            'defaults' if kind == 'none' else '`--outlier-exposure %s --outlier-weight %g`'
-            % (kind, weight), ', '.join(str(r.get('protocol', {}).get('seed', 0)) for r in runs),
+            label, ', '.join(str(r.get('protocol', {}).get('seed', 0)) for r in runs),
             _span(entropy), sum(entropy) / len(entropy), _span(mi), sum(mi) / len(mi),
             _span(errors, True), 100 * sum(errors) / len(errors),
             _span([r['metrics']['ece'] for r in runs], True),

@@ -165,14 +165,18 @@ def _input(config, dataset, replica, global_step):
                   global_count, counter)
 
 
-def _likelihood(spec, x, y, k, regression, x_outlier=None, outlier_weight=1.0):
+def _likelihood(spec, x, y, k, regression, x_outlier=None, outlier_weight=1.0,
+                outlier_draws=1, disagreement=0.0):
     """The network on the batch (K weight samples), its NLL and the summed train metric.
 
     With `x_outlier` (an outlier image per example), the network sees the
     outliers in the same pass (the same weight sample, after the batch) and
     the NLL of example b becomes nll_b + lambda H(U, p(. | x~_b, w))
     (`tfbnn.outliers`), so every ELBO scheme and replica share counts the
-    outlier term as it counts the data term.
+    outlier term as it counts the data term. With R = `outlier_draws` > 1
+    the outliers are shown R times, each copy with its own weight noise (the
+    estimators perturb every row apart), and the term is lambda H(U, p_bar)
+    of the mixture of the R draws' predictions.
 
     Returns:
       (`models.Network` on the batch alone, NLL per example (and sample),
@@ -184,15 +188,24 @@ def _likelihood(spec, x, y, k, regression, x_outlier=None, outlier_weight=1.0):
     outlier_term = None
     if x_outlier is not None:
         batch = tf.shape(x)[0]
-        x = tf.concat([x, x_outlier], 0)
+        x = tf.concat([x] + [x_outlier] * outlier_draws, 0)
     # K weight samples see the same batch: the first layer takes it once
     # (shared_input) instead of K tiled copies, and does x mu once.
     net = models.build_network(spec, x, sample=True, num_samples=None if k == 1 else k,
                                shared_input=k > 1, training=True)
     if x_outlier is not None:
         with tf.name_scope('outlier_exposure'):
-            per_example = outlier_weight * outliers.uniform_cross_entropy(
-                net.outputs[..., batch:, :])
+            logits = net.outputs[..., batch:, :]
+            if outlier_draws == 1:
+                per_example = outliers.uniform_cross_entropy(logits)
+            else:  # [..., R * B, C] -> [..., R, B, C], the draws of each outlier apart
+                classes = tf.dimension_value(logits.shape[-1])
+                logits = tf.reshape(logits, tf.concat(
+                    [tf.shape(logits)[:-2], [outlier_draws, batch, classes]], 0))
+                per_example = outliers.mixture_uniform_cross_entropy(logits, axis=-3)
+            per_example = outlier_weight * per_example
+            if disagreement:
+                per_example -= disagreement * outliers.draws_mutual_information(logits, -3)
             outlier_term = tf.reduce_mean(per_example)
         net = net._replace(outputs=net.outputs[..., :batch, :])
     with tf.name_scope('likelihood'):
@@ -326,7 +339,7 @@ def build_train_graph(config, dataset, spec, device, replica=None):
     with tf.device(device):
         net, nll, train_metric, outlier_term = _likelihood(
             spec, inp.x, inp.y, config.train_samples, regression, inp.x_outlier,
-            config.outlier_weight)
+            config.outlier_weight, config.outlier_draws, config.outlier_disagreement)
         terms = _objective(config, n, net, nll, inp, replica, global_step, regression)
         train_op, opt, grad_norm, rate = _train_op(config, terms.loss, replica, global_step,
                                                    inp, spe)
