@@ -176,7 +176,8 @@ def _likelihood(spec, x, y, k, regression, x_outlier=None, outlier_weight=1.0,
     outlier term as it counts the data term. With R = `outlier_draws` > 1
     the outliers are shown R times, each copy with its own weight noise (the
     estimators perturb every row apart), and the term is lambda H(U, p_bar)
-    of the mixture of the R draws' predictions.
+    of the mixture of the R draws' predictions, minus gamma = `disagreement`
+    times their mutual information I(y; w | x~).
 
     Returns:
       (`models.Network` on the batch alone, NLL per example (and sample),
