@@ -213,6 +213,25 @@ def test_existing_run_needs_resume_and_compatible_flags(tmp_path, capsys):
     assert read(out, 'history.json')['epoch'] == [1, 2, 3]
 
 
+def test_a_run_that_failed_before_its_first_checkpoint_can_be_started_again(tmp_path, capsys):
+    # The warm start's run is missing: the job has written config.json when it finds out.
+    code, out = run(tmp_path, *(QUICK + ['--warm-start', str(tmp_path / 'missing')]))
+    assert code == 2 and 'Traceback' not in capsys.readouterr().err
+    assert os.path.exists(os.path.join(out, 'config.json'))
+    assert tf.train.latest_checkpoint(out) is None
+    code, out = run(tmp_path, *QUICK)  # the same folder, no --resume, other flags
+    assert code == 0
+    assert 'holds only the records of a run that stopped before its first checkpoint: ' \
+        'starting a new run' in capsys.readouterr().out
+    assert read(out, 'config.json')['warm_start'] in ('', None)
+    assert read(out, 'metrics.json')['steps'] == 24
+    # Once it has saved a checkpoint or results, the folder is a run again.
+    for name in ('history.json', 'metrics.json'):
+        os.remove(os.path.join(out, name))
+    code, _ = run(tmp_path, *QUICK)
+    assert code == 2 and 'already holds a run; pass --resume' in capsys.readouterr().err
+
+
 def test_gpu_request_without_gpu_is_a_user_error(tmp_path, capsys):
     code, _ = run(tmp_path, '--device', 'gpu', *QUICK)
     err = capsys.readouterr().err

@@ -117,9 +117,10 @@ def prepare(config):
       (latest checkpoint path or None, saved history dict or None, note str)
 
     Raises:
-      CheckpointError: when the directory holds another run and --resume was
-        not given, when it cannot be created, or when the saved run is not
-        compatible with the requested configuration.
+      CheckpointError: when the directory holds another run (one that saved a
+        checkpoint or results) and --resume was not given, when it cannot be
+        created, or when the saved run is not compatible with the requested
+        configuration.
     """
     out = config.output_dir
     try:
@@ -136,6 +137,9 @@ def prepare(config):
     if not has_run:
         note = 'nothing to resume in %s: starting a new run' % out if config.resume else ''
         return None, None, note
+    if not config.resume and _never_trained(out):
+        return None, None, ('%s holds only the records of a run that stopped before its first '
+                            'checkpoint: starting a new run' % out)
     if not config.resume:
         raise CheckpointError('--output-dir %s already holds a run; pass --resume to continue '
                               'it, or choose another directory' % out)
@@ -146,6 +150,18 @@ def prepare(config):
         return None, None, 'no checkpoint in %s yet: starting the run again' % out
     history = read_json(os.path.join(out, HISTORY))
     return latest, history, 'resuming from %s' % latest
+
+
+def _never_trained(out):
+    """True when `out` holds a run's records but nothing it learned or measured.
+
+    A run that failed between writing config.json and its first checkpoint
+    (a graph that could not be built, an interrupt during start-up) leaves
+    such a folder. Starting again in it loses nothing, so the same command
+    may be repeated without --resume.
+    """
+    return latest_checkpoint(out) is None and not any(
+        os.path.exists(os.path.join(out, name)) for name in (HISTORY, METRICS, BEST))
 
 
 def dataset_record(dataset):
