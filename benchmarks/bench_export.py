@@ -6,7 +6,8 @@ posterior-mean and sampled graphs in every format this stack can write
 (graphdef, tflite, onnx), freezes a plain deterministic network of identical
 shape holding the same weights in the same formats, and times each in each
 runtime that is installed: TensorFlow (tf.import_graph_def), the TFLite
-interpreter, onnxruntime and OpenCV dnn. Prints file size, latency (batch 1)
+interpreter, onnxruntime and OpenCV dnn; in TensorFlow also the sampled
+graph exported with --seed (its K draws run one at a time). Prints file size, latency (batch 1)
 and throughput (batch 1000), best of rounds with the graphs interleaved, with
 each runtime's ratio to its own plain network. Each runtime runs in a process
 of its own that imports no tfbnn (serve_timer.py, beside this file), as a
@@ -89,6 +90,9 @@ def main(argv=None):
     sample_formats = tuple(f for f in formats if f != 'tflite' or tfbnn.internal.compat.TF2)
     export.export_run(run_dir, out, 'sample', samples=args.samples, log=quiet,
                       formats=sample_formats)
+    seeded = os.path.join(work, 'export_seeded')  # --seed: its K draws one at a time
+    export.export_run(run_dir, seeded, 'sample', samples=args.samples, log=quiet,
+                      formats=('graphdef',), seed=0)
     plain = deterministic_twin(run, os.path.join(out, 'plain.pb'))
     if 'tflite' in formats:
         export_formats.write_tflite(plain, ['input'], ['mean_probs'], os.path.join(out, 'plain.tflite'))
@@ -110,6 +114,9 @@ def main(argv=None):
                       % (runtime, graph, fmt))
                 continue
             specs.append((graph, path, output, k))
+        if runtime == 'tensorflow':
+            specs.append(('tfbnn sample K=%d seed' % args.samples,
+                          os.path.join(seeded, 'frozen_sample.pb'), 'probs', args.samples))
         print('timing %s in a process of its own ...' % runtime, flush=True)
         proc = subprocess.run(
             [sys.executable, SERVE_TIMER, runtime, str(args.rounds),
@@ -126,12 +133,12 @@ def main(argv=None):
           'own process on one thread' % (
               '-'.join(str(v) for v in [int(np.prod(shape))] + list(run.config.hidden) + [10]),
               tf.__version__, args.rounds))
-    print('%-12s %-20s %10s %12s %9s %16s %9s' % ('runtime', 'graph', 'bytes', 'batch-1 ms',
+    print('%-12s %-24s %10s %12s %9s %16s %9s' % ('runtime', 'graph', 'bytes', 'batch-1 ms',
                                                  'vs plain', 'batch-1000 ex/s', 'vs plain'))
     plain = {r[0]: r for r in rows if r[1] == 'plain'}
     for runtime, graph, size, lat, thr in rows:
         base = plain.get(runtime)
-        print('%-12s %-20s %10d %12.3f %9s %16.0f %9s' % (
+        print('%-12s %-24s %10d %12.3f %9s %16.0f %9s' % (
             runtime, graph, size, lat * 1e3, '%.2fx' % (lat / base[3]) if base else '-',
             1000 / thr, '%.2fx' % (thr / base[4]) if base else '-'))
     print('\n"vs plain": time relative to the deterministic network of the same shape and '

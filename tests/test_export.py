@@ -196,6 +196,38 @@ def test_saved_model_serves_the_same_outputs(trained, tmp_path):
     assert report['random_ops'] and report['outputs']['probs'] == 'probs:0'
 
 
+def test_a_seeded_export_draws_the_same_sequence_in_every_session(trained, tmp_path, capsys):
+    x = tfbnn.data.load_dataset('digits').x_test[:12]
+    names = ['probs', 'mutual_information']
+    got = {}
+    for copy in ('a', 'b'):  # two exports, each loaded in its own process
+        out = tmp_path / copy
+        assert export_main([trained, '--samples', '5', '--seed', '7', '--output-dir',
+                            str(out)]) == 0
+        assert json.load(open(str(out / 'export_sample.json')))['seed'] == 7
+        for kind, path in (('pb', str(out / 'frozen_sample.pb')),
+                           ('saved_model', str(out / 'saved_model_sample'))):
+            got[copy, kind] = run_loader(tmp_path, kind, path, x, names, repeats=3)
+    assert ', seed 7' in capsys.readouterr().out
+    first = got['a', 'pb']
+    for kind in ('pb', 'saved_model'):  # each format: the same three draws in every process
+        for name in names:
+            np.testing.assert_array_equal(got['b', kind][name], got['a', kind][name])
+            # ... and the two formats the same draws (up to rounding)
+            np.testing.assert_allclose(got['a', kind][name], first[name], rtol=1e-5, atol=1e-6)
+    # Successive runs of one session still draw anew.
+    assert np.abs(first['probs'][0] - first['probs'][1]).max() > 1e-4
+    assert np.abs(first['probs'][1] - first['probs'][2]).max() > 1e-4
+    # Without a seed, two sessions draw differently.
+    out = tmp_path / 'unseeded'
+    assert export_main([trained, '--samples', '5', '--output-dir', str(out),
+                        '--no-saved-model']) == 0
+    assert json.load(open(str(out / 'export_sample.json')))['seed'] is None
+    one, two = (run_loader(tmp_path, 'pb', str(out / 'frozen_sample.pb'), x, names)
+                for _ in range(2))
+    assert np.abs(one['probs'][0] - two['probs'][0]).max() > 1e-4
+
+
 OTHER_STACK = {'tf1': 'tf2', 'tf2': 'tf1'}[compat.stack_name()]
 
 
@@ -288,6 +320,9 @@ def test_regression_outputs_are_in_original_units(tmp_path):
     ('old_format', [], 'has config format 0; this tfbnn'),
     (None, ['--mode', 'bayes'], '--mode must be one of sample, mean'),
     (None, ['--prune-snr', '1.5'], '--prune-snr must be a fraction in [0, 1)'),
+    (None, ['--seed', '-1'], '--seed must be an integer >= 0, got -1'),
+    (None, ['--mode', 'mean', '--seed', '3'], '--seed needs --mode sample: the mean graph has '
+                                              'no random op'),
     (None, ['--output-dir', '/dev/null/x'], 'cannot create the export folder /dev/null/x'),
 ])
 def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):

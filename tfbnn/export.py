@@ -16,7 +16,12 @@ the optional scalar int32 `num_samples` (K, default the export's K; see
 Mode 'mean' keeps only the deterministic outputs and contains no random op;
 mode 'sample' keeps the sampling ops, so every run of the frozen graph draws
 fresh weight samples (it stays a Bayesian predictive, neither constant nor
-silently deterministic). The mean graph's reshapes have constant shapes, so
+silently deterministic). With a seed (`--seed S`) its random ops carry
+op-level seeds, so each new session draws the same sequence: the n-th run
+of a fresh session of that file gives the same outputs in any process (same
+TensorFlow build and device), the frozen graph and the SavedModel alike,
+while successive runs still draw anew (`tfbnn.serving` then runs the K
+draws one at a time). The mean graph's reshapes have constant shapes, so
 it is a plain feed-forward graph that simple importers read.
 """
 import collections
@@ -73,23 +78,31 @@ def load_run(run_dir, checkpoint=None):
     return Run(run_dir, config, meta, checkpoint)
 
 
-def build_inference_graph(run, mode='sample', samples=None):
+def build_inference_graph(run, mode='sample', samples=None, seed=None):
     """Builds the inference graph of `run` in a new `tf.Graph`.
 
     Args:
       run: a `Run` from `load_run`.
       mode: 'sample' or 'mean'.
       samples: K of the predictive (default the run's --eval-samples).
+      seed: None (every session draws other weight samples), or an int >= 0,
+        the graph-level seed of mode 'sample' (see the module docstring).
 
     Returns:
       `InferenceGraph` (graph, input placeholder, dict name -> output tensor,
       a Saver over the model's variables).
 
     Raises:
-      ConfigError: an unknown mode or a non-positive sample count.
+      ConfigError: an unknown mode, a non-positive sample count, a negative
+        seed, or a seed for mode 'mean' (which draws nothing).
     """
     if mode not in MODES:
         raise ConfigError('--mode must be one of %s, got %r' % (', '.join(MODES), mode))
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError('--seed must be an integer >= 0, got %r' % (seed,))
+        if mode != 'sample':
+            raise ConfigError('--seed needs --mode sample: the %s graph has no random op' % mode)
     samples = run.config.eval_samples if samples is None else samples
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ConfigError('--samples must be a positive integer, got %r' % (samples,))
@@ -101,6 +114,8 @@ def build_inference_graph(run, mode='sample', samples=None):
     spec = spec._replace(prior=priors.normal())
     graph = tf.Graph()
     with graph.as_default():
+        if seed is not None:
+            tf.set_random_seed(seed)
         x = tf.placeholder(tf.float32, [None] + list(meta['input_shape']), name='input')
         k = None
         if mode == 'sample' and serving.supports_dynamic_k(spec):
@@ -221,10 +236,12 @@ def mean_network_metric(sess, inference, run, x, y):
 
 
 def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint=None,
-               prune_snr=0.0, saved_model=True, log=print, formats=None):
+               prune_snr=0.0, saved_model=True, log=print, formats=None, seed=None):
     """Exports a run; see the module docstring. Returns a dict report.
 
     Args:
+      seed: the sampled graph's seed (`build_inference_graph`), recorded in
+        the report; None leaves its random ops unseeded.
       formats: a subset of `export_formats.FORMATS` (default graphdef and
         savedmodel; `saved_model=False` drops savedmodel from the default).
 
@@ -242,7 +259,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
                         if saved_model or f != 'savedmodel')
     export_formats.check_available(formats, mode)
     run = load_run(run_dir, checkpoint)
-    inference = build_inference_graph(run, mode, samples)
+    inference = build_inference_graph(run, mode, samples, seed)
     output_dir = output_dir or os.path.join(run_dir, 'export')
     try:
         os.makedirs(output_dir, exist_ok=True)
@@ -250,14 +267,15 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
         raise ConfigError('cannot create the export folder %s: %s'
                           % (output_dir, err.strerror or err))
     report = dict(checkpoint=run.checkpoint, mode=mode, outputs={}, files={},
-                  inputs={'input': 'input:0'})
+                  inputs={'input': 'input:0'}, seed=seed)
     if inference.num_samples is not None:
         report['inputs'][serving.NUM_SAMPLES] = inference.num_samples.name
         report['default_num_samples'] = _default_k(inference)
     for name, t in sorted(inference.outputs.items()):
         report['outputs'][name] = t.name
     report_path = os.path.join(output_dir, 'export_%s.json' % mode)
-    log('tfbnn-export: %s, checkpoint %s' % (mode, run.checkpoint))
+    log('tfbnn-export: %s, checkpoint %s%s' % (mode, run.checkpoint, '' if seed is None else
+                                               ', seed %d' % seed))
     log('  input   %-20s float32 %s' % ('input:0', [None] + list(run.meta['input_shape'])))
     if inference.num_samples is not None:
         log('  input   %-20s int32 [] (optional; default %d, the K of the predictive)'

@@ -20,6 +20,10 @@ Mathematical details:
 Models whose weight draw is lifted out of all control flow (the getter path:
 `--model lstm`) would reuse one draw for every iteration; for them K stays
 static (`tfbnn.predictive`) and `dynamic_k` reports False.
+
+The loop runs up to 10 draws at once, unless the graph has a seed
+(`tfbnn-export --seed`): then one at a time, so that each draw takes its
+random numbers in order and a new session repeats the same draws.
 """
 import tensorflow.compat.v1 as tf
 
@@ -62,8 +66,12 @@ def _sample_loop(spec, x, k, estimator, body_fn, initial):
     check = tf.assert_positive(k, message='num_samples must be a positive integer')
     with tf.control_dependencies([check]):
         start = tf.constant(0)
+    # Parallel iterations would take their random numbers from each shared
+    # random op in whatever order they run: a seeded graph runs them in turn.
+    seeded = tf.get_default_graph().seed is not None
     results = tf.while_loop(lambda i, *_: i < k, body, [start] + list(initial),
-                            back_prop=False, name='samples')
+                            back_prop=False, parallel_iterations=1 if seeded else 10,
+                            name='samples')
     return results[1:]
 
 

@@ -23,6 +23,9 @@ def build_parser():
     p.add_argument('--mode', default='sample', help='sample (Bayesian predictive) or mean')
     p.add_argument('--samples', type=int, default=None,
                    help='K weight samples of the predictive (default: the run\'s --eval-samples)')
+    p.add_argument('--seed', type=int, default=None,
+                   help='--mode sample: seed its random ops, so each new session of the exported '
+                        'graph draws the same sequence of weight samples (default: unseeded)')
     p.add_argument('--checkpoint', default=None, help='a checkpoint prefix (default: latest)')
     p.add_argument('--output-dir', default=None, help='default: RUN_DIR/export')
     p.add_argument('--prune-snr', type=float, default=0.0,
@@ -44,7 +47,7 @@ def main(argv=None):
         formats = None if args.format is None else export_formats.parse_formats(args.format)
         export.export_run(args.run_dir, args.output_dir, args.mode, args.samples,
                           args.checkpoint, args.prune_snr, not args.no_saved_model,
-                          formats=formats)
+                          formats=formats, seed=args.seed)
     except errors.TfbnnError as err:
         sys.stderr.write('tfbnn-export: error: %s\n' % err)
         return 2
