@@ -276,3 +276,22 @@ def test_without_the_option_the_graph_has_no_outlier_ops():
         graph.build_train_graph(on, dataset, run_config.model_spec(on, 'classification', 3),
                                 '/cpu:0')
         assert [op for op in g.get_operations() if 'outlier' in op.name]
+
+
+def test_evaluating_a_checkpoint_draws_no_outliers_and_scores_as_the_run(tmp_path, monkeypatch):
+    from tfbnn.training import chief, rundir
+    code, out = run(tmp_path, *(QUICK + OE))
+    assert code == 0
+    config = run_config.load(os.path.join(out, 'config.json'))
+    dataset, ood = run_config.load_datasets(config)
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError('the outliers were drawn')
+    monkeypatch.setattr(data, 'stroke_outliers', no_drawing)
+    zeros = outlier_data.outlier_bank(config, dataset, draw=False)
+    assert zeros.shape[1:] == dataset.x_train.shape[1:] and not zeros.any()
+    metrics = chief.evaluate_checkpoint(config, dataset, rundir.latest_checkpoint(out),
+                                        '/cpu:0', ood)
+    saved = read(out, 'metrics.json')
+    for key in ('test_error', 'test_nll', 'ece', 'ood_auroc_mi'):  # the same seeded draws
+        assert metrics[key] == pytest.approx(saved[key], rel=1e-5), key

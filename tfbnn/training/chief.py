@@ -141,7 +141,8 @@ def evaluate_checkpoint(config, dataset, checkpoint, device, ood=None):
     with graph.as_default():
         tf.set_random_seed(config.seed)
         spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
-        g = graph_lib.build_train_graph(config, dataset, spec, device)
+        # The training graph's ops (so its seeds) without drawing the outliers.
+        g = graph_lib.build_train_graph(config, dataset, spec, device, draw_outliers=False)
     np.random.seed(config.seed)
     with tf.Session(graph=graph, config=session_config(config.threads)) as sess:
         restore_checkpoint(sess, g.saver, checkpoint)

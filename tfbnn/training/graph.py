@@ -119,7 +119,7 @@ Attributes:
 """
 
 
-def _input(config, dataset, replica, global_step):
+def _input(config, dataset, replica, global_step, draw_outliers=True):
     """The arrays as local variables and the batch of the step, on the data device."""
     n, batch = dataset.x_train.shape[0], config.batch_size
     workers = replica.num_replicas if replica else 1
@@ -156,7 +156,7 @@ def _input(config, dataset, replica, global_step):
         variables, feed = [x_var, y_var], {x_ph: dataset.x_train, y_ph: dataset.y_train}
         x_outlier = None
         if config.outlier_exposure != 'none':
-            bank = outlier_data.outlier_bank(config, dataset)
+            bank = outlier_data.outlier_bank(config, dataset, draw=draw_outliers)
             bank_var, bank_ph = _in_memory(bank, 'outliers')
             x_outlier = tf.gather(bank_var, idx % bank.shape[0])
             variables.append(bank_var)
@@ -312,7 +312,7 @@ def _summaries(fetches, train_metric, idx, regression):
                               train_metric / tf.cast(tf.size(idx), tf.float32))])
 
 
-def build_train_graph(config, dataset, spec, device, replica=None):
+def build_train_graph(config, dataset, spec, device, replica=None, draw_outliers=True):
     """Builds everything the session loop runs, in the default graph.
 
     Args:
@@ -324,6 +324,8 @@ def build_train_graph(config, dataset, spec, device, replica=None):
         takes its share of the global batch of W B examples of the global
         step (`tfbnn.training.sharding`) and minimises its share of the
         batch-W-B ELBO (`tfbnn.replica_losses`).
+      draw_outliers: False for a graph that only evaluates: the outlier
+        bank is zeros (`tfbnn.training.outlier_data.outlier_bank`).
 
     Returns:
       `TrainGraph`.
@@ -336,7 +338,7 @@ def build_train_graph(config, dataset, spec, device, replica=None):
     if config.warm_start:  # the start may hold pruned weights: their KL is left out
         pruning.allow_retraining()
     global_step = tf.train.get_or_create_global_step()
-    inp = _input(config, dataset, replica, global_step)
+    inp = _input(config, dataset, replica, global_step, draw_outliers)
     with tf.device(device):
         net, nll, train_metric, outlier_term = _likelihood(
             spec, inp.x, inp.y, config.train_samples, regression, inp.x_outlier,

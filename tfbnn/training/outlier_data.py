@@ -7,7 +7,13 @@ its seed alone (a resumed run draws the same bank), in the pixel range and
 polarity of the training images. The outlier shown beside training example i
 is bank[i mod size]: a function of the batch, so a resumed run sees the same
 pairs as an uninterrupted one.
+
+A graph built only to evaluate a checkpoint (the cluster chief's) needs the
+bank's ops, so that its op-level seeds follow the training graph's, but not
+its images: `draw=False` gives zeros of the bank's shape.
 """
+import numpy as np
+
 from tfbnn import data, run_config
 
 __all__ = ['BANK_SIZE', 'BANK_BYTES', 'outlier_bank']
@@ -18,7 +24,7 @@ BANK_BYTES = 2 ** 28
 _SEED_OFFSET = 7919  # the bank's seed is the run's seed plus this
 
 
-def outlier_bank(config, dataset, count=None):
+def outlier_bank(config, dataset, count=None, draw=True):
     """The outlier images of a run with `config.outlier_exposure` set.
 
     Args:
@@ -26,6 +32,7 @@ def outlier_bank(config, dataset, count=None):
       dataset: the run's `tfbnn.data.Dataset`.
       count: None for the whole bank, or the first `count` images of it
         (for a figure: they are drawn in order, so they are the same).
+      draw: False for zeros of the same shape, drawn in no time.
 
     Returns:
       float32 array [min(N, BANK_SIZE, BANK_BYTES / bytes per image) or
@@ -39,5 +46,7 @@ def outlier_bank(config, dataset, count=None):
     x = dataset.x_train
     if count is None:
         count = min(x.shape[0], BANK_SIZE, max(1, BANK_BYTES // (4 * x[0].size)))
+    if not draw:
+        return np.zeros((count,) + x.shape[1:], np.float32)
     return data.stroke_outliers(x, count, float(x.min()), float(x.max()),
                                 (config.seed + _SEED_OFFSET) % 2 ** 32)
