@@ -55,6 +55,14 @@ def test_verdicts_follow_the_numbers():
     assert '| the choice on a longer schedule | 117 min |' in rendered['times']
 
 
+def test_the_uci_table_names_a_width_other_than_50():
+    records = dict(uci=_uci(dict(bostonHousing=-2.5, protein=-2.8)))
+    records['uci']['sets']['protein']['hidden'] = 100
+    table = report.render_results(records)['uci']
+    assert '| protein (100 hidden units) | 3.00 +- 0.10 |' in table
+    assert '| bostonHousing | 3.00 +- 0.10 |' in table  # no width recorded: 50
+
+
 def test_the_uci_times_name_the_selection_when_the_record_keeps_it():
     records = dict(uci=_uci(dict(bostonHousing=-2.5, concrete=-3.2)))
     old = report.render_results(records)['times']

@@ -196,3 +196,38 @@ def test_a_changed_grid_that_chooses_otherwise_trains_new_test_runs(tmp_path):
     assert second['sets']['toyset']['chosen']['choice']['learning_rate'] == 1e-3
     assert sorted(os.listdir(os.path.join(out, 'toyset', 'test'))) == [
         'lr0.001_b16_none_e2', 'lr0.01_b16_none_e2']
+
+
+def test_the_hidden_width_comes_from_the_sets_n_hidden_file(tmp_path):
+    data = tmp_path / 'data'
+    _fixture(str(data / 'wide'))
+    _fixture(str(data / 'plain'), seed=1)
+    assert uci.hidden_units(str(data / 'plain')) == uci.HIDDEN_UNITS == 50
+    (data / 'wide' / 'n_hidden.txt').write_text('3\n')
+    assert uci.hidden_units(str(data / 'wide')) == 3
+    assert uci.base_options(str(data / 'wide'))['hidden'] == [3]
+    lines = []
+    record = uci.reproduce_uci(str(data), str(tmp_path / 'out'), lines.append,
+                               sets=['wide', 'plain'], select_splits=1, num_splits=1,
+                               candidates=((1e-2, 16, 'none'),), max_epochs=2,
+                               validate_every=2, fixed_epochs=2)
+    assert record['sets']['wide']['hidden'] == 3 and record['sets']['plain']['hidden'] == 50
+    assert 'uci wide: 3 hidden units (n_hidden.txt); candidates train for up to 2 epochs' in lines
+    for name, width in (('wide', 3), ('plain', 50)):
+        for stage in ('select', 'test'):
+            folder = str(tmp_path / 'out' / name / stage)
+            run = next(os.path.join(r, 'config.json') for r, _, files in os.walk(folder)
+                       if 'config.json' in files)
+            assert read_json(run)['hidden'] == [width], (name, stage)
+
+
+@pytest.mark.parametrize('text', ['0', 'fifty', '50 100', ''])
+def test_a_bad_n_hidden_file_is_refused_before_any_run(tmp_path, text):
+    data = tmp_path / 'data'
+    _fixture(str(data / 'good'))
+    _fixture(str(data / 'bad'), seed=1)
+    (data / 'bad' / 'n_hidden.txt').write_text(text)
+    with pytest.raises(DataError, match='n_hidden.txt must hold one positive integer'):
+        uci.reproduce_uci(str(data), str(tmp_path / 'out'), print, sets=['good', 'bad'],
+                          max_epochs=2, validate_every=2, fixed_epochs=2)
+    assert not os.path.exists(str(tmp_path / 'out' / 'good'))

@@ -11,7 +11,7 @@ import shutil
 
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
-from tfbnn.reproduce import figures, goals, paper, report_ood, report_pruning, selection
+from tfbnn.reproduce import figures, goals, paper, report_ood, report_pruning, selection, uci
 
 __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'update_results',
            'write_figures']
@@ -266,8 +266,10 @@ def _uci(records):
             cells += ([pm(ref[m][0], ref[m][1]), pm(ref[m][2], ref[m][3])] if m in ref
                       else ['', ''])
         ch = c['choice']
+        hidden = s.get('hidden', uci.HIDDEN_UNITS)  # records before n_hidden.txt: 50
         rows.append('| %s | %s | %g, %d, %s, %s, %d |' % (
-            name, ' | '.join(cells), ch['learning_rate'], ch['batch_size'],
+            name if hidden == uci.HIDDEN_UNITS else '%s (%d hidden units)' % (name, hidden),
+            ' | '.join(cells), ch['learning_rate'], ch['batch_size'],
             ch.get('noise_prior', 'none'), selection.prior_text(ch.get(
                 'prior_sigma', selection.DEFAULT_PRIOR_SIGMA)), ch['epochs']))
     return '\n'.join(rows)

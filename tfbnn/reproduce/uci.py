@@ -1,10 +1,12 @@
 """The UCI regression benchmark (Hernandez-Lobato & Adams 2015).
 
 Protocol: the 20 fixed random 90/10 splits of each set, one hidden layer of
-50 units, inputs and targets standardised on the training split (the
-loader does this), the stopping epoch chosen on validation (the original
-protocol trained 40); test RMSE and test log-likelihood in the original
-units, mean and standard error over the splits.
+50 units (or the width in the set's n_hidden.txt: 100 for protein and year
+in the published folders, as PBP and Gal & Ghahramani used), inputs and
+targets standardised on the training split (the loader does this), the
+stopping epoch chosen on validation (the original protocol trained 40);
+test RMSE and test log-likelihood in the original units, mean and standard
+error over the splits.
 
 Choosing hyperparameters without the test set: on the first `SELECT_SPLITS`
 splits, 20% of the training rows are held out (re-standardised without
@@ -48,8 +50,8 @@ from tfbnn.reproduce.selection import DEFAULT_PRIOR_SIGMA, mean_and_se, one_se_c
 from tfbnn.training import rundir
 
 __all__ = ['SETS', 'CANDIDATES', 'VALIDATE_EVERY', 'STEP_BUDGET', 'SELECT_SPLITS',
-           'SELECTION_FIGURE', 'base_options', 'reproduce_uci', 'epochs_for', 'candidate',
-           'with_prior_stddevs']
+           'SELECTION_FIGURE', 'HIDDEN_UNITS', 'hidden_units', 'base_options',
+           'reproduce_uci', 'epochs_for', 'candidate', 'with_prior_stddevs']
 
 SETS = ('bostonHousing', 'concrete', 'energy', 'yacht')
 # (learning rate, batch size, noise prior, prior stddev) of Adam. The
@@ -75,6 +77,26 @@ CHECKPOINT_EVERY = 2000
 FIXED_EPOCHS = 40
 VALIDATION_SIZE = 0.2
 SELECTION_FIGURE = 'uci_selection.png'
+HIDDEN_UNITS = 50  # the hidden layer of a set whose folder has no n_hidden.txt
+HIDDEN_FILE = 'n_hidden.txt'
+
+
+def hidden_units(set_dir):
+    """The hidden layer's width of a set: its n_hidden.txt, else `HIDDEN_UNITS`.
+
+    Raises:
+      DataError: an n_hidden.txt that does not hold one positive integer.
+    """
+    path = os.path.join(set_dir, HIDDEN_FILE)
+    if not os.path.exists(path):
+        return HIDDEN_UNITS
+    with open(path) as f:
+        text = f.read().strip()
+    if not text.isdigit() or int(text) < 1:
+        from tfbnn.errors import DataError
+        raise DataError('%s must hold one positive integer (the hidden units), got %r'
+                        % (path, text[:40]))
+    return int(text)
 
 
 def epochs_for(set_dir, batch_size, step_budget=STEP_BUDGET, validate_every=VALIDATE_EVERY,
@@ -94,14 +116,16 @@ def epochs_for(set_dir, batch_size, step_budget=STEP_BUDGET, validate_every=VALI
 
 
 def base_options(set_dir, max_epochs=FIXED_EPOCHS):
-    """What every UCI run shares.
+    """What every UCI run of a set shares (`set_dir` None: of a set of
+    `HIDDEN_UNITS` units, the protocol's record).
 
     One thread: the nets are tiny. A checkpoint every `CHECKPOINT_EVERY`
     steps instead of every epoch: a set of a few hundred rows has ten or so
     steps an epoch, and writing a checkpoint after each took two thirds of
     a run's time (an interrupted run loses at most a few seconds).
     """
-    return dict(dataset='uci', data_dir=set_dir, model='mlp', hidden=[50],
+    return dict(dataset='uci', data_dir=set_dir, model='mlp',
+                hidden=[HIDDEN_UNITS if set_dir is None else hidden_units(set_dir)],
                 estimator='local_reparameterization', prior='normal', prior_sigma=1.0,
                 kl_scheme='per_example', kl_weight=1.0, posterior_init_scale=0.01,
                 eval_samples=100, epochs=max_epochs, keep_checkpoints=1, threads=1,
@@ -298,6 +322,9 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
                                                             validate_every))
     if step_budget < 1:
         raise ValueError('step_budget must be >= 1, got %r' % step_budget)
+    for name in sets:  # every set's folder, before the first run
+        count_splits(os.path.join(data_dir, name))
+        hidden_units(os.path.join(data_dir, name))
     candidates = [candidate(c) for c in candidates]
     protocol = dict(candidates=[list(c) for c in candidates], validate_every=validate_every,
                     select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs,
@@ -318,7 +345,10 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
         if available < num_splits:
             log('uci %s: %d splits in %s (fewer than %d): using them all'
                 % (name, available, set_dir, num_splits))
-        log('uci %s: candidates train for up to %d epochs' % (name, set_epochs))
+        hidden = hidden_units(set_dir)
+        log('uci %s: %d hidden units%s; candidates train for up to %d epochs' % (
+            name, hidden, ' (%s)' % HIDDEN_FILE if os.path.exists(
+                os.path.join(set_dir, HIDDEN_FILE)) else '', set_epochs))
         best, best40, curves, select_seconds = _select(name, set_dir, set_out, set_protocol, log,
                                                        verbose)
         log('uci %s: chose %s; at %d epochs: %s' % (name, _describe(best), fixed_epochs,
@@ -333,6 +363,6 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
                                verbose)
         _store_set(os.path.join(out_dir, 'uci.json'), record, name,
                    dict(selection=curves, chosen=chosen, epochs40=fixed, max_epochs=set_epochs,
-                        select_seconds=select_seconds),
+                        select_seconds=select_seconds, hidden=hidden),
                    log)
     return record
