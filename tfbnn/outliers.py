@@ -47,15 +47,14 @@ __all__ = ['uniform_cross_entropy', 'mixture_uniform_cross_entropy', 'draws_mutu
 KINDS = ('none', 'strokes')
 
 
-def _class_axis(logits, who):
-    """The size of the last axis, checked: known and positive."""
+def _check_class_axis(logits, who):
+    """Raises ValueError unless the last axis has a known, positive size."""
     if logits.shape.ndims == 0:
         raise ValueError('%s: logits must have a class axis, got a scalar' % who)
     classes = logits.shape[-1:].num_elements() if logits.shape.ndims else None
     if not classes:
         raise ValueError('%s: the class axis (last) must have a known, positive size, got '
                          'shape %s' % (who, logits.shape))
-    return classes
 
 
 def uniform_cross_entropy(logits, name=None):
@@ -73,7 +72,7 @@ def uniform_cross_entropy(logits, name=None):
     """
     with tf.name_scope(name, 'uniform_cross_entropy', [logits]):
         logits = tf.convert_to_tensor(logits)
-        _class_axis(logits, 'uniform_cross_entropy')
+        _check_class_axis(logits, 'uniform_cross_entropy')
         return tf.reduce_logsumexp(logits, -1) - tf.reduce_mean(logits, -1)
 
 
@@ -131,7 +130,7 @@ def draws_mutual_information(logits, axis=0, name=None):
 def _log_mixture(logits, axis, who):
     """(log softmax of each draw, log of their mean over `axis`), checked."""
     logits = tf.convert_to_tensor(logits)
-    _class_axis(logits, who)
+    _check_class_axis(logits, who)
     rank = logits.shape.ndims
     if not -rank <= axis < rank or axis % rank == rank - 1:
         raise ValueError('%s: axis %d must be a draws axis of logits of rank %d, not the class '

@@ -200,9 +200,14 @@ def _uci(records):
     ]
 
 
+def _best_auroc(scores):
+    """The goal's AUROC of one set's scores: the better of MI and entropy."""
+    return max(scores['auroc_mi'], scores['auroc_entropy'])
+
+
 def _ood_measured(rec):
     """(the measured text, the verdict) of one `mnist-ood` record."""
-    best = {name: max(s['auroc_mi'], s['auroc_entropy']) for name, s in rec['sets'].items()}
+    best = {name: _best_auroc(s) for name, s in rec['sets'].items()}
     err = rec['metrics']['test_error']
     measured = 'test error %.2f%%; AUROC %s' % (100 * err, ', '.join(
         '%s %.3f' % (name, value) for name, value in sorted(best.items())))
@@ -223,8 +228,8 @@ def _ood(records):
         stem, run = runs[0]
         measured, ok = _ood_measured(run)
         if len(runs) > 1:
-            letters = [r['sets']['letters'] for _, r in runs.values() if 'letters' in r['sets']]
-            best = [max(s['auroc_mi'], s['auroc_entropy']) for s in letters]
+            best = [_best_auroc(r['sets']['letters']) for _, r in runs.values()
+                    if 'letters' in r['sets']]
             measured += '; letters over %d seeds %.3f-%.3f' % (len(best), min(best), max(best))
         rows.append(_row(goal[:-len(', test error < 3%')] + ', with `%s` (chosen on validation), '
                          'test error < 3%%' % setting.flags(), measured, ok,
