@@ -320,7 +320,8 @@ def test_regression_outputs_are_in_original_units(tmp_path):
     ('old_format', [], 'has config format 0; this tfbnn'),
     (None, ['--mode', 'bayes'], '--mode must be one of sample, mean'),
     (None, ['--prune-snr', '1.5'], '--prune-snr must be a fraction in [0, 1)'),
-    (None, ['--seed', '-1'], '--seed must be an integer >= 0, got -1'),
+    (None, ['--seed', '-1'], '--seed must be an integer in [0, 2147483647), got -1'),
+    (None, ['--seed', '2147483647'], 'got 2147483647'),  # TensorFlow would take it as 0
     (None, ['--mode', 'mean', '--seed', '3'], '--seed needs --mode sample: the mean graph has '
                                               'no random op'),
     (None, ['--output-dir', '/dev/null/x'], 'cannot create the export folder /dev/null/x'),

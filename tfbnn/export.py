@@ -18,10 +18,12 @@ mode 'sample' keeps the sampling ops, so every run of the frozen graph draws
 fresh weight samples (it stays a Bayesian predictive, neither constant nor
 silently deterministic). With a seed (`--seed S`) its random ops carry
 op-level seeds, so each new session draws the same sequence: the n-th run
-of a fresh session of that file gives the same outputs in any process (same
-TensorFlow build and device), the frozen graph and the SavedModel alike,
-while successive runs still draw anew (`tfbnn.serving` then runs the K
-draws one at a time). The mean graph's reshapes have constant shapes, so
+of a fresh session gives the same outputs in any process (same TensorFlow
+build and device, and the same inputs and K in the runs before it: the
+noise is drawn at the batch's shape), the frozen graph and the SavedModel
+alike, while successive runs still draw anew (`tfbnn.serving` then runs the
+K draws one at a time). TFLite and ONNX files keep the seeds as their
+converters carry them; their repeatability is not promised. The mean graph's reshapes have constant shapes, so
 it is a plain feed-forward graph that simple importers read.
 """
 import collections
@@ -41,10 +43,11 @@ from tfbnn.training import rundir
 
 __all__ = ['MODES', 'SIGNATURE_WITH_K', 'Run', 'InferenceGraph', 'load_run',
            'build_inference_graph', 'restore', 'prune_by_snr', 'mean_network_metric', 'freeze',
-           'save_saved_model', 'export_run', 'RANDOM_OP_TYPES']
+           'save_saved_model', 'export_run', 'RANDOM_OP_TYPES', 'MAX_SEED']
 
 MODES = ('sample', 'mean')
 SIGNATURE_WITH_K = 'serving_k'
+MAX_SEED = 2 ** 31 - 1
 RANDOM_OP_TYPES = frozenset(['RandomUniform', 'RandomStandardNormal', 'RandomUniformInt',
                              'TruncatedNormal', 'StatelessRandomUniform', 'Multinomial',
                              'RandomShuffle', 'RandomGamma', 'RandomPoisson', 'RandomPoissonV2'])
@@ -99,8 +102,9 @@ def build_inference_graph(run, mode='sample', samples=None, seed=None):
     if mode not in MODES:
         raise ConfigError('--mode must be one of %s, got %r' % (', '.join(MODES), mode))
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError('--seed must be an integer >= 0, got %r' % (seed,))
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
+            # (TensorFlow takes seeds modulo 2^31 - 1: larger ones would alias smaller.)
+            raise ConfigError('--seed must be an integer in [0, %d), got %r' % (MAX_SEED, seed))
         if mode != 'sample':
             raise ConfigError('--seed needs --mode sample: the %s graph has no random op' % mode)
     samples = run.config.eval_samples if samples is None else samples
@@ -122,7 +126,7 @@ def build_inference_graph(run, mode='sample', samples=None, seed=None):
             k = serving.num_samples_input(samples)
             build = (serving.classification_outputs if meta['task'] == 'classification'
                      else serving.regression_outputs)
-            raw = build(spec, x, k, run.config.eval_estimator)
+            raw = build(spec, x, k, run.config.eval_estimator, in_turn=seed is not None)
         elif mode == 'sample':
             raw = _static_k_outputs(spec, x, meta['task'], samples, run.config.eval_estimator)
         else:

@@ -21,9 +21,10 @@ Models whose weight draw is lifted out of all control flow (the getter path:
 `--model lstm`) would reuse one draw for every iteration; for them K stays
 static (`tfbnn.predictive`) and `dynamic_k` reports False.
 
-The loop runs up to 10 draws at once, unless the graph has a seed
-(`tfbnn-export --seed`): then one at a time, so that each draw takes its
-random numbers in order and a new session repeats the same draws.
+The loop runs up to 10 draws at once, or one at a time with `in_turn`
+(`tfbnn-export --seed`): parallel iterations take each shared random op's
+numbers in whatever order they run, so only draws in turn make a seeded
+graph repeat the same draws in a new session.
 """
 import tensorflow.compat.v1 as tf
 
@@ -54,7 +55,7 @@ def _entropy(p):
     return -tf.reduce_sum(_xlogx(p), axis=-1)
 
 
-def _sample_loop(spec, x, k, estimator, body_fn, initial):
+def _sample_loop(spec, x, k, estimator, body_fn, initial, in_turn):
     """Runs body_fn(outputs of one draw, *sums) K times; returns the sums."""
     sampled = spec._replace(estimator=predictive.eval_estimator(spec, estimator))
 
@@ -66,16 +67,13 @@ def _sample_loop(spec, x, k, estimator, body_fn, initial):
     check = tf.assert_positive(k, message='num_samples must be a positive integer')
     with tf.control_dependencies([check]):
         start = tf.constant(0)
-    # Parallel iterations would take their random numbers from each shared
-    # random op in whatever order they run: a seeded graph runs them in turn.
-    seeded = tf.get_default_graph().seed is not None
     results = tf.while_loop(lambda i, *_: i < k, body, [start] + list(initial),
-                            back_prop=False, parallel_iterations=1 if seeded else 10,
+                            back_prop=False, parallel_iterations=1 if in_turn else 10,
                             name='samples')
     return results[1:]
 
 
-def classification_outputs(spec, x, k, estimator='auto'):
+def classification_outputs(spec, x, k, estimator='auto', in_turn=False):
     """probs, entropy, mutual_information and mean_probs, K read from `k`.
 
     Args:
@@ -84,6 +82,7 @@ def classification_outputs(spec, x, k, estimator='auto'):
       x: `[batch] + input_shape` float32.
       k: scalar int32 `Tensor`, the number of draws.
       estimator: as for `tfbnn.predictive`.
+      in_turn: run the draws one at a time (a seeded graph's; module docstring).
 
     Returns:
       dict name -> `Tensor` (unnamed; the caller names them).
@@ -94,7 +93,8 @@ def classification_outputs(spec, x, k, estimator='auto'):
         p = tf.nn.softmax(out.outputs)
         return sum_probs + p, sum_entropy + _entropy(p)
     sum_probs, sum_entropy = _sample_loop(
-        spec, x, k, estimator, add, [tf.zeros_like(mean_probs), tf.zeros_like(mean_probs[:, 0])])
+        spec, x, k, estimator, add, [tf.zeros_like(mean_probs), tf.zeros_like(mean_probs[:, 0])],
+        in_turn)
     kf = tf.cast(k, tf.float32)
     probs = sum_probs / kf
     entropy = _entropy(probs)
@@ -102,14 +102,15 @@ def classification_outputs(spec, x, k, estimator='auto'):
     return dict(probs=probs, entropy=entropy, mutual_information=mi, mean_probs=mean_probs)
 
 
-def regression_outputs(spec, x, k, estimator='auto'):
-    """mean, stddev and mean_prediction (normalised units), K read from `k`."""
+def regression_outputs(spec, x, k, estimator='auto', in_turn=False):
+    """mean, stddev and mean_prediction (normalised units), K read from `k`
+    (arguments as for `classification_outputs`)."""
     mean_out = models.build_network(spec, x, sample=False)
 
     def add(out, total, total_sq):
         return total + out.outputs, total_sq + tf.square(out.outputs)
     zeros = tf.zeros_like(mean_out.outputs)
-    total, total_sq = _sample_loop(spec, x, k, estimator, add, [zeros, zeros])
+    total, total_sq = _sample_loop(spec, x, k, estimator, add, [zeros, zeros], in_turn)
     kf = tf.cast(k, tf.float32)
     mean = total / kf
     var = tf.maximum(total_sq / kf - tf.square(mean), 0.0)

@@ -62,7 +62,7 @@ def test_protocol_on_a_tiny_set(tmp_path):
     choice = result['chosen']['choice']
     test_run = read_json(os.path.join(str(tmp_path / 'out' / 'toyset' / 'test'), '%s_e%d' % (
         uci._run_name(choice['learning_rate'], choice['batch_size'], choice['noise_prior'],
-                      choice['prior_sigma']), choice['epochs']), 'split0', 'config.json'))
+                      choice['prior_sigma'], 50), choice['epochs']), 'split0', 'config.json'))
     assert test_run['prior_sigma'] == result['chosen']['choice']['prior_sigma']
     # One selection split: no standard error, so the best row itself.
     best = max(selection.to_rows(result['selection']), key=lambda r: r['val_ll'])
@@ -205,7 +205,7 @@ def test_the_hidden_width_comes_from_the_sets_n_hidden_file(tmp_path):
     assert uci.hidden_units(str(data / 'plain')) == uci.HIDDEN_UNITS == 50
     (data / 'wide' / 'n_hidden.txt').write_text('3\n')
     assert uci.hidden_units(str(data / 'wide')) == 3
-    assert uci.base_options(str(data / 'wide'))['hidden'] == [3]
+    assert uci.base_options(str(data / 'wide'), hidden=3)['hidden'] == [3]
     lines = []
     record = uci.reproduce_uci(str(data), str(tmp_path / 'out'), lines.append,
                                sets=['wide', 'plain'], select_splits=1, num_splits=1,
@@ -216,18 +216,31 @@ def test_the_hidden_width_comes_from_the_sets_n_hidden_file(tmp_path):
     for name, width in (('wide', 3), ('plain', 50)):
         for stage in ('select', 'test'):
             folder = str(tmp_path / 'out' / name / stage)
-            run = next(os.path.join(r, 'config.json') for r, _, files in os.walk(folder)
-                       if 'config.json' in files)
-            assert read_json(run)['hidden'] == [width], (name, stage)
+            runs = [r for r, _, files in os.walk(folder) if 'config.json' in files]
+            for run in runs:  # a width other than 50 is in the run's name too
+                assert read_json(os.path.join(run, 'config.json'))['hidden'] == [width]
+                assert ('_h3' in os.path.relpath(run, folder)) == (width == 3), run
+            assert runs, (name, stage)
 
 
-@pytest.mark.parametrize('text', ['0', 'fifty', '50 100', ''])
-def test_a_bad_n_hidden_file_is_refused_before_any_run(tmp_path, text):
+@pytest.mark.parametrize('text,width', [('100\r\n', 100), (' 7 ', 7), ('\ufeff12\n', 12)])
+def test_n_hidden_files_as_written_by_other_tools(tmp_path, text, width):
+    (tmp_path / 'n_hidden.txt').write_bytes(text.encode('utf-8'))
+    assert uci.hidden_units(str(tmp_path)) == width
+
+
+@pytest.mark.parametrize('content,message', [
+    (b'0', 'must hold one positive integer'), (b'fifty', 'must hold one positive integer'),
+    (b'50 100', 'must hold one positive integer'), (b'', 'must hold one positive integer'),
+    ('\u00b2'.encode('utf-8'), 'must hold one positive integer'),  # a digit to str.isdigit
+    (b'\xff\xfe5\x000\x00', 'cannot read')])
+def test_a_bad_n_hidden_file_is_refused_before_any_run(tmp_path, content, message):
     data = tmp_path / 'data'
     _fixture(str(data / 'good'))
     _fixture(str(data / 'bad'), seed=1)
-    (data / 'bad' / 'n_hidden.txt').write_text(text)
-    with pytest.raises(DataError, match='n_hidden.txt must hold one positive integer'):
+    (data / 'bad' / 'n_hidden.txt').write_bytes(content)
+    with pytest.raises(DataError, match='n_hidden.txt' + ('' if message == 'cannot read' else
+                                                           ' ' + message)):
         uci.reproduce_uci(str(data), str(tmp_path / 'out'), print, sets=['good', 'bad'],
                           max_epochs=2, validate_every=2, fixed_epochs=2)
     assert not os.path.exists(str(tmp_path / 'out' / 'good'))

@@ -219,17 +219,37 @@ def test_a_run_that_failed_before_its_first_checkpoint_can_be_started_again(tmp_
     assert code == 2 and 'Traceback' not in capsys.readouterr().err
     assert os.path.exists(os.path.join(out, 'config.json'))
     assert tf.train.latest_checkpoint(out) is None
+    stale = os.path.join(out, 'events.out.tfevents.1.failed-start')  # such a start's records
+    open(stale, 'w').close()
     code, out = run(tmp_path, *QUICK)  # the same folder, no --resume, other flags
     assert code == 0
     assert 'holds only the records of a run that stopped before its first checkpoint: ' \
         'starting a new run' in capsys.readouterr().out
     assert read(out, 'config.json')['warm_start'] in ('', None)
-    assert read(out, 'metrics.json')['steps'] == 24
+    assert read(out, 'metrics.json')['steps'] == 24 and not os.path.exists(stale)
     # Once it has saved a checkpoint or results, the folder is a run again.
     for name in ('history.json', 'metrics.json'):
         os.remove(os.path.join(out, name))
     code, _ = run(tmp_path, *QUICK)
     assert code == 2 and 'already holds a run; pass --resume' in capsys.readouterr().err
+    for name in os.listdir(out):  # ... and so is one with early stopping's best/ alone
+        if name.startswith('model.ckpt') or name == 'checkpoint':
+            os.remove(os.path.join(out, name))
+    os.makedirs(os.path.join(out, 'best'))
+    code, _ = run(tmp_path, *QUICK)
+    assert code == 2 and 'already holds a run; pass --resume' in capsys.readouterr().err
+
+
+def test_a_folder_that_a_running_job_writes_is_refused(tmp_path, capsys):
+    from tfbnn.training import rundir
+    out = str(tmp_path / 'run')
+    with rundir.claim(out):  # as a job in its first epoch holds it
+        code, _ = run(tmp_path, *QUICK)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1
+    assert '--output-dir %s is being written by another running job' % out in err
+    assert not os.path.exists(os.path.join(out, 'config.json'))
+    assert run(tmp_path, *QUICK)[0] == 0  # free once that job has ended
 
 
 def test_gpu_request_without_gpu_is_a_user_error(tmp_path, capsys):

@@ -42,6 +42,7 @@ neither won on validation here (docs/RESULTS.md has the probes).
 """
 import math
 import os
+import re
 
 from tfbnn.internal.file_lock import exclusive_lock
 from tfbnn.internal.jsonio import read_json, write_json
@@ -87,13 +88,16 @@ def hidden_units(set_dir):
     Raises:
       DataError: an n_hidden.txt that does not hold one positive integer.
     """
+    from tfbnn.errors import DataError
     path = os.path.join(set_dir, HIDDEN_FILE)
     if not os.path.exists(path):
         return HIDDEN_UNITS
-    with open(path) as f:
-        text = f.read().strip()
-    if not text.isdigit() or int(text) < 1:
-        from tfbnn.errors import DataError
+    try:
+        with open(path, encoding='utf-8-sig') as f:  # a byte-order mark is no digit
+            text = f.read().strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError('cannot read %s: %s' % (path, getattr(err, 'strerror', None) or err))
+    if not re.fullmatch('[0-9]+', text) or int(text) < 1:
         raise DataError('%s must hold one positive integer (the hidden units), got %r'
                         % (path, text[:40]))
     return int(text)
@@ -115,9 +119,9 @@ def epochs_for(set_dir, batch_size, step_budget=STEP_BUDGET, validate_every=VALI
     return int(min(max(epochs, fixed_epochs), cap))
 
 
-def base_options(set_dir, max_epochs=FIXED_EPOCHS):
-    """What every UCI run of a set shares (`set_dir` None: of a set of
-    `HIDDEN_UNITS` units, the protocol's record).
+def base_options(set_dir, max_epochs=FIXED_EPOCHS, hidden=HIDDEN_UNITS):
+    """What every UCI run of a set shares (`set_dir` None: the protocol's
+    record, whose `hidden` is the default width; a set's own is in its entry).
 
     One thread: the nets are tiny. A checkpoint every `CHECKPOINT_EVERY`
     steps instead of every epoch: a set of a few hundred rows has ten or so
@@ -125,7 +129,7 @@ def base_options(set_dir, max_epochs=FIXED_EPOCHS):
     a run's time (an interrupted run loses at most a few seconds).
     """
     return dict(dataset='uci', data_dir=set_dir, model='mlp',
-                hidden=[HIDDEN_UNITS if set_dir is None else hidden_units(set_dir)],
+                hidden=[hidden],
                 estimator='local_reparameterization', prior='normal', prior_sigma=1.0,
                 kl_scheme='per_example', kl_weight=1.0, posterior_init_scale=0.01,
                 eval_samples=100, epochs=max_epochs, keep_checkpoints=1, threads=1,
@@ -163,11 +167,13 @@ def with_prior_stddevs(candidates, stddevs):
     return tuple(base + (s,) for base in bases for s in stddevs)
 
 
-def _run_name(lr, batch, noise, prior):
-    # The N(0, 1) runs keep the names they had before the prior was a candidate.
-    return 'lr%g_b%d_%s%s' % (lr, batch, noise, '' if prior == DEFAULT_PRIOR_SIGMA
-                               else '_prior%s' % (prior if prior == selection.EMPIRICAL_BAYES
-                                                  else '%g' % prior))
+def _run_name(lr, batch, noise, prior, hidden):
+    # The N(0, 1) runs of 50 units keep the names they had before the prior
+    # and the width were candidates.
+    return 'lr%g_b%d_%s%s%s' % (lr, batch, noise, '' if prior == DEFAULT_PRIOR_SIGMA
+                                 else '_prior%s' % (prior if prior == selection.EMPIRICAL_BAYES
+                                                    else '%g' % prior),
+                                '' if hidden == HIDDEN_UNITS else '_h%d' % hidden)
 
 
 def _prior_options(prior):
@@ -205,11 +211,12 @@ def _select(name, set_dir, out_dir, protocol, log, verbose):
     scores = {}  # (lr, batch, noise, prior) -> [{epoch: val_ll} for each selection split]
     seconds = 0.0
     select_splits, max_epochs = protocol['select_splits'], protocol['max_epochs']
+    hidden = protocol['hidden']
     for lr, batch, noise, prior in map(candidate, protocol['candidates']):
         for split in range(select_splits):
             run_dir = os.path.join(out_dir, 'select', '%s_split%d' % (
-                _run_name(lr, batch, noise, prior), split))
-            config = dict(base_options(set_dir, max_epochs), split=split, seed=split,
+                _run_name(lr, batch, noise, prior, hidden), split))
+            config = dict(base_options(set_dir, max_epochs, hidden), split=split, seed=split,
                           learning_rate=lr, batch_size=batch, noise_prior=noise,
                           validation_size=VALIDATION_SIZE,
                           validate_every=protocol['validate_every'],
@@ -232,7 +239,7 @@ def _select(name, set_dir, out_dir, protocol, log, verbose):
     return best, fixed, curves, seconds
 
 
-def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
+def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, hidden, log, verbose):
     """The 20 test runs of a choice, in <out_dir>/test/<choice>_e<epochs>/split<k>: a
     folder per choice, so a rerun under a changed grid that chooses otherwise trains
     new runs and reuses those of an unchanged choice."""
@@ -240,9 +247,9 @@ def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, log, verbose):
     prior = choice.get('prior_sigma', DEFAULT_PRIOR_SIGMA)
     folder = os.path.join(out_dir, 'test', '%s_e%d' % (
         _run_name(choice['learning_rate'], choice['batch_size'], choice['noise_prior'],
-                  prior), choice['epochs']))
+                  prior, hidden), choice['epochs']))
     for split in range(num_splits):
-        config = dict(base_options(set_dir), split=split, seed=split,
+        config = dict(base_options(set_dir, hidden=hidden), split=split, seed=split,
                       learning_rate=choice['learning_rate'], batch_size=choice['batch_size'],
                       noise_prior=choice['noise_prior'], epochs=choice['epochs'],
                       output_dir=os.path.join(folder, 'split%d' % split),
@@ -322,9 +329,10 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
                                                             validate_every))
     if step_budget < 1:
         raise ValueError('step_budget must be >= 1, got %r' % step_budget)
-    for name in sets:  # every set's folder, before the first run
+    widths = {}  # every set's folder is checked, and its width read once, before any run
+    for name in sets:
         count_splits(os.path.join(data_dir, name))
-        hidden_units(os.path.join(data_dir, name))
+        widths[name] = hidden_units(os.path.join(data_dir, name))
     candidates = [candidate(c) for c in candidates]
     protocol = dict(candidates=[list(c) for c in candidates], validate_every=validate_every,
                     select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs,
@@ -340,12 +348,12 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
         available = count_splits(set_dir)
         set_epochs = max_epochs or max(epochs_for(set_dir, batch, step_budget, validate_every,
                                                   fixed_epochs) for _, batch, _, _ in candidates)
+        hidden = widths[name]
         set_protocol = dict(protocol, select_splits=min(select_splits, available),
-                            max_epochs=set_epochs)
+                            max_epochs=set_epochs, hidden=hidden)
         if available < num_splits:
             log('uci %s: %d splits in %s (fewer than %d): using them all'
                 % (name, available, set_dir, num_splits))
-        hidden = hidden_units(set_dir)
         log('uci %s: %d hidden units%s; candidates train for up to %d epochs' % (
             name, hidden, ' (%s)' % HIDDEN_FILE if os.path.exists(
                 os.path.join(set_dir, HIDDEN_FILE)) else '', set_epochs))
@@ -354,13 +362,14 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
         log('uci %s: chose %s; at %d epochs: %s' % (name, _describe(best), fixed_epochs,
                                                      _describe(best40)))
         test_splits = min(num_splits, available)
-        chosen = _test_runs(name, set_dir, set_out, best, 'chosen', test_splits, log, verbose)
+        chosen = _test_runs(name, set_dir, set_out, best, 'chosen', test_splits, hidden, log,
+                            verbose)
         key = ('learning_rate', 'batch_size', 'noise_prior', 'prior_sigma', 'epochs')
         if all(best40[k] == best[k] for k in key):
             fixed = dict(chosen, note='the same choice as the chosen row')
         else:
-            fixed = _test_runs(name, set_dir, set_out, best40, 'epochs40', test_splits, log,
-                               verbose)
+            fixed = _test_runs(name, set_dir, set_out, best40, 'epochs40', test_splits, hidden,
+                               log, verbose)
         _store_set(os.path.join(out_dir, 'uci.json'), record, name,
                    dict(selection=curves, chosen=chosen, epochs40=fixed, max_epochs=set_epochs,
                         select_seconds=select_seconds, hidden=hidden),

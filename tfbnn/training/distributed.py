@@ -34,6 +34,7 @@ and session. The chief's loop and evaluation are `tfbnn.training.chief`'s,
 the other workers' loop `tfbnn.training.worker`'s.
 """
 import collections
+import contextlib
 import dataclasses
 import os
 
@@ -162,35 +163,37 @@ def _train_worker(config, cluster, spec, stream):
     """A worker's job: the chief's run directory, the graph, the session, its loop."""
     dataset, ood = run_config.load_datasets(config)
     model = run_config.model_spec(config, dataset.task, dataset.num_classes)
-    history, note, checkpoint = None, '', None
-    if cluster.is_chief:
-        checkpoint, history, note = rundir.prepare(config)
-        log = rundir.RunLog(config.output_dir, stream)
-        lifecycle.write_records(config, dataset)
-    else:
-        log = rundir.RunLog(None, stream)
-    device = resolve_device(config.device, config.threads)
-    server = tf.train.Server(spec, 'worker', cluster.task_index,
-                             config=session_config(config.threads))
-    parts = _build(config, dataset, model, device, cluster, spec)
-    lifecycle.announce(log, _header(config, dataset, cluster, parts.train), note)
-    sess_config = session_config(config.threads)
-    # A worker talks to the parameter servers and itself only: its session
-    # does not need the other workers to be up (one can die and come back).
-    # Synchronous training still waits for their gradients at every update.
-    sess_config.device_filters.extend(['/job:ps', parts.device])
-    with parts.graph.as_default():
-        session = _session(config, cluster, server, parts, sess_config)
-        if not cluster.is_chief:
-            give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
-            return run_non_chief(session, parts.train, parts.state, parts.done_after_step,
-                                 parts.wait_op, cluster, log, job_state_lib.Watchdog(give_up))
-        restored = rundir.checkpoint_step(checkpoint)
-        try:
-            return run_chief(session, parts.train, parts.state, config, cluster, dataset, ood,
-                             device, history, log, restored)
-        finally:  # every way out, also an error: the workers must not wait for us
-            mark_done(server.target, parts.graph, parts.state.mark_done, sess_config)
+    with contextlib.ExitStack() as held:  # the chief holds the run folder (rundir.claim)
+        history, note, checkpoint = None, '', None
+        if cluster.is_chief:
+            held.enter_context(rundir.claim(config.output_dir))
+            checkpoint, history, note = rundir.prepare(config)
+            log = rundir.RunLog(config.output_dir, stream)
+            lifecycle.write_records(config, dataset)
+        else:
+            log = rundir.RunLog(None, stream)
+        device = resolve_device(config.device, config.threads)
+        server = tf.train.Server(spec, 'worker', cluster.task_index,
+                                 config=session_config(config.threads))
+        parts = _build(config, dataset, model, device, cluster, spec)
+        lifecycle.announce(log, _header(config, dataset, cluster, parts.train), note)
+        sess_config = session_config(config.threads)
+        # A worker talks to the parameter servers and itself only: its session
+        # does not need the other workers to be up (one can die and come back).
+        # Synchronous training still waits for their gradients at every update.
+        sess_config.device_filters.extend(['/job:ps', parts.device])
+        with parts.graph.as_default():
+            session = _session(config, cluster, server, parts, sess_config)
+            if not cluster.is_chief:
+                give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
+                return run_non_chief(session, parts.train, parts.state, parts.done_after_step,
+                                     parts.wait_op, cluster, log, job_state_lib.Watchdog(give_up))
+            restored = rundir.checkpoint_step(checkpoint)
+            try:
+                return run_chief(session, parts.train, parts.state, config, cluster, dataset, ood,
+                                 device, history, log, restored)
+            finally:  # every way out, also an error: the workers must not wait for us
+                mark_done(server.target, parts.graph, parts.state.mark_done, sess_config)
 
 
 def _build(config, dataset, model, device, cluster, spec):

@@ -325,7 +325,8 @@ def build_train_graph(config, dataset, spec, device, replica=None, draw_outliers
         step (`tfbnn.training.sharding`) and minimises its share of the
         batch-W-B ELBO (`tfbnn.replica_losses`).
       draw_outliers: False for a graph that only evaluates: the outlier
-        bank is zeros (`tfbnn.training.outlier_data.outlier_bank`).
+        bank is zeros (`tfbnn.training.outlier_data.outlier_bank`), so its
+        training ops would train on blank outliers; never run them.
 
     Returns:
       `TrainGraph`.

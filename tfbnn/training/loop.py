@@ -50,6 +50,12 @@ def train(config, stream=None):
     config = run_config.validate(config)
     dataset, ood = run_config.load_datasets(config)
     spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
+    with rundir.claim(config.output_dir):
+        return _train(config, dataset, ood, spec, stream)
+
+
+def _train(config, dataset, ood, spec, stream):
+    """`train` in the folder it holds."""
     checkpoint, history, note = rundir.prepare(config)
     out = config.output_dir
     log = rundir.RunLog(out, stream)

@@ -1,4 +1,8 @@
 """The run directory: what is in it, how it is written, and resuming from it."""
+import contextlib
+import errno
+import fcntl
+import glob
 import os
 import sys
 import time
@@ -9,7 +13,7 @@ from tfbnn import run_config
 from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import read_json
 
-__all__ = ['RunLog', 'prepare', 'dataset_record', 'latest_checkpoint', 'checkpoint_step',
+__all__ = ['RunLog', 'claim', 'prepare', 'dataset_record', 'latest_checkpoint', 'checkpoint_step',
            'chosen_checkpoint', 'CHECKPOINTS',
            'truncate', 'CONFIG', 'HISTORY', 'TRAIN_LOG',
            'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
@@ -28,6 +32,8 @@ BEST = 'best'
 BEST_RECORD = 'best.json'
 # Which checkpoint of a finished run another step reads (`chosen_checkpoint`).
 CHECKPOINTS = ('best', 'latest')
+# Held by the job that writes the folder (`claim`).
+LOCK = '.tfbnn-run.lock'
 
 
 class RunLog(object):
@@ -110,6 +116,34 @@ def truncate(history, diag_log, step):
     return history, [r for r in diag_log if r['step'] <= step]
 
 
+@contextlib.contextmanager
+def claim(out):
+    """Holds the run folder `out` (made if missing) for the job writing it.
+
+    An exclusive `flock` on <out>/.tfbnn-run.lock, taken without waiting and
+    held while the block runs; it goes with the process, so a killed job
+    never leaves it taken. Where the file system has no locks, the job runs
+    without one.
+
+    Raises:
+      CheckpointError: the folder cannot be made or written, or another
+        running job holds it.
+    """
+    try:
+        os.makedirs(out, exist_ok=True)
+        handle = open(os.path.join(out, LOCK), 'w')
+    except OSError as err:
+        raise CheckpointError('cannot create --output-dir %s: %s' % (out, err.strerror or err))
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                raise CheckpointError('--output-dir %s is being written by another running job; '
+                                      'wait for it to end or choose another directory' % out)
+        yield
+
+
 def prepare(config):
     """Creates or checks the output directory; decides whether to resume.
 
@@ -138,6 +172,10 @@ def prepare(config):
         note = 'nothing to resume in %s: starting a new run' % out if config.resume else ''
         return None, None, note
     if not config.resume and _never_trained(out):
+        for path in glob.glob(os.path.join(out, 'events.out.tfevents.*')) + [
+                os.path.join(out, DIAGNOSTICS)]:
+            if os.path.exists(path):  # the failed start's, which would read as this run's
+                os.remove(path)
         return None, None, ('%s holds only the records of a run that stopped before its first '
                             'checkpoint: starting a new run' % out)
     if not config.resume:
@@ -156,9 +194,10 @@ def _never_trained(out):
     """True when `out` holds a run's records but nothing it learned or measured.
 
     A run that failed between writing config.json and its first checkpoint
-    (a graph that could not be built, an interrupt during start-up) leaves
-    such a folder. Starting again in it loses nothing, so the same command
-    may be repeated without --resume.
+    (a graph that could not be built, an interrupt or a NaN in the first
+    epoch) leaves such a folder. Starting again in it loses nothing, so the
+    same command may be repeated without --resume (a job still running in
+    it holds it: `claim`).
     """
     return latest_checkpoint(out) is None and not any(
         os.path.exists(os.path.join(out, name)) for name in (HISTORY, METRICS, BEST))
