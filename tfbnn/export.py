@@ -23,8 +23,9 @@ build and device, and the same inputs and K in the runs before it: the
 noise is drawn at the batch's shape), the frozen graph and the SavedModel
 alike, while successive runs still draw anew (`tfbnn.serving` then runs the
 K draws one at a time). TFLite and ONNX files keep the seeds as their
-converters carry them; their repeatability is not promised. The mean graph's reshapes have constant shapes, so
-it is a plain feed-forward graph that simple importers read.
+converters carry them; their repeatability is not promised. The mean
+graph's reshapes have constant shapes, so it is a plain feed-forward graph
+that simple importers read.
 """
 import collections
 import gzip

@@ -128,8 +128,7 @@ def base_options(set_dir, max_epochs=FIXED_EPOCHS, hidden=HIDDEN_UNITS):
     steps an epoch, and writing a checkpoint after each took two thirds of
     a run's time (an interrupted run loses at most a few seconds).
     """
-    return dict(dataset='uci', data_dir=set_dir, model='mlp',
-                hidden=[hidden],
+    return dict(dataset='uci', data_dir=set_dir, model='mlp', hidden=[hidden],
                 estimator='local_reparameterization', prior='normal', prior_sigma=1.0,
                 kl_scheme='per_example', kl_weight=1.0, posterior_init_scale=0.01,
                 eval_samples=100, epochs=max_epochs, keep_checkpoints=1, threads=1,
