@@ -73,3 +73,13 @@ def test_the_job_learns_the_digits_row_by_row_and_exports(tmp_path):
                          ['probs', 'mean_probs'], repeats=2)
     assert not np.allclose(sampled['probs'][0], sampled['probs'][1])  # fresh draws per run
     np.testing.assert_allclose(sampled['mean_probs'][0], mean[0], rtol=1e-5, atol=1e-6)
+    # Its K is static (no serving loop); seeded, two exports loaded in two
+    # processes draw the same sequence, which still changes from run to run.
+    seeded = []
+    for copy in ('a', 'b'):
+        folder = str(tmp_path / ('seeded_' + copy))
+        assert export_main([out, '--seed', '5', '--output-dir', folder, '--no-saved-model']) == 0
+        seeded.append(run_loader(tmp_path, 'pb', os.path.join(folder, 'frozen_sample.pb'), x,
+                                 ['probs'], repeats=2)['probs'])
+    np.testing.assert_array_equal(seeded[0], seeded[1])
+    assert not np.allclose(seeded[0][0], seeded[0][1])
