@@ -32,7 +32,8 @@ from tfbnn.run_setup import (OPTIMIZERS, SCALE_OPTIMIZERS, check_outlier_data, l
 from tfbnn.version import __version__
 
 __all__ = ['RunConfig', 'DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'OBJECTIVE_KEYS',
-           'CONFIG_FORMAT', 'OPTIMIZERS', 'SCALE_OPTIMIZERS', 'validate', 'flag', 'save', 'load',
+           'OUTLIER_KEYS', 'CONFIG_FORMAT', 'OPTIMIZERS', 'SCALE_OPTIMIZERS', 'validate', 'flag',
+           'save', 'load',
            'check_compatible',  # and tfbnn.run_setup's:
            'learning_rate', 'make_optimizer', 'make_scale_optimizer', 'model_spec', 'load_data',
            'load_datasets', 'ood_kinds', 'check_outlier_data']
@@ -297,13 +298,14 @@ ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
 # pixel scale their values; a warm start's pruned weights stay frozen.
 RESUME_KEYS = ARCHITECTURE_KEYS + ('batch_size', 'seed', 'split', 'data_dir', 'pixel_scale',
                                    'validation_size', 'warm_start', 'prune_fraction')
+# The options of outlier exposure (part of the objective).
+OUTLIER_KEYS = ('outlier_exposure', 'outlier_weight', 'outlier_draws', 'outlier_disagreement')
 # ... and what fixes the objective: a resumed run must go on minimising the
 # ELBO it started on (the job's default --kl-weight changed in 0.2, so a plain
 # --resume of an older run would otherwise switch objectives half-way).
 OBJECTIVE_KEYS = ('kl_scheme', 'kl_weight', 'warmup_steps', 'train_samples', 'prior',
                   'prior_sigma', 'prior_pi', 'prior_sigma1', 'prior_sigma2', 'noise_prior',
-                  'noise_prior_shape', 'noise_prior_rate', 'outlier_exposure', 'outlier_weight',
-                  'outlier_draws', 'outlier_disagreement')
+                  'noise_prior_shape', 'noise_prior_rate') + OUTLIER_KEYS
 
 
 def validate(config):

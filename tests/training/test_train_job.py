@@ -252,6 +252,37 @@ def test_a_folder_that_a_running_job_writes_is_refused(tmp_path, capsys):
     assert run(tmp_path, *QUICK)[0] == 0  # free once that job has ended
 
 
+def test_the_default_folder_sets_an_earlier_run_aside(tmp_path, capsys, monkeypatch):
+    from tfbnn.training import rundir
+    monkeypatch.chdir(tmp_path)  # the default --output-dir is runs/latest
+    assert main(QUICK) == 0
+    first = read('runs/latest', 'metrics.json')
+    os.utime('runs/latest/config.json', (0, 1e9))  # written 2001-09-09 01:46:40 UTC
+    monkeypatch.setenv('TZ', 'UTC')
+    time.tzset()
+    try:
+        os.makedirs('runs/run-20010909-014640')  # a name taken: the next one is used
+        capsys.readouterr()
+        assert main(QUICK) == 0  # the README's command, again
+        moved = os.path.join('runs', 'run-20010909-014640-2')
+        assert 'runs/latest held an earlier run: moved it to %s' % moved in capsys.readouterr().out
+        assert read(moved, 'metrics.json') == first and tf.train.latest_checkpoint(moved)
+        assert read('runs/latest', 'metrics.json')['steps'] == 24
+        assert main(QUICK + ['--resume', '--output-dir', moved, '--epochs', '3']) == 0
+        assert read(moved, 'metrics.json')['resumed_from_step'] == 24
+        with rundir.claim('runs/latest'):  # a job still writing it is not moved
+            assert main(QUICK) == 2
+        assert 'is being written by another running job' in capsys.readouterr().err
+        assert sorted(os.listdir('runs')) == ['latest', 'run-20010909-014640',
+                                              os.path.basename(moved)]
+        # --resume continues the run in runs/latest instead of moving it.
+        assert main(QUICK + ['--resume', '--epochs', '3']) == 0
+        assert read('runs/latest', 'metrics.json')['resumed_from_step'] == 24
+    finally:
+        monkeypatch.delenv('TZ')
+        time.tzset()
+
+
 def test_gpu_request_without_gpu_is_a_user_error(tmp_path, capsys):
     code, _ = run(tmp_path, '--device', 'gpu', *QUICK)
     err = capsys.readouterr().err

@@ -17,6 +17,8 @@
 """
 import collections
 
+from tfbnn.run_config import DEFAULTS, OUTLIER_KEYS
+
 __all__ = ['FIGURE', 'OOD_PROBE', 'OOD_RUN_PROBES', 'OUTLIER_PROBE', 'Setting', 'render_ood',
            'render_ood_letters', 'render_ood_probe', 'render_ood_runs', 'render_ood_outliers',
            'choose_outliers', 'outlier_runs', 'render_ood_seeds']
@@ -112,13 +114,11 @@ class Setting(collections.namedtuple('Setting', 'kind weight draws disagreement'
     @classmethod
     def of(cls, options):
         """The setting of a validation row or a run's `protocol` (options an
-        older run lacks take their defaults)."""
-        kind = options.get('outlier_exposure') or 'none'
-        if kind == 'none':
+        older run lacks take the job's defaults)."""
+        kind, weight, draws, disagreement = (options.get(k, DEFAULTS[k]) for k in OUTLIER_KEYS)
+        if kind in (None, 'none'):
             return cls('none', 0.0, 1, 0.0)
-        return cls(kind, float(options.get('outlier_weight', 1.0)),
-                   int(options.get('outlier_draws', 1)),
-                   float(options.get('outlier_disagreement', 0.0)))
+        return cls(kind, float(weight), int(draws), float(disagreement))
 
     def simplicity(self):
         """Sorts simplest first: none; then fewer draws, smaller gamma, smaller lambda."""
@@ -218,10 +218,9 @@ def outlier_runs(records, setting):
 
 # What may differ between runs of "the same job" in `render_ood_seeds`:
 # where things are, how they are shown, the seed, and the outliers.
-_NOT_THE_JOB = frozenset(['seed', 'data_dir', 'output_dir', 'progress', 'resume', 'threads',
+_NOT_THE_JOB = frozenset(('seed', 'data_dir', 'output_dir', 'progress', 'resume', 'threads',
                           'device', 'max_seconds', 'keep_checkpoints', 'checkpoint_every',
-                          'summary_every', 'ood_set', 'ood_data_dir', 'outlier_exposure',
-                          'outlier_weight', 'outlier_draws', 'outlier_disagreement'])
+                          'summary_every', 'ood_set', 'ood_data_dir') + OUTLIER_KEYS)
 
 
 def _span(values, percent=False):

@@ -48,10 +48,11 @@ def write_records(config, dataset):
 
 
 def announce(log, header, note=''):
-    """The run's opening lines: its one-line description, then `rundir.prepare`'s note."""
+    """The run's opening lines: its one-line description, then the notes of
+    `rundir.set_aside` and `rundir.prepare`, one per line."""
     log(header)
-    if note:
-        log('tfbnn: ' + note)
+    for line in note.splitlines():
+        log('tfbnn: ' + line)
 
 
 class StopSignals(object):

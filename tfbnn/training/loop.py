@@ -50,13 +50,15 @@ def train(config, stream=None):
     config = run_config.validate(config)
     dataset, ood = run_config.load_datasets(config)
     spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
+    moved = rundir.set_aside(config)
     with rundir.claim(config.output_dir):
-        return _train(config, dataset, ood, spec, stream)
+        return _train(config, dataset, ood, spec, stream, moved)
 
 
-def _train(config, dataset, ood, spec, stream):
-    """`train` in the folder it holds."""
+def _train(config, dataset, ood, spec, stream, moved=''):
+    """`train` in the folder it holds; `moved`: `rundir.set_aside`'s line."""
     checkpoint, history, note = rundir.prepare(config)
+    note = '\n'.join(line for line in (moved, note) if line)
     out = config.output_dir
     log = rundir.RunLog(out, stream)
     lifecycle.write_records(config, dataset)

@@ -13,10 +13,10 @@ from tfbnn import run_config
 from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import read_json
 
-__all__ = ['RunLog', 'claim', 'prepare', 'dataset_record', 'latest_checkpoint', 'checkpoint_step',
-           'chosen_checkpoint', 'CHECKPOINTS',
-           'truncate', 'CONFIG', 'HISTORY', 'TRAIN_LOG',
-           'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
+__all__ = ['RunLog', 'claim', 'set_aside', 'prepare', 'dataset_record', 'latest_checkpoint',
+           'checkpoint_step', 'chosen_checkpoint', 'CHECKPOINTS', 'truncate', 'CONFIG', 'HISTORY',
+           'TRAIN_LOG', 'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST',
+           'BEST_RECORD']
 
 CONFIG = 'config.json'
 HISTORY = 'history.json'
@@ -142,6 +142,47 @@ def claim(out):
                 raise CheckpointError('--output-dir %s is being written by another running job; '
                                       'wait for it to end or choose another directory' % out)
         yield
+
+
+def set_aside(config):
+    """Moves the run in the default --output-dir aside, so a new one can start.
+
+    The default folder, runs/latest, holds the latest run: the README's
+    command may be run again. When it holds a run (one that saved a
+    checkpoint or results) and --resume was not given, that run is renamed
+    to runs/run-<time its config.json was written>[-N] first, so nothing it
+    learned is lost. Any other --output-dir is left as it is (`prepare`
+    refuses to start in a folder holding a run).
+
+    Returns:
+      A line saying where the earlier run went, or '' when nothing moved.
+
+    Raises:
+      CheckpointError: a running job holds the folder, or it cannot be renamed.
+    """
+    out = config.output_dir
+    if config.resume or os.path.normpath(out) != os.path.normpath(
+            run_config.DEFAULTS['output_dir']) or not os.path.isdir(out):
+        return ''
+    config_path = os.path.join(out, CONFIG)
+    has_run = os.path.exists(config_path) or latest_checkpoint(out) is not None
+    if not has_run or _never_trained(out):
+        return ''
+    when = os.path.getmtime(config_path if os.path.exists(config_path) else out)
+    stem = os.path.join(os.path.dirname(os.path.normpath(out)),
+                        time.strftime('run-%Y%m%d-%H%M%S', time.localtime(when)))
+    target, n = stem, 1
+    while os.path.lexists(target):
+        n += 1
+        target = '%s-%d' % (stem, n)
+    with claim(out):  # not while a job writes it
+        try:
+            os.rename(out, target)
+        except OSError as err:
+            raise CheckpointError('cannot move the earlier run in %s aside to %s: %s'
+                                  % (out, target, err.strerror or err))
+    return ('%s held an earlier run: moved it to %s (--resume --output-dir %s continues it)'
+            % (out, target, target))
 
 
 def prepare(config):
