@@ -105,11 +105,20 @@ def test_read_table_skips_blank_lines_and_mixed_whitespace(tmp_path):
     assert table.dtype == np.float64
 
 
+def test_read_table_takes_commas_crlf_and_special_values(tmp_path):
+    path = tmp_path / 't.txt'
+    path.write_bytes(b'1,2.5,-3e2\r\n4, 5 ,6\r\nnan,inf,-7.25E-1')  # no newline at the end
+    table = _common.read_table(str(path))
+    np.testing.assert_array_equal(table, [[1, 2.5, -300], [4, 5, 6], [np.nan, np.inf, -0.725]])
+
+
 @pytest.mark.parametrize('content,match', [
     (b'', 't.txt: the file is empty'),
     (b'\n  \n', 't.txt: the file is empty'),
     (b'1 2\n3 4\n5\n', 't.txt: line 3 has 1 values but line 1 has 2'),
     (b'1 2\n3 x4\n', "t.txt: line 2: cannot read 'x4' as a number"),
+    (b'1 2\n3 4\n5 6..1\n', "t.txt: line 3: cannot read '6..1' as a number"),
+    (b'1,2,3\n4,,6\n', 't.txt: line 2 has 2 values but line 1 has 3'),  # a missing value
     (b'1 2\n\xff\xfe 4\n', 't.txt: not a plain-text table of numbers'),
 ])
 def test_read_table_errors(tmp_path, content, match):

@@ -172,3 +172,22 @@ def test_non_finite_values(uci_dir, row, column, value):
     with pytest.raises(DataError, match=r'data.txt: non-finite value %s in data row %d, '
                                         r'column %d \(0-based\)' % (value, row, column)):
         load_uci(uci_dir)
+
+
+def test_the_table_is_read_once_while_the_file_is_unchanged(uci_dir, monkeypatch):
+    from tfbnn.data import uci
+    reads = []
+    real = uci.read_table
+    monkeypatch.setattr(uci, 'read_table', lambda path: reads.append(path) or real(path))
+    first = load_uci(uci_dir, split=0)
+    np.testing.assert_array_equal(load_uci(uci_dir, split=0).x_train, first.x_train)
+    load_uci(uci_dir, split=1)
+    assert len(reads) == 1
+    data = table()
+    data[:, TARGET] *= 2  # an edited file (new size or time) is read again
+    path = os.path.join(uci_dir, 'data.txt')
+    np.savetxt(path, data, fmt='%.4f')
+    os.utime(path, ns=(0, os.stat(path).st_mtime_ns + 10 ** 9))
+    again = load_uci(uci_dir, split=0)
+    assert len(reads) == 2
+    assert again.target_std == pytest.approx(2 * first.target_std, rel=1e-3)

@@ -229,3 +229,37 @@ def test_the_seeds_table_groups_the_same_job_by_outlier_setting():
         '--outlier-disagreement 1` | 0 | 0.950-0.950 (mean 0.950) | 0.930-0.930 (mean 0.930) | '
         '2.00-2.00% (mean 2.00%) | 1.50-1.50% | 1.000 / 0.999 |']
     assert 'not run yet' in report.render_results({})['ood_seeds']
+
+
+def _third_party_run(seed, error, animals, letters, **outliers):
+    sets = dict(animals=dict(auroc_mi=animals[0], auroc_entropy=animals[1]),
+                letters=dict(auroc_mi=letters[0], auroc_entropy=letters[1]))
+    return dict(protocol=dict(seed=seed, **outliers), metrics=dict(test_error=error), sets=sets)
+
+
+def test_sets_made_by_others_are_read_from_their_record_and_rendered_by_setting(tmp_path):
+    strokes = dict(outlier_exposure='strokes', outlier_weight=0.5, outlier_draws=4,
+                   outlier_disagreement=0.5)
+    record = dict(sources=dict(animals=dict(images=10000, description='silhouettes, a package')),
+                  runs=[_third_party_run(1, 0.0230, (0.990, 0.970), (0.90, 0.91), **strokes),
+                        _third_party_run(0, 0.0210, (0.980, 0.950), (0.86, 0.84)),
+                        _third_party_run(0, 0.0220, (0.996, 0.986), (0.88, 0.87), **strokes),
+                        _third_party_run(1, 0.0200, (0.970, 0.960), (0.80, 0.82))])
+    (tmp_path / 'probes').mkdir()
+    write_json(str(tmp_path / 'probes' / 'ood_third_party.json'), record)
+    records = report.load_records(str(tmp_path))
+    rows = report.render_results(records)['ood_third_party'].splitlines()
+    assert rows[0] == ('| 10-epoch job | seeds | test error | animals, AUROC of MI | animals, '
+                       'AUROC of entropy | letters, better of MI and entropy |')
+    assert rows[2] == ('| defaults | 0, 1 | 2.00-2.10% (mean 2.05%) | 0.970-0.980 (mean 0.975) '
+                       '| 0.950-0.960 (mean 0.955) | 0.820-0.860 (mean 0.840) |')
+    assert rows[3] == ('| `--outlier-exposure strokes --outlier-weight 0.5 --outlier-draws 4 '
+                       '--outlier-disagreement 0.5` | 0, 1 | 2.20-2.30% (mean 2.25%) | '
+                       '0.990-0.996 (mean 0.993) | 0.970-0.986 (mean 0.978) | '
+                       '0.880-0.910 (mean 0.895) |')
+    assert rows[5] == '- `animals` (10000 images): silhouettes, a package'
+    assert 'no record' in report.render_results({})['ood_third_party']
+    out = tmp_path / 'out'  # filed by hand: never collected from --out
+    (out / 'probes').mkdir(parents=True)
+    write_json(str(out / 'probes' / 'ood_third_party.json'), record)
+    assert report.collect_records(str(out), str(tmp_path / 'results')) == {}

@@ -90,8 +90,15 @@ def test_protocol_on_a_tiny_set(tmp_path):
 
 
 def test_missing_set_folder(tmp_path):
-    with pytest.raises(DataError, match='no folder for yacht'):
+    with pytest.raises(DataError, match=r'no folder for yacht \(it has no set folders\)'):
         uci.reproduce_uci(str(tmp_path), str(tmp_path / 'out'), print, sets=['yacht'])
+    _fixture(str(tmp_path / 'energy'))
+    _fixture(str(tmp_path / 'concrete'))
+    with pytest.raises(DataError, match=r'no folder for yacht \(it has concrete, energy\)'):
+        uci.reproduce_uci(str(tmp_path), str(tmp_path / 'out'), print, sets=['energy', 'yacht'])
+    with pytest.raises(DataError, match=r'nothere: no folder for yacht \(no such folder\)'):
+        uci.reproduce_uci(str(tmp_path / 'nothere'), str(tmp_path / 'out'), print,
+                          sets=['yacht'])
 
 
 def test_epochs_must_be_scored(tmp_path):
@@ -244,3 +251,61 @@ def test_a_bad_n_hidden_file_is_refused_before_any_run(tmp_path, content, messag
         uci.reproduce_uci(str(data), str(tmp_path / 'out'), print, sets=['good', 'bad'],
                           max_epochs=2, validate_every=2, fixed_epochs=2)
     assert not os.path.exists(str(tmp_path / 'out' / 'good'))
+
+
+def test_a_set_in_gals_layout_with_one_split(tmp_path):
+    from tfbnn.reproduce import figures, report
+    data = tmp_path / 'data'
+    _fixture(str(data / 'year' / 'data'), splits=1)  # DIR/NAME/data/data.txt
+    lines = []
+    record = uci.reproduce_uci(str(data), str(tmp_path / 'out'), lines.append, sets=['year'],
+                               select_splits=10, num_splits=20,
+                               candidates=((1e-2, 16, 'none'),), max_epochs=2,
+                               validate_every=2, fixed_epochs=2)
+    chosen = record['sets']['year']['chosen']
+    assert len(chosen['splits']) == 1 and chosen['test_ll_se'] is None
+    assert chosen['test_ll'] == chosen['splits'][0]['test_ll']
+    assert any(line.startswith('uci year (chosen): RMSE %.2f (one split) | test LL %.2f (one '
+                               'split) over 1 split' % (chosen['rmse'], chosen['test_ll']))
+               for line in lines)
+    with open(str(tmp_path / 'out' / 'uci.json')) as f:  # strict JSON: no NaN
+        json.loads(f.read(), parse_constant=lambda name: pytest.fail('JSON holds ' + name))
+    table = report.render_results(dict(uci=record))['uci']
+    cells = (chosen['rmse'], chosen['test_ll'])
+    assert '| year | %.2f (one split) | %.2f (one split) |' % cells in table
+    figure = figures.uci_comparison(record, str(tmp_path / 'uci.png'))
+    with open(figure, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def _remove(folder, *names):
+    for name in names:
+        os.remove(os.path.join(folder, name))
+
+
+@pytest.mark.parametrize('change,message', [
+    (lambda d: (d / 'n_splits.txt').write_text('4\n'),
+     r'index_train_3.txt is missing \(n_splits.txt says 4 splits\)'),
+    (lambda d: (d / 'n_splits.txt').write_text('2\n'),
+     'n_splits.txt says 2 splits, but index_train_2.txt is there'),
+    (lambda d: (d / 'n_splits.txt').write_text('three\n'),
+     r'n_splits.txt must hold one positive integer \(the number of splits\)'),
+    (lambda d: _remove(str(d), 'index_train_1.txt'),
+     r'index_train_1.txt is missing \(splits run from 0 to 2\)'),
+    (lambda d: _remove(str(d), 'index_test_2.txt'),
+     r'index_test_2.txt is missing \(splits run from 0 to 2\)')])
+def test_incomplete_splits_are_refused_before_any_run(tmp_path, change, message):
+    data = tmp_path / 'data'
+    _fixture(str(data / 'good'))
+    _fixture(str(data / 'bad'), splits=3, seed=1)
+    change(data / 'bad')
+    with pytest.raises(DataError, match='bad(: |/)' + message):
+        uci.reproduce_uci(str(data), str(tmp_path / 'out'), print, sets=['good', 'bad'],
+                          max_epochs=2, validate_every=2, fixed_epochs=2)
+    assert not os.path.exists(str(tmp_path / 'out' / 'good'))
+
+
+def test_a_complete_n_splits_file_is_taken(tmp_path):
+    _fixture(str(tmp_path / 'toy'), splits=3)
+    (tmp_path / 'toy' / 'n_splits.txt').write_text('3')
+    assert uci.count_splits(str(tmp_path / 'toy')) == 3

@@ -102,7 +102,8 @@ def _add_others(sub):
     u.add_argument('--data-dir', default='../shared/data/uci',
                    help='folder with one folder per set, each in the UCI split format '
                         '(data.txt, index_features.txt, index_target.txt, '
-                        'index_train_K.txt, index_test_K.txt)')
+                        'index_train_K.txt, index_test_K.txt; optional n_splits.txt, '
+                        'n_hidden.txt), at its top or in a data/ folder inside it')
     u.add_argument('--sets', default='bostonHousing,concrete,energy,yacht',
                    help='comma-separated set folders under --data-dir (any names)')
     u.add_argument('--select-splits', type=int, default=10,

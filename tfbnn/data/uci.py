@@ -1,6 +1,6 @@
 """UCI regression sets in the split format of Hernandez-Lobato & Adams (2015).
 
-The folder holds (all text, whitespace-separated, 0-based indices):
+The folder holds (all text, separated by whitespace or commas, 0-based indices):
   data.txt              the table, one example per line
   index_features.txt    the input columns, one per line
   index_target.txt      the target column
@@ -66,6 +66,27 @@ def _set_name(data_dir):
     return os.path.basename(head) if tail == 'data' else tail
 
 
+# The last data.txt read, kept for the next run of the same set: a split of
+# UCI's year re-parsed for every run would cost 20 s each. Keyed by the
+# file's path, size and modification time, so an edited file is read again.
+_LAST_TABLE = {}
+
+
+def _read_data(path):
+    """`read_table(path)`, reusing the last table read while the file is unchanged."""
+    try:
+        stat = os.stat(path)
+        key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        return read_table(path)  # which says what is wrong with the path
+    if key not in _LAST_TABLE:
+        _LAST_TABLE.clear()
+        table = read_table(path)
+        table.flags.writeable = False  # shared between runs: never changed in place
+        _LAST_TABLE[key] = table
+    return _LAST_TABLE[key]
+
+
 def _check_finite_rows(path, table, rows, columns):
     block = table[np.ix_(rows, columns)]
     bad = np.argwhere(~np.isfinite(block))
@@ -108,7 +129,7 @@ def load_uci(data_dir, split=0):
     features_path = os.path.join(data_dir, 'index_features.txt')
     target_path = os.path.join(data_dir, 'index_target.txt')
 
-    table = read_table(data_path)
+    table = _read_data(data_path)
     num_rows, num_columns = table.shape
     features = read_indices(features_path, num_columns, 'column')
     target = read_indices(target_path, num_columns, 'column')

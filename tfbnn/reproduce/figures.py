@@ -59,7 +59,7 @@ def uci_comparison(record, path):
                 ('rmse', 'rmse_se', 0, 'test RMSE'))):
             values = [ours['chosen'][key], ours['epochs40'][key]] + [
                 ref[m][idx] if m in ref else np.nan for m in paper.UCI_METHODS]
-            errors = [ours['chosen'][se_key], ours['epochs40'][se_key]] + [
+            errors = [ours[row][se_key] or 0.0 for row in ('chosen', 'epochs40')] + [
                 ref[m][idx + 1] if m in ref else np.nan for m in paper.UCI_METHODS]
             ax = axes[i][j]
             ax.bar(range(len(values)), values, yerr=errors, capsize=3,

