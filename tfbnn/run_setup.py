@@ -4,10 +4,12 @@ Every function takes a `tfbnn.run_config.RunConfig` (validated when it was
 made) and reads it by attribute. `tfbnn.run_config` re-exports them, so
 `run_config.model_spec(...)` and the rest keep working.
 """
+import os
+
 import tensorflow.compat.v1 as tf
 
 from tfbnn import data, models, schedules
-from tfbnn.errors import ConfigError
+from tfbnn.errors import ConfigError, DataError
 
 __all__ = ['OPTIMIZERS', 'SCALE_OPTIMIZERS', 'learning_rate', 'make_optimizer',
            'make_scale_optimizer', 'model_spec', 'load_data',
@@ -33,22 +35,45 @@ def load_data(config, data_dir=None):
 
     Args:
       config: `RunConfig`.
-      data_dir: read this folder instead of `config.data_dir` (the
-        out-of-distribution set), without a validation split; for 'mnist'
-        its test images alone (`tfbnn.data.load_mnist_test_images`).
+      data_dir: read this folder or file instead of `config.data_dir`: the
+        out-of-distribution set, without a validation split. For 'mnist' only
+        its test images are read (`tfbnn.data.load_mnist_test_images`), for
+        'npz' only its `x_test` (`tfbnn.data.npz.load_npz_test_inputs`).
 
     Raises:
-      ConfigError, DataError: see `tfbnn.data.load_dataset`.
+      ConfigError, DataError: see `tfbnn.data.load_dataset`; a DataError
+        names --ood-data-dir when `data_dir` is missing, or for 'mnist' is
+        not a folder.
     """
-    ood = data_dir is not None
-    if ood and config.dataset == 'mnist':
-        return data.load_mnist_test_images(data_dir, config.pixel_scale)
+    if data_dir is not None:
+        return _load_ood(config, data_dir)
     kwargs = dict(pixel_scale=config.pixel_scale) if config.dataset == 'mnist' else {}
-    dataset = data.load_dataset(config.dataset, data_dir if ood else config.data_dir,
-                                config.split, seed=config.seed, **kwargs)
-    if config.validation_size and not ood:
+    dataset = data.load_dataset(config.dataset, config.data_dir, config.split,
+                                seed=config.seed, **kwargs)
+    if config.validation_size:
         dataset = data.hold_out_validation(dataset, config.validation_size)
     return dataset
+
+
+def _load_ood(config, path):
+    """The out-of-distribution set at `path` (--ood-data-dir) for `config.dataset`."""
+    if config.dataset not in ('mnist', 'npz'):  # a built-in set would load itself
+        raise ConfigError('--ood-data-dir reads data in the format of a dataset read from files '
+                          '(mnist, npz); dataset %r is built in: use --ood-set for its '
+                          'out-of-distribution images' % config.dataset)
+    if config.dataset in ('mnist', 'npz'):
+        what = 'directory' if config.dataset == 'mnist' else 'file or directory'
+        if not os.path.exists(path):
+            raise DataError('%s: no such %s (--ood-data-dir, dataset %r)'
+                            % (path, what, config.dataset))
+    if config.dataset == 'npz':
+        return data.load_npz_test_inputs(path)
+    if config.dataset == 'mnist':
+        if not os.path.isdir(path):
+            raise DataError("%s: not a directory (--ood-data-dir with dataset 'mnist' needs a "
+                            "folder of MNIST-format IDX files)" % path)
+        return data.load_mnist_test_images(path, config.pixel_scale)
+    return data.load_dataset(config.dataset, path, config.split, seed=config.seed)
 
 
 def ood_kinds(config, dataset):
@@ -67,7 +92,7 @@ def ood_kinds(config, dataset):
 def load_datasets(config):
     """(training dataset, out-of-distribution dataset or None) of a config.
 
-    The OOD set is the --ood-data-dir folder's test split, or the built-in
+    The OOD set is the test inputs of --ood-data-dir (`load_data`), or the built-in
     images of `ood_kinds` (`tfbnn.data.builtin_ood`).
 
     Raises:

@@ -5,7 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from tfbnn.data.mnist import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, load_mnist, read_idx
+from tfbnn.data.mnist import (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, load_mnist,
+                              load_mnist_test_images, read_idx)
 from tfbnn.errors import ConfigError, DataError
 
 TRAIN_IMAGES, TRAIN_LABELS = 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte'
@@ -129,9 +130,24 @@ def test_load_mnist_missing_directory(tmp_path):
 
 def test_load_mnist_missing_file(mnist_dir):
     os.remove(os.path.join(mnist_dir, TEST_LABELS + '.gz'))
-    with pytest.raises(DataError, match='no file t10k-labels-idx1-ubyte.gz or '
-                                        't10k-labels-idx1-ubyte'):
+    with pytest.raises(DataError, match=r'no file t10k-labels-idx1-ubyte\[.gz\] or '
+                                        r't10k-labels.idx1-ubyte\[.gz\] \(expected the four'):
         load_mnist(mnist_dir)
+
+
+DOT_NAMES = ('train-images.idx3-ubyte', 'train-labels.idx1-ubyte',
+             't10k-images.idx3-ubyte', 't10k-labels.idx1-ubyte')
+
+
+@pytest.mark.parametrize('suffix', ['', '.gz'])
+def test_load_mnist_reads_the_dotted_names_of_mirrors(tmp_path, arrays, suffix):
+    for name, array in zip(DOT_NAMES, arrays):
+        write(tmp_path / (name + suffix), idx_bytes(array))
+    d = load_mnist(str(tmp_path))
+    np.testing.assert_array_equal(d.x_train[..., 0], (arrays[0] / 255.0).astype(np.float32))
+    np.testing.assert_array_equal(d.y_test, arrays[3])
+    ood = load_mnist_test_images(str(tmp_path))
+    np.testing.assert_array_equal(ood.x_test, d.x_test)
 
 
 def corrupt_payload(mnist_dir, stem, payload, raw=False):
@@ -201,7 +217,6 @@ def test_read_idx_rejects_non_idx_files(tmp_path, payload):
 
 
 def test_test_images_alone_make_an_ood_set(tmp_path, arrays):
-    from tfbnn.data.mnist import load_mnist_test_images
     images = arrays[2]
     write(tmp_path / (TEST_IMAGES + '.gz'), idx_bytes(images))  # no labels, no training files
     ood = load_mnist_test_images(str(tmp_path), pixel_scale=126.0)
@@ -213,7 +228,6 @@ def test_test_images_alone_make_an_ood_set(tmp_path, arrays):
 
 
 def test_test_images_alone_errors_name_the_folder_or_file(tmp_path):
-    from tfbnn.data.mnist import load_mnist_test_images
     with pytest.raises(DataError, match='an out-of-distribution folder needs the MNIST-format '
                                         'test images'):
         load_mnist_test_images(str(tmp_path))
@@ -225,3 +239,95 @@ def test_test_images_alone_errors_name_the_folder_or_file(tmp_path):
         load_mnist_test_images(str(tmp_path))
     with pytest.raises(DataError, match='no such directory'):
         load_mnist_test_images(str(tmp_path / 'nope'))
+
+
+def write_emnist(folder, split, train, test, skip=()):
+    """EMNIST's four files of `split` (images stored as given: already transposed)."""
+    arrays = train + test
+    names = ['emnist-%s-%s-%s-ubyte' % (split, part, kind) for part in ('train', 'test')
+             for kind in ('images-idx3', 'labels-idx1')]
+    for index, (name, array) in enumerate(zip(names, arrays)):
+        if index not in skip:
+            write(os.path.join(str(folder), name + ('.gz' if index % 2 else '')),
+                  idx_bytes(array))
+    return str(folder)
+
+
+@pytest.fixture
+def letters():
+    """EMNIST letters of 3x5 as stored (5x3 upright), labels 1..26 with both ends."""
+    rng = np.random.RandomState(2)
+    images, test_images = (rng.randint(0, 256, (n, 3, 5)).astype(np.uint8) for n in (4, 2))
+    return (images, np.array([1, 26, 7, 1], np.uint8)), (test_images, np.array([26, 2], np.uint8))
+
+
+def test_emnist_letters_are_turned_upright_and_labelled_from_0(tmp_path, letters):
+    (images, labels), (test_images, test_labels) = letters
+    d = load_mnist(write_emnist(tmp_path, 'letters', *letters))
+    assert d.num_classes == 26 and d.input_shape == (5, 3, 1)
+    assert d.x_train.shape == (4, 5, 3, 1) and d.x_test.shape == (2, 5, 3, 1)
+    for r in range(5):
+        for c in range(3):  # pixel [r, c] of an image is [c, r] of the file
+            assert d.x_train[1, r, c, 0] == np.float32(images[1, c, r] / 255.0)
+    np.testing.assert_array_equal(d.x_test[..., 0],
+                                  (test_images.transpose(0, 2, 1) / 255.0).astype(np.float32))
+    assert d.y_train.tolist() == [0, 25, 6, 0] and d.y_test.tolist() == [25, 1]
+    assert d.description == ('EMNIST letters IDX files in %s: 4 train / 2 test, 26 classes, '
+                             '5x3 pixels / 255' % tmp_path)
+
+
+@pytest.mark.parametrize('split,classes,first', [
+    ('byclass', 62, 0), ('bymerge', 47, 0), ('balanced', 47, 0), ('letters', 26, 1),
+    ('digits', 10, 0), ('mnist', 10, 0)])
+def test_each_emnist_split_has_its_class_count_and_range(tmp_path, split, classes, first):
+    images = np.arange(2 * 28 * 28).reshape(2, 28, 28).astype(np.uint8)
+    top = first + classes - 1
+    d = load_mnist(write_emnist(tmp_path, split, (images, [first, top]), (images, [top, first])))
+    assert d.num_classes == classes and d.y_train.tolist() == [0, classes - 1]
+    assert 'EMNIST %s IDX files' % split in d.description
+    assert '2 train / 2 test, %d classes' % classes in d.description
+    for label in (top + 1, first - 1) if first else (top + 1,):
+        write_emnist(tmp_path, split, (images, [first, label]), (images, [top, first]))
+        path = os.path.join(str(tmp_path), 'emnist-%s-train-labels-idx1-ubyte.gz' % split)
+        with pytest.raises(DataError) as caught:
+            load_mnist(str(tmp_path))
+        assert str(caught.value) == ('%s: label %d at index 1 is out of range %d..%d'
+                                     % (path, label, first, top))
+
+
+def test_emnist_test_images_alone_make_an_ood_set(tmp_path, letters):
+    test_images = letters[1][0]
+    ood = load_mnist_test_images(write_emnist(tmp_path, 'letters', *letters, skip=(0, 1, 3)))
+    np.testing.assert_array_equal(ood.x_test[..., 0],
+                                  (test_images.transpose(0, 2, 1) / 255.0).astype(np.float32))
+    assert ood.num_classes == 26 and ood.input_shape == (5, 3, 1)
+    assert ood.description.startswith('out-of-distribution test images (EMNIST letters) in ')
+
+
+def test_emnist_missing_file(tmp_path, letters):
+    folder = write_emnist(tmp_path, 'letters', *letters, skip=(3,))
+    with pytest.raises(DataError) as caught:
+        load_mnist(folder)
+    assert str(caught.value) == (
+        '%s: no file emnist-letters-test-labels-idx1-ubyte[.gz] (expected the four files of '
+        'EMNIST letters: emnist-letters-{train,test}-{images-idx3,labels-idx1}-ubyte, plain or '
+        '.gz)' % folder)
+    os.mkdir(str(tmp_path / 'train_only'))
+    folder = write_emnist(tmp_path / 'train_only', 'letters', *letters, skip=(2, 3))
+    with pytest.raises(DataError) as caught:
+        load_mnist_test_images(folder)
+    assert str(caught.value) == (
+        '%s: no file emnist-letters-test-images-idx3-ubyte[.gz] (an out-of-distribution folder '
+        'needs the MNIST-format test images)' % folder)
+
+
+@pytest.mark.parametrize('loader', [load_mnist, load_mnist_test_images])
+def test_a_folder_of_emnist_and_mnist_files_is_refused(mnist_dir, letters, loader):
+    write_emnist(mnist_dir, 'digits', *letters, skip=(0, 1, 3))
+    with pytest.raises(DataError) as caught:
+        loader(mnist_dir)
+    assert str(caught.value) == (
+        '%s: IDX files of 2 sets: EMNIST digits (emnist-digits-test-images-idx3-ubyte); MNIST '
+        'names (%s); use one folder per set'
+        % (mnist_dir, ', '.join(sorted(name + '.gz' for name in (
+            TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS)))))

@@ -1,11 +1,12 @@
 """tfbnn/data/npz.py on small archives written with np.savez."""
 import os
 import pathlib
+import re
 
 import numpy as np
 import pytest
 
-from tfbnn.data.npz import load_npz
+from tfbnn.data.npz import load_npz, load_npz_test_inputs
 from tfbnn.errors import DataError
 
 
@@ -164,3 +165,39 @@ def test_missing_keys(tmp_path):
     with pytest.raises(DataError, match=r'a.npz: missing array\(s\) x_test, y_test '
                                         r'\(the archive has: x_train, y_train\)'):
         load_npz(save(tmp_path / 'a.npz', **parts))
+
+
+def test_x_test_alone_makes_an_ood_set(tmp_path):
+    x_test = np.arange(12, dtype=np.uint8).reshape(3, 2, 2)
+    ood = load_npz_test_inputs(save(tmp_path / 'ood.npz', x_test=x_test))
+    assert ood.name == 'npz_ood' and ood.input_shape == (2, 2) and ood.num_classes == 2
+    assert ood.x_test.dtype == np.float32
+    np.testing.assert_array_equal(ood.x_test, x_test)
+    np.testing.assert_array_equal(ood.x_train, np.zeros((1, 2, 2)))
+    assert ood.y_test.tolist() == [0, 0, 0] and ood.y_train.tolist() == [0]
+    assert ood.description == 'out-of-distribution inputs x_test of %s: 3' % (tmp_path / 'ood.npz')
+    # The other arrays, when there, are never read, so labels of any dtype do.
+    save(tmp_path / 'data.npz', **arrays(y_test=np.array(['a', 'b', 'c', 'd'])))
+    np.testing.assert_array_equal(load_npz_test_inputs(str(tmp_path)).x_test,
+                                  arrays()['x_test'].astype(np.float32))
+    rank_one = load_npz_test_inputs(save(tmp_path / 'r.npz', x_test=np.array([0.5, 2.0])))
+    assert rank_one.x_test.tolist() == [[0.5], [2.0]]
+
+
+def test_x_test_alone_errors(tmp_path):
+    labels = np.empty(3, object)
+    for parts, message in [
+            (dict(x_train=np.zeros((2, 3))),
+             r'missing array\(s\) x_test \(the archive has: x_train\)'),
+            (dict(x_test=np.zeros((0, 3))), r'x_test is empty \(test set with no examples\)'),
+            (dict(x_test=np.array([[0.0, np.inf]])),
+             r'x_test has 1 non-finite values \(NaN or inf\), the first in example 0'),
+            (dict(x_test=np.float32(3)), r'x_test is a scalar; expected shape \[N, ...\]'),
+            (dict(x_test=labels), 'x_test is an object array; it would need unpickling, which '
+                                  'is refused'),
+            (dict(x_test=np.array(['a'])), 'x_test has dtype <U1; expected numbers')]:
+        path = save(tmp_path / 'bad.npz', **parts)
+        with pytest.raises(DataError, match='^%s: %s' % (re.escape(path), message)):
+            load_npz_test_inputs(path)
+    with pytest.raises(DataError, match=r"nope.npz: no such file or directory \(dataset 'npz'\)"):
+        load_npz_test_inputs(str(tmp_path / 'nope.npz'))

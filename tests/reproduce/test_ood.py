@@ -1,5 +1,6 @@
 """tfbnn/reproduce/ood.py: a tiny MNIST-format set, its built-in OOD kinds and a folder."""
 import os
+import re
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from tfbnn.data import glyphs
 from tfbnn.errors import ConfigError, DataError
 from tfbnn.internal.jsonio import read_json
 from tfbnn.reproduce import ood
-from tests.training.test_train_job import mnist_fixture
+from tests.training.test_train_job import mnist_fixture, write_idx
 
 
 def test_scores_every_builtin_kind_and_the_folders_given(tmp_path):
@@ -51,11 +52,20 @@ def test_letter_scores_by_hand():
     assert (scores['B']['taken_for'], scores['B']['share']) == (0, 1.0)
 
 
-def test_a_missing_folder_is_a_data_error_naming_it(tmp_path):
+@pytest.mark.parametrize('folder,error,message', [
+    ('missing', DataError, "{}: no such directory (--ood-data-dir, dataset 'mnist')"),
+    ('small', ConfigError, "{}: examples of shape (27, 28, 1), MNIST's are (28, 28, 1)"),
+])
+def test_a_bad_folder_is_refused_before_any_training(tmp_path, folder, error, message):
     mnist_fixture(str(tmp_path / 'mnist'))
-    with pytest.raises(DataError, match='missing'):
-        ood.reproduce_ood(str(tmp_path / 'mnist'), str(tmp_path / 'out'), print,
-                          ood_dirs=[str(tmp_path / 'missing')], epochs=1)
+    mnist_fixture(str(tmp_path / 'other'), seed=1)  # a good folder first
+    os.mkdir(str(tmp_path / 'small'))
+    write_idx(str(tmp_path / 'small' / 't10k-images-idx3-ubyte.gz'), np.zeros((3, 27, 28)), 2051)
+    lines, path = [], str(tmp_path / folder)
+    with pytest.raises(error, match='^%s$' % re.escape(message.format(path))):
+        ood.reproduce_ood(str(tmp_path / 'mnist'), str(tmp_path / 'out'), lines.append,
+                          ood_dirs=[str(tmp_path / 'other'), path], epochs=1)
+    assert lines == [] and not os.path.exists(str(tmp_path / 'out' / 'run'))
 
 
 def test_folders_named_like_a_builtin_kind_or_each_other_keep_every_set(tmp_path, monkeypatch):

@@ -9,12 +9,13 @@ The public API:
   Dataset, make_dataset, TASKS         the record and its validating constructor
   load_dataset, DATASETS               pick a loader by name
   load_digits                          8x8 UCI digits (scikit-learn's copy)
-  load_mnist, read_idx                 MNIST / Fashion-MNIST IDX files
+  load_mnist, read_idx                 MNIST-format IDX files (MNIST, Fashion, EMNIST ...)
   load_mnist_test_images               their test images alone (an OOD set)
   load_uci                             Hernandez-Lobato & Adams UCI splits
   load_toy_regression                  Blundell et al. (2015) 1-D curve
   load_volumes3d                       generated noisy 3-D shapes
   load_npz                             a user's .npz archive
+  load_npz_test_inputs                 its x_test alone (an OOD set)
   hold_out_validation                  carve a validation split from training
   builtin_ood, OOD_KINDS, kind_seed    out-of-distribution images made from a test set
   render_strokes, stroke_outliers      random pen strokes framed like digits (outliers)
@@ -23,7 +24,7 @@ from tfbnn.data.dataset import TASKS, Dataset, make_dataset
 from tfbnn.data.digits import load_digits
 from tfbnn.data.load import DATASETS, load_dataset
 from tfbnn.data.mnist import load_mnist, load_mnist_test_images, read_idx
-from tfbnn.data.npz import load_npz
+from tfbnn.data.npz import load_npz, load_npz_test_inputs
 from tfbnn.data.ood import ALL_KINDS, OOD_KINDS, builtin_ood, check_ood_kinds, kind_seed
 from tfbnn.data.strokes import render_strokes, stroke_outliers
 from tfbnn.data.toy_regression import load_toy_regression
@@ -33,6 +34,7 @@ from tfbnn.data.volumes3d import load_volumes3d
 
 __all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS',
            'load_digits', 'load_mnist', 'load_mnist_test_images', 'read_idx', 'load_uci',
-           'load_toy_regression', 'load_volumes3d', 'load_npz', 'hold_out_validation',
+           'load_toy_regression', 'load_volumes3d', 'load_npz', 'load_npz_test_inputs',
+           'hold_out_validation',
            'validation_count', 'render_strokes', 'stroke_outliers', 'builtin_ood',
            'check_ood_kinds', 'kind_seed', 'OOD_KINDS', 'ALL_KINDS']

@@ -1,4 +1,4 @@
-"""MNIST (or Fashion-MNIST) from the four IDX files, parsed with numpy.
+"""MNIST-format image sets (MNIST, Fashion-MNIST, EMNIST ...) from IDX files, parsed with numpy.
 
 The IDX format (LeCun et al., http://yann.lecun.com/exdb/mnist/): a
 big-endian header of a 4-byte magic number -- two zero bytes, a type code
@@ -6,7 +6,9 @@ big-endian header of a 4-byte magic number -- two zero bytes, a type code
 size per dimension, then the values in C order. MNIST images are
 `0x00000803` (2051: bytes, 3 dims `[N, rows, cols]`), labels `0x00000801`
 (2049: bytes, 1 dim `[N]`). Fashion-MNIST (Xiao et al., 2017) uses the same
-file names and format, so `load_mnist` reads it too.
+file names and format, so `load_mnist` reads it too; EMNIST (Cohen et al.,
+2017) names its files otherwise and stores its images transposed.
+`tfbnn.data.idx_files` finds the files of a folder and says which set they are.
 """
 import os
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from tfbnn.data._common import check_path, check_positive, read_bytes, require_dir
 from tfbnn.data.dataset import make_dataset
+from tfbnn.data.idx_files import MNIST_FILES, find_idx_set, idx_path
 from tfbnn.errors import DataError
 
 __all__ = ['load_mnist', 'load_mnist_test_images', 'read_idx', 'MNIST_FILES', 'IDX_IMAGES_MAGIC',
@@ -21,9 +24,6 @@ __all__ = ['load_mnist', 'load_mnist_test_images', 'read_idx', 'MNIST_FILES', 'I
 
 IDX_IMAGES_MAGIC = 0x00000803
 IDX_LABELS_MAGIC = 0x00000801
-MNIST_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
-               't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
-_NUM_CLASSES = 10
 _MAGIC_MEANINGS = {IDX_IMAGES_MAGIC: 'images: unsigned bytes in 3 dimensions',
                    IDX_LABELS_MAGIC: 'labels: unsigned bytes in 1 dimension'}
 
@@ -79,39 +79,56 @@ def read_idx(path, magic=None):
     return array.astype(dtype.newbyteorder('='))
 
 
-def _find(data_dir, stem):
-    """The path of `stem`.gz, else of `stem`, in `data_dir`."""
-    for name in (stem + '.gz', stem):
-        path = os.path.join(data_dir, name)
-        if os.path.isfile(path):
-            return path
-    raise DataError('%s: no file %s.gz or %s (expected the four MNIST IDX files %s, '
-                    'gzipped or not)' % (data_dir, stem, stem, ', '.join(MNIST_FILES)))
+def _pixels(images, pixel_scale):
+    """`float32` `[N, rows, cols, 1]` pixels: the bytes of `images` / `pixel_scale`."""
+    # One float32 per byte value: exact (x / pixel_scale rounded once to
+    # float32) without a float64 copy of all 47 million pixels.
+    table = (np.arange(256) / pixel_scale).astype(np.float32)
+    return table[images][..., None]
 
 
-def _read_split(data_dir, images_stem, labels_stem):
-    images_path = _find(data_dir, images_stem)
-    labels_path = _find(data_dir, labels_stem)
-    images = read_idx(images_path, IDX_IMAGES_MAGIC)
+def _read_images(path, transposed):
+    """The non-empty `[N, rows, cols]` bytes of an image file, upright if stored `transposed`."""
+    images = read_idx(path, IDX_IMAGES_MAGIC)
+    if len(images) == 0:
+        raise DataError('%s: no images (empty set)' % path)
+    return images.transpose(0, 2, 1) if transposed else images
+
+
+def _read_split(idx_set, split):
+    """(upright image bytes, labels from 0 as int64, images' path) of one split."""
+    images_path = idx_path(idx_set, split, 'images')
+    labels_path = idx_path(idx_set, split, 'labels')
+    images = _read_images(images_path, idx_set.transposed)
     labels = read_idx(labels_path, IDX_LABELS_MAGIC)
     if len(images) != len(labels):
         raise DataError('%s: %d labels but %s has %d images'
                         % (labels_path, len(labels), os.path.basename(images_path),
                            len(images)))
-    if len(images) == 0:
-        raise DataError('%s: no images (empty set)' % images_path)
-    bad = np.flatnonzero(labels >= _NUM_CLASSES)
+    low, high = idx_set.first_label, idx_set.first_label + idx_set.num_classes - 1
+    bad = np.flatnonzero((labels < low) | (labels > high))
     if bad.size:
-        raise DataError('%s: label %d at index %d is out of range 0..%d'
-                        % (labels_path, labels[bad[0]], bad[0], _NUM_CLASSES - 1))
-    return images, labels.astype(np.int64), images_path
+        raise DataError('%s: label %d at index %d is out of range %d..%d'
+                        % (labels_path, labels[bad[0]], bad[0], low, high))
+    return images, labels.astype(np.int64) - low, images_path
+
+
+def _open_folder(data_dir, pixel_scale):
+    """(`IdxSet` of `data_dir`, `pixel_scale` as float), after checking both."""
+    data_dir = check_path('mnist', 'data_dir', data_dir)
+    pixel_scale = check_positive('mnist', 'pixel_scale', pixel_scale)
+    require_dir(data_dir, 'mnist')
+    return find_idx_set(data_dir), pixel_scale
 
 
 def load_mnist(data_dir, pixel_scale=255.0):
-    """Loads MNIST or Fashion-MNIST from the four IDX files in `data_dir`.
+    """Loads an MNIST-format set (MNIST, Fashion-MNIST, EMNIST ...) from its four IDX files.
 
-    Each of `MNIST_FILES` may be plain or gzipped (`NAME.gz`, preferred when
-    both exist). The 60000 training and 10000 test images are used as given.
+    The files may have MNIST's names, those with a dot (`train-images.idx3-ubyte`)
+    or EMNIST's (`emnist-letters-train-images-idx3-ubyte`), each plain or
+    gzipped (`NAME.gz`, preferred when both exist); see
+    `tfbnn.data.idx_files`. The training and test images are used as given,
+    EMNIST's turned upright (they are stored transposed).
 
     Args:
       data_dir: str or path-like, the folder holding the files.
@@ -120,43 +137,40 @@ def load_mnist(data_dir, pixel_scale=255.0):
 
     Returns:
       A classification `Dataset` named 'mnist': `x` of shape
-      `[N, rows, cols, 1]` (rows = cols = 28 for (Fashion-)MNIST), `y` in 0..9.
+      `[N, rows, cols, 1]` (rows = cols = 28 for (E)MNIST), `y` in
+      0..num_classes-1. `num_classes` is 10 for MNIST's names, the split's for
+      EMNIST (letters: 26, its labels 1..26 shifted to 0..25).
 
     Raises:
       ConfigError: `data_dir` is not a path or `pixel_scale` is not positive.
       DataError: the folder or a file is missing or corrupt (see `read_idx`),
-        image and label counts differ, a label is above 9, or the training and
-        test images differ in size.
+        the folder holds files of several sets, image and label counts
+        differ, a label is outside the set's range (MNIST's names: 0..9), or
+        the training and test images differ in size.
     """
-    data_dir = check_path('mnist', 'data_dir', data_dir)
-    pixel_scale = check_positive('mnist', 'pixel_scale', pixel_scale)
-    require_dir(data_dir, 'mnist')
-    x_train, y_train, train_path = _read_split(data_dir, MNIST_FILES[0], MNIST_FILES[1])
-    x_test, y_test, test_path = _read_split(data_dir, MNIST_FILES[2], MNIST_FILES[3])
+    idx_set, pixel_scale = _open_folder(data_dir, pixel_scale)
+    x_train, y_train, train_path = _read_split(idx_set, 'train')
+    x_test, y_test, test_path = _read_split(idx_set, 'test')
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataError('%s: images are %dx%d but those in %s are %dx%d'
                         % ((test_path,) + x_test.shape[1:]
                            + (os.path.basename(train_path),) + x_train.shape[1:]))
-    # One float32 per byte value: exact (x / pixel_scale rounded once to
-    # float32) without a float64 copy of all 47 million pixels.
-    table = (np.arange(256) / pixel_scale).astype(np.float32)
-    rows, cols = x_train.shape[1:]
-    description = ('MNIST-format IDX files in %s: %d train / %d test, %d classes, '
-                   '%dx%d pixels / %g' % (data_dir, len(x_train), len(x_test),
-                                          _NUM_CLASSES, rows, cols, pixel_scale))
-    return make_dataset('mnist', 'classification', description,
-                        table[x_train][..., None], y_train,
-                        table[x_test][..., None], y_test,
-                        num_classes=_NUM_CLASSES, source=data_dir)
+    x_train, x_test = _pixels(x_train, pixel_scale), _pixels(x_test, pixel_scale)
+    rows, cols = x_train.shape[1:3]
+    description = ('%s IDX files in %s: %d train / %d test, %d classes, %dx%d pixels / %g'
+                   % (idx_set.title, idx_set.folder, len(x_train), len(x_test),
+                      idx_set.num_classes, rows, cols, pixel_scale))
+    return make_dataset('mnist', 'classification', description, x_train, y_train,
+                        x_test, y_test, num_classes=idx_set.num_classes, source=idx_set.folder)
 
 
 def load_mnist_test_images(data_dir, pixel_scale=255.0):
     """The test images alone of an MNIST-format folder: an out-of-distribution set.
 
-    Only `t10k-images-idx3-ubyte` (plain or gzipped) is read. The labels and
-    the training files may be missing, and labels of any range (letters,
-    26 classes) do not matter: an OOD set is scored by the network's
-    uncertainty, never against its own labels.
+    Only the test images are read (`t10k-images-idx3-ubyte`, or its dotted
+    or EMNIST name, plain or gzipped). The labels and the training files may
+    be missing, and labels of any range do not matter: an OOD set is scored
+    by the network's uncertainty, never against its own labels.
 
     Args:
       data_dir: str or path-like, the folder.
@@ -164,28 +178,21 @@ def load_mnist_test_images(data_dir, pixel_scale=255.0):
 
     Returns:
       A classification `Dataset` named 'mnist_ood' whose test split holds the
-      images ([M, rows, cols, 1]); its labels are placeholders (0), and its
-      training split is a one-image stand-in.
+      images ([M, rows, cols, 1], EMNIST's upright); its labels are
+      placeholders (0), its training split is a one-image stand-in, and its
+      `num_classes` that of the set's names (10, or the EMNIST split's).
 
     Raises:
       ConfigError, DataError: as `load_mnist`, for the one file read.
     """
-    data_dir = check_path('mnist', 'data_dir', data_dir)
-    pixel_scale = check_positive('mnist', 'pixel_scale', pixel_scale)
-    require_dir(data_dir, 'mnist')
-    stem = MNIST_FILES[2]
-    try:
-        path = _find(data_dir, stem)
-    except DataError:
-        raise DataError('%s: no file %s.gz or %s (an out-of-distribution folder needs the '
-                        'MNIST-format test images)' % (data_dir, stem, stem))
-    images = read_idx(path, IDX_IMAGES_MAGIC)
-    if len(images) == 0:
-        raise DataError('%s: no images (empty set)' % path)
-    x = (np.arange(256) / pixel_scale).astype(np.float32)[images][..., None]
+    idx_set, pixel_scale = _open_folder(data_dir, pixel_scale)
+    path = idx_path(idx_set, 'test', 'images',
+                    need='an out-of-distribution folder needs the MNIST-format test images')
+    x = _pixels(_read_images(path, idx_set.transposed), pixel_scale)
     labels = np.zeros([len(x)], np.int64)
-    rows, cols = images.shape[1:]
+    rows, cols = x.shape[1:3]
     return make_dataset('mnist_ood', 'classification',
-                        'out-of-distribution test images in %s: %d, %dx%d pixels / %g'
-                        % (path, len(x), rows, cols, pixel_scale),
-                        x[:1], labels[:1], x, labels, num_classes=_NUM_CLASSES, source=path)
+                        'out-of-distribution test images (%s) in %s: %d, %dx%d pixels / %g'
+                        % (idx_set.title, path, len(x), rows, cols, pixel_scale),
+                        x[:1], labels[:1], x, labels, num_classes=idx_set.num_classes,
+                        source=path)

@@ -1,10 +1,11 @@
 """A user's own data set from one `.npz` archive of four arrays.
 
 The archive holds `x_train`, `y_train`, `x_test` and `y_test` (other keys are
-ignored). Integer `y` makes a classification set, floating-point `y` a
-regression set. It is read with `allow_pickle=False`: an archive whose
-arrays hold Python objects is refused rather than unpickled, since
-unpickling runs code from the file.
+ignored); an out-of-distribution set needs only `x_test`
+(`load_npz_test_inputs`). Integer `y` makes a classification set,
+floating-point `y` a regression set. It is read with `allow_pickle=False`:
+an archive whose arrays hold Python objects is refused rather than
+unpickled, since unpickling runs code from the file.
 """
 import os
 import zipfile
@@ -15,7 +16,7 @@ from tfbnn.data._common import check_path, one_line, standardize
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
-__all__ = ['load_npz', 'NPZ_KEYS', 'NPZ_FILE']
+__all__ = ['load_npz', 'load_npz_test_inputs', 'NPZ_KEYS', 'NPZ_FILE']
 
 NPZ_KEYS = ('x_train', 'y_train', 'x_test', 'y_test')
 NPZ_FILE = 'data.npz'
@@ -34,8 +35,8 @@ def _archive_path(data_dir):
     return data_dir
 
 
-def _read_arrays(path):
-    """The four arrays of the archive at `path`, as an ordered list of (key, array)."""
+def _read_arrays(path, keys=NPZ_KEYS):
+    """The arrays `keys` of the archive at `path`, as an ordered list of (key, array)."""
     # np.load would also accept a single .npy array, or try to unpickle
     # anything else; an archive is a zip file, so check for its signature.
     try:
@@ -46,18 +47,18 @@ def _read_arrays(path):
     if signature not in (b'PK\x03\x04', b'PK\x05\x06'):
         what = 'a single .npy array' if signature == b'\x93NUM' else 'not a zip file'
         raise DataError('%s: not an .npz archive (%s); save one with np.savez(path, %s)'
-                        % (path, what, ', '.join('%s=...' % key for key in NPZ_KEYS)))
+                        % (path, what, ', '.join('%s=...' % key for key in keys)))
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise DataError('%s: corrupt .npz archive (%s)' % (path, one_line(err))) from err
     with archive:
-        missing = [key for key in NPZ_KEYS if key not in archive.files]
+        missing = [key for key in keys if key not in archive.files]
         if missing:
             raise DataError('%s: missing array(s) %s (the archive has: %s)'
                             % (path, ', '.join(missing), ', '.join(archive.files) or 'none'))
         arrays = []
-        for key in NPZ_KEYS:
+        for key in keys:
             try:
                 arrays.append((key, archive[key]))
             except ValueError as err:
@@ -69,6 +70,15 @@ def _read_arrays(path):
             except (OSError, EOFError, zipfile.BadZipFile) as err:
                 raise DataError('%s: cannot read %s (%s)' % (path, key, one_line(err))) from err
     return arrays
+
+
+def _inputs(path, key, x):
+    """`x` checked to be numbers of shape [N, ...]; rank 1 taken as [N, 1]."""
+    if x.dtype.kind not in 'biuf':
+        raise DataError('%s: %s has dtype %s; expected numbers' % (path, key, x.dtype))
+    if x.ndim == 0:
+        raise DataError('%s: %s is a scalar; expected shape [N, ...]' % (path, key))
+    return x[:, None] if x.ndim == 1 else x
 
 
 def _kind(path, key, array):
@@ -105,12 +115,7 @@ def load_npz(data_dir):
     path = _archive_path(check_path('npz', 'data_dir', data_dir))
     arrays = dict(_read_arrays(path))
     for key in ('x_train', 'x_test'):
-        x = arrays[key]
-        if x.dtype.kind not in 'biuf':
-            raise DataError('%s: %s has dtype %s; expected numbers' % (path, key, x.dtype))
-        if x.ndim == 0:
-            raise DataError('%s: %s is a scalar; expected shape [N, ...]' % (path, key))
-        arrays[key] = x[:, None] if x.ndim == 1 else x
+        arrays[key] = _inputs(path, key, arrays[key])
     for key in ('y_train', 'y_test'):
         y = arrays[key]
         if y.ndim == 2 and y.shape[1] == 1:
@@ -155,3 +160,36 @@ def load_npz(data_dir):
     description = 'arrays from %s: %s, regression' % (path, counts)
     return make_dataset('npz', 'regression', description, x_train, y_train, x_test, y_test,
                         target_mean=float(y_mean), target_std=float(y_std), source=path)
+
+
+def load_npz_test_inputs(data_dir):
+    """The `x_test` alone of an `.npz` archive: an out-of-distribution set.
+
+    Only `x_test` is read; the other arrays may be missing, and whatever `y`
+    there is does not matter: an OOD set is scored by the network's
+    uncertainty, never against its own labels.
+
+    Args:
+      data_dir: str or path-like; an `.npz` file, or a folder with `data.npz`.
+
+    Returns:
+      A classification `Dataset` named 'npz_ood' whose test split holds
+      `x_test` (cast to `float32`, rank 1 taken as `[M, 1]`); its labels are
+      placeholders (0), its training split is a one-example stand-in (zeros)
+      and its `num_classes` 2 (a placeholder too).
+
+    Raises:
+      ConfigError: `data_dir` is not a path.
+      DataError: the file is missing, not an .npz archive or corrupt; it has
+        no `x_test`, or that holds objects or non-numbers, is a scalar or
+        empty, or has a NaN or infinite value.
+    """
+    path = _archive_path(check_path('npz', 'data_dir', data_dir))
+    x = _inputs(path, 'x_test', dict(_read_arrays(path, ('x_test',)))['x_test'])
+    if len(x) == 0:  # before the stand-in training split, which would be empty too
+        raise DataError('%s: x_test is empty (test set with no examples)' % path)
+    labels = np.zeros([len(x)], np.int64)
+    return make_dataset('npz_ood', 'classification',
+                        'out-of-distribution inputs x_test of %s: %d' % (path, len(x)),
+                        np.zeros_like(x[:1]), labels[:1], x, labels, num_classes=2,
+                        source=path)

@@ -43,7 +43,7 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False,
         <out_dir>/run.
       log: progress callable.
       ood_dirs: folders of IDX files of other image sets, scored beside the
-        built-in ones.
+        built-in ones; read and checked before any training.
       epochs: training epochs.
       verbose: print the run's epoch lines.
       run_dir: score this finished MNIST run of the job instead of training
@@ -69,9 +69,6 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False,
         if data_dir is None:
             raise ConfigError('mnist-ood: give --data-dir (the MNIST IDX folder)')
         config = run_config.validate(ood_options(data_dir, os.path.join(out_dir, 'run'), epochs))
-        log('mnist ood: training 784-400-400-10 for %d epochs with the job\'s defaults' % epochs)
-        metrics_ = runner.run(config, verbose, reuse=True)
-        run = export.load_run(config.output_dir)
     else:
         run_dir = os.path.abspath(run_dir)
         before = read_json(os.path.join(out_dir, 'ood.json'))
@@ -83,19 +80,16 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False,
             raise ConfigError('%s: a run on dataset %r; mnist-ood scores MNIST runs'
                               % (run_dir, run.config.dataset))
         config = dataclasses.replace(run.config, data_dir=str(data_dir or run.config.data_dir))
+    # Every set is read and checked before training, so a bad folder costs no run.
+    dataset, sets = _load_sets(config, ood_dirs)
+    if run_dir is None:
+        log('mnist ood: training %d-400-400-%d for %d epochs with the job\'s defaults'
+            % (np.prod(dataset.input_shape), dataset.num_classes, epochs))
+        metrics_ = runner.run(config, verbose, reuse=True)
+        run = export.load_run(config.output_dir)
+    else:
         metrics_ = read_json(os.path.join(run_dir, 'metrics.json')) or {}
         log('mnist ood: scoring %s' % run.checkpoint)
-    dataset = run_config.load_data(config)
-    low, high = float(dataset.x_train.min()), float(dataset.x_train.max())
-    sets = [(kind,) + labelled_ood_images(dataset.x_test, kind, low, high, kind_seed(kind))
-            for kind in data.ALL_KINDS]
-    for folder in ood_dirs:
-        other = run_config.load_data(config, folder)
-        if other.input_shape != dataset.input_shape:
-            raise ConfigError('%s: examples of shape %s, MNIST\'s are %s'
-                              % (folder, other.input_shape, dataset.input_shape))
-        sets.append((_unique(os.path.basename(os.path.normpath(folder)), folder, sets),
-                     other.x_test, None))
     scores = _score(run, dataset.x_test, sets, config.eval_batch_size, log)
     scores['letters']['faces'] = [os.path.basename(p)[:-len('.ttf')] for p in font_paths()]
     rows = [('MNIST test digits (in distribution)', dataset.x_test)] + [
@@ -112,6 +106,27 @@ def reproduce_ood(data_dir, out_dir, log, ood_dirs=(), epochs=10, verbose=False,
                   sigma_quantiles=sigma_quantiles(run.checkpoint), metrics=metrics_, sets=scores)
     write_json(os.path.join(out_dir, 'ood.json'), record)
     return record
+
+
+def _load_sets(config, ood_dirs):
+    """(the MNIST dataset, [(name, images, labels or None)] of every OOD set).
+
+    Raises:
+      ConfigError: a folder's images are of another shape than MNIST's;
+      DataError: the data folder or an OOD folder cannot be read.
+    """
+    dataset = run_config.load_data(config)
+    low, high = float(dataset.x_train.min()), float(dataset.x_train.max())
+    sets = [(kind,) + labelled_ood_images(dataset.x_test, kind, low, high, kind_seed(kind))
+            for kind in data.ALL_KINDS]
+    for folder in ood_dirs:
+        other = run_config.load_data(config, folder)
+        if other.input_shape != dataset.input_shape:
+            raise ConfigError('%s: examples of shape %s, MNIST\'s are %s'
+                              % (folder, other.input_shape, dataset.input_shape))
+        sets.append((_unique(os.path.basename(os.path.normpath(folder)), folder, sets),
+                     other.x_test, None))
+    return dataset, sets
 
 
 def _unique(name, folder, sets):
