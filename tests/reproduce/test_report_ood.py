@@ -258,6 +258,16 @@ def test_sets_made_by_others_are_read_from_their_record_and_rendered_by_setting(
                        '0.990-0.996 (mean 0.993) | 0.970-0.986 (mean 0.978) | '
                        '0.880-0.910 (mean 0.895) |')
     assert rows[5] == '- `animals` (10000 images): silhouettes, a package'
+    goal = [line for line in report.render_results(records)['goals'].splitlines()
+            if '`animals`' in line]
+    assert goal == ['| MNIST 784-400-400, 10 epochs of the job: OOD AUROC (MI or entropy) >= 0.95 '
+                    'on `animals`, a set made by others, test error < 3% | AUROC 0.970-0.996 '
+                    'over 4 runs (2 settings), test error 2.00-2.30% | **met** | the commands in '
+                    '`probes/ood_third_party.json` |']
+    record['runs'][1]['sets']['animals']['auroc_mi'] = 0.949  # one seed short: missed
+    record['runs'][1]['sets']['animals']['auroc_entropy'] = 0.9
+    assert '**missed**' in [line for line in report.render_results(dict(ood_third_party=record))[
+        'goals'].splitlines() if '`animals`' in line][0]
     assert 'no record' in report.render_results({})['ood_third_party']
     out = tmp_path / 'out'  # filed by hand: never collected from --out
     (out / 'probes').mkdir(parents=True)
