@@ -61,6 +61,46 @@ assert not any(m == 'tfbnn' or m.startswith('tfbnn.') for m in sys.modules), 'tf
 np.savez(sys.argv[3], **{n: np.stack([r[n].numpy() for r in runs]) for n in runs[0]})
 '''
 
+# Feeds batches of several shapes the way the C API runs a graph (CallableOptions: no
+# Python check of the fed shape against the placeholder's); on TF 2.x also through the
+# SavedModel's signature in eager mode. Writes, per route and shape, the outputs'
+# shapes or the error.
+SHAPE_CHECK = r'''
+import sys, json
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.protobuf import config_pb2
+v1 = tf.compat.v1
+kind, path, out_path, shapes = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+def outcome(run, shape):
+    try:
+        return {n: list(v.shape) for n, v in run(np.zeros(shape, np.float32)).items()}
+    except Exception as err:
+        return ' '.join(str(err).split())
+results = {}
+graph = tf.Graph()
+with graph.as_default():
+    sess = v1.Session(graph=graph)
+    if kind == 'pb':
+        gd = v1.GraphDef()
+        with open(path, 'rb') as f:
+            gd.ParseFromString(f.read())
+        v1.import_graph_def(gd, name='')
+        names = [n.name for n in gd.node if n.name in sys.argv[5].split(',')]
+    else:
+        sig = v1.saved_model.loader.load(sess, ['serve'], path).signature_def['serving_default']
+        names = sorted(sig.outputs)
+    call = sess._make_callable_from_options(config_pb2.CallableOptions(
+        feed=['input:0'], fetch=[n + ':0' for n in names]))
+    results['session'] = {str(s): outcome(lambda x: dict(zip(names, call(x))), s) for s in shapes}
+if kind == 'saved_model' and tf.__version__.startswith('2'):
+    serve = tf.saved_model.load(path).signatures['serving_default']
+    results['signature'] = {str(s): outcome(lambda x: {n: v.numpy() for n, v in serve(
+        input=tf.constant(x)).items()}, s) for s in shapes}
+assert not any(m == 'tfbnn' or m.startswith('tfbnn.') for m in sys.modules), 'tfbnn was imported'
+json.dump(results, open(out_path, 'w'))
+'''
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -177,8 +217,9 @@ def test_mean_mode_has_no_random_op_and_matches(trained, tmp_path):
         gd.ParseFromString(f.read())
     ops = {n.op for n in gd.node}
     assert not ops & export.RANDOM_OP_TYPES and 'VariableV2' not in ops
-    # A plain feed-forward graph: constant reshape targets, no shape arithmetic.
-    assert not ops & {'Shape', 'ConcatV2', 'Pack', 'StridedSlice'}, ops
+    # A plain feed-forward graph: constant reshape targets, no shape arithmetic,
+    # no assertion (OpenCV makes a layer of every node).
+    assert not ops & {'Shape', 'ConcatV2', 'Pack', 'StridedSlice', 'Assert'}, ops
     assert {n.name for n in gd.node} >= {'input', 'mean_probs'}
     x = tfbnn.data.load_dataset('digits').x_test[:50]
     got = run_loader(tmp_path, 'pb', pb, x, ['mean_probs'])
@@ -226,6 +267,49 @@ def test_a_seeded_export_draws_the_same_sequence_in_every_session(trained, tmp_p
     one, two = (run_loader(tmp_path, 'pb', str(out / 'frozen_sample.pb'), x, names)
                 for _ in range(2))
     assert np.abs(one['probs'][0] - two['probs'][0]).max() > 1e-4
+
+
+@pytest.mark.parametrize('mode', ['mean', 'sample'])
+def test_tensorflow_refuses_examples_of_another_shape(trained, tmp_path, mode):
+    """The models flatten with a reshape to [-1, 64]: unchecked, a [3, 8, 8, 2]
+    batch would come back as 6 rows and a [4, 4, 4, 1] one as 1."""
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--mode', mode, '--samples', '3', '--output-dir',
+                        str(out)]) == 0
+    report = json.load(open(str(out / ('export_%s.json' % mode))))
+    assert report['files']['savedmodel']['checks_input']
+    # The mean graph's .pb stays plain for OpenCV, and says so.
+    assert report['files']['graphdef']['checks_input'] == (mode == 'sample')
+    good = [[5, 8, 8, 1], [0, 8, 8, 1]]
+    bad = [[3, 8, 8, 2], [4, 4, 4, 1], [3, 64], [2, 8, 8, 1, 1]]
+    paths = [('saved_model', out / ('saved_model_%s' % mode))]
+    if mode == 'sample':
+        paths.append(('pb', out / 'frozen_sample.pb'))
+    for kind, path in paths:
+        run_python(sys.executable, ['-c', SHAPE_CHECK, kind, str(path), str(tmp_path / 'r.json'),
+                                    json.dumps(good + bad), ','.join(report['outputs'])], tmp_path)
+        results = json.load(open(str(tmp_path / 'r.json')))
+        assert len(results) == (2 if kind == 'saved_model' and compat.TF2 else 1)
+        for route, got in results.items():
+            for shape in good:
+                assert {n: rows[0] for n, rows in got[str(shape)].items()} == dict.fromkeys(
+                    report['outputs'], shape[0]), (kind, route, shape)
+            for shape in bad:
+                assert 'input must have shape [batch, 8, 8, 1], got] [%s]' % ' '.join(
+                    map(str, shape)) in got[str(shape)], (kind, route, got[str(shape)])
+
+
+def test_the_installed_command_prints_no_tensorflow_info_lines(trained, tmp_path):
+    if compat.TF2:
+        pytest.skip('TF 2.x reads TF_CPP_MIN_LOG_LEVEL when it is imported, before the '
+                    'command runs: scripts/export.py sets it first')
+    env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+    proc = subprocess.run([sys.executable, '-m', 'tfbnn.cli.export', trained, '--mode', 'mean',
+                           '--output-dir', str(tmp_path / 'exp')], env=env, cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ' I tensorflow/' not in proc.stderr, proc.stderr
 
 
 OTHER_STACK = {'tf1': 'tf2', 'tf2': 'tf1'}[compat.stack_name()]

@@ -11,10 +11,13 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow.compat.v1 as tf
 
 import tfbnn
-from tfbnn import export_formats
+from tfbnn import export_formats, models, run_config
 from tfbnn.cli.export import main as export_main
+from tfbnn.cli.train import main as train_main
+from tfbnn.export import load_run
 from tfbnn.internal import compat
 from tests.test_export import reference, run_python, stack_python
 from tests.test_export import trained  # noqa: F401  (the module's trained run)
@@ -79,10 +82,34 @@ def export(trained_run, tmp_path, mode, fmt):  # noqa: F811
     if fmt == 'onnx' and not _has_tf2onnx():
         pytest.skip('tf2onnx has no wheel for Python %d.%d: ONNX export is tested on the tf2 '
                     'stack' % sys.version_info[:2])
+    if fmt == 'tflite' and mode == 'sample' and not compat.TF2:
+        pytest.skip("TF 1.15's converter has no while loop or random op: the tf2 stack converts "
+                    'the sampled graph')
     out = tmp_path / 'exp'
     assert export_main([trained_run, '--mode', mode, '--samples', '5', '--format', fmt,
                         '--output-dir', str(out)]) == 0
     return out / export_formats.file_name(fmt, mode)
+
+
+@pytest.fixture(scope='module')
+def trained_regression(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('run') / 'toy')
+    assert train_main(['--output-dir', out, '--dataset', 'toy_regression', '--epochs', '2',
+                       '--hidden', '16', '--eval-samples', '5', '--progress', 'never',
+                       '--batch-size', '32']) == 0
+    return out
+
+
+def regression_reference(run_dir, x):
+    """The training graph's posterior-mean network on x, in the targets' units."""
+    run = load_run(run_dir)
+    spec = run_config.model_spec(run.config, 'regression')
+    graph = tf.Graph()
+    with graph.as_default():
+        pred = models.build_network(spec, tf.constant(x), sample=False).outputs
+        with tf.Session() as sess:
+            tf.train.Saver().restore(sess, run.checkpoint)
+            return sess.run(pred) * run.meta['target_std'] + run.meta['target_mean']
 
 
 @pytest.mark.parametrize('runtime', sorted(FORMAT_OF))
@@ -156,3 +183,70 @@ def test_a_converter_failure_keeps_the_formats_already_written(trained, tmp_path
     x = tfbnn.data.load_dataset('digits').x_test[:5]
     got = consume(tmp_path, 'opencv', out / 'frozen_mean.pb', x)
     np.testing.assert_allclose(got['mean_probs'][0], reference(trained, x, False), atol=1e-5)
+
+
+# A runtime without assertions fails on the reshape of the outputs to the input's
+# batch size (TFLite) or on the input's declared shape (onnxruntime).
+SHAPE_ERROR = {'tflite': 'num_input_elements != num_output_elements',
+               'onnxruntime': 'Got invalid dimensions for input'}
+
+
+@pytest.mark.parametrize('mode', ['mean', 'sample'])
+@pytest.mark.parametrize('runtime', ['tflite', 'onnxruntime'])
+def test_examples_of_another_shape_fail_in_the_runtime(trained, tmp_path, runtime, mode):  # noqa: F811
+    """Unchecked, TFLite reads a [3, 8, 8, 2] batch as 6 rows and [4, 4, 4, 1] as 1."""
+    fmt = FORMAT_OF[runtime]
+    path = export(trained, tmp_path, mode, fmt)
+    report = json.load(open(str(tmp_path / 'exp' / ('export_%s.json' % mode))))
+    x = tfbnn.data.load_dataset('digits').x_test[:3]
+    k = None if mode == 'mean' else 2
+    if runtime == 'tflite' and not compat.TF2:  # mode mean: TF 1.15 cannot; the report says so
+        assert not report['files'][fmt]['checks_input']
+        assert "TF 1.15's converter fixes the batch at 1" in report['files'][fmt][
+            'unchecked_because']
+        return
+    assert report['files'][fmt]['checks_input']
+    got = consume(tmp_path, runtime, path, x, k=k)  # the right shape still serves
+    assert got['mean_probs'].shape == (1, 3, 10)
+    for bad in (np.zeros((3, 8, 8, 2), np.float32), np.zeros((4, 4, 4, 1), np.float32)):
+        with pytest.raises(AssertionError, match=SHAPE_ERROR[runtime]):
+            consume(tmp_path, runtime, path, bad, k=k)
+
+
+@pytest.mark.parametrize('runtime', ['tflite', 'onnxruntime'])
+def test_num_samples_below_one_is_one_draw_without_assertions(trained, tmp_path, runtime):  # noqa: F811
+    """TFLite and ONNX drop the num_samples assertion (TensorFlow's is tested in
+    test_export.py): K = 0 would divide by 0, K = -1 would give -0 probabilities."""
+    path = export(trained, tmp_path, 'sample', FORMAT_OF[runtime])
+    x = tfbnn.data.load_dataset('digits').x_test[:12]
+    for k in (0, -1):
+        got = consume(tmp_path, runtime, path, x, k=k)
+        np.testing.assert_allclose(got['probs'][0].sum(-1), 1.0, atol=1e-5)
+        assert np.abs(got['mutual_information']).max() <= 1e-6  # one draw
+        np.testing.assert_allclose(got['entropy'][0], -np.sum(
+            got['probs'][0] * np.log(got['probs'][0]), -1), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize('mode', ['mean', 'sample'])
+@pytest.mark.parametrize('runtime', ['tflite', 'onnxruntime'])
+def test_an_empty_batch_gives_empty_outputs(trained, tmp_path, runtime, mode):  # noqa: F811
+    path = export(trained, tmp_path, mode, FORMAT_OF[runtime])
+    x = tfbnn.data.load_dataset('digits').x_test[:0]
+    got = consume(tmp_path, runtime, path, x, k=None if mode == 'mean' else 3)
+    want = {'mean_probs': (1, 0, 10)}
+    if mode == 'sample':
+        want.update(probs=(1, 0, 10), entropy=(1, 0), mutual_information=(1, 0))
+    assert {n: v.shape for n, v in got.items()} == want
+
+
+@pytest.mark.parametrize('runtime', ['tflite', 'onnxruntime'])
+def test_the_regression_mean_graph_serves_any_batch(trained_regression, tmp_path, runtime):
+    """TF 1.15's converter once turned the model's squeeze into a reshape to [1]."""
+    path = export(trained_regression, tmp_path, 'mean', FORMAT_OF[runtime])
+    x = tfbnn.data.load_dataset('toy_regression').x_test
+    for batch in (7, 1, 0):
+        got = consume(tmp_path, runtime, path, x[:batch])
+        assert got['mean_prediction'].shape == (1, batch)
+        np.testing.assert_allclose(got['mean_prediction'][0],
+                                   regression_reference(trained_regression, x[:batch]),
+                                   atol=1e-4)

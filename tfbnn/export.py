@@ -23,9 +23,12 @@ build and device, and the same inputs and K in the runs before it: the
 noise is drawn at the batch's shape), the frozen graph and the SavedModel
 alike, while successive runs still draw anew (`tfbnn.serving` then runs the
 K draws one at a time). TFLite and ONNX files keep the seeds as their
-converters carry them; their repeatability is not promised. The mean
-graph's reshapes have constant shapes, so it is a plain feed-forward graph
-that simple importers read.
+converters carry them; their repeatability is not promised.
+
+The graph checks its input's example shape (`serving.checked_input`,
+`serving.follow_rows`); the mean graph's .pb, a plain feed-forward graph for
+OpenCV, and a TFLite file from TF 1.15 leave the checks out
+(`export_formats.unchecked_input`; the report's `checks_input`).
 """
 import collections
 import gzip
@@ -122,25 +125,40 @@ def build_inference_graph(run, mode='sample', samples=None, seed=None):
         if seed is not None:
             tf.set_random_seed(seed)
         x = tf.placeholder(tf.float32, [None] + list(meta['input_shape']), name='input')
+        checked = serving.checked_input(x, meta['input_shape'])
         k = None
         if mode == 'sample' and serving.supports_dynamic_k(spec):
             k = serving.num_samples_input(samples)
             build = (serving.classification_outputs if meta['task'] == 'classification'
                      else serving.regression_outputs)
-            raw = build(spec, x, k, run.config.eval_estimator, in_turn=seed is not None)
+            raw = build(spec, checked, k, run.config.eval_estimator, in_turn=seed is not None)
         elif mode == 'sample':
-            raw = _static_k_outputs(spec, x, meta['task'], samples, run.config.eval_estimator)
+            raw = _static_k_outputs(spec, checked, meta['task'], samples,
+                                    run.config.eval_estimator)
         else:
-            net = models.build_network(spec, x, sample=False).outputs
+            net = models.build_network(spec, checked, sample=False).outputs
             raw = ({'mean_probs': tf.nn.softmax(net)} if meta['task'] == 'classification'
                    else {'mean_prediction': net})
         if meta['task'] == 'regression':
+            raw['mean_prediction'] = _flat_prediction(raw['mean_prediction'])
             scale, shift = float(meta['target_std']), float(meta['target_mean'])
             raw = {name: t * scale + (0.0 if name == 'stddev' else shift)
                    for name, t in raw.items()}
-        outputs = {name: tf.identity(t, name=name) for name, t in raw.items()}
+        outputs = {name: tf.identity(serving.follow_rows(t, checked, name), name=name)
+                   for name, t in raw.items()}
         saver = tf.train.Saver(tf.global_variables())
     return InferenceGraph(graph, x, outputs, saver, k)
+
+
+def _flat_prediction(prediction):
+    """The regression network's `[batch]` prediction, flattened from its
+    `[batch, 1]` output by a reshape to [-1] rather than the model's
+    `tf.squeeze`: TF 1.15's TFLite converter turns that squeeze into a reshape
+    to the shape at conversion, [1], which fails at any other batch size (the
+    model, shared with training, stays as it is)."""
+    if prediction.op.type == 'Squeeze' and prediction.op.inputs[0].shape.as_list()[-1:] == [1]:
+        return tf.reshape(prediction.op.inputs[0], [-1])
+    return prediction
 
 
 def _static_k_outputs(spec, x, task, samples, estimator):
@@ -191,6 +209,7 @@ def freeze(sess, inference, path=None):
 
     Attributes at their default values are left out, so TensorFlow versions
     older than the writer's read the graph too (`compat.strip_default_attrs`).
+    The input checks stay (`serving.without_checks` makes the plain copy).
     """
     names = [t.op.name for t in inference.outputs.values()]
     frozen = compat.strip_default_attrs(tf.graph_util.convert_variables_to_constants(
@@ -291,14 +310,17 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
         restore(sess, inference, run.checkpoint)
         if prune_snr > 0:
             report.update(_prune_with_report(sess, inference, run, prune_snr, log))
-        pb_path = (os.path.join(output_dir, export_formats.file_name('graphdef', mode))
-                   if 'graphdef' in formats else None)
-        frozen = freeze(sess, inference, pb_path)
+        frozen = freeze(sess, inference)
         report['random_ops'] = sorted({n.op for n in frozen.node if n.op in RANDOM_OP_TYPES})
-        if pb_path:
-            report['frozen_graph'] = pb_path
-            report['frozen_bytes'] = frozen.ByteSize()
-            report['frozen_gzip_bytes'] = len(gzip.compress(frozen.SerializeToString()))
+        plain = (serving.without_checks(frozen, list(report['outputs']))
+                 if any(export_formats.unchecked_input(f, mode) for f in formats) else None)
+        graphs = {f: plain if export_formats.unchecked_input(f, mode) else frozen for f in formats}
+        if 'graphdef' in formats:
+            pb_path = os.path.join(output_dir, export_formats.file_name('graphdef', mode))
+            pb = graphs['graphdef'].SerializeToString()
+            export_formats.write_atomically(pb_path, pb)
+            report.update(frozen_graph=pb_path, frozen_bytes=len(pb),
+                          frozen_gzip_bytes=len(gzip.compress(pb)))
             _wrote(report, 'graphdef', pb_path, log, '' if not report['random_ops'] else
                    '; random ops: ' + ', '.join(report['random_ops']))
         if 'savedmodel' in formats:
@@ -315,7 +337,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
                            ('onnx', export_formats.write_onnx)):
             if fmt in formats:
                 path = os.path.join(output_dir, export_formats.file_name(fmt, mode))
-                write(frozen, inputs, outputs, path)
+                write(graphs[fmt], inputs, outputs, path)
                 _wrote(report, fmt, path, log, ' (opset %d)' % export_formats.ONNX_OPSET
                        if fmt == 'onnx' else ' (TensorFlow %s converter)' % tf.__version__)
                 if fmt == 'tflite' and inference.num_samples is not None:
@@ -329,8 +351,12 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
 
 def _wrote(report, fmt, path, log, note=''):
     size = _size(path)
-    report['files'][fmt] = dict(path=path, bytes=size)
+    unchecked = export_formats.unchecked_input(fmt, report['mode'])
+    report['files'][fmt] = dict(path=path, bytes=size, checks_input=not unchecked)
     log('  wrote %s (%d bytes)%s' % (path, size, note))
+    if unchecked:
+        report['files'][fmt]['unchecked_because'] = unchecked
+        log('  (its input shape is not checked: %s)' % unchecked)
 
 
 def _size(path):

@@ -16,6 +16,13 @@ and output names (`input`, `num_samples`, `probs`, ...):
 Each file is written under a temporary name and renamed into place, so a
 failed conversion leaves no partial file and the formats already written
 stay as they are.
+
+Every file has the input checks of `tfbnn.serving` (TensorFlow asserts the
+examples' shape; every output is reshaped to the input's batch size) but two
+(`unchecked_input`): the mean graph's .pb, which stays a plain feed-forward
+graph that OpenCV reads (it builds a layer for every node and knows neither
+assertions nor shape arithmetic), and a TFLite file written on TF 1.15, whose
+converter fixes the batch at 1 and folds shape arithmetic into constants.
 """
 import os
 import sys
@@ -27,7 +34,7 @@ from tfbnn.errors import ConfigError, ExportError
 from tfbnn.internal import compat
 
 __all__ = ['FORMATS', 'DEFAULT_FORMATS', 'ONNX_OPSET', 'parse_formats', 'check_available',
-           'write_tflite', 'write_onnx', 'file_name', 'write_atomically']
+           'unchecked_input', 'write_tflite', 'write_onnx', 'file_name', 'write_atomically']
 
 FORMATS = ('graphdef', 'savedmodel', 'tflite', 'onnx')
 DEFAULT_FORMATS = ('graphdef', 'savedmodel')
@@ -73,6 +80,18 @@ def check_available(formats, mode):
         raise ConfigError('--format tflite of the sampled graph needs TF 2.x\'s converter (its '
                           'while loop and random op); TF 1.15 converts --mode mean only: export '
                           'with TFBNN_STACK=tf2')
+
+
+def unchecked_input(fmt, mode):
+    """Why the `fmt` file of a `mode` export leaves out the input checks, or
+    None when it has them (module docstring)."""
+    if fmt == 'graphdef' and mode == 'mean':
+        return ('the mean graph\'s .pb is plain, for OpenCV and other simple importers; '
+                'TensorFlow: saved_model_mean checks it')
+    if fmt == 'tflite' and not compat.TF2:
+        return ('TF 1.15\'s converter fixes the batch at 1 and folds shape arithmetic; '
+                'TFBNN_STACK=tf2 writes a checked file')
+    return None
 
 
 def write_atomically(path, data):

@@ -25,15 +25,26 @@ The loop runs up to 10 draws at once, or one at a time with `in_turn`
 (`tfbnn-export --seed`): parallel iterations take each shared random op's
 numbers in whatever order they run, so only draws in turn make a seeded
 graph repeat the same draws in a new session.
+
+TensorFlow stops a K <= 0 with an assertion; the TFLite and ONNX converters
+drop assertions, so the loop draws max(K, 1) times (K <= 0 is K = 1 there).
+
+An exported graph also checks its input (`checked_input`, `follow_rows`): a
+batch of examples shaped otherwise than the model's would be flattened into
+some other number of rows. `without_checks` makes the plain copy that readers
+of neither check take (OpenCV, TF 1.15's TFLite converter).
 """
 import tensorflow.compat.v1 as tf
 
 from tfbnn import models, predictive
 
-__all__ = ['NUM_SAMPLES', 'supports_dynamic_k', 'num_samples_input', 'classification_outputs',
-           'regression_outputs']
+__all__ = ['NUM_SAMPLES', 'CHECKED_INPUT', 'supports_dynamic_k', 'num_samples_input',
+           'classification_outputs', 'regression_outputs', 'checked_input', 'follow_rows',
+           'without_checks']
 
 NUM_SAMPLES = 'num_samples'
+CHECKED_INPUT = 'input_checked'
+_ROWS = 'rows_of_input'
 _LOOP_KLS = 'tfbnn_serving_loop_kls'
 
 
@@ -52,11 +63,25 @@ def _xlogx(p):
 
 
 def _entropy(p):
-    return -tf.reduce_sum(_xlogx(p), axis=-1)
+    """H[p] of `[batch, classes]` probabilities, as `[batch]`.
+
+    The sum over classes is a matmul with a ones vector: onnxruntime's
+    ReduceSum over the last axis of an empty batch `[0, C]` returns `[0, C]`,
+    not `[0]`.
+    """
+    ones = tf.ones([int(p.shape[-1]), 1], p.dtype)
+    return -tf.reshape(tf.matmul(_xlogx(p), ones), [-1])
 
 
-def _sample_loop(spec, x, k, estimator, body_fn, initial, in_turn):
-    """Runs body_fn(outputs of one draw, *sums) K times; returns the sums."""
+def _draw_count(k):
+    """max(K, 1), behind TensorFlow's assertion that K >= 1 (module docstring)."""
+    check = tf.assert_positive(k, message='num_samples must be a positive integer')
+    with tf.control_dependencies([check]):
+        return tf.maximum(k, 1)
+
+
+def _sample_loop(spec, x, draws, estimator, body_fn, initial, in_turn):
+    """Runs body_fn(outputs of one draw, *sums) `draws` times; returns the sums."""
     sampled = spec._replace(estimator=predictive.eval_estimator(spec, estimator))
 
     def body(i, *sums):
@@ -64,10 +89,7 @@ def _sample_loop(spec, x, k, estimator, body_fn, initial, in_turn):
         # out of the KL collection.
         out = models.build_network(sampled, x, sample=True, kl_collection=_LOOP_KLS)
         return (i + 1,) + tuple(body_fn(out, *sums))
-    check = tf.assert_positive(k, message='num_samples must be a positive integer')
-    with tf.control_dependencies([check]):
-        start = tf.constant(0)
-    results = tf.while_loop(lambda i, *_: i < k, body, [start] + list(initial),
+    results = tf.while_loop(lambda i, *_: i < draws, body, [tf.constant(0)] + list(initial),
                             back_prop=False, parallel_iterations=1 if in_turn else 10,
                             name='samples')
     return results[1:]
@@ -80,7 +102,8 @@ def classification_outputs(spec, x, k, estimator='auto', in_turn=False):
       spec: `ModelSpec` of a classifier whose variables the caller's scope
         creates or reuses.
       x: `[batch] + input_shape` float32.
-      k: scalar int32 `Tensor`, the number of draws.
+      k: scalar int32 `Tensor`, the number of draws K (TensorFlow asserts
+        K >= 1; runtimes without assertions draw max(K, 1) times).
       estimator: as for `tfbnn.predictive`.
       in_turn: run the draws one at a time (a seeded graph's; module docstring).
 
@@ -92,10 +115,11 @@ def classification_outputs(spec, x, k, estimator='auto', in_turn=False):
     def add(out, sum_probs, sum_entropy):
         p = tf.nn.softmax(out.outputs)
         return sum_probs + p, sum_entropy + _entropy(p)
+    draws = _draw_count(k)
     sum_probs, sum_entropy = _sample_loop(
-        spec, x, k, estimator, add, [tf.zeros_like(mean_probs), tf.zeros_like(mean_probs[:, 0])],
-        in_turn)
-    kf = tf.cast(k, tf.float32)
+        spec, x, draws, estimator, add,
+        [tf.zeros_like(mean_probs), tf.zeros_like(mean_probs[:, 0])], in_turn)
+    kf = tf.cast(draws, tf.float32)
     probs = sum_probs / kf
     entropy = _entropy(probs)
     mi = tf.maximum(entropy - sum_entropy / kf, 0.0)
@@ -110,9 +134,95 @@ def regression_outputs(spec, x, k, estimator='auto', in_turn=False):
     def add(out, total, total_sq):
         return total + out.outputs, total_sq + tf.square(out.outputs)
     zeros = tf.zeros_like(mean_out.outputs)
-    total, total_sq = _sample_loop(spec, x, k, estimator, add, [zeros, zeros], in_turn)
-    kf = tf.cast(k, tf.float32)
+    draws = _draw_count(k)
+    total, total_sq = _sample_loop(spec, x, draws, estimator, add, [zeros, zeros], in_turn)
+    kf = tf.cast(draws, tf.float32)
     mean = total / kf
     var = tf.maximum(total_sq / kf - tf.square(mean), 0.0)
     stddev = tf.sqrt(var + tf.square(mean_out.noise_std))
     return dict(mean=mean, stddev=stddev, mean_prediction=mean_out.outputs)
+
+
+def checked_input(x, example_shape, name=CHECKED_INPUT):
+    """`x` behind an assertion that its examples have `example_shape`.
+
+    The models flatten with a constant reshape to `[-1, size]`, so a batch of
+    examples shaped otherwise would be read as some other number of rows.
+
+    Args:
+      x: the fed input, `[batch] + example_shape` float `Tensor`.
+      example_shape: list of ints, the model's example shape.
+      name: of the returned tensor (`without_checks` finds it by this name).
+
+    Returns:
+      `x` through an Identity that runs after the check: TensorFlow (Session,
+      SavedModel signatures, the C API) stops with "input must have shape
+      [batch, 8, 8, 1], got [3 8 8 2]". The TFLite and ONNX converters drop
+      assertions; `follow_rows` covers them.
+    """
+    shape = [int(d) for d in example_shape]
+    with tf.name_scope('input_check', values=[x]):
+        # The fed shape's tail, padded with -1s and cut to the rank + 1, against
+        # the example shape and -1: a rank too small or too large cannot match.
+        # (As many -1s as that length: TensorFlow's optimiser trusts the static
+        # rank, and would drop a cut that the static shape makes a no-op.)
+        tail = tf.concat([tf.shape(x)[1:], [-1] * (len(shape) + 1)], 0)[:len(shape) + 1]
+        fits = tf.reduce_all(tf.equal(tail, shape + [-1]))
+        expected = '[%s]' % ', '.join(['batch'] + [str(d) for d in shape])
+        check = tf.Assert(fits, ['input must have shape %s, got' % expected, tf.shape(x)],
+                          summarize=16)
+    with tf.control_dependencies([check]):
+        return tf.identity(x, name=name)
+
+
+def follow_rows(t, x, name):
+    """`t` reshaped to `[tf.shape(x)[0]] + t.shape[1:]` (its static shape).
+
+    An output whose number of rows is not x's batch size then fails on this
+    reshape in every runtime, assertions or not: TFLite ("num_input_elements
+    != num_output_elements"), ONNX, TensorFlow.
+
+    Args:
+      t: an output `[rows] + dims`, dims known.
+      x: the input whose batch size the rows must be.
+      name: the reshape's name, under the scope `without_checks` looks for.
+    """
+    with tf.name_scope(_ROWS + '/'):
+        rows = tf.shape(x)[:1]
+        dims = t.shape.as_list()[1:]
+        return tf.reshape(t, tf.concat([rows, dims], 0) if dims else rows, name=name)
+
+
+def without_checks(graph_def, output_names, input_name='input'):
+    """A frozen checked graph without its checks: the named outputs read the
+    unchecked tensors, the model reads `input_name`, and every node that
+    then leads to no output is gone.
+
+    What is left holds no assertion and no shape arithmetic: OpenCV's
+    importer (which builds a layer for every node, and knows neither) reads
+    it, and TF 1.15's TFLite converter, which converts at batch size 1 and
+    folds `tf.shape` into constants (`follow_rows` would then fix the batch
+    at 1), converts it.
+
+    Args:
+      graph_def: a frozen `GraphDef` built with `checked_input` and `follow_rows`.
+      output_names: the names of its output nodes.
+      input_name: the placeholder `checked_input` was given.
+
+    Returns:
+      a new `GraphDef` (`graph_def` is left as it is).
+    """
+    plain = tf.GraphDef()
+    plain.CopyFrom(graph_def)
+    nodes = {n.name: n for n in plain.node}
+
+    def unchecked(tensor):
+        if tensor in (CHECKED_INPUT, CHECKED_INPUT + ':0'):
+            return input_name
+        source = nodes.get(tensor.split(':')[0])
+        if source is not None and source.op == 'Reshape' and source.name.startswith(_ROWS + '/'):
+            return unchecked(source.input[0])
+        return tensor
+    for node in plain.node:
+        node.input[:] = [unchecked(i) for i in node.input]
+    return tf.graph_util.extract_sub_graph(plain, list(output_names))

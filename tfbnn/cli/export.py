@@ -5,6 +5,7 @@ directory from an incompatible version, an unknown mode or format, a format
 whose extra is not installed) or a converter's refusal, one line on stderr.
 """
 import argparse
+import os
 import sys
 
 __all__ = ['build_parser', 'main']
@@ -39,6 +40,10 @@ def build_parser():
 
 
 def main(argv=None):
+    # No C++ INFO lines (CPU features, XLA service) from the installed `tfbnn-export`
+    # either, as scripts/export.py: TF 1.15 reads the level at its first log line,
+    # after the import (TF 2.x at the import); warnings and errors still print.
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
     args = build_parser().parse_args(argv)
     from tfbnn import errors, export, export_formats
     from tfbnn.internal.compat import script_setup
