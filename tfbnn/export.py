@@ -156,8 +156,9 @@ def _flat_prediction(prediction):
     `tf.squeeze`: TF 1.15's TFLite converter turns that squeeze into a reshape
     to the shape at conversion, [1], which fails at any other batch size (the
     model, shared with training, stays as it is)."""
-    if prediction.op.type == 'Squeeze' and prediction.op.inputs[0].shape.as_list()[-1:] == [1]:
-        return tf.reshape(prediction.op.inputs[0], [-1])
+    inner = prediction.op.inputs[0] if prediction.op.type == 'Squeeze' else None
+    if inner is not None and inner.shape.ndims == 2 and inner.shape.as_list()[-1] == 1:
+        return tf.reshape(inner, [-1])
     return prediction
 
 

@@ -61,19 +61,16 @@ def _load_ood(config, path):
         raise ConfigError('--ood-data-dir reads data in the format of a dataset read from files '
                           '(mnist, npz); dataset %r is built in: use --ood-set for its '
                           'out-of-distribution images' % config.dataset)
-    if config.dataset in ('mnist', 'npz'):
-        what = 'directory' if config.dataset == 'mnist' else 'file or directory'
-        if not os.path.exists(path):
-            raise DataError('%s: no such %s (--ood-data-dir, dataset %r)'
-                            % (path, what, config.dataset))
+    what = 'directory' if config.dataset == 'mnist' else 'file or directory'
+    if not os.path.exists(path):
+        raise DataError('%s: no such %s (--ood-data-dir, dataset %r)'
+                        % (path, what, config.dataset))
     if config.dataset == 'npz':
         return data.load_npz_test_inputs(path)
-    if config.dataset == 'mnist':
-        if not os.path.isdir(path):
-            raise DataError("%s: not a directory (--ood-data-dir with dataset 'mnist' needs a "
-                            "folder of MNIST-format IDX files)" % path)
-        return data.load_mnist_test_images(path, config.pixel_scale)
-    return data.load_dataset(config.dataset, path, config.split, seed=config.seed)
+    if not os.path.isdir(path):
+        raise DataError("%s: not a directory (--ood-data-dir with dataset 'mnist' needs a "
+                        "folder of MNIST-format IDX files)" % path)
+    return data.load_mnist_test_images(path, config.pixel_scale)
 
 
 def ood_kinds(config, dataset):

@@ -67,7 +67,9 @@ def _entropy(p):
 
     The sum over classes is a matmul with a ones vector: onnxruntime's
     ReduceSum over the last axis of an empty batch `[0, C]` returns `[0, C]`,
-    not `[0]`.
+    not `[0]`, and tf2onnx drops a reshape to [-1] after it (static shape
+    [None]). On a GPU whose float32 matmuls use TF32 this rounds the entropy
+    to about 1e-3 relative.
     """
     ones = tf.ones([int(p.shape[-1]), 1], p.dtype)
     return -tf.reshape(tf.matmul(_xlogx(p), ones), [-1])
@@ -156,8 +158,8 @@ def checked_input(x, example_shape, name=CHECKED_INPUT):
 
     Returns:
       `x` through an Identity that runs after the check: TensorFlow (Session,
-      SavedModel signatures, the C API) stops with "input must have shape
-      [batch, 8, 8, 1], got [3 8 8 2]". The TFLite and ONNX converters drop
+      SavedModel signatures, the C API) stops with "assertion failed: [input
+      must have shape [batch, 8, 8, 1], got] [3 8 8 2]". The TFLite and ONNX converters drop
       assertions; `follow_rows` covers them.
     """
     shape = [int(d) for d in example_shape]

@@ -118,7 +118,9 @@ def test_read_table_takes_commas_crlf_and_special_values(tmp_path):
     (b'1 2\n3 4\n5\n', 't.txt: line 3 has 1 values but line 1 has 2'),
     (b'1 2\n3 x4\n', "t.txt: line 2: cannot read 'x4' as a number"),
     (b'1 2\n3 4\n5 6..1\n', "t.txt: line 3: cannot read '6..1' as a number"),
-    (b'1,2,3\n4,,6\n', 't.txt: line 2 has 2 values but line 1 has 3'),  # a missing value
+    (b'1,2,3\n4,,6\n', 't.txt: line 2: an empty field'),  # a missing value
+    (b'1,2\n3,4,\n', 't.txt: line 2: an empty field'),
+    (b'1 2\n1_000 3\n', "t.txt: line 2: cannot read '1_000' as a number"),
     (b'1 2\n\xff\xfe 4\n', 't.txt: not a plain-text table of numbers'),
 ])
 def test_read_table_errors(tmp_path, content, match):

@@ -305,7 +305,7 @@ def test_incomplete_splits_are_refused_before_any_run(tmp_path, change, message)
     assert not os.path.exists(str(tmp_path / 'out' / 'good'))
 
 
-def test_a_complete_n_splits_file_is_taken(tmp_path):
+def test_an_n_splits_file_that_matches_the_files_is_accepted(tmp_path):
     _fixture(str(tmp_path / 'toy'), splits=3)
     (tmp_path / 'toy' / 'n_splits.txt').write_text('3')
     assert uci.count_splits(str(tmp_path / 'toy')) == 3

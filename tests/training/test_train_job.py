@@ -1,4 +1,5 @@
 """The training job end to end, on tiny fixtures of every dataset format."""
+import errno
 import gzip
 import json
 import os
@@ -278,6 +279,24 @@ def test_the_default_folder_sets_an_earlier_run_aside(tmp_path, capsys, monkeypa
         # --resume continues the run in runs/latest instead of moving it.
         assert main(QUICK + ['--resume', '--epochs', '3']) == 0
         assert read('runs/latest', 'metrics.json')['resumed_from_step'] == 24
+        # A run that reads from runs/latest keeps it where it is: refused as before.
+        capsys.readouterr()
+        assert main(QUICK + ['--warm-start', 'runs/latest']) == 2
+        assert 'already holds a run; pass --resume' in capsys.readouterr().err
+        # Without locks nothing tells whether a job still writes it: not moved either.
+        real_flock = rundir.fcntl.flock
+
+        def no_locks(handle, operation):
+            raise OSError(errno.ENOLCK, 'No locks available')
+        monkeypatch.setattr(rundir.fcntl, 'flock', no_locks)
+        assert main(QUICK) == 2
+        assert 'already holds a run; pass --resume' in capsys.readouterr().err
+        monkeypatch.setattr(rundir.fcntl, 'flock', real_flock)
+        # The move is reported at once, even when the new run then fails.
+        assert main(QUICK + ['--warm-start', 'runs/nowhere']) == 2
+        out = capsys.readouterr().out
+        assert 'runs/latest held an earlier run: moved it to runs/run-' in out
+        assert len(os.listdir('runs')) == 4 and os.path.exists('runs/latest/config.json')
     finally:
         monkeypatch.delenv('TZ')
         time.tzset()

@@ -130,14 +130,17 @@ def read_table(path, allow_empty=False):
     """
     raw = read_bytes(path)
     try:
-        text = raw.decode('ascii').replace(',', ' ')
+        text = raw.decode('ascii')
     except UnicodeDecodeError as err:
         raise DataError('%s: not a plain-text table of numbers (%s)'
                         % (path, one_line(err))) from err
     del raw
     rows, first = 0, None
     for number, line in enumerate(text.splitlines(), 1):
-        width = len(line.split())
+        if ',' in line and not all(f.strip() for f in line.split(',')):
+            raise DataError('%s: line %d: an empty field (nothing between two commas, or a '
+                            'comma at an end of the line)' % (path, number))
+        width = len(line.replace(',', ' ').split())
         if not width:
             continue
         if first is None:
@@ -150,7 +153,7 @@ def read_table(path, allow_empty=False):
         if allow_empty:
             return np.zeros((0, 0))
         raise DataError('%s: the file is empty' % path)
-    values = _parse_numbers(text)
+    values = _parse_numbers(text.replace(',', ' '))
     if values is None or values.size != rows * first[1]:
         _name_the_bad_value(path, text)
     return values.reshape(rows, first[1])
@@ -168,14 +171,14 @@ def _parse_numbers(text):
 
 
 def _name_the_bad_value(path, text):
-    """Raises the DataError naming the first token of `text` that is no number."""
+    """Raises the DataError naming the first token of `text` that numpy
+    does not read as one number (as `_parse_numbers` reads them)."""
     for number, line in enumerate(text.splitlines(), 1):
-        for field in line.split():
-            try:
-                float(field)
-            except ValueError:
+        for field in line.replace(',', ' ').split():
+            value = _parse_numbers(field)
+            if value is None or value.size != 1:
                 raise DataError('%s: line %d: cannot read %r as a number'
-                                % (path, number, field)) from None
+                                % (path, number, field))
     raise DataError('%s: cannot parse the table' % path)
 
 

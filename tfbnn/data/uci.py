@@ -68,7 +68,8 @@ def _set_name(data_dir):
 
 # The last data.txt read, kept for the next run of the same set: a split of
 # UCI's year re-parsed for every run would cost 20 s each. Keyed by the
-# file's path, size and modification time, so an edited file is read again.
+# file's path, inode, size and modification and change times, so an edited
+# or replaced file is read again.
 _LAST_TABLE = {}
 
 
@@ -76,7 +77,8 @@ def _read_data(path):
     """`read_table(path)`, reusing the last table read while the file is unchanged."""
     try:
         stat = os.stat(path)
-        key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+        key = (os.path.abspath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns,
+               stat.st_ctime_ns)
     except OSError:
         return read_table(path)  # which says what is wrong with the path
     if key not in _LAST_TABLE:

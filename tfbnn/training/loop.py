@@ -9,6 +9,7 @@ records, --max-seconds, the closing metrics and outputs) is
 """
 import functools
 import os
+import sys
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -51,14 +52,15 @@ def train(config, stream=None):
     dataset, ood = run_config.load_datasets(config)
     spec = run_config.model_spec(config, dataset.task, dataset.num_classes)
     moved = rundir.set_aside(config)
+    if moved:  # at once: whatever happens next, the user knows where the earlier run is
+        print('tfbnn: ' + moved, file=stream or sys.stdout, flush=True)
     with rundir.claim(config.output_dir):
-        return _train(config, dataset, ood, spec, stream, moved)
+        return _train(config, dataset, ood, spec, stream)
 
 
-def _train(config, dataset, ood, spec, stream, moved=''):
-    """`train` in the folder it holds; `moved`: `rundir.set_aside`'s line."""
+def _train(config, dataset, ood, spec, stream):
+    """`train` in the folder it holds."""
     checkpoint, history, note = rundir.prepare(config)
-    note = '\n'.join(line for line in (moved, note) if line)
     out = config.output_dir
     log = rundir.RunLog(out, stream)
     lifecycle.write_records(config, dataset)

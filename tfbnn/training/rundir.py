@@ -123,7 +123,7 @@ def claim(out):
     An exclusive `flock` on <out>/.tfbnn-run.lock, taken without waiting and
     held while the block runs; it goes with the process, so a killed job
     never leaves it taken. Where the file system has no locks, the job runs
-    without one.
+    without one. Yields whether the lock is held.
 
     Raises:
       CheckpointError: the folder cannot be made or written, or another
@@ -141,7 +141,9 @@ def claim(out):
             if err.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
                 raise CheckpointError('--output-dir %s is being written by another running job; '
                                       'wait for it to end or choose another directory' % out)
-        yield
+            yield False
+            return
+        yield True
 
 
 def set_aside(config):
@@ -152,7 +154,9 @@ def set_aside(config):
     checkpoint or results) and --resume was not given, that run is renamed
     to runs/run-<time its config.json was written>[-N] first, so nothing it
     learned is lost. Any other --output-dir is left as it is (`prepare`
-    refuses to start in a folder holding a run).
+    refuses to start in a folder holding a run), and so is the default one
+    when the new run reads from it (--warm-start, --init-from) or when its
+    file system has no locks to tell whether a job still writes it.
 
     Returns:
       A line saying where the earlier run went, or '' when nothing moved.
@@ -164,9 +168,12 @@ def set_aside(config):
     if config.resume or os.path.normpath(out) != os.path.normpath(
             run_config.DEFAULTS['output_dir']) or not os.path.isdir(out):
         return ''
+    root = os.path.realpath(out)
+    if any(path and (os.path.realpath(path) + os.sep).startswith(root + os.sep)
+           for path in (config.warm_start, config.init_from)):
+        return ''
     config_path = os.path.join(out, CONFIG)
-    has_run = os.path.exists(config_path) or latest_checkpoint(out) is not None
-    if not has_run or _never_trained(out):
+    if not _holds_run(out) or _never_trained(out):
         return ''
     when = os.path.getmtime(config_path if os.path.exists(config_path) else out)
     stem = os.path.join(os.path.dirname(os.path.normpath(out)),
@@ -175,7 +182,9 @@ def set_aside(config):
     while os.path.lexists(target):
         n += 1
         target = '%s-%d' % (stem, n)
-    with claim(out):  # not while a job writes it
+    with claim(out) as held:  # not while a job writes it
+        if not held:
+            return ''
         try:
             os.rename(out, target)
         except OSError as err:
@@ -208,8 +217,7 @@ def prepare(config):
     if not os.path.isdir(out):
         raise CheckpointError('--output-dir %s is not a directory' % out)
     config_path = os.path.join(out, CONFIG)
-    has_run = os.path.exists(config_path) or latest_checkpoint(out) is not None
-    if not has_run:
+    if not _holds_run(out):
         note = 'nothing to resume in %s: starting a new run' % out if config.resume else ''
         return None, None, note
     if not config.resume and _never_trained(out):
@@ -229,6 +237,11 @@ def prepare(config):
         return None, None, 'no checkpoint in %s yet: starting the run again' % out
     history = read_json(os.path.join(out, HISTORY))
     return latest, history, 'resuming from %s' % latest
+
+
+def _holds_run(out):
+    """True when `out` holds a run: its config.json or a checkpoint."""
+    return os.path.exists(os.path.join(out, CONFIG)) or latest_checkpoint(out) is not None
 
 
 def _never_trained(out):
