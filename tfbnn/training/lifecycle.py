@@ -48,11 +48,10 @@ def write_records(config, dataset):
 
 
 def announce(log, header, note=''):
-    """The run's opening lines: its one-line description, then the notes of
-    `rundir.set_aside` and `rundir.prepare`, one per line."""
+    """The run's opening lines: its one-line description, then `rundir.prepare`'s note."""
     log(header)
-    for line in note.splitlines():
-        log('tfbnn: ' + line)
+    if note:
+        log('tfbnn: ' + note)
 
 
 class StopSignals(object):
