@@ -235,6 +235,13 @@ def _span(values, percent=False):
     return (form + '-' + form + '%s') % (low, high, unit)
 
 
+def _mean_span(values, percent=False):
+    """`_span` of `values` and their mean: '0.880-0.910 (mean 0.895)'."""
+    mean = sum(values) / len(values)
+    return _span(values, percent) + (' (mean %.2f%%)' % (100 * mean) if percent else
+                                     ' (mean %.3f)' % mean)
+
+
 def render_ood_seeds(records):
     """The job's 10-epoch network over seeds, one row per outlier setting:
     `mnist-ood`'s record and the `ood_runs` whose options (their
@@ -263,18 +270,13 @@ def render_ood_seeds(records):
         errors = [r['metrics']['test_error'] for r in runs]
         far = [s for r in runs for name, s in r['sets'].items() if name != 'letters']
         label = setting.flags() if setting.kind == 'none' else '`%s`' % setting.flags()
-        rows.append('| %s | %s | %s (mean %.3f) | %s (mean %.3f) | %s (mean %.2f%%) | %s | %s |' % (
+        rows.append('| %s | %s | %s | %s | %s | %s | %s |' % (
             label, ', '.join(str(r.get('protocol', {}).get('seed', 0)) for r in runs),
-            _span(entropy), sum(entropy) / len(entropy), _span(mi), sum(mi) / len(mi),
-            _span(errors, True), 100 * sum(errors) / len(errors),
+            _mean_span(entropy), _mean_span(mi), _mean_span(errors, percent=True),
             _span([r['metrics']['ece'] for r in runs], True),
             '%.3f / %.3f' % (min(s['auroc_mi'] for s in far),
                              min(s['auroc_entropy'] for s in far)) if far else '-'))
     return '\n'.join(rows)
-
-
-def _mean_span(values):
-    return '%s (mean %.3f)' % (_span(values), sum(values) / len(values))
 
 
 def render_ood_third_party(records):
@@ -299,10 +301,10 @@ def render_ood_third_party(records):
                  for n in names for key in ('auroc_mi', 'auroc_entropy')]
         letters = [max(r['sets']['letters']['auroc_mi'], r['sets']['letters']['auroc_entropy'])
                    for r in runs]
-        rows.append('| %s | %s | %s (mean %.2f%%) | %s | %s |' % (
+        rows.append('| %s | %s | %s | %s | %s |' % (
             setting.flags() if setting.kind == 'none' else '`%s`' % setting.flags(),
-            ', '.join(str(r['protocol']['seed']) for r in runs), _span(errors, True),
-            100 * sum(errors) / len(errors), ' | '.join(cells), _mean_span(letters)))
+            ', '.join(str(r['protocol']['seed']) for r in runs),
+            _mean_span(errors, percent=True), ' | '.join(cells), _mean_span(letters)))
     rows.append('')
     rows += ['- `%s` (%d images): %s' % (n, rec['sources'][n]['images'],
                                          rec['sources'][n]['description']) for n in names]
