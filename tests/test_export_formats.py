@@ -78,10 +78,15 @@ def consume(tmp_path, runtime, path, x, repeats=1, k=None):
     return dict(np.load(str(out_path)))
 
 
-def export(trained_run, tmp_path, mode, fmt):  # noqa: F811
-    if fmt == 'onnx' and not _has_tf2onnx():
+def skip_without_tf2onnx():
+    if not _has_tf2onnx():
         pytest.skip('tf2onnx has no wheel for Python %d.%d: ONNX export is tested on the tf2 '
                     'stack' % sys.version_info[:2])
+
+
+def export(trained_run, tmp_path, mode, fmt):  # noqa: F811
+    if fmt == 'onnx':
+        skip_without_tf2onnx()
     if fmt == 'tflite' and mode == 'sample' and not compat.TF2:
         pytest.skip("TF 1.15's converter has no while loop or random op: the tf2 stack converts "
                     'the sampled graph')

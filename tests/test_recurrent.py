@@ -83,3 +83,29 @@ def test_the_job_learns_the_digits_row_by_row_and_exports(tmp_path):
                                  ['probs'], repeats=2)['probs'])
     np.testing.assert_array_equal(seeded[0], seeded[1])
     assert not np.allclose(seeded[0][0], seeded[0][1])
+
+
+
+def test_the_log_mean_exp_is_the_closed_form():
+    log_p = np.log(np.random.RandomState(0).dirichlet(np.ones(4), size=(5, 3)))  # [K, B, C]
+    log_p[:, 0] -= 800.0  # exp underflows in float64: only the shift keeps it
+    want = np.log(np.mean(np.exp(log_p - log_p.max(0)), axis=0)) + log_p.max(0)
+    with tf.Session(graph=tf.Graph()) as sess:
+        got = sess.run(tfbnn.predictive._log_mean_exp(tf.constant(log_p), 5))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_the_sampled_onnx_graph_serves_an_empty_batch(tmp_path):
+    """Its K is static, so it takes `tfbnn.predictive`'s log-mean-exp, whose
+    shift once went through a reshape that onnxruntime failed on batch 0."""
+    from tests.test_export_formats import consume, export, skip_without_tf2onnx
+    skip_without_tf2onnx()
+    out = str(tmp_path / 'run')
+    assert train_main(['--model', 'lstm', '--hidden', '8', '--epochs', '1', '--eval-samples',
+                       '2', '--progress', 'never', '--output-dir', out]) == 0
+    path = export(out, tmp_path, 'sample', 'onnx')
+    x = tfbnn.data.load_digits().x_test[:3]
+    for batch in (3, 0):
+        got = consume(tmp_path, 'onnxruntime', path, x[:batch])
+        assert got['probs'].shape == (1, batch, 10) and got['entropy'].shape == (1, batch)
+        np.testing.assert_allclose(got['probs'][0].sum(-1), np.ones(batch), rtol=1e-5)

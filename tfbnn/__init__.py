@@ -47,7 +47,16 @@ The public API:
                    use: scripts/reproduce.py; docs/RESULTS.md)
   tfbnn.plots (imported on use: it loads matplotlib)
 """
+import os as _os
+import sys as _sys
 import warnings as _warnings
+
+if _os.path.basename((getattr(_sys, 'argv', None) or [''])[0]).startswith('tfbnn-'):
+    # The installed commands (tfbnn-train, tfbnn-export, ...) print no C++
+    # INFO lines (CPU features, grappler), as scripts/*.py do not: TF 2.x
+    # reads the level when it is imported, which is here. Warnings and errors
+    # still print; a program that imports tfbnn keeps its own setting.
+    _os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
 
 with _warnings.catch_warnings():
     # TensorFlow 1.15 with numpy >= 1.17 warns at import about its own dtype

