@@ -130,7 +130,7 @@ def test_bad_options_and_an_include_that_matches_nothing():
         tfbnn.custom_getter(include=3)
     with pytest.raises(ConfigError, match='posterior_init_scale must be a finite number'):
         tfbnn.custom_getter(posterior_init_scale=-1.0)
-    with pytest.raises(ConfigError, match='prior must have a kl_divergence'):
+    with pytest.raises(ConfigError, match='prior must be an object with a kl_divergence'):
         tfbnn.custom_getter(prior='normal')
     x = tf.constant(np.ones([1, 3]))
     with warnings.catch_warnings(record=True) as caught:
@@ -173,3 +173,123 @@ def test_the_guides_tf_layers_model_in_three_lines(sess):
     a, b, _ = sess.run(draws)
     assert not np.allclose(a, b)
     assert len(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)) == 3
+
+
+def test_a_tfbnn_layer_inside_a_bayesian_scope_keeps_its_own_posterior(sess):
+    x = tf.constant(np.random.RandomState(0).randn(4, 5).astype(np.float32))
+    with tfbnn.bayesian_scope('model'):
+        h = tfbnn.layers.dense(x, 3, name='fc1')
+        tf.matmul(h, tf.get_variable('w2', [3, 2]))
+    assert sorted(_by_name()) == ['model/fc1/bias_loc', 'model/fc1/bias_rho',
+                                  'model/fc1/kernel_loc', 'model/fc1/kernel_rho', 'model/w2',
+                                  'model/w2_rho']
+    assert [k.op.name for k in tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)] == [
+        'model/fc1/kl_divergence', 'model/w2/kl_divergence']
+
+
+def test_nested_scopes_make_one_posterior_per_variable_in_the_innermost(sess):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        with tfbnn.bayesian_scope('a', posterior_init_scale=0.5):
+            with tfbnn.bayesian_scope('b', posterior_init_scale=0.1):
+                w = tf.get_variable('w', [5, 2])
+    assert not caught  # the outer scope made nothing itself, but its content is Bayesian
+    assert sorted(_by_name()) == ['a/b/w', 'a/b/w_rho']
+    assert [k.op.name for k in tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)] == [
+        'a/b/w/kl_divergence']
+    sess.run(tf.global_variables_initializer())
+    np.testing.assert_allclose(softplus(sess.run(_by_name()['a/b/w_rho'])) + 1e-6, 0.1,
+                               rtol=1e-5)  # the inner scope's
+    assert not np.allclose(sess.run(w), sess.run(w))  # a draw
+
+
+def test_a_variable_outside_the_global_collection_gets_one_kl(sess):
+    collections = ['tower', tf.GraphKeys.TRAINABLE_VARIABLES]
+    with tfbnn.bayesian_scope('m') as scope:
+        tf.get_variable('w', [5, 2], collections=collections)
+        scope.reuse_variables()
+        tf.get_variable('w', [5, 2], collections=collections)
+    assert [k.op.name for k in tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)] == [
+        'm/w/kl_divergence']
+
+
+def test_an_enclosing_getter_that_returns_a_tensor_changes_no_name(sess):
+    def identity_getter(getter, *args, **kwargs):
+        return tf.identity(getter(*args, **kwargs))
+    with tf.variable_scope('outer', custom_getter=identity_getter):
+        with tfbnn.bayesian_scope('m'):
+            out = tf.reduce_sum(tf.get_variable('w', [5, 2]))
+    assert [k.op.name for k in tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)] == [
+        'outer/m/w/kl_divergence']
+    assert [v.op.name for v in tf.get_collection(tfbnn.GraphKeys.GETTER_POSTERIORS)] == [
+        'outer/m/w']
+    assert list(diagnostics.layer_diagnostics(out, 0.1)) == ['outer/m/w']
+
+
+def test_the_shape_may_come_from_a_constant_initializer(sess):
+    with tfbnn.bayesian_scope('m', posterior_init_scale=1e-3):
+        a = tf.get_variable('a', initializer=np.full([3, 2], 0.5, np.float32))
+        b = tf.get_variable('b', initializer=tf.ones([2, 4]))
+    assert a.shape.as_list() == [3, 2] and b.shape.as_list() == [2, 4]
+    sess.run(tf.global_variables_initializer())
+    np.testing.assert_allclose(sess.run(a), 0.5, atol=0.02)
+
+
+@pytest.mark.parametrize('build,match', [
+    (lambda: tf.get_variable('w', [6, 4], partitioner=tf.fixed_size_partitioner(2)),
+     'custom_getter: m/w is partitioned'),
+    (lambda: tf.get_variable('w', validate_shape=False, initializer=lambda *a, **k: tf.ones(
+        [2, 2])), r'custom_getter: m/w has no static shape; a posterior needs one \(pass '
+                  r'shape= to tf.get_variable\)')])
+def test_variables_that_cannot_be_posteriors_are_named(build, match):
+    with pytest.raises(ConfigError, match=match):
+        with tfbnn.bayesian_scope('m'):
+            build()
+
+
+def test_a_regulariser_on_the_draw_is_warned_of_and_one_on_the_mean_is_added_once(sess):
+    l2 = lambda w: tf.reduce_sum(tf.square(w))  # noqa: E731
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        with tfbnn.bayesian_scope('ok') as scope:
+            tf.get_variable('w', [3, 2], regularizer=l2)
+            scope.reuse_variables()
+            tf.get_variable('w', [3, 2], regularizer=l2)
+    assert not caught
+    losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+    assert len(losses) == 1
+    sess.run(tf.global_variables_initializer())
+    np.testing.assert_allclose(sess.run(losses[0]), np.sum(sess.run(_by_name()['ok/w']) ** 2),
+                               rtol=1e-6)  # the mean's
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        with tfbnn.bayesian_scope('drawn'):
+            w = tf.get_variable('w', [3, 2])
+            tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, l2(w))  # as tf.layers does
+    assert any("bayesian_scope 'drawn': a regulariser was applied to the posterior draw of "
+               "drawn/w" in str(c.message) for c in caught)
+
+
+def test_a_layer_inside_a_while_loop_puts_its_kl_outside(sess):
+    x = tf.constant(np.random.RandomState(0).randn(2, 4).astype(np.float32))
+    _, h = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, tfbnn.layers.dense(
+        h, 4, tf.tanh, name='cell', reuse=tf.AUTO_REUSE)), [0, x])
+    terms = tfbnn.losses.elbo(tf.reduce_sum(h, 1), 100)
+    assert [k.op.name for k in tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)] == [
+        'cell/kl_divergence']
+    sess.run(tf.global_variables_initializer())
+    want = 0.0
+    for part in ('kernel', 'bias'):  # N(0, 1) prior
+        loc, rho = sess.run([_by_name()['cell/%s_loc' % part], _by_name()['cell/%s_rho' % part]])
+        scale = softplus(rho) + 1e-6
+        want += np.sum(np.log(1.0 / scale) + (scale ** 2 + loc ** 2) / 2.0 - 0.5)
+    np.testing.assert_allclose(sess.run(terms.kl), want, rtol=1e-4)
+
+
+def test_a_layer_in_a_name_scope_is_found_by_the_diagnostics(sess):
+    x = tf.constant(np.ones([2, 3], np.float32))
+    with tf.name_scope('tower_0'):
+        out = tfbnn.layers.dense(x, 2, name='fc1')
+    assert [k.op.name for k in tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)] == [
+        'fc1/kl_divergence']
+    assert list(diagnostics.layer_diagnostics(tf.reduce_sum(out), 0.1)) == ['fc1']

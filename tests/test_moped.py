@@ -141,3 +141,47 @@ def test_centre_prior_without_prior_means_is_refused(tmp_path):
         _mlp(tf.constant(X))
     with pytest.raises(ConfigError, match='centred_prior=True'):
         moped.init_from_checkpoint(path, centre_prior=True)
+
+
+def _model_with_batch_norm(x):
+    h = tf.matmul(x, tf.get_variable('fc/kernel', [3, 4], tf.float64))
+    h = tfbnn.layers.batch_normalization(h, training=True, name='bn')
+    return tf.reduce_sum(tf.matmul(h, tf.get_variable('out/kernel', [4, 2], tf.float64)))
+
+
+def test_the_training_state_of_the_checkpoint_is_not_restored(tmp_path, sess):
+    """Only the model: a new run counts its own steps (a KL warm-up reads
+    them) and its optimiser starts afresh."""
+    with tf.Graph().as_default():
+        with tf.variable_scope('model'):
+            loss = _model_with_batch_norm(tf.constant(X))
+        step = tf.train.get_or_create_global_step()
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            train = tf.train.AdamOptimizer(0.1).minimize(loss, step)
+        with tf.Session() as det:
+            det.run(tf.global_variables_initializer())
+            for _ in range(5):
+                det.run(train)
+            path = tf.train.Saver().save(det, str(tmp_path / 'det.ckpt'))
+            moving_mean = det.run('model/bn/moving_mean:0')
+    with tfbnn.bayesian_scope('model'):
+        loss = _model_with_batch_norm(tf.constant(X))
+    step = tf.train.get_or_create_global_step()
+    terms = tfbnn.losses.elbo(tf.reshape(loss, [1]), 10, warmup_steps=100)
+    tf.train.AdamOptimizer(0.1).minimize(terms.loss, step)
+    report = moped.init_from_checkpoint(path, delta=np.float32(0.1))  # a numpy number is one
+    assert report['others'] == ['model/bn/beta', 'model/bn/gamma', 'model/bn/moving_mean',
+                                'model/bn/moving_variance']
+    sess.run(tf.global_variables_initializer())
+    assert sess.run(step) == 0 and sess.run(terms.kl_coefficient) == 0.0
+    np.testing.assert_allclose(sess.run('model/bn/moving_mean:0'), moving_mean)
+    slots = [v for v in tf.global_variables() if 'Adam' in v.op.name or 'power' in v.op.name]
+    assert slots and all(np.all(sess.run(v) == sess.run(v.initial_value)) for v in slots)
+
+
+@pytest.mark.parametrize('delta', [True, float('nan'), float('inf'), -0.1, '0.1'])
+def test_a_delta_that_is_not_a_positive_number_is_refused(delta):
+    with tfbnn.bayesian_scope('model'):
+        _mlp(tf.constant(X))
+    with pytest.raises(ConfigError, match='delta must be a positive number, got'):
+        moped.init_from_checkpoint('/no/such/checkpoint', delta=delta)

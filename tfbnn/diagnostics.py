@@ -21,7 +21,9 @@ import collections
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.posterior_scale import SCALE_FLOOR, scale_from_rho
 
 __all__ = ['LayerDiagnostics', 'bayesian_layers', 'layer_diagnostics', 'format_table',
@@ -138,9 +140,15 @@ def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, nam
     Returns:
       An `collections.OrderedDict` layer name -> `LayerDiagnostics`.
     """
+    require_graph_mode('tfbnn.diagnostics.layer_diagnostics')
     out = collections.OrderedDict()
     with tf.name_scope(name, 'diagnostics', [nll_term]):
         for layer, kl, locs, rhos, variables in bayesian_layers(collection, scope):
+            if not locs or len(rhos) != len(locs):
+                raise ConfigError(
+                    "diagnostics: the KL tensor '%s' names no posterior: found %d means and %d "
+                    "rhos under '%s/' (a KL is named '<the variables' scope>/kl_divergence')"
+                    % (kl.op.name, len(locs), len(rhos), layer))
             dtype = tf.float32
             coef = tf.cast(kl_coefficient, dtype)
             count = sum(int(np.prod(v.shape.as_list())) for v in locs)

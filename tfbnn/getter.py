@@ -16,10 +16,17 @@ the posterior means by name (`tfbnn.moped.init_from_checkpoint` also sets the
 scales).
 
 One draw per build: the draw is made where the variable is asked for, outside
-any `tf.while_loop` (under `tf.control_dependencies(None)`), so an RNN cell
-built inside `tf.nn.dynamic_rnn` uses one weight sample for every time step
-of a pass (Fortunato et al. 2017). A `reuse=True` build asks again and gets a
-fresh draw; it adds no KL.
+any `tf.while_loop` or TF 2.x function graph (under `tf.init_scope()`), so an
+RNN cell built inside `tf.nn.dynamic_rnn` uses one weight sample for every
+time step of a pass (Fortunato et al. 2017). A `reuse=True` build asks again
+and gets a fresh draw; it adds no KL.
+
+What is left as it is: non-trainable and non-floating variables, those
+`include` leaves out, and the variables tfbnn makes for a posterior (a
+`tfbnn.layers` layer's `kernel_loc` and `kernel_rho`, or those of a nested
+`bayesian_scope`, whose innermost getter makes the posterior). A regulariser
+given to `tf.get_variable` applies to the mean, once; `tf.layers`'
+`kernel_regularizer=` sees only the draw, and `bayesian_scope` warns of it.
 
 References:
   Blundell et al. (2015), Weight Uncertainty in Neural Networks, sec. 3.2.
@@ -30,11 +37,13 @@ import contextlib
 import re
 import warnings
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import require_graph_mode
+from tfbnn.internal.own_variables import is_making_posterior, making_posterior
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
 from tfbnn.internal.pruned_kl import layer_kl
 from tfbnn.internal.random_normal import standard_normal
@@ -59,6 +68,28 @@ def _include_fn(include):
         return include
     raise ConfigError('custom_getter: include must be None, a regular expression or a callable '
                       '(name, shape, dtype) -> bool, got %r' % (include,))
+
+
+def _static_shape(shape, initializer):
+    """The variable's shape as a list of ints, from `shape` or else from a
+    constant `initializer` (a numpy array or a Tensor); None if unknown."""
+    if shape is None and initializer is not None and not callable(initializer):
+        shape = (initializer.shape if isinstance(initializer, (tf.Tensor, np.ndarray))
+                 else np.shape(initializer))
+    if shape is None or not tf.TensorShape(shape).is_fully_defined():
+        return None
+    return tf.TensorShape(shape).as_list()
+
+
+def _variable(name, returned):
+    """The variable called `name`: what the getter chain returned, unless an
+    enclosing custom getter returned a tensor made from it."""
+    for key in (tf.GraphKeys.GLOBAL_VARIABLES, tf.GraphKeys.TRAINABLE_VARIABLES,
+                tf.GraphKeys.LOCAL_VARIABLES):
+        for v in tf.get_collection(key):
+            if v.op.name == name:
+                return v
+    return returned
 
 
 def _check(prior, sample, posterior_init_scale, kl_collection):
@@ -96,12 +127,16 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
         KL(q(w + m) || p(w)), so it holds for any prior tfbnn has.
 
     Returns:
-      A callable with the custom-getter signature; its `converted` attribute
-      lists the names of the variables it made Bayesian so far.
+      A callable with the custom-getter signature. Its attributes:
+      `converted`, the names of the variables it made Bayesian so far;
+      `drawn`, the name of each tensor it returned -> its variable's name;
+      `kl_collection`, where its KLs go.
 
     Raises:
       ConfigError: an invalid argument, naming it and what is allowed; a
-        selected variable with no static shape or of a non-floating dtype.
+        selected variable with no static shape (neither `shape=` nor a
+        constant initializer gives one), of a non-floating dtype, or
+        partitioned.
     """
     prior, sample, scale, kl_collection = _check(prior, sample, posterior_init_scale,
                                                  kl_collection)
@@ -110,15 +145,17 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                           % (centred_prior,))
     selected = _include_fn(include)
     converted = []
+    drawn = {}  # the name of each value returned -> its variable's name
 
     def getter(getter, name, shape=None, dtype=tf.float32, initializer=None, trainable=True,
                regularizer=None, *args, **kwargs):
         require_graph_mode("tfbnn.custom_getter (variable '%s')" % name)
-        # A non-trainable or non-float variable, or one `include` leaves out,
-        # is created exactly as without this getter.
+        # A non-trainable or non-float variable, one `include` leaves out, or
+        # one tfbnn makes for a posterior (a tfbnn.layers layer's, or an inner
+        # bayesian_scope's) is created exactly as without this getter.
         plain = dict(shape=shape, dtype=dtype, initializer=initializer, trainable=trainable,
                      regularizer=regularizer)
-        if not trainable:
+        if not trainable or is_making_posterior():
             return getter(name, *args, **dict(kwargs, **plain))
         if not tf.as_dtype(dtype or tf.float32).is_floating:
             if include is not None and selected(name, tf.TensorShape(shape).as_list()
@@ -127,24 +164,31 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                                   'floating variables can be Bayesian'
                                   % (name, tf.as_dtype(dtype).name))
             return getter(name, *args, **dict(kwargs, **plain))
-        if shape is None or not tf.TensorShape(shape).is_fully_defined():
+        shape = _static_shape(shape, initializer)
+        if shape is None:
             if selected(name, [None, None], dtype):
-                raise ConfigError('custom_getter: %s has no static shape; a posterior needs one'
-                                  % name)
+                raise ConfigError('custom_getter: %s has no static shape; a posterior needs one '
+                                  '(pass shape= to tf.get_variable)' % name)
             return getter(name, *args, **dict(kwargs, **plain))
-        shape = tf.TensorShape(shape).as_list()
         if not selected(name, shape, dtype):
             return getter(name, *args, **dict(kwargs, **plain))
-        creating = not any(v.op.name == name for v in tf.global_variables())
-        loc = getter(name, *args, **dict(kwargs, **plain))
-        # The user's regulariser (an L2 on the kernel) applies to the mean
-        # only: the KL is the posterior's regulariser.
-        rho = getter(name + '_rho', *args, **dict(
-            kwargs, shape=shape, dtype=dtype, trainable=True, regularizer=None,
-            initializer=rho_initializer(scale)))
+        if kwargs.get('partitioner') is not None:
+            raise ConfigError('custom_getter: %s is partitioned (partitioner=); a posterior of '
+                              'a partitioned variable is not supported: build it without one, '
+                              'or leave it out with include=' % name)
+        creating = not any(v.op.name == name
+                           for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS))
+        with making_posterior():
+            loc = getter(name, *args, **dict(kwargs, **plain))
+            # The user's regulariser (an L2 on the kernel) applies to the mean
+            # only: the KL is the posterior's regulariser.
+            rho = getter(name + '_rho', *args, **dict(
+                kwargs, shape=shape, dtype=dtype, trainable=True, regularizer=None,
+                initializer=rho_initializer(scale)))
         dtype_ = loc.dtype.base_dtype
-        with tf.control_dependencies(None), tf.name_scope(loc.op.name + '_draw/'):
-            # Outside any while loop: one draw for every time step.
+        # Outside any while loop or function graph (one draw for every time
+        # step); named by the variable, whatever an enclosing getter returned.
+        with tf.init_scope(), tf.name_scope(name + '_draw/'):
             post_scale = scale_from_rho(rho, name='scale')
             draw = tf.add(loc, post_scale * standard_normal(shape, dtype_), name='sample')
             if sample is True:
@@ -156,7 +200,7 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
             if creating:
                 centre = 0.0
                 if centred_prior:
-                    with tf.control_dependencies(None), tf.name_scope(None):
+                    with tf.name_scope(None), making_posterior():
                         centre = getter(name + '_prior_mean', *args, **dict(
                             kwargs, shape=shape, dtype=dtype, trainable=False,
                             regularizer=None, initializer=tf.zeros_initializer()))
@@ -164,15 +208,18 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                            else None)
                 kl = tf.identity(layer_kl(prior, loc - centre, post_scale, rho, samples),
                                  name='kl')
+        drawn[value.name] = name
         if creating:
-            with tf.control_dependencies(None), tf.name_scope(None):
-                kl = tf.identity(kl, name=loc.op.name + '/kl_divergence')
+            with tf.init_scope(), tf.name_scope(None):
+                kl = tf.identity(kl, name=name + '/kl_divergence')
             tf.add_to_collection(kl_collection, kl)
-            tf.add_to_collection(GraphKeys.GETTER_POSTERIORS, loc)
+            tf.add_to_collection(GraphKeys.GETTER_POSTERIORS, _variable(name, loc))
             converted.append(name)
         return value
 
     getter.converted = converted
+    getter.drawn = drawn
+    getter.kl_collection = kl_collection
     return getter
 
 
@@ -191,9 +238,38 @@ def bayesian_scope(name_or_scope, prior=None, sample=True, include=None,
     getter = custom_getter(prior, sample, include, posterior_init_scale, kl_collection,
                            centred_prior)
     before = len(tf.global_variables())
+    kls_before = len(tf.get_collection(getter.kl_collection))
+    losses_before = len(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))
     with tf.variable_scope(name_or_scope, reuse=reuse, custom_getter=getter) as scope:
         yield scope
-    if len(tf.global_variables()) > before and not getter.converted:
+    # A KL added by another maker of posteriors inside the scope (a nested
+    # bayesian_scope, a tfbnn.layers layer) counts too.
+    if (len(tf.global_variables()) > before and not getter.converted
+            and len(tf.get_collection(getter.kl_collection)) == kls_before):
         warnings.warn("bayesian_scope '%s': include=%r matched none of the %d variables created "
                       "here; nothing is Bayesian" % (scope.name, include,
                                                      len(tf.global_variables()) - before))
+    added = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)[losses_before:]
+    on_draws = sorted(set(filter(None, (_drawn_input(loss, getter.drawn) for loss in added))))
+    if on_draws:
+        warnings.warn("bayesian_scope '%s': a regulariser was applied to the posterior draw of "
+                      "%s (tf.layers' kernel_regularizer= does that), not to its mean: its "
+                      "value changes with every draw and it is added again at every reuse. "
+                      "Pass regularizer= to tf.get_variable (it applies to the mean, once), "
+                      "or leave the prior's KL to regularise" % (scope.name, ', '.join(on_draws)))
+
+
+def _drawn_input(tensor, drawn, depth=20):
+    """The variable name of a value in `drawn` (by tensor name) that `tensor`
+    is computed from, looking at most `depth` operations back; None if none."""
+    frontier, seen = [tensor], set()
+    for _ in range(depth):
+        step = []
+        for t in frontier:
+            if t.name in drawn:
+                return drawn[t.name]
+            if t.op not in seen:
+                seen.add(t.op)
+                step.extend(t.op.inputs)
+        frontier = step
+    return None

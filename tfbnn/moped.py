@@ -26,12 +26,15 @@ References:
   Krishnan, Subedar, Tickoo (2020), Specifying Weight Priors in Bayesian Deep
   Neural Networks with Empirical Bayes, AAAI, sec. 3 (MOPED).
 """
+import numbers
+
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal import checkpoint_reader
+from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.posterior_scale import SCALE_FLOOR
 
 __all__ = ['init_from_checkpoint', 'moped_scale']
@@ -62,13 +65,39 @@ def _posteriors(scope):
     return [t for t in found if scope is None or t[1].op.name.startswith(scope)]
 
 
+def _model_state():
+    """The global variables that are the model's, not its training's.
+
+    Left out: the global step (a new run counts its own steps, which warm-ups
+    and schedules read), an optimiser's slots (`<variable>/Adam`, any name
+    under another variable's) and its other accumulators (Adam's
+    `beta1_power`: non-trainable, in no scope that holds a trainable
+    variable). A normalisation layer's moving statistics sit beside its
+    trainable gamma and beta, and are kept.
+    """
+    variables = tf.global_variables()
+    names = set(v.op.name for v in variables)
+    step = tf.train.get_global_step()
+    trainable_scopes = set(v.op.name.rpartition('/')[0] for v in tf.trainable_variables())
+
+    def is_slot(name):
+        parts = name.split('/')
+        return any('/'.join(parts[:i]) in names for i in range(1, len(parts)))
+
+    return [v for v in variables
+            if (step is None or v.op.name != step.op.name) and not is_slot(v.op.name)
+            and (v.trainable or v.op.name.rpartition('/')[0] in trainable_scopes)]
+
+
 def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
                          centre_prior=False):
     """Makes the getter posteriors of the default graph start at a checkpoint's weights.
 
     The model's other variables that the checkpoint holds under the same name
-    and shape (the deterministic biases, normalisation parameters) start at
-    their checkpoint values too, so the whole trained network is restored.
+    and shape (the deterministic biases, normalisation parameters and moving
+    statistics) start at their checkpoint values too, so the whole trained
+    network is restored. The training's own variables do not (`_model_state`):
+    the global step, the optimiser's slots and accumulators start afresh.
 
     Args:
       checkpoint: path prefix of a checkpoint holding a variable of the same
@@ -90,9 +119,12 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
       CheckpointError: the checkpoint cannot be read, or lacks a variable
         (or has it with another shape), naming it.
     """
-    if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+    require_graph_mode('moped.init_from_checkpoint')
+    if isinstance(delta, (bool, np.bool_)) or not isinstance(delta, numbers.Real) or not (
+            np.isfinite(delta) and delta > 0):
         raise ConfigError('moped: delta must be a positive number, got %r' % (delta,))
-    if not min_scale > SCALE_FLOOR:
+    if isinstance(min_scale, (bool, np.bool_)) or not isinstance(min_scale, numbers.Real) or not (
+            np.isfinite(min_scale) and min_scale > SCALE_FLOOR):
         raise ConfigError('moped: min_scale must be above %g, got %r' % (SCALE_FLOOR, min_scale))
     targets = _posteriors(scope)
     if not targets:
@@ -128,7 +160,7 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
         report[name] = (shape, float(np.mean(np.abs(weights))), float(np.mean(scale)))
     posterior_names = set(v.op.name for _, loc, rho in targets for v in (loc, rho))
     posterior_names |= set(v.op.name for v in centres.values() if v is not None)
-    others = [v for v in tf.global_variables()
+    others = [v for v in _model_state()
               if (scope is None or v.op.name.startswith(scope))
               and v.op.name not in posterior_names and v.op.name in saved
               and list(saved[v.op.name]) == v.shape.as_list()]

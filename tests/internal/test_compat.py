@@ -61,7 +61,9 @@ from tfbnn.errors import ConfigError
 calls = [lambda: tfbnn.layers.dense(tf.zeros([2, 3]), 4, name='fc1'),
          lambda: tfbnn.layers.batch_normalization(tf.zeros([2, 3])),
          lambda: tfbnn.layers.group_norm(tf.zeros([2, 4]), 2),
-         lambda: tfbnn.losses.elbo(tf.zeros([2]), num_examples=10)]
+         lambda: tfbnn.losses.elbo(tf.zeros([2]), num_examples=10),
+         lambda: tfbnn.moped.init_from_checkpoint('/no/such/checkpoint'),
+         lambda: tfbnn.diagnostics.layer_diagnostics(tf.zeros([]), 0.1)]
 for call in calls:
     try:
         call()
@@ -69,6 +71,26 @@ for call in calls:
         print(err)
     else:
         sys.exit('no error')
+'''
+
+
+GETTER_IN_A_LOOP = r'''
+import numpy as np
+import tensorflow.compat.v1 as tf
+import tfbnn
+with tf.Graph().as_default():  # TF 2.x: v2 control flow builds the body as a function
+    tf.set_random_seed(1)
+    with tfbnn.bayesian_scope('loop', reuse=tf.AUTO_REUSE):
+        _, draws = tf.while_loop(
+            lambda i, ta: i < 3, lambda i, ta: (i + 1, ta.write(i, tf.get_variable('w', [2, 2]))),
+            [0, tf.TensorArray(tf.float32, 3)])
+    kl = tfbnn.losses.kl_divergence()
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        first, second = sess.run(draws.stack()), sess.run(draws.stack())
+        assert np.allclose(first[0], first[1]) and np.allclose(first[0], first[2]), first
+        assert not np.allclose(first[0], second[0])
+        print(len(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)), sess.run(kl) > 0)
 '''
 
 
@@ -104,9 +126,10 @@ def test_layers_and_elbo_train_in_a_graph_block_on_the_default_mode(tmp_path):
 
 def test_building_in_eager_mode_is_one_clear_error():
     lines = _run(EAGER).strip().split('\n')
-    assert len(lines) == 4
-    for line, who in zip(lines, ["dense 'fc1'", "batch_normalization",
-                                 "group_norm", 'tfbnn.losses.elbo']):
+    assert len(lines) == 6
+    for line, who in zip(lines, ["dense 'fc1'", "batch_normalization", "group_norm",
+                                 'tfbnn.losses.elbo', 'moped.init_from_checkpoint',
+                                 'tfbnn.diagnostics.layer_diagnostics']):
         assert who in line
         assert 'is executing eagerly: call tf.compat.v1.disable_v2_behavior()' in line
         assert 'with tf.Graph().as_default():' in line
@@ -116,3 +139,11 @@ def test_stack_name_matches_the_tensorflow_version():
     import tensorflow as tf
     assert compat.stack_name() == ('tf2' if tf.__version__.startswith('2.') else 'tf1')
     assert tfbnn.__version__
+
+
+def test_the_getter_in_a_while_loop_draws_once_per_run_on_the_default_mode():
+    """TF 2.x's while loop builds its body as a function graph, which
+    `tf.control_dependencies(None)` does not leave: the draw must be made
+    outside it (`tf.init_scope`), or each iteration draws anew and the KL
+    lives in the body, where no session can fetch it."""
+    assert _run(GETTER_IN_A_LOOP).split() == ['1', 'True']

@@ -71,7 +71,7 @@ def test_dilated_conv1d(sess):
     (layers.conv1d, dict(filters=2, kernel_size=3, num_samples=2), [1, 5, 1],
      r"conv1d 'c': inputs must have rank 4 \(\[num_samples, batch, ...\]"),
     (layers.conv2d, dict(filters=2, kernel_size=3, prior=tfbnn.priors.normal), [1, 5, 5, 1],
-     'prior must have a kl_divergence'),
+     'prior must be an object with a kl_divergence'),
 ])
 def test_bad_arguments(fn, kwargs, shape, match):
     with pytest.raises(ValueError, match=match):

@@ -48,7 +48,7 @@ def test_unknown_batch_size_is_fine(sess):
      r'posterior_init_scale must be .* with low <= high, got \(0.1, 0.01\)'),
     (dict(units=3, posterior_init_scale=(0.0, 0.01)), [2, 4],
      r'posterior_init_scale must be a finite number above 1e-06'),
-    (dict(units=3, prior=1.0), [2, 4], 'prior must have a kl_divergence'),
+    (dict(units=3, prior=1.0), [2, 4], 'prior must be an object with a kl_divergence'),
     (dict(units=3, kl_collection=''), [2, 4], 'kl_collection must be a non-empty string'),
     (dict(units=3, activation='relu'), [2, 4], 'activation must be callable or None'),
 ])

@@ -117,12 +117,30 @@ def test_check_common_gives_the_getter_what_the_options_hold():
 
 
 # keyword -> (bad value, the message after "<kind> '<name>': ")
+class _DistributionLike(object):
+    """A prior as TensorFlow Probability's distributions are: its KL takes
+    another distribution."""
+
+    def kl_divergence(self, other, name='kl_divergence'):
+        raise AssertionError('never called')
+
+    def __repr__(self):
+        return 'a distribution'
+
+
 BAD_KEYWORDS = [
     (dict(estimator='flip'),
      "estimator must be one of ('reparameterization', 'flipout', 'local_reparameterization'), "
      "got 'flip'"),
-    (dict(prior=1.0), 'prior must have a kl_divergence(loc, scale, samples) method '
-                      '(e.g. tfbnn.priors.normal() or scale_mixture()), got 1.0'),
+    (dict(prior=1.0), 'prior must be an object with a kl_divergence(loc, scale, samples) '
+                      'method, such as tfbnn.priors.normal() or scale_mixture(); got 1.0'),
+    (dict(prior=tfbnn.priors.NormalPrior),
+     "prior must be an object with a kl_divergence(loc, scale, samples) method, such as "
+     "tfbnn.priors.normal() or scale_mixture(); got <class 'tfbnn.priors.NormalPrior'> (a "
+     "class: call it to make the prior)"),
+    (dict(prior=_DistributionLike()),
+     'prior must be an object with a kl_divergence(loc, scale, samples) method, such as '
+     'tfbnn.priors.normal() or scale_mixture(); got a distribution'),
     (dict(sample='yes'), "sample must be a Python bool or a scalar bool Tensor, got 'yes'"),
     (dict(num_samples=0), 'num_samples must be a positive integer, got 0'),
     (dict(posterior_init_scale=0.0),

@@ -4,6 +4,7 @@
 `tfbnn.custom_getter` directly with `check_common`; both get the same
 messages and normalisation.
 """
+import inspect
 import numbers
 
 import numpy as np
@@ -53,12 +54,23 @@ def check_common(layer, estimator, prior, sample, num_samples, posterior_init_sc
 
 
 def _check_prior(layer, prior):
+    """A prior is an object with a method kl_divergence(loc, scale, samples),
+    as `tfbnn.priors`' are; a class, or a distribution whose kl_divergence
+    takes another distribution (TensorFlow Probability's), is refused."""
     if prior is None:
         return priors_lib.normal()
-    if not callable(getattr(prior, 'kl_divergence', None)):
-        raise ConfigError('%s: prior must have a kl_divergence(loc, scale, samples) method '
-                          '(e.g. tfbnn.priors.normal() or scale_mixture()), got %r'
-                          % (layer, prior))
+    method = getattr(prior, 'kl_divergence', None)
+    takes_three = callable(method) and not isinstance(prior, type)
+    if takes_three:
+        try:
+            inspect.signature(method).bind(None, None, None)
+        except (TypeError, ValueError):
+            takes_three = False
+    if not takes_three:
+        raise ConfigError('%s: prior must be an object with a kl_divergence(loc, scale, samples) '
+                          'method, such as tfbnn.priors.normal() or scale_mixture(); got %r%s'
+                          % (layer, prior, ' (a class: call it to make the prior)'
+                             if isinstance(prior, type) else ''))
     return prior
 
 

@@ -13,10 +13,12 @@ With K weight samples the estimators run the map once per sample in an
 in-graph loop, which keeps each iteration's kernel in cache.
 """
 import collections
+import contextlib
 
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal.own_variables import making_posterior
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
 from tfbnn.internal.pruned_kl import layer_kl
 from tfbnn.internal.random_normal import standard_normal
@@ -78,12 +80,18 @@ def _variable_exists(full_name):
 
 
 def make_posterior(prefix, shape, dtype, loc_initializer, init_scale, trainable):
-    """Creates `<prefix>_loc` and `<prefix>_rho`; scale = softplus(rho) + floor."""
-    loc = tf.get_variable(prefix + '_loc', shape=shape, dtype=dtype,
-                          initializer=loc_initializer, trainable=trainable)
-    rho = tf.get_variable(prefix + '_rho', shape=shape, dtype=dtype,
-                          initializer=rho_initializer(init_scale), trainable=trainable)
-    return Posterior(loc, rho, scale_from_rho(rho, name=prefix + '_scale'))
+    """Creates `<prefix>_loc` and `<prefix>_rho`; scale = softplus(rho) + floor.
+
+    Marked as a posterior's own (`making_posterior`), so that a
+    `tfbnn.bayesian_scope` around the layer leaves them as they are."""
+    with making_posterior():
+        loc = tf.get_variable(prefix + '_loc', shape=shape, dtype=dtype,
+                              initializer=loc_initializer, trainable=trainable)
+        rho = tf.get_variable(prefix + '_rho', shape=shape, dtype=dtype,
+                              initializer=rho_initializer(init_scale), trainable=trainable)
+    with tf.init_scope():  # beside the variables, so a KL outside any loop can use it
+        scale = scale_from_rho(rho, name=prefix + '_scale')
+    return Posterior(loc, rho, scale)
 
 
 def _noise(post, num_samples):
@@ -268,6 +276,15 @@ def _outputs(inputs, kernel, bias, how, options):
                    lambda: _mean_outputs(inputs, kernel, bias, how)), None, None
 
 
+def _kl_context(prior):
+    """Where a layer's KL is built: outside any control flow (a `tf.while_loop`
+    or `tf.cond` around the layer, or a TF 2.x function graph), unless the
+    prior's KL is estimated from the layer's own draws, which live there."""
+    if getattr(prior, 'requires_samples', False):
+        return contextlib.nullcontext()
+    return tf.init_scope()
+
+
 def build_layer(inputs, kernel_shape, linear, sign_shape, options):
     """Creates or reuses a Bayesian layer's variables and returns its outputs.
 
@@ -293,8 +310,9 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
                        keep_draws=creating and getattr(options.prior, 'requires_samples', False))
         outputs, kernel_draw, bias_draw = _outputs(inputs, kernel, bias, how, options)
         if creating:
-            kl = _layer_kl(options.prior, kernel, bias, kernel_draw, bias_draw,
-                           options.num_samples)
+            with _kl_context(options.prior), tf.name_scope(vs.name + '/'):
+                kl = _layer_kl(options.prior, kernel, bias, kernel_draw, bias_draw,
+                               options.num_samples)
             tf.add_to_collection(options.kl_collection, kl)
         if options.activation is not None:
             outputs = options.activation(outputs)
