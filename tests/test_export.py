@@ -400,6 +400,39 @@ def test_regression_outputs_are_in_original_units(tmp_path):
     assert np.all(got['stddev'][0] > 0)
 
 
+@pytest.mark.parametrize('validation', [[], ['--validation-size', '0.25']])
+def test_a_uci_runs_graph_takes_the_raw_features(tmp_path, validation):
+    """The run standardised the features (and re-standardised them on the
+    rows left after the validation split); the exported graph does it
+    itself, so a pipeline feeds the table's own values."""
+    from tests.training.test_train_job import uci_fixture
+    folder = uci_fixture(str(tmp_path / 'uci'))
+    table = np.loadtxt(os.path.join(folder, 'data.txt'))
+    table[:, :3] = table[:, :3] * [1000.0, 0.01, 3.0] + [500.0, -2.0, 40.0]  # far from N(0, 1)
+    np.savetxt(os.path.join(folder, 'data.txt'), table)
+    out = str(tmp_path / 'run')
+    assert train_main(['--output-dir', out, '--dataset', 'uci', '--data-dir', folder,
+                       '--epochs', '3', '--hidden', '8', '--progress', 'never'] + validation) == 0
+    assert export_main([out, '--mode', 'mean', '--output-dir', str(tmp_path / 'exp')]) == 0
+    ds = tfbnn.data.load_dataset('uci', data_dir=folder)
+    if validation:
+        ds = tfbnn.data.hold_out_validation(ds, 0.25)
+    raw = (ds.x_test * ds.input_std + ds.input_mean).astype(np.float32)
+    test_rows = np.loadtxt(os.path.join(folder, 'index_test_0.txt'), dtype=int)
+    np.testing.assert_allclose(raw, table[test_rows, :3], rtol=1e-5)
+    got = run_loader(tmp_path, 'pb', str(tmp_path / 'exp' / 'frozen_mean.pb'), raw,
+                     ['mean_prediction'])['mean_prediction'][0]
+    run = export.load_run(out)
+    graph = tf.Graph()
+    with graph.as_default():
+        pred = models.build_network(run_config.model_spec(run.config, 'regression'),
+                                    tf.constant(ds.x_test), sample=False).outputs
+        with tf.Session() as sess:
+            tf.train.Saver().restore(sess, run.checkpoint)
+            want = sess.run(pred) * ds.target_std + ds.target_mean
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
 @pytest.mark.parametrize('setup,args,message', [
     (None, ['/nonexistent/run'], 'run directory /nonexistent/run does not exist'),
     ('no_ckpt', [], 'no checkpoint in'),

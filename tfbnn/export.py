@@ -126,21 +126,23 @@ def build_inference_graph(run, mode='sample', samples=None, seed=None):
             tf.set_random_seed(seed)
         x = tf.placeholder(tf.float32, [None] + list(meta['input_shape']), name='input')
         checked = serving.checked_input(x, meta['input_shape'])
+        inputs = serving.standardised_input(checked, meta.get('input_mean'),
+                                            meta.get('input_std'))
         k = None
         if mode == 'sample' and serving.supports_dynamic_k(spec):
             k = serving.num_samples_input(samples)
             build = (serving.classification_outputs if meta['task'] == 'classification'
                      else serving.regression_outputs)
-            raw = build(spec, checked, k, run.config.eval_estimator, in_turn=seed is not None)
+            raw = build(spec, inputs, k, run.config.eval_estimator, in_turn=seed is not None)
         elif mode == 'sample':
-            raw = _static_k_outputs(spec, checked, meta['task'], samples,
+            raw = _static_k_outputs(spec, inputs, meta['task'], samples,
                                     run.config.eval_estimator)
         else:
-            net = models.build_network(spec, checked, sample=False).outputs
+            net = models.build_network(spec, inputs, sample=False).outputs
             raw = ({'mean_probs': tf.nn.softmax(net)} if meta['task'] == 'classification'
                    else {'mean_prediction': net})
         if meta['task'] == 'regression':
-            raw['mean_prediction'] = _flat_prediction(raw['mean_prediction'])
+            raw['mean_prediction'] = serving.flat_prediction(raw['mean_prediction'])
             scale, shift = float(meta['target_std']), float(meta['target_mean'])
             raw = {name: t * scale + (0.0 if name == 'stddev' else shift)
                    for name, t in raw.items()}
@@ -148,18 +150,6 @@ def build_inference_graph(run, mode='sample', samples=None, seed=None):
                    for name, t in raw.items()}
         saver = tf.train.Saver(tf.global_variables())
     return InferenceGraph(graph, x, outputs, saver, k)
-
-
-def _flat_prediction(prediction):
-    """The regression network's `[batch]` prediction, flattened from its
-    `[batch, 1]` output by a reshape to [-1] rather than the model's
-    `tf.squeeze`: TF 1.15's TFLite converter turns that squeeze into a reshape
-    to the shape at conversion, [1], which fails at any other batch size (the
-    model, shared with training, stays as it is)."""
-    inner = prediction.op.inputs[0] if prediction.op.type == 'Squeeze' else None
-    if inner is not None and inner.shape.ndims == 2 and inner.shape.as_list()[-1] == 1:
-        return tf.reshape(inner, [-1])
-    return prediction
 
 
 def _static_k_outputs(spec, x, task, samples, estimator):
@@ -250,9 +240,13 @@ def save_saved_model(sess, inference, directory):
     os.replace(tmp, directory)
 
 
-def mean_network_metric(sess, inference, run, x, y):
-    """Test error (classification) or RMSE (regression) of the mean network."""
+def mean_network_metric(sess, inference, run, x, y, dataset=None):
+    """Test error (classification) or RMSE (regression) of the mean network,
+    on `x` and `y` as `dataset` holds them: the graph takes raw inputs, so
+    inputs `dataset` standardised are mapped back first."""
     key = 'mean_probs' if run.meta['task'] == 'classification' else 'mean_prediction'
+    if dataset is not None and dataset.input_mean is not None:
+        x = (x * dataset.input_std + dataset.input_mean).astype(np.float32)
     out = np.concatenate([sess.run(inference.outputs[key], {inference.input: x[i:i + 1000]})
                           for i in range(0, x.shape[0], 1000)])
     if run.meta['task'] == 'classification':
@@ -381,14 +375,14 @@ def _prune_with_report(sess, inference, run, fraction, log):
         ds = None
         log('tfbnn-export: error before/after pruning not measured: %s' % err)
     if ds is not None:
-        key, before = mean_network_metric(sess, inference, run, ds.x_test, ds.y_test)
+        key, before = mean_network_metric(sess, inference, run, ds.x_test, ds.y_test, ds)
         report['%s_before_pruning' % key] = before
     pruned, total, threshold = prune_by_snr(sess, inference, fraction)
     report.update(pruned_weights=pruned, kernel_weights=total, snr_threshold=threshold)
     line = 'tfbnn-export: pruned %d of %d kernel weights (%.1f%%, |mu|/sigma <= %.3g)' % (
         pruned, total, 100.0 * pruned / total, threshold)
     if ds is not None:
-        _, after = mean_network_metric(sess, inference, run, ds.x_test, ds.y_test)
+        _, after = mean_network_metric(sess, inference, run, ds.x_test, ds.y_test, ds)
         report['%s_after_pruning' % key] = after
         line += '; posterior-mean %s %.4g -> %.4g' % (key, before, after)
     log(line)

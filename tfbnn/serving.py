@@ -34,13 +34,14 @@ batch of examples shaped otherwise than the model's would be flattened into
 some other number of rows. `without_checks` makes the plain copy that readers
 of neither check take (OpenCV, TF 1.15's TFLite converter).
 """
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import models, predictive
 
 __all__ = ['NUM_SAMPLES', 'CHECKED_INPUT', 'supports_dynamic_k', 'num_samples_input',
            'classification_outputs', 'regression_outputs', 'checked_input', 'follow_rows',
-           'without_checks']
+           'without_checks', 'standardised_input', 'flat_prediction']
 
 NUM_SAMPLES = 'num_samples'
 CHECKED_INPUT = 'input_checked'
@@ -228,3 +229,27 @@ def without_checks(graph_def, output_names, input_name='input'):
     for node in plain.node:
         node.input[:] = [unchecked(i) for i in node.input]
     return tf.graph_util.extract_sub_graph(plain, list(output_names))
+
+
+def standardised_input(inputs, mean, std):
+    """The network's input: the raw `inputs` standardised as the run's data
+    were, `(inputs - mean) / std` (a run's dataset.json `input_mean` and
+    `input_std`: UCI's features), or `inputs` themselves when `mean` is None.
+    So an exported graph takes the inputs as the data files hold them."""
+    if mean is None:
+        return inputs
+    mean = tf.constant(np.asarray(mean, np.float32), name='input_mean')
+    std = tf.constant(np.asarray(std, np.float32), name='input_std')
+    return (inputs - mean) / std
+
+
+def flat_prediction(prediction):
+    """The regression network's `[batch]` prediction, flattened from its
+    `[batch, 1]` output by a reshape to [-1] rather than the model's
+    `tf.squeeze`: TF 1.15's TFLite converter turns that squeeze into a reshape
+    to the shape at conversion, [1], which fails at any other batch size (the
+    model, shared with training, stays as it is)."""
+    inner = prediction.op.inputs[0] if prediction.op.type == 'Squeeze' else None
+    if inner is not None and inner.shape.ndims == 2 and inner.shape.as_list()[-1] == 1:
+        return tf.reshape(inner, [-1])
+    return prediction

@@ -19,7 +19,8 @@ def parts(**overrides):
 def test_fields():
     assert Dataset._fields == ('name', 'task', 'description', 'x_train', 'y_train',
                                'x_test', 'y_test', 'input_shape', 'num_classes',
-                               'target_mean', 'target_std', 'x_val', 'y_val')
+                               'target_mean', 'target_std', 'x_val', 'y_val', 'input_mean',
+                               'input_std')
     # Only hold_out_validation fills the validation split.
     d = make_dataset(**parts())
     assert d.x_val is None and d.y_val is None
@@ -75,8 +76,11 @@ def test_config_errors(overrides, match):
     (dict(x_train=np.array(['a'] * 6)), 'x_train must hold real numbers, got dtype <U1'),
     (dict(x_train=np.where(np.arange(36).reshape(6, 2, 3) == 20, np.nan, 0.0)),
      r'x_train has 1 non-finite values \(NaN or inf\), the first in example 3'),
-    # float64 beyond float32's range is inf once cast, so it is caught too.
-    (dict(x_test=np.full((4, 2, 3), 1e300)), 'x_test has 24 non-finite values'),
+    # float64 beyond float32's range would be inf once cast: named before.
+    (dict(x_test=np.full((4, 2, 3), 1e300)),
+     r'x_test holds values up to 1e\+300, beyond float32 \(3.4e\+38\): rescale them'),
+    (dict(x_train=np.zeros((6, 0)), x_test=np.zeros((4, 0))),
+     r'examples of x_train have shape \[0\]: no input values'),
     (dict(y_test=np.array([2, 1, 3, 0])), r'y_test\[2\] = 3 is not a class label in 0..2'),
     (dict(y_train=np.array([0, -1, 2, 0, 1, 2])), r'y_train\[1\] = -1 is not a class label'),
     (dict(y_train=np.array([0, 1.5, 2, 0, 1, 2])), r'y_train\[1\] = 1.5 is not a class label'),

@@ -2,6 +2,9 @@
 import os
 import pathlib
 import re
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -113,6 +116,29 @@ def test_corrupt_member(tmp_path):
         load_npz(path)
 
 
+def test_a_member_that_is_not_a_npy_array(tmp_path):
+    path = str(tmp_path / 'a.npz')
+    with zipfile.ZipFile(path, 'w') as archive:
+        for key in ('x_train', 'y_train', 'x_test', 'y_test'):
+            archive.writestr(key + '.npy', b'not npy')
+    with pytest.raises(DataError, match=r'a.npz: x_train is not a .npy array inside the archive'):
+        load_npz(path)
+
+
+def test_a_truncated_archive_says_one_line_and_nothing_else(tmp_path):
+    """numpy 1.18's NpzFile, given a file that is no zip, printed a traceback
+    when collected: the file is opened as a zip first."""
+    path = save(tmp_path / 'a.npz', **arrays())
+    with open(path, 'r+b') as f:
+        f.truncate(os.path.getsize(path) - 10)
+    proc = subprocess.run([sys.executable, '-c', 'import sys\nfrom tfbnn.data.npz import '
+                           'load_npz\ntry:\n    load_npz(sys.argv[1])\nexcept Exception as '
+                           'err:\n    print(err)', path], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    assert 'a.npz: corrupt .npz archive' in proc.stdout
+    assert 'Traceback' not in proc.stderr and 'Exception ignored' not in proc.stderr, proc.stderr
+
+
 class Explodes(object):
     """Unpickling this would run code; allow_pickle=False must refuse first."""
 
@@ -148,6 +174,13 @@ def test_object_arrays_are_refused_not_unpickled(tmp_path):
     (dict(y_test=np.array([1, -1, 0, 0])), r'y_test\[1\] = -1 is a negative class label'),
     (dict(y_train=np.zeros(6, int), y_test=np.zeros(4, int)),
      'every label is 0; classification needs at least two classes'),
+    (dict(y_train=np.array([0, 1, 2, 3, 1, 2 ** 40])),
+     r'the largest label is 1099511627776, which would make 1099511627777 classes \(at most '
+     r'100000\): labels are 0..C-1; renumber them'),
+    (dict(x_train=np.zeros((6, 0)), x_test=np.zeros((4, 0))),
+     r'examples of x_train have shape \[0\]: no input values'),
+    (dict(x_train=np.full((6, 2, 3), 1e300)),
+     r'x_train holds values up to 1e\+300, beyond float32'),
     (dict(x_test=np.full((4, 2, 3), np.nan)),
      r'x_test has 24 non-finite values \(NaN or inf\), the first in example 0'),
     (dict(y_train=np.array([0, 1, 2, 3, np.inf, 0]), y_test=np.arange(4.0)),

@@ -21,7 +21,8 @@ def _regression(n=50, seed=0):
     mean_y, std_y = raw_y.mean(), raw_y.std()
     ds = make_dataset('reg', 'regression', 'reg', (raw_x - mean_x) / std_x,
                       (raw_y - mean_y) / std_y, (raw_xt - mean_x) / std_x,
-                      (raw_yt - mean_y) / std_y, target_mean=mean_y, target_std=std_y)
+                      (raw_yt - mean_y) / std_y, target_mean=mean_y, target_std=std_y,
+                      input_mean=mean_x, input_std=std_x)
     return ds, raw_x, raw_y, raw_xt, raw_yt
 
 
@@ -68,6 +69,20 @@ def test_regression_is_restandardised_on_the_remaining_rows():
     np.testing.assert_allclose(out.y_test, (raw_yt - mean_y) / std_y, atol=1e-5)
     assert out.target_mean == pytest.approx(mean_y, rel=1e-6)
     assert out.target_std == pytest.approx(std_y, rel=1e-6)
-    # Original units survive: y * target_std + target_mean.
+    # Original units survive: y * target_std + target_mean, x * input_std + input_mean.
     np.testing.assert_allclose(out.y_val * out.target_std + out.target_mean, raw_y[keep:],
                                rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(out.input_mean, mean_x, rtol=1e-6)  # the kept rows'
+    np.testing.assert_allclose(out.input_std, std_x, rtol=1e-6)
+
+
+def test_regression_inputs_the_loader_left_as_they_were_stay_so():
+    """npz and the toy curve: the run's graph, exported, takes the stored inputs."""
+    _, raw_x, raw_y, raw_xt, raw_yt = _regression()
+    ds = make_dataset('reg', 'regression', 'reg', raw_x, raw_y - raw_y.mean(), raw_xt,
+                      raw_yt - raw_y.mean(), target_mean=raw_y.mean())
+    out = hold_out_validation(ds, 10)
+    np.testing.assert_array_equal(out.x_train, raw_x[:40].astype(np.float32))
+    np.testing.assert_array_equal(out.x_val, raw_x[40:].astype(np.float32))
+    np.testing.assert_array_equal(out.x_test, raw_xt.astype(np.float32))
+    assert out.input_mean is None and out.input_std is None

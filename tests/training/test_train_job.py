@@ -199,6 +199,31 @@ def test_corrupt_and_bad_npz_files(tmp_path, capsys):
     assert err.count('tfbnn-train: error:') == 2 and 'Traceback' not in err
 
 
+@pytest.mark.parametrize('then,message', [
+    (dict(y_train=np.arange(40) % 3, y_test=np.arange(10) % 3),
+     'the number of classes 3, the saved run was trained on 2'),
+    (dict(y_train=np.arange(40.0), y_test=np.arange(10.0)), 'the task regression'),
+    (dict(x_train=np.zeros((40, 5), np.float32), x_test=np.zeros((10, 5), np.float32)),
+     'the example shape 5, the saved run was trained on 4')])
+def test_a_resume_on_changed_data_is_refused_before_anything_is_written(tmp_path, capsys, then,
+                                                                        message):
+    path = str(tmp_path / 'data.npz')
+    first = dict(x_train=np.random.RandomState(0).rand(40, 4).astype(np.float32),
+                 y_train=np.arange(40) % 2, x_test=np.zeros((10, 4), np.float32),
+                 y_test=np.arange(10) % 2)
+    np.savez(path, **first)
+    assert run(tmp_path, '--dataset', 'npz', '--data-dir', path, *QUICK)[0] == 0
+    out = str(tmp_path / 'run')
+    records = {name: open(os.path.join(out, name)).read()
+               for name in ('config.json', 'dataset.json', 'metrics.json')}
+    np.savez(path, **dict(first, **then))
+    code, _ = run(tmp_path, '--dataset', 'npz', '--data-dir', path, '--resume', *QUICK)
+    err = capsys.readouterr().err
+    assert code == 2 and 'cannot resume: the data (%s) give %s' % (path, message) in err, err
+    assert err.count('\n') == 1
+    assert {name: open(os.path.join(out, name)).read() for name in records} == records
+
+
 def test_existing_run_needs_resume_and_compatible_flags(tmp_path, capsys):
     assert run(tmp_path, *QUICK)[0] == 0
     code, _ = run(tmp_path, *QUICK)

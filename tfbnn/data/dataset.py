@@ -20,9 +20,10 @@ TASKS = ('classification', 'regression')
 Dataset = collections.namedtuple('Dataset', [
     'name', 'task', 'description',
     'x_train', 'y_train', 'x_test', 'y_test',
-    'input_shape', 'num_classes', 'target_mean', 'target_std', 'x_val', 'y_val'])
+    'input_shape', 'num_classes', 'target_mean', 'target_std', 'x_val', 'y_val',
+    'input_mean', 'input_std'])
 # Only `tfbnn.data.hold_out_validation` fills the validation split.
-Dataset.__new__.__defaults__ = (None, None)
+Dataset.__new__.__defaults__ = (None, None, None, None)
 Dataset.__doc__ = """A train/test split ready for a model.
 
 Attributes:
@@ -45,6 +46,11 @@ Attributes:
     by `tfbnn.data.hold_out_validation` (like `x_train`, `y_train`); what
     hyperparameters and the stopping epoch are chosen on, so the test split
     never is.
+  input_mean, input_std: None when the inputs are as the data gave them;
+    else `float64` arrays of shape `input_shape`: the loader (or
+    `hold_out_validation` after it) standardised them, `x = (raw -
+    input_mean) / input_std`. The run records them, and an exported graph
+    applies them itself, so it takes the raw inputs.
 """
 
 
@@ -56,8 +62,20 @@ def _check_finite(source, key, array):
                         'example %d' % (source, key, int(bad.sum()), first[0]))
 
 
+def _check_float32_range(source, key, array, cast):
+    """Finite values too large for float32 (they would become inf) are named
+    as such, before the cast; NaN and inf are `_check_finite`'s."""
+    if not cast or array.dtype.kind != 'f' or array.dtype.itemsize <= 4:
+        return
+    finite = np.abs(array[np.isfinite(array)])
+    if finite.size and finite.max() > np.finfo(np.float32).max:
+        raise DataError('%s: %s holds values up to %.3g, beyond float32 (%.3g): rescale them'
+                        % (source, key, finite.max(), np.finfo(np.float32).max))
+
+
 def make_dataset(name, task, description, x_train, y_train, x_test, y_test,
-                 num_classes=None, target_mean=0.0, target_std=1.0, source=None):
+                 num_classes=None, target_mean=0.0, target_std=1.0, source=None,
+                 input_mean=None, input_std=None):
     """Builds a `Dataset` after checking and casting its parts.
 
     Args:
@@ -74,6 +92,8 @@ def make_dataset(name, task, description, x_train, y_train, x_test, y_test,
       target_std: positive float, see `Dataset`; must be 1.0 for classification.
       source: str or None; the file or folder the data came from, named at the
         start of every `DataError` message (defaults to `name`).
+      input_mean, input_std: None, or both: the standardisation the inputs
+        were given (see `Dataset`), each of the shape of one example.
 
     Returns:
       A `Dataset`.
@@ -81,8 +101,9 @@ def make_dataset(name, task, description, x_train, y_train, x_test, y_test,
     Raises:
       ConfigError: `task`, `num_classes` or the target statistics are invalid
         (a bug in the caller rather than in the data).
-      DataError: a split is empty, shapes disagree, a value is not finite, a
-        label is not a whole number or outside `0..num_classes-1`.
+      DataError: a split is empty, shapes disagree, an example holds no
+        values, a value is not finite or beyond float32's range, a label is
+        not a whole number or outside `0..num_classes-1`.
     """
     source = name if source is None else source
     if task not in TASKS:
@@ -127,8 +148,11 @@ def make_dataset(name, task, description, x_train, y_train, x_test, y_test,
     if tuple(arrays['x_test'].shape[1:]) != input_shape:
         raise DataError('%s: examples of x_train have shape %s but those of x_test %s'
                         % (source, list(input_shape), list(arrays['x_test'].shape[1:])))
-    # Cast before the finiteness check: a float64 beyond float32's range
-    # becomes inf only now.
+    if not np.prod(input_shape, dtype=np.int64):
+        raise DataError('%s: examples of x_train have shape %s: no input values'
+                        % (source, list(input_shape)))
+    for key, value in arrays.items():
+        _check_float32_range(source, key, value, task == 'regression' or key[0] == 'x')
     for key in ('x_train', 'x_test'):
         arrays[key] = arrays[key].astype(np.float32, copy=False)
     if task == 'regression':
@@ -146,7 +170,26 @@ def make_dataset(name, task, description, x_train, y_train, x_test, y_test,
                                 % (source, key, bad[0], y[bad[0]].item(), num_classes - 1))
             arrays[key] = y.astype(np.int64)
 
+    input_mean, input_std = _input_statistics(name, input_shape, input_mean, input_std)
     return Dataset(name=name, task=task, description=description,
                    input_shape=input_shape, num_classes=num_classes,
                    target_mean=float(target_mean), target_std=float(target_std),
-                   **arrays)
+                   input_mean=input_mean, input_std=input_std, **arrays)
+
+
+def _input_statistics(name, input_shape, mean, std):
+    """`(input_mean, input_std)` checked: both None, or finite arrays of the
+    example shape with a positive std."""
+    if mean is None and std is None:
+        return None, None
+    if mean is None or std is None:
+        raise ConfigError('dataset %r: input_mean and input_std go together' % name)
+    mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+    if mean.shape != tuple(input_shape) or std.shape != tuple(input_shape):
+        raise ConfigError('dataset %r: input_mean and input_std must have the example shape %s, '
+                          'got %s and %s' % (name, list(input_shape), list(mean.shape),
+                                             list(std.shape)))
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+        raise ConfigError('dataset %r: input_mean must be finite and input_std positive'
+                          % name)
+    return mean, std

@@ -3,7 +3,9 @@
 The archive holds `x_train`, `y_train`, `x_test` and `y_test` (other keys are
 ignored); an out-of-distribution set needs only `x_test`
 (`load_npz_test_inputs`). Integer `y` makes a classification set,
-floating-point `y` a regression set. It is read with `allow_pickle=False`:
+floating-point `y` a regression set (float labels 0.0/1.0 train a regression:
+store class labels as integers). The inputs are used as stored, not scaled
+(scale them first, e.g. pixels / 255). It is read with `allow_pickle=False`:
 an archive whose arrays hold Python objects is refused rather than
 unpickled, since unpickling runs code from the file.
 """
@@ -16,10 +18,11 @@ from tfbnn.data._common import check_path, one_line, standardize
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
-__all__ = ['load_npz', 'load_npz_test_inputs', 'NPZ_KEYS', 'NPZ_FILE']
+__all__ = ['load_npz', 'load_npz_test_inputs', 'NPZ_KEYS', 'NPZ_FILE', 'MAX_CLASSES']
 
 NPZ_KEYS = ('x_train', 'y_train', 'x_test', 'y_test')
 NPZ_FILE = 'data.npz'
+MAX_CLASSES = 100000  # a larger label is a mistake (a class index taken from an ID)
 
 
 def _archive_path(data_dir):
@@ -49,6 +52,8 @@ def _read_arrays(path, keys=NPZ_KEYS):
         raise DataError('%s: not an .npz archive (%s); save one with np.savez(path, %s)'
                         % (path, what, ', '.join('%s=...' % key for key in keys)))
     try:
+        with zipfile.ZipFile(path):  # before numpy, whose NpzFile would print a traceback
+            pass
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise DataError('%s: corrupt .npz archive (%s)' % (path, one_line(err))) from err
@@ -69,6 +74,9 @@ def _read_arrays(path, keys=NPZ_KEYS):
                 raise DataError('%s: cannot read %s (%s)' % (path, key, one_line(err))) from err
             except (OSError, EOFError, zipfile.BadZipFile) as err:
                 raise DataError('%s: cannot read %s (%s)' % (path, key, one_line(err))) from err
+            if not isinstance(arrays[-1][1], np.ndarray):  # numpy gives other members as bytes
+                raise DataError('%s: %s is not a .npy array inside the archive (save the archive '
+                                'with np.savez)' % (path, key))
     return arrays
 
 
@@ -143,6 +151,11 @@ def load_npz(data_dir):
                 raise DataError('%s: %s[%d] = %d is a negative class label'
                                 % (path, key, bad[0], y[bad[0]]))
         num_classes = int(max(y_train.max(), y_test.max())) + 1
+        if num_classes > MAX_CLASSES:
+            raise DataError('%s: the largest label is %d, which would make %d classes (at most '
+                            '%d): labels are 0..C-1; renumber them, e.g. with '
+                            'np.unique(y, return_inverse=True)'
+                            % (path, num_classes - 1, num_classes, MAX_CLASSES))
         if num_classes < 2:
             raise DataError('%s: every label is 0; classification needs at least two classes'
                             % path)

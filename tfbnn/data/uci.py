@@ -151,12 +151,13 @@ def load_uci(data_dir, split=0):
     _check_finite_rows(data_path, table, train, columns)
     _check_finite_rows(data_path, table, test, columns)
 
-    x_train, x_test, _, _ = standardize(table[np.ix_(train, features)],
-                                        table[np.ix_(test, features)])
+    x_train, x_test, x_mean, x_std = standardize(table[np.ix_(train, features)],
+                                                 table[np.ix_(test, features)])
     y_train, y_test, y_mean, y_std = standardize(table[train, target[0]],
                                                  table[test, target[0]])
     description = ('UCI regression %r split %d (Hernandez-Lobato & Adams format): '
                    '%d train / %d test, %d features'
                    % (_set_name(data_dir), split, len(train), len(test), len(features)))
     return make_dataset('uci', 'regression', description, x_train, y_train, x_test, y_test,
-                        target_mean=float(y_mean), target_std=float(y_std), source=data_dir)
+                        target_mean=float(y_mean), target_std=float(y_std), source=data_dir,
+                        input_mean=x_mean, input_std=x_std)

@@ -51,13 +51,16 @@ def hold_out_validation(dataset, size):
     """Moves the last `size` training examples into a validation split.
 
     Regression sets are re-standardised on the examples that remain for
-    training: inputs and targets were standardised with statistics of the
-    whole training split, which would leak the validation rows into the
-    model's inputs. Standardisation is affine, so re-standardising the
-    standardised values with the remaining rows' mean and std gives exactly
-    what standardising the raw values with them would; `target_mean` and
-    `target_std` are updated so original units stay
-    `y * target_std + target_mean`. The test split is transformed alike and
+    training: targets, and inputs the loader standardised (`input_mean` set,
+    as UCI's), were standardised with statistics of the whole training
+    split, which would leak the validation rows into the model's inputs.
+    Standardisation is affine, so re-standardising the standardised values
+    with the remaining rows' mean and std gives exactly what standardising
+    the raw values with them would; `target_mean`, `target_std`,
+    `input_mean` and `input_std` are updated so original units stay
+    `y * target_std + target_mean` and raw inputs
+    `x * input_std + input_mean`. Inputs the loader left as they were (npz,
+    the toy curve) stay so. The test split is transformed alike and
     otherwise untouched.
 
     Args:
@@ -81,9 +84,13 @@ def hold_out_validation(dataset, size):
     y_train, y_val = dataset.y_train[:keep], dataset.y_train[keep:]
     x_test, y_test = dataset.x_test, dataset.y_test
     target_mean, target_std = dataset.target_mean, dataset.target_std
-    if dataset.task == 'regression':
+    input_mean, input_std = dataset.input_mean, dataset.input_std
+    if dataset.task == 'regression' and input_mean is not None:
         x_train, x_val, mean, std = standardize(x_train, x_val)
         x_test = ((x_test - mean) / std).astype(np.float32)
+        # raw -> (raw - m0) / s0 -> that minus m1, over s1: one affine map.
+        input_mean, input_std = input_mean + input_std * mean, input_std * std
+    if dataset.task == 'regression':
         y_train, y_val, y_mean, y_std = standardize(y_train, y_val)
         y_test = ((dataset.y_test - y_mean) / y_std).astype(np.float32)
         target_mean = float(target_mean + target_std * y_mean)
@@ -92,4 +99,5 @@ def hold_out_validation(dataset, size):
                    'train on' % (dataset.description, count, n, keep))
     return dataset._replace(description=description, x_train=x_train, y_train=y_train,
                             x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test,
-                            target_mean=target_mean, target_std=target_std)
+                            target_mean=target_mean, target_std=target_std,
+                            input_mean=input_mean, input_std=input_std)

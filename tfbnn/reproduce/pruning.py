@@ -96,7 +96,7 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
         for fraction in fractions:
             pruned, total, threshold = export.prune_by_snr(sess, inference, fraction)
             _, test = export.mean_network_metric(sess, inference, run, dataset.x_test,
-                                                 dataset.y_test)
+                                                 dataset.y_test, dataset)
             row = dict(fraction=fraction, pruned=pruned, total=total, snr_threshold=threshold,
                        test_error=100.0 * test,
                        # Where the cut fell: each layer's fraction of kernel weights kept.
@@ -106,7 +106,7 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
                            sess, inference, dataset.x_test, dataset.y_test))
             if dataset.x_val is not None:
                 _, val = export.mean_network_metric(sess, inference, run, dataset.x_val,
-                                                    dataset.y_val)
+                                                    dataset.y_val, dataset)
                 row['val_error'] = 100.0 * val
             rows.append(row)
             log('pruning: %4.0f%% of %d weights removed (SNR <= %.3g): test error %.2f%% (mean '

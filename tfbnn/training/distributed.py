@@ -167,7 +167,7 @@ def _train_worker(config, cluster, spec, stream):
         history, note, checkpoint = None, '', None
         if cluster.is_chief:
             held.enter_context(rundir.claim(config.output_dir))
-            checkpoint, history, note = rundir.prepare(config)
+            checkpoint, history, note = rundir.prepare(config, dataset)
             log = rundir.RunLog(config.output_dir, stream)
             lifecycle.write_records(config, dataset)
         else:

@@ -60,7 +60,7 @@ def train(config, stream=None):
 
 def _train(config, dataset, ood, spec, stream):
     """`train` in the folder it holds."""
-    checkpoint, history, note = rundir.prepare(config)
+    checkpoint, history, note = rundir.prepare(config, dataset)
     out = config.output_dir
     log = rundir.RunLog(out, stream)
     lifecycle.write_records(config, dataset)

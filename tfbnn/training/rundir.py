@@ -7,6 +7,7 @@ import os
 import sys
 import time
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
@@ -194,8 +195,14 @@ def set_aside(config):
             % (out, target, target))
 
 
-def prepare(config):
+def prepare(config, dataset=None):
     """Creates or checks the output directory; decides whether to resume.
+
+    Args:
+      config: the run's `RunConfig`.
+      dataset: the data it will train on; a resumed run's must have the
+        task, example shape and classes its dataset.json says (the data at
+        --data-dir may have changed since), else nothing is written.
 
     Returns:
       (latest checkpoint path or None, saved history dict or None, note str)
@@ -232,11 +239,31 @@ def prepare(config):
                               'it, or choose another directory' % out)
     saved = run_config.load(config_path)
     run_config.check_compatible(saved, config)
+    if dataset is not None:
+        _check_same_data(read_json(os.path.join(out, DATASET)), dataset_record(dataset), config)
     latest = latest_checkpoint(out)
     if latest is None:
         return None, None, 'no checkpoint in %s yet: starting the run again' % out
     history = read_json(os.path.join(out, HISTORY))
     return latest, history, 'resuming from %s' % latest
+
+
+def _check_same_data(saved, now, config):
+    """Refuses to resume on data that would build another network."""
+    if not saved:
+        return
+    for key, what in (('task', 'the task'), ('input_shape', 'the example shape'),
+                      ('num_classes', 'the number of classes')):
+        if saved.get(key) != now[key]:
+            raise CheckpointError(
+                'cannot resume: the data (%s) give %s %s, the saved run was trained on %s: the '
+                'data changed since; start a new run in another --output-dir'
+                % (config.data_dir or config.dataset, what, _shown(now[key]),
+                   _shown(saved.get(key))))
+
+
+def _shown(value):
+    return 'x'.join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _holds_run(out):
@@ -261,9 +288,14 @@ def dataset_record(dataset):
     """What rebuilding the network needs to know of the data, without the data.
 
     Written to <run>/dataset.json, so an export never has to load the
-    training set: the task, example shape, class count and the target
-    normalisation of regression (outputs are exported in original units).
+    training set: the task, example shape, class count, the target
+    normalisation of regression (outputs are exported in original units)
+    and the inputs' standardisation, if any (exported graphs take raw
+    inputs).
     """
+    def listed(stats):
+        return None if stats is None else np.asarray(stats, np.float64).tolist()
     return dict(name=dataset.name, task=dataset.task, input_shape=list(dataset.input_shape),
                 num_classes=dataset.num_classes, target_mean=float(dataset.target_mean),
-                target_std=float(dataset.target_std), description=dataset.description)
+                target_std=float(dataset.target_std), description=dataset.description,
+                input_mean=listed(dataset.input_mean), input_std=listed(dataset.input_std))
