@@ -59,6 +59,11 @@ find_python_tf2() {  # prints the newest working Python 3.10-3.13, or nothing
 # else tf1 where a working Python 3.7 exists and tf2 where none does.
 STACK="${TFBNN_STACK:-}"
 PY=""
+case "$STACK" in
+  tf1|tf2|""|auto) ;;
+  *) die "TFBNN_STACK must be tf1 (Python 3.7, TensorFlow 1.15) or tf2 (Python >= 3.10, TensorFlow 2.x), got '$STACK'" ;;
+esac
+[ "$STACK" != auto ] || STACK=""
 if [ -n "${TFBNN_PYTHON:-}" ]; then
   if is_tf1_python "$TFBNN_PYTHON"; then want=tf1
   elif is_tf2_python "$TFBNN_PYTHON"; then want=tf2
@@ -69,8 +74,7 @@ if [ -n "${TFBNN_PYTHON:-}" ]; then
 fi
 case "$STACK" in
   tf1|tf2) ;;
-  ""|auto) if is_tf1_python "$ROOT/.venv/bin/python" || [ -n "$(find_python37)" ]; then STACK=tf1; else STACK=tf2; fi ;;
-  *) die "TFBNN_STACK must be tf1 (Python 3.7, TensorFlow 1.15) or tf2 (Python >= 3.10, TensorFlow 2.x), got '$STACK'" ;;
+  "") if is_tf1_python "$ROOT/.venv/bin/python" || [ -n "$(find_python37)" ]; then STACK=tf1; else STACK=tf2; fi ;;
 esac
 if [ "$STACK" = tf1 ]; then
   VENV="$ROOT/.venv"

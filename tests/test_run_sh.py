@@ -11,9 +11,14 @@ from tfbnn.internal import compat
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _inherited():
+    """The environment without the stack choice the suite itself ran under."""
+    return {k: v for k, v in os.environ.items() if k not in ('TFBNN_PYTHON', 'TFBNN_STACK')}
+
+
 def run_sh(*args, **env):
     proc = subprocess.run(['bash', os.path.join(ROOT, 'scripts', 'run.sh')] + list(args),
-                          env=dict(os.environ, **env), stdout=subprocess.PIPE,
+                          env=dict(_inherited(), **env), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True)
     return proc.returncode, proc.stderr
 
