@@ -433,6 +433,36 @@ def test_a_uci_runs_graph_takes_the_raw_features(tmp_path, validation):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
 
 
+def test_a_uci_run_from_before_the_scaling_record_exports_as_it_was_trained(tmp_path):
+    """Its dataset.json has no input_mean: its graph takes standardised
+    features, as before, the report says so, and the pruning report maps
+    nothing back."""
+    from tests.training.test_train_job import uci_fixture
+    folder = uci_fixture(str(tmp_path / 'uci'))
+    out = str(tmp_path / 'run')
+    assert train_main(['--output-dir', out, '--dataset', 'uci', '--data-dir', folder,
+                       '--epochs', '3', '--hidden', '8', '--progress', 'never']) == 0
+    reports = []
+    for name in ('now', 'old'):
+        if name == 'old':
+            meta = json.load(open(os.path.join(out, 'dataset.json')))
+            del meta['input_mean'], meta['input_std']
+            json.dump(meta, open(os.path.join(out, 'dataset.json'), 'w'))
+        folder_out = str(tmp_path / name)
+        assert export_main([out, '--mode', 'mean', '--prune-snr', '0.1', '--output-dir',
+                            folder_out]) == 0
+        reports.append(json.load(open(os.path.join(folder_out, 'export_mean.json'))))
+    assert reports[0]['input_scaling'].startswith('standardised in the graph')
+    assert 'predates the record of input scaling' in reports[1]['input_scaling']
+    assert reports[1]['rmse_before_pruning'] == pytest.approx(reports[0]['rmse_before_pruning'],
+                                                              rel=1e-4)
+    ds = tfbnn.data.load_dataset('uci', data_dir=folder)
+    got = run_loader(tmp_path, 'pb', str(tmp_path / 'old' / 'frozen_mean.pb'), ds.x_test,
+                     ['mean_prediction'])['mean_prediction'][0]
+    assert np.sqrt(np.mean((got - (ds.y_test * ds.target_std + ds.target_mean)) ** 2)) == \
+        pytest.approx(reports[1]['rmse_after_pruning'], rel=1e-4)
+
+
 @pytest.mark.parametrize('setup,args,message', [
     (None, ['/nonexistent/run'], 'run directory /nonexistent/run does not exist'),
     ('no_ckpt', [], 'no checkpoint in'),

@@ -226,13 +226,19 @@ def test_an_enclosing_getter_that_returns_a_tensor_changes_no_name(sess):
     assert list(diagnostics.layer_diagnostics(out, 0.1)) == ['outer/m/w']
 
 
-def test_the_shape_may_come_from_a_constant_initializer(sess):
+def test_the_shape_and_dtype_may_come_from_a_constant_initializer(sess):
     with tfbnn.bayesian_scope('m', posterior_init_scale=1e-3):
-        a = tf.get_variable('a', initializer=np.full([3, 2], 0.5, np.float32))
+        a = tf.get_variable('a', initializer=np.full([3, 2], 0.5))  # numpy's float64
         b = tf.get_variable('b', initializer=tf.ones([2, 4]))
-    assert a.shape.as_list() == [3, 2] and b.shape.as_list() == [2, 4]
+        c = tf.get_variable('c', initializer=[[1.0, 2.0]])  # TensorFlow's float32
+    assert (a.shape.as_list(), b.shape.as_list(), c.shape.as_list()) == ([3, 2], [2, 4], [1, 2])
+    assert (a.dtype, b.dtype, c.dtype) == (tf.float64, tf.float32, tf.float32)
+    assert _by_name()['m/a_rho'].dtype.base_dtype == tf.float64
     sess.run(tf.global_variables_initializer())
     np.testing.assert_allclose(sess.run(a), 0.5, atol=0.02)
+    with pytest.raises(ConfigError, match='include selects i/n, a int64 variable'):
+        with tfbnn.bayesian_scope('i', include='n'):
+            tf.get_variable('n', initializer=np.arange(6).reshape(2, 3))
 
 
 @pytest.mark.parametrize('build,match', [
@@ -261,6 +267,12 @@ def test_a_regulariser_on_the_draw_is_warned_of_and_one_on_the_mean_is_added_onc
     sess.run(tf.global_variables_initializer())
     np.testing.assert_allclose(sess.run(losses[0]), np.sum(sess.run(_by_name()['ok/w']) ** 2),
                                rtol=1e-6)  # the mean's
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        with tfbnn.bayesian_scope('means', sample=False):  # it returns the mean: no draw
+            w = tf.get_variable('w', [3, 2])
+            tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, l2(w))
+    assert not caught
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         with tfbnn.bayesian_scope('drawn'):
@@ -293,3 +305,10 @@ def test_a_layer_in_a_name_scope_is_found_by_the_diagnostics(sess):
     assert [k.op.name for k in tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)] == [
         'fc1/kl_divergence']
     assert list(diagnostics.layer_diagnostics(tf.reduce_sum(out), 0.1)) == ['fc1']
+
+
+def test_a_kl_that_names_no_posterior_is_one_clear_error():
+    tf.add_to_collection(tfbnn.GraphKeys.KL_LOSSES, tf.identity(1.0, name='lost/kl_divergence'))
+    with pytest.raises(ConfigError, match="diagnostics: the KL tensor 'lost/kl_divergence' names "
+                                          "no posterior: found 0 means and 0 rhos under 'lost/'"):
+        diagnostics.layer_diagnostics(tf.constant(0.0), 0.1)

@@ -1,6 +1,7 @@
 """tfbnn.moped: posteriors that start at a deterministic checkpoint's weights."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -59,7 +60,7 @@ def test_errors_name_what_is_wrong(tmp_path):
         moped.init_from_checkpoint(path)
     with tfbnn.bayesian_scope('other'):
         _mlp(tf.constant(X))
-    with pytest.raises(ConfigError, match='delta must be a positive number, got 0'):
+    with pytest.raises(ConfigError, match='delta must be a number above 0, got 0'):
         moped.init_from_checkpoint(path, delta=0)
     with pytest.raises(CheckpointError, match='has no variable other/net/w1'):
         moped.init_from_checkpoint(path)
@@ -179,9 +180,13 @@ def test_the_training_state_of_the_checkpoint_is_not_restored(tmp_path, sess):
     assert slots and all(np.all(sess.run(v) == sess.run(v.initial_value)) for v in slots)
 
 
-@pytest.mark.parametrize('delta', [True, float('nan'), float('inf'), -0.1, '0.1'])
-def test_a_delta_that_is_not_a_positive_number_is_refused(delta):
+@pytest.mark.parametrize('value', [True, float('nan'), float('inf'), -0.1, '0.1'])
+@pytest.mark.parametrize('what', ['delta', 'min_scale'])
+def test_a_delta_or_floor_that_is_not_a_positive_number_is_refused(what, value):
     with tfbnn.bayesian_scope('model'):
         _mlp(tf.constant(X))
-    with pytest.raises(ConfigError, match='delta must be a positive number, got'):
-        moped.init_from_checkpoint('/no/such/checkpoint', delta=delta)
+    with pytest.raises(ConfigError, match=r'moped: %s must be a number above \S+, got %s$'
+                       % (what, re.escape(repr(value)))):
+        moped.init_from_checkpoint('/no/such/checkpoint', **{what: value})
+    with pytest.raises(ConfigError, match='min_scale must be a number above 1e-06, got 1e-06'):
+        moped.init_from_checkpoint('/no/such/checkpoint', min_scale=1e-6)  # the floor itself

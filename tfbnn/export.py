@@ -245,7 +245,8 @@ def mean_network_metric(sess, inference, run, x, y, dataset=None):
     on `x` and `y` as `dataset` holds them: the graph takes raw inputs, so
     inputs `dataset` standardised are mapped back first."""
     key = 'mean_probs' if run.meta['task'] == 'classification' else 'mean_prediction'
-    if dataset is not None and dataset.input_mean is not None:
+    if dataset is not None and dataset.input_mean is not None and run.meta.get(
+            'input_mean') is not None:  # a run from before the record keeps the standardised
         x = (x * dataset.input_std + dataset.input_mean).astype(np.float32)
     out = np.concatenate([sess.run(inference.outputs[key], {inference.input: x[i:i + 1000]})
                           for i in range(0, x.shape[0], 1000)])
@@ -296,6 +297,9 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     log('tfbnn-export: %s, checkpoint %s%s' % (mode, run.checkpoint, '' if seed is None else
                                                ', seed %d' % seed))
     log('  input   %-20s float32 %s' % ('input:0', [None] + list(run.meta['input_shape'])))
+    report['input_scaling'] = serving.input_scaling(run.meta)
+    if report['input_scaling']:
+        log('          (%s)' % report['input_scaling'])
     if inference.num_samples is not None:
         log('  input   %-20s int32 [] (optional; default %d, the K of the predictive)'
             % (inference.num_samples.name, report['default_num_samples']))

@@ -16,7 +16,8 @@ the posterior means by name (`tfbnn.moped.init_from_checkpoint` also sets the
 scales).
 
 One draw per build: the draw is made where the variable is asked for, outside
-any `tf.while_loop` or TF 2.x function graph (under `tf.init_scope()`), so an
+any `tf.while_loop` or `tf.cond` (v1 control flow, or TF 2.x's, whose bodies
+are function graphs inside the `tf.Graph`; under `tf.init_scope()`), so an
 RNN cell built inside `tf.nn.dynamic_rnn` uses one weight sample for every
 time step of a pass (Fortunato et al. 2017). A `reuse=True` build asks again
 and gets a fresh draw; it adds no KL.
@@ -79,6 +80,18 @@ def _static_shape(shape, initializer):
     if shape is None or not tf.TensorShape(shape).is_fully_defined():
         return None
     return tf.TensorShape(shape).as_list()
+
+
+def _constant_dtype(initializer):
+    """The dtype of the variable a constant `initializer` makes (numpy's own,
+    a Tensor's, or TensorFlow's for Python numbers: float32, int32); None
+    for an initializer function."""
+    if initializer is None or callable(initializer):
+        return None
+    if isinstance(initializer, (tf.Tensor, np.ndarray, np.generic)):
+        return tf.as_dtype(initializer.dtype)
+    kind = np.asarray(initializer).dtype.kind
+    return {'f': tf.float32, 'i': tf.int32, 'u': tf.int32, 'b': tf.bool}.get(kind)
 
 
 def _variable(name, returned):
@@ -157,6 +170,7 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                      regularizer=regularizer)
         if not trainable or is_making_posterior():
             return getter(name, *args, **dict(kwargs, **plain))
+        dtype = _constant_dtype(initializer) or dtype  # a constant makes the variable its dtype
         if not tf.as_dtype(dtype or tf.float32).is_floating:
             if include is not None and selected(name, tf.TensorShape(shape).as_list()
                                                 if shape is not None else None, dtype):
@@ -208,7 +222,8 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                            else None)
                 kl = tf.identity(layer_kl(prior, loc - centre, post_scale, rho, samples),
                                  name='kl')
-        drawn[value.name] = name
+        if sample is not False:
+            drawn[value.name] = name
         if creating:
             with tf.init_scope(), tf.name_scope(None):
                 kl = tf.identity(kl, name=name + '/kl_divergence')

@@ -27,6 +27,7 @@ References:
   Neural Networks with Empirical Bayes, AAAI, sec. 3 (MOPED).
 """
 import numbers
+import re
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -70,23 +71,29 @@ def _model_state():
 
     Left out: the global step (a new run counts its own steps, which warm-ups
     and schedules read), an optimiser's slots (`<variable>/Adam`, any name
-    under another variable's) and its other accumulators (Adam's
-    `beta1_power`: non-trainable, in no scope that holds a trainable
-    variable). A normalisation layer's moving statistics sit beside its
-    trainable gamma and beta, and are kept.
+    under another variable's) and Adam's other accumulators (`beta1_power`,
+    `beta2_power`). Kept: every other variable, trainable or not (a
+    normalisation layer's moving statistics, a model's own counters).
     """
     variables = tf.global_variables()
     names = set(v.op.name for v in variables)
     step = tf.train.get_global_step()
-    trainable_scopes = set(v.op.name.rpartition('/')[0] for v in tf.trainable_variables())
 
-    def is_slot(name):
+    def is_training_state(name):
         parts = name.split('/')
-        return any('/'.join(parts[:i]) in names for i in range(1, len(parts)))
+        return (step is not None and name == step.op.name
+                or any('/'.join(parts[:i]) in names for i in range(1, len(parts)))
+                or re.fullmatch(r'beta[12]_power(_\d+)?', parts[-1]) is not None)
 
-    return [v for v in variables
-            if (step is None or v.op.name != step.op.name) and not is_slot(v.op.name)
-            and (v.trainable or v.op.name.rpartition('/')[0] in trainable_scopes)]
+    return [v for v in variables if not is_training_state(v.op.name)]
+
+
+def _check_positive(what, value, above=0.0):
+    """`value` as a float, if it is a finite real number above `above`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not (
+            np.isfinite(value) and value > above):
+        raise ConfigError('moped: %s must be a number above %g, got %r' % (what, above, value))
+    return float(value)
 
 
 def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
@@ -119,13 +126,9 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
       CheckpointError: the checkpoint cannot be read, or lacks a variable
         (or has it with another shape), naming it.
     """
-    require_graph_mode('moped.init_from_checkpoint')
-    if isinstance(delta, (bool, np.bool_)) or not isinstance(delta, numbers.Real) or not (
-            np.isfinite(delta) and delta > 0):
-        raise ConfigError('moped: delta must be a positive number, got %r' % (delta,))
-    if isinstance(min_scale, (bool, np.bool_)) or not isinstance(min_scale, numbers.Real) or not (
-            np.isfinite(min_scale) and min_scale > SCALE_FLOOR):
-        raise ConfigError('moped: min_scale must be above %g, got %r' % (SCALE_FLOOR, min_scale))
+    require_graph_mode('tfbnn.moped.init_from_checkpoint')
+    delta = _check_positive('delta', delta)
+    min_scale = _check_positive('min_scale', min_scale, SCALE_FLOOR)
     targets = _posteriors(scope)
     if not targets:
         raise ConfigError('moped: no Bayesian posteriors (tfbnn.custom_getter or tfbnn.layers) '

@@ -41,7 +41,7 @@ from tfbnn import models, predictive
 
 __all__ = ['NUM_SAMPLES', 'CHECKED_INPUT', 'supports_dynamic_k', 'num_samples_input',
            'classification_outputs', 'regression_outputs', 'checked_input', 'follow_rows',
-           'without_checks', 'standardised_input', 'flat_prediction']
+           'without_checks', 'standardised_input', 'input_scaling', 'flat_prediction']
 
 NUM_SAMPLES = 'num_samples'
 CHECKED_INPUT = 'input_checked'
@@ -241,6 +241,17 @@ def standardised_input(inputs, mean, std):
     mean = tf.constant(np.asarray(mean, np.float32), name='input_mean')
     std = tf.constant(np.asarray(std, np.float32), name='input_std')
     return (inputs - mean) / std
+
+
+def input_scaling(meta):
+    """What an exported graph does to its input before the network, said for
+    the export's report and log (None: nothing), from a run's dataset.json."""
+    if meta.get('input_mean') is not None:
+        return "standardised in the graph with the training split's mean and std: feed raw values"
+    if meta['task'] == 'regression' and 'input_mean' not in meta:  # dataset.json before the record
+        return ('as the run saw them: its dataset.json predates the record of input scaling, so '
+                'feed what its data loader gave (UCI: standardised features)')
+    return None
 
 
 def flat_prediction(prediction):

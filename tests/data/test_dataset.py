@@ -43,6 +43,14 @@ def test_classification_accepts_whole_float_labels():
     np.testing.assert_array_equal(d.y_train, [0, 1, 2, 0, 1, 2])
 
 
+def test_input_statistics_are_kept_as_float64_arrays():
+    d = make_dataset(**parts(input_mean=np.full((2, 3), 2.0, np.float32),
+                             input_std=[[1.0, 2.0, 3.0]] * 2))
+    assert d.input_mean.dtype == d.input_std.dtype == np.float64
+    np.testing.assert_array_equal(d.input_std, [[1.0, 2.0, 3.0]] * 2)
+    assert make_dataset(**parts()).input_mean is None
+
+
 def test_regression():
     d = make_dataset(**parts(task='regression', num_classes=None, y_train=np.arange(6.0),
                              y_test=np.arange(4.0), target_mean=2.5, target_std=0.5))
@@ -57,6 +65,11 @@ def test_regression():
     (dict(target_std=2.0), 'a classification set has target_mean 0.0 and target_std 1.0'),
     (dict(task='regression', num_classes=3), 'num_classes must be None for regression'),
     (dict(task='regression', num_classes=None, target_std=0.0), 'target_std positive'),
+    (dict(input_mean=np.zeros((2, 3))), "dataset 'demo': input_mean and input_std go together"),
+    (dict(input_mean=np.zeros(6), input_std=np.ones(6)),
+     r'input_mean and input_std must have the example shape \[2, 3\], got \[6\] and \[6\]'),
+    (dict(input_mean=np.zeros((2, 3)), input_std=np.zeros((2, 3))),
+     'input_mean must be finite and input_std positive'),
 ])
 def test_config_errors(overrides, match):
     with pytest.raises(ConfigError, match=match):

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import tfbnn
 from tfbnn.internal import compat
@@ -73,6 +74,18 @@ for call in calls:
         sys.exit('no error')
 '''
 
+
+IN_A_TF_FUNCTION = r'''
+import tensorflow as tf
+import tfbnn
+@tf.function
+def build(x):
+    return tfbnn.layers.dense(x, 2, name='fc')
+try:
+    build(tf.zeros([3, 4]))
+except Exception as err:  # tf.function wraps it in its StagingError
+    print(str(err).strip().splitlines()[-1].strip())
+'''
 
 GETTER_IN_A_LOOP = r'''
 import numpy as np
@@ -147,3 +160,12 @@ def test_the_getter_in_a_while_loop_draws_once_per_run_on_the_default_mode():
     outside it (`tf.init_scope`), or each iteration draws anew and the KL
     lives in the body, where no session can fetch it."""
     assert _run(GETTER_IN_A_LOOP).split() == ['1', 'True']
+
+
+@pytest.mark.skipif(not compat.TF2, reason='tf.function traced from eager code is TF 2.x')
+def test_a_tf_function_traced_from_eager_code_is_refused_in_one_line():
+    assert _run(IN_A_TF_FUNCTION).strip().endswith(
+        "dense 'fc' builds a graph but TensorFlow %s is executing eagerly (outside "
+        "the tf.function being traced): call tf.compat.v1.disable_v2_behavior() (or "
+        "disable_eager_execution()) at the start of the program, or build inside `with "
+        "tf.Graph().as_default():`" % __import__('tensorflow').__version__)

@@ -340,6 +340,17 @@ def test_a_bad_split_of_a_later_set_is_refused_before_any_run(tmp_path, change):
     assert not os.path.exists(str(tmp_path / 'out' / 'good'))
 
 
+def test_every_selection_split_is_checked_before_any_run(tmp_path):
+    data = tmp_path / 'data'
+    _fixture(str(data / 'toy'), splits=3)
+    _put_row(str(data / 'toy'), 'index_train_2.txt', 60)  # a selection split, not a test split
+    with pytest.raises(DataError, match='index_train_2.txt'):
+        uci.reproduce_uci(str(data), str(tmp_path / 'out'), print, sets=['toy'],
+                          select_splits=3, num_splits=1, max_epochs=2, validate_every=2,
+                          fixed_epochs=2)
+    assert not os.path.exists(str(tmp_path / 'out' / 'toy'))
+
+
 def test_splits_beyond_the_protocols_count_are_not_read(tmp_path):
     _fixture(str(tmp_path / 'toy'), splits=3)
     _put_row(str(tmp_path / 'toy'), 'index_train_2.txt', 60)  # out of range, never used

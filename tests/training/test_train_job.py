@@ -224,6 +224,26 @@ def test_a_resume_on_changed_data_is_refused_before_anything_is_written(tmp_path
     assert {name: open(os.path.join(out, name)).read() for name in records} == records
 
 
+def test_an_old_regression_run_with_a_validation_split_is_not_resumed_on_other_inputs(
+        tmp_path, capsys):
+    """tfbnn once standardised npz inputs under --validation-size; its
+    checkpoints learnt from those, and this tfbnn would feed them raw."""
+    path = str(tmp_path / 'data.npz')
+    x = np.random.RandomState(0).rand(40, 2).astype(np.float32) * 100.0
+    np.savez(path, x_train=x, y_train=x[:, 0], x_test=x[:5], y_test=x[:5, 0])
+    flags = ['--dataset', 'npz', '--data-dir', path, '--validation-size', '0.25'] + QUICK
+    assert run(tmp_path, *flags)[0] == 0
+    out = str(tmp_path / 'run')
+    meta = read(out, 'dataset.json')
+    assert meta['input_mean'] is None  # used as stored
+    del meta['input_mean'], meta['input_std']  # as the earlier tfbnn wrote it
+    json.dump(meta, open(os.path.join(out, 'dataset.json'), 'w'))
+    code, _ = run(tmp_path, *(flags + ['--resume']))
+    assert code == 2 and ('cannot resume: this run was started by an earlier tfbnn, which '
+                          'standardised the npz inputs under --validation-size') in \
+        capsys.readouterr().err
+
+
 def test_existing_run_needs_resume_and_compatible_flags(tmp_path, capsys):
     assert run(tmp_path, *QUICK)[0] == 0
     code, _ = run(tmp_path, *QUICK)
@@ -231,6 +251,10 @@ def test_existing_run_needs_resume_and_compatible_flags(tmp_path, capsys):
     code, _ = run(tmp_path, *(QUICK + ['--resume', '--hidden', '32']))
     assert code == 2 and "cannot resume: --hidden was [16] in the saved run, now [32]" in \
         capsys.readouterr().err
+    code, out = run(tmp_path, *(QUICK + ['--resume', '--epochs', '1']))
+    assert code == 2 and ('cannot resume: the saved run has trained 2 epochs, more than '
+                          '--epochs 1; give --epochs 2 or more') in capsys.readouterr().err
+    assert read(out, 'config.json')['epochs'] == 2  # not rewritten
     # Extending a finished run by an epoch continues from its last step.
     code, out = run(tmp_path, *(QUICK + ['--resume', '--epochs', '3']))
     assert code == 0

@@ -32,12 +32,16 @@ def require_graph_mode(what):
     Raises:
       ConfigError: in eager mode, saying how to get graph mode.
     """
-    if tf.executing_eagerly():
+    # A tf.function traced from eager code builds a function graph, but its
+    # variables and draws would be made eagerly (tf.init_scope): refused too.
+    outside = getattr(tf, 'executing_eagerly_outside_functions', tf.executing_eagerly)
+    if tf.executing_eagerly() or outside():
         raise ConfigError(
-            '%s builds a graph but TensorFlow %s is executing eagerly: call '
+            '%s builds a graph but TensorFlow %s is executing eagerly%s: call '
             'tf.compat.v1.disable_v2_behavior() (or disable_eager_execution()) at the start of '
             'the program, or build inside `with tf.Graph().as_default():`'
-            % (what, tf.__version__))
+            % (what, tf.__version__, '' if tf.executing_eagerly() else
+               ' (outside the tf.function being traced)'))
 
 
 def script_setup():

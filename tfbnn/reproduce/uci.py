@@ -293,7 +293,7 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
         folders[name] = set_folder(data_dir, name)
         splits[name] = count_splits(folders[name])
         widths[name] = hidden_units(folders[name])
-        check_splits(folders[name], min(splits[name], num_splits))
+        check_splits(folders[name], min(splits[name], max(num_splits, select_splits)))
     candidates = [candidate(c) for c in candidates]
     protocol = dict(candidates=[list(c) for c in candidates], validate_every=validate_every,
                     select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs,

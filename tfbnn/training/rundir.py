@@ -3,6 +3,7 @@ import contextlib
 import errno
 import fcntl
 import glob
+import math
 import os
 import sys
 import time
@@ -241,6 +242,11 @@ def prepare(config, dataset=None):
     run_config.check_compatible(saved, config)
     if dataset is not None:
         _check_same_data(read_json(os.path.join(out, DATASET)), dataset_record(dataset), config)
+    done = (read_json(os.path.join(out, METRICS)) or {}).get('epochs')
+    if isinstance(done, (int, float)) and done > config.epochs:
+        raise CheckpointError('cannot resume: the saved run has trained %g epochs, more than '
+                              '--epochs %d; give --epochs %g or more to continue or re-evaluate '
+                              'it' % (done, config.epochs, math.ceil(done)))
     latest = latest_checkpoint(out)
     if latest is None:
         return None, None, 'no checkpoint in %s yet: starting the run again' % out
@@ -249,7 +255,8 @@ def prepare(config, dataset=None):
 
 
 def _check_same_data(saved, now, config):
-    """Refuses to resume on data that would build another network."""
+    """Refuses to resume on data that would build another network, or feed
+    it inputs scaled otherwise than its checkpoint was trained on."""
     if not saved:
         return
     for key, what in (('task', 'the task'), ('input_shape', 'the example shape'),
@@ -260,6 +267,19 @@ def _check_same_data(saved, now, config):
                 'data changed since; start a new run in another --output-dir'
                 % (config.data_dir or config.dataset, what, _shown(now[key]),
                    _shown(saved.get(key))))
+    if (now['task'] == 'regression' and 'input_mean' not in saved and now['input_mean'] is None
+            and config.validation_size and config.dataset != 'uci'):
+        raise CheckpointError(
+            'cannot resume: this run was started by an earlier tfbnn, which standardised the '
+            '%s inputs under --validation-size; this one uses them as stored, so the network '
+            'would see other inputs: start a new run in another --output-dir' % config.dataset)
+    if saved.get('input_mean') is not None and now['input_mean'] is not None and not (
+            np.allclose(saved['input_mean'], now['input_mean'])
+            and np.allclose(saved['input_std'], now['input_std'])):
+        raise CheckpointError(
+            "cannot resume: the inputs' standardisation (dataset.json input_mean, input_std) "
+            'differs from the saved run\'s: the data at %s changed since; start a new run in '
+            'another --output-dir' % (config.data_dir or config.dataset))
 
 
 def _shown(value):
