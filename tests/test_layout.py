@@ -2,6 +2,7 @@
 over 80 (docstrings not counted), no package importing another's private module."""
 import ast
 import os
+import sys
 
 import pytest
 
@@ -36,10 +37,15 @@ def _function_lines(node):
     """Lines of a function from its `def` to its last line, without the docstring."""
     lines = _end_line(node) - node.lineno + 1
     first = node.body[0]
-    if isinstance(first, ast.Expr) and isinstance(getattr(first, 'value', None), ast.Str):
+    value = first.value if isinstance(first, ast.Expr) else None
+    # A string is an ast.Constant's value since Python 3.8, an ast.Str's s on
+    # 3.7 (ast.Str and .s warn from 3.12).
+    text = value.s if sys.version_info < (3, 8) and hasattr(value, 's') else getattr(
+        value, 'value', None)
+    if isinstance(text, str):
         end = getattr(first, 'end_lineno', None)
         # Python 3.7 has no end_lineno (and puts a string's lineno at its end).
-        lines -= end - first.lineno + 1 if end else first.value.s.count('\n') + 1
+        lines -= end - first.lineno + 1 if end else text.count('\n') + 1
     return lines
 
 

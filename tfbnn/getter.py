@@ -82,6 +82,38 @@ def _static_shape(shape, initializer):
     return tf.TensorShape(shape).as_list()
 
 
+def _posterior_spec(name, shape, dtype, initializer, selected, include_given, partitioned):
+    """(shape, dtype) of the posterior that variable `name` becomes, or None
+    when it stays plain: not floating, or with no static shape, or left out
+    by `selected` (the `include` rule).
+
+    Raises:
+      ConfigError: a variable an explicit `include` selects that is not
+        floating; a selected one with no static shape, or partitioned.
+    """
+    dtype = _constant_dtype(initializer) or dtype  # a constant makes the variable its dtype
+    if not tf.as_dtype(dtype or tf.float32).is_floating:
+        if include_given and selected(name, tf.TensorShape(shape).as_list()
+                                      if shape is not None else None, dtype):
+            raise ConfigError('custom_getter: include selects %s, a %s variable; only '
+                              'floating variables can be Bayesian'
+                              % (name, tf.as_dtype(dtype).name))
+        return None
+    static = _static_shape(shape, initializer)
+    if static is None:
+        if selected(name, [None, None], dtype):
+            raise ConfigError('custom_getter: %s has no static shape; a posterior needs one '
+                              '(pass shape= to tf.get_variable)' % name)
+        return None
+    if not selected(name, static, dtype):
+        return None
+    if partitioned:
+        raise ConfigError('custom_getter: %s is partitioned (partitioner=); a posterior of '
+                          'a partitioned variable is not supported: build it without one, '
+                          'or leave it out with include=' % name)
+    return static, dtype
+
+
 def _constant_dtype(initializer):
     """The dtype of the variable a constant `initializer` makes (numpy's own,
     a Tensor's, or TensorFlow's for Python numbers: float32, int32); None
@@ -168,28 +200,12 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
         # bayesian_scope's) is created exactly as without this getter.
         plain = dict(shape=shape, dtype=dtype, initializer=initializer, trainable=trainable,
                      regularizer=regularizer)
-        if not trainable or is_making_posterior():
+        spec = None if not trainable or is_making_posterior() else _posterior_spec(
+            name, shape, dtype, initializer, selected, include is not None,
+            kwargs.get('partitioner') is not None)
+        if spec is None:
             return getter(name, *args, **dict(kwargs, **plain))
-        dtype = _constant_dtype(initializer) or dtype  # a constant makes the variable its dtype
-        if not tf.as_dtype(dtype or tf.float32).is_floating:
-            if include is not None and selected(name, tf.TensorShape(shape).as_list()
-                                                if shape is not None else None, dtype):
-                raise ConfigError('custom_getter: include selects %s, a %s variable; only '
-                                  'floating variables can be Bayesian'
-                                  % (name, tf.as_dtype(dtype).name))
-            return getter(name, *args, **dict(kwargs, **plain))
-        shape = _static_shape(shape, initializer)
-        if shape is None:
-            if selected(name, [None, None], dtype):
-                raise ConfigError('custom_getter: %s has no static shape; a posterior needs one '
-                                  '(pass shape= to tf.get_variable)' % name)
-            return getter(name, *args, **dict(kwargs, **plain))
-        if not selected(name, shape, dtype):
-            return getter(name, *args, **dict(kwargs, **plain))
-        if kwargs.get('partitioner') is not None:
-            raise ConfigError('custom_getter: %s is partitioned (partitioner=); a posterior of '
-                              'a partitioned variable is not supported: build it without one, '
-                              'or leave it out with include=' % name)
+        shape, dtype = spec
         creating = not any(v.op.name == name
                            for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS))
         with making_posterior():

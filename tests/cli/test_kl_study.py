@@ -1,5 +1,6 @@
 """tfbnn/cli/kl_study.py (and its shim scripts/kl_study.py): user errors exit 2
 with one line; a saved results.json renders back into the guide exactly."""
+import json
 import os
 import runpy
 import shutil
@@ -54,6 +55,14 @@ def test_result_errors(tmp_path, capsys):
     bad.write_text('[1, 2]')
     assert main(['--from-results', str(bad), '--docs', docs]) == 2
     assert 'is not a results.json of the study' in _last_error(capsys)
+    for text, why in (('{"epoch": [1, 2], "loss": [3, 2]}',  # a run's history.json
+                       'it has none of scaling, schemes, priors, norms'),
+                      ('{"scaling": 3}', 'scaling is not a list of runs'),
+                      ('{"schemes": [{"name": "x"}]}', "KeyError: 'test_error'")):
+        bad.write_text(text)
+        assert main(['--from-results', str(bad), '--docs', docs]) == 2
+        assert 'is not a results.json of the study (%s)' % why in _last_error(capsys)
+        assert not os.path.exists(os.path.join(docs, 'kl_study'))  # nothing copied
 
 
 def test_docs_errors(tmp_path, capsys):
@@ -106,3 +115,35 @@ def test_the_shim_keeps_the_documented_command(monkeypatch, capsys):
     docs = [l for l in help_text.splitlines() if l.strip().startswith('--docs')][0]
     default = docs.split('(default: ')[1].rstrip(')')
     assert os.path.samefile(default, DOCS)
+
+
+def test_a_study_of_some_experiments_replaces_only_those(tmp_path, capsys):
+    """The guide's other tables keep the record they were rendered from; a
+    study on another budget is refused rather than mixed in."""
+    docs = _docs_with_guide(tmp_path)
+    (docs / 'kl_study').mkdir()
+    shutil.copy(RESULTS, str(docs / 'kl_study'))
+    with open(RESULTS) as f:
+        committed = json.load(f)
+    partial = dict(budget=committed['budget'], schemes=committed['schemes'][:2])
+    path = tmp_path / 'partial.json'
+    path.write_text(json.dumps(partial))
+    assert main(['--from-results', str(path), '--docs', str(docs)]) == 0
+    merged = json.loads((docs / 'kl_study' / 'results.json').read_text())
+    assert list(merged) == list(committed)
+    assert merged['schemes'] == partial['schemes'] and merged['norms'] == committed['norms']
+    guide = (docs / 'kl-weighting.md').read_text()
+    assert '<!-- study:norms -->' in guide and '| none |' in guide
+    path.write_text(json.dumps(dict(partial, budget=dict(committed['budget'], epochs=1))))
+    assert main(['--from-results', str(path), '--docs', str(docs)]) == 2
+    assert 'was measured on another budget: the schemes experiment(s) alone would mix budgets' \
+        in _last_error(capsys)
+
+
+def test_a_work_dir_that_is_not_empty_is_refused_before_any_run(tmp_path, capsys):
+    (tmp_path / 'work' / 'scheme_0').mkdir(parents=True)
+    assert main(['--quick', '--work-dir', str(tmp_path / 'work')]) == 2
+    assert '--work-dir %s is not an empty folder' % (tmp_path / 'work') in _last_error(capsys)
+    (tmp_path / 'file').write_text('x')
+    assert main(['--quick', '--work-dir', str(tmp_path / 'file')]) == 2
+    assert 'is not an empty folder' in _last_error(capsys)

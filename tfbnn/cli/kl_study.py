@@ -72,10 +72,16 @@ def main(argv=None, docs='docs'):
                 results = json.load(f)
         except (OSError, ValueError) as err:
             return _error('cannot read --from-results %s: %s' % (args.from_results, err))
-        if not isinstance(results, dict):
-            return _error('--from-results %s is not a results.json of the study (no object)'
-                          % args.from_results)
+        problem = _not_a_study(results, EXPERIMENTS)
+        if problem:
+            return _error('--from-results %s is not a results.json of the study (%s)'
+                          % (args.from_results, problem))
+    elif args.work_dir and os.path.exists(args.work_dir) and (
+            not os.path.isdir(args.work_dir) or os.listdir(args.work_dir)):
+        return _error('--work-dir %s is not an empty folder: the study makes new runs there '
+                      '(a run folder is never reused); choose another' % args.work_dir)
     from tfbnn import kl_study
+    from tfbnn.errors import TfbnnError
     from tfbnn.internal.compat import script_setup
     script_setup()
     if results is not None:
@@ -84,25 +90,67 @@ def main(argv=None, docs='docs'):
         work = args.work_dir or tempfile.mkdtemp(prefix='tfbnn_kl_study_')
         print('kl_study: runs in %s (%s budget)' % (work, 'quick' if args.quick else 'full'),
               flush=True)
-        results = kl_study.run_study(work, quick=args.quick, experiments=chosen,
-                                     log=lambda line: print(line, flush=True))
-    tables = kl_study.render_tables(results)
+        try:
+            results = kl_study.run_study(work, quick=args.quick, experiments=chosen,
+                                         log=lambda line: print(line, flush=True))
+        except (TfbnnError, OSError) as err:
+            return _error('the study stopped: %s' % (getattr(err, 'strerror', None) or err))
+    try:
+        tables = kl_study.render_tables(results)
+    except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as err:
+        return _error('%s is not a results.json of the study (%s: %s)' % (
+            args.from_results, type(err).__name__, err))
     for name, table in tables.items():
         print('\n## %s\n%s' % (name, table))
     if update:
-        folder = os.path.join(args.docs, 'kl_study')
-        os.makedirs(folder, exist_ok=True)
-        target = os.path.join(folder, 'results.json')
-        source = args.from_results or os.path.join(work, 'results.json')
-        if os.path.abspath(source) != os.path.abspath(target):
-            shutil.copy(source, target)
-        for path in kl_study.plot_study(results, folder):
-            print('wrote %s' % path)
-        try:
-            kl_study.update_guide(guide, tables)
-        except ValueError as err:  # a guide without the study's markers
-            return _error(str(err))
-        print('updated %s' % guide)
+        return _update_docs(args, results, os.path.join(work, 'results.json'), guide, kl_study)
+    return 0
+
+
+def _not_a_study(results, experiments):
+    """What makes `results` no results.json of the study, or None."""
+    if not isinstance(results, dict):
+        return 'no object'
+    if not any(key in results for key in experiments):
+        return 'it has none of %s' % ', '.join(experiments)
+    for key in experiments:
+        if key in results and not (isinstance(results[key], list)
+                                   and all(isinstance(r, dict) for r in results[key])):
+            return '%s is not a list of runs' % key
+    return None
+
+
+def _update_docs(args, results, work_results, guide, kl_study):
+    """Writes results.json, the figures and the tables into --docs. A study of
+    some experiments replaces only those in the docs' results.json, and only
+    when both were measured on the same budget, so that the guide's other
+    tables keep the record they were rendered from."""
+    folder = os.path.join(args.docs, 'kl_study')
+    os.makedirs(folder, exist_ok=True)
+    target = os.path.join(folder, 'results.json')
+    source = args.from_results or work_results
+    saved = None
+    if not all(key in results for key in kl_study.EXPERIMENTS) and os.path.exists(target):
+        with open(target) as f:
+            saved = json.load(f)
+        if saved.get('budget') != results.get('budget'):
+            return _error('%s was measured on another budget: the %s experiment(s) alone would '
+                          'mix budgets in the guide; run them all, or choose another --docs'
+                          % (target, ', '.join(k for k in kl_study.EXPERIMENTS if k in results)))
+        results = dict(saved, **results)
+        results = {key: results[key] for key in ['budget'] + list(kl_study.EXPERIMENTS)
+                   if key in results}
+        with open(target, 'w') as f:
+            json.dump(results, f, indent=1, sort_keys=False)
+    elif os.path.abspath(source) != os.path.abspath(target):
+        shutil.copy(source, target)
+    for path in kl_study.plot_study(results, folder):
+        print('wrote %s' % path)
+    try:
+        kl_study.update_guide(guide, kl_study.render_tables(results))
+    except ValueError as err:  # a guide without the study's markers
+        return _error(str(err))
+    print('updated %s' % guide)
     return 0
 
 
