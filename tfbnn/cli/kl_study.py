@@ -129,7 +129,6 @@ def _update_docs(args, results, work_results, guide, kl_study):
     os.makedirs(folder, exist_ok=True)
     target = os.path.join(folder, 'results.json')
     source = args.from_results or work_results
-    saved = None
     if not all(key in results for key in kl_study.EXPERIMENTS) and os.path.exists(target):
         with open(target) as f:
             saved = json.load(f)
@@ -137,9 +136,9 @@ def _update_docs(args, results, work_results, guide, kl_study):
             return _error('%s was measured on another budget: the %s experiment(s) alone would '
                           'mix budgets in the guide; run them all, or choose another --docs'
                           % (target, ', '.join(k for k in kl_study.EXPERIMENTS if k in results)))
-        results = dict(saved, **results)
-        results = {key: results[key] for key in ['budget'] + list(kl_study.EXPERIMENTS)
-                   if key in results}
+        results = {key: results[key] if key in results else saved[key]
+                   for key in ['budget'] + list(kl_study.EXPERIMENTS)
+                   if key in results or key in saved}
         with open(target, 'w') as f:
             json.dump(results, f, indent=1, sort_keys=False)
     elif os.path.abspath(source) != os.path.abspath(target):

@@ -85,12 +85,12 @@ def hold_out_validation(dataset, size):
     x_test, y_test = dataset.x_test, dataset.y_test
     target_mean, target_std = dataset.target_mean, dataset.target_std
     input_mean, input_std = dataset.input_mean, dataset.input_std
-    if dataset.task == 'regression' and input_mean is not None:
-        x_train, x_val, mean, std = standardize(x_train, x_val)
-        x_test = ((x_test - mean) / std).astype(np.float32)
-        # raw -> (raw - m0) / s0 -> that minus m1, over s1: one affine map.
-        input_mean, input_std = input_mean + input_std * mean, input_std * std
     if dataset.task == 'regression':
+        if input_mean is not None:
+            x_train, x_val, mean, std = standardize(x_train, x_val)
+            x_test = ((x_test - mean) / std).astype(np.float32)
+            # raw -> (raw - m0) / s0 -> that minus m1, over s1: one affine map.
+            input_mean, input_std = input_mean + input_std * mean, input_std * std
         y_train, y_val, y_mean, y_std = standardize(y_train, y_val)
         y_test = ((dataset.y_test - y_mean) / y_std).astype(np.float32)
         target_mean = float(target_mean + target_std * y_mean)
