@@ -170,3 +170,23 @@ def test_elbo_nll_shape_errors():
         losses.elbo(tf.zeros([4], tf.int32), 10)
     with pytest.raises(ValueError, match=r"scheme 'per_batch' needs the nominal minibatch size"):
         losses.elbo(tf.placeholder(tf.float32, [None]), 10, scheme='per_batch')
+
+
+@pytest.mark.parametrize('shape,batch_size,match', [
+    ([None, 50], None, r'nll of shape \(\?, 50\)|nll of shape \(None, 50\)'),
+    ([4, 50], 4, r'has the batch size \(4\) in front'),
+])
+def test_a_per_position_nll_of_rank_2_is_refused(shape, batch_size, match):
+    """[batch, positions] (a per-timestep or flattened per-voxel NLL) is not [samples, batch]."""
+    nll = tf.placeholder(tf.float32, shape)
+    for scheme in ('per_example', 'per_batch'):
+        with pytest.raises(ValueError, match=match) as info:
+            losses.elbo(nll, 100, batch_size=batch_size, scheme=scheme)
+        assert 'tf.reduce_sum(nll, axis=1)' in str(info.value)
+
+
+def test_a_sample_axis_with_an_unknown_batch_is_accepted(sess):
+    nll = tf.placeholder(tf.float32, [3, None])
+    terms = losses.elbo(nll, 10, batch_size=2, scheme='per_batch')
+    out = sess.run(terms.nll_term, {nll: [[1.0, 2.0], [3.0, 6.0], [2.0, 4.0]]})
+    np.testing.assert_allclose(out, 6.0)

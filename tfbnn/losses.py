@@ -191,7 +191,12 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
     Args:
       nll: float `Tensor` of per-example negative log-likelihoods, shape
         `[batch]`, or `[num_samples, batch]` for several weight samples (the
-        sample axis is averaged).
+        sample axis, of static size, is averaged). One value per example: sum
+        a per-pixel, per-voxel or per-timestep NLL over its positions first
+        (a mean over them weakens the likelihood against the KL by the
+        number of positions). A rank-2 NLL whose first axis has no static
+        size, or whose first axis is `batch_size` and second is not, is
+        refused as a per-position NLL.
       num_examples: positive Python int N, the training-set size.
       batch_size: positive Python int B, the nominal minibatch size. Needed
         for 'per_batch' and 'blundell'; taken from `nll`'s static shape when
@@ -257,6 +262,8 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
         raise ConfigError('%s: nll must have shape [batch] or [num_samples, batch] (one value '
                           'per example; sum any per-pixel terms first), got shape %s'
                           % (owner, nll.shape))
+    if nll.shape.ndims == 2:
+        _check_sample_axis(owner, nll.shape, batch_size)
     if scheme != 'per_example' and batch_size is None:
         batch_size = tf.dimension_value(nll.shape[-1])
     with tf.name_scope(name, owner, [nll] + list(values)):
@@ -269,6 +276,28 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
         return Elbo(tf.identity(loss, 'loss'), tf.identity(nll_term, 'nll_term'),
                     tf.identity(kl, 'kl'), tf.identity(coef, 'kl_coefficient'),
                     tf.identity(scaled_kl, 'scaled_kl'))
+
+
+def _check_sample_axis(owner, shape, batch_size):
+    """Refuses a rank-2 NLL that is not `[num_samples, batch]`.
+
+    A per-position NLL (`[batch, time]`, voxels flattened to `[batch, D*H*W]`)
+    has rank 2 too; read as samples, it would be averaged over positions and
+    its batch taken from the positions, scaling the KL wrongly with no error.
+    The number of weight samples is a Python int (the layers' `num_samples`),
+    so the sample axis is statically known; a batch of unknown size in front,
+    or `batch_size` in front and not behind, is the per-position case.
+    """
+    samples, batch = (tf.dimension_value(d) for d in shape)
+    hint = ('; a rank-2 nll is read as [num_samples, batch]: sum a per-position NLL '
+            '([batch, positions]) over its positions first, tf.reduce_sum(nll, axis=1)')
+    if samples is None:
+        raise ConfigError('%s: nll of shape %s has a first axis of unknown size, so it is not '
+                          'a sample axis (the number of weight samples is a Python int)%s'
+                          % (owner, shape, hint))
+    if batch_size is not None and samples == batch_size != batch and batch is not None:
+        raise ConfigError('%s: nll of shape %s has the batch size (%d) in front%s'
+                          % (owner, shape, batch_size, hint))
 
 
 def _check_int(owner, what, value, minimum, hint=''):

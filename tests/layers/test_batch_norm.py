@@ -20,7 +20,8 @@ def _set(sess, name, value):
 @pytest.mark.parametrize('shape', [(32, 5), (3, 16, 5), (4, 6, 6, 5)])
 def test_training_uses_batch_statistics_and_moves_the_averages(sess, shape):
     """All axes but the channels are reduced (a leading sample axis included);
-    one update moves each average by (1 - momentum) towards the batch's."""
+    one update moves each average by (1 - momentum) towards the batch's, the
+    variance's unbiased (n / (n - 1)) for rank-4 inputs as tf.layers' fused kernel."""
     x = np.random.RandomState(0).randn(*shape) * 3.0 + 1.5
     y = layers.batch_normalization(tf.constant(x), training=True, momentum=0.9, name='bn')
     updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
@@ -34,7 +35,9 @@ def test_training_uses_batch_statistics_and_moves_the_averages(sess, shape):
     assert len(updates) == 2
     sess.run(updates)
     np.testing.assert_allclose(sess.run('bn/moving_mean:0'), 0.1 * mean, rtol=1e-9)
-    np.testing.assert_allclose(sess.run('bn/moving_variance:0'), 0.9 + 0.1 * var, rtol=1e-9)
+    n = np.prod(shape[:-1])
+    stored = var * n / (n - 1.0) if len(shape) == 4 else var
+    np.testing.assert_allclose(sess.run('bn/moving_variance:0'), 0.9 + 0.1 * stored, rtol=1e-9)
 
 
 def test_inference_uses_the_moving_averages_and_makes_no_updates(sess):
@@ -78,7 +81,12 @@ def test_variables_have_the_tf_layers_names_and_collections():
 @pytest.mark.parametrize('kwargs,inputs,match', [
     (dict(momentum=1.0), [2, 3], r"batch_normalization 'bn': momentum must be a number in \(0, 1\)"),
     (dict(epsilon=0.0), [2, 3], 'epsilon must be a number in'),
-    (dict(training='yes'), [2, 3], "training must be a Python bool or a bool Tensor, got 'yes'"),
+    (dict(training='yes'), [2, 3],
+     "training must be a Python bool or a scalar bool Tensor, got 'yes'"),
+    (dict(training=tf.constant(1.0)), [2, 3],
+     r'training must be a scalar bool Tensor, got a float32 Tensor of shape \(\)'),
+    (dict(training=tf.constant([True, False])), [2, 3],
+     r'training must be a scalar bool Tensor, got a bool Tensor of shape \(2,\)'),
     (dict(), [3], r'inputs need rank >= 2 and a known channel dimension, got shape \(3,\)'),
 ])
 def test_errors(kwargs, inputs, match):
@@ -89,3 +97,43 @@ def test_errors(kwargs, inputs, match):
 def test_unknown_channels_are_an_error():
     with pytest.raises(ValueError, match='a known channel dimension'):
         layers.batch_normalization(tf.placeholder(tf.float32, [None, None]), name='bn')
+
+
+def test_int_inputs_are_an_error():
+    with pytest.raises(ValueError, match="batch_normalization 'bn': inputs must be a float "
+                                         "Tensor, got int32"):
+        layers.batch_normalization(tf.zeros([2, 3], tf.int32), name='bn')
+
+
+def test_a_numpy_bool_is_a_python_bool():
+    layers.batch_normalization(tf.zeros([2, 3]), training=np.bool_(False), name='bn')
+    assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+
+
+@pytest.mark.parametrize('bad', [np.inf, np.nan])
+def test_updates_at_training_false_leave_the_averages_even_for_a_bad_batch(sess, bad):
+    """Not a step times 0: inf * 0 is NaN, and would be stored."""
+    x = np.ones([2, 3, 3, 2])
+    x[0, 0, 0, 0] = bad
+    training = tf.placeholder(tf.bool, [])
+    layers.batch_normalization(tf.constant(x), training=training, name='bn')
+    updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    sess.run(tf.global_variables_initializer())
+    sess.run(updates, {training: False})
+    np.testing.assert_array_equal(sess.run('bn/moving_mean:0'), np.zeros(2))
+    np.testing.assert_array_equal(sess.run('bn/moving_variance:0'), np.ones(2))
+
+
+@pytest.mark.parametrize('shape', [(6, 3), (3, 4, 5, 3), (2, 3, 4, 2, 3)])
+def test_moving_averages_match_tf_layers(sess, shape):
+    """Where tf.layers.batch_normalization builds (TF 1.x): the same averages at every rank."""
+    if not hasattr(tf.layers, 'batch_normalization') or tf.__version__ >= '2':
+        pytest.skip('tf.layers.batch_normalization is a Keras 3 stub on this TensorFlow')
+    x = tf.constant(np.random.RandomState(3).randn(*shape) * 2.0 + 1.0, tf.float32)
+    layers.batch_normalization(x, training=True, momentum=0.9, name='ours')
+    tf.layers.batch_normalization(x, training=True, momentum=0.9, name='theirs')
+    sess.run(tf.global_variables_initializer())
+    sess.run(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+    for what in ('moving_mean', 'moving_variance'):
+        np.testing.assert_allclose(sess.run('ours/%s:0' % what), sess.run('theirs/%s:0' % what),
+                                   rtol=1e-5)

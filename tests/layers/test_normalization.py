@@ -50,6 +50,11 @@ def test_group_norm_errors(kwargs, match):
         layers.group_norm(tf.zeros([2, 3, 8]), name='gn', **kwargs)
 
 
+def test_group_norm_int_inputs_are_an_error():
+    with pytest.raises(ValueError, match="group_norm 'gn': inputs must be a float Tensor, got int32"):
+        layers.group_norm(tf.zeros([2, 3, 8], tf.int32), 2, name='gn')
+
+
 def test_batch_norm_beside_bayesian_layers(sess):
     """tfbnn.layers.batch_normalization's UPDATE_OPS run with the ELBO step, the KL
     collection holds the two Bayesian layers only, and inference uses the

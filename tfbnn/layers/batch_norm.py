@@ -32,14 +32,16 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
       channel axis,
         y = gamma * (x - m) / sqrt(v + epsilon) + beta.
       In training m, v are the batch's, and each update op moves the stored
-      averages: M <- M - (1 - momentum) (M - m), likewise V. In evaluation
+      averages: M <- M - (1 - momentum) (M - m), likewise V with v (with
+      v n / (n - 1), n the values per channel, for rank-4 inputs, as the
+      fused kernel of `tf.layers.batch_normalization` does). In evaluation
       the stored M, V are used. A leading sample axis `[K, batch, ...]` is
       reduced over like the batch axis.
 
     Args:
       inputs: float `Tensor` `[..., channels]`, channels known.
-      training: Python bool or scalar bool `Tensor`: batch statistics and
-        updates (True) or the stored averages (False).
+      training: Python bool (or numpy bool) or scalar bool `Tensor`: batch
+        statistics and updates (True) or the stored averages (False).
       momentum: number in (0, 1), the moving averages' decay.
       epsilon: positive number.
       center: Python bool, learn beta (init 0).
@@ -50,8 +52,9 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
 
     Returns:
       `Tensor` of the shape and dtype of `inputs`. The two moving-average
-      updates are added to `tf.GraphKeys.UPDATE_OPS` (they do nothing when
-      `training` is False at run time; none are made for a Python False).
+      updates are added to `tf.GraphKeys.UPDATE_OPS` (they leave the
+      averages as they are when `training` is False at run time, whatever
+      the batch holds; none are made for a Python False).
 
     Raises:
       ConfigError (a ValueError): for invalid arguments.
@@ -65,15 +68,15 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
     inputs = tf.convert_to_tensor(inputs)
     _check_real(layer, 'momentum', momentum, 0, 1)
     _check_real(layer, 'epsilon', epsilon, 0, np.inf)
-    if not (isinstance(training, bool) or tf.is_tensor(training)):
-        raise ConfigError('%s: training must be a Python bool or a bool Tensor, got %r'
-                          % (layer, training))
+    training = _check_training(layer, training)
     rank = inputs.shape.ndims
     channels = tf.dimension_value(inputs.shape[-1]) if rank else None
     if rank is None or rank < 2 or channels is None:
         raise ConfigError('%s: inputs need rank >= 2 and a known channel dimension, got shape %s'
                           % (layer, inputs.shape))
     dtype = inputs.dtype.base_dtype
+    if not dtype.is_floating:
+        raise ConfigError('%s: inputs must be a float Tensor, got %s' % (layer, dtype.name))
     with tf.variable_scope(name, default_name='batch_normalization', values=[inputs], reuse=reuse):
         gamma = tf.get_variable('gamma', [channels], dtype, tf.ones_initializer(),
                                 trainable=trainable) if scale else None
@@ -88,14 +91,43 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
             mean, var = moving_mean, moving_var
         else:
             batch_mean, batch_var = tf.nn.moments(inputs, list(range(rank - 1)))
-            rate = tf.constant(1.0 - momentum, dtype)
             if training is True:
                 mean, var = batch_mean, batch_var
             else:
                 mean = tf.where(training, batch_mean, tf.convert_to_tensor(moving_mean))
                 var = tf.where(training, batch_var, tf.convert_to_tensor(moving_var))
-                rate = tf.where(training, rate, tf.zeros_like(rate))
-            for average, value in ((moving_mean, batch_mean), (moving_var, batch_var)):
-                tf.add_to_collection(tf.GraphKeys.UPDATE_OPS,
-                                     tf.assign_sub(average, (average - value) * rate))
+            rate = tf.constant(1.0 - momentum, dtype)
+            for average, value in ((moving_mean, batch_mean),
+                                   (moving_var, _stored_variance(inputs, batch_var))):
+                step = (average - value) * rate
+                if training is not True:  # not step * 0: a NaN batch would poison the average
+                    step = tf.where(training, step, tf.zeros_like(step))
+                tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, tf.assign_sub(average, step))
         return tf.nn.batch_normalization(inputs, mean, var, beta, gamma, epsilon)
+
+
+def _check_training(layer, training):
+    """`training` as a Python bool or a scalar bool `Tensor`, or a one-line error."""
+    if isinstance(training, (bool, np.bool_)):
+        return bool(training)
+    if not tf.is_tensor(training):
+        raise ConfigError('%s: training must be a Python bool or a scalar bool Tensor, got %r'
+                          % (layer, training))
+    if training.dtype.base_dtype != tf.bool or training.shape.ndims not in (None, 0):
+        raise ConfigError('%s: training must be a scalar bool Tensor, got a %s Tensor of shape %s'
+                          % (layer, training.dtype.base_dtype.name, training.shape))
+    return training
+
+
+def _stored_variance(inputs, batch_var):
+    """The batch variance the moving average takes: unbiased for rank-4 inputs.
+
+    `tf.layers.batch_normalization` uses the fused kernel on `[batch, H, W, C]`
+    inputs, which normalises by the biased variance v but averages
+    v n / (n - 1), n = batch H W (1 when n = 1); other ranks average v. The
+    same here, so moving statistics match that layer's at every rank.
+    """
+    if inputs.shape.ndims != 4:
+        return batch_var
+    n = tf.cast(tf.reduce_prod(tf.shape(inputs)[:-1]), batch_var.dtype)
+    return batch_var * n / tf.maximum(n - 1.0, 1.0)

@@ -53,6 +53,8 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
             raise ConfigError('%s: %s must be a positive integer, got %r' % (layer, what, value))
     if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
         raise ConfigError('%s: epsilon must be a positive number, got %r' % (layer, epsilon))
+    if not inputs.dtype.is_floating:
+        raise ConfigError('%s: inputs must be a float Tensor, got %s' % (layer, inputs.dtype.name))
     rank = inputs.shape.ndims
     if rank is None or rank < batch_dims + 1:
         raise ConfigError('%s: inputs must have rank at least %d (batch_dims=%d plus channels), '
