@@ -1,9 +1,9 @@
 # tfbnn training job, for either stack:
 #   docker build -t tfbnn .                                    # tf1: Python 3.7, TF 1.15.5
 #   docker build --build-arg STACK=tf2 --build-arg BASE_IMAGE=python:3.11-slim -t tfbnn:tf2 .
-# CPU by default. GPU: on tf1 pass a TF 1.15 GPU base, e.g.
-#   --build-arg BASE_IMAGE=tensorflow/tensorflow:1.15.5-gpu-py3 (or NVIDIA's
-#   nvcr.io/nvidia/tensorflow:<yy.mm>-tf1-py3 for newer GPUs);
+# CPU by default. GPU: on tf1 a base with CUDA 10.0, cuDNN 7 and Python 3.7
+#   as python3, and --build-arg TF_PACKAGE='tensorflow-gpu==1.15.5' (the TF
+#   1.15.5 GPU image has Python 3.6, NVIDIA's TF1 images 3.8: both refused);
 # on tf2 add --build-arg TF_PACKAGE='tensorflow[and-cuda]==2.21.0' (CUDA wheels
 # from the package registry; run with --gpus all).
 ARG BASE_IMAGE=python:3.7-slim

@@ -468,6 +468,7 @@ def test_a_uci_run_from_before_the_scaling_record_exports_as_it_was_trained(tmp_
     ('no_ckpt', [], 'no checkpoint in'),
     ('broken_ckpt', [], 'is missing or incomplete'),
     ('index_only', [], 'is missing or incomplete'),
+    ('corrupt_ckpt', [], 'Checksum does not match'),  # the cause, not TF 2.x's preamble
     ('old_format', [], 'has config format 0; this tfbnn'),
     (None, ['--mode', 'bayes'], '--mode must be one of sample, mean'),
     (None, ['--prune-snr', '1.5'], '--prune-snr must be a fraction in [0, 1)'),
@@ -495,6 +496,16 @@ def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
                     open(os.path.join(run_dir, 'model.ckpt-7.index'), 'wb') as dst:
                 dst.write(src.read())
             args = ['--checkpoint', os.path.join(run_dir, 'model.ckpt-7')]
+        if setup == 'corrupt_ckpt':  # index and data, 64 bytes of the data overwritten
+            latest = tf.train.latest_checkpoint(trained)
+            for suffix in ('.index', '.data-00000-of-00001'):
+                with open(latest + suffix, 'rb') as src:
+                    data = bytearray(src.read())
+                if suffix != '.index':
+                    data[100:164] = b'\xff' * 64
+                with open(os.path.join(run_dir, 'model.ckpt-7' + suffix), 'wb') as dst:
+                    dst.write(bytes(data))
+            args = ['--checkpoint', os.path.join(run_dir, 'model.ckpt-7')]
         if setup == 'old_format':
             cfg = json.load(open(os.path.join(run_dir, 'config.json')))
             cfg['config_format'] = 0
@@ -503,3 +514,5 @@ def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
     assert export_main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith('tfbnn-export: error: ') and message in err and err.count('\n') == 1
+    if setup:  # nothing was written, not even the export folder
+        assert not os.path.exists(os.path.join(run_dir, 'export'))

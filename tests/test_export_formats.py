@@ -172,22 +172,50 @@ def test_onnx_without_its_extra_is_one_line(trained, tmp_path, capsys, monkeypat
     assert not out.exists()
 
 
-def test_a_converter_failure_keeps_the_formats_already_written(trained, tmp_path, capsys,  # noqa: F811
-                                                              monkeypatch):
+def test_a_converter_failure_keeps_the_other_formats(trained, tmp_path, capsys,  # noqa: F811
+                                                     monkeypatch):
+    """TFLite refused: the formats before it and ONNX after it (where it can be
+    had) are still written, and the report says which failed."""
     def refuse(*args, **kwargs):
         raise RuntimeError('converter says no\nsecond line')
     monkeypatch.setattr(export_formats.tf.lite.TFLiteConverter, 'from_frozen_graph', refuse)
+    onnx = _has_onnx()
     out = tmp_path / 'exp'
-    assert export_main([trained, '--mode', 'mean', '--format', 'graphdef,savedmodel,tflite',
-                        '--output-dir', str(out)]) == 2
+    assert export_main([trained, '--mode', 'mean', '--format', 'graphdef,savedmodel,tflite'
+                        + (',onnx' if onnx else ''), '--output-dir', str(out)]) == 2
     _one_line_error(capsys, 'TFLite conversion failed: converter says no')
-    assert sorted(os.listdir(str(out))) == ['export_mean.json', 'frozen_mean.pb',
-                                            'saved_model_mean']
+    written = ['graphdef', 'onnx', 'savedmodel'] if onnx else ['graphdef', 'savedmodel']
+    assert sorted(os.listdir(str(out))) == sorted(
+        ['export_mean.json', 'frozen_mean.pb', 'saved_model_mean']
+        + (['frozen_mean.onnx'] if onnx else []))
     report = json.load(open(str(out / 'export_mean.json')))
-    assert sorted(report['files']) == ['graphdef', 'savedmodel']
+    assert sorted(report['files']) == written
+    assert report['failed'] == {'tflite': 'TFLite conversion failed: converter says no'}
     x = tfbnn.data.load_dataset('digits').x_test[:5]
     got = consume(tmp_path, 'opencv', out / 'frozen_mean.pb', x)
     np.testing.assert_allclose(got['mean_probs'][0], reference(trained, x, False), atol=1e-5)
+
+
+def _has_onnx():
+    try:
+        export_formats.check_available(['onnx'], 'mean')
+        return True
+    except ValueError:
+        return False
+
+
+def test_ops_tflite_lacks_are_named_from_the_converter_diagnostics():
+    text = '\n'.join([
+        'W0000 tf_tfl_flatbuffer_helpers.cc:364] Ignored output_format.',
+        'loc(fused["TensorArrayV3:", "model/lstm/rnn/TensorArray"]): error: \'tf.TensorArrayV3\' '
+        'op is neither a custom op nor a flex op',
+        'loc(callsite(fused["RandomUniformInt:", "samples/model/conv1/random_uniform@_body_0"] '
+        'at fused["While:", "samples/LoopCond"])): error: \'tf.RandomUniformInt\' op is neither '
+        'a custom op nor a flex op'])
+    assert export_formats._unsupported_ops(text) == (
+        "tf.RandomUniformInt, tf.TensorArrayV3 (first at model/lstm/rnn/TensorArray) are not "
+        "among TFLite's builtin ops, so this model has no TFLite file; the other formats serve it")
+    assert export_formats._unsupported_ops('Could not translate MLIR to FlatBuffer.') == ''
 
 
 # A runtime without assertions fails on the reshape of the outputs to the input's

@@ -73,3 +73,16 @@ def test_a_graph_without_bayesian_layers_is_refused(sess):
     sess.run(tf.global_variables_initializer())
     with pytest.raises(ValueError, match='no Bayesian kernels'):
         pruning.prune_by_snr(sess, 0.5)
+
+
+def test_tied_ratios_prune_no_more_than_the_fraction_asked(sess):
+    """Every mean 0 (every ratio 0): 10% asked is 10% pruned, not all of them; a
+    smaller fraction later prunes nothing new and the pruned stay pruned."""
+    x = tf.constant(np.ones([2, 10], np.float32))
+    layers.dense(x, 10, kernel_loc_initializer=tf.zeros_initializer(), name='fc')
+    sess.run(tf.global_variables_initializer())
+    pruned, total, threshold = pruning.prune_by_snr(sess, 0.1)
+    assert (pruned, total, threshold) == (10, 100, 0.0)  # floor(0.1 * 99) + 1
+    assert pruning.pruned_fraction(sess) == pytest.approx(0.1)
+    assert pruning.prune_by_snr(sess, 0.05)[0] == 10
+    assert pruning.pruned_fraction(sess) == pytest.approx(0.1)

@@ -6,7 +6,7 @@ them are also `ValueError`s, so library callers can catch the usual type.
 """
 
 __all__ = ['TfbnnError', 'ConfigError', 'DataError', 'CheckpointError', 'ClusterError',
-           'ExportError', 'TrainingDivergedError']
+           'ExportError', 'TrainingDivergedError', 'cause_line']
 
 
 class TfbnnError(ValueError):
@@ -43,3 +43,25 @@ class TrainingDivergedError(TfbnnError):
             'variable was updated by that step; last good checkpoint: %s (try a smaller '
             '--learning-rate)'
             % (step, checkpoint or 'none yet'))
+
+
+# What TensorFlow 2.x puts before the cause in a graph's error message.
+_PREAMBLE = ('Graph execution error:', 'Detected at node', 'File "', 'Node:')
+
+
+def cause_line(err):
+    """The line of a TensorFlow error that says what went wrong.
+
+    TF 1.x puts the cause first; TF 2.x starts with "Graph execution error:",
+    then where the node was defined, then "Node: '...'", then the cause.
+
+    Args:
+      err: an exception.
+
+    Returns:
+      str, one line (the type's name when the message is empty).
+    """
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    causes = [line for line in lines if not line.startswith(_PREAMBLE)
+              and not line.endswith('(most recent call last):')]
+    return (causes or lines or [type(err).__name__])[0]

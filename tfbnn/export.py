@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import export_formats, metrics, models, predictive, priors, pruning, run_config, serving
-from tfbnn.errors import CheckpointError, ConfigError
+from tfbnn.errors import CheckpointError, ConfigError, ExportError, cause_line
 from tfbnn.internal import checkpoint_reader, compat
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import rundir
@@ -181,7 +181,7 @@ def restore(sess, inference, checkpoint):
         inference.saver.restore(sess, checkpoint)
     except (tf.errors.OpError, ValueError) as err:
         raise CheckpointError('checkpoint %s is missing or incomplete: %s'
-                              % (checkpoint, str(err).split('\n')[0]))
+                              % (checkpoint, cause_line(err)))
 
 
 def prune_by_snr(sess, inference, fraction):
@@ -268,8 +268,8 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     Raises:
       ConfigError, CheckpointError: a user's mistake, with one line, before
         anything is written.
-      ExportError: a converter refused the graph; the formats written
-        before it stay, and the report written so far names them.
+      ExportError: a converter refused the graph: every other format is
+        still written, and the report names what was written and what not.
     """
     if (isinstance(prune_snr, bool) or not isinstance(prune_snr, (int, float))
             or not 0.0 <= prune_snr < 1.0):
@@ -281,11 +281,6 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     run = load_run(run_dir, checkpoint)
     inference = build_inference_graph(run, mode, samples, seed)
     output_dir = output_dir or os.path.join(run_dir, 'export')
-    try:
-        os.makedirs(output_dir, exist_ok=True)
-    except OSError as err:
-        raise ConfigError('cannot create the export folder %s: %s'
-                          % (output_dir, err.strerror or err))
     report = dict(checkpoint=run.checkpoint, mode=mode, outputs={}, files={},
                   inputs={'input': 'input:0'}, seed=seed)
     if inference.num_samples is not None:
@@ -307,6 +302,11 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
         log('  output  %-20s %s %s' % (t.name, t.dtype.name, t.shape.as_list()))
     with tf.Session(graph=inference.graph) as sess:
         restore(sess, inference, run.checkpoint)
+        try:  # only now: a checkpoint that cannot be read leaves no folder behind
+            os.makedirs(output_dir, exist_ok=True)
+        except OSError as err:
+            raise ConfigError('cannot create the export folder %s: %s'
+                              % (output_dir, err.strerror or err))
         if prune_snr > 0:
             report.update(_prune_with_report(sess, inference, run, prune_snr, log))
         frozen = freeze(sess, inference)
@@ -320,49 +320,26 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
             export_formats.write_atomically(pb_path, pb)
             report.update(frozen_graph=pb_path, frozen_bytes=len(pb),
                           frozen_gzip_bytes=len(gzip.compress(pb)))
-            _wrote(report, 'graphdef', pb_path, log, '' if not report['random_ops'] else
-                   '; random ops: ' + ', '.join(report['random_ops']))
+            export_formats.record_written(
+                report, 'graphdef', pb_path, log, '' if not report['random_ops'] else
+                '; random ops: ' + ', '.join(report['random_ops']))
         if 'savedmodel' in formats:
             path = os.path.join(output_dir, export_formats.file_name('savedmodel', mode))
             save_saved_model(sess, inference, path)
             report['saved_model'] = path
-            _wrote(report, 'savedmodel', path, log, ' (signatures serving_default%s)' % (
-                ', %s with num_samples' % SIGNATURE_WITH_K if inference.num_samples is not None
-                else ''))
-    inputs = sorted(report['inputs'], key=lambda n: n != 'input')
-    outputs = sorted(report['outputs'])
+            export_formats.record_written(
+                report, 'savedmodel', path, log, ' (signatures serving_default%s)' % (
+                    ', %s with num_samples' % SIGNATURE_WITH_K if inference.num_samples is not None
+                    else ''))
     try:
-        for fmt, write in (('tflite', export_formats.write_tflite),
-                           ('onnx', export_formats.write_onnx)):
-            if fmt in formats:
-                path = os.path.join(output_dir, export_formats.file_name(fmt, mode))
-                write(graphs[fmt], inputs, outputs, path)
-                _wrote(report, fmt, path, log, ' (opset %d)' % export_formats.ONNX_OPSET
-                       if fmt == 'onnx' else ' (TensorFlow %s converter)' % tf.__version__)
-                if fmt == 'tflite' and inference.num_samples is not None:
-                    # TFLite inputs have no default value.
-                    report['files'][fmt]['set_every_call'] = [serving.NUM_SAMPLES]
-                    log('  (TFLite inputs have no defaults: set num_samples on every call)')
+        failed = export_formats.write_converted(
+            graphs, formats, sorted(report['inputs'], key=lambda n: n != 'input'),
+            sorted(report['outputs']), output_dir, report, log)
     finally:
         write_json(report_path, report)
+    if failed:
+        raise ExportError('; '.join(failed))
     return report
-
-
-def _wrote(report, fmt, path, log, note=''):
-    size = _size(path)
-    unchecked = export_formats.unchecked_input(fmt, report['mode'])
-    report['files'][fmt] = dict(path=path, bytes=size, checks_input=not unchecked)
-    log('  wrote %s (%d bytes)%s' % (path, size, note))
-    if unchecked:
-        report['files'][fmt]['unchecked_because'] = unchecked
-        log('  (its input shape is not checked: %s)' % unchecked)
-
-
-def _size(path):
-    if os.path.isdir(path):
-        return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path)
-                   for f in files)
-    return os.path.getsize(path)
 
 
 def _default_k(inference):

@@ -8,7 +8,8 @@ and output names (`input`, `num_samples`, `probs`, ...):
   savedmodel saved_model_<mode>/    TF Serving, TF 2.x `tf.saved_model.load`
   tflite     frozen_<mode>.tflite   the TFLite interpreter (builtin ops only;
                                     the sampled graph's while loop and random
-                                    op need TF 2.x's converter: the tf2 stack)
+                                    op need TF 2.x's converter: the tf2 stack;
+                                    no LSTM, 3D pooling or conv flipout draw)
   onnx       frozen_<mode>.onnx     onnxruntime and other ONNX runtimes, opset
                                     ONNX_OPSET, through tf2onnx (the extra
                                     `pip install .[onnx]`, Python >= 3.10)
@@ -24,7 +25,9 @@ graph that OpenCV reads (it builds a layer for every node and knows neither
 assertions nor shape arithmetic), and a TFLite file written on TF 1.15, whose
 converter fixes the batch at 1 and folds shape arithmetic into constants.
 """
+import contextlib
 import os
+import re
 import sys
 import tempfile
 
@@ -32,9 +35,11 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError, ExportError
 from tfbnn.internal import compat
+from tfbnn.internal.jsonio import write_atomically
 
 __all__ = ['FORMATS', 'DEFAULT_FORMATS', 'ONNX_OPSET', 'parse_formats', 'check_available',
-           'unchecked_input', 'write_tflite', 'write_onnx', 'file_name', 'write_atomically']
+           'unchecked_input', 'write_tflite', 'write_onnx', 'write_converted', 'record_written',
+           'file_name', 'write_atomically']
 
 FORMATS = ('graphdef', 'savedmodel', 'tflite', 'onnx')
 DEFAULT_FORMATS = ('graphdef', 'savedmodel')
@@ -94,21 +99,59 @@ def unchecked_input(fmt, mode):
     return None
 
 
-def write_atomically(path, data):
-    """Writes `data` (bytes, or a function that writes a given path) to `path`
-    under a temporary name, then renames it into place: a failure leaves no
-    partial file and whatever `path` held before."""
-    tmp = path + '.tmp'
-    try:
-        if callable(data):
-            data(tmp)
-        else:
-            with open(tmp, 'wb') as f:
-                f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+def write_converted(graphs, formats, inputs, outputs, output_dir, report, log):
+    """Writes the TFLite and ONNX files of `formats`, each on its own: one
+    its converter refuses is named in `report['failed']` and the log, and the
+    other is still written.
+
+    Args:
+      graphs: format -> the frozen GraphDef to convert.
+      formats: the formats asked for (those not converted here are ignored).
+      inputs, outputs: the graph's input and output names.
+      output_dir: the export folder.
+      report: the export report, updated with what was written.
+      log: callable taking one line.
+
+    Returns:
+      The messages of the formats not written (empty when all were).
+    """
+    failed = []
+    for fmt, write in (('tflite', write_tflite), ('onnx', write_onnx)):
+        if fmt not in formats:
+            continue
+        path = os.path.join(output_dir, file_name(fmt, report['mode']))
+        try:
+            write(graphs[fmt], inputs, outputs, path)
+        except ExportError as err:
+            failed.append(str(err))
+            report.setdefault('failed', {})[fmt] = str(err)
+            log('  %s not written: %s' % (fmt, err))
+            continue
+        record_written(report, fmt, path, log, ' (opset %d)' % ONNX_OPSET if fmt == 'onnx'
+                       else ' (TensorFlow %s converter)' % tf.__version__)
+        optional = [name for name in inputs if name != 'input']  # num_samples
+        if fmt == 'tflite' and optional:  # TFLite inputs have no default value
+            report['files'][fmt]['set_every_call'] = optional
+            log('  (TFLite inputs have no defaults: set %s on every call)' % ', '.join(optional))
+    return failed
+
+
+def record_written(report, fmt, path, log, note=''):
+    """Enters a written file in the export report (path, bytes, input checks) and logs it."""
+    size = _size(path)
+    unchecked = unchecked_input(fmt, report['mode'])
+    report['files'][fmt] = dict(path=path, bytes=size, checks_input=not unchecked)
+    log('  wrote %s (%d bytes)%s' % (path, size, note))
+    if unchecked:
+        report['files'][fmt]['unchecked_because'] = unchecked
+        log('  (its input shape is not checked: %s)' % unchecked)
+
+
+def _size(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path)
+                   for f in files)
+    return os.path.getsize(path)
 
 
 def write_tflite(graph_def, inputs, outputs, path):
@@ -125,10 +168,13 @@ def write_tflite(graph_def, inputs, outputs, path):
         env_path = os.environ.get('PATH', '')
         os.environ['PATH'] = os.path.dirname(sys.executable) + os.pathsep + env_path
         try:
-            converter = tf.lite.TFLiteConverter.from_frozen_graph(pb, list(inputs), list(outputs))
-            data = converter.convert()
+            with _captured_stderr(tmp) as said:
+                converter = tf.lite.TFLiteConverter.from_frozen_graph(pb, list(inputs),
+                                                                      list(outputs))
+                data = converter.convert()
         except Exception as err:  # the converters raise several unrelated types
-            raise ExportError('TFLite conversion failed: %s' % _first_line(err))
+            raise ExportError('TFLite conversion failed: %s' % (
+                _unsupported_ops('\n'.join([str(err)] + said)) or _first_line(err)))
         finally:
             os.environ['PATH'] = env_path
     write_atomically(path, data)
@@ -168,6 +214,43 @@ def _rename(graph, names):
         for attr in node.attribute:
             for sub in ([attr.g] if attr.HasField('g') else []) + list(attr.graphs):
                 _rename(sub, names)
+
+
+@contextlib.contextmanager
+def _captured_stderr(folder):
+    """Sends file descriptor 2 to a file while the block runs (the converter's
+    C++ logs and MLIR diagnostics, dozens of lines); yields a list that holds
+    their lines afterwards."""
+    said = []
+    path = os.path.join(folder, 'stderr.txt')
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, 'wb') as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield said
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+        if os.path.exists(path):
+            with open(path, 'rb') as f:
+                said.extend(f.read().decode('utf-8', 'replace').splitlines())
+
+
+def _unsupported_ops(text):
+    """'ops X, Y (at node N) are not TFLite builtin ops' from a converter's
+    diagnostics, or '' when it names none."""
+    found = re.findall(r'fused\["\w+:", "([^"@]+)[^"]*"\][^\n]*?\'(tf\.\w+)\' op is neither a '
+                       r'custom op nor a flex op', text)
+    if not found:
+        return ''
+    ops = sorted(set(op for _, op in found))
+    return ('%s (first at %s) %s not among TFLite\'s builtin ops, so this model has no TFLite '
+            'file; the other formats serve it'
+            % (', '.join(ops), found[0][0], 'is' if len(ops) == 1 else 'are'))
 
 
 def _first_line(err):

@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from tfbnn.errors import DataError
+from tfbnn.internal.jsonio import write_atomically
 from tfbnn.metrics import auroc
 
 __all__ = ['learning_curves', 'reliability_diagram', 'snr_histograms', 'regression_band',
@@ -49,7 +50,8 @@ def save_figure(fig, path):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     FigureCanvasAgg(fig)  # attaches itself to fig
-    fig.savefig(path, dpi=_DPI, format='png')
+    # A full disk leaves no half image (and whatever was there before).
+    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=_DPI, format='png'))
     return path
 
 

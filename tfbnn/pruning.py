@@ -23,7 +23,8 @@ Mathematical details:
   Blundell et al. (2015), sec. 5.1: rank the weights of every Bayesian kernel
   together by |mu| / sigma and remove the lowest fraction f: one threshold
   t_f, the f-quantile of the ratios over all kernels; a weight with
-  |mu| / sigma <= t_f is pruned.
+  |mu| / sigma <= t_f is pruned (of weights tied at t_f, only as many as
+  keep the count at the fraction asked).
 
 References:
   Blundell, Cornebise, Kavukcuoglu, Wierstra (2015), Weight Uncertainty in
@@ -79,12 +80,26 @@ def prune_by_snr(sess, fraction, scope=None):
     snrs = [signal_to_noise(loc, rho) for loc, rho in values]
     threshold = snr_threshold(snrs, fraction)
     pruned = 0
-    for (loc_var, rho_var), (loc, rho), snr in zip(pairs, values, snrs):
-        mask = snr <= threshold
-        pruned += int(mask.sum())
+    for (loc_var, rho_var), (loc, rho), mask in zip(pairs, values,
+                                                    _lowest(snrs, fraction, threshold)):
+        pruned += int((mask | np.isneginf(rho)).sum())
         _store(sess, loc_var, np.where(mask, 0.0, loc).astype(loc.dtype))
         _store(sess, rho_var, np.where(mask, -np.inf, rho).astype(rho.dtype))
     return pruned, int(sum(s.size for s in snrs)), threshold
+
+
+def _lowest(snrs, fraction, threshold):
+    """Masks of the weights to prune: the k = floor(f (n - 1)) + 1 lowest ratios
+    of all n (none for f = 0): every ratio below t_f, then ratios equal to
+    t_f in order until there are k. Without ties that is every ratio <= t_f;
+    with them (many identical weights) no more than the fraction asked."""
+    flat = np.concatenate([np.ravel(s) for s in snrs])
+    mask = flat < threshold
+    if fraction > 0:
+        k = int(np.floor(fraction * (flat.size - 1))) + 1
+        mask[np.flatnonzero(flat == threshold)[:max(k - int(mask.sum()), 0)]] = True
+    bounds = np.cumsum([s.size for s in snrs])[:-1]
+    return [m.reshape(s.shape) for m, s in zip(np.split(mask, bounds), snrs)]
 
 
 def _store(sess, variable, value):

@@ -60,6 +60,9 @@ def test_resolve_prefers_the_flags_and_is_none_without_a_cluster():
     (tf_config(task={'index': 0}), r'TF_CONFIG: "task" must be an object like'),
     (tf_config(task={'type': 'chief', 'index': 0}),
      r'TF_CONFIG: the task type must be one of ps, worker, got "chief"'),
+    (tf_config(task={'type': ['x']}), r'TF_CONFIG: the task type must be one of ps, worker, '
+                                      r'got \["x"\]'),
+    (tf_config(task={'type': {'a': 1}, 'index': 0}), r'the task type must be one of ps, worker'),
     (tf_config(task={'type': 'worker', 'index': 2}),
      r'TF_CONFIG: the worker task index must be an integer in 0..1 \(the cluster has 2 '
      r'worker task\(s\)\), got 2'),

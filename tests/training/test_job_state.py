@@ -1,9 +1,16 @@
 """The job state shared through the parameter server: kept out of every
-checkpoint, and the watchdog that notices a silent chief."""
+checkpoint, the watchdog that notices a silent chief, and marking the job
+done when the parameter server is gone."""
+import socket
+import subprocess
+import sys
+import time
+
 import pytest
 import tensorflow.compat.v1 as tf
 
-from tfbnn.training import job_state
+from tfbnn import run_config
+from tfbnn.training import job_state, worker
 
 
 def test_job_state_is_in_no_collection_and_no_saver(sess):
@@ -30,3 +37,55 @@ def test_watchdog_gives_up_only_after_the_heartbeat_stalls():
     assert dog.stalled(1) and dog.quiet_seconds() == 10.0
     with pytest.raises(ValueError, match=r'give_up_seconds must be positive, got 0'):
         job_state.Watchdog(0)
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(('127.0.0.1', 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def test_mark_done_gives_up_when_the_parameter_server_is_gone():
+    """Making a remote session waits for a dead ps forever; the chief must not."""
+    ps_port, worker_port = _free_ports(2)
+    spec = {'ps': ['127.0.0.1:%d' % ps_port], 'worker': ['127.0.0.1:%d' % worker_port]}
+    ps = subprocess.Popen([sys.executable, '-c', 'import tensorflow.compat.v1 as tf; '
+                           'tf.train.Server(%r, "ps", 0).join()' % spec])
+    try:
+        server = tf.train.Server(spec, 'worker', 0)
+        graph = tf.Graph()
+        with graph.as_default(), tf.device('/job:ps/task:0'):
+            state = job_state.job_state()
+        config = tf.ConfigProto(device_filters=['/job:ps', '/job:worker/task:0'])
+        with tf.Session(server.target, graph=graph, config=config) as sess:
+            sess.run(state.init_op)
+        assert worker.mark_done(server.target, graph, state.mark_done, config, seconds=60)
+        with tf.Session(server.target, graph=graph, config=config) as sess:
+            assert sess.run(state.done)
+    finally:
+        ps.kill()
+        ps.wait()
+    start = time.time()
+    assert not worker.mark_done(server.target, graph, state.mark_done, config, seconds=2)
+    assert time.time() - start < 10
+
+
+def test_job_flags_hold_the_chief_flags_and_name_what_a_worker_changed(sess):
+    chief = run_config.validate({'seed': 5, 'kl_scheme': 'per_example'})
+    worker_config = run_config.validate({'seed': 6, 'kl_scheme': 'blundell', 'batch_size': 4,
+                                         'data_dir': '/elsewhere', 'output_dir': '/other',
+                                         'threads': 1})
+    state = job_state.job_state(job_state.shared_flags(chief))
+    sess.run(state.init_op)
+    stored = sess.run(state.flags)
+    assert job_state.differing_flags(stored, job_state.shared_flags(chief)) == ''
+    assert job_state.differing_flags(stored, job_state.shared_flags(worker_config)) == (
+        '--batch-size 128 (this task: 4), --kl-scheme "per_example" (this task: "blundell"), '
+        '--seed 5 (this task: 6)')
+    assert {'seed', 'batch_size', 'kl_scheme', 'learning_rate', 'sync_replicas',
+            'epochs'} <= set(job_state.SHARED_KEYS)
+    assert not {'data_dir', 'output_dir', 'threads', 'eval_samples'} & set(job_state.SHARED_KEYS)

@@ -92,3 +92,18 @@ def test_a_launch_from_an_installed_copy_trains(tmp_path):
     with open(os.path.join(out, 'metrics.json')) as f:
         metrics = json.load(f)
     assert metrics['workers'] == 1 and metrics['completed'] and metrics['steps'] == 6
+
+
+def test_a_refused_configuration_gets_no_resume_hint(tmp_path):
+    """The chief's status 2 is a refused configuration: --resume would be refused again."""
+    script = tmp_path / 'task.py'
+    script.write_text(u'import json, os, sys, time\n'
+                      u'task = json.loads(os.environ["TF_CONFIG"])["task"]\n'
+                      u'time.sleep(60) if task["type"] == "ps" else sys.exit(2)\n')
+    lines = []
+    cluster = LocalCluster(1, ['--output-dir', str(tmp_path / 'run')], python=sys.executable,
+                           script=str(script))
+    cluster.say = lambda line, task='launch': lines.append(line)
+    assert cluster.run(timeout=60) == 2
+    assert lines[-1] == ('error: the chief (worker0) exited with status 2; stopped every task; '
+                         'nothing to resume: mend what its error line says'), lines

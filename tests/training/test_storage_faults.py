@@ -1,12 +1,19 @@
-"""Storage faults: a full disk while a checkpoint is written, and a damaged
-latest checkpoint on --resume. One line and exit 2, or the run goes on from
-the newest intact checkpoint; finished work is never lost."""
+"""Storage faults: a full disk while a checkpoint, a plot or a record is
+written, and a damaged latest checkpoint on --resume. One line and exit 2, or
+the run goes on from the newest intact checkpoint; finished work is never
+lost. And SIGTERM outside the loop (a container's `docker stop`)."""
+import errno
 import glob
 import os
+import signal
+import time
 
+import pytest
 import tensorflow.compat.v1 as tf
+from matplotlib.figure import Figure
 
 from tests.training.test_train_job import QUICK, read, run
+from tfbnn.cli import train as train_cli
 
 NO_SPACE = 'No space left on device'
 
@@ -65,3 +72,45 @@ def test_resume_with_every_checkpoint_damaged_is_one_line(tmp_path, capsys):
     assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err
     assert 'cannot restore %s' % os.path.join(out, 'model.ckpt-24') in err
     assert 'no older checkpoint restores either' in err
+
+
+def test_a_full_disk_after_training_is_one_line_and_leaves_no_half_image(
+        tmp_path, capsys, monkeypatch):
+    """Plots and records after the loop: the same one line, no partial file, and
+    --resume (which finds the run trained) writes them."""
+    real_savefig = Figure.savefig
+
+    def savefig(self, path, *args, **kwargs):
+        with open(path, 'wb') as f:
+            f.write(b'\x89PNG half')
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+    monkeypatch.setattr(Figure, 'savefig', savefig)
+    code, out = run(tmp_path, *QUICK)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err, err
+    assert NO_SPACE in err and 'the checkpoints already saved are intact: free space, then run ' \
+                               'the same command with --resume' in err
+    assert not glob.glob(os.path.join(out, '*.png*'))
+    monkeypatch.setattr(Figure, 'savefig', real_savefig)
+    code, out = run(tmp_path, *(QUICK + ['--resume']))
+    assert code == 0 and read(out, 'metrics.json')['resumed_from_step'] == 24
+    assert os.path.getsize(os.path.join(out, 'reliability.png')) > 1000
+
+
+def test_another_os_error_keeps_its_traceback(tmp_path, monkeypatch):
+    def savefig(self, path, *args, **kwargs):
+        raise OSError(errno.EIO, os.strerror(errno.EIO), path)
+    monkeypatch.setattr(Figure, 'savefig', savefig)
+    with pytest.raises(OSError, match='Input/output error'):
+        run(tmp_path, *QUICK)
+
+
+def test_sigterm_outside_the_loop_interrupts_as_ctrl_c():
+    """As PID 1 of a container a default SIGTERM is ignored: tfbnn-train handles it."""
+    previous = train_cli._sigterm_interrupts()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

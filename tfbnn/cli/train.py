@@ -8,7 +8,9 @@ a bug.
 """
 import argparse
 import dataclasses
+import signal
 import sys
+import threading
 
 __all__ = ['build_parser', 'main']
 
@@ -110,12 +112,14 @@ def main(argv=None):
     script_setup()
     options = vars(args)
     cluster_flags = [options.pop(k) for k in ('cluster', 'job_name', 'task_index')]
+    previous = None
     try:
         from tfbnn import run_config
         from tfbnn.training import cluster as cluster_lib
         cluster = cluster_lib.resolve(*cluster_flags, log=print)
         config = run_config.RunConfig.from_dict(options)
         if cluster is None:
+            previous = _sigterm_interrupts()
             train(config)
         else:
             from tfbnn.training.distributed import run_task
@@ -129,11 +133,39 @@ def main(argv=None):
     except Interrupted as err:
         sys.stderr.write('tfbnn-train: %s\n' % err)
         return EXIT_INTERRUPTED
+    except OSError as err:  # a record, plot or export after the loop: a full disk, say
+        from tfbnn.training.checkpoints import storage_remedy
+        remedy = storage_remedy(err)
+        if remedy is None:
+            raise
+        sys.stderr.write('tfbnn-train: error: %s: %s; the checkpoints already saved are '
+                         'intact: %s, then run the same command with --resume\n'
+                         % (err.filename or 'a file', err.strerror or err, remedy))
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:  # before the loop (loading) or after it (evaluation)
         sys.stderr.write('tfbnn-train: interrupted outside the training loop; the checkpoints '
                          'already saved are intact\n')
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _sigterm_interrupts():
+    """SIGTERM outside the training loop (loading, evaluation) interrupts a
+    single process as Ctrl-C does (the loop has its own handler). As PID 1 of
+    a container (`docker stop`) the default action would be ignored until the
+    SIGKILL. Not for cluster tasks: a parameter server blocks in C++ for
+    good, where a Python handler never runs. Returns the handler it
+    replaced, or None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt()
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 if __name__ == '__main__':

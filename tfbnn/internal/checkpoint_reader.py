@@ -1,7 +1,7 @@
 """Opening a checkpoint for reading, with a one-line error."""
 import tensorflow.compat.v1 as tf
 
-from tfbnn.errors import CheckpointError
+from tfbnn.errors import CheckpointError, cause_line
 
 __all__ = []
 
@@ -12,4 +12,4 @@ def reader(checkpoint, owner=''):
         return tf.train.NewCheckpointReader(checkpoint)
     except (tf.errors.OpError, ValueError) as err:
         raise CheckpointError('%scannot read checkpoint %s: %s'
-                              % (owner, checkpoint, str(err).split('\n')[0]))
+                              % (owner, checkpoint, cause_line(err)))

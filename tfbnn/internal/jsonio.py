@@ -1,10 +1,11 @@
-"""The JSON files of a run directory, written so a kill never leaves half a file."""
+"""The files of a run directory (JSON records, images, exports), written so a kill or a full
+disk never leaves half a file."""
 import json
 import os
 
 from tfbnn.errors import CheckpointError
 
-__all__ = ['dumps', 'write_json', 'read_json']
+__all__ = ['dumps', 'write_json', 'read_json', 'write_atomically']
 
 
 def _is_scalar(value):
@@ -27,11 +28,25 @@ def dumps(obj, indent=''):
 
 def write_json(path, obj):
     """Writes JSON (`dumps`) through a temporary file and a rename: never half a file."""
-    tmp = path + '.tmp'
     text = dumps(obj)  # before opening: an object JSON cannot hold leaves no file behind
-    with open(tmp, 'w') as f:
-        f.write(text + '\n')
-    os.replace(tmp, path)
+    write_atomically(path, (text + '\n').encode('utf-8'))
+
+
+def write_atomically(path, data):
+    """Writes `data` (bytes, or a function that writes a given path) to `path`
+    under a temporary name, then renames it into place: a failure leaves no
+    partial file and whatever `path` held before."""
+    tmp = path + '.tmp'
+    try:
+        if callable(data):
+            data(tmp)
+        else:
+            with open(tmp, 'wb') as f:
+                f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def read_json(path, default=None):

@@ -22,11 +22,12 @@ import shutil
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn.errors import CheckpointError
+from tfbnn.errors import CheckpointError, cause_line
 from tfbnn.training import rundir
 
-__all__ = ['save_checkpoint', 'storage_faults_as_error', 'write_error', 'remove_leftovers',
-           'restore_checkpoint', 'restore_intact', 'NO_SPACE', 'STORAGE_FAULTS']
+__all__ = ['save_checkpoint', 'storage_faults_as_error', 'storage_remedy', 'write_error',
+           'remove_leftovers', 'restore_checkpoint', 'restore_intact', 'NO_SPACE',
+           'STORAGE_FAULTS']
 
 NO_SPACE = 'No space left on device'  # a full disk, as the OS says it
 # The storage faults as the OS words them (strerror of ENOSPC, EDQUOT, EROFS,
@@ -45,10 +46,6 @@ _RESTORE_ERRORS = (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.O
 _TEMPORARY = re.compile(r'\.tempstate\d*$|\.tmp[0-9a-f]*$|_temp_[0-9a-f]+$')
 
 
-def _first_line(err):
-    return str(err).strip().split('\n')[0]
-
-
 def write_error(folder, err, last_good, step=None):
     """The one-line `CheckpointError` of a checkpoint write that failed.
 
@@ -61,8 +58,8 @@ def write_error(folder, err, last_good, step=None):
     Returns:
       `CheckpointError` (to raise).
     """
-    reason = _first_line(getattr(err, 'message', None) or err)
-    remedy = _remedy(err) or 'fix the cause'
+    reason = cause_line(getattr(err, 'message', None) or err)
+    remedy = storage_remedy(err) or 'fix the cause'
     return CheckpointError('cannot write %s in %s: %s; the last complete checkpoint (%s) is '
                            'intact: %s, then --resume'
                            % ('the checkpoint of step %d' % step if step is not None
@@ -70,7 +67,7 @@ def write_error(folder, err, last_good, step=None):
                               remedy))
 
 
-def _remedy(err):
+def storage_remedy(err):
     """What to do about a storage fault `STORAGE_FAULTS` names; None for another error."""
     text = str(err)
     for words, remedy in STORAGE_FAULTS:
@@ -168,7 +165,7 @@ def storage_faults_as_error(folder):
         yield
     except (tf.errors.ResourceExhaustedError, tf.errors.UnknownError,
             tf.errors.PermissionDeniedError, tf.errors.FailedPreconditionError, OSError) as err:
-        if _remedy(err) is None:
+        if storage_remedy(err) is None:
             raise
         remove_leftovers(folder)
         raise write_error(folder, err, rundir.latest_checkpoint(folder))
@@ -183,7 +180,7 @@ def restore_checkpoint(sess, saver, checkpoint):
     try:
         saver.restore(sess, checkpoint)
     except _RESTORE_ERRORS as err:
-        raise CheckpointError('cannot restore %s: %s' % (checkpoint, _first_line(err)))
+        raise CheckpointError('cannot restore %s: %s' % (checkpoint, cause_line(err)))
 
 
 def restore_intact(sess, saver, checkpoint, folder, log):
@@ -208,7 +205,7 @@ def restore_intact(sess, saver, checkpoint, folder, log):
         try:
             saver.restore(sess, path)
         except _RESTORE_ERRORS as err:
-            damaged.append((path, _first_line(err)))
+            damaged.append((path, cause_line(err)))
             continue
         if damaged:
             log('tfbnn: skipped damaged checkpoint(s) %s; resuming from %s'

@@ -132,6 +132,9 @@ def parse_tf_config(text):
     if not isinstance(task, dict) or 'type' not in task:
         raise ConfigError('TF_CONFIG: "task" must be an object like {"type": "worker", '
                           '"index": 0}, got %s' % json.dumps(task))
+    if not isinstance(task['type'], str) or task['type'] not in JOBS:
+        raise ConfigError('TF_CONFIG: the task type must be one of ps, worker, got %s'
+                          % json.dumps(task['type']))
     if 'index' not in task and len(cluster.get(task['type'], ())) > 1:
         raise ConfigError('TF_CONFIG: "task" needs an "index" when the job %s has %d tasks, '
                           'got %s' % (json.dumps(task['type']), len(cluster[task['type']]),

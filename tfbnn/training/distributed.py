@@ -76,9 +76,15 @@ class _JobEndHook(tf.train.SessionRunHook):
         self._mark_done, self._release_op = mark_done_op, release_op
 
     def end(self, session):
-        session.run(self._mark_done)
-        if self._release_op is not None:
-            session.run(self._release_op)
+        # Bounded, and best effort: with the parameter server gone the run is
+        # over anyway, and the chief must still evaluate its last checkpoint.
+        options = tf.RunOptions(timeout_in_ms=POLL_MS)
+        try:
+            session.run(self._mark_done, options=options)
+            if self._release_op is not None:
+                session.run(self._release_op, options=options)
+        except tf.errors.OpError:
+            pass
 
 
 _WorkerGraph = collections.namedtuple('_WorkerGraph', [
@@ -187,7 +193,8 @@ def _train_worker(config, cluster, spec, stream):
             if not cluster.is_chief:
                 give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
                 return run_non_chief(session, parts.train, parts.state, parts.done_after_step,
-                                     parts.wait_op, cluster, log, job_state_lib.Watchdog(give_up))
+                                     parts.wait_op, cluster, log, job_state_lib.Watchdog(give_up),
+                                     job_state_lib.shared_flags(config))
             restored = rundir.checkpoint_step(checkpoint)
             try:
                 return run_chief(session, parts.train, parts.state, config, cluster, dataset, ood,
@@ -210,7 +217,7 @@ def _build(config, dataset, model, device, cluster, spec):
             g = graph_lib.build_train_graph(
                 config, dataset, model, device,
                 graph_lib.Replica(workers, w, sync, worker_device + '/cpu:0'))
-            state = job_state_lib.job_state()
+            state = job_state_lib.job_state(job_state_lib.shared_flags(config))
             # The data variables are filled by _FeedDataHook; everything else
             # local (the permutation cache, SyncReplicas' local step) by init;
             # the job state by the chief, before the others may start.

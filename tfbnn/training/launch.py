@@ -242,8 +242,12 @@ class LocalCluster(object):
             return 0
         if chief is not None:
             self.stop()
+            # Status 2 is a refused configuration (its line is above): the
+            # same command with --resume would be refused again.
+            hint = ('nothing to resume: mend what its error line says' if chief == 2
+                    else self._resume_hint())
             self.say('error: the chief (worker0) exited with status %d; stopped every task; %s'
-                     % (chief, self._resume_hint()))
+                     % (chief, hint))
             return chief if chief > 0 else 1
         for name, proc in sorted(self.procs.items()):
             code = proc.poll()

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
-from tfbnn.errors import CheckpointError
+from tfbnn.errors import CheckpointError, cause_line
 from tfbnn.internal.jsonio import read_json
 
 __all__ = ['RunLog', 'claim', 'set_aside', 'prepare', 'dataset_record', 'latest_checkpoint',
@@ -77,7 +77,7 @@ def latest_checkpoint(folder):
         return tf.train.latest_checkpoint(folder)
     except (tf.errors.OpError, ValueError) as err:
         raise CheckpointError('cannot read the checkpoint state in %s: %s'
-                              % (folder, str(err).split('\n')[0]))
+                              % (folder, cause_line(err)))
 
 
 def chosen_checkpoint(run_dir, which='best'):

@@ -5,21 +5,26 @@ the chief has shown no sign of life for too long (`tfbnn.training.job_state`).
 Also what every worker's session needs: the global step read without the
 hooks, and marking the job done in a session of its own.
 """
+import threading
 import time
 
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ClusterError
-from tfbnn.training import lifecycle
+from tfbnn.training import job_state, lifecycle
 
 __all__ = ['run_non_chief', 'global_step', 'mark_done', 'give_up_message',
-           'WORKER_STEP_TIMEOUT_MS', 'POLL_MS', 'GIVE_UP_ENV']
+           'WORKER_STEP_TIMEOUT_MS', 'POLL_MS', 'MARK_DONE_SECONDS', 'GIVE_UP_ENV']
 
 # A non-chief worker blocked this long in one step (a slow or restarting
 # worker, or the chief has stopped) stops sending gradients and only waits
 # for the next update, checking every POLL_MS whether the job is over.
 WORKER_STEP_TIMEOUT_MS = 30000
 POLL_MS = 5000
+# How long marking the job done may take before the chief leaves without it.
+# A remote session is made at its first run, and that waits for the parameter
+# server without end (no RunOptions or ConfigProto timeout bounds it).
+MARK_DONE_SECONDS = 20.0
 # Seconds without a sign of the chief before a worker gives up (default
 # `job_state.GIVE_UP_SECONDS`); an environment variable, for tests.
 GIVE_UP_ENV = 'TFBNN_WORKER_GIVE_UP_SECONDS'
@@ -30,20 +35,39 @@ def global_step(sess, g):
     return int(sess.run_step_fn(lambda step_context: step_context.session.run(g.global_step)))
 
 
-def mark_done(target, graph, mark_done_op, sess_config):
+def mark_done(target, graph, mark_done_op, sess_config, seconds=MARK_DONE_SECONDS):
     """Sets job_done in a session of its own (the chief's may be broken); best effort.
+
+    Runs in a daemon thread, given up after `seconds`: when the parameter
+    server is gone, making the session would wait for it forever, and the
+    chief would never exit (nor would a restart be noticed). The workers then
+    stop by their watchdog.
 
     Args:
       target: the worker's server target.
       graph: the graph holding `mark_done_op`.
       mark_done_op: `JobState.mark_done`.
       sess_config: the worker's `tf.ConfigProto`.
+      seconds: how long to wait for it.
+
+    Returns:
+      True when job_done was set, False when it was given up.
     """
-    try:
-        with tf.Session(target, graph=graph, config=sess_config) as sess:
-            sess.run(mark_done_op, options=tf.RunOptions(timeout_in_ms=POLL_MS))
-    except tf.errors.OpError:
-        pass  # the parameter server is gone: so are the workers' variables
+    done = []
+
+    def run():
+        try:
+            with tf.Session(target, graph=graph, config=sess_config) as sess:
+                sess.run(mark_done_op, options=tf.RunOptions(timeout_in_ms=POLL_MS))
+            done.append(True)
+        except tf.errors.OpError:
+            pass  # the parameter server is gone: so are the workers' variables
+
+    thread = threading.Thread(target=run, name='tfbnn-mark-done')
+    thread.daemon = True
+    thread.start()
+    thread.join(seconds)
+    return bool(done)
 
 
 def give_up_message(cluster, watchdog, step):
@@ -53,7 +77,8 @@ def give_up_message(cluster, watchdog, step):
             % (cluster.task_name, cluster.cluster['worker'][0], watchdog.quiet_seconds(), step))
 
 
-def run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, watchdog):
+def run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, watchdog,
+                  flags='{}'):
     """A worker's loop: steps until the last global step or until the chief marks the job done.
 
     A step that times out (synchronous: the gradient is sent, the update
@@ -72,12 +97,15 @@ def run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, wat
       cluster: `ClusterConfig`.
       log: callable taking one line.
       watchdog: `job_state.Watchdog`.
+      flags: this worker's `job_state.shared_flags`, checked against the
+        chief's before the first step.
 
     Returns:
       None.
 
     Raises:
-      ClusterError: no sign of the chief for too long.
+      ClusterError: flags that differ from the chief's; no sign of the chief
+        for too long.
       TrainingDivergedError: the loss became NaN or infinite.
     """
     step_options = tf.RunOptions(timeout_in_ms=WORKER_STEP_TIMEOUT_MS)
@@ -96,6 +124,11 @@ def run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, wat
                 raise ClusterError(give_up_message(cluster, watchdog, step))
             return False
 
+        differ = job_state.differing_flags(raw(state.flags), flags)
+        if differ:
+            raise ClusterError('%s: started with other flags than the chief: %s; start every '
+                               'task of a job with the same training flags'
+                               % (cluster.task_name, differ))
         while not sess.should_stop():
             try:
                 done = lifecycle.run_step(sess, done_after_step,
