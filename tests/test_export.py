@@ -516,3 +516,37 @@ def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
     assert err.startswith('tfbnn-export: error: ') and message in err and err.count('\n') == 1
     if setup:  # nothing was written, not even the export folder
         assert not os.path.exists(os.path.join(run_dir, 'export'))
+
+
+def test_a_checkpoint_rotated_away_while_read_exports_the_newest(trained, tmp_path,
+                                                                 monkeypatch):
+    """A run still training deletes its old checkpoints (--keep-checkpoints): the
+    export follows the newest instead of failing, and says so."""
+    import shutil
+    run_dir = str(tmp_path / 'live')
+    shutil.copytree(trained, run_dir)
+    os.remove(os.path.join(run_dir, 'metrics.json'))
+    old = tf.train.latest_checkpoint(run_dir)
+    newer = os.path.join(run_dir, 'model.ckpt-999')
+    real_reader = export.checkpoint_reader.reader
+
+    def rotating_reader(path, *args):
+        if path == old:  # the trainer saves step 999 and deletes this one meanwhile
+            for suffix in ('.index', '.data-00000-of-00001'):
+                shutil.copy(old + suffix, newer + suffix)
+            tf.train.update_checkpoint_state(run_dir, newer)
+            raise export.CheckpointError('cannot read checkpoint %s: not found' % path)
+        return real_reader(path, *args)
+    monkeypatch.setattr(export.checkpoint_reader, 'reader', rotating_reader)
+    lines = []
+    report = export.export_run(run_dir, str(tmp_path / 'exp'), mode='mean', log=lines.append)
+    assert report['checkpoint'] == newer
+    assert '  (%s was deleted while it was read: the run is still training; exporting %s)' % (
+        old, newer) in lines
+    assert '  (the run has no metrics.json yet: this is the checkpoint of an unfinished run)' \
+        in lines
+    # With --checkpoint named, nothing is followed: the one line stays.
+    monkeypatch.setattr(export.checkpoint_reader, 'reader', rotating_reader)
+    with pytest.raises(export.CheckpointError, match='not found'):
+        export.export_run(run_dir, str(tmp_path / 'exp2'), mode='mean', checkpoint=old,
+                          log=lines.append)

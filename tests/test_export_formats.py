@@ -214,7 +214,8 @@ def test_ops_tflite_lacks_are_named_from_the_converter_diagnostics():
         'a custom op nor a flex op'])
     assert export_formats._unsupported_ops(text) == (
         "tf.RandomUniformInt, tf.TensorArrayV3 (first at model/lstm/rnn/TensorArray) are not "
-        "among TFLite's builtin ops, so this model has no TFLite file; the other formats serve it")
+        "among TFLite's builtin ops, so this model has no TFLite file; graphdef, savedmodel and "
+        "onnx serve it")
     assert export_formats._unsupported_ops('Could not translate MLIR to FlatBuffer.') == ''
 
 

@@ -86,3 +86,20 @@ def test_tied_ratios_prune_no_more_than_the_fraction_asked(sess):
     assert pruning.pruned_fraction(sess) == pytest.approx(0.1)
     assert pruning.prune_by_snr(sess, 0.05)[0] == 10
     assert pruning.pruned_fraction(sess) == pytest.approx(0.1)
+
+
+def test_ties_take_the_weights_pruned_before_first(sess):
+    """Means 0 and weights pruned earlier tie at ratio 0: the earlier ones count first."""
+    x = tf.constant(np.ones([2, 4], np.float32))
+    layers.dense(x, 5, use_bias=False, name='fc')
+    loc, rho = diagnostics.kernel_posteriors()['fc']
+    sess.run(tf.global_variables_initializer())
+    values = np.linspace(1.0, 2.0, 20).reshape(4, 5)
+    values.flat[:10] = 0.0  # 5 means exactly 0, then 5 pruned before
+    rhos = np.full([4, 5], -3.0)
+    rhos.flat[5:10] = -np.inf
+    loc.load(values, sess)
+    rho.load(rhos, sess)
+    pruned, total, _ = pruning.prune_by_snr(sess, 0.25)  # k = floor(0.25 * 19) + 1 = 5
+    assert (pruned, total) == (5, 20)
+    assert pruning.pruned_fraction(sess) == pytest.approx(0.25)

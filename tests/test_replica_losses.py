@@ -130,3 +130,11 @@ def test_replica_elbo_refuses_eager_mode(monkeypatch):
     with pytest.raises(ConfigError, match=r'tfbnn\.replica_losses\.replica_elbo builds a graph '
                                           r'but TensorFlow .* is executing eagerly'):
         replica_losses.replica_elbo(nll, 10, 4, 2, count)
+
+
+def test_a_sample_axis_as_long_as_the_global_batch_is_a_sample_axis(sess):
+    """K = G = W B samples of a replica's B examples: [8, 4] is [num_samples, batch]."""
+    terms = replica_losses.replica_elbo(tf.ones([8, 4]), 100, 8, 2, tf.constant(8))
+    assert sess.run(terms.nll_term) == pytest.approx(2 * 4 / 8.0)  # W sum(mean_k nll) / G
+    with pytest.raises(ConfigError, match=r'has the batch size \(4\) in front'):
+        replica_losses.replica_elbo(tf.ones([4, 50]), 100, 8, 2, tf.constant(8))

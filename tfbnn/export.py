@@ -184,6 +184,28 @@ def restore(sess, inference, checkpoint):
                               % (checkpoint, cause_line(err)))
 
 
+def _restore_newest(sess, inference, run, follow, log, attempts=3):
+    """Restores `run.checkpoint`; when `follow` (no --checkpoint given) and it
+    was deleted while read, as a run still training rotates its checkpoints
+    (--keep-checkpoints), the newest one instead. Returns the one restored."""
+    checkpoint = run.checkpoint
+    for attempt in range(attempts):
+        try:
+            restore(sess, inference, checkpoint)
+            break
+        except CheckpointError:
+            newer = rundir.latest_checkpoint(run.directory) if follow else None
+            if attempt == attempts - 1 or newer in (None, checkpoint):
+                raise
+            log('  (%s was deleted while it was read: the run is still training; exporting %s)'
+                % (checkpoint, newer))
+            checkpoint = newer
+    if not os.path.exists(os.path.join(run.directory, rundir.METRICS)):
+        log('  (the run has no %s yet: this is the checkpoint of an unfinished run)'
+            % rundir.METRICS)
+    return checkpoint
+
+
 def prune_by_snr(sess, inference, fraction):
     """`tfbnn.pruning.prune_by_snr` in the inference graph: mu = 0 and
     sigma = 0 (rho = -inf) for the lowest fraction of |mu| / sigma.
@@ -301,7 +323,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     for name, t in sorted(inference.outputs.items()):
         log('  output  %-20s %s %s' % (t.name, t.dtype.name, t.shape.as_list()))
     with tf.Session(graph=inference.graph) as sess:
-        restore(sess, inference, run.checkpoint)
+        report['checkpoint'] = _restore_newest(sess, inference, run, checkpoint is None, log)
         try:  # only now: a checkpoint that cannot be read leaves no folder behind
             os.makedirs(output_dir, exist_ok=True)
         except OSError as err:

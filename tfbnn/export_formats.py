@@ -167,8 +167,9 @@ def write_tflite(graph_def, inputs, outputs, path):
         # TF 1.15's converter runs the toco_from_protos program beside python.
         env_path = os.environ.get('PATH', '')
         os.environ['PATH'] = os.path.dirname(sys.executable) + os.pathsep + env_path
+        said = []
         try:
-            with _captured_stderr(tmp) as said:
+            with _captured_stderr(tmp, said):
                 converter = tf.lite.TFLiteConverter.from_frozen_graph(pb, list(inputs),
                                                                       list(outputs))
                 data = converter.convert()
@@ -217,21 +218,26 @@ def _rename(graph, names):
 
 
 @contextlib.contextmanager
-def _captured_stderr(folder):
+def _captured_stderr(folder, said):
     """Sends file descriptor 2 to a file while the block runs (the converter's
-    C++ logs and MLIR diagnostics, dozens of lines); yields a list that holds
-    their lines afterwards."""
-    said = []
+    C++ logs and MLIR diagnostics, dozens of lines) and appends their lines to
+    the list `said` afterwards. Captures nothing when fd 2 is closed."""
     path = os.path.join(folder, 'stderr.txt')
-    sys.stderr.flush()
-    saved = os.dup(2)
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 to redirect
+        yield
+        return
     try:
         with open(path, 'wb') as sink:
             os.dup2(sink.fileno(), 2)
             try:
-                yield said
+                yield
             finally:
-                sys.stderr.flush()
+                if sys.stderr is not None:
+                    sys.stderr.flush()
                 os.dup2(saved, 2)
     finally:
         os.close(saved)
@@ -249,7 +255,7 @@ def _unsupported_ops(text):
         return ''
     ops = sorted(set(op for _, op in found))
     return ('%s (first at %s) %s not among TFLite\'s builtin ops, so this model has no TFLite '
-            'file; the other formats serve it'
+            'file; graphdef, savedmodel and onnx serve it'
             % (', '.join(ops), found[0][0], 'is' if len(ops) == 1 else 'are'))
 
 

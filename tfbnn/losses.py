@@ -196,7 +196,8 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
         (a mean over them weakens the likelihood against the KL by the
         number of positions). A rank-2 NLL whose first axis has no static
         size, or whose first axis is `batch_size` and second is not, is
-        refused as a per-position NLL.
+        refused as a per-position NLL (so is `[num_samples, batch]` whose
+        number of samples equals `batch_size` while its static batch does not).
       num_examples: positive Python int N, the training-set size.
       batch_size: positive Python int B, the nominal minibatch size. Needed
         for 'per_batch' and 'blundell'; taken from `nll`'s static shape when
@@ -226,7 +227,7 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
 
 
 def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_weight,
-                   warmup_steps, step, scope, collection, name, values=()):
+                   warmup_steps, step, scope, collection, name, values=(), nll_batch=None):
     """Checks `nll` and builds `Elbo(nll_term_fn(nll) + kl_coefficient * KL)`.
 
     The one place that checks the NLL and assembles an `Elbo`, for `elbo` and
@@ -246,6 +247,9 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
       scope, collection: the KL collection filter.
       name: op name.
       values: further `Tensor`s the ops depend on, for the name scope.
+      nll_batch: the nominal batch size of `nll` itself, when it is not
+        `batch_size` (a replica's share of the global batch), for the check
+        of a rank-2 `nll`; None: `batch_size`.
 
     Returns:
       An `Elbo`.
@@ -263,7 +267,7 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
                           'per example; sum any per-pixel terms first), got shape %s'
                           % (owner, nll.shape))
     if nll.shape.ndims == 2:
-        _check_sample_axis(owner, nll.shape, batch_size)
+        _check_sample_axis(owner, nll.shape, batch_size if nll_batch is None else nll_batch)
     if scheme != 'per_example' and batch_size is None:
         batch_size = tf.dimension_value(nll.shape[-1])
     with tf.name_scope(name, owner, [nll] + list(values)):

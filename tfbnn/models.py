@@ -141,7 +141,8 @@ def _fold(x, num_samples, fn):
 
 def _normalise(h, spec, training, num_samples, name):
     if spec.norm == 'batch':
-        return layers.batch_normalization(h, training=training, name=name)
+        return layers.batch_normalization(h, training=training, name=name,
+                                          batch_dims=1 if num_samples is None else 2)
     if spec.norm == 'group':
         channels = tf.dimension_value(h.shape[-1])
         groups = math.gcd(channels, 8)

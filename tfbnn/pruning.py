@@ -70,7 +70,8 @@ def prune_by_snr(sess, fraction, scope=None):
       scope: optional variable-scope prefix of the layers to consider.
 
     Returns:
-      (number of weights pruned, number of kernel weights, threshold t_f).
+      (number of kernel weights pruned after the call, those pruned before
+      included; number of kernel weights; threshold t_f).
 
     Raises:
       ValueError: fraction outside [0, 1), or no Bayesian kernels.
@@ -80,24 +81,29 @@ def prune_by_snr(sess, fraction, scope=None):
     snrs = [signal_to_noise(loc, rho) for loc, rho in values]
     threshold = snr_threshold(snrs, fraction)
     pruned = 0
+    before = [np.isneginf(rho) for _, rho in values]
     for (loc_var, rho_var), (loc, rho), mask in zip(pairs, values,
-                                                    _lowest(snrs, fraction, threshold)):
+                                                    _lowest(snrs, before, fraction, threshold)):
         pruned += int((mask | np.isneginf(rho)).sum())
         _store(sess, loc_var, np.where(mask, 0.0, loc).astype(loc.dtype))
         _store(sess, rho_var, np.where(mask, -np.inf, rho).astype(rho.dtype))
     return pruned, int(sum(s.size for s in snrs)), threshold
 
 
-def _lowest(snrs, fraction, threshold):
+def _lowest(snrs, before, fraction, threshold):
     """Masks of the weights to prune: the k = floor(f (n - 1)) + 1 lowest ratios
     of all n (none for f = 0): every ratio below t_f, then ratios equal to
-    t_f in order until there are k. Without ties that is every ratio <= t_f;
-    with them (many identical weights) no more than the fraction asked."""
+    t_f, those pruned before first, until there are k. Without ties that is
+    every ratio <= t_f; with them (many identical weights) no more than the
+    fraction asked, unless more were pruned before."""
     flat = np.concatenate([np.ravel(s) for s in snrs])
     mask = flat < threshold
     if fraction > 0:
         k = int(np.floor(fraction * (flat.size - 1))) + 1
-        mask[np.flatnonzero(flat == threshold)[:max(k - int(mask.sum()), 0)]] = True
+        ties = np.flatnonzero(flat == threshold)
+        pruned_before = np.concatenate([np.ravel(b) for b in before])[ties]
+        ties = ties[np.argsort(~pruned_before, kind='stable')]
+        mask[ties[:max(k - int(mask.sum()), 0)]] = True
     bounds = np.cumsum([s.size for s in snrs])[:-1]
     return [m.reshape(s.shape) for m, s in zip(np.split(mask, bounds), snrs)]
 

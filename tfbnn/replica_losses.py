@@ -95,4 +95,4 @@ def replica_elbo(nll, num_examples, global_batch_size, num_replicas, global_batc
     return losses._assemble_elbo(  # pylint: disable=protected-access
         'tfbnn.replica_losses.replica_elbo', nll, nll_term, num_examples, global_batch_size,
         scheme, kl_weight, warmup_steps, step, scope, collection, name,
-        values=[global_batch_count])
+        values=[global_batch_count], nll_batch=global_batch_size // num_replicas)

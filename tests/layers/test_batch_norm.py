@@ -137,3 +137,20 @@ def test_moving_averages_match_tf_layers(sess, shape):
     for what in ('moving_mean', 'moving_variance'):
         np.testing.assert_allclose(sess.run('ours/%s:0' % what), sess.run('theirs/%s:0' % what),
                                    rtol=1e-5)
+
+
+def test_a_sample_axis_keeps_the_rule_of_its_examples(sess):
+    """[K, B, H, W, C] with batch_dims=2 is images (unbiased), [B, D, H, W, C] volumes (biased)."""
+    x = np.random.RandomState(4).randn(2, 3, 4, 4, 2)
+    n = x[..., 0].size
+    for name, batch_dims in (('images', 2), ('volumes', 1)):
+        layers.batch_normalization(tf.constant(x), training=True, momentum=0.5, name=name,
+                                   batch_dims=batch_dims)
+    sess.run(tf.global_variables_initializer())
+    sess.run(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+    var = x.reshape(-1, 2).var(0)
+    for name, factor in (('images', n / (n - 1.0)), ('volumes', 1.0)):
+        np.testing.assert_allclose(sess.run('%s/moving_variance:0' % name),
+                                   0.5 + 0.5 * var * factor, rtol=1e-9)
+    with pytest.raises(ValueError, match='batch_dims must be 1 or 2, got 3'):
+        layers.batch_normalization(tf.constant(x), batch_dims=3, name='bad')

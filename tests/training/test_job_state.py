@@ -1,16 +1,15 @@
 """The job state shared through the parameter server: kept out of every
 checkpoint, the watchdog that notices a silent chief, and marking the job
 done when the parameter server is gone."""
-import socket
+import os
 import subprocess
 import sys
-import time
 
 import pytest
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
-from tfbnn.training import job_state, worker
+from tfbnn.training import job_state
 
 
 def test_job_state_is_in_no_collection_and_no_saver(sess):
@@ -39,39 +38,63 @@ def test_watchdog_gives_up_only_after_the_heartbeat_stalls():
         job_state.Watchdog(0)
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(('127.0.0.1', 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+# Run in a process of its own: the TF 1.x server it starts cannot be stopped, and
+# the abandoned session keeps trying the dead parameter server.
+MARK_DONE_SCRIPT = r"""
+import os, socket, subprocess, sys, time, traceback
+import tensorflow.compat.v1 as tf
+tf.disable_v2_behavior()
+from tfbnn.training import job_state, worker
 
-
-def test_mark_done_gives_up_when_the_parameter_server_is_gone():
-    """Making a remote session waits for a dead ps forever; the chief must not."""
-    ps_port, worker_port = _free_ports(2)
-    spec = {'ps': ['127.0.0.1:%d' % ps_port], 'worker': ['127.0.0.1:%d' % worker_port]}
-    ps = subprocess.Popen([sys.executable, '-c', 'import tensorflow.compat.v1 as tf; '
-                           'tf.train.Server(%r, "ps", 0).join()' % spec])
-    try:
-        server = tf.train.Server(spec, 'worker', 0)
-        graph = tf.Graph()
-        with graph.as_default(), tf.device('/job:ps/task:0'):
-            state = job_state.job_state()
-        config = tf.ConfigProto(device_filters=['/job:ps', '/job:worker/task:0'])
-        with tf.Session(server.target, graph=graph, config=config) as sess:
-            sess.run(state.init_op)
-        assert worker.mark_done(server.target, graph, state.mark_done, config, seconds=60)
-        with tf.Session(server.target, graph=graph, config=config) as sess:
-            assert sess.run(state.done)
-    finally:
-        ps.kill()
-        ps.wait()
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(('127.0.0.1', 0))
+ps_port, worker_port = [s.getsockname()[1] for s in socks]
+for s in socks:
+    s.close()
+spec = {'ps': ['127.0.0.1:%d' % ps_port], 'worker': ['127.0.0.1:%d' % worker_port]}
+ps = subprocess.Popen([sys.executable, '-c', 'import tensorflow.compat.v1 as tf; '
+                       'tf.train.Server(%r, "ps", 0).join()' % spec])
+try:
+    server = tf.train.Server(spec, 'worker', 0)
+    graph = tf.Graph()
+    with graph.as_default(), tf.device('/job:ps/task:0'):
+        state = job_state.job_state()
+    config = tf.ConfigProto(device_filters=['/job:ps', '/job:worker/task:0'])
+    with tf.Session(server.target, graph=graph, config=config) as sess:
+        sess.run(state.init_op)
+    alive = worker.mark_done(server.target, graph, state.mark_done, config, seconds=60)
+    with tf.Session(server.target, graph=graph, config=config) as sess:
+        done = sess.run(state.done)
+    ps.kill()
+    ps.wait()
     start = time.time()
-    assert not worker.mark_done(server.target, graph, state.mark_done, config, seconds=2)
-    assert time.time() - start < 10
+    gone = worker.mark_done(server.target, graph, state.mark_done, config, seconds=2)
+    print('RESULT', alive, done, gone, round(time.time() - start, 1))
+    sys.stdout.flush()
+except Exception:
+    traceback.print_exc()
+finally:
+    ps.kill()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the worker's server and the abandoned session would keep a plain exit waiting
+"""
+
+
+def test_mark_done_gives_up_when_the_parameter_server_is_gone(tmp_path):
+    """Making a remote session waits for a dead ps forever; the chief must not."""
+    script = tmp_path / 'mark_done.py'
+    script.write_text(MARK_DONE_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=120,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = [line for line in proc.stdout.splitlines() if line.startswith('RESULT')]
+    assert result, proc.stdout + proc.stderr[-2000:]
+    _, alive, done, gone, seconds = result[0].split()
+    assert (alive, done, gone) == ('True', 'True', 'False')
+    assert float(seconds) < 10
 
 
 def test_job_flags_hold_the_chief_flags_and_name_what_a_worker_changed(sess):

@@ -94,8 +94,9 @@ def test_a_launch_from_an_installed_copy_trains(tmp_path):
     assert metrics['workers'] == 1 and metrics['completed'] and metrics['steps'] == 6
 
 
-def test_a_refused_configuration_gets_no_resume_hint(tmp_path):
-    """The chief's status 2 is a refused configuration: --resume would be refused again."""
+def test_the_chief_own_error_line_says_whether_to_resume(tmp_path):
+    """The chief's status 2 is its one-line error (a refused configuration, a
+    full disk): the launcher points at it instead of offering --resume outright."""
     script = tmp_path / 'task.py'
     script.write_text(u'import json, os, sys, time\n'
                       u'task = json.loads(os.environ["TF_CONFIG"])["task"]\n'
@@ -105,5 +106,6 @@ def test_a_refused_configuration_gets_no_resume_hint(tmp_path):
                            script=str(script))
     cluster.say = lambda line, task='launch': lines.append(line)
     assert cluster.run(timeout=60) == 2
-    assert lines[-1] == ('error: the chief (worker0) exited with status 2; stopped every task; '
-                         'nothing to resume: mend what its error line says'), lines
+    assert lines[-1].startswith('error: the chief (worker0) exited with status 2; stopped every '
+                                'task; see its error line; where it says to resume: last '
+                                'checkpoint: none yet; continue with: '), lines

@@ -90,6 +90,7 @@ def test_a_full_disk_after_training_is_one_line_and_leaves_no_half_image(
     assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err, err
     assert NO_SPACE in err and 'the checkpoints already saved are intact: free space, then run ' \
                                'the same command with --resume' in err
+    assert '.png: %s' % NO_SPACE in err  # the image's name, not its temporary one
     assert not glob.glob(os.path.join(out, '*.png*'))
     monkeypatch.setattr(Figure, 'savefig', real_savefig)
     code, out = run(tmp_path, *(QUICK + ['--resume']))

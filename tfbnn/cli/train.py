@@ -140,7 +140,7 @@ def main(argv=None):
             raise
         sys.stderr.write('tfbnn-train: error: %s: %s; the checkpoints already saved are '
                          'intact: %s, then run the same command with --resume\n'
-                         % (err.filename or 'a file', err.strerror or err, remedy))
+                         % (_final_name(err.filename), err.strerror or err, remedy))
         return EXIT_USER_ERROR
     except KeyboardInterrupt:  # before the loop (loading) or after it (evaluation)
         sys.stderr.write('tfbnn-train: interrupted outside the training loop; the checkpoints '
@@ -150,6 +150,14 @@ def main(argv=None):
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _final_name(path):
+    """The file a write was for: not the temporary name of an atomic write."""
+    if not path:
+        return 'a file'
+    path = str(path)
+    return path[:-len('.tmp')] if path.endswith('.tmp') else path
 
 
 def _sigterm_interrupts():

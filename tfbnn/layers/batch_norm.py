@@ -24,7 +24,7 @@ def _check_real(layer, what, value, low, high):
 
 
 def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, center=True,
-                        scale=True, trainable=True, name=None, reuse=None):
+                        scale=True, trainable=True, name=None, reuse=None, batch_dims=1):
     """Batch normalisation (Ioffe & Szegedy 2015) over every axis but the last.
 
     Mathematical details:
@@ -33,8 +33,8 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
         y = gamma * (x - m) / sqrt(v + epsilon) + beta.
       In training m, v are the batch's, and each update op moves the stored
       averages: M <- M - (1 - momentum) (M - m), likewise V with v (with
-      v n / (n - 1), n the values per channel, for rank-4 inputs, as the
-      fused kernel of `tf.layers.batch_normalization` does). In evaluation
+      v n / (n - 1), n the values per channel, for images `[batch, H, W, C]`,
+      as the fused kernel of `tf.layers.batch_normalization` does). In evaluation
       the stored M, V are used. A leading sample axis `[K, batch, ...]` is
       reduced over like the batch axis.
 
@@ -49,6 +49,9 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
       trainable: Python bool, gamma and beta in TRAINABLE_VARIABLES.
       name: variable scope name (default 'batch_normalization').
       reuse: as in `tf.variable_scope`.
+      batch_dims: 1, or 2 for inputs with a leading sample axis
+        `[K, batch, ...]` (both are reduced over; it only tells an image
+        `[K, batch, H, W, C]` from a volume `[batch, D, H, W, C]`).
 
     Returns:
       `Tensor` of the shape and dtype of `inputs`. The two moving-average
@@ -69,11 +72,13 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
     _check_real(layer, 'momentum', momentum, 0, 1)
     _check_real(layer, 'epsilon', epsilon, 0, np.inf)
     training = _check_training(layer, training)
+    if batch_dims not in (1, 2) or isinstance(batch_dims, bool):
+        raise ConfigError('%s: batch_dims must be 1 or 2, got %r' % (layer, batch_dims))
     rank = inputs.shape.ndims
     channels = tf.dimension_value(inputs.shape[-1]) if rank else None
-    if rank is None or rank < 2 or channels is None:
-        raise ConfigError('%s: inputs need rank >= 2 and a known channel dimension, got shape %s'
-                          % (layer, inputs.shape))
+    if rank is None or rank < batch_dims + 1 or channels is None:
+        raise ConfigError('%s: inputs need rank >= %d and a known channel dimension, got shape %s'
+                          % (layer, batch_dims + 1, inputs.shape))
     dtype = inputs.dtype.base_dtype
     if not dtype.is_floating:
         raise ConfigError('%s: inputs must be a float Tensor, got %s' % (layer, dtype.name))
@@ -98,7 +103,8 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
                 var = tf.where(training, batch_var, tf.convert_to_tensor(moving_var))
             rate = tf.constant(1.0 - momentum, dtype)
             for average, value in ((moving_mean, batch_mean),
-                                   (moving_var, _stored_variance(inputs, batch_var))):
+                                   (moving_var, _stored_variance(inputs, batch_var,
+                                                                 batch_dims))):
                 step = (average - value) * rate
                 if training is not True:  # not step * 0: a NaN batch would poison the average
                     step = tf.where(training, step, tf.zeros_like(step))
@@ -119,15 +125,16 @@ def _check_training(layer, training):
     return training
 
 
-def _stored_variance(inputs, batch_var):
-    """The batch variance the moving average takes: unbiased for rank-4 inputs.
+def _stored_variance(inputs, batch_var, batch_dims):
+    """The batch variance the moving average takes: unbiased for images.
 
     `tf.layers.batch_normalization` uses the fused kernel on `[batch, H, W, C]`
     inputs, which normalises by the biased variance v but averages
     v n / (n - 1), n = batch H W (1 when n = 1); other ranks average v. The
-    same here, so moving statistics match that layer's at every rank.
+    same here (for examples of rank 3, with or without a sample axis), so
+    moving statistics match that layer's at every rank.
     """
-    if inputs.shape.ndims != 4:
+    if inputs.shape.ndims - batch_dims != 3:
         return batch_var
     n = tf.cast(tf.reduce_prod(tf.shape(inputs)[:-1]), batch_var.dtype)
     return batch_var * n / tf.maximum(n - 1.0, 1.0)

@@ -242,10 +242,10 @@ class LocalCluster(object):
             return 0
         if chief is not None:
             self.stop()
-            # Status 2 is a refused configuration (its line is above): the
-            # same command with --resume would be refused again.
-            hint = ('nothing to resume: mend what its error line says' if chief == 2
-                    else self._resume_hint())
+            # Status 2 is the chief's own one-line error (a refused
+            # configuration, a full disk, ...): it says whether to resume.
+            hint = ('see its error line; where it says to resume: %s' % self._resume_hint()
+                    if chief == 2 else self._resume_hint())
             self.say('error: the chief (worker0) exited with status %d; stopped every task; %s'
                      % (chief, hint))
             return chief if chief > 0 else 1
