@@ -33,7 +33,7 @@ import tempfile
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn.errors import ConfigError, ExportError
+from tfbnn.errors import ConfigError, ExportError, cause_line
 from tfbnn.internal import compat
 from tfbnn.internal.jsonio import write_atomically
 
@@ -175,7 +175,7 @@ def write_tflite(graph_def, inputs, outputs, path):
                 data = converter.convert()
         except Exception as err:  # the converters raise several unrelated types
             raise ExportError('TFLite conversion failed: %s' % (
-                _unsupported_ops('\n'.join([str(err)] + said)) or _first_line(err)))
+                _unsupported_ops('\n'.join([str(err)] + said)) or cause_line(err)[:300]))
         finally:
             os.environ['PATH'] = env_path
     write_atomically(path, data)
@@ -198,7 +198,7 @@ def write_onnx(graph_def, inputs, outputs, path, opset=ONNX_OPSET):
             graph_def, input_names=[n + ':0' for n in inputs],
             output_names=[n + ':0' for n in outputs], opset=opset)
     except Exception as err:  # tf2onnx raises several unrelated types
-        raise ExportError('ONNX conversion failed: %s' % _first_line(err))
+        raise ExportError('ONNX conversion failed: %s' % cause_line(err)[:300])
     _rename(model.graph, {n + ':0': n for n in list(inputs) + list(outputs)})
     write_atomically(path, lambda tmp: onnx.save(model, tmp))
     return os.path.getsize(path)
@@ -257,8 +257,3 @@ def _unsupported_ops(text):
     return ('%s (first at %s) %s not among TFLite\'s builtin ops, so this model has no TFLite '
             'file; graphdef, savedmodel and onnx serve it'
             % (', '.join(ops), found[0][0], 'is' if len(ops) == 1 else 'are'))
-
-
-def _first_line(err):
-    lines = [l.strip() for l in str(err).splitlines() if l.strip()]
-    return (lines[0] if lines else type(err).__name__)[:300]

@@ -82,9 +82,9 @@ def prune_by_snr(sess, fraction, scope=None):
     threshold = snr_threshold(snrs, fraction)
     pruned = 0
     before = [np.isneginf(rho) for _, rho in values]
-    for (loc_var, rho_var), (loc, rho), mask in zip(pairs, values,
-                                                    _lowest(snrs, before, fraction, threshold)):
-        pruned += int((mask | np.isneginf(rho)).sum())
+    masks = _lowest(snrs, before, fraction, threshold)
+    for (loc_var, rho_var), (loc, rho), mask, was in zip(pairs, values, masks, before):
+        pruned += int((mask | was).sum())
         _store(sess, loc_var, np.where(mask, 0.0, loc).astype(loc.dtype))
         _store(sess, rho_var, np.where(mask, -np.inf, rho).astype(rho.dtype))
     return pruned, int(sum(s.size for s in snrs)), threshold

@@ -156,8 +156,9 @@ def _final_name(path):
     """The file a write was for: not the temporary name of an atomic write."""
     if not path:
         return 'a file'
+    from tfbnn.internal.jsonio import TMP_SUFFIX
     path = str(path)
-    return path[:-len('.tmp')] if path.endswith('.tmp') else path
+    return path[:-len(TMP_SUFFIX)] if path.endswith(TMP_SUFFIX) else path
 
 
 def _sigterm_interrupts():

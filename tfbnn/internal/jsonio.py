@@ -5,7 +5,10 @@ import os
 
 from tfbnn.errors import CheckpointError
 
-__all__ = ['dumps', 'write_json', 'read_json', 'write_atomically']
+__all__ = ['dumps', 'write_json', 'read_json', 'write_atomically', 'TMP_SUFFIX']
+
+# What `write_atomically` appends to a file's name while it writes it.
+TMP_SUFFIX = '.tmp'
 
 
 def _is_scalar(value):
@@ -36,7 +39,7 @@ def write_atomically(path, data):
     """Writes `data` (bytes, or a function that writes a given path) to `path`
     under a temporary name, then renames it into place: a failure leaves no
     partial file and whatever `path` held before."""
-    tmp = path + '.tmp'
+    tmp = path + TMP_SUFFIX
     try:
         if callable(data):
             data(tmp)
