@@ -256,6 +256,19 @@ def test_resume_needs_the_same_architecture_and_data_in_the_words_of_the_flags()
         run_config.check_compatible(saved, dataclasses.replace(saved, batch_size=64))
 
 
+def test_resume_takes_one_data_folder_named_two_ways(tmp_path, monkeypatch):
+    (tmp_path / 'digits').mkdir()
+    (tmp_path / 'other').mkdir()
+    monkeypatch.chdir(str(tmp_path))
+    saved = RunConfig(data_dir='digits')
+    for same in (str(tmp_path / 'digits'), './digits/', 'other/../digits'):
+        run_config.check_compatible(saved, dataclasses.replace(saved, data_dir=same))
+    for other in ('other', None):
+        with pytest.raises(CheckpointError, match="^cannot resume: --data-dir was 'digits' in "
+                                                  "the saved run, now %r$" % other):
+            run_config.check_compatible(saved, dataclasses.replace(saved, data_dir=other))
+
+
 def test_resume_keeps_the_objective_and_says_how():
     saved = RunConfig(kl_weight=1.0)  # as a run from before the job's default of 0.1
     with pytest.raises(CheckpointError, match=re.escape(

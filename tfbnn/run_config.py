@@ -18,6 +18,7 @@ What a config builds (data, model spec, learning rate, optimiser) lives in
 import collections.abc
 import dataclasses
 import math
+import os
 import types
 from typing import Optional, Tuple, Union
 
@@ -385,6 +386,8 @@ def check_compatible(saved, requested):
     """
     for key in RESUME_KEYS + OBJECTIVE_KEYS:
         was, now = json_value(getattr(saved, key)), json_value(getattr(requested, key))
+        if key == 'data_dir' and was and now and os.path.realpath(was) == os.path.realpath(now):
+            continue  # one folder, named relative to here or in full
         if was != now:
             hint = ('; a resumed run keeps its objective: give %s %s, or start a new run'
                     % (flag(key), was)) if key in OBJECTIVE_KEYS else ''

@@ -1,5 +1,6 @@
 """TF_CONFIG and the --cluster flags: what is accepted, and every refusal."""
 import json
+import re
 
 import pytest
 
@@ -110,6 +111,16 @@ def test_a_single_task_without_ps_runs_in_one_process(cluster, task):
     assert cluster_lib.resolve(environ=env, log=lines.append) is None
     assert len(lines) == 1 and 'describes one task' in lines[0], lines
     assert 'training in a single process' in lines[0]
+
+
+@pytest.mark.parametrize('task', [{'type': 'worker', 'index': 3}, {'type': 'chief'},
+                                  {'type': 'worker', 'index': True}, 'worker'])
+def test_a_single_task_cluster_refuses_a_task_it_does_not_have(task):
+    env = {'TF_CONFIG': json.dumps({'cluster': {'worker': ['127.0.0.1:2222']}, 'task': task})}
+    with pytest.raises(ConfigError, match=r'^TF_CONFIG: "task" is %s, but its cluster has one '
+                                          r'task, worker index 0 \(127.0.0.1:2222\)$'
+                                          % re.escape(json.dumps(task))):
+        cluster_lib.resolve(environ=env)
 
 
 def test_the_task_index_is_required_when_the_job_has_several_tasks():

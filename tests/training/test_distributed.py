@@ -179,6 +179,7 @@ def test_sync_cluster_converges_on_the_ps_and_restores_single_process(tmp_path, 
     metrics = read(out, 'metrics.json')
     assert metrics['steps'] == 4 * 23 and metrics['completed']  # ceil(1437 / 64) = 23
     assert metrics['workers'] == 2 and metrics['sync_replicas'] is True
+    assert metrics['stopped_early'] is False  # the same keys as a single-process run's
     assert read(out, 'config.json')['workers'] == 2
     assert metrics['test_error'] < 0.25  # chance is 0.9
     history = read(out, 'history.json')

@@ -1,6 +1,12 @@
 """tfbnn/training/rundir.py: the one logger (RunLog) of the jobs."""
+import errno
 import io
+import os
+import re
 
+import pytest
+
+from tfbnn.errors import CheckpointError
 from tfbnn.training import rundir
 
 
@@ -41,3 +47,18 @@ def test_log_timestamps_count_hours_minutes_and_seconds(tmp_path, monkeypatch):
 def test_checkpoint_step_reads_the_step_from_the_path():
     assert rundir.checkpoint_step('/runs/a-b/model.ckpt-552') == 552
     assert rundir.checkpoint_step(None) is None
+
+
+def test_a_run_folder_that_cannot_be_made_or_written_is_named_in_one_line(tmp_path, monkeypatch):
+    with pytest.raises(CheckpointError, match='^cannot create --output-dir /dev/null/run: '):
+        with rundir.claim('/dev/null/run'):
+            pass
+
+    def read_only(path, *args, **kwargs):  # as a read-only mount, even for root
+        raise PermissionError(errno.EROFS, os.strerror(errno.EROFS), path)
+    monkeypatch.setattr(rundir, 'open', read_only, raising=False)
+    out = str(tmp_path / 'output')
+    with pytest.raises(CheckpointError, match='^cannot write in --output-dir %s: Read-only file '
+                                              'system$' % re.escape(out)):
+        with rundir.claim(out):
+            pass

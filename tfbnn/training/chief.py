@@ -83,7 +83,8 @@ def run_chief(session, g, state, config, cluster, dataset, ood, device, history,
             step, steps_per_epoch, g.total_steps, restored, train_seconds,
             trained * examples_per_step,
             limit.start + train_seconds - first[1] if first else 0.0,
-            workers=cluster.num_workers, sync_replicas=config.sync_replicas))
+            workers=cluster.num_workers, sync_replicas=config.sync_replicas,
+            stopped_early=False))  # a cluster has no --patience
         lifecycle.write_outputs(out, metrics, epochs.history, log)
         return metrics
 

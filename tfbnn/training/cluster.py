@@ -158,6 +158,17 @@ def _single_task(text):
     return None
 
 
+def _check_single_task(task, single):
+    """Raises ConfigError if a one-task TF_CONFIG's "task" names another task."""
+    if task is None:
+        return
+    job = single.split(' ')[0]
+    if (not isinstance(task, dict) or task.get('type') != job
+            or task.get('index', 0) != 0 or isinstance(task.get('index'), bool)):
+        raise ConfigError('TF_CONFIG: "task" is %s, but its cluster has one task, %s index 0 '
+                          '(%s)' % (json.dumps(task), job, single.split(' ', 1)[1]))
+
+
 def from_flags(cluster_json, job_name, task_index):
     """The same from --cluster (JSON of the cluster), --job-name, --task-index.
 
@@ -213,6 +224,7 @@ def resolve(cluster_json=None, job_name=None, task_index=None, environ=None, log
         return None
     single = _single_task(text)
     if single is not None:
+        _check_single_task(record.get('task'), single)
         if log is not None:
             log('tfbnn: TF_CONFIG describes one task (%s) and no parameter server: training in '
                 'a single process' % single)

@@ -118,6 +118,12 @@ def truncate(history, diag_log, step):
     return history, [r for r in diag_log if r['step'] <= step]
 
 
+def _unwritable(out, err):
+    """The error for a run folder that cannot be made, or made but not written."""
+    what = 'cannot write in' if os.path.isdir(out) else 'cannot create'
+    return CheckpointError('%s --output-dir %s: %s' % (what, out, err.strerror or err))
+
+
 @contextlib.contextmanager
 def claim(out):
     """Holds the run folder `out` (made if missing) for the job writing it.
@@ -135,7 +141,7 @@ def claim(out):
         os.makedirs(out, exist_ok=True)
         handle = open(os.path.join(out, LOCK), 'w')
     except OSError as err:
-        raise CheckpointError('cannot create --output-dir %s: %s' % (out, err.strerror or err))
+        raise _unwritable(out, err)
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -221,7 +227,7 @@ def prepare(config, dataset=None):
             pass
         os.remove(os.path.join(out, '.write-test'))
     except OSError as err:
-        raise CheckpointError('cannot create --output-dir %s: %s' % (out, err.strerror))
+        raise _unwritable(out, err)
     if not os.path.isdir(out):
         raise CheckpointError('--output-dir %s is not a directory' % out)
     config_path = os.path.join(out, CONFIG)
