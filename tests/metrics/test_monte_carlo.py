@@ -35,6 +35,11 @@ def test_log_mean_exp_is_stable_for_very_negative_and_infinite_values():
 def test_log_mean_exp_rejects_empty_axis():
     with pytest.raises(DataError, match='at least one entry along axis 0'):
         metrics.log_mean_exp(np.zeros((0, 3)))
+    for axis in (2, -3, 0.0, True):
+        with pytest.raises(DataError, match=r'^log_mean_exp: axis must be an int in \[-2, 2\) for '
+                                            r'shape \(2, 3\), got %s$' % axis):
+            metrics.log_mean_exp(np.zeros((2, 3)), axis=axis)
+    assert metrics.log_mean_exp(np.zeros((2, 3)), axis=-1).shape == (2,)
 
 
 def test_predictive_nll_averages_probabilities_not_log_probabilities():

@@ -42,6 +42,17 @@ def test_gaussian_log_likelihood_is_finite_where_densities_underflow():
 def test_rmse_hand_value():
     # Errors 1, -1, 3: sqrt((1 + 1 + 9) / 3).
     assert metrics.rmse([1.0, 2.0, 3.0], [0.0, 3.0, 0.0]) == pytest.approx(math.sqrt(11.0 / 3.0))
+    for y, pred in (([1.0, np.nan], [0.0, 1.0]), ([1.0, 2.0], [np.inf, 1.0])):
+        with pytest.raises(DataError, match=r'^rmse: y and pred must be finite \(no NaN or inf\)$'):
+            metrics.rmse(y, pred)
+
+
+def test_regression_metrics_are_python_floats_for_float32_normalisation():
+    # numpy 2 keeps float32 in float * np.float32: json.dumps would refuse it.
+    y = np.array([0.5, -0.5], np.float32)
+    out = metrics.regression_metrics(y, y[None] + 0.25, 0.5, np.float32(3.0), np.float32(2.0))
+    assert all(type(v) is float for v in out.values()), out
+    assert out['rmse'] == pytest.approx(0.5)  # 0.25 x target_std 2
 
 
 def test_regression_metrics_unit_conversion_by_hand():

@@ -1,5 +1,7 @@
 """The Monte Carlo predictive average: log-mean-exp over weight samples and the
 predictive NLL it gives."""
+import numbers
+
 import numpy as np
 
 from tfbnn.errors import DataError
@@ -27,6 +29,10 @@ def log_mean_exp(a, axis=0):
       overflows nor underflows to 0 (a = [-1000, -1000] gives -1000, not -inf).
     """
     a = np.asarray(a, dtype=np.float64)
+    if a.ndim and (isinstance(axis, bool) or not isinstance(axis, numbers.Integral)
+                   or not -a.ndim <= axis < a.ndim):
+        raise DataError('log_mean_exp: axis must be an int in [-%d, %d) for shape %s, got %r'
+                        % (a.ndim, a.ndim, a.shape, axis))
     if a.ndim == 0 or a.shape[axis] == 0:
         raise DataError('log_mean_exp: a must have at least one entry along axis %d, got shape %s'
                         % (axis, a.shape))

@@ -70,6 +70,8 @@ def rmse(y, pred):
     if y.shape != pred.shape or y.size == 0:
         raise DataError('rmse: y and pred must be non-empty with the same shape, got %s and %s'
                         % (y.shape, pred.shape))
+    if not (np.isfinite(y).all() and np.isfinite(pred).all()):
+        raise DataError('rmse: y and pred must be finite (no NaN or inf)')
     return float(np.sqrt(np.mean(np.square(y - pred))))
 
 
@@ -115,7 +117,7 @@ def regression_metrics(y, sample_means, noise_std, target_mean=0.0, target_std=1
     log_lik = gaussian_log_likelihood(y, means, noise)
     total_var = means.var(axis=0) + np.mean(np.square(noise), axis=0)
     return {
-        'rmse': rmse(y, means.mean(axis=0)) * target_std,
+        'rmse': rmse(y, means.mean(axis=0)) * float(target_std),
         'test_ll': float(np.mean(log_lik)) - math.log(target_std),
-        'predictive_std_mean': float(np.mean(np.sqrt(total_var))) * target_std,
+        'predictive_std_mean': float(np.mean(np.sqrt(total_var))) * float(target_std),
     }
