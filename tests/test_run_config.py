@@ -284,6 +284,29 @@ def test_resume_keeps_the_objective_and_says_how():
         saved, epochs=9, learning_rate=0.01, eval_samples=7, resume=True))
 
 
+def test_resume_keeps_the_optimizer_and_a_cosine_curve():
+    saved = RunConfig(optimizer='sgd', learning_rate=0.1, epochs=3)
+    with pytest.raises(CheckpointError, match=re.escape(
+            'cannot resume: --optimizer was sgd in the saved run, now adam (the checkpoint holds '
+            'its state); give --optimizer sgd, or start a new run')):
+        run_config.check_compatible(saved, dataclasses.replace(saved, optimizer='adam'))
+    with pytest.raises(CheckpointError, match='^cannot resume: --scale-optimizer was same '):
+        run_config.check_compatible(saved, dataclasses.replace(saved, scale_optimizer='adam'))
+    cosine = dataclasses.replace(saved, lr_schedule='cosine')
+    with pytest.raises(CheckpointError, match=re.escape(
+            'cannot resume: the cosine schedule decays over --epochs (cosine over 3 in the saved '
+            'run, now cosine over 6), so the rate would jump; give --lr-schedule cosine '
+            '--epochs 3, or start a new run')):
+        run_config.check_compatible(cosine, dataclasses.replace(cosine, epochs=6))
+    with pytest.raises(CheckpointError, match=r'\(constant over 3 in the saved run, now cosine '):
+        run_config.check_compatible(saved, cosine)
+    # A step or constant schedule has no horizon: a longer run and another rate go on.
+    run_config.check_compatible(cosine, dataclasses.replace(cosine, learning_rate=0.05))
+    stepped = dataclasses.replace(saved, lr_schedule='step', lr_decay_epochs=(2.0,))
+    run_config.check_compatible(stepped, dataclasses.replace(stepped, epochs=9))
+    run_config.check_compatible(saved, dataclasses.replace(stepped, epochs=9))
+
+
 def test_flag_names():
     assert run_config.flag('batch_size') == '--batch-size'
     assert run_config.flag('prior_sigma1') == '--prior-sigma1'

@@ -65,6 +65,18 @@ def test_bad_options_say_what_is_allowed(kwargs, match):
                                  options['decay_factor'], options['warmup_epochs'])
 
 
+@pytest.mark.parametrize('args,match', [
+    ((-0.1, 10, 3), r'^learning_rate: base must be a positive finite number, got -0.1$'),
+    ((float('nan'), 10, 3), r'^learning_rate: base must be a positive finite number, got nan$'),
+    ((0.1, 0, 3), r'^learning_rate: steps_per_epoch must be a positive integer, got 0$'),
+    ((0.1, 10, 0), r'^learning_rate: epochs must be a positive integer, got 0$'),
+    ((0.1, 10, 2.5), r'^learning_rate: epochs must be a positive integer, got 2.5$'),
+])
+def test_the_library_schedule_refuses_what_would_give_nan_or_ascent(args, match):
+    with pytest.raises(ConfigError, match=match):  # a cosine at E = 0 was NaN at every step
+        schedules.learning_rate(tf.constant(3), *args, schedule='cosine')
+
+
 def test_the_job_follows_the_schedule_and_resume_continues_it(tmp_path):
     out = str(tmp_path / 'run')
     args = ['--output-dir', out, '--hidden', '8', '--eval-samples', '2', '--progress', 'never',

@@ -372,8 +372,11 @@ def _schedule(config):
 
 def check_compatible(saved, requested):
     """Raises CheckpointError if `requested` would build different variables, see
-    other batches, minimise another objective (`OBJECTIVE_KEYS`) or, on a
-    cluster, read the global step differently.
+    other batches, minimise another objective (`OBJECTIVE_KEYS`), update with
+    another optimizer (the checkpoint holds its slots), bend a cosine schedule
+    (its curve is fixed by --epochs) or, on a cluster, read the global step
+    differently. The step size, a constant or step schedule, the length of
+    the run and the evaluation may change.
 
     A cluster's global step counts global batches of W B examples
     (synchronous) or single-worker updates (asynchronous, W per global batch),
@@ -393,6 +396,19 @@ def check_compatible(saved, requested):
                     % (flag(key), was)) if key in OBJECTIVE_KEYS else ''
             raise CheckpointError('cannot resume: %s was %r in the saved run, now %r%s'
                                   % (flag(key), was, now, hint))
+    for key in ('optimizer', 'scale_optimizer'):
+        was, now = getattr(saved, key), getattr(requested, key)
+        if was != now:
+            raise CheckpointError('cannot resume: %s was %s in the saved run, now %s (the '
+                                  'checkpoint holds its state); give %s %s, or start a new run'
+                                  % (flag(key), was, now, flag(key), was))
+    if 'cosine' in (saved.lr_schedule, requested.lr_schedule) and (
+            saved.epochs != requested.epochs or saved.lr_schedule != requested.lr_schedule):
+        raise CheckpointError(
+            'cannot resume: the cosine schedule decays over --epochs (%s over %d in the saved '
+            'run, now %s over %d), so the rate would jump; give --lr-schedule %s --epochs %d, or '
+            'start a new run' % (saved.lr_schedule, saved.epochs, requested.lr_schedule,
+                                 requested.epochs, saved.lr_schedule, saved.epochs))
     if requested.workers and _schedule(saved) != _schedule(requested):
         raise CheckpointError('cannot resume: the saved run was trained by %s, now %s (the '
                               'global step would mean another batch); resume it with the same '

@@ -120,6 +120,12 @@ def learning_rate(step, base, steps_per_epoch, epochs, schedule='constant', deca
       ConfigError: invalid options.
     """
     decay_epochs = check_schedule(schedule, list(decay_epochs), decay_factor, warmup_epochs)
+    if not _is_real(base) or base <= 0:
+        raise ConfigError('learning_rate: base must be a positive finite number, got %r' % (base,))
+    for what, value in (('steps_per_epoch', steps_per_epoch), ('epochs', epochs)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ConfigError('learning_rate: %s must be a positive integer, got %r'
+                              % (what, value))
     if schedule == 'constant' and not warmup_epochs:
         return base
     with tf.name_scope(name, 'learning_rate', [step]):

@@ -29,6 +29,18 @@ def test_rho_initializer_starts_at_the_requested_scale(sess):
     assert scales.max() - scales.min() > 0.015
 
 
+def test_rho_of_a_large_scale_is_finite(sess):
+    # log(expm1(s)) overflows past s = 709; softplus^-1(s) = s + log(1 - exp(-s)).
+    with tf.variable_scope('large'):
+        rhos = [tf.get_variable('s%d' % i, [1], tf.float64, rho_initializer(s))
+                for i, s in enumerate((25.0, 31.0, 710.0, 1e300))]
+    sess.run(tf.global_variables_initializer())
+    for s, rho in zip((25.0, 31.0, 710.0, 1e300), sess.run(rhos)):
+        assert np.isfinite(rho).all()
+        t = s - SCALE_FLOOR
+        np.testing.assert_allclose(rho, t + np.log(-np.expm1(-t)), rtol=1e-14)
+
+
 @pytest.mark.parametrize('value, expected', [(0.02, 0.02), (np.float32(0.5), 0.5),
                                              ([0.01, 0.02], (0.01, 0.02)),
                                              ((0.03, 0.03), (0.03, 0.03))])

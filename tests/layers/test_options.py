@@ -151,6 +151,12 @@ BAD_KEYWORDS = [
     (dict(shared_inputs=True),
      'shared_inputs=True needs num_samples (the K slices that share the inputs)'),
     (dict(activation='relu'), "activation must be callable or None, got 'relu'"),
+    (dict(kernel_loc_initializer=0.0),
+     'kernel_loc_initializer must be an initializer (e.g. tf.zeros_initializer() or '
+     'tf.random_uniform_initializer(-0.03, 0.03)) or None, got 0.0'),
+    (dict(bias_loc_initializer='zeros'),
+     "bias_loc_initializer must be an initializer (e.g. tf.zeros_initializer() or "
+     "tf.random_uniform_initializer(-0.03, 0.03)) or None, got 'zeros'"),
 ]
 
 

@@ -164,13 +164,17 @@ def test_epochs_of_a_cluster_report_the_jobs_throughput(tmp_path, monkeypatch):
     config = RunConfig(output_dir=str(tmp_path), epochs=3)
     dataset = type('D', (), dict(task='regression', target_std=2.0))()
     # resumed at global step 4 of 6 per epoch; a global step is 64 examples
+    lines = []
     epochs = lifecycle.Epochs(config, dataset, 6, 18, 4, {'epoch': [], 'step': []},
-                              lambda line: None, examples_per_step=64.0)
+                              lines.append, examples_per_step=64.0)
     epochs.add(_result(3.0, batch=32, errors=8.0))
     monkeypatch.setattr(lifecycle.time, 'time', lambda: epochs.stats.start + 2.0)
     assert epochs.due(6) and epochs.end(6) == 1
     # (6 - 4) global steps x 64 examples in 2 s; the chief's own share would be 16/s
     assert epochs.history['examples_per_second'] == [64.0]
     assert epochs.history['train_rmse'] == [0.5]  # sqrt(8 / 32)
+    assert lines[1] == ("tfbnn: epoch 1's means (here and in history.json) cover steps 5-6 only: "
+                        "the run resumed mid-epoch, at step 4")
     epochs.add(_result(3.0, batch=32, errors=8.0))
     assert epochs.end(25) == 3  # asynchronous replicas past the end: still the last epoch
+    assert len(lines) == 3  # a whole epoch says nothing more

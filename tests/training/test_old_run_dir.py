@@ -52,18 +52,19 @@ def test_the_fixture_is_an_old_run():
 
 def test_an_old_run_resumes_where_it_stopped(tmp_path, capsys):
     run = _copy(tmp_path)
-    # The job's default --kl-weight has changed since (1 -> 0.1): a plain
-    # --resume would switch objectives half-way, so it is refused, saying how.
+    # The job's default --kl-weight has changed since (1 -> 0.1): a resume that
+    # asks for it would switch objectives half-way, so it is refused, saying how.
     assert train_main(['--output-dir', run, '--resume', '--epochs', '3', '--hidden', '8',
-                       '--progress', 'never']) == 2
+                       '--kl-weight', '0.1', '--progress', 'never']) == 2
     assert capsys.readouterr().err.strip().endswith(
         'cannot resume: --kl-weight was 1.0 in the saved run, now 0.1; a resumed run keeps its '
         'objective: give --kl-weight 1.0, or start a new run')
     assert read_json(os.path.join(run, 'history.json')) == read_json(
         os.path.join(FIXTURE, 'history.json'))  # nothing touched
-    # As any resume: the architecture and objective flags as saved.
-    assert train_main(['--output-dir', run, '--resume', '--epochs', '3', '--hidden', '8',
-                       '--kl-weight', '1', '--eval-samples', '2', '--progress', 'never']) == 0
+    # As any resume: the flags not given are the saved ones (--kl-weight 1 here).
+    assert train_main(['--output-dir', run, '--resume', '--epochs', '3', '--eval-samples', '2',
+                       '--progress', 'never']) == 0
+    assert "--resume keeps the saved run's --hidden 8, --kl-weight 1.0," in capsys.readouterr().out
     metrics = read_json(os.path.join(run, 'metrics.json'))
     assert metrics['resumed_from_step'] == 24 and metrics['steps'] == 36 and metrics['completed']
     history = read_json(os.path.join(run, 'history.json'))

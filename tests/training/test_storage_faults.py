@@ -72,6 +72,7 @@ def test_resume_with_every_checkpoint_damaged_is_one_line(tmp_path, capsys):
     assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err
     assert 'cannot restore %s' % os.path.join(out, 'model.ckpt-24') in err
     assert 'no older checkpoint restores either' in err
+    assert read(out, 'config.json')['epochs'] == 2  # the refused resume wrote nothing
 
 
 def test_a_full_disk_after_training_is_one_line_and_leaves_no_half_image(

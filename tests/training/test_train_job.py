@@ -530,3 +530,33 @@ def test_the_empirical_bayes_prior_trains_with_less_kl_than_a_fixed_normal(tmp_p
     kl_eb, kl_normal = read(eb, 'history.json')['kl'][0], read(normal, 'history.json')['kl'][0]
     assert 0 < kl_eb < 0.9 * kl_normal
     assert np.isfinite(read(eb, 'metrics.json')['test_error'])
+
+
+def test_a_bare_resume_continues_the_run_as_it_was_started(tmp_path, capsys):
+    """Flags not given take the saved run's values; given ones still override,
+    and what a resume cannot change is refused before anything is written."""
+    started = ['--optimizer', 'sgd', '--learning-rate', '0.05', '--lr-schedule', 'cosine',
+               '--lr-decay-factor', '0.5', '--hidden', '16', '--eval-samples', '4',
+               '--progress', 'never', '--epochs', '2', '--batch-size', '64']
+    code, out = run(tmp_path, *started)
+    assert code == 0
+    before = read(out, 'config.json')
+    capsys.readouterr()
+    code, _ = run(tmp_path, '--resume')
+    said = capsys.readouterr().out
+    assert code == 0, said
+    assert ("tfbnn: --resume keeps the saved run's --hidden 16, --epochs 2, --batch-size 64, "
+            "--learning-rate 0.05, --optimizer sgd, --lr-schedule cosine, --lr-decay-factor 0.5, "
+            "--eval-samples 4, --progress never (give a flag to change it)") in said
+    after = read(out, 'config.json')
+    assert {k: v for k, v in after.items() if k != 'resume'} == {
+        k: v for k, v in before.items() if k != 'resume'}
+    # A flag given overrides; one a resume cannot take is refused, config.json untouched.
+    code, _ = run(tmp_path, '--resume', '--epochs', '4')
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1, err
+    assert 'cosine over 2 in the saved run, now cosine over 4' in err
+    assert read(out, 'config.json') == after
+    code, _ = run(tmp_path, '--resume', '--eval-samples', '6')
+    assert code == 0 and read(out, 'metrics.json')['eval_samples'] == 6
+    assert read(out, 'config.json')['eval_samples'] == 6

@@ -7,6 +7,7 @@ disk: the last complete one stays), one line on stderr; 3 the loss diverged
 a bug.
 """
 import argparse
+import copy
 import dataclasses
 import signal
 import sys
@@ -103,6 +104,47 @@ def build_parser():
     return p
 
 
+# What a resume does not take from the saved run: the folder may have been
+# moved (runs/latest is renamed when a new run starts there).
+_NOT_KEPT = ('resume', 'output_dir')
+
+
+def _given(parser, argv):
+    """The dests of the flags on the command line `argv` (None: sys.argv)."""
+    quiet = copy.deepcopy(parser)
+    for action in quiet._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(quiet.parse_args(argv)))
+
+
+def _saved_options(options, given, log):
+    """`options` with the flags not given taken from the saved run's config.json.
+
+    A bare `--resume --output-dir DIR` continues the run as it was started:
+    its learning rate, schedule, optimizer, epochs, ... A flag given on the
+    command line still overrides (and `run_config.check_compatible` refuses
+    what a resume cannot change). Without a config.json, `options` as given.
+    """
+    import os
+    from tfbnn import run_config
+    path = os.path.join(options['output_dir'], 'config.json')
+    if not os.path.exists(path):
+        return options
+    saved = run_config.load(path).to_dict()
+    kept = [k for k in options if k not in given and k in saved and k not in _NOT_KEPT
+            and saved[k] != run_config.json_value(options[k])]
+    if kept:
+        log('tfbnn: --resume keeps the saved run\'s %s (give a flag to change it)'
+            % ', '.join('%s %s' % (run_config.flag(k), _shown(saved[k])) for k in kept))
+    return dict(options, **{k: saved[k] for k in kept})
+
+
+def _shown(value):
+    if isinstance(value, list):
+        return ','.join(str(v) for v in value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -117,6 +159,8 @@ def main(argv=None):
         from tfbnn import run_config
         from tfbnn.training import cluster as cluster_lib
         cluster = cluster_lib.resolve(*cluster_flags, log=print)
+        if options['resume']:
+            options = _saved_options(options, _given(parser, argv), print)
         config = run_config.RunConfig.from_dict(options)
         if cluster is None:
             previous = _sigterm_interrupts()

@@ -24,6 +24,8 @@ SCALE_FLOOR = 1e-6
 
 
 def _softplus_inverse(x):
+    if x > 30.0:  # expm1 overflows past 709; here log(1 - exp(-x)) is below 1e-13
+        return float(x + np.log(-np.expm1(-x)))
     return float(np.log(np.expm1(x)))
 
 

@@ -249,15 +249,19 @@ def _layer_kl(prior, kernel, bias, kernel_draw, bias_draw, num_samples):
     return tf.identity(kl, name='kl_divergence')
 
 
+def _or(initializer, default):
+    return default() if initializer is None else initializer
+
+
 def _make_variables(kernel_shape, dtype, options):
     """The kernel posterior and the bias (a posterior, a plain variable or None)."""
     kernel = make_posterior('kernel', kernel_shape, dtype,
-                            options.kernel_loc_initializer or tf.glorot_uniform_initializer(),
+                            _or(options.kernel_loc_initializer, tf.glorot_uniform_initializer),
                             options.posterior_init_scale, options.trainable)
     if not options.use_bias:
         return kernel, None
     units = kernel_shape[-1]
-    bias_init = options.bias_loc_initializer or tf.zeros_initializer()
+    bias_init = _or(options.bias_loc_initializer, tf.zeros_initializer)
     if options.bayesian_bias:
         return kernel, make_posterior('bias', [units], dtype, bias_init,
                                       options.posterior_init_scale, options.trainable)

@@ -102,6 +102,8 @@ def layer_options(kind, **keywords):
     layer = options.label
     common = check_common(layer, *(getattr(options, f) for f in _COMMON))
     options = dataclasses.replace(options, **dict(zip(_COMMON, common)))
+    for name in ('kernel_loc_initializer', 'bias_loc_initializer'):
+        _check_initializer(layer, name, getattr(options, name))
     return dataclasses.replace(
         options,
         shared_inputs=_check_shared_inputs(layer, options.shared_inputs, options.num_samples),
@@ -123,3 +125,10 @@ def _check_activation(layer, activation):
     return activation
 
 
+def _check_initializer(layer, name, initializer):
+    # A number or string would reach tf.get_variable as a constant or a dtype
+    # clash; an array as an ambiguous truth value.
+    if initializer is not None and not callable(initializer):
+        raise ConfigError('%s: %s must be an initializer (e.g. tf.zeros_initializer() or '
+                          'tf.random_uniform_initializer(-0.03, 0.03)) or None, got %r'
+                          % (layer, name, initializer))

@@ -193,6 +193,8 @@ class Epochs(object):
         self.examples_per_step = examples_per_step
         self.history = history or {}
         self.stats, self.start_step = EpochStats(), step
+        # A run resumed mid-epoch: its first epoch's means cover only the steps from here.
+        self.partial_from = step if step % steps_per_epoch else None
 
     def add(self, result):
         """Adds one step's fetched values."""
@@ -230,6 +232,11 @@ class Epochs(object):
                 / max(time.time() - self.stats.start, 1e-9))
         self.log(epoch_line(epoch, self.config.epochs, step, summary, self.regression,
                             self.target_std))
+        if self.partial_from is not None:
+            self.log('tfbnn: epoch %d\'s means (here and in history.json) cover steps %d-%d '
+                     'only: the run resumed mid-epoch, at step %d'
+                     % (epoch, self.partial_from + 1, step, self.partial_from))
+            self.partial_from = None
         if validation is not None:
             summary.update(validation(epoch, step))
         self.history.setdefault('epoch', []).append(epoch)

@@ -63,7 +63,8 @@ def _train(config, dataset, ood, spec, stream):
     checkpoint, history, note = rundir.prepare(config, dataset)
     out = config.output_dir
     log = rundir.RunLog(out, stream)
-    lifecycle.write_records(config, dataset)
+    if not checkpoint:  # a resume rewrites them once its checkpoint has restored
+        lifecycle.write_records(config, dataset)
     device = resolve_device(config.device, config.threads)
     graph, g, init, start_line = _build(config, dataset, spec, device, bool(checkpoint))
     np.random.seed(config.seed)
@@ -75,6 +76,7 @@ def _train(config, dataset, ood, spec, stream):
         sess.run(init, g.data_feed)  # also loads the arrays into their local variables
         if checkpoint:
             checkpoint = _restore(sess, g, checkpoint, out, log)
+            lifecycle.write_records(config, dataset)
         elif config.prune_fraction:
             _prune(sess, config.prune_fraction, log)
         loop = _Loop(sess, g, config, dataset, history, checkpoint, log)
