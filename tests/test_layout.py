@@ -123,7 +123,7 @@ LAYERS = [
      'export_formats', 'rho_step', 'outliers'),
     ('recurrent', 'pruning'),
     ('models',),
-    ('predictive', 'serving', 'run_setup', '_run_checks'),
+    ('predictive', 'serving', 'run_setup', '_run_checks', '_resume_checks'),
     ('run_config',),
     ('training',),
     ('export', 'kl_study'),

@@ -243,8 +243,8 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
         if creating:
             with tf.init_scope(), tf.name_scope(None):
                 kl = tf.identity(kl, name=name + '/kl_divergence')
-            tf.add_to_collection(kl_collection, kl)
-            tf.add_to_collection(GraphKeys.GETTER_POSTERIORS, _variable(name, loc))
+                tf.add_to_collection(kl_collection, kl)  # the graph's, not a tf.function's
+                tf.add_to_collection(GraphKeys.GETTER_POSTERIORS, _variable(name, loc))
             converted.append(name)
         return value
 

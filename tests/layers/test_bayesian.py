@@ -1,4 +1,6 @@
 """Behaviour every Bayesian layer shares (tfbnn/layers/_bayesian.py), over all kinds."""
+import re
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -290,3 +292,70 @@ def test_shared_inputs_errors():
                       name='c')
     with pytest.raises(ValueError, match='shared_inputs must be a Python bool'):
         layers.dense(tf.zeros([2, 3]), 4, num_samples=2, shared_inputs='yes')
+
+
+@pytest.mark.parametrize('kind', sorted(KINDS))
+def test_a_layer_built_in_a_tf_function_keeps_its_kl_in_the_graphs_collection(kind, sess):
+    x = tf.constant(inputs(kind))
+
+    @tf.function  # AutoGraph on: TF 1.15 converts what the function calls
+    def model(x):
+        return build(kind, x, posterior_init_scale=0.3, name='layer', reuse=tf.AUTO_REUSE)
+    model(x)
+    kls = tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)
+    assert [k.name for k in kls] == ['layer/kl_divergence:0']
+    sess.run(tf.global_variables_initializer())
+    values = variables(sess, 'layer')
+    # KL(N(mu, s^2) || N(0, 1)) summed: log(1 / s) + (s^2 + mu^2) / 2 - 1/2.
+    want = sum(np.sum(-np.log(values[p + '_scale'])
+                      + (values[p + '_scale'] ** 2 + values[p + '_loc'] ** 2) / 2 - 0.5)
+               for p in ('kernel', 'bias'))
+    np.testing.assert_allclose(sess.run(tfbnn.losses.kl_divergence()), want, rtol=1e-10)
+
+
+@pytest.mark.parametrize('where', ['cond', 'function'])
+def test_a_sampled_kl_inside_control_flow_is_refused_in_one_line(where):
+    x = tf.constant(inputs('dense'))
+    prior = tfbnn.priors.scale_mixture(0.5, 1.0, 0.002)
+
+    def fc(x):
+        return layers.dense(x, 3, prior=prior, name='fc', reuse=tf.AUTO_REUSE)
+    with pytest.raises(tfbnn.errors.ConfigError, match=r"^dense 'fc': its prior's KL is "
+                                                       r"estimated from the layer's own draws"):
+        if where == 'cond':
+            tf.cond(tf.constant(True), lambda: fc(x), lambda: x[:, :3])
+        else:
+            tf.function(fc, autograph=False)(x)
+    assert not tf.global_variables()
+    fc(x)  # created outside; a reuse inside is fine
+    tf.cond(tf.constant(True), lambda: fc(x), lambda: x[:, :3])
+    assert len(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)) == 1
+
+
+def test_a_partitioned_scope_is_refused_in_one_line():
+    with tf.variable_scope('model', partitioner=tf.fixed_size_partitioner(2)):
+        with pytest.raises(tfbnn.errors.ConfigError, match=r"^dense 'fc': its variable scope has "
+                                                           r"a partitioner"):
+            layers.dense(tf.constant(inputs('dense')), 4, name='fc')
+
+
+def test_a_reuse_call_asking_for_another_prior_or_collection_is_refused():
+    x = tf.constant(inputs('dense'))
+    with tf.variable_scope('model'):
+        layers.dense(x, 4, name='fc', sample=False)  # the eval tower first: N(0, 1)
+    with tf.variable_scope('model', reuse=True):
+        with pytest.raises(tfbnn.errors.ConfigError, match=re.escape(
+                "dense 'fc': this call reuses the layer with prior=normal(stddev=0.1, mean=0) "
+                "and kl_collection='my_kl', but its KL was made, once, by the call that created "
+                "it, with prior=normal(stddev=1, mean=0) and kl_collection='tfbnn_kl_losses': "
+                "give them to that call")):
+            layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(0.1), kl_collection='my_kl')
+        layers.dense(x, 4, name='fc')  # the defaults: whatever made it
+        layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(1.0))  # the same prior
+    with tf.variable_scope('other'):
+        layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(0.1))
+    with tf.variable_scope('other', reuse=True):
+        layers.dense(x, 4, name='fc')  # the defaults: reuse what made it
+        layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(0.1))
+    assert len(tfbnn.losses.get_kl_losses()) == 2
+    tf.train.export_meta_graph()  # the record is a string: no serialisation warning

@@ -11,7 +11,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 
 __all__ = ['TF2', 'STACK_VENVS', 'require_graph_mode', 'script_setup', 'stack_name',
-           'strip_default_attrs']
+           'strip_default_attrs', 'nested_graph']
 
 TF2 = int(tf.__version__.split('.')[0]) >= 2
 # Each stack's virtual environment in the repository, as scripts/run.sh builds it.
@@ -42,6 +42,19 @@ def require_graph_mode(what):
             'the program, or build inside `with tf.Graph().as_default():`'
             % (what, tf.__version__, '' if tf.executing_eagerly() else
                ' (outside the tf.function being traced)'))
+
+
+def nested_graph():
+    """What the default graph is built inside, or None: 'a tf.function' (a
+    TF 2.x function graph: tf.function, and v2 tf.cond / tf.while_loop
+    branches) or 'tf.cond or tf.while_loop' (a TF 1.x control-flow context).
+    Tensors made there cannot be fetched from the graph around them."""
+    graph = tf.get_default_graph()
+    if getattr(graph, 'outer_graph', None) is not None:
+        return 'a tf.function, tf.cond or tf.while_loop (a function graph)'
+    if graph._get_control_flow_context() is not None:  # pylint: disable=protected-access
+        return 'tf.cond or tf.while_loop'
+    return None
 
 
 def script_setup():

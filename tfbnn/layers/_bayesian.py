@@ -18,11 +18,14 @@ import contextlib
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal.compat import nested_graph
 from tfbnn.internal.own_variables import making_posterior
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
 from tfbnn.internal.pruned_kl import layer_kl
 from tfbnn.internal.random_normal import standard_normal
 from tfbnn.internal.sample_axis import tile_samples
+from tfbnn.priors import normal
 
 __all__ = []
 
@@ -289,6 +292,48 @@ def _kl_context(prior):
     return tf.init_scope()
 
 
+# One string per layer: its scope, then the prior and collection its KL was
+# made with (strings, so a saved MetaGraph keeps them without a warning).
+_KL_MADE_WITH = 'tfbnn_layer_kl_made_with'
+_SEP = '\x00'
+
+
+def _kl_record(scope, options):
+    return _SEP.join((scope, repr(options.prior), options.kl_collection))
+
+
+def _check_same_kl(scope, options):
+    """Refuses a reuse call that asks for another prior or KL collection than
+    the call that made the layer: the KL is made once, by that call."""
+    with tf.init_scope():
+        made = [r.split(_SEP) for r in tf.get_collection(_KL_MADE_WITH)]
+    made = [r[1:] for r in made if r[0] == scope]
+    if not made:
+        return
+    prior, collection = made[0]
+    asked = [('prior=%s' % repr(options.prior), repr(options.prior), prior, repr(normal())),
+             ('kl_collection=%r' % options.kl_collection, options.kl_collection, collection,
+              GraphKeys.KL_LOSSES)]
+    differ = [text for text, mine, theirs, default in asked if mine not in (theirs, default)]
+    if differ:
+        raise ConfigError('%s: this call reuses the layer with %s, but its KL was made, once, by '
+                          'the call that created it, with prior=%s and kl_collection=%r: give '
+                          'them to that call' % (options.label, ' and '.join(differ), prior,
+                                                 collection))
+
+
+def _check_kl_reachable(options):
+    """Refuses a sampled KL (built from the layer's own draws) inside control
+    flow or a function, where the ELBO outside could not fetch it."""
+    inside = nested_graph()
+    if inside and getattr(options.prior, 'requires_samples', False):
+        raise ConfigError('%s: its prior\'s KL is estimated from the layer\'s own draws, which '
+                          'would live inside %s, where the ELBO cannot fetch them; create the '
+                          'layer outside it (a later call with reuse=True may be inside), or use '
+                          'a closed-form prior such as tfbnn.priors.normal()'
+                          % (options.label, inside))
+
+
 def build_layer(inputs, kernel_shape, linear, sign_shape, options):
     """Creates or reuses a Bayesian layer's variables and returns its outputs.
 
@@ -309,6 +354,14 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
     with tf.variable_scope(options.name, default_name=options.default_name, values=[inputs],
                            reuse=options.reuse) as vs:
         creating = not _variable_exists(vs.name + '/kernel_loc')
+        if creating:
+            _check_kl_reachable(options)
+            if vs.partitioner is not None:
+                raise ConfigError('%s: its variable scope has a partitioner; a posterior of a '
+                                  'partitioned variable is not supported: build the layer in a '
+                                  'scope without one' % options.label)
+        else:
+            _check_same_kl(vs.name, options)
         kernel, bias = _make_variables(kernel_shape, dtype, options)
         how = Sampling(linear, sign_shape, options.num_samples, options.shared_inputs,
                        keep_draws=creating and getattr(options.prior, 'requires_samples', False))
@@ -317,7 +370,9 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
             with _kl_context(options.prior), tf.name_scope(vs.name + '/'):
                 kl = _layer_kl(options.prior, kernel, bias, kernel_draw, bias_draw,
                                options.num_samples)
-            tf.add_to_collection(options.kl_collection, kl)
+            with tf.init_scope():  # the graph's collection, not a tf.function's
+                tf.add_to_collection(options.kl_collection, kl)
+                tf.add_to_collection(_KL_MADE_WITH, _kl_record(vs.name, options))
         if options.activation is not None:
             outputs = options.activation(outputs)
         return outputs

@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 from tfbnn.internal.weight_options import check_common
@@ -68,6 +69,12 @@ class LayerOptions:
 def layer_label(kind, name):
     """"dense 'fc1'", or "dense 'bayesian_dense'" when `name` is None."""
     return "%s '%s'" % (kind, name or 'bayesian_' + kind)
+
+
+# The builders read their own locals(): AutoGraph (a tf.function on TF 1.15
+# converts what it calls) would rename them. They have no Python control flow
+# on tensors to convert.
+not_converted = tf.autograph.experimental.do_not_convert
 
 
 def builder_keywords(arguments):

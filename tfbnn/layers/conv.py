@@ -115,6 +115,7 @@ _CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style (cha
       ConfigError (a ValueError): for invalid arguments, naming the layer.
     """
 
+@_options.not_converted
 def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
            sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
@@ -126,6 +127,7 @@ def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
     return _conv(geometry, inputs, options)
 
 
+@_options.not_converted
 def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
            sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
@@ -137,6 +139,7 @@ def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
     return _conv(geometry, inputs, options)
 
 
+@_options.not_converted
 def conv3d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
            sample=True, kl_collection=None, num_samples=None, shared_inputs=False,

@@ -21,6 +21,7 @@ def _sign_shape(x, channels):
     return tf.shape(x)
 
 
+@_options.not_converted
 def dense(inputs, units, activation=None, use_bias=True, estimator='reparameterization',
           prior=None, sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
           bayesian_bias=True,
