@@ -147,3 +147,32 @@ def test_a_work_dir_that_is_not_empty_is_refused_before_any_run(tmp_path, capsys
     (tmp_path / 'file').write_text('x')
     assert main(['--quick', '--work-dir', str(tmp_path / 'file')]) == 2
     assert 'is not an empty folder' in _last_error(capsys)
+
+
+def test_a_partial_study_is_checked_against_the_docs_budget_before_its_runs(
+        tmp_path, capsys, monkeypatch):
+    """The full budget is a namedtuple of tuples, the saved one JSON lists:
+    the same budget, so --only updates the docs; another is refused at once."""
+    from tfbnn import kl_study
+    docs = _docs_with_guide(tmp_path)
+    (docs / 'kl_study').mkdir()
+    with open(RESULTS) as f:
+        committed = json.load(f)
+    (docs / 'kl_study' / 'results.json').write_text(
+        json.dumps(dict(committed, budget=kl_study.FULL._asdict())))
+    runs = []
+
+    def run_study(work, quick, experiments, log):
+        runs.append(quick)
+        return dict(budget=(kl_study.QUICK if quick else kl_study.FULL)._asdict(),
+                    schemes=committed['schemes'][:2])
+    monkeypatch.setattr(kl_study, 'run_study', run_study)
+    assert main(['--only', 'schemes', '--work-dir', str(tmp_path / 'w'), '--docs', str(docs)]) == 0
+    assert runs == [False]
+    merged = json.loads((docs / 'kl_study' / 'results.json').read_text())
+    assert merged['schemes'] == committed['schemes'][:2]
+    assert merged['norms'] == committed['norms']
+    capsys.readouterr()
+    assert main(['--quick', '--update-docs', '--only', 'schemes', '--docs', str(docs)]) == 2
+    assert runs == [False]  # refused before any run
+    assert 'was measured on another budget' in _last_error(capsys)

@@ -83,6 +83,13 @@ def main(argv=None, docs='docs'):
     from tfbnn import kl_study
     from tfbnn.errors import TfbnnError
     from tfbnn.internal.compat import script_setup
+    if update:  # before any run: a partial study the docs would refuse wastes its minutes
+        budget = results.get('budget') if results is not None else (
+            kl_study.QUICK if args.quick else kl_study.FULL)._asdict()
+        clash = _budget_clash(args.docs, [k for k in EXPERIMENTS if k in (results or chosen)],
+                              budget, EXPERIMENTS)
+        if clash:
+            return _error(clash)
     script_setup()
     if results is not None:
         work = os.path.dirname(os.path.abspath(args.from_results))
@@ -120,6 +127,26 @@ def _not_a_study(results, experiments):
     return None
 
 
+def _budget_clash(docs, experiments, budget, every):
+    """The error when a study of only `experiments` would replace them in the
+    docs' results.json, measured on another budget (the guide would mix
+    budgets), or None."""
+    target = os.path.join(docs, 'kl_study', 'results.json')
+    if set(experiments) >= set(every) or not os.path.exists(target):
+        return None
+    try:
+        with open(target) as f:
+            saved = json.load(f)
+    except (OSError, ValueError) as err:
+        return 'cannot read %s: %s' % (target, err)
+    # As JSON: the budget's tuples are the saved file's lists.
+    if not isinstance(saved, dict) or json.loads(json.dumps(budget)) != saved.get('budget'):
+        return ('%s was measured on another budget: the %s experiment(s) alone would mix budgets '
+                'in the guide; run them all, or choose another --docs'
+                % (target, ', '.join(experiments)))
+    return None
+
+
 def _update_docs(args, results, work_results, guide, kl_study):
     """Writes results.json, the figures and the tables into --docs. A study of
     some experiments replaces only those in the docs' results.json, and only
@@ -132,10 +159,6 @@ def _update_docs(args, results, work_results, guide, kl_study):
     if not all(key in results for key in kl_study.EXPERIMENTS) and os.path.exists(target):
         with open(target) as f:
             saved = json.load(f)
-        if saved.get('budget') != results.get('budget'):
-            return _error('%s was measured on another budget: the %s experiment(s) alone would '
-                          'mix budgets in the guide; run them all, or choose another --docs'
-                          % (target, ', '.join(k for k in kl_study.EXPERIMENTS if k in results)))
         results = {key: results[key] if key in results else saved[key]
                    for key in ['budget'] + list(kl_study.EXPERIMENTS)
                    if key in results or key in saved}
