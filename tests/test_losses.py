@@ -175,6 +175,7 @@ def test_elbo_nll_shape_errors():
 @pytest.mark.parametrize('shape,batch_size,match', [
     ([None, 50], None, r'nll of shape \(\?, 50\)|nll of shape \(None, 50\)'),
     ([4, 50], 4, r'has the batch size \(4\) in front'),
+    ([8, 4096], 128, r'^elbo: nll of shape \(8, 4096\) has no axis of batch_size 128; '),
 ])
 def test_a_per_position_nll_of_rank_2_is_refused(shape, batch_size, match):
     """[batch, positions] (a per-timestep or flattened per-voxel NLL) is not [samples, batch]."""

@@ -41,6 +41,8 @@ def test_help_documents_every_flag_with_its_default_and_choices(capsys):
         assert flag in text and words in text, f.name
         if f.metadata['text'] != 'switch':
             assert '%s (default: %s)' % (words, run_config.DEFAULTS[f.name]) in text, f.name
+        else:  # --no-test-eval's value behind it is True: it would read as "on by default"
+            assert '%s (default:' % words not in text, f.name
         if f.metadata['choices']:
             assert '%s {%s}' % (flag, ','.join(f.metadata['choices'])) in text, f.name
     assert 'train on a TensorFlow cluster' in text and '--task-index' in text

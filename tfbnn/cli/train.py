@@ -82,13 +82,23 @@ def _add_field(group, field):
     group.add_argument(name, **kwargs)
 
 
+class _DefaultsOfValues(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows the default of a flag that takes a value; a switch (--no-test-eval)
+    has none to show: the value behind it would read as the switch's state."""
+
+    def _get_help_string(self, action):
+        if action.nargs == 0:
+            return action.help
+        return super(_DefaultsOfValues, self)._get_help_string(action)
+
+
 def build_parser():
     """The tfbnn-train parser: one flag per `RunConfig` field (in its --help
     group, with its default and help), plus the cluster flags."""
     from tfbnn import run_config
     p = argparse.ArgumentParser(
         prog='tfbnn-train', description=__doc__.split('\n')[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsOfValues,
         epilog='Outputs in --output-dir: config.json, model.ckpt-*, events (TensorBoard), '
                'history.json, metrics.json, train.log and PNG plots.')
     groups = {}
