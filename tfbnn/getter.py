@@ -226,7 +226,7 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
             elif sample is False:
                 value = tf.identity(loc, name='mean')
             else:
-                value = tf.where(sample, draw, tf.broadcast_to(loc, shape), name='value')
+                value = tf.where_v2(sample, draw, tf.broadcast_to(loc, shape), name='value')
             if creating:
                 centre = 0.0
                 if centred_prior:

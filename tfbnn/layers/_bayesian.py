@@ -19,7 +19,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
-from tfbnn.internal.compat import nested_graph
+from tfbnn.internal.compat import TF2, nested_graph
 from tfbnn.internal.own_variables import making_posterior
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
 from tfbnn.internal.pruned_kl import layer_kl
@@ -28,6 +28,10 @@ from tfbnn.internal.sample_axis import tile_samples
 from tfbnn.priors import normal
 
 __all__ = []
+
+# tf.map_fn's output dtype: TF 2.x deprecates `dtype` (a warning in every
+# user's log); TF 1.15 has no `fn_output_signature`.
+_MAP_DTYPE = 'fn_output_signature' if TF2 else 'dtype'
 
 # Added to the local-reparameterisation variance before the square root, whose
 # gradient is infinite at 0 (an all-zero input row, e.g. after a ReLU).
@@ -158,8 +162,9 @@ def _over_samples(chain, x, how):
     # One iteration at a time: stateful random ops in concurrent iterations
     # would draw in a varying order and break seeded repeatability.
     if how.keep_draws:
-        return tf.map_fn(body, elems, dtype=(dtype, dtype), parallel_iterations=1)
-    return tf.map_fn(lambda e: body(e)[0], elems, dtype=dtype, parallel_iterations=1), None
+        return tf.map_fn(body, elems, parallel_iterations=1, **{_MAP_DTYPE: (dtype, dtype)})
+    return tf.map_fn(lambda e: body(e)[0], elems, parallel_iterations=1,
+                     **{_MAP_DTYPE: dtype}), None
 
 
 def _reparameterization(x, kernel, bias, how):

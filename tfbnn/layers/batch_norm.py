@@ -99,15 +99,15 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
             if training is True:
                 mean, var = batch_mean, batch_var
             else:
-                mean = tf.where(training, batch_mean, tf.convert_to_tensor(moving_mean))
-                var = tf.where(training, batch_var, tf.convert_to_tensor(moving_var))
+                mean = tf.where_v2(training, batch_mean, tf.convert_to_tensor(moving_mean))
+                var = tf.where_v2(training, batch_var, tf.convert_to_tensor(moving_var))
             rate = tf.constant(1.0 - momentum, dtype)
             for average, value in ((moving_mean, batch_mean),
                                    (moving_var, _stored_variance(inputs, batch_var,
                                                                  batch_dims))):
                 step = (average - value) * rate
                 if training is not True:  # not step * 0: a NaN batch would poison the average
-                    step = tf.where(training, step, tf.zeros_like(step))
+                    step = tf.where_v2(training, step, tf.zeros_like(step))
                 tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, tf.assign_sub(average, step))
         return tf.nn.batch_normalization(inputs, mean, var, beta, gamma, epsilon)
 
