@@ -175,7 +175,7 @@ def test_elbo_nll_shape_errors():
 @pytest.mark.parametrize('shape,batch_size,match', [
     ([None, 50], None, r'nll of shape \(\?, 50\)|nll of shape \(None, 50\)'),
     ([4, 50], 4, r'has the batch size \(4\) in front'),
-    ([8, 4096], 128, r'^elbo: nll of shape \(8, 4096\) has no axis of batch_size 128; '),
+    ([8, 4096], 128, r'^elbo: nll of shape \(8, 4096\) has more examples than batch_size 128; '),
 ])
 def test_a_per_position_nll_of_rank_2_is_refused(shape, batch_size, match):
     """[batch, positions] (a per-timestep or flattened per-voxel NLL) is not [samples, batch]."""
@@ -184,6 +184,10 @@ def test_a_per_position_nll_of_rank_2_is_refused(shape, batch_size, match):
         with pytest.raises(ValueError, match=match) as info:
             losses.elbo(nll, 100, batch_size=batch_size, scheme=scheme)
         assert 'tf.reduce_sum(nll, axis=1)' in str(info.value)
+
+
+def test_a_short_last_batch_of_static_shape_is_accepted():
+    losses.elbo(tf.placeholder(tf.float32, [3, 29]), 1437, batch_size=128, scheme='per_batch')
 
 
 def test_a_sample_axis_with_an_unknown_batch_is_accepted(sess):

@@ -205,7 +205,10 @@ def test_config_json_round_trip(tmp_path):
     assert record['tfbnn_version'] == __version__
     assert record['hidden'] == [8, 4] and record['posterior_init_scale'] == [0.01, 0.02]
     assert record['lr_decay_epochs'] == [3.0] and record['evaluate_test'] is False
-    assert run_config.load(path) == config
+    # Paths in full: a --resume from another folder reads the same files.
+    assert record['init_from'] == os.path.abspath('ckpt/model') and record['data_dir'] is None
+    assert run_config.load(path) == dataclasses.replace(
+        config, init_from=os.path.abspath('ckpt/model'))
 
 
 def test_a_config_json_written_before_run_config_loads_and_is_written_back_the_same(tmp_path):

@@ -5,8 +5,12 @@ import os
 from tfbnn._run_checks import flag, json_value
 from tfbnn.errors import CheckpointError
 
-__all__ = ['ARCHITECTURE_KEYS', 'RESUME_KEYS', 'OUTLIER_KEYS', 'OBJECTIVE_KEYS',
+__all__ = ['ARCHITECTURE_KEYS', 'RESUME_KEYS', 'OUTLIER_KEYS', 'OBJECTIVE_KEYS', 'PATH_KEYS',
            'check_compatible']
+
+# The options that name files or folders: config.json keeps them in full, so a
+# resume from another folder reads the same data.
+PATH_KEYS = ('data_dir', 'ood_data_dir', 'init_from', 'warm_start')
 
 # What fixes the variables and their shapes: resume (or export) keeps them.
 ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
@@ -52,8 +56,8 @@ def check_compatible(saved, requested):
     """
     for key in RESUME_KEYS + OBJECTIVE_KEYS:
         was, now = json_value(getattr(saved, key)), json_value(getattr(requested, key))
-        if key == 'data_dir' and was and now and os.path.realpath(was) == os.path.realpath(now):
-            continue  # one folder, named relative to here or in full
+        if key in PATH_KEYS and was and now and os.path.realpath(was) == os.path.realpath(now):
+            continue  # one path, named relative to here or in full
         if was != now:
             hint = ('; a resumed run keeps its objective: give %s %s, or start a new run'
                     % (flag(key), was)) if key in OBJECTIVE_KEYS else ''

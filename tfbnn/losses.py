@@ -302,8 +302,8 @@ def _check_sample_axis(owner, shape, batch_size):
     if batch_size is not None and samples == batch_size != batch and batch is not None:
         raise ConfigError('%s: nll of shape %s has the batch size (%d) in front%s'
                           % (owner, shape, batch_size, hint))
-    if batch_size is not None and batch is not None and batch_size not in (samples, batch):
-        raise ConfigError('%s: nll of shape %s has no axis of batch_size %d%s'
+    if batch_size is not None and batch is not None and batch > batch_size != samples:
+        raise ConfigError('%s: nll of shape %s has more examples than batch_size %d%s'
                           % (owner, shape, batch_size, hint))
 
 

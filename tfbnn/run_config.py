@@ -18,12 +18,13 @@ What a config builds (data, model spec, learning rate, optimiser) lives in
 import collections.abc
 import dataclasses
 import math
+import os
 import types
 from typing import Optional, Tuple, Union
 
 from tfbnn import layers, losses, models, outliers, schedules
-from tfbnn._resume_checks import (ARCHITECTURE_KEYS, OBJECTIVE_KEYS, OUTLIER_KEYS, RESUME_KEYS,
-                                   check_compatible)
+from tfbnn._resume_checks import (ARCHITECTURE_KEYS, OBJECTIVE_KEYS, OUTLIER_KEYS, PATH_KEYS,
+                                   RESUME_KEYS, check_compatible)
 from tfbnn._run_checks import check, flag, json_value, option
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
@@ -319,8 +320,11 @@ def save(config, path):
       config: `RunConfig` (or a mapping, checked first).
       path: the file to write.
     """
-    write_json(path, dict(validate(config).to_dict(), config_format=CONFIG_FORMAT,
-                          tfbnn_version=__version__))
+    record = validate(config).to_dict()
+    for key in PATH_KEYS:  # in full: a --resume from elsewhere reads the same files
+        if record[key]:
+            record[key] = os.path.abspath(record[key])
+    write_json(path, dict(record, config_format=CONFIG_FORMAT, tfbnn_version=__version__))
 
 
 def load(path):

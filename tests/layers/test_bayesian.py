@@ -358,4 +358,23 @@ def test_a_reuse_call_asking_for_another_prior_or_collection_is_refused():
         layers.dense(x, 4, name='fc')  # the defaults: reuse what made it
         layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(0.1))
     assert len(tfbnn.losses.get_kl_losses()) == 2
-    tf.train.export_meta_graph()  # the record is a string: no serialisation warning
+    # The record is a string: a MetaGraph keeps it (bytes when imported).
+    meta = tf.train.export_meta_graph()
+    with tf.Graph().as_default():
+        tf.train.import_meta_graph(meta)
+        x = tf.constant(inputs('dense'))
+        with tf.variable_scope('model', reuse=tf.AUTO_REUSE):
+            layers.dense(x, 4, name='fc')
+            with pytest.raises(tfbnn.errors.ConfigError, match='this call reuses the layer'):
+                layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(0.1))
+
+
+def test_a_reuse_call_with_a_prior_of_no_repr_of_its_own_is_not_compared():
+    """A user's prior class reprs as its address: two equal ones differ."""
+    class Mine(tfbnn.priors.Prior):
+        def kl_divergence(self, loc, scale, samples=None, name=None):
+            return tf.reduce_sum(tf.square(loc))
+    x = tf.constant(inputs('dense'))
+    for _ in range(2):
+        layers.dense(x, 4, name='fc', prior=Mine(), reuse=tf.AUTO_REUSE)
+    assert len(tfbnn.losses.get_kl_losses()) == 1

@@ -69,6 +69,13 @@ def _add_field(group, field):
     if meta['text'] == 'switch':  # a flag without a value flips the default
         group.add_argument(name, dest=field.name, default=field.default, help=meta['help'],
                            action='store_false' if field.default else 'store_true')
+        if field.name != 'resume':  # and its opposite, for a --resume of a run given it
+            opposite = ('--' + name[len('--no-'):] if name.startswith('--no-')
+                        else '--no-' + name[2:])
+            group.add_argument(opposite, dest=field.name, default=field.default,
+                               action='store_true' if field.default else 'store_false',
+                               help='the opposite of %s (the default), for a --resume of a '
+                                    'run started with it' % name)
         return
     # A list, as the flag's type gives (and --help shows) it.
     default = list(field.default) if isinstance(field.default, tuple) else field.default
@@ -114,9 +121,11 @@ def build_parser():
     return p
 
 
-# What a resume does not take from the saved run: the folder may have been
-# moved (runs/latest is renamed when a new run starts there).
-_NOT_KEPT = ('resume', 'output_dir')
+# What a resume does not take from the saved run: the folder (it may have
+# been moved: runs/latest is renamed when a new run starts there), what only
+# starts a run (--init-from), and this process's machine (device, threads,
+# progress bar).
+_NOT_KEPT = ('resume', 'output_dir', 'init_from', 'device', 'threads', 'progress')
 
 
 def _given(parser, argv):
@@ -127,13 +136,14 @@ def _given(parser, argv):
     return set(vars(quiet.parse_args(argv)))
 
 
-def _saved_options(options, given, log):
+def _saved_options(parser, options, given, log):
     """`options` with the flags not given taken from the saved run's config.json.
 
     A bare `--resume --output-dir DIR` continues the run as it was started:
-    its learning rate, schedule, optimizer, epochs, ... A flag given on the
-    command line still overrides (and `run_config.check_compatible` refuses
-    what a resume cannot change). Without a config.json, `options` as given.
+    its learning rate, schedule, optimizer, epochs, ... (not `_NOT_KEPT`). A
+    flag given on the command line still overrides (and the resume checks
+    refuse what a resume cannot change). Without a config.json, `options`
+    as given.
     """
     import os
     from tfbnn import run_config
@@ -145,14 +155,19 @@ def _saved_options(options, given, log):
             and saved[k] != run_config.json_value(options[k])]
     if kept:
         log('tfbnn: --resume keeps the saved run\'s %s (give a flag to change it)'
-            % ', '.join('%s %s' % (run_config.flag(k), _shown(saved[k])) for k in kept))
+            % ', '.join(_as_flag(parser, k, saved[k]) for k in kept))
     return dict(options, **{k: saved[k] for k in kept})
 
 
-def _shown(value):
+def _as_flag(parser, dest, value):
+    """The command-line words that give `dest` the value `value`."""
+    actions = [a for a in parser._actions if a.dest == dest and a.option_strings]
+    for action in actions:
+        if action.nargs == 0 and action.const == value:  # a switch and its opposite
+            return action.option_strings[0]
     if isinstance(value, list):
-        return ','.join(str(v) for v in value)
-    return str(value).lower() if isinstance(value, bool) else str(value)
+        value = ','.join(str(v) for v in value) or "''"
+    return '%s %s' % (actions[0].option_strings[0], value)
 
 
 def main(argv=None):
@@ -170,7 +185,7 @@ def main(argv=None):
         from tfbnn.training import cluster as cluster_lib
         cluster = cluster_lib.resolve(*cluster_flags, log=print)
         if options['resume']:
-            options = _saved_options(options, _given(parser, argv), print)
+            options = _saved_options(parser, options, _given(parser, argv), print)
         config = run_config.RunConfig.from_dict(options)
         if cluster is None:
             previous = _sigterm_interrupts()

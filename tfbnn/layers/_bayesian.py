@@ -304,22 +304,30 @@ _SEP = '\x00'
 
 
 def _kl_record(scope, options):
-    return _SEP.join((scope, repr(options.prior), options.kl_collection))
+    return _SEP.join((scope, _prior_text(options.prior), options.kl_collection))
+
+
+def _prior_text(prior):
+    """The prior's repr, or '' for one without a repr of its own (a user's
+    class), whose default repr names its address, not its parameters."""
+    return repr(prior) if type(prior).__repr__ is not object.__repr__ else ''
 
 
 def _check_same_kl(scope, options):
     """Refuses a reuse call that asks for another prior or KL collection than
     the call that made the layer: the KL is made once, by that call."""
-    with tf.init_scope():
-        made = [r.split(_SEP) for r in tf.get_collection(_KL_MADE_WITH)]
+    with tf.init_scope():  # (bytes after a MetaGraph was imported)
+        made = [tf.compat.as_text(r).split(_SEP) for r in tf.get_collection(_KL_MADE_WITH)]
     made = [r[1:] for r in made if r[0] == scope]
     if not made:
         return
     prior, collection = made[0]
-    asked = [('prior=%s' % repr(options.prior), repr(options.prior), prior, repr(normal())),
+    mine = _prior_text(options.prior)
+    asked = [('prior=%s' % mine, mine, prior, repr(normal())),
              ('kl_collection=%r' % options.kl_collection, options.kl_collection, collection,
               GraphKeys.KL_LOSSES)]
-    differ = [text for text, mine, theirs, default in asked if mine not in (theirs, default)]
+    differ = [text for text, given, theirs, default in asked
+              if given and theirs and given not in (theirs, default)]
     if differ:
         raise ConfigError('%s: this call reuses the layer with %s, but its KL was made, once, by '
                           'the call that created it, with prior=%s and kl_collection=%r: give '
