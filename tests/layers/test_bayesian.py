@@ -339,18 +339,18 @@ def test_a_partitioned_scope_is_refused_in_one_line():
             layers.dense(tf.constant(inputs('dense')), 4, name='fc')
 
 
-def test_a_reuse_call_asking_for_another_prior_or_collection_is_refused():
+def test_a_reuse_call_asking_for_another_prior_is_refused():
     x = tf.constant(inputs('dense'))
     with tf.variable_scope('model'):
         layers.dense(x, 4, name='fc', sample=False)  # the eval tower first: N(0, 1)
     with tf.variable_scope('model', reuse=True):
         with pytest.raises(tfbnn.errors.ConfigError, match=re.escape(
-                "dense 'fc': this call reuses the layer with prior=normal(stddev=0.1, mean=0) "
-                "and kl_collection='my_kl', but its KL was made, once, by the call that created "
-                "it, with prior=normal(stddev=1, mean=0) and kl_collection='tfbnn_kl_losses': "
-                "give them to that call")):
-            layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(0.1), kl_collection='my_kl')
+                "dense 'fc': this call reuses the layer with prior=normal(stddev=0.1, mean=0), "
+                "but its KL was made, once, by the call that created it, with "
+                "prior=normal(stddev=1, mean=0): give the prior to that call")):
+            layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(0.1))
         layers.dense(x, 4, name='fc')  # the defaults: whatever made it
+        layers.dense(x, 4, name='fc', kl_collection='elsewhere')  # a reuse adds no KL
         layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(1.0))  # the same prior
     with tf.variable_scope('other'):
         layers.dense(x, 4, name='fc', prior=tfbnn.priors.normal(0.1))

@@ -18,7 +18,6 @@ import contextlib
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
-from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import TF2, nested_graph
 from tfbnn.internal.own_variables import making_posterior
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
@@ -297,14 +296,10 @@ def _kl_context(prior):
     return tf.init_scope()
 
 
-# One string per layer: its scope, then the prior and collection its KL was
-# made with (strings, so a saved MetaGraph keeps them without a warning).
+# One string per layer: its scope, then the prior its KL was made with
+# (strings, so a saved MetaGraph keeps them without a warning).
 _KL_MADE_WITH = 'tfbnn_layer_kl_made_with'
 _SEP = '\x00'
-
-
-def _kl_record(scope, options):
-    return _SEP.join((scope, _prior_text(options.prior), options.kl_collection))
 
 
 def _prior_text(prior):
@@ -313,26 +308,19 @@ def _prior_text(prior):
     return repr(prior) if type(prior).__repr__ is not object.__repr__ else ''
 
 
-def _check_same_kl(scope, options):
-    """Refuses a reuse call that asks for another prior or KL collection than
-    the call that made the layer: the KL is made once, by that call."""
+def _check_same_prior(scope, options):
+    """Refuses a reuse call that asks for another prior than the call that
+    made the layer: the KL is made once, by that call. (The defaults mean
+    "as made". A reuse adds no KL, so its kl_collection is not compared: the
+    export's sampling loop gives its own.)"""
     with tf.init_scope():  # (bytes after a MetaGraph was imported)
         made = [tf.compat.as_text(r).split(_SEP) for r in tf.get_collection(_KL_MADE_WITH)]
-    made = [r[1:] for r in made if r[0] == scope]
-    if not made:
-        return
-    prior, collection = made[0]
+    made = [prior for name, prior in made if name == scope]
     mine = _prior_text(options.prior)
-    asked = [('prior=%s' % mine, mine, prior, repr(normal())),
-             ('kl_collection=%r' % options.kl_collection, options.kl_collection, collection,
-              GraphKeys.KL_LOSSES)]
-    differ = [text for text, given, theirs, default in asked
-              if given and theirs and given not in (theirs, default)]
-    if differ:
-        raise ConfigError('%s: this call reuses the layer with %s, but its KL was made, once, by '
-                          'the call that created it, with prior=%s and kl_collection=%r: give '
-                          'them to that call' % (options.label, ' and '.join(differ), prior,
-                                                 collection))
+    if made and made[0] and mine and mine not in (made[0], repr(normal())):
+        raise ConfigError('%s: this call reuses the layer with prior=%s, but its KL was made, '
+                          'once, by the call that created it, with prior=%s: give the prior to '
+                          'that call' % (options.label, mine, made[0]))
 
 
 def _check_kl_reachable(options):
@@ -374,7 +362,7 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
                                   'partitioned variable is not supported: build the layer in a '
                                   'scope without one' % options.label)
         else:
-            _check_same_kl(vs.name, options)
+            _check_same_prior(vs.name, options)
         kernel, bias = _make_variables(kernel_shape, dtype, options)
         how = Sampling(linear, sign_shape, options.num_samples, options.shared_inputs,
                        keep_draws=creating and getattr(options.prior, 'requires_samples', False))
@@ -385,7 +373,8 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
                                options.num_samples)
             with tf.init_scope():  # the graph's collection, not a tf.function's
                 tf.add_to_collection(options.kl_collection, kl)
-                tf.add_to_collection(_KL_MADE_WITH, _kl_record(vs.name, options))
+                tf.add_to_collection(_KL_MADE_WITH,
+                                     _SEP.join((vs.name, _prior_text(options.prior))))
         if options.activation is not None:
             outputs = options.activation(outputs)
         return outputs
