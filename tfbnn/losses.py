@@ -72,7 +72,11 @@ def get_kl_losses(scope=None, collection=None):
 
     Returns:
       A list of scalar `Tensor`s, one per Bayesian layer.
+
+    Raises:
+      ConfigError: in eager mode, which has no graph collections.
     """
+    require_graph_mode('tfbnn.losses.get_kl_losses')
     return tf.get_collection(collection or GraphKeys.KL_LOSSES, scope)
 
 
@@ -88,7 +92,11 @@ def kl_divergence(scope=None, collection=None, name=None):
       A scalar `Tensor`: float64 if any term is, else the terms' dtype. A
       float32 zero, with a `UserWarning`, when the collection is empty
       (usually a sign that the layers were built in another graph or scope).
+
+    Raises:
+      ConfigError: in eager mode, which has no graph collections.
     """
+    require_graph_mode('tfbnn.losses.kl_divergence')
     losses = get_kl_losses(scope, collection)
     with tf.name_scope(name, 'kl_divergence', losses):
         if not losses:

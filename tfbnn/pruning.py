@@ -35,6 +35,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn import diagnostics
 from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal.compat import require_graph_mode
 
 __all__ = ['signal_to_noise', 'snr_threshold', 'prune_by_snr', 'pruned_fraction',
            'allow_retraining', 'freeze_pruned']
@@ -127,7 +128,11 @@ def allow_retraining():
     after this call in the default graph leave pruned weights out of their
     KL, so a pruned network can be trained again. Call it before building
     the model; calling it again changes nothing.
+
+    Raises:
+      ConfigError: in eager mode, which has no graph collections.
     """
+    require_graph_mode('tfbnn.pruning.allow_retraining')
     if not tf.get_collection(GraphKeys.PRUNED_RETRAINING):
         tf.add_to_collection(GraphKeys.PRUNED_RETRAINING, 'kl of the kept weights')
 

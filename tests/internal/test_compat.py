@@ -64,7 +64,10 @@ calls = [lambda: tfbnn.layers.dense(tf.zeros([2, 3]), 4, name='fc1'),
          lambda: tfbnn.layers.group_norm(tf.zeros([2, 4]), 2),
          lambda: tfbnn.losses.elbo(tf.zeros([2]), num_examples=10),
          lambda: tfbnn.moped.init_from_checkpoint('/no/such/checkpoint'),
-         lambda: tfbnn.diagnostics.layer_diagnostics(tf.zeros([]), 0.1)]
+         lambda: tfbnn.diagnostics.layer_diagnostics(tf.zeros([]), 0.1),
+         lambda: tfbnn.losses.kl_divergence(),  # no collections: it was 0, with a warning
+         lambda: tfbnn.losses.get_kl_losses(),
+         lambda: tfbnn.pruning.allow_retraining()]
 for call in calls:
     try:
         call()
@@ -139,10 +142,12 @@ def test_layers_and_elbo_train_in_a_graph_block_on_the_default_mode(tmp_path):
 
 def test_building_in_eager_mode_is_one_clear_error():
     lines = _run(EAGER).strip().split('\n')
-    assert len(lines) == 6
+    assert len(lines) == 9
     for line, who in zip(lines, ["dense 'fc1'", "batch_normalization", "group_norm",
                                  'tfbnn.losses.elbo', 'moped.init_from_checkpoint',
-                                 'tfbnn.diagnostics.layer_diagnostics']):
+                                 'tfbnn.diagnostics.layer_diagnostics',
+                                 'tfbnn.losses.kl_divergence', 'tfbnn.losses.get_kl_losses',
+                                 'tfbnn.pruning.allow_retraining']):
         assert who in line
         assert 'is executing eagerly: call tf.compat.v1.disable_v2_behavior()' in line
         assert 'with tf.Graph().as_default():' in line

@@ -45,9 +45,9 @@ def require_graph_mode(what):
 
 
 def nested_graph():
-    """What the default graph is built inside, or None: 'a tf.function' (a
-    TF 2.x function graph: tf.function, and v2 tf.cond / tf.while_loop
-    branches) or 'tf.cond or tf.while_loop' (a TF 1.x control-flow context).
+    """What the default graph is built inside, as words for a message, or
+    None: a function graph (tf.function, and TF 2.x's tf.cond / tf.while_loop
+    branches) or a TF 1.x control-flow context (tf.cond, tf.while_loop).
     Tensors made there cannot be fetched from the graph around them."""
     graph = tf.get_default_graph()
     if getattr(graph, 'outer_graph', None) is not None:
