@@ -147,7 +147,8 @@ def _saved_options(parser, options, given, log):
     """
     import os
     from tfbnn import run_config
-    path = os.path.join(options['output_dir'], 'config.json')
+    from tfbnn.training.rundir import CONFIG
+    path = os.path.join(options['output_dir'], CONFIG)
     if not os.path.exists(path):
         return options
     saved = run_config.load(path).to_dict()

@@ -110,11 +110,11 @@ def layer_options(kind, **keywords):
     common = check_common(layer, *(getattr(options, f) for f in _COMMON))
     options = dataclasses.replace(options, **dict(zip(_COMMON, common)))
     for name in ('kernel_loc_initializer', 'bias_loc_initializer'):
-        _check_initializer(layer, name, getattr(options, name))
+        _check_callable(layer, name, getattr(options, name), _AN_INITIALIZER)
     return dataclasses.replace(
         options,
         shared_inputs=_check_shared_inputs(layer, options.shared_inputs, options.num_samples),
-        activation=_check_activation(layer, options.activation))
+        activation=_check_callable(layer, 'activation', options.activation))
 
 
 def _check_shared_inputs(layer, shared_inputs, num_samples):
@@ -126,16 +126,14 @@ def _check_shared_inputs(layer, shared_inputs, num_samples):
     return bool(shared_inputs)
 
 
-def _check_activation(layer, activation):
-    if activation is not None and not callable(activation):
-        raise ConfigError('%s: activation must be callable or None, got %r' % (layer, activation))
-    return activation
+# A number or string would reach tf.get_variable as a constant or a dtype
+# clash; an array as an ambiguous truth value.
+_AN_INITIALIZER = ('an initializer (e.g. tf.zeros_initializer() or '
+                   'tf.random_uniform_initializer(-0.03, 0.03))')
 
 
-def _check_initializer(layer, name, initializer):
-    # A number or string would reach tf.get_variable as a constant or a dtype
-    # clash; an array as an ambiguous truth value.
-    if initializer is not None and not callable(initializer):
-        raise ConfigError('%s: %s must be an initializer (e.g. tf.zeros_initializer() or '
-                          'tf.random_uniform_initializer(-0.03, 0.03)) or None, got %r'
-                          % (layer, name, initializer))
+def _check_callable(layer, name, value, what='callable'):
+    """`value` if it is callable or None; else ConfigError saying it must be `what`."""
+    if value is not None and not callable(value):
+        raise ConfigError('%s: %s must be %s or None, got %r' % (layer, name, what, value))
+    return value

@@ -143,7 +143,7 @@ def parse_tf_config(text):
 
 
 def _single_task(text):
-    """The one task of a TF_CONFIG whose cluster has a single task and no ps, or None."""
+    """(job, address) of a TF_CONFIG whose cluster has a single task and no ps, or None."""
     try:
         record = json.loads(text)
     except ValueError:
@@ -154,7 +154,7 @@ def _single_task(text):
     tasks = [(job, t) for job, addresses in cluster.items()
              if isinstance(addresses, list) for t in addresses]
     if len(tasks) == 1 and all(isinstance(a, list) for a in cluster.values()):
-        return '%s %s' % tasks[0]
+        return tasks[0]
     return None
 
 
@@ -162,11 +162,11 @@ def _check_single_task(task, single):
     """Raises ConfigError if a one-task TF_CONFIG's "task" names another task."""
     if task is None:
         return
-    job = single.split(' ')[0]
+    job, address = single
     if (not isinstance(task, dict) or task.get('type') != job
             or task.get('index', 0) != 0 or isinstance(task.get('index'), bool)):
         raise ConfigError('TF_CONFIG: "task" is %s, but its cluster has one task, %s index 0 '
-                          '(%s)' % (json.dumps(task), job, single.split(' ', 1)[1]))
+                          '(%s)' % (json.dumps(task), job, address))
 
 
 def from_flags(cluster_json, job_name, task_index):
@@ -227,6 +227,6 @@ def resolve(cluster_json=None, job_name=None, task_index=None, environ=None, log
         _check_single_task(record.get('task'), single)
         if log is not None:
             log('tfbnn: TF_CONFIG describes one task (%s) and no parameter server: training in '
-                'a single process' % single)
+                'a single process' % ' '.join(single))
         return None
     return parse_tf_config(text)
