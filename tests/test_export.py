@@ -550,3 +550,50 @@ def test_a_checkpoint_rotated_away_while_read_exports_the_newest(trained, tmp_pa
     with pytest.raises(export.CheckpointError, match='not found'):
         export.export_run(run_dir, str(tmp_path / 'exp2'), mode='mean', checkpoint=old,
                           log=lines.append)
+
+
+def test_a_full_disk_in_the_saved_model_is_one_line_and_leaves_no_half_model(
+        trained, tmp_path, capsys, monkeypatch):
+    def full(self, *args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, 'save/SaveV2; No space left on device')
+    monkeypatch.setattr(tf.saved_model.builder.SavedModelBuilder, 'save', full)
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'Traceback' not in err
+    assert 'cannot write the export in %s: save/SaveV2; No space left on device' % out in err
+    assert 'the run is untouched: free space, then export again' in err
+    assert not [p for p in os.listdir(str(out)) if p.startswith('.saved_model_')]
+
+
+def test_a_full_disk_writing_a_file_names_it(trained, tmp_path, capsys, monkeypatch):
+    """A write's OSError carries no file name: the line says which file."""
+    import builtins
+    import errno
+    real_open = builtins.open
+
+    class Full(object):
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def fake_open(path, mode='r', *args, **kwargs):
+        f = real_open(path, mode, *args, **kwargs)
+        return Full(f) if str(path).endswith('export_mean.json.tmp') else f
+    monkeypatch.setattr(builtins, 'open', fake_open)
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--mode', 'mean', '--no-saved-model',
+                        '--output-dir', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1
+    assert 'cannot write the export in %s: No space left on device' % (
+        out / 'export_mean.json') in err
+    assert not os.path.exists(str(out / 'export_mean.json.tmp'))

@@ -7,8 +7,8 @@ per-example NLL into a scaled ELBO. No Keras, no `model.losses`.
 
 The public API:
   tfbnn.GraphKeys
-  tfbnn.layers: dense, conv1d, conv2d, conv3d, group_norm, batch_normalization
-                (no Keras: also on TF 2.16+), ESTIMATORS
+  tfbnn.layers: dense, conv1d, conv2d, conv3d, conv2d_transpose, conv3d_transpose,
+                group_norm, batch_normalization (no Keras: also on TF 2.16+), ESTIMATORS
   tfbnn.priors: normal, scale_mixture, Prior, NormalPrior, ScaleMixturePrior
   tfbnn.losses: elbo, Elbo, kl_divergence, get_kl_losses, kl_coefficient,
                 blundell_pi, SCHEMES

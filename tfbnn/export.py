@@ -252,11 +252,15 @@ def save_saved_model(sess, inference, directory):
         signatures[SIGNATURE_WITH_K] = tf.saved_model.signature_def_utils.predict_signature_def(
             inputs={'input': inference.input, serving.NUM_SAMPLES: inference.num_samples},
             outputs=inference.outputs)
-    with inference.graph.as_default():
-        builder.add_meta_graph_and_variables(
-            sess, [tf.saved_model.tag_constants.SERVING],
-            signature_def_map=signatures, strip_default_attrs=True)
-    builder.save()
+    try:
+        with inference.graph.as_default():
+            builder.add_meta_graph_and_variables(
+                sess, [tf.saved_model.tag_constants.SERVING],
+                signature_def_map=signatures, strip_default_attrs=True)
+        builder.save()
+    except BaseException:  # a full disk, an interrupt: no half model left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if os.path.exists(directory):
         shutil.rmtree(directory)
     os.replace(tmp, directory)

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from tfbnn import data
-from tfbnn.internal.jsonio import read_json
+from tfbnn.internal.jsonio import read_json, write_atomically
 from tfbnn.training import rundir, train
 
 __all__ = ['EXPERIMENTS', 'PINNED', 'run_study', 'render_tables', 'update_guide', 'plot_study']
@@ -125,8 +125,8 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0):
             row = _run(work, 'norm_' + norm, log, **dict(base, norm=norm))
             row['name'] = norm
             results['norms'].append(row)
-    with open(os.path.join(work, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=1, sort_keys=False)
+    write_atomically(os.path.join(work, 'results.json'),
+                     json.dumps(results, indent=1, sort_keys=False).encode('utf-8'))
     return results
 
 
@@ -182,8 +182,7 @@ def update_guide(guide_path, tables, tag='study'):
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
         text = head + start + '\n' + table + '\n' + end + tail
-    with open(guide_path, 'w') as f:
-        f.write(text)
+    write_atomically(guide_path, text.encode('utf-8'))  # a full disk keeps the old guide
 
 
 def plot_study(results, folder):
@@ -207,7 +206,7 @@ def plot_study(results, folder):
         ax.set_title('Total KL grows with the parameter count')
         path = os.path.join(folder, 'kl_vs_params.png')
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format='png'))
         written.append(path)
     if 'schemes' in results:
         rows = results['schemes']
@@ -226,6 +225,6 @@ def plot_study(results, folder):
         ax.legend(fontsize=7)
         path = os.path.join(folder, 'grad_ratio_by_scheme.png')
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format='png'))
         written.append(path)
     return written

@@ -17,7 +17,18 @@ KINDS = {
     'conv1d': (lambda x, **kw: layers.conv1d(x, 3, 2, **kw), [4, 6, 2]),
     'conv2d': (lambda x, **kw: layers.conv2d(x, 3, 2, **kw), [3, 4, 4, 2]),
     'conv3d': (lambda x, **kw: layers.conv3d(x, 2, 2, **kw), [2, 3, 3, 3, 2]),
+    'conv2d_transpose': (lambda x, **kw: layers.conv2d_transpose(
+        x, 3, 3, strides=reference.TRANSPOSE_STRIDE, **kw), [3, 3, 3, 2]),
+    'conv3d_transpose': (lambda x, **kw: layers.conv3d_transpose(
+        x, 2, 2, strides=reference.TRANSPOSE_STRIDE, **kw), [2, 2, 2, 2, 2]),
 }
+
+
+def normal_kl_half(v):
+    """KL(q || N(0, 0.5^2)) of a layer's kernel and bias, by the closed form."""
+    return sum(
+        np.sum(np.log(0.5 / v[p + '_scale']) + (v[p + '_scale'] ** 2 + v[p + '_loc'] ** 2) / 0.5
+               - 0.5) for p in ('kernel', 'bias'))
 
 
 def build(kind, x, **kw):
@@ -102,9 +113,7 @@ def test_one_kl_per_layer_equal_to_the_normal_formula(sess, kind, estimator):
     assert not tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
     sess.run(tf.global_variables_initializer())
     v = variables(sess, 'layer')
-    expected = sum(
-        np.sum(np.log(0.5 / v[p + '_scale']) + (v[p + '_scale'] ** 2 + v[p + '_loc'] ** 2) / 0.5
-               - 0.5) for p in ('kernel', 'bias'))
+    expected = normal_kl_half(v)
     np.testing.assert_allclose(sess.run(kls[0]), expected, rtol=1e-10)
     assert y.dtype == tf.float64
 
@@ -121,6 +130,37 @@ def test_reuse_draws_a_fresh_sample_and_adds_no_kl(sess, kind, reuse):
     sess.run(tf.global_variables_initializer())
     a, b = sess.run([first, second])
     assert np.abs(a - b).max() > 1e-3
+
+
+class FailsOnce(tfbnn.priors.Prior):
+    """A prior whose first KL raises, as a bug in a user's prior would."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def kl_divergence(self, loc, scale, samples=None, name=None):
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError('the first KL fails')
+        return tfbnn.priors.normal(0.5).kl_divergence(loc, scale)
+
+
+@pytest.mark.parametrize('kind', sorted(KINDS))
+def test_a_retry_after_a_failed_first_call_makes_the_kl_once(sess, kind):
+    """The failed call left the variables without a KL: the retry (reuse, as
+    TensorFlow's message advises) makes it, and a later reuse adds none."""
+    x = tf.constant(inputs(kind))
+    prior = FailsOnce()
+    with pytest.raises(RuntimeError, match='the first KL fails'):
+        build(kind, x, prior=prior, name='layer')
+    build(kind, x, prior=prior, name='layer', reuse=tf.AUTO_REUSE)
+    build(kind, x, prior=prior, name='layer', reuse=True)
+    kls = tfbnn.losses.get_kl_losses()
+    assert len(kls) == 1
+    sess.run(tf.global_variables_initializer())
+    v = variables(sess, 'layer')
+    expected = normal_kl_half(v)
+    np.testing.assert_allclose(sess.run(kls[0]), expected, rtol=1e-10)
 
 
 def test_custom_collection_and_plain_bias(sess):

@@ -18,6 +18,8 @@ BUILDERS = {
     'conv1d': (layers.conv1d, [1, 5, 2], (2, 3)),
     'conv2d': (layers.conv2d, [1, 5, 5, 2], (2, 3)),
     'conv3d': (layers.conv3d, [1, 5, 5, 5, 2], (2, 3)),
+    'conv2d_transpose': (layers.conv2d_transpose, [1, 5, 5, 2], (2, 3)),
+    'conv3d_transpose': (layers.conv3d_transpose, [1, 5, 5, 5, 2], (2, 3)),
 }
 # Keywords a builder checks itself: its inputs and its geometry.
 OWN_KEYWORDS = {'inputs', 'units', 'filters', 'kernel_size', 'strides', 'padding',
@@ -157,7 +159,18 @@ BAD_KEYWORDS = [
     (dict(bias_loc_initializer='zeros'),
      "bias_loc_initializer must be an initializer (e.g. tf.zeros_initializer() or "
      "tf.random_uniform_initializer(-0.03, 0.03)) or None, got 'zeros'"),
+    (dict(use_bias='no'), "use_bias must be a Python bool, got 'no'"),
+    (dict(bayesian_bias=0), 'bayesian_bias must be a Python bool, got 0'),
+    (dict(trainable='no'), "trainable must be a Python bool, got 'no'"),
+    (dict(reuse='yes'), "reuse must be None, True, False or tf.AUTO_REUSE, got 'yes'"),
 ]
+
+
+@pytest.mark.parametrize('kind', sorted(BUILDERS))
+def test_a_name_that_is_not_a_string_is_one_line(kind):
+    builder, shape, own = BUILDERS[kind]
+    with pytest.raises(tfbnn.errors.ConfigError, match="name must be a string or None, got 3$"):
+        builder(tf.zeros(shape), *own, name=3)
 
 
 @pytest.mark.parametrize('kind', sorted(BUILDERS))

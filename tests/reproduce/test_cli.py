@@ -1,4 +1,6 @@
 """tfbnn/cli/reproduce.py: user errors exit 2 with one line."""
+import os
+
 import pytest
 
 from tfbnn.cli.reproduce import main
@@ -85,6 +87,54 @@ def test_report_renders_the_copied_records_beside_those_already_in_results(tmp_p
     assert (results / 'pruning' / 'pruning.json').exists()
 
 
+def test_report_without_its_doc_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from tfbnn.internal.jsonio import write_json
+    out, results = tmp_path / 'out', tmp_path / 'results'
+    (out / 'pruning').mkdir(parents=True)
+    write_json(str(out / 'pruning' / 'pruning.json'), dict(rows=[]))
+    argv = ['--out', str(out), 'report', '--doc', str(tmp_path / 'none.md'),
+            '--results-dir', str(results)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and '--doc %s: no such file' % (tmp_path / 'none.md') in err[0]
+    assert not results.exists()
+
+
+def test_report_files_a_record_of_another_protocol_only_with_replace(tmp_path, capsys):
+    """A small run on other data in --out must not silently replace the
+    published record (and its verdicts)."""
+    import copy
+    import shutil
+    from tfbnn.internal.jsonio import read_json, write_json
+    from tfbnn.reproduce import report
+    out, results = tmp_path / 'out', tmp_path / 'results'
+    (out / 'uci').mkdir(parents=True)
+    (results / 'uci').mkdir(parents=True)
+    committed = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), 'docs', 'results', 'uci', 'uci.json')
+    shutil.copyfile(committed, str(results / 'uci' / 'uci.json'))
+    published = read_json(committed)
+    mine = copy.deepcopy(published)
+    mine['protocol'].update(data_dir='../mine', step_budget=1)
+    mine['sets'] = {'yacht': mine['sets']['yacht']}
+    write_json(str(out / 'uci' / 'uci.json'), mine)
+    doc = tmp_path / 'R.md'
+    doc.write_text(''.join('<!-- results:%s -->\nold\n<!-- /results:%s -->\n' % (n, n)
+                           for n in report.render_results({})))
+    argv = ['--out', str(out), 'report', '--doc', str(doc), '--results-dir', str(results)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert ('ran another protocol than the %s it would replace (data_dir "../mine" vs '
+            '"../shared/data/uci"; step_budget 1 vs 24000; sets yacht vs '
+            'bostonHousing,concrete,energy,yacht): pass --replace'
+            % (results / 'uci' / 'uci.json')) in err[0]
+    assert read_json(str(results / 'uci' / 'uci.json')) == published
+    assert 'old' in doc.read_text()
+    assert main(argv + ['--replace']) == 0
+    assert read_json(str(results / 'uci' / 'uci.json'))['protocol']['data_dir'] == '../mine'
+
+
 def test_an_interrupted_experiment_says_how_to_continue(tmp_path, capsys, monkeypatch):
     """The job's own advice (--resume) is not this command's: it resumes by itself."""
     from tfbnn.cli import reproduce
@@ -139,18 +189,37 @@ def test_mnist_refit_refits_the_chosen_prior_only(tmp_path):
 
 
 @pytest.mark.parametrize('flags,name', [
-    ([], 'pruning_retrain.json'),  # 20 epochs (the default): no length in the name
-    (['--rate', 'rewind', '--epochs', '2'], 'pruning_retrain_rewind_e2.json'),
+    ([], 'retrain_%s.json'),  # 20 epochs (the default): no length in the name
+    (['--rate', 'rewind', '--epochs', '2'], 'retrain_rewind_e2_%s.json'),
     (['--schedule', 'iterative', '--rate', 'rewind', '--epochs', '1'],
-     'pruning_retrain_iterative_rewind_e1.json'),
+     'retrain_iterative_rewind_e1_%s.json'),
 ])
 def test_pruning_retrain_names_its_record_by_schedule_rate_and_length(tmp_path, flags, name):
+    """A --run-dir's record is a probe (named after the run too), which
+    `report` never files as the table's pruning_retrain record."""
     from tests.reproduce.test_pruning_retrain import _trained
     run_dir, _ = _trained(tmp_path)
+    name %= os.path.basename(run_dir)
     out = tmp_path / 'out'
     argv = ['--out', str(out), 'pruning-retrain', '--run-dir', run_dir, '--fractions', '0.6',
             '--threads', '1'] + flags
     assert main(argv) == 0
-    assert [p.name for p in (out / 'pruning').glob('*.json')] == [name]
-    record = read_json(str(out / 'pruning' / name))
+    assert not (out / 'pruning').exists()
+    assert [p.name for p in (out / 'probes').glob('*.json')] == [name]
+    record = read_json(str(out / 'probes' / name))
     assert record['rate'] == ('rewind' if 'rewind' in flags else 'last')
+
+
+def test_sigterm_between_runs_is_an_interrupt(tmp_path, capsys, monkeypatch):
+    """A container's `docker stop` outside the job's loop: the same line as Ctrl-C."""
+    import signal
+    from tfbnn.cli import reproduce
+
+    def terminated(args, log):
+        os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setitem(reproduce._EXPERIMENTS, 'uci', terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(['--out', str(tmp_path / 'out'), 'uci']) == 130
+    assert 'tfbnn-reproduce: interrupted; finished runs and their records are kept' in \
+        capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) == before

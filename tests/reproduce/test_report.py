@@ -55,6 +55,13 @@ def test_verdicts_follow_the_numbers():
     assert '| the choice on a longer schedule | 117 min |' in rendered['times']
 
 
+def test_uci_on_no_set_of_the_papers_has_no_verdict_of_its_own():
+    goals = report.render_results(dict(uci=_uci(dict(toy=-1.0))))['goals']
+    assert "| UCI: test LL at least PBP's on all four sets | not run (no set of the papers " \
+        "in the record) | **missed** |" in goals
+    assert '0 of 0' not in goals
+
+
 def test_the_uci_table_names_a_width_other_than_50():
     records = dict(uci=_uci(dict(bostonHousing=-2.5, protein=-2.8)))
     records['uci']['sets']['protein']['hidden'] = 100

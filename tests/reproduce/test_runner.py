@@ -1,6 +1,7 @@
 """tfbnn/reproduce/runner.py: runs through the job, choice on validation only."""
 import pytest
 
+from tfbnn.errors import ConfigError
 from tfbnn.reproduce import runner
 
 TINY = dict(dataset='digits', hidden=[8], epochs=2, eval_samples=2, validation_size=0.2,
@@ -85,3 +86,38 @@ def test_a_reused_run_waits_while_another_holder_has_its_lock(tmp_path):
     holder.join(60)
     # Unlocked again: the next call returns the recorded run at once.
     assert runner.run(dict(TINY, output_dir=str(tmp_path / 'run')), reuse=True) == metrics
+
+
+def test_a_run_on_changed_data_is_not_reused_nor_resumed(tmp_path):
+    """The options hold --data-dir's path only: a run whose files changed
+    since it started is refused in one line, finished or not."""
+    import numpy as np
+    rng = np.random.RandomState(0)
+    path = str(tmp_path / 'set.npz')
+
+    def write(scale):
+        x = rng.randn(60, 3).astype(np.float32)
+        np.savez(path, x_train=x[:40], y_train=scale * x[:40, 0], x_test=x[40:],
+                 y_test=scale * x[40:, 0])
+    write(1.0)
+    options = dict(TINY, dataset='npz', data_dir=path, output_dir=str(tmp_path / 'run'))
+    first = runner.run(options, reuse=True)
+    assert runner.run(options, reuse=True) == first  # the same files: reused
+    write(100.0)
+    with pytest.raises(ConfigError, match=r'cannot reuse the run in .*run: the files under '
+                                          r'--data-dir .*set.npz changed since it started; '
+                                          'remove that folder'):
+        runner.run(options, reuse=True)
+    # A new folder trains on the data as it is now.
+    assert runner.run(dict(options, output_dir=str(tmp_path / 'new')), reuse=True) != first
+
+
+def test_a_run_another_tensorflow_made_is_not_reused(tmp_path):
+    import tensorflow.compat.v1 as tf
+    from tfbnn.internal.jsonio import write_json
+    out = tmp_path / 'run'
+    out.mkdir()
+    write_json(str(out / runner.DATA_FILE), dict(sha256='', tensorflow='0.1.0'))
+    with pytest.raises(ConfigError, match='it was made with TensorFlow 0.1.0, this is %s; give '
+                                          'another --out' % tf.__version__):
+        runner.run(dict(TINY, output_dir=str(out)), reuse=True)

@@ -160,6 +160,10 @@ def test_epochs_follow_from_the_step_budget(tmp_path):
     # Clipped to [fixed_epochs, cap].
     assert uci.epochs_for(str(tmp_path / 's'), 16, step_budget=3) == uci.FIXED_EPOCHS
     assert uci.epochs_for(str(tmp_path / 's'), 1, step_budget=10 ** 6) == uci.EPOCH_CAP
+    # The same split written on one line (load_uci reads it alike) counts the same rows.
+    path = tmp_path / 's' / 'index_train_0.txt'
+    path.write_text(', '.join(path.read_text().split()))
+    assert uci.epochs_for(str(tmp_path / 's'), 16, step_budget=600) == 200
 
 
 def test_sets_run_by_two_processes_land_in_one_record(tmp_path):

@@ -2,6 +2,7 @@
 converges, the variables live on the ps, the checkpoint restores in a single
 process; a killed worker rejoins; the chief's death stops the job with a
 resumable checkpoint. Every run is bounded in steps and in time."""
+import glob
 import io
 import json
 import os
@@ -268,3 +269,32 @@ def test_the_workers_stop_when_the_chief_stops_early(tmp_path, cluster_job):
     assert not metrics['completed'] and 0 < metrics['steps'] < 500 * 23
     assert 'worker1 done after' in job.output(), job.output()
     assert 'still waiting for an update' not in job.output(), job.output()
+
+
+def test_a_cluster_resume_skips_a_damaged_checkpoint_or_refuses_in_one_line(tmp_path,
+                                                                           cluster_job):
+    """The chief's session restores the folder's latest checkpoint: a damaged
+    one is skipped for the newest that reads (as single-process); with none
+    intact the chief exits 2 in one line and config.json stays the run's."""
+    out = str(tmp_path / 'damaged')
+    flags = ['--output-dir', out, '--checkpoint-every', '10'] + FLAGS
+    job = cluster_job(flags + ['--epochs', '2'], sync=True)
+    assert job.join() == 0, job.output()
+    latest = tf.train.latest_checkpoint(out)
+    older = tf.train.get_checkpoint_state(out).all_model_checkpoint_paths[-2]
+    assert older.endswith('model.ckpt-40')  # 2 x 23 synchronous steps, one every 10
+    for data_file in glob.glob(latest + '.data-*'):
+        open(data_file, 'wb').close()
+    resumed = cluster_job(flags + ['--epochs', '3', '--resume'], sync=True)
+    assert resumed.join() == 0, resumed.output()
+    assert ('skipped damaged checkpoint(s) %s' % os.path.basename(latest)) in resumed.output()
+    assert read(out, 'metrics.json')['resumed_from_step'] == 40
+    assert read(out, 'config.json')['epochs'] == 3
+    for data_file in glob.glob(os.path.join(out, 'model.ckpt-*.data-*')):
+        open(data_file, 'wb').close()
+    refused = cluster_job(flags + ['--epochs', '4', '--resume'], sync=True)
+    assert refused.join() == 2, refused.output()
+    errors = [l for l in refused.output().splitlines() if 'tfbnn-train: error' in l]
+    assert len(errors) == 1 and 'no older checkpoint restores either' in errors[0], errors
+    assert 'Traceback' not in refused.output()
+    assert read(out, 'config.json')['epochs'] == 3

@@ -53,6 +53,12 @@ def test_a_run_folder_that_cannot_be_made_or_written_is_named_in_one_line(tmp_pa
     with pytest.raises(CheckpointError, match='^cannot create --output-dir /dev/null/run: '):
         with rundir.claim('/dev/null/run'):
             pass
+    (tmp_path / 'afile').write_text('')
+    with pytest.raises(CheckpointError, match='^--output-dir %s is not a directory \\(a file '
+                                              'of that name is there\\)$'
+                                              % re.escape(str(tmp_path / 'afile'))):
+        with rundir.claim(str(tmp_path / 'afile')):
+            pass
 
     def read_only(path, *args, **kwargs):  # as a read-only mount, even for root
         raise PermissionError(errno.EROFS, os.strerror(errno.EROFS), path)

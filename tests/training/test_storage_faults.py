@@ -61,6 +61,40 @@ def test_resume_skips_a_truncated_latest_checkpoint(tmp_path, capsys):
     assert read(out, 'history.json')['epoch'] == [1, 2, 3, 4]
 
 
+def _no_state(out):
+    os.remove(os.path.join(out, 'checkpoint'))
+
+
+def _newest_gone(out):
+    for path in glob.glob(os.path.join(out, 'model.ckpt-24.*')):
+        os.remove(path)
+
+
+def _garbled_state(out):
+    with open(os.path.join(out, 'checkpoint'), 'w') as f:
+        f.write('model_checkpoint_path: "model.ckpt-24"\nall_model_che\x00')
+
+
+@pytest.mark.parametrize('damage,step', [(_no_state, 24), (_newest_gone, 12),
+                                         (_garbled_state, 24)])
+def test_resume_finds_the_checkpoints_the_state_does_not_name(tmp_path, capsys, damage, step):
+    """A lost or unparsable state file, or a newest checkpoint whose files are
+    gone: TensorFlow then names no checkpoint, and the run used to start over
+    (exit 0) over the intact ones. It resumes from the newest on disk."""
+    code, out = run(tmp_path, *QUICK)
+    assert code == 0
+    damage(out)
+    capsys.readouterr()
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '3', '--resume']))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert 'resuming from %s' % os.path.join(out, 'model.ckpt-%d' % step) in captured.out
+    assert read(out, 'metrics.json')['resumed_from_step'] == step
+    assert read(out, 'history.json')['epoch'] == [1, 2, 3]
+    from tfbnn.cli.export import main as export_main
+    assert export_main([out, '--mode', 'mean', '--no-saved-model']) == 0
+
+
 def test_resume_with_every_checkpoint_damaged_is_one_line(tmp_path, capsys):
     code, out = run(tmp_path, *QUICK)
     assert code == 0
@@ -109,10 +143,61 @@ def test_another_os_error_keeps_its_traceback(tmp_path, monkeypatch):
 
 def test_sigterm_outside_the_loop_interrupts_as_ctrl_c():
     """As PID 1 of a container a default SIGTERM is ignored: tfbnn-train handles it."""
-    previous = train_cli._sigterm_interrupts()
+    previous = train_cli.sigterm_interrupts()
     try:
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_events_that_cannot_be_written_are_one_line(tmp_path, capsys, monkeypatch):
+    """TF 2.x raises a failed events write (here a file-size limit) when the
+    writer closes, after training: one line, and --resume finishes the run."""
+    real_close = tf.summary.FileWriter.close
+
+    def close(self):
+        real_close(self)
+        raise IndexError('%s/events.out.tfevents.1; File too large' % self.get_logdir())
+    monkeypatch.setattr(tf.summary.FileWriter, 'close', close)
+    code, out = run(tmp_path, *QUICK)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err
+    assert 'the TensorBoard events were not all written' in err
+    assert 'raise the file-size limit (ulimit -f), then run the same command with --resume' in err
+    monkeypatch.setattr(tf.summary.FileWriter, 'close', real_close)
+    code, out = run(tmp_path, *(QUICK + ['--resume']))
+    assert code == 0 and read(out, 'metrics.json')['completed']
+
+
+def test_a_damaged_early_stopping_checkpoint_says_what_to_do(tmp_path, capsys):
+    flags = QUICK + ['--validation-size', '0.2', '--validate-every', '1']
+    code, out = run(tmp_path, *flags)
+    assert code == 0
+    for data in glob.glob(os.path.join(out, 'best', 'model.ckpt-*.data-*')):
+        open(data, 'wb').close()
+    os.remove(os.path.join(out, 'metrics.json'))  # so the resume evaluates again
+    capsys.readouterr()
+    code, _ = run(tmp_path, *(flags + ['--resume']))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1
+    assert ("the run's choice on validation is lost with it: move %s aside to evaluate the "
+            'last weights instead, then --resume' % os.path.join(out, 'best')) in err
+    os.rename(os.path.join(out, 'best'), str(tmp_path / 'aside'))
+    code, _ = run(tmp_path, *(flags + ['--resume']))
+    assert code == 0 and read(out, 'metrics.json')['completed']
+
+
+def test_a_resume_removes_the_temporary_files_a_kill_left(tmp_path):
+    code, out = run(tmp_path, *QUICK)
+    assert code == 0
+    left = [os.path.join(out, name) for name in (
+        'checkpoint.tmp5f3a', 'model.ckpt-36.data-00000-of-00001.tempstate123',
+        'model.ckpt-36.meta.tmp9c1d')]
+    for path in left:
+        open(path, 'w').close()
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '3', '--resume']))
+    assert code == 0
+    assert not any(os.path.exists(path) for path in left)
+    assert read(out, 'metrics.json')['resumed_from_step'] == 24

@@ -165,6 +165,9 @@ def _add_others(sub):
     d.add_argument('--from-docs', action='store_true',
                    help='only re-render from the records in --results-dir (copy nothing from '
                         '--out)')
+    d.add_argument('--replace', action='store_true',
+                   help='file records whose protocol (data, splits, sets, budget, ...) differs '
+                        'from the one in --results-dir they replace (refused without it)')
 
 
 def add_experiments(sub):

@@ -45,6 +45,7 @@ def main(argv=None):
     # after the import (TF 2.x at the import); warnings and errors still print.
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
     args = build_parser().parse_args(argv)
+    import tensorflow.compat.v1 as tf
     from tfbnn import errors, export, export_formats
     from tfbnn.internal.compat import script_setup
     script_setup()
@@ -55,6 +56,18 @@ def main(argv=None):
                           formats=formats, seed=args.seed)
     except errors.TfbnnError as err:
         sys.stderr.write('tfbnn-export: error: %s\n' % err)
+        return 2
+    except (OSError, tf.errors.OpError) as err:  # a full disk, a read-only folder, ...
+        from tfbnn.training.checkpoints import storage_remedy
+        remedy = storage_remedy(err)
+        if remedy is None:
+            raise
+        where = (getattr(err, 'filename', None) or args.output_dir
+                 or os.path.join(args.run_dir, 'export'))
+        sys.stderr.write('tfbnn-export: error: cannot write the export in %s: %s; the run is '
+                         'untouched: %s, then export again\n'
+                         % (where, getattr(err, 'strerror', None) or errors.cause_line(err),
+                            remedy))
         return 2
     return 0
 

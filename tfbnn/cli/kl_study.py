@@ -152,26 +152,31 @@ def _update_docs(args, results, work_results, guide, kl_study):
     some experiments replaces only those in the docs' results.json, and only
     when both were measured on the same budget, so that the guide's other
     tables keep the record they were rendered from."""
+    from tfbnn.internal.jsonio import write_atomically
     folder = os.path.join(args.docs, 'kl_study')
-    os.makedirs(folder, exist_ok=True)
     target = os.path.join(folder, 'results.json')
     source = args.from_results or work_results
-    if not all(key in results for key in kl_study.EXPERIMENTS) and os.path.exists(target):
+    merge = not all(key in results for key in kl_study.EXPERIMENTS) and os.path.exists(target)
+    if merge:
         with open(target) as f:
             saved = json.load(f)
         results = {key: results[key] if key in results else saved[key]
                    for key in ['budget'] + list(kl_study.EXPERIMENTS)
                    if key in results or key in saved}
-        with open(target, 'w') as f:
-            json.dump(results, f, indent=1, sort_keys=False)
-    elif os.path.abspath(source) != os.path.abspath(target):
-        shutil.copy(source, target)
-    for path in kl_study.plot_study(results, folder):
-        print('wrote %s' % path)
     try:
+        os.makedirs(folder, exist_ok=True)
+        if merge:
+            write_atomically(target, json.dumps(results, indent=1, sort_keys=False).encode('utf-8'))
+        elif os.path.abspath(source) != os.path.abspath(target):
+            write_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
+        for path in kl_study.plot_study(results, folder):
+            print('wrote %s' % path)
         kl_study.update_guide(guide, kl_study.render_tables(results))
     except ValueError as err:  # a guide without the study's markers
         return _error(str(err))
+    except OSError as err:  # a full disk: each file is whole, the old one or the new
+        return _error('cannot update --docs %s: %s: %s' % (args.docs, err.filename or folder,
+                                                           err.strerror or err))
     print('updated %s' % guide)
     return 0
 

@@ -6,6 +6,7 @@ Exit status: 0 done; 2 a user error (one line on stderr); 130 interrupted.
 """
 import argparse
 import os
+import signal
 import sys
 
 from tfbnn.cli._reproduce_args import MODEL_SUFFIXES, add_experiments
@@ -140,13 +141,23 @@ def _model_record(args):
 def _pruning(args, log):
     from tfbnn.reproduce.pruning import reproduce_pruning
     run_dir, _ = _model_record(args)
-    folder = os.path.join(args.out, 'pruning')
+    folder, stem = _record_place(args, 'pruning' + MODEL_SUFFIXES[args.model])
+    stem += '' if args.checkpoint == 'best' else '_' + args.checkpoint
+    reproduce_pruning(run_dir, os.path.join(folder, stem + '.json'), log,
+                      plot_path=os.path.join(folder, stem + '.png'), checkpoint=args.checkpoint)
+
+
+def _record_place(args, stem):
+    """(folder, file stem) of a pruning record: <out>/pruning/<stem> for a
+    model an experiment chose (a table's record), <out>/probes/<stem>_<run>
+    for --run-dir (a probe: `report` never files it as the table's)."""
+    if args.run_dir is not None:
+        folder = os.path.join(args.out, 'probes')
+        stem += '_' + os.path.basename(os.path.normpath(os.path.abspath(args.run_dir)))
+    else:
+        folder = os.path.join(args.out, 'pruning')
     os.makedirs(folder, exist_ok=True)
-    suffix = MODEL_SUFFIXES[args.model] + ('' if args.checkpoint == 'best'
-                                           else '_' + args.checkpoint)
-    reproduce_pruning(run_dir, os.path.join(folder, 'pruning%s.json' % suffix), log,
-                      plot_path=os.path.join(folder, 'pruning%s.png' % suffix),
-                      checkpoint=args.checkpoint)
+    return folder, stem
 
 
 def _pruning_retrain(args, log):
@@ -162,9 +173,11 @@ def _pruning_retrain(args, log):
             raise _config_error('%s has no %s: a finished run is needed' % (run_dir, METRICS))
     else:
         metrics = record['metrics']
-    folder = os.path.join(args.out, 'pruning')
-    os.makedirs(folder, exist_ok=True)
     name = record_name(args.schedule, args.rate, args.epochs, MODEL_SUFFIXES[args.model])
+    # A probe's record is named as the hand-filed ones: retrain_..._<run>.json.
+    folder, stem = _record_place(args, name[:-len('.json')] if args.run_dir is None
+                                 else name[len('pruning_'):-len('.json')])
+    name = stem + '.json'
     reproduce_pruning_retrain(
         run_dir, metrics, os.path.join(folder, name), log, fractions=tuple(fractions),
         epochs=args.epochs, schedule=args.schedule, rate=args.rate, data_dir=args.data_dir,
@@ -187,8 +200,12 @@ def _defaults(args, log):
 
 def _report(args, log):
     from tfbnn.reproduce import report
+    if not os.path.isfile(args.doc):  # before anything is copied
+        raise _config_error('--doc %s: no such file (report rewrites the tables of an existing '
+                            'RESULTS.md: run it from the repository\'s top folder, or give '
+                            '--doc and --results-dir)' % args.doc)
     if not args.from_docs:
-        collected = report.collect_records(args.out, args.results_dir)
+        collected = report.collect_records(args.out, args.results_dir, args.replace)
         if not collected:
             raise _config_error('no records in %s: run an experiment first' % args.out)
         log('copied %d records from %s into %s' % (len(collected), args.out, args.results_dir))
@@ -197,7 +214,12 @@ def _report(args, log):
     records = report.load_records(args.results_dir)
     if not records:
         raise _config_error('no records in %s: run an experiment first' % args.results_dir)
-    report.update_results(args.doc, records)
+    try:
+        report.update_results(args.doc, records)
+    except (KeyError, TypeError) as err:
+        raise _config_error('cannot render the tables of %s: a record in %s lacks %s (made by '
+                            'another version of tfbnn, or edited?)' % (args.doc, args.results_dir,
+                                                                       err))
     for path in report.write_figures(records, args.results_dir):
         log('wrote %s' % path)
     log('rewrote the tables of %s from %d records' % (args.doc, len(records)))
@@ -223,6 +245,8 @@ def main(argv=None):
     script_setup()
     os.makedirs(args.out, exist_ok=True)
     log = rundir.RunLog(args.out, name='reproduce.log', timestamps=True)
+    from tfbnn.cli.train import sigterm_interrupts
+    previous = sigterm_interrupts()  # between runs and in evaluation, as Ctrl-C
     try:
         _EXPERIMENTS[args.experiment](args, log)
     except errors.TfbnnError as err:
@@ -236,6 +260,9 @@ def main(argv=None):
                          'kept in %s; run the same command again to continue\n'
                          % (where, args.out))
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-__all__ = ['build_parser', 'main']
+__all__ = ['build_parser', 'main', 'sigterm_interrupts']
 
 EXIT_USER_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
@@ -189,7 +189,7 @@ def main(argv=None):
             options = _saved_options(parser, options, _given(parser, argv), print)
         config = run_config.RunConfig.from_dict(options)
         if cluster is None:
-            previous = _sigterm_interrupts()
+            previous = sigterm_interrupts()
             train(config)
         else:
             from tfbnn.training.distributed import run_task
@@ -231,7 +231,7 @@ def _final_name(path):
     return path[:-len(TMP_SUFFIX)] if path.endswith(TMP_SUFFIX) else path
 
 
-def _sigterm_interrupts():
+def sigterm_interrupts():
     """SIGTERM outside the training loop (loading, evaluation) interrupts a
     single process as Ctrl-C does (the loop has its own handler). As PID 1 of
     a container (`docker stop`) the default action would be ignored until the

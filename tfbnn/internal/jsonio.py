@@ -47,6 +47,10 @@ def write_atomically(path, data):
             with open(tmp, 'wb') as f:
                 f.write(data)
         os.replace(tmp, path)
+    except OSError as err:
+        if err.filename is None:  # a write's error names no file: say which
+            raise OSError(err.errno, err.strerror or str(err), path) from err
+        raise
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -21,10 +21,13 @@ def standard_normal(shape, dtype, name=None):
     Mathematical details:
       For u1, u2 ~ U(0, 1] independent, r = sqrt(-2 log u1) and theta = 2 pi u2,
       z1 = r cos(theta) and z2 = r sin(theta) are independent N(0, 1) (Box and
-      Muller 1958). Half the output is the cosines, half the sines. u1 is
-      bounded below by the dtype's smallest normal number, so log u1 is finite;
-      the uniforms' 23-bit (float32) resolution truncates |z| near 5.6 with
-      probability ~1e-7, as TensorFlow's own kernel does.
+      Muller 1958). Half the output is the cosines, half the sines. The
+      uniforms lie on a grid of step 2^-23 (float32) shifted up by the dtype's
+      smallest normal number, so log u1 is finite. The grid cuts |z| off at
+      5.64 except for its first point: u1 = 1.2e-38, drawn with probability
+      2^-23 per pair, gives |z| up to 13.2 (TensorFlow's own kernel floors u1
+      at 1e-7, |z| <= 5.7). That tail is left as it is: a fix changes every
+      draw, and with them the figures the docs quote.
 
     Args:
       shape: 1-D int32 `Tensor` or list, the output shape.

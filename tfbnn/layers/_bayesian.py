@@ -24,7 +24,7 @@ from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
 from tfbnn.internal.pruned_kl import layer_kl
 from tfbnn.internal.random_normal import standard_normal
 from tfbnn.internal.sample_axis import tile_samples
-from tfbnn.priors import normal
+from tfbnn.layers import _kl_record
 
 __all__ = []
 
@@ -75,14 +75,18 @@ def check_inputs(options, inputs, min_rank, max_rank):
     if num_samples is not None and tf.dimension_value(inputs.shape[0]) not in (None, num_samples):
         raise ConfigError('%s: num_samples=%d but the inputs\' leading (sample) axis has size %d'
                           % (layer, num_samples, tf.dimension_value(inputs.shape[0])))
+    if num_samples is not None and tf.dimension_value(inputs.shape[0]) is None:
+        # Known only at run time: checked there (a wrong size would broadcast).
+        check = tf.debugging.assert_equal(
+            tf.shape(inputs)[0], num_samples,
+            message='%s: num_samples=%d but the inputs\' leading (sample) axis has another size'
+            % (layer, num_samples))
+        with tf.control_dependencies([check]):
+            inputs = tf.identity(inputs)
     if tf.dimension_value(inputs.shape[-1]) is None:
         raise ConfigError('%s: the last dimension of the inputs must be defined, got shape %s'
                           % (layer, inputs.shape))
     return inputs
-
-
-def _variable_exists(full_name):
-    return any(v.op.name == full_name for v in tf.global_variables())
 
 
 def make_posterior(prefix, shape, dtype, loc_initializer, init_scale, trainable):
@@ -296,33 +300,6 @@ def _kl_context(prior):
     return tf.init_scope()
 
 
-# One string per layer: its scope, then the prior its KL was made with
-# (strings, so a saved MetaGraph keeps them without a warning).
-_KL_MADE_WITH = 'tfbnn_layer_kl_made_with'
-_SEP = '\x00'
-
-
-def _prior_text(prior):
-    """The prior's repr, or '' for one without a repr of its own (a user's
-    class), whose default repr names its address, not its parameters."""
-    return repr(prior) if type(prior).__repr__ is not object.__repr__ else ''
-
-
-def _check_same_prior(scope, options):
-    """Refuses a reuse call that asks for another prior than the call that
-    made the layer: the KL is made once, by that call. (The defaults mean
-    "as made". A reuse adds no KL, so its kl_collection is not compared: the
-    export's sampling loop gives its own.)"""
-    with tf.init_scope():  # (bytes after a MetaGraph was imported)
-        made = [tf.compat.as_text(r).split(_SEP) for r in tf.get_collection(_KL_MADE_WITH)]
-    made = [prior for name, prior in made if name == scope]
-    mine = _prior_text(options.prior)
-    if made and made[0] and mine and mine not in (made[0], repr(normal())):
-        raise ConfigError('%s: this call reuses the layer with prior=%s, but its KL was made, '
-                          'once, by the call that created it, with prior=%s: give the prior to '
-                          'that call' % (options.label, mine, made[0]))
-
-
 def _check_kl_reachable(options):
     """Refuses a sampled KL (built from the layer's own draws) inside control
     flow or a function, where the ELBO outside could not fetch it."""
@@ -354,7 +331,9 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
     dtype = inputs.dtype.base_dtype
     with tf.variable_scope(options.name, default_name=options.default_name, values=[inputs],
                            reuse=options.reuse) as vs:
-        creating = not _variable_exists(vs.name + '/kernel_loc')
+        # Variables alone do not say it: a first call that failed after making
+        # them (a kernel larger than the input) left the layer without its KL.
+        creating = not _kl_record.kl_made(vs.name)
         if creating:
             _check_kl_reachable(options)
             if vs.partitioner is not None:
@@ -362,7 +341,7 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
                                   'partitioned variable is not supported: build the layer in a '
                                   'scope without one' % options.label)
         else:
-            _check_same_prior(vs.name, options)
+            _kl_record.check_same_prior(vs.name, options)
         kernel, bias = _make_variables(kernel_shape, dtype, options)
         how = Sampling(linear, sign_shape, options.num_samples, options.shared_inputs,
                        keep_draws=creating and getattr(options.prior, 'requires_samples', False))
@@ -373,8 +352,9 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
                                options.num_samples)
             with tf.init_scope():  # the graph's collection, not a tf.function's
                 tf.add_to_collection(options.kl_collection, kl)
-                tf.add_to_collection(_KL_MADE_WITH,
-                                     _SEP.join((vs.name, _prior_text(options.prior))))
+                _kl_record.record(vs.name, options.prior)
+        # Its units, also where broadcasting could not tell (one unit, unknown signs).
+        outputs.set_shape(outputs.shape[:-1].concatenate([kernel_shape[-1]]))
         if options.activation is not None:
             outputs = options.activation(outputs)
         return outputs

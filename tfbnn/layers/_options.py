@@ -111,10 +111,26 @@ def layer_options(kind, **keywords):
     options = dataclasses.replace(options, **dict(zip(_COMMON, common)))
     for name in ('kernel_loc_initializer', 'bias_loc_initializer'):
         _check_callable(layer, name, getattr(options, name), _AN_INITIALIZER)
+    _check_switches(layer, options)
     return dataclasses.replace(
         options,
         shared_inputs=_check_shared_inputs(layer, options.shared_inputs, options.num_samples),
         activation=_check_callable(layer, 'activation', options.activation))
+
+
+def _check_switches(layer, options):
+    """use_bias, bayesian_bias and trainable are bools ('no' would be true),
+    name a string or None, reuse None, a bool or tf.AUTO_REUSE."""
+    for name in ('use_bias', 'bayesian_bias', 'trainable'):
+        if not isinstance(getattr(options, name), (bool, np.bool_)):
+            raise ConfigError('%s: %s must be a Python bool, got %r'
+                              % (layer, name, getattr(options, name)))
+    if options.name is not None and not isinstance(options.name, str):
+        raise ConfigError('%s: name must be a string or None, got %r' % (layer, options.name))
+    reuse = options.reuse
+    if not (reuse is None or isinstance(reuse, (bool, np.bool_)) or reuse is tf.AUTO_REUSE):
+        raise ConfigError('%s: reuse must be None, True, False or tf.AUTO_REUSE, got %r'
+                          % (layer, reuse))
 
 
 def _check_shared_inputs(layer, shared_inputs, num_samples):

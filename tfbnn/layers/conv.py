@@ -10,10 +10,11 @@ from tfbnn.internal.sample_axis import fold_samples
 from tfbnn.internal.weight_options import check_positive_int
 from tfbnn.layers import _bayesian, _options
 
-__all__ = ['conv1d', 'conv2d', 'conv3d']
+__all__ = ['conv1d', 'conv2d', 'conv3d']  # and, for conv_transpose, as_tuple and linear_map
 
 
-def _tuple(layer, what, value, rank):
+def as_tuple(layer, what, value, rank):
+    """`value` (an int or `rank` positive ints) as a tuple of `rank` ints, or ConfigError."""
     if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
         value = (value,) * rank
     try:
@@ -32,7 +33,15 @@ def _conv_map(rank, strides, padding, dilation_rate):
     def conv(x, w):
         return tf.nn.convolution(x, w, padding=padding, strides=strides,
                                  dilation_rate=dilation_rate)
+    return linear_map(rank, conv)
 
+
+def linear_map(rank, conv):
+    """`build_layer`'s (linear, sign_shape) for `conv(x, w)` on [batch, dims..., channels].
+
+    `linear` also takes x with a leading sample axis; the signs are one per
+    example and channel.
+    """
     def shared(x, w):
         if x.shape.ndims == rank + 2:
             return conv(x, w)
@@ -57,9 +66,9 @@ def _geometry(rank, name, filters, kernel_size, strides, padding, dilation_rate)
     """Checks the keywords only convolutions take; `padding` upper-cased."""
     layer = _options.layer_label('conv%dd' % rank, name)
     filters = check_positive_int(layer, 'filters', filters)
-    kernel_size = _tuple(layer, 'kernel_size', kernel_size, rank)
-    strides = _tuple(layer, 'strides', strides, rank)
-    dilation_rate = _tuple(layer, 'dilation_rate', dilation_rate, rank)
+    kernel_size = as_tuple(layer, 'kernel_size', kernel_size, rank)
+    strides = as_tuple(layer, 'strides', strides, rank)
+    dilation_rate = as_tuple(layer, 'dilation_rate', dilation_rate, rank)
     if max(strides) > 1 and max(dilation_rate) > 1:
         raise ConfigError('%s: strides > 1 and dilation_rate > 1 cannot be combined, got '
                           'strides=%s, dilation_rate=%s' % (layer, strides, dilation_rate))
@@ -72,11 +81,24 @@ def _conv(geometry, inputs, options):
     """The layer, from its checked `_Geometry` and `LayerOptions`."""
     rank = geometry.rank
     inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
+    if geometry.padding == 'VALID':
+        _check_fits(options.label, inputs, geometry)
     linear, sign_shape = _conv_map(rank, geometry.strides, geometry.padding,
                                    geometry.dilation_rate)
     kernel_shape = list(geometry.kernel_size) + [tf.dimension_value(inputs.shape[-1]),
                                                  geometry.filters]
     return _bayesian.build_layer(inputs, kernel_shape, linear, sign_shape, options)
+
+
+def _check_fits(layer, inputs, geometry):
+    """Refuses known spatial sizes smaller than the dilated kernel ('valid')."""
+    rank = geometry.rank
+    sizes = [tf.dimension_value(d) for d in inputs.shape[-rank - 1:-1]]
+    spans = [(k - 1) * d + 1 for k, d in zip(geometry.kernel_size, geometry.dilation_rate)]
+    if any(n is not None and n < span for n, span in zip(sizes, spans)):
+        raise ConfigError("%s: padding 'valid' needs inputs at least as large as the (dilated) "
+                          "kernel, %s, got spatial size %s; use padding='same' or a smaller "
+                          'kernel_size' % (layer, tuple(spans), tuple(sizes)))
 
 
 _CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style (channels last).

@@ -178,10 +178,12 @@ def _retrained(records):
 
 def _uci(records):
     uci = records.get('uci')
-    if not uci:
-        return [_row('UCI: test LL at least PBP\'s on all four sets', 'not run', False, _UCI)]
     # The published columns exist for the four sets of the papers only.
-    names = [n for n in uci['sets'] if n in paper.UCI_TABLE]
+    names = [n for n in (uci or {}).get('sets', {}) if n in paper.UCI_TABLE]
+    if not names:
+        return [_row('UCI: test LL at least PBP\'s on all four sets',
+                     'not run' if not uci else 'not run (no set of the papers in the record)',
+                     False, _UCI)]
     lls = {name: s['chosen']['test_ll'] for name, s in uci['sets'].items()}
     better_vi = [n for n in names if lls[n] > paper.UCI_TABLE[n]['VI'][2]]
     at_least_pbp = [n for n in names if lls[n] >= paper.UCI_TABLE[n]['PBP'][2]]

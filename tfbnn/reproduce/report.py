@@ -11,7 +11,8 @@ import shutil
 
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
-from tfbnn.reproduce import figures, goals, paper, report_ood, report_pruning, selection, uci
+from tfbnn.reproduce import (figures, filing, goals, paper, report_ood, report_pruning,
+                             selection, uci)
 
 __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'update_results',
            'write_figures']
@@ -66,7 +67,7 @@ def load_records(folder):
     return out
 
 
-def collect_records(out_dir, results_dir):
+def collect_records(out_dir, results_dir, replace=False):
     """Copies the records found under `out_dir` into `results_dir`.
 
     The MNIST records gain the validation curve of their run (from its
@@ -74,11 +75,18 @@ def collect_records(out_dir, results_dir):
 
     Returns:
       The records copied, as `load_records` gives them.
+
+    Raises:
+      ConfigError: unless `replace`, a record that would replace one made
+        with another protocol (nothing is copied then).
     """
     records = load_records(out_dir)
     for probes in ('pruning_probes', 'ood_probe', 'ood_outlier_probe', 'ood_runs',
                    'ood_third_party'):  # filed by hand
         records.pop(probes, None)
+    if not replace:
+        filing.check_same_protocols(records, load_records(results_dir), RECORDS, out_dir,
+                                    results_dir)
     for name, record in records.items():
         if name in _CURVES and 'val_curve' not in record:
             history = read_json(os.path.join(record['run_dir'], 'history.json'))

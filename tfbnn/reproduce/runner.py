@@ -5,11 +5,15 @@ Every reproduction goes through `tfbnn.training.train`, the same job
 run keeps its own run directory (config, history, checkpoints, metrics).
 """
 import dataclasses
+import hashlib
 import io
 import os
 import time
 
+import tensorflow.compat.v1 as tf
+
 from tfbnn import run_config
+from tfbnn.errors import ConfigError
 from tfbnn.internal.file_lock import exclusive_lock
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import evaluate as evaluate_lib
@@ -18,6 +22,8 @@ from tfbnn.training import train
 __all__ = ['run', 'select', 'validated_options', 'history_seconds', 'epoch_seconds_total']
 
 DONE_FILE = 'reproduce_done.json'
+# sha256 of the data files a reused run started on (`data_fingerprint`).
+DATA_FILE = 'reproduce_data.json'
 
 
 def run(config, verbose=False, reuse=False):
@@ -54,6 +60,7 @@ def _run(config, verbose, reuse):
     # What reproduce_done.json records of the run: its options as config.json has them.
     options = dataclasses.replace(config, resume=False).to_dict()
     if reuse:
+        _check_same_data(config)
         done = read_json(done_path)
         # A finished run also scored on the test set serves a request that
         # asks for validation only (its metrics hold both).
@@ -68,6 +75,55 @@ def _run(config, verbose, reuse):
     if reuse:
         write_json(done_path, dict(options=options, metrics=metrics))
     return metrics
+
+
+def _check_same_data(config):
+    """Refuses to reuse or resume a run whose data files changed since it
+    started (its options hold the paths only), or that another TensorFlow
+    made; records both for a new run."""
+    path = os.path.join(config.output_dir, DATA_FILE)
+    now = data_fingerprint(config)
+    saved = read_json(path)
+    made_by = (saved or {}).get('tensorflow', tf.__version__)
+    if made_by != tf.__version__:  # the stacks draw other numbers: no mixed record
+        raise ConfigError('cannot reuse the run in %s: it was made with TensorFlow %s, this is '
+                          '%s; give another --out for this stack'
+                          % (config.output_dir, made_by, tf.__version__))
+    if saved is not None and saved.get('sha256') != now:
+        raise ConfigError('cannot reuse the run in %s: the files under --data-dir %s%s changed '
+                          'since it started; remove that folder to train it again on the data '
+                          'as it is now, or give another --out'
+                          % (config.output_dir, config.data_dir,
+                             ' or --ood-data-dir %s' % config.ood_data_dir
+                             if config.ood_data_dir else ''))
+    if saved is None and not read_json(os.path.join(config.output_dir, DONE_FILE)):
+        os.makedirs(config.output_dir, exist_ok=True)
+        write_json(path, dict(sha256=now, tensorflow=tf.__version__))
+
+
+_HASHED = {}  # (path, size, mtime) -> sha256 of the file's bytes, for this process
+
+
+def data_fingerprint(config):
+    """sha256 over the names and contents of every file under the run's
+    --data-dir and --ood-data-dir ('' for the built-in data)."""
+    digest = hashlib.sha256()
+    for root in (config.data_dir, config.ood_data_dir):
+        if not root or not os.path.exists(root):
+            continue
+        files = [root] if os.path.isfile(root) else sorted(
+            os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names)
+        for path in files:
+            stat = os.stat(path)
+            key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+            if key not in _HASHED:
+                one = hashlib.sha256()
+                with open(path, 'rb') as f:
+                    for chunk in iter(lambda: f.read(1 << 20), b''):
+                        one.update(chunk)
+                _HASHED[key] = one.hexdigest()
+            digest.update(('%s\0%s\n' % (os.path.relpath(path, root), _HASHED[key])).encode())
+    return digest.hexdigest() if config.data_dir or config.ood_data_dir else ''
 
 
 def select(candidates, base, out_dir, log, verbose=False, reuse=False):

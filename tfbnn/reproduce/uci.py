@@ -91,7 +91,9 @@ def epochs_for(set_dir, batch_size, step_budget=STEP_BUDGET, validate_every=VALI
     training rows of split 0 less the held-out 20%.
     """
     with open(os.path.join(set_dir, 'index_train_0.txt')) as f:
-        rows = sum(1 for line in f if line.strip())
+        # Indices as load_uci reads them: separated by whitespace or commas,
+        # one per line or many.
+        rows = len(f.read().replace(',', ' ').split())
     select_rows = rows - int(round(VALIDATION_SIZE * rows))
     steps_per_epoch = max(1, int(math.ceil(select_rows / float(batch_size))))
     epochs = int(math.ceil(step_budget / float(steps_per_epoch) / validate_every)) * validate_every
@@ -314,6 +316,9 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
         if available < num_splits:
             log('uci %s: %d splits in %s (fewer than %d): using them all'
                 % (name, available, set_dir, num_splits))
+        if available < select_splits:
+            log('uci %s: choosing on its %d splits (fewer than --select-splits %d)'
+                % (name, available, select_splits))
         log('uci %s: %d hidden units%s; candidates train for up to %d epochs' % (
             name, hidden, ' (%s)' % HIDDEN_FILE if os.path.exists(
                 os.path.join(set_dir, HIDDEN_FILE)) else '', set_epochs))

@@ -13,7 +13,8 @@ behind goes: TensorFlow's temporary files (`*.tempstate*`, `*.tmp<hex>`,
 state does not list. A checkpoint the state lists is never touched.
 
 A damaged checkpoint on restore is one line as well; on `--resume` the run
-goes on from the newest intact one (`restore_intact`).
+goes on from the newest intact one (`restore_intact`; on the cluster chief,
+whose session restores the latest, `make_latest_intact`).
 """
 import contextlib
 import os
@@ -26,15 +27,17 @@ from tfbnn.errors import CheckpointError, cause_line
 from tfbnn.training import rundir
 
 __all__ = ['save_checkpoint', 'storage_faults_as_error', 'storage_remedy', 'write_error',
-           'remove_leftovers', 'restore_checkpoint', 'restore_intact', 'NO_SPACE',
+           'remove_leftovers', 'restore_checkpoint', 'restore_intact', 'make_latest_intact',
+           'NO_SPACE',
            'STORAGE_FAULTS']
 
 NO_SPACE = 'No space left on device'  # a full disk, as the OS says it
 # The storage faults as the OS words them (strerror of ENOSPC, EDQUOT, EROFS,
-# EACCES), and what the user does about each.
+# EACCES, EFBIG), and what the user does about each.
 STORAGE_FAULTS = ((NO_SPACE, 'free space'), ('Disk quota exceeded', 'free space'),
                   ('Read-only file system', 'make the folder writable'),
-                  ('Permission denied', 'make the folder writable'))
+                  ('Permission denied', 'make the folder writable'),
+                  ('File too large', 'raise the file-size limit (ulimit -f)'))
 
 # What a missing, truncated or corrupt checkpoint raises on restore.
 _RESTORE_ERRORS = (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.OutOfRangeError,
@@ -188,7 +191,7 @@ def restore_intact(sess, saver, checkpoint, folder, log):
 
     A checkpoint cut short (a full disk, a killed copy) must not cost the
     work saved before it: the run goes on from the newest intact checkpoint
-    the folder's state lists, and says which one it skipped. The damaged
+    the folder's state lists or its disk holds, and says which one it skipped. The damaged
     files stay on disk, untouched.
 
     Returns:
@@ -197,13 +200,60 @@ def restore_intact(sess, saver, checkpoint, folder, log):
     Raises:
       CheckpointError: no listed checkpoint restores.
     """
+    return _newest_intact(checkpoint, folder, log, lambda path: saver.restore(sess, path))
+
+
+def make_latest_intact(checkpoint, folder, log):
+    """The same for a session that restores the folder's latest checkpoint itself.
+
+    The cluster chief's `MonitoredTrainingSession` restores whatever the
+    folder's state names as latest. Each listed checkpoint, newest first, is
+    read in full (every tensor); the first that reads becomes the state's
+    latest (the newer, damaged ones stay on disk, unlisted).
+
+    Returns:
+      the path that will be restored.
+
+    Raises:
+      CheckpointError: no listed checkpoint reads.
+    """
+    def read(path):
+        try:
+            reader = tf.train.NewCheckpointReader(path)
+            for name in reader.get_variable_to_shape_map():
+                reader.get_tensor(name)
+        except _RESTORE_ERRORS:
+            raise
+        except Exception as err:  # TF 2.x's reader: IndexError on a short file
+            raise ValueError('%s: %s' % (type(err).__name__, err))
+    chosen = _newest_intact(checkpoint, folder, log, read)
+    if tf.train.latest_checkpoint(folder) != chosen:
+        step = rundir.checkpoint_step(chosen)
+        kept = [p for p in _older(chosen, folder)[::-1] if rundir.checkpoint_step(p) < step]
+        tf.train.update_checkpoint_state(folder, chosen,
+                                         all_model_checkpoint_paths=kept + [chosen])
+    return chosen
+
+
+def _older(checkpoint, folder):
+    """The checkpoints older than `checkpoint`, newest first: those the
+    folder's state lists and those on disk (the state may be lost)."""
     state = tf.train.get_checkpoint_state(folder)
-    older = [p for p in reversed(list(state.all_model_checkpoint_paths))
-             if p != checkpoint] if state is not None else []
+    listed = list(state.all_model_checkpoint_paths) if state is not None else []
+    step = rundir.checkpoint_step(checkpoint)
+    by_path = {os.path.abspath(p): p for p in listed + rundir.checkpoints_on_disk(folder)}
+    by_path.pop(os.path.abspath(checkpoint), None)
+    return sorted((p for p in by_path.values() if rundir.checkpoint_step(p) <= step),
+                  key=rundir.checkpoint_step, reverse=True)
+
+
+def _newest_intact(checkpoint, folder, log, restore):
+    """The first of `checkpoint` and the older ones that `restore` takes."""
+    older = _older(checkpoint, folder)
     damaged = []
     for path in [checkpoint] + older:
         try:
-            saver.restore(sess, path)
+            restore(path)
         except _RESTORE_ERRORS as err:
             damaged.append((path, cause_line(err)))
             continue

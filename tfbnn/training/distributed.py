@@ -45,6 +45,7 @@ from tfbnn.errors import ConfigError
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import job_state as job_state_lib
 from tfbnn.training import lifecycle, rundir
+from tfbnn.training.checkpoints import make_latest_intact
 from tfbnn.training.chief import evaluate_checkpoint, run_chief
 from tfbnn.training.session import resolve_device, session_config
 from tfbnn.training.sync_replicas import SyncReplicasHook, token_wait_op
@@ -175,7 +176,8 @@ def _train_worker(config, cluster, spec, stream):
             held.enter_context(rundir.claim(config.output_dir))
             checkpoint, history, note = rundir.prepare(config, dataset)
             log = rundir.RunLog(config.output_dir, stream)
-            lifecycle.write_records(config, dataset)
+            if not checkpoint:  # a resume rewrites them once its checkpoint has restored
+                lifecycle.write_records(config, dataset)
         else:
             log = rundir.RunLog(None, stream)
         device = resolve_device(config.device, config.threads)
@@ -183,6 +185,8 @@ def _train_worker(config, cluster, spec, stream):
                                  config=session_config(config.threads))
         parts = _build(config, dataset, model, device, cluster, spec)
         lifecycle.announce(log, _header(config, dataset, cluster, parts.train), note)
+        if checkpoint:  # the session restores the latest: make it one that reads
+            checkpoint = make_latest_intact(checkpoint, config.output_dir, log)
         sess_config = session_config(config.threads)
         # A worker talks to the parameter servers and itself only: its session
         # does not need the other workers to be up (one can die and come back).
@@ -190,6 +194,8 @@ def _train_worker(config, cluster, spec, stream):
         sess_config.device_filters.extend(['/job:ps', parts.device])
         with parts.graph.as_default():
             session = _session(config, cluster, server, parts, sess_config)
+            if checkpoint:  # the chief's, restored by the session
+                lifecycle.write_records(config, dataset)
             if not cluster.is_chief:
                 give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
                 return run_non_chief(session, parts.train, parts.state, parts.done_after_step,

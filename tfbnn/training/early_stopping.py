@@ -10,6 +10,7 @@ import os
 
 import tensorflow.compat.v1 as tf
 
+from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import rundir
@@ -117,7 +118,12 @@ class BestCheckpoint(object):
         if self.record is None:
             return {}
         path = os.path.join(self.config.output_dir, self.record['checkpoint'])
-        restore_checkpoint(sess, self.saver, path)
+        try:
+            restore_checkpoint(sess, self.saver, path)
+        except CheckpointError as err:
+            raise CheckpointError('%s; the run\'s choice on validation is lost with it: move %s '
+                                  'aside to evaluate the last weights instead, then --resume'
+                                  % (err, os.path.dirname(path)))
         log('tfbnn: early stopping: evaluating the weights of epoch %d (step %d), the best '
             '%s on the validation split (%.4g)' % (self.record['epoch'], self.record['step'],
                                                     self.key, self.record['value']))

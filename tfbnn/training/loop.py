@@ -15,12 +15,14 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import moped, pruning, run_config
+from tfbnn.errors import cause_line
 from tfbnn.internal.jsonio import read_json
 from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import lifecycle, rundir, warm_start
-from tfbnn.training.checkpoints import restore_intact, save_checkpoint
+from tfbnn.training.checkpoints import (remove_leftovers, restore_intact, save_checkpoint,
+                                         storage_remedy)
 from tfbnn.training.diagnostics_log import DiagnosticsLog
 from tfbnn.training.early_stopping import BestCheckpoint, best_saver
 from tfbnn.training.session import Interrupted, resolve_device, session_config
@@ -150,6 +152,7 @@ def _header(config, dataset, spec, g, device):
 def _restore(sess, g, checkpoint, out, log):
     """Restores the newest intact checkpoint; returns its path."""
     checkpoint = restore_intact(sess, g.saver, checkpoint, out, log)
+    remove_leftovers(out)  # temporary files of a write a kill cut short
     state = tf.train.get_checkpoint_state(out)
     if state is not None:  # so --keep-checkpoints also counts the earlier ones
         g.saver.recover_last_checkpoints(list(state.all_model_checkpoint_paths))
@@ -285,5 +288,11 @@ class _Loop(object):
                                         ood)
         metrics.update(selected)
         lifecycle.summarise_metrics(self.writer, metrics, self.step)
-        self.writer.close()
+        try:
+            self.writer.close()
+        except Exception as err:  # TF 2.x raises the events file's failed write here
+            if storage_remedy(err) is None:
+                raise
+            raise OSError(None, 'the TensorBoard events were not all written (%s)'
+                          % cause_line(err), self.writer.get_logdir())
         return metrics

@@ -16,9 +16,9 @@ from tfbnn.errors import CheckpointError, cause_line
 from tfbnn.internal.jsonio import read_json
 
 __all__ = ['RunLog', 'claim', 'set_aside', 'prepare', 'dataset_record', 'latest_checkpoint',
-           'checkpoint_step', 'chosen_checkpoint', 'CHECKPOINTS', 'truncate', 'CONFIG', 'HISTORY',
-           'TRAIN_LOG', 'METRICS', 'DATASET', 'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST',
-           'BEST_RECORD']
+           'checkpoint_step', 'checkpoints_on_disk', 'chosen_checkpoint', 'CHECKPOINTS',
+           'truncate', 'CONFIG', 'HISTORY', 'TRAIN_LOG', 'METRICS', 'DATASET', 'DIAGNOSTICS',
+           'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
 
 CONFIG = 'config.json'
 HISTORY = 'history.json'
@@ -72,12 +72,32 @@ class RunLog(object):
 
 
 def latest_checkpoint(folder):
-    """tf.train.latest_checkpoint, with a corrupt state file as a CheckpointError."""
+    """tf.train.latest_checkpoint, with a corrupt state file as a CheckpointError.
+
+    Where the state names no checkpoint that exists (the file deleted or
+    unparsable, or its newest checkpoint's files gone), the newest checkpoint
+    on disk: a run that saved any is never taken for one that saved none.
+    """
     try:
-        return tf.train.latest_checkpoint(folder)
+        latest = tf.train.latest_checkpoint(folder)
     except (tf.errors.OpError, ValueError) as err:
         raise CheckpointError('cannot read the checkpoint state in %s: %s'
                               % (folder, cause_line(err)))
+    if latest is None:
+        on_disk = checkpoints_on_disk(folder)
+        latest = on_disk[-1] if on_disk else None
+    return latest
+
+
+def checkpoints_on_disk(folder):
+    """The job's checkpoints in `folder` with an .index file, oldest first."""
+    found = []
+    for index in glob.glob(os.path.join(glob.escape(folder), CHECKPOINT_PREFIX + '-*.index')):
+        prefix = index[:-len('.index')]
+        step = prefix.rsplit('-', 1)[1]
+        if step.isdigit():
+            found.append((int(step), prefix))
+    return [prefix for _, prefix in sorted(found)]
 
 
 def chosen_checkpoint(run_dir, which='best'):
@@ -120,6 +140,9 @@ def truncate(history, diag_log, step):
 
 def _unwritable(out, err):
     """The error for a run folder that cannot be made, or made but not written."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        return CheckpointError('--output-dir %s is not a directory (a file of that name is '
+                               'there)' % out)
     what = 'cannot write in' if os.path.isdir(out) else 'cannot create'
     return CheckpointError('%s --output-dir %s: %s' % (what, out, err.strerror or err))
 
