@@ -98,6 +98,9 @@ def test_a_finished_run_is_scored_with_the_weights_its_metrics_describe(tmp_path
     assert set(again['sigma_quantiles']) == {'model/fc1', 'model/output'}
     assert sorted(again['sets']) == sorted(data.ALL_KINDS)
     assert not os.path.exists(str(tmp_path / 'b' / 'run'))  # scored, not trained again
+    # The draws are seeded: the same checkpoint scored again gives the same AUROCs.
+    twice = ood.reproduce_ood(None, str(tmp_path / 'b2'), lambda line: None, run_dir=run_dir)
+    assert twice['sets'] == again['sets']
     # From the command line: a record of its own, named after the run, never the mnist-ood one.
     assert main(['--out', str(tmp_path / 'c'), 'mnist-ood', '--run', run_dir]) == 0
     assert read_json(str(tmp_path / 'c' / 'ood_runs' / 'run' / 'ood.json'))['sets']

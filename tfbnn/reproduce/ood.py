@@ -142,7 +142,8 @@ def _score(run, inside_x, sets, batch, log):
     """set name -> its AUROCs (and `by_letter` for the letters) against `inside_x`."""
     from tfbnn import export
     import tensorflow.compat.v1 as tf
-    inference = export.build_inference_graph(run, 'sample')
+    # Seeded (the run's own seed): scoring a checkpoint twice gives one answer.
+    inference = export.build_inference_graph(run, 'sample', seed=run.config.seed)
     ends = {k: inference.outputs[k] for k in ('entropy', 'mutual_information', 'mean_probs')}
     scores = {}
     with tf.Session(graph=inference.graph) as sess:
