@@ -77,7 +77,8 @@ def test_a_full_disk_writing_the_meta_graph_keeps_the_listed_checkpoint(
         raise tf.errors.ResourceExhaustedError(None, None, NO_SPACE)
     monkeypatch.setattr(tf.train.Saver, 'export_meta_graph', full)
     with pytest.raises(CheckpointError, match='cannot write the checkpoint of step 2 in .*'
-                                              'free space, then --resume$'):
+                                              'the last complete checkpoint \\(.*model.ckpt-2\\) '
+                                              'is intact: free space, then --resume$'):
         checkpoints.save_checkpoint(sess, saver, prefix, 2, first)
     # The state already lists step 2 (TensorFlow updates it before the graph):
     # its data and index restore, so they stay; only the temporary file goes.
@@ -136,10 +137,12 @@ def test_the_chiefs_other_storage_faults_are_one_line_with_their_remedy(saved, e
 
 
 def test_a_fault_the_system_does_not_name_says_to_fix_the_cause():
-    err = checkpoints.write_error('/runs/a', OSError(27, 'File too large'), None, step=3)
-    assert str(err) == ('cannot write the checkpoint of step 3 in /runs/a: [Errno 27] File too '
-                        'large; the last complete checkpoint (none yet) is intact: fix the '
+    err = checkpoints.write_error('/runs/a', OSError(5, 'Input/output error'), None, step=3)
+    assert str(err) == ('cannot write the checkpoint of step 3 in /runs/a: [Errno 5] Input/output '
+                        'error; the last complete checkpoint (none yet) is intact: fix the '
                         'cause, then --resume')
+    err = checkpoints.write_error('/runs/a', OSError(27, 'File too large'), None, step=3)
+    assert str(err).endswith('intact: raise the file-size limit (ulimit -f), then --resume')
 
 
 @pytest.mark.slow

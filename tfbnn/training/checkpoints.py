@@ -143,9 +143,20 @@ def save_checkpoint(sess, saver, prefix, step, last_good, **kwargs):
         return saver.save(sess, prefix, global_step=step, **kwargs)
     except (tf.errors.OpError, OSError) as err:
         folder = os.path.dirname(prefix) or '.'
-        remove_leftovers(folder, '%s-%d' % (os.path.basename(prefix), step),
-                         kwargs.get('latest_filename') or 'checkpoint')
-        raise write_error(folder, err, last_good, step)
+        latest_filename = kwargs.get('latest_filename') or 'checkpoint'
+        remove_leftovers(folder, '%s-%d' % (os.path.basename(prefix), step), latest_filename)
+        raise write_error(folder, err, _listed_now(folder, latest_filename) or last_good, step)
+
+
+def _listed_now(folder, latest_filename):
+    """The checkpoint the folder's state names after a failed save: the new
+    one when only its .meta graph failed (TensorFlow lists the weights first),
+    which --resume restores."""
+    try:
+        state = tf.train.get_checkpoint_state(folder, latest_filename)
+    except (tf.errors.OpError, ValueError):
+        return None
+    return state.model_checkpoint_path if state is not None else None
 
 
 @contextlib.contextmanager
