@@ -125,14 +125,20 @@ def test_report_files_a_record_of_another_protocol_only_with_replace(tmp_path, c
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert ('ran another protocol than the %s it would replace (data_dir "../mine" vs '
-            '"../shared/data/uci"; step_budget 1 vs 24000; sets yacht vs '
-            'bostonHousing,concrete,energy,yacht): pass --replace'
+    assert ('ran another protocol than the %s it would replace (step_budget 1 vs 24000; sets '
+            'yacht vs bostonHousing,concrete,energy,yacht): pass --replace'
             % (results / 'uci' / 'uci.json')) in err[0]
     assert read_json(str(results / 'uci' / 'uci.json')) == published
     assert 'old' in doc.read_text()
     assert main(argv + ['--replace']) == 0
     assert read_json(str(results / 'uci' / 'uci.json'))['protocol']['data_dir'] == '../mine'
+    # The same protocol run on another machine (the data elsewhere, other threads) is filed.
+    again = copy.deepcopy(published)
+    again['protocol'].update(data_dir='/data/uci', threads=0)
+    write_json(str(out / 'uci' / 'uci.json'), again)
+    shutil.copyfile(committed, str(results / 'uci' / 'uci.json'))
+    assert main(argv) == 0
+    assert read_json(str(results / 'uci' / 'uci.json'))['protocol']['data_dir'] == '/data/uci'
 
 
 def test_an_interrupted_experiment_says_how_to_continue(tmp_path, capsys, monkeypatch):
@@ -188,25 +194,27 @@ def test_mnist_refit_refits_the_chosen_prior_only(tmp_path):
     assert not (mnist / 'mnist_normal_refit.json').exists()
 
 
-@pytest.mark.parametrize('flags,name', [
-    ([], 'retrain_%s.json'),  # 20 epochs (the default): no length in the name
-    (['--rate', 'rewind', '--epochs', '2'], 'retrain_rewind_e2_%s.json'),
-    (['--schedule', 'iterative', '--rate', 'rewind', '--epochs', '1'],
+@pytest.mark.parametrize('flags,folder,name', [
+    ([], 'probes', 'retrain_%s.json'),  # 20 epochs (the default): no length in the name
+    (['--rate', 'rewind', '--epochs', '2'], 'probes', 'retrain_rewind_e2_%s.json'),
+    (['--schedule', 'iterative', '--rate', 'rewind', '--epochs', '1'], 'probes',
      'retrain_iterative_rewind_e1_%s.json'),
+    (['--as-record'], 'pruning', 'pruning_retrain.json'),
 ])
-def test_pruning_retrain_names_its_record_by_schedule_rate_and_length(tmp_path, flags, name):
+def test_pruning_retrain_names_its_record_by_schedule_rate_and_length(tmp_path, flags, folder,
+                                                                      name):
     """A --run-dir's record is a probe (named after the run too), which
-    `report` never files as the table's pruning_retrain record."""
+    `report` never files as the table's pruning_retrain record, unless
+    --as-record says the run is the one the experiment would have chosen."""
     from tests.reproduce.test_pruning_retrain import _trained
     run_dir, _ = _trained(tmp_path)
-    name %= os.path.basename(run_dir)
+    name = name.replace('%s', os.path.basename(run_dir))
     out = tmp_path / 'out'
     argv = ['--out', str(out), 'pruning-retrain', '--run-dir', run_dir, '--fractions', '0.6',
             '--threads', '1'] + flags
     assert main(argv) == 0
-    assert not (out / 'pruning').exists()
-    assert [p.name for p in (out / 'probes').glob('*.json')] == [name]
-    record = read_json(str(out / 'probes' / name))
+    assert [p.name for p in out.glob('*/*.json')] == [name]
+    record = read_json(str(out / folder / name))
     assert record['rate'] == ('rewind' if 'rewind' in flags else 'last')
 
 

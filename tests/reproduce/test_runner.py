@@ -104,7 +104,7 @@ def test_a_run_on_changed_data_is_not_reused_nor_resumed(tmp_path):
     first = runner.run(options, reuse=True)
     assert runner.run(options, reuse=True) == first  # the same files: reused
     write(100.0)
-    with pytest.raises(ConfigError, match=r'cannot reuse the run in .*run: the files under '
+    with pytest.raises(ConfigError, match=r'cannot reuse the run in .*run: the data read from '
                                           r'--data-dir .*set.npz changed since it started; '
                                           'remove that folder'):
         runner.run(options, reuse=True)

@@ -182,3 +182,33 @@ def test_a_real_write_failure_leaves_no_temporary_file(tmp_path):
     names = _files(folder)
     assert not [f for f in names if '.tmp' in f or 'tempstate' in f], names
     assert {'model.ckpt-1.index', 'model.ckpt-1.meta'} <= set(names)
+
+
+def test_the_chief_falls_back_only_for_damage_and_lists_relative_paths(sess, saved, monkeypatch):
+    """make_latest_intact: a truncated newest checkpoint gives way to the one
+    before, in a state of relative paths (the folder may move); an error that
+    is no damage (an I/O fault of the moment) propagates and changes nothing."""
+    var, saver, prefix, first = saved
+    second = saver.save(sess, prefix, global_step=2)
+    folder = os.path.dirname(prefix)
+    real_reader = tf.train.NewCheckpointReader
+
+    def unavailable(path):
+        if path == second:
+            raise tf.errors.UnavailableError(None, None, 'the file server is away')
+        return real_reader(path)
+    monkeypatch.setattr(tf.train, 'NewCheckpointReader', unavailable)
+    with pytest.raises(tf.errors.UnavailableError):
+        checkpoints.make_latest_intact(second, folder, print)
+    assert tf.train.latest_checkpoint(folder) == second
+    monkeypatch.undo()
+    data = [f for f in _files(folder) if f.startswith('model.ckpt-2.data')][0]
+    with open(os.path.join(folder, data), 'wb') as f:
+        f.write(b'cut')
+    lines = []
+    assert checkpoints.make_latest_intact(second, folder, lines.append) == first
+    assert 'skipped damaged checkpoint(s) model.ckpt-2' in lines[0]
+    with open(os.path.join(folder, 'checkpoint')) as f:
+        text = f.read()
+    assert 'model_checkpoint_path: "model.ckpt-1"' in text and folder not in text
+    assert tf.train.latest_checkpoint(folder) == first

@@ -75,8 +75,12 @@ def _garbled_state(out):
         f.write('model_checkpoint_path: "model.ckpt-24"\nall_model_che\x00')
 
 
+def _empty_state(out):
+    open(os.path.join(out, 'checkpoint'), 'w').close()  # a power loss's leftover
+
+
 @pytest.mark.parametrize('damage,step', [(_no_state, 24), (_newest_gone, 12),
-                                         (_garbled_state, 24)])
+                                         (_garbled_state, 24), (_empty_state, 24)])
 def test_resume_finds_the_checkpoints_the_state_does_not_name(tmp_path, capsys, damage, step):
     """A lost or unparsable state file, or a newest checkpoint whose files are
     gone: TensorFlow then names no checkpoint, and the run used to start over

@@ -89,7 +89,11 @@ def _add_full_run_flags(parser, epochs=True):
 def _add_model_flags(parser):
     parser.add_argument('--run-dir', default=None,
                         help='the run to prune (default: the chosen run of the --model record '
-                             'in --out)')
+                             'in --out); its record is a probe, in --out/probes/')
+    parser.add_argument('--as-record', action='store_true',
+                        help='file a --run-dir run\'s record as the --model record\'s (in '
+                             '--out/pruning/, which report files): for a run made as that '
+                             'experiment makes its choice')
     parser.add_argument('--model', default='mnist', choices=tuple(MODEL_SUFFIXES),
                         help='which record names the run to prune: '
                              'mnist_scale_mixture<suffix>.json, the suffix by model: %s'

@@ -149,9 +149,10 @@ def _pruning(args, log):
 
 def _record_place(args, stem):
     """(folder, file stem) of a pruning record: <out>/pruning/<stem> for a
-    model an experiment chose (a table's record), <out>/probes/<stem>_<run>
-    for --run-dir (a probe: `report` never files it as the table's)."""
-    if args.run_dir is not None:
+    model an experiment chose (a table's record) or --as-record,
+    <out>/probes/<stem>_<run> for --run-dir (a probe: `report` never files
+    it as the table's)."""
+    if args.run_dir is not None and not args.as_record:
         folder = os.path.join(args.out, 'probes')
         stem += '_' + os.path.basename(os.path.normpath(os.path.abspath(args.run_dir)))
     else:
@@ -175,8 +176,9 @@ def _pruning_retrain(args, log):
         metrics = record['metrics']
     name = record_name(args.schedule, args.rate, args.epochs, MODEL_SUFFIXES[args.model])
     # A probe's record is named as the hand-filed ones: retrain_..._<run>.json.
-    folder, stem = _record_place(args, name[:-len('.json')] if args.run_dir is None
-                                 else name[len('pruning_'):-len('.json')])
+    probe = args.run_dir is not None and not args.as_record
+    folder, stem = _record_place(args, name[len('pruning_'):-len('.json')] if probe
+                                 else name[:-len('.json')])
     name = stem + '.json'
     reproduce_pruning_retrain(
         run_dir, metrics, os.path.join(folder, name), log, fractions=tuple(fractions),

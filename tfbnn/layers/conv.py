@@ -10,7 +10,8 @@ from tfbnn.internal.sample_axis import fold_samples
 from tfbnn.internal.weight_options import check_positive_int
 from tfbnn.layers import _bayesian, _options
 
-__all__ = ['conv1d', 'conv2d', 'conv3d']  # and, for conv_transpose, as_tuple and linear_map
+__all__ = ['conv1d', 'conv2d', 'conv3d']  # and, for conv_transpose: as_tuple, check_padding,
+# linear_map
 
 
 def as_tuple(layer, what, value, rank):
@@ -72,9 +73,15 @@ def _geometry(rank, name, filters, kernel_size, strides, padding, dilation_rate)
     if max(strides) > 1 and max(dilation_rate) > 1:
         raise ConfigError('%s: strides > 1 and dilation_rate > 1 cannot be combined, got '
                           'strides=%s, dilation_rate=%s' % (layer, strides, dilation_rate))
+    return _Geometry(rank, filters, kernel_size, strides, check_padding(layer, padding),
+                     dilation_rate)
+
+
+def check_padding(layer, padding):
+    """'VALID' or 'SAME' from either case, or ConfigError."""
     if not isinstance(padding, str) or padding.lower() not in ('valid', 'same'):
         raise ConfigError("%s: padding must be one of ('valid', 'same'), got %r" % (layer, padding))
-    return _Geometry(rank, filters, kernel_size, strides, padding.upper(), dilation_rate)
+    return padding.upper()
 
 
 def _conv(geometry, inputs, options):

@@ -6,17 +6,16 @@ window covers it, so a stride s multiplies every spatial size by s.
 """
 import tensorflow.compat.v1 as tf
 
-from tfbnn.errors import ConfigError
 from tfbnn.internal.weight_options import check_positive_int
 from tfbnn.layers import _bayesian, _options
-from tfbnn.layers.conv import as_tuple, linear_map
+from tfbnn.layers.conv import as_tuple, check_padding, linear_map
 
-__all__ = ['conv2d_transpose', 'conv3d_transpose', 'output_length']
+__all__ = ['conv2d_transpose', 'conv3d_transpose']
 
 _OPS = {2: tf.nn.conv2d_transpose, 3: tf.nn.conv3d_transpose}
 
 
-def output_length(length, kernel, stride, padding):
+def _output_length(length, kernel, stride, padding):
     """The spatial size a transposed convolution makes of `length`, as `tf.layers`' does.
 
     'SAME': length * stride; 'VALID': length * stride + max(kernel - stride, 0).
@@ -30,7 +29,7 @@ def _transpose_conv(rank, filters, kernel_size, strides, padding):
     """conv(x, w) for x [batch, dims..., in] and w [kernel..., in, filters]."""
     def conv(x, w):
         dynamic = tf.shape(x)
-        sizes = [output_length(dynamic[1 + i], kernel_size[i], strides[i], padding)
+        sizes = [_output_length(dynamic[1 + i], kernel_size[i], strides[i], padding)
                  for i in range(rank)]
         # The transposed op takes its kernel as [kernel..., filters, in].
         kernel = tf.transpose(w, list(range(rank)) + [rank + 1, rank])
@@ -38,7 +37,7 @@ def _transpose_conv(rank, filters, kernel_size, strides, padding):
                        strides=[1] + list(strides) + [1], padding=padding)
         static = [tf.dimension_value(d) for d in x.shape[1:rank + 1]]
         y.set_shape([x.shape[0]] + [None if n is None else
-                                    output_length(n, k, s, padding)
+                                    _output_length(n, k, s, padding)
                                     for n, k, s in zip(static, kernel_size, strides)]
                     + [filters])
         return y
@@ -51,9 +50,7 @@ def _layer(rank, inputs, name, filters, kernel_size, strides, padding, keywords)
     filters = check_positive_int(label, 'filters', filters)
     kernel_size = as_tuple(label, 'kernel_size', kernel_size, rank)
     strides = as_tuple(label, 'strides', strides, rank)
-    if not isinstance(padding, str) or padding.lower() not in ('valid', 'same'):
-        raise ConfigError("%s: padding must be one of ('valid', 'same'), got %r" % (label, padding))
-    padding = padding.upper()
+    padding = check_padding(label, padding)
     options = _options.layer_options(kind, **keywords)
     inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
     linear, sign_shape = linear_map(rank, _transpose_conv(rank, filters, kernel_size, strides,

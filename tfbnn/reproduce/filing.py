@@ -9,17 +9,22 @@ import os
 
 from tfbnn.errors import ConfigError
 
-__all__ = ['protocol_differences', 'check_same_protocols']
+__all__ = ['protocol_differences', 'check_same_protocols', 'MACHINE_KEYS']
+
+# Options of this machine, not of the protocol: where the data are, how many
+# threads ran. (Another copy of the same data is the same protocol.)
+MACHINE_KEYS = ('data_dir', 'ood_data_dir', 'threads', 'device', 'output_dir', 'progress',
+                'verbose')
 
 
 def protocol_differences(new, old):
     """What differs between two records of one experiment: the options of
-    their `protocol` and, for records by set (UCI), the sets they hold; as
-    'key new vs old' strings."""
+    their `protocol` (not `MACHINE_KEYS`) and, for records by set (UCI), the
+    sets they hold; as 'key new vs old' strings."""
     new_protocol, old_protocol = new.get('protocol') or {}, old.get('protocol') or {}
     found = ['%s %s vs %s' % (k, json.dumps(new_protocol.get(k)), json.dumps(old_protocol.get(k)))
              for k in sorted(set(new_protocol) | set(old_protocol))
-             if new_protocol.get(k) != old_protocol.get(k)]
+             if k not in MACHINE_KEYS and new_protocol.get(k) != old_protocol.get(k)]
     if isinstance(new.get('sets'), dict) and isinstance(old.get('sets'), dict) and (
             sorted(new['sets']) != sorted(old['sets'])):
         found.append('sets %s vs %s' % (','.join(sorted(new['sets'])) or 'none',

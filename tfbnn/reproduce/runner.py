@@ -10,6 +10,7 @@ import io
 import os
 import time
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
@@ -78,52 +79,47 @@ def _run(config, verbose, reuse):
 
 
 def _check_same_data(config):
-    """Refuses to reuse or resume a run whose data files changed since it
-    started (its options hold the paths only), or that another TensorFlow
-    made; records both for a new run."""
+    """Refuses to reuse or resume a run whose data changed since it started
+    (its options hold the paths only), or that another TensorFlow made;
+    records both for a new run. Runs recorded before this check (no
+    reproduce_data.json beside a finished run) are reused unchecked."""
     path = os.path.join(config.output_dir, DATA_FILE)
-    now = data_fingerprint(config)
     saved = read_json(path)
     made_by = (saved or {}).get('tensorflow', tf.__version__)
     if made_by != tf.__version__:  # the stacks draw other numbers: no mixed record
         raise ConfigError('cannot reuse the run in %s: it was made with TensorFlow %s, this is '
                           '%s; give another --out for this stack'
                           % (config.output_dir, made_by, tf.__version__))
-    if saved is not None and saved.get('sha256') != now:
-        raise ConfigError('cannot reuse the run in %s: the files under --data-dir %s%s changed '
-                          'since it started; remove that folder to train it again on the data '
-                          'as it is now, or give another --out'
+    if saved is None and read_json(os.path.join(config.output_dir, DONE_FILE)):
+        return  # finished before the check existed
+    now = data_fingerprint(config)
+    if saved is None:
+        os.makedirs(config.output_dir, exist_ok=True)
+        write_json(path, dict(sha256=now, tensorflow=tf.__version__))
+    elif saved.get('sha256') != now:
+        raise ConfigError('cannot reuse the run in %s: the data read from --data-dir %s%s '
+                          'changed since it started; remove that folder to train it again on '
+                          'the data as it is now, or give another --out'
                           % (config.output_dir, config.data_dir,
                              ' or --ood-data-dir %s' % config.ood_data_dir
                              if config.ood_data_dir else ''))
-    if saved is None and not read_json(os.path.join(config.output_dir, DONE_FILE)):
-        os.makedirs(config.output_dir, exist_ok=True)
-        write_json(path, dict(sha256=now, tensorflow=tf.__version__))
-
-
-_HASHED = {}  # (path, size, mtime) -> sha256 of the file's bytes, for this process
 
 
 def data_fingerprint(config):
-    """sha256 over the names and contents of every file under the run's
-    --data-dir and --ood-data-dir ('' for the built-in data)."""
+    """sha256 of the arrays the run trains and is scored on, as the job loads
+    them from --data-dir and --ood-data-dir ('' for the built-in data): other
+    files in those folders do not count."""
+    if not (config.data_dir or config.ood_data_dir):
+        return ''
     digest = hashlib.sha256()
-    for root in (config.data_dir, config.ood_data_dir):
-        if not root or not os.path.exists(root):
-            continue
-        files = [root] if os.path.isfile(root) else sorted(
-            os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names)
-        for path in files:
-            stat = os.stat(path)
-            key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
-            if key not in _HASHED:
-                one = hashlib.sha256()
-                with open(path, 'rb') as f:
-                    for chunk in iter(lambda: f.read(1 << 20), b''):
-                        one.update(chunk)
-                _HASHED[key] = one.hexdigest()
-            digest.update(('%s\0%s\n' % (os.path.relpath(path, root), _HASHED[key])).encode())
-    return digest.hexdigest() if config.data_dir or config.ood_data_dir else ''
+    for part in run_config.load_datasets(config):
+        arrays = [part] if isinstance(part, np.ndarray) else [
+            getattr(part, name) for name in getattr(part, '_fields', ())]
+        for array in arrays:
+            if isinstance(array, np.ndarray):
+                digest.update(str((array.dtype.str, array.shape)).encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
 def select(candidates, base, out_dir, log, verbose=False, reuse=False):

@@ -28,7 +28,7 @@ from tfbnn.training import rundir
 
 __all__ = ['save_checkpoint', 'storage_faults_as_error', 'storage_remedy', 'write_error',
            'remove_leftovers', 'restore_checkpoint', 'restore_intact', 'make_latest_intact',
-           'NO_SPACE',
+           'checkpoint_state', 'NO_SPACE',
            'STORAGE_FAULTS']
 
 NO_SPACE = 'No space left on device'  # a full disk, as the OS says it
@@ -152,11 +152,17 @@ def _listed_now(folder, latest_filename):
     """The checkpoint the folder's state names after a failed save: the new
     one when only its .meta graph failed (TensorFlow lists the weights first),
     which --resume restores."""
+    state = checkpoint_state(folder, latest_filename)
+    return state.model_checkpoint_path if state is not None else None
+
+
+def checkpoint_state(folder, latest_filename='checkpoint'):
+    """tf.train.get_checkpoint_state, None also for a state file that is empty
+    or unreadable (the checkpoints on disk stand in for it)."""
     try:
-        state = tf.train.get_checkpoint_state(folder, latest_filename)
+        return tf.train.get_checkpoint_state(folder, latest_filename)
     except (tf.errors.OpError, ValueError):
         return None
-    return state.model_checkpoint_path if state is not None else None
 
 
 @contextlib.contextmanager
@@ -220,7 +226,8 @@ def make_latest_intact(checkpoint, folder, log):
     The cluster chief's `MonitoredTrainingSession` restores whatever the
     folder's state names as latest. Each listed checkpoint, newest first, is
     read in full (every tensor); the first that reads becomes the state's
-    latest (the newer, damaged ones stay on disk, unlisted).
+    latest (the newer, damaged ones stay on disk, unlisted), also where the
+    state file was lost or left empty.
 
     Returns:
       the path that will be restored.
@@ -233,23 +240,24 @@ def make_latest_intact(checkpoint, folder, log):
             reader = tf.train.NewCheckpointReader(path)
             for name in reader.get_variable_to_shape_map():
                 reader.get_tensor(name)
-        except _RESTORE_ERRORS:
-            raise
-        except Exception as err:  # TF 2.x's reader: IndexError on a short file
-            raise ValueError('%s: %s' % (type(err).__name__, err))
+        except IndexError as err:  # TF 2.x's reader on a short file; other errors
+            raise ValueError('%s: %s' % (type(err).__name__, err))  # (I/O, ...) propagate
     chosen = _newest_intact(checkpoint, folder, log, read)
-    if tf.train.latest_checkpoint(folder) != chosen:
+    state = checkpoint_state(folder)
+    if state is None or os.path.abspath(state.model_checkpoint_path) != os.path.abspath(chosen):
         step = rundir.checkpoint_step(chosen)
         kept = [p for p in _older(chosen, folder)[::-1] if rundir.checkpoint_step(p) < step]
-        tf.train.update_checkpoint_state(folder, chosen,
-                                         all_model_checkpoint_paths=kept + [chosen])
+        # Relative, as the job's savers write them: the folder may move.
+        tf.train.update_checkpoint_state(
+            folder, os.path.basename(chosen),
+            all_model_checkpoint_paths=[os.path.basename(p) for p in kept + [chosen]])
     return chosen
 
 
 def _older(checkpoint, folder):
     """The checkpoints older than `checkpoint`, newest first: those the
     folder's state lists and those on disk (the state may be lost)."""
-    state = tf.train.get_checkpoint_state(folder)
+    state = checkpoint_state(folder)
     listed = list(state.all_model_checkpoint_paths) if state is not None else []
     step = rundir.checkpoint_step(checkpoint)
     by_path = {os.path.abspath(p): p for p in listed + rundir.checkpoints_on_disk(folder)}

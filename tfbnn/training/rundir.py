@@ -80,9 +80,11 @@ def latest_checkpoint(folder):
     """
     try:
         latest = tf.train.latest_checkpoint(folder)
-    except (tf.errors.OpError, ValueError) as err:
-        raise CheckpointError('cannot read the checkpoint state in %s: %s'
-                              % (folder, cause_line(err)))
+    except (tf.errors.OpError, ValueError) as err:  # an empty state file, say
+        if not checkpoints_on_disk(folder):
+            raise CheckpointError('cannot read the checkpoint state in %s: %s'
+                                  % (folder, cause_line(err)))
+        latest = None
     if latest is None:
         on_disk = checkpoints_on_disk(folder)
         latest = on_disk[-1] if on_disk else None
