@@ -147,14 +147,15 @@ def _pruning(args, log):
                       plot_path=os.path.join(folder, stem + '.png'), checkpoint=args.checkpoint)
 
 
-def _record_place(args, stem):
+def _record_place(args, stem, probe_stem=None):
     """(folder, file stem) of a pruning record: <out>/pruning/<stem> for a
     model an experiment chose (a table's record) or --as-record,
-    <out>/probes/<stem>_<run> for --run-dir (a probe: `report` never files
-    it as the table's)."""
+    <out>/probes/<probe_stem or stem>_<run> for --run-dir (a probe: `report`
+    never files it as the table's)."""
     if args.run_dir is not None and not args.as_record:
         folder = os.path.join(args.out, 'probes')
-        stem += '_' + os.path.basename(os.path.normpath(os.path.abspath(args.run_dir)))
+        stem = '%s_%s' % (probe_stem or stem,
+                          os.path.basename(os.path.normpath(os.path.abspath(args.run_dir))))
     else:
         folder = os.path.join(args.out, 'pruning')
     os.makedirs(folder, exist_ok=True)
@@ -174,14 +175,12 @@ def _pruning_retrain(args, log):
             raise _config_error('%s has no %s: a finished run is needed' % (run_dir, METRICS))
     else:
         metrics = record['metrics']
-    name = record_name(args.schedule, args.rate, args.epochs, MODEL_SUFFIXES[args.model])
+    table_stem = record_name(args.schedule, args.rate, args.epochs,
+                             MODEL_SUFFIXES[args.model])[:-len('.json')]
     # A probe's record is named as the hand-filed ones: retrain_..._<run>.json.
-    probe = args.run_dir is not None and not args.as_record
-    folder, stem = _record_place(args, name[len('pruning_'):-len('.json')] if probe
-                                 else name[:-len('.json')])
-    name = stem + '.json'
+    folder, stem = _record_place(args, table_stem, probe_stem=table_stem[len('pruning_'):])
     reproduce_pruning_retrain(
-        run_dir, metrics, os.path.join(folder, name), log, fractions=tuple(fractions),
+        run_dir, metrics, os.path.join(folder, stem + '.json'), log, fractions=tuple(fractions),
         epochs=args.epochs, schedule=args.schedule, rate=args.rate, data_dir=args.data_dir,
         threads=args.threads, budget_minutes=args.budget_minutes, verbose=args.verbose)
 

@@ -332,7 +332,7 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
     with tf.variable_scope(options.name, default_name=options.default_name, values=[inputs],
                            reuse=options.reuse) as vs:
         # Variables alone do not say it: a first call that failed after making
-        # them (a kernel larger than the input) left the layer without its KL.
+        # them (a bias_loc_initializer of the wrong shape) left the layer without its KL.
         creating = not _kl_record.kl_made(vs.name)
         if creating:
             _check_kl_reachable(options)

@@ -10,8 +10,7 @@ from tfbnn.internal.sample_axis import fold_samples
 from tfbnn.internal.weight_options import check_positive_int
 from tfbnn.layers import _bayesian, _options
 
-__all__ = ['conv1d', 'conv2d', 'conv3d']  # and, for conv_transpose: as_tuple, check_padding,
-# linear_map
+__all__ = ['conv1d', 'conv2d', 'conv3d']  # and, for conv_transpose: geometry, linear_map
 
 
 def as_tuple(layer, what, value, rank):
@@ -59,13 +58,17 @@ def linear_map(rank, conv):
 
 
 # A convolution's own keywords, checked: what the shared `LayerOptions` lack.
-_Geometry = collections.namedtuple(
-    '_Geometry', ['rank', 'filters', 'kernel_size', 'strides', 'padding', 'dilation_rate'])
+Geometry = collections.namedtuple(
+    'Geometry', ['rank', 'filters', 'kernel_size', 'strides', 'padding', 'dilation_rate'])
 
 
-def _geometry(rank, name, filters, kernel_size, strides, padding, dilation_rate):
-    """Checks the keywords only convolutions take; `padding` upper-cased."""
-    layer = _options.layer_label('conv%dd' % rank, name)
+def geometry(kind, rank, name, filters, kernel_size, strides, padding, dilation_rate=1):
+    """Checks the keywords only convolutions take, for the layer `kind` ('conv2d', ...).
+
+    Returns:
+      `Geometry`, with `padding` upper-cased.
+    """
+    layer = _options.layer_label(kind, name)
     filters = check_positive_int(layer, 'filters', filters)
     kernel_size = as_tuple(layer, 'kernel_size', kernel_size, rank)
     strides = as_tuple(layer, 'strides', strides, rank)
@@ -73,11 +76,11 @@ def _geometry(rank, name, filters, kernel_size, strides, padding, dilation_rate)
     if max(strides) > 1 and max(dilation_rate) > 1:
         raise ConfigError('%s: strides > 1 and dilation_rate > 1 cannot be combined, got '
                           'strides=%s, dilation_rate=%s' % (layer, strides, dilation_rate))
-    return _Geometry(rank, filters, kernel_size, strides, check_padding(layer, padding),
-                     dilation_rate)
+    return Geometry(rank, filters, kernel_size, strides, _check_padding(layer, padding),
+                    dilation_rate)
 
 
-def check_padding(layer, padding):
+def _check_padding(layer, padding):
     """'VALID' or 'SAME' from either case, or ConfigError."""
     if not isinstance(padding, str) or padding.lower() not in ('valid', 'same'):
         raise ConfigError("%s: padding must be one of ('valid', 'same'), got %r" % (layer, padding))
@@ -85,7 +88,7 @@ def check_padding(layer, padding):
 
 
 def _conv(geometry, inputs, options):
-    """The layer, from its checked `_Geometry` and `LayerOptions`."""
+    """The layer, from its checked `Geometry` and `LayerOptions`."""
     rank = geometry.rank
     inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
     if geometry.padding == 'VALID':
@@ -151,9 +154,10 @@ def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
-    geometry = _geometry(1, name, filters, kernel_size, strides, padding, dilation_rate)
+    checked = geometry('conv1d', 1, name, filters, kernel_size, strides, padding,
+                       dilation_rate)
     options = _options.layer_options('conv1d', **_options.builder_keywords(locals()))
-    return _conv(geometry, inputs, options)
+    return _conv(checked, inputs, options)
 
 
 @_options.not_converted
@@ -163,9 +167,10 @@ def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
-    geometry = _geometry(2, name, filters, kernel_size, strides, padding, dilation_rate)
+    checked = geometry('conv2d', 2, name, filters, kernel_size, strides, padding,
+                       dilation_rate)
     options = _options.layer_options('conv2d', **_options.builder_keywords(locals()))
-    return _conv(geometry, inputs, options)
+    return _conv(checked, inputs, options)
 
 
 @_options.not_converted
@@ -175,9 +180,10 @@ def conv3d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
            trainable=True, name=None, reuse=None):
-    geometry = _geometry(3, name, filters, kernel_size, strides, padding, dilation_rate)
+    checked = geometry('conv3d', 3, name, filters, kernel_size, strides, padding,
+                       dilation_rate)
     options = _options.layer_options('conv3d', **_options.builder_keywords(locals()))
-    return _conv(geometry, inputs, options)
+    return _conv(checked, inputs, options)
 
 
 conv1d.__doc__ = _CONV_DOC.format(rank=1, dims='width', dims_out='out_width')

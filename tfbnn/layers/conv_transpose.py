@@ -6,9 +6,8 @@ window covers it, so a stride s multiplies every spatial size by s.
 """
 import tensorflow.compat.v1 as tf
 
-from tfbnn.internal.weight_options import check_positive_int
 from tfbnn.layers import _bayesian, _options
-from tfbnn.layers.conv import as_tuple, check_padding, linear_map
+from tfbnn.layers.conv import geometry, linear_map
 
 __all__ = ['conv2d_transpose', 'conv3d_transpose']
 
@@ -46,16 +45,14 @@ def _transpose_conv(rank, filters, kernel_size, strides, padding):
 
 def _layer(rank, inputs, name, filters, kernel_size, strides, padding, keywords):
     kind = 'conv%dd_transpose' % rank
-    label = _options.layer_label(kind, name)
-    filters = check_positive_int(label, 'filters', filters)
-    kernel_size = as_tuple(label, 'kernel_size', kernel_size, rank)
-    strides = as_tuple(label, 'strides', strides, rank)
-    padding = check_padding(label, padding)
+    checked = geometry(kind, rank, name, filters, kernel_size, strides, padding)
     options = _options.layer_options(kind, **keywords)
     inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
-    linear, sign_shape = linear_map(rank, _transpose_conv(rank, filters, kernel_size, strides,
-                                                          padding))
-    kernel_shape = list(kernel_size) + [tf.dimension_value(inputs.shape[-1]), filters]
+    linear, sign_shape = linear_map(rank, _transpose_conv(rank, checked.filters,
+                                                          checked.kernel_size, checked.strides,
+                                                          checked.padding))
+    kernel_shape = list(checked.kernel_size) + [tf.dimension_value(inputs.shape[-1]),
+                                                checked.filters]
     return _bayesian.build_layer(inputs, kernel_shape, linear, sign_shape, options)
 
 

@@ -23,7 +23,7 @@ from tfbnn.training import train
 __all__ = ['run', 'select', 'validated_options', 'history_seconds', 'epoch_seconds_total']
 
 DONE_FILE = 'reproduce_done.json'
-# sha256 of the data files a reused run started on (`data_fingerprint`).
+# sha256 of the arrays a reused run loaded and the TensorFlow that ran it (`data_fingerprint`).
 DATA_FILE = 'reproduce_data.json'
 
 

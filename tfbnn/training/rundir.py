@@ -81,12 +81,14 @@ def latest_checkpoint(folder):
     try:
         latest = tf.train.latest_checkpoint(folder)
     except (tf.errors.OpError, ValueError) as err:  # an empty state file, say
-        if not checkpoints_on_disk(folder):
-            raise CheckpointError('cannot read the checkpoint state in %s: %s'
-                                  % (folder, cause_line(err)))
-        latest = None
+        unreadable, latest = err, None
+    else:
+        unreadable = None
     if latest is None:
         on_disk = checkpoints_on_disk(folder)
+        if unreadable is not None and not on_disk:
+            raise CheckpointError('cannot read the checkpoint state in %s: %s'
+                                  % (folder, cause_line(unreadable)))
         latest = on_disk[-1] if on_disk else None
     return latest
 
