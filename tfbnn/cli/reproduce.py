@@ -187,8 +187,8 @@ def _pruning_retrain(args, log):
 
 def _mnist_ood(args, log):
     from tfbnn.reproduce.ood import reproduce_ood
-    name = 'ood' if not args.run else os.path.join('ood_runs',
-                                                  os.path.basename(os.path.abspath(args.run)))
+    name = 'ood' if not args.run else os.path.join(
+        'ood_runs', os.path.basename(os.path.abspath(args.run)))
     reproduce_ood(args.data_dir or (None if args.run else '../shared/data/mnist'),
                   os.path.join(args.out, name), log, args.ood_data_dir, args.epochs, args.verbose,
                   args.run)

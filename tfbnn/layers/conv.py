@@ -147,6 +147,7 @@ _CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style (cha
       ConfigError (a ValueError): for invalid arguments, naming the layer.
     """
 
+
 @_options.not_converted
 def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_rate=1,
            activation=None, use_bias=True, estimator='reparameterization', prior=None,
