@@ -23,7 +23,7 @@ BUILDERS = {
 }
 # Keywords a builder checks itself: its inputs and its geometry.
 OWN_KEYWORDS = {'inputs', 'units', 'filters', 'kernel_size', 'strides', 'padding',
-                'dilation_rate'}
+                'dilation_rate', 'data_format'}
 FIELDS = [f.name for f in dataclasses.fields(_options.LayerOptions)]
 
 

@@ -1,5 +1,6 @@
-"""Bayesian convolutions over 1, 2 and 3 spatial dimensions (channels last)."""
+"""Bayesian convolutions over 1, 2 and 3 spatial dimensions (channels last or first)."""
 import collections
+import dataclasses
 import numbers
 
 import numpy as np
@@ -10,7 +11,10 @@ from tfbnn.internal.sample_axis import fold_samples
 from tfbnn.internal.weight_options import check_positive_int
 from tfbnn.layers import _bayesian, _options
 
-__all__ = ['conv1d', 'conv2d', 'conv3d']  # and, for conv_transpose: geometry, linear_map
+__all__ = ['conv1d', 'conv2d', 'conv3d']  # and, for conv_transpose: geometry, linear_map,
+# channels_last_inputs, restore_data_format
+
+DATA_FORMATS = ('channels_last', 'channels_first')
 
 
 def as_tuple(layer, what, value, rank):
@@ -59,10 +63,12 @@ def linear_map(rank, conv):
 
 # A convolution's own keywords, checked: what the shared `LayerOptions` lack.
 Geometry = collections.namedtuple(
-    'Geometry', ['rank', 'filters', 'kernel_size', 'strides', 'padding', 'dilation_rate'])
+    'Geometry', ['rank', 'filters', 'kernel_size', 'strides', 'padding', 'dilation_rate',
+                 'data_format'])
 
 
-def geometry(kind, rank, name, filters, kernel_size, strides, padding, dilation_rate=1):
+def geometry(kind, rank, name, filters, kernel_size, strides, padding, dilation_rate=1,
+             data_format='channels_last'):
     """Checks the keywords only convolutions take, for the layer `kind` ('conv2d', ...).
 
     Returns:
@@ -76,8 +82,11 @@ def geometry(kind, rank, name, filters, kernel_size, strides, padding, dilation_
     if max(strides) > 1 and max(dilation_rate) > 1:
         raise ConfigError('%s: strides > 1 and dilation_rate > 1 cannot be combined, got '
                           'strides=%s, dilation_rate=%s' % (layer, strides, dilation_rate))
+    if data_format not in DATA_FORMATS:
+        raise ConfigError('%s: data_format must be one of %s, got %r'
+                          % (layer, DATA_FORMATS, data_format))
     return Geometry(rank, filters, kernel_size, strides, _check_padding(layer, padding),
-                    dilation_rate)
+                    dilation_rate, data_format)
 
 
 def _check_padding(layer, padding):
@@ -90,14 +99,53 @@ def _check_padding(layer, padding):
 def _conv(geometry, inputs, options):
     """The layer, from its checked `Geometry` and `LayerOptions`."""
     rank = geometry.rank
-    inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
+    inputs, inner = channels_last_inputs(geometry, inputs, options)
     if geometry.padding == 'VALID':
         _check_fits(options.label, inputs, geometry)
     linear, sign_shape = _conv_map(rank, geometry.strides, geometry.padding,
                                    geometry.dilation_rate)
     kernel_shape = list(geometry.kernel_size) + [tf.dimension_value(inputs.shape[-1]),
                                                  geometry.filters]
-    return _bayesian.build_layer(inputs, kernel_shape, linear, sign_shape, options)
+    outputs = _bayesian.build_layer(inputs, kernel_shape, linear, sign_shape, inner)
+    return restore_data_format(geometry, outputs, options)
+
+
+def channels_last_inputs(geometry, inputs, options):
+    """The checked inputs with their channels last, and the options to build with.
+
+    'channels_first' inputs `[(samples,) batch, channels, dims...]` are
+    transposed to `[(samples,) batch, dims..., channels]`, the layout the
+    layers compute in (TensorFlow's CPU convolutions take no other); the
+    activation is then left to `restore_data_format`, which applies it in the
+    caller's layout (a softmax over an axis must see the axes the caller
+    sees).
+    """
+    rank = geometry.rank
+    if geometry.data_format == 'channels_last':
+        return _bayesian.check_inputs(options, inputs, rank + 2, rank + 2), options
+    inputs = tf.convert_to_tensor(inputs)
+    channel = 1 if options.num_samples is None or options.shared_inputs else 2
+    ndims = inputs.shape.ndims
+    if ndims == channel + rank + 1:
+        if tf.dimension_value(inputs.shape[channel]) is None:
+            raise ConfigError("%s: the inputs' channels (axis %d, data_format='channels_first') "
+                              'must be known when the graph is built, got shape %s'
+                              % (options.label, channel, inputs.shape))
+        inputs = tf.transpose(inputs, list(range(channel)) + list(range(channel + 1, ndims))
+                              + [channel])
+    inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
+    return inputs, dataclasses.replace(options, activation=None)
+
+
+def restore_data_format(geometry, outputs, options):
+    """`outputs` (channels last) in the layout of the inputs, `activation` applied."""
+    if geometry.data_format == 'channels_last':
+        return outputs
+    ndims = outputs.shape.ndims
+    channel = ndims - geometry.rank - 1
+    outputs = tf.transpose(outputs, list(range(channel)) + [ndims - 1]
+                           + list(range(channel, ndims - 1)))
+    return outputs if options.activation is None else options.activation(outputs)
 
 
 def _check_fits(layer, inputs, geometry):
@@ -111,7 +159,7 @@ def _check_fits(layer, inputs, geometry):
                           'kernel_size' % (layer, tuple(spans), tuple(sizes)))
 
 
-_CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style (channels last).
+_CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style.
 
     Everything about the posterior, the estimators, the KL collection, `sample`
     and `num_samples` is as in `tfbnn.layers.dense`, with the kernel of shape
@@ -137,11 +185,14 @@ _CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style (cha
       padding: 'valid' or 'same' (case-insensitive).
       dilation_rate: int or {rank} ints; not with strides > 1.
       shared_inputs: as in `tfbnn.layers.dense`.
+      data_format: 'channels_last' (inputs `[batch, {dims}, channels]`) or
+        'channels_first' (`[batch, channels, {dims}]`, outputs likewise),
+        computed channels last between two transposes.
       (the rest): as in `tfbnn.layers.dense`.
 
     Returns:
       `Tensor` `[batch, {dims_out}, filters]` (with the leading sample axis if
-      `num_samples` is set).
+      `num_samples` is set; filters second for 'channels_first').
 
     Raises:
       ConfigError (a ValueError): for invalid arguments, naming the layer.
@@ -154,9 +205,9 @@ def conv1d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
            bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
-           trainable=True, name=None, reuse=None):
+           trainable=True, name=None, reuse=None, data_format='channels_last'):
     checked = geometry('conv1d', 1, name, filters, kernel_size, strides, padding,
-                       dilation_rate)
+                       dilation_rate, data_format)
     options = _options.layer_options('conv1d', **_options.builder_keywords(locals()))
     return _conv(checked, inputs, options)
 
@@ -167,9 +218,9 @@ def conv2d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
            bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
-           trainable=True, name=None, reuse=None):
+           trainable=True, name=None, reuse=None, data_format='channels_last'):
     checked = geometry('conv2d', 2, name, filters, kernel_size, strides, padding,
-                       dilation_rate)
+                       dilation_rate, data_format)
     options = _options.layer_options('conv2d', **_options.builder_keywords(locals()))
     return _conv(checked, inputs, options)
 
@@ -180,9 +231,9 @@ def conv3d(inputs, filters, kernel_size, strides=1, padding='valid', dilation_ra
            sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
            bayesian_bias=True,
            kernel_loc_initializer=None, bias_loc_initializer=None, posterior_init_scale=0.01,
-           trainable=True, name=None, reuse=None):
+           trainable=True, name=None, reuse=None, data_format='channels_last'):
     checked = geometry('conv3d', 3, name, filters, kernel_size, strides, padding,
-                       dilation_rate)
+                       dilation_rate, data_format)
     options = _options.layer_options('conv3d', **_options.builder_keywords(locals()))
     return _conv(checked, inputs, options)
 

@@ -1,4 +1,4 @@
-"""Bayesian transposed convolutions over 2 and 3 spatial dimensions (channels last).
+"""Bayesian transposed convolutions over 2 and 3 spatial dimensions.
 
 The decoder half of an encoder-decoder (a U-Net on images or 3-D volumes):
 each output position gathers the input positions whose strided kernel
@@ -7,7 +7,8 @@ window covers it, so a stride s multiplies every spatial size by s.
 import tensorflow.compat.v1 as tf
 
 from tfbnn.layers import _bayesian, _options
-from tfbnn.layers.conv import geometry, linear_map
+from tfbnn.layers.conv import (channels_last_inputs, geometry, linear_map,
+                               restore_data_format)
 
 __all__ = ['conv2d_transpose', 'conv3d_transpose']
 
@@ -43,22 +44,24 @@ def _transpose_conv(rank, filters, kernel_size, strides, padding):
     return conv
 
 
-def _layer(rank, inputs, name, filters, kernel_size, strides, padding, keywords):
+def _layer(rank, inputs, name, filters, kernel_size, strides, padding, data_format, keywords):
     kind = 'conv%dd_transpose' % rank
-    checked = geometry(kind, rank, name, filters, kernel_size, strides, padding)
+    checked = geometry(kind, rank, name, filters, kernel_size, strides, padding,
+                       data_format=data_format)
     options = _options.layer_options(kind, **keywords)
-    inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
+    inputs, inner = channels_last_inputs(checked, inputs, options)
     linear, sign_shape = linear_map(rank, _transpose_conv(rank, checked.filters,
                                                           checked.kernel_size, checked.strides,
                                                           checked.padding))
     kernel_shape = list(checked.kernel_size) + [tf.dimension_value(inputs.shape[-1]),
                                                 checked.filters]
-    return _bayesian.build_layer(inputs, kernel_shape, linear, sign_shape, options)
+    outputs = _bayesian.build_layer(inputs, kernel_shape, linear, sign_shape, inner)
+    return restore_data_format(checked, outputs, options)
 
 
 _DOC = """Bayesian {rank}-D transposed convolution, `tf.layers.conv{rank}d_transpose`-style.
 
-    Channels last. The posterior, estimators, KL collection, `sample` and
+    The posterior, estimators, KL collection, `sample` and
     `num_samples` are as in `tfbnn.layers.dense`; the kernel has the shape
     `kernel_size + [in_channels, filters]`, as the forward convolutions'
     (`tf.layers` stores a transposed kernel as `[..., filters, in_channels]`:
@@ -81,11 +84,14 @@ _DOC = """Bayesian {rank}-D transposed convolution, `tf.layers.conv{rank}d_trans
       strides: int or {rank} ints.
       padding: 'valid' or 'same' (case-insensitive).
       shared_inputs: as in `tfbnn.layers.dense`.
+      data_format: 'channels_last' (inputs `[batch, {dims}, channels]`) or
+        'channels_first' (`[batch, channels, {dims}]`, outputs likewise),
+        computed channels last between two transposes.
       (the rest): as in `tfbnn.layers.dense`.
 
     Returns:
       `Tensor` `[batch, {dims_out}, filters]` (with the leading sample axis if
-      `num_samples` is set).
+      `num_samples` is set; filters second for 'channels_first').
 
     Raises:
       ConfigError (a ValueError): for invalid arguments, naming the layer.
@@ -98,9 +104,11 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=1, padding='valid',
                      sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
                      bayesian_bias=True,
                      kernel_loc_initializer=None, bias_loc_initializer=None,
-                     posterior_init_scale=0.01, trainable=True, name=None, reuse=None):
+                     posterior_init_scale=0.01, trainable=True, name=None, reuse=None,
+                     data_format='channels_last'):
     keywords = _options.builder_keywords(locals())
-    return _layer(2, inputs, name, filters, kernel_size, strides, padding, keywords)
+    return _layer(2, inputs, name, filters, kernel_size, strides, padding, data_format,
+                  keywords)
 
 
 @_options.not_converted
@@ -109,9 +117,11 @@ def conv3d_transpose(inputs, filters, kernel_size, strides=1, padding='valid',
                      sample=True, kl_collection=None, num_samples=None, shared_inputs=False,
                      bayesian_bias=True,
                      kernel_loc_initializer=None, bias_loc_initializer=None,
-                     posterior_init_scale=0.01, trainable=True, name=None, reuse=None):
+                     posterior_init_scale=0.01, trainable=True, name=None, reuse=None,
+                     data_format='channels_last'):
     keywords = _options.builder_keywords(locals())
-    return _layer(3, inputs, name, filters, kernel_size, strides, padding, keywords)
+    return _layer(3, inputs, name, filters, kernel_size, strides, padding, data_format,
+                  keywords)
 
 
 conv2d_transpose.__doc__ = _DOC.format(rank=2, dims='height, width',
