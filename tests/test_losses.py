@@ -195,3 +195,48 @@ def test_a_sample_axis_with_an_unknown_batch_is_accepted(sess):
     terms = losses.elbo(nll, 10, batch_size=2, scheme='per_batch')
     out = sess.run(terms.nll_term, {nll: [[1.0, 2.0], [3.0, 6.0], [2.0, 4.0]]})
     np.testing.assert_allclose(out, 6.0)
+
+
+def test_a_per_voxel_nll_of_unknown_size_is_refused_when_run(sess):
+    """[batch, voxels] with the voxels known only at run time: the shape
+    cannot tell it from [num_samples, batch], the run can (more examples
+    than batch_size); a true sample axis with a short batch still runs."""
+    nll = tf.placeholder(tf.float32, [2, None])
+    terms = losses.elbo(nll, 100, batch_size=2)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r'elbo: nll has more examples on its second axis than batch_size 2'):
+        sess.run(terms.loss, {nll: np.ones((2, 512))})
+    np.testing.assert_allclose(sess.run(terms.nll_term, {nll: [[1.0], [3.0]]}), 2.0)
+
+
+def test_a_rank_1_nll_with_more_examples_than_batch_size_is_refused():
+    with pytest.raises(ValueError, match=r'^elbo: nll of shape \(16,\) has more examples than '
+                                         r'batch_size 8; sum a per-position NLL'):
+        losses.elbo(tf.zeros([16]), 100, batch_size=8, scheme='per_batch')
+    with pytest.raises(ValueError, match=r'^elbo: batch_size must be an integer >= 1, got 2.5'):
+        losses.elbo(tf.zeros([2]), 100, batch_size=2.5)
+
+
+def test_a_negative_kl_weight_tensor_is_refused_when_run(sess):
+    weight = tf.placeholder(tf.float32, [])
+    terms = losses.elbo(tf.zeros([4]), 100, kl_weight=weight)
+    np.testing.assert_allclose(sess.run(terms.kl_coefficient, {weight: 0.5}), 0.005)
+    for bad in (-1.0, float('nan')):
+        with pytest.raises(tf.errors.InvalidArgumentError, match='elbo: kl_weight must be >= 0'):
+            sess.run(terms.kl_coefficient, {weight: bad})
+
+
+def test_a_float16_nll_scales_the_kl_in_float32(sess):
+    """KL 165,131 and 1 / 60,000 are inf and subnormal in float16; their
+    product 2.75 is not. The KL and its coefficient stay float32."""
+    x = tf.placeholder(tf.float32, [None, 200])
+    layers.dense(x, 200, name='big')
+    nll = tf.placeholder(tf.float16, [None])
+    terms = losses.elbo(nll, 60000)
+    assert terms.loss.dtype == terms.scaled_kl.dtype == tf.float16
+    assert terms.kl.dtype == terms.kl_coefficient.dtype == tf.float32
+    sess.run(tf.global_variables_initializer())
+    kl, scaled, loss = sess.run([terms.kl, terms.scaled_kl, terms.loss], {nll: np.ones(4)})
+    assert kl > 65504  # float16's largest
+    np.testing.assert_allclose(scaled, kl / 60000, rtol=1e-3)  # float16's precision
+    np.testing.assert_allclose(loss, 1 + kl / 60000, rtol=1e-3)

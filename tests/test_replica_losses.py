@@ -112,7 +112,7 @@ def test_replica_elbo_coefficient_errors_name_the_caller(kwargs, message):
         if kwargs.get('kl_weight') == 'a vector':
             kwargs = dict(kl_weight=tf.zeros([2]))
         with pytest.raises(ConfigError, match=message):
-            replica_losses.replica_elbo(tf.zeros([4]), 10, 4, 2, tf.constant(4), **kwargs)
+            replica_losses.replica_elbo(tf.zeros([2]), 10, 4, 2, tf.constant(4), **kwargs)
 
 
 def test_kl_coefficient_errors_name_it():

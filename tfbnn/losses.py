@@ -181,8 +181,15 @@ def _coefficient(owner, num_examples, batch_size, scheme, kl_weight, warmup_step
             num_batches = -(-num_examples // batch_size)
             coef = (tf.constant(1.0 / num_batches, dtype) if scheme == 'per_batch'
                     else blundell_pi(step, num_batches, dtype))
-        coef *= (tf.cast(kl_weight, dtype) if isinstance(kl_weight, (tf.Tensor, tf.Variable))
-                 else tf.constant(kl_weight, dtype))
+        if isinstance(kl_weight, (tf.Tensor, tf.Variable)):
+            check = tf.debugging.assert_greater_equal(
+                kl_weight, tf.zeros([], kl_weight.dtype.base_dtype),
+                message='%s: kl_weight must be >= 0 (a negative one rewards a larger KL)'
+                % owner)
+            with tf.control_dependencies([check]):
+                coef *= tf.cast(kl_weight, dtype)
+        else:
+            coef *= tf.constant(kl_weight, dtype)
         if warmup_steps > 0:
             ramp = tf.cast(step, tf.float64) / float(warmup_steps)
             coef *= tf.cast(tf.minimum(ramp, 1.0), dtype)
@@ -205,13 +212,17 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
         number of positions). A rank-2 NLL whose first axis has no static
         size, or whose first axis is `batch_size` and second is not, is
         refused as a per-position NLL (so is `[num_samples, batch]` whose
-        number of samples equals `batch_size` while its static batch does not).
+        number of samples equals `batch_size` while its static batch does not,
+        and, when it runs, one with more examples than `batch_size` on its
+        second axis); a rank-1 NLL of static size larger than `batch_size`
+        too. A float16 NLL gets its KL term computed in the KL's dtype.
       num_examples: positive Python int N, the training-set size.
       batch_size: positive Python int B, the nominal minibatch size. Needed
         for 'per_batch' and 'blundell'; taken from `nll`'s static shape when
         None and known.
       scheme: 'per_example', 'per_batch' or 'blundell'.
-      kl_weight: float >= 0 or scalar `Tensor` beta multiplying the KL.
+      kl_weight: float >= 0 or scalar `Tensor` beta multiplying the KL (a
+        negative or NaN `Tensor` fails when run).
       warmup_steps: int >= 0; beta ramps as min(1, step / warmup_steps).
       step: integer scalar `Tensor`; default the global step. Needed by
         'blundell' and warm-up.
@@ -274,20 +285,59 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
         raise ConfigError('%s: nll must have shape [batch] or [num_samples, batch] (one value '
                           'per example; sum any per-pixel terms first), got shape %s'
                           % (owner, nll.shape))
+    nominal = batch_size if nll_batch is None else nll_batch
+    if nominal is not None:
+        _check_int(owner, 'batch_size', nominal, minimum=1)
     if nll.shape.ndims == 2:
-        _check_sample_axis(owner, nll.shape, batch_size if nll_batch is None else nll_batch)
+        _check_sample_axis(owner, nll.shape, nominal)
+    elif nominal is not None and (tf.dimension_value(nll.shape[0]) or 0) > nominal:
+        raise ConfigError('%s: nll of shape %s has more examples than batch_size %d; sum a '
+                          'per-position NLL over its positions first' % (owner, nll.shape, nominal))
     if scheme != 'per_example' and batch_size is None:
         batch_size = tf.dimension_value(nll.shape[-1])
     with tf.name_scope(name, owner, [nll] + list(values)):
+        if (nll.shape.ndims == 2 and nominal is not None
+                and tf.dimension_value(nll.shape[1]) is None):
+            nll = _with_batch_check(owner, nll, nominal)
+        # The KL and its coefficient in the wider of the NLL's and the KL's
+        # dtypes: in a float16 NLL's, a KL of 1e5 and a coefficient of
+        # 1 / 60000 overflow and underflow, where their product is modest.
+        wide = _wider(nll.dtype.base_dtype, _kl_dtype(scope, collection))
         coef = _coefficient(owner, num_examples, batch_size, scheme, kl_weight, warmup_steps,
-                            step, nll.dtype, None)
+                            step, wide, None)
         nll_term = nll_term_fn(nll)
-        kl = tf.cast(kl_divergence(scope, collection), nll.dtype)
-        scaled_kl = coef * kl
+        kl = tf.cast(kl_divergence(scope, collection), wide)
+        scaled_kl = tf.cast(coef * kl, nll.dtype)
         loss = nll_term + scaled_kl
         return Elbo(tf.identity(loss, 'loss'), tf.identity(nll_term, 'nll_term'),
                     tf.identity(kl, 'kl'), tf.identity(coef, 'kl_coefficient'),
                     tf.identity(scaled_kl, 'scaled_kl'))
+
+
+def _kl_dtype(scope, collection):
+    """The dtype `kl_divergence(scope, collection)` will have."""
+    terms = get_kl_losses(scope, collection)
+    if any(t.dtype.base_dtype == tf.float64 for t in terms):
+        return tf.float64
+    return terms[0].dtype.base_dtype if terms else tf.float32
+
+
+def _wider(a, b):
+    """The float dtype of the two with more bits."""
+    return a if a.size >= b.size else b
+
+
+def _with_batch_check(owner, nll, batch_size):
+    """`nll` `[num_samples, ?]`, refused at run time with more examples than
+    `batch_size` (a per-position `[batch, positions]` whose positions are
+    known only then)."""
+    check = tf.debugging.assert_less_equal(
+        tf.shape(nll)[1], batch_size,
+        message='%s: nll has more examples on its second axis than batch_size %d: a rank-2 nll '
+        'is read as [num_samples, batch]; sum a per-position NLL ([batch, positions]) over its '
+        'positions first, tf.reduce_sum(nll, axis=1)' % (owner, batch_size))
+    with tf.control_dependencies([check]):
+        return tf.identity(nll)
 
 
 def _check_sample_axis(owner, shape, batch_size):
