@@ -16,10 +16,12 @@ import os
 import numpy as np
 
 from tfbnn import data
+from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import read_json, write_atomically
 from tfbnn.training import rundir, train
 
-__all__ = ['EXPERIMENTS', 'PINNED', 'run_study', 'render_tables', 'update_guide', 'plot_study']
+__all__ = ['EXPERIMENTS', 'PINNED', 'VARIED', 'job_problem', 'run_study', 'render_tables',
+           'update_guide', 'plot_study']
 
 EXPERIMENTS = ('scaling', 'schemes', 'priors', 'norms')
 
@@ -41,7 +43,8 @@ def _run(work, name, log, **options):
     if diag:
         params = int(sum(d['num_params'] for d in diag[-1]['layers'].values()))
     record = dict(
-        name=name, test_error=metrics.get('test_error'), test_nll=metrics.get('test_nll'),
+        name=name, steps=metrics.get('steps'),
+        test_error=metrics.get('test_error'), test_nll=metrics.get('test_nll'),
         ece=metrics.get('ece'), mean_mi=metrics.get('mean_mutual_information'),
         kl=history['kl'][-1], scaled_kl=history['scaled_kl'][-1],
         nll_term=history['nll_term'][-1], params=params,
@@ -74,7 +77,16 @@ def _central_slices(work):
 PINNED = dict(hidden=[100, 100], posterior_init_scale=1e-3, learning_rate=1e-3, kl_weight=1.0)
 
 
-def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0):
+# The options each experiment sets in its runs: a study of the user's own
+# setup (`job`) must leave them to the study.
+VARIED = dict(scaling=('dataset', 'data_dir', 'model', 'hidden', 'epochs', 'batch_size'),
+              schemes=('kl_scheme', 'kl_weight', 'warmup_steps'),
+              priors=('prior', 'prior_sigma'), norms=('norm',))
+# Set for every run, by the study.
+STUDY_SETS = ('output_dir', 'resume', 'progress')
+
+
+def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job=None):
     """Runs the experiments; returns (and writes to work/results.json) the results.
 
     Args:
@@ -83,12 +95,31 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0):
       experiments: subset of EXPERIMENTS.
       log: progress lines go here.
       seed: run seed.
+      job: None for the guide's setup (built-in digits, `PINNED`); or the
+        training job's options of the user's own setup (data, model, ...), a
+        dict as `tfbnn.training.train` takes: the budget's epochs,
+        eval_samples and diagnostics_every fill in what it leaves out, and
+        the runs use the job's defaults, not `PINNED` (but beta = 1 where the
+        study does not vary it). No 'scaling' then (its networks are the
+        guide's), and no option of `VARIED` or `STUDY_SETS`.
+
+    Raises:
+      ConfigError: `job_problem`'s.
     """
     budget = QUICK if quick else FULL
+    base = dict(epochs=budget.epochs, eval_samples=budget.eval_samples,
+                diagnostics_every=budget.diagnostics_every, seed=seed, ood_set='none')
+    if job is None:
+        base.update(dataset='digits', **PINNED)
+    else:
+        problem = job_problem(job, experiments)
+        if problem:
+            raise ConfigError(problem)
+        base.update(dict(kl_weight=1.0, **job))
     os.makedirs(work, exist_ok=True)
-    base = dict(dataset='digits', epochs=budget.epochs, eval_samples=budget.eval_samples,
-                diagnostics_every=budget.diagnostics_every, seed=seed, ood_set='none', **PINNED)
     results = collections.OrderedDict(budget=budget._asdict())
+    if job is not None:
+        results['job'] = job
     if 'scaling' in experiments:
         log('scaling: KL against the number of parameters')
         rows = [_run(work, 'mlp_%d' % w, log, **dict(base, hidden=[w, w]))
@@ -100,15 +131,7 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0):
         results['scaling'] = rows
     if 'schemes' in experiments:
         log('schemes: the KL coefficient')
-        steps = budget.epochs * 12  # ceil(1437 / 128) steps per epoch on digits
-        variants = [('per_example', {}), ('per_batch', dict(kl_scheme='per_batch')),
-                    ('blundell', dict(kl_scheme='blundell')),
-                    ('per_example + warm-up', dict(warmup_steps=max(1, steps // 3))),
-                    ('per_example, beta = 0.1', dict(kl_weight=0.1))]
-        results['schemes'] = [_run(work, 'scheme_%d' % i, log, **dict(base, **kw))
-                              for i, (_, kw) in enumerate(variants)]
-        for row, (name, _) in zip(results['schemes'], variants):
-            row['name'] = name
+        results['schemes'] = _schemes(work, base, log)
     if 'priors' in experiments:
         log('priors')
         variants = [('normal(0.1)', dict(prior_sigma=0.1)), ('normal(1)', dict(prior_sigma=1.0)),
@@ -128,6 +151,34 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0):
     write_atomically(os.path.join(work, 'results.json'),
                      json.dumps(results, indent=1, sort_keys=False).encode('utf-8'))
     return results
+
+
+def job_problem(job, experiments):
+    """Why `run_study` cannot run `experiments` on the user's setup `job`
+    (scaling, or an option the study sets itself), or None."""
+    if 'scaling' in experiments:
+        return ('a study of your own setup has no scaling experiment (it measures the guide\'s '
+                'networks); choose from schemes, priors, norms')
+    clash = sorted(set(job) & set(STUDY_SETS + sum((VARIED[e] for e in experiments), ())))
+    if clash:
+        return ('the study varies or sets %s itself: leave %s out of your options'
+                % (', '.join(clash), ', '.join('--' + k.replace('_', '-') for k in clash)))
+    return None
+
+
+def _schemes(work, base, log):
+    """The schemes experiment's rows; the warm-up lasts a third of the
+    steps the first run took (its data fixes how many)."""
+    first = _run(work, 'scheme_0', log, **base)
+    steps = first['steps'] or 1
+    variants = [('per_batch', dict(kl_scheme='per_batch')),
+                ('blundell', dict(kl_scheme='blundell')),
+                ('per_example + warm-up', dict(warmup_steps=max(1, steps // 3))),
+                ('per_example, beta = 0.1', dict(kl_weight=0.1))]
+    rows = [dict(first, name='per_example')]
+    for i, (name, options) in enumerate(variants, 1):
+        rows.append(dict(_run(work, 'scheme_%d' % i, log, **dict(base, **options)), name=name))
+    return rows
 
 
 def _pct(v):

@@ -6,6 +6,7 @@ import runpy
 import shutil
 import sys
 
+import numpy as np
 import pytest
 
 from tfbnn.cli.kl_study import main
@@ -176,3 +177,77 @@ def test_a_partial_study_is_checked_against_the_docs_budget_before_its_runs(
     assert main(['--quick', '--update-docs', '--only', 'schemes', '--docs', str(docs)]) == 2
     assert runs == [False]  # refused before any run
     assert 'was measured on another budget' in _last_error(capsys)
+
+
+def _tiny_npz(tmp_path):
+    rng = np.random.RandomState(0)
+    x = rng.rand(48, 4).astype('float32')
+    y = (x.sum(1) > 2).astype('int64')
+    path = str(tmp_path / 'mine.npz')
+    np.savez(path, x_train=x[:40], y_train=y[:40], x_test=x[40:], y_test=y[40:])
+    return path
+
+
+def test_a_study_of_your_own_setup(tmp_path, capsys):
+    """The schemes on the user's npz and options, into --work-dir: the
+    guide's docs untouched, the warm-up a third of the first run's steps,
+    each run's config the user's options plus the row's."""
+    docs = _docs_with_guide(tmp_path)
+    before = (docs / 'kl-weighting.md').read_text()
+    work = tmp_path / 'mine'
+    data = _tiny_npz(tmp_path)
+    assert main(['--quick', '--only', 'schemes', '--work-dir', str(work), '--docs', str(docs),
+                 '--', '--dataset', 'npz', '--data-dir', data, '--hidden', '5',
+                 '--batch-size', '4']) == 0
+    out = capsys.readouterr().out
+    assert '## schemes' in out and '| per_batch |' in out
+    assert (docs / 'kl-weighting.md').read_text() == before
+    results = json.loads((work / 'results.json').read_text())
+    assert results['job'] == dict(dataset='npz', data_dir=data, hidden=[5], batch_size=4)
+    assert [r['name'] for r in results['schemes']] == [
+        'per_example', 'per_batch', 'blundell', 'per_example + warm-up',
+        'per_example, beta = 0.1']
+    assert results['schemes'][0]['steps'] == 10  # 40 examples in batches of 4, 1 epoch
+    configs = [json.loads((work / ('scheme_%d' % i) / 'config.json').read_text())
+               for i in range(5)]
+    assert all(c['dataset'] == 'npz' and c['hidden'] == [5] and c['batch_size'] == 4
+               and c['epochs'] == 1 for c in configs)
+    assert [(c['kl_scheme'], c['kl_weight'], c['warmup_steps']) for c in configs] == [
+        ('per_example', 1.0, 0), ('per_batch', 1.0, 0), ('blundell', 1.0, 0),
+        ('per_example', 1.0, 3), ('per_example', 0.1, 0)]
+    report = (work / 'kl_study.md').read_text()
+    assert report.startswith('# The KL study on your setup')
+    assert ('`tfbnn-train --dataset npz --data-dir %s --hidden 5 --batch-size 4`' % data
+            in report)
+    assert '![grad_ratio_by_scheme.png](grad_ratio_by_scheme.png)' in report
+    assert (work / 'grad_ratio_by_scheme.png').stat().st_size > 0
+    # Its results.json is no record of the guide's study.
+    assert main(['--from-results', str(work / 'results.json'), '--docs', str(docs)]) == 2
+    assert 'is a study of your own setup' in _last_error(capsys)
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--', '--kl-scheme', 'blundell'],
+     'the study varies or sets kl_scheme itself: leave --kl-scheme out of your options'),
+    (['--only', 'priors', '--', '--prior-sigma', '0.1'], 'leave --prior-sigma out'),
+    (['--only', 'schemes', '--', '--output-dir', 'x'], 'leave --output-dir out'),
+    (['--', '--epochs', '-1'], 'the options after --: --epochs must be a positive integer'),
+    (['--only', 'scaling', '--', '--hidden', '4'],
+     'a study of your own setup has no scaling experiment'),
+])
+def test_your_own_setup_errors(tmp_path, capsys, argv, message):
+    assert main(['--quick', '--work-dir', str(tmp_path / 'w')] + argv) == 2
+    assert message in _last_error(capsys)
+    assert not (tmp_path / 'w').exists()  # before any run
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--update-docs', '--', '--hidden', '4'], '--update-docs and --from-results are for the'),
+    (['--', '--cluster', 'c.json'], 'the study runs single-process jobs: leave out --cluster'),
+    (['--', '--no-such-flag'], 'unrecognized arguments: --no-such-flag'),
+])
+def test_your_own_setup_usage_errors(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(['--quick', '--work-dir', str(tmp_path / 'w')] + argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

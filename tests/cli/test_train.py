@@ -4,7 +4,7 @@ import dataclasses
 import pytest
 
 from tfbnn import run_config
-from tfbnn.cli.train import _as_flag, _given, build_parser
+from tfbnn.cli.train import _as_flag, build_parser, given_flags
 from tfbnn.run_config import RunConfig
 
 CLUSTER_FLAGS = ('cluster', 'job_name', 'task_index')
@@ -80,7 +80,7 @@ def test_a_switch_has_its_opposite_and_a_resume_names_each_value_as_a_flag():
     parser = build_parser()
     assert _options(['--no-test-eval', '--test-eval'])['evaluate_test'] is True
     assert _options(['--sync-replicas', '--no-sync-replicas'])['sync_replicas'] is False
-    assert _given(parser, ['--test-eval', '--epochs', '3']) == {'evaluate_test', 'epochs'}
+    assert given_flags(parser, ['--test-eval', '--epochs', '3']) == {'evaluate_test', 'epochs'}
     assert _as_flag(parser, 'evaluate_test', False) == '--no-test-eval'
     assert _as_flag(parser, 'evaluate_test', True) == '--test-eval'
     assert _as_flag(parser, 'sync_replicas', True) == '--sync-replicas'

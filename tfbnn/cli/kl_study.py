@@ -1,10 +1,15 @@
-"""tfbnn-kl-study: regenerate every number and figure of docs/kl-weighting.md.
+"""tfbnn-kl-study: regenerate every number and figure of docs/kl-weighting.md, or run
+the same study on your own data and model.
 
 Runs the study of tfbnn.kl_study (or renders a saved results.json), prints its
-tables, and, unless --quick, writes them and the figures into the guide.
+tables, and, unless --quick, writes them and the figures into the guide. With
+tfbnn-train options after `--`, the schemes, priors and norms experiments run
+on that setup instead, and everything goes to --work-dir (the docs untouched).
 
   tfbnn-kl-study            # full budget (minutes), updates docs/
   tfbnn-kl-study --quick    # seconds; prints, leaves docs/ alone
+  tfbnn-kl-study --only schemes --work-dir kl_mine -- --dataset npz --data-dir vols.npz \
+      --model conv3d --epochs 5
 
 Exit status: 0 done; 2 a user error (one line on stderr).
 """
@@ -15,9 +20,12 @@ import shutil
 import sys
 import tempfile
 
-__all__ = ['build_parser', 'main']
+__all__ = ['build_parser', 'error', 'main', 'work_dir_problem']
 
 GUIDE = 'kl-weighting.md'
+# Where a study of the user's own setup goes by default, and its tables.
+OWN_WORK_DIR = 'kl_study'
+OWN_REPORT = 'kl_study.md'
 
 
 def build_parser(docs='docs'):
@@ -27,20 +35,18 @@ def build_parser(docs='docs'):
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--quick', action='store_true',
                    help='tiny budget for tests; numbers are not meaningful')
-    p.add_argument('--work-dir', default=None, help='where the runs go (default: a temp dir)')
-    p.add_argument('--only', default=','.join(EXPERIMENTS),
-                   help='comma-separated subset of %s' % ', '.join(EXPERIMENTS))
+    p.add_argument('--work-dir', default=None,
+                   help='where the runs go (default: a temp dir; with options after --, '
+                   '%s)' % OWN_WORK_DIR)
+    p.add_argument('--only', default=None,
+                   help='comma-separated subset of %s (default: all; with options after --, '
+                   'all but scaling)' % ', '.join(EXPERIMENTS))
     p.add_argument('--docs', default=docs,
                    help='folder of %s and kl_study/ (updated unless --quick)' % GUIDE)
     p.add_argument('--update-docs', action='store_true', help='update docs even with --quick')
     p.add_argument('--from-results', default=None,
                    help='skip the runs: render (and update docs from) a saved results.json')
     return p
-
-
-def _error(message):
-    sys.stderr.write('tfbnn-kl-study: error: %s\n' % message)
-    return 2
 
 
 def main(argv=None, docs='docs'):
@@ -51,35 +57,32 @@ def main(argv=None, docs='docs'):
       docs: the default of --docs (scripts/kl_study.py gives the checkout's docs/).
     """
     from tfbnn.kl_study import EXPERIMENTS
+    argv = list(sys.argv[1:] if argv is None else argv)
+    job_argv = argv[argv.index('--') + 1:] if '--' in argv else None
     parser = build_parser(docs)
-    args = parser.parse_args(argv)
-    chosen = [e for e in args.only.split(',') if e]
-    unknown = sorted(set(chosen) - set(EXPERIMENTS))
-    if unknown:
-        parser.error('unknown experiment(s) %s; choose from %s'
-                     % (', '.join(unknown), ', '.join(EXPERIMENTS)))
-    if not chosen:
-        parser.error('--only names no experiment; choose from %s' % ', '.join(EXPERIMENTS))
+    args = parser.parse_args(argv if job_argv is None else argv[:argv.index('--')])
+    chosen = _chosen(parser, args.only, EXPERIMENTS, own=job_argv is not None)
+    if job_argv is not None:
+        from tfbnn.cli.kl_study_own import study_own_setup
+        return study_own_setup(parser, args, chosen, job_argv)
     update = args.update_docs or not args.quick
     guide = os.path.join(args.docs, GUIDE)
     if update and not os.path.isfile(guide):
-        return _error('no %s in --docs %s (the tables are written into it; --quick leaves the '
-                      'docs alone)' % (GUIDE, args.docs))
+        return error('no %s in --docs %s (the tables are written into it; --quick leaves the '
+                     'docs alone)' % (GUIDE, args.docs))
     results = None
     if args.from_results:
         try:
             with open(args.from_results) as f:
                 results = json.load(f)
         except (OSError, ValueError) as err:
-            return _error('cannot read --from-results %s: %s' % (args.from_results, err))
+            return error('cannot read --from-results %s: %s' % (args.from_results, err))
         problem = _not_a_study(results, EXPERIMENTS)
         if problem:
-            return _error('--from-results %s is not a results.json of the study (%s)'
-                          % (args.from_results, problem))
-    elif args.work_dir and os.path.exists(args.work_dir) and (
-            not os.path.isdir(args.work_dir) or os.listdir(args.work_dir)):
-        return _error('--work-dir %s is not an empty folder: the study makes new runs there '
-                      '(a run folder is never reused); choose another' % args.work_dir)
+            return error('--from-results %s is not a results.json of the study (%s)'
+                         % (args.from_results, problem))
+    elif args.work_dir and work_dir_problem(args.work_dir):
+        return error(work_dir_problem(args.work_dir))
     from tfbnn import kl_study
     from tfbnn.errors import TfbnnError
     from tfbnn.internal.compat import script_setup
@@ -89,7 +92,7 @@ def main(argv=None, docs='docs'):
         clash = _budget_clash(args.docs, [k for k in EXPERIMENTS if k in (results or chosen)],
                               budget, EXPERIMENTS)
         if clash:
-            return _error(clash)
+            return error(clash)
     script_setup()
     if results is not None:
         work = os.path.dirname(os.path.abspath(args.from_results))
@@ -101,11 +104,11 @@ def main(argv=None, docs='docs'):
             results = kl_study.run_study(work, quick=args.quick, experiments=chosen,
                                          log=lambda line: print(line, flush=True))
         except (TfbnnError, OSError) as err:
-            return _error('the study stopped: %s' % (getattr(err, 'strerror', None) or err))
+            return error('the study stopped: %s' % (getattr(err, 'strerror', None) or err))
     try:
         tables = kl_study.render_tables(results)
     except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as err:
-        return _error('%s is not a results.json of the study (%s: %s)' % (
+        return error('%s is not a results.json of the study (%s: %s)' % (
             args.from_results, type(err).__name__, err))
     for name, table in tables.items():
         print('\n## %s\n%s' % (name, table))
@@ -114,10 +117,42 @@ def main(argv=None, docs='docs'):
     return 0
 
 
+def _chosen(parser, only, experiments, own):
+    """The experiments --only names (default: all, or all but scaling for
+    the user's own setup), or a usage error."""
+    if only is None:
+        return [e for e in experiments if not (own and e == 'scaling')]
+    chosen = [e for e in only.split(',') if e]
+    unknown = sorted(set(chosen) - set(experiments))
+    if unknown:
+        parser.error('unknown experiment(s) %s; choose from %s'
+                     % (', '.join(unknown), ', '.join(experiments)))
+    if not chosen:
+        parser.error('--only names no experiment; choose from %s' % ', '.join(experiments))
+    return chosen
+
+
+def work_dir_problem(path):
+    """Why `path` cannot take the study's runs (it exists and is no empty
+    folder), or None."""
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
+        return ('--work-dir %s is not an empty folder: the study makes new runs there (a run '
+                'folder is never reused); choose another' % path)
+    return None
+
+
+def error(message):
+    """Writes the one-line error; returns the exit status 2."""
+    sys.stderr.write('tfbnn-kl-study: error: %s\n' % message)
+    return 2
+
+
 def _not_a_study(results, experiments):
     """What makes `results` no results.json of the study, or None."""
     if not isinstance(results, dict):
         return 'no object'
+    if 'job' in results:
+        return 'it is a study of your own setup (its tables are in %s beside it)' % OWN_REPORT
     if not any(key in results for key in experiments):
         return 'it has none of %s' % ', '.join(experiments)
     for key in experiments:
@@ -173,10 +208,10 @@ def _update_docs(args, results, work_results, guide, kl_study):
             print('wrote %s' % path)
         kl_study.update_guide(guide, kl_study.render_tables(results))
     except ValueError as err:  # a guide without the study's markers
-        return _error(str(err))
+        return error(str(err))
     except OSError as err:  # a full disk: each file is whole, the old one or the new
-        return _error('cannot update --docs %s: %s: %s' % (args.docs, err.filename or folder,
-                                                           err.strerror or err))
+        return error('cannot update --docs %s: %s: %s' % (args.docs, err.filename or folder,
+                                                          err.strerror or err))
     print('updated %s' % guide)
     return 0
 

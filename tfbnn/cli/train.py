@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-__all__ = ['build_parser', 'main', 'sigterm_interrupts']
+__all__ = ['build_parser', 'given_flags', 'main', 'sigterm_interrupts']
 
 EXIT_USER_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
@@ -128,7 +128,7 @@ def build_parser():
 _NOT_KEPT = ('resume', 'output_dir', 'init_from', 'device', 'threads', 'progress')
 
 
-def _given(parser, argv):
+def given_flags(parser, argv):
     """The dests of the flags on the command line `argv` (None: sys.argv)."""
     quiet = copy.deepcopy(parser)
     for action in quiet._actions:
@@ -186,7 +186,7 @@ def main(argv=None):
         from tfbnn.training import cluster as cluster_lib
         cluster = cluster_lib.resolve(*cluster_flags, log=print)
         if options['resume']:
-            options = _saved_options(parser, options, _given(parser, argv), print)
+            options = _saved_options(parser, options, given_flags(parser, argv), print)
         config = run_config.RunConfig.from_dict(options)
         if cluster is None:
             previous = sigterm_interrupts()
