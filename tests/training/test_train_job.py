@@ -153,6 +153,20 @@ def test_npz_files(tmp_path, task):
     assert ('test_error' if task == 'classification' else 'rmse') in read(out, 'metrics.json')
 
 
+def test_a_batch_larger_than_the_training_set_is_said(tmp_path, capsys):
+    """It trains (one step per epoch of all 40 examples: M = 1), and the
+    header says so instead of '1 steps of 64' alone."""
+    x = np.random.RandomState(0).randn(50, 4).astype(np.float32)
+    path = str(tmp_path / 'data.npz')
+    np.savez(path, x_train=x[:40], y_train=(x[:40, 0] > 0).astype(np.int64), x_test=x[40:],
+             y_test=(x[40:, 0] > 0).astype(np.int64))
+    code, out = run(tmp_path, '--dataset', 'npz', '--data-dir', path, '--batch-size', '64',
+                    *QUICK)
+    assert code == 0 and read(out, 'metrics.json')['steps'] == 2
+    assert ('2 steps of 64 (a batch larger than the training set: each step takes all 40) '
+            '(2 epochs)' in capsys.readouterr().out)
+
+
 @pytest.mark.parametrize('flags,message', [
     (['--dataset', 'cifar'], "--dataset must be one of digits, mnist, uci, toy_regression, "
                              "volumes3d, npz, got 'cifar'"),

@@ -140,13 +140,15 @@ def _prune(sess, fraction, log):
 
 def _header(config, dataset, spec, g, device):
     """The run's opening line: data, model, schedule and device."""
-    return ('tfbnn: %s | model %s (%s, prior %s) | %d train / %d test | %d steps of %d '
+    n = dataset.x_train.shape[0]
+    return ('tfbnn: %s | model %s (%s, prior %s) | %d train / %d test | %d steps of %d%s '
             '(%d epochs) | device %s'
             % (dataset.description, config.model,
                # the getter-built LSTM samples by reparameterisation whatever --estimator says
                'custom_getter' if config.model == 'lstm' else config.estimator, spec.prior,
-               dataset.x_train.shape[0], dataset.x_test.shape[0], g.total_steps,
-               config.batch_size, config.epochs, device))
+               n, dataset.x_test.shape[0], g.total_steps, config.batch_size,
+               ' (a batch larger than the training set: each step takes all %d)' % n
+               if config.batch_size > n else '', config.epochs, device))
 
 
 def _restore(sess, g, checkpoint, out, log):
