@@ -190,3 +190,50 @@ def test_a_delta_or_floor_that_is_not_a_positive_number_is_refused(what, value):
         moped.init_from_checkpoint('/no/such/checkpoint', **{what: value})
     with pytest.raises(ConfigError, match='min_scale must be a number above 1e-06, got 1e-06'):
         moped.init_from_checkpoint('/no/such/checkpoint', min_scale=1e-6)  # the floor itself
+
+
+@pytest.mark.parametrize('channels', [(4, 4), (3, 5)])
+def test_a_transposed_convolution_starts_from_the_tf_layers_kernel_swapped(
+        tmp_path, sess, channels):
+    """tf.layers keeps a transposed kernel as [k, k, filters, in], tfbnn as
+    [k, k, in, filters]: with as many channels in as out the shapes agree,
+    and only the swap makes the mean network the trained one."""
+    c_in, c_out = channels
+    x = np.random.RandomState(6).randn(2, 3, 3, c_in).astype(np.float32)
+    rng = np.random.RandomState(7)
+    with tf.Graph().as_default():
+        with tf.variable_scope('dec'):  # what tf.layers.conv2d_transpose makes and computes
+            kernel = tf.get_variable('kernel', initializer=rng.randn(3, 3, c_out, c_in)
+                                     .astype(np.float32))
+            bias = tf.get_variable('bias', initializer=rng.randn(c_out).astype(np.float32))
+        out = tf.nn.conv2d_transpose(x, kernel, [2, 6, 6, c_out], [1, 2, 2, 1], 'SAME') + bias
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            want = s.run(out)
+            path = tf.train.Saver().save(s, os.path.join(str(tmp_path), 'dec.ckpt'))
+    got = tfbnn.layers.conv2d_transpose(tf.constant(x), c_out, 3, 2, 'same', sample=False,
+                                        name='dec')
+    report = moped.init_from_checkpoint(path, delta=0.1)
+    assert report['dec/kernel'][0] == [3, 3, c_in, c_out]
+    sess.run(tf.global_variables_initializer())
+    np.testing.assert_allclose(sess.run(got), want, rtol=1e-5, atol=1e-5)
+    scale = sess.run(tf.nn.softplus(tf.get_default_graph().get_tensor_by_name(
+        'dec/kernel_rho:0'))) + 1e-6  # the posterior scale's floor
+    with tf.Session(graph=tf.Graph()):
+        saved = tf.train.load_variable(path, 'dec/kernel')
+    np.testing.assert_allclose(scale, np.maximum(0.1 * np.abs(np.swapaxes(saved, -1, -2)), 1e-5),
+                               rtol=1e-4, atol=1e-7)  # float32 rho
+
+
+def test_a_transposed_kernel_of_the_wrong_shape_says_which_layout_it_needs(tmp_path):
+    with tf.Graph().as_default():
+        tf.get_variable('dec/kernel', [3, 3, 3, 5])
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            path = tf.train.Saver().save(s, os.path.join(str(tmp_path), 'dec.ckpt'))
+    tfbnn.layers.conv2d_transpose(tf.zeros([1, 3, 3, 3]), 4, 3, use_bias=False, name='dec')
+    with pytest.raises(CheckpointError, match=re.escape(
+            'moped: dec/kernel has shape [3, 3, 3, 5] in %s, the model needs [3, 3, 4, 3] (a '
+            "transposed convolution's kernel as tf.layers lays it out, [..., filters, "
+            'in_channels])' % path)):
+        moped.init_from_checkpoint(path)

@@ -21,3 +21,7 @@ class GraphKeys(object):
     # The posterior means made by `tfbnn.custom_getter` (each beside its
     # `<name>_rho`), so diagnostics and pruning find them by name.
     GETTER_POSTERIORS = 'tfbnn_getter_posteriors'
+    # The kernel means of `tfbnn.layers`' transposed convolutions, laid out
+    # `[..., in, filters]` where `tf.layers` lays its out `[..., filters, in]`:
+    # `tfbnn.moped` swaps the two axes of the deterministic kernel it loads.
+    TRANSPOSED_KERNELS = 'tfbnn_transposed_kernels'

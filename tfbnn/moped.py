@@ -20,7 +20,9 @@ posterior mean starts from:
   * `tfbnn.layers` posteriors `<layer>/kernel_loc` and `<layer>/bias_loc`
     start from `<layer>/kernel` and `<layer>/bias`, the names `tf.layers`
     gives the same layer (a deterministic `tf.layers.dense(..., name='fc1')`
-    model made Bayesian by swapping in `tfbnn.layers.dense(..., name='fc1')`).
+    model made Bayesian by swapping in `tfbnn.layers.dense(..., name='fc1')`);
+    a transposed convolution's kernel with its last two axes swapped
+    (`tf.layers` stores it `[..., filters, in]`, tfbnn `[..., in, filters]`).
 
 References:
   Krishnan, Subedar, Tickoo (2020), Specifying Weight Priors in Bayesian Deep
@@ -88,6 +90,13 @@ def _model_state():
     return [v for v in variables if not is_training_state(v.op.name)]
 
 
+def _initialise(variable, value):
+    """Makes `variable`'s initialiser assign the numpy `value`, as
+    tf.train.init_from_checkpoint does with a checkpoint's."""
+    value = tf.constant(value, variable.dtype.base_dtype)
+    variable._initializer_op = tf.assign(variable, value).op  # pylint: disable=protected-access
+
+
 def _check_positive(what, value, above=0.0):
     """`value` as a float, if it is a finite real number above `above`."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not (
@@ -141,25 +150,32 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
     if centre_prior and not any(centres.values()):
         raise ConfigError('moped: centre_prior needs the posteriors built with '
                           'bayesian_scope(..., centred_prior=True)')
+    transposed = set(v.op.name for v in tf.get_collection(GraphKeys.TRANSPOSED_KERNELS))
     report = {}
     for name, loc, rho in targets:
         shape = loc.shape.as_list()
+        swap = loc.op.name in transposed  # tf.layers' [..., filters, in] into [..., in, filters]
+        needed = shape[:-2] + shape[:-3:-1] if swap else shape
         if name not in saved:
             raise CheckpointError('moped: checkpoint %s has no variable %s (of the %d it holds, '
                                   'e.g. %s)' % (checkpoint, name, len(saved),
                                                 sorted(saved)[:1]))
-        if list(saved[name]) != shape:
-            raise CheckpointError('moped: %s has shape %s in %s, the model needs %s'
-                                  % (name, saved[name], checkpoint, shape))
+        if list(saved[name]) != needed:
+            raise CheckpointError('moped: %s has shape %s in %s, the model needs %s%s'
+                                  % (name, saved[name], checkpoint, needed,
+                                     ' (a transposed convolution\'s kernel as tf.layers lays it '
+                                     'out, [..., filters, in_channels])' if swap else ''))
         weights = reader.get_tensor(name)
+        if swap:
+            weights = np.swapaxes(weights, -1, -2)
         scale = moped_scale(weights, delta, min_scale)
-        tf.train.init_from_checkpoint(checkpoint, {name: loc})
+        if swap:
+            _initialise(loc, weights)
+        else:
+            tf.train.init_from_checkpoint(checkpoint, {name: loc})
         if centre_prior and centres[name] is not None:
             tf.train.init_from_checkpoint(checkpoint, {name: centres[name]})
-        value = tf.constant(_rho_of(scale), rho.dtype.base_dtype)
-        # As tf.train.init_from_checkpoint does for the means: the rho's
-        # initialiser becomes an assignment of the MOPED value.
-        rho._initializer_op = tf.assign(rho, value).op  # pylint: disable=protected-access
+        _initialise(rho, _rho_of(scale))
         report[name] = (shape, float(np.mean(np.abs(weights))), float(np.mean(scale)))
     posterior_names = set(v.op.name for _, loc, rho in targets for v in (loc, rho))
     posterior_names |= set(v.op.name for v in centres.values() if v is not None)

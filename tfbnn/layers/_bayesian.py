@@ -18,6 +18,7 @@ import contextlib
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import TF2, nested_graph
 from tfbnn.internal.own_variables import making_posterior
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
@@ -353,6 +354,8 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
             with tf.init_scope():  # the graph's collection, not a tf.function's
                 tf.add_to_collection(options.kl_collection, kl)
                 _kl_record.record(vs.name, options.prior)
+                if options.kind.endswith('_transpose'):
+                    tf.add_to_collection(GraphKeys.TRANSPOSED_KERNELS, kernel.loc)
         # Its units, also where broadcasting could not tell (one unit, unknown signs).
         outputs.set_shape(outputs.shape[:-1].concatenate([kernel_shape[-1]]))
         if options.activation is not None:

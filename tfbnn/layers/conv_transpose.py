@@ -65,7 +65,7 @@ _DOC = """Bayesian {rank}-D transposed convolution, `tf.layers.conv{rank}d_trans
     `num_samples` are as in `tfbnn.layers.dense`; the kernel has the shape
     `kernel_size + [in_channels, filters]`, as the forward convolutions'
     (`tf.layers` stores a transposed kernel as `[..., filters, in_channels]`:
-    swap the last two axes to carry its weights over).
+    swap the last two axes to carry its weights over, as `tfbnn.moped` does).
 
     Mathematical details:
       A transposed convolution is linear in its kernel, y = T(x, W), so the
