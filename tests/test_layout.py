@@ -126,8 +126,8 @@ LAYERS = [
     ('predictive', 'serving', 'run_setup', '_run_checks', '_resume_checks'),
     ('run_config',),
     ('training',),
-    ('export', 'kl_study'),
-    ('reproduce',),
+    ('export',),
+    ('reproduce', 'kl_study'),
     ('cli',),
 ]
 LEVEL = {unit: level for level, units in enumerate(LAYERS) for unit in units}

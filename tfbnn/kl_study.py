@@ -8,7 +8,6 @@ between `<!-- study:NAME -->` markers, so the guide cannot drift from the
 measurements (a test checks it).
 """
 import collections
-import io
 import json
 import math
 import os
@@ -18,7 +17,7 @@ import numpy as np
 from tfbnn import data
 from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import read_json, write_atomically
-from tfbnn.training import rundir, train
+from tfbnn.training import rundir
 
 __all__ = ['EXPERIMENTS', 'PINNED', 'VARIED', 'job_problem', 'run_study', 'render_tables',
            'update_guide', 'plot_study']
@@ -33,10 +32,13 @@ QUICK = _Budget(epochs=1, widths=(16, 32), volume_epochs=1, eval_samples=3, diag
 
 
 def _run(work, name, log, **options):
+    """One run of the job in work/name, and its row of the tables. A run
+    finished with the same options is read back, an unfinished one resumed
+    (`tfbnn.reproduce.runner.run`): a study runs again where it stopped."""
+    from tfbnn.reproduce import runner  # (tfbnn.reproduce's report imports this module)
     out = os.path.join(work, name)
-    options.setdefault('progress', 'never')
     options['output_dir'] = out
-    metrics = train(options, stream=io.StringIO())
+    metrics = runner.run(options, reuse=True)
     history = read_json(os.path.join(out, rundir.HISTORY))
     diag = read_json(os.path.join(out, rundir.DIAGNOSTICS), [])
     params = None
@@ -83,14 +85,16 @@ VARIED = dict(scaling=('dataset', 'data_dir', 'model', 'hidden', 'epochs', 'batc
               schemes=('kl_scheme', 'kl_weight', 'warmup_steps'),
               priors=('prior', 'prior_sigma'), norms=('norm',))
 # Set for every run, by the study.
-STUDY_SETS = ('output_dir', 'resume', 'progress')
+STUDY_SETS = ('output_dir', 'resume')
 
 
 def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job=None):
     """Runs the experiments; returns (and writes to work/results.json) the results.
 
     Args:
-      work: folder for the runs and results.json.
+      work: folder for the runs and results.json. A study interrupted there
+        continues: its finished runs are read back (when their options are
+        these), the unfinished one resumed from its latest checkpoint.
       quick: a budget small enough for the test suite (numbers not meaningful).
       experiments: subset of EXPERIMENTS.
       log: progress lines go here.
@@ -117,35 +121,38 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job
             raise ConfigError(problem)
         base.update(dict(kl_weight=1.0, **job))
     os.makedirs(work, exist_ok=True)
+
+    def run(name, **options):
+        return _run(work, name, log, **options)
     results = collections.OrderedDict(budget=budget._asdict())
     if job is not None:
         results['job'] = job
     if 'scaling' in experiments:
         log('scaling: KL against the number of parameters')
-        rows = [_run(work, 'mlp_%d' % w, log, **dict(base, hidden=[w, w]))
+        rows = [run('mlp_%d' % w, **dict(base, hidden=[w, w]))
                 for w in budget.widths]
         vol = dict(base, dataset='volumes3d', epochs=budget.volume_epochs, batch_size=32)
-        rows.append(_run(work, 'conv3d_volumes', log, **dict(vol, model='conv3d')))
-        rows.append(_run(work, 'conv2d_central_slices', log, **dict(
+        rows.append(run('conv3d_volumes', **dict(vol, model='conv3d')))
+        rows.append(run('conv2d_central_slices', **dict(
             vol, dataset='npz', data_dir=_central_slices(work), model='lenet5')))
         results['scaling'] = rows
     if 'schemes' in experiments:
         log('schemes: the KL coefficient')
-        results['schemes'] = _schemes(work, base, log)
+        results['schemes'] = _schemes(run, base)
     if 'priors' in experiments:
         log('priors')
         variants = [('normal(0.1)', dict(prior_sigma=0.1)), ('normal(1)', dict(prior_sigma=1.0)),
                     ('scale_mixture(0.5, 1, e^-6)', dict(prior='scale_mixture'))]
         results['priors'] = []
         for i, (name, kw) in enumerate(variants):
-            row = _run(work, 'prior_%d' % i, log, **dict(base, **kw))
+            row = run('prior_%d' % i, **dict(base, **kw))
             row['name'] = name
             results['priors'].append(row)
     if 'norms' in experiments:
         log('normalisation beside Bayesian layers')
         results['norms'] = []
         for norm in ('none', 'batch', 'group'):
-            row = _run(work, 'norm_' + norm, log, **dict(base, norm=norm))
+            row = run('norm_' + norm, **dict(base, norm=norm))
             row['name'] = norm
             results['norms'].append(row)
     write_atomically(os.path.join(work, 'results.json'),
@@ -166,10 +173,10 @@ def job_problem(job, experiments):
     return None
 
 
-def _schemes(work, base, log):
+def _schemes(run, base):
     """The schemes experiment's rows; the warm-up lasts a third of the
     steps the first run took (its data fixes how many)."""
-    first = _run(work, 'scheme_0', log, **base)
+    first = run('scheme_0', **base)
     steps = first['steps'] or 1
     variants = [('per_batch', dict(kl_scheme='per_batch')),
                 ('blundell', dict(kl_scheme='blundell')),
@@ -177,7 +184,7 @@ def _schemes(work, base, log):
                 ('per_example, beta = 0.1', dict(kl_weight=0.1))]
     rows = [dict(first, name='per_example')]
     for i, (name, options) in enumerate(variants, 1):
-        rows.append(dict(_run(work, 'scheme_%d' % i, log, **dict(base, **options)), name=name))
+        rows.append(dict(run('scheme_%d' % i, **dict(base, **options)), name=name))
     return rows
 
 

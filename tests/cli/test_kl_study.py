@@ -147,7 +147,9 @@ def test_a_work_dir_that_is_not_empty_is_refused_before_any_run(tmp_path, capsys
     assert '--work-dir %s is not an empty folder' % (tmp_path / 'work') in _last_error(capsys)
     (tmp_path / 'file').write_text('x')
     assert main(['--quick', '--work-dir', str(tmp_path / 'file')]) == 2
-    assert 'is not an empty folder' in _last_error(capsys)
+    assert '--work-dir %s is not a folder' % (tmp_path / 'file') in _last_error(capsys)
+    assert main(['--quick', '--resume']) == 2
+    assert '--resume needs --work-dir' in _last_error(capsys)
 
 
 def test_a_partial_study_is_checked_against_the_docs_budget_before_its_runs(
@@ -251,3 +253,35 @@ def test_your_own_setup_usage_errors(tmp_path, capsys, argv, message):
         main(['--quick', '--work-dir', str(tmp_path / 'w')] + argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_interrupted_study_resumes(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in the third run: exit 130 and the advice; --resume reads the
+    two finished runs back (their files untouched) and trains the rest."""
+    from tfbnn.reproduce import runner
+    real_run = runner.run
+
+    def interrupted(config, **kwargs):
+        if config['output_dir'].endswith('scheme_2'):
+            raise KeyboardInterrupt
+        return real_run(config, **kwargs)
+    monkeypatch.setattr(runner, 'run', interrupted)
+    work = tmp_path / 'mine'
+    argv = ['--quick', '--only', 'schemes', '--work-dir', str(work), '--',
+            '--dataset', 'npz', '--data-dir', _tiny_npz(tmp_path), '--batch-size', '8']
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert ('tfbnn-kl-study: interrupted; the finished runs are kept in %s: run the same command '
+            'with --resume' % work) in err
+    assert not (work / 'results.json').exists()
+    finished = {p: os.stat(str(work / p)).st_mtime_ns
+                for p in ('scheme_0/metrics.json', 'scheme_1/metrics.json')}
+    monkeypatch.setattr(runner, 'run', real_run)
+    assert main(argv) == 2  # the folder holds a study
+    assert 'give --resume to continue the study it holds' in _last_error(capsys)
+    assert main(['--resume'] + argv) == 0
+    assert {p: os.stat(str(work / p)).st_mtime_ns for p in finished} == finished
+    results = json.loads((work / 'results.json').read_text())
+    assert [r['name'] for r in results['schemes']][2:] == [
+        'blundell', 'per_example + warm-up', 'per_example, beta = 0.1']
+    assert all((work / ('scheme_%d' % i) / 'metrics.json').exists() for i in range(5))

@@ -118,6 +118,7 @@ def test_a_run_another_tensorflow_made_is_not_reused(tmp_path):
     out = tmp_path / 'run'
     out.mkdir()
     write_json(str(out / runner.DATA_FILE), dict(sha256='', tensorflow='0.1.0'))
-    with pytest.raises(ConfigError, match='it was made with TensorFlow 0.1.0, this is %s; give '
-                                          'another --out' % tf.__version__):
+    with pytest.raises(ConfigError, match="it was made with TensorFlow 0.1.0, this is %s; "
+                                          "choose another folder for this stack's runs"
+                                          % tf.__version__):
         runner.run(dict(TINY, output_dir=str(out)), reuse=True)

@@ -17,10 +17,11 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
-__all__ = ['build_parser', 'error', 'main', 'work_dir_problem']
+__all__ = ['build_parser', 'error', 'main', 'run_interruptible', 'work_dir_problem']
 
 GUIDE = 'kl-weighting.md'
 # Where a study of the user's own setup goes by default, and its tables.
@@ -44,6 +45,9 @@ def build_parser(docs='docs'):
     p.add_argument('--docs', default=docs,
                    help='folder of %s and kl_study/ (updated unless --quick)' % GUIDE)
     p.add_argument('--update-docs', action='store_true', help='update docs even with --quick')
+    p.add_argument('--resume', action='store_true',
+                   help='continue an interrupted study in --work-dir: its finished runs are '
+                   'read back, the unfinished one resumed')
     p.add_argument('--from-results', default=None,
                    help='skip the runs: render (and update docs from) a saved results.json')
     return p
@@ -81,10 +85,9 @@ def main(argv=None, docs='docs'):
         if problem:
             return error('--from-results %s is not a results.json of the study (%s)'
                          % (args.from_results, problem))
-    elif args.work_dir and work_dir_problem(args.work_dir):
-        return error(work_dir_problem(args.work_dir))
+    elif work_dir_problem(args.work_dir, args.resume):
+        return error(work_dir_problem(args.work_dir, args.resume))
     from tfbnn import kl_study
-    from tfbnn.errors import TfbnnError
     from tfbnn.internal.compat import script_setup
     if update:  # before any run: a partial study the docs would refuse wastes its minutes
         budget = results.get('budget') if results is not None else (
@@ -100,11 +103,11 @@ def main(argv=None, docs='docs'):
         work = args.work_dir or tempfile.mkdtemp(prefix='tfbnn_kl_study_')
         print('kl_study: runs in %s (%s budget)' % (work, 'quick' if args.quick else 'full'),
               flush=True)
-        try:
-            results = kl_study.run_study(work, quick=args.quick, experiments=chosen,
-                                         log=lambda line: print(line, flush=True))
-        except (TfbnnError, OSError) as err:
-            return error('the study stopped: %s' % (getattr(err, 'strerror', None) or err))
+        results, status = run_interruptible(work, lambda: kl_study.run_study(
+            work, quick=args.quick, experiments=chosen,
+            log=lambda line: print(line, flush=True)))
+        if results is None:
+            return status
     try:
         tables = kl_study.render_tables(results)
     except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as err:
@@ -132,13 +135,39 @@ def _chosen(parser, only, experiments, own):
     return chosen
 
 
-def work_dir_problem(path):
-    """Why `path` cannot take the study's runs (it exists and is no empty
-    folder), or None."""
-    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
-        return ('--work-dir %s is not an empty folder: the study makes new runs there (a run '
-                'folder is never reused); choose another' % path)
+def work_dir_problem(path, resume):
+    """Why `path` cannot take the study's runs, or None: it exists and is
+    no empty folder (a folder with `resume`), or `resume` without it."""
+    if path is None:
+        return ('--resume needs --work-dir, the folder of the study to continue'
+                if resume else None)
+    if os.path.exists(path) and not os.path.isdir(path):
+        return '--work-dir %s is not a folder' % path
+    if os.path.isdir(path) and os.listdir(path) and not resume:
+        return ('--work-dir %s is not an empty folder: the study makes new runs there; give '
+                '--resume to continue the study it holds, or choose another' % path)
     return None
+
+
+def run_interruptible(work, study):
+    """Runs `study()` with SIGTERM as Ctrl-C; returns (results, None) or
+    (None, the exit status after a one-line message)."""
+    from tfbnn.cli.train import sigterm_interrupts
+    from tfbnn.errors import TfbnnError
+    from tfbnn.training import Interrupted
+    previous = sigterm_interrupts()
+    try:
+        return study(), None
+    except (TfbnnError, OSError) as err:
+        return None, error('the study stopped: %s' % (getattr(err, 'strerror', None) or err))
+    except (KeyboardInterrupt, Interrupted):
+        sys.stderr.write('tfbnn-kl-study: interrupted; the finished runs are kept in %s: run the '
+                         'same command with --resume (and --work-dir %s) to continue\n'
+                         % (work, work))
+        return None, 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def error(message):

@@ -26,7 +26,8 @@ def study_own_setup(parser, args, chosen, job_argv):
       chosen: the experiments to run.
       job_argv: the tfbnn-train options after `--`.
     """
-    from tfbnn.cli.kl_study import OWN_REPORT, OWN_WORK_DIR, error, work_dir_problem
+    from tfbnn.cli.kl_study import (OWN_REPORT, OWN_WORK_DIR, error, run_interruptible,
+                                    work_dir_problem)
     if args.update_docs or args.from_results:
         parser.error('--update-docs and --from-results are for the guide\'s study; a study of '
                      'your own setup (options after --) writes into --work-dir only')
@@ -34,7 +35,7 @@ def study_own_setup(parser, args, chosen, job_argv):
     job = _job_options(job_argv)
     from tfbnn import kl_study, run_config
     from tfbnn.errors import TfbnnError
-    problem = kl_study.job_problem(job, chosen) or work_dir_problem(work)
+    problem = kl_study.job_problem(job, chosen) or work_dir_problem(work, args.resume)
     if problem:
         return error(problem)
     from tfbnn.internal.compat import script_setup
@@ -45,11 +46,11 @@ def study_own_setup(parser, args, chosen, job_argv):
         return error('the options after --: %s' % err)
     print('kl_study: %s on your setup, runs in %s (%s budget)'
           % (', '.join(chosen), work, 'quick' if args.quick else 'full'), flush=True)
-    try:
-        results = kl_study.run_study(work, quick=args.quick, experiments=chosen,
-                                     log=lambda line: print(line, flush=True), job=job)
-    except (TfbnnError, OSError) as err:
-        return error('the study stopped: %s' % (getattr(err, 'strerror', None) or err))
+    results, status = run_interruptible(work, lambda: kl_study.run_study(
+        work, quick=args.quick, experiments=chosen, job=job,
+        log=lambda line: print(line, flush=True)))
+    if results is None:
+        return status
     tables = kl_study.render_tables(results)
     for name, table in tables.items():
         print('\n## %s\n%s' % (name, table))

@@ -88,7 +88,7 @@ def _check_same_data(config):
     made_by = (saved or {}).get('tensorflow', tf.__version__)
     if made_by != tf.__version__:  # the stacks draw other numbers: no mixed record
         raise ConfigError('cannot reuse the run in %s: it was made with TensorFlow %s, this is '
-                          '%s; give another --out for this stack'
+                          '%s; choose another folder for this stack\'s runs'
                           % (config.output_dir, made_by, tf.__version__))
     if saved is None and read_json(os.path.join(config.output_dir, DONE_FILE)):
         return  # finished before the check existed
@@ -99,7 +99,7 @@ def _check_same_data(config):
     elif saved.get('sha256') != now:
         raise ConfigError('cannot reuse the run in %s: the data read from --data-dir %s%s '
                           'changed since it started; remove that folder to train it again on '
-                          'the data as it is now, or give another --out'
+                          'the data as it is now, or choose another folder for its runs'
                           % (config.output_dir, config.data_dir,
                              ' or --ood-data-dir %s' % config.ood_data_dir
                              if config.ood_data_dir else ''))
