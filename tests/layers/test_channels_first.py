@@ -104,3 +104,52 @@ def test_bad_channels_first_inputs(shape, kwargs, match):
     kwargs.setdefault('kernel_size', 3)
     with pytest.raises(ValueError, match=match):
         layers.conv2d(tf.placeholder(tf.float32, shape), 2, name='c', **kwargs)
+
+
+@pytest.mark.parametrize('batch_dims', [1, 2])
+def test_group_norm_normalises_the_callers_channel_axis(sess, batch_dims):
+    """[(K,) batch, channels, d, h, w]: the same numbers as channels last,
+    moved; the channel axis follows the batch axes."""
+    shape = [3] * (batch_dims - 1) + [2, 4, 5, 3, 2]  # 4 channels, in 2 groups
+    x = np.random.RandomState(3).randn(*shape) * 3.0 + 1.0
+    axis = batch_dims
+    last = layers.group_norm(tf.constant(np.moveaxis(x, axis, -1)), groups=2,
+                             batch_dims=batch_dims, name='gn')
+    first = layers.group_norm(tf.constant(x), groups=2, batch_dims=batch_dims, name='gn',
+                              reuse=True, data_format='channels_first')
+    assert first.shape.as_list() == list(x.shape)
+    sess.run(tf.global_variables_initializer())
+    gamma = [v for v in tf.global_variables() if v.op.name == 'gn/gamma'][0]
+    sess.run(gamma.assign([1., 2., 3., 4.]))
+    np.testing.assert_allclose(sess.run(first), np.moveaxis(sess.run(last), -1, axis),
+                               rtol=1e-12)
+
+
+def test_batch_norm_normalises_and_averages_the_callers_channels(sess):
+    """Training: the batch statistics per channel of [batch, channels, h, w]
+    (each channel's output has mean 0 and variance v / (v + eps)); the moving
+    averages move as the channels-last layer's do; evaluation uses them."""
+    x = np.random.RandomState(4).randn(6, 3, 4, 5) * np.array([1., 5., 9.])[:, None, None] + 2
+    training = tf.placeholder(tf.bool, [])
+    first = layers.batch_normalization(tf.constant(x), training=training, name='bn',
+                                       data_format='channels_first')
+    assert first.shape.as_list() == [6, 3, 4, 5]
+    sess.run(tf.global_variables_initializer())
+    update = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    out, _ = sess.run([first, update], {training: True})
+    var = x.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(out.var(axis=(0, 2, 3)), var / (var + 1e-3), rtol=1e-10)
+    n = 6 * 4 * 5
+    moving = sess.run(['bn/moving_mean:0', 'bn/moving_variance:0'])
+    np.testing.assert_allclose(moving[0], 0.01 * x.mean(axis=(0, 2, 3)), rtol=1e-10)
+    np.testing.assert_allclose(moving[1], 0.99 + 0.01 * var * n / (n - 1), rtol=1e-10)
+    expected = (x - moving[0][:, None, None]) / np.sqrt(moving[1][:, None, None] + 1e-3)
+    np.testing.assert_allclose(sess.run(first, {training: False}), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize('norm', [layers.group_norm, layers.batch_normalization])
+def test_norms_refuse_an_unknown_data_format(norm):
+    with pytest.raises(ValueError, match=r"data_format must be one of \('channels_last', "
+                                         r"'channels_first'\), got 'NCDHW'"):
+        norm(tf.zeros([2, 4, 3, 3, 3]), data_format='NCDHW')

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal import layout
 from tfbnn.internal.compat import require_graph_mode
 
 __all__ = ['batch_normalization']
@@ -24,8 +25,9 @@ def _check_real(layer, what, value, low, high):
 
 
 def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, center=True,
-                        scale=True, trainable=True, name=None, reuse=None, batch_dims=1):
-    """Batch normalisation (Ioffe & Szegedy 2015) over every axis but the last.
+                        scale=True, trainable=True, name=None, reuse=None, batch_dims=1,
+                        data_format='channels_last'):
+    """Batch normalisation (Ioffe & Szegedy 2015) over every axis but the channels'.
 
     Mathematical details:
       With m and v the mean and (biased) variance of x over all axes but the
@@ -52,6 +54,9 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
       batch_dims: 1, or 2 for inputs with a leading sample axis
         `[K, batch, ...]` (both are reduced over; it only tells an image
         `[K, batch, H, W, C]` from a volume `[batch, D, H, W, C]`).
+      data_format: 'channels_last' (`[..., channels]`) or 'channels_first'
+        (`[batch, channels, ...]`, the channels right after the `batch_dims`
+        axes; computed channels last between two transposes).
 
     Returns:
       `Tensor` of the shape and dtype of `inputs`. The two moving-average
@@ -74,6 +79,9 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
     training = _check_training(layer, training)
     if batch_dims not in (1, 2) or isinstance(batch_dims, bool):
         raise ConfigError('%s: batch_dims must be 1 or 2, got %r' % (layer, batch_dims))
+    first = layout.moves_channels(layer, data_format, inputs, batch_dims)
+    if first:
+        inputs = layout.channels_to_last(inputs, batch_dims)
     rank = inputs.shape.ndims
     channels = tf.dimension_value(inputs.shape[-1]) if rank else None
     if rank is None or rank < batch_dims + 1 or channels is None:
@@ -109,7 +117,8 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
                 if training is not True:  # not step * 0: a NaN batch would poison the average
                     step = tf.where_v2(training, step, tf.zeros_like(step))
                 tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, tf.assign_sub(average, step))
-        return tf.nn.batch_normalization(inputs, mean, var, beta, gamma, epsilon)
+        outputs = tf.nn.batch_normalization(inputs, mean, var, beta, gamma, epsilon)
+        return layout.channels_to_axis(outputs, batch_dims) if first else outputs
 
 
 def _check_training(layer, training):

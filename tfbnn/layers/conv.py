@@ -7,14 +7,13 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal import layout
 from tfbnn.internal.sample_axis import fold_samples
 from tfbnn.internal.weight_options import check_positive_int
 from tfbnn.layers import _bayesian, _options
 
 __all__ = ['conv1d', 'conv2d', 'conv3d']  # and, for conv_transpose: geometry, linear_map,
 # channels_last_inputs, restore_data_format
-
-DATA_FORMATS = ('channels_last', 'channels_first')
 
 
 def as_tuple(layer, what, value, rank):
@@ -82,11 +81,8 @@ def geometry(kind, rank, name, filters, kernel_size, strides, padding, dilation_
     if max(strides) > 1 and max(dilation_rate) > 1:
         raise ConfigError('%s: strides > 1 and dilation_rate > 1 cannot be combined, got '
                           'strides=%s, dilation_rate=%s' % (layer, strides, dilation_rate))
-    if data_format not in DATA_FORMATS:
-        raise ConfigError('%s: data_format must be one of %s, got %r'
-                          % (layer, DATA_FORMATS, data_format))
     return Geometry(rank, filters, kernel_size, strides, _check_padding(layer, padding),
-                    dilation_rate, data_format)
+                    dilation_rate, layout.check_data_format(layer, data_format))
 
 
 def _check_padding(layer, padding):
@@ -131,8 +127,7 @@ def channels_last_inputs(geometry, inputs, options):
             raise ConfigError("%s: the inputs' channels (axis %d, data_format='channels_first') "
                               'must be known when the graph is built, got shape %s'
                               % (options.label, channel, inputs.shape))
-        inputs = tf.transpose(inputs, list(range(channel)) + list(range(channel + 1, ndims))
-                              + [channel])
+        inputs = layout.channels_to_last(inputs, channel)
     inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
     return inputs, dataclasses.replace(options, activation=None)
 
@@ -141,10 +136,7 @@ def restore_data_format(geometry, outputs, options):
     """`outputs` (channels last) in the layout of the inputs, `activation` applied."""
     if geometry.data_format == 'channels_last':
         return outputs
-    ndims = outputs.shape.ndims
-    channel = ndims - geometry.rank - 1
-    outputs = tf.transpose(outputs, list(range(channel)) + [ndims - 1]
-                           + list(range(channel, ndims - 1)))
+    outputs = layout.channels_to_axis(outputs, outputs.shape.ndims - geometry.rank - 1)
     return outputs if options.activation is None else options.activation(outputs)
 
 

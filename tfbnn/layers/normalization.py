@@ -5,14 +5,15 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal import layout
 from tfbnn.internal.compat import require_graph_mode
 
 __all__ = ['group_norm']
 
 
 def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_dims=1,
-               trainable=True, name=None, reuse=None):
-    """Group normalisation (Wu & He 2018), channels last, any number of positions.
+               trainable=True, name=None, reuse=None, data_format='channels_last'):
+    """Group normalisation (Wu & He 2018), any number of positions.
 
     Unlike batch normalisation it uses no batch statistics, so it behaves the
     same in training and evaluation and for any batch size, including the
@@ -35,6 +36,9 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
       trainable: Python bool.
       name: variable scope name (default 'group_norm').
       reuse: as in `tf.variable_scope`.
+      data_format: 'channels_last' (`[..., channels]`) or 'channels_first'
+        (`[batch, channels, ...]`, the channels right after the `batch_dims`
+        axes; computed channels last between two transposes).
 
     Returns:
       `Tensor` of the shape and dtype of `inputs`.
@@ -55,6 +59,9 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
         raise ConfigError('%s: epsilon must be a positive number, got %r' % (layer, epsilon))
     if not inputs.dtype.is_floating:
         raise ConfigError('%s: inputs must be a float Tensor, got %s' % (layer, inputs.dtype.name))
+    first = layout.moves_channels(layer, data_format, inputs, batch_dims)
+    if first:
+        inputs = layout.channels_to_last(inputs, batch_dims)
     rank = inputs.shape.ndims
     if rank is None or rank < batch_dims + 1:
         raise ConfigError('%s: inputs must have rank at least %d (batch_dims=%d plus channels), '
@@ -80,4 +87,4 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
         if center:
             normed += tf.get_variable('beta', [channels], inputs.dtype,
                                       tf.zeros_initializer(), trainable=trainable)
-        return normed
+        return layout.channels_to_axis(normed, batch_dims) if first else normed
