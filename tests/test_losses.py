@@ -240,3 +240,23 @@ def test_a_float16_nll_scales_the_kl_in_float32(sess):
     assert kl > 65504  # float16's largest
     np.testing.assert_allclose(scaled, kl / 60000, rtol=1e-3)  # float16's precision
     np.testing.assert_allclose(loss, 1 + kl / 60000, rtol=1e-3)
+
+
+def test_a_larger_batch_on_a_sample_axis_says_both_causes_and_numpy_sizes_work(sess):
+    """The run-time check cannot tell positions from a batch larger than the
+    training's; its message names both. A numpy batch_size builds it."""
+    nll = tf.placeholder(tf.float32, [3, None])
+    terms = losses.elbo(nll, 100, batch_size=np.int64(4))
+    np.testing.assert_allclose(sess.run(terms.nll_term, {nll: np.ones((3, 4))}), 1.0)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r'A larger batch than in training \(a validation set fed whole\): '
+                             'build its ELBO with that batch_size'):
+        sess.run(terms.loss, {nll: np.ones((3, 8))})
+
+
+def test_a_kl_weight_of_unknown_shape_fed_a_vector_is_refused_when_run(sess):
+    weight = tf.placeholder(tf.float32)
+    terms = losses.elbo(tf.zeros([4]), 100, kl_weight=weight)
+    np.testing.assert_allclose(sess.run(terms.loss, {weight: 2.0}), 0.0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match='elbo: kl_weight must be a scalar'):
+        sess.run(terms.loss, {weight: [0.5, 0.5]})

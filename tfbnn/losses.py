@@ -182,11 +182,14 @@ def _coefficient(owner, num_examples, batch_size, scheme, kl_weight, warmup_step
             coef = (tf.constant(1.0 / num_batches, dtype) if scheme == 'per_batch'
                     else blundell_pi(step, num_batches, dtype))
         if isinstance(kl_weight, (tf.Tensor, tf.Variable)):
-            check = tf.debugging.assert_greater_equal(
+            checks = [tf.debugging.assert_greater_equal(
                 kl_weight, tf.zeros([], kl_weight.dtype.base_dtype),
                 message='%s: kl_weight must be >= 0 (a negative one rewards a larger KL)'
-                % owner)
-            with tf.control_dependencies([check]):
+                % owner)]
+            if kl_weight.shape.ndims is None:  # a vector would make the loss one
+                checks.append(tf.debugging.assert_rank(
+                    kl_weight, 0, message='%s: kl_weight must be a scalar' % owner))
+            with tf.control_dependencies(checks):
                 coef *= tf.cast(kl_weight, dtype)
         else:
             coef *= tf.constant(kl_weight, dtype)
@@ -332,10 +335,12 @@ def _with_batch_check(owner, nll, batch_size):
     `batch_size` (a per-position `[batch, positions]` whose positions are
     known only then)."""
     check = tf.debugging.assert_less_equal(
-        tf.shape(nll)[1], batch_size,
+        tf.shape(nll)[1], int(batch_size),
         message='%s: nll has more examples on its second axis than batch_size %d: a rank-2 nll '
-        'is read as [num_samples, batch]; sum a per-position NLL ([batch, positions]) over its '
-        'positions first, tf.reduce_sum(nll, axis=1)' % (owner, batch_size))
+        'is read as [num_samples, batch]. A per-position NLL ([batch, positions]): sum it over '
+        'its positions first, tf.reduce_sum(nll, axis=1). A larger batch than in training (a '
+        'validation set fed whole): build its ELBO with that batch_size'
+        % (owner, batch_size))
     with tf.control_dependencies([check]):
         return tf.identity(nll)
 

@@ -153,3 +153,17 @@ def test_norms_refuse_an_unknown_data_format(norm):
     with pytest.raises(ValueError, match=r"data_format must be one of \('channels_last', "
                                          r"'channels_first'\), got 'NCDHW'"):
         norm(tf.zeros([2, 4, 3, 3, 3]), data_format='NCDHW')
+
+
+@pytest.mark.parametrize('norm', [layers.group_norm, layers.batch_normalization])
+def test_norms_need_known_channels_and_say_batch_dims(norm):
+    """[K, batch, C, ...] given with batch_dims=1 has the batch where the
+    channels should be: unknown, it is refused with the remedy."""
+    with pytest.raises(ValueError, match=r"the inputs' channels \(axis 1, data_format="
+                                         r"'channels_first'\) must be known when the graph is "
+                                         r"built, got shape \(3, \?, 4, 5, 5\); inputs "
+                                         r"\[num_samples, batch, channels, ...\] need batch_dims=2"):
+        norm(tf.placeholder(tf.float32, [3, None, 4, 5, 5]), data_format='channels_first')
+    out = norm(tf.placeholder(tf.float32, [3, None, 4, 5, 5]), data_format='channels_first',
+               batch_dims=2, name='ok', **({'groups': 2} if norm is layers.group_norm else {}))
+    assert out.shape.as_list() == [3, None, 4, 5, 5]

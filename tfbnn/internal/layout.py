@@ -25,10 +25,17 @@ def moves_channels(layer, data_format, inputs, axis):
     """Whether a layer given `data_format` must move the channels of `inputs`
     from `axis` to the last axis: 'channels_first' with positions after
     them (`[batch, channels]` is the same in either layout). ConfigError
-    for an unknown `data_format`."""
+    for an unknown `data_format`, or channels of unknown size."""
     check_data_format(layer, data_format)
     rank = inputs.shape.ndims
-    return data_format == 'channels_first' and rank is not None and rank > axis + 1
+    if not (data_format == 'channels_first' and rank is not None and rank > axis + 1):
+        return False
+    if tf.dimension_value(inputs.shape[axis]) is None:
+        raise ConfigError("%s: the inputs' channels (axis %d, data_format='channels_first') must "
+                          'be known when the graph is built, got shape %s%s'
+                          % (layer, axis, inputs.shape, '; inputs [num_samples, batch, channels, '
+                             '...] need batch_dims=2' if axis == 1 else ''))
+    return True
 
 
 def channels_to_last(x, axis):

@@ -56,7 +56,9 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
         `[K, batch, H, W, C]` from a volume `[batch, D, H, W, C]`).
       data_format: 'channels_last' (`[..., channels]`) or 'channels_first'
         (`[batch, channels, ...]`, the channels right after the `batch_dims`
-        axes; computed channels last between two transposes).
+        axes: give batch_dims=2 for `[num_samples, batch, channels, ...]`, or
+        the batch is taken for the channels; computed channels last between
+        two transposes).
 
     Returns:
       `Tensor` of the shape and dtype of `inputs`. The two moving-average

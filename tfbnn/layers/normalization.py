@@ -38,7 +38,9 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
       reuse: as in `tf.variable_scope`.
       data_format: 'channels_last' (`[..., channels]`) or 'channels_first'
         (`[batch, channels, ...]`, the channels right after the `batch_dims`
-        axes; computed channels last between two transposes).
+        axes: give batch_dims=2 for `[num_samples, batch, channels, ...]`, or
+        the batch is taken for the channels; computed channels last between
+        two transposes).
 
     Returns:
       `Tensor` of the shape and dtype of `inputs`.
