@@ -162,7 +162,8 @@ def test_norms_need_known_channels_and_say_batch_dims(norm):
     with pytest.raises(ValueError, match=r"the inputs' channels \(axis 1, data_format="
                                          r"'channels_first'\) must be known when the graph is "
                                          r"built, got shape \(3, \?, 4, 5, 5\); inputs "
-                                         r"\[num_samples, batch, channels, ...\] need batch_dims=2"):
+                                         r"\[num_samples, batch, channels, ...\] need "
+                                         r"batch_dims=2"):
         norm(tf.placeholder(tf.float32, [3, None, 4, 5, 5]), data_format='channels_first')
     out = norm(tf.placeholder(tf.float32, [3, None, 4, 5, 5]), data_format='channels_first',
                batch_dims=2, name='ok', **({'groups': 2} if norm is layers.group_norm else {}))
