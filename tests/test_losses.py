@@ -209,10 +209,10 @@ def test_a_per_voxel_nll_of_unknown_size_is_refused_when_run(sess):
     np.testing.assert_allclose(sess.run(terms.nll_term, {nll: [[1.0], [3.0]]}), 2.0)
 
 
-def test_a_rank_1_nll_with_more_examples_than_batch_size_is_refused():
-    with pytest.raises(ValueError, match=r'^elbo: nll of shape \(16,\) has more examples than '
-                                         r'batch_size 8; sum a per-position NLL'):
-        losses.elbo(tf.zeros([16]), 100, batch_size=8, scheme='per_batch')
+def test_a_rank_1_nll_larger_than_batch_size_is_accepted_and_a_bad_batch_size_is_not():
+    """A validation set fed whole through the training's ELBO; a [batch *
+    voxels] NLL cannot be told from it (the docs say so)."""
+    losses.elbo(tf.zeros([16]), 100, batch_size=8)
     with pytest.raises(ValueError, match=r'^elbo: batch_size must be an integer >= 1, got 2.5'):
         losses.elbo(tf.zeros([2]), 100, batch_size=2.5)
 
@@ -260,3 +260,16 @@ def test_a_kl_weight_of_unknown_shape_fed_a_vector_is_refused_when_run(sess):
     np.testing.assert_allclose(sess.run(terms.loss, {weight: 2.0}), 0.0)
     with pytest.raises(tf.errors.InvalidArgumentError, match='elbo: kl_weight must be a scalar'):
         sess.run(terms.loss, {weight: [0.5, 0.5]})
+
+
+def test_a_constant_kl_weight_tensor_is_checked_when_built():
+    with pytest.raises(ValueError, match=r'^elbo: kl_weight must be a finite number >= 0, got a '
+                                         r'constant Tensor of -1.0$'):
+        losses.elbo(tf.zeros([4]), 100, kl_weight=tf.constant(-1.0))
+
+
+def test_the_kl_keeps_a_float32_nll_s_dtype_beside_a_float64_kl():
+    """Only a half-precision NLL moves the KL term to the KL's dtype."""
+    layers.dense(tf.zeros([2, 3], tf.float64), 4, name='fc64')
+    terms = losses.elbo(tf.zeros([4]), 100)
+    assert {t.dtype for t in terms} == {tf.float32}

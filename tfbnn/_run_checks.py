@@ -135,10 +135,7 @@ def check(config):
     _check_optimizer(config)
     if not _is_real(config.prior_pi) or not 0 < config.prior_pi < 1:
         raise ConfigError('--prior-pi must be in (0, 1), got %r' % (config.prior_pi,))
-    hidden = config.hidden
-    if (not isinstance(hidden, (list, tuple)) or not hidden
-            or not all(_is_int(h) and h > 0 for h in hidden)):
-        raise ConfigError('--hidden must be one or more positive integers, got %r' % (hidden,))
+    hidden = _check_model(config)
     try:
         models.uniform_mean_limit(config.posterior_init_mean)
     except ConfigError:
@@ -194,6 +191,18 @@ def check(config):
         raise ConfigError('--output-dir must be a non-empty path')
     return dict(hidden=tuple(int(h) for h in hidden), posterior_init_scale=scale,
                 lr_decay_epochs=decay_epochs, ood_set=ood_set)
+
+
+def _check_model(config):
+    """--hidden's sizes (returned), and no --norm for the LSTM, whose cell
+    the getter builds."""
+    hidden = config.hidden
+    if (not isinstance(hidden, (list, tuple)) or not hidden
+            or not all(_is_int(h) and h > 0 for h in hidden)):
+        raise ConfigError('--hidden must be one or more positive integers, got %r' % (hidden,))
+    if config.model == 'lstm' and config.norm != 'none':
+        raise ConfigError('--model lstm takes no --norm, got %r' % (config.norm,))
+    return hidden
 
 
 def _check_warm_start(config):

@@ -48,6 +48,7 @@ def _run(work, name, log, **options):
         name=name, steps=metrics.get('steps'),
         test_error=metrics.get('test_error'), test_nll=metrics.get('test_nll'),
         ece=metrics.get('ece'), mean_mi=metrics.get('mean_mutual_information'),
+        rmse=metrics.get('rmse'), test_ll=metrics.get('test_ll'),
         kl=history['kl'][-1], scaled_kl=history['scaled_kl'][-1],
         nll_term=history['nll_term'][-1], params=params,
         kl_share=history['scaled_kl'][-1] / (history['scaled_kl'][-1] + history['nll_term'][-1]),
@@ -82,10 +83,11 @@ PINNED = dict(hidden=[100, 100], posterior_init_scale=1e-3, learning_rate=1e-3, 
 # The options each experiment sets in its runs: a study of the user's own
 # setup (`job`) must leave them to the study.
 VARIED = dict(scaling=('dataset', 'data_dir', 'model', 'hidden', 'epochs', 'batch_size'),
-              schemes=('kl_scheme', 'kl_weight', 'warmup_steps'),
+              schemes=('kl_scheme', 'warmup_steps'),
               priors=('prior', 'prior_sigma'), norms=('norm',))
-# Set for every run, by the study.
-STUDY_SETS = ('output_dir', 'resume')
+# Set for every run, by the study: beta = 1 (the untempered ELBO) where a
+# row sets no other.
+STUDY_SETS = ('output_dir', 'resume', 'kl_weight')
 
 
 def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job=None):
@@ -103,8 +105,8 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job
         training job's options of the user's own setup (data, model, ...), a
         dict as `tfbnn.training.train` takes: the budget's epochs,
         eval_samples and diagnostics_every fill in what it leaves out, and
-        the runs use the job's defaults, not `PINNED` (but beta = 1 where the
-        study does not vary it). No 'scaling' then (its networks are the
+        the runs use the job's defaults, not `PINNED` (but beta = 1 where a
+        row sets no other). No 'scaling' then (its networks are the
         guide's), and no option of `VARIED` or `STUDY_SETS`.
 
     Raises:
@@ -120,7 +122,9 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job
         if problem:
             raise ConfigError(problem)
         base.update(dict(kl_weight=1.0, **job))
+        _check_rows(base, experiments)
     os.makedirs(work, exist_ok=True)
+    _check_same_study(work, dict(job=job, budget=budget._asdict(), seed=seed))
 
     def run(name, **options):
         return _run(work, name, log, **options)
@@ -141,20 +145,12 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job
         results['schemes'] = _schemes(run, base)
     if 'priors' in experiments:
         log('priors')
-        variants = [('normal(0.1)', dict(prior_sigma=0.1)), ('normal(1)', dict(prior_sigma=1.0)),
-                    ('scale_mixture(0.5, 1, e^-6)', dict(prior='scale_mixture'))]
-        results['priors'] = []
-        for i, (name, kw) in enumerate(variants):
-            row = run('prior_%d' % i, **dict(base, **kw))
-            row['name'] = name
-            results['priors'].append(row)
+        results['priors'] = [dict(run('prior_%d' % i, **dict(base, **options)), name=name)
+                             for i, (name, options) in enumerate(ROWS['priors'])]
     if 'norms' in experiments:
         log('normalisation beside Bayesian layers')
-        results['norms'] = []
-        for norm in ('none', 'batch', 'group'):
-            row = run('norm_' + norm, **dict(base, norm=norm))
-            row['name'] = norm
-            results['norms'].append(row)
+        results['norms'] = [dict(run('norm_' + name, **dict(base, **options)), name=name)
+                            for name, options in ROWS['norms']]
     write_atomically(os.path.join(work, 'results.json'),
                      json.dumps(results, indent=1, sort_keys=False).encode('utf-8'))
     return results
@@ -173,19 +169,65 @@ def job_problem(job, experiments):
     return None
 
 
+# The rows of the schemes, priors and norms experiments: (name, options).
+# The warm-up's length (None here) is a third of the first run's steps.
+ROWS = dict(
+    schemes=(('per_example', {}), ('per_batch', dict(kl_scheme='per_batch')),
+             ('blundell', dict(kl_scheme='blundell')),
+             ('per_example + warm-up', dict(warmup_steps=None)),
+             ('per_example, beta = 0.1', dict(kl_weight=0.1))),
+    priors=(('normal(0.1)', dict(prior_sigma=0.1)), ('normal(1)', dict(prior_sigma=1.0)),
+            ('scale_mixture(0.5, 1, e^-6)', dict(prior='scale_mixture'))),
+    norms=tuple((norm, dict(norm=norm)) for norm in ('none', 'batch', 'group')))
+
+
 def _schemes(run, base):
     """The schemes experiment's rows; the warm-up lasts a third of the
     steps the first run took (its data fixes how many)."""
-    first = run('scheme_0', **base)
-    steps = first['steps'] or 1
-    variants = [('per_batch', dict(kl_scheme='per_batch')),
-                ('blundell', dict(kl_scheme='blundell')),
-                ('per_example + warm-up', dict(warmup_steps=max(1, steps // 3))),
-                ('per_example, beta = 0.1', dict(kl_weight=0.1))]
-    rows = [dict(first, name='per_example')]
-    for i, (name, options) in enumerate(variants, 1):
+    rows, steps = [], None
+    for i, (name, options) in enumerate(ROWS['schemes']):
+        if options.get('warmup_steps', 0) is None:
+            options = dict(options, warmup_steps=max(1, (steps or 1) // 3))
         rows.append(dict(run('scheme_%d' % i, **dict(base, **options)), name=name))
+        steps = rows[0]['steps']
     return rows
+
+
+def _check_rows(base, experiments):
+    """Refuses, before any run, a row the user's setup cannot train (no
+    --norm for an LSTM, say), naming it."""
+    from tfbnn import run_config
+    for experiment in experiments:
+        for name, options in ROWS[experiment]:
+            options = {k: 1 if v is None else v for k, v in options.items()}
+            try:
+                run_config.RunConfig.from_dict(dict(base, **options))
+            except ConfigError as err:
+                raise ConfigError('the %s experiment\'s row %r cannot run on your setup (%s); '
+                                  'leave it out with --only' % (experiment, name, err))
+
+
+# What a study's folder records of how it was started (`_check_same_study`).
+STUDY_FILE = 'study.json'
+
+
+def _check_same_study(work, started):
+    """Records how the study in `work` was started, or refuses to continue
+    one started otherwise (other options, budget or seed): its runs would be
+    mixed with, or relabelled as, runs of these options."""
+    path = os.path.join(work, STUDY_FILE)
+    started = json.loads(json.dumps(started))  # tuples as the saved lists
+    saved = read_json(path)
+    if saved is None:
+        write_atomically(path, json.dumps(started, indent=1).encode('utf-8'))
+    elif saved != started:
+        what = [k for k in ('job', 'budget', 'seed') if saved.get(k) != started[k]]
+        raise ConfigError('the study in %s was started with another %s (%s, not %s): continue it '
+                          'with the options it was started with, or choose another --work-dir'
+                          % (work, ' and '.join(what), '; '.join(json.dumps(saved.get(k),
+                                                                            sort_keys=True)
+                                                                 for k in what),
+                             '; '.join(json.dumps(started[k], sort_keys=True) for k in what)))
 
 
 def _pct(v):
@@ -214,18 +256,25 @@ def render_tables(results):
                 _pct(r['test_error'])))
         tables['scaling'] = '\n'.join(lines)
     for key in ('schemes', 'priors', 'norms'):
-        if key not in results:
-            continue
-        lines = ['| %s | test error | test NLL | ECE | KL share of loss | KL/NLL gradient norm '
-                 'by layer (last step) |' % {'schemes': 'scheme', 'priors': 'prior',
-                                            'norms': 'normalisation'}[key],
-                 '|---|---:|---:|---:|---:|---|']
-        for r in results[key]:
-            lines.append('| %s | %s | %s | %s | %.1f%% | %s |' % (
-                r['name'], _pct(r['test_error']), _g(r['test_nll']), _pct(r['ece']),
-                100 * r['kl_share'], _ratios(r)))
-        tables[key] = '\n'.join(lines)
+        if key in results:
+            tables[key] = _row_table(key, results[key])
     return tables
+
+
+def _row_table(key, rows):
+    """The table of the schemes, priors or norms experiment: test error,
+    NLL and ECE for a classifier, RMSE and log-likelihood for a regression."""
+    regression = all(r.get('test_error') is None and r.get('rmse') is not None for r in rows)
+    quality = ('test RMSE | test log-likelihood' if regression else 'test error | test NLL | ECE')
+    lines = ['| %s | %s | KL share of loss | KL/NLL gradient norm by layer (last step) |'
+             % ({'schemes': 'scheme', 'priors': 'prior', 'norms': 'normalisation'}[key], quality),
+             '|---|---:|---:|%s---:|---|' % ('' if regression else '---:|')]
+    for r in rows:
+        values = ((_g(r['rmse']), _g(r['test_ll'])) if regression else
+                  (_pct(r['test_error']), _g(r['test_nll']), _pct(r['ece'])))
+        lines.append('| %s | %s | %.1f%% | %s |' % (r['name'], ' | '.join(values),
+                                                    100 * r['kl_share'], _ratios(r)))
+    return '\n'.join(lines)
 
 
 def update_guide(guide_path, tables, tag='study'):

@@ -105,7 +105,7 @@ def kl_divergence(scope=None, collection=None, name=None):
                                            '' if scope is None else ' in scope %r' % scope),
                           UserWarning, stacklevel=2)
             return tf.zeros([], tf.float32)
-        dtype = tf.float64 if any(l.dtype == tf.float64 for l in losses) else losses[0].dtype
+        dtype = _sum_dtype(losses)
         return tf.add_n([tf.cast(l, dtype) for l in losses])
 
 
@@ -161,6 +161,10 @@ def _coefficient(owner, num_examples, batch_size, scheme, kl_weight, warmup_step
         if kl_weight.shape.ndims not in (None, 0):
             raise ConfigError('%s: kl_weight must be a scalar, got shape %s'
                               % (owner, kl_weight.shape))
+        known = tf.get_static_value(kl_weight) if isinstance(kl_weight, tf.Tensor) else None
+        if known is not None and not 0 <= float(known) < float('inf'):
+            raise ConfigError('%s: kl_weight must be a finite number >= 0, got a constant '
+                              'Tensor of %r' % (owner, float(known)))
     elif (isinstance(kl_weight, bool) or not isinstance(kl_weight, numbers.Real)
           or not 0 <= kl_weight < float('inf')):
         raise ConfigError('%s: kl_weight must be a finite number >= 0 or a scalar Tensor, '
@@ -217,8 +221,8 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
         refused as a per-position NLL (so is `[num_samples, batch]` whose
         number of samples equals `batch_size` while its static batch does not,
         and, when it runs, one with more examples than `batch_size` on its
-        second axis); a rank-1 NLL of static size larger than `batch_size`
-        too. A float16 NLL gets its KL term computed in the KL's dtype.
+        second axis). A float16 or bfloat16 NLL gets its KL and coefficient
+        in the KL's dtype (float32: in float16 a KL of 1e5 overflows).
       num_examples: positive Python int N, the training-set size.
       batch_size: positive Python int B, the nominal minibatch size. Needed
         for 'per_batch' and 'blundell'; taken from `nll`'s static shape when
@@ -293,23 +297,17 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
         _check_int(owner, 'batch_size', nominal, minimum=1)
     if nll.shape.ndims == 2:
         _check_sample_axis(owner, nll.shape, nominal)
-    elif nominal is not None and (tf.dimension_value(nll.shape[0]) or 0) > nominal:
-        raise ConfigError('%s: nll of shape %s has more examples than batch_size %d; sum a '
-                          'per-position NLL over its positions first' % (owner, nll.shape, nominal))
     if scheme != 'per_example' and batch_size is None:
         batch_size = tf.dimension_value(nll.shape[-1])
     with tf.name_scope(name, owner, [nll] + list(values)):
         if (nll.shape.ndims == 2 and nominal is not None
                 and tf.dimension_value(nll.shape[1]) is None):
             nll = _with_batch_check(owner, nll, nominal)
-        # The KL and its coefficient in the wider of the NLL's and the KL's
-        # dtypes: in a float16 NLL's, a KL of 1e5 and a coefficient of
-        # 1 / 60000 overflow and underflow, where their product is modest.
-        wide = _wider(nll.dtype.base_dtype, _kl_dtype(scope, collection))
+        dtype = _term_dtype(nll.dtype.base_dtype, _sum_dtype(get_kl_losses(scope, collection)))
         coef = _coefficient(owner, num_examples, batch_size, scheme, kl_weight, warmup_steps,
-                            step, wide, None)
+                            step, dtype, None)
         nll_term = nll_term_fn(nll)
-        kl = tf.cast(kl_divergence(scope, collection), wide)
+        kl = tf.cast(kl_divergence(scope, collection), dtype)
         scaled_kl = tf.cast(coef * kl, nll.dtype)
         loss = nll_term + scaled_kl
         return Elbo(tf.identity(loss, 'loss'), tf.identity(nll_term, 'nll_term'),
@@ -317,17 +315,19 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
                     tf.identity(scaled_kl, 'scaled_kl'))
 
 
-def _kl_dtype(scope, collection):
-    """The dtype `kl_divergence(scope, collection)` will have."""
-    terms = get_kl_losses(scope, collection)
+def _sum_dtype(terms):
+    """The dtype of the sum of the KL `terms`: float64 if any term is, else
+    the terms' (float32 for none); `kl_divergence`'s, known before it is built."""
     if any(t.dtype.base_dtype == tf.float64 for t in terms):
         return tf.float64
     return terms[0].dtype.base_dtype if terms else tf.float32
 
 
-def _wider(a, b):
-    """The float dtype of the two with more bits."""
-    return a if a.size >= b.size else b
+def _term_dtype(nll_dtype, kl_dtype):
+    """The dtype of the KL and its coefficient: the NLL's, unless it has
+    fewer than 32 bits (float16, bfloat16), where a KL of 1e5 overflows and a
+    coefficient of 1 / 60000 underflows: then the KL's."""
+    return nll_dtype if nll_dtype.size >= 4 else kl_dtype
 
 
 def _with_batch_check(owner, nll, batch_size):

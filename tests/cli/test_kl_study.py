@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tfbnn.cli.kl_study import main
+from tfbnn.kl_study import QUICK
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = os.path.join(REPO, 'docs')
@@ -232,6 +233,7 @@ def test_a_study_of_your_own_setup(tmp_path, capsys):
     (['--', '--kl-scheme', 'blundell'],
      'the study varies or sets kl_scheme itself: leave --kl-scheme out of your options'),
     (['--only', 'priors', '--', '--prior-sigma', '0.1'], 'leave --prior-sigma out'),
+    (['--only', 'norms', '--', '--kl-weight', '0.5'], 'leave --kl-weight out'),
     (['--only', 'schemes', '--', '--output-dir', 'x'], 'leave --output-dir out'),
     (['--', '--epochs', '-1'], 'the options after --: --epochs must be a positive integer'),
     (['--only', 'scaling', '--', '--hidden', '4'],
@@ -285,3 +287,62 @@ def test_an_interrupted_study_resumes(tmp_path, capsys, monkeypatch):
     assert [r['name'] for r in results['schemes']][2:] == [
         'blundell', 'per_example + warm-up', 'per_example, beta = 0.1']
     assert all((work / ('scheme_%d' % i) / 'metrics.json').exists() for i in range(5))
+    # A run cut short after its last checkpoint (no record of its end): resumed, not retrained.
+    last = work / 'scheme_4'
+    steps = json.loads((last / 'metrics.json').read_text())['steps']
+    history = json.loads((last / 'history.json').read_text())
+    for name in ('metrics.json', 'reproduce_done.json'):
+        (last / name).unlink()
+    assert main(['--resume'] + argv) == 0
+    assert json.loads((last / 'metrics.json').read_text())['steps'] == steps
+    assert json.loads((last / 'history.json').read_text()) == history
+
+
+def test_a_study_continued_with_other_options_is_refused(tmp_path, capsys):
+    """--resume with another learning rate would relabel the finished runs
+    as trained with it: refused, naming what differs, before any run."""
+    work = tmp_path / 'mine'
+    argv = ['--quick', '--only', 'norms', '--work-dir', str(work), '--',
+            '--dataset', 'npz', '--data-dir', _tiny_npz(tmp_path), '--batch-size', '8']
+    (work / 'norm_none').mkdir(parents=True)  # as if a run had started
+    (work / 'study.json').write_text(json.dumps(dict(
+        job=dict(batch_size=8, data_dir=argv[-3], dataset='npz'),
+        budget=json.loads(json.dumps(QUICK._asdict())),
+        seed=0)))
+    assert main(['--resume'] + argv + ['--learning-rate', '0.05']) == 2
+    assert ('the study in %s was started with another job ({"batch_size": 8, "data_dir": "%s", '
+            '"dataset": "npz"}, not {"batch_size": 8, "data_dir": "%s", "dataset": "npz", '
+            '"learning_rate": 0.05}): continue it with the options it was started with'
+            % (work, argv[-3], argv[-3])) in _last_error(capsys)
+    assert os.listdir(str(work / 'norm_none')) == []
+
+
+def test_a_row_the_setup_cannot_train_is_refused_before_any_run(tmp_path, capsys):
+    work = tmp_path / 'w'
+    assert main(['--quick', '--work-dir', str(work), '--', '--dataset', 'npz', '--data-dir',
+                 _tiny_npz(tmp_path), '--model', 'lstm']) == 2
+    assert ("the norms experiment's row 'batch' cannot run on your setup (" in
+            _last_error(capsys))
+    assert not work.exists()
+
+
+def test_a_study_that_fails_before_saving_anything_leaves_no_folder(tmp_path, capsys):
+    work = tmp_path / 'w'
+    argv = ['--quick', '--only', 'schemes', '--work-dir', str(work), '--', '--dataset', 'npz',
+            '--data-dir', str(tmp_path / 'missing.npz')]
+    assert main(argv) == 2
+    assert 'the study stopped: ' in _last_error(capsys) and not work.exists()
+
+
+def test_a_regression_study_shows_rmse_and_log_likelihood(tmp_path, capsys):
+    x = np.random.RandomState(1).randn(48, 3).astype('float32')
+    path = str(tmp_path / 'reg.npz')
+    np.savez(path, x_train=x[:40], y_train=x[:40, 0] * 2, x_test=x[40:], y_test=x[40:, 0] * 2)
+    work = tmp_path / 'w'
+    assert main(['--quick', '--only', 'norms', '--work-dir', str(work), '--', '--dataset', 'npz',
+                 '--data-dir', path, '--batch-size', '8', '--hidden', '4']) == 0
+    table = (work / 'kl_study.md').read_text()
+    assert ('| normalisation | test RMSE | test log-likelihood | KL share of loss | KL/NLL '
+            'gradient norm by layer (last step) |' in table)
+    metrics = json.loads((work / 'norm_none' / 'metrics.json').read_text())
+    assert '| none | %.3g | %.3g |' % (metrics['rmse'], metrics['test_ll']) in table

@@ -22,13 +22,11 @@ def to_first(array, lead=1):
 
 
 @pytest.mark.parametrize('builder,rank,kwargs', BUILDERS, ids=IDS)
-@pytest.mark.parametrize('estimator', layers.ESTIMATORS)
-def test_the_mean_path_is_the_channels_last_layer_transposed(
-        sess, builder, rank, kwargs, estimator):
+def test_the_mean_path_is_the_channels_last_layer_transposed(sess, builder, rank, kwargs):
     x = np.random.RandomState(0).randn(*([2] + [6] * rank + [3]))
-    last = builder(tf.constant(x), 4, sample=False, estimator=estimator, name='c', **kwargs)
-    first = builder(tf.constant(to_first(x)), 4, sample=False, estimator=estimator, name='c',
-                    reuse=True, data_format='channels_first', **kwargs)
+    last = builder(tf.constant(x), 4, sample=False, name='c', **kwargs)
+    first = builder(tf.constant(to_first(x)), 4, sample=False, name='c', reuse=True,
+                    data_format='channels_first', **kwargs)
     assert first.shape.as_list() == [2, 4] + last.shape.as_list()[1:-1]
     sess.run(tf.global_variables_initializer())
     np.testing.assert_allclose(sess.run(first), to_first(sess.run(last)), rtol=1e-12)

@@ -178,6 +178,7 @@ def test_a_batch_larger_than_the_training_set_is_said(tmp_path, capsys):
     (['--prior-sigma', '-1'], '--prior-sigma must be a positive number'),
     (['--kl-scheme', 'per_sample'], '--kl-scheme must be one of per_example, per_batch, blundell'),
     (['--dataset', 'toy_regression', '--model', 'lenet5'], 'only --model mlp applies'),
+    (['--model', 'lstm', '--norm', 'group'], "--model lstm takes no --norm, got 'group'"),
     (['--optimizer', 'rmsprop'], '--optimizer must be one of adam, sgd, momentum'),
     (['--optimizer', 'momentum', '--momentum', '1'], '--momentum must be in [0, 1), got 1.0'),
     (['--scale-lr-multiplier', '10'], '--scale-lr-multiplier changes nothing under Adam'),

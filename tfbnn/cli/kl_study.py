@@ -14,6 +14,7 @@ on that setup instead, and everything goes to --work-dir (the docs untouched).
 Exit status: 0 done; 2 a user error (one line on stderr).
 """
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -69,6 +70,9 @@ def main(argv=None, docs='docs'):
     if job_argv is not None:
         from tfbnn.cli.kl_study_own import study_own_setup
         return study_own_setup(parser, args, chosen, job_argv)
+    if args.resume and args.from_results:
+        parser.error('--resume continues the runs of a study; --from-results renders a saved one '
+                     'without runs: give one of them')
     update = args.update_docs or not args.quick
     guide = os.path.join(args.docs, GUIDE)
     if update and not os.path.isfile(guide):
@@ -151,14 +155,19 @@ def work_dir_problem(path, resume):
 
 def run_interruptible(work, study):
     """Runs `study()` with SIGTERM as Ctrl-C; returns (results, None) or
-    (None, the exit status after a one-line message)."""
+    (None, the exit status after a one-line message). A study that stops on
+    an error before any run saved anything, in a folder that was empty or
+    new, leaves no folder behind (the corrected command can take it)."""
     from tfbnn.cli.train import sigterm_interrupts
     from tfbnn.errors import TfbnnError
     from tfbnn.training import Interrupted
+    fresh = not os.path.isdir(work) or not os.listdir(work)
     previous = sigterm_interrupts()
     try:
         return study(), None
     except (TfbnnError, OSError) as err:
+        if fresh and not glob.glob(os.path.join(glob.escape(work), '*', '*.index')):
+            shutil.rmtree(work, ignore_errors=True)
         return None, error('the study stopped: %s' % (getattr(err, 'strerror', None) or err))
     except (KeyboardInterrupt, Interrupted):
         sys.stderr.write('tfbnn-kl-study: interrupted; the finished runs are kept in %s: run the '

@@ -7,10 +7,12 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 
-__all__ = ['DATA_FORMATS', 'check_data_format', 'moves_channels', 'channels_to_last',
-           'channels_to_axis']
+__all__ = ['DATA_FORMATS', 'SAMPLE_AXIS_HINT', 'check_data_format', 'moves_channels',
+           'channels_to_last', 'channels_to_axis']
 
 DATA_FORMATS = ('channels_last', 'channels_first')
+# What a layer with `batch_dims` adds when channels first at axis 1 are unknown.
+SAMPLE_AXIS_HINT = '; inputs [num_samples, batch, channels, ...] need batch_dims=2'
 
 
 def check_data_format(layer, data_format):
@@ -21,11 +23,12 @@ def check_data_format(layer, data_format):
     return data_format
 
 
-def moves_channels(layer, data_format, inputs, axis):
+def moves_channels(layer, data_format, inputs, axis, hint=''):
     """Whether a layer given `data_format` must move the channels of `inputs`
     from `axis` to the last axis: 'channels_first' with positions after
     them (`[batch, channels]` is the same in either layout). ConfigError
-    for an unknown `data_format`, or channels of unknown size."""
+    for an unknown `data_format`, or channels of unknown size (`hint` ends
+    its message)."""
     check_data_format(layer, data_format)
     rank = inputs.shape.ndims
     if not (data_format == 'channels_first' and rank is not None and rank > axis + 1):
@@ -33,8 +36,7 @@ def moves_channels(layer, data_format, inputs, axis):
     if tf.dimension_value(inputs.shape[axis]) is None:
         raise ConfigError("%s: the inputs' channels (axis %d, data_format='channels_first') must "
                           'be known when the graph is built, got shape %s%s'
-                          % (layer, axis, inputs.shape, '; inputs [num_samples, batch, channels, '
-                             '...] need batch_dims=2' if axis == 1 else ''))
+                          % (layer, axis, inputs.shape, hint))
     return True
 
 

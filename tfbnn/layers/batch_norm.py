@@ -81,7 +81,8 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
     training = _check_training(layer, training)
     if batch_dims not in (1, 2) or isinstance(batch_dims, bool):
         raise ConfigError('%s: batch_dims must be 1 or 2, got %r' % (layer, batch_dims))
-    first = layout.moves_channels(layer, data_format, inputs, batch_dims)
+    first = layout.moves_channels(layer, data_format, inputs, batch_dims,
+                                  layout.SAMPLE_AXIS_HINT if batch_dims == 1 else '')
     if first:
         inputs = layout.channels_to_last(inputs, batch_dims)
     rank = inputs.shape.ndims

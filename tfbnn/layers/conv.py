@@ -121,12 +121,9 @@ def channels_last_inputs(geometry, inputs, options):
         return _bayesian.check_inputs(options, inputs, rank + 2, rank + 2), options
     inputs = tf.convert_to_tensor(inputs)
     channel = 1 if options.num_samples is None or options.shared_inputs else 2
-    ndims = inputs.shape.ndims
-    if ndims == channel + rank + 1:
-        if tf.dimension_value(inputs.shape[channel]) is None:
-            raise ConfigError("%s: the inputs' channels (axis %d, data_format='channels_first') "
-                              'must be known when the graph is built, got shape %s'
-                              % (options.label, channel, inputs.shape))
+    # (another rank is left to check_inputs, which names it in the caller's shape)
+    if inputs.shape.ndims == channel + rank + 1 and layout.moves_channels(
+            options.label, geometry.data_format, inputs, channel):
         inputs = layout.channels_to_last(inputs, channel)
     inputs = _bayesian.check_inputs(options, inputs, rank + 2, rank + 2)
     return inputs, dataclasses.replace(options, activation=None)
@@ -178,13 +175,15 @@ _CONV_DOC = """Bayesian {rank}-D convolution, `tf.layers.conv{rank}d`-style.
       dilation_rate: int or {rank} ints; not with strides > 1.
       shared_inputs: as in `tfbnn.layers.dense`.
       data_format: 'channels_last' (inputs `[batch, {dims}, channels]`) or
-        'channels_first' (`[batch, channels, {dims}]`, outputs likewise),
-        computed channels last between two transposes.
+        'channels_first' (`[batch, channels, {dims}]`, outputs likewise, after
+        the sample axis if there is one), computed channels last between two
+        transposes.
       (the rest): as in `tfbnn.layers.dense`.
 
     Returns:
       `Tensor` `[batch, {dims_out}, filters]` (with the leading sample axis if
-      `num_samples` is set; filters second for 'channels_first').
+      `num_samples` is set; the filters right after the batch axis for
+      'channels_first').
 
     Raises:
       ConfigError (a ValueError): for invalid arguments, naming the layer.

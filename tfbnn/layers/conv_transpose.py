@@ -85,13 +85,15 @@ _DOC = """Bayesian {rank}-D transposed convolution, `tf.layers.conv{rank}d_trans
       padding: 'valid' or 'same' (case-insensitive).
       shared_inputs: as in `tfbnn.layers.dense`.
       data_format: 'channels_last' (inputs `[batch, {dims}, channels]`) or
-        'channels_first' (`[batch, channels, {dims}]`, outputs likewise),
-        computed channels last between two transposes.
+        'channels_first' (`[batch, channels, {dims}]`, outputs likewise, after
+        the sample axis if there is one), computed channels last between two
+        transposes.
       (the rest): as in `tfbnn.layers.dense`.
 
     Returns:
       `Tensor` `[batch, {dims_out}, filters]` (with the leading sample axis if
-      `num_samples` is set; filters second for 'channels_first').
+      `num_samples` is set; the filters right after the batch axis for
+      'channels_first').
 
     Raises:
       ConfigError (a ValueError): for invalid arguments, naming the layer.

@@ -61,7 +61,8 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
         raise ConfigError('%s: epsilon must be a positive number, got %r' % (layer, epsilon))
     if not inputs.dtype.is_floating:
         raise ConfigError('%s: inputs must be a float Tensor, got %s' % (layer, inputs.dtype.name))
-    first = layout.moves_channels(layer, data_format, inputs, batch_dims)
+    first = layout.moves_channels(layer, data_format, inputs, batch_dims,
+                                  layout.SAMPLE_AXIS_HINT if batch_dims == 1 else '')
     if first:
         inputs = layout.channels_to_last(inputs, batch_dims)
     rank = inputs.shape.ndims
