@@ -19,7 +19,7 @@ from tfbnn.cli.export import main as export_main
 from tfbnn.cli.train import main as train_main
 from tfbnn.export import load_run
 from tfbnn.internal import compat
-from tests.test_export import reference, run_python, stack_python
+from tests.test_export import reference, reference_draws, run_python, stack_python
 from tests.test_export import trained  # noqa: F401  (the module's trained run)
 
 CONSUMER = r'''
@@ -84,7 +84,7 @@ def skip_without_tf2onnx():
                     'stack' % sys.version_info[:2])
 
 
-def export(trained_run, tmp_path, mode, fmt):  # noqa: F811
+def export(trained_run, tmp_path, mode, fmt, seed=None):  # noqa: F811
     if fmt == 'onnx':
         skip_without_tf2onnx()
     if fmt == 'tflite' and mode == 'sample' and not compat.TF2:
@@ -92,7 +92,8 @@ def export(trained_run, tmp_path, mode, fmt):  # noqa: F811
                     'the sampled graph')
     out = tmp_path / 'exp'
     assert export_main([trained_run, '--mode', mode, '--samples', '5', '--format', fmt,
-                        '--output-dir', str(out)]) == 0
+                        '--output-dir', str(out)]
+                       + ([] if seed is None else ['--seed', str(seed)])) == 0
     return out / export_formats.file_name(fmt, mode)
 
 
@@ -136,18 +137,31 @@ def test_the_sampled_graph_stays_bayesian_in_the_runtime(trained, tmp_path, runt
     path = export(trained, tmp_path, 'sample', FORMAT_OF[runtime])
     report = json.load(open(str(tmp_path / 'exp' / 'export_sample.json')))
     assert report['files'][FORMAT_OF[runtime]]['path'] == str(path)
+    assert 'same_draws_every_call' not in report['files'][FORMAT_OF[runtime]]  # unseeded
     if runtime == 'tflite':  # no input defaults in TFLite: the report says so
         assert report['files']['tflite']['set_every_call'] == ['num_samples']
     x = tfbnn.data.load_dataset('digits').x_test[:12]
-    one = consume(tmp_path, runtime, path, x, repeats=200, k=1)
+    one = consume(tmp_path, runtime, path, x, repeats=3, k=1)
     np.testing.assert_allclose(one['mean_probs'][0], reference(trained, x, False), atol=1e-5)
     assert np.abs(one['mutual_information']).max() <= 1e-6  # K = 1: no disagreement
     assert np.abs(one['probs'][0] - one['probs'][1]).max() > 1e-4  # fresh draws each run
-    many = consume(tmp_path, runtime, path, x, k=400)
+    # The predictive, from a seeded export so that the comparison is the same in every
+    # run of the suite: K = 400 in one call within 5 standard errors of the training
+    # graph's 4000-sample predictive, the per-draw spread from 200 of its single draws.
+    (tmp_path / 'seeded').mkdir()
+    seeded = export(trained, tmp_path / 'seeded', 'sample', FORMAT_OF[runtime], seed=5)
+    many = consume(tmp_path, runtime, seeded, x, repeats=2, k=400)
     ref = reference(trained, x, True, 4000)
-    se = one['probs'].std(0) * np.sqrt(1 / 400 + 1 / 4000)
+    se = reference_draws(trained, x, 200).std(0) * np.sqrt(1 / 400 + 1 / 4000)
     assert np.all(np.abs(many['probs'][0] - ref) <= 5 * se + 1e-4)
     assert np.all(many['mutual_information'][0] > 0)
+    # As the export's docs say: TFLite's interpreter repeats a seeded file's draws on every
+    # call; onnxruntime goes on drawing.
+    calls_differ = np.abs(many['probs'][0] - many['probs'][1]).max() > 1e-4
+    assert calls_differ == (runtime == 'onnxruntime')
+    report = json.load(open(str(tmp_path / 'seeded' / 'exp' / 'export_sample.json')))
+    assert report['files'][FORMAT_OF[runtime]].get('same_draws_every_call') == (
+        True if runtime == 'tflite' else None)
 
 
 def _one_line_error(capsys, message):

@@ -23,7 +23,8 @@ build and device, and the same inputs and K in the runs before it: the
 noise is drawn at the batch's shape), the frozen graph and the SavedModel
 alike, while successive runs still draw anew (`tfbnn.serving` then runs the
 K draws one at a time). TFLite and ONNX files keep the seeds as their
-converters carry them; their repeatability is not promised.
+converters carry them; their repeatability is not promised, and TFLite's
+interpreter repeats a seeded file's draws on every call (docs/export.md).
 
 The graph checks its input's example shape (`serving.checked_input`,
 `serving.follow_rows`); the mean graph's .pb, a plain feed-forward graph for

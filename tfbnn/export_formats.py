@@ -133,6 +133,11 @@ def write_converted(graphs, formats, inputs, outputs, output_dir, report, log):
         if fmt == 'tflite' and optional:  # TFLite inputs have no default value
             report['files'][fmt]['set_every_call'] = optional
             log('  (TFLite inputs have no defaults: set %s on every call)' % ', '.join(optional))
+        if fmt == 'tflite' and report.get('seed') is not None and report.get('random_ops'):
+            # Measured (TF 2.21): the interpreter starts the seeded sequence afresh each call.
+            report['files'][fmt]['same_draws_every_call'] = True
+            log('  (seeded: TFLite repeats the same draws on every call; export without --seed '
+                'for fresh draws)')
     return failed
 
 

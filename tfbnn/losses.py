@@ -228,8 +228,10 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
         for 'per_batch' and 'blundell'; taken from `nll`'s static shape when
         None and known.
       scheme: 'per_example', 'per_batch' or 'blundell'.
-      kl_weight: float >= 0 or scalar `Tensor` beta multiplying the KL (a
-        negative or NaN `Tensor` fails when run).
+      kl_weight: float >= 0 or scalar `Tensor` beta multiplying the KL. A
+        constant `Tensor` is checked when built (ConfigError); any other one
+        fails when run if negative or NaN, or if it is not a scalar (a
+        vector fed to a placeholder of unknown shape).
       warmup_steps: int >= 0; beta ramps as min(1, step / warmup_steps).
       step: integer scalar `Tensor`; default the global step. Needed by
         'blundell' and warm-up.
