@@ -164,6 +164,47 @@ def test_the_sampled_graph_stays_bayesian_in_the_runtime(trained, tmp_path, runt
         True if runtime == 'tflite' else None)
 
 
+def onnx_seeds(graph):
+    """The `seed` of every random node of an ONNX graph and its subgraphs (None: none set)."""
+    seeds = []
+    for node in graph.node:
+        if node.op_type.startswith('Random'):
+            seeds += [a.f for a in node.attribute if a.name == 'seed'] or [None]
+        for attr in node.attribute:
+            for sub in ([attr.g] if attr.HasField('g') else []) + list(attr.graphs):
+                seeds += onnx_seeds(sub)
+    return seeds
+
+
+def test_onnx_random_nodes_follow_the_export_seed(trained, tmp_path):  # noqa: F811
+    """tf2onnx gives an unseeded graph's random nodes seed 0 (the same draws in
+    every process, one noise stream for every layer) and drops --seed S (S = 5
+    and S = 7 gave the same file): the export sets the seeds itself."""
+    skip_without_tf2onnx()
+    import onnx  # pylint: disable=g-import-not-at-top
+    x = tfbnn.data.load_dataset('digits').x_test[:12]
+    seeds, draws = {}, {}
+    for name, seed in (('unseeded', None), ('five', 5), ('five_again', 5), ('seven', 7),
+                       ('zero', 0)):
+        (tmp_path / name).mkdir()
+        path = export(trained, tmp_path / name, 'sample', 'onnx', seed=seed)
+        seeds[name] = onnx_seeds(onnx.load(str(path)).graph)
+        # two processes on the same file, three runs each
+        draws[name] = [consume(tmp_path, 'onnxruntime', path, x, repeats=3, k=1)['probs']
+                       for _ in range(2 if name in ('unseeded', 'five') else 1)]
+    assert len(set(seeds['zero'])) == 2 and None not in seeds['zero']  # --seed 0 is a seed
+    assert len(seeds['unseeded']) == 2 and seeds['unseeded'] == [None, None]  # one per layer
+    assert len(set(seeds['five'])) == 2 and seeds['five'] == seeds['five_again']
+    assert not set(seeds['five']) & set(seeds['seven'])
+    # Unseeded: another process draws other numbers. Seeded: every process draws the same
+    # sequence, its runs still differ, and another seed draws other numbers.
+    assert np.abs(draws['unseeded'][0] - draws['unseeded'][1]).max() > 1e-4
+    np.testing.assert_array_equal(draws['five'][0], draws['five'][1])
+    np.testing.assert_array_equal(draws['five'][0], draws['five_again'][0])
+    assert np.abs(draws['five'][0][0] - draws['five'][0][1]).max() > 1e-4
+    assert np.abs(draws['five'][0] - draws['seven'][0]).max() > 1e-4
+
+
 def _one_line_error(capsys, message):
     err = capsys.readouterr().err
     assert err.startswith('tfbnn-export: error: ') and err.count('\n') == 1, err

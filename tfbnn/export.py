@@ -22,9 +22,10 @@ of a fresh session gives the same outputs in any process (same TensorFlow
 build and device, and the same inputs and K in the runs before it: the
 noise is drawn at the batch's shape), the frozen graph and the SavedModel
 alike, while successive runs still draw anew (`tfbnn.serving` then runs the
-K draws one at a time). TFLite and ONNX files keep the seeds as their
-converters carry them; their repeatability is not promised, and TFLite's
-interpreter repeats a seeded file's draws on every call (docs/export.md).
+K draws one at a time). An ONNX file's random nodes get seeds from S, or
+none when unseeded (`export_formats`); a TFLite file keeps the seeds as its
+converter carries them, and its interpreter repeats a seeded file's draws on
+every call (docs/export.md).
 
 The graph checks its input's example shape (`serving.checked_input`,
 `serving.follow_rows`); the mean graph's .pb, a plain feed-forward graph for

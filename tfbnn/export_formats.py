@@ -205,8 +205,48 @@ def write_onnx(graph_def, inputs, outputs, path, opset=ONNX_OPSET):
     except Exception as err:  # tf2onnx raises several unrelated types
         raise ExportError('ONNX conversion failed: %s' % cause_line(err)[:300])
     _rename(model.graph, {n + ':0': n for n in list(inputs) + list(outputs)})
+    _reseed(model.graph, _graph_seed(graph_def), onnx.helper.make_attribute)
     write_atomically(path, lambda tmp: onnx.save(model, tmp))
     return os.path.getsize(path)
+
+
+# ONNX random ops; their `seed` attribute is a float, exact for integers below 2^24.
+_ONNX_RANDOM_OPS = frozenset(['RandomUniform', 'RandomUniformLike', 'RandomNormal',
+                              'RandomNormalLike', 'Multinomial', 'Bernoulli'])
+_ONNX_SEEDS = 2 ** 24 - 1
+
+
+def _graph_seed(graph_def):
+    """The graph-level seed of a frozen graph's random ops (`tfbnn-export
+    --seed`), or None when they are unseeded (both op attributes 0)."""
+    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+    seeded = [n for n in nodes if 'seed2' in n.attr and (n.attr['seed'].i or n.attr['seed2'].i)]
+    return seeded[0].attr['seed'].i if seeded else None
+
+
+def _reseed(graph, graph_seed, make_attribute):
+    """Sets the seeds of an ONNX graph's random nodes, subgraphs included.
+
+    tf2onnx writes `seed = seed2` (the TensorFlow op's own seed): an unseeded
+    graph's nodes all get seed 0, so every process repeated the same draws
+    and every node the same numbers (one noise stream for every layer), and
+    `--seed S` was lost (S = 5 and S = 7 gave one file). Unseeded, the
+    attribute is removed: the runtime seeds each node itself. Seeded, node i
+    gets 1 + (1000003 S + 7919 seed2_i) mod (2^24 - 1): distinct within the
+    file (7919 has no common factor with 2^24 - 1) and changing with S.
+    """
+    for node in graph.node:
+        if node.op_type in _ONNX_RANDOM_OPS:
+            op_seed = [int(a.f) for a in node.attribute if a.name == 'seed']
+            kept = [a for a in node.attribute if a.name != 'seed']
+            del node.attribute[:]
+            node.attribute.extend(kept)
+            if graph_seed is not None:
+                seed = 1 + (1000003 * graph_seed + 7919 * (op_seed or [0])[0]) % _ONNX_SEEDS
+                node.attribute.extend([make_attribute('seed', float(seed))])
+        for attr in node.attribute:
+            for sub in ([attr.g] if attr.HasField('g') else []) + list(attr.graphs):
+                _reseed(sub, graph_seed, make_attribute)
 
 
 def _rename(graph, names):
