@@ -75,8 +75,8 @@ def test_mixture_monte_carlo_kl_matches_numerical_integration(sess):
         - prior.log_prob(samples), axis=1)
     kl, draws = sess.run([prior.kl_divergence(loc, scale, samples), per_draw])
     stderr = draws.std() / math.sqrt(num)
-    # Unbiased estimator: within 4 standard errors of the integral.
-    assert abs(kl - exact) < 4 * stderr, (kl, exact, stderr)
+    # Unbiased estimator: within 6 standard errors of the integral.
+    assert abs(kl - exact) < 6 * stderr, (kl, exact, stderr)
     assert abs(kl - draws.mean()) < 1e-9
 
 

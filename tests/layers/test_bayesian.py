@@ -64,11 +64,13 @@ def test_sampled_moments_match_the_closed_form(sess, kind, estimator):
     n = draws.shape[0]
     z_mean = (draws.mean(0) - mean) / np.sqrt(var / n)
     var_ratio = draws.var(0, ddof=1) / var
-    # Gaussian outputs: the sample mean is within 5 standard errors, the
-    # sample variance within 5 x sqrt(2 / (n - 1)) relative, for every unit;
-    # averaged over units the ratio is within 0.05 of 1.
-    assert np.abs(z_mean).max() < 5.0
-    assert np.abs(var_ratio - 1).max() < 5 * np.sqrt(2.0 / (n - 1))
+    # Gaussian outputs: the sample mean is within 6.5 standard errors, the
+    # sample variance within 6.5 x sqrt(2 / (n - 1)) relative, for every unit
+    # (about 2,700 checks over the estimators: with new seeds a correct layer
+    # fails with a chance of about 1e-6); averaged over units the ratio is within
+    # 0.05 of 1.
+    assert np.abs(z_mean).max() < 6.5
+    assert np.abs(var_ratio - 1).max() < 6.5 * np.sqrt(2.0 / (n - 1))
     assert abs(var_ratio.mean() - 1) < 0.05
 
 

@@ -37,8 +37,9 @@ def test_sampled_outputs_have_the_posterior_moments_in_the_callers_layout(sess, 
     """K = 4000 draws of conv2d on [batch, channels, h, w]: the mean of each
     output unit is conv(x, mu) + b_mu and its variance conv(x^2, s^2) + s_b^2
     (independent weights), both computed channels last by tf.nn.conv2d.
-    Tolerances: 5 standard errors of the mean; 10% on the variance
-    (its relative standard error at K = 4000 is about 2.2%)."""
+    Tolerances: 6 standard errors of the mean; 15% on the variance (its
+    relative standard error at K = 4000 is about 2.2%: 6.7 of them, so that
+    new seeds for these draws fail with a chance below 1e-6)."""
     k = 4000
     x = np.random.RandomState(1).randn(2, 3, 5, 4).astype(np.float64)
     y = layers.conv2d(tf.constant(x), 2, 3, num_samples=k, shared_inputs=True,
@@ -55,8 +56,8 @@ def test_sampled_outputs_have_the_posterior_moments_in_the_callers_layout(sess, 
            + tf.square(tf.nn.softplus(b_rho)))
     draws, mean, var = sess.run([y, mean, var])
     mean, var = to_first(mean), to_first(var)
-    np.testing.assert_array_less(np.abs(draws.mean(0) - mean), 5 * np.sqrt(var / k))
-    np.testing.assert_allclose(draws.var(0), var, rtol=0.1)
+    np.testing.assert_array_less(np.abs(draws.mean(0) - mean), 6 * np.sqrt(var / k))
+    np.testing.assert_allclose(draws.var(0), var, rtol=0.15)
 
 
 def test_the_activation_sees_the_callers_axes(sess):
