@@ -154,3 +154,64 @@ def test_a_sample_axis_keeps_the_rule_of_its_examples(sess):
                                    0.5 + 0.5 * var * factor, rtol=1e-9)
     with pytest.raises(ValueError, match='batch_dims must be 1 or 2, got 3'):
         layers.batch_normalization(tf.constant(x), batch_dims=3, name='bad')
+
+
+@pytest.mark.parametrize('axis,batch_dims,data_format', [
+    (1, 1, 'channels_first'), ([1], 1, 'channels_first'), (-1, 1, 'channels_last'),
+    (3, 1, 'channels_last'), (2, 2, 'channels_first'), (-2, 2, 'channels_first')])
+def test_the_tf_layers_axis_is_a_data_format(sess, axis, batch_dims, data_format):
+    """Code written for tf.layers.batch_normalization(axis=...) gets the same
+    outputs and averages as the data_format it names."""
+    shape = [2, 3, 4, 5]
+    x = tf.constant(np.random.RandomState(5).randn(*shape) * 2.0 + 1.0)
+    by_axis = layers.batch_normalization(x, training=True, name='axis', axis=axis,
+                                         batch_dims=batch_dims)
+    by_format = layers.batch_normalization(x, training=True, name='format',
+                                           batch_dims=batch_dims, data_format=data_format)
+    sess.run(tf.global_variables_initializer())
+    out = sess.run([by_axis, by_format, tf.get_collection(tf.GraphKeys.UPDATE_OPS)])
+    np.testing.assert_array_equal(out[0], out[1])
+    channels = shape[batch_dims] if data_format == 'channels_first' else shape[-1]
+    for what in ('moving_mean', 'moving_variance'):
+        got, want = sess.run(['axis/%s:0' % what, 'format/%s:0' % what])
+        assert got.shape == (channels,)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_the_axis_of_tf_layers_matches_it(sess):
+    """Where tf.layers.batch_normalization builds (TF 1.x): axis=1 on NCHW.
+    Its fused kernel refuses NCHW on a CPU, so the reference is its unfused
+    path, whose moving variance is the biased one (ours: n / (n - 1) times it,
+    as its fused kernel's)."""
+    if not hasattr(tf.layers, 'batch_normalization') or tf.__version__ >= '2':
+        pytest.skip('tf.layers.batch_normalization is a Keras 3 stub on this TensorFlow')
+    x = tf.constant(np.random.RandomState(6).randn(4, 3, 5, 5) * 2.0 + 1.0, tf.float32)
+    ours = layers.batch_normalization(x, training=True, momentum=0.9, name='ours', axis=1)
+    theirs = tf.layers.batch_normalization(x, training=True, momentum=0.9, name='theirs',
+                                           axis=1, fused=False)
+    sess.run(tf.global_variables_initializer())
+    out = sess.run([ours, theirs, tf.get_collection(tf.GraphKeys.UPDATE_OPS)])
+    np.testing.assert_allclose(out[0], out[1], atol=1e-5)
+    np.testing.assert_allclose(sess.run('ours/moving_mean:0'), sess.run('theirs/moving_mean:0'),
+                               rtol=1e-5)
+    n = 4 * 5 * 5
+    np.testing.assert_allclose(sess.run('ours/moving_variance:0') - 0.9,
+                               (sess.run('theirs/moving_variance:0') - 0.9) * n / (n - 1),
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(axis=2), r"batch_normalization 'bn': axis 2 is not supported for inputs of rank 4: "
+                   r"the channels must be the last axis \(-1\) or axis 1, right after the batch "
+                   r"\(move them there with tf.transpose\)"),
+    (dict(axis=-3, batch_dims=2), r'axis -3 is not supported for inputs of rank 4: the channels '
+                                  r'must be the last axis \(-1\) or axis 2, right after the '
+                                  r'batch and sample axes'),
+    (dict(axis=[1, 2]), r'axis must be an int \(or a list of one\), got \[1, 2\]'),
+    (dict(axis=True), r'axis must be an int \(or a list of one\), got True'),
+    (dict(axis=-1, data_format='channels_first'),
+     r"axis -1 \(the last\) disagrees with data_format='channels_first'"),
+])
+def test_bad_axes_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        layers.batch_normalization(tf.zeros([2, 3, 4, 5]), name='bn', **kwargs)

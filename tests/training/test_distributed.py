@@ -36,7 +36,9 @@ class Watched(object):
 
     def __init__(self, flags, sync):
         self.stream = io.StringIO()
-        self.cluster = LocalCluster(2, flags, sync=sync, stream=self.stream, grace_seconds=5)
+        # The workers' grace after the chief is wide for a loaded machine: it
+        # only costs time when a worker would not stop by itself (a failure).
+        self.cluster = LocalCluster(2, flags, sync=sync, stream=self.stream, grace_seconds=30)
         self.status = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()

@@ -106,12 +106,13 @@ def test_a_synchronous_update_is_the_single_process_batch_wb_step_in_float64():
             return chief_sess.run(chief['params'])
 
         # Update 0: worker 0 sends its gradient alone and its step times out,
-        # as on a cluster when another worker is slow; it then only waits for
-        # the token while the others send theirs. Re-running its train op
-        # here would put its gradient into this update twice.
+        # as on a cluster when another worker is slow (after 5 s: time enough
+        # for the gradient to reach the accumulator on a loaded machine); it
+        # then only waits for the token while the others send theirs.
+        # Re-running its train op here would put its gradient in twice.
         before = weights()
         try:
-            sessions[0].run(workers[0][1]['train'], options=tf.RunOptions(timeout_in_ms=1000))
+            sessions[0].run(workers[0][1]['train'], options=tf.RunOptions(timeout_in_ms=5000))
             raise AssertionError('the step should wait for the other workers')
         except tf.errors.DeadlineExceededError:
             pass

@@ -26,7 +26,7 @@ def _check_real(layer, what, value, low, high):
 
 def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, center=True,
                         scale=True, trainable=True, name=None, reuse=None, batch_dims=1,
-                        data_format='channels_last'):
+                        data_format='channels_last', axis=None):
     """Batch normalisation (Ioffe & Szegedy 2015) over every axis but the channels'.
 
     Mathematical details:
@@ -59,6 +59,11 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
         axes: give batch_dims=2 for `[num_samples, batch, channels, ...]`, or
         the batch is taken for the channels; computed channels last between
         two transposes).
+      axis: None, or the channel axis as `tf.layers.batch_normalization`
+        takes it (an int or a list of one), for code written for that layer:
+        the last axis (-1) is `data_format='channels_last'`, axis
+        `batch_dims` (1 for `[batch, channels, ...]`) is 'channels_first'.
+        Other axes are refused (move the channels with `tf.transpose`).
 
     Returns:
       `Tensor` of the shape and dtype of `inputs`. The two moving-average
@@ -67,7 +72,8 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
       the batch holds; none are made for a Python False).
 
     Raises:
-      ConfigError (a ValueError): for invalid arguments.
+      ConfigError (a ValueError): for invalid arguments, or an `axis` that
+        disagrees with `data_format='channels_first'`.
 
     References:
       Ioffe, Szegedy (2015). Batch Normalization: Accelerating Deep Network
@@ -81,6 +87,8 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
     training = _check_training(layer, training)
     if batch_dims not in (1, 2) or isinstance(batch_dims, bool):
         raise ConfigError('%s: batch_dims must be 1 or 2, got %r' % (layer, batch_dims))
+    if axis is not None:
+        data_format = _format_of_axis(layer, axis, inputs.shape.ndims, batch_dims, data_format)
     first = layout.moves_channels(layer, data_format, inputs, batch_dims,
                                   layout.SAMPLE_AXIS_HINT if batch_dims == 1 else '')
     if first:
@@ -122,6 +130,30 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
                 tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, tf.assign_sub(average, step))
         outputs = tf.nn.batch_normalization(inputs, mean, var, beta, gamma, epsilon)
         return layout.channels_to_axis(outputs, batch_dims) if first else outputs
+
+
+def _format_of_axis(layer, axis, rank, batch_dims, data_format):
+    """The data_format `tf.layers`' channel `axis` means, or a one-line error."""
+    given = axis
+    if isinstance(axis, (list, tuple)) and len(axis) == 1:
+        axis = axis[0]
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Integral):
+        raise ConfigError('%s: axis must be an int (or a list of one), got %r' % (layer, given))
+    axis = int(axis)
+    if axis < 0 and rank is not None:
+        axis += rank
+    last = axis == -1 or (rank is not None and axis == rank - 1)
+    if axis == batch_dims and not last:
+        return layout.check_data_format(layer, 'channels_first')
+    if not last:
+        lead = 'batch and sample axes' if batch_dims == 2 else 'batch'
+        raise ConfigError('%s: axis %r is not supported for inputs of rank %s: the channels must '
+                          'be the last axis (-1) or axis %d, right after the %s (move them there '
+                          'with tf.transpose)' % (layer, given, rank, batch_dims, lead))
+    if layout.check_data_format(layer, data_format) == 'channels_first' and axis != batch_dims:
+        raise ConfigError("%s: axis %r (the last) disagrees with data_format='channels_first'"
+                          % (layer, given))
+    return 'channels_last'
 
 
 def _check_training(layer, training):
