@@ -19,6 +19,33 @@ def test_rank3_inputs_apply_to_the_last_axis(sess):
     assert np.all(np.isfinite(sess.run(y_k)))
 
 
+@pytest.mark.parametrize('num_samples', [None, 3])
+@pytest.mark.parametrize('estimator', ['reparameterization', 'flipout',
+                                       'local_reparameterization'])
+def test_the_positions_of_an_example_share_its_weight_draw(sess, estimator, num_samples):
+    """[batch, time, in]: y[e, t] = x[e, t] W_e with one draw W_e per example
+    (and sample slice), so y is linear in a step's input: the third step's
+    input is the sum of the first two's, and so is its output. Flipout gives
+    two examples with equal inputs their own draws. Local reparameterisation
+    draws each step by itself (documented), which breaks the sum."""
+    x = np.random.RandomState(0).randn(2, 3, 4)
+    x[:, 2] = x[:, 0] + x[:, 1]
+    x[1] = x[0]
+    inputs = x if num_samples is None else np.stack([x] * num_samples)
+    y = layers.dense(tf.constant(inputs), 5, use_bias=False, estimator=estimator,
+                     num_samples=num_samples, posterior_init_scale=0.5, name='d')
+    sess.run(tf.global_variables_initializer())
+    for _ in range(3):
+        out = sess.run(y)
+        error = np.abs(out[..., 2, :] - out[..., 0, :] - out[..., 1, :]).max()
+        if estimator == 'local_reparameterization':
+            assert error > 0.1
+            continue
+        assert error < 1e-12
+        examples_differ = np.abs(out[..., 0, :, :] - out[..., 1, :, :]).max() > 0.1
+        assert examples_differ == (estimator == 'flipout')
+
+
 def test_unknown_batch_size_is_fine(sess):
     x = tf.placeholder(tf.float32, [None, 4])
     y = layers.dense(x, 2, estimator='local_reparameterization')

@@ -17,8 +17,13 @@ def _matmul_last_axis(x, w):
 
 
 def _sign_shape(x, channels):
-    del channels  # Every row of a dense input is its own example.
-    return tf.shape(x)
+    """One sign per example and unit: the positions of an example `[batch,
+    ..., in]` (a sequence's steps) share them, as they share the kernel, so
+    each example sees one posterior draw of the weights."""
+    if x.shape.ndims == 2:
+        return tf.shape(x)
+    return tf.concat([tf.shape(x)[:1], tf.ones([x.shape.ndims - 2], tf.int32), [channels]],
+                     axis=0)
 
 
 @_options.not_converted
@@ -42,14 +47,19 @@ def dense(inputs, units, activation=None, use_bias=True, estimator='reparameteri
       'reparameterization' (Blundell et al. 2015): W = mu + s * eps, eps ~
         N(0, I), one draw per call shared by the whole batch; y = x W.
       'flipout' (Wen et al. 2018): one shared perturbation dW = s * eps,
-        decorrelated across rows with random signs r_in, r_out in {-1, 1}:
-        y = x mu + ((x * r_in) dW) * r_out. Each row sees a weight with the
-        exact posterior marginal; gradients have lower variance than the
-        shared draw.
+        decorrelated across examples with random signs r_in, r_out in
+        {-1, 1}: y = x mu + ((x * r_in) dW) * r_out. Each example sees a
+        weight with the exact posterior marginal (the positions of an input
+        `[batch, time, in]` share their example's signs, so its steps see
+        one draw); gradients have lower variance than the shared draw.
       'local_reparameterization' (Kingma et al. 2015): draws each
         pre-activation from its exact marginal N(x mu, x^2 s^2) (plus the
         bias's), independently per row. Same per-unit mean and variance as
-        'reparameterization', no kernel-sized noise, two matmuls.
+        'reparameterization', no kernel-sized noise, two matmuls. Rows are
+        also the positions of `[batch, ..., in]`: each step of a sequence
+        is drawn by itself, whereas one weight draw makes them correlated
+        (a sum over T steps then has about 1/T of its variance); use
+        'flipout' or 'reparameterization' where that matters.
       With `num_samples=K` the inputs are [K, batch, ..., in] and slice k gets
       its own weight sample (reparameterization: K kernel draws, each with its
       own matmul, all in one graph), so a K-sample predictive is one
