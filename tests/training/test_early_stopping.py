@@ -1,11 +1,12 @@
 """The training job's validation split: --validation-size, --validate-every
 (early stopping on validation), --no-test-eval and --pixel-scale."""
+import gzip
 import os
 
 import numpy as np
 import pytest
 
-from tests.training.test_train_job import QUICK, mnist_fixture, read, run
+from tests.training.test_train_job import QUICK, mnist_fixture, read, run, write_idx
 from tfbnn.run_config import RunConfig
 
 
@@ -66,6 +67,26 @@ def test_no_test_eval_reports_validation_only(tmp_path):
     assert abs(1.0 - metrics['val_error'] - metrics['val_confidence']) <= \
         metrics['val_ece'] + 1e-9
     assert not any(k.startswith('test_') for k in metrics)
+
+
+def test_no_test_eval_scores_an_ood_folder_against_the_validation_images(tmp_path):
+    """--ood-data-dir with --no-test-eval: val_ood_auroc_* of the folder's
+    images against the validation split. A folder holding the validation
+    images themselves is the same distribution: AUROC near 1/2 (100 against
+    100, one standard error about 0.04)."""
+    mnist = mnist_fixture(tmp_path / 'mnist', n_train=300)
+    with gzip.open(os.path.join(mnist, 'train-images-idx3-ubyte.gz'), 'rb') as f:
+        images = np.frombuffer(f.read()[16:], np.uint8).reshape(300, 28, 28)
+    os.makedirs(str(tmp_path / 'same'))
+    write_idx(str(tmp_path / 'same' / 't10k-images-idx3-ubyte.gz'), images[-100:], 2051)
+    code, out = run(tmp_path, '--dataset', 'mnist', '--data-dir', mnist, '--ood-data-dir',
+                    str(tmp_path / 'same'), '--validation-size', '100', '--no-test-eval',
+                    '--batch-size', '32', *QUICK)
+    assert code == 0
+    metrics = read(out, 'metrics.json')
+    assert not any(k.startswith('test_') or k.startswith('ood_') for k in metrics)
+    for key in ('val_ood_auroc_mi', 'val_ood_auroc_entropy'):
+        assert abs(metrics[key] - 0.5) < 0.2, metrics
 
 
 def test_resume_keeps_the_best_record_of_the_earlier_epochs(tmp_path):

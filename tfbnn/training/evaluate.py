@@ -132,14 +132,21 @@ def validation_metrics(sess, graph, dataset, config, pred=None):
                 val_confidence=float(np.mean(np.max(pred['mean_probs'], axis=1))))
 
 
-def _validation_ood(sess, graph, dataset, config, inside):
+def _validation_ood(sess, graph, dataset, config, inside, ood):
     """With --no-test-eval: the built-in OOD kinds made from the *validation*
-    images, scored against them (val_ood_auroc_mi / _entropy), so a choice can
-    weigh out-of-distribution detection without looking at the test split."""
-    kinds = run_config.ood_kinds(config, dataset)
-    if not kinds or dataset.x_val is None:
+    images, or the --ood-data-dir set `ood`, scored against the validation
+    images (val_ood_auroc_mi / _entropy), so a choice can weigh
+    out-of-distribution detection without looking at the test split."""
+    if dataset.x_val is None:
         return {}
-    ood = data.builtin_ood(dataset._replace(x_test=dataset.x_val, y_test=dataset.y_val), kinds)
+    if not config.ood_data_dir:
+        kinds = run_config.ood_kinds(config, dataset)
+        if not kinds:
+            return {}
+        ood = data.builtin_ood(dataset._replace(x_test=dataset.x_val, y_test=dataset.y_val),
+                               kinds)
+    elif ood is None:
+        return {}
     outside = run_predictive(sess, graph, ood.x_test, config.eval_batch_size)
     return dict(val_ood_auroc_mi=metrics.auroc(inside['mutual_information'],
                                                outside['mutual_information']),
@@ -177,7 +184,7 @@ def evaluate(sess, graph, dataset, config, out_dir, ood=None):
         # One pass of the predictive over the validation images serves both.
         pred = run_predictive(sess, graph, dataset.x_val, config.eval_batch_size)
         result = validation_metrics(sess, graph, dataset, config, pred)
-        result.update(_validation_ood(sess, graph, dataset, config, pred))
+        result.update(_validation_ood(sess, graph, dataset, config, pred, ood))
     elif dataset.task == 'regression':
         result = _regression(sess, graph, dataset, config, out_dir)
     else:
