@@ -67,13 +67,33 @@ def test_make_prior():
 
 
 @pytest.mark.parametrize('model,shape,match', [
-    ('lenet5', [2, 16], r'model lenet5 needs image \[height, width, channels\] inputs'),
+    ('lenet5', [2, 16],
+     r'model lenet5 needs image \[height, width, channels\] \(or \[height, width\]\) inputs'),
     ('conv3d', [2, 8, 8, 1], r'model conv3d needs volume \[depth'),
     ('resnet', [2, 4], "unknown model 'resnet'"),
 ])
 def test_model_input_errors(model, shape, match):
     with pytest.raises(ValueError, match=match):
         models.build_network(spec(model), tf.zeros(shape))
+
+
+@pytest.mark.parametrize('model', ['lenet5', 'lstm'])
+@pytest.mark.parametrize('num_samples', [None, 2])
+def test_one_channel_may_come_without_its_axis(sess, model, num_samples):
+    """Images [batch, height, width] (Keras' mnist.npz) are one-channel
+    images, with or without a sample axis: the same outputs as with the
+    channel axis stored. (Volumes need theirs: [d, h, 1] could be either.)"""
+    x = np.random.RandomState(0).rand(5, 8, 8, 1)
+    if num_samples:
+        x = np.stack([x, 1 - x])
+    stored = models.build_network(spec(model), tf.constant(x), sample=False,
+                                  num_samples=num_samples).outputs
+    bare = models.build_network(spec(model), tf.constant(x[..., 0]), sample=False,
+                                num_samples=num_samples).outputs
+    sess.run(tf.global_variables_initializer())
+    got, want = sess.run([bare, stored])
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_shared_input_needs_num_samples():

@@ -130,7 +130,7 @@ def make_prior(name, sigma=1.0, pi=0.5, sigma1=1.0, sigma2=math.exp(-6.0)):
     raise ConfigError('unknown prior %r: choose one of %s' % (name, ', '.join(PRIORS)))
 
 
-_INPUT_KIND = {2: 'image [height, width, channels]',
+_INPUT_KIND = {2: 'image [height, width, channels] (or [height, width])',
                3: 'volume [depth, height, width, channels]'}
 
 
@@ -217,6 +217,8 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
             # lenet5: two 5x5 conv2d blocks (6, 16 filters) then dense 120, 84;
             # conv3d: two 3x3x3 conv3d blocks (8, 16 filters) then dense 64.
             rank = 2 if spec.model == 'lenet5' else 3
+            if example_rank == 2 == rank:  # one channel, not stored (Keras' mnist.npz)
+                inputs, example_rank = tf.expand_dims(inputs, -1), rank + 1
             if example_rank != rank + 1:
                 raise ConfigError('model %s needs %s inputs, got examples of shape %s'
                                   % (spec.model, _INPUT_KIND[rank], inputs.shape[-example_rank:]))

@@ -65,9 +65,11 @@ def lstm_classifier(spec, inputs, sample=True, num_samples=None, shared_input=Fa
         raise ConfigError('model lstm takes no --norm, got %r' % spec.norm)
     lead = 1 if num_samples is None or shared_input else 2
     shape = inputs.shape.as_list()[lead:]
+    if len(shape) == 2:  # [height, width]: one channel, not stored
+        shape.append(1)
     if len(shape) != 3:
-        raise ConfigError('model lstm reads images [height, width, channels] row by row, got '
-                          'examples of shape %s' % (tuple(shape),))
+        raise ConfigError('model lstm reads images [height, width, channels] (or [height, '
+                          'width]) row by row, got examples of shape %s' % (tuple(shape),))
     height, width, channels = shape
 
     def rows(x):
