@@ -169,3 +169,32 @@ def test_standardize_uses_training_statistics():
     np.testing.assert_allclose(mean, hand_mean, rtol=1e-12)
     np.testing.assert_allclose(std, hand_std, rtol=1e-12)
     np.testing.assert_allclose(test_z, (test - hand_mean) / hand_std, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('noise', [False, True])
+def test_standardize_a_column_constant_up_to_rounding_is_constant(noise):
+    """UCI naval: columns constant at 0.998 get a std of ~2e-14 from the mean's
+    rounding; divided by it they would be -1 in training but 0 in a float32 export."""
+    rng = np.random.RandomState(0)
+    train = np.stack([np.full(1000, 0.998), rng.normal(5.0, 1e-3, 1000)], axis=1)
+    if noise:  # values one rounding step apart, as a text file may hold them
+        train[:, 0] *= 1 + rng.randint(-1, 2, 1000) * np.finfo(np.float64).eps
+    assert 0 < train[:, 0].std() < 1e-10 * 0.998  # the case: not exactly 0
+    test = train[:5] + [0.0, 1e-3]
+    train_z, test_z, mean, std = _common.standardize(train, test)
+    assert std[0] == 1.0 and mean[0] == pytest.approx(0.998, rel=1e-15)
+    np.testing.assert_allclose(train_z[:, 0], 0.0, atol=1e-12)
+    np.testing.assert_allclose(test_z[:, 0], 0.0, atol=1e-12)
+    # A small but real spread (1e-3 around 5, 2e-4 of the values) is standardised.
+    assert std[1] == pytest.approx(train[:, 1].std(), rel=1e-12)
+    np.testing.assert_allclose(train_z[:, 1].std(), 1.0, rtol=1e-5)
+
+
+def test_standardize_judges_constancy_against_the_given_scale():
+    """Values standardised before (rounding noise around 0) are judged in their
+    original units: `scale` is their magnitude there."""
+    train = np.array([[1e-16], [-1e-16], [2e-16], [0.0]])
+    assert _common.standardize(train, train)[3][0] == pytest.approx(train.std())
+    train_z, _, _, std = _common.standardize(train, train, scale=[0.998])
+    assert std[0] == 1.0
+    np.testing.assert_allclose(train_z, train - train.mean(), atol=0)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from tfbnn.data import hold_out_validation, make_dataset, validation_count
+from tfbnn.data._common import standardize
 from tfbnn.errors import ConfigError
 
 
@@ -86,3 +87,19 @@ def test_regression_inputs_the_loader_left_as_they_were_stay_so():
     np.testing.assert_array_equal(out.x_val, raw_x[40:].astype(np.float32))
     np.testing.assert_array_equal(out.x_test, raw_xt.astype(np.float32))
     assert out.input_mean is None and out.input_std is None
+
+
+def test_a_constant_input_column_stays_constant_after_the_hold_out():
+    """A raw column constant at 0.998 (one rounding step of noise) is ~0 after
+    the loader and stays ~0, std 1, when re-standardised on the kept rows."""
+    rng = np.random.RandomState(0)
+    raw = np.stack([0.998 * (1 + rng.randint(-1, 2, 50) * np.finfo(np.float64).eps),
+                    rng.randn(50)], axis=1)
+    x, xt, mean, std = standardize(raw, raw[:5])
+    y = rng.randn(50).astype(np.float32)
+    ds = make_dataset('reg', 'regression', 'reg', x, y, xt, y[:5], input_mean=mean,
+                      input_std=std)
+    out = hold_out_validation(ds, 10)
+    assert out.input_std[0] == 1.0 and out.input_mean[0] == pytest.approx(0.998, rel=1e-15)
+    for split in (out.x_train, out.x_val, out.x_test):
+        np.testing.assert_allclose(split[:, 0], 0.0, atol=1e-12)

@@ -18,7 +18,7 @@ from tfbnn.errors import ConfigError, DataError
 
 __all__ = ['check_int', 'check_positive', 'check_path', 'one_line',
            'require_dir', 'read_bytes', 'read_table', 'read_indices',
-           'standardize']
+           'standardize', 'CONSTANT_RTOL']
 
 
 def check_int(owner, name, value, minimum=None, maximum=None):
@@ -217,24 +217,51 @@ def read_indices(path, limit, what):
     return indices
 
 
-def standardize(train, test):
+# A column whose std is at most this fraction of its largest magnitude is
+# constant: rounding alone gives a constant column a std of ~1e-16 of its
+# values (3e-14 for UCI naval's 0.998), far below any real spread in data.
+CONSTANT_RTOL = 1e-10
+
+
+def standardize(train, test, scale=None):
     """Standardises `train` and `test` with the training mean and std.
 
     The std is the population one (`ddof=0`), as in Hernandez-Lobato & Adams'
-    code; a column with zero spread is divided by 1 instead, so it becomes 0.
+    code. A constant column is divided by 1 instead, so it becomes ~0 (its
+    values minus their mean) on both sides.
+
+    Mathematical details:
+      Per column `j`, with `m_j` and `s_j` the mean and std over the `N`
+      training rows, `z = (x - m_j) / d_j` where
+
+        d_j = 1     if s_j <= 1e-10 * S_j   (`CONSTANT_RTOL`),
+        d_j = s_j   otherwise,
+
+      and `S_j = max_i |x_ij|` over the training rows (or `scale[j]`). A
+      column constant at `c` has `s_j` of the order of the rounding of the
+      mean, `~1e-16 |c|` (UCI naval's 0.998 columns: 2e-14), not 0: dividing
+      by it would turn rounding noise into values of +-1 that the float32
+      inputs of an exported graph cannot reproduce. Measured data keep far
+      more than 10 significant digits of spread, so no real column is caught.
 
     Args:
       train: numpy array of shape `[N] + shape`.
       test: numpy array of shape `[M] + shape`.
+      scale: None, or an array of shape `shape`: the magnitudes `S_j` the
+        rule compares the std with, in the units of `train` (for values that
+        were standardised before, those of the original values); None:
+        `max |train|` over the rows.
 
     Returns:
       `(train_z, test_z, mean, std)`: the standardised `float32` arrays and
-      the `float64` statistics (shape `shape`) used.
+      the `float64` statistics (shape `shape`) used; `std` is 1 for a
+      constant column.
     """
     train = np.asarray(train, np.float64)
     test = np.asarray(test, np.float64)
     mean = train.mean(axis=0)
     std = train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
+    scale = np.abs(train).max(axis=0) if scale is None else np.asarray(scale, np.float64)
+    std = np.where(std > CONSTANT_RTOL * scale, std, 1.0)
     return (((train - mean) / std).astype(np.float32),
             ((test - mean) / std).astype(np.float32), mean, std)

@@ -13,7 +13,8 @@ for bostonHousing, concrete, energy, kin8nm, naval, power, protein, wine,
 yacht and year.
 
 Inputs and targets are standardised with the training rows' mean and std
-(population std; a constant input column is divided by 1), as in their code;
+(population std; a constant input column, std <= 1e-10 of its largest value, is
+divided by 1), as in their code;
 the target statistics are kept in the `Dataset` so errors can be reported in
 the original units.
 """

@@ -87,17 +87,32 @@ def hold_out_validation(dataset, size):
     input_mean, input_std = dataset.input_mean, dataset.input_std
     if dataset.task == 'regression':
         if input_mean is not None:
-            x_train, x_val, mean, std = standardize(x_train, x_val)
-            x_test = ((x_test - mean) / std).astype(np.float32)
-            # raw -> (raw - m0) / s0 -> that minus m1, over s1: one affine map.
-            input_mean, input_std = input_mean + input_std * mean, input_std * std
-        y_train, y_val, y_mean, y_std = standardize(y_train, y_val)
-        y_test = ((dataset.y_test - y_mean) / y_std).astype(np.float32)
-        target_mean = float(target_mean + target_std * y_mean)
-        target_std = float(target_std * y_std)
+            x_train, x_val, x_test, input_mean, input_std = _restandardize(
+                x_train, x_val, x_test, input_mean, input_std)
+        y_train, y_val, y_test, target_mean, target_std = _restandardize(
+            y_train, y_val, y_test, target_mean, target_std)
+        target_mean, target_std = float(target_mean), float(target_std)
     description = ('%s | validation: the last %d of the %d training examples, %d left to '
                    'train on' % (dataset.description, count, n, keep))
     return dataset._replace(description=description, x_train=x_train, y_train=y_train,
                             x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test,
                             target_mean=target_mean, target_std=target_std,
                             input_mean=input_mean, input_std=input_std)
+
+
+def _restandardize(train, val, test, mean0, std0):
+    """`train`, `val`, `test` (standardised with `mean0`, `std0`) standardised
+    again with the statistics of `train`, and the one affine map of both.
+
+    raw -> (raw - m0) / s0 -> that minus m1, over s1: mean m0 + s0 m1, std
+    s0 s1. Whether a column is constant is judged in the raw units
+    (`standardize`'s `scale`): a constant raw column is rounding noise here,
+    which must stay ~0, not be blown up to +-1.
+
+    Returns:
+      `(train, val, test, mean, std)`, the arrays `float32`.
+    """
+    raw = np.abs(np.asarray(train, np.float64) * std0 + mean0).max(axis=0)
+    train, val, mean, std = standardize(train, val, scale=raw / std0)
+    test = ((test - mean) / std).astype(np.float32)
+    return train, val, test, mean0 + std0 * mean, std0 * std
