@@ -30,7 +30,7 @@ def write_files(folder, names, suffix=''):
                                           (DOT_FILES, ''), (DOT_FILES, '.gz')])
 def test_mnist_names_with_or_without_a_dot(tmp_path, names, suffix):
     found = find_idx_set(write_files(tmp_path, names, suffix))
-    assert (found.title, found.emnist_split, found.num_classes) == ('MNIST-format', None, 10)
+    assert (found.title, found.emnist_split, found.num_classes) == ('MNIST-format', None, None)
     assert (found.first_label, found.transposed) == (0, False)
     assert found.paths == {part: os.path.join(str(tmp_path), name + suffix)
                            for part, name in zip(PARTS, names)}

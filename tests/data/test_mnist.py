@@ -188,17 +188,34 @@ def gz_bytes(payload):
     (TRAIN_LABELS, idx_bytes(np.zeros(4)), False,
      'train-labels-idx1-ubyte.gz: 4 labels but train-images-idx3-ubyte.gz has 5 images'),
     (TEST_LABELS, idx_bytes([1, 2, 10]), False,
-     r't10k-labels-idx1-ubyte.gz: label 10 at index 2 is out of range 0..9'),
+     r't10k-labels-idx1-ubyte.gz: label 10 at index 2 is out of range 0..9 \(the classes of '
+     r'train-labels-idx1-ubyte.gz: its largest label \+ 1\)$'),
+    (TRAIN_LABELS, idx_bytes(np.zeros(5)), False,
+     r'train-labels-idx1-ubyte.gz: every label is 0; classification needs at least two '
+     r'classes$'),
     (TEST_IMAGES, idx_bytes(np.zeros((3, 27, 28))), False,
      't10k-images-idx3-ubyte.gz: images are 27x28 but those in '
      'train-images-idx3-ubyte.gz are 28x28'),
 ], ids=['not-gzip', 'truncated-gzip', 'short-header', 'labels-as-images', 'wrong-label-dims',
         'truncated-dims', 'truncated-payload', 'trailing-data', 'count-mismatch',
-        'label-out-of-range', 'image-size-mismatch'])
+        'label-out-of-range', 'one-class', 'image-size-mismatch'])
 def test_load_mnist_bad_files(mnist_dir, stem, payload, raw, match):
     corrupt_payload(mnist_dir, stem, payload, raw)
     with pytest.raises(DataError, match=match):
         load_mnist(mnist_dir)
+
+
+@pytest.mark.parametrize('train_labels,test_labels,classes', [
+    ([1, 10, 2, 3, 4], [10, 1, 5], 11),  # labels 1..10: class 0 has no examples
+    ([0, 11, 2, 3, 4], [11, 0, 5], 12),  # more than MNIST's 10
+    ([0, 3, 1, 1, 2], [0, 1, 2], 4)])    # fewer
+def test_mnist_names_take_their_classes_from_the_training_labels(
+        tmp_path, arrays, train_labels, test_labels, classes):
+    images, _, test_images, _ = arrays
+    d = load_mnist(write_mnist(tmp_path, (images, train_labels, test_images, test_labels)))
+    assert d.num_classes == classes and '5 train / 3 test, %d classes' % classes in d.description
+    np.testing.assert_array_equal(d.y_train, train_labels)
+    np.testing.assert_array_equal(d.y_test, test_labels)
 
 
 def test_load_mnist_empty_set(mnist_dir):

@@ -18,7 +18,9 @@ from tfbnn.errors import ConfigError, DataError
 
 __all__ = ['check_int', 'check_positive', 'check_path', 'one_line',
            'require_dir', 'read_bytes', 'read_table', 'read_indices',
-           'standardize', 'CONSTANT_RTOL']
+           'standardize', 'CONSTANT_RTOL', 'count_classes', 'MAX_CLASSES']
+
+MAX_CLASSES = 100000  # a larger label is a mistake (a class index taken from an ID)
 
 
 def check_int(owner, name, value, minimum=None, maximum=None):
@@ -215,6 +217,42 @@ def read_indices(path, limit, what):
         raise DataError('%s: %s index %d is listed %d times'
                         % (path, what, unique[counts > 1][0], counts[counts > 1][0]))
     return indices
+
+
+def count_classes(path, labeled):
+    """The number of classes integer labels make: the largest label + 1.
+
+    The loaders that read class labels without a fixed class count (npz, IDX
+    files of MNIST's names) share this rule: classes run 0..C-1, a class
+    without examples included.
+
+    Args:
+      path: str, the file the labels are in, for messages.
+      labeled: list of (name, integer numpy array of shape `[N]`): the labels
+        that count, e.g. `[('y_train', y)]`; the name is said in messages.
+
+    Returns:
+      int C, at least 2 and at most `MAX_CLASSES`.
+
+    Raises:
+      DataError: a label is negative, the largest is `MAX_CLASSES` or more, or
+        every label is 0.
+    """
+    for key, y in labeled:
+        bad = np.flatnonzero(y < 0)
+        if bad.size:
+            raise DataError('%s: %s[%d] = %d is a negative class label'
+                            % (path, key, bad[0], y[bad[0]]))
+    num_classes = int(max(y.max() for _, y in labeled)) + 1
+    if num_classes > MAX_CLASSES:
+        raise DataError('%s: the largest label is %d, which would make %d classes (at most '
+                        '%d): labels are 0..C-1; renumber them, e.g. with '
+                        'np.unique(y, return_inverse=True)'
+                        % (path, num_classes - 1, num_classes, MAX_CLASSES))
+    if num_classes < 2:
+        raise DataError('%s: every label is 0; classification needs at least two classes'
+                        % path)
+    return num_classes
 
 
 # A column whose std is at most this fraction of its largest magnitude is

@@ -40,7 +40,6 @@ EMNIST_SPLITS = collections.OrderedDict([
     ('mnist', 10)])
 # The smallest label of a split: letters stores A-Z as 1..26 (0 is unused).
 _EMNIST_FIRST_LABEL = {'letters': 1}
-_MNIST_CLASSES = 10
 _TYPES = {'images': 'idx3', 'labels': 'idx1'}
 _EMNIST_NAME = re.compile(r'^emnist-([a-z]+)-(?:train|test)-(?:images-idx3|labels-idx1)-ubyte'
                           r'(?:\.gz)?$')
@@ -54,10 +53,11 @@ Attributes:
   title: str, what the set is called in descriptions: 'MNIST-format' (MNIST's
     names: MNIST, Fashion-MNIST, KMNIST ...) or 'EMNIST letters' and the like.
   emnist_split: None for MNIST's names, else the EMNIST split ('letters', ...).
-  num_classes: int, the classes of the set: 10 for MNIST's names (the
-    loader's range check holds them to it), the split's count for EMNIST.
-  first_label: int, the smallest label (1 for EMNIST letters, else 0); the
-    labels stored run first_label..first_label + num_classes - 1.
+  num_classes: int, the classes of an EMNIST split (its labels are held to
+    them); None for MNIST's names, whose classes the loader counts from the
+    training labels (`tfbnn.data._common.count_classes`: the largest + 1).
+  first_label: int, the smallest label (1 for EMNIST letters, else 0); an
+    EMNIST split's labels run first_label..first_label + num_classes - 1.
   transposed: bool, whether each image is stored transposed (EMNIST).
   paths: dict (split, kind) -> path of each file found, split 'train' or
     'test', kind 'images' or 'labels' (see `PARTS`).
@@ -127,7 +127,7 @@ def find_idx_set(folder):
                 break
     if emnist_split is None:
         return IdxSet(folder=folder, title='MNIST-format', emnist_split=None,
-                      num_classes=_MNIST_CLASSES, first_label=0, transposed=False, paths=paths)
+                      num_classes=None, first_label=0, transposed=False, paths=paths)
     return IdxSet(folder=folder, title='EMNIST %s' % emnist_split, emnist_split=emnist_split,
                   num_classes=EMNIST_SPLITS[emnist_split],
                   first_label=_EMNIST_FIRST_LABEL.get(emnist_split, 0), transposed=True,

@@ -14,7 +14,8 @@ import os
 
 import numpy as np
 
-from tfbnn.data._common import check_path, check_positive, read_bytes, require_dir
+from tfbnn.data._common import (check_path, check_positive, count_classes, read_bytes,
+                                require_dir)
 from tfbnn.data.dataset import make_dataset
 from tfbnn.data.idx_files import MNIST_FILES, find_idx_set, idx_path
 from tfbnn.errors import DataError
@@ -95,8 +96,14 @@ def _read_images(path, transposed):
     return images.transpose(0, 2, 1) if transposed else images
 
 
-def _read_split(idx_set, split):
-    """(upright image bytes, labels from 0 as int64, images' path) of one split."""
+def _read_split(idx_set, split, num_classes, origin=''):
+    """(upright image bytes, labels from 0 as int64, images' path, classes) of one split.
+
+    `num_classes` None: the classes are counted from these labels
+    (`count_classes`); else the labels must be below it (after the shift of
+    EMNIST letters), or a DataError naming the labels' file says so, with
+    `origin` (where the range came from).
+    """
     images_path = idx_path(idx_set, split, 'images')
     labels_path = idx_path(idx_set, split, 'labels')
     images = _read_images(images_path, idx_set.transposed)
@@ -105,12 +112,14 @@ def _read_split(idx_set, split):
         raise DataError('%s: %d labels but %s has %d images'
                         % (labels_path, len(labels), os.path.basename(images_path),
                            len(images)))
-    low, high = idx_set.first_label, idx_set.first_label + idx_set.num_classes - 1
+    if num_classes is None:
+        num_classes = count_classes(labels_path, [('labels', labels)])
+    low, high = idx_set.first_label, idx_set.first_label + num_classes - 1
     bad = np.flatnonzero((labels < low) | (labels > high))
     if bad.size:
-        raise DataError('%s: label %d at index %d is out of range %d..%d'
-                        % (labels_path, labels[bad[0]], bad[0], low, high))
-    return images, labels.astype(np.int64) - low, images_path
+        raise DataError('%s: label %d at index %d is out of range %d..%d%s'
+                        % (labels_path, labels[bad[0]], bad[0], low, high, origin))
+    return images, labels.astype(np.int64) - low, images_path, num_classes
 
 
 def _open_folder(data_dir, pixel_scale):
@@ -138,19 +147,25 @@ def load_mnist(data_dir, pixel_scale=255.0):
     Returns:
       A classification `Dataset` named 'mnist': `x` of shape
       `[N, rows, cols, 1]` (rows = cols = 28 for (E)MNIST), `y` in
-      0..num_classes-1. `num_classes` is 10 for MNIST's names, the split's for
-      EMNIST (letters: 26, its labels 1..26 shifted to 0..25).
+      0..num_classes-1. `num_classes` is, for MNIST's names, the largest
+      training label + 1 (10 for MNIST and Fashion-MNIST; labels 1..10 make
+      11 classes, 0 without examples), as for an npz archive; for EMNIST the
+      split's (letters: 26, its labels 1..26 shifted to 0..25).
 
     Raises:
       ConfigError: `data_dir` is not a path or `pixel_scale` is not positive.
       DataError: the folder or a file is missing or corrupt (see `read_idx`),
         the folder holds files of several sets, image and label counts
-        differ, a label is outside the set's range (MNIST's names: 0..9), or
+        differ, every training label is 0, a label is outside the set's range
+        (MNIST's names: a test label above the largest training label), or
         the training and test images differ in size.
     """
     idx_set, pixel_scale = _open_folder(data_dir, pixel_scale)
-    x_train, y_train, train_path = _read_split(idx_set, 'train')
-    x_test, y_test, test_path = _read_split(idx_set, 'test')
+    x_train, y_train, train_path, num_classes = _read_split(idx_set, 'train',
+                                                            idx_set.num_classes)
+    origin = ('' if idx_set.num_classes else " (the classes of %s: its largest label + 1)"
+              % os.path.basename(idx_path(idx_set, 'train', 'labels')))
+    x_test, y_test, test_path, _ = _read_split(idx_set, 'test', num_classes, origin)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataError('%s: images are %dx%d but those in %s are %dx%d'
                         % ((test_path,) + x_test.shape[1:]
@@ -159,9 +174,9 @@ def load_mnist(data_dir, pixel_scale=255.0):
     rows, cols = x_train.shape[1:3]
     description = ('%s IDX files in %s: %d train / %d test, %d classes, %dx%d pixels / %g'
                    % (idx_set.title, idx_set.folder, len(x_train), len(x_test),
-                      idx_set.num_classes, rows, cols, pixel_scale))
+                      num_classes, rows, cols, pixel_scale))
     return make_dataset('mnist', 'classification', description, x_train, y_train,
-                        x_test, y_test, num_classes=idx_set.num_classes, source=idx_set.folder)
+                        x_test, y_test, num_classes=num_classes, source=idx_set.folder)
 
 
 def load_mnist_test_images(data_dir, pixel_scale=255.0):
@@ -180,7 +195,8 @@ def load_mnist_test_images(data_dir, pixel_scale=255.0):
       A classification `Dataset` named 'mnist_ood' whose test split holds the
       images ([M, rows, cols, 1], EMNIST's upright); its labels are
       placeholders (0), its training split is a one-image stand-in, and its
-      `num_classes` that of the set's names (10, or the EMNIST split's).
+      `num_classes` a placeholder too (the EMNIST split's; 10 for MNIST's
+      names, whose classes only their training labels tell).
 
     Raises:
       ConfigError, DataError: as `load_mnist`, for the one file read.
@@ -194,5 +210,5 @@ def load_mnist_test_images(data_dir, pixel_scale=255.0):
     return make_dataset('mnist_ood', 'classification',
                         'out-of-distribution test images (%s) in %s: %d, %dx%d pixels / %g'
                         % (idx_set.title, path, len(x), rows, cols, pixel_scale),
-                        x[:1], labels[:1], x, labels, num_classes=idx_set.num_classes,
+                        x[:1], labels[:1], x, labels, num_classes=idx_set.num_classes or 10,
                         source=path)

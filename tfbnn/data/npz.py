@@ -14,7 +14,7 @@ import zipfile
 
 import numpy as np
 
-from tfbnn.data._common import check_path, one_line, standardize
+from tfbnn.data._common import MAX_CLASSES, check_path, count_classes, one_line, standardize
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
@@ -22,7 +22,6 @@ __all__ = ['load_npz', 'load_npz_test_inputs', 'NPZ_KEYS', 'NPZ_FILE', 'MAX_CLAS
 
 NPZ_KEYS = ('x_train', 'y_train', 'x_test', 'y_test')
 NPZ_FILE = 'data.npz'
-MAX_CLASSES = 100000  # a larger label is a mistake (a class index taken from an ID)
 
 
 def _archive_path(data_dir):
@@ -145,20 +144,7 @@ def load_npz(data_dir):
     counts = '%d train / %d test' % (len(x_train), len(x_test))
 
     if kinds[0] == 'int':
-        for key, y in (('y_train', y_train), ('y_test', y_test)):
-            bad = np.flatnonzero(y < 0)
-            if bad.size:
-                raise DataError('%s: %s[%d] = %d is a negative class label'
-                                % (path, key, bad[0], y[bad[0]]))
-        num_classes = int(max(y_train.max(), y_test.max())) + 1
-        if num_classes > MAX_CLASSES:
-            raise DataError('%s: the largest label is %d, which would make %d classes (at most '
-                            '%d): labels are 0..C-1; renumber them, e.g. with '
-                            'np.unique(y, return_inverse=True)'
-                            % (path, num_classes - 1, num_classes, MAX_CLASSES))
-        if num_classes < 2:
-            raise DataError('%s: every label is 0; classification needs at least two classes'
-                            % path)
+        num_classes = count_classes(path, [('y_train', y_train), ('y_test', y_test)])
         description = 'arrays from %s: %s, %d classes' % (path, counts, num_classes)
         return make_dataset('npz', 'classification', description, x_train, y_train,
                             x_test, y_test, num_classes=num_classes, source=path)
