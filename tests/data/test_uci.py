@@ -4,6 +4,7 @@ import os
 import numpy as np
 import pytest
 
+from tfbnn.data.load import load_dataset
 from tfbnn.data.uci import load_uci
 from tfbnn.errors import ConfigError, DataError
 
@@ -81,6 +82,23 @@ def test_original_layout_names_the_set(tmp_path, uci_dir):
     nested.mkdir()
     os.rename(uci_dir, str(nested / 'data'))
     assert "'energy' split 0" in load_uci(str(nested / 'data')).description
+
+
+@pytest.mark.parametrize('split', [0, 1])
+def test_the_folder_above_the_published_data_folder_is_accepted(tmp_path, uci_dir, split):
+    """--dataset uci --data-dir energy, its files in energy/data (Gal's layout),
+    as `reproduce uci` takes them; a folder of its own splits keeps them."""
+    inner = load_uci(uci_dir, split)
+    nested = tmp_path / 'energy'
+    nested.mkdir()
+    os.rename(uci_dir, str(nested / 'data'))
+    d = load_dataset('uci', str(nested), split)
+    assert d.description == inner.description.replace("'yacht'", "'energy'")
+    for key in ('x_train', 'y_train', 'x_test', 'y_test', 'input_mean', 'input_std'):
+        np.testing.assert_array_equal(getattr(d, key), getattr(inner, key))
+    (nested / 'index_train_0.txt').write_text('0\n')  # the top folder's own split wins
+    with pytest.raises(DataError, match='index_test_0.txt: no such file'):
+        load_uci(str(nested))
 
 
 def test_nan_in_unused_column_is_fine(uci_dir):

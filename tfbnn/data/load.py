@@ -23,7 +23,8 @@ _DATA_DIR_HELP = {
     'mnist': 'the folder with the four IDX files (MNIST names, or with a dot before idx, or '
              "EMNIST's emnist-SPLIT-...)",
     'uci': 'a folder in the Hernandez-Lobato & Adams format: data.txt, '
-           'index_features.txt, index_target.txt, index_train_K.txt, index_test_K.txt',
+           'index_features.txt, index_target.txt, index_train_K.txt, index_test_K.txt '
+           '(or a folder whose data/ holds them)',
     'npz': 'a .npz file, or a folder with data.npz, holding x_train, y_train, '
            'x_test, y_test',
 }

