@@ -112,8 +112,22 @@ def test_read_table_takes_commas_crlf_and_special_values(tmp_path):
     np.testing.assert_array_equal(table, [[1, 2.5, -300], [4, 5, 6], [np.nan, np.inf, -0.725]])
 
 
+@pytest.mark.parametrize('content,table', [
+    (b'\xef\xbb\xbf1 2\n3 4\n', [[1, 2], [3, 4]]),
+    (b'\xef\xbb\xbf7\r\n', [[7]]),  # an index file saved by a Windows editor
+    (b'\xef\xbb\xbf1,2\r\n3,4\r\n', [[1, 2], [3, 4]])])
+def test_read_table_skips_a_utf8_byte_order_mark(tmp_path, content, table):
+    path = tmp_path / 't.txt'
+    path.write_bytes(content)
+    np.testing.assert_array_equal(_common.read_table(str(path)), table)
+    np.testing.assert_array_equal(_common.read_indices(str(path), 10, 'row'),
+                                  np.ravel(table))
+
+
 @pytest.mark.parametrize('content,match', [
     (b'', 't.txt: the file is empty'),
+    (b'\xef\xbb\xbf\n', 't.txt: the file is empty'),
+    (b'1 2\n\xef\xbb\xbf3 4\n', 't.txt: not a plain-text table of numbers'),  # only at the start
     (b'\n  \n', 't.txt: the file is empty'),
     (b'1 2\n3 4\n5\n', 't.txt: line 3 has 1 values but line 1 has 2'),
     (b'1 2\n3 x4\n', "t.txt: line 2: cannot read 'x4' as a number"),

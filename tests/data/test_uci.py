@@ -101,6 +101,20 @@ def test_the_folder_above_the_published_data_folder_is_accepted(tmp_path, uci_di
         load_uci(str(nested))
 
 
+def test_a_utf8_byte_order_mark_is_skipped(uci_dir):
+    before = load_uci(uci_dir, 1)
+    for name in ('data.txt', 'index_features.txt', 'index_target.txt', 'index_train_1.txt',
+                 'index_test_1.txt'):
+        path = os.path.join(uci_dir, name)
+        with open(path, 'rb') as f:
+            text = f.read()
+        with open(path, 'wb') as f:
+            f.write(b'\xef\xbb\xbf' + text.replace(b'\n', b'\r\n'))
+    after = load_uci(uci_dir, 1)
+    for key in ('x_train', 'y_train', 'x_test', 'y_test', 'input_mean', 'input_std'):
+        np.testing.assert_array_equal(getattr(after, key), getattr(before, key))
+
+
 def test_nan_in_unused_column_is_fine(uci_dir):
     data = table()
     data[3, 4] = np.nan

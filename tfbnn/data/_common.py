@@ -6,6 +6,7 @@ with the offending path; every problem with a Python argument becomes a
 `ConfigError`. Nothing here lets a raw `OSError`, `gzip` or numpy parse error
 through, so a script can print the message and exit without a traceback.
 """
+import codecs
 import gzip
 import numbers
 import os
@@ -113,7 +114,8 @@ def read_bytes(path):
 def read_table(path, allow_empty=False):
     """Reads a table of numbers separated by whitespace or commas from a text file.
 
-    Blank lines (including trailing ones) are skipped; every other line must
+    A UTF-8 byte-order mark at the start (as Windows editors write) is skipped;
+    blank lines (including trailing ones) are skipped; every other line must
     hold the same number of values. The values are parsed by numpy in one
     pass, so a table of half a million rows (UCI's year) needs little more
     memory than its numbers.
@@ -131,6 +133,8 @@ def read_table(path, allow_empty=False):
         holds something that is not a number.
     """
     raw = read_bytes(path)
+    if raw.startswith(codecs.BOM_UTF8):  # what editors on Windows put first
+        raw = raw[len(codecs.BOM_UTF8):]
     try:
         text = raw.decode('ascii')
     except UnicodeDecodeError as err:
