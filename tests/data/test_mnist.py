@@ -218,6 +218,19 @@ def test_mnist_names_take_their_classes_from_the_training_labels(
     np.testing.assert_array_equal(d.y_test, test_labels)
 
 
+def test_gzip_data_under_plain_names_is_read_as_gzip(tmp_path, arrays):
+    """A download saved compressed without its .gz (first bytes 1f 8b)."""
+    for stem, array in zip((TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS), arrays):
+        write(tmp_path / stem, gz_bytes(idx_bytes(array)))
+    d = load_mnist(str(tmp_path))
+    np.testing.assert_array_equal(d.x_train[..., 0], arrays[0] / np.float32(255))
+    np.testing.assert_array_equal(d.y_test, arrays[3])
+    write(tmp_path / TEST_LABELS, gz_bytes(idx_bytes(arrays[3]))[:12])
+    with pytest.raises(DataError, match='^%s: truncated gzip file'
+                       % os.path.join(str(tmp_path), TEST_LABELS)):
+        load_mnist(str(tmp_path))
+
+
 def test_load_mnist_empty_set(mnist_dir):
     corrupt_payload(mnist_dir, TEST_IMAGES, idx_bytes(np.zeros((0, 28, 28))))
     corrupt_payload(mnist_dir, TEST_LABELS, idx_bytes(np.zeros(0)))

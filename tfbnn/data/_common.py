@@ -19,7 +19,8 @@ from tfbnn.errors import ConfigError, DataError
 
 __all__ = ['check_int', 'check_positive', 'check_path', 'one_line',
            'require_dir', 'read_bytes', 'read_table', 'read_indices',
-           'standardize', 'CONSTANT_RTOL', 'count_classes', 'MAX_CLASSES']
+           'standardize', 'CONSTANT_RTOL', 'count_classes', 'MAX_CLASSES',
+           'GZIP_MAGIC']
 
 MAX_CLASSES = 100000  # a larger label is a mistake (a class index taken from an ID)
 
@@ -89,12 +90,20 @@ def require_dir(path, owner):
         raise DataError('%s: not a directory (dataset %r needs a folder)' % (path, owner))
 
 
+# The first two bytes of every gzip stream (RFC 1952, section 2.3.1).
+GZIP_MAGIC = b'\x1f\x8b'
+
+
 def read_bytes(path):
-    """Returns the contents of `path`, gunzipped when the name ends in `.gz`.
+    """Returns the contents of `path`, gunzipped when it is gzip data.
+
+    A file is gunzipped when its name ends in `.gz` or, under any other name,
+    when it starts with gzip's magic bytes 1f 8b: a download may be saved
+    compressed under the plain name (no IDX file or text table starts so).
 
     Raises:
-      DataError: the file is missing or unreadable, is not gzip data, or its
-        gzip stream is corrupt or truncated.
+      DataError: the file is missing or unreadable, is not gzip data when
+        named `.gz`, or its gzip stream is corrupt or truncated.
     """
     if not os.path.isfile(path):
         what = 'is a directory, not a file' if os.path.isdir(path) else 'no such file'
@@ -104,7 +113,8 @@ def read_bytes(path):
             with gzip.open(path, 'rb') as f:
                 return f.read()
         with open(path, 'rb') as f:
-            return f.read()
+            data = f.read()
+        return gzip.decompress(data) if data.startswith(GZIP_MAGIC) else data
     except EOFError as err:  # gzip stream cut short
         raise DataError('%s: truncated gzip file (%s)' % (path, one_line(err))) from err
     except (OSError, zlib.error) as err:  # includes "Not a gzipped file"

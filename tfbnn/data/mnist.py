@@ -33,7 +33,7 @@ _IDX_DTYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 
 
 
 def read_idx(path, magic=None):
-    """Reads one IDX file (plain, or gzipped when the name ends in `.gz`).
+    """Reads one IDX file, plain or gzipped (named `.gz`, or gzip data under a plain name).
 
     Args:
       path: str or path-like, the file.
@@ -47,8 +47,8 @@ def read_idx(path, magic=None):
 
     Raises:
       DataError: the file is missing, unreadable, not gzip when named `.gz`,
-        truncated, has an unknown or unexpected magic number, or holds a
-        number of values other than its header promises.
+        a corrupt gzip stream, truncated, has an unknown or unexpected magic
+        number, or holds a number of values other than its header promises.
     """
     path = check_path('read_idx', 'path', path)
     data = read_bytes(path)
