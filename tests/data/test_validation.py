@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from tfbnn.data import hold_out_validation, make_dataset, validation_count
+from tfbnn.data import (hold_out_validation, make_dataset, missing_classes_warning,
+                        validation_count)
 from tfbnn.data._common import standardize
 from tfbnn.errors import ConfigError
 
@@ -103,3 +104,36 @@ def test_a_constant_input_column_stays_constant_after_the_hold_out():
     assert out.input_std[0] == 1.0 and out.input_mean[0] == pytest.approx(0.998, rel=1e-15)
     for split in (out.x_train, out.x_val, out.x_test):
         np.testing.assert_allclose(split[:, 0], 0.0, atol=1e-12)
+
+
+def _sorted_by_class(n=12):
+    y = np.repeat(np.arange(3), n // 3)  # 0 0 0 0 1 1 1 1 2 2 2 2
+    x = np.arange(n, dtype=np.float32)[:, None]
+    return make_dataset('toy', 'classification', 'toy', x, y, x[:3], y[:3], num_classes=3)
+
+
+def test_a_validation_split_without_some_training_classes_is_named():
+    ds = hold_out_validation(_sorted_by_class(), 2)  # class 2 only
+    assert missing_classes_warning(ds) == (
+        'the validation split (the last 2 training examples, in file order) has examples of 1 '
+        'of the 3 classes of the 10 examples left to train on (none of class 0, 1): early '
+        'stopping and model choice judge on a skewed set; shuffle the training file')
+    np.testing.assert_array_equal(ds.y_val, [2, 2])  # the split itself is unchanged
+
+
+@pytest.mark.parametrize('make', [
+    lambda: hold_out_validation(_sorted_by_class(), 9),  # 0 1 1 1 1 2 2 2 2: class 0 too
+    lambda: hold_out_validation(_classification(), 0.3),
+    lambda: _sorted_by_class(),  # no validation split
+    lambda: hold_out_validation(_regression()[0], 10)])
+def test_no_warning_when_every_class_is_there_or_none_apply(make):
+    assert missing_classes_warning(make()) is None
+
+
+def test_many_missing_classes_are_cut_short():
+    y = np.repeat(np.arange(13), 2)
+    x = np.zeros((26, 1), np.float32)
+    ds = hold_out_validation(make_dataset('toy', 'classification', 'toy', x, y, x[:2], y[:2],
+                                          num_classes=13), 1)
+    assert '1 of the 13 classes' in missing_classes_warning(ds)
+    assert '(none of class 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ...)' in missing_classes_warning(ds)

@@ -1,12 +1,12 @@
 """The training job's validation split: --validation-size, --validate-every
 (early stopping on validation), --no-test-eval and --pixel-scale."""
-import gzip
 import os
 
 import numpy as np
 import pytest
 
 from tests.training.test_train_job import QUICK, mnist_fixture, read, run, write_idx
+from tfbnn.data import read_idx
 from tfbnn.run_config import RunConfig
 
 
@@ -75,8 +75,7 @@ def test_no_test_eval_scores_an_ood_folder_against_the_validation_images(tmp_pat
     images themselves is the same distribution: AUROC near 1/2 (100 against
     100, one standard error about 0.04)."""
     mnist = mnist_fixture(tmp_path / 'mnist', n_train=300)
-    with gzip.open(os.path.join(mnist, 'train-images-idx3-ubyte.gz'), 'rb') as f:
-        images = np.frombuffer(f.read()[16:], np.uint8).reshape(300, 28, 28)
+    images = read_idx(os.path.join(mnist, 'train-images-idx3-ubyte.gz'))
     os.makedirs(str(tmp_path / 'same'))
     write_idx(str(tmp_path / 'same' / 't10k-images-idx3-ubyte.gz'), images[-100:], 2051)
     code, out = run(tmp_path, '--dataset', 'mnist', '--data-dir', mnist, '--ood-data-dir',
@@ -153,6 +152,41 @@ def test_pixel_scale_divides_mnist_bytes(tmp_path):
                     '--pixel-scale', '126')
     assert code == 0
     assert read(out, 'dataset.json')['description'].endswith('28x28 pixels / 126')
+
+
+def _sort_by_class(folder):
+    """Rewrites the training IDX files of `folder` in class order (a stable sort)."""
+    images, labels = (read_idx(os.path.join(folder, 'train-%s-idx%d-ubyte.gz' % kind))
+                      for kind in (('images', 3), ('labels', 1)))
+    order = np.argsort(labels, kind='stable')
+    write_idx(os.path.join(folder, 'train-images-idx3-ubyte.gz'), images[order], 2051)
+    write_idx(os.path.join(folder, 'train-labels-idx1-ubyte.gz'), labels[order], 2049)
+    return np.sort(labels)
+
+
+def test_a_validation_split_lacking_classes_is_warned_of(tmp_path, capsys):
+    """A training file sorted by class leaves its last classes to the validation
+    split: the job says so in one line (the split stays as it is)."""
+    folder = mnist_fixture(str(tmp_path / 'mnist'), n_train=60)
+    labels = _sort_by_class(folder)
+    assert labels[50:].tolist() == [8] * 4 + [9] * 6 and set(labels[:50]) == set(range(9))
+    code, out = run(tmp_path, '--dataset', 'mnist', '--data-dir', folder, *QUICK,
+                    '--validation-size', '10')
+    assert code == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if 'warning' in line]
+    assert warnings == [
+        'tfbnn: warning: the validation split (the last 10 training examples, in file order) '
+        'has examples of 1 of the 9 classes of the 50 examples left to train on (none of '
+        'class 0, 1, 2, 3, 4, 5, 6, 7): early stopping and model choice judge on a skewed '
+        'set; shuffle the training file']
+    with open(os.path.join(out, 'train.log')) as f:
+        assert warnings[0] in f.read().splitlines()
+    np.testing.assert_array_equal(read(out, 'metrics.json')['epochs'], 2.0)
+
+
+def test_a_shuffled_set_gets_no_class_warning(tmp_path, capsys):
+    code, _ = run(tmp_path, *QUICK, '--validation-size', '0.2')  # digits: 287 mixed examples
+    assert code == 0 and 'warning' not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize('flags,message', [

@@ -17,6 +17,7 @@ The public API:
   load_npz                             a user's .npz archive
   load_npz_test_inputs                 its x_test alone (an OOD set)
   hold_out_validation                  carve a validation split from training
+  missing_classes_warning              ... and say when it lacks classes
   builtin_ood, OOD_KINDS, kind_seed    out-of-distribution images made from a test set
   render_strokes, stroke_outliers      random pen strokes framed like digits (outliers)
 """
@@ -29,12 +30,13 @@ from tfbnn.data.ood import ALL_KINDS, OOD_KINDS, builtin_ood, check_ood_kinds, k
 from tfbnn.data.strokes import render_strokes, stroke_outliers
 from tfbnn.data.toy_regression import load_toy_regression
 from tfbnn.data.uci import load_uci
-from tfbnn.data.validation import hold_out_validation, validation_count
+from tfbnn.data.validation import (hold_out_validation, missing_classes_warning,
+                                   validation_count)
 from tfbnn.data.volumes3d import load_volumes3d
 
 __all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS',
            'load_digits', 'load_mnist', 'load_mnist_test_images', 'read_idx', 'load_uci',
            'load_toy_regression', 'load_volumes3d', 'load_npz', 'load_npz_test_inputs',
-           'hold_out_validation',
+           'hold_out_validation', 'missing_classes_warning',
            'validation_count', 'render_strokes', 'stroke_outliers', 'builtin_ood',
            'check_ood_kinds', 'kind_seed', 'OOD_KINDS', 'ALL_KINDS']

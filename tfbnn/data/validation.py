@@ -13,7 +13,7 @@ import numpy as np
 from tfbnn.data._common import standardize
 from tfbnn.errors import ConfigError
 
-__all__ = ['hold_out_validation', 'validation_count']
+__all__ = ['hold_out_validation', 'validation_count', 'missing_classes_warning']
 
 
 def validation_count(size, num_train):
@@ -98,6 +98,36 @@ def hold_out_validation(dataset, size):
                             x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test,
                             target_mean=target_mean, target_std=target_std,
                             input_mean=input_mean, input_std=input_std)
+
+
+def missing_classes_warning(dataset):
+    """One line saying that the validation split lacks classes the training part has.
+
+    The split is the last examples in file order (`hold_out_validation`):
+    from a file sorted by class it holds the last classes only, and the
+    epoch early stopping keeps, or a hyperparameter chosen on it, is chosen
+    on them. The split is not changed (the shipped sets' splits are fixed);
+    the job prints this line.
+
+    Args:
+      dataset: a `tfbnn.data.Dataset`.
+
+    Returns:
+      None for a regression set, a set without a validation split, or one
+      whose validation split has every class of its training part; else str.
+    """
+    if dataset.task != 'classification' or dataset.y_val is None:
+        return None
+    trained = np.unique(dataset.y_train)
+    missing = np.setdiff1d(trained, dataset.y_val)
+    if not missing.size:
+        return None
+    named = ', '.join(str(c) for c in missing[:10]) + (', ...' if missing.size > 10 else '')
+    return ('the validation split (the last %d training examples, in file order) has '
+            'examples of %d of the %d classes of the %d examples left to train on (none of '
+            'class %s): early stopping and model choice judge on a skewed set; shuffle the '
+            'training file' % (len(dataset.y_val), trained.size - missing.size, trained.size,
+                               len(dataset.y_train), named))
 
 
 def _restandardize(train, val, test, mean0, std0):

@@ -23,7 +23,7 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import plots, run_config
+from tfbnn import data, plots, run_config
 from tfbnn.errors import CheckpointError, TrainingDivergedError
 from tfbnn.internal.jsonio import write_json
 from tfbnn.training import graph as graph_lib
@@ -47,11 +47,16 @@ def write_records(config, dataset):
         raise CheckpointError('cannot write to --output-dir %s: %s' % (out, err.strerror or err))
 
 
-def announce(log, header, note=''):
-    """The run's opening lines: its one-line description, then `rundir.prepare`'s note."""
+def announce(log, header, note='', dataset=None):
+    """The run's opening lines: its one-line description, `rundir.prepare`'s
+    note, then a warning when the validation split of `dataset` lacks
+    classes (`tfbnn.data.missing_classes_warning`)."""
     log(header)
     if note:
         log('tfbnn: ' + note)
+    warning = None if dataset is None else data.missing_classes_warning(dataset)
+    if warning:
+        log('tfbnn: warning: ' + warning)
 
 
 class StopSignals(object):
