@@ -62,12 +62,13 @@ def _load_ood(config, path):
                           '(mnist, npz); dataset %r is built in: use --ood-set for its '
                           'out-of-distribution images' % config.dataset)
     what = 'directory' if config.dataset == 'mnist' else 'file or directory'
-    if not os.path.exists(path):
+    folder = path if config.dataset == 'npz' else data.set_in_folder(path)[0]
+    if not os.path.exists(folder):
         raise DataError('%s: no such %s (--ood-data-dir, dataset %r)'
                         % (path, what, config.dataset))
     if config.dataset == 'npz':
         return data.load_npz_test_inputs(path)
-    if not os.path.isdir(path):
+    if not os.path.isdir(folder):
         raise DataError("%s: not a directory (--ood-data-dir with dataset 'mnist' needs a "
                         "folder of MNIST-format IDX files)" % path)
     return data.load_mnist_test_images(path, config.pixel_scale)

@@ -4,7 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from tfbnn.data.idx_files import EMNIST_SPLITS, MNIST_FILES, PARTS, find_idx_set, idx_path
+from tfbnn.data.idx_files import (EMNIST_SPLITS, MNIST_FILES, PARTS, find_idx_set, idx_path,
+                                  set_in_folder)
 from tfbnn.errors import DataError
 from tests.data.test_mnist import idx_bytes, write
 
@@ -67,20 +68,45 @@ def test_other_files_and_folders_are_ignored(tmp_path):
     assert find_idx_set(str(tmp_path)).emnist_split == 'letters'
 
 
-@pytest.mark.parametrize('names,found', [
-    (emnist_files('letters')[:1] + MNIST_FILES[2:3],
-     '2 sets: EMNIST letters (emnist-letters-train-images-idx3-ubyte); '
-     'MNIST names (t10k-images-idx3-ubyte)'),
-    (emnist_files('letters')[2:3] + emnist_files('digits')[:2],
-     '2 sets: EMNIST digits (emnist-digits-train-images-idx3-ubyte, '
-     'emnist-digits-train-labels-idx1-ubyte); EMNIST letters '
-     '(emnist-letters-test-images-idx3-ubyte)'),
-], ids=['emnist-and-mnist', 'two-emnist-splits'])
-def test_files_of_several_sets_are_refused(tmp_path, names, found):
+@pytest.mark.parametrize('names,found,hint', [
+    (emnist_files('letters')[:1] + MNIST_FILES[2:3], 'EMNIST letters, MNIST names', 'letters'),
+    (emnist_files('letters')[2:3] + emnist_files('digits')[:2], 'EMNIST digits, EMNIST letters',
+     'digits'),
+    (MNIST_FILES[:1] + DOT_FILES[1:2], None, None),
+], ids=['emnist-and-mnist', 'two-emnist-splits', 'mnist-names-only'])
+def test_files_of_several_sets_are_refused(tmp_path, names, found, hint):
     folder = write_files(tmp_path, names)
+    if found is None:  # both namings of MNIST's files are one set
+        assert find_idx_set(folder).emnist_split is None
+        return
     with pytest.raises(DataError) as caught:
         find_idx_set(folder)
-    assert str(caught.value) == '%s: IDX files of %s; use one folder per set' % (folder, found)
+    assert str(caught.value) == (
+        '%s: IDX files of 2 sets (%s); use one folder per set, or name one split as %s'
+        % (folder, found, os.path.join(folder, 'emnist-' + hint)))
+
+
+def test_a_split_of_emnists_own_folder_is_named_by_its_prefix(tmp_path):
+    """EMNIST's download keeps every split in one folder: FOLDER/emnist-SPLIT
+    takes that split's files; a folder of that name would be a folder."""
+    folder = write_files(tmp_path, emnist_files('letters') + emnist_files('digits') +
+                         MNIST_FILES)
+    chosen = find_idx_set(os.path.join(folder, 'emnist-digits'))
+    assert (chosen.folder, chosen.emnist_split, chosen.num_classes) == (folder, 'digits', 10)
+    assert sorted(chosen.paths.values()) == sorted(os.path.join(folder, name)
+                                                   for name in emnist_files('digits'))
+    assert set_in_folder(folder) == (folder, None)
+    with pytest.raises(DataError) as caught:
+        find_idx_set(os.path.join(folder, 'emnist-balanced'))
+    assert str(caught.value) == '%s: no emnist-balanced-* IDX files here' % folder
+    with pytest.raises(DataError) as caught:
+        find_idx_set(os.path.join(folder, 'emnist-words'))
+    assert str(caught.value) == (
+        "%s: unknown EMNIST split 'words' (known: byclass, bymerge, balanced, letters, digits, "
+        "mnist)" % os.path.join(folder, 'emnist-words'))
+    os.makedirs(os.path.join(folder, 'emnist-mnist'))
+    assert set_in_folder(os.path.join(folder, 'emnist-mnist')) == (
+        os.path.join(folder, 'emnist-mnist'), None)
 
 
 def test_an_unknown_emnist_split_is_named(tmp_path):

@@ -11,6 +11,7 @@ The public API:
   load_digits                          8x8 UCI digits (scikit-learn's copy)
   load_mnist, read_idx                 MNIST-format IDX files (MNIST, Fashion, EMNIST ...)
   load_mnist_test_images               their test images alone (an OOD set)
+  set_in_folder                        FOLDER/emnist-SPLIT: one EMNIST split of a folder
   load_uci                             Hernandez-Lobato & Adams UCI splits
   load_toy_regression                  Blundell et al. (2015) 1-D curve
   load_volumes3d                       generated noisy 3-D shapes
@@ -23,6 +24,7 @@ The public API:
 """
 from tfbnn.data.dataset import TASKS, Dataset, make_dataset
 from tfbnn.data.digits import load_digits
+from tfbnn.data.idx_files import set_in_folder
 from tfbnn.data.load import DATASETS, load_dataset
 from tfbnn.data.mnist import load_mnist, load_mnist_test_images, read_idx
 from tfbnn.data.npz import load_npz, load_npz_test_inputs
@@ -35,7 +37,8 @@ from tfbnn.data.validation import (hold_out_validation, missing_classes_warning,
 from tfbnn.data.volumes3d import load_volumes3d
 
 __all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS',
-           'load_digits', 'load_mnist', 'load_mnist_test_images', 'read_idx', 'load_uci',
+           'load_digits', 'load_mnist', 'load_mnist_test_images', 'read_idx', 'set_in_folder',
+           'load_uci',
            'load_toy_regression', 'load_volumes3d', 'load_npz', 'load_npz_test_inputs',
            'hold_out_validation', 'missing_classes_warning',
            'validation_count', 'render_strokes', 'stroke_outliers', 'builtin_ood',

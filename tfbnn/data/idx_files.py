@@ -15,7 +15,9 @@ EMNIST differs in more than its names: its images are stored transposed
 (column by column), and its `letters` labels run 1..26. `find_idx_set`
 returns what a loader needs to know of both. A folder holds one set: files of
 MNIST's names beside EMNIST's, or of two EMNIST splits, are refused rather
-than one of them chosen silently.
+than one of them chosen silently; EMNIST's own download (and torchvision's
+copy) keeps all its splits in one folder, so `FOLDER/emnist-SPLIT`, a path
+that is not itself a folder, names one split of FOLDER (`set_in_folder`).
 
 References:
   Cohen, Afshar, Tapson & van Schaik (2017), EMNIST: an extension of MNIST to
@@ -28,7 +30,8 @@ import re
 from tfbnn.data._common import one_line
 from tfbnn.errors import DataError
 
-__all__ = ['IdxSet', 'find_idx_set', 'idx_path', 'EMNIST_SPLITS', 'MNIST_FILES', 'PARTS']
+__all__ = ['IdxSet', 'find_idx_set', 'set_in_folder', 'idx_path', 'EMNIST_SPLITS',
+           'MNIST_FILES', 'PARTS']
 
 MNIST_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
                't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
@@ -41,6 +44,7 @@ EMNIST_SPLITS = collections.OrderedDict([
 # The smallest label of a split: letters stores A-Z as 1..26 (0 is unused).
 _EMNIST_FIRST_LABEL = {'letters': 1}
 _TYPES = {'images': 'idx3', 'labels': 'idx1'}
+_EMNIST_SET = re.compile(r'^emnist-([a-z]+)$')
 _EMNIST_NAME = re.compile(r'^emnist-([a-z]+)-(?:train|test)-(?:images-idx3|labels-idx1)-ubyte'
                           r'(?:\.gz)?$')
 
@@ -96,11 +100,33 @@ def _set_files(folder):
     return found
 
 
+def set_in_folder(path):
+    """(folder, EMNIST split or None) that `path` names.
+
+    `FOLDER/emnist-SPLIT`, when it is not itself a folder and FOLDER is one,
+    names the EMNIST split SPLIT of the files in FOLDER; any other path is a
+    folder of one set (split None).
+
+    Raises:
+      DataError: `FOLDER/emnist-SPLIT` with an unknown SPLIT.
+    """
+    trimmed = os.path.normpath(path)
+    match = _EMNIST_SET.match(os.path.basename(trimmed))
+    folder = os.path.dirname(trimmed) or '.'
+    if not match or os.path.isdir(path) or not os.path.isdir(folder):
+        return path, None
+    if match.group(1) not in EMNIST_SPLITS:
+        raise DataError('%s: unknown EMNIST split %r (known: %s)'
+                        % (path, match.group(1), ', '.join(EMNIST_SPLITS)))
+    return folder, match.group(1)
+
+
 def find_idx_set(folder):
     """The IDX files of the one image set in `folder`.
 
     Args:
-      folder: str, an existing folder (the caller checks that it is one).
+      folder: str, an existing folder (the caller checks that it is one), or
+        `FOLDER/emnist-SPLIT` for one split of FOLDER (`set_in_folder`).
 
     Returns:
       An `IdxSet`. Its `paths` may lack parts (or be empty, for a folder of
@@ -111,13 +137,19 @@ def find_idx_set(folder):
         split, or the files are of several sets (MNIST's names and EMNIST's,
         or two EMNIST splits).
     """
+    folder, chosen = set_in_folder(folder)
     found = _set_files(folder)
+    if chosen is not None:
+        if chosen not in found:
+            raise DataError('%s: no emnist-%s-* IDX files here' % (folder, chosen))
+        found = {chosen: found[chosen]}
     if len(found) > 1:
-        raise DataError('%s: IDX files of %d sets: %s; use one folder per set'
-                        % (folder, len(found), '; '.join(
-                            '%s (%s)' % ('MNIST names' if key is None else 'EMNIST ' + key,
-                                         ', '.join(names))
-                            for key, names in found.items())))
+        emnist = [key for key in found if key is not None]
+        raise DataError('%s: IDX files of %d sets (%s); use one folder per set%s'
+                        % (folder, len(found), ', '.join(
+                            'MNIST names' if key is None else 'EMNIST ' + key for key in found),
+                           ', or name one split as %s' % os.path.join(folder, 'emnist-' + emnist[0])
+                           if emnist else ''))
     emnist_split = next(iter(found), None)
     paths = {}
     for part in PARTS:

@@ -17,7 +17,7 @@ import numpy as np
 from tfbnn.data._common import (check_path, check_positive, count_classes, read_bytes,
                                 require_dir)
 from tfbnn.data.dataset import make_dataset
-from tfbnn.data.idx_files import MNIST_FILES, find_idx_set, idx_path
+from tfbnn.data.idx_files import MNIST_FILES, find_idx_set, idx_path, set_in_folder
 from tfbnn.errors import DataError
 
 __all__ = ['load_mnist', 'load_mnist_test_images', 'read_idx', 'MNIST_FILES', 'IDX_IMAGES_MAGIC',
@@ -126,7 +126,7 @@ def _open_folder(data_dir, pixel_scale):
     """(`IdxSet` of `data_dir`, `pixel_scale` as float), after checking both."""
     data_dir = check_path('mnist', 'data_dir', data_dir)
     pixel_scale = check_positive('mnist', 'pixel_scale', pixel_scale)
-    require_dir(data_dir, 'mnist')
+    require_dir(set_in_folder(data_dir)[0], 'mnist')
     return find_idx_set(data_dir), pixel_scale
 
 
