@@ -93,5 +93,6 @@ def test_emnist_letters_make_a_26_class_network_and_score_any_ood_folder(tmp_pat
     np.testing.assert_array_equal(ood.x_test[..., 0], (images[:2] / 255.0).astype(np.float32))
     write(tmp_path / 'ood' / 't10k-images.idx3-ubyte', idx_bytes(images[:2, :27]))
     with pytest.raises(ConfigError, match=re.escape(
-            '--ood-data-dir examples have shape (27, 28, 1), the training data (28, 28, 1)')):
+            '--ood-data-dir %s: examples of shape (27, 28, 1), the training data (28, 28, 1)'
+            % (tmp_path / 'ood'))):
         run_setup.load_datasets(config)

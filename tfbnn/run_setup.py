@@ -109,8 +109,8 @@ def load_datasets(config):
             raise ConfigError('--ood-data-dir applies to classification datasets only')
         ood = load_data(config, config.ood_data_dir)
         if ood.input_shape != dataset.input_shape:
-            raise ConfigError('--ood-data-dir examples have shape %s, the training data %s'
-                              % (ood.input_shape, dataset.input_shape))
+            raise ConfigError('--ood-data-dir %s: examples of shape %s, the training data %s'
+                              % (config.ood_data_dir, ood.input_shape, dataset.input_shape))
     return dataset, ood
 
 
