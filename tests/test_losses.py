@@ -30,7 +30,9 @@ def test_empty_collection_warns_and_gives_zero(sess):
     with pytest.warns(UserWarning, match="the collection 'tfbnn_kl_losses' has no KL terms"):
         kl = losses.kl_divergence()
     assert sess.run(kl) == 0.0
-    with pytest.warns(UserWarning, match="'other' has no KL terms in scope 'x'"):
+    with pytest.warns(UserWarning, match="'other' has no KL terms in scope 'x' "
+                      r"\(scope= is a variable scope, matched at a '/'; a tf.name_scope, a "
+                      r"tower's, renames neither the variables nor their KL\); the KL is 0"):
         losses.kl_divergence(scope='x', collection='other')
 
 
@@ -273,3 +275,34 @@ def test_the_kl_keeps_a_float32_nll_s_dtype_beside_a_float64_kl():
     layers.dense(tf.zeros([2, 3], tf.float64), 4, name='fc64')
     terms = losses.elbo(tf.zeros([4]), 100)
     assert {t.dtype for t in terms} == {tf.float32}
+
+
+def _models_net_and_net_1():
+    """Two models, as a loop of `variable_scope(None, default_name='net')`
+    makes them: 'net' and 'net_1', each with its layer 'fc1'."""
+    x = tf.constant(np.random.RandomState(0).randn(2, 3))
+    for _ in range(2):
+        with tf.variable_scope(None, default_name='net'):
+            layers.dense(x, 2, name='fc1')
+
+
+@pytest.mark.parametrize('scope,names', [
+    ('net', ['net/fc1/kl_divergence']),
+    ('net/', ['net/fc1/kl_divergence']),
+    ('net_1', ['net_1/fc1/kl_divergence']),
+    ('net/fc', []),
+    ('net(_1)?', ['net/fc1/kl_divergence', 'net_1/fc1/kl_divergence']),
+])
+def test_a_scope_takes_its_own_model_s_kl_and_not_that_of_net_1(sess, scope, names):
+    _models_net_and_net_1()
+    assert [t.op.name for t in losses.get_kl_losses(scope)] == names
+    if not names:
+        return
+    sess.run(tf.global_variables_initializer())
+    by_name = {t.op.name: t for t in losses.get_kl_losses()}
+    want = sum(sess.run(by_name[n]) for n in names)
+    kl, terms = sess.run([losses.kl_divergence(scope),
+                          losses.elbo(tf.zeros([2], tf.float64), 10, scope=scope)])
+    np.testing.assert_allclose(kl, want, rtol=1e-12)
+    np.testing.assert_allclose(terms.kl, want, rtol=1e-12)
+    np.testing.assert_allclose(terms.loss, want / 10, rtol=1e-12)

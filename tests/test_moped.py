@@ -237,3 +237,21 @@ def test_a_transposed_kernel_of_the_wrong_shape_says_which_layout_it_needs(tmp_p
             "transposed convolution's kernel as tf.layers lays it out, [..., filters, "
             'in_channels])' % path)):
         moped.init_from_checkpoint(path)
+
+
+def test_a_scope_initialises_its_own_model_and_not_model_1(tmp_path, sess):
+    """A second model 'model_1' (not in the checkpoint) is left alone by scope='model'."""
+    path, want, weights = _deterministic_checkpoint(tmp_path)
+    outs = []
+    for scope in ('model', 'model_1'):
+        with tfbnn.bayesian_scope(scope, sample=False):
+            outs.append(_mlp(tf.constant(X))[0])
+    report = moped.init_from_checkpoint(path, delta=0.2, scope='model')
+    assert sorted(report) == ['model/net/w1', 'model/net/w2', 'others']
+    assert report['others'] == ['model/net/b1', 'model/net/steps']
+    sess.run(tf.global_variables_initializer())
+    np.testing.assert_allclose(sess.run(outs[0]), want, rtol=1e-5, atol=1e-8)
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    assert not np.allclose(sess.run(by_name['model_1/net/w1']), weights['model/net/w1'])
+    np.testing.assert_allclose(softplus(sess.run(by_name['model_1/net/w1_rho'])) + 1e-6, 0.01,
+                               rtol=1e-5)  # the getter's own initial scale, not delta |w|

@@ -103,3 +103,27 @@ def test_ties_take_the_weights_pruned_before_first(sess):
     pruned, total, _ = pruning.prune_by_snr(sess, 0.25)  # k = floor(0.25 * 19) + 1 = 5
     assert (pruned, total) == (5, 20)
     assert pruning.pruned_fraction(sess) == pytest.approx(0.25)
+
+
+def test_a_scope_ranks_and_prunes_its_own_model_and_not_net_1(sess):
+    """'net' and 'net_1' (as `variable_scope(None, default_name='net')` names
+    two models): net_1's weights, of lower ratio, are neither ranked nor pruned."""
+    x = tf.constant(np.ones([2, 3], np.float32))
+    for _ in range(2):
+        with tf.variable_scope(None, default_name='net'):
+            layers.dense(x, 2, use_bias=False, name='fc')
+    posteriors = diagnostics.kernel_posteriors()
+    assert list(posteriors) == ['net/fc', 'net_1/fc']
+    assert list(diagnostics.kernel_posteriors('net')) == ['fc']
+    (loc, rho), (loc_1, rho_1) = posteriors['net/fc'], posteriors['net_1/fc']
+    _set(sess, loc, rho)
+    loc_1.load(np.full([3, 2], 1e-3), sess)  # ratios 0.001 / 0.5: the lowest of both models
+    rho_1.load(np.full([3, 2], np.log(np.expm1(0.5))), sess)
+    pruned, total, threshold = pruning.prune_by_snr(sess, 0.5, scope='net')
+    assert (pruned, total) == (3, 6)  # k = floor(0.5 * 5) + 1 of net's 6 weights
+    assert threshold == pytest.approx(np.quantile(np.abs(LOC) / SCALE, 0.5), rel=1e-5)
+    # net's ratios [[0.02, 0.04], [10, 20], [5, 15]]: the three lowest go.
+    np.testing.assert_array_equal(np.isneginf(sess.run(rho)), [[1, 1], [0, 0], [1, 0]])
+    assert not np.isneginf(sess.run(rho_1)).any()
+    assert pruning.pruned_fraction(sess, scope='net') == pytest.approx(0.5)
+    assert pruning.pruned_fraction(sess, scope='net_1') == 0.0

@@ -25,6 +25,7 @@ from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.posterior_scale import SCALE_FLOOR, scale_from_rho
+from tfbnn.internal.scopes import relative_name, scope_pattern
 
 __all__ = ['LayerDiagnostics', 'bayesian_layers', 'layer_diagnostics', 'format_table',
            'add_summaries', 'dominated_layers', 'kernel_posteriors', 'signal_to_noise']
@@ -47,9 +48,10 @@ Attributes:
 
 
 def bayesian_layers(collection=None, scope=None):
-    """(layer name, KL tensor, loc variables, rho variables, all variables) per layer."""
+    """(layer name, KL tensor, loc variables, rho variables, all variables) per
+    layer; `scope` as for `tfbnn.losses.get_kl_losses`."""
     found = []
-    for kl in tf.get_collection(collection or GraphKeys.KL_LOSSES, scope):
+    for kl in tf.get_collection(collection or GraphKeys.KL_LOSSES, scope_pattern(scope)):
         name = kl.op.name
         if not name.endswith('/kl_divergence'):
             continue
@@ -78,14 +80,16 @@ def kernel_posteriors(scope=None):
     predictive built on its own, a restored inference graph) are covered.
 
     Args:
-      scope: optional variable-scope prefix; layer names are then relative to it.
+      scope: optional variable scope, matched at a '/' as in
+        `tfbnn.losses.get_kl_losses` ('net' is not 'net_1'); layer names
+        are then relative to it.
 
     Returns:
       `collections.OrderedDict` layer -> (kernel_loc, kernel_rho), in the
       order the layers were built.
     """
     out = collections.OrderedDict()
-    variables = tf.global_variables(scope)
+    variables = tf.global_variables(scope_pattern(scope))
     by_name = {v.op.name: v for v in variables}
     getter_made = set(v.op.name for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS))
     for v in variables:
@@ -96,7 +100,7 @@ def kernel_posteriors(scope=None):
             layer, rho = name, by_name[name + '_rho']  # `tfbnn.custom_getter`
         else:
             continue
-        out[layer[len(scope) + 1:] if scope else layer] = (v, rho)
+        out[relative_name(layer, scope)] = (v, rho)
     return out
 
 
@@ -134,7 +138,7 @@ def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, nam
       kl_coefficient: scalar `Tensor` or float c multiplying the KL
         (`Elbo.kl_coefficient`).
       collection: KL collection (default `tfbnn.GraphKeys.KL_LOSSES`).
-      scope: optional scope filter.
+      scope: optional variable scope, as for `tfbnn.losses.get_kl_losses`.
       name: name scope.
 
     Returns:

@@ -45,11 +45,15 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import require_graph_mode
+from tfbnn.internal.scopes import scope_pattern
 
 __all__ = ['SCHEMES', 'Elbo', 'get_kl_losses', 'kl_divergence', 'kl_coefficient',
            'blundell_pi', 'elbo']
 
 SCHEMES = ('per_example', 'per_batch', 'blundell')
+
+_NOT_A_NAME_SCOPE = (" (scope= is a variable scope, matched at a '/'; a tf.name_scope, a "
+                     "tower's, renames neither the variables nor their KL)")
 
 Elbo = collections.namedtuple('Elbo', ['loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl'])
 Elbo.__doc__ = """The scaled negative ELBO and its parts, all scalar `Tensor`s.
@@ -67,7 +71,11 @@ def get_kl_losses(scope=None, collection=None):
     """The KL tensors in `collection` (default `GraphKeys.KL_LOSSES`).
 
     Args:
-      scope: optional name-scope prefix (a regex, as in `tf.get_collection`).
+      scope: optional variable scope (of the layers or getter weights, by
+        the KL tensors' names), matched at a '/': 'net' selects 'net/...',
+        not 'net_1/...'. A scope ending in '/' is taken as it is; otherwise
+        it is a regular expression, as in `tf.get_collection`. Not a
+        `tf.name_scope`: a tower's name scope does not rename the variables.
       collection: collection name; default `tfbnn.GraphKeys.KL_LOSSES`.
 
     Returns:
@@ -77,14 +85,15 @@ def get_kl_losses(scope=None, collection=None):
       ConfigError: in eager mode, which has no graph collections.
     """
     require_graph_mode('tfbnn.losses.get_kl_losses')
-    return tf.get_collection(collection or GraphKeys.KL_LOSSES, scope)
+    return tf.get_collection(collection or GraphKeys.KL_LOSSES, scope_pattern(scope))
 
 
 def kl_divergence(scope=None, collection=None, name=None):
     """Sum of the KL collection: KL(q || p) of all Bayesian layers (in scope).
 
     Args:
-      scope: optional name-scope prefix filter.
+      scope: optional variable scope, as for `get_kl_losses` ('net' is not
+        'net_1').
       collection: collection name; default `tfbnn.GraphKeys.KL_LOSSES`.
       name: op name.
 
@@ -101,8 +110,8 @@ def kl_divergence(scope=None, collection=None, name=None):
     with tf.name_scope(name, 'kl_divergence', losses):
         if not losses:
             warnings.warn("tfbnn.losses.kl_divergence: the collection %r has no KL terms%s; "
-                          "the KL is 0" % (collection or GraphKeys.KL_LOSSES,
-                                           '' if scope is None else ' in scope %r' % scope),
+                          "the KL is 0" % (collection or GraphKeys.KL_LOSSES, '' if scope is None
+                                           else ' in scope %r' % scope + _NOT_A_NAME_SCOPE),
                           UserWarning, stacklevel=2)
             return tf.zeros([], tf.float32)
         dtype = _sum_dtype(losses)
@@ -235,7 +244,8 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
       warmup_steps: int >= 0; beta ramps as min(1, step / warmup_steps).
       step: integer scalar `Tensor`; default the global step. Needed by
         'blundell' and warm-up.
-      scope: optional scope filter for the KL collection.
+      scope: optional variable scope of the KL terms, as for
+        `get_kl_losses` ('net' selects 'net/...', not 'net_1/...').
       collection: KL collection name (default `tfbnn.GraphKeys.KL_LOSSES`).
       name: op name.
 

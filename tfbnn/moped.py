@@ -39,6 +39,7 @@ from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.posterior_scale import SCALE_FLOOR
+from tfbnn.internal.scopes import in_scope
 
 __all__ = ['init_from_checkpoint', 'moped_scale']
 
@@ -65,7 +66,7 @@ def _posteriors(scope):
         if (name.endswith(('/kernel_loc', '/bias_loc')) and stem + '_rho' in by_name
                 and v not in [t[1] for t in found]):
             found.append((stem, v, by_name[stem + '_rho']))
-    return [t for t in found if scope is None or t[1].op.name.startswith(scope)]
+    return [t for t in found if in_scope(t[1].op.name, scope)]
 
 
 def _model_state():
@@ -119,7 +120,9 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
       checkpoint: path prefix of a checkpoint holding a variable of the same
         name and shape for every posterior mean (a deterministic model's).
       delta: the scale of each weight relative to its size (> 0).
-      scope: only posteriors whose name starts with this prefix.
+      scope: only the posteriors (and other variables) in this variable
+        scope, matched at a '/': 'net' selects 'net/...', not 'net_1/...'
+        (as `tfbnn.losses.get_kl_losses`; otherwise a regular expression).
       min_scale: the smallest sigma (a weight of 0 gets this).
       centre_prior: also start each `<name>_prior_mean` (made by a getter
         with `centred_prior=True`) at the weights, so the prior is centred on
@@ -180,7 +183,7 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
     posterior_names = set(v.op.name for _, loc, rho in targets for v in (loc, rho))
     posterior_names |= set(v.op.name for v in centres.values() if v is not None)
     others = [v for v in _model_state()
-              if (scope is None or v.op.name.startswith(scope))
+              if in_scope(v.op.name, scope)
               and v.op.name not in posterior_names and v.op.name in saved
               and list(saved[v.op.name]) == v.shape.as_list()]
     for v in others:

@@ -68,7 +68,9 @@ def prune_by_snr(sess, fraction, scope=None):
       sess: a `tf.Session` of the default graph, variables initialised or
         restored.
       fraction: f in [0, 1); 0 prunes nothing (weights pruned before stay so).
-      scope: optional variable-scope prefix of the layers to consider.
+      scope: optional variable scope of the layers to consider, matched at a
+        '/' ('net' ranks and prunes 'net/...', never 'net_1/...'; see
+        `tfbnn.losses.get_kl_losses`).
 
     Returns:
       (number of kernel weights pruned after the call, those pruned before
@@ -117,7 +119,8 @@ def _store(sess, variable, value):
 
 
 def pruned_fraction(sess, scope=None):
-    """The fraction of Bayesian kernel weights that are pruned (rho = -inf)."""
+    """The fraction of Bayesian kernel weights that are pruned (rho = -inf),
+    of those under the variable scope `scope` (as for `prune_by_snr`)."""
     rhos = [sess.run(rho) for _, rho in diagnostics.kernel_posteriors(scope).values()]
     total = sum(r.size for r in rhos)
     return float(sum(int(np.isneginf(r).sum()) for r in rhos)) / max(total, 1)

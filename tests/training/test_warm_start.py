@@ -51,6 +51,8 @@ def test_resolve_takes_the_best_checkpoint_of_a_run_dir_or_a_checkpoint_as_given
 def test_model_variables_leave_out_the_optimizer_slots(fresh_graph):
     with tf.variable_scope('model'):
         out = layers.dense(tf.zeros([2, 3]), 2, name='fc')
+    with tf.variable_scope('model_ema'):  # another scope, not the model's
+        layers.dense(tf.zeros([2, 3]), 2, name='fc')
     tf.train.MomentumOptimizer(0.1, 0.9).minimize(tf.reduce_sum(out))
     names = [v.op.name for v in warm_start.model_variables('model')]
     assert names == ['model/fc/kernel_loc', 'model/fc/kernel_rho', 'model/fc/bias_loc',

@@ -4,7 +4,8 @@ Nothing here is re-exported by `tfbnn`: names and signatures may change
 between releases. What lives here is what more than one package needs and no
 user should have to (JSON files written atomically, checkpoint reading, the
 stack differences, the fast normal sampler, the posterior-scale
-parameterisation, the sample-axis helpers and the keyword checks the layers
-share with the getter). A module used by one package only stays in that
-package, private (`tfbnn/layers/_bayesian.py`).
+parameterisation, the sample-axis helpers, the keyword checks the layers
+share with the getter, and what a `scope=` argument selects). A module used
+by one package only stays in that package, private
+(`tfbnn/layers/_bayesian.py`).
 """

@@ -18,6 +18,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import CheckpointError
 from tfbnn.internal import checkpoint_reader
+from tfbnn.internal.scopes import scope_pattern
 from tfbnn.training import rundir
 
 __all__ = ['resolve', 'model_variables', 'warm_start']
@@ -47,7 +48,7 @@ def model_variables(scope):
     """The global variables under `scope` that are the model's: every one
     except optimizer slots, which live under their variable's name
     (`model/fc1/kernel_loc/Momentum`)."""
-    variables = tf.global_variables(scope)
+    variables = tf.global_variables(scope_pattern(scope))
     names = set(v.op.name for v in variables)
     return [v for v in variables
             if not any(v.op.name.startswith(other + '/') for other in names)]
