@@ -306,3 +306,28 @@ def test_a_scope_takes_its_own_model_s_kl_and_not_that_of_net_1(sess, scope, nam
     np.testing.assert_allclose(kl, want, rtol=1e-12)
     np.testing.assert_allclose(terms.kl, want, rtol=1e-12)
     np.testing.assert_allclose(terms.loss, want / 10, rtol=1e-12)
+
+
+@pytest.mark.parametrize('scheme', ['per_batch', 'blundell'])
+def test_an_nll_of_shape_batch_by_1_without_batch_size_is_refused_when_built(scheme):
+    """[8, 1] (labels [batch, 1]) would be 8 samples of a batch of 1: M = N, the KL 8x."""
+    with pytest.raises(ValueError, match=(
+            r"^elbo: nll of shape \(8, 1\) would be read as \[num_samples=8, batch=1\] \(no "
+            r"batch_size=\): for one value per example \(labels of shape \[batch, 1\]\) squeeze "
+            r"the trailing axis, tf.squeeze\(nll, 1\); for 8 samples of a batch of 1, give "
+            r"batch_size=1$")):
+        losses.elbo(tf.zeros([8, 1]), 100, scheme=scheme, step=tf.constant(0))
+
+
+def test_k_samples_of_a_batch_of_1_and_a_squeezed_nll_keep_working(sess):
+    """[K, 1] with batch_size=1: the mean over samples, M = N; [8] after squeezing:
+    the sum, M = ceil(100 / 8) = 13; per_example reads [8, 1] as before."""
+    tf.add_to_collection(tfbnn.GraphKeys.KL_LOSSES, tf.constant(26.0))
+    values = np.arange(1.0, 9.0, dtype=np.float32)[:, None]  # [8, 1]
+    samples = losses.elbo(tf.constant(values), 100, batch_size=1, scheme='per_batch')
+    squeezed = losses.elbo(tf.squeeze(tf.constant(values), 1), 100, scheme='per_batch')
+    mean = losses.elbo(tf.constant(values), 100)
+    out = sess.run([samples, squeezed, mean])
+    np.testing.assert_allclose([out[0].nll_term, out[0].kl_coefficient], [4.5, 1 / 100.0])
+    np.testing.assert_allclose([out[1].nll_term, out[1].kl_coefficient], [36.0, 1 / 13.0])
+    np.testing.assert_allclose([out[2].nll_term, out[2].scaled_kl], [4.5, 0.26], rtol=1e-6)

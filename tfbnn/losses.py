@@ -235,7 +235,7 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
       num_examples: positive Python int N, the training-set size.
       batch_size: positive Python int B, the nominal minibatch size. Needed
         for 'per_batch' and 'blundell'; taken from `nll`'s static shape when
-        None and known.
+        None and known (then a `[B, 1]` nll, B > 1, is refused as ambiguous).
       scheme: 'per_example', 'per_batch' or 'blundell'.
       kl_weight: float >= 0 or scalar `Tensor` beta multiplying the KL. A
         constant `Tensor` is checked when built (ConfigError); any other one
@@ -308,7 +308,7 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
     if nominal is not None:
         _check_int(owner, 'batch_size', nominal, minimum=1)
     if nll.shape.ndims == 2:
-        _check_sample_axis(owner, nll.shape, nominal)
+        _check_sample_axis(owner, nll.shape, nominal, scheme != 'per_example')
     if scheme != 'per_example' and batch_size is None:
         batch_size = tf.dimension_value(nll.shape[-1])
     with tf.name_scope(name, owner, [nll] + list(values)):
@@ -357,7 +357,7 @@ def _with_batch_check(owner, nll, batch_size):
         return tf.identity(nll)
 
 
-def _check_sample_axis(owner, shape, batch_size):
+def _check_sample_axis(owner, shape, batch_size, reads_batch=False):
     """Refuses a rank-2 NLL that is not `[num_samples, batch]`.
 
     A per-position NLL (`[batch, time]`, voxels flattened to `[batch, D*H*W]`)
@@ -366,6 +366,9 @@ def _check_sample_axis(owner, shape, batch_size):
     The number of weight samples is a Python int (the layers' `num_samples`),
     so the sample axis is statically known; a batch of unknown size in front,
     or `batch_size` in front and not behind, is the per-position case.
+    `[B, 1]` (labels of shape `[batch, 1]`) with no `batch_size` is refused
+    where the scheme reads B from the shape (`reads_batch`): read as B
+    samples of a batch of 1, it would make M = N and the KL B times heavier.
     """
     samples, batch = (tf.dimension_value(d) for d in shape)
     hint = ('; a rank-2 nll is read as [num_samples, batch]: sum a per-position NLL '
@@ -374,6 +377,11 @@ def _check_sample_axis(owner, shape, batch_size):
         raise ConfigError('%s: nll of shape %s has a first axis of unknown size, so it is not '
                           'a sample axis (the number of weight samples is a Python int)%s'
                           % (owner, shape, hint))
+    if reads_batch and batch_size is None and batch == 1 and samples > 1:
+        raise ConfigError('%s: nll of shape %s would be read as [num_samples=%d, batch=1] (no '
+                          'batch_size=): for one value per example (labels of shape [batch, '
+                          '1]) squeeze the trailing axis, tf.squeeze(nll, 1); for %d samples '
+                          'of a batch of 1, give batch_size=1' % (owner, shape, samples, samples))
     if batch_size is not None and samples == batch_size != batch and batch is not None:
         raise ConfigError('%s: nll of shape %s has the batch size (%d) in front%s'
                           % (owner, shape, batch_size, hint))
