@@ -312,3 +312,57 @@ def test_a_kl_that_names_no_posterior_is_one_clear_error():
     with pytest.raises(ConfigError, match="diagnostics: the KL tensor 'lost/kl_divergence' names "
                                           "no posterior: found 0 means and 0 rhos under 'lost/'"):
         diagnostics.layer_diagnostics(tf.constant(0.0), 0.1)
+
+
+def _float32_storage(getter, name, shape=None, dtype=None, *args, **kwargs):
+    """The usual mixed-precision getter: float32 variables, float16 values."""
+    half = dtype == tf.float16
+    value = getter(name, shape, tf.float32 if half else dtype, *args, **kwargs)
+    return tf.cast(value, tf.float16) if half else value
+
+
+@pytest.mark.parametrize('storage', ['float32 under a float16 getter', 'float16'])
+@pytest.mark.parametrize('centred', [False, True])
+def test_a_float16_weight_gets_its_kl_in_float32_by_the_closed_form(sess, storage, centred):
+    """A 784 x 400 kernel's KL (~1.8e6) overflowed float16 (largest 65504) to NaN."""
+    outer = _float32_storage if storage.startswith('float32') else None
+    x = tf.placeholder(tf.float16, [None, 784])
+    with tf.variable_scope('fp32_vars', custom_getter=outer):
+        with tfbnn.bayesian_scope('model', prior=tfbnn.priors.normal(0.5),
+                                  posterior_init_scale=(0.005, 0.05), centred_prior=centred):
+            kernel = tf.get_variable('fc1/kernel', [784, 400], tf.float16,
+                                     tf.random_normal_initializer(stddev=0.3, seed=3))
+            logits = tf.matmul(x, kernel)
+    (kl,) = tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)
+    assert kernel.dtype == tf.float16 and kl.dtype == tf.float32
+    terms = tfbnn.losses.elbo(tf.reduce_sum(tf.cast(logits, tf.float32), 1), 60000)
+    sess.run(tf.global_variables_initializer())
+    v = sess.run(_by_name())
+    mu = v['fp32_vars/model/fc1/kernel'].astype(np.float64)
+    s = softplus(v['fp32_vars/model/fc1/kernel_rho'].astype(np.float64)) + 1e-6
+    want = np.sum(np.log(0.5 / s) + (s ** 2 + mu ** 2) / (2 * 0.25) - 0.5)
+    got, loss = sess.run([kl, terms.loss], {x: np.zeros([1, 784])})
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    np.testing.assert_allclose(loss, want / 60000, rtol=1e-5)
+    grads = sess.run(tf.gradients(terms.loss, tf.trainable_variables()), {x: np.ones([1, 784])})
+    assert all(np.all(np.isfinite(g)) for g in grads)
+    # The KL's own gradient: exact when the variables are float32 (not through
+    # float16 casts, where the KL / N gradients of ~1e-6 are subnormal).
+    by_name = _by_name()
+    d_mu, d_rho = sess.run(tf.gradients(kl, [by_name['fp32_vars/model/fc1/kernel'],
+                                             by_name['fp32_vars/model/fc1/kernel_rho']]))
+    rho = v['fp32_vars/model/fc1/kernel_rho'].astype(np.float64)
+    tol = dict(rtol=1e-4) if outer else dict(rtol=2e-3, atol=1e-4)
+    np.testing.assert_allclose(d_mu, mu / 0.25, **tol)
+    np.testing.assert_allclose(d_rho, (s / 0.25 - 1 / s) / (1 + np.exp(-rho)), **tol)
+
+
+def test_a_float16_weight_with_a_sampled_kl_gets_it_in_float32(sess):
+    """The scale mixture's Monte Carlo KL on the float16 draw, computed in float32."""
+    with tf.variable_scope('fp32_vars', custom_getter=_float32_storage):
+        with tfbnn.bayesian_scope('model', prior=tfbnn.priors.scale_mixture()):
+            kernel = tf.get_variable('k', [784, 400], tf.float16)
+    (kl,) = tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)
+    assert kernel.dtype == tf.float16 and kl.dtype == tf.float32
+    sess.run(tf.global_variables_initializer())
+    assert np.isfinite(sess.run(kl)) and abs(sess.run(kl)) > 65504

@@ -22,6 +22,14 @@ RNN cell built inside `tf.nn.dynamic_rnn` uses one weight sample for every
 time step of a pass (Fortunato et al. 2017). A `reuse=True` build asks again
 and gets a fresh draw; it adds no KL.
 
+Half precision: a weight that reaches the getter as float16 or bfloat16 (a
+float16 variable, or the float16 cast an enclosing mixed-precision getter
+returns for a variable it stores in float32) is drawn in that dtype, but its
+KL is computed in float32, from the float32 variable itself when the value
+is only a cast of it: in float16 the KL of a 784 x 400 kernel (~1e6)
+overflows to inf and NaN, and its gradients (~1e-6 after the 1 / N) are
+subnormal. (`tfbnn.layers` take float32 or float64 inputs only.)
+
 What is left as it is: non-trainable and non-floating variables, those
 `include` leaves out, and the variables tfbnn makes for a posterior (a
 `tfbnn.layers` layer's `kernel_loc` and `kernel_rho`, or those of a nested
@@ -137,6 +145,45 @@ def _variable(name, returned):
     return returned
 
 
+def _kl(prior, name, loc, rho, scale, draw, centre):
+    """The KL of variable `name`'s posterior (loc, rho, its scale, a draw of
+    it), against `prior` shifted by `centre` (0.0 or a `Tensor`), in at
+    least float32 (see `_at_least_float32`)."""
+    kl_loc, kl_rho = _at_least_float32(name, loc), _at_least_float32(name + '_rho', rho)
+    if kl_rho is not rho:
+        scale = scale_from_rho(kl_rho, name='kl_scale')
+    if isinstance(centre, (tf.Tensor, tf.Variable)):
+        centre = _at_least_float32(name + '_prior_mean', centre)
+    samples = None
+    if getattr(prior, 'requires_samples', False):
+        if draw.dtype.base_dtype != kl_loc.dtype.base_dtype:
+            draw = tf.cast(draw, kl_loc.dtype.base_dtype)
+        samples = draw[None] - centre
+    return tf.identity(layer_kl(prior, kl_loc - centre, scale, kl_rho, samples), name='kl')
+
+
+def _at_least_float32(name, value):
+    """What the KL of variable `name` is computed from: `value`, what the
+    getter chain returned, if it has 32 bits or more. A float16 or bfloat16
+    one (an enclosing mixed-precision getter's cast of a variable it stores
+    in float32, or a float16 variable) would overflow: the KL of a 784 x 400
+    kernel is ~1e6, float16's largest number 65504. Then the variable itself
+    if `value` only casts or reads it and it has 32 bits or more (the KL and
+    its gradient are exact), else `value` cast to float32."""
+    if value.dtype.base_dtype.size >= 4:
+        return value
+    source = value
+    for _ in range(4):  # Cast <- Identity (a ref variable's read) or ReadVariableOp <- variable
+        if source.op.type not in ('Cast', 'Identity', 'ReadVariableOp'):
+            break
+        source = source.op.inputs[0]
+    variable = _variable(name, value)
+    if (source.op.name == name and source.op.type in ('VariableV2', 'VarHandleOp')
+            and variable is not value and variable.dtype.base_dtype.size >= 4):
+        return tf.convert_to_tensor(variable)
+    return tf.cast(value, tf.float32)
+
+
 def _check(prior, sample, posterior_init_scale, kl_collection):
     """The keywords, checked and normalised as the layers' are."""
     _, prior, sample, _, scale, kl_collection = check_common(
@@ -234,10 +281,7 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                         centre = getter(name + '_prior_mean', *args, **dict(
                             kwargs, shape=shape, dtype=dtype, trainable=False,
                             regularizer=None, initializer=tf.zeros_initializer()))
-                samples = (draw[None] - centre if getattr(prior, 'requires_samples', False)
-                           else None)
-                kl = tf.identity(layer_kl(prior, loc - centre, post_scale, rho, samples),
-                                 name='kl')
+                kl = _kl(prior, name, loc, rho, post_scale, draw, centre)
         if sample is not False:
             drawn[value.name] = name
         if creating:

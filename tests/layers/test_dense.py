@@ -90,6 +90,8 @@ def test_bad_inputs():
         layers.dense(tf.placeholder(tf.float32, [None, None]), 3)
     with pytest.raises(ValueError, match='inputs must be float32 or float64, got int32'):
         layers.dense(tf.zeros([2, 3], tf.int32), 3)
+    with pytest.raises(ValueError, match='inputs must be float32 or float64, got float16'):
+        layers.dense(tf.zeros([2, 3], tf.float16), 3)  # the getter takes float16 weights
     with pytest.raises(ValueError, match='scalar bool Tensor, got a float32 Tensor'):
         layers.dense(tf.zeros([2, 3]), 3, sample=tf.constant(1.0))
     with pytest.raises(ValueError, match='must have rank 2 or more, got shape <unknown>'):
