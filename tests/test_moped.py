@@ -255,3 +255,62 @@ def test_a_scope_initialises_its_own_model_and_not_model_1(tmp_path, sess):
     assert not np.allclose(sess.run(by_name['model_1/net/w1']), weights['model/net/w1'])
     np.testing.assert_allclose(softplus(sess.run(by_name['model_1/net/w1_rho'])) + 1e-6, 0.01,
                                rtol=1e-5)  # the getter's own initial scale, not delta |w|
+
+
+def _checkpoint_of_dtype(tmp_path, dtype):
+    """The _mlp model (float64 in its code) saved as `dtype`: w1, w2, b1, steps."""
+    rng = np.random.RandomState(7)
+    values = {'model/net/w1': rng.randn(3, 4), 'model/net/w2': rng.randn(4, 2),
+              'model/net/b1': rng.randn(4)}
+    with tf.Graph().as_default():
+        variables = [tf.Variable(v.astype(dtype), name=n) for n, v in values.items()]
+        variables.append(tf.Variable(np.int64(5), name='model/net/steps'))
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            path = tf.train.Saver(variables).save(s, os.path.join(str(tmp_path), 'c.ckpt'))
+    return path, {n: v.astype(dtype) for n, v in values.items()}
+
+
+def _mlp_of_dtype(x, dtype):
+    with tf.variable_scope('net'):
+        w1 = tf.get_variable('w1', [3, 4], dtype)
+        b1 = tf.get_variable('b1', [4], dtype, tf.zeros_initializer())
+        w2 = tf.get_variable('w2', [4, 2], dtype)
+        tf.get_variable('steps', [], tf.int64, tf.zeros_initializer(), trainable=False)
+        return tf.matmul(tf.nn.relu(tf.matmul(x, w1) + b1), w2)
+
+
+@pytest.mark.parametrize('saved,model', [(np.float32, tf.float64), (np.float64, tf.float32)])
+def test_a_checkpoint_of_another_float_dtype_is_cast_to_the_model_s(tmp_path, sess, saved,
+                                                                     model):
+    path, values = _checkpoint_of_dtype(tmp_path, saved)
+    x = X.astype(model.as_numpy_dtype)
+    with tfbnn.bayesian_scope('model', sample=False, centred_prior=True):
+        out = _mlp_of_dtype(tf.constant(x), model)
+    report = moped.init_from_checkpoint(path, delta=0.2, centre_prior=True)
+    assert report['others'] == ['model/net/b1', 'model/net/steps']
+    sess.run(tf.global_variables_initializer())
+    v = sess.run(_by_name())
+    for name in ('model/net/w1', 'model/net/w2', 'model/net/b1'):
+        assert v[name].dtype == model.as_numpy_dtype
+        np.testing.assert_array_equal(v[name], values[name].astype(model.as_numpy_dtype))
+    np.testing.assert_array_equal(v['model/net/w1_prior_mean'], v['model/net/w1'])
+    assert v['model/net/steps'] == 5
+    want = np.maximum(x.dot(v['model/net/w1']) + v['model/net/b1'], 0).dot(v['model/net/w2'])
+    np.testing.assert_allclose(sess.run(out), want, rtol=1e-6)
+
+
+def test_a_float_checkpoint_for_an_integer_variable_is_refused_when_built(tmp_path):
+    path, _ = _checkpoint_of_dtype(tmp_path, np.float32)
+    with tfbnn.bayesian_scope('model'):
+        with tf.variable_scope('net'):
+            tf.get_variable('w1', [3, 4], tf.float64)
+            tf.get_variable('b1', [4], tf.int32, tf.zeros_initializer())
+    with pytest.raises(CheckpointError, match=(
+            r"^moped: model/net/b1 is float32 in .*c\.ckpt, the model's model/net/b1 is int32: "
+            r"only a float into a float \(or an integer into an integer\) is cast$")):
+        moped.init_from_checkpoint(path)
+
+
+def _by_name():
+    return {v.op.name: v for v in tf.global_variables()}

@@ -92,10 +92,36 @@ def _model_state():
 
 
 def _initialise(variable, value):
-    """Makes `variable`'s initialiser assign the numpy `value`, as
-    tf.train.init_from_checkpoint does with a checkpoint's."""
-    value = tf.constant(value, variable.dtype.base_dtype)
+    """Makes `variable`'s initialiser assign `value` (a numpy array, or a
+    `Tensor` of the variable's dtype), as tf.train.init_from_checkpoint does
+    with a checkpoint's."""
+    if not isinstance(value, tf.Tensor):
+        value = tf.constant(value, variable.dtype.base_dtype)
     variable._initializer_op = tf.assign(variable, value).op  # pylint: disable=protected-access
+
+
+def _check_dtype(checkpoint, name, saved, variable):
+    """Refuses a checkpoint's `name` of dtype `saved` that cannot be cast to
+    `variable`'s: a float into an integer or bool variable, or the reverse."""
+    have, want = saved, variable.dtype.base_dtype
+    if have != want and not (have.is_floating and want.is_floating
+                             or have.is_integer and want.is_integer):
+        raise CheckpointError('moped: %s is %s in %s, the model\'s %s is %s: only a float '
+                              'into a float (or an integer into an integer) is cast'
+                              % (name, have.name, checkpoint, variable.op.name, want.name))
+
+
+def _restore(checkpoint, name, saved, variable):
+    """Makes `variable` start at the checkpoint's `name` (of dtype `saved`),
+    as tf.train.init_from_checkpoint does, cast to the variable's dtype when
+    the checkpoint has another (a float32 model's weights into a float64 one)."""
+    if saved == variable.dtype.base_dtype:
+        tf.train.init_from_checkpoint(checkpoint, {name: variable})
+        return
+    with tf.name_scope(None), tf.name_scope(variable.op.name + '/moped_restore/'):
+        value = tf.raw_ops.RestoreV2(prefix=checkpoint, tensor_names=[name],
+                                     shape_and_slices=[''], dtypes=[saved])[0]
+        _initialise(variable, tf.cast(value, variable.dtype.base_dtype))
 
 
 def _check_positive(what, value, above=0.0):
@@ -119,6 +145,9 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
     Args:
       checkpoint: path prefix of a checkpoint holding a variable of the same
         name and shape for every posterior mean (a deterministic model's).
+        Its values are cast to each variable's dtype: a float32 model's
+        checkpoint starts a float64 model, and the reverse (an integer
+        into an integer too; a float into an integer is refused).
       delta: the scale of each weight relative to its size (> 0).
       scope: only the posteriors (and other variables) in this variable
         scope, matched at a '/': 'net' selects 'net/...', not 'net_1/...'
@@ -136,7 +165,8 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
       ConfigError: delta or min_scale not positive, no posteriors in the
         graph (under `scope`), or centre_prior without prior-mean variables.
       CheckpointError: the checkpoint cannot be read, or lacks a variable
-        (or has it with another shape), naming it.
+        (or has it with another shape, or a dtype not cast to the model's),
+        naming it.
     """
     require_graph_mode('tfbnn.moped.init_from_checkpoint')
     delta = _check_positive('delta', delta)
@@ -148,6 +178,7 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
                           % ('' if scope is None else " under '%s'" % scope))
     reader = checkpoint_reader.reader(checkpoint, 'moped: ')
     saved = reader.get_variable_to_shape_map()
+    dtypes = reader.get_variable_to_dtype_map()
     by_name = {v.op.name: v for v in tf.global_variables()}
     centres = {name: by_name.get(loc.op.name + '_prior_mean') for name, loc, _ in targets}
     if centre_prior and not any(centres.values()):
@@ -168,6 +199,9 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
                                   % (name, saved[name], checkpoint, needed,
                                      ' (a transposed convolution\'s kernel as tf.layers lays it '
                                      'out, [..., filters, in_channels])' if swap else ''))
+        for v in (loc, centres[name] if centre_prior else None):
+            if v is not None:
+                _check_dtype(checkpoint, name, dtypes[name], v)
         weights = reader.get_tensor(name)
         if swap:
             weights = np.swapaxes(weights, -1, -2)
@@ -175,9 +209,9 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
         if swap:
             _initialise(loc, weights)
         else:
-            tf.train.init_from_checkpoint(checkpoint, {name: loc})
+            _restore(checkpoint, name, dtypes[name], loc)
         if centre_prior and centres[name] is not None:
-            tf.train.init_from_checkpoint(checkpoint, {name: centres[name]})
+            _restore(checkpoint, name, dtypes[name], centres[name])
         _initialise(rho, _rho_of(scale))
         report[name] = (shape, float(np.mean(np.abs(weights))), float(np.mean(scale)))
     posterior_names = set(v.op.name for _, loc, rho in targets for v in (loc, rho))
@@ -187,6 +221,8 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
               and v.op.name not in posterior_names and v.op.name in saved
               and list(saved[v.op.name]) == v.shape.as_list()]
     for v in others:
-        tf.train.init_from_checkpoint(checkpoint, {v.op.name: v})
+        _check_dtype(checkpoint, v.op.name, dtypes[v.op.name], v)
+    for v in others:
+        _restore(checkpoint, v.op.name, dtypes[v.op.name], v)
     report['others'] = sorted(v.op.name for v in others)
     return report
