@@ -366,3 +366,49 @@ def test_a_float16_weight_with_a_sampled_kl_gets_it_in_float32(sess):
     assert kernel.dtype == tf.float16 and kl.dtype == tf.float32
     sess.run(tf.global_variables_initializer())
     assert np.isfinite(sess.run(kl)) and abs(sess.run(kl)) > 65504
+
+
+def test_a_cell_object_keeps_its_first_draw_and_a_new_one_per_pass_draws_afresh(sess):
+    """What docs/bring-your-own-model.md says of reusing a cell object: its
+    kernel is the first pass's draw (a sample=False pass through it is not the
+    mean); a new cell object per pass asks the getter again."""
+    x = tf.constant(np.random.RandomState(4).randn(1, 4, 3))
+    cell = tfbnn.rnn_cells.BasicRNNCell(2, dtype=tf.float64)
+    with tfbnn.bayesian_scope('rnn', posterior_init_scale=0.5):
+        tf.nn.dynamic_rnn(cell, x, dtype=tf.float64)
+    with tfbnn.bayesian_scope('rnn', reuse=True, sample=False):
+        same_cell = tf.nn.dynamic_rnn(cell, x, dtype=tf.float64)[0]
+        new_cell = tf.nn.dynamic_rnn(tfbnn.rnn_cells.BasicRNNCell(2, dtype=tf.float64), x,
+                                     dtype=tf.float64)[0]
+    with tfbnn.bayesian_scope('rnn', reuse=True):
+        passes = [tf.nn.dynamic_rnn(tfbnn.rnn_cells.BasicRNNCell(2, dtype=tf.float64), x,
+                                    dtype=tf.float64)[0] for _ in range(3)]
+    assert len(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)) == 1
+    assert len(tf.global_variables()) == 3  # kernel, kernel_rho, bias: shared by every pass
+    sess.run(tf.global_variables_initializer())
+    v = sess.run(_by_name())
+    want = _replay('basic', sess.run(x), v['rnn/rnn/basic_rnn_cell/kernel'],
+                   v['rnn/rnn/basic_rnn_cell/bias'], 2)
+    np.testing.assert_allclose(sess.run(new_cell), want, rtol=1e-12)  # the posterior mean
+    assert not np.allclose(sess.run(same_cell), want)  # the first pass's draw, run again
+    assert not np.allclose(sess.run(same_cell), sess.run(same_cell))
+    out = sess.run(passes)
+    assert not np.allclose(out[0], out[1]) and not np.allclose(out[1], out[2])
+
+
+@pytest.mark.skipif(tfbnn.internal.compat.TF2, reason='tf.layers objects need TF 1.x')
+def test_a_tf_layers_object_keeps_its_first_draw_and_the_functional_form_does_not(sess):
+    x = tf.constant(np.ones([1, 3]))
+    with tfbnn.bayesian_scope('model'):
+        layer = tf.layers.Dense(2, name='out')
+        layer(x)
+    with tfbnn.bayesian_scope('model', reuse=True):
+        same = [layer(x) for _ in range(3)]
+        functional = [tf.layers.dense(x, 2, name='out') for _ in range(3)]
+    with tfbnn.bayesian_scope('model', reuse=True, sample=False):
+        mean = tf.layers.dense(x, 2, name='out')
+    sess.run(tf.global_variables_initializer())
+    a, b, kernel = sess.run([same, functional, _by_name()['model/out/kernel']])
+    np.testing.assert_array_equal(a[0], a[1])
+    assert not np.allclose(b[0], b[1]) and not np.allclose(b[1], b[2])
+    np.testing.assert_allclose(sess.run(mean), np.ones([1, 3]).dot(kernel), rtol=1e-12)
