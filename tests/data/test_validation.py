@@ -113,16 +113,33 @@ def _sorted_by_class(n=12):
 
 
 def test_a_validation_split_without_some_training_classes_is_named():
-    ds = hold_out_validation(_sorted_by_class(), 2)  # class 2 only
+    ds = hold_out_validation(_sorted_by_class(300), 20)  # class 2 only
     assert missing_classes_warning(ds) == (
-        'the validation split (the last 2 training examples, in file order) has examples of 1 '
-        'of the 3 classes of the 10 examples left to train on (none of class 0, 1): early '
+        'the validation split (the last 20 training examples, in file order) has examples of 1 '
+        'of the 3 classes of the 280 examples left to train on (none of class 0, 1): early '
         'stopping and model choice judge on a skewed set; shuffle the training file')
-    np.testing.assert_array_equal(ds.y_val, [2, 2])  # the split itself is unchanged
+    np.testing.assert_array_equal(ds.y_val, [2] * 20)  # the split itself is unchanged
+
+
+def test_classes_a_random_split_would_miss_too_are_no_warning():
+    """A shuffled set of 62 classes with a split of 50 misses about 28
+    classes by chance (sum of (1 - 1/62)^50): no line. Sorted by class, the
+    split holds the last 2.5 classes, and of the 60 left to train on it has
+    one."""
+    y = np.random.RandomState(0).permutation(np.repeat(np.arange(62), 20))
+    x = np.zeros((len(y), 1), np.float32)
+    shuffled = hold_out_validation(make_dataset('toy', 'classification', 'toy', x, y, x[:2],
+                                                y[:2], num_classes=62), 50)
+    assert 20 < 62 - np.unique(shuffled.y_val).size < 40
+    assert missing_classes_warning(shuffled) is None
+    ordered = hold_out_validation(make_dataset('toy', 'classification', 'toy', x, np.sort(y),
+                                               x[:2], y[:2], num_classes=62), 50)
+    assert 'has examples of 1 of the 60 classes' in missing_classes_warning(ordered)
 
 
 @pytest.mark.parametrize('make', [
     lambda: hold_out_validation(_sorted_by_class(), 9),  # 0 1 1 1 1 2 2 2 2: class 0 too
+    lambda: hold_out_validation(_sorted_by_class(), 2),  # 2 2: a random 2 of 10 could be
     lambda: hold_out_validation(_classification(), 0.3),
     lambda: _sorted_by_class(),  # no validation split
     lambda: hold_out_validation(_regression()[0], 10)])
@@ -131,9 +148,9 @@ def test_no_warning_when_every_class_is_there_or_none_apply(make):
 
 
 def test_many_missing_classes_are_cut_short():
-    y = np.repeat(np.arange(13), 2)
-    x = np.zeros((26, 1), np.float32)
+    y = np.repeat(np.arange(13), 40)
+    x = np.zeros((len(y), 1), np.float32)
     ds = hold_out_validation(make_dataset('toy', 'classification', 'toy', x, y, x[:2], y[:2],
-                                          num_classes=13), 1)
+                                          num_classes=13), 20)
     assert '1 of the 13 classes' in missing_classes_warning(ds)
     assert '(none of class 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ...)' in missing_classes_warning(ds)

@@ -109,6 +109,13 @@ def missing_classes_warning(dataset):
     on them. The split is not changed (the shipped sets' splits are fixed);
     the job prints this line.
 
+    A shuffled file leaves classes out of a small split too (62 classes, 50
+    examples). So the line is said only when more classes are missing than
+    a random split of that size would leave out: with f_c the share of class
+    c among the examples left to train on and n the split's size, a random
+    split misses E = sum_c (1 - f_c)^n classes on average, and the line needs
+    more than E + 2 sqrt(E).
+
     Args:
       dataset: a `tfbnn.data.Dataset`.
 
@@ -120,7 +127,9 @@ def missing_classes_warning(dataset):
         return None
     trained = np.unique(dataset.y_train)
     missing = np.setdiff1d(trained, dataset.y_val)
-    if not missing.size:
+    shares = np.unique(dataset.y_train, return_counts=True)[1] / float(len(dataset.y_train))
+    expected = np.sum((1.0 - shares) ** len(dataset.y_val))
+    if missing.size <= expected + 2.0 * np.sqrt(expected):
         return None
     named = ', '.join(str(c) for c in missing[:10]) + (', ...' if missing.size > 10 else '')
     return ('the validation split (the last %d training examples, in file order) has '
