@@ -314,3 +314,22 @@ def test_a_float_checkpoint_for_an_integer_variable_is_refused_when_built(tmp_pa
 
 def _by_name():
     return {v.op.name: v for v in tf.global_variables()}
+
+
+def test_a_refusal_leaves_every_initialiser_as_it_was(tmp_path):
+    """w2 of the wrong shape is refused before w1, which comes first, is
+    touched: the graph is as it was, and still initialises."""
+    _, _, weights = _deterministic_checkpoint(tmp_path)
+    with tf.Graph().as_default():
+        for name, value in weights.items():
+            tf.Variable(value if name != 'model/net/w2' else value[:-1], name=name)
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            path = tf.train.Saver().save(s, os.path.join(str(tmp_path), 'bad.ckpt'))
+    with tfbnn.bayesian_scope('model'):
+        _mlp(tf.constant(X))
+    before = {v.op.name: v.initializer for v in tf.global_variables()}
+    with pytest.raises(CheckpointError, match='model/net/w2 has shape'):
+        moped.init_from_checkpoint(path)
+    assert {v.op.name: v.initializer for v in tf.global_variables()} == before
+    assert {'model/net/w1', 'model/net/w1_rho', 'model/net/b1'} <= set(before)

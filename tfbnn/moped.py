@@ -124,6 +124,26 @@ def _restore(checkpoint, name, saved, variable):
         _initialise(variable, tf.cast(value, variable.dtype.base_dtype))
 
 
+def _check_target(checkpoint, saved, dtypes, name, loc, swap, centre):
+    """Refuses a posterior mean `loc` the checkpoint's `name` cannot start:
+    missing, of another shape (a transposed convolution's kernel, `swap`,
+    laid out as tf.layers does), or of a dtype not cast to `loc`'s (or to
+    its prior mean `centre`'s, when that is started too)."""
+    shape = loc.shape.as_list()
+    needed = shape[:-2] + shape[:-3:-1] if swap else shape  # [.., filters, in] -> [.., in, filters]
+    if name not in saved:
+        raise CheckpointError('moped: checkpoint %s has no variable %s (of the %d it holds, '
+                              'e.g. %s)' % (checkpoint, name, len(saved), sorted(saved)[:1]))
+    if list(saved[name]) != needed:
+        raise CheckpointError('moped: %s has shape %s in %s, the model needs %s%s'
+                              % (name, saved[name], checkpoint, needed,
+                                 ' (a transposed convolution\'s kernel as tf.layers lays it '
+                                 'out, [..., filters, in_channels])' if swap else ''))
+    for v in (loc, centre):
+        if v is not None:
+            _check_dtype(checkpoint, name, dtypes[name], v)
+
+
 def _check_positive(what, value, above=0.0):
     """`value` as a float, if it is a finite real number above `above`."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not (
@@ -185,23 +205,22 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
         raise ConfigError('moped: centre_prior needs the posteriors built with '
                           'bayesian_scope(..., centred_prior=True)')
     transposed = set(v.op.name for v in tf.get_collection(GraphKeys.TRANSPOSED_KERNELS))
+    # Every check first: a refusal leaves every initialiser as it was.
+    for name, loc, _ in targets:
+        _check_target(checkpoint, saved, dtypes, name, loc, loc.op.name in transposed,
+                      centres[name] if centre_prior else None)
+    posterior_names = set(v.op.name for _, loc, rho in targets for v in (loc, rho))
+    posterior_names |= set(v.op.name for v in centres.values() if v is not None)
+    others = [v for v in _model_state()
+              if in_scope(v.op.name, scope)
+              and v.op.name not in posterior_names and v.op.name in saved
+              and list(saved[v.op.name]) == v.shape.as_list()]
+    for v in others:
+        _check_dtype(checkpoint, v.op.name, dtypes[v.op.name], v)
     report = {}
     for name, loc, rho in targets:
         shape = loc.shape.as_list()
-        swap = loc.op.name in transposed  # tf.layers' [..., filters, in] into [..., in, filters]
-        needed = shape[:-2] + shape[:-3:-1] if swap else shape
-        if name not in saved:
-            raise CheckpointError('moped: checkpoint %s has no variable %s (of the %d it holds, '
-                                  'e.g. %s)' % (checkpoint, name, len(saved),
-                                                sorted(saved)[:1]))
-        if list(saved[name]) != needed:
-            raise CheckpointError('moped: %s has shape %s in %s, the model needs %s%s'
-                                  % (name, saved[name], checkpoint, needed,
-                                     ' (a transposed convolution\'s kernel as tf.layers lays it '
-                                     'out, [..., filters, in_channels])' if swap else ''))
-        for v in (loc, centres[name] if centre_prior else None):
-            if v is not None:
-                _check_dtype(checkpoint, name, dtypes[name], v)
+        swap = loc.op.name in transposed
         weights = reader.get_tensor(name)
         if swap:
             weights = np.swapaxes(weights, -1, -2)
@@ -214,14 +233,6 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
             _restore(checkpoint, name, dtypes[name], centres[name])
         _initialise(rho, _rho_of(scale))
         report[name] = (shape, float(np.mean(np.abs(weights))), float(np.mean(scale)))
-    posterior_names = set(v.op.name for _, loc, rho in targets for v in (loc, rho))
-    posterior_names |= set(v.op.name for v in centres.values() if v is not None)
-    others = [v for v in _model_state()
-              if in_scope(v.op.name, scope)
-              and v.op.name not in posterior_names and v.op.name in saved
-              and list(saved[v.op.name]) == v.shape.as_list()]
-    for v in others:
-        _check_dtype(checkpoint, v.op.name, dtypes[v.op.name], v)
     for v in others:
         _restore(checkpoint, v.op.name, dtypes[v.op.name], v)
     report['others'] = sorted(v.op.name for v in others)
