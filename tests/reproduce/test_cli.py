@@ -64,6 +64,17 @@ def test_user_errors(tmp_path, capsys, argv, message):
     assert message in err[-1] and err[-1].startswith('tfbnn-reproduce: error: ')
 
 
+def test_mnist_on_a_set_too_small_for_its_validation_split_is_one_line(tmp_path, capsys):
+    from tests.training.test_train_job import mnist_fixture
+    folder = mnist_fixture(str(tmp_path / 'small'), n_train=40)
+    assert main(['--out', str(tmp_path / 'out'), 'mnist', '--data-dir', folder]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == ('tfbnn-reproduce: error: reproduce mnist: %s has 40 training images, '
+                       'but the protocol holds out the last 10000 of them for validation '
+                       '(50000 / 10000 on MNIST), so it needs more than 10000' % folder)
+    assert not os.path.exists(str(tmp_path / 'out' / 'mnist'))
+
+
 def test_report_renders_the_copied_records_beside_those_already_in_results(tmp_path):
     from tfbnn.internal.jsonio import write_json
     from tfbnn.reproduce import report

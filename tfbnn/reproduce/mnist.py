@@ -99,6 +99,25 @@ def _candidates(prior, quick):
             for name, options in priors for scale in scales]
 
 
+def _check_training_images(data_dir, validation_size):
+    """The number of training images in `data_dir` (whose files are read and
+    checked), if it exceeds `validation_size`, the protocol's held-out split.
+
+    Raises:
+      ConfigError: there are `validation_size` training images or fewer.
+      DataError: the folder or its files are not a readable MNIST-format set.
+    """
+    from tfbnn import data
+    from tfbnn.errors import ConfigError
+    count = len(data.load_mnist(data_dir).y_train)
+    if count <= validation_size:
+        raise ConfigError('reproduce mnist: %s has %d training images, but the protocol holds '
+                          'out the last %d of them for validation (50000 / 10000 on MNIST), '
+                          'so it needs more than %d' % (data_dir, count, validation_size,
+                                                        validation_size))
+    return count
+
+
 def reproduce_mnist(data_dir, out_dir, prior, budget_minutes, epochs, select_epochs, log,
                     quick=False, verbose=False, threads=0):
     """Chooses a prior and sigma_0 on validation, then trains the choice.
@@ -128,14 +147,16 @@ def reproduce_mnist(data_dir, out_dir, prior, budget_minutes, epochs, select_epo
       training time.
     """
     base = dict(base_options(data_dir, None), threads=threads)
+    n_train = _check_training_images(data_dir, base['validation_size'])
     candidates = _candidates(prior, quick)
     for _, options in candidates:
         runner.validated_options(dict(base, output_dir=out_dir, **dict(
             options, **schedule_options(epochs))))
     # The candidates never see the test set: evaluate_test=False.
     selection_base = dict(base, evaluate_test=False, **schedule_options(select_epochs))
-    log('mnist (%s): %d candidates, the schedule compressed to %d epochs each, on 50000 train '
-        '/ 10000 validation' % (prior, len(candidates), select_epochs))
+    log('mnist (%s): %d candidates, the schedule compressed to %d epochs each, on %d train '
+        '/ %d validation' % (prior, len(candidates), select_epochs,
+                             n_train - base['validation_size'], base['validation_size']))
     chosen, records = runner.select(candidates, selection_base, out_dir, log, verbose,
                                     reuse=True)
     options = dict(candidates)[chosen]
