@@ -209,7 +209,8 @@ def model_spec(config, task, num_classes=None):
 def check_outlier_data(config, dataset):
     """Raises ConfigError unless --outlier-exposure (if on) can draw its
     outliers for `dataset`: a classification set of 2-D images
-    [height, width, channels], each side at least 4 pixels."""
+    [height, width, channels] or [height, width], each side at least 4
+    pixels."""
     kind = config.outlier_exposure
     if kind == 'none':
         return
@@ -217,9 +218,10 @@ def check_outlier_data(config, dataset):
         raise ConfigError('--outlier-exposure %s needs a classification dataset; %r is a %s task'
                           % (kind, dataset.name, dataset.task))
     shape = list(dataset.input_shape)
-    if len(shape) != 3:
-        raise ConfigError('--outlier-exposure %s draws 2-D images [height, width, channels]; '
-                          '%r has examples of shape %s' % (kind, dataset.name, shape))
+    if len(shape) not in (2, 3):
+        raise ConfigError('--outlier-exposure %s draws 2-D images [height, width, channels] or '
+                          '[height, width]; %r has examples of shape %s'
+                          % (kind, dataset.name, shape))
     if min(shape[:2]) < 4:
         raise ConfigError('--outlier-exposure %s draws images of at least 4x4 pixels; %r has '
                           '%dx%d' % (kind, dataset.name, shape[0], shape[1]))

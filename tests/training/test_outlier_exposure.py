@@ -234,9 +234,34 @@ def test_loaded_data_that_cannot_take_strokes_is_refused():
         outlier_data.outlier_bank(config, regression)
     table = data.make_dataset('t', 'classification', 't', np.zeros([4, 5]), np.arange(4) % 2,
                               np.zeros([2, 5]), np.arange(2), num_classes=2)
-    with pytest.raises(ConfigError, match=re.escape("draws 2-D images [height, width, "
-                                                    "channels]; 't' has examples of shape [5]")):
+    with pytest.raises(ConfigError, match=re.escape(
+            "draws 2-D images [height, width, channels] or [height, width]; 't' has examples of "
+            "shape [5]")):
         outlier_data.outlier_bank(config, table)
+
+
+def test_images_without_a_channel_axis_get_the_same_outliers_without_one():
+    with_channel = _images()
+    x = with_channel.x_train[..., 0]
+    bare = data.make_dataset('tiny', 'classification', 'tiny', x, with_channel.y_train, x[:2],
+                             with_channel.y_test, num_classes=3)
+    config = RunConfig(outlier_exposure='strokes')
+    bank = outlier_data.outlier_bank(config, bare)
+    assert bank.shape == (12, 8, 8) and bank.dtype == np.float32
+    np.testing.assert_array_equal(bank, outlier_data.outlier_bank(config, with_channel)[..., 0])
+    assert bank.max() > 0.9 and bank.min() < 0.1  # strokes in the data's range, not blank
+
+
+def test_the_job_trains_with_outliers_on_images_without_a_channel_axis(tmp_path, capsys):
+    x = _images(n=24).x_train[..., 0]
+    path = str(tmp_path / 'set.npz')
+    y = np.arange(24) % 3
+    np.savez(path, x_train=x, y_train=y, x_test=x[:6], y_test=y[:6])
+    for model in ('mlp', 'lenet5'):
+        code, out = run(tmp_path, *(QUICK + OE + ['--dataset', 'npz', '--data-dir', path,
+                                                          '--model', model]), name=model)
+        assert code == 0, capsys.readouterr().err
+        assert np.isfinite(read(out, 'metrics.json')['test_error'])
 
 
 def test_the_bank_is_capped_by_bytes_and_any_seed_draws_one(monkeypatch):

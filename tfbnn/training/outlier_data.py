@@ -36,7 +36,8 @@ def outlier_bank(config, dataset, count=None, draw=True):
 
     Returns:
       float32 array [min(N, BANK_SIZE, BANK_BYTES / bytes per image) or
-      count] + input_shape.
+      count] + input_shape (images without a channel axis, [N, height,
+      width], get outliers without one).
 
     Raises:
       ConfigError: data the strokes cannot be drawn for
@@ -48,5 +49,6 @@ def outlier_bank(config, dataset, count=None, draw=True):
         count = min(x.shape[0], BANK_SIZE, max(1, BANK_BYTES // (4 * x[0].size)))
     if not draw:
         return np.zeros((count,) + x.shape[1:], np.float32)
-    return data.stroke_outliers(x, count, float(x.min()), float(x.max()),
-                                (config.seed + _SEED_OFFSET) % 2 ** 32)
+    bank = data.stroke_outliers(x if x.ndim == 4 else x[..., None], count, float(x.min()),
+                                float(x.max()), (config.seed + _SEED_OFFSET) % 2 ** 32)
+    return bank.reshape((count,) + x.shape[1:])
