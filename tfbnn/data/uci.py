@@ -29,10 +29,10 @@ from tfbnn.data._common import (check_int, check_path, read_indices, read_table,
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
-__all__ = ['load_uci', 'uci_folder']
+__all__ = ['load_uci', 'uci_folder', 'available_splits']
 
 
-def _available_splits(data_dir):
+def available_splits(data_dir):
     """Sorted split numbers K with an index_train_K.txt in `data_dir`."""
     matches = (re.match(r'index_train_(\d+)\.txt$', name) for name in os.listdir(data_dir))
     return sorted(int(m.group(1)) for m in matches if m)
@@ -53,14 +53,14 @@ def uci_folder(data_dir):
       str, `data_dir` or `data_dir/data`.
     """
     inner = os.path.join(data_dir, 'data')
-    if (not _available_splits(data_dir) and os.path.isdir(inner)
-            and _available_splits(inner)):
+    if (not available_splits(data_dir) and os.path.isdir(inner)
+            and available_splits(inner)):
         return inner
     return data_dir
 
 
 def _describe_splits(data_dir):
-    splits = _available_splits(data_dir)
+    splits = available_splits(data_dir)
     if not splits:
         return 'this folder has no index_train_K.txt files'
     if splits == list(range(splits[0], splits[-1] + 1)):
@@ -75,7 +75,7 @@ def _split_path(data_dir, kind, split):
         if kind == 'test':
             raise DataError('%s: no such file (the test rows of split %d are missing)'
                             % (path, split))
-        if not _available_splits(data_dir):
+        if not available_splits(data_dir):
             raise DataError('%s: no such file (this folder has no index_train_K.txt files; '
                             'is it in the Hernandez-Lobato & Adams format?)' % path)
         raise DataError('%s: no such file: split %d is out of range (%s)'

@@ -14,7 +14,7 @@ of the sets before it.
 import os
 import re
 
-from tfbnn.data.uci import load_uci, uci_folder
+from tfbnn.data.uci import available_splits, load_uci, uci_folder
 from tfbnn.errors import DataError
 
 __all__ = ['HIDDEN_UNITS', 'HIDDEN_FILE', 'SPLITS_FILE', 'set_folder', 'count_splits',
@@ -23,7 +23,6 @@ __all__ = ['HIDDEN_UNITS', 'HIDDEN_FILE', 'SPLITS_FILE', 'set_folder', 'count_sp
 HIDDEN_UNITS = 50  # the hidden layer of a set whose folder has no n_hidden.txt
 HIDDEN_FILE = 'n_hidden.txt'
 SPLITS_FILE = 'n_splits.txt'
-_TRAIN = re.compile(r'index_train_(\d+)\.txt$')
 
 
 def set_folder(data_dir, name):
@@ -65,7 +64,7 @@ def count_splits(set_dir):
       DataError: no split at all, a split's file missing, or more
         index_train_K.txt files than n_splits.txt says.
     """
-    found = sorted(int(m.group(1)) for m in map(_TRAIN.match, os.listdir(set_dir)) if m)
+    found = available_splits(set_dir)
     if not found:
         raise DataError('%s: no index_train_0.txt: not a set in the UCI split format' % set_dir)
     path = os.path.join(set_dir, SPLITS_FILE)
