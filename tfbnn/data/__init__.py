@@ -19,10 +19,15 @@ The public API:
   load_npz_test_inputs                 its x_test alone (an OOD set)
   hold_out_validation                  carve a validation split from training
   missing_classes_warning              ... and say when it lacks classes
+  dataset_warnings                     the job's warnings about a legal but likely mistaken set:
+  untrained_classes_warning            ... classes with no training example
+  channels_first_warning               ... images that look channels first
   builtin_ood, OOD_KINDS, kind_seed    out-of-distribution images made from a test set
   render_strokes, stroke_outliers      random pen strokes framed like digits (outliers)
 """
 from tfbnn.data.dataset import TASKS, Dataset, make_dataset
+from tfbnn.data.dataset_warnings import (channels_first_warning, dataset_warnings,
+                                         untrained_classes_warning)
 from tfbnn.data.digits import load_digits
 from tfbnn.data.idx_files import set_in_folder
 from tfbnn.data.load import DATASETS, load_dataset
@@ -40,6 +45,7 @@ __all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS',
            'load_digits', 'load_mnist', 'load_mnist_test_images', 'read_idx', 'set_in_folder',
            'load_uci',
            'load_toy_regression', 'load_volumes3d', 'load_npz', 'load_npz_test_inputs',
-           'hold_out_validation', 'missing_classes_warning',
+           'hold_out_validation', 'missing_classes_warning', 'untrained_classes_warning',
+           'channels_first_warning', 'dataset_warnings',
            'validation_count', 'render_strokes', 'stroke_outliers', 'builtin_ood',
            'check_ood_kinds', 'kind_seed', 'OOD_KINDS', 'ALL_KINDS']

@@ -108,8 +108,10 @@ def load_npz(data_dir):
       A `Dataset` named 'npz'. `x` as stored (cast to `float32`; rank-1 `x` is
       taken as `[N, 1]`, inputs are not standardised). Integer `y` (shape
       `[N]` or `[N, 1]`): classification with `num_classes` = the largest
-      label + 1 over both splits. Floating-point `y`: regression, standardised
-      with the training mean and std as for 'uci'.
+      label + 1 over both splits (the job names each class without a
+      training example: `tfbnn.data.untrained_classes_warning`).
+      Floating-point `y`: regression, standardised with the training mean
+      and std as for 'uci'.
 
     Raises:
       ConfigError: `data_dir` is not a path.

@@ -49,13 +49,11 @@ def write_records(config, dataset):
 
 def announce(log, header, note='', dataset=None):
     """The run's opening lines: its one-line description, `rundir.prepare`'s
-    note, then a warning when the validation split of `dataset` lacks
-    classes (`tfbnn.data.missing_classes_warning`)."""
+    note, then one line for each of `tfbnn.data.dataset_warnings(dataset)`."""
     log(header)
     if note:
         log('tfbnn: ' + note)
-    warning = None if dataset is None else data.missing_classes_warning(dataset)
-    if warning:
+    for warning in [] if dataset is None else data.dataset_warnings(dataset):
         log('tfbnn: warning: ' + warning)
 
 

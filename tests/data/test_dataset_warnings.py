@@ -1,0 +1,74 @@
+"""tfbnn/data/dataset_warnings.py: the job's lines about legal but likely mistaken sets."""
+import numpy as np
+import pytest
+
+from tfbnn.data import (channels_first_warning, dataset_warnings, hold_out_validation,
+                        make_dataset, untrained_classes_warning)
+from tests.data.test_validation import (_classification as classification,
+                                        _regression as regression,
+                                        _sorted_by_class as sorted_by_class)
+
+
+def test_classes_without_a_training_example_are_named_with_where_they_are():
+    """Labels 1..3 make 4 classes (0 never seen); a label only in the test
+    split, and one only in the validation split, are untrained too."""
+    y = np.array([1, 2, 3, 1, 2, 3, 1, 2, 3, 5, 5, 5])
+    x = np.zeros((len(y), 1), np.float32)
+    ds = hold_out_validation(make_dataset('toy', 'classification', 'toy', x, y, x[:5],
+                                          np.array([1, 4, 4, 5, 2]), num_classes=6), 3)
+    np.testing.assert_array_equal(ds.y_val, [5, 5, 5])
+    assert untrained_classes_warning(ds) == (
+        'no training example for 3 of the 6 classes (class 0, 4, 5; 3 examples in the '
+        'validation split; 3 examples in the test split): the network never learns them and '
+        'counts each of their examples as an error; labels should run 0..C-1 (renumber, e.g. '
+        'with np.unique(y, return_inverse=True)) and every class needs training examples')
+
+
+def test_untrained_classes_cut_short_and_absent_in_no_split():
+    y = np.arange(14, 30)
+    x = np.zeros((len(y), 1), np.float32)
+    ds = make_dataset('toy', 'classification', 'toy', x, y, x[:1], y[:1], num_classes=30)
+    assert untrained_classes_warning(ds).startswith(
+        'no training example for 14 of the 30 classes (class 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, '
+        '...): ')
+
+
+@pytest.mark.parametrize('make', [
+    lambda: hold_out_validation(sorted_by_class(300), 20),
+    lambda: hold_out_validation(classification(), 0.3),
+    lambda: sorted_by_class(),
+    lambda: hold_out_validation(regression()[0], 10)])
+def test_no_untrained_class_warning_when_every_class_trains(make):
+    assert untrained_classes_warning(make()) is None
+
+
+def _images(shape, n=6):
+    x = np.zeros([n] + shape, np.float32)
+    y = np.arange(n) % 2
+    return make_dataset('npz', 'classification', 'npz', x, y, x[:2], y[:2], num_classes=2)
+
+
+@pytest.mark.parametrize('shape', [[1, 28, 28], [3, 32, 32], [4, 8, 5]])
+def test_images_that_look_channels_first_are_named(shape):
+    assert channels_first_warning(_images(shape)) == (
+        "'npz' has examples of shape %s, read channels last: %d pixel(s) high, %d wide, with "
+        "%d channels; if they are channels first (PyTorch's [N, C, H, W]), transpose the arrays "
+        "to [N, H, W, C] first, e.g. x.transpose(0, 2, 3, 1)" % ((shape,) + tuple(shape)))
+
+
+@pytest.mark.parametrize('shape', [[28, 28, 1], [32, 32, 3], [28, 28], [1, 4, 28], [3, 28, 4],
+                                   [2, 28, 28], [8, 8, 8, 1], [784]])
+def test_channels_last_images_and_other_shapes_get_no_layout_warning(shape):
+    assert channels_first_warning(_images(shape)) is None
+
+
+def test_the_job_says_every_warning_in_order():
+    y = np.repeat([1, 2], 30)  # class 0 untrained; sorted: the split holds class 2 only
+    x = np.zeros([60, 1, 8, 8], np.float32)
+    ds = hold_out_validation(make_dataset('npz', 'classification', 'npz', x, y, x[:2], y[:2],
+                                          num_classes=3), 20)
+    said = dataset_warnings(ds)
+    assert [w.split(' ')[:3] for w in said] == [["'npz'", 'has', 'examples'],
+                                                ['no', 'training', 'example'],
+                                                ['the', 'validation', 'split']]
+    assert dataset_warnings(classification()) == []
