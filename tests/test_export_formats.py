@@ -80,8 +80,9 @@ def consume(tmp_path, runtime, path, x, repeats=1, k=None):
 
 def skip_without_tf2onnx():
     if not _has_tf2onnx():
-        pytest.skip('tf2onnx has no wheel for Python %d.%d: ONNX export is tested on the tf2 '
-                    'stack' % sys.version_info[:2])
+        pytest.skip("tf2onnx is not installed under Python %d.%d (pip install '.[onnx]'; it has "
+                    'no wheel for 3.7): ONNX export is tested on the tf2 stack'
+                    % sys.version_info[:2])
 
 
 def export(trained_run, tmp_path, mode, fmt, seed=None):  # noqa: F811
@@ -339,3 +340,20 @@ def test_the_regression_mean_graph_serves_any_batch(trained_regression, tmp_path
         np.testing.assert_allclose(got['mean_prediction'][0],
                                    regression_reference(trained_regression, x[:batch]),
                                    atol=1e-4)
+
+
+def test_an_onnx_that_fails_to_import_is_one_line_not_a_traceback(tmp_path, monkeypatch):
+    """onnx >= 1.19 beside TensorFlow 2.16's ml_dtypes raises AttributeError
+    on import; the export refuses in one ConfigError before writing."""
+    fake = tmp_path / 'onnx'
+    fake.mkdir()
+    (fake / '__init__.py').write_text("raise AttributeError(\"module 'ml_dtypes' has no "
+                                      "attribute 'float4_e2m1fn'\")\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, 'onnx', raising=False)
+    with pytest.raises(ValueError) as err:
+        export_formats.check_available(['onnx'], 'mean')
+    assert str(err.value) == (
+        "--format onnx: tf2onnx or onnx is installed but fails to import (AttributeError: module "
+        "'ml_dtypes' has no attribute 'float4_e2m1fn'); see docs/export.md for the versions that "
+        "work together")

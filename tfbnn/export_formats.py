@@ -70,9 +70,11 @@ def check_available(formats, mode):
     """Fails before anything is written when a format cannot be made here.
 
     Raises:
-      ConfigError: onnx without tf2onnx/onnx installed; tflite of the
-        sampled graph on TF 1.15, whose converter has no while loop and no
-        random ops.
+      ConfigError: onnx without tf2onnx/onnx installed, or with one that
+        fails to import (onnx >= 1.19 beside the ml_dtypes < 0.5 of
+        TensorFlow 2.16-2.17 raises AttributeError); tflite of the sampled
+        graph on TF 1.15, whose converter has no while loop and no random
+        ops.
     """
     if 'onnx' in formats:
         try:
@@ -81,6 +83,10 @@ def check_available(formats, mode):
         except ImportError as err:
             raise ConfigError("--format onnx needs tf2onnx and onnx (%s): pip install '.[onnx]' "
                               '(Python >= 3.10, the TF 2.x stack)' % err)
+        except Exception as err:  # pylint: disable=broad-except
+            raise ConfigError("--format onnx: tf2onnx or onnx is installed but fails to import "
+                              "(%s: %s); see docs/export.md for the versions that work together"
+                              % (type(err).__name__, err))
     if 'tflite' in formats and mode == 'sample' and not compat.TF2:
         raise ConfigError('--format tflite of the sampled graph needs TF 2.x\'s converter (its '
                           'while loop and random op); TF 1.15 converts --mode mean only: export '
