@@ -223,5 +223,7 @@ def check_outlier_data(config, dataset):
                           '[height, width]; %r has examples of shape %s'
                           % (kind, dataset.name, shape))
     if min(shape[:2]) < 4:
+        hint = ('; if its examples are channels first (PyTorch\'s [N, C, H, W]), transpose '
+                'them to [N, H, W, C]' if data.channels_first_warning(dataset) else '')
         raise ConfigError('--outlier-exposure %s draws images of at least 4x4 pixels; %r has '
-                          '%dx%d' % (kind, dataset.name, shape[0], shape[1]))
+                          '%dx%d%s' % (kind, dataset.name, shape[0], shape[1], hint))

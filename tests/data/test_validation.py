@@ -154,4 +154,3 @@ def test_many_missing_classes_are_cut_short():
                                           num_classes=13), 20)
     assert '1 of the 13 classes' in missing_classes_warning(ds)
     assert '(none of class 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ...)' in missing_classes_warning(ds)
-

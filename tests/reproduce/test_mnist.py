@@ -89,3 +89,28 @@ def test_extend_trains_the_choice_on_a_longer_schedule(tmp_path):
     os.remove(str(tmp_path / 'mnist_scale_mixture.json'))
     with pytest.raises(ConfigError, match='run the mnist experiment first'):
         mnist.extend_mnist(str(tmp_path), 10.0, 8, print)
+
+
+def test_the_selection_is_announced_with_the_folders_own_split_sizes(tmp_path, monkeypatch):
+    """The log line counts the folder's images (here 40, 30 held out by a
+    patched protocol) instead of quoting MNIST's 50000 / 10000."""
+    from tests.training.test_train_job import mnist_fixture
+    folder = mnist_fixture(str(tmp_path / 'set'), n_train=40)
+    protocol = mnist.base_options
+
+    def small(data_dir, out_dir, hidden=(400, 400)):
+        return dict(protocol(data_dir, out_dir, hidden), validation_size=30)
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop()
+
+    monkeypatch.setattr(mnist, 'base_options', small)
+    monkeypatch.setattr(mnist.runner, 'select', stop)
+    said = []
+    with pytest.raises(Stop):
+        mnist.reproduce_mnist(folder, str(tmp_path / 'out'), 'normal', 1.0, 4, 2, said.append)
+    assert said == ['mnist (normal): 2 candidates, the schedule compressed to 2 epochs each, on '
+                    '10 train / 30 validation']

@@ -170,16 +170,16 @@ def test_a_validation_split_lacking_classes_is_warned_of(tmp_path, capsys):
     folder = mnist_fixture(str(tmp_path / 'mnist'), n_train=60)
     labels = _sort_by_class(folder)
     assert labels[50:].tolist() == [8] * 4 + [9] * 6 and set(labels[:50]) == set(range(9))
+    assert np.sum(read_idx(os.path.join(folder, 't10k-labels-idx1-ubyte.gz')) == 9) == 1
     code, out = run(tmp_path, '--dataset', 'mnist', '--data-dir', folder, *QUICK,
                     '--validation-size', '10')
     assert code == 0
     warnings = [line for line in capsys.readouterr().out.splitlines() if 'warning' in line]
     assert warnings == [
         'tfbnn: warning: no training example for 1 of the 10 classes (class 9; 6 examples in '
-        'the validation split; %d examples in the test split): the network never learns them '
-        'and counts each of their examples as an error; labels should run 0..C-1 (renumber, '
-        'e.g. with np.unique(y, return_inverse=True)) and every class needs training examples'
-        % np.sum(read_idx(os.path.join(folder, 't10k-labels-idx1-ubyte.gz')) == 9),
+        'the validation split; 1 example in the test split), so the network never learns '
+        'them and counts each of their examples as an error: class 9 only in the validation '
+        'split (the last training examples, in file order): shuffle the training file',
         'tfbnn: warning: the validation split (the last 10 training examples, in file order) '
         'has examples of 1 of the 9 classes of the 50 examples left to train on (none of '
         'class 0, 1, 2, 3, 4, 5, 6, 7): early stopping and model choice judge on a skewed '

@@ -258,8 +258,8 @@ def test_the_job_trains_with_outliers_on_images_without_a_channel_axis(tmp_path,
     y = np.arange(24) % 3
     np.savez(path, x_train=x, y_train=y, x_test=x[:6], y_test=y[:6])
     for model in ('mlp', 'lenet5'):
-        code, out = run(tmp_path, *(QUICK + OE + ['--dataset', 'npz', '--data-dir', path,
-                                                          '--model', model]), name=model)
+        flags = QUICK + OE + ['--dataset', 'npz', '--data-dir', path, '--model', model]
+        code, out = run(tmp_path, *flags, name=model)
         assert code == 0, capsys.readouterr().err
         assert np.isfinite(read(out, 'metrics.json')['test_error'])
 
@@ -277,6 +277,9 @@ def test_the_bank_is_capped_by_bytes_and_any_seed_draws_one(monkeypatch):
     (np.zeros([12, 3, 3, 1]), np.arange(12) % 2, "draws images of at least 4x4 pixels; "
                                                   "'npz' has 3x3"),
     (np.zeros([12, 5]), np.arange(12) % 2, r"draws 2-D images \[height, width, channels\]"),
+    (np.zeros([12, 1, 8, 8]), np.arange(12) % 2,
+     r"at least 4x4 pixels; 'npz' has 1x8; if its examples are channels first \(PyTorch's "
+     r"\[N, C, H, W\]\), transpose them to \[N, H, W, C\]$"),
 ])
 def test_data_it_cannot_draw_for_is_refused_before_the_run_folder_is_written(tmp_path, capsys,
                                                                             x, y, match):

@@ -26,14 +26,14 @@ The public API:
   render_strokes, stroke_outliers      random pen strokes framed like digits (outliers)
 """
 from tfbnn.data.dataset import TASKS, Dataset, make_dataset
-from tfbnn.data.dataset_warnings import (channels_first_warning, dataset_warnings,
-                                         untrained_classes_warning)
 from tfbnn.data.digits import load_digits
 from tfbnn.data.idx_files import set_in_folder
 from tfbnn.data.load import DATASETS, load_dataset
 from tfbnn.data.mnist import load_mnist, load_mnist_test_images, read_idx
 from tfbnn.data.npz import load_npz, load_npz_test_inputs
 from tfbnn.data.ood import ALL_KINDS, OOD_KINDS, builtin_ood, check_ood_kinds, kind_seed
+from tfbnn.data.sanity import (channels_first_warning, dataset_warnings,
+                               untrained_classes_warning)
 from tfbnn.data.strokes import render_strokes, stroke_outliers
 from tfbnn.data.toy_regression import load_toy_regression
 from tfbnn.data.uci import load_uci

@@ -33,7 +33,14 @@ __all__ = ['load_uci', 'uci_folder', 'available_splits']
 
 
 def available_splits(data_dir):
-    """Sorted split numbers K with an index_train_K.txt in `data_dir`."""
+    """The splits a folder of the UCI split format holds.
+
+    Args:
+      data_dir: str, an existing folder.
+
+    Returns:
+      Sorted list of the ints K with an index_train_K.txt in `data_dir`.
+    """
     matches = (re.match(r'index_train_(\d+)\.txt$', name) for name in os.listdir(data_dir))
     return sorted(int(m.group(1)) for m in matches if m)
 

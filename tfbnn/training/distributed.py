@@ -184,7 +184,8 @@ def _train_worker(config, cluster, spec, stream):
         server = tf.train.Server(spec, 'worker', cluster.task_index,
                                  config=session_config(config.threads))
         parts = _build(config, dataset, model, device, cluster, spec)
-        lifecycle.announce(log, _header(config, dataset, cluster, parts.train), note, dataset)
+        lifecycle.announce(log, _header(config, dataset, cluster, parts.train), note, dataset,
+                           config.model)
         if checkpoint:  # the session restores the latest: make it one that reads
             checkpoint = make_latest_intact(checkpoint, config.output_dir, log)
         sess_config = session_config(config.threads)

@@ -47,13 +47,15 @@ def write_records(config, dataset):
         raise CheckpointError('cannot write to --output-dir %s: %s' % (out, err.strerror or err))
 
 
-def announce(log, header, note='', dataset=None):
+def announce(log, header, note='', dataset=None, model=None):
     """The run's opening lines: its one-line description, `rundir.prepare`'s
-    note, then one line for each of `tfbnn.data.dataset_warnings(dataset)`."""
+    note, then one line for each of `tfbnn.data.dataset_warnings(dataset)`
+    (the layout one not for `model` 'mlp', which flattens its inputs)."""
     log(header)
     if note:
         log('tfbnn: ' + note)
-    for warning in [] if dataset is None else data.dataset_warnings(dataset):
+    said = [] if dataset is None else data.dataset_warnings(dataset, flattens=model == 'mlp')
+    for warning in said:
         log('tfbnn: warning: ' + warning)
 
 

@@ -70,7 +70,7 @@ def _train(config, dataset, ood, spec, stream):
     device = resolve_device(config.device, config.threads)
     graph, g, init, start_line = _build(config, dataset, spec, device, bool(checkpoint))
     np.random.seed(config.seed)
-    lifecycle.announce(log, _header(config, dataset, spec, g, device), note, dataset)
+    lifecycle.announce(log, _header(config, dataset, spec, g, device), note, dataset, config.model)
     if start_line:
         log(start_line)
 

@@ -1,12 +1,26 @@
-"""tfbnn/data/dataset_warnings.py: the job's lines about legal but likely mistaken sets."""
+"""tfbnn/data/sanity.py: the job's lines about legal but likely mistaken sets."""
 import numpy as np
 import pytest
 
 from tfbnn.data import (channels_first_warning, dataset_warnings, hold_out_validation,
                         make_dataset, untrained_classes_warning)
-from tests.data.test_validation import (_classification as classification,
-                                        _regression as regression,
-                                        _sorted_by_class as sorted_by_class)
+
+
+def classification(n=10):
+    x = np.arange(n, dtype=np.float32)[:, None]
+    y = np.arange(n) % 3
+    return make_dataset('toy', 'classification', 'toy', x, y, x[:3], y[:3], num_classes=3)
+
+
+def sorted_by_class(n=12):
+    y = np.repeat(np.arange(3), n // 3)  # 0 0 0 0 1 1 1 1 2 2 2 2
+    x = np.arange(n, dtype=np.float32)[:, None]
+    return make_dataset('toy', 'classification', 'toy', x, y, x[:3], y[:3], num_classes=3)
+
+
+def regression(n=50):
+    x = np.random.RandomState(0).randn(n, 2).astype(np.float32)
+    return make_dataset('reg', 'regression', 'reg', x, x[:, 0], x[:5], x[:5, 0])
 
 
 def test_classes_without_a_training_example_are_named_with_where_they_are():
@@ -18,10 +32,24 @@ def test_classes_without_a_training_example_are_named_with_where_they_are():
                                           np.array([1, 4, 4, 5, 2]), num_classes=6), 3)
     np.testing.assert_array_equal(ds.y_val, [5, 5, 5])
     assert untrained_classes_warning(ds) == (
-        'no training example for 3 of the 6 classes (class 0, 4, 5; 3 examples in the '
-        'validation split; 3 examples in the test split): the network never learns them and '
-        'counts each of their examples as an error; labels should run 0..C-1 (renumber, e.g. '
-        'with np.unique(y, return_inverse=True)) and every class needs training examples')
+        'no training example for 3 of the 6 classes (classes 0, 4, 5; 3 examples in the '
+        'validation split; 3 examples in the test split), so the network never learns them and '
+        'counts each of their examples as an error: class 5 only in the validation split (the '
+        'last training examples, in file order): shuffle the training file; classes 0, 4 in no '
+        'training file: labels should run 0..C-1 (renumber, e.g. with np.unique(y, '
+        'return_inverse=True))')
+
+
+def test_one_untrained_class_is_said_in_the_singular():
+    y = np.array([1, 2, 1, 2])
+    x = np.zeros((4, 1), np.float32)
+    ds = make_dataset('toy', 'classification', 'toy', x, y, x[:2], np.array([0, 1]),
+                      num_classes=3)
+    assert untrained_classes_warning(ds) == (
+        'no training example for 1 of the 3 classes (class 0; 1 example in the test split), so '
+        'the network never learns them and counts each of their examples as an error: class 0 '
+        'in no training file: labels should run 0..C-1 (renumber, e.g. with np.unique(y, '
+        'return_inverse=True))')
 
 
 def test_untrained_classes_cut_short_and_absent_in_no_split():
@@ -29,15 +57,15 @@ def test_untrained_classes_cut_short_and_absent_in_no_split():
     x = np.zeros((len(y), 1), np.float32)
     ds = make_dataset('toy', 'classification', 'toy', x, y, x[:1], y[:1], num_classes=30)
     assert untrained_classes_warning(ds).startswith(
-        'no training example for 14 of the 30 classes (class 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, '
-        '...): ')
+        'no training example for 14 of the 30 classes (classes 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, '
+        '...), so ')
 
 
 @pytest.mark.parametrize('make', [
     lambda: hold_out_validation(sorted_by_class(300), 20),
     lambda: hold_out_validation(classification(), 0.3),
     lambda: sorted_by_class(),
-    lambda: hold_out_validation(regression()[0], 10)])
+    lambda: hold_out_validation(regression(), 10)])
 def test_no_untrained_class_warning_when_every_class_trains(make):
     assert untrained_classes_warning(make()) is None
 
@@ -72,3 +100,4 @@ def test_the_job_says_every_warning_in_order():
                                                 ['no', 'training', 'example'],
                                                 ['the', 'validation', 'split']]
     assert dataset_warnings(classification()) == []
+    assert [w.split(' ')[0] for w in dataset_warnings(ds, flattens=True)] == ['no', 'the']

@@ -1,0 +1,117 @@
+"""Warnings about a loaded data set: data a loader reads without error but
+that trains a network other than the one meant.
+
+The loaders refuse what cannot be right; these labels and shapes are legal
+and usually a mistake, so the training job prints each as one line
+(`dataset_warnings`) and trains as told.
+"""
+import numpy as np
+
+from tfbnn.data.validation import missing_classes_warning
+
+__all__ = ['dataset_warnings', 'untrained_classes_warning', 'channels_first_warning']
+
+# A first axis of this size, before two of more than `_MIN_SIDE`, is a channel axis.
+_CHANNEL_COUNTS = (1, 3, 4)
+_MIN_SIDE = 4
+
+
+def dataset_warnings(dataset, flattens=False):
+    """Every warning about `dataset`, in the order the job prints them.
+
+    Args:
+      dataset: a `tfbnn.data.Dataset`.
+      flattens: True when the model flattens each example first (the job's
+        `mlp`): the layout of an image does not change what it learns, so
+        `channels_first_warning` is not said.
+
+    Returns:
+      list of str (`channels_first_warning`, `untrained_classes_warning`,
+      `tfbnn.data.missing_classes_warning`), empty for a set with nothing
+      to say.
+    """
+    layout = None if flattens else channels_first_warning(dataset)
+    return [w for w in (layout, untrained_classes_warning(dataset),
+                        missing_classes_warning(dataset)) if w]
+
+
+def _classes(labels):
+    """'class 3' or 'classes 0, 4, 5' (the first ten, then '...')."""
+    named = ', '.join(str(c) for c in labels[:10]) + (', ...' if len(labels) > 10 else '')
+    return ('class ' if len(labels) == 1 else 'classes ') + named
+
+
+def _examples(count):
+    return '%d example%s' % (count, '' if count == 1 else 's')
+
+
+def untrained_classes_warning(dataset):
+    """One line naming the classes the network has an output for but no
+    example to train on, and why each lacks them.
+
+    Loaders that count classes from the labels (npz, IDX files of MNIST's
+    names) make C = the largest label + 1 outputs, so labels 1..10 make 11
+    classes of which 0 is never seen, and an npz label found only in
+    `y_test` makes a class of its own: a numbering problem. The validation
+    split is the last training examples in file order, so from a file
+    sorted by class it can take every example of the last classes: a
+    shuffling problem. Either way the network never predicts the class, and
+    every example of it counts as an error.
+
+    Args:
+      dataset: a `tfbnn.data.Dataset`.
+
+    Returns:
+      None for a regression set or one whose every class has a training
+      example; else str.
+    """
+    if dataset.task != 'classification':
+        return None
+    untrained = np.setdiff1d(np.arange(dataset.num_classes), dataset.y_train)
+    if not untrained.size:
+        return None
+    where = ''.join('; %s in the %s split' % (_examples(np.isin(y, untrained).sum()), name)
+                    for name, y in (('validation', dataset.y_val), ('test', dataset.y_test))
+                    if y is not None and np.isin(y, untrained).any())
+    held = np.intersect1d(untrained, dataset.y_val) if dataset.y_val is not None else []
+    unused = np.setdiff1d(untrained, held)
+    advice = []
+    if len(held):
+        advice.append('%s only in the validation split (the last training examples, in file '
+                      'order): shuffle the training file' % _classes(held))
+    if unused.size:
+        advice.append('%s in no training file: labels should run 0..C-1 (renumber, e.g. '
+                      'with np.unique(y, return_inverse=True))' % _classes(unused))
+    return ('no training example for %d of the %d classes (%s%s), so the network never learns '
+            'them and counts each of their examples as an error: %s'
+            % (untrained.size, dataset.num_classes, _classes(untrained), where,
+               '; '.join(advice)))
+
+
+def channels_first_warning(dataset):
+    """One line when images look channels first (PyTorch's `[N, C, H, W]`).
+
+    Images are read channels last, `[N, height, width, channels]`, so a
+    channels-first array of 1, 3 or 4 channels trains as images C pixels
+    high and H wide, of W channels: a convolution's windows and the outlier
+    strokes run over the wrong axes, without error (a model that flattens
+    each example learns the same either way: see `dataset_warnings`).
+
+    Legitimate channels-last data of this shape is said too: a signal kept
+    as `[1, time, channels]` for `(1, k)` kernels, or images 3 or 4 pixels
+    high with more than 4 channels.
+
+    Args:
+      dataset: a `tfbnn.data.Dataset`.
+
+    Returns:
+      None unless each example has shape `[c, h, w]` with c in (1, 3, 4) and
+      h, w both larger than 4; else str.
+    """
+    shape = list(dataset.input_shape)
+    if len(shape) != 3 or shape[0] not in _CHANNEL_COUNTS or min(shape[1:]) <= _MIN_SIDE:
+        return None
+    return ('%r has examples of shape %s, read channels last: %d pixel(s) high, %d wide, with '
+            '%d channels; if they are channels first (PyTorch\'s [N, C, H, W]), transpose the '
+            'arrays to [N, H, W, C] first, e.g. x.transpose(0, 2, 3, 1)'
+            % (dataset.name, shape, shape[0], shape[1], shape[2]))
