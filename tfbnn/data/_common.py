@@ -20,7 +20,7 @@ from tfbnn.errors import ConfigError, DataError
 __all__ = ['check_int', 'check_positive', 'check_path', 'one_line',
            'require_dir', 'read_bytes', 'read_table', 'read_indices',
            'standardize', 'CONSTANT_RTOL', 'count_classes', 'MAX_CLASSES',
-           'GZIP_MAGIC']
+           'GZIP_MAGIC', 'short_list']
 
 MAX_CLASSES = 100000  # a larger label is a mistake (a class index taken from an ID)
 
@@ -231,6 +231,11 @@ def read_indices(path, limit, what):
         raise DataError('%s: %s index %d is listed %d times'
                         % (path, what, unique[counts > 1][0], counts[counts > 1][0]))
     return indices
+
+
+def short_list(values, limit=10):
+    """'0, 4, 5': the first `limit` of `values`, then ', ...' if there are more."""
+    return ', '.join(str(v) for v in values[:limit]) + (', ...' if len(values) > limit else '')
 
 
 def count_classes(path, labeled):

@@ -7,6 +7,7 @@ and usually a mistake, so the training job prints each as one line
 """
 import numpy as np
 
+from tfbnn.data._common import short_list
 from tfbnn.data.validation import missing_classes_warning
 
 __all__ = ['dataset_warnings', 'untrained_classes_warning', 'channels_first_warning']
@@ -37,8 +38,7 @@ def dataset_warnings(dataset, flattens=False):
 
 def _classes(labels):
     """'class 3' or 'classes 0, 4, 5' (the first ten, then '...')."""
-    named = ', '.join(str(c) for c in labels[:10]) + (', ...' if len(labels) > 10 else '')
-    return ('class ' if len(labels) == 1 else 'classes ') + named
+    return ('class ' if len(labels) == 1 else 'classes ') + short_list(labels)
 
 
 def _examples(count):
@@ -70,9 +70,11 @@ def untrained_classes_warning(dataset):
     untrained = np.setdiff1d(np.arange(dataset.num_classes), dataset.y_train)
     if not untrained.size:
         return None
-    where = ''.join('; %s in the %s split' % (_examples(np.isin(y, untrained).sum()), name)
-                    for name, y in (('validation', dataset.y_val), ('test', dataset.y_test))
-                    if y is not None and np.isin(y, untrained).any())
+    counts = [(name, np.isin(y, untrained).sum())
+              for name, y in (('validation', dataset.y_val), ('test', dataset.y_test))
+              if y is not None]
+    where = ''.join('; %s in the %s split' % (_examples(count), name)
+                    for name, count in counts if count)
     held = np.intersect1d(untrained, dataset.y_val) if dataset.y_val is not None else []
     unused = np.setdiff1d(untrained, held)
     advice = []

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from tfbnn.data._common import standardize
+from tfbnn.data._common import short_list, standardize
 from tfbnn.errors import ConfigError
 
 __all__ = ['hold_out_validation', 'validation_count', 'missing_classes_warning']
@@ -131,12 +131,11 @@ def missing_classes_warning(dataset):
     expected = np.sum((1.0 - shares) ** len(dataset.y_val))
     if missing.size <= expected + 2.0 * np.sqrt(expected):
         return None
-    named = ', '.join(str(c) for c in missing[:10]) + (', ...' if missing.size > 10 else '')
     return ('the validation split (the last %d training examples, in file order) has '
             'examples of %d of the %d classes of the %d examples left to train on (none of '
             'class %s): early stopping and model choice judge on a skewed set; shuffle the '
             'training file' % (len(dataset.y_val), trained.size - missing.size, trained.size,
-                               len(dataset.y_train), named))
+                               len(dataset.y_train), short_list(missing)))
 
 
 def _restandardize(train, val, test, mean0, std0):
