@@ -7,6 +7,7 @@ under test where it can (ONNX needs tf2onnx: Python >= 3.10).
 """
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -69,11 +70,31 @@ def _has_tf2onnx():
         return False
 
 
+RUNTIME_MODULE = {'tflite': 'tensorflow', 'onnxruntime': 'onnxruntime', 'opencv': 'cv2'}
+RUNTIME_PACKAGE = {'tflite': 'tensorflow-cpu', 'onnxruntime': 'onnxruntime',
+                   'opencv': 'opencv-python-headless'}
+_importable = {}
+
+
+def skip_without_runtime(python, runtime):
+    """Skips the test when `python` cannot import the runtime (an environment without it)."""
+    key = (python, runtime)
+    if key not in _importable:
+        _importable[key] = subprocess.run(
+            [python, '-c', 'import %s' % RUNTIME_MODULE[runtime]], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH='')).returncode == 0
+    if not _importable[key]:
+        pytest.skip('%s cannot import %s (pip install %s; the tf2 stack of run.sh test has it)'
+                    % (python, RUNTIME_MODULE[runtime], RUNTIME_PACKAGE[runtime]))
+
+
 def consume(tmp_path, runtime, path, x, repeats=1, k=None):
+    python = stack_python('tf2')
+    skip_without_runtime(python, runtime)
     x_path, out_path = tmp_path / 'x.npy', tmp_path / 'out.npz'
     np.save(str(x_path), x)
-    run_python(stack_python('tf2'), ['-c', CONSUMER, runtime, str(path), str(x_path),
-                                     str(out_path), str(repeats)] + ([] if k is None else [str(k)]),
+    run_python(python, ['-c', CONSUMER, runtime, str(path), str(x_path),
+                        str(out_path), str(repeats)] + ([] if k is None else [str(k)]),
                tmp_path)
     return dict(np.load(str(out_path)))
 
