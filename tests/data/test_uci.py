@@ -10,7 +10,7 @@ from tfbnn.errors import ConfigError, DataError
 
 FEATURES = [0, 1, 2]
 TARGET = 3  # column 4 is in the table but unused
-TRAIN = [[0, 2, 3, 5, 6, 8, 9, 11], [1, 2, 4, 5, 7, 8, 10, 11]]
+TRAIN = [[8, 0, 11, 3, 6, 2, 9, 5], [10, 1, 5, 11, 4, 8, 2, 7]]  # in random order, as published
 TEST = [[1, 4, 7, 10], [0, 3, 6, 9]]
 
 
@@ -223,3 +223,52 @@ def test_the_table_is_read_once_while_the_file_is_unchanged(uci_dir, monkeypatch
     again = load_uci(uci_dir, split=0)
     assert len(reads) == 2
     assert again.target_std == pytest.approx(2 * first.target_std, rel=1e-3)
+
+
+def test_the_sorted_order_test_by_hand():
+    from tfbnn.data.uci import in_sorted_order
+    assert in_sorted_order(np.arange(100)) and in_sorted_order(np.arange(100)[::-1])
+    nearly = np.arange(100)
+    nearly[[10, 11, 50, 51]] = nearly[[11, 10, 51, 50]]  # 2 of 99 pairs fall: share 0.98
+    assert in_sorted_order(nearly)
+    assert not in_sorted_order([2, 0, 1]) and not in_sorted_order([0, 1])  # too few to say
+    # A permutation's share of rising pairs is 1/2 +- 0.29 / sqrt(n): none of 2,000 of
+    # 30 rows reaches 0.9 (that is 7 standard deviations).
+    rng = np.random.RandomState(0)
+    assert not any(in_sorted_order(rng.permutation(30)) for _ in range(2000))
+    # Two sorted halves one after the other: 98 of 99 pairs rise, sorted too.
+    assert in_sorted_order(np.concatenate([np.arange(50, 100), np.arange(50)]))
+
+
+def test_training_rows_listed_in_sorted_order_are_shuffled_by_the_split_seed(uci_dir):
+    """A validation split holds out the last training rows: from a sorted list they
+    would be the table's last rows. Shuffled with the split's number as the seed,
+    they are a random subset, the same in every run of the split."""
+    data = table()
+    random_order = load_uci(uci_dir, 0)
+    rows = sorted(TRAIN[0])
+    write_lines(os.path.join(uci_dir, 'index_train_0.txt'), rows)
+    d = load_uci(uci_dir, 0)
+    order = np.array(rows)[np.random.RandomState(0).permutation(len(rows))]
+    np.testing.assert_allclose(d.y_train * d.target_std + d.target_mean, data[order, TARGET],
+                               rtol=1e-6, atol=1e-5)
+    assert sorted(order[-2:]) != rows[-2:]  # the last two are no longer rows 9 and 11
+    # The same rows: the same statistics and test data (up to the order of the sums).
+    for key in ('x_test', 'y_test', 'input_mean', 'input_std'):
+        np.testing.assert_allclose(getattr(d, key), getattr(random_order, key), rtol=1e-6,
+                                   atol=1e-12)
+    assert d.description.endswith('3 features; training rows shuffled (seed 0), '
+                                  'index_train_0.txt lists them in sorted order')
+    np.testing.assert_array_equal(load_uci(uci_dir, 0).x_train, d.x_train)
+
+
+def test_a_test_split_of_one_block_keeps_the_training_order(uci_dir):
+    """year's split: its test rows are the table's last ones, so the held-out rows
+    stay the last training rows, a block as well."""
+    data = table()
+    write_lines(os.path.join(uci_dir, 'index_train_0.txt'), range(8))
+    write_lines(os.path.join(uci_dir, 'index_test_0.txt'), [11, 9, 8, 10])
+    d = load_uci(uci_dir, 0)
+    np.testing.assert_allclose(d.y_train * d.target_std + d.target_mean, data[:8, TARGET],
+                               rtol=1e-6, atol=1e-5)
+    assert d.description.endswith('3 features')

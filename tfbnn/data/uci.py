@@ -15,9 +15,17 @@ yacht and year.
 
 Inputs and targets are standardised with the training rows' mean and std
 (population std; a constant input column, std <= 1e-10 of its largest value, is
-divided by 1), as in their code;
-the target statistics are kept in the `Dataset` so errors can be reported in
-the original units.
+divided by 1), as in their code. The target statistics are kept in the
+`Dataset` so errors can be reported in the original units.
+
+A validation split holds out the last training rows in file order, as Gal's
+code does. The published files list each split's rows in random order, so
+these are a random subset. A split whose test rows are scattered through the
+table but whose training rows are listed in sorted order (`in_sorted_order`)
+would hold out the table's last rows instead, so its training rows are
+shuffled, with the split's number as the seed. A test split of one block of
+rows (year's last 51,630) keeps the order: the held-out rows are then a block
+too, as its test rows are.
 """
 import os
 import re
@@ -29,7 +37,7 @@ from tfbnn.data._common import (check_int, check_path, read_indices, read_table,
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
-__all__ = ['load_uci', 'uci_folder', 'available_splits']
+__all__ = ['load_uci', 'uci_folder', 'available_splits', 'in_sorted_order']
 
 
 def available_splits(data_dir):
@@ -43,6 +51,37 @@ def available_splits(data_dir):
     """
     matches = (re.match(r'index_train_(\d+)\.txt$', name) for name in os.listdir(data_dir))
     return sorted(int(m.group(1)) for m in matches if m)
+
+
+def in_sorted_order(rows, tolerance=0.1):
+    """Whether a split's row indices are listed in (nearly) sorted order.
+
+    The published splits list each split's rows as a random permutation, so
+    the last 20% of its training rows, which a validation split holds out
+    (`tfbnn.data.validation.hold_out_validation`), are a random subset. A file
+    written in sorted order would hold out the rows at the end of data.txt
+    instead: the newest cars, the last batch of a lab. The test is the share s
+    of consecutive pairs in increasing order, 1/2 on average for a permutation
+    (with standard deviation about 0.29 / sqrt(n)): the order counts as sorted
+    when s >= 1 - tolerance or s <= tolerance (a file sorted backwards).
+
+    Args:
+      rows: 1-D int array of row indices, in file order.
+      tolerance: float in [0, 0.5).
+
+    Returns:
+      bool; False for fewer than 3 rows, whose order says nothing.
+    """
+    rows = np.asarray(rows)
+    if rows.size < 3:
+        return False
+    rising = float(np.mean(np.diff(rows) > 0))
+    return rising >= 1.0 - tolerance or rising <= tolerance
+
+
+def _one_block(rows):
+    """Whether the rows are one run of consecutive table rows (in any order)."""
+    return rows.size > 0 and int(rows.max()) - int(rows.min()) + 1 == rows.size
 
 
 def uci_folder(data_dir):
@@ -175,6 +214,12 @@ def load_uci(data_dir, split=0):
                         % (target_path, target[0], os.path.basename(features_path)))
     train = read_indices(train_path, num_rows, 'row')
     test = read_indices(test_path, num_rows, 'row')
+    # A random test split and training rows in sorted order: the last rows, which
+    # a validation split holds out, would be the table's last rows, not a
+    # random subset. A test split of one block of rows (year's) keeps the order.
+    shuffled = in_sorted_order(train) and not _one_block(test)
+    if shuffled:
+        train = train[np.random.RandomState(split).permutation(len(train))]
     shared = np.intersect1d(train, test)
     if shared.size:
         raise DataError('%s: %d rows are also in %s, e.g. row %d'
@@ -188,8 +233,10 @@ def load_uci(data_dir, split=0):
     y_train, y_test, y_mean, y_std = standardize(table[train, target[0]],
                                                  table[test, target[0]])
     description = ('UCI regression %r split %d (Hernandez-Lobato & Adams format): '
-                   '%d train / %d test, %d features'
-                   % (_set_name(data_dir), split, len(train), len(test), len(features)))
+                   '%d train / %d test, %d features%s'
+                   % (_set_name(data_dir), split, len(train), len(test), len(features),
+                      '; training rows shuffled (seed %d), %s lists them in sorted order'
+                      % (split, os.path.basename(train_path)) if shuffled else ''))
     return make_dataset('uci', 'regression', description, x_train, y_train, x_test, y_test,
                         target_mean=float(y_mean), target_std=float(y_std), source=data_dir,
                         input_mean=x_mean, input_std=x_std)
