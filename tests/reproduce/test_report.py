@@ -119,7 +119,8 @@ def test_update_results_rewrites_only_the_blocks(tmp_path):
                                'pruning_scales', 'pruning_scale_adam', 'scale_adam',
                                'mean_init', 'pruning_mean_init', 'pruning_probes',
                                'pruning_refit', 'pruning_retrain', 'ood_letters', 'ood_probe',
-                               'ood_runs', 'ood_outliers', 'ood_seeds', 'ood_third_party'))
+                               'ood_runs', 'ood_outliers', 'ood_seeds', 'ood_third_party',
+                               'uci_other'))
     doc.write_text('# Title\n' + blocks + 'tail\n')
     report.update_results(str(doc), {})
     text = doc.read_text()

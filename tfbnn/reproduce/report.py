@@ -12,7 +12,7 @@ import shutil
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
 from tfbnn.reproduce import (figures, filing, goals, paper, report_ood, report_pruning,
-                             selection, uci)
+                             report_uci)
 
 __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'update_results',
            'write_figures']
@@ -44,9 +44,9 @@ PRUNING_PROBES = os.path.join('probes', 'pruning_*.json')
 
 def load_records(folder):
     """name -> record for each record file present in `folder`; the pruning
-    probes under 'pruning_probes', as file stem -> record, and the OOD probes
+    probes under 'pruning_probes', as file stem -> record, the OOD probes
     under 'ood_probe', 'ood_outlier_probe', 'ood_third_party' and 'ood_runs'
-    (file stem -> record)."""
+    (file stem -> record), and the UCI protocol on other sets under 'uci_other'."""
     out = {}
     for name, filename in RECORDS.items():
         record = read_json(os.path.join(folder, filename))
@@ -60,7 +60,8 @@ def load_records(folder):
             out[name] = probes
     for name, filename in (('ood_probe', report_ood.OOD_PROBE),
                            ('ood_outlier_probe', report_ood.OUTLIER_PROBE),
-                           ('ood_third_party', report_ood.THIRD_PARTY)):
+                           ('ood_third_party', report_ood.THIRD_PARTY),
+                           ('uci_other', report_uci.UCI_OTHER)):
         probe = read_json(os.path.join(folder, filename))
         if probe is not None:
             out[name] = probe
@@ -82,7 +83,7 @@ def collect_records(out_dir, results_dir, replace=False):
     """
     records = load_records(out_dir)
     for probes in ('pruning_probes', 'ood_probe', 'ood_outlier_probe', 'ood_runs',
-                   'ood_third_party'):  # filed by hand
+                   'ood_third_party', 'uci_other'):  # filed by hand
         records.pop(probes, None)
     if not replace:
         filing.check_same_protocols(records, load_records(results_dir), RECORDS, out_dir,
@@ -257,32 +258,6 @@ def _mean_init(records):
     return '\n'.join(rows)
 
 
-def _uci(records):
-    if 'uci' not in records:
-        return '(not run yet: `python scripts/reproduce.py uci`)'
-    rows = ['| set | tfbnn, E chosen: RMSE | test LL | tfbnn, E = 40: RMSE | test LL | VI: RMSE '
-            '| test LL | PBP: RMSE | test LL | MC dropout: RMSE | test LL '
-            '| chosen (lr, batch, noise prior, weight prior, E) |',
-            '|---|---|---|---|---|---|---|---|---|---|---|---|']
-    pm = selection.plus_minus
-    for name, s in records['uci']['sets'].items():
-        ref = paper.UCI_TABLE.get(name, {})
-        c, f = s['chosen'], s['epochs40']
-        cells = [pm(c['rmse'], c['rmse_se']), pm(c['test_ll'], c['test_ll_se']),
-                 pm(f['rmse'], f['rmse_se']), pm(f['test_ll'], f['test_ll_se'])]
-        for m in paper.UCI_METHODS:
-            cells += ([pm(ref[m][0], ref[m][1]), pm(ref[m][2], ref[m][3])] if m in ref
-                      else ['', ''])
-        ch = c['choice']
-        hidden = s.get('hidden', uci.HIDDEN_UNITS)  # records before n_hidden.txt: 50
-        rows.append('| %s | %s | %g, %d, %s, %s, %d |' % (
-            name if hidden == uci.HIDDEN_UNITS else '%s (%d hidden units)' % (name, hidden),
-            ' | '.join(cells), ch['learning_rate'], ch['batch_size'],
-            ch.get('noise_prior', 'none'), selection.prior_text(ch.get(
-                'prior_sigma', selection.DEFAULT_PRIOR_SIGMA)), ch['epochs']))
-    return '\n'.join(rows)
-
-
 def _times(records):
     rows = ['| experiment | what the time covers | wall time |', '|---|---|---|']
     for key in ('mnist_mixture', 'mnist_gaussian'):
@@ -378,7 +353,9 @@ def render_results(records):
                 pruning_refit=report_pruning.render_pruning(records, 'pruning_refit'),
                 pruning_probes=report_pruning.render_pruning_probes(records),
                 pruning_retrain=report_pruning.render_pruning_retrain(records),
-                uci=_uci(records), goals=goals.render_goals(records),
+                uci=report_uci.render_uci(records),
+                uci_other=report_uci.render_uci_other(records),
+                goals=goals.render_goals(records),
                 times=_times(records))
 
 
