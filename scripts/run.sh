@@ -131,7 +131,10 @@ export MPLBACKEND="${MPLBACKEND:-Agg}"
 cmd="${1:-}"; [ $# -gt 0 ] && shift
 case "$cmd" in
   train)  ensure_env; exec "$VENV/bin/python" "$ROOT/scripts/train.py" "$@" ;;
-  test)   ensure_env; cd "$ROOT"; exec "$VENV/bin/python" -m pytest "$@" ;;
+  # Here every export runtime is installed: a missing one fails its tests instead of skipping.
+  test)   ensure_env; cd "$ROOT"
+          export TFBNN_REQUIRE_EXPORT_RUNTIMES="${TFBNN_REQUIRE_EXPORT_RUNTIMES:-1}"
+          exec "$VENV/bin/python" -m pytest "$@" ;;
   python) ensure_env; exec "$VENV/bin/python" "$@" ;;
   setup)  ensure_env ;;
   *) die "usage: scripts/run.sh train|test|python|setup [ARGS...]" ;;

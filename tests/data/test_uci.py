@@ -231,44 +231,96 @@ def test_the_sorted_order_test_by_hand():
     nearly = np.arange(100)
     nearly[[10, 11, 50, 51]] = nearly[[11, 10, 51, 50]]  # 2 of 99 pairs fall: share 0.98
     assert in_sorted_order(nearly)
-    assert not in_sorted_order([2, 0, 1]) and not in_sorted_order([0, 1])  # too few to say
-    # A permutation's share of rising pairs is 1/2 +- 0.29 / sqrt(n): none of 2,000 of
-    # 30 rows reaches 0.9 (that is 7 standard deviations).
-    rng = np.random.RandomState(0)
-    assert not any(in_sorted_order(rng.permutation(30)) for _ in range(2000))
     # Two sorted halves one after the other: 98 of 99 pairs rise, sorted too.
     assert in_sorted_order(np.concatenate([np.arange(50, 100), np.arange(50)]))
+    assert not in_sorted_order(np.arange(9))  # fewer than 10 rows say little
+    assert not in_sorted_order(np.full(20, 5))  # ties neither rise nor fall
+    # Unsigned indices do not wrap around in the comparison.
+    rng = np.random.RandomState(0)
+    assert not in_sorted_order(rng.permutation(100).astype(np.uint32))
+    # A permutation's share of rising pairs is 1/2 +- 0.29 / sqrt(n): none of 2,000 of
+    # 30 rows reaches 0.9 (that is 7 standard deviations).
+    assert not any(in_sorted_order(rng.permutation(30)) for _ in range(2000))
+    for bad in (0.5, -0.1):
+        with pytest.raises(ValueError, match='tolerance'):
+            in_sorted_order(np.arange(20), tolerance=bad)
+    with pytest.raises(ValueError, match='1-D'):
+        in_sorted_order(np.arange(20).reshape(4, 5))
 
 
-def test_training_rows_listed_in_sorted_order_are_shuffled_by_the_split_seed(uci_dir):
+@pytest.fixture
+def table40(tmp_path):
+    """A 40-row set with a 30 / 10 split listed in sorted order: rows 0-29 train,
+    every fourth row tests, so the test rows are scattered through the table."""
+    folder = tmp_path / 'cars'
+    folder.mkdir()
+    data = np.arange(40, dtype=np.float64)[:, None] * [1.0, 2.0]  # input, target = 2 x row
+    np.savetxt(str(folder / 'data.txt'), data)
+    write_lines(folder / 'index_features.txt', [0])
+    write_lines(folder / 'index_target.txt', [1])
+    test = list(range(3, 40, 4))
+    train = [r for r in range(40) if r not in test]
+    for k in range(2):
+        write_lines(folder / ('index_train_%d.txt' % k), train)
+        write_lines(folder / ('index_test_%d.txt' % k), test)
+    return str(folder), np.array(train), data
+
+
+def _rows(d):
+    """The table rows of the training examples (the target is 2 x the row)."""
+    return np.round((d.y_train * d.target_std + d.target_mean) / 2).astype(int)
+
+
+@pytest.mark.parametrize('split', [0, 1])
+def test_training_rows_listed_in_sorted_order_are_shuffled_by_the_split_seed(table40, split):
     """A validation split holds out the last training rows: from a sorted list they
     would be the table's last rows. Shuffled with the split's number as the seed,
     they are a random subset, the same in every run of the split."""
-    data = table()
-    random_order = load_uci(uci_dir, 0)
-    rows = sorted(TRAIN[0])
-    write_lines(os.path.join(uci_dir, 'index_train_0.txt'), rows)
-    d = load_uci(uci_dir, 0)
-    order = np.array(rows)[np.random.RandomState(0).permutation(len(rows))]
-    np.testing.assert_allclose(d.y_train * d.target_std + d.target_mean, data[order, TARGET],
-                               rtol=1e-6, atol=1e-5)
-    assert sorted(order[-2:]) != rows[-2:]  # the last two are no longer rows 9 and 11
-    # The same rows: the same statistics and test data (up to the order of the sums).
-    for key in ('x_test', 'y_test', 'input_mean', 'input_std'):
-        np.testing.assert_allclose(getattr(d, key), getattr(random_order, key), rtol=1e-6,
-                                   atol=1e-12)
-    assert d.description.endswith('3 features; training rows shuffled (seed 0), '
-                                  'index_train_0.txt lists them in sorted order')
-    np.testing.assert_array_equal(load_uci(uci_dir, 0).x_train, d.x_train)
+    from tfbnn.data.validation import hold_out_validation
+    folder, train, _ = table40
+    d = load_uci(folder, split)
+    expected = train[np.random.RandomState(split).permutation(train.size)]
+    np.testing.assert_array_equal(_rows(d), expected)
+    np.testing.assert_array_equal(_rows(load_uci(folder, split)), expected)  # repeatable
+    assert d.description.endswith('1 features; training rows shuffled (seed %d), '
+                                  'index_train_%d.txt lists them in sorted order'
+                                  % (split, split))
+    held = hold_out_validation(d, 6)
+    held_rows = np.round((held.y_val * held.target_std + held.target_mean) / 2).astype(int)
+    np.testing.assert_array_equal(held_rows, expected[-6:])
+    assert held_rows.max() - held_rows.min() > 20  # not the table's last rows (33..39)
+    if split == 1:
+        assert not np.array_equal(expected, train[np.random.RandomState(0).permutation(30)])
 
 
-def test_a_test_split_of_one_block_keeps_the_training_order(uci_dir):
+def test_training_rows_sorted_backwards_are_shuffled_too(table40):
+    folder, train, _ = table40
+    write_lines(os.path.join(folder, 'index_train_0.txt'), train[::-1])
+    expected = train[::-1][np.random.RandomState(0).permutation(train.size)]
+    np.testing.assert_array_equal(_rows(load_uci(folder, 0)), expected)
+
+
+def test_training_rows_in_random_order_load_in_file_order(table40):
+    folder, train, _ = table40
+    listed = train[np.random.RandomState(7).permutation(train.size)]
+    write_lines(os.path.join(folder, 'index_train_0.txt'), listed)
+    d = load_uci(folder, 0)
+    np.testing.assert_array_equal(_rows(d), listed)
+    assert d.description.endswith('1 features')
+
+
+def test_a_test_split_after_every_training_row_keeps_the_training_order(table40):
     """year's split: its test rows are the table's last ones, so the held-out rows
-    stay the last training rows, a block as well."""
-    data = table()
-    write_lines(os.path.join(uci_dir, 'index_train_0.txt'), range(8))
-    write_lines(os.path.join(uci_dir, 'index_test_0.txt'), [11, 9, 8, 10])
-    d = load_uci(uci_dir, 0)
-    np.testing.assert_allclose(d.y_train * d.target_std + d.target_mean, data[:8, TARGET],
-                               rtol=1e-6, atol=1e-5)
-    assert d.description.endswith('3 features')
+    stay the last training rows, the block before them."""
+    folder, _, _ = table40
+    write_lines(os.path.join(folder, 'index_train_0.txt'), range(30))
+    write_lines(os.path.join(folder, 'index_test_0.txt'), [39, 31, 30, 35, 32, 33, 34, 36, 37, 38])
+    d = load_uci(folder, 0)
+    np.testing.assert_array_equal(_rows(d), np.arange(30))
+    assert d.description.endswith('1 features')
+    # One test row, or a block at the start, is no such split: the order is shuffled.
+    for test in ([12], range(10)):
+        write_lines(os.path.join(folder, 'index_test_0.txt'), test)
+        write_lines(os.path.join(folder, 'index_train_0.txt'),
+                    [r for r in range(40) if r not in test])
+        assert 'shuffled' in load_uci(folder, 0).description

@@ -67,3 +67,14 @@ def test_the_other_sets_table_is_read_from_its_probe_record(tmp_path):
     (out / 'probes').mkdir(parents=True)
     write_json(str(out / report_uci.UCI_OTHER), record)
     assert report.collect_records(str(out), str(tmp_path / 'results')) == {}
+
+
+def test_rows_scored_on_other_splits_are_refused():
+    entry = _entry()
+    entry['epochs40']['splits'].pop()
+    with pytest.raises(ValueError, match=r'same splits, got \[0, 1, 2\] and \[0, 1\]'):
+        report_uci.paired_difference(entry)
+    entry = _entry()
+    entry['chosen']['splits'] = []
+    with pytest.raises(ValueError, match='same splits'):
+        report_uci.paired_difference(entry)

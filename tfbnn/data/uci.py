@@ -20,12 +20,12 @@ divided by 1), as in their code. The target statistics are kept in the
 
 A validation split holds out the last training rows in file order, as Gal's
 code does. The published files list each split's rows in random order, so
-these are a random subset. A split whose test rows are scattered through the
-table but whose training rows are listed in sorted order (`in_sorted_order`)
-would hold out the table's last rows instead, so its training rows are
-shuffled, with the split's number as the seed. A test split of one block of
-rows (year's last 51,630) keeps the order: the held-out rows are then a block
-too, as its test rows are.
+these are a random subset. A split whose training rows are listed in sorted
+order (`in_sorted_order`) would hold out the table's last rows instead, so its
+training rows are shuffled, with the split's number as the seed. A split whose
+test rows are the block of rows after all training rows (year's last 51,630)
+keeps the order: the held-out rows are then the block before them, as in
+Gal's protocol.
 """
 import os
 import re
@@ -60,28 +60,39 @@ def in_sorted_order(rows, tolerance=0.1):
     the last 20% of its training rows, which a validation split holds out
     (`tfbnn.data.validation.hold_out_validation`), are a random subset. A file
     written in sorted order would hold out the rows at the end of data.txt
-    instead: the newest cars, the last batch of a lab. The test is the share s
-    of consecutive pairs in increasing order, 1/2 on average for a permutation
-    (with standard deviation about 0.29 / sqrt(n)): the order counts as sorted
-    when s >= 1 - tolerance or s <= tolerance (a file sorted backwards).
+    instead: the newest cars, the last batch of a lab. The test counts the
+    consecutive pairs that rise and those that fall (ties are neither): a
+    permutation of n rows has a share of rising pairs of 1/2 on average, with
+    standard deviation about 0.29 / sqrt(n). The order counts as sorted when
+    either share is at least 1 - tolerance (a file sorted backwards too).
 
     Args:
-      rows: 1-D int array of row indices, in file order.
+      rows: 1-D array of row indices, in file order.
       tolerance: float in [0, 0.5).
 
     Returns:
-      bool; False for fewer than 3 rows, whose order says nothing.
+      bool; False for fewer than 10 rows, whose order says little (a
+      permutation of 4 rows is sorted one time in 12).
+
+    Raises:
+      ValueError: `rows` is not 1-D or `tolerance` is outside [0, 0.5).
     """
-    rows = np.asarray(rows)
-    if rows.size < 3:
+    if not 0.0 <= tolerance < 0.5:
+        raise ValueError('tolerance must be in [0, 0.5), got %r' % (tolerance,))
+    rows = np.asarray(rows, np.int64)
+    if rows.ndim != 1:
+        raise ValueError('rows must be 1-D, got shape %s' % (rows.shape,))
+    if rows.size < 10:
         return False
-    rising = float(np.mean(np.diff(rows) > 0))
-    return rising >= 1.0 - tolerance or rising <= tolerance
+    pairs = rows.size - 1
+    rising, falling = np.sum(rows[1:] > rows[:-1]), np.sum(rows[1:] < rows[:-1])
+    return max(rising, falling) >= (1.0 - tolerance) * pairs
 
 
-def _one_block(rows):
-    """Whether the rows are one run of consecutive table rows (in any order)."""
-    return rows.size > 0 and int(rows.max()) - int(rows.min()) + 1 == rows.size
+def _test_rows_last(train, test):
+    """Whether the test rows are one block of table rows after every training row."""
+    return (test.size > 0 and int(test.max()) - int(test.min()) + 1 == test.size
+            and int(test.min()) > int(train.max()))
 
 
 def uci_folder(data_dir):
@@ -214,12 +225,12 @@ def load_uci(data_dir, split=0):
                         % (target_path, target[0], os.path.basename(features_path)))
     train = read_indices(train_path, num_rows, 'row')
     test = read_indices(test_path, num_rows, 'row')
-    # A random test split and training rows in sorted order: the last rows, which
-    # a validation split holds out, would be the table's last rows, not a
-    # random subset. A test split of one block of rows (year's) keeps the order.
-    shuffled = in_sorted_order(train) and not _one_block(test)
+    # Training rows in sorted order: the last rows, which a validation split
+    # holds out, would be the table's last rows, not a random subset. A test
+    # split of the rows after all training rows (year's) keeps the order.
+    shuffled = in_sorted_order(train) and not _test_rows_last(train, test)
     if shuffled:
-        train = train[np.random.RandomState(split).permutation(len(train))]
+        train = train[np.random.RandomState(split % 2 ** 32).permutation(len(train))]
     shared = np.intersect1d(train, test)
     if shared.size:
         raise DataError('%s: %d rows are also in %s, e.g. row %d'

@@ -3,8 +3,9 @@
 Hyperparameters, and the epoch at which to stop, are chosen on data the model
 was not trained on and that is not the test set: the last examples of the
 training split. For MNIST, holding out 10000 gives Blundell et al.'s (2015)
-50000 / 10000 / 10000 protocol; the UCI index files are already random
-permutations, so their last rows are a random subset.
+50000 / 10000 / 10000 protocol; the published UCI index files are random
+permutations, so their last rows are a random subset (and `load_uci`
+shuffles a list in sorted order: `tfbnn.data.uci.in_sorted_order`).
 """
 import numbers
 

@@ -36,7 +36,14 @@ def _name(name, entry):
 
 
 def render_uci(records):
-    """The `uci` record beside the published methods, one row per set."""
+    """The `uci` record beside the published methods, one row per set.
+
+    Args:
+      records: name -> record, as `tfbnn.reproduce.report.load_records` gives them.
+
+    Returns:
+      The markdown table, or a line saying how to make the record.
+    """
     if 'uci' not in records:
         return '(not run yet: `python scripts/reproduce.py uci`)'
     rows = ['| set | tfbnn, E chosen: RMSE | test LL | tfbnn, E = 40: RMSE | test LL | VI: RMSE '
@@ -61,19 +68,39 @@ def paired_difference(entry, key='test_ll'):
     and the number of splits on which the chosen row is better (higher LL,
     lower RMSE), out of how many.
 
+    Args:
+      entry: one set of a `uci` record: its 'chosen' and 'epochs40' rows, each
+        with the per-split scores under 'splits'.
+      key: 'test_ll' or 'rmse'.
+
     Returns:
       (mean, se, better, n); se is None for one split, and the difference is
       0 on every split when both rows are the same choice.
+
+    Raises:
+      ValueError: the two rows were not scored on the same splits.
     """
     fixed = {r['split']: r[key] for r in entry['epochs40']['splits']}
-    d = np.array([r[key] - fixed[r['split']] for r in entry['chosen']['splits']])
+    chosen = {r['split']: r[key] for r in entry['chosen']['splits']}
+    if not chosen or set(chosen) != set(fixed):
+        raise ValueError('the chosen and E = 40 rows must be scored on the same splits, got %s '
+                         'and %s' % (sorted(chosen), sorted(fixed)))
+    d = np.array([chosen[k] - fixed[k] for k in sorted(chosen)])
     mean, se = selection.mean_and_se(d)
     better = int(np.sum(d > 0) if key == 'test_ll' else np.sum(d < 0))
     return mean, se, better, int(d.size)
 
 
 def render_uci_other(records):
-    """The protocol on sets it was not developed on: the chosen E against E = 40."""
+    """The protocol on sets it was not developed on: the chosen E against E = 40.
+
+    Args:
+      records: name -> record, as `tfbnn.reproduce.report.load_records` gives them.
+
+    Returns:
+      The markdown table and the sets' descriptions, or a line saying how to
+      make the record.
+    """
     record = records.get('uci_other')
     if record is None:
         return ('(not run yet: `benchmarks/make_uci_sets.py`, then `reproduce.py uci --sets ...` '
