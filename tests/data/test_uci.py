@@ -309,6 +309,24 @@ def test_training_rows_in_random_order_load_in_file_order(table40):
     assert d.description.endswith('1 features')
 
 
+def test_shuffles_training_rows_says_what_load_uci_does(table40):
+    from tfbnn.data.uci import shuffles_training_rows
+    folder, train, _ = table40
+    assert shuffles_training_rows(folder, 0) and shuffles_training_rows(folder, 1)
+    write_lines(os.path.join(folder, 'index_train_1.txt'),
+                train[np.random.RandomState(7).permutation(train.size)])
+    assert not shuffles_training_rows(folder, 1)
+    assert 'shuffled' not in load_uci(folder, 1).description
+    # year's shape: the test rows are the block after every training row.
+    write_lines(os.path.join(folder, 'index_train_0.txt'), range(30))
+    write_lines(os.path.join(folder, 'index_test_0.txt'), range(30, 40))
+    assert not shuffles_training_rows(folder, 0)
+    with pytest.raises(DataError, match='split 2 is out of range'):
+        shuffles_training_rows(folder, 2)
+    with pytest.raises(DataError, match='split -1 is out of range'):
+        shuffles_training_rows(folder, -1)
+
+
 def test_a_test_split_after_every_training_row_keeps_the_training_order(table40):
     """year's split: its test rows are the table's last ones, so the held-out rows
     stay the last training rows, the block before them."""

@@ -355,6 +355,25 @@ def test_every_selection_split_is_checked_before_any_run(tmp_path):
     assert not os.path.exists(str(tmp_path / 'out' / 'toy'))
 
 
+def test_splits_listed_in_sorted_order_are_named_in_the_log_and_the_record(tmp_path):
+    data = tmp_path / 'data'
+    _fixture(str(data / 'toy'), splits=3)
+    folder = str(data / 'toy')
+    assert uci_sets.check_splits(folder, 3) == []  # the fixture lists rows at random
+    for k in (0, 2):
+        train = np.loadtxt(os.path.join(folder, 'index_train_%d.txt' % k), dtype=int)
+        np.savetxt(os.path.join(folder, 'index_train_%d.txt' % k), np.sort(train), fmt='%d')
+    assert uci_sets.check_splits(folder, 3) == [0, 2]
+    assert uci_sets.check_splits(folder, 2) == [0]
+    lines = []
+    record = uci.reproduce_uci(str(data), str(tmp_path / 'out'), lines.append, sets=['toy'],
+                               select_splits=1, num_splits=3, candidates=((1e-2, 16, 'none'),),
+                               max_epochs=2, validate_every=2, fixed_epochs=2)
+    assert record['sets']['toy']['shuffled_splits'] == [0, 2]
+    assert ("uci toy: splits 0, 2 list the training rows in sorted order: shuffled (seed: the "
+            "split's number) before the validation rows are held out") in lines
+
+
 def test_splits_beyond_the_protocols_count_are_not_read(tmp_path):
     _fixture(str(tmp_path / 'toy'), splits=3)
     _put_row(str(tmp_path / 'toy'), 'index_train_2.txt', 60)  # out of range, never used

@@ -37,7 +37,8 @@ from tfbnn.data._common import (check_int, check_path, read_indices, read_table,
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
-__all__ = ['load_uci', 'uci_folder', 'available_splits', 'in_sorted_order']
+__all__ = ['load_uci', 'uci_folder', 'available_splits', 'in_sorted_order',
+           'shuffles_training_rows']
 
 
 def available_splits(data_dir):
@@ -95,6 +96,33 @@ def _test_rows_last(train, test):
             and int(test.min()) > int(train.max()))
 
 
+def _is_shuffled(train, test):
+    """Whether `load_uci` shuffles these training rows (see the module docstring)."""
+    return in_sorted_order(train) and not _test_rows_last(train, test)
+
+
+def shuffles_training_rows(data_dir, split=0):
+    """Whether `load_uci(data_dir, split)` shuffles the split's training rows
+    before any validation split is held out: they are listed in sorted order
+    (`in_sorted_order`) and the test rows are not the block after them.
+
+    Args:
+      data_dir: as for `load_uci`.
+      split: as for `load_uci`.
+
+    Returns:
+      bool.
+
+    Raises:
+      ConfigError, DataError: as `load_uci`, for the files this reads (the
+        table and the split's two index files).
+    """
+    data_dir, split, train_path, test_path = _split_files(data_dir, split)
+    num_rows = _read_data(os.path.join(data_dir, 'data.txt')).shape[0]
+    return _is_shuffled(read_indices(train_path, num_rows, 'row'),
+                        read_indices(test_path, num_rows, 'row'))
+
+
 def uci_folder(data_dir):
     """The folder holding a set's files: `data_dir`, or `data_dir/data`.
 
@@ -123,6 +151,20 @@ def _describe_splits(data_dir):
     if splits == list(range(splits[0], splits[-1] + 1)):
         return 'this folder has splits %d..%d' % (splits[0], splits[-1])
     return 'this folder has splits %s' % ', '.join(str(k) for k in splits)
+
+
+def _split_files(data_dir, split):
+    """(the folder with the files, K, index_train_K.txt, index_test_K.txt)
+    of split K of a set, or the one-line error of `load_uci`."""
+    data_dir = check_path('uci', 'data_dir', data_dir)
+    split = check_int('uci', 'split', split)
+    require_dir(data_dir, 'uci')
+    data_dir = uci_folder(data_dir)
+    if split < 0:
+        raise DataError('%s: split %d is out of range (split numbers start at 0; %s)'
+                        % (data_dir, split, _describe_splits(data_dir)))
+    return (data_dir, split, _split_path(data_dir, 'train', split),
+            _split_path(data_dir, 'test', split))
 
 
 def _split_path(data_dir, kind, split):
@@ -200,15 +242,7 @@ def load_uci(data_dir, split=0):
         a row is in both train and test; a split is empty; a value used is
         NaN or infinite.
     """
-    data_dir = check_path('uci', 'data_dir', data_dir)
-    split = check_int('uci', 'split', split)
-    require_dir(data_dir, 'uci')
-    data_dir = uci_folder(data_dir)
-    if split < 0:
-        raise DataError('%s: split %d is out of range (split numbers start at 0; %s)'
-                        % (data_dir, split, _describe_splits(data_dir)))
-    train_path = _split_path(data_dir, 'train', split)
-    test_path = _split_path(data_dir, 'test', split)
+    data_dir, split, train_path, test_path = _split_files(data_dir, split)
     data_path = os.path.join(data_dir, 'data.txt')
     features_path = os.path.join(data_dir, 'index_features.txt')
     target_path = os.path.join(data_dir, 'index_target.txt')
@@ -228,7 +262,7 @@ def load_uci(data_dir, split=0):
     # Training rows in sorted order: the last rows, which a validation split
     # holds out, would be the table's last rows, not a random subset. A test
     # split of the rows after all training rows (year's) keeps the order.
-    shuffled = in_sorted_order(train) and not _test_rows_last(train, test)
+    shuffled = _is_shuffled(train, test)
     if shuffled:
         train = train[np.random.RandomState(split % 2 ** 32).permutation(len(train))]
     shared = np.intersect1d(train, test)

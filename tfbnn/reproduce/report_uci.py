@@ -9,7 +9,7 @@
              the record's `descriptions` (set -> text) are listed below.
 
 The comparison of the two rows of a set is paired: both are scored on the
-same 20 test splits, so the difference d_k = LL_chosen,k - LL_40,k is
+same test splits (20 in the protocol), so the difference d_k = LL_chosen,k - LL_40,k is
 averaged, with standard error std(d, ddof=1) / sqrt(n).
 """
 import numpy as np

@@ -290,12 +290,13 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
                                                             validate_every))
     if step_budget < 1:
         raise ValueError('step_budget must be >= 1, got %r' % step_budget)
-    folders, splits, widths = {}, {}, {}  # every set is checked before any run (uci_sets)
+    folders, splits, widths, shuffled = {}, {}, {}, {}  # every set is checked before any run (uci_sets)
     for name in sets:
         folders[name] = set_folder(data_dir, name)
         splits[name] = count_splits(folders[name])
         widths[name] = hidden_units(folders[name])
-        check_splits(folders[name], min(splits[name], max(num_splits, select_splits)))
+        shuffled[name] = check_splits(folders[name],
+                                      min(splits[name], max(num_splits, select_splits)))
     candidates = [candidate(c) for c in candidates]
     protocol = dict(candidates=[list(c) for c in candidates], validate_every=validate_every,
                     select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs,
@@ -319,6 +320,12 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
         if available < select_splits:
             log('uci %s: choosing on its %d splits (fewer than --select-splits %d)'
                 % (name, available, select_splits))
+        if shuffled[name]:
+            log('uci %s: split%s %s list%s the training rows in sorted order: shuffled (seed: '
+                'the split\'s number) before the validation rows are held out'
+                % (name, 's' if len(shuffled[name]) > 1 else '',
+                   ', '.join(str(k) for k in shuffled[name]),
+                   '' if len(shuffled[name]) > 1 else 's'))
         log('uci %s: %d hidden units%s; candidates train for up to %d epochs' % (
             name, hidden, ' (%s)' % HIDDEN_FILE if os.path.exists(
                 os.path.join(set_dir, HIDDEN_FILE)) else '', set_epochs))
@@ -337,6 +344,7 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
                                log, verbose)
         _store_set(os.path.join(out_dir, 'uci.json'), record, name,
                    dict(selection=curves, chosen=chosen, epochs40=fixed, max_epochs=set_epochs,
-                        select_seconds=select_seconds, hidden=hidden),
+                        select_seconds=select_seconds, hidden=hidden,
+                        shuffled_splits=shuffled[name]),
                    log)
     return record

@@ -14,7 +14,7 @@ of the sets before it.
 import os
 import re
 
-from tfbnn.data.uci import available_splits, load_uci, uci_folder
+from tfbnn.data.uci import available_splits, load_uci, shuffles_training_rows, uci_folder
 from tfbnn.errors import DataError
 
 __all__ = ['HIDDEN_UNITS', 'HIDDEN_FILE', 'SPLITS_FILE', 'set_folder', 'count_splits',
@@ -86,13 +86,21 @@ def check_splits(set_dir, count):
     refused before any run instead of when its turn comes. The table is read
     once (`load_uci` keeps it between splits).
 
+    Returns:
+      The splits whose training rows `load_uci` shuffles, being listed in
+      sorted order (`tfbnn.data.uci.shuffles_training_rows`).
+
     Raises:
       DataError: what `load_uci` refuses in any of them (an index that is not
         a whole number, repeated or outside the table; a row in both train
         and test; a NaN or infinite value in a row the split uses).
     """
+    shuffled = []
     for split in range(count):
         load_uci(set_dir, split)
+        if shuffles_training_rows(set_dir, split):
+            shuffled.append(split)
+    return shuffled
 
 
 def hidden_units(set_dir):
