@@ -20,7 +20,12 @@ any `tf.while_loop` or `tf.cond` (v1 control flow, or TF 2.x's, whose bodies
 are function graphs inside the `tf.Graph`; under `tf.init_scope()`), so an
 RNN cell built inside `tf.nn.dynamic_rnn` uses one weight sample for every
 time step of a pass (Fortunato et al. 2017). A `reuse=True` build asks again
-and gets a fresh draw; it adds no KL.
+and gets a fresh draw; it adds no KL. A model that asks for the same weight
+twice in one pass (Siamese branches, an RNN unrolled by hand, a layer applied
+twice) would so get independent draws of one weight, and the likelihood would
+see the average of their noise: for k independent draws averaged, a trained
+sigma about sqrt(k) times too wide. `share_draws=True` gives every request of
+a variable through one getter (one `bayesian_scope` block) the same draw.
 
 Half precision: a weight that reaches the getter as float16 or bfloat16 (a
 float16 variable, or the float16 cast an enclosing mixed-precision getter
@@ -36,6 +41,10 @@ What is left as it is: non-trainable and non-floating variables, those
 `bayesian_scope`, whose innermost getter makes the posterior). A regulariser
 given to `tf.get_variable` applies to the mean, once; `tf.layers`'
 `kernel_regularizer=` sees only the draw, and `bayesian_scope` warns of it.
+A constraint given to `tf.get_variable` (`tf.layers`' `kernel_constraint=`)
+applies to the mean only: the optimizer projects the mean after each step,
+and rho stays free (a clip to [-1, 1] applied to rho would move sigma from
+0.01 to 0.31 in one step).
 
 References:
   Blundell et al. (2015), Weight Uncertainty in Neural Networks, sec. 3.2.
@@ -184,6 +193,13 @@ def _at_least_float32(name, value):
     return tf.cast(value, tf.float32)
 
 
+def _outer_graph():
+    """The graph draws are made in (`tf.init_scope`: outside control flow and
+    function graphs)."""
+    with tf.init_scope():
+        return tf.get_default_graph()
+
+
 def _check(prior, sample, posterior_init_scale, kl_collection):
     """The keywords, checked and normalised as the layers' are."""
     _, prior, sample, _, scale, kl_collection = check_common(
@@ -193,7 +209,7 @@ def _check(prior, sample, posterior_init_scale, kl_collection):
 
 
 def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=None,
-                  kl_collection=None, centred_prior=False):
+                  kl_collection=None, centred_prior=False, share_draws=False):
     """A custom getter that turns selected `tf.get_variable` weights into posteriors.
 
     Use it as `tf.variable_scope(name, custom_getter=tfbnn.custom_getter())`.
@@ -217,6 +233,12 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
         and the prior is shifted by it: p(w - m). The KL of a shifted prior is
         the prior's KL of the shifted posterior, KL(q(w) || p(w - m)) =
         KL(q(w + m) || p(w)), so it holds for any prior tfbnn has.
+      share_draws: Python bool. False (default): every request of a weight
+        is a fresh draw (K builds under `reuse=True` are a K-sample
+        predictive). True: every request of a weight through this getter
+        returns the value of the first, one draw per weight per getter, for
+        models that use a weight twice in one pass (weight tying); build
+        each further pass in a `bayesian_scope` (or getter) of its own.
 
     Returns:
       A callable with the custom-getter signature. Its attributes:
@@ -232,12 +254,16 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
     """
     prior, sample, scale, kl_collection = _check(prior, sample, posterior_init_scale,
                                                  kl_collection)
+    if not isinstance(share_draws, bool):
+        raise ConfigError('custom_getter: share_draws must be True or False, got %r'
+                          % (share_draws,))
     if not isinstance(centred_prior, bool):
         raise ConfigError('custom_getter: centred_prior must be True or False, got %r'
                           % (centred_prior,))
     selected = _include_fn(include)
     converted = []
     drawn = {}  # the name of each value returned -> its variable's name
+    shared = {}  # with share_draws: variable name -> the value returned first
 
     def getter(getter, name, shape=None, dtype=tf.float32, initializer=None, trainable=True,
                regularizer=None, *args, **kwargs):
@@ -257,11 +283,14 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                            for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS))
         with making_posterior():
             loc = getter(name, *args, **dict(kwargs, **plain))
-            # The user's regulariser (an L2 on the kernel) applies to the mean
-            # only: the KL is the posterior's regulariser.
+            # The user's regulariser (an L2 on the kernel) and constraint apply
+            # to the mean only: the KL is the posterior's regulariser.
             rho = getter(name + '_rho', *args, **dict(
                 kwargs, shape=shape, dtype=dtype, trainable=True, regularizer=None,
-                initializer=rho_initializer(scale)))
+                constraint=None, initializer=rho_initializer(scale)))
+        first = shared.get(name)
+        if first is not None and not creating and first.graph is _outer_graph():
+            return first
         dtype_ = loc.dtype.base_dtype
         # Outside any while loop or function graph (one draw for every time
         # step); named by the variable, whatever an enclosing getter returned.
@@ -280,7 +309,8 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                     with tf.name_scope(None), making_posterior():
                         centre = getter(name + '_prior_mean', *args, **dict(
                             kwargs, shape=shape, dtype=dtype, trainable=False,
-                            regularizer=None, initializer=tf.zeros_initializer()))
+                            regularizer=None, constraint=None,
+                            initializer=tf.zeros_initializer()))
                 kl = _kl(prior, name, loc, rho, post_scale, draw, centre)
         if sample is not False:
             drawn[value.name] = name
@@ -290,6 +320,8 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                 tf.add_to_collection(kl_collection, kl)  # the graph's, not a tf.function's
                 tf.add_to_collection(GraphKeys.GETTER_POSTERIORS, _variable(name, loc))
             converted.append(name)
+        if share_draws:
+            shared[name] = value
         return value
 
     getter.converted = converted
@@ -301,8 +333,9 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
 @contextlib.contextmanager
 def bayesian_scope(name_or_scope, prior=None, sample=True, include=None,
                    posterior_init_scale=None, kl_collection=None, reuse=None,
-                   centred_prior=False):
-    """`tf.variable_scope(name_or_scope, reuse=reuse)` with `custom_getter`.
+                   centred_prior=False, share_draws=False):
+    """`tf.variable_scope(name_or_scope, reuse=reuse)` with `custom_getter`:
+    with `share_draws=True`, one draw of each weight for the whole block.
 
     Warns (UserWarning, naming the scope) when a build that created
     variables made none of them Bayesian: an `include` that matches nothing.
@@ -311,7 +344,7 @@ def bayesian_scope(name_or_scope, prior=None, sample=True, include=None,
       The `tf.VariableScope`.
     """
     getter = custom_getter(prior, sample, include, posterior_init_scale, kl_collection,
-                           centred_prior)
+                           centred_prior, share_draws)
     before = len(tf.global_variables())
     kls_before = len(tf.get_collection(getter.kl_collection))
     losses_before = len(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))
