@@ -40,7 +40,8 @@ Attributes:
   kl: the layer's KL(q || p), raw.
   kl_per_param: kl / num_params.
   mean_sigma: mean posterior stddev over those weights.
-  snr_median, snr_p10, snr_p90: quantiles of |mu| / sigma.
+  snr_median, snr_p10, snr_p90: quantiles of |mu| / sigma, by nearest rank (the sorted
+    value at round(q (n - 1)), not interpolated: of an even count, one of the middle two).
   kl_grad_norm: global norm of d(c KL)/d(layer variables), c the KL coefficient.
   nll_grad_norm: global norm of d(nll term)/d(layer variables).
   kl_to_nll_grad_ratio: kl_grad_norm / nll_grad_norm.

@@ -74,7 +74,8 @@ def prune_by_snr(sess, fraction, scope=None):
 
     Returns:
       (number of kernel weights pruned after the call, those pruned before
-      included; number of kernel weights; threshold t_f).
+      included; number of kernel weights; threshold t_f, numpy's
+      interpolated f-quantile, which may fall between two weights' ratios).
 
     Raises:
       ValueError: fraction outside [0, 1), or no Bayesian kernels.
