@@ -185,6 +185,11 @@ def gz_bytes(payload):
     (TRAIN_LABELS, idx_bytes(np.zeros(5)) + b'\0', False,
      r'train-labels-idx1-ubyte.gz: trailing data: the header promises shape \[5\] '
      r'\(5 bytes of data\), the file has 6'),
+    # A header of sizes whose product wraps around int64 (2^93 bytes, then 0):
+    (TRAIN_IMAGES, np.array([IDX_IMAGES_MAGIC] + [2 ** 31] * 3, '>u4').tobytes(), False,
+     r'train-images-idx3-ubyte.gz: truncated: the header promises shape '
+     r'\[2147483648, 2147483648, 2147483648\] \(%d bytes of data\), the file has 0$'
+     % 2 ** 93),
     (TRAIN_LABELS, idx_bytes(np.zeros(4)), False,
      'train-labels-idx1-ubyte.gz: 4 labels but train-images-idx3-ubyte.gz has 5 images'),
     (TEST_LABELS, idx_bytes([1, 2, 10]), False,
@@ -197,7 +202,7 @@ def gz_bytes(payload):
      't10k-images-idx3-ubyte.gz: images are 27x28 but those in '
      'train-images-idx3-ubyte.gz are 28x28'),
 ], ids=['not-gzip', 'truncated-gzip', 'short-header', 'labels-as-images', 'wrong-label-dims',
-        'truncated-dims', 'truncated-payload', 'trailing-data', 'count-mismatch',
+        'truncated-dims', 'truncated-payload', 'trailing-data', 'huge-header', 'count-mismatch',
         'label-out-of-range', 'one-class', 'image-size-mismatch'])
 def test_load_mnist_bad_files(mnist_dir, stem, payload, raw, match):
     corrupt_payload(mnist_dir, stem, payload, raw)

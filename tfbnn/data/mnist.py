@@ -70,7 +70,9 @@ def read_idx(path, magic=None):
                         'the file has %d' % (path, header, ndim, len(data)))
     shape = tuple(int(d) for d in np.frombuffer(data, '>u4', ndim, 4))
     dtype = np.dtype(_IDX_DTYPES[code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = dtype.itemsize
+    for size in shape:  # Python ints: a header of huge sizes must not wrap around int64
+        expected *= size
     payload = len(data) - header
     if payload != expected:
         problem = 'truncated' if payload < expected else 'trailing data'
