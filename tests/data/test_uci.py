@@ -1,5 +1,6 @@
 """tfbnn/data/uci.py on a 12-row folder in Hernandez-Lobato & Adams' format."""
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -204,6 +205,23 @@ def test_non_finite_values(uci_dir, row, column, value):
     with pytest.raises(DataError, match=r'data.txt: non-finite value %s in data row %d, '
                                         r'column %d \(0-based\)' % (value, row, column)):
         load_uci(uci_dir)
+
+
+@pytest.mark.parametrize('column', ['feature', 'target'])
+def test_values_whose_statistics_overflow_are_named_not_called_non_finite(uci_dir, column):
+    """+-1e308 are finite, but their mean or std is not: one line naming the column."""
+    index = FEATURES[1] if column == 'feature' else TARGET
+    data = table()
+    data[:, index] = 1.5e308 * np.where(np.arange(len(data)) % 2, 1.0, -1.0)
+    with open(os.path.join(uci_dir, 'data.txt'), 'w') as f:
+        f.write(''.join(' '.join('%.17g' % v for v in row) + '\n' for row in data))
+    name = 'column %d' % index if column == 'feature' else 'the target'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # and no RuntimeWarning on the way
+        with pytest.raises(DataError, match=r'data.txt: the mean or std of %s over the training '
+                                            r'rows overflows float64 \(largest \|value\| '
+                                            r'1.5e\+308\): rescale it$' % name):
+            load_uci(uci_dir)
 
 
 def test_the_table_is_read_once_while_the_file_is_unchanged(uci_dir, monkeypatch):

@@ -280,7 +280,7 @@ def count_classes(path, labeled):
 CONSTANT_RTOL = 1e-10
 
 
-def standardize(train, test, scale=None):
+def standardize(train, test, scale=None, source=None, columns=None):
     """Standardises `train` and `test` with the training mean and std.
 
     The std is the population one (`ddof=0`), as in Hernandez-Lobato & Adams'
@@ -311,16 +311,34 @@ def standardize(train, test, scale=None):
         rule compares the std with, in the units of `train` (for values that
         were standardised before, those of the original values); None:
         `max |train|` over the rows.
+      source: the file the values came from, named by the error below.
+      columns: for 2-D `train`, the table column of each of its columns, as
+        the error names them (default their positions); a 1-D `train` is
+        named "the target".
 
     Returns:
       `(train_z, test_z, mean, std)`: the standardised `float32` arrays and
       the `float64` statistics (shape `shape`) used; `std` is 1 for a
       constant column.
+
+    Raises:
+      DataError: a column's mean or std overflows float64 (values near
+        1e308), naming `source` and the column.
     """
     train = np.asarray(train, np.float64)
     test = np.asarray(test, np.float64)
-    mean = train.mean(axis=0)
-    std = train.std(axis=0)
+    with np.errstate(over='ignore', invalid='ignore'):
+        mean = train.mean(axis=0)
+        std = train.std(axis=0)
+    overflow = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+    if overflow.size and len(train):  # (no rows: make_dataset says the split is empty)
+        first = int(overflow[0])
+        name = ('the target' if train.ndim == 1 else 'column %d' % (
+            first if columns is None else np.ravel(columns)[first]))
+        raise DataError('%s: the mean or std of %s over the training rows overflows float64 '
+                        '(largest |value| %.3g): rescale it'
+                        % (source or 'standardize', name,
+                           np.abs(train.reshape(len(train), -1)[:, first]).max()))
     scale = np.abs(train).max(axis=0) if scale is None else np.asarray(scale, np.float64)
     std = np.where(std > CONSTANT_RTOL * scale, std, 1.0)
     return (((train - mean) / std).astype(np.float32),

@@ -274,9 +274,10 @@ def load_uci(data_dir, split=0):
     _check_finite_rows(data_path, table, test, columns)
 
     x_train, x_test, x_mean, x_std = standardize(table[np.ix_(train, features)],
-                                                 table[np.ix_(test, features)])
+                                                 table[np.ix_(test, features)],
+                                                 source=data_path, columns=features)
     y_train, y_test, y_mean, y_std = standardize(table[train, target[0]],
-                                                 table[test, target[0]])
+                                                 table[test, target[0]], source=data_path)
     description = ('UCI regression %r split %d (Hernandez-Lobato & Adams format): '
                    '%d train / %d test, %d features%s'
                    % (_set_name(data_dir), split, len(train), len(test), len(features),
