@@ -13,24 +13,12 @@ the optional scalar int32 `num_samples` (K, default the export's K; see
                   and mean_prediction (posterior-mean network), in the
                   targets' original units.
 
-Mode 'mean' keeps only the deterministic outputs and contains no random op;
-mode 'sample' keeps the sampling ops, so every run of the frozen graph draws
-fresh weight samples (it stays a Bayesian predictive, neither constant nor
-silently deterministic). With a seed (`--seed S`) its random ops carry
-op-level seeds, so each new session draws the same sequence: the n-th run
-of a fresh session gives the same outputs in any process (same TensorFlow
-build and device, and the same inputs and K in the runs before it: the
-noise is drawn at the batch's shape), the frozen graph and the SavedModel
-alike, while successive runs still draw anew (`tfbnn.serving` then runs the
-K draws one at a time). An ONNX file's random nodes get seeds from S, or
-none when unseeded (`export_formats`); a TFLite file keeps the seeds as its
-converter carries them, and its interpreter repeats a seeded file's draws on
-every call (docs/export.md).
-
-The graph checks its input's example shape (`serving.checked_input`,
-`serving.follow_rows`); the mean graph's .pb, a plain feed-forward graph for
-OpenCV, and a TFLite file from TF 1.15 leave the checks out
-(`export_formats.unchecked_input`; the report's `checks_input`).
+Mode 'mean' runs no random op (its SavedModel holds the variables' unused
+RandomUniform initializers); mode 'sample' draws fresh weights on every run,
+with op seeds from `--seed S` (each new session draws the same sequence).
+What each file checks of its input: `export_formats.input_check` (the
+report's `checks_input`). The files land in the export folder together or
+not at all (`internal.export_staging`); the report names them relative to it.
 """
 import collections
 import gzip
@@ -41,9 +29,10 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import export_formats, metrics, models, predictive, priors, pruning, run_config, serving
+from tfbnn import (export_formats, metrics, models, predictive, priors, pruning, run_config,
+                   serving)
 from tfbnn.errors import CheckpointError, ConfigError, ExportError, cause_line
-from tfbnn.internal import checkpoint_reader, compat
+from tfbnn.internal import checkpoint_reader, compat, export_staging
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import rundir
 
@@ -222,9 +211,8 @@ def prune_by_snr(sess, inference, fraction):
 def freeze(sess, inference, path=None):
     """Folds the variables into constants; writes a binary GraphDef to `path` if given.
 
-    Attributes at their default values are left out, so TensorFlow versions
-    older than the writer's read the graph too (`compat.strip_default_attrs`).
-    The input checks stay (`serving.without_checks` makes the plain copy).
+    Attributes at their default values are left out, so older TensorFlow
+    versions read it too; the input checks stay (`serving.without_checks`).
     """
     names = [t.op.name for t in inference.outputs.values()]
     frozen = compat.strip_default_attrs(tf.graph_util.convert_variables_to_constants(
@@ -241,8 +229,7 @@ def save_saved_model(sess, inference, directory):
     which takes `num_samples` besides `input` ('serving_default' uses the
     export's K: TF 2.x callers of a signature must pass all its inputs).
 
-    Built in a temporary folder beside `directory` and renamed into place,
-    so an interrupted export never leaves half a model where one was.
+    Built beside `directory` and renamed into place: never half a model.
     """
     parent = os.path.dirname(os.path.abspath(directory))
     tmp = tempfile.mkdtemp(prefix='.saved_model_', dir=parent)
@@ -294,10 +281,10 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
         savedmodel; `saved_model=False` drops savedmodel from the default).
 
     Raises:
-      ConfigError, CheckpointError: a user's mistake, with one line, before
-        anything is written.
-      ExportError: a converter refused the graph: every other format is
-        still written, and the report names what was written and what not.
+      ConfigError, CheckpointError: a user's mistake, before anything is written.
+      ExportError: a converter refused the graph: the other formats are
+        written (its old file removed); the report names what was not.
+      OSError: a storage fault; the folder keeps its previous files.
     """
     if (isinstance(prune_snr, bool) or not isinstance(prune_snr, (int, float))
             or not 0.0 <= prune_snr < 1.0):
@@ -316,7 +303,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
         report['default_num_samples'] = _default_k(inference)
     for name, t in sorted(inference.outputs.items()):
         report['outputs'][name] = t.name
-    report_path = os.path.join(output_dir, 'export_%s.json' % mode)
+    report_name = 'export_%s.json' % mode
     log('tfbnn-export: %s, checkpoint %s%s' % (mode, run.checkpoint, '' if seed is None else
                                                ', seed %d' % seed))
     log('  input   %-20s float32 %s' % ('input:0', [None] + list(run.meta['input_shape'])))
@@ -329,45 +316,60 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     for name, t in sorted(inference.outputs.items()):
         log('  output  %-20s %s %s' % (t.name, t.dtype.name, t.shape.as_list()))
     with tf.Session(graph=inference.graph) as sess:
-        report['checkpoint'] = _restore_newest(sess, inference, run, checkpoint is None, log)
+        report['checkpoint'] = os.path.abspath(_restore_newest(sess, inference, run,
+                                                               checkpoint is None, log))
         try:  # only now: a checkpoint that cannot be read leaves no folder behind
             os.makedirs(output_dir, exist_ok=True)
         except OSError as err:
-            raise ConfigError('cannot create the export folder %s: %s'
-                              % (output_dir, err.strerror or err))
-        if prune_snr > 0:
-            report.update(_prune_with_report(sess, inference, run, prune_snr, log))
-        frozen = freeze(sess, inference)
-        report['random_ops'] = sorted({n.op for n in frozen.node if n.op in RANDOM_OP_TYPES})
-        plain = (serving.without_checks(frozen, list(report['outputs']))
-                 if any(export_formats.unchecked_input(f, mode) for f in formats) else None)
-        graphs = {f: plain if export_formats.unchecked_input(f, mode) else frozen for f in formats}
-        if 'graphdef' in formats:
-            pb_path = os.path.join(output_dir, export_formats.file_name('graphdef', mode))
-            pb = graphs['graphdef'].SerializeToString()
-            export_formats.write_atomically(pb_path, pb)
-            report.update(frozen_graph=pb_path, frozen_bytes=len(pb),
-                          frozen_gzip_bytes=len(gzip.compress(pb)))
-            export_formats.record_written(
-                report, 'graphdef', pb_path, log, '' if not report['random_ops'] else
-                '; random ops: ' + ', '.join(report['random_ops']))
-        if 'savedmodel' in formats:
-            path = os.path.join(output_dir, export_formats.file_name('savedmodel', mode))
-            save_saved_model(sess, inference, path)
-            report['saved_model'] = path
-            export_formats.record_written(
-                report, 'savedmodel', path, log, ' (signatures serving_default%s)' % (
-                    ', %s with num_samples' % SIGNATURE_WITH_K if inference.num_samples is not None
-                    else ''))
-    try:
-        failed = export_formats.write_converted(
-            graphs, formats, sorted(report['inputs'], key=lambda n: n != 'input'),
-            sorted(report['outputs']), output_dir, report, log)
-    finally:
-        write_json(report_path, report)
+            raise ConfigError('cannot create the export folder %s: %s' % (output_dir,
+                                                                          err.strerror or err))
+        staging = export_staging.Staging(output_dir, [export_formats.file_name(f, mode)
+                                                      for f in formats] + [report_name])
+        try:
+            graphs = _write_tensorflow_files(sess, inference, run, prune_snr, formats, report,
+                                             staging, log)
+            failed = export_formats.write_converted(
+                graphs, formats, sorted(report['inputs'], key=lambda n: n != 'input'),
+                sorted(report['outputs']), staging.folder, report, log)
+            write_json(staging.path(report_name), report)
+        except BaseException as err:  # a full disk, an interrupt: the old export stays
+            staging.abort(err)
+            raise
+    staging.commit()
     if failed:
         raise ExportError('; '.join(failed))
     return report
+
+
+def _write_tensorflow_files(sess, inference, run, prune_snr, formats, report, staging, log):
+    """Prunes, freezes and writes the graphdef and savedmodel formats into
+    `staging`; returns format -> the frozen GraphDef to convert."""
+    mode = report['mode']
+    if prune_snr > 0:
+        report.update(_prune_with_report(sess, inference, run, prune_snr, log))
+    frozen = freeze(sess, inference)
+    report['random_ops'] = sorted({n.op for n in frozen.node if n.op in RANDOM_OP_TYPES})
+    plain = (serving.without_checks(frozen, list(report['outputs']))
+             if any(export_formats.unchecked_input(f, mode) for f in formats) else None)
+    graphs = {f: plain if export_formats.unchecked_input(f, mode) else frozen for f in formats}
+    if 'graphdef' in formats:
+        pb_path = staging.path(export_formats.file_name('graphdef', mode))
+        pb = graphs['graphdef'].SerializeToString()
+        export_formats.write_atomically(pb_path, pb)
+        report.update(frozen_graph=os.path.basename(pb_path), frozen_bytes=len(pb),
+                      frozen_gzip_bytes=len(gzip.compress(pb)))
+        export_formats.record_written(
+            report, 'graphdef', pb_path, log, '' if not report['random_ops'] else
+            '; random ops: ' + ', '.join(report['random_ops']))
+    if 'savedmodel' in formats:
+        path = staging.path(export_formats.file_name('savedmodel', mode))
+        save_saved_model(sess, inference, path)
+        report['saved_model'] = os.path.basename(path)
+        export_formats.record_written(
+            report, 'savedmodel', path, log, ' (signatures serving_default%s)' % (
+                ', %s with num_samples' % SIGNATURE_WITH_K if inference.num_samples is not None
+                else ''))
+    return graphs
 
 
 def _default_k(inference):

@@ -18,12 +18,15 @@ Each file is written under a temporary name and renamed into place, so a
 failed conversion leaves no partial file and the formats already written
 stay as they are.
 
-Every file has the input checks of `tfbnn.serving` (TensorFlow asserts the
+Every graph has the input checks of `tfbnn.serving` (TensorFlow asserts the
 examples' shape; every output is reshaped to the input's batch size) but two
 (`unchecked_input`): the mean graph's .pb, which stays a plain feed-forward
 graph that OpenCV reads (it builds a layer for every node and knows neither
 assertions nor shape arithmetic), and a TFLite file written on TF 1.15, whose
 converter fixes the batch at 1 and folds shape arithmetic into constants.
+What refuses a wrong shape differs by format (`input_check`, the report's
+`checks_input`): TFLite and ONNX drop assertions; onnxruntime checks the
+declared input shape, the TFLite interpreter checks nothing.
 """
 import contextlib
 import os
@@ -38,8 +41,8 @@ from tfbnn.internal import compat
 from tfbnn.internal.jsonio import write_atomically
 
 __all__ = ['FORMATS', 'DEFAULT_FORMATS', 'ONNX_OPSET', 'parse_formats', 'check_available',
-           'unchecked_input', 'write_tflite', 'write_onnx', 'write_converted', 'record_written',
-           'file_name', 'write_atomically']
+           'unchecked_input', 'input_check', 'write_tflite', 'write_onnx', 'write_converted',
+           'record_written', 'file_name', 'write_atomically']
 
 FORMATS = ('graphdef', 'savedmodel', 'tflite', 'onnx')
 DEFAULT_FORMATS = ('graphdef', 'savedmodel')
@@ -105,6 +108,28 @@ def unchecked_input(fmt, mode):
     return None
 
 
+# What each file checks of its input's shape, as measured (docs/export.md).
+_CHECKED_BY = {
+    'graphdef': 'TensorFlow refuses a feed of another shape and the graph asserts it',
+    'savedmodel': 'the graph asserts the example shape (TensorFlow, every loader)',
+    'onnx': "onnxruntime refuses an input that differs from the declared shape [N, example "
+            "shape]; the graph's assertions are dropped",
+}
+_TFLITE_UNCHECKED = (
+    'TFLite drops the assertions and checks no input shape: a batch with as many values per '
+    'row ([3, 64] for [N, 8, 8, 1]) serves, and a conv net serves other channel counts '
+    '([3, 8, 8, 2]) as grouped convolutions; check shapes before calling')
+
+
+def input_check(fmt, mode):
+    """(checks, note): whether the `fmt` file of a `mode` export refuses
+    examples of another shape, and what checks them or why nothing does."""
+    if fmt == 'tflite':
+        return False, unchecked_input(fmt, mode) or _TFLITE_UNCHECKED
+    unchecked = unchecked_input(fmt, mode)
+    return (False, unchecked) if unchecked else (True, _CHECKED_BY[fmt])
+
+
 def write_converted(graphs, formats, inputs, outputs, output_dir, report, log):
     """Writes the TFLite and ONNX files of `formats`, each on its own: one
     its converter refuses is named in `report['failed']` and the log, and the
@@ -148,14 +173,17 @@ def write_converted(graphs, formats, inputs, outputs, output_dir, report, log):
 
 
 def record_written(report, fmt, path, log, note=''):
-    """Enters a written file in the export report (path, bytes, input checks) and logs it."""
+    """Enters a written file in the export report and logs it: its path
+    relative to the export folder (the file name), bytes, input checks."""
     size = _size(path)
-    unchecked = unchecked_input(fmt, report['mode'])
-    report['files'][fmt] = dict(path=path, bytes=size, checks_input=not unchecked)
-    log('  wrote %s (%d bytes)%s' % (path, size, note))
-    if unchecked:
-        report['files'][fmt]['unchecked_because'] = unchecked
-        log('  (its input shape is not checked: %s)' % unchecked)
+    checks, why = input_check(fmt, report['mode'])
+    report['files'][fmt] = dict(path=os.path.basename(path), bytes=size, checks_input=checks)
+    log('  wrote %s (%d bytes)%s' % (os.path.basename(path), size, note))
+    if checks:
+        report['files'][fmt]['checked_by'] = why
+    else:
+        report['files'][fmt]['unchecked_because'] = why
+        log('  (its input shape is not checked: %s)' % why)
 
 
 def _size(path):
@@ -204,6 +232,9 @@ def write_onnx(graph_def, inputs, outputs, path, opset=ONNX_OPSET):
     """
     import onnx  # pylint: disable=g-import-not-at-top
     import tf2onnx  # pylint: disable=g-import-not-at-top
+    graph_seed = _graph_seed(graph_def)
+    if graph_seed is None:  # keep the K draws apart through tf2onnx's optimizer
+        graph_def = _distinct_seeds(graph_def)
     try:
         model, _ = tf2onnx.convert.from_graph_def(
             graph_def, input_names=[n + ':0' for n in inputs],
@@ -211,7 +242,7 @@ def write_onnx(graph_def, inputs, outputs, path, opset=ONNX_OPSET):
     except Exception as err:  # tf2onnx raises several unrelated types
         raise ExportError('ONNX conversion failed: %s' % cause_line(err)[:300])
     _rename(model.graph, {n + ':0': n for n in list(inputs) + list(outputs)})
-    _reseed(model.graph, _graph_seed(graph_def), onnx.helper.make_attribute)
+    _reseed(model.graph, graph_seed, onnx.helper.make_attribute)
     write_atomically(path, lambda tmp: onnx.save(model, tmp))
     return os.path.getsize(path)
 
@@ -220,6 +251,11 @@ def write_onnx(graph_def, inputs, outputs, path, opset=ONNX_OPSET):
 _ONNX_RANDOM_OPS = frozenset(['RandomUniform', 'RandomUniformLike', 'RandomNormal',
                               'RandomNormalLike', 'Multinomial', 'Bernoulli'])
 _ONNX_SEEDS = 2 ** 24 - 1
+# TensorFlow's random ops with `seed`/`seed2` attributes (left out of the frozen
+# graph when 0, at their default).
+_TF_SEEDED_OPS = frozenset(['RandomUniform', 'RandomStandardNormal', 'RandomUniformInt',
+                            'TruncatedNormal', 'Multinomial', 'RandomShuffle', 'RandomGamma',
+                            'RandomPoisson', 'RandomPoissonV2'])
 
 
 def _graph_seed(graph_def):
@@ -228,6 +264,23 @@ def _graph_seed(graph_def):
     nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
     seeded = [n for n in nodes if 'seed2' in n.attr and (n.attr['seed'].i or n.attr['seed2'].i)]
     return seeded[0].attr['seed'].i if seeded else None
+
+
+def _distinct_seeds(graph_def):
+    """A copy of an unseeded frozen graph whose random ops carry distinct
+    temporary op seeds (seed2 = 1, 2, ...; seed 0 keeps them unseeded in TF).
+
+    tf2onnx's optimizer merges nodes of one type, attributes and inputs: the
+    K unrolled draws of a static-K graph (an LSTM) were one random node, so
+    all K "samples" were one draw and the mutual information 0. `_reseed`
+    removes the temporary seeds from the ONNX nodes afterwards.
+    """
+    copy = tf.GraphDef()
+    copy.CopyFrom(graph_def)
+    nodes = list(copy.node) + [n for f in copy.library.function for n in f.node_def]
+    for i, node in enumerate((n for n in nodes if n.op in _TF_SEEDED_OPS), 1):
+        node.attr['seed2'].i = i
+    return copy
 
 
 def _reseed(graph, graph_seed, make_attribute):
@@ -240,6 +293,7 @@ def _reseed(graph, graph_seed, make_attribute):
     attribute is removed: the runtime seeds each node itself. Seeded, node i
     gets 1 + (1000003 S + 7919 seed2_i) mod (2^24 - 1): distinct within the
     file (7919 has no common factor with 2^24 - 1) and changing with S.
+    Unseeded, this also removes `_distinct_seeds`' temporary seeds.
     """
     for node in graph.node:
         if node.op_type in _ONNX_RANDOM_OPS:

@@ -64,10 +64,11 @@ def main(argv=None):
             raise
         where = (getattr(err, 'filename', None) or args.output_dir
                  or os.path.join(args.run_dir, 'export'))
-        sys.stderr.write('tfbnn-export: error: cannot write the export in %s: %s; the run is '
+        left = getattr(err, 'export_left', None)  # set by internal.export_staging
+        sys.stderr.write('tfbnn-export: error: cannot write the export in %s: %s; %sthe run is '
                          'untouched: %s, then export again\n'
                          % (where, getattr(err, 'strerror', None) or errors.cause_line(err),
-                            remedy))
+                            '' if left is None else left + '; ', remedy))
         return 2
     return 0
 

@@ -1,0 +1,70 @@
+"""A failed export never leaves files of two exports (`tfbnn.internal.export_staging`)."""
+import errno
+import json
+import os
+
+import pytest
+import tensorflow.compat.v1 as tf
+
+from tfbnn import export_formats
+from tfbnn.cli.export import main as export_main
+from tests.test_export import trained  # noqa: F401  (the module's trained run)
+
+
+def full_disk(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def contents(folder):
+    """name -> bytes of every file under `folder`."""
+    found = {}
+    for d, _, files in os.walk(str(folder)):
+        for f in files:
+            with open(os.path.join(d, f), 'rb') as handle:
+                found[os.path.relpath(os.path.join(d, f), str(folder))] = handle.read()
+    return found
+
+
+@pytest.mark.parametrize('earlier', [True, False])
+def test_a_full_disk_in_a_re_export_leaves_one_export(
+        trained, tmp_path, capsys, monkeypatch, earlier):  # noqa: F811
+    out = tmp_path / 'exp'
+    if earlier:
+        assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
+    before = contents(out) if earlier else {}
+    capsys.readouterr()
+    # The new export differs (pruned) and fails after its .pb, at the SavedModel.
+    monkeypatch.setattr(tf.saved_model.builder.SavedModelBuilder, 'save', full_disk)
+    assert export_main([trained, '--mode', 'mean', '--prune-snr', '0.5',
+                        '--output-dir', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'No space left on device' in err, err
+    assert contents(out) == before  # the old export byte for byte, or nothing
+    assert sorted(os.listdir(str(out))) == sorted(
+        ['export_mean.json', 'frozen_mean.pb', 'saved_model_mean'] if earlier else [])
+    if earlier:
+        assert ('the previous export there is intact (frozen_mean.pb, saved_model_mean, '
+                'export_mean.json)') in err
+    else:
+        assert 'no file of this export was left there' in err
+
+
+def test_a_re_export_replaces_every_file_and_names_them_relative(trained, tmp_path,  # noqa: F811
+                                                                  monkeypatch):
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--mode', 'mean', '--format', 'graphdef,tflite',
+                        '--output-dir', str(out)]) == 0
+    old_pb = (out / 'frozen_mean.pb').read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise export_formats.ExportError('TFLite conversion failed: refused')
+    monkeypatch.setattr(export_formats, 'write_tflite', refuse)
+    assert export_main([trained, '--mode', 'mean', '--prune-snr', '0.5', '--format',
+                        'graphdef,tflite', '--output-dir', str(out)]) == 2
+    # The refused format's old file is gone with the rest of the old export.
+    assert sorted(os.listdir(str(out))) == ['export_mean.json', 'frozen_mean.pb']
+    assert (out / 'frozen_mean.pb').read_bytes() != old_pb
+    report = json.load(open(str(out / 'export_mean.json')))
+    assert report['frozen_graph'] == report['files']['graphdef']['path'] == 'frozen_mean.pb'
+    assert 'tflite' in report['failed'] and 'tflite' not in report['files']
+    assert os.path.isabs(report['checkpoint'])
