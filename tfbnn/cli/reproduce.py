@@ -244,14 +244,21 @@ def main(argv=None):
     from tfbnn.internal.compat import script_setup
     from tfbnn.training import Interrupted, rundir
     script_setup()
-    os.makedirs(args.out, exist_ok=True)
-    log = rundir.RunLog(args.out, name='reproduce.log', timestamps=True)
     from tfbnn.cli.train import sigterm_interrupts
     previous = sigterm_interrupts()  # between runs and in evaluation, as Ctrl-C
     try:
+        os.makedirs(args.out, exist_ok=True)
+        log = rundir.RunLog(args.out, name='reproduce.log', timestamps=True)
         _EXPERIMENTS[args.experiment](args, log)
     except errors.TfbnnError as err:
         sys.stderr.write('tfbnn-reproduce: error: %s\n' % err)
+        return 2
+    except OSError as err:  # --out not a folder, read-only, full, ...
+        from tfbnn.internal.jsonio import os_error_line
+        from tfbnn.training.checkpoints import storage_remedy
+        sys.stderr.write('tfbnn-reproduce: error: %s; %s, then run the same command again to '
+                         'continue (the runs and records already finished in --out are kept)\n'
+                         % (os_error_line(err), storage_remedy(err) or 'fix the cause'))
         return 2
     except (KeyboardInterrupt, Interrupted) as err:
         # (the job's own advice, --resume, is not this command's: it resumes by itself)

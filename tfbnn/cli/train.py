@@ -203,14 +203,13 @@ def main(argv=None):
     except Interrupted as err:
         sys.stderr.write('tfbnn-train: %s\n' % err)
         return EXIT_INTERRUPTED
-    except OSError as err:  # a record, plot or export after the loop: a full disk, say
+    except OSError as err:  # a record, plot or events write: a full disk, EIO, EPERM, ...
+        from tfbnn.internal.jsonio import os_error_line
         from tfbnn.training.checkpoints import storage_remedy
-        remedy = storage_remedy(err)
-        if remedy is None:
-            raise
-        sys.stderr.write('tfbnn-train: error: %s: %s; the checkpoints already saved are '
-                         'intact: %s, then run the same command with --resume\n'
-                         % (_final_name(err.filename), err.strerror or err, remedy))
+        remedy = storage_remedy(err) or 'fix the cause'
+        sys.stderr.write('tfbnn-train: error: %s; the checkpoints already saved are intact: %s, '
+                         'then run the same command with --resume\n'
+                         % (os_error_line(err), remedy))
         return EXIT_USER_ERROR
     except KeyboardInterrupt:  # before the loop (loading) or after it (evaluation)
         sys.stderr.write('tfbnn-train: interrupted outside the training loop; the checkpoints '
@@ -220,15 +219,6 @@ def main(argv=None):
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
-
-
-def _final_name(path):
-    """The file a write was for: not the temporary name of an atomic write."""
-    if not path:
-        return 'a file'
-    from tfbnn.internal.jsonio import TMP_SUFFIX
-    path = str(path)
-    return path[:-len(TMP_SUFFIX)] if path.endswith(TMP_SUFFIX) else path
 
 
 def sigterm_interrupts():

@@ -3,9 +3,10 @@ disk never leaves half a file."""
 import json
 import os
 
-from tfbnn.errors import CheckpointError
+from tfbnn.errors import CheckpointError, cause_line
 
-__all__ = ['dumps', 'write_json', 'read_json', 'write_atomically', 'TMP_SUFFIX']
+__all__ = ['dumps', 'write_json', 'read_json', 'write_atomically', 'os_error_line',
+           'TMP_SUFFIX']
 
 # What `write_atomically` appends to a file's name while it writes it.
 TMP_SUFFIX = '.tmp'
@@ -69,3 +70,22 @@ def read_json(path, default=None):
         return default
     except (OSError, ValueError) as err:
         raise CheckpointError('cannot read %s: %s' % (path, err))
+
+
+def os_error_line(err):
+    """'<file>: <the system's reason>' of an `OSError` from writing a file.
+
+    The file is the one the write was for, not the temporary name of an
+    atomic write (`write_atomically`); 'a file' when the error names none.
+
+    Args:
+      err: an `OSError`.
+
+    Returns:
+      str, one line.
+    """
+    path = err.filename2 if err.filename2 is not None else err.filename
+    path = str(path) if path is not None else 'a file'
+    if path.endswith(TMP_SUFFIX):
+        path = path[:-len(TMP_SUFFIX)]
+    return '%s: %s' % (path, err.strerror or cause_line(err))

@@ -20,8 +20,13 @@ __all__ = ['BestCheckpoint', 'best_saver']
 
 
 def best_saver():
-    """The `tf.train.Saver` of the best weights (`TrainGraph.best_saver`), in the default graph."""
-    return tf.train.Saver(max_to_keep=1, save_relative_paths=True)
+    """The `tf.train.Saver` of the best weights (`TrainGraph.best_saver`), in the default graph.
+
+    It keeps two: the previous best stays on disk until best/best.json names
+    the new one (`BestCheckpoint.check` deletes it then), so a failed write
+    or a kill in between leaves a record whose checkpoint exists.
+    """
+    return tf.train.Saver(max_to_keep=2, save_relative_paths=True)
 
 
 class BestCheckpoint(object):
@@ -64,10 +69,11 @@ class BestCheckpoint(object):
     def _remove_stale_checkpoints(self):
         """Deletes the checkpoints in best/ other than the recorded one.
 
-        The saver keeps one checkpoint, but only of those it wrote: the
-        best weights of an earlier process (before a --resume), or of a
-        replayed future, would stay on disk for good. Runs after best.json
-        is written, so the record never names a deleted checkpoint.
+        The saver deletes only checkpoints it wrote, and keeps the previous
+        best until best.json names the new one: the best weights of an
+        earlier process (before a --resume), of a replayed future, or the
+        previous best would stay on disk for good. Runs after best.json is
+        written, so the record never names a deleted checkpoint.
         """
         # A checkpoint's files are <prefix>-<step>.<suffix>.
         keep = os.path.basename(self.record['checkpoint']) + '.' if self.record else None
@@ -105,7 +111,8 @@ class BestCheckpoint(object):
             self.record = dict(step=step, epoch=epoch, key=self.key, value=value,
                                checkpoint=os.path.relpath(path, self.config.output_dir))
             write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)
-            self._remove_stale_checkpoints()
+            self._remove_stale_checkpoints()  # the previous best, now that no record names it
+            self.saver.recover_last_checkpoints([path])  # its next save deletes only this one
         log('validation at epoch %d: %s%s' % (
             epoch, ' | '.join('%s %.4g' % (k, v) for k, v in sorted(scores.items())),
             ' (best so far, saved)' if improved else ' (best: %.4g at epoch %d)' % (

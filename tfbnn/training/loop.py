@@ -16,11 +16,12 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn import moped, pruning, run_config
 from tfbnn.errors import cause_line
+from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.jsonio import read_json
 from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
-from tfbnn.training import lifecycle, rundir, warm_start
+from tfbnn.training import events, lifecycle, rundir, warm_start
 from tfbnn.training.checkpoints import (checkpoint_state, remove_leftovers, restore_intact,
                                          save_checkpoint, storage_remedy)
 from tfbnn.training.diagnostics_log import DiagnosticsLog
@@ -116,6 +117,8 @@ def _build(config, dataset, spec, device, resuming):
             g = g._replace(best_saver=best_saver())
         line = None
         if config.init_from and not resuming:  # a new run; a resume restores its own
+            # Every tensor read first (no op): a truncated .data file is one line.
+            checkpoint_reader.read_all(config.init_from, '--init-from: ')
             report = moped.init_from_checkpoint(config.init_from, config.moped_delta,
                                                 scope=_MODEL_SCOPE)
             line = ('tfbnn: MOPED from %s: %d posteriors start at its weights (sigma = %g |w|), '
@@ -196,6 +199,7 @@ class _Loop(object):
         self.step = self.first_step = int(sess.run(g.global_step))
         sess.run(g.iterator_init, {g.start_epoch: self.step // g.steps_per_epoch,
                                    g.skip_batches: self.step % g.steps_per_epoch})
+        self.events_before = events.events_files(out)  # the writer's file is the new one
         self.writer = tf.summary.FileWriter(out, sess.graph if self.step == 0 else None)
         self.bar = ProgressBar(g.total_steps, self.step, enabled=_PROGRESS[config.progress])
         self.log = _above(self.bar, log)
@@ -296,6 +300,7 @@ class _Loop(object):
         except Exception as err:  # TF 2.x raises the events file's failed write here
             if storage_remedy(err) is None:
                 raise
-            raise OSError(None, 'the TensorBoard events were not all written (%s)'
-                          % cause_line(err), self.writer.get_logdir())
+            raise events.not_written(self.writer.get_logdir(), cause_line(err))
+        # TF 1.15 drops a failed write's status: read the file back.
+        events.check_written(self.writer.get_logdir(), self.events_before)
         return metrics

@@ -3,6 +3,7 @@ import contextlib
 import errno
 import fcntl
 import glob
+import hashlib
 import math
 import os
 import sys
@@ -15,10 +16,10 @@ from tfbnn import run_config
 from tfbnn.errors import CheckpointError, cause_line
 from tfbnn.internal.jsonio import read_json
 
-__all__ = ['RunLog', 'claim', 'set_aside', 'prepare', 'dataset_record', 'latest_checkpoint',
-           'checkpoint_step', 'checkpoints_on_disk', 'chosen_checkpoint', 'CHECKPOINTS',
-           'truncate', 'CONFIG', 'HISTORY', 'TRAIN_LOG', 'METRICS', 'DATASET', 'DIAGNOSTICS',
-           'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
+__all__ = ['RunLog', 'claim', 'set_aside', 'prepare', 'dataset_record', 'data_sha256',
+           'latest_checkpoint', 'checkpoint_step', 'checkpoints_on_disk', 'chosen_checkpoint',
+           'CHECKPOINTS', 'truncate', 'CONFIG', 'HISTORY', 'TRAIN_LOG', 'METRICS', 'DATASET',
+           'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
 
 CONFIG = 'config.json'
 HISTORY = 'history.json'
@@ -67,8 +68,13 @@ class RunLog(object):
         self.stream.write(line + '\n')
         self.stream.flush()
         if self.path:
-            with open(self.path, 'a') as f:
-                f.write(line + '\n')
+            try:
+                with open(self.path, 'a') as f:
+                    f.write(line + '\n')
+            except OSError as err:  # name the file: a write's error does not
+                if err.filename:
+                    raise
+                raise OSError(err.errno, err.strerror or str(err), self.path) from err
 
 
 def latest_checkpoint(folder):
@@ -300,6 +306,11 @@ def _check_same_data(saved, now, config):
                 'data changed since; start a new run in another --output-dir'
                 % (config.data_dir or config.dataset, what, _shown(now[key]),
                    _shown(saved.get(key))))
+    if saved.get('sha256') and saved['sha256'] != now['sha256']:  # none in older runs
+        raise CheckpointError(
+            'cannot resume: the data (%s) are not those the saved run was trained on (the '
+            'sha256 of their arrays differs from dataset.json\'s): the data changed since; '
+            'start a new run in another --output-dir' % (config.data_dir or config.dataset))
     if (now['task'] == 'regression' and 'input_mean' not in saved and now['input_mean'] is None
             and config.validation_size and config.dataset != 'uci'):
         raise CheckpointError(
@@ -344,11 +355,25 @@ def dataset_record(dataset):
     training set: the task, example shape, class count, the target
     normalisation of regression (outputs are exported in original units)
     and the inputs' standardisation, if any (exported graphs take raw
-    inputs).
+    inputs), and the sha256 of the arrays (`data_sha256`: a resume on other
+    data of the same shape is refused).
     """
     def listed(stats):
         return None if stats is None else np.asarray(stats, np.float64).tolist()
     return dict(name=dataset.name, task=dataset.task, input_shape=list(dataset.input_shape),
                 num_classes=dataset.num_classes, target_mean=float(dataset.target_mean),
                 target_std=float(dataset.target_std), description=dataset.description,
-                input_mean=listed(dataset.input_mean), input_std=listed(dataset.input_std))
+                input_mean=listed(dataset.input_mean), input_std=listed(dataset.input_std),
+                sha256=data_sha256(dataset))
+
+
+def data_sha256(dataset):
+    """sha256 of a `Dataset`'s arrays (training, test and validation), their
+    dtypes and shapes, as `tfbnn.reproduce.runner.data_fingerprint` hashes them."""
+    digest = hashlib.sha256()
+    for name in ('x_train', 'y_train', 'x_test', 'y_test', 'x_val', 'y_val'):
+        array = getattr(dataset, name)
+        if isinstance(array, np.ndarray):
+            digest.update(str((array.dtype.str, array.shape)).encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()

@@ -70,7 +70,8 @@ def warm_start(checkpoint, scope):
         model's variables or holds it with another shape (naming it: the
         checkpoint is of another model).
     """
-    reader = checkpoint_reader.reader(checkpoint, '--warm-start: ')
+    # Every tensor read now: a truncated .data file is one line, as on --resume.
+    reader = checkpoint_reader.read_all(checkpoint, '--warm-start: ')
     saved = reader.get_variable_to_shape_map()
     targets = model_variables(scope)
     if not targets:
