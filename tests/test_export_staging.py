@@ -68,3 +68,42 @@ def test_a_re_export_replaces_every_file_and_names_them_relative(trained, tmp_pa
     assert report['frozen_graph'] == report['files']['graphdef']['path'] == 'frozen_mean.pb'
     assert 'tflite' in report['failed'] and 'tflite' not in report['files']
     assert os.path.isabs(report['checkpoint'])
+
+
+def test_a_swap_that_fails_midway_puts_the_previous_export_back(trained, tmp_path, capsys,
+                                                                monkeypatch):  # noqa: F811
+    """The swap is renames: one that fails (a busy folder) moves every old file back."""
+    from tfbnn.internal import export_staging
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
+    before = contents(out)
+    real_rename, calls = os.rename, []
+
+    def busy(src, dst):  # placing the new SavedModel fails, once
+        if os.path.basename(dst) == 'saved_model_mean' and not calls:
+            if os.path.basename(os.path.dirname(src)) != '.previous':
+                calls.append(src)
+                raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), dst)
+        real_rename(src, dst)
+    monkeypatch.setattr(export_staging.os, 'rename', busy)
+    capsys.readouterr()
+    assert export_main([trained, '--mode', 'mean', '--prune-snr', '0.5',
+                        '--output-dir', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'Device or resource busy' in err, err
+    assert 'the previous export there is intact' in err
+    assert contents(out) == before  # frozen_mean.pb had been placed: it is the old one again
+    assert not [e for e in os.listdir(str(out)) if e.startswith(export_staging.PREFIX)]
+
+
+def test_a_killed_exports_staging_folder_goes_once_an_hour_old(trained, tmp_path):  # noqa: F811
+    from tfbnn.internal import export_staging
+    out = tmp_path / 'exp'
+    for age, name in ((7200, 'old'), (60, 'recent')):
+        folder = out / (export_staging.PREFIX + name)
+        folder.mkdir(parents=True)
+        (folder / 'frozen_mean.pb').write_bytes(b'half')
+        os.utime(str(folder), (os.path.getmtime(str(folder)) - age,) * 2)
+    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
+    assert sorted(e for e in os.listdir(str(out)) if e.startswith(export_staging.PREFIX)) == [
+        export_staging.PREFIX + 'recent']

@@ -48,11 +48,11 @@ def _head(x):
 def test_a_weight_used_twice_in_one_pass_is_one_draw_when_shared(sess, share):
     """f = (x w + x w) / 2 is x w: with one draw, Var f = sum x_i^2 sigma^2; with two
     independent draws averaged it would be half that."""
+    tf.set_random_seed(1)
     x = tf.constant([[1.0, -2.0, 0.5]], tf.float64)
     with tfbnn.bayesian_scope('m', posterior_init_scale=0.3, share_draws=share):
         left, right = _head(x), _head(x)
     assert len(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)) == 1
-    tf.set_random_seed(1)
     sess.run(tf.global_variables_initializer())
     average = 0.5 * (left + right)
     draws = np.array([sess.run(average)[0, 0] for _ in range(4000)])

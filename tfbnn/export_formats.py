@@ -268,7 +268,7 @@ def _graph_seed(graph_def):
 
 def _distinct_seeds(graph_def):
     """A copy of an unseeded frozen graph whose random ops carry distinct
-    temporary op seeds (seed2 = 1, 2, ...; seed 0 keeps them unseeded in TF).
+    temporary op seeds (seed2 = 1, 2, ...), seen only by tf2onnx.
 
     tf2onnx's optimizer merges nodes of one type, attributes and inputs: the
     K unrolled draws of a static-K graph (an LSTM) were one random node, so

@@ -215,7 +215,7 @@ def test_values_whose_statistics_overflow_are_named_not_called_non_finite(uci_di
     data[:, index] = 1.5e308 * np.where(np.arange(len(data)) % 2, 1.0, -1.0)
     with open(os.path.join(uci_dir, 'data.txt'), 'w') as f:
         f.write(''.join(' '.join('%.17g' % v for v in row) + '\n' for row in data))
-    name = 'column %d' % index if column == 'feature' else 'the target'
+    name = 'column %d \\(0-based\\)' % index if column == 'feature' else 'the target'
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # and no RuntimeWarning on the way
         with pytest.raises(DataError, match=r'data.txt: the mean or std of %s over the training '

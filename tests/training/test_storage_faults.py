@@ -177,6 +177,17 @@ def test_a_train_log_that_cannot_be_written_names_it(tmp_path, capsys, monkeypat
     assert '%s: Input/output error' % os.path.join(out, rundir.TRAIN_LOG) in err
 
 
+def test_an_os_error_that_is_no_storage_fault_keeps_its_traceback(tmp_path, monkeypatch):
+    """A bug's traceback stays (a bad file descriptor): only storage faults are one line."""
+    error = OSError(errno.EBADF, os.strerror(errno.EBADF), 'a.png')
+
+    def savefig(self, path, *args, **kwargs):
+        raise error
+    monkeypatch.setattr(Figure, 'savefig', savefig)
+    with pytest.raises(OSError, match=error.strerror):
+        run(tmp_path, *QUICK)
+
+
 def test_sigterm_outside_the_loop_interrupts_as_ctrl_c():
     """As PID 1 of a container a default SIGTERM is ignored: tfbnn-train handles it."""
     previous = train_cli.sigterm_interrupts()
@@ -202,6 +213,7 @@ def test_events_that_cannot_be_written_are_one_line(tmp_path, capsys, monkeypatc
     assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err
     assert 'the TensorBoard events were not all written' in err
     assert 'raise the file-size limit (ulimit -f), then run the same command with --resume' in err
+    assert os.path.exists(os.path.join(out, 'metrics.json'))
     monkeypatch.setattr(tf.summary.FileWriter, 'close', real_close)
     code, out = run(tmp_path, *(QUICK + ['--resume']))
     assert code == 0 and read(out, 'metrics.json')['completed']
@@ -222,7 +234,8 @@ def test_a_truncated_events_file_is_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err, err
     assert 'the TensorBoard events were not all written (truncated record' in err
-    assert not os.path.exists(os.path.join(out, 'metrics.json'))
+    assert 'metrics.json and the other records were written' in err
+    assert read(out, 'metrics.json')['completed']  # the finished evaluation is kept
     monkeypatch.setattr(tf.summary.FileWriter, 'close', real_close)
     code, out = run(tmp_path, *(QUICK + ['--resume']))
     assert code == 0 and read(out, 'metrics.json')['completed']

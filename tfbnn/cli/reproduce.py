@@ -255,10 +255,13 @@ def main(argv=None):
         return 2
     except OSError as err:  # --out not a folder, read-only, full, ...
         from tfbnn.internal.jsonio import os_error_line
-        from tfbnn.training.checkpoints import storage_remedy
+        from tfbnn.training.checkpoints import file_fault_remedy
+        remedy = file_fault_remedy(err)
+        if remedy is None:
+            raise
         sys.stderr.write('tfbnn-reproduce: error: %s; %s, then run the same command again to '
                          'continue (the runs and records already finished in --out are kept)\n'
-                         % (os_error_line(err), storage_remedy(err) or 'fix the cause'))
+                         % (os_error_line(err), remedy))
         return 2
     except (KeyboardInterrupt, Interrupted) as err:
         # (the job's own advice, --resume, is not this command's: it resumes by itself)

@@ -205,8 +205,10 @@ def main(argv=None):
         return EXIT_INTERRUPTED
     except OSError as err:  # a record, plot or events write: a full disk, EIO, EPERM, ...
         from tfbnn.internal.jsonio import os_error_line
-        from tfbnn.training.checkpoints import storage_remedy
-        remedy = storage_remedy(err) or 'fix the cause'
+        from tfbnn.training.checkpoints import file_fault_remedy
+        remedy = file_fault_remedy(err)
+        if remedy is None:
+            raise
         sys.stderr.write('tfbnn-train: error: %s; the checkpoints already saved are intact: %s, '
                          'then run the same command with --resume\n'
                          % (os_error_line(err), remedy))

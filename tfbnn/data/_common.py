@@ -333,7 +333,7 @@ def standardize(train, test, scale=None, source=None, columns=None):
     overflow = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
     if overflow.size and len(train):  # (no rows: make_dataset says the split is empty)
         first = int(overflow[0])
-        name = ('the target' if train.ndim == 1 else 'column %d' % (
+        name = ('the target' if train.ndim == 1 else 'column %d (0-based)' % (
             first if columns is None else np.ravel(columns)[first]))
         raise DataError('%s: the mean or std of %s over the training rows overflows float64 '
                         '(largest |value| %.3g): rescale it'

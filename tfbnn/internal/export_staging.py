@@ -5,15 +5,22 @@ export_<mode>.json) into a staging folder inside the export folder, and moves
 them into place only once all are written: renames need no disk space, so a
 full disk or any other failure while writing leaves the previous export of
 that mode as it was (or nothing, when there was none), never a mix of two
-exports' files.
+exports' files. The swap itself is renames: the old report goes first and the
+new one comes last, so no report names a file of the other export, and a
+rename that fails moves every old file back. (A process killed in the middle
+of the swap can leave the folder without its report; the next export of that
+mode puts everything right.) Staging folders a killed export left are removed
+by the next export into the folder once they are an hour old.
 """
 import os
 import shutil
 import tempfile
+import time
 
 __all__ = ['PREFIX', 'Staging']
 
 PREFIX = '.export_staging_'
+_STALE_SECONDS = 3600.0
 
 
 class Staging(object):
@@ -30,6 +37,7 @@ class Staging(object):
         self.output_dir = output_dir
         self.names = list(names)
         self.previous = [n for n in self.names if os.path.lexists(self.final(n))]
+        _remove_stale(output_dir)
         self.folder = tempfile.mkdtemp(prefix=PREFIX, dir=output_dir)
 
     def path(self, name):
@@ -40,13 +48,47 @@ class Staging(object):
         return os.path.join(self.output_dir, name)
 
     def commit(self):
-        """Removes the old files of `names`, then renames the new ones into place."""
-        for name in self.names:
-            _remove(self.final(name))
-        for name in self.names:
-            if os.path.lexists(self.path(name)):
-                os.replace(self.path(name), self.final(name))
+        """Swaps the new files in: the old files of `names` move aside (the
+        report, last in `names`, first), the new ones into place (the report
+        last), then the old ones are deleted. A rename that fails puts every
+        old file back, removes the new ones and re-raises (`abort`)."""
+        aside = os.path.join(self.folder, '.previous')
+        moved, placed = [], []
+        try:
+            os.mkdir(aside)
+            for name in reversed(self.names):
+                if os.path.lexists(self.final(name)):
+                    os.rename(self.final(name), os.path.join(aside, name))
+                    moved.append(name)
+            for name in self.names:
+                if os.path.lexists(self.path(name)):
+                    os.rename(self.path(name), self.final(name))
+                    placed.append(name)
+        except BaseException as err:
+            stuck = self._put_back(aside, moved, placed)
+            if not stuck:
+                self.abort(err)
+            elif isinstance(err, Exception):  # the staging folder stays: it holds them
+                err.export_left = ("the previous export's %s could not be moved back from %s"
+                                   % (', '.join(stuck), aside))
+            raise
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _put_back(self, aside, moved, placed):
+        """Undoes a swap: removes the new files placed, moves the old ones
+        back; returns the old files that could not be moved back."""
+        stuck = []
+        for name in placed:
+            try:
+                _remove(self.final(name))
+            except OSError:
+                pass
+        for name in moved:
+            try:
+                os.rename(os.path.join(aside, name), self.final(name))
+            except OSError:
+                stuck.append(name)
+        return stuck
 
     def abort(self, err=None):
         """Removes the staging folder; an OSError naming a staged file is made
@@ -60,6 +102,19 @@ class Staging(object):
             err.filename = os.path.join(self.output_dir, name[len(self.folder) + 1:])
         err.export_left = ('the previous export there is intact (%s)' % ', '.join(self.previous)
                            if self.previous else 'no file of this export was left there')
+
+
+def _remove_stale(output_dir):
+    """Deletes staging folders in `output_dir` older than an hour (a killed export's)."""
+    now = time.time()
+    for entry in os.listdir(output_dir):
+        path = os.path.join(output_dir, entry)
+        try:
+            if (entry.startswith(PREFIX) and os.path.isdir(path)
+                    and now - os.path.getmtime(path) > _STALE_SECONDS):
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _remove(path):

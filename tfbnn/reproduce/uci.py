@@ -290,7 +290,8 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
                                                             validate_every))
     if step_budget < 1:
         raise ValueError('step_budget must be >= 1, got %r' % step_budget)
-    folders, splits, widths, shuffled = {}, {}, {}, {}  # every set is checked before any run (uci_sets)
+    # Every set is checked before any run (uci_sets).
+    folders, splits, widths, shuffled = {}, {}, {}, {}
     for name in sets:
         folders[name] = set_folder(data_dir, name)
         splits[name] = count_splits(folders[name])

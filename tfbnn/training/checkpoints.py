@@ -17,6 +17,7 @@ goes on from the newest intact one (`restore_intact`; on the cluster chief,
 whose session restores the latest, `make_latest_intact`).
 """
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -26,7 +27,8 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import CheckpointError, cause_line
 from tfbnn.training import rundir
 
-__all__ = ['save_checkpoint', 'storage_faults_as_error', 'storage_remedy', 'write_error',
+__all__ = ['save_checkpoint', 'storage_faults_as_error', 'storage_remedy', 'file_fault_remedy',
+           'write_error',
            'remove_leftovers', 'restore_checkpoint', 'restore_intact', 'make_latest_intact',
            'checkpoint_state', 'NO_SPACE',
            'STORAGE_FAULTS']
@@ -76,6 +78,27 @@ def storage_remedy(err):
     for words, remedy in STORAGE_FAULTS:
         if words in text:
             return remedy
+    return None
+
+
+# What else a file write meets that is the storage's fault, not tfbnn's: an I/O
+# error, an immutable file (EPERM), a busy one, a path that is not a folder or exists.
+_FILE_FAULTS = frozenset([errno.EIO, errno.EPERM, errno.EBUSY, errno.EEXIST, errno.ENOTDIR,
+                          errno.EISDIR, errno.ENAMETOOLONG, errno.ENOSPC, errno.EDQUOT,
+                          errno.EROFS, errno.EACCES, errno.EFBIG])
+
+
+def file_fault_remedy(err):
+    """What to do about an `OSError` that is a storage fault of a named file
+    (`storage_remedy`'s, or an errno of `_FILE_FAULTS` with a file name, or
+    tfbnn's own errno-less error naming a file); None for anything else, a
+    bug whose traceback stays."""
+    remedy = storage_remedy(err)
+    if remedy is not None:
+        return remedy
+    named = getattr(err, 'filename', None) is not None
+    if named and (err.errno in _FILE_FAULTS or err.errno is None):
+        return 'fix the cause'
     return None
 
 

@@ -26,8 +26,10 @@ def events_files(logdir):
 
 
 def not_written(logdir, reason):
-    """The `OSError` of events not all written (cli/train.py makes it one line)."""
-    return OSError(None, 'the TensorBoard events were not all written (%s)' % reason, logdir)
+    """The `OSError` of events not all written (cli/train.py makes it one line);
+    the job raises it after writing its other records."""
+    return OSError(None, 'the TensorBoard events were not all written (%s; metrics.json and '
+                   'the other records were written)' % reason, logdir)
 
 
 def _size_limit():
@@ -53,13 +55,14 @@ def check_written(logdir, before):
     """
     limit = _size_limit()
     for path in sorted(events_files(logdir) - before):
+        size = None
         try:
             size = os.path.getsize(path)
             for _ in tf.io.tf_record_iterator(path):
                 pass
         except (tf.errors.OpError, OSError) as err:
             reason = cause_line(getattr(err, 'message', None) or err)
-            if limit is not None and size >= limit:
+            if limit is not None and size is not None and size >= limit:
                 reason = '%s at %d bytes; %s' % (path, size, os.strerror(errno.EFBIG))
             raise not_written(logdir, reason)
         if limit is not None and size >= limit:  # cut at a record's end by the limit

@@ -96,6 +96,8 @@ def _train(config, dataset, ood, spec, stream):
     if dominated is not None:
         metrics['kl_dominated_layers'] = dominated
     lifecycle.write_outputs(out, metrics, loop.epochs.history, log)
+    if loop.events_error is not None:
+        raise loop.events_error
     log('tfbnn: wrote %s (metrics.json, config.json, history.json, checkpoints, events, plots) '
         'in %s' % (out, format_duration(train_seconds + metrics['eval_seconds'])))
     return metrics
@@ -200,6 +202,7 @@ class _Loop(object):
         sess.run(g.iterator_init, {g.start_epoch: self.step // g.steps_per_epoch,
                                    g.skip_batches: self.step % g.steps_per_epoch})
         self.events_before = events.events_files(out)  # the writer's file is the new one
+        self.events_error = None  # an OSError of events not all written, raised at the end
         self.writer = tf.summary.FileWriter(out, sess.graph if self.step == 0 else None)
         self.bar = ProgressBar(g.total_steps, self.step, enabled=_PROGRESS[config.progress])
         self.log = _above(self.bar, log)
@@ -295,12 +298,17 @@ class _Loop(object):
                                         ood)
         metrics.update(selected)
         lifecycle.summarise_metrics(self.writer, metrics, self.step)
+        # A failed events write is raised after the records are written
+        # (`events_error`): the evaluation is finished work.
         try:
             self.writer.close()
         except Exception as err:  # TF 2.x raises the events file's failed write here
             if storage_remedy(err) is None:
                 raise
-            raise events.not_written(self.writer.get_logdir(), cause_line(err))
-        # TF 1.15 drops a failed write's status: read the file back.
-        events.check_written(self.writer.get_logdir(), self.events_before)
+            self.events_error = events.not_written(self.writer.get_logdir(), cause_line(err))
+            return metrics
+        try:  # TF 1.15 drops a failed write's status: read the file back.
+            events.check_written(self.writer.get_logdir(), self.events_before)
+        except OSError as err:
+            self.events_error = err
         return metrics

@@ -3,7 +3,6 @@ import contextlib
 import errno
 import fcntl
 import glob
-import hashlib
 import math
 import os
 import sys
@@ -15,8 +14,9 @@ import tensorflow.compat.v1 as tf
 from tfbnn import run_config
 from tfbnn.errors import CheckpointError, cause_line
 from tfbnn.internal.jsonio import read_json
+from tfbnn.training import data_summary
 
-__all__ = ['RunLog', 'claim', 'set_aside', 'prepare', 'dataset_record', 'data_sha256',
+__all__ = ['RunLog', 'claim', 'set_aside', 'prepare', 'dataset_record',
            'latest_checkpoint', 'checkpoint_step', 'checkpoints_on_disk', 'chosen_checkpoint',
            'CHECKPOINTS', 'truncate', 'CONFIG', 'HISTORY', 'TRAIN_LOG', 'METRICS', 'DATASET',
            'DIAGNOSTICS', 'CHECKPOINT_PREFIX', 'BEST', 'BEST_RECORD']
@@ -306,11 +306,15 @@ def _check_same_data(saved, now, config):
                 'data changed since; start a new run in another --output-dir'
                 % (config.data_dir or config.dataset, what, _shown(now[key]),
                    _shown(saved.get(key))))
-    if saved.get('sha256') and saved['sha256'] != now['sha256']:  # none in older runs
+    # (older runs have no summary: nothing to compare)
+    changed = data_summary.changed_arrays(saved.get('summary'), now['summary'])
+    if changed:
         raise CheckpointError(
-            'cannot resume: the data (%s) are not those the saved run was trained on (the '
-            'sha256 of their arrays differs from dataset.json\'s): the data changed since; '
-            'start a new run in another --output-dir' % (config.data_dir or config.dataset))
+            'cannot resume: the data (%s) are not those the saved run was trained on (%s '
+            'differ%s from dataset.json\'s summary): the data, or how they are loaded, changed '
+            'since; start a new run in another --output-dir'
+            % (config.data_dir or config.dataset, ', '.join(changed),
+               '' if len(changed) > 1 else 's'))
     if (now['task'] == 'regression' and 'input_mean' not in saved and now['input_mean'] is None
             and config.validation_size and config.dataset != 'uci'):
         raise CheckpointError(
@@ -355,7 +359,7 @@ def dataset_record(dataset):
     training set: the task, example shape, class count, the target
     normalisation of regression (outputs are exported in original units)
     and the inputs' standardisation, if any (exported graphs take raw
-    inputs), and the sha256 of the arrays (`data_sha256`: a resume on other
+    inputs), and a summary of the arrays (`data_summary`: a resume on other
     data of the same shape is refused).
     """
     def listed(stats):
@@ -364,16 +368,4 @@ def dataset_record(dataset):
                 num_classes=dataset.num_classes, target_mean=float(dataset.target_mean),
                 target_std=float(dataset.target_std), description=dataset.description,
                 input_mean=listed(dataset.input_mean), input_std=listed(dataset.input_std),
-                sha256=data_sha256(dataset))
-
-
-def data_sha256(dataset):
-    """sha256 of a `Dataset`'s arrays (training, test and validation), their
-    dtypes and shapes, as `tfbnn.reproduce.runner.data_fingerprint` hashes them."""
-    digest = hashlib.sha256()
-    for name in ('x_train', 'y_train', 'x_test', 'y_test', 'x_val', 'y_val'):
-        array = getattr(dataset, name)
-        if isinstance(array, np.ndarray):
-            digest.update(str((array.dtype.str, array.shape)).encode())
-            digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
+                summary=data_summary.data_summary(dataset))
