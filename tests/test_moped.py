@@ -113,7 +113,7 @@ def test_the_job_starts_from_a_deterministic_tf_layers_checkpoint(tmp_path, caps
     bad = str(tmp_path / 'bad')
     assert main(['--output-dir', bad, '--init-from', str(tmp_path / 'none.ckpt'),
                  '--progress', 'never']) == 2
-    assert 'moped: cannot read checkpoint' in capsys.readouterr().err
+    assert 'tfbnn-train: error: --init-from: cannot read checkpoint' in capsys.readouterr().err
     assert main(['--output-dir', bad, '--moped-delta', '0']) == 2
     assert '--moped-delta must be a positive number' in capsys.readouterr().err
 
