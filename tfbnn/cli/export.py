@@ -58,8 +58,8 @@ def main(argv=None):
         sys.stderr.write('tfbnn-export: error: %s\n' % err)
         return 2
     except (OSError, tf.errors.OpError) as err:  # a full disk, a read-only folder, ...
-        from tfbnn.training.checkpoints import file_fault_remedy, storage_remedy
-        remedy = file_fault_remedy(err) if isinstance(err, OSError) else storage_remedy(err)
+        from tfbnn.training.checkpoints import file_fault_remedy
+        remedy = file_fault_remedy(err)  # (an OpError names no file: storage_remedy's alone)
         if remedy is None:
             raise
         where = (getattr(err, 'filename', None) or args.output_dir

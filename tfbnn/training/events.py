@@ -55,16 +55,14 @@ def check_written(logdir, before):
     """
     limit = _size_limit()
     for path in sorted(events_files(logdir) - before):
-        size = None
+        size, reason = None, None
         try:
             size = os.path.getsize(path)
             for _ in tf.io.tf_record_iterator(path):
                 pass
         except (tf.errors.OpError, OSError) as err:
             reason = cause_line(getattr(err, 'message', None) or err)
-            if limit is not None and size is not None and size >= limit:
-                reason = '%s at %d bytes; %s' % (path, size, os.strerror(errno.EFBIG))
+        if limit is not None and size is not None and size >= limit:  # stopped by the limit
+            reason = '%s at %d bytes; %s' % (path, size, os.strerror(errno.EFBIG))
+        if reason is not None:
             raise not_written(logdir, reason)
-        if limit is not None and size >= limit:  # cut at a record's end by the limit
-            raise not_written(logdir, '%s at %d bytes; %s'
-                              % (path, size, os.strerror(errno.EFBIG)))
