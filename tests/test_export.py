@@ -548,7 +548,10 @@ def test_a_uci_run_from_before_the_scaling_record_exports_as_it_was_trained(tmp_
     ('index_only', [], 'is missing or incomplete'),
     ('corrupt_ckpt', [], 'Checksum does not match'),  # the cause, not TF 2.x's preamble
     ('old_format', [], 'has config format 0; this tfbnn'),
+    ('a_file', [], 'notes.txt is a file, not a folder'),
     (None, ['--mode', 'bayes'], '--mode must be one of sample, mean'),
+    (None, ['--no-saved-model', '--format', 'graphdef,savedmodel'],
+     '--no-saved-model contradicts --format graphdef,savedmodel: give --format alone'),
     (None, ['--prune-snr', '1.5'], '--prune-snr must be a fraction in [0, 1)'),
     (None, ['--seed', '-1'], '--seed must be an integer in [0, 2147483647), got -1'),
     (None, ['--seed', '2147483647'], 'got 2147483647'),  # TensorFlow would take it as 0
@@ -584,6 +587,9 @@ def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
                 with open(os.path.join(run_dir, 'model.ckpt-7' + suffix), 'wb') as dst:
                     dst.write(bytes(data))
             args = ['--checkpoint', os.path.join(run_dir, 'model.ckpt-7')]
+        if setup == 'a_file':  # a file given where the run's folder goes
+            open(str(tmp_path / 'notes.txt'), 'w').close()
+            args = [str(tmp_path / 'notes.txt')]
         if setup == 'old_format':
             cfg = json.load(open(os.path.join(run_dir, 'config.json')))
             cfg['config_format'] = 0

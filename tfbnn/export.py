@@ -60,7 +60,9 @@ def load_run(run_dir, checkpoint=None):
         run written by an incompatible tfbnn, or no usable checkpoint.
     """
     if not os.path.isdir(run_dir):
-        raise CheckpointError('run directory %s does not exist' % run_dir)
+        raise CheckpointError('run directory %s %s' % (run_dir, 'is a file, not a folder'
+                                                       if os.path.exists(run_dir)
+                                                       else 'does not exist'))
     config = run_config.load(os.path.join(run_dir, rundir.CONFIG))
     meta = read_json(os.path.join(run_dir, rundir.DATASET))
     if meta is None:

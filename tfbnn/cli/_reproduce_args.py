@@ -2,6 +2,7 @@
 TensorFlow is imported, so --help stays quick).
 """
 import argparse
+from tfbnn.cli.help_format import DefaultsHelpFormatter
 
 __all__ = ['MODEL_SUFFIXES', 'add_experiments']
 
@@ -12,7 +13,7 @@ MODEL_SUFFIXES = {'mnist': '', 'mnist-scales': '_scales', 'mnist-scale-adam': '_
 
 
 def _sub(sub, name, text):
-    return sub.add_parser(name, help=text, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    return sub.add_parser(name, help=text, formatter_class=DefaultsHelpFormatter)
 
 
 def _add_mnist(sub):

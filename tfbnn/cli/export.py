@@ -7,6 +7,7 @@ whose extra is not installed) or a converter's refusal, one line on stderr.
 import argparse
 import os
 import sys
+from tfbnn.cli.help_format import DefaultsHelpFormatter
 
 __all__ = ['build_parser', 'main']
 
@@ -14,7 +15,7 @@ __all__ = ['build_parser', 'main']
 def build_parser():
     p = argparse.ArgumentParser(
         prog='tfbnn-export', description=__doc__.split('\n')[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
         epilog='The frozen graph has a placeholder "input" ([None] + example shape) and the '
                'outputs probs, mean_probs, entropy, mutual_information (classification) or '
                'mean, stddev, mean_prediction (regression); --mode sample also takes the optional '
@@ -51,6 +52,9 @@ def main(argv=None):
     script_setup()
     try:
         formats = None if args.format is None else export_formats.parse_formats(args.format)
+        if args.no_saved_model and 'savedmodel' in (formats or ()):
+            raise errors.ConfigError('--no-saved-model contradicts --format %s: give --format '
+                                     'alone' % args.format)
         export.export_run(args.run_dir, args.output_dir, args.mode, args.samples,
                           args.checkpoint, args.prune_snr, not args.no_saved_model,
                           formats=formats, seed=args.seed)

@@ -21,6 +21,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from tfbnn.cli.help_format import DefaultsHelpFormatter
 
 __all__ = ['build_parser', 'error', 'main', 'run_interruptible', 'work_dir_problem']
 
@@ -34,7 +35,7 @@ def build_parser(docs='docs'):
     """The argument parser; `docs` is the default of --docs."""
     from tfbnn.kl_study import EXPERIMENTS
     p = argparse.ArgumentParser(prog='tfbnn-kl-study', description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument('--quick', action='store_true',
                    help='tiny budget for tests; numbers are not meaningful')
     p.add_argument('--work-dir', default=None,

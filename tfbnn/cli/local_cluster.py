@@ -12,6 +12,7 @@ the --timeout passed; 130 interrupted.
 """
 import argparse
 import sys
+from tfbnn.cli.help_format import DefaultsHelpFormatter
 
 __all__ = ['build_parser', 'main']
 
@@ -20,7 +21,7 @@ def build_parser():
     p = argparse.ArgumentParser(
         prog='tfbnn-local-cluster', description=__doc__.split('\n\n')[0],
         usage='%(prog)s [options] [-- TRAINING FLAGS FOR EVERY TASK]',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     p.add_argument('--workers', type=int, default=2, help='W, the number of workers')
     p.add_argument('--ps', type=int, default=1, help='the number of parameter servers')
     p.add_argument('--sync-replicas', action='store_true',

@@ -10,6 +10,7 @@ import signal
 import sys
 
 from tfbnn.cli._reproduce_args import MODEL_SUFFIXES, add_experiments
+from tfbnn.cli.help_format import DefaultsHelpFormatter
 
 __all__ = ['build_parser', 'main', 'MODEL_SUFFIXES']
 
@@ -22,7 +23,7 @@ def _config_error(message):
 
 def build_parser():
     p = argparse.ArgumentParser(prog='tfbnn-reproduce', description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument('--out', default='runs/reproduce',
                    help='folder for the runs and the JSON records')
     p.add_argument('--verbose', action='store_true', help="print every run's epoch lines")
