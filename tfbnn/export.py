@@ -13,12 +13,11 @@ the optional scalar int32 `num_samples` (K, default the export's K; see
                   and mean_prediction (posterior-mean network), in the
                   targets' original units.
 
-Mode 'mean' runs no random op (its SavedModel holds the variables' unused
-RandomUniform initializers); mode 'sample' draws fresh weights on every run,
-with op seeds from `--seed S` (each new session draws the same sequence).
-What each file checks of its input: `export_formats.input_check` (the
-report's `checks_input`). The files land in the export folder together or
-not at all (`internal.export_staging`); the report names them relative to it.
+Mode 'mean' runs no random op (its SavedModel holds the variables' unused RandomUniform
+initializers); mode 'sample' draws fresh weights on every run, with op seeds from `--seed S`
+(each new session draws the same sequence). What each file checks of its input:
+`export_formats.input_check` (the report's `checks_input`). The files land in the export folder
+together or not at all (`internal.export_staging`); the report names them relative to it.
 """
 import collections
 import gzip
@@ -60,9 +59,8 @@ def load_run(run_dir, checkpoint=None):
         run written by an incompatible tfbnn, or no usable checkpoint.
     """
     if not os.path.isdir(run_dir):
-        raise CheckpointError('run directory %s %s' % (run_dir, 'is a file, not a folder'
-                                                       if os.path.exists(run_dir)
-                                                       else 'does not exist'))
+        what = 'is a file, not a folder' if os.path.exists(run_dir) else 'does not exist'
+        raise CheckpointError('run directory %s %s' % (run_dir, what))
     config = run_config.load(os.path.join(run_dir, rundir.CONFIG))
     meta = read_json(os.path.join(run_dir, rundir.DATASET))
     if meta is None:
