@@ -107,3 +107,49 @@ def test_a_killed_exports_staging_folder_goes_once_an_hour_old(trained, tmp_path
     assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
     assert sorted(e for e in os.listdir(str(out)) if e.startswith(export_staging.PREFIX)) == [
         export_staging.PREFIX + 'recent']
+
+
+def test_a_fault_in_a_temporary_file_names_the_export_file(trained, tmp_path, capsys,
+                                                           monkeypatch):  # noqa: F811
+    """The line names saved_model_mean, not the temporary folder it was built in."""
+    out = tmp_path / 'exp'
+
+    def full(builder, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC),
+                      os.path.join(builder._export_dir, 'variables', 'variables.index'))
+    monkeypatch.setattr(tf.saved_model.builder.SavedModelBuilder, 'save', full)
+    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert 'cannot write the export in %s: No space left' % (out / 'saved_model_mean') in err, err
+
+
+def test_files_of_formats_not_exported_again_are_described(trained, tmp_path,  # noqa: F811
+                                                           capsys):
+    """Formats exported separately stay; the new report says which export made each."""
+    out = tmp_path / 'exp'
+    flags = ['--mode', 'mean', '--output-dir', str(out)]
+    assert export_main([trained, '--format', 'graphdef,tflite'] + flags) == 0
+    assert export_main([trained, '--prune-snr', '0.5'] + flags) == 0  # graphdef, savedmodel
+    assert 'kept frozen_mean.tflite of an earlier export' in capsys.readouterr().out
+    report = json.load(open(str(out / 'export_mean.json')))
+    assert sorted(report['files']) == ['graphdef', 'savedmodel']
+    earlier = report['earlier_files']
+    assert sorted(earlier) == ['tflite'] and earlier['tflite']['path'] == 'frozen_mean.tflite'
+    assert earlier['tflite']['checkpoint'] == report['checkpoint']
+    assert 'snr_threshold' in report and 'snr_threshold' not in earlier['tflite']
+    # An earlier export's own earlier files carry on until their format is written again.
+    assert export_main([trained, '--format', 'graphdef'] + flags) == 0
+    earlier = json.load(open(str(out / 'export_mean.json')))['earlier_files']
+    assert sorted(earlier) == ['savedmodel', 'tflite']
+    assert earlier['savedmodel']['snr_threshold'] == report['snr_threshold']
+    assert export_main([trained, '--format', 'tflite,savedmodel'] + flags) == 0
+    earlier = json.load(open(str(out / 'export_mean.json')))['earlier_files']
+    assert sorted(earlier) == ['graphdef']
+    os.remove(str(out / 'frozen_mean.pb'))  # a file removed by hand is not described
+    assert export_main([trained, '--format', 'tflite'] + flags) == 0
+    earlier = json.load(open(str(out / 'export_mean.json')))['earlier_files']
+    assert sorted(earlier) == ['savedmodel']
+    assert export_main([trained, '--format', 'graphdef,savedmodel'] + flags) == 0
+    assert 'earlier_files' in json.load(open(str(out / 'export_mean.json')))  # the .tflite
+    assert export_main([trained, '--format', 'graphdef,savedmodel,tflite'] + flags) == 0
+    assert 'earlier_files' not in json.load(open(str(out / 'export_mean.json')))

@@ -1,9 +1,8 @@
 """From a training run to a frozen GraphDef and a SavedModel that need no tfbnn.
 
-The inference graph is built afresh from the run's config.json and
-dataset.json: no optimizer, no ELBO, no input pipeline. It has one
-placeholder named `input` (`[None] + example shape`), in mode 'sample' also
-the optional scalar int32 `num_samples` (K, default the export's K; see
+The inference graph is built afresh from the run's config.json and dataset.json: no optimizer,
+no ELBO, no input pipeline. It has one placeholder named `input` (`[None] + example shape`), in
+mode 'sample' also the optional scalar int32 `num_samples` (K, default the export's K; see
 `tfbnn.serving`), and named outputs:
 
   classification  probs, entropy, mutual_information (the K-sample
@@ -331,6 +330,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
             failed = export_formats.write_converted(
                 graphs, formats, sorted(report['inputs'], key=lambda n: n != 'input'),
                 sorted(report['outputs']), staging.folder, report, log)
+            export_formats.record_earlier(report, output_dir, formats, log)
             write_json(staging.path(report_name), report)
         except BaseException as err:  # a full disk, an interrupt: the old export stays
             staging.abort(err)

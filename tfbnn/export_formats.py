@@ -36,13 +36,13 @@ import tempfile
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn.errors import ConfigError, ExportError, cause_line
+from tfbnn.errors import CheckpointError, ConfigError, ExportError, cause_line
 from tfbnn.internal import compat
-from tfbnn.internal.jsonio import write_atomically
+from tfbnn.internal.jsonio import read_json, write_atomically
 
 __all__ = ['FORMATS', 'DEFAULT_FORMATS', 'ONNX_OPSET', 'parse_formats', 'check_available',
            'unchecked_input', 'input_check', 'write_tflite', 'write_onnx', 'write_converted',
-           'record_written', 'file_name', 'write_atomically']
+           'record_written', 'record_earlier', 'file_name', 'write_atomically']
 
 FORMATS = ('graphdef', 'savedmodel', 'tflite', 'onnx')
 DEFAULT_FORMATS = ('graphdef', 'savedmodel')
@@ -103,15 +103,16 @@ def unchecked_input(fmt, mode):
         return ('the mean graph\'s .pb is plain, for OpenCV and other simple importers; '
                 'TensorFlow: saved_model_mean checks it')
     if fmt == 'tflite' and not compat.TF2:
-        return ('TF 1.15\'s converter fixes the batch at 1 and folds shape arithmetic; '
-                'TFBNN_STACK=tf2 writes a checked file')
+        return ('TF 1.15\'s converter fixes the batch at 1 and folds shape arithmetic (resize '
+                'only the batch), and TFLite checks no input shape: check shapes before calling')
     return None
 
 
 # What each file checks of its input's shape, as measured (docs/export.md).
 _CHECKED_BY = {
     'graphdef': 'TensorFlow refuses a feed of another shape and the graph asserts it',
-    'savedmodel': 'the graph asserts the example shape (TensorFlow, every loader)',
+    'savedmodel': 'a Session feed is refused by the placeholder\'s shape, a TF 2.x signature '
+                  'or the C API by the graph\'s assertion of the example shape',
     'onnx': "onnxruntime refuses an input that differs from the declared shape [N, example "
             "shape]; the graph's assertions are dropped",
 }
@@ -184,6 +185,37 @@ def record_written(report, fmt, path, log, note=''):
     else:
         report['files'][fmt]['unchecked_because'] = why
         log('  (its input shape is not checked: %s)' % why)
+
+
+# What tells an earlier export's files from this one's.
+_EARLIER_FIELDS = ('checkpoint', 'seed', 'default_num_samples', 'snr_threshold')
+
+
+def record_earlier(report, output_dir, formats, log):
+    """Enters the files of formats not in `formats` (this export's) that an
+    earlier export of the mode left in `output_dir` in the report's
+    `earlier_files`.
+
+    They stay (formats are often exported separately, TFLite from the tf2
+    stack), so the report says which export each is: the earlier report's
+    entry, its checkpoint, seed, K and pruning threshold. Files no report
+    named are left out, and so are those of an unreadable report.
+    """
+    try:
+        old = read_json(os.path.join(output_dir, 'export_%s.json' % report['mode'])) or {}
+    except CheckpointError:
+        old = {}
+    entries = dict(old.get('earlier_files') or {})
+    for fmt, entry in (old.get('files') or {}).items():
+        entries[fmt] = dict(entry, **{k: old.get(k) for k in _EARLIER_FIELDS if k in old})
+    kept = {fmt: entry for fmt, entry in sorted(entries.items())
+            if fmt in FORMATS and fmt not in formats and isinstance(entry, dict)
+            and entry.get('path') == file_name(fmt, report['mode'])
+            and os.path.lexists(os.path.join(output_dir, entry['path']))}
+    if kept:
+        report['earlier_files'] = kept
+        log('  kept %s of an earlier export (not rewritten: see earlier_files in the report)'
+            % ', '.join(entry['path'] for entry in kept.values()))
 
 
 def _size(path):

@@ -248,6 +248,9 @@ def main(argv=None):
     from tfbnn.cli.train import sigterm_interrupts
     previous = sigterm_interrupts()  # between runs and in evaluation, as Ctrl-C
     try:
+        if os.path.exists(args.out) and not os.path.isdir(args.out):
+            raise errors.ConfigError('--out %s is a file: give a folder for the runs and '
+                                     'records' % args.out)
         os.makedirs(args.out, exist_ok=True)
         log = rundir.RunLog(args.out, name='reproduce.log', timestamps=True)
         _EXPERIMENTS[args.experiment](args, log)

@@ -17,6 +17,8 @@ import shutil
 import tempfile
 import time
 
+from tfbnn.internal.jsonio import TMP_SUFFIX
+
 __all__ = ['PREFIX', 'Staging']
 
 PREFIX = '.export_staging_'
@@ -99,9 +101,20 @@ class Staging(object):
             return
         name = getattr(err, 'filename', None)
         if isinstance(name, str) and name.startswith(self.folder + os.sep):
-            err.filename = os.path.join(self.output_dir, name[len(self.folder) + 1:])
+            head = name[len(self.folder) + 1:].split(os.sep)[0]
+            err.filename = self.final(self._written_as(head))
         err.export_left = ('the previous export there is intact (%s)' % ', '.join(self.previous)
                            if self.previous else 'no file of this export was left there')
+
+    def _written_as(self, head):
+        """The name in `names` whose write made `head`, a file or folder in the
+        staging folder: the name itself or its temporary one (NAME.tmp of
+        `write_atomically`, .saved_model_XXXX of `export.save_saved_model`)."""
+        for name in self.names:
+            if head in (name, name + TMP_SUFFIX) or (
+                    name.startswith('saved_model_') and head.startswith('.saved_model_')):
+                return name
+        return head
 
 
 def _remove_stale(output_dir):
