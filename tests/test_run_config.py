@@ -140,6 +140,8 @@ def test_unknown_options_are_named():
     (dict(batch_size=1.5), '--batch-size must be a positive integer, got 1.5'),
     (dict(eval_samples=True), '--eval-samples must be a positive integer, got True'),
     (dict(seed=-1), '--seed must be an integer >= 0, got -1'),
+    (dict(seed=2 ** 32), '--seed must be an integer in [0, 4294967295], got 4294967296'),
+    (dict(seed=2 ** 63), '--seed must be an integer in [0, 4294967295], got 9223372036854775808'),
     (dict(workers='2'), "--workers must be an integer >= 0, got '2'"),
     (dict(prior_sigma=0.0), '--prior-sigma must be a positive number, got 0.0'),
     (dict(learning_rate=float('nan')), '--learning-rate must be a positive number, got nan'),
@@ -175,6 +177,9 @@ def test_unknown_options_are_named():
     (dict(warm_start='r', prune_fraction=True),
      '--prune-fraction must be a number in [0, 1), got True'),
     (dict(ood_set='dark'), "--ood-set must be none or a comma-separated list of"),
+    (dict(ood_set=''), "--ood-set must be auto, none (off) or a comma-separated list of "
+                       "inverted, permuted, noise, photos, letters, got ''"),
+    (dict(ood_set=' , '), "--ood-set must be auto, none (off) or a comma-separated list of "),
     (dict(ood_set='noise', ood_data_dir='x'), '--ood-set noise and --ood-data-dir: choose one '
                                               'out-of-distribution set'),
     (dict(sync_replicas='yes'), "--sync-replicas must be true or false, got 'yes'"),
@@ -186,6 +191,41 @@ def test_each_bad_value_is_one_line_naming_the_flag(options, message):
         with pytest.raises(ConfigError, match='^' + re.escape(message)) as err:
             make(options)
         assert '\n' not in str(err.value)
+
+
+def test_the_largest_seed_is_numpys():
+    assert RunConfig(seed=run_config.MAX_SEED).seed == 2 ** 32 - 1
+
+
+def test_an_empty_ood_set_of_an_earlier_config_json_loads_as_none(tmp_path):
+    path = str(tmp_path / 'config.json')
+    run_config.save(RunConfig(), path)
+    with open(path) as f:
+        record = json.load(f)
+    with open(path, 'w') as f:  # as a run before '' was refused wrote it
+        json.dump(dict(record, ood_set=''), f)
+    assert run_config.load(path) == RunConfig(ood_set='none')
+
+
+@pytest.mark.parametrize('options, given, message', [
+    (dict(model='lenet5', hidden=(7,)), {'model', 'hidden'},
+     '--hidden sets the layers of --model mlp and lstm; the layers of --model lenet5 are fixed '
+     '(two 5x5 conv2d blocks of 6 and 16 filters, then dense 120, 84): leave out --hidden 7'),
+    (dict(model='conv3d'), {'model', 'hidden'},
+     '--hidden sets the layers of --model mlp and lstm; the layers of --model conv3d are fixed '
+     '(two 3x3x3 conv3d blocks of 8 and 16 filters, then dense 64): leave out --hidden 100,100'),
+    (dict(data_dir='/data'), {'data_dir'},
+     "--data-dir is read for --dataset mnist, uci, npz only; dataset 'digits' is built in and "
+     "reads no files: leave out --data-dir /data"),
+    (dict(dataset='toy_regression', data_dir='d'), {'dataset', 'data_dir'},
+     "--data-dir is read for --dataset mnist, uci, npz only; dataset 'toy_regression' is "
+     "built in"),
+])
+def test_a_given_flag_the_run_would_ignore_is_refused(options, given, message):
+    config = RunConfig(**options)
+    with pytest.raises(ConfigError, match='^' + re.escape(message)):
+        run_config.check_given(config, given)
+    run_config.check_given(config, set(given) - {'hidden', 'data_dir'})  # the defaults: no choice
 
 
 def test_the_first_bad_option_is_the_one_named():

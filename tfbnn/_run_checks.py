@@ -15,7 +15,17 @@ from tfbnn import data, models, schedules
 from tfbnn.errors import ConfigError
 from tfbnn.internal.posterior_scale import check_init_scale
 
-__all__ = ['check', 'flag', 'json_value', 'option', 'SIMPLE_RULES']
+__all__ = ['check', 'check_given', 'flag', 'json_value', 'option', 'SIMPLE_RULES', 'MAX_SEED']
+
+# numpy's seed range (np.random.seed, the generated datasets); TensorFlow
+# takes any int64 (its op seeds wrap at 2^31 - 1, numpy's do not).
+MAX_SEED = 2 ** 32 - 1
+
+# The models whose layers are fixed (`tfbnn.models`): --hidden shapes mlp and lstm only.
+_FIXED_MODELS = {'lenet5': 'two 5x5 conv2d blocks of 6 and 16 filters, then dense 120, 84',
+                 'conv3d': 'two 3x3x3 conv3d blocks of 8 and 16 filters, then dense 64'}
+# The datasets --data-dir is read for; the others are built in.
+_FILE_DATASETS = ('mnist', 'uci', 'npz')
 
 
 def option(default, group, help, choices=None, check=None, text=None, flag=True):
@@ -128,6 +138,8 @@ def check(config):
             given = getattr(config, f.name)
             if f.metadata['check'] == rule and not test(given):
                 raise ConfigError('%s must be %s, got %r' % (flag(f.name), allowed, given))
+    if config.seed > MAX_SEED:
+        raise ConfigError('--seed must be an integer in [0, %d], got %r' % (MAX_SEED, config.seed))
     if not _is_real(config.kl_weight) or config.kl_weight < 0:
         raise ConfigError('--kl-weight must be a number >= 0, got %r' % (config.kl_weight,))
     if not _is_real(config.max_seconds) or config.max_seconds < 0:
@@ -177,12 +189,7 @@ def check(config):
         raise ConfigError('--moped-delta must be a positive number, got %r'
                           % (config.moped_delta,))
     _check_warm_start(config)
-    ood_set = config.ood_set
-    if ood_set not in ('auto', 'none'):
-        ood_set = ','.join(data.check_ood_kinds(ood_set))
-        if config.ood_data_dir:
-            raise ConfigError('--ood-set %s and --ood-data-dir: choose one out-of-distribution '
-                              'set' % ood_set)
+    ood_set = _ood_set(config)
     _check_outliers(config)
     if not isinstance(config.sync_replicas, bool):
         raise ConfigError('--sync-replicas must be true or false, got %r'
@@ -191,6 +198,46 @@ def check(config):
         raise ConfigError('--output-dir must be a non-empty path')
     return dict(hidden=tuple(int(h) for h in hidden), posterior_init_scale=scale,
                 lr_decay_epochs=decay_epochs, ood_set=ood_set)
+
+
+def check_given(config, given):
+    """Refuses a flag given on the command line that the run would ignore:
+    --hidden for a model of fixed layers, --data-dir for a built-in dataset.
+    Only flags given count (a default --hidden is no choice).
+
+    Args:
+      config: the run's `RunConfig`.
+      given: set of the field names the command line gave.
+
+    Raises:
+      ConfigError: naming the flag and why it has no effect.
+    """
+    if 'hidden' in given and config.model in _FIXED_MODELS:
+        raise ConfigError('--hidden sets the layers of --model mlp and lstm; the layers of '
+                          '--model %s are fixed (%s): leave out --hidden %s'
+                          % (config.model, _FIXED_MODELS[config.model],
+                             ','.join(map(str, config.hidden))))
+    if 'data_dir' in given and config.dataset not in _FILE_DATASETS:
+        raise ConfigError('--data-dir is read for --dataset %s only; dataset %r is built in '
+                          'and reads no files: leave out --data-dir %s'
+                          % (', '.join(_FILE_DATASETS), config.dataset, config.data_dir))
+
+
+def _ood_set(config):
+    """--ood-set in its canonical form ('noise,inverted'): auto, none, or a
+    list of kinds, never empty ('' or ',' would turn it off unannounced)
+    and not with --ood-data-dir."""
+    ood_set = config.ood_set
+    if ood_set in ('auto', 'none'):
+        return ood_set
+    ood_set = ','.join(data.check_ood_kinds(ood_set))
+    if not ood_set:
+        raise ConfigError('--ood-set must be auto, none (off) or a comma-separated list of %s, '
+                          'got %r' % (', '.join(data.ALL_KINDS), config.ood_set))
+    if config.ood_data_dir:
+        raise ConfigError('--ood-set %s and --ood-data-dir: choose one out-of-distribution set'
+                          % ood_set)
+    return ood_set
 
 
 def _check_model(config):

@@ -34,15 +34,22 @@ class ExportError(TfbnnError):
 
 
 class TrainingDivergedError(TfbnnError):
-    """The loss or its gradient became NaN or infinite during training."""
+    """The loss or its gradient became NaN or infinite during training.
 
-    def __init__(self, step, checkpoint):
+    Args:
+      step: the step that diverged.
+      checkpoint: the last good checkpoint, or None.
+      advice: what to do, for the message (None: try a smaller learning rate;
+        the job says what else when the data are at fault).
+    """
+
+    def __init__(self, step, checkpoint, advice=None):
         self.step, self.checkpoint = step, checkpoint
+        self.advice = advice or 'try a smaller --learning-rate'
         super(TrainingDivergedError, self).__init__(
             'the loss or its gradient became non-finite (NaN/Inf) at step %d; no trainable '
-            'variable was updated by that step; last good checkpoint: %s (try a smaller '
-            '--learning-rate)'
-            % (step, checkpoint or 'none yet'))
+            'variable was updated by that step; last good checkpoint: %s (%s)'
+            % (step, checkpoint or 'none yet', self.advice))
 
 
 # What TensorFlow 2.x puts before the cause in a graph's error message.

@@ -25,7 +25,7 @@ from typing import Optional, Tuple, Union
 from tfbnn import layers, losses, models, outliers, schedules
 from tfbnn._resume_checks import (ARCHITECTURE_KEYS, OBJECTIVE_KEYS, OUTLIER_KEYS, PATH_KEYS,
                                    RESUME_KEYS, check_compatible)
-from tfbnn._run_checks import check, flag, json_value, option
+from tfbnn._run_checks import MAX_SEED, check, check_given, flag, json_value, option
 from tfbnn.data import DATASETS
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
@@ -36,8 +36,8 @@ from tfbnn.version import __version__
 
 __all__ = ['RunConfig', 'DEFAULTS', 'ARCHITECTURE_KEYS', 'RESUME_KEYS', 'OBJECTIVE_KEYS',
            'OUTLIER_KEYS', 'CONFIG_FORMAT', 'OPTIMIZERS', 'SCALE_OPTIMIZERS', 'validate', 'flag',
-           'save', 'load',
-           'check_compatible',  # and tfbnn.run_setup's:
+           'save', 'load', 'MAX_SEED',
+           'check_compatible', 'check_given',  # and tfbnn.run_setup's:
            'learning_rate', 'make_optimizer', 'make_scale_optimizer', 'model_spec', 'load_data',
            'load_datasets', 'ood_kinds', 'check_outlier_data']
 
@@ -100,7 +100,8 @@ class RunConfig(object):
         'mlp', 'model', 'mlp, lenet5, conv3d or lstm (images read row by row by a Bayesian '
         'LSTM of --hidden units, built with tfbnn.custom_getter)', choices=models.MODELS)
     hidden: Tuple[int, ...] = option(
-        (100, 100), 'model', 'mlp hidden widths, e.g. 400,400', text='int_list')
+        (100, 100), 'model', 'mlp hidden widths, e.g. 400,400 (lstm: its units; the layers of '
+        'lenet5 and conv3d are fixed)', text='int_list')
     norm: str = option('none', 'model', 'none, batch or group (after hidden layers)',
                         choices=models.NORMS)
     estimator: str = option(
@@ -211,7 +212,8 @@ class RunConfig(object):
         0.0, 'training', 'linear warm-up of the rate from 0 over this many epochs (0: none)')
     momentum: float = option(0.9, 'training',
                               'momentum coefficient of --optimizer momentum, in [0, 1)')
-    seed: int = option(0, 'training', 'makes CPU runs repeatable', check='non_negative_int')
+    seed: int = option(0, 'training', 'makes CPU runs repeatable; 0 to 4294967295',
+                       check='non_negative_int')
     device: str = option('auto', 'training', 'cpu, gpu or auto', choices=('cpu', 'gpu', 'auto'))
     threads: int = option(0, 'training',
                            'TensorFlow intra/inter-op threads (0: TensorFlow decides)',
@@ -344,6 +346,8 @@ def load(path):
         raise CheckpointError('%s has config format %r; this tfbnn (%s) reads format %d'
                               % (path, record.get('config_format') if isinstance(record, dict)
                                  else None, __version__, CONFIG_FORMAT))
+    if record.get('ood_set') == '':  # written before '' was refused; it turned the sets off
+        record = dict(record, ood_set='none')
     try:
         return RunConfig.from_dict(record)
     except ConfigError as err:

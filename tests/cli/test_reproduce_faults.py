@@ -11,7 +11,8 @@ def test_an_out_that_is_a_file_is_one_line(tmp_path, capsys):
     code = reproduce.main(['--out', str(path), 'report'])
     err = capsys.readouterr().err
     assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err, err
-    assert err.startswith('tfbnn-reproduce: error: %s: File exists' % path)
+    assert err == ('tfbnn-reproduce: error: --out %s is a file: give a folder for the runs and '
+                   'records\n' % path)
     assert path.read_text() == 'root:x:0:0\n'
 
 

@@ -39,9 +39,11 @@ def test_help_documents_every_flag_with_its_default_and_choices(capsys):
             continue
         words = ' '.join(f.metadata['help'].split())
         assert flag in text and words in text, f.name
-        if f.metadata['text'] != 'switch':
-            assert '%s (default: %s)' % (words, run_config.DEFAULTS[f.name]) in text, f.name
-        else:  # --no-test-eval's value behind it is True: it would read as "on by default"
+        default = run_config.DEFAULTS[f.name]
+        if f.metadata['text'] != 'switch' and default is not None and '(default' not in words:
+            assert '%s (default: %s)' % (words, default) in text, f.name
+        else:  # --no-test-eval's value behind it is True: it would read as "on by default";
+            # None says nothing, and a help text may name its default in its own words
             assert '%s (default:' % words not in text, f.name
         if f.metadata['choices']:
             assert '%s {%s}' % (flag, ','.join(f.metadata['choices'])) in text, f.name
@@ -58,12 +60,18 @@ def test_flags_read_lists_scales_and_switches():
     assert options['evaluate_test'] is False and options['resume'] is True
     assert options['sync_replicas'] is True and options['epochs'] == 3
     assert _options(['--posterior-init-scale', '0.05'])['posterior_init_scale'] == 0.05
+    assert _options(['--hidden', '400, 300'])['hidden'] == [400, 300]
+    assert _options(['--lr-decay-epochs', ''])['lr_decay_epochs'] == []  # none, as _as_flag says
     # A choice is checked by RunConfig (one line naming what is allowed), not by argparse.
     assert _options(['--dataset', 'cifar'])['dataset'] == 'cifar'
 
 
 @pytest.mark.parametrize('argv,message', [
     (['--hidden', '4,x'], "expected integers like 400,400, got '4,x'"),
+    (['--hidden', '100,,100'], "argument --hidden: empty entry in '100,,100': expected a list "
+                               "like 400,400"),
+    (['--hidden', '100,'], "argument --hidden: empty entry in '100,'"),
+    (['--lr-decay-epochs', ',200'], "argument --lr-decay-epochs: empty entry in ',200'"),
     (['--lr-decay-epochs', 'soon'], "expected numbers like 200,300, got 'soon'"),
     (['--posterior-init-scale', '1,2,3'], "expected a number or LOW,HIGH, got '1,2,3'"),
     (['--epochs', 'ten'], "argument --epochs: invalid int value: 'ten'"),

@@ -4,6 +4,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import threading
 import zipfile
 
 import numpy as np
@@ -85,6 +86,39 @@ def test_folder_without_data_npz(tmp_path):
     with pytest.raises(DataError, match=r'data.npz: no such file \(dataset .npz. needs a .npz '
                                         r'file, or a folder holding data.npz\)'):
         load_npz(str(tmp_path))
+
+
+def _error_of(load, path):
+    """The DataError message of `load(path)`; fails the test if `load` blocks
+    on a named pipe (after letting it go, so no thread waits for good)."""
+    errors = []
+
+    def target():
+        try:
+            load(path)
+        except DataError as err:
+            errors.append(str(err))
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():  # opening the pipe waits for a writer: be one, then fail
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+        pytest.fail('%s(%s) read a named pipe, which waits for a writer' % (load.__name__, path))
+    return errors[0] if errors else None
+
+
+@pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='no named pipes here')
+@pytest.mark.parametrize('load', [load_npz, load_npz_test_inputs])
+def test_a_named_pipe_is_refused_not_read(tmp_path, load):
+    os.mkfifo(str(tmp_path / 'pipe.npz'))
+    (tmp_path / 'folder').mkdir()
+    os.mkfifo(str(tmp_path / 'folder' / 'data.npz'))
+    for given, path in (('pipe.npz', 'pipe.npz'), ('folder', 'folder/data.npz')):
+        path = str(tmp_path / path)
+        assert _error_of(load, str(tmp_path / given)) == (
+            "%s: not a regular file but a named pipe (FIFO) (dataset 'npz' reads a .npz file, "
+            "or a folder holding data.npz)" % path)
 
 
 def test_not_an_archive(tmp_path):

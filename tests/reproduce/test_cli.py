@@ -64,13 +64,6 @@ def test_user_errors(tmp_path, capsys, argv, message):
     assert message in err[-1] and err[-1].startswith('tfbnn-reproduce: error: ')
 
 
-def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
-    (tmp_path / 'out').write_text('notes')
-    assert main(['--out', str(tmp_path / 'out'), 'uci', '--sets', 'yacht']) == 2
-    assert capsys.readouterr().err == ('tfbnn-reproduce: error: --out %s is a file: give a folder '
-                                       'for the runs and records\n' % (tmp_path / 'out'))
-
-
 def test_mnist_on_a_set_too_small_for_its_validation_split_is_one_line(tmp_path, capsys):
     from tests.training.test_train_job import mnist_fixture
     folder = mnist_fixture(str(tmp_path / 'small'), n_train=40)

@@ -5,7 +5,10 @@ import errno
 import glob
 import os
 
+import tensorflow.compat.v1 as tf
+
 from tests.training.test_train_job import QUICK, read, run
+from tfbnn.cli.train import main
 from tfbnn.training import early_stopping, rundir
 
 FLAGS = QUICK + ['--epochs', '3', '--validation-size', '0.2', '--validate-every', '1']
@@ -48,3 +51,16 @@ def test_only_the_best_checkpoint_stays_after_each_improvement(tmp_path):
     names = {os.path.basename(p) for p in glob.glob(os.path.join(best, 'model.ckpt-*'))}
     prefix = os.path.basename(record['checkpoint'])
     assert names and all(name.startswith(prefix + '.') for name in names)
+
+
+def test_the_state_file_of_best_lists_only_the_recorded_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.chdir(str(tmp_path))  # a relative --output-dir: names stay relative to best/
+    assert main(['--output-dir', 'run'] + FLAGS) == 0
+    best = os.path.join('run', rundir.BEST)
+    record = read(best, rundir.BEST_RECORD)
+    assert record['epoch'] > 1, 'no best replaced the one before it'
+    state = tf.train.get_checkpoint_state(best)
+    assert list(state.all_model_checkpoint_paths) == [os.path.join('run', record['checkpoint'])]
+    assert state.model_checkpoint_path == os.path.join('run', record['checkpoint'])
+    with open(os.path.join(best, 'checkpoint')) as f:  # by file name: the run may move
+        assert '"%s"' % os.path.basename(record['checkpoint']) in f.read()

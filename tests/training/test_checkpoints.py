@@ -184,6 +184,23 @@ def test_a_real_write_failure_leaves_no_temporary_file(tmp_path):
     assert {'model.ckpt-1.index', 'model.ckpt-1.meta'} <= set(names)
 
 
+def test_a_state_rewritten_in_a_folder_named_relative_lists_its_own_files(sess, saved,
+                                                                          monkeypatch):
+    """TensorFlow stores names relative to the working directory's view of a
+    relative folder ('../model.ckpt-1'): `write_state` gives it in full."""
+    var, saver, prefix, first = saved
+    folder = os.path.dirname(prefix)
+    os.remove(os.path.join(folder, 'checkpoint'))  # lost: the checkpoints on disk stand in
+    monkeypatch.chdir(os.path.dirname(folder))
+    relative = os.path.basename(folder)
+    latest = os.path.join(relative, 'model.ckpt-1')
+    assert checkpoints.make_latest_intact(latest, relative, print) == latest
+    assert tf.train.latest_checkpoint(relative) == latest
+    checkpoints.write_state(relative, [latest, latest], 'other')
+    with open(os.path.join(relative, 'other')) as f:
+        assert f.read().count('"model.ckpt-1"') == 3
+
+
 def test_the_chief_falls_back_only_for_damage_and_lists_relative_paths(sess, saved, monkeypatch):
     """make_latest_intact: a truncated newest checkpoint gives way to the one
     before, in a state of relative paths (the folder may move); an error that

@@ -4,6 +4,7 @@ limit, the closing metrics)."""
 import json
 import os
 import signal
+import types
 
 import numpy as np
 import pytest
@@ -116,6 +117,36 @@ def test_run_step_turns_the_nan_guard_into_training_diverged(sess):
     with pytest.raises(TrainingDivergedError) as err:
         lifecycle.run_step(_Feeding(sess, {x: np.inf}), y, lambda: 41, lambda: None)
     assert (err.value.step, err.value.checkpoint) == (41, None)
+
+
+def _named(name, x):
+    return types.SimpleNamespace(name=name, x_train=np.asarray(x, np.float32))
+
+
+@pytest.mark.parametrize('name, largest, fix', [
+    ('npz', 1e30, 'scale or standardise them first, e.g. pixels / 255 or (x - mean) / std per '
+                  'feature'),
+    ('mnist', -2.55e7, 'raise --pixel-scale (255 maps pixel bytes to [0, 1])'),
+])
+def test_a_divergence_on_huge_inputs_names_the_data_not_the_step_size(name, largest, fix):
+    dataset = _named(name, [[0.5, largest], [1.0, 2.0]])
+    advice = ('the training inputs reach |x| = %.3g, beyond what a network trains on: %s; a '
+              'smaller --learning-rate will not help' % (abs(largest), fix))
+    assert lifecycle.data_scale_advice(dataset) == advice
+    with pytest.raises(TrainingDivergedError) as err:
+        with lifecycle.advice_on_divergence(dataset):
+            raise TrainingDivergedError(3, 'run/model.ckpt-2')
+    assert (err.value.step, err.value.checkpoint) == (3, 'run/model.ckpt-2')
+    assert str(err.value).endswith('last good checkpoint: run/model.ckpt-2 (%s)' % advice)
+    assert '\n' not in str(err.value)
+
+
+def test_a_divergence_on_inputs_of_a_usual_scale_advises_the_step_size():
+    dataset = _named('npz', [[-lifecycle.HUGE_INPUT, 3.0]])
+    assert lifecycle.data_scale_advice(dataset) is None
+    with pytest.raises(TrainingDivergedError, match=r'\(try a smaller --learning-rate\)$'):
+        with lifecycle.advice_on_divergence(dataset):
+            raise TrainingDivergedError(3, None)
 
 
 def test_run_step_keeps_other_errors(sess):

@@ -22,6 +22,8 @@ CLASSIFICATION_KEYS = {'test_error', 'test_nll', 'ece', 'brier', 'mean_entropy',
                        'mean_mutual_information', 'mean_weights_test_error',
                        'examples_per_second', 'epochs', 'steps'}
 QUICK = ['--epochs', '2', '--hidden', '16', '--eval-samples', '4', '--progress', 'never']
+# For the models of fixed layers, which refuse --hidden.
+QUICK_FIXED = [f for f in QUICK if f not in ('--hidden', '16')]
 
 
 def run(tmp_path, *flags, name='run'):
@@ -109,7 +111,7 @@ def test_mnist_idx_with_lenet5_and_ood(tmp_path):
         if not name.startswith('t10k-images'):
             os.remove(os.path.join(ood, name))
     code, out = run(tmp_path, '--dataset', 'mnist', '--data-dir', mnist, '--model', 'lenet5',
-                    '--ood-data-dir', ood, '--batch-size', '16', *QUICK)
+                    '--ood-data-dir', ood, '--batch-size', '16', *QUICK_FIXED)
     assert code == 0
     metrics = read(out, 'metrics.json')
     assert 0 <= metrics['ood_auroc_entropy'] <= 1 and 0 <= metrics['ood_auroc_mi'] <= 1
@@ -192,6 +194,13 @@ def test_a_batch_larger_than_the_training_set_is_said(tmp_path, capsys):
     (['--optimizer', 'sgd', '--scale-lr-multiplier', '0'],
      '--scale-lr-multiplier must be a positive number, got 0.0'),
     (['--model', 'conv3d'], 'model conv3d needs volume [depth, height, width, channels] inputs'),
+    # Flags the run would ignore (the epochs bound a run that took them).
+    (['--model', 'lenet5', '--hidden', '400,400', '--epochs', '1'],
+     'the layers of --model lenet5 are fixed'),
+    (['--data-dir', '/data/digits', '--epochs', '1'], "dataset 'digits' is built in"),
+    (['--ood-set', '', '--epochs', '1'], '--ood-set must be auto, none (off) or a '
+                                         'comma-separated list of'),
+    (['--seed', str(2 ** 40)], '--seed must be an integer in [0, 4294967295], got 1099511627776'),
 ])
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys, flags, message):
     code, _ = run(tmp_path, *(flags + ['--progress', 'never']))
@@ -276,6 +285,20 @@ def test_existing_run_needs_resume_and_compatible_flags(tmp_path, capsys):
     metrics = read(out, 'metrics.json')
     assert metrics['resumed_from_step'] == 24 and metrics['steps'] == 36
     assert read(out, 'history.json')['epoch'] == [1, 2, 3]
+
+
+def test_a_resume_without_metrics_json_counts_the_epochs_of_its_checkpoint(tmp_path, capsys):
+    assert run(tmp_path, *QUICK)[0] == 0
+    out = str(tmp_path / 'run')
+    os.remove(os.path.join(out, 'metrics.json'))  # lost: the checkpoint still says step 24
+    code, _ = run(tmp_path, *(QUICK + ['--resume', '--epochs', '1']))
+    assert code == 2 and ('cannot resume: the saved run has trained 2 epochs, more than '
+                          '--epochs 1; give --epochs 2 or more') in capsys.readouterr().err
+    assert read(out, 'config.json')['epochs'] == 2  # not rewritten
+    # A plain --resume re-evaluates the run as it was started.
+    assert run(tmp_path, '--resume', '--progress', 'never')[0] == 0
+    assert read(out, 'config.json')['epochs'] == 2
+    assert (read(out, 'metrics.json')['epochs'], read(out, 'metrics.json')['steps']) == (2, 24)
 
 
 def test_a_run_that_failed_before_its_first_checkpoint_can_be_started_again(tmp_path, capsys):
@@ -384,6 +407,22 @@ def test_nan_guard_stops_with_the_step_and_keeps_good_checkpoints(tmp_path, caps
         reader = tf.train.NewCheckpointReader(latest)
         for name in reader.get_variable_to_shape_map():
             assert np.all(np.isfinite(reader.get_tensor(name))), name
+
+
+def test_a_divergence_on_huge_inputs_points_at_the_data(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    x = rng.rand(48, 6).astype(np.float32)
+    x[:, 0] *= 1e30  # raw values of another scale, not a step size to tune
+    y = (x[:, 1] > 0.5).astype(np.int64)
+    path = str(tmp_path / 'huge.npz')
+    np.savez(path, x_train=x[:32], y_train=y[:32], x_test=x[32:], y_test=y[32:])
+    code, _ = run(tmp_path, '--dataset', 'npz', '--data-dir', path, '--batch-size', '8', *QUICK)
+    err = capsys.readouterr().err
+    assert code == 3 and err.count('\n') == 1, err
+    assert 'became non-finite (NaN/Inf) at step 1' in err
+    assert ('(the training inputs reach |x| = %.3g, beyond what a network trains on: scale '
+            'or standardise them first' % np.abs(x[:32]).max()) in err
+    assert err.endswith('a smaller --learning-rate will not help)\n')
 
 
 def _train_cmd(out, *flags):

@@ -13,21 +13,34 @@ import signal
 import sys
 import threading
 
+from tfbnn.cli.help_format import DefaultsHelpFormatter
+
 __all__ = ['build_parser', 'given_flags', 'main', 'sigterm_interrupts']
 
 EXIT_USER_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
 
+def _words(text, example):
+    """The entries of a list written with commas or spaces ('' is none); an
+    empty entry between commas ('400,,400') is refused, not dropped."""
+    if ',' in text and not all(w.strip() for w in text.split(',')):
+        raise argparse.ArgumentTypeError('empty entry in %r: expected a list like %s'
+                                         % (text, example))
+    return text.replace(',', ' ').split()
+
+
 def _int_list(text):
+    words = _words(text, '400,400')
     try:
-        return [int(t) for t in text.replace(',', ' ').split()]
+        return [int(t) for t in words]
     except ValueError:
         raise argparse.ArgumentTypeError('expected integers like 400,400, got %r' % text)
 
 
 def _float_list(text):
+    words = _words(text, '200,300')
     try:
-        return [float(t) for t in text.replace(',', ' ').split()]
+        return [float(t) for t in words]
     except ValueError:
         raise argparse.ArgumentTypeError('expected numbers like 200,300, got %r' % text)
 
@@ -89,23 +102,13 @@ def _add_field(group, field):
     group.add_argument(name, **kwargs)
 
 
-class _DefaultsOfValues(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows the default of a flag that takes a value; a switch (--no-test-eval)
-    has none to show: the value behind it would read as the switch's state."""
-
-    def _get_help_string(self, action):
-        if action.nargs == 0:
-            return action.help
-        return super(_DefaultsOfValues, self)._get_help_string(action)
-
-
 def build_parser():
     """The tfbnn-train parser: one flag per `RunConfig` field (in its --help
     group, with its default and help), plus the cluster flags."""
     from tfbnn import run_config
     p = argparse.ArgumentParser(
         prog='tfbnn-train', description=__doc__.split('\n')[0],
-        formatter_class=_DefaultsOfValues,
+        formatter_class=DefaultsHelpFormatter,
         epilog='Outputs in --output-dir: config.json, model.ckpt-*, events (TensorBoard), '
                'history.json, metrics.json, train.log and PNG plots.')
     groups = {}
@@ -185,9 +188,11 @@ def main(argv=None):
         from tfbnn import run_config
         from tfbnn.training import cluster as cluster_lib
         cluster = cluster_lib.resolve(*cluster_flags, log=print)
+        given = given_flags(parser, argv)
         if options['resume']:
-            options = _saved_options(parser, options, given_flags(parser, argv), print)
+            options = _saved_options(parser, options, given, print)
         config = run_config.RunConfig.from_dict(options)
+        run_config.check_given(config, given)
         if cluster is None:
             previous = sigterm_interrupts()
             train(config)

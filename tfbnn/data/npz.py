@@ -10,6 +10,7 @@ an archive whose arrays hold Python objects is refused rather than
 unpickled, since unpickling runs code from the file.
 """
 import os
+import stat
 import zipfile
 
 import numpy as np
@@ -25,16 +26,24 @@ NPZ_FILE = 'data.npz'
 
 
 def _archive_path(data_dir):
-    """`data_dir` itself if it is a file, else `data_dir`/data.npz."""
+    """`data_dir` itself if it is a file, else `data_dir`/data.npz; a regular
+    file either way (reading a named pipe would wait for a writer for good)."""
     if os.path.isdir(data_dir):
         path = os.path.join(data_dir, NPZ_FILE)
-        if not os.path.isfile(path):
+        if not os.path.exists(path):
             raise DataError('%s: no such file (dataset \'npz\' needs a .npz file, or a '
                             'folder holding %s)' % (path, NPZ_FILE))
-        return path
-    if not os.path.exists(data_dir):
+    elif not os.path.exists(data_dir):
         raise DataError('%s: no such file or directory (dataset \'npz\')' % data_dir)
-    return data_dir
+    else:
+        path = data_dir
+    if not os.path.isfile(path):
+        mode = os.stat(path).st_mode
+        kind = ('a folder' if stat.S_ISDIR(mode) else 'a named pipe (FIFO)'
+                if stat.S_ISFIFO(mode) else 'a socket' if stat.S_ISSOCK(mode) else 'a device')
+        raise DataError('%s: not a regular file but %s (dataset \'npz\' reads a .npz file, or '
+                        'a folder holding %s)' % (path, kind, NPZ_FILE))
+    return path
 
 
 def _read_arrays(path, keys=NPZ_KEYS):

@@ -30,7 +30,7 @@ from tfbnn.training import rundir
 __all__ = ['save_checkpoint', 'storage_faults_as_error', 'storage_remedy', 'file_fault_remedy',
            'write_error',
            'remove_leftovers', 'restore_checkpoint', 'restore_intact', 'make_latest_intact',
-           'checkpoint_state', 'NO_SPACE',
+           'checkpoint_state', 'write_state', 'NO_SPACE',
            'STORAGE_FAULTS']
 
 NO_SPACE = 'No space left on device'  # a full disk, as the OS says it
@@ -188,6 +188,25 @@ def checkpoint_state(folder, latest_filename='checkpoint'):
         return None
 
 
+def write_state(folder, checkpoints, latest_filename='checkpoint'):
+    """Rewrites `folder`'s state file to list `checkpoints` (oldest first, the
+    last the latest) by their file names, relative as the job's savers write
+    them (the folder may move). TensorFlow writes it atomically; no
+    checkpoint's files are touched.
+
+    Args:
+      folder: the checkpoint folder.
+      checkpoints: non-empty list of checkpoint paths in `folder`.
+      latest_filename: the state file's name.
+    """
+    # In full: given a relative folder, TensorFlow would store each name
+    # relative to the working directory ('../../model.ckpt-5').
+    tf.train.update_checkpoint_state(
+        os.path.abspath(folder), os.path.basename(checkpoints[-1]),
+        all_model_checkpoint_paths=[os.path.basename(p) for p in checkpoints],
+        latest_filename=latest_filename)
+
+
 @contextlib.contextmanager
 def storage_faults_as_error(folder):
     """Turns a storage fault inside the block into a one-line CheckpointError.
@@ -270,10 +289,7 @@ def make_latest_intact(checkpoint, folder, log):
     if state is None or os.path.abspath(state.model_checkpoint_path) != os.path.abspath(chosen):
         step = rundir.checkpoint_step(chosen)
         kept = [p for p in _older(chosen, folder)[::-1] if rundir.checkpoint_step(p) < step]
-        # Relative, as the job's savers write them: the folder may move.
-        tf.train.update_checkpoint_state(
-            folder, os.path.basename(chosen),
-            all_model_checkpoint_paths=[os.path.basename(p) for p in kept + [chosen]])
+        write_state(folder, kept + [chosen])
     return chosen
 
 

@@ -171,6 +171,7 @@ def _train_worker(config, cluster, spec, stream):
     dataset, ood = run_config.load_datasets(config)
     model = run_config.model_spec(config, dataset.task, dataset.num_classes)
     with contextlib.ExitStack() as held:  # the chief holds the run folder (rundir.claim)
+        held.enter_context(lifecycle.advice_on_divergence(dataset))
         history, note, checkpoint = None, '', None
         if cluster.is_chief:
             held.enter_context(rundir.claim(config.output_dir))

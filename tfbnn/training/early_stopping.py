@@ -14,9 +14,12 @@ from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import rundir
-from tfbnn.training.checkpoints import restore_checkpoint, save_checkpoint
+from tfbnn.training.checkpoints import restore_checkpoint, save_checkpoint, write_state
 
 __all__ = ['BestCheckpoint', 'best_saver']
+
+# The state file of best/ (what its saver lists), beside best.json.
+_STATE = 'checkpoint'
 
 
 def best_saver():
@@ -67,13 +70,16 @@ class BestCheckpoint(object):
                          if v is not None and e > best_epoch)
 
     def _remove_stale_checkpoints(self):
-        """Deletes the checkpoints in best/ other than the recorded one.
+        """Deletes the checkpoints in best/ other than the recorded one, and
+        the state file's names of them.
 
         The saver deletes only checkpoints it wrote, and keeps the previous
         best until best.json names the new one: the best weights of an
         earlier process (before a --resume), of a replayed future, or the
         previous best would stay on disk for good. Runs after best.json is
-        written, so the record never names a deleted checkpoint.
+        written, so the record never names a deleted checkpoint. The state
+        file (best/checkpoint; the job reads best.json) is then rewritten to
+        list the recorded one alone, or removed with the last checkpoint.
         """
         # A checkpoint's files are <prefix>-<step>.<suffix>.
         keep = os.path.basename(self.record['checkpoint']) + '.' if self.record else None
@@ -81,6 +87,11 @@ class BestCheckpoint(object):
             if (name.startswith(rundir.CHECKPOINT_PREFIX + '-')
                     and not (keep and name.startswith(keep))):
                 os.remove(os.path.join(self.folder, name))
+        state = os.path.join(self.folder, _STATE)
+        if self.record:
+            write_state(self.folder, [self.record['checkpoint']], _STATE)
+        elif os.path.exists(state):
+            os.remove(state)
 
     def exhausted(self):
         """True once --patience validations in a row brought no improvement."""
@@ -107,7 +118,7 @@ class BestCheckpoint(object):
             path = save_checkpoint(sess, self.saver,
                                    os.path.join(self.folder, rundir.CHECKPOINT_PREFIX), step,
                                    self.record and self.record['checkpoint'],
-                                   latest_filename='checkpoint')
+                                   latest_filename=_STATE)
             self.record = dict(step=step, epoch=epoch, key=self.key, value=value,
                                checkpoint=os.path.relpath(path, self.config.output_dir))
             write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)

@@ -7,6 +7,7 @@ single-process job (`tfbnn.training.loop`) and the cluster chief
   a step, so the process can save and say where it stopped;
 * `run_step`: one training step, whose NaN guard (`graph.NON_FINITE_MESSAGE`)
   becomes `TrainingDivergedError` (exit status 3 in tfbnn-train);
+  `advice_on_divergence` makes it name inputs of a huge scale as the cause;
 * `Epochs`: the per-epoch running means, the epoch line and history.json;
 * `TimeLimit`: --max-seconds and its line;
 * `closing_metrics`: what metrics.json says of the training (throughput,
@@ -16,6 +17,7 @@ single-process job (`tfbnn.training.loop`) and the cluster chief
 A failed checkpoint write is `tfbnn.training.checkpoints`' (one line,
 `CheckpointError`, exit status 2; the last complete checkpoint intact).
 """
+import contextlib
 import os
 import signal
 import time
@@ -29,8 +31,13 @@ from tfbnn.internal.jsonio import write_json
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import rundir
 
-__all__ = ['write_records', 'announce', 'StopSignals', 'run_step', 'EpochStats', 'epoch_line',
-           'Epochs', 'TimeLimit', 'closing_metrics', 'summarise_metrics', 'write_outputs', 'fmt']
+__all__ = ['write_records', 'announce', 'StopSignals', 'run_step', 'advice_on_divergence',
+           'data_scale_advice', 'HUGE_INPUT', 'EpochStats', 'epoch_line', 'Epochs', 'TimeLimit',
+           'closing_metrics', 'summarise_metrics', 'write_outputs', 'fmt']
+
+# Inputs beyond this in absolute value are data at another scale (pixels
+# divided by a tiny --pixel-scale, raw sensor counts), not a step size to tune.
+HUGE_INPUT = 1e6
 
 
 def write_records(config, dataset):
@@ -123,6 +130,40 @@ def run_step(sess, fetches, step, checkpoint, options=None):
         if graph_lib.NON_FINITE_MESSAGE not in str(err):
             raise
         raise TrainingDivergedError(_value(step), _value(checkpoint))
+
+
+def data_scale_advice(dataset):
+    """What a divergence on `dataset` should advise when its training inputs
+    are huge (some |x| above `HUGE_INPUT`), else None (a smaller learning rate).
+
+    Args:
+      dataset: the `tfbnn.data.Dataset` trained on.
+
+    Returns:
+      str or None.
+    """
+    x = dataset.x_train
+    largest = float(np.max(np.abs(x))) if x.size else 0.0
+    if largest <= HUGE_INPUT:
+        return None
+    fix = ('raise --pixel-scale (255 maps pixel bytes to [0, 1])' if dataset.name == 'mnist'
+           else 'scale or standardise them first, e.g. pixels / 255 or (x - mean) / std per '
+                'feature')
+    return ('the training inputs reach |x| = %.3g, beyond what a network trains on: %s; a '
+            'smaller --learning-rate will not help' % (largest, fix))
+
+
+@contextlib.contextmanager
+def advice_on_divergence(dataset):
+    """Inside the block, a `TrainingDivergedError` on inputs of a huge scale
+    names them as the cause (`data_scale_advice`) instead of the step size."""
+    try:
+        yield
+    except TrainingDivergedError as err:
+        advice = data_scale_advice(dataset)
+        if advice is None:
+            raise
+        raise TrainingDivergedError(err.step, err.checkpoint, advice) from err
 
 
 class EpochStats(object):

@@ -57,7 +57,7 @@ def train(config, stream=None):
     moved = rundir.set_aside(config)
     if moved:  # at once: whatever happens next, the user knows where the earlier run is
         print('tfbnn: ' + moved, file=stream or sys.stdout, flush=True)
-    with rundir.claim(config.output_dir):
+    with rundir.claim(config.output_dir), lifecycle.advice_on_divergence(dataset):
         return _train(config, dataset, ood, spec, stream)
 
 

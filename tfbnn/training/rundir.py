@@ -282,15 +282,28 @@ def prepare(config, dataset=None):
     if dataset is not None:
         _check_same_data(read_json(os.path.join(out, DATASET)), dataset_record(dataset), config)
     done = (read_json(os.path.join(out, METRICS)) or {}).get('epochs')
+    latest = latest_checkpoint(out)
+    if not isinstance(done, (int, float)) and latest is not None and dataset is not None:
+        done = _epochs_done(config, dataset, checkpoint_step(latest))  # metrics.json lost
     if isinstance(done, (int, float)) and done > config.epochs:
         raise CheckpointError('cannot resume: the saved run has trained %g epochs, more than '
                               '--epochs %d; give --epochs %g or more to continue or re-evaluate '
                               'it' % (done, config.epochs, math.ceil(done)))
-    latest = latest_checkpoint(out)
     if latest is None:
         return None, None, 'no checkpoint in %s yet: starting the run again' % out
     history = read_json(os.path.join(out, HISTORY))
     return latest, history, 'resuming from %s' % latest
+
+
+def _epochs_done(config, dataset, step):
+    """The epochs `step` stands for under `config`, as its training graph
+    counts them (a cluster's global batches of W B examples; W updates each
+    when asynchronous)."""
+    workers = config.workers or 1
+    per_epoch = -(-dataset.x_train.shape[0] // (config.batch_size * workers))
+    if config.workers and not config.sync_replicas:
+        per_epoch *= workers
+    return round(step / float(per_epoch), 6)
 
 
 def _check_same_data(saved, now, config):
