@@ -8,6 +8,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn import export_formats
 from tfbnn.cli.export import main as export_main
+from tfbnn.internal import export_staging
 from tests.test_export import trained  # noqa: F401  (the module's trained run)
 
 
@@ -73,7 +74,6 @@ def test_a_re_export_replaces_every_file_and_names_them_relative(trained, tmp_pa
 def test_a_swap_that_fails_midway_puts_the_previous_export_back(trained, tmp_path, capsys,
                                                                 monkeypatch):  # noqa: F811
     """The swap is renames: one that fails (a busy folder) moves every old file back."""
-    from tfbnn.internal import export_staging
     out = tmp_path / 'exp'
     assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
     before = contents(out)
@@ -97,7 +97,6 @@ def test_a_swap_that_fails_midway_puts_the_previous_export_back(trained, tmp_pat
 
 
 def test_a_killed_exports_staging_folder_goes_once_an_hour_old(trained, tmp_path):  # noqa: F811
-    from tfbnn.internal import export_staging
     out = tmp_path / 'exp'
     for age, name in ((7200, 'old'), (60, 'recent')):
         folder = out / (export_staging.PREFIX + name)
@@ -153,3 +152,24 @@ def test_files_of_formats_not_exported_again_are_described(trained, tmp_path,  #
     assert 'earlier_files' in json.load(open(str(out / 'export_mean.json')))  # the .tflite
     assert export_main([trained, '--format', 'graphdef,savedmodel,tflite'] + flags) == 0
     assert 'earlier_files' not in json.load(open(str(out / 'export_mean.json')))
+
+
+@pytest.mark.parametrize('earlier,described,said', [
+    ('[1]', None, True),
+    ('{not json', None, True),
+    ('{"files": {"tflite": "frozen_mean.tflite"}}', None, False),
+    ('{"files": [["tflite", 1]]}', None, False),
+    ('{"files": {"tflite": {"path": "frozen_sample.tflite"}}}', None, False),  # the other mode's
+    ('{"files": {"tflite": {}, "pb": {"bytes": 1}, "graphdef": {"path": "frozen_mean.pb"}}}',
+     None, False),  # no path; an unknown format; a format this export writes
+    ('{"files": {"tflite": {"path": "frozen_mean.tflite"}}, "seed": 3, "mode": "mean"}',
+     {'tflite': {'path': 'frozen_mean.tflite', 'seed': 3}}, False),
+])
+def test_an_earlier_report_of_any_shape_never_stops_an_export(tmp_path, earlier, described, said):
+    (tmp_path / 'frozen_mean.tflite').write_bytes(b'old')
+    (tmp_path / 'export_mean.json').write_text(earlier)
+    report, lines = {'mode': 'mean', 'files': {}}, []
+    others = {'savedmodel': 'saved_model_mean', 'tflite': 'frozen_mean.tflite'}
+    export_staging.record_earlier(report, str(tmp_path), others, lines.append)
+    assert report.get('earlier_files') == described
+    assert any('cannot be read' in line for line in lines) == said

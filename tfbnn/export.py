@@ -288,9 +288,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     if (isinstance(prune_snr, bool) or not isinstance(prune_snr, (int, float))
             or not 0.0 <= prune_snr < 1.0):
         raise ConfigError('--prune-snr must be a fraction in [0, 1), got %r' % (prune_snr,))
-    if formats is None:
-        formats = tuple(f for f in export_formats.DEFAULT_FORMATS
-                        if saved_model or f != 'savedmodel')
+    formats = export_formats.chosen(formats, saved_model)
     export_formats.check_available(formats, mode)
     run = load_run(run_dir, checkpoint)
     inference = build_inference_graph(run, mode, samples, seed)
@@ -330,7 +328,9 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
             failed = export_formats.write_converted(
                 graphs, formats, sorted(report['inputs'], key=lambda n: n != 'input'),
                 sorted(report['outputs']), staging.folder, report, log)
-            export_formats.record_earlier(report, output_dir, formats, log)
+            export_staging.record_earlier(report, output_dir, {
+                f: export_formats.file_name(f, mode) for f in export_formats.FORMATS
+                if f not in formats}, log)
             write_json(staging.path(report_name), report)
         except BaseException as err:  # a full disk, an interrupt: the old export stays
             staging.abort(err)

@@ -36,13 +36,13 @@ import tempfile
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn.errors import CheckpointError, ConfigError, ExportError, cause_line
+from tfbnn.errors import ConfigError, ExportError, cause_line
 from tfbnn.internal import compat
-from tfbnn.internal.jsonio import read_json, write_atomically
+from tfbnn.internal.jsonio import write_atomically
 
-__all__ = ['FORMATS', 'DEFAULT_FORMATS', 'ONNX_OPSET', 'parse_formats', 'check_available',
-           'unchecked_input', 'input_check', 'write_tflite', 'write_onnx', 'write_converted',
-           'record_written', 'record_earlier', 'file_name', 'write_atomically']
+__all__ = ['FORMATS', 'DEFAULT_FORMATS', 'ONNX_OPSET', 'parse_formats', 'chosen',
+           'check_available', 'unchecked_input', 'input_check', 'write_tflite', 'write_onnx',
+           'write_converted', 'record_written', 'file_name', 'write_atomically']
 
 FORMATS = ('graphdef', 'savedmodel', 'tflite', 'onnx')
 DEFAULT_FORMATS = ('graphdef', 'savedmodel')
@@ -67,6 +67,21 @@ def parse_formats(text):
         raise ConfigError('--format takes a comma-separated subset of %s, got %r'
                           % (','.join(FORMATS), text))
     return tuple(f for f in FORMATS if f in names)
+
+
+def chosen(formats, saved_model=True):
+    """The formats of an export: `formats`, or the default ones (without
+    savedmodel when `saved_model` is False, --no-saved-model).
+
+    Raises:
+      ConfigError: `saved_model` False beside `formats` that list savedmodel.
+    """
+    if formats is None:
+        return tuple(f for f in DEFAULT_FORMATS if saved_model or f != 'savedmodel')
+    if not saved_model and 'savedmodel' in formats:
+        raise ConfigError('--no-saved-model contradicts --format %s: give --format alone'
+                          % ','.join(formats))
+    return tuple(formats)
 
 
 def check_available(formats, mode):
@@ -185,37 +200,6 @@ def record_written(report, fmt, path, log, note=''):
     else:
         report['files'][fmt]['unchecked_because'] = why
         log('  (its input shape is not checked: %s)' % why)
-
-
-# What tells an earlier export's files from this one's.
-_EARLIER_FIELDS = ('checkpoint', 'seed', 'default_num_samples', 'snr_threshold')
-
-
-def record_earlier(report, output_dir, formats, log):
-    """Enters the files of formats not in `formats` (this export's) that an
-    earlier export of the mode left in `output_dir` in the report's
-    `earlier_files`.
-
-    They stay (formats are often exported separately, TFLite from the tf2
-    stack), so the report says which export each is: the earlier report's
-    entry, its checkpoint, seed, K and pruning threshold. Files no report
-    named are left out, and so are those of an unreadable report.
-    """
-    try:
-        old = read_json(os.path.join(output_dir, 'export_%s.json' % report['mode'])) or {}
-    except CheckpointError:
-        old = {}
-    entries = dict(old.get('earlier_files') or {})
-    for fmt, entry in (old.get('files') or {}).items():
-        entries[fmt] = dict(entry, **{k: old.get(k) for k in _EARLIER_FIELDS if k in old})
-    kept = {fmt: entry for fmt, entry in sorted(entries.items())
-            if fmt in FORMATS and fmt not in formats and isinstance(entry, dict)
-            and entry.get('path') == file_name(fmt, report['mode'])
-            and os.path.lexists(os.path.join(output_dir, entry['path']))}
-    if kept:
-        report['earlier_files'] = kept
-        log('  kept %s of an earlier export (not rewritten: see earlier_files in the report)'
-            % ', '.join(entry['path'] for entry in kept.values()))
 
 
 def _size(path):

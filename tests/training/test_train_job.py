@@ -299,6 +299,21 @@ def test_a_resume_without_metrics_json_counts_the_epochs_of_its_checkpoint(tmp_p
     assert run(tmp_path, '--resume', '--progress', 'never')[0] == 0
     assert read(out, 'config.json')['epochs'] == 2
     assert (read(out, 'metrics.json')['epochs'], read(out, 'metrics.json')['steps']) == (2, 24)
+    # A metrics.json older than the checkpoint: a resumed run that stopped before writing its own.
+    metrics = dict(read(out, 'metrics.json'), epochs=1, steps=12)
+    with open(os.path.join(out, 'metrics.json'), 'w') as f:
+        json.dump(metrics, f)
+    code, _ = run(tmp_path, *(QUICK + ['--resume', '--epochs', '1']))
+    assert code == 2 and 'has trained 2 epochs, more than --epochs 1' in capsys.readouterr().err
+
+
+def test_a_resume_with_its_runs_own_flags_passes_the_given_flag_checks(tmp_path):
+    """A run of fixed layers started with --hidden (before it was refused) resumes
+    with the same command; the check is for new runs."""
+    flags = QUICK_FIXED + ['--model', 'lenet5']
+    assert run(tmp_path, *flags)[0] == 0
+    assert run(tmp_path, *(flags + ['--hidden', '100,100', '--resume']))[0] == 0
+    assert run(tmp_path, *(flags + ['--hidden', '100,100']), name='new')[0] == 2
 
 
 def test_a_run_that_failed_before_its_first_checkpoint_can_be_started_again(tmp_path, capsys):

@@ -52,9 +52,6 @@ def main(argv=None):
     script_setup()
     try:
         formats = None if args.format is None else export_formats.parse_formats(args.format)
-        if args.no_saved_model and 'savedmodel' in (formats or ()):
-            raise errors.ConfigError('--no-saved-model contradicts --format %s: give --format '
-                                     'alone' % args.format)
         export.export_run(args.run_dir, args.output_dir, args.mode, args.samples,
                           args.checkpoint, args.prune_snr, not args.no_saved_model,
                           formats=formats, seed=args.seed)

@@ -37,8 +37,8 @@ def _int_list(text):
         raise argparse.ArgumentTypeError('expected integers like 400,400, got %r' % text)
 
 
-def _float_list(text):
-    words = _words(text, '200,300')
+def _float_list(text, example='200,300'):
+    words = _words(text, example)
     try:
         return [float(t) for t in words]
     except ValueError:
@@ -46,7 +46,7 @@ def _float_list(text):
 
 
 def _scale(text):
-    values = _float_list(text)
+    values = _float_list(text, '0.01 or 0.005,0.02')
     if len(values) not in (1, 2):
         raise argparse.ArgumentTypeError('expected a number or LOW,HIGH, got %r' % text)
     return values[0] if len(values) == 1 else values
@@ -192,7 +192,8 @@ def main(argv=None):
         if options['resume']:
             options = _saved_options(parser, options, given, print)
         config = run_config.RunConfig.from_dict(options)
-        run_config.check_given(config, given)
+        if not config.resume:  # (a resume's flags are its run's, or refused as changes)
+            run_config.check_given(config, given)
         if cluster is None:
             previous = sigterm_interrupts()
             train(config)

@@ -11,15 +11,19 @@ rename that fails moves every old file back. (A process killed in the middle
 of the swap can leave the folder without its report; the next export of that
 mode puts everything right.) Staging folders a killed export left are removed
 by the next export into the folder once they are an hour old.
+
+Files of formats an export does not write stay; `record_earlier` describes
+them in its report from the earlier report that named them.
 """
 import os
 import shutil
 import tempfile
 import time
 
-from tfbnn.internal.jsonio import TMP_SUFFIX
+from tfbnn.errors import CheckpointError
+from tfbnn.internal.jsonio import TMP_SUFFIX, read_json
 
-__all__ = ['PREFIX', 'Staging']
+__all__ = ['PREFIX', 'Staging', 'record_earlier']
 
 PREFIX = '.export_staging_'
 _STALE_SECONDS = 3600.0
@@ -115,6 +119,45 @@ class Staging(object):
                     name.startswith('saved_model_') and head.startswith('.saved_model_')):
                 return name
         return head
+
+
+# What tells an earlier export's files from this one's.
+_EARLIER_FIELDS = ('checkpoint', 'seed', 'default_num_samples', 'snr_threshold')
+
+
+def record_earlier(report, output_dir, others, log):
+    """Enters the files of `others` (format -> file name: the formats this
+    export does not write) that an earlier export of the mode left in
+    `output_dir` in the report's `earlier_files`.
+
+    They stay (formats are often exported separately, TFLite from the tf2
+    stack), so the report says which export each is: the earlier report's
+    entry, its checkpoint, seed, K and pruning threshold. Files no report
+    named are left out; an earlier report that cannot be read is said in a
+    line and describes nothing.
+    """
+    path = os.path.join(output_dir, 'export_%s.json' % report['mode'])
+    try:
+        old = read_json(path) or {}
+    except CheckpointError:
+        old = None
+    if not isinstance(old, dict):
+        log('  (the earlier %s cannot be read: files of other formats it named are not '
+            'described)' % os.path.basename(path))
+        old = {}
+    entries = {}
+    for key, extra in (('earlier_files', {}),
+                       ('files', {k: old[k] for k in _EARLIER_FIELDS if k in old})):
+        listed = old.get(key)
+        entries.update((fmt, dict(entry, **extra)) for fmt, entry in sorted(
+            listed.items() if isinstance(listed, dict) else ()) if isinstance(entry, dict))
+    kept = {fmt: entry for fmt, entry in sorted(entries.items())
+            if fmt in others and entry.get('path') == others[fmt]
+            and os.path.lexists(os.path.join(output_dir, entry['path']))}
+    if kept:
+        report['earlier_files'] = kept
+        log('  kept %s of an earlier export (not rewritten: see earlier_files in the report)'
+            % ', '.join(entry['path'] for entry in kept.values()))
 
 
 def _remove_stale(output_dir):

@@ -143,7 +143,7 @@ def data_scale_advice(dataset):
       str or None.
     """
     x = dataset.x_train
-    largest = float(np.max(np.abs(x))) if x.size else 0.0
+    largest = float(max(-x.min(), x.max())) if x.size else 0.0  # (np.abs would copy x)
     if largest <= HUGE_INPUT:
         return None
     fix = ('raise --pixel-scale (255 maps pixel bytes to [0, 1])' if dataset.name == 'mnist'

@@ -281,10 +281,13 @@ def prepare(config, dataset=None):
     run_config.check_compatible(saved, config)
     if dataset is not None:
         _check_same_data(read_json(os.path.join(out, DATASET)), dataset_record(dataset), config)
-    done = (read_json(os.path.join(out, METRICS)) or {}).get('epochs')
-    latest = latest_checkpoint(out)
-    if not isinstance(done, (int, float)) and latest is not None and dataset is not None:
-        done = _epochs_done(config, dataset, checkpoint_step(latest))  # metrics.json lost
+    metrics = read_json(os.path.join(out, METRICS)) or {}
+    done, latest = metrics.get('epochs'), latest_checkpoint(out)
+    step = checkpoint_step(latest) if latest is not None else None
+    if step is not None and dataset is not None and not (
+            isinstance(done, (int, float)) and step <= (metrics.get('steps') or 0)):
+        # metrics.json lost, or older than the checkpoint (a resumed run stopped)
+        done = _epochs_done(config, dataset, step)
     if isinstance(done, (int, float)) and done > config.epochs:
         raise CheckpointError('cannot resume: the saved run has trained %g epochs, more than '
                               '--epochs %d; give --epochs %g or more to continue or re-evaluate '
@@ -299,8 +302,9 @@ def _epochs_done(config, dataset, step):
     """The epochs `step` stands for under `config`, as its training graph
     counts them (a cluster's global batches of W B examples; W updates each
     when asynchronous)."""
+    from tfbnn.training.graph import steps_per_epoch
     workers = config.workers or 1
-    per_epoch = -(-dataset.x_train.shape[0] // (config.batch_size * workers))
+    per_epoch = steps_per_epoch(dataset.x_train.shape[0], config.batch_size * workers)
     if config.workers and not config.sync_replicas:
         per_epoch *= workers
     return round(step / float(per_epoch), 6)
