@@ -1,7 +1,6 @@
 """The subcommands of tfbnn-reproduce and their flags (argparse only: no
 TensorFlow is imported, so --help stays quick).
 """
-import argparse
 from tfbnn.cli.help_format import DefaultsHelpFormatter
 
 __all__ = ['MODEL_SUFFIXES', 'add_experiments']

@@ -7,6 +7,7 @@ whose extra is not installed) or a converter's refusal, one line on stderr.
 import argparse
 import os
 import sys
+
 from tfbnn.cli.help_format import DefaultsHelpFormatter
 
 __all__ = ['build_parser', 'main']

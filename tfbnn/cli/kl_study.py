@@ -21,6 +21,7 @@ import shutil
 import signal
 import sys
 import tempfile
+
 from tfbnn.cli.help_format import DefaultsHelpFormatter
 
 __all__ = ['build_parser', 'error', 'main', 'run_interruptible', 'work_dir_problem']

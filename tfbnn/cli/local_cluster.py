@@ -12,6 +12,7 @@ the --timeout passed; 130 interrupted.
 """
 import argparse
 import sys
+
 from tfbnn.cli.help_format import DefaultsHelpFormatter
 
 __all__ = ['build_parser', 'main']
