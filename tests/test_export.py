@@ -16,6 +16,7 @@ from tfbnn import export, models, run_config
 from tfbnn.cli.export import main as export_main
 from tfbnn.cli.train import main as train_main
 from tfbnn.internal import compat
+from tfbnn.training import rundir
 
 # Runs in a fresh interpreter that imports only tensorflow and numpy.
 LOADER = r'''
@@ -636,6 +637,25 @@ def test_a_checkpoint_rotated_away_while_read_exports_the_newest(trained, tmp_pa
                           log=lines.append)
 
 
+def test_a_newest_checkpoint_without_its_index_is_said_before_an_older_one_is_exported(
+        trained, tmp_path, capfd):
+    run_dir = str(tmp_path / 'run')
+    shutil.copytree(trained, run_dir)
+    newest = tf.train.latest_checkpoint(run_dir)
+    for suffix in ('.index', '.data-00000-of-00001'):  # an older one, whatever the run kept
+        shutil.copy(newest + suffix, os.path.join(run_dir, 'model.ckpt-1' + suffix))
+    os.remove(newest + '.index')
+    older = rundir.checkpoints_on_disk(run_dir)[-1]
+    assert older != newest
+    lines = []
+    report = export.export_run(run_dir, str(tmp_path / 'exp'), mode='mean', log=lines.append)
+    assert report['checkpoint'] == older
+    assert lines[0] == ('tfbnn-export: %s, which the checkpoint state names, has no .index file '
+                        '(incomplete or deleted): the newest complete one, %s, is taken'
+                        % (os.path.basename(newest), os.path.basename(older)))
+    assert "Couldn't match files" not in capfd.readouterr().err  # TensorFlow's own ERROR line
+
+
 def test_a_full_disk_in_the_saved_model_is_one_line_and_leaves_no_half_model(
         trained, tmp_path, capsys, monkeypatch):
     def full(self, *args, **kwargs):
@@ -647,7 +667,7 @@ def test_a_full_disk_in_the_saved_model_is_one_line_and_leaves_no_half_model(
     assert err.count('\n') == 1 and 'Traceback' not in err
     assert 'cannot write the export in %s: save/SaveV2; No space left on device' % out in err
     assert 'the run is untouched: free space, then export again' in err
-    assert not [p for p in os.listdir(str(out)) if p.startswith('.saved_model_')]
+    assert not [p for p in os.listdir(str(out)) if p.startswith('.saved_model_mean_')]
 
 
 def test_a_full_disk_writing_a_file_names_it(trained, tmp_path, capsys, monkeypatch):

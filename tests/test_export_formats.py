@@ -302,6 +302,22 @@ def test_ops_tflite_lacks_are_named_from_the_converter_diagnostics():
     assert export_formats._unsupported_ops('Could not translate MLIR to FlatBuffer.') == ''
 
 
+def test_ops_tf115_tflite_lacks_are_named_from_its_converter_text():
+    # toco_from_protos' text, as TF 1.15's ConverterError carries it after "See console for info."
+    text = ('See console for info.\n2026-12-07 E toco_tooling.cc:481] We are continually in the '
+            "process ...\nTensorFlow Lite currently doesn't support control flow ops: Enter, Exit, "
+            'Merge, Switch. We are working on supporting control flow ops ... Here is a list of '
+            'builtin operators you are using: ADD, RESHAPE. Here is a list of operators for which '
+            'you will need custom implementations: LoopCond, TensorArrayV3.\nTraceback ...')
+    assert export_formats._unsupported_ops(text) == (
+        "Enter, Exit, LoopCond, Merge, Switch, TensorArrayV3 are not among TFLite's builtin ops, "
+        "so this model has no TFLite file; graphdef, savedmodel and onnx serve it")
+    assert export_formats._unsupported_ops(
+        'Here is a list of operators for which you will need custom implementations: '
+        'MaxPool3D.') == ("MaxPool3D is not among TFLite's builtin ops, so this model has no "
+                          "TFLite file; graphdef, savedmodel and onnx serve it")
+
+
 # onnxruntime refuses an input of another declared shape. TFLite checks nothing: a batch
 # fails only when the outputs' reshape to the input's batch size does not fit.
 SHAPE_ERROR = {'tflite': 'num_input_elements != num_output_elements',

@@ -1,6 +1,9 @@
-"""ONNX files of an unseeded export keep one random node per TensorFlow random
-op: tf2onnx's optimizer merges random nodes of equal attributes and inputs,
-which made the K unrolled draws of an LSTM one draw (mutual information 0)."""
+"""Exports of `--model lstm`, whose sampled graph fixes K: ONNX files of an
+unseeded export keep one random node per TensorFlow random op (tf2onnx's
+optimizer merges random nodes of equal attributes and inputs, which made the
+K unrolled draws one draw, mutual information 0), and the report gives K."""
+import json
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -45,3 +48,12 @@ def test_unseeded_lstm_onnx_keeps_k_independent_draws(trained_lstm, tmp_path):
     assert np.abs(first['probs'][0] - first['probs'][1]).max() > 1e-5  # fresh draws per call
     other = consume(tmp_path, 'onnxruntime', path, x)  # and per process
     assert np.abs(first['probs'][0] - other['probs'][0]).max() > 1e-5
+
+
+def test_the_report_of_a_static_k_graph_gives_its_k(trained_lstm, tmp_path, capsys):
+    out = tmp_path / 'exp'
+    assert export_main([trained_lstm, '--samples', '3', '--output-dir', str(out)]) == 0
+    report = json.loads((out / 'export_sample.json').read_text())
+    assert report['fixed_num_samples'] == 3 and 'default_num_samples' not in report
+    assert sorted(report['inputs']) == ['input']
+    assert '(K = 3 draws, fixed in the graph: no num_samples input)' in capsys.readouterr().out

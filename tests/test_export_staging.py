@@ -50,6 +50,24 @@ def test_a_full_disk_in_a_re_export_leaves_one_export(
         assert 'no file of this export was left there' in err
 
 
+def test_a_read_only_export_folder_is_named_with_what_it_holds(
+        trained, tmp_path, capsys, monkeypatch):  # noqa: F811
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
+    before = contents(out)
+    capsys.readouterr()
+
+    def read_only(prefix, dir):  # (root ignores chmod, so the fault is simulated)
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.path.join(dir, prefix + 'x1'))
+    monkeypatch.setattr(export_staging.tempfile, 'mkdtemp', read_only)
+    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == ('tfbnn-export: error: cannot write the export in %s: Read-only file system; '
+                   'the previous export there is intact (frozen_mean.pb, saved_model_mean, '
+                   'export_mean.json); the run is untouched: ' % out) + err.split('untouched: ')[1]
+    assert contents(out) == before
+
+
 def test_a_re_export_replaces_every_file_and_names_them_relative(trained, tmp_path,  # noqa: F811
                                                                   monkeypatch):
     out = tmp_path / 'exp'
@@ -170,6 +188,7 @@ def test_an_earlier_report_of_any_shape_never_stops_an_export(tmp_path, earlier,
     (tmp_path / 'export_mean.json').write_text(earlier)
     report, lines = {'mode': 'mean', 'files': {}}, []
     others = {'savedmodel': 'saved_model_mean', 'tflite': 'frozen_mean.tflite'}
-    export_staging.record_earlier(report, str(tmp_path), others, lines.append)
+    export_staging.record_earlier(report, str(tmp_path / 'export_mean.json'), others,
+                                  lines.append)
     assert report.get('earlier_files') == described
     assert any('cannot be read' in line for line in lines) == said

@@ -126,7 +126,7 @@ LAYERS = [
     ('predictive', 'serving', 'run_setup', '_run_checks', '_resume_checks'),
     ('run_config',),
     ('training',),
-    ('export',),
+    ('export', 'export_pruning'),
     ('reproduce', 'kl_study'),
     ('cli',),
 ]

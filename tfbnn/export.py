@@ -24,10 +24,9 @@ import os
 import shutil
 import tempfile
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import (export_formats, metrics, models, predictive, priors, pruning, run_config,
+from tfbnn import (export_formats, export_pruning, models, predictive, priors, run_config,
                    serving)
 from tfbnn.errors import CheckpointError, ConfigError, ExportError, cause_line
 from tfbnn.internal import checkpoint_reader, compat, export_staging
@@ -35,8 +34,8 @@ from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.training import rundir
 
 __all__ = ['MODES', 'SIGNATURE_WITH_K', 'Run', 'InferenceGraph', 'load_run',
-           'build_inference_graph', 'restore', 'prune_by_snr', 'mean_network_metric', 'freeze',
-           'save_saved_model', 'export_run', 'RANDOM_OP_TYPES', 'MAX_SEED']
+           'build_inference_graph', 'restore', 'freeze', 'save_saved_model', 'export_run',
+           'RANDOM_OP_TYPES', 'MAX_SEED']
 
 MODES = ('sample', 'mean')
 SIGNATURE_WITH_K = 'serving_k'
@@ -50,8 +49,10 @@ InferenceGraph = collections.namedtuple('InferenceGraph', ['graph', 'input', 'ou
                                                          'num_samples'])
 
 
-def load_run(run_dir, checkpoint=None):
-    """Reads a run directory: its config, data description and checkpoint.
+def load_run(run_dir, checkpoint=None, log=None):
+    """Reads a run directory: its config, data description and checkpoint
+    (`checkpoint`, or the latest: `log`, if given, is told when the one the
+    state names lacks its .index and an older one is taken).
 
     Raises:
       CheckpointError: a missing directory, config.json or dataset.json, a
@@ -66,7 +67,7 @@ def load_run(run_dir, checkpoint=None):
         raise CheckpointError('%s has no %s: it was written by an older tfbnn; retrain to export'
                               % (run_dir, rundir.DATASET))
     if checkpoint is None:
-        checkpoint = rundir.latest_checkpoint(run_dir)
+        checkpoint = rundir.latest_checkpoint(run_dir, log)
         if checkpoint is None:
             raise CheckpointError('no checkpoint in %s (the run saved none yet)' % run_dir)
     if not tf.io.gfile.exists(checkpoint + '.index'):
@@ -196,17 +197,6 @@ def _restore_newest(sess, inference, run, follow, log, attempts=3):
     return checkpoint
 
 
-def prune_by_snr(sess, inference, fraction):
-    """`tfbnn.pruning.prune_by_snr` in the inference graph: mu = 0 and
-    sigma = 0 (rho = -inf) for the lowest fraction of |mu| / sigma.
-
-    Returns:
-      (number pruned, total number of kernel weights, the SNR threshold)
-    """
-    with inference.graph.as_default():
-        return pruning.prune_by_snr(sess, fraction)
-
-
 def freeze(sess, inference, path=None):
     """Folds the variables into constants; writes a binary GraphDef to `path` if given.
 
@@ -231,7 +221,7 @@ def save_saved_model(sess, inference, directory):
     Built beside `directory` and renamed into place: never half a model.
     """
     parent = os.path.dirname(os.path.abspath(directory))
-    tmp = tempfile.mkdtemp(prefix='.saved_model_', dir=parent)
+    tmp = tempfile.mkdtemp(prefix=export_staging.temporary_prefix(directory), dir=parent)
     shutil.rmtree(tmp)
     builder = tf.saved_model.builder.SavedModelBuilder(tmp)
     signatures = {'serving_default': tf.saved_model.signature_def_utils.predict_signature_def(
@@ -252,21 +242,6 @@ def save_saved_model(sess, inference, directory):
     if os.path.exists(directory):
         shutil.rmtree(directory)
     os.replace(tmp, directory)
-
-
-def mean_network_metric(sess, inference, run, x, y, dataset=None):
-    """Test error (classification) or RMSE (regression) of the mean network,
-    on `x` and `y` as `dataset` holds them: the graph takes raw inputs, so
-    inputs `dataset` standardised are mapped back first."""
-    key = 'mean_probs' if run.meta['task'] == 'classification' else 'mean_prediction'
-    if dataset is not None and dataset.input_mean is not None and run.meta.get(
-            'input_mean') is not None:  # a run from before the record keeps the standardised
-        x = (x * dataset.input_std + dataset.input_mean).astype(np.float32)
-    out = np.concatenate([sess.run(inference.outputs[key], {inference.input: x[i:i + 1000]})
-                          for i in range(0, x.shape[0], 1000)])
-    if run.meta['task'] == 'classification':
-        return 'test_error', metrics.error_rate(out, y)
-    return 'rmse', metrics.rmse(y * run.meta['target_std'] + run.meta['target_mean'], out)
 
 
 def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint=None,
@@ -290,7 +265,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
         raise ConfigError('--prune-snr must be a fraction in [0, 1), got %r' % (prune_snr,))
     formats = export_formats.chosen(formats, saved_model)
     export_formats.check_available(formats, mode)
-    run = load_run(run_dir, checkpoint)
+    run = load_run(run_dir, checkpoint, lambda line: log('tfbnn-export: ' + line))
     inference = build_inference_graph(run, mode, samples, seed)
     output_dir = output_dir or os.path.join(run_dir, 'export')
     report = dict(checkpoint=run.checkpoint, mode=mode, outputs={}, files={},
@@ -298,6 +273,8 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     if inference.num_samples is not None:
         report['inputs'][serving.NUM_SAMPLES] = inference.num_samples.name
         report['default_num_samples'] = _default_k(inference)
+    elif mode == 'sample':  # K fixed in the graph (--model lstm)
+        report['fixed_num_samples'] = run.config.eval_samples if samples is None else samples
     for name, t in sorted(inference.outputs.items()):
         report['outputs'][name] = t.name
     report_name = 'export_%s.json' % mode
@@ -310,6 +287,9 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     if inference.num_samples is not None:
         log('  input   %-20s int32 [] (optional; default %d, the K of the predictive)'
             % (inference.num_samples.name, report['default_num_samples']))
+    elif 'fixed_num_samples' in report:
+        log('          (K = %d draws, fixed in the graph: no num_samples input)'
+            % report['fixed_num_samples'])
     for name, t in sorted(inference.outputs.items()):
         log('  output  %-20s %s %s' % (t.name, t.dtype.name, t.shape.as_list()))
     with tf.Session(graph=inference.graph) as sess:
@@ -328,7 +308,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
             failed = export_formats.write_converted(
                 graphs, formats, sorted(report['inputs'], key=lambda n: n != 'input'),
                 sorted(report['outputs']), staging.folder, report, log)
-            export_staging.record_earlier(report, output_dir, {
+            export_staging.record_earlier(report, os.path.join(output_dir, report_name), {
                 f: export_formats.file_name(f, mode) for f in export_formats.FORMATS
                 if f not in formats}, log)
             write_json(staging.path(report_name), report)
@@ -346,7 +326,7 @@ def _write_tensorflow_files(sess, inference, run, prune_snr, formats, report, st
     `staging`; returns format -> the frozen GraphDef to convert."""
     mode = report['mode']
     if prune_snr > 0:
-        report.update(_prune_with_report(sess, inference, run, prune_snr, log))
+        report.update(export_pruning.prune_with_report(sess, inference, run, prune_snr, log))
     frozen = freeze(sess, inference)
     report['random_ops'] = sorted({n.op for n in frozen.node if n.op in RANDOM_OP_TYPES})
     plain = (serving.without_checks(frozen, list(report['outputs']))
@@ -376,25 +356,3 @@ def _default_k(inference):
     """The K a sampled graph uses when `num_samples` is not fed."""
     default = inference.num_samples.op.inputs[0].op  # the placeholder's default, a Const
     return int(tf.make_ndarray(default.get_attr('value')))
-
-
-def _prune_with_report(sess, inference, run, fraction, log):
-    report = {}
-    try:
-        ds = run_config.load_data(run.config)
-    except (ConfigError, ValueError) as err:
-        ds = None
-        log('tfbnn-export: error before/after pruning not measured: %s' % err)
-    if ds is not None:
-        key, before = mean_network_metric(sess, inference, run, ds.x_test, ds.y_test, ds)
-        report['%s_before_pruning' % key] = before
-    pruned, total, threshold = prune_by_snr(sess, inference, fraction)
-    report.update(pruned_weights=pruned, kernel_weights=total, snr_threshold=threshold)
-    line = 'tfbnn-export: pruned %d of %d kernel weights (%.1f%%, |mu|/sigma <= %.3g)' % (
-        pruned, total, 100.0 * pruned / total, threshold)
-    if ds is not None:
-        _, after = mean_network_metric(sess, inference, run, ds.x_test, ds.y_test, ds)
-        report['%s_after_pruning' % key] = after
-        line += '; posterior-mean %s %.4g -> %.4g' % (key, before, after)
-    log(line)
-    return report

@@ -115,7 +115,8 @@ def unchecked_input(fmt, mode):
     """Why the `fmt` file of a `mode` export leaves out the input checks, or
     None when it has them (module docstring)."""
     if fmt == 'graphdef' and mode == 'mean':
-        return ('the mean graph\'s .pb is plain, for OpenCV and other simple importers; '
+        return ('the mean graph\'s .pb has no input check, so that OpenCV and other simple '
+                'importers read it (an LSTM\'s keeps its loop, which OpenCV cannot read); '
                 'TensorFlow: saved_model_mean checks it')
     if fmt == 'tflite' and not compat.TF2:
         return ('TF 1.15\'s converter fixes the batch at 1 and folds shape arithmetic (resize '
@@ -369,12 +370,17 @@ def _captured_stderr(folder, said):
 
 def _unsupported_ops(text):
     """'ops X, Y (at node N) are not TFLite builtin ops' from a converter's
-    diagnostics, or '' when it names none."""
+    diagnostics (the MLIR converter's per node, TF 1.15 toco's lists), or ''
+    when it names none."""
     found = re.findall(r'fused\["\w+:", "([^"@]+)[^"]*"\][^\n]*?\'(tf\.\w+)\' op is neither a '
                        r'custom op nor a flex op', text)
-    if not found:
+    where = ' (first at %s)' % found[0][0] if found else ''
+    ops = set(op for _, op in found)
+    for listed in re.findall(r"(?:doesn't support control flow ops|operators for which you will "
+                             r"need custom implementations): ([\w>, ]+)\.", text):
+        ops.update(op.strip() for op in listed.split(',') if op.strip())
+    if not ops:
         return ''
-    ops = sorted(set(op for _, op in found))
-    return ('%s (first at %s) %s not among TFLite\'s builtin ops, so this model has no TFLite '
-            'file; graphdef, savedmodel and onnx serve it'
-            % (', '.join(ops), found[0][0], 'is' if len(ops) == 1 else 'are'))
+    return ('%s%s %s not among TFLite\'s builtin ops, so this model has no TFLite file; '
+            'graphdef, savedmodel and onnx serve it'
+            % (', '.join(sorted(ops)), where, 'is' if len(ops) == 1 else 'are'))

@@ -23,7 +23,7 @@ import time
 from tfbnn.errors import CheckpointError
 from tfbnn.internal.jsonio import TMP_SUFFIX, read_json
 
-__all__ = ['PREFIX', 'Staging', 'record_earlier']
+__all__ = ['PREFIX', 'Staging', 'record_earlier', 'temporary_prefix']
 
 PREFIX = '.export_staging_'
 _STALE_SECONDS = 3600.0
@@ -44,7 +44,12 @@ class Staging(object):
         self.names = list(names)
         self.previous = [n for n in self.names if os.path.lexists(self.final(n))]
         _remove_stale(output_dir)
-        self.folder = tempfile.mkdtemp(prefix=PREFIX, dir=output_dir)
+        try:
+            self.folder = tempfile.mkdtemp(prefix=PREFIX, dir=output_dir)
+        except OSError as err:  # a read-only folder: name it, not a folder never made
+            err.filename = output_dir
+            err.export_left = self._left()
+            raise
 
     def path(self, name):
         """Where `name` is written before the commit."""
@@ -107,28 +112,40 @@ class Staging(object):
         if isinstance(name, str) and name.startswith(self.folder + os.sep):
             head = name[len(self.folder) + 1:].split(os.sep)[0]
             err.filename = self.final(self._written_as(head))
-        err.export_left = ('the previous export there is intact (%s)' % ', '.join(self.previous)
-                           if self.previous else 'no file of this export was left there')
+        err.export_left = self._left()
+
+    def _left(self):
+        """What the export folder holds after a fault, as a phrase."""
+        return ('the previous export there is intact (%s)' % ', '.join(self.previous)
+                if self.previous else 'no file of this export was left there')
 
     def _written_as(self, head):
         """The name in `names` whose write made `head`, a file or folder in the
         staging folder: the name itself or its temporary one (NAME.tmp of
-        `write_atomically`, .saved_model_XXXX of `export.save_saved_model`)."""
+        `write_atomically`, `temporary_prefix(name)`XXXX of
+        `export.save_saved_model`)."""
         for name in self.names:
-            if head in (name, name + TMP_SUFFIX) or (
-                    name.startswith('saved_model_') and head.startswith('.saved_model_')):
+            if head in (name, name + TMP_SUFFIX) or head.startswith(temporary_prefix(name)):
                 return name
         return head
 
 
+def temporary_prefix(path):
+    """The prefix of a temporary folder built beside `path` and renamed to
+    it (`tempfile.mkdtemp(prefix=...)`): hidden, and named after it."""
+    return '.%s_' % os.path.basename(os.path.normpath(path))
+
+
 # What tells an earlier export's files from this one's.
-_EARLIER_FIELDS = ('checkpoint', 'seed', 'default_num_samples', 'snr_threshold')
+_EARLIER_FIELDS = ('checkpoint', 'seed', 'default_num_samples', 'fixed_num_samples',
+                   'snr_threshold')
 
 
-def record_earlier(report, output_dir, others, log):
+def record_earlier(report, report_path, others, log):
     """Enters the files of `others` (format -> file name: the formats this
-    export does not write) that an earlier export of the mode left in
-    `output_dir` in the report's `earlier_files`.
+    export does not write) that an earlier export of the mode, described by
+    the report at `report_path`, left in its folder in the report's
+    `earlier_files`.
 
     They stay (formats are often exported separately, TFLite from the tf2
     stack), so the report says which export each is: the earlier report's
@@ -136,7 +153,7 @@ def record_earlier(report, output_dir, others, log):
     named are left out; an earlier report that cannot be read is said in a
     line and describes nothing.
     """
-    path = os.path.join(output_dir, 'export_%s.json' % report['mode'])
+    path, output_dir = report_path, os.path.dirname(report_path)
     try:
         old = read_json(path) or {}
     except CheckpointError:

@@ -10,7 +10,7 @@ error is reported beside the test error.
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfbnn import diagnostics, export, run_config
+from tfbnn import diagnostics, export, export_pruning, run_config
 from tfbnn.errors import CheckpointError
 from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.jsonio import write_json
@@ -94,9 +94,9 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
                         for layer, pair in diagnostics.kernel_posteriors().items()}
         snr = np.concatenate(list(by_layer.values()))
         for fraction in fractions:
-            pruned, total, threshold = export.prune_by_snr(sess, inference, fraction)
-            _, test = export.mean_network_metric(sess, inference, run, dataset.x_test,
-                                                 dataset.y_test, dataset)
+            pruned, total, threshold = export_pruning.prune_by_snr(sess, inference, fraction)
+            _, test = export_pruning.mean_network_metric(sess, inference, run, dataset.x_test,
+                                                         dataset.y_test, dataset)
             row = dict(fraction=fraction, pruned=pruned, total=total, snr_threshold=threshold,
                        test_error=100.0 * test,
                        # Where the cut fell: each layer's fraction of kernel weights kept.
@@ -105,8 +105,8 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
                        predictive_test_error=100.0 * _predictive_error(
                            sess, inference, dataset.x_test, dataset.y_test))
             if dataset.x_val is not None:
-                _, val = export.mean_network_metric(sess, inference, run, dataset.x_val,
-                                                    dataset.y_val, dataset)
+                _, val = export_pruning.mean_network_metric(sess, inference, run, dataset.x_val,
+                                                            dataset.y_val, dataset)
                 row['val_error'] = 100.0 * val
             rows.append(row)
             log('pruning: %4.0f%% of %d weights removed (SNR <= %.3g): test error %.2f%% (mean '

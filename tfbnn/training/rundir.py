@@ -77,26 +77,34 @@ class RunLog(object):
                 raise OSError(err.errno, err.strerror or str(err), self.path) from err
 
 
-def latest_checkpoint(folder):
-    """tf.train.latest_checkpoint, with a corrupt state file as a CheckpointError.
+def latest_checkpoint(folder, log=None):
+    """The checkpoint the state file of `folder` names (tf.train.latest_checkpoint),
+    or, where it names none with an .index (the file deleted or unparsable,
+    its newest checkpoint's files gone), the newest on disk: a run that saved
+    any is never taken for one that saved none. `log` (optional) is told in
+    a line when the named one lacks its .index and another is taken.
 
-    Where the state names no checkpoint that exists (the file deleted or
-    unparsable, or its newest checkpoint's files gone), the newest checkpoint
-    on disk: a run that saved any is never taken for one that saved none.
+    Raises:
+      CheckpointError: an unreadable (empty) state file and no checkpoint on disk.
     """
     try:
-        latest = tf.train.latest_checkpoint(folder)
+        state = tf.train.get_checkpoint_state(folder)
     except (tf.errors.OpError, ValueError) as err:  # an empty state file, say
-        unreadable, latest = err, None
+        state, unreadable = None, err
     else:
         unreadable = None
-    if latest is None:
-        on_disk = checkpoints_on_disk(folder)
-        if unreadable is not None and not on_disk:
-            raise CheckpointError('cannot read the checkpoint state in %s: %s'
-                                  % (folder, cause_line(unreadable)))
-        latest = on_disk[-1] if on_disk else None
-    return latest
+    named = state.model_checkpoint_path if state is not None else None
+    if named and tf.io.gfile.exists(named + '.index'):
+        return named
+    on_disk = checkpoints_on_disk(folder)
+    if unreadable is not None and not on_disk:
+        raise CheckpointError('cannot read the checkpoint state in %s: %s'
+                              % (folder, cause_line(unreadable)))
+    if named and on_disk and log is not None:
+        log('%s, which the checkpoint state names, has no .index file (incomplete or deleted): '
+            'the newest complete one, %s, is taken'
+            % (os.path.basename(named), os.path.basename(on_disk[-1])))
+    return on_disk[-1] if on_disk else None
 
 
 def checkpoints_on_disk(folder):
