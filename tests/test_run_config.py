@@ -220,6 +220,9 @@ def test_an_empty_ood_set_of_an_earlier_config_json_loads_as_none(tmp_path):
     (dict(dataset='toy_regression', data_dir='d'), {'dataset', 'data_dir'},
      "--data-dir is read for --dataset mnist, uci, npz only; dataset 'toy_regression' is "
      "built in"),
+    (dict(model='lstm', hidden=(64, 32)), {'model', 'hidden'},
+     '--model lstm has one LSTM layer: --hidden takes its number of units (e.g. --hidden 64), '
+     'got 64,32'),
 ])
 def test_a_given_flag_the_run_would_ignore_is_refused(options, given, message):
     config = RunConfig(**options)

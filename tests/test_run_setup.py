@@ -57,6 +57,25 @@ def test_an_npz_ood_set_needs_only_its_x_test(tmp_path):
     np.testing.assert_array_equal(ood.x_test, x_ood.astype(np.float32))
 
 
+@pytest.mark.parametrize('train_shape, ood_shape', [((4, 4), (4, 4, 1)), ((4, 4, 1), (4, 4))])
+def test_ood_images_with_or_without_a_channel_axis_of_one_are_the_same_images(
+        tmp_path, train_shape, ood_shape):
+    rng = np.random.RandomState(0)
+    np.savez(str(tmp_path / 'train.npz'), x_train=rng.rand(6, *train_shape), y_train=[0, 1] * 3,
+             x_test=rng.rand(2, *train_shape), y_test=[0, 1])
+    x_ood = rng.rand(3, *ood_shape)
+    np.savez(str(tmp_path / 'ood.npz'), x_test=x_ood)
+    dataset, ood = run_setup.load_datasets(RunConfig(dataset='npz',
+                                                     data_dir=str(tmp_path / 'train.npz'),
+                                                     ood_data_dir=str(tmp_path / 'ood.npz')))
+    assert ood.input_shape == dataset.input_shape == train_shape
+    np.testing.assert_array_equal(ood.x_test, x_ood.reshape((3,) + train_shape).astype(np.float32))
+    np.savez(str(tmp_path / 'ood.npz'), x_test=rng.rand(3, 4, 4, 2))  # two channels: other images
+    with pytest.raises(ConfigError, match=r'examples of shape \(4, 4, 2\), the training data'):
+        run_setup.load_datasets(RunConfig(dataset='npz', data_dir=str(tmp_path / 'train.npz'),
+                                          ood_data_dir=str(tmp_path / 'ood.npz')))
+
+
 @pytest.mark.parametrize('dataset,name,message', [
     ('mnist', 'ood.npz', "not a directory (--ood-data-dir with dataset 'mnist' needs a folder of "
                          "MNIST-format IDX files)"),

@@ -24,8 +24,6 @@ MAX_SEED = 2 ** 32 - 1
 # The models whose layers are fixed (`tfbnn.models`): --hidden shapes mlp and lstm only.
 _FIXED_MODELS = {'lenet5': 'two 5x5 conv2d blocks of 6 and 16 filters, then dense 120, 84',
                  'conv3d': 'two 3x3x3 conv3d blocks of 8 and 16 filters, then dense 64'}
-# The datasets --data-dir is read for; the others are built in.
-_FILE_DATASETS = ('mnist', 'uci', 'npz')
 
 
 def option(default, group, help, choices=None, check=None, text=None, flag=True):
@@ -202,8 +200,9 @@ def check(config):
 
 def check_given(config, given):
     """Refuses a flag given on the command line that the run would ignore:
-    --hidden for a model of fixed layers, --data-dir for a built-in dataset.
-    Only flags given count (a default --hidden is no choice).
+    --hidden for a model of fixed layers (or more than one width for the
+    LSTM), --data-dir for a built-in dataset. Only flags given count (a
+    default --hidden is no choice).
 
     Args:
       config: the run's `RunConfig`.
@@ -217,10 +216,14 @@ def check_given(config, given):
                           '--model %s are fixed (%s): leave out --hidden %s'
                           % (config.model, _FIXED_MODELS[config.model],
                              ','.join(map(str, config.hidden))))
-    if 'data_dir' in given and config.dataset not in _FILE_DATASETS:
+    if 'hidden' in given and config.model == 'lstm' and len(config.hidden) > 1:
+        raise ConfigError('--model lstm has one LSTM layer: --hidden takes its number of units '
+                          '(e.g. --hidden %d), got %s'
+                          % (config.hidden[0], ','.join(map(str, config.hidden))))
+    if 'data_dir' in given and config.dataset not in data.FILE_DATASETS:
         raise ConfigError('--data-dir is read for --dataset %s only; dataset %r is built in '
                           'and reads no files: leave out --data-dir %s'
-                          % (', '.join(_FILE_DATASETS), config.dataset, config.data_dir))
+                          % (', '.join(data.FILE_DATASETS), config.dataset, config.data_dir))
 
 
 def _ood_set(config):

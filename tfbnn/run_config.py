@@ -100,8 +100,9 @@ class RunConfig(object):
         'mlp', 'model', 'mlp, lenet5, conv3d or lstm (images read row by row by a Bayesian '
         'LSTM of --hidden units, built with tfbnn.custom_getter)', choices=models.MODELS)
     hidden: Tuple[int, ...] = option(
-        (100, 100), 'model', 'mlp hidden widths, e.g. 400,400 (lstm: its units; the layers of '
-        'lenet5 and conv3d are fixed)', text='int_list')
+        (100, 100), 'model', 'mlp hidden widths, e.g. 400,400 (lstm: its one number of units, '
+        '100 by default, the first of the default; the layers of lenet5 and conv3d are '
+        'fixed)', text='int_list')
     norm: str = option('none', 'model', 'none, batch or group (after hidden layers)',
                         choices=models.NORMS)
     estimator: str = option(

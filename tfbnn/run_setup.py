@@ -109,9 +109,19 @@ def load_datasets(config):
             raise ConfigError('--ood-data-dir applies to classification datasets only')
         ood = load_data(config, config.ood_data_dir)
         if ood.input_shape != dataset.input_shape:
-            raise ConfigError('--ood-data-dir %s: examples of shape %s, the training data %s'
-                              % (config.ood_data_dir, ood.input_shape, dataset.input_shape))
+            if _one_channel(ood.input_shape) != _one_channel(dataset.input_shape):
+                raise ConfigError('--ood-data-dir %s: examples of shape %s, the training data %s'
+                                  % (config.ood_data_dir, ood.input_shape, dataset.input_shape))
+            shape = (-1,) + tuple(dataset.input_shape)  # [H, W] and [H, W, 1]: one image
+            ood = ood._replace(x_train=ood.x_train.reshape(shape),
+                               x_test=ood.x_test.reshape(shape), input_shape=dataset.input_shape)
     return dataset, ood
+
+
+def _one_channel(shape):
+    """An image's (or a volume's) shape with a last axis of one channel dropped."""
+    shape = tuple(shape)
+    return shape[:-1] if len(shape) >= 3 and shape[-1] == 1 else shape
 
 
 def learning_rate(config, step=None, steps_per_epoch=None):

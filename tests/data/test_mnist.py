@@ -308,7 +308,8 @@ def test_emnist_letters_are_turned_upright_and_labelled_from_0(tmp_path, letters
                                   (test_images.transpose(0, 2, 1) / 255.0).astype(np.float32))
     assert d.y_train.tolist() == [0, 25, 6, 0] and d.y_test.tolist() == [25, 1]
     assert d.description == ('EMNIST letters IDX files in %s: 4 train / 2 test, 26 classes, '
-                             '5x3 pixels / 255' % tmp_path)
+                             "5x3 pixels / 255, turned upright from the files' transposed "
+                             'images, class k = file label k + 1' % tmp_path)
 
 
 @pytest.mark.parametrize('split,classes,first', [

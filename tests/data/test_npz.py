@@ -73,8 +73,11 @@ def test_rank_one_x_and_column_y(tmp_path):
     np.testing.assert_array_equal(d.x_test[:, 0], [0, 1, 2, 3])
 
 
-def test_extra_keys_are_ignored(tmp_path):
-    assert load_npz(save(tmp_path / 'a.npz', notes=np.zeros(3), **arrays())).num_classes == 5
+def test_extra_keys_are_ignored_and_named(tmp_path):
+    ds = load_npz(save(tmp_path / 'a.npz', y_val=np.zeros(3), notes=np.zeros(3), **arrays()))
+    assert ds.num_classes == 5
+    assert '(ignored: notes, y_val)' in ds.description  # a user may expect x_val used
+    assert '(ignored' not in load_npz(save(tmp_path / 'b.npz', **arrays())).description
 
 
 def test_missing_path(tmp_path):

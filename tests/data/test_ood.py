@@ -103,3 +103,12 @@ def test_photos_are_grey_crops_in_the_range_that_differ_from_each_other():
     assert np.corrcoef(out[:, :, :-1].ravel(), out[:, :, 1:].ravel())[0, 1] > 0.7
     with pytest.raises(ConfigError, match='photos needs 2-D images'):
         make_ood_images(np.zeros([2, 4, 4, 4, 1]), 'photos', 0.0, 1.0)
+
+
+@pytest.mark.parametrize('kind', data.ALL_KINDS)
+def test_images_without_a_channel_axis_get_the_one_channel_images(kind):
+    x = np.random.RandomState(0).rand(6, 12, 10)  # npz images may be [N, height, width]
+    flat = make_ood_images(x, kind, 0.0, 1.0, seed=3)
+    assert flat.shape == x.shape
+    np.testing.assert_array_equal(flat, make_ood_images(x[..., None], kind, 0.0, 1.0,
+                                                        seed=3)[..., 0])

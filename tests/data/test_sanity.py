@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tfbnn.data import (channels_first_warning, dataset_warnings, hold_out_validation,
-                        make_dataset, untrained_classes_warning)
+                        make_dataset, regression_targets_warning, untrained_classes_warning)
 
 
 def classification(n=10):
@@ -101,3 +101,44 @@ def test_the_job_says_every_warning_in_order():
                                                 ['the', 'validation', 'split']]
     assert dataset_warnings(classification()) == []
     assert [w.split(' ')[0] for w in dataset_warnings(ds, flattens=True)] == ['no', 'the']
+
+
+def _regression(y, name='npz'):
+    """A regression set of raw targets `y`, standardised as the loaders do."""
+    y = np.asarray(y, np.float64)
+    mean, std = y.mean(), (y.std() if np.ptp(y) > 1e-10 * np.abs(y).max() else 1.0)
+    x = np.zeros([len(y), 2], np.float32)
+    return make_dataset(name, 'regression', name, x, (y - mean) / std, x[:2], np.zeros(2),
+                        target_mean=float(mean), target_std=float(std))
+
+
+def test_regression_targets_that_measure_nothing_or_look_like_labels_are_named():
+    assert regression_targets_warning(_regression(np.full(12, 7.0), 'uci')) == (
+        "'uci': every training target is 7, so the network learns a constant and its RMSE and "
+        "log-likelihood measure nothing")
+    assert regression_targets_warning(_regression(np.zeros(5))).startswith(
+        "'npz': every training target is 0,")
+    labels = _regression(np.arange(30) % 3)
+    assert regression_targets_warning(labels) == (
+        "'npz': y_train is floating-point, so this trains a regression, but it holds only the "
+        "whole numbers 0, 1, 2: if these are class labels, store them as integers "
+        "(y.astype(np.int64)) for a classifier")
+    assert dataset_warnings(labels) == [regression_targets_warning(labels)]
+    assert regression_targets_warning(regression()) is None
+    assert regression_targets_warning(classification()) is None
+
+
+@pytest.mark.parametrize('y', [
+    1e-8 * np.random.RandomState(0).randn(50),  # small units: they vary
+    1.7e9 + 10 * np.arange(100),  # timestamps: they vary
+    3 + np.arange(60) % 6,  # wine quality 3..8: no 0, a regression's scale
+    np.arange(12) % 3,  # 0, 1, 2 but four examples each: too few to call labels
+    np.arange(100) % 30,  # 0..29: counts, not 20 classes or fewer
+    np.arange(30) % 3 + 0.5,  # not whole
+])
+def test_targets_that_vary_and_do_not_look_like_labels_are_not_named(y):
+    assert regression_targets_warning(_regression(y)) is None
+
+
+def test_whole_numbers_of_a_uci_set_are_a_regression_s():
+    assert regression_targets_warning(_regression(np.arange(30) % 3, 'uci')) is None

@@ -147,6 +147,11 @@ def test_split_out_of_range(uci_dir):
     with pytest.raises(DataError, match=r'yacht: split -1 is out of range \(split numbers '
                                         r'start at 0; this folder has splits 0..1\)'):
         load_uci(uci_dir, split=-1)
+    for name in ('index_train_1.txt', 'index_test_1.txt'):
+        os.remove(os.path.join(uci_dir, name))
+    with pytest.raises(DataError, match=r'split 1 is out of range \(this folder has one split, '
+                                        r'0\)'):
+        load_uci(uci_dir, split=1)
 
 
 def test_no_splits_at_all(uci_dir):

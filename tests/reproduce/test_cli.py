@@ -12,6 +12,10 @@ from tfbnn.internal.jsonio import read_json
     (['mnist', '--budget-minutes', '0'], 'budgets must be positive minutes, got 0.0'),
     (['uci', '--select-splits', '0'], '--select-splits must be >= 1, got 0'),
     (['uci', '--splits', '0'], '--splits must be >= 1, got 0'),
+    (['uci', '--sets', ''], "--sets must name distinct sets, comma-separated (folders of "
+                            "--data-dir), got ''"),
+    (['uci', '--sets', 'yacht,,energy'], "--sets must name distinct sets, comma-separated"),
+    (['uci', '--sets', 'yacht,yacht'], "got 'yacht,yacht'"),
     (['uci', '--prior-stddevs', '1,x'], "--prior-stddevs must be distinct positive numbers or "
                                         "eb, got '1,x'"),
     (['uci', '--prior-stddevs', '0'], '--prior-stddevs must be distinct positive numbers'),

@@ -119,8 +119,12 @@ def _uci(args, log):
     except ValueError:
         raise _config_error('--prior-stddevs must be distinct positive numbers or eb, got %r'
                             % args.prior_stddevs)
-    reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log,
-                            [s for s in args.sets.split(',') if s], args.select_splits,
+    sets = [s.strip() for s in args.sets.split(',')]
+    if not all(sets) or len(set(sets)) != len(sets):
+        raise _config_error('--sets must name distinct sets, comma-separated (folders of '
+                            '--data-dir), got %r' % args.sets)
+    reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log, sets,
+                            args.select_splits,
                             args.verbose, num_splits=args.splits, step_budget=args.step_budget,
                             candidates=candidates)
 

@@ -14,7 +14,7 @@ from tfbnn.data.uci import load_uci
 from tfbnn.data.volumes3d import load_volumes3d
 from tfbnn.errors import ConfigError
 
-__all__ = ['DATASETS', 'load_dataset']
+__all__ = ['DATASETS', 'FILE_DATASETS', 'load_dataset']
 
 DATASETS = ('digits', 'mnist', 'uci', 'toy_regression', 'volumes3d', 'npz')
 
@@ -28,6 +28,8 @@ _DATA_DIR_HELP = {
     'npz': 'a .npz file, or a folder with data.npz, holding x_train, y_train, '
            'x_test, y_test',
 }
+# The datasets read from --data-dir; the others are built in.
+FILE_DATASETS = tuple(_DATA_DIR_HELP)
 
 
 def load_dataset(name, data_dir=None, split=0, seed=0, pixel_scale=None):

@@ -177,6 +177,10 @@ def load_mnist(data_dir, pixel_scale=255.0):
     description = ('%s IDX files in %s: %d train / %d test, %d classes, %dx%d pixels / %g'
                    % (idx_set.title, idx_set.folder, len(x_train), len(x_test),
                       num_classes, rows, cols, pixel_scale))
+    if idx_set.transposed:  # what a consumer of the run's exported graph must do too
+        description += ', turned upright from the files\' transposed images'
+    if idx_set.first_label:
+        description += ', class k = file label k + %d' % idx_set.first_label
     return make_dataset('mnist', 'classification', description, x_train, y_train,
                         x_test, y_test, num_classes=num_classes, source=idx_set.folder)
 

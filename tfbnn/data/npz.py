@@ -1,7 +1,7 @@
 """A user's own data set from one `.npz` archive of four arrays.
 
 The archive holds `x_train`, `y_train`, `x_test` and `y_test` (other keys are
-ignored); an out-of-distribution set needs only `x_test`
+ignored, and named in the description); an out-of-distribution set needs only `x_test`
 (`load_npz_test_inputs`). Integer `y` makes a classification set,
 floating-point `y` a regression set (float labels 0.0/1.0 train a regression:
 store class labels as integers). The inputs are used as stored, not scaled
@@ -15,7 +15,8 @@ import zipfile
 
 import numpy as np
 
-from tfbnn.data._common import MAX_CLASSES, check_path, count_classes, one_line, standardize
+from tfbnn.data._common import (MAX_CLASSES, check_path, count_classes, one_line, short_list,
+                                standardize)
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
@@ -47,7 +48,8 @@ def _archive_path(data_dir):
 
 
 def _read_arrays(path, keys=NPZ_KEYS):
-    """The arrays `keys` of the archive at `path`, as an ordered list of (key, array)."""
+    """The arrays `keys` of the archive at `path`, as an ordered list of (key,
+    array), and the sorted names of its other members (ignored)."""
     # np.load would also accept a single .npy array, or try to unpickle
     # anything else; an archive is a zip file, so check for its signature.
     try:
@@ -85,7 +87,8 @@ def _read_arrays(path, keys=NPZ_KEYS):
             if not isinstance(arrays[-1][1], np.ndarray):  # numpy gives other members as bytes
                 raise DataError('%s: %s is not a .npy array inside the archive (save the archive '
                                 'with np.savez)' % (path, key))
-    return arrays
+        others = sorted(set(archive.files) - set(keys))
+    return arrays, others
 
 
 def _inputs(path, key, x):
@@ -131,7 +134,8 @@ def load_npz(data_dir):
         are fewer than two classes.
     """
     path = _archive_path(check_path('npz', 'data_dir', data_dir))
-    arrays = dict(_read_arrays(path))
+    arrays, others = _read_arrays(path)
+    arrays = dict(arrays)
     for key in ('x_train', 'x_test'):
         arrays[key] = _inputs(path, key, arrays[key])
     for key in ('y_train', 'y_test'):
@@ -153,6 +157,8 @@ def load_npz(data_dir):
                             % (path, key, 'training' if key.endswith('train') else 'test'))
     x_train, y_train, x_test, y_test = (arrays[key] for key in NPZ_KEYS)
     counts = '%d train / %d test' % (len(x_train), len(x_test))
+    if others:  # x_val, say: said, since a user may expect it used
+        counts += ' (ignored: %s)' % short_list(others)
 
     if kinds[0] == 'int':
         num_classes = count_classes(path, [('y_train', y_train), ('y_test', y_test)])
@@ -195,7 +201,7 @@ def load_npz_test_inputs(data_dir):
         empty, or has a NaN or infinite value.
     """
     path = _archive_path(check_path('npz', 'data_dir', data_dir))
-    x = _inputs(path, 'x_test', dict(_read_arrays(path, ('x_test',)))['x_test'])
+    x = _inputs(path, 'x_test', dict(_read_arrays(path, ('x_test',))[0])['x_test'])
     if len(x) == 0:  # before the stand-in training split, which would be empty too
         raise DataError('%s: x_test is empty (test set with no examples)' % path)
     labels = np.zeros([len(x)], np.int64)

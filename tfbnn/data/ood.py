@@ -115,7 +115,8 @@ def make_ood_images(x, kind, low, high, seed=_SEED):
     """One transformed copy of images `x` (`[N] + input_shape`).
 
     Args:
-      x: float array of images, channels last, at least one spatial axis.
+      x: float array of images, channels last, at least one spatial axis
+        (`[N, H, W]` is one-channel images).
       kind: one of `ALL_KINDS`.
       low, high: the pixel range of the training data.
       seed: the random state of every kind but `inverted`.
@@ -131,14 +132,17 @@ def labelled_ood_images(x, kind, low, high, seed=_SEED):
     index into `tfbnn.data.glyphs.LETTERS` (A = 0), for the other kinds 0."""
     check_ood_kinds([kind])
     x = np.asarray(x, np.float64)
+    if x.ndim == 3:  # [N, H, W]: one-channel images, made as [N, H, W, 1]
+        out, labels = labelled_ood_images(x[..., None], kind, low, high, seed)
+        return out[..., 0], labels
     rng = np.random.RandomState(seed)
     labels = np.zeros([x.shape[0]], np.int64)
     if kind == 'inverted':
         out = high + low - x
     elif kind in _DRAWN:
         if x.ndim != 4:
-            raise ConfigError("--ood-set %s needs 2-D images [height, width, channels], "
-                              "got examples of shape %s" % (kind, x.shape[1:]))
+            raise ConfigError("--ood-set %s needs 2-D images, [height, width] or [height, width, "
+                              "channels], got examples of shape %s" % (kind, x.shape[1:]))
         if kind == 'photos':
             grey = _stretch(_photo_crops(x.shape[0], x.shape[1], x.shape[2], rng), low, high)
             out = np.repeat(grey[..., None], x.shape[-1], axis=-1)

@@ -7,10 +7,11 @@ and usually a mistake, so the training job prints each as one line
 """
 import numpy as np
 
-from tfbnn.data._common import short_list
+from tfbnn.data._common import CONSTANT_RTOL, short_list
 from tfbnn.data.validation import missing_classes_warning
 
-__all__ = ['dataset_warnings', 'untrained_classes_warning', 'channels_first_warning']
+__all__ = ['dataset_warnings', 'untrained_classes_warning', 'channels_first_warning',
+           'regression_targets_warning']
 
 # A first axis of this size, before two of more than `_MIN_SIDE`, is a channel axis.
 _CHANNEL_COUNTS = (1, 3, 4)
@@ -28,12 +29,13 @@ def dataset_warnings(dataset, flattens=False):
 
     Returns:
       list of str (`channels_first_warning`, `untrained_classes_warning`,
-      `tfbnn.data.missing_classes_warning`), empty for a set with nothing
-      to say.
+      `tfbnn.data.missing_classes_warning`, `regression_targets_warning`),
+      empty for a set with nothing to say.
     """
     layout = None if flattens else channels_first_warning(dataset)
     return [w for w in (layout, untrained_classes_warning(dataset),
-                        missing_classes_warning(dataset)) if w]
+                        missing_classes_warning(dataset), regression_targets_warning(dataset))
+            if w]
 
 
 def _classes(labels):
@@ -117,3 +119,42 @@ def channels_first_warning(dataset):
             '%d channels; if they are channels first (PyTorch\'s [N, C, H, W]), transpose the '
             'arrays to [N, H, W, C] first, e.g. x.transpose(0, 2, 3, 1)'
             % (dataset.name, shape, shape[0], shape[1], shape[2]))
+
+
+# An npz's float targets look like class labels when they are whole numbers
+# below _LABEL_LIKE, 0 among them, with _PER_LABEL examples per value or more.
+_LABEL_LIKE = 20
+_PER_LABEL = 5
+
+
+def regression_targets_warning(dataset):
+    """One line when a regression set's training targets cannot mean what
+    a regression needs: all equal (by the rule the loaders' standardising
+    uses, `CONSTANT_RTOL`: RMSE and log-likelihood then measure nothing),
+    or, in an npz archive, floats that look like class labels: two or more
+    whole numbers in 0..19, 0 among them, each taken by 5 examples or more
+    on average (npz
+    reads floating-point `y` as regression targets).
+
+    Args:
+      dataset: a `tfbnn.data.Dataset`.
+
+    Returns:
+      None for a classification set or targets that vary and do not look
+      like labels; else str.
+    """
+    if dataset.task != 'regression' or not len(dataset.y_train):
+        return None
+    y = np.asarray(dataset.y_train, np.float64) * dataset.target_std + dataset.target_mean
+    if np.ptp(y) <= CONSTANT_RTOL * np.max(np.abs(y)):
+        return ('%r: every training target is %.6g, so the network learns a constant and its '
+                'RMSE and log-likelihood measure nothing' % (dataset.name, y[0]))
+    values = np.unique(np.round(y))
+    if (dataset.name == 'npz' and len(values) > 1 and values[0] == 0 and values[-1] < _LABEL_LIKE
+            and len(y) >= _PER_LABEL * len(values)
+            and np.allclose(y, np.round(y), rtol=0.0, atol=1e-4)):
+        return ('%r: y_train is floating-point, so this trains a regression, but it holds only '
+                'the whole numbers %s: if these are class labels, store them as integers '
+                '(y.astype(np.int64)) for a classifier'
+                % (dataset.name, short_list(values.astype(np.int64))))
+    return None

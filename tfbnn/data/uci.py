@@ -148,6 +148,8 @@ def _describe_splits(data_dir):
     splits = available_splits(data_dir)
     if not splits:
         return 'this folder has no index_train_K.txt files'
+    if len(splits) == 1:
+        return 'this folder has one split, %d' % splits[0]
     if splits == list(range(splits[0], splits[-1] + 1)):
         return 'this folder has splits %d..%d' % (splits[0], splits[-1])
     return 'this folder has splits %s' % ', '.join(str(k) for k in splits)
