@@ -30,6 +30,17 @@ def test_finds_the_layers_through_the_kl_collection(sess):
     np.testing.assert_allclose(values['fc1'].kl_per_param, kls[0] / 15, rtol=1e-6)
 
 
+def test_a_layer_counts_its_own_variables_not_those_of_a_layer_nested_in_its_name(sess):
+    x = tf.ones([2, 4])
+    layers.dense(x, 3, name='enc')
+    with tf.variable_scope('enc'):
+        layers.dense(x, 5, name='fc')
+    diag = diagnostics.layer_diagnostics(tf.constant(1.0), tf.constant(0.1))
+    sess.run(tf.global_variables_initializer())
+    values = sess.run(diag)
+    assert values['enc'].num_params == 4 * 3 + 3 and values['enc/fc'].num_params == 4 * 5 + 5
+
+
 def test_statistics_and_gradient_norms_match_hand_computation(sess):
     x, nll_term, coef, diag = build(sess)
     by_name = {v.op.name: v for v in tf.global_variables()}

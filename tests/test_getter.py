@@ -213,6 +213,20 @@ def test_a_variable_outside_the_global_collection_gets_one_kl(sess):
         'm/w/kl_divergence']
 
 
+def test_a_posterior_of_local_variables_is_seen_by_diagnostics_pruning_and_moped(sess):
+    collections = [tf.GraphKeys.LOCAL_VARIABLES, tf.GraphKeys.TRAINABLE_VARIABLES]
+    with tfbnn.bayesian_scope('m'):
+        w = tf.get_variable('w', [5, 2], collections=collections)
+    assert not tf.global_variables()
+    diag = tfbnn.diagnostics.layer_diagnostics(tf.reduce_sum(w), tf.constant(0.1))
+    assert list(diag) == ['m/w'] and list(tfbnn.diagnostics.kernel_posteriors()) == ['m/w']
+    sess.run(tf.local_variables_initializer())
+    assert sess.run(diag)['m/w'].num_params == 10
+    assert tfbnn.pruning.prune_by_snr(sess, 0.5)[:2] == (5, 10)
+    with pytest.raises(tfbnn.errors.CheckpointError, match='cannot read'):  # not a KeyError
+        tfbnn.moped.init_from_checkpoint('/no/such/checkpoint')
+
+
 def test_an_enclosing_getter_that_returns_a_tensor_changes_no_name(sess):
     def identity_getter(getter, *args, **kwargs):
         return tf.identity(getter(*args, **kwargs))

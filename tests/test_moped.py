@@ -60,7 +60,7 @@ def test_errors_name_what_is_wrong(tmp_path):
         moped.init_from_checkpoint(path)
     with tfbnn.bayesian_scope('other'):
         _mlp(tf.constant(X))
-    with pytest.raises(ConfigError, match='delta must be a number above 0, got 0'):
+    with pytest.raises(ConfigError, match='delta must be a finite number above 0, got 0'):
         moped.init_from_checkpoint(path, delta=0)
     with pytest.raises(CheckpointError, match='has no variable other/net/w1'):
         moped.init_from_checkpoint(path)
@@ -136,6 +136,29 @@ def test_centre_prior_puts_the_prior_mean_at_the_weights(tmp_path, sess):
                                rtol=1e-8)
 
 
+def test_centre_prior_with_resource_variables(tmp_path, sess):
+    path, _, weights = _deterministic_checkpoint(tmp_path)
+    with tf.variable_scope('', use_resource=True):  # (TF 2.x graphs make these by default)
+        with tfbnn.bayesian_scope('model', centred_prior=True):
+            _mlp(tf.constant(X))
+    moped.init_from_checkpoint(path, centre_prior=True)
+    sess.run(tf.global_variables_initializer())
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    np.testing.assert_allclose(sess.run(by_name['model/net/w1_prior_mean']),
+                               weights['model/net/w1'], rtol=1e-6)
+
+
+def test_an_initializer_built_before_moped_is_refused(tmp_path):
+    path, _, _ = _deterministic_checkpoint(tmp_path)
+    with tfbnn.bayesian_scope('model'):
+        _mlp(tf.constant(X))
+    init = tf.global_variables_initializer()  # would run the random initial values
+    with pytest.raises(ConfigError, match="^moped: %s was built before init_from_checkpoint, "
+                                          "and would run the variables' old initial values: "
+                                          "call init_from_checkpoint first" % init.name):
+        moped.init_from_checkpoint(path)
+
+
 def test_centre_prior_without_prior_means_is_refused(tmp_path):
     path, _, _ = _deterministic_checkpoint(tmp_path)
     with tfbnn.bayesian_scope('model'):
@@ -185,10 +208,11 @@ def test_the_training_state_of_the_checkpoint_is_not_restored(tmp_path, sess):
 def test_a_delta_or_floor_that_is_not_a_positive_number_is_refused(what, value):
     with tfbnn.bayesian_scope('model'):
         _mlp(tf.constant(X))
-    with pytest.raises(ConfigError, match=r'moped: %s must be a number above \S+, got %s$'
+    with pytest.raises(ConfigError, match=r'moped: %s must be a finite number above \S+, got %s$'
                        % (what, re.escape(repr(value)))):
         moped.init_from_checkpoint('/no/such/checkpoint', **{what: value})
-    with pytest.raises(ConfigError, match='min_scale must be a number above 1e-06, got 1e-06'):
+    with pytest.raises(ConfigError,
+                       match='min_scale must be a finite number above 1e-06, got 1e-06'):
         moped.init_from_checkpoint('/no/such/checkpoint', min_scale=1e-6)  # the floor itself
 
 

@@ -1,9 +1,12 @@
 """tfbnn.pruning: mu = 0 and sigma = 0 for the lowest |mu| / sigma, exactly."""
+import re
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
 from tfbnn import diagnostics, layers, pruning
+from tfbnn.errors import ConfigError
 
 # fc kernel [3 inputs, 2 units]: input 0's weights have the lowest SNR.
 LOC = np.array([[0.01, -0.02], [1.0, -2.0], [0.5, 3.0]])
@@ -64,15 +67,49 @@ def test_fraction_zero_prunes_nothing_and_bad_fractions_are_refused(sess):
     _set(sess, loc, rho)
     assert pruning.prune_by_snr(sess, 0.0)[0] == 0
     np.testing.assert_allclose(sess.run(loc), LOC, rtol=1e-6)
-    with pytest.raises(ValueError, match=r'fraction must be in \[0, 1\)'):
-        pruning.prune_by_snr(sess, 1.0)
+    for bad in (1.0, '0.5', True, None):
+        with pytest.raises(ValueError, match=r'^prune: fraction must be a number in \[0, 1\), '
+                                             r'got %s$' % re.escape(repr(bad))):
+            pruning.prune_by_snr(sess, bad)
 
 
 def test_a_graph_without_bayesian_layers_is_refused(sess):
     tf.Variable(1.0)
     sess.run(tf.global_variables_initializer())
-    with pytest.raises(ValueError, match='no Bayesian kernels'):
+    with pytest.raises(ValueError, match='no Bayesian kernels to prune$'):
         pruning.prune_by_snr(sess, 0.5)
+    layers.dense(tf.ones([1, 2]), 2, name='fc')
+    with pytest.raises(ValueError, match="no Bayesian kernels to prune under the scope 'nope'$"):
+        pruning.prune_by_snr(sess, 0.5, scope='nope')
+
+
+def test_pruning_again_adds_no_op_and_a_finalized_graph_prunes_when_prepared():
+    with tf.Graph().as_default() as graph:
+        _, loc, rho = _layer('flipout', tf.ones([2, 3]))
+        with tf.Session() as sess:
+            _set(sess, loc, rho)
+            pruning.prune_by_snr(sess, 0.2)
+            count = len(graph.get_operations())
+            pruning.prune_by_snr(sess, 0.5)
+            assert len(graph.get_operations()) == count
+    with tf.Graph().as_default() as graph:  # MonitoredTrainingSession finalizes the graph
+        _, loc, rho = _layer('flipout', tf.ones([2, 3]))
+        init = tf.global_variables_initializer()
+        graph.finalize()
+        with tf.Session() as sess:
+            sess.run(init)
+            with pytest.raises(ConfigError, match=r'^prune: the graph is finalized .* call '
+                                                  r'tfbnn.pruning.prepare_pruning\(\) before'):
+                pruning.prune_by_snr(sess, 0.5)
+    with tf.Graph().as_default() as graph:
+        _, loc, rho = _layer('flipout', tf.ones([2, 3]))
+        init = tf.global_variables_initializer()
+        pruning.prepare_pruning()
+        graph.finalize()
+        with tf.Session() as sess:
+            sess.run(init)
+            assert pruning.prune_by_snr(sess, 0.5)[:2] == (3, 6)
+            assert pruning.pruned_fraction(sess) == 0.5
 
 
 def test_tied_ratios_prune_no_more_than_the_fraction_asked(sess):

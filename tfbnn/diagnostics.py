@@ -24,8 +24,9 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import require_graph_mode
+from tfbnn.internal.own_variables import graph_variables
 from tfbnn.internal.posterior_scale import SCALE_FLOOR, scale_from_rho
-from tfbnn.internal.scopes import relative_name, scope_pattern
+from tfbnn.internal.scopes import in_scope, relative_name, scope_pattern
 
 __all__ = ['LayerDiagnostics', 'bayesian_layers', 'layer_diagnostics', 'format_table',
            'add_summaries', 'dominated_layers', 'kernel_posteriors', 'signal_to_noise']
@@ -61,10 +62,11 @@ def bayesian_layers(collection=None, scope=None):
                        if v.op.name == layer]
         if getter_made:  # `tfbnn.custom_getter`: the variable itself and <name>_rho
             locs = getter_made
-            rhos = [v for v in tf.global_variables() if v.op.name == layer + '_rho']
+            rhos = [v for v in graph_variables() if v.op.name == layer + '_rho']
             found.append((layer, kl, locs, rhos, locs + rhos))
             continue
-        variables = [v for v in tf.global_variables() if v.op.name.startswith(layer + '/')]
+        variables = [v for v in graph_variables() if v.op.name.startswith(layer + '/')
+                     and '/' not in v.op.name[len(layer) + 1:]]  # not a layer nested in it
         locs = sorted((v for v in variables if v.op.name.endswith('_loc')), key=lambda v: v.op.name)
         rhos = sorted((v for v in variables if v.op.name.endswith('_rho')), key=lambda v: v.op.name)
         found.append((layer, kl, locs, rhos, [v for v in variables if v.trainable]))
@@ -89,8 +91,9 @@ def kernel_posteriors(scope=None):
       `collections.OrderedDict` layer -> (kernel_loc, kernel_rho), in the
       order the layers were built.
     """
+    require_graph_mode('tfbnn.diagnostics.kernel_posteriors')
     out = collections.OrderedDict()
-    variables = tf.global_variables(scope_pattern(scope))
+    variables = [v for v in graph_variables() if in_scope(v.name, scope)]
     by_name = {v.op.name: v for v in variables}
     getter_made = set(v.op.name for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS))
     for v in variables:

@@ -38,6 +38,7 @@ from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.compat import require_graph_mode
+from tfbnn.internal.own_variables import graph_variables
 from tfbnn.internal.posterior_scale import SCALE_FLOOR
 from tfbnn.internal.scopes import in_scope
 
@@ -57,7 +58,7 @@ def _rho_of(scale):
 
 def _posteriors(scope):
     """(checkpoint name, loc variable, rho variable) of every posterior under `scope`."""
-    by_name = {v.op.name: v for v in tf.global_variables()}
+    by_name = {v.op.name: v for v in graph_variables()}
     found = []
     for loc in tf.get_collection(GraphKeys.GETTER_POSTERIORS):
         found.append((loc.op.name, loc, by_name[loc.op.name + '_rho']))
@@ -144,11 +145,24 @@ def _check_target(checkpoint, saved, dtypes, name, loc, swap, centre):
             _check_dtype(checkpoint, name, dtypes[name], v)
 
 
+def _refuse_earlier_initializers(variables):
+    """Refuses an op built before this call that runs the current initialiser
+    of one of `variables` (a `tf.global_variables_initializer()`): it would
+    start the variable at its old value, not the checkpoint's, without a word."""
+    old = set(v.initializer.name for v in variables)
+    for op in tf.get_default_graph().get_operations():
+        if any(c.name in old for c in op.control_inputs):
+            raise ConfigError("moped: %s was built before init_from_checkpoint, and would run "
+                              "the variables' old initial values: call init_from_checkpoint "
+                              "first, then build tf.global_variables_initializer()" % op.name)
+
+
 def _check_positive(what, value, above=0.0):
     """`value` as a float, if it is a finite real number above `above`."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not (
             np.isfinite(value) and value > above):
-        raise ConfigError('moped: %s must be a number above %g, got %r' % (what, above, value))
+        raise ConfigError('moped: %s must be a finite number above %g, got %r'
+                          % (what, above, value))
     return float(value)
 
 
@@ -199,9 +213,9 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
     reader = checkpoint_reader.reader(checkpoint, 'moped: ')
     saved = reader.get_variable_to_shape_map()
     dtypes = reader.get_variable_to_dtype_map()
-    by_name = {v.op.name: v for v in tf.global_variables()}
+    by_name = {v.op.name: v for v in graph_variables()}
     centres = {name: by_name.get(loc.op.name + '_prior_mean') for name, loc, _ in targets}
-    if centre_prior and not any(centres.values()):
+    if centre_prior and all(v is None for v in centres.values()):  # (no bool of a variable)
         raise ConfigError('moped: centre_prior needs the posteriors built with '
                           'bayesian_scope(..., centred_prior=True)')
     transposed = set(v.op.name for v in tf.get_collection(GraphKeys.TRANSPOSED_KERNELS))
@@ -217,6 +231,8 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
               and list(saved[v.op.name]) == v.shape.as_list()]
     for v in others:
         _check_dtype(checkpoint, v.op.name, dtypes[v.op.name], v)
+    _refuse_earlier_initializers([v for _, loc, rho in targets for v in (loc, rho)] + others
+                                 + [v for v in centres.values() if v is not None])
     report = {}
     for name, loc, rho in targets:
         shape = loc.shape.as_list()

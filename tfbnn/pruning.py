@@ -30,15 +30,19 @@ References:
   Blundell, Cornebise, Kavukcuoglu, Wierstra (2015), Weight Uncertainty in
   Neural Networks, sec. 5.1 and Table 2.
 """
+import numbers
+
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import diagnostics
+from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import require_graph_mode
+from tfbnn.internal.own_variables import graph_variables
 
-__all__ = ['signal_to_noise', 'snr_threshold', 'prune_by_snr', 'pruned_fraction',
-           'allow_retraining', 'freeze_pruned']
+__all__ = ['signal_to_noise', 'snr_threshold', 'prune_by_snr', 'prepare_pruning',
+           'pruned_fraction', 'allow_retraining', 'freeze_pruned']
 
 signal_to_noise = diagnostics.signal_to_noise
 
@@ -53,8 +57,9 @@ def snr_threshold(snrs, fraction):
     Raises:
       ValueError: fraction outside [0, 1) or no ratios at all.
     """
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError('prune: fraction must be in [0, 1), got %r' % (fraction,))
+    if (isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, numbers.Real)
+            or not 0.0 <= fraction < 1.0):
+        raise ValueError('prune: fraction must be a number in [0, 1), got %r' % (fraction,))
     everything = np.concatenate([np.ravel(s) for s in snrs]) if snrs else np.zeros([0])
     if not everything.size:
         raise ValueError('prune: the graph has no Bayesian kernels to prune')
@@ -80,7 +85,11 @@ def prune_by_snr(sess, fraction, scope=None):
     Raises:
       ValueError: fraction outside [0, 1), or no Bayesian kernels.
     """
+    require_graph_mode('tfbnn.pruning.prune_by_snr')
     pairs = list(diagnostics.kernel_posteriors(scope).values())
+    if not pairs:
+        raise ValueError('prune: the graph has no Bayesian kernels to prune%s'
+                         % ('' if scope is None else " under the scope '%s'" % scope))
     values = [sess.run(pair) for pair in pairs]
     snrs = [signal_to_noise(loc, rho) for loc, rho in values]
     threshold = snr_threshold(snrs, fraction)
@@ -113,15 +122,49 @@ def _lowest(snrs, before, fraction, threshold):
 
 
 def _store(sess, variable, value):
-    """Assigns a numpy value through a placeholder (not `Variable.load`, which
-    needs the variable's own initialiser: a warm start replaces that)."""
-    value_in = tf.placeholder(variable.dtype.base_dtype, value.shape)
-    sess.run(tf.assign(variable, value_in), {value_in: value})
+    """Assigns a numpy value to `variable` (`_store_input`)."""
+    value_in = _store_input(variable)
+    sess.run(value_in.consumers()[0], {value_in: value})
+
+
+def _store_input(variable):
+    """The placeholder an assignment to `variable` is fed through (not
+    `Variable.load`, which needs the variable's own initialiser: a warm start
+    replaces that): built once per variable, as `<variable>/tfbnn_store/value`,
+    and found again by name, so pruning again adds nothing to the graph."""
+    graph = variable.graph
+    scope = variable.op.name + '/tfbnn_store/'
+    try:
+        return graph.get_tensor_by_name(scope + 'value:0')
+    except KeyError:
+        if graph.finalized:
+            raise ConfigError('prune: the graph is finalized (tf.train.MonitoredTrainingSession '
+                              'finalizes it) and pruning assigns through ops of its own: call '
+                              'tfbnn.pruning.prepare_pruning() before the session is made')
+    with graph.as_default(), tf.name_scope(None), tf.name_scope(scope):
+        value_in = tf.placeholder(variable.dtype.base_dtype, variable.shape, name='value')
+        tf.assign(variable, value_in)
+    return value_in
+
+
+def prepare_pruning(scope=None):
+    """Builds the assignments `prune_by_snr` runs, for every Bayesian kernel
+    under `scope`, so that a graph finalized later
+    (`tf.train.MonitoredTrainingSession`) can still be pruned.
+
+    Raises:
+      ConfigError: in eager mode, or in a finalized graph.
+    """
+    require_graph_mode('tfbnn.pruning.prepare_pruning')
+    for pair in diagnostics.kernel_posteriors(scope).values():
+        for variable in pair:
+            _store_input(variable)
 
 
 def pruned_fraction(sess, scope=None):
     """The fraction of Bayesian kernel weights that are pruned (rho = -inf),
     of those under the variable scope `scope` (as for `prune_by_snr`)."""
+    require_graph_mode('tfbnn.pruning.pruned_fraction')
     rhos = [sess.run(rho) for _, rho in diagnostics.kernel_posteriors(scope).values()]
     total = sum(r.size for r in rhos)
     return float(sum(int(np.isneginf(r).sum()) for r in rhos)) / max(total, 1)
@@ -169,8 +212,9 @@ def freeze_pruned(grads_and_vars, name=None):
       A new list of (gradient, variable) pairs in the same order; pairs of
       variables that are not posterior means are returned unchanged.
     """
+    require_graph_mode('tfbnn.pruning.freeze_pruned')
     pairs = list(grads_and_vars)
-    by_name = {v.op.name: v for v in tf.global_variables()}
+    by_name = {v.op.name: v for v in graph_variables()}
     out = []
     with tf.name_scope(name, 'freeze_pruned'):
         for grad, var in pairs:

@@ -1,5 +1,6 @@
 """Marks the variables tfbnn makes for a posterior, so that a custom getter
-of tfbnn passes them through.
+of tfbnn passes them through; and the variables to search for posteriors
+(`graph_variables`).
 
 A `tfbnn.layers` layer built inside `tfbnn.bayesian_scope` creates its
 `kernel_loc` and `kernel_rho` with `tf.get_variable`, which calls the
@@ -15,7 +16,7 @@ import contextlib
 
 import tensorflow.compat.v1 as tf
 
-__all__ = ['making_posterior', 'is_making_posterior']
+__all__ = ['making_posterior', 'is_making_posterior', 'graph_variables']
 
 _KEY = 'tfbnn_making_posterior'
 
@@ -37,3 +38,13 @@ def making_posterior():
 def is_making_posterior():
     """True while tfbnn makes a posterior's own variable (`making_posterior`)."""
     return bool(tf.get_default_graph().get_collection(_KEY))
+
+
+def graph_variables():
+    """The default graph's global variables, then its local ones that are
+    not global: a posterior made with a `collections=` that leaves out
+    GLOBAL_VARIABLES (the getter passes it through) is still found by name
+    by the diagnostics, pruning and MOPED."""
+    found = tf.global_variables()
+    seen = set(id(v) for v in found)
+    return found + [v for v in tf.local_variables() if id(v) not in seen]

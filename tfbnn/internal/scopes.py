@@ -18,6 +18,8 @@ with `tf.get_variable`, so it is not a scope here.
 """
 import re
 
+from tfbnn.errors import ConfigError
+
 __all__ = ['scope_pattern', 'in_scope', 'relative_name']
 
 
@@ -31,7 +33,13 @@ def scope_pattern(scope):
       None for None or '' (everything, as `tf.get_collection` takes it);
       `scope` itself when it ends in '/'; otherwise `scope` followed by a
       '/', the ':' of a tensor's name, or the end of the name.
+
+    Raises:
+      ConfigError: `scope` is neither None nor a str.
     """
+    if scope is not None and not isinstance(scope, str):
+        raise ConfigError('scope must be a variable scope name (a str) or None, got %r'
+                          % (scope,))
     if not scope:
         return None
     if scope.endswith('/'):
