@@ -1,5 +1,8 @@
 """tfbnn.diagnostics against hand computation on a tiny network."""
+import warnings
+
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 
 import tfbnn
@@ -39,6 +42,19 @@ def test_a_layer_counts_its_own_variables_not_those_of_a_layer_nested_in_its_nam
     sess.run(tf.global_variables_initializer())
     values = sess.run(diag)
     assert values['enc'].num_params == 4 * 3 + 3 and values['enc/fc'].num_params == 4 * 5 + 5
+
+
+def test_a_scope_that_matches_no_layer_warns_and_gives_nothing():
+    layers.dense(tf.ones([2, 4]), 3, name='net/fc')
+    with pytest.warns(UserWarning) as caught:
+        assert diagnostics.layer_diagnostics(tf.constant(1.0), 0.1, scope='nett') == {}
+    assert str(caught[0].message).startswith(
+        "tfbnn.diagnostics.layer_diagnostics: the collection 'tfbnn_kl_losses' has no layer's "
+        "KL in scope 'nett' (scope= is a variable scope")
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert list(diagnostics.layer_diagnostics(tf.constant(1.0), 0.1, scope='net')) == [
+            'net/fc']
 
 
 def test_statistics_and_gradient_norms_match_hand_computation(sess):

@@ -48,6 +48,26 @@ def test_kernels_become_posteriors_with_the_closed_form_kl(sess):
     assert all(np.all(np.isfinite(g)) and np.any(g != 0) for g in sess.run(grads))
 
 
+def test_a_reuse_asking_for_another_prior_is_refused():
+    # The KL is made once, by the build that creates the posterior: a reuse
+    # with another prior would be ignored without a word.
+    x = tf.constant(np.ones([2, 3]))
+    with tfbnn.bayesian_scope('bnn', prior=tfbnn.priors.normal(0.5)):
+        _mlp(x)
+    with tfbnn.bayesian_scope('bnn', reuse=True):  # the default prior: "as made"
+        _mlp(x, reuse=True)
+    with tfbnn.bayesian_scope('bnn', prior=tfbnn.priors.normal(0.5), reuse=True):
+        _mlp(x, reuse=True)
+    with pytest.raises(ConfigError) as err:
+        with tfbnn.bayesian_scope('bnn', prior=tfbnn.priors.normal(3.0), reuse=True):
+            _mlp(x, reuse=True)
+    assert str(err.value) == (
+        "bayesian_scope/custom_getter (variable 'bnn/net/w1'): this call reuses the posterior "
+        "with prior=normal(stddev=3, mean=0), but its KL was made, once, by the call that "
+        "created it, with prior=normal(stddev=0.5, mean=0): give the prior to that call")
+    assert len(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)) == 2
+
+
 def test_sample_false_is_deterministic_and_reuse_draws_afresh_without_kl(sess):
     x = tf.constant(np.ones([2, 3]))
     sample = tf.placeholder_with_default(True, [])
@@ -128,6 +148,9 @@ def test_diagnostics_and_pruning_see_getter_posteriors(sess):
 def test_bad_options_and_an_include_that_matches_nothing():
     with pytest.raises(ConfigError, match='include must be None, a regular expression'):
         tfbnn.custom_getter(include=3)
+    with pytest.raises(ConfigError, match=r"^custom_getter: include='dense\(' is not a valid "
+                                          r"regular expression \(missing \), unterminated"):
+        tfbnn.custom_getter(include='dense(')
     with pytest.raises(ConfigError, match='posterior_init_scale must be a finite number'):
         tfbnn.custom_getter(posterior_init_scale=-1.0)
     with pytest.raises(ConfigError, match='prior must be an object with a kl_divergence'):

@@ -17,6 +17,7 @@ Mathematical details:
   posterior harder than the data are.
 """
 import collections
+import warnings
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -26,7 +27,7 @@ from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.own_variables import graph_variables
 from tfbnn.internal.posterior_scale import SCALE_FLOOR, scale_from_rho
-from tfbnn.internal.scopes import in_scope, relative_name, scope_pattern
+from tfbnn.internal.scopes import NOT_A_NAME_SCOPE, in_scope, relative_name, scope_pattern
 
 __all__ = ['LayerDiagnostics', 'bayesian_layers', 'layer_diagnostics', 'format_table',
            'add_summaries', 'dominated_layers', 'kernel_posteriors', 'signal_to_noise']
@@ -146,7 +147,9 @@ def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, nam
       name: name scope.
 
     Returns:
-      An `collections.OrderedDict` layer name -> `LayerDiagnostics`.
+      An `collections.OrderedDict` layer name -> `LayerDiagnostics`; empty,
+      with a `UserWarning`, when no layer's KL is in the collection (under
+      `scope`).
     """
     require_graph_mode('tfbnn.diagnostics.layer_diagnostics')
     out = collections.OrderedDict()
@@ -174,6 +177,11 @@ def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, nam
                 kl_grad_norm=tf.cast(kl_norm, dtype), nll_grad_norm=tf.cast(nll_norm, dtype),
                 kl_to_nll_grad_ratio=tf.cast(kl_norm, dtype) / tf.maximum(
                     tf.cast(nll_norm, dtype), 1e-30))
+    if not out:  # a typo in scope=, or layers built in another graph
+        warnings.warn("tfbnn.diagnostics.layer_diagnostics: the collection %r has no layer's KL%s; "
+                      "nothing to diagnose" % (collection or GraphKeys.KL_LOSSES, '' if scope is None
+                                               else ' in scope %r' % scope + NOT_A_NAME_SCOPE),
+                      UserWarning, stacklevel=2)
     return out
 
 

@@ -60,6 +60,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal import kl_record
 from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.own_variables import is_making_posterior, making_posterior
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
@@ -80,7 +81,11 @@ def _include_fn(include):
     if include is None:
         return default_include
     if isinstance(include, str):
-        pattern = re.compile(include)
+        try:
+            pattern = re.compile(include)
+        except re.error as err:
+            raise ConfigError('custom_getter: include=%r is not a valid regular expression (%s)'
+                              % (include, err))
         return lambda name, shape, dtype: bool(pattern.search(name))
     if callable(include):
         return include
@@ -152,6 +157,16 @@ def _variable(name, returned):
             if v.op.name == name:
                 return v
     return returned
+
+
+def _creating(name, prior):
+    """Whether this build creates the posterior of the variable `name`; a
+    reuse must ask for the prior it was made with (or the default)."""
+    if not any(v.op.name == name for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS)):
+        return True
+    kl_record.check_same_prior(name, prior, "bayesian_scope/custom_getter (variable '%s')"
+                               % name, 'the posterior')
+    return False
 
 
 def _kl(prior, name, loc, rho, scale, draw, centre):
@@ -279,8 +294,7 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
         if spec is None:
             return getter(name, *args, **dict(kwargs, **plain))
         shape, dtype = spec
-        creating = not any(v.op.name == name
-                           for v in tf.get_collection(GraphKeys.GETTER_POSTERIORS))
+        creating = _creating(name, prior)
         with making_posterior():
             loc = getter(name, *args, **dict(kwargs, **plain))
             # The user's regulariser (an L2 on the kernel) and constraint apply
@@ -319,6 +333,7 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
                 kl = tf.identity(kl, name=name + '/kl_divergence')
                 tf.add_to_collection(kl_collection, kl)  # the graph's, not a tf.function's
                 tf.add_to_collection(GraphKeys.GETTER_POSTERIORS, _variable(name, loc))
+                kl_record.record(name, prior)
             converted.append(name)
         if share_draws:
             shared[name] = value
@@ -343,6 +358,7 @@ def bayesian_scope(name_or_scope, prior=None, sample=True, include=None,
     Yields:
       The `tf.VariableScope`.
     """
+    require_graph_mode('tfbnn.bayesian_scope')
     getter = custom_getter(prior, sample, include, posterior_init_scale, kl_collection,
                            centred_prior, share_draws)
     before = len(tf.global_variables())

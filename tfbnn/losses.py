@@ -45,15 +45,13 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import require_graph_mode
-from tfbnn.internal.scopes import scope_pattern
+from tfbnn.internal.scopes import NOT_A_NAME_SCOPE, scope_pattern
 
 __all__ = ['SCHEMES', 'Elbo', 'get_kl_losses', 'kl_divergence', 'kl_coefficient',
            'blundell_pi', 'elbo']
 
 SCHEMES = ('per_example', 'per_batch', 'blundell')
 
-_NOT_A_NAME_SCOPE = (" (scope= is a variable scope, matched at a '/'; a tf.name_scope, a "
-                     "tower's, renames neither the variables nor their KL)")
 
 Elbo = collections.namedtuple('Elbo', ['loss', 'nll_term', 'kl', 'kl_coefficient', 'scaled_kl'])
 Elbo.__doc__ = """The scaled negative ELBO and its parts, all scalar `Tensor`s.
@@ -111,7 +109,7 @@ def kl_divergence(scope=None, collection=None, name=None):
         if not losses:
             warnings.warn("tfbnn.losses.kl_divergence: the collection %r has no KL terms%s; "
                           "the KL is 0" % (collection or GraphKeys.KL_LOSSES, '' if scope is None
-                                           else ' in scope %r' % scope + _NOT_A_NAME_SCOPE),
+                                           else ' in scope %r' % scope + NOT_A_NAME_SCOPE),
                           UserWarning, stacklevel=2)
             return tf.zeros([], tf.float32)
         dtype = _sum_dtype(losses)

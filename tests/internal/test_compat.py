@@ -67,7 +67,8 @@ calls = [lambda: tfbnn.layers.dense(tf.zeros([2, 3]), 4, name='fc1'),
          lambda: tfbnn.diagnostics.layer_diagnostics(tf.zeros([]), 0.1),
          lambda: tfbnn.losses.kl_divergence(),  # no collections: it was 0, with a warning
          lambda: tfbnn.losses.get_kl_losses(),
-         lambda: tfbnn.pruning.allow_retraining()]
+         lambda: tfbnn.pruning.allow_retraining(),
+         lambda: tfbnn.bayesian_scope('model').__enter__()]
 for call in calls:
     try:
         call()
@@ -142,12 +143,12 @@ def test_layers_and_elbo_train_in_a_graph_block_on_the_default_mode(tmp_path):
 
 def test_building_in_eager_mode_is_one_clear_error():
     lines = _run(EAGER).strip().split('\n')
-    assert len(lines) == 9
+    assert len(lines) == 10
     for line, who in zip(lines, ["dense 'fc1'", "batch_normalization", "group_norm",
                                  'tfbnn.losses.elbo', 'moped.init_from_checkpoint',
                                  'tfbnn.diagnostics.layer_diagnostics',
                                  'tfbnn.losses.kl_divergence', 'tfbnn.losses.get_kl_losses',
-                                 'tfbnn.pruning.allow_retraining']):
+                                 'tfbnn.pruning.allow_retraining', 'tfbnn.bayesian_scope']):
         assert who in line
         assert 'is executing eagerly: call tf.compat.v1.disable_v2_behavior()' in line
         assert 'with tf.Graph().as_default():' in line

@@ -336,6 +336,21 @@ def test_shared_inputs_errors():
         layers.dense(tf.zeros([2, 3]), 4, num_samples=2, shared_inputs='yes')
 
 
+def test_tensorflows_refusal_to_make_the_variables_is_one_line_naming_the_layer():
+    x = tf.zeros([2, 3])
+    with pytest.raises(tfbnn.errors.ConfigError) as err:
+        layers.dense(x, 2, bias_loc_initializer=tf.constant_initializer([1.0, 2.0, 3.0]),
+                     name='d')
+    assert str(err.value).startswith("dense 'd': cannot make its variables (kernel [3, 2], "
+                                     "bias [2]): Too many elements provided.")
+    layers.dense(x, 2, name='e')
+    with pytest.raises(tfbnn.errors.ConfigError) as err:
+        layers.dense(x, 2, use_bias=False, name='e')
+    assert str(err.value) == (
+        "dense 'e': cannot make its variables (kernel [3, 2]): Variable e/kernel_loc already "
+        "exists, disallowed. Did you mean to set reuse=True or reuse=tf.AUTO_REUSE in VarScope?")
+
+
 @pytest.mark.parametrize('kind', sorted(KINDS))
 def test_a_layer_built_in_a_tf_function_keeps_its_kl_in_the_graphs_collection(kind, sess):
     x = tf.constant(inputs(kind))

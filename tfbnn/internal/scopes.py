@@ -20,7 +20,11 @@ import re
 
 from tfbnn.errors import ConfigError
 
-__all__ = ['scope_pattern', 'in_scope', 'relative_name']
+__all__ = ['scope_pattern', 'in_scope', 'relative_name', 'NOT_A_NAME_SCOPE']
+
+# Said beside a scope= that matched nothing.
+NOT_A_NAME_SCOPE = (" (scope= is a variable scope, matched at a '/'; a tf.name_scope, a "
+                    "tower's, renames neither the variables nor their KL)")
 
 
 def scope_pattern(scope):

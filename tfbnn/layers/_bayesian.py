@@ -17,15 +17,15 @@ import contextlib
 
 import tensorflow.compat.v1 as tf
 
-from tfbnn.errors import ConfigError
+from tfbnn.errors import ConfigError, TfbnnError, cause_line
 from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal import kl_record
 from tfbnn.internal.compat import TF2, nested_graph
 from tfbnn.internal.own_variables import making_posterior
 from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
 from tfbnn.internal.pruned_kl import layer_kl
 from tfbnn.internal.random_normal import standard_normal
 from tfbnn.internal.sample_axis import tile_samples
-from tfbnn.layers import _kl_record
 
 __all__ = []
 
@@ -266,7 +266,21 @@ def _or(initializer, default):
 
 
 def _make_variables(kernel_shape, dtype, options):
-    """The kernel posterior and the bias (a posterior, a plain variable or None)."""
+    """The kernel posterior and the bias (a posterior, a plain variable or
+    None); TensorFlow's refusal (an initializer of the wrong shape, a layer
+    built again without reuse) as one line naming the layer."""
+    try:
+        return _new_variables(kernel_shape, dtype, options)
+    except TfbnnError:
+        raise
+    except ValueError as err:
+        raise ConfigError('%s: cannot make its variables (kernel %s%s): %s'
+                          % (options.label, kernel_shape, ', bias [%d]' % kernel_shape[-1]
+                             if options.use_bias else '',
+                             cause_line(err).split(' Originally defined at:')[0])) from err
+
+
+def _new_variables(kernel_shape, dtype, options):
     kernel = make_posterior('kernel', kernel_shape, dtype,
                             _or(options.kernel_loc_initializer, tf.glorot_uniform_initializer),
                             options.posterior_init_scale, options.trainable)
@@ -334,7 +348,7 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
                            reuse=options.reuse) as vs:
         # Variables alone do not say it: a first call that failed after making
         # them (a bias_loc_initializer of the wrong shape) left the layer without its KL.
-        creating = not _kl_record.kl_made(vs.name)
+        creating = not kl_record.kl_made(vs.name)
         if creating:
             _check_kl_reachable(options)
             if vs.partitioner is not None:
@@ -342,7 +356,7 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
                                   'partitioned variable is not supported: build the layer in a '
                                   'scope without one' % options.label)
         else:
-            _kl_record.check_same_prior(vs.name, options)
+            kl_record.check_same_prior(vs.name, options.prior, options.label)
         kernel, bias = _make_variables(kernel_shape, dtype, options)
         how = Sampling(linear, sign_shape, options.num_samples, options.shared_inputs,
                        keep_draws=creating and getattr(options.prior, 'requires_samples', False))
@@ -353,7 +367,7 @@ def build_layer(inputs, kernel_shape, linear, sign_shape, options):
                                options.num_samples)
             with tf.init_scope():  # the graph's collection, not a tf.function's
                 tf.add_to_collection(options.kl_collection, kl)
-                _kl_record.record(vs.name, options.prior)
+                kl_record.record(vs.name, options.prior)
                 if options.kind.endswith('_transpose'):
                     tf.add_to_collection(GraphKeys.TRANSPOSED_KERNELS, kernel.loc)
         # Its units, also where broadcasting could not tell (one unit, unknown signs).

@@ -1,11 +1,13 @@
-"""Internal: which layers have their KL in the graph, and the prior it was made with.
+"""Internal: which posteriors have their KL in the graph, and the prior it was made with.
 
-A layer adds its KL once, on the call that creates it; later calls reuse it.
-"Creates" cannot be read off the variables: a first call that failed after
-making them (a kernel larger than its input) left the layer without a KL,
-and the retry must make it. So each KL made is recorded in a graph
-collection of strings, the layer's scope and its prior's repr, which a
-saved MetaGraph keeps; a reuse call asking for another prior is refused.
+A `tfbnn.layers` layer adds its KL once, on the call that creates it, and a
+`tfbnn.custom_getter` posterior once, on the build that creates its variable;
+later calls reuse it. "Creates" cannot be read off a layer's variables: a
+first call that failed after making them (a kernel larger than its input)
+left the layer without a KL, and the retry must make it. So each KL made is
+recorded in a graph collection of strings, the layer's scope (or the
+variable's name) and its prior's repr, which a saved MetaGraph keeps; a
+reuse asking for another prior is refused.
 """
 import tensorflow.compat.v1 as tf
 
@@ -52,14 +54,24 @@ def kl_made(scope):
     return True
 
 
-def check_same_prior(scope, options):
-    """Refuses a reuse call that asks for another prior than the call that
-    made the layer: the KL is made once, by that call. (The defaults mean
-    "as made". A reuse adds no KL, so its kl_collection is not compared: the
-    export's sampling loop gives its own.)"""
+def check_same_prior(scope, prior, label, what='the layer'):
+    """Refuses a reuse that asks for another prior than the call that made
+    the layer (or posterior) `scope`: the KL is made once, by that call. (The
+    default prior means "as made". A reuse adds no KL, so its kl_collection
+    is not compared: the export's sampling loop gives its own.)
+
+    Args:
+      scope: the name the KL was recorded under (`record`).
+      prior: the reusing call's prior.
+      label: how the error names the caller, e.g. "dense layer 'net/d1'".
+      what: what is reused, as the error names it.
+
+    Raises:
+      ConfigError: `prior` is neither the default nor the recorded one.
+    """
     made = _made_with(scope)
-    mine = _prior_text(options.prior)
+    mine = _prior_text(prior)
     if made and made[0] and mine and mine not in (made[0], repr(normal())):
-        raise ConfigError('%s: this call reuses the layer with prior=%s, but its KL was made, '
+        raise ConfigError('%s: this call reuses %s with prior=%s, but its KL was made, '
                           'once, by the call that created it, with prior=%s: give the prior to '
-                          'that call' % (options.label, mine, made[0]))
+                          'that call' % (label, what, mine, made[0]))
