@@ -346,10 +346,16 @@ def test_resume_keeps_the_optimizer_and_a_cosine_curve():
         run_config.check_compatible(cosine, dataclasses.replace(cosine, epochs=6))
     with pytest.raises(CheckpointError, match=r'\(constant over 3 in the saved run, now cosine '):
         run_config.check_compatible(saved, cosine)
+    with pytest.raises(CheckpointError, match=re.escape(
+            'cannot resume: the cosine schedule decays to --lr-decay-factor times the rate (0.1 '
+            'in the saved run, now 0.5), so the rate would jump; give --lr-decay-factor 0.1, or '
+            'start a new run')):
+        run_config.check_compatible(cosine, dataclasses.replace(cosine, lr_decay_factor=0.5))
     # A step or constant schedule has no horizon: a longer run and another rate go on.
     run_config.check_compatible(cosine, dataclasses.replace(cosine, learning_rate=0.05))
     stepped = dataclasses.replace(saved, lr_schedule='step', lr_decay_epochs=(2.0,))
     run_config.check_compatible(stepped, dataclasses.replace(stepped, epochs=9))
+    run_config.check_compatible(stepped, dataclasses.replace(stepped, lr_decay_factor=0.5))
     run_config.check_compatible(saved, dataclasses.replace(stepped, epochs=9))
 
 

@@ -41,15 +41,15 @@ def check_compatible(saved, requested):
     """Raises CheckpointError if `requested` would build different variables, see
     other batches, minimise another objective (`OBJECTIVE_KEYS`), update with
     another optimizer (the checkpoint holds its slots), bend a cosine schedule
-    (its curve is fixed by --epochs) or, on a cluster, read the global step
-    differently. The step size, a constant or step schedule, the length of
-    the run and the evaluation may change.
+    (its curve is fixed by --epochs and --lr-decay-factor) or read the global
+    step differently. The step size, a constant or step schedule, the length
+    of the run and the evaluation may change.
 
     A cluster's global step counts global batches of W B examples
     (synchronous) or single-worker updates (asynchronous, W per global batch),
-    so a cluster run resumes only with the same W and the same --sync-replicas.
-    (A single-process resume of a cluster run is allowed: it restores, and
-    counts batches of B from the saved step on.)
+    and a single process's batches of B, so a run resumes only with the same
+    W (0 for a single process) and the same --sync-replicas: another would
+    put the run at another epoch and point of its schedule.
 
     Args:
       saved, requested: `RunConfig`s.
@@ -76,8 +76,14 @@ def check_compatible(saved, requested):
             'run, now %s over %d), so the rate would jump; give --lr-schedule %s --epochs %d, or '
             'start a new run' % (saved.lr_schedule, saved.epochs, requested.lr_schedule,
                                  requested.epochs, saved.lr_schedule, saved.epochs))
-    if requested.workers and _schedule(saved) != _schedule(requested):
+    if saved.lr_schedule == 'cosine' and saved.lr_decay_factor != requested.lr_decay_factor:
+        raise CheckpointError(
+            'cannot resume: the cosine schedule decays to --lr-decay-factor times the rate (%g '
+            'in the saved run, now %g), so the rate would jump; give --lr-decay-factor %g, or '
+            'start a new run' % (saved.lr_decay_factor, requested.lr_decay_factor,
+                                 saved.lr_decay_factor))
+    if _schedule(saved) != _schedule(requested):
         raise CheckpointError('cannot resume: the saved run was trained by %s, now %s (the '
-                              'global step would mean another batch); resume it with the same '
-                              'workers and --sync-replicas' % (_schedule(saved),
-                                                               _schedule(requested)))
+                              'global step would mean another batch, epoch and point of the '
+                              'schedule); resume it with the same workers and --sync-replicas'
+                              % (_schedule(saved), _schedule(requested)))

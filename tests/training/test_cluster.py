@@ -1,6 +1,7 @@
 """TF_CONFIG and the --cluster flags: what is accepted, and every refusal."""
 import json
 import re
+import socket
 
 import pytest
 
@@ -138,3 +139,24 @@ def test_cli_reports_a_bad_tf_config_in_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith('tfbnn-train: error: TF_CONFIG: the worker task index')
     assert err.count('\n') == 1 and 'Traceback' not in err
+
+
+@pytest.mark.parametrize('job', ['ps', 'worker'])
+def test_a_port_in_use_is_one_line_before_the_chief_writes_anything(tmp_path, capsys, job):
+    from tfbnn.cli.train import main
+    with socket.socket() as held:
+        held.bind(('127.0.0.1', 0))
+        held.listen(1)
+        port = held.getsockname()[1]
+        address = '127.0.0.1:%d' % port
+        addresses = {'ps': [address], 'worker': ['127.0.0.1:1']} if job == 'ps' else {
+            'ps': ['127.0.0.1:1'], 'worker': [address]}
+        code = main(['--cluster', json.dumps(addresses), '--job-name', job, '--task-index', '0',
+                     '--output-dir', str(tmp_path / 'run'), '--progress', 'never'])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith('tfbnn-train: error: %s0 cannot listen on %s ('
+                                        % (job, address)), err
+    assert err.rstrip().endswith('another process may hold the port, or the host is not this '
+                                 'machine; give the task a free address')
+    assert err.count('\n') == 1 and 'Traceback' not in err
+    assert not (tmp_path / 'run').exists()  # the chief wrote no records

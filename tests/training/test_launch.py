@@ -3,6 +3,7 @@ installed copy of the package (no scripts/ beside it, the checkout not imported)
 The launcher's fault handling is tested in test_distributed.py."""
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -38,8 +39,9 @@ def test_each_task_runs_the_training_module_of_this_interpreter():
 def test_the_resume_hint_names_a_command_an_installed_package_has(tmp_path):
     cluster = LocalCluster(2, ['--output-dir', str(tmp_path), '--epochs', '3'], sync=True)
     assert cluster._resume_hint() == (
-        'last checkpoint: none yet; continue with: python -m tfbnn.cli.local_cluster '
-        '--workers 2 --sync-replicas -- --output-dir %s --epochs 3 --resume' % tmp_path)
+        'last checkpoint: none yet; continue with: %s -m tfbnn.cli.local_cluster '
+        '--workers 2 --sync-replicas -- --output-dir %s --epochs 3 --resume'
+        % (shlex.quote(sys.executable), tmp_path))
 
 
 def _install(tmp_path):

@@ -37,11 +37,13 @@ import collections
 import contextlib
 import dataclasses
 import os
+import threading
+import time
 
 import tensorflow.compat.v1 as tf
 
 from tfbnn import run_config
-from tfbnn.errors import ConfigError
+from tfbnn.errors import ClusterError, ConfigError, cause_line
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import job_state as job_state_lib
 from tfbnn.training import lifecycle, rundir
@@ -53,7 +55,12 @@ from tfbnn.training.worker import (GIVE_UP_ENV, POLL_MS, WORKER_STEP_TIMEOUT_MS,
                                    run_non_chief)
 
 __all__ = ['run_task', 'evaluate_checkpoint', 'WORKER_STEP_TIMEOUT_MS', 'POLL_MS',
-           'GIVE_UP_ENV']
+           'GIVE_UP_ENV', 'WAIT_NOTICE_SECONDS', 'WAIT_NOTICE_ENV']
+
+# While a worker's session waits for the parameter servers, a line this often
+# (seconds; the environment variable, for tests).
+WAIT_NOTICE_SECONDS = 30.0
+WAIT_NOTICE_ENV = 'TFBNN_WAIT_NOTICE_SECONDS'
 
 
 class _FeedDataHook(tf.train.SessionRunHook):
@@ -127,14 +134,26 @@ def run_task(config, cluster, stream=None):
     config = dataclasses.replace(config, workers=cluster.num_workers)
     spec = tf.train.ClusterSpec(cluster.cluster)
     if cluster.job_name == 'ps':
-        server = tf.train.Server(spec, 'ps', cluster.task_index,
-                                 config=session_config(config.threads))
+        server = _start_server(spec, cluster, config.threads)
         rundir.RunLog(None, stream)('tfbnn: %s serving %s (parameter server; runs until stopped)'
                                     % (cluster.task_name,
                                        cluster.cluster['ps'][cluster.task_index]))
         server.join()
         return None
     return _train_worker(config, cluster, spec, stream)
+
+
+def _start_server(spec, cluster, threads):
+    """This task's `tf.train.Server`; a port it cannot listen on (in use, or
+    an address not this machine's) is one line naming the address."""
+    address = cluster.cluster[cluster.job_name][cluster.task_index]
+    try:
+        return tf.train.Server(spec, cluster.job_name, cluster.task_index,
+                               config=session_config(threads))
+    except tf.errors.OpError as err:
+        raise ClusterError('%s cannot listen on %s (%s): another process may hold the port, or '
+                           'the host is not this machine; give the task a free address'
+                           % (cluster.task_name, address, cause_line(err)))
 
 
 def _refuse_unsupported(config):
@@ -170,6 +189,7 @@ def _train_worker(config, cluster, spec, stream):
     """A worker's job: the chief's run directory, the graph, the session, its loop."""
     dataset, ood = run_config.load_datasets(config)
     model = run_config.model_spec(config, dataset.task, dataset.num_classes)
+    server = _start_server(spec, cluster, config.threads)  # before the chief writes its records
     with contextlib.ExitStack() as held:  # the chief holds the run folder (rundir.claim)
         held.enter_context(lifecycle.advice_on_divergence(dataset))
         history, note, checkpoint = None, '', None
@@ -182,8 +202,6 @@ def _train_worker(config, cluster, spec, stream):
         else:
             log = rundir.RunLog(None, stream)
         device = resolve_device(config.device, config.threads)
-        server = tf.train.Server(spec, 'worker', cluster.task_index,
-                                 config=session_config(config.threads))
         parts = _build(config, dataset, model, device, cluster, spec)
         lifecycle.announce(log, _header(config, dataset, cluster, parts.train), note, dataset,
                            config.model)
@@ -194,8 +212,9 @@ def _train_worker(config, cluster, spec, stream):
         # does not need the other workers to be up (one can die and come back).
         # Synchronous training still waits for their gradients at every update.
         sess_config.device_filters.extend(['/job:ps', parts.device])
-        with parts.graph.as_default():
+        with parts.graph.as_default(), _said_while_waiting(log, cluster):
             session = _session(config, cluster, server, parts, sess_config)
+        with parts.graph.as_default():
             if checkpoint:  # the chief's, restored by the session
                 lifecycle.write_records(config, dataset)
             if not cluster.is_chief:
@@ -262,6 +281,33 @@ def _header(config, dataset, cluster, g):
                                dataset.description, config.model, config.estimator,
                                g.total_steps, cluster.num_workers, config.batch_size,
                                config.epochs, ' | chief' if cluster.is_chief else ''))
+
+
+@contextlib.contextmanager
+def _said_while_waiting(log, cluster):
+    """Says in a line every WAIT_NOTICE_SECONDS (environment variable
+    `WAIT_NOTICE_ENV`) while this worker's session is made: it waits, without
+    a word from TensorFlow at the job's log level, for the parameter servers
+    (and a non-chief worker for the chief's initialisation)."""
+    every = float(os.environ.get(WAIT_NOTICE_ENV) or WAIT_NOTICE_SECONDS)
+    stop, start = threading.Event(), time.time()
+    waited_for = 'the parameter servers (%s)' % ', '.join(
+        'ps%d at %s' % (i, a) for i, a in enumerate(cluster.cluster['ps']))
+    if not cluster.is_chief:
+        waited_for += ' and the chief (worker0 at %s) to initialise the variables' % (
+            cluster.cluster['worker'][0])
+
+    def say():
+        while not stop.wait(every):
+            log('tfbnn: %s still waiting after %.0f s for %s: are they started, at these '
+                'addresses?' % (cluster.task_name, time.time() - start, waited_for))
+
+    thread = threading.Thread(target=say, name='tfbnn-wait-notice', daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def _session(config, cluster, server, parts, sess_config):

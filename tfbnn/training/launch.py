@@ -173,7 +173,7 @@ class LocalCluster(object):
         except (OSError, ValueError):
             pass
         args = [a for a in self.train_args if a not in ('--resume', '--sync-replicas')]
-        launcher = ['python', '-m', 'tfbnn.cli.local_cluster', '--workers',
+        launcher = [sys.executable, '-m', 'tfbnn.cli.local_cluster', '--workers',
                     str(len(self.cluster['worker']))]
         if self.num_ps != 1:
             launcher += ['--ps', str(self.num_ps)]
