@@ -178,9 +178,9 @@ def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, nam
                 kl_to_nll_grad_ratio=tf.cast(kl_norm, dtype) / tf.maximum(
                     tf.cast(nll_norm, dtype), 1e-30))
     if not out:  # a typo in scope=, or layers built in another graph
-        warnings.warn("tfbnn.diagnostics.layer_diagnostics: the collection %r has no layer's KL%s; "
-                      "nothing to diagnose" % (collection or GraphKeys.KL_LOSSES, '' if scope is None
-                                               else ' in scope %r' % scope + NOT_A_NAME_SCOPE),
+        where = '' if scope is None else ' in scope %r' % scope + NOT_A_NAME_SCOPE
+        warnings.warn("tfbnn.diagnostics.layer_diagnostics: the collection %r has no layer's "
+                      "KL%s; nothing to diagnose" % (collection or GraphKeys.KL_LOSSES, where),
                       UserWarning, stacklevel=2)
     return out
 

@@ -238,6 +238,40 @@ def test_a_killed_worker_restarts_and_rejoins(tmp_path, cluster_job):
     assert int(done[0].split('done after ')[1].split()[0]) > 0, done
 
 
+def test_a_worker_killed_after_sending_its_gradient_is_waited_for(tmp_path, cluster_job,
+                                                                  monkeypatch):
+    """The chief frozen, worker1 sends its gradient and waits for its token;
+    killed there, it leaves its token unclaimed. On TF 1.15 the chief then took
+    two tokens per update and trained on alone; now it waits for the restarted
+    worker1 (update_barrier), says so, and the job ends as it should."""
+    monkeypatch.setenv('TFBNN_WAIT_NOTICE_SECONDS', '1')
+    out = str(tmp_path / 'waited')
+    job = cluster_job(['--output-dir', out, '--epochs', '40'] + FLAGS, sync=True)
+    job.wait_for('[worker0] epoch 2/40')
+    chief, worker1 = job.cluster.procs['worker0'].pid, job.cluster.procs['worker1'].pid
+    os.kill(chief, signal.SIGSTOP)
+    try:
+        time.sleep(2)  # worker1 sends its gradient and waits for the update
+        os.kill(worker1, signal.SIGKILL)
+        time.sleep(0.5)
+    finally:
+        os.kill(chief, signal.SIGCONT)
+    job.wait_for('worker1 exited with status -9; starting it again (1 of 3)')
+    assert job.join() == 0, job.output()
+    waited = re.search(r"worker0 has sent its gradient for global step (\d+) and waits for the "
+                       r"other workers'", job.output())
+    assert waited, job.output()
+    assert re.search(r'worker0 goes on at global step \d+ after \d+ s', job.output())
+    metrics = read(out, 'metrics.json')
+    assert metrics['steps'] == 40 * 23 and metrics['completed']
+    # No update went on without worker1: the restarted one sent a gradient to
+    # every update from the one the chief waited at (one may come too late).
+    done = [line for line in job.output().splitlines() if 'worker1 done after' in line]
+    assert len(done) == 1, job.output()
+    own = int(done[0].split('done after ')[1].split()[0])
+    assert own >= 40 * 23 - int(waited.group(1)) - 1, job.output()
+
+
 def test_the_chief_dying_stops_the_job_and_resume_finishes_it(tmp_path, cluster_job):
     out = str(tmp_path / 'chief')
     flags = ['--output-dir', out, '--epochs', '12', '--checkpoint-every', '10'] + FLAGS

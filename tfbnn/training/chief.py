@@ -24,7 +24,8 @@ from tfbnn.training.worker import global_step
 __all__ = ['run_chief', 'evaluate_checkpoint']
 
 
-def run_chief(session, g, state, config, cluster, dataset, ood, device, history, log, restored):
+def run_chief(session, g, state, config, cluster, dataset, ood, device, history, log, restored,
+              barrier=None):
     """The chief's loop, then the evaluation and the run's outputs.
 
     Args:
@@ -38,6 +39,8 @@ def run_chief(session, g, state, config, cluster, dataset, ood, device, history,
       history: the saved history of a resumed run, or None.
       log: callable taking one line.
       restored: the step of the checkpoint the run resumed from, or None.
+      barrier: None (asynchronous) or the chief's `UpdateBarrier`, passed
+        before each step.
 
     Returns:
       The metrics dict (also metrics.json).
@@ -62,7 +65,7 @@ def run_chief(session, g, state, config, cluster, dataset, ood, device, history,
                                           history, log, examples_per_step)
                 limit = lifecycle.TimeLimit(config.max_seconds)
                 step, first, interrupted = _steps(sess, g, state, config, step, epochs, limit,
-                                                  signals, writer, log)
+                                                  signals, writer, log, barrier)
                 train_seconds = limit.elapsed()
                 # Leaving the block saves the final checkpoint (CheckpointSaverHook.end).
         latest = rundir.latest_checkpoint(out)
@@ -89,7 +92,7 @@ def run_chief(session, g, state, config, cluster, dataset, ood, device, history,
         return metrics
 
 
-def _steps(sess, g, state, config, step, epochs, limit, signals, writer, log):
+def _steps(sess, g, state, config, step, epochs, limit, signals, writer, log, barrier):
     """The chief's steps until the job's end, a signal or --max-seconds.
 
     Returns:
@@ -98,7 +101,19 @@ def _steps(sess, g, state, config, step, epochs, limit, signals, writer, log):
     """
     last_checkpoint = functools.partial(rundir.latest_checkpoint, config.output_dir)
     first = None
+
+    def raw(fetches):  # without the hooks
+        return sess.run_step_fn(lambda step_context: step_context.session.run(fetches))
+
     while not sess.should_stop():
+        if barrier is not None and not barrier.before_step(
+                raw, lambda: signals.received is None and not limit.reached()):
+            step = barrier.global_step  # (the last step came back before its update)
+            if signals.received is not None:
+                return step, first, True
+            if limit.reached():
+                log(limit.line(step, g.total_steps))
+            break  # (or the job has reached its last step)
         want_summary = (step + 1) % config.summary_every == 0
         fetches = dict(g.fetches, train=g.train_op, step=g.global_step, heartbeat=state.beat)
         if want_summary:

@@ -51,14 +51,16 @@ from tfbnn.training.checkpoints import make_latest_intact
 from tfbnn.training.chief import evaluate_checkpoint, run_chief
 from tfbnn.training.session import resolve_device, session_config
 from tfbnn.training.sync_replicas import SyncReplicasHook, token_wait_op
+from tfbnn.training.update_barrier import UpdateBarrier, local_step_sync_op
 from tfbnn.training.worker import (GIVE_UP_ENV, POLL_MS, WORKER_STEP_TIMEOUT_MS, mark_done,
                                    run_non_chief)
 
 __all__ = ['run_task', 'evaluate_checkpoint', 'WORKER_STEP_TIMEOUT_MS', 'POLL_MS',
            'GIVE_UP_ENV', 'WAIT_NOTICE_SECONDS', 'WAIT_NOTICE_ENV']
 
-# While a worker's session waits for the parameter servers, a line this often
-# (seconds; the environment variable, for tests).
+# While a worker's session waits for the parameter servers, a line this often,
+# and after this long waiting for the other workers' gradients (seconds; the
+# environment variable, for tests).
 WAIT_NOTICE_SECONDS = 30.0
 WAIT_NOTICE_ENV = 'TFBNN_WAIT_NOTICE_SECONDS'
 
@@ -97,7 +99,7 @@ class _JobEndHook(tf.train.SessionRunHook):
 
 _WorkerGraph = collections.namedtuple('_WorkerGraph', [
     'graph', 'train', 'state', 'scaffold', 'hooks', 'chief_hooks', 'done_after_step',
-    'wait_op', 'device'])
+    'wait_op', 'sync_op', 'device'])
 _WorkerGraph.__doc__ = """One worker's graph and what its session needs.
 
 Attributes:
@@ -107,6 +109,7 @@ Attributes:
   scaffold, hooks, chief_hooks: for `tf.train.MonitoredTrainingSession`.
   done_after_step: runs a step, then reads job_done.
   wait_op: None, or (synchronous) the op that waits for the next token.
+  sync_op: None, or (synchronous) `update_barrier.local_step_sync_op`.
   device: this worker's device, '/job:worker/task:<w>'.
 """
 
@@ -217,15 +220,19 @@ def _train_worker(config, cluster, spec, stream):
         with parts.graph.as_default():
             if checkpoint:  # the chief's, restored by the session
                 lifecycle.write_records(config, dataset)
+            barrier = None if parts.sync_op is None else UpdateBarrier(
+                parts.sync_op, parts.train.global_step, parts.train.total_steps,
+                cluster.task_name, log,
+                float(os.environ.get(WAIT_NOTICE_ENV) or WAIT_NOTICE_SECONDS))
             if not cluster.is_chief:
                 give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
                 return run_non_chief(session, parts.train, parts.state, parts.done_after_step,
                                      parts.wait_op, cluster, log, job_state_lib.Watchdog(give_up),
-                                     job_state_lib.shared_flags(config))
+                                     job_state_lib.shared_flags(config), barrier)
             restored = rundir.checkpoint_step(checkpoint)
             try:
                 return run_chief(session, parts.train, parts.state, config, cluster, dataset, ood,
-                                 device, history, log, restored)
+                                 device, history, log, restored, barrier)
             finally:  # every way out, also an error: the workers must not wait for us
                 mark_done(server.target, parts.graph, parts.state.mark_done, sess_config)
 
@@ -269,8 +276,9 @@ def _build(config, dataset, model, device, cluster, spec):
             # releases the last tokens).
             with tf.control_dependencies([g.train_op]):
                 done_after_step = state.done.read_value()
+            sync_op = local_step_sync_op(g.optimizer, g.global_step) if sync else None
     return _WorkerGraph(graph, g, state, scaffold, hooks, chief_hooks, done_after_step, wait_op,
-                        worker_device)
+                        sync_op, worker_device)
 
 
 def _header(config, dataset, cluster, g):

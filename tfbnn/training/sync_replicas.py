@@ -15,13 +15,11 @@ gradients to W different workers; this job keeps them so as follows.
   (3). It then only waits for a token (`token_wait_op`), and never runs the
   train op again, which would add a second gradient of its own to the same
   update.
-* The remaining hole: a worker killed while it blocks in (3) leaves its
-  gradient in and its token unclaimed. From then on, until the chief is
-  restarted, there is one token too many, and a fast worker can send two
-  gradients to one update (and the job goes on without the dead worker). The
-  guarantee is therefore "every update is the mean of W accepted gradients,
-  each computed at the current weights"; "one of each worker" holds as long
-  as no worker dies after sending its gradient.
+* A worker killed while it blocks in (3) leaves its gradient in and its
+  token unclaimed: from then on there is one token too many, and a live
+  worker's train op can return before the update. `update_barrier` keeps
+  such a worker from sending a second gradient to the same update, so the
+  job waits for the dead one instead of going on without it.
 """
 import tensorflow.compat.v1 as tf
 

@@ -78,7 +78,7 @@ def give_up_message(cluster, watchdog, step):
 
 
 def run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, watchdog,
-                  flags='{}'):
+                  flags='{}', barrier=None):
     """A worker's loop: steps until the last global step or until the chief marks the job done.
 
     A step that times out (synchronous: the gradient is sent, the update
@@ -99,6 +99,8 @@ def run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, wat
       watchdog: `job_state.Watchdog`.
       flags: this worker's `job_state.shared_flags`, checked against the
         chief's before the first step.
+      barrier: None (asynchronous) or the worker's `UpdateBarrier`, passed
+        before each step.
 
     Returns:
       None.
@@ -130,6 +132,8 @@ def run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, wat
                                'task of a job with the same training flags'
                                % (cluster.task_name, differ))
         while not sess.should_stop():
+            if barrier is not None and not barrier.before_step(raw, lambda: not job_over()):
+                break
             try:
                 done = lifecycle.run_step(sess, done_after_step,
                                           lambda: global_step(sess, g) + 1, None, step_options)
