@@ -86,6 +86,6 @@ def test_the_sync_op_sets_the_local_step_to_the_global_step(sess):
     sess.run(tf.global_variables_initializer())
     sess.run(global_step.assign(41))
     assert sess.run(op) == 41 and sess.run(opt._local_step) == 41
-    opt._local_step = None  # apply_gradients not called yet
+    del opt._local_step  # apply_gradients not called yet
     with pytest.raises(ValueError, match='call apply_gradients on the optimizer first'):
         local_step_sync_op(opt, global_step)

@@ -105,9 +105,12 @@ def _steps(sess, g, state, config, step, epochs, limit, signals, writer, log, ba
     def raw(fetches):  # without the hooks
         return sess.run_step_fn(lambda step_context: step_context.session.run(fetches))
 
+    def go_on():  # while the barrier waits, about once a second
+        raw(state.beat)  # for the workers' watchdog: the chief is alive, and waits too
+        return signals.received is None and not limit.reached()
+
     while not sess.should_stop():
-        if barrier is not None and not barrier.before_step(
-                raw, lambda: signals.received is None and not limit.reached()):
+        if barrier is not None and not barrier.before_step(raw, go_on):
             step = barrier.global_step  # (the last step came back before its update)
             if signals.received is not None:
                 return step, first, True

@@ -154,9 +154,9 @@ def _start_server(spec, cluster, threads):
         return tf.train.Server(spec, cluster.job_name, cluster.task_index,
                                config=session_config(threads))
     except tf.errors.OpError as err:
-        raise ClusterError('%s cannot listen on %s (%s): another process may hold the port, or '
-                           'the host is not this machine; give the task a free address'
-                           % (cluster.task_name, address, cause_line(err)))
+        raise ClusterError('%s cannot listen on %s (%s): another process may hold the port; '
+                           'give the task a free address' % (cluster.task_name, address,
+                                                             cause_line(err)))
 
 
 def _refuse_unsupported(config):
@@ -316,6 +316,7 @@ def _said_while_waiting(log, cluster):
         yield
     finally:
         stop.set()
+        thread.join()  # no line after this worker's own
 
 
 def _session(config, cluster, server, parts, sess_config):

@@ -48,7 +48,7 @@ def local_step_sync_op(sync_optimizer, global_step, name='sync_local_step'):
     """
     # TF 1.15 does not expose the local step; its train op uses this private
     # attribute (as `sync_replicas.token_wait_op` does).
-    local_step = sync_optimizer._local_step
+    local_step = getattr(sync_optimizer, '_local_step', None)
     if local_step is None:
         raise ValueError('local_step_sync_op: call apply_gradients on the optimizer first')
     with tf.name_scope(None):

@@ -132,8 +132,14 @@ def run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, wat
                                'task of a job with the same training flags'
                                % (cluster.task_name, differ))
         while not sess.should_stop():
-            if barrier is not None and not barrier.before_step(raw, lambda: not job_over()):
-                break
+            if barrier is not None:
+                try:
+                    if not barrier.before_step(raw, lambda: not job_over()):
+                        break
+                except tf.errors.DeadlineExceededError:  # a read slower than POLL_MS
+                    if job_over():
+                        break
+                    continue
             try:
                 done = lifecycle.run_step(sess, done_after_step,
                                           lambda: global_step(sess, g) + 1, None, step_options)
