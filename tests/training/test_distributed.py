@@ -139,6 +139,21 @@ def test_batch_norm_is_refused_on_a_cluster(tmp_path):
         run_task(dict(norm='batch', output_dir=str(tmp_path)), cluster)
 
 
+@pytest.mark.parametrize('value', ['soon', '0', '-5', 'inf', 'nan'])
+@pytest.mark.parametrize('name', ['TFBNN_WAIT_NOTICE_SECONDS', 'TFBNN_WORKER_GIVE_UP_SECONDS'])
+def test_a_wait_setting_that_is_not_a_positive_number_is_one_line(tmp_path, monkeypatch,
+                                                                  name, value):
+    """Read before the task starts its server: nothing is written."""
+    monkeypatch.setenv(name, value)
+    cluster = cluster_lib.ClusterConfig({'ps': ['127.0.0.1:1'], 'worker': ['127.0.0.1:2']},
+                                        'worker', 0)
+    out = tmp_path / 'run'
+    with pytest.raises(ConfigError, match=r"^%s='%s': give a positive number of seconds, "
+                                          r"or unset it$" % (name, value)):
+        run_task(dict(output_dir=str(out)), cluster)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize('options,flag', [(dict(init_from='ckpt'), '--init-from'),
                                           (dict(warm_start='run', prune_fraction=0.9),
                                            '--warm-start')])

@@ -19,7 +19,7 @@ from tfbnn.training import graph as graph_lib
 from tfbnn.training import lifecycle, rundir
 from tfbnn.training.checkpoints import restore_checkpoint, storage_faults_as_error
 from tfbnn.training.session import Interrupted, session_config
-from tfbnn.training.worker import global_step
+from tfbnn.training.worker import global_step, run_without_hooks
 
 __all__ = ['run_chief', 'evaluate_checkpoint']
 
@@ -103,7 +103,7 @@ def _steps(sess, g, state, config, step, epochs, limit, signals, writer, log, ba
     first = None
 
     def raw(fetches):  # without the hooks
-        return sess.run_step_fn(lambda step_context: step_context.session.run(fetches))
+        return run_without_hooks(sess, fetches)
 
     def go_on():  # while the barrier waits, about once a second
         raw(state.beat)  # for the workers' watchdog: the chief is alive, and waits too

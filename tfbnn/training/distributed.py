@@ -133,6 +133,8 @@ def run_task(config, cluster, stream=None):
     """
     config = run_config.validate(config)
     _refuse_unsupported(config)
+    notice_every = _seconds_from_env(WAIT_NOTICE_ENV, WAIT_NOTICE_SECONDS)
+    give_up = _seconds_from_env(GIVE_UP_ENV, job_state_lib.GIVE_UP_SECONDS)
     # W is recorded in config.json and checked on --resume.
     config = dataclasses.replace(config, workers=cluster.num_workers)
     spec = tf.train.ClusterSpec(cluster.cluster)
@@ -143,12 +145,12 @@ def run_task(config, cluster, stream=None):
                                        cluster.cluster['ps'][cluster.task_index]))
         server.join()
         return None
-    return _train_worker(config, cluster, spec, stream)
+    return _train_worker(config, cluster, spec, stream, notice_every, give_up)
 
 
 def _start_server(spec, cluster, threads):
-    """This task's `tf.train.Server`; a port it cannot listen on (in use, or
-    an address not this machine's) is one line naming the address."""
+    """This task's `tf.train.Server`; a port it cannot listen on (another
+    process holds it) is one line naming the address."""
     address = cluster.cluster[cluster.job_name][cluster.task_index]
     try:
         return tf.train.Server(spec, cluster.job_name, cluster.task_index,
@@ -157,6 +159,25 @@ def _start_server(spec, cluster, threads):
         raise ClusterError('%s cannot listen on %s (%s): another process may hold the port; '
                            'give the task a free address' % (cluster.task_name, address,
                                                              cause_line(err)))
+
+
+def _seconds_from_env(name, default):
+    """Seconds from the environment variable `name`, or `default` when unset.
+
+    Raises:
+      ConfigError: a value that is not a positive number.
+    """
+    text = os.environ.get(name)
+    if not text:
+        return float(default)
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float('nan')
+    if not seconds > 0 or seconds == float('inf'):
+        raise ConfigError('%s=%r: give a positive number of seconds, or unset it'
+                          % (name, text))
+    return seconds
 
 
 def _refuse_unsupported(config):
@@ -188,8 +209,11 @@ def _refuse_unsupported(config):
                           'single-process' % config.scale_optimizer)
 
 
-def _train_worker(config, cluster, spec, stream):
-    """A worker's job: the chief's run directory, the graph, the session, its loop."""
+def _train_worker(config, cluster, spec, stream, notice_every, give_up):
+    """A worker's job: the chief's run directory, the graph, the session, its loop.
+
+    `notice_every`: seconds between the lines of a wait; `give_up`: seconds
+    without a sign of the chief before a non-chief worker gives up."""
     dataset, ood = run_config.load_datasets(config)
     model = run_config.model_spec(config, dataset.task, dataset.num_classes)
     server = _start_server(spec, cluster, config.threads)  # before the chief writes its records
@@ -215,17 +239,15 @@ def _train_worker(config, cluster, spec, stream):
         # does not need the other workers to be up (one can die and come back).
         # Synchronous training still waits for their gradients at every update.
         sess_config.device_filters.extend(['/job:ps', parts.device])
-        with parts.graph.as_default(), _said_while_waiting(log, cluster):
+        with parts.graph.as_default(), _said_while_waiting(log, cluster, notice_every):
             session = _session(config, cluster, server, parts, sess_config)
         with parts.graph.as_default():
             if checkpoint:  # the chief's, restored by the session
                 lifecycle.write_records(config, dataset)
             barrier = None if parts.sync_op is None else UpdateBarrier(
                 parts.sync_op, parts.train.global_step, parts.train.total_steps,
-                cluster.task_name, log,
-                float(os.environ.get(WAIT_NOTICE_ENV) or WAIT_NOTICE_SECONDS))
+                cluster.task_name, log, notice_every)
             if not cluster.is_chief:
-                give_up = float(os.environ.get(GIVE_UP_ENV) or job_state_lib.GIVE_UP_SECONDS)
                 return run_non_chief(session, parts.train, parts.state, parts.done_after_step,
                                      parts.wait_op, cluster, log, job_state_lib.Watchdog(give_up),
                                      job_state_lib.shared_flags(config), barrier)
@@ -292,12 +314,12 @@ def _header(config, dataset, cluster, g):
 
 
 @contextlib.contextmanager
-def _said_while_waiting(log, cluster):
-    """Says in a line every WAIT_NOTICE_SECONDS (environment variable
-    `WAIT_NOTICE_ENV`) while this worker's session is made: it waits, without
-    a word from TensorFlow at the job's log level, for the parameter servers
-    (and a non-chief worker for the chief's initialisation)."""
-    every = float(os.environ.get(WAIT_NOTICE_ENV) or WAIT_NOTICE_SECONDS)
+def _said_while_waiting(log, cluster, every):
+    """Says in a line every `every` seconds (WAIT_NOTICE_SECONDS, or the
+    environment variable `WAIT_NOTICE_ENV`) while this worker's session is
+    made: it waits, without a word from TensorFlow at the job's log level,
+    for the parameter servers (and a non-chief worker for the chief's
+    initialisation)."""
     stop, start = threading.Event(), time.time()
     waited_for = 'the parameter servers (%s)' % ', '.join(
         'ps%d at %s' % (i, a) for i, a in enumerate(cluster.cluster['ps']))

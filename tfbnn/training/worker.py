@@ -13,7 +13,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ClusterError
 from tfbnn.training import job_state, lifecycle
 
-__all__ = ['run_non_chief', 'global_step', 'mark_done', 'give_up_message',
+__all__ = ['run_non_chief', 'run_without_hooks', 'global_step', 'mark_done', 'give_up_message',
            'WORKER_STEP_TIMEOUT_MS', 'POLL_MS', 'MARK_DONE_SECONDS', 'GIVE_UP_ENV']
 
 # A non-chief worker blocked this long in one step (a slow or restarting
@@ -30,9 +30,24 @@ MARK_DONE_SECONDS = 20.0
 GIVE_UP_ENV = 'TFBNN_WORKER_GIVE_UP_SECONDS'
 
 
+def run_without_hooks(sess, fetches, options=None):
+    """Runs `fetches` in a `tf.train.MonitoredSession` without running its hooks.
+
+    Args:
+      sess: the monitored session.
+      fetches: what `tf.Session.run` takes.
+      options: a `tf.RunOptions` (e.g. a timeout), or None.
+
+    Returns:
+      The fetched values.
+    """
+    return sess.run_step_fn(
+        lambda step_context: step_context.session.run(fetches, options=options))
+
+
 def global_step(sess, g):
     """The global step of a `tf.train.MonitoredSession`, read without running the hooks."""
-    return int(sess.run_step_fn(lambda step_context: step_context.session.run(g.global_step)))
+    return int(run_without_hooks(sess, g.global_step))
 
 
 def mark_done(target, graph, mark_done_op, sess_config, seconds=MARK_DONE_SECONDS):
@@ -115,8 +130,7 @@ def run_non_chief(session, g, state, done_after_step, wait_op, cluster, log, wat
     steps, last_poll = 0, time.time()
     with session as sess:
         def raw(fetches):  # without the hooks, bounded
-            return sess.run_step_fn(
-                lambda step_context: step_context.session.run(fetches, options=poll_options))
+            return run_without_hooks(sess, fetches, poll_options)
 
         def job_over():
             done, beat, step = raw([state.done, state.heartbeat, g.global_step])
