@@ -85,6 +85,52 @@ def test_statistics_and_gradient_norms_match_hand_computation(sess):
                                rtol=1e-5)
 
 
+def test_a_plain_bias_is_not_in_the_layers_norms(sess):
+    """fc2 has a plain bias: its NLL gradient norm is over fc2's mu and rho
+    only, as for a layer built under bayesian_scope."""
+    _, nll_term, _, diag = build(sess)
+    by_name = {v.op.name: v for v in tf.global_variables()}
+    assert 'fc2/bias' in by_name
+    posterior = [by_name['fc2/kernel_loc'], by_name['fc2/kernel_rho']]
+    grads = sess.run([g for g in tf.gradients(nll_term, posterior) if g is not None])
+    expected = np.sqrt(sum(np.sum(np.square(g)) for g in grads))
+    np.testing.assert_allclose(sess.run(diag['fc2'].nll_grad_norm), expected, rtol=1e-5)
+
+
+def test_a_negative_coefficient_tensor_gives_a_norm_not_a_negative(sess):
+    layers.dense(tf.ones([2, 4]), 3, name='fc')
+    nll = tf.reduce_sum(tf.get_collection(tfbnn.GraphKeys.KL_LOSSES)[0]) * 0 + 1.0
+    plus = diagnostics.layer_diagnostics(nll, tf.constant(0.5))['fc']
+    minus = diagnostics.layer_diagnostics(nll, tf.constant(-0.5))['fc']
+    sess.run(tf.global_variables_initializer())
+    a, b = sess.run([plus.kl_grad_norm, minus.kl_grad_norm])
+    assert a > 0 and a == b
+
+
+@pytest.mark.parametrize('nll,coef,match', [
+    (None, 0.1, 'nll_term must be a float scalar'),
+    ('x', 0.1, "nll_term must be a float scalar \\(a Tensor or a number\\), got 'x'"),
+    ('vector', 0.1, r'nll_term must be a scalar, got shape \(2,\)'),
+    ('scalar', 'x', "kl_coefficient must be a float scalar"),
+    ('scalar', -1.0, 'kl_coefficient must be a finite number >= 0, got -1.0'),
+    ('scalar', float('nan'), 'kl_coefficient must be a finite number >= 0, got nan'),
+    ('scalar', True, 'kl_coefficient must be a float scalar'),
+    ('scalar', tf.constant([0.1, 0.2]), r'kl_coefficient must be a scalar, got shape \(2,\)'),
+])
+def test_bad_terms_are_one_line(nll, coef, match):
+    layers.dense(tf.ones([2, 4]), 3, name='fc')
+    nll = {'vector': tf.ones([2]), 'scalar': tf.constant(1.0)}.get(nll, nll)
+    with pytest.raises(ValueError, match='^tfbnn.diagnostics.layer_diagnostics: ' + match):
+        diagnostics.layer_diagnostics(nll, coef)
+
+
+def test_an_int_coefficient_is_a_number(sess):
+    layers.dense(tf.ones([2, 4]), 3, name='fc')
+    one = diagnostics.layer_diagnostics(tf.constant(1.0), 1)['fc']
+    sess.run(tf.global_variables_initializer())
+    assert sess.run(one.kl_grad_norm) > 0
+
+
 def test_table_summaries_and_dominated_layers(sess):
     _, _, _, diag = build(sess)
     values = sess.run(diag)

@@ -229,19 +229,37 @@ def test_a_negative_kl_weight_tensor_is_refused_when_run(sess):
 
 
 def test_a_float16_nll_scales_the_kl_in_float32(sess):
-    """KL 165,131 and 1 / 60,000 are inf and subnormal in float16; their
-    product 2.75 is not. The KL and its coefficient stay float32."""
+    """KL 165,131 and 1 / 60,000 are inf and subnormal in float16. The KL, its
+    coefficient, the scaled KL and the loss are float32; the NLL term stays
+    float16."""
     x = tf.placeholder(tf.float32, [None, 200])
     layers.dense(x, 200, name='big')
     nll = tf.placeholder(tf.float16, [None])
     terms = losses.elbo(nll, 60000)
-    assert terms.loss.dtype == terms.scaled_kl.dtype == tf.float16
-    assert terms.kl.dtype == terms.kl_coefficient.dtype == tf.float32
+    assert terms.nll_term.dtype == tf.float16
+    assert (terms.loss.dtype == terms.scaled_kl.dtype == terms.kl.dtype
+            == terms.kl_coefficient.dtype == tf.float32)
     sess.run(tf.global_variables_initializer())
     kl, scaled, loss = sess.run([terms.kl, terms.scaled_kl, terms.loss], {nll: np.ones(4)})
     assert kl > 65504  # float16's largest
-    np.testing.assert_allclose(scaled, kl / 60000, rtol=1e-3)  # float16's precision
-    np.testing.assert_allclose(loss, 1 + kl / 60000, rtol=1e-3)
+    np.testing.assert_allclose(scaled, kl / 60000, rtol=1e-6)
+    np.testing.assert_allclose(loss, 1 + kl / 60000, rtol=1e-6)
+
+
+def test_a_float16_nll_keeps_a_scaled_kl_beyond_float16_finite(sess):
+    """'blundell' at step 0 weights the KL by 2^(M-1) / (2^M - 1), about 1/2:
+    a KL of 165,131 gives a scaled KL of about 82,566, beyond float16's 65,504.
+    It used to be cast to float16 (inf); the loss is now that number."""
+    x = tf.placeholder(tf.float32, [None, 200])
+    layers.dense(x, 200, name='big')
+    nll = tf.placeholder(tf.float16, [None])
+    terms = losses.elbo(nll, 1437, batch_size=128, scheme='blundell', step=tf.constant(0))
+    sess.run(tf.global_variables_initializer())
+    kl, loss = sess.run([terms.kl, terms.loss], {nll: np.ones(128)})
+    m = 12  # ceil(1437 / 128)
+    expected = 128 + kl * 2.0 ** (m - 1) / (2.0 ** m - 1)
+    assert expected - 128 > 65504
+    np.testing.assert_allclose(loss, expected, rtol=1e-6)
 
 
 def test_a_larger_batch_on_a_sample_axis_says_both_causes_and_numpy_sizes_work(sess):

@@ -17,6 +17,7 @@ Mathematical details:
   posterior harder than the data are.
 """
 import collections
+import numbers
 import warnings
 
 import numpy as np
@@ -44,15 +45,19 @@ Attributes:
   mean_sigma: mean posterior stddev over those weights.
   snr_median, snr_p10, snr_p90: quantiles of |mu| / sigma, by nearest rank (the sorted
     value at round(q (n - 1)), not interpolated: of an even count, one of the middle two).
-  kl_grad_norm: global norm of d(c KL)/d(layer variables), c the KL coefficient.
-  nll_grad_norm: global norm of d(nll term)/d(layer variables).
-  kl_to_nll_grad_ratio: kl_grad_norm / nll_grad_norm.
+  kl_grad_norm: global norm of d(c KL)/d(theta_l), c the KL coefficient, theta_l the
+    layer's posterior parameters (mu and rho of each weight with a posterior; a plain
+    bias is left out, so a layer reads the same built by `tfbnn.layers` or under
+    `tfbnn.bayesian_scope`).
+  nll_grad_norm: global norm of d(nll term)/d(theta_l).
+  kl_to_nll_grad_ratio: kl_grad_norm / max(nll_grad_norm, 1e-30): a layer the data term
+    does not reach (a zero NLL gradient) reads as KL-dominated, with a huge ratio.
 """
 
 
 def bayesian_layers(collection=None, scope=None):
-    """(layer name, KL tensor, loc variables, rho variables, all variables) per
-    layer; `scope` as for `tfbnn.losses.get_kl_losses`."""
+    """(layer name, KL tensor, loc variables, rho variables, the trainable
+    ones of both) per layer; `scope` as for `tfbnn.losses.get_kl_losses`."""
     found = []
     for kl in tf.get_collection(collection or GraphKeys.KL_LOSSES, scope_pattern(scope)):
         name = kl.op.name
@@ -70,7 +75,7 @@ def bayesian_layers(collection=None, scope=None):
                      and '/' not in v.op.name[len(layer) + 1:]]  # not a layer nested in it
         locs = sorted((v for v in variables if v.op.name.endswith('_loc')), key=lambda v: v.op.name)
         rhos = sorted((v for v in variables if v.op.name.endswith('_rho')), key=lambda v: v.op.name)
-        found.append((layer, kl, locs, rhos, [v for v in variables if v.trainable]))
+        found.append((layer, kl, locs, rhos, [v for v in locs + rhos if v.trainable]))
     return found
 
 
@@ -132,6 +137,32 @@ def _norm(grads):
     return tf.global_norm(grads) if grads else tf.constant(0.0)
 
 
+def _checked_terms(nll_term, kl_coefficient):
+    """(nll_term, kl_coefficient) as tensors; ConfigError for what cannot be
+    one: not a float, not a scalar, a negative or non-finite Python number."""
+    where = 'tfbnn.diagnostics.layer_diagnostics'
+    if isinstance(kl_coefficient, numbers.Real) and not isinstance(kl_coefficient, bool):
+        if not 0 <= kl_coefficient < np.inf:
+            raise ConfigError('%s: kl_coefficient must be a finite number >= 0, got %r'
+                              % (where, kl_coefficient))
+    checked = []
+    for what, value in (('nll_term', nll_term), ('kl_coefficient', kl_coefficient)):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = float(value)  # 1 is a coefficient, not an int32 Tensor
+        try:
+            tensor = tf.convert_to_tensor(value)
+        except (TypeError, ValueError):
+            tensor = None
+        if tensor is None or not tensor.dtype.is_floating or isinstance(value, bool):
+            raise ConfigError('%s: %s must be a float scalar (a Tensor or a number), got %r'
+                              % (where, what, value))
+        if tensor.shape.ndims not in (None, 0):
+            raise ConfigError('%s: %s must be a scalar, got shape %s (reduce it first: '
+                              'Elbo.nll_term is one)' % (where, what, tensor.shape))
+        checked.append(tensor)
+    return checked
+
+
 def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, name=None):
     """Builds the diagnostics of every Bayesian layer as graph ops.
 
@@ -152,6 +183,7 @@ def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, nam
       `scope`).
     """
     require_graph_mode('tfbnn.diagnostics.layer_diagnostics')
+    nll_term, kl_coefficient = _checked_terms(nll_term, kl_coefficient)
     out = collections.OrderedDict()
     with tf.name_scope(name, 'diagnostics', [nll_term]):
         for layer, kl, locs, rhos, variables in bayesian_layers(collection, scope):
@@ -168,7 +200,7 @@ def layer_diagnostics(nll_term, kl_coefficient, collection=None, scope=None, nam
             mu = tf.concat([tf.reshape(tf.cast(l, dtype), [-1]) for l in locs], axis=0)
             snr = tf.math.divide_no_nan(tf.abs(mu), sigma)  # 0 for pruned weights
             kl32 = tf.cast(kl, dtype)
-            kl_norm = coef * tf.cast(_norm(tf.gradients(kl, variables)), dtype)
+            kl_norm = tf.abs(coef) * tf.cast(_norm(tf.gradients(kl, variables)), dtype)
             nll_norm = tf.cast(_norm(tf.gradients(nll_term, variables)), dtype)
             out[layer] = LayerDiagnostics(
                 num_params=tf.constant(count, tf.int64), kl=kl32, kl_per_param=kl32 / count,

@@ -20,7 +20,8 @@ from tfbnn.internal.jsonio import read_json, write_atomically
 from tfbnn.training import rundir
 
 __all__ = ['EXPERIMENTS', 'PINNED', 'VARIED', 'job_problem', 'run_study', 'render_tables',
-           'update_guide', 'plot_study']
+           'update_guide', 'guide_with_tables', 'plot_study',
+           'study_figures']
 
 EXPERIMENTS = ('scaling', 'schemes', 'priors', 'norms')
 
@@ -166,6 +167,9 @@ def job_problem(job, experiments):
     if clash:
         return ('the study varies or sets %s itself: leave %s out of your options'
                 % (', '.join(clash), ', '.join('--' + k.replace('_', '-') for k in clash)))
+    if 'diagnostics_every' in job and not job['diagnostics_every']:
+        return ('--diagnostics-every 0 turns off the gradient diagnostics the study measures: '
+                'give a number of steps, or leave it out')
     return None
 
 
@@ -277,9 +281,10 @@ def _row_table(key, rows):
     return '\n'.join(lines)
 
 
-def update_guide(guide_path, tables, tag='study'):
-    """Replaces each `<!-- TAG:NAME -->...<!-- /TAG:NAME -->` block of a
-    markdown file with `tables[NAME]`; raises ValueError for a missing one."""
+def guide_with_tables(guide_path, tables, tag='study'):
+    """The text of the markdown file `guide_path` with each
+    `<!-- TAG:NAME -->...<!-- /TAG:NAME -->` block replaced by `tables[NAME]`;
+    raises ValueError for a missing block. Writes nothing."""
     with open(guide_path) as f:
         text = f.read()
     for name, table in tables.items():
@@ -289,15 +294,44 @@ def update_guide(guide_path, tables, tag='study'):
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
         text = head + start + '\n' + table + '\n' + end + tail
-    write_atomically(guide_path, text.encode('utf-8'))  # a full disk keeps the old guide
+    return text
 
 
-def plot_study(results, folder):
-    """The guide's figures; returns the list of paths written."""
+def update_guide(guide_path, tables, tag='study'):
+    """Writes `guide_with_tables(guide_path, tables, tag)` over the file
+    (atomically: a full disk keeps the old guide)."""
+    text = guide_with_tables(guide_path, tables, tag)
+    write_atomically(guide_path, text.encode('utf-8'))
+
+
+def plot_study(results, folder, figures=None):
+    """Writes the guide's figures into `folder`; returns the paths written.
+
+    Args:
+      results: the study's results dict.
+      folder: where the PNGs go (made if missing).
+      figures: `study_figures(results)`, when the caller built them already.
+    """
+    figures = study_figures(results) if figures is None else figures
     os.makedirs(folder, exist_ok=True)
+    written = []
+    for name, fig in figures:
+        path = os.path.join(folder, name)
+        write_atomically(path, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format='png'))
+        written.append(path)
+    return written
+
+
+def study_figures(results):
+    """The guide's figures, drawn and not yet written: a list of (file name,
+    matplotlib `Figure`).
+
+    Raises:
+      KeyError, TypeError, ValueError: `results` lacks what a figure needs.
+    """
     from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    written = []
+    figures = []
     if 'scaling' in results:
         fig = Figure(figsize=(6, 4))
         FigureCanvasAgg(fig)
@@ -311,18 +345,17 @@ def plot_study(results, folder):
         ax.set_xlabel('parameters with a posterior')
         ax.set_ylabel('KL(q || p) (nats)')
         ax.set_title('Total KL grows with the parameter count')
-        path = os.path.join(folder, 'kl_vs_params.png')
         fig.tight_layout()
-        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format='png'))
-        written.append(path)
+        figures.append(('kl_vs_params.png', fig))
     if 'schemes' in results:
         rows = results['schemes']
         fig = Figure(figsize=(7, 4))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
         for r in rows:
-            steps = [h['step'] for h in r['ratio_history']]
-            worst = [max(h['ratios'].values()) for h in r['ratio_history']]
+            measured = [h for h in r['ratio_history'] if h['ratios']]
+            steps = [h['step'] for h in measured]
+            worst = [max(h['ratios'].values()) for h in measured]
             if steps:
                 ax.semilogy(steps, worst, marker='.', label=r['name'])
         ax.axhline(1.0, color='grey', linestyle='--', linewidth=1)
@@ -330,8 +363,6 @@ def plot_study(results, folder):
         ax.set_ylabel('max over layers of |grad cKL| / |grad NLL|')
         ax.set_title('What the KL term does to the gradients, by scheme')
         ax.legend(fontsize=7)
-        path = os.path.join(folder, 'grad_ratio_by_scheme.png')
         fig.tight_layout()
-        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format='png'))
-        written.append(path)
-    return written
+        figures.append(('grad_ratio_by_scheme.png', fig))
+    return figures

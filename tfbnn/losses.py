@@ -228,8 +228,10 @@ def elbo(nll, num_examples, batch_size=None, scheme='per_example', kl_weight=1.0
         refused as a per-position NLL (so is `[num_samples, batch]` whose
         number of samples equals `batch_size` while its static batch does not,
         and, when it runs, one with more examples than `batch_size` on its
-        second axis). A float16 or bfloat16 NLL gets its KL and coefficient
-        in the KL's dtype (float32: in float16 a KL of 1e5 overflows).
+        second axis). A float16 or bfloat16 NLL gets its KL, coefficient,
+        scaled KL and loss in the KL's dtype (float32: in float16 a KL of
+        1e5 overflows, and so does a scaled KL early in 'blundell' or with a
+        small N); its nll_term stays in the NLL's dtype.
       num_examples: positive Python int N, the training-set size.
       batch_size: positive Python int B, the nominal minibatch size. Needed
         for 'per_batch' and 'blundell'; taken from `nll`'s static shape when
@@ -318,8 +320,8 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
                             step, dtype, None)
         nll_term = nll_term_fn(nll)
         kl = tf.cast(kl_divergence(scope, collection), dtype)
-        scaled_kl = tf.cast(coef * kl, nll.dtype)
-        loss = nll_term + scaled_kl
+        scaled_kl = coef * kl
+        loss = tf.cast(nll_term, dtype) + scaled_kl
         return Elbo(tf.identity(loss, 'loss'), tf.identity(nll_term, 'nll_term'),
                     tf.identity(kl, 'kl'), tf.identity(coef, 'kl_coefficient'),
                     tf.identity(scaled_kl, 'scaled_kl'))

@@ -67,6 +67,32 @@ def test_result_errors(tmp_path, capsys):
         assert not os.path.exists(os.path.join(docs, 'kl_study'))  # nothing copied
 
 
+def test_results_the_figures_cannot_draw_change_no_docs_file(tmp_path, capsys):
+    """The tables render without the schemes' ratio_history, the figure does
+    not: refused before results.json, a figure or the guide is written."""
+    docs = _docs_with_guide(tmp_path)
+    guide = (docs / 'kl-weighting.md').read_text()
+    with open(RESULTS) as f:
+        results = json.load(f)
+    for row in results['schemes']:
+        del row['ratio_history']
+    bad = tmp_path / 'nohist.json'
+    bad.write_text(json.dumps(results))
+    assert main(['--from-results', str(bad), '--docs', str(docs)]) == 2
+    assert "is not a results.json of the study (KeyError: 'ratio_history')" in _last_error(capsys)
+    assert not (docs / 'kl_study').exists()
+    assert (docs / 'kl-weighting.md').read_text() == guide
+
+
+def test_a_work_dir_that_cannot_be_made_is_named(tmp_path, capsys):
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    work = blocker / 'sub'
+    assert main(['--quick', '--only', 'norms', '--work-dir', str(work), '--', '--epochs',
+                 '1']) == 2
+    assert _last_error(capsys).endswith('the study stopped: %s: Not a directory' % work)
+
+
 def test_docs_errors(tmp_path, capsys):
     empty = tmp_path / 'empty'
     empty.mkdir()
@@ -238,17 +264,23 @@ def test_a_study_of_your_own_setup(tmp_path, capsys):
     (['--', '--epochs', '-1'], 'the options after --: --epochs must be a positive integer'),
     (['--only', 'scaling', '--', '--hidden', '4'],
      'a study of your own setup has no scaling experiment'),
+    (['--', '--diagnostics-every', '0'],
+     '--diagnostics-every 0 turns off the gradient diagnostics the study measures'),
+    (['--', '--cluster', 'c.json'],
+     'the options after --: the study runs single-process jobs: leave out --cluster'),
+    (['--', '--no-such-flag'], 'the options after --: unrecognized arguments: --no-such-flag '
+                               '(see tfbnn-train --help)'),
+    (['--', '--epochs', 'nan'], "the options after --: argument --epochs: invalid"),
 ])
 def test_your_own_setup_errors(tmp_path, capsys, argv, message):
     assert main(['--quick', '--work-dir', str(tmp_path / 'w')] + argv) == 2
-    assert message in _last_error(capsys)
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and message in err, err  # one line, no usage
     assert not (tmp_path / 'w').exists()  # before any run
 
 
 @pytest.mark.parametrize('argv,message', [
     (['--update-docs', '--', '--hidden', '4'], '--update-docs and --from-results are for the'),
-    (['--', '--cluster', 'c.json'], 'the study runs single-process jobs: leave out --cluster'),
-    (['--', '--no-such-flag'], 'unrecognized arguments: --no-such-flag'),
 ])
 def test_your_own_setup_usage_errors(tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:

@@ -7,11 +7,12 @@ tfbnn-train options after `--`, the schemes, priors and norms experiments run
 on that setup instead, and everything goes to --work-dir (the docs untouched).
 
   tfbnn-kl-study            # full budget (minutes), updates docs/
-  tfbnn-kl-study --quick    # seconds; prints, leaves docs/ alone
-  tfbnn-kl-study --only schemes --work-dir kl_mine -- --dataset npz --data-dir vols.npz \
+  tfbnn-kl-study --quick    # about a minute; prints, leaves docs/ alone
+  tfbnn-kl-study --only schemes --work-dir kl_mine -- --dataset npz --data-dir vols.npz \\
       --model conv3d --epochs 5
 
-Exit status: 0 done; 2 a user error (one line on stderr).
+Exit status: 0 done; 2 a user error (one line on stderr); 130 interrupted
+(the finished runs are kept: the same command with --resume continues).
 """
 import argparse
 import glob
@@ -32,11 +33,16 @@ OWN_WORK_DIR = 'kl_study'
 OWN_REPORT = 'kl_study.md'
 
 
+class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The description (the module's docstring: its examples) as written."""
+
+
 def build_parser(docs='docs'):
     """The argument parser; `docs` is the default of --docs."""
     from tfbnn.kl_study import EXPERIMENTS
-    p = argparse.ArgumentParser(prog='tfbnn-kl-study', description=__doc__.split('\n\n')[0],
-                                formatter_class=DefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog='tfbnn-kl-study', usage='%(prog)s [options] [-- TFBNN-TRAIN OPTIONS]',
+        description=__doc__.split('\n\n', 1)[1], formatter_class=_HelpFormatter)
     p.add_argument('--quick', action='store_true',
                    help='tiny budget for tests; numbers are not meaningful')
     p.add_argument('--work-dir', default=None,
@@ -114,15 +120,17 @@ def main(argv=None, docs='docs'):
             log=lambda line: print(line, flush=True)))
         if results is None:
             return status
-    try:
+    try:  # everything read before anything is written
         tables = kl_study.render_tables(results)
+        figures = kl_study.study_figures(results) if update else None
     except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as err:
         return error('%s is not a results.json of the study (%s: %s)' % (
             args.from_results, type(err).__name__, err))
     for name, table in tables.items():
         print('\n## %s\n%s' % (name, table))
     if update:
-        return _update_docs(args, results, os.path.join(work, 'results.json'), guide, kl_study)
+        return _update_docs(args, results, os.path.join(work, 'results.json'), guide, kl_study,
+                            figures)
     return 0
 
 
@@ -170,7 +178,10 @@ def run_interruptible(work, study):
     except (TfbnnError, OSError) as err:
         if fresh and not glob.glob(os.path.join(glob.escape(work), '*', '*.index')):
             shutil.rmtree(work, ignore_errors=True)
-        return None, error('the study stopped: %s' % (getattr(err, 'strerror', None) or err))
+        reason = getattr(err, 'strerror', None) or err
+        if getattr(err, 'filename', None):
+            reason = '%s: %s' % (err.filename, reason)
+        return None, error('the study stopped: %s' % reason)
     except (KeyboardInterrupt, Interrupted):
         sys.stderr.write('tfbnn-kl-study: interrupted; the finished runs are kept in %s: run the '
                          'same command with --resume (and --work-dir %s) to continue\n'
@@ -222,33 +233,45 @@ def _budget_clash(docs, experiments, budget, every):
     return None
 
 
-def _update_docs(args, results, work_results, guide, kl_study):
+def _update_docs(args, results, work_results, guide, kl_study, figures):
     """Writes results.json, the figures and the tables into --docs. A study of
     some experiments replaces only those in the docs' results.json, and only
     when both were measured on the same budget, so that the guide's other
-    tables keep the record they were rendered from."""
+    tables keep the record they were rendered from. Everything is read and
+    drawn before the first file is written: a bad docs' results.json or a
+    guide without the study's blocks changes nothing."""
     from tfbnn.internal.jsonio import write_atomically
     folder = os.path.join(args.docs, 'kl_study')
     target = os.path.join(folder, 'results.json')
     source = args.from_results or work_results
     merge = not all(key in results for key in kl_study.EXPERIMENTS) and os.path.exists(target)
     if merge:
-        with open(target) as f:
-            saved = json.load(f)
-        results = {key: results[key] if key in results else saved[key]
-                   for key in ['budget'] + list(kl_study.EXPERIMENTS)
-                   if key in results or key in saved}
+        try:
+            with open(target) as f:
+                saved = json.load(f)
+            results = {key: results[key] if key in results else saved[key]
+                       for key in ['budget'] + list(kl_study.EXPERIMENTS)
+                       if key in results or key in saved}
+            figures = kl_study.study_figures(results)
+            tables = kl_study.render_tables(results)
+        except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as err:
+            return error('%s is not a results.json of the study (%s: %s); move it aside to '
+                         'write a new one' % (target, type(err).__name__, err))
+    else:
+        tables = kl_study.render_tables(results)
+    try:
+        text = kl_study.guide_with_tables(guide, tables)
+    except ValueError as err:  # a guide without the study's markers
+        return error(str(err))
     try:
         os.makedirs(folder, exist_ok=True)
         if merge:
             write_atomically(target, json.dumps(results, indent=1, sort_keys=False).encode('utf-8'))
         elif os.path.abspath(source) != os.path.abspath(target):
             write_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
-        for path in kl_study.plot_study(results, folder):
+        for path in kl_study.plot_study(results, folder, figures):
             print('wrote %s' % path)
-        kl_study.update_guide(guide, kl_study.render_tables(results))
-    except ValueError as err:  # a guide without the study's markers
-        return error(str(err))
+        write_atomically(guide, text.encode('utf-8'))
     except OSError as err:  # a full disk: each file is whole, the old one or the new
         return error('cannot update --docs %s: %s: %s' % (args.docs, err.filename or folder,
                                                           err.strerror or err))

@@ -32,7 +32,10 @@ def study_own_setup(parser, args, chosen, job_argv):
         parser.error('--update-docs and --from-results are for the guide\'s study; a study of '
                      'your own setup (options after --) writes into --work-dir only')
     work = args.work_dir or OWN_WORK_DIR
-    job = _job_options(job_argv)
+    try:
+        job = _job_options(job_argv)
+    except _Refused as err:
+        return error('the options after --: %s (see tfbnn-train --help)' % err)
     from tfbnn import kl_study, run_config
     from tfbnn.errors import TfbnnError
     problem = kl_study.job_problem(job, chosen) or work_dir_problem(work, args.resume)
@@ -65,16 +68,25 @@ def study_own_setup(parser, args, chosen, job_argv):
     return 0
 
 
+class _Refused(Exception):
+    """tfbnn-train's parser refused the options after `--` (the message)."""
+
+
 def _job_options(job_argv):
     """The tfbnn-train options given in `job_argv`, as a dict of RunConfig
     fields (only those given: the study's budget fills in the rest).
 
-    Exits with status 2 and tfbnn-train's usage line on an unknown flag or
-    bad value, and on a cluster flag (the study runs single-process jobs).
+    Raises:
+      _Refused: an unknown flag or bad value, or a cluster flag (the study
+        runs single-process jobs); its message without tfbnn-train's usage.
     """
     from tfbnn.cli import train as train_cli
     parser = train_cli.build_parser()
     parser.prog = 'tfbnn-kl-study ... --'
+
+    def refuse(message):
+        raise _Refused(message)
+    parser.error = refuse  # one line, not tfbnn-train's 50-line usage
     given = train_cli.given_flags(parser, job_argv)
     options = vars(parser.parse_args(job_argv))
     cluster = sorted(given & set(_CLUSTER_DESTS))
@@ -87,15 +99,16 @@ def _job_options(job_argv):
 def _write_report(path, tables, results, job_argv, figures):
     """kl_study.md: what was run, the tables, the figures."""
     from tfbnn.internal.jsonio import write_atomically
-    budget = results['budget']
+    setting = dict(results['budget'], **results.get('job', {}))
     lines = ['# The KL study on your setup', '',
              'Each row is one run of `tfbnn-train %s` with the row\'s setting (beta = 1 where the '
-             'row sets none; %d epochs, %d evaluation samples and gradient diagnostics every %d '
-             'steps unless given there). The last column is, for each Bayesian layer, the norm '
-             'of the scaled KL\'s gradient over the norm of the NLL\'s gradient at the last '
-             'step: above 1, the KL term moves that layer more than the data does.'
-             % (' '.join(shlex.quote(a) for a in job_argv) or '(defaults)', budget['epochs'],
-                budget['eval_samples'], budget['diagnostics_every']), '']
+             'row sets none), %d epoch%s, %d evaluation samples and gradient diagnostics every %d '
+             'steps. The last column is, for each Bayesian layer, the norm of the scaled KL\'s '
+             'gradient over the norm of the NLL\'s gradient at the last step: above 1, the KL '
+             'term moves that layer more than the data does.'
+             % (' '.join(shlex.quote(a) for a in job_argv) or '(defaults)', setting['epochs'],
+                '' if setting['epochs'] == 1 else 's', setting['eval_samples'],
+                setting['diagnostics_every']), '']
     for name, table in tables.items():
         lines += ['## %s' % name, '', table, '']
     lines += ['![%s](%s)' % (os.path.basename(f), os.path.basename(f)) for f in figures]
