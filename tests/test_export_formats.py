@@ -146,6 +146,19 @@ def regression_reference(run_dir, x):
             return sess.run(pred) * run.meta['target_std'] + run.meta['target_mean']
 
 
+def test_a_group_norm_network_converts_to_tflite_on_either_stack(tmp_path):
+    """TF 1.15's converter aborted on group norm ('Check failed: dim_x ==
+    dim_y (25 vs. 100)': it moved gamma's multiply before the reshape back).
+    Now it converts, and TFLite serves the posterior-mean network's numbers."""
+    run = str(tmp_path / 'group')
+    assert train_main(['--output-dir', run, '--norm', 'group', '--epochs', '1',
+                       '--eval-samples', '2', '--progress', 'never', '--ood-set', 'none']) == 0
+    path = export(run, tmp_path, 'mean', 'tflite')
+    x = tfbnn.data.load_dataset('digits').x_test[:1]  # TF 1.15's file has batch 1
+    got = consume(tmp_path, 'tflite', path, x)
+    np.testing.assert_allclose(got['mean_probs'][0], reference(run, x, False), atol=1e-5)
+
+
 @pytest.mark.parametrize('runtime', sorted(FORMAT_OF))
 def test_the_mean_graph_runs_in_every_runtime(trained, tmp_path, runtime):  # noqa: F811
     path = export(trained, tmp_path, 'mean', FORMAT_OF[runtime])
@@ -300,6 +313,16 @@ def test_ops_tflite_lacks_are_named_from_the_converter_diagnostics():
         "among TFLite's builtin ops, so this model has no TFLite file; graphdef, savedmodel and "
         "onnx serve it")
     assert export_formats._unsupported_ops('Could not translate MLIR to FlatBuffer.') == ''
+
+
+def test_an_abort_of_the_tf115_converter_is_named_from_its_log():
+    text = ('See console for info.\n2026-12-07 15:53:27.072623: F tensorflow/lite/toco/'
+            'graph_transformations/propagate_fixed_sizes.cc:118] Check failed: dim_x == dim_y '
+            '(25 vs. 100)Dimensions must match\nFatal Python error: Aborted\n')
+    assert export_formats._converter_abort(text) == (
+        "TF 1.15's converter aborted (Check failed: dim_x == dim_y (25 vs. 100)Dimensions must "
+        "match); the tf2 stack's converter may take the graph")
+    assert export_formats._converter_abort('See console for info.') == ''
 
 
 def test_ops_tf115_tflite_lacks_are_named_from_its_converter_text():

@@ -41,6 +41,30 @@ def test_networks_build_with_and_without_sample_axes(sess, model, norm):
         assert len(tf.get_collection(tf.GraphKeys.UPDATE_OPS)) == 4
 
 
+@pytest.mark.parametrize('channels,positions,groups', [
+    (100, 1, 4), (400, 1, 8), (64, 1, 4), (16, 1, 1), (8, 1, 1), (7, 1, 1), (2, 1, 1),
+    (6, 784, 2), (8, 216, 8), (16, 4, 4), (6, None, 2), (8, None, 8)])
+def test_group_count_leaves_at_least_16_values_per_group(channels, positions, groups):
+    assert models.group_count(channels, positions) == groups
+
+
+def test_group_norm_of_a_one_unit_layer_is_refused():
+    with pytest.raises(ValueError, match=r'^--norm group: a layer of 1 unit\(s\) at 1 '
+                                         r'position\(s\) has one value per example'):
+        models.group_count(1, 1)
+
+
+@pytest.mark.parametrize('hidden', [(8, 8), (4,), (16, 16)])
+def test_a_narrow_mlp_with_group_norm_still_tells_its_inputs_apart(sess, hidden):
+    """8 groups of 8 units (the old gcd(C, 8)) left each unit at beta: every
+    input gave the same logits. Now the groups hold 16 units, or all of them."""
+    x = np.random.RandomState(3).rand(5, 4, 4, 1).astype(np.float32)
+    out = models.build_network(spec(norm='group', hidden=hidden), tf.constant(x), sample=False)
+    sess.run(tf.global_variables_initializer())
+    logits = sess.run(out.outputs)
+    assert np.ptp(logits, axis=0).max() > 1e-3
+
+
 def test_regression_head_learns_a_noise_scale(sess):
     net = models.build_network(spec(task='regression', units=1), tf.zeros([6, 2]))
     assert net.outputs.shape.as_list() == [6]

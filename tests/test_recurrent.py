@@ -41,6 +41,7 @@ def test_k_samples_are_k_draws_and_the_kl_is_added_once(sess):
 @pytest.mark.parametrize('kw,match', [
     (dict(task='regression', output_units=1), 'model lstm is a classifier'),
     (dict(norm='batch'), 'model lstm takes no --norm'),
+    (dict(hidden=()), r'model lstm takes its units from hidden\[0\]'),
 ])
 def test_refusals(kw, match):
     with pytest.raises(ConfigError, match=match):
@@ -50,6 +51,12 @@ def test_refusals(kw, match):
 def test_flat_inputs_are_refused():
     with pytest.raises(ConfigError, match='reads images'):
         models.build_network(_spec(), tf.zeros([2, 30]))
+
+
+def test_images_of_unknown_height_are_refused():
+    with pytest.raises(ConfigError, match=r'of known size row by row, got examples of shape '
+                                          r'\(None, 6, 1\)'):
+        models.build_network(_spec(), tf.placeholder(tf.float32, [None, None, 6, 1]))
 
 
 @pytest.mark.slow

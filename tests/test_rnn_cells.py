@@ -44,11 +44,22 @@ def test_variables_are_made_once_outside_the_loop(sess):
 @pytest.mark.parametrize('make,match', [
     (lambda: rnn_cells.LSTMCell(0), 'LSTMCell: num_units must be a positive integer, got 0'),
     (lambda: rnn_cells.BasicRNNCell(True), 'BasicRNNCell: num_units must be a positive'),
-    (lambda: rnn_cells.LSTMCell(3, forget_bias='1'), 'forget_bias must be a number'),
+    (lambda: rnn_cells.LSTMCell(3, forget_bias='1'), 'forget_bias must be a finite number'),
+    (lambda: rnn_cells.LSTMCell(3, forget_bias=float('nan')),
+     'LSTMCell: forget_bias must be a finite number, got nan'),
+    (lambda: rnn_cells.LSTMCell(3, activation='tanh'),
+     "LSTMCell: activation must be a callable such as tf.tanh, or None, got 'tanh'"),
 ])
 def test_argument_errors(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_int_inputs_are_an_error():
+    cell = rnn_cells.LSTMCell(3, name='c')
+    with pytest.raises(ValueError, match="LSTMCell 'c': inputs must be a float Tensor, got int32"):
+        cell(tf.zeros([2, 4], tf.int32), rnn_cells.LSTMStateTuple(tf.zeros([2, 3]),
+                                                                   tf.zeros([2, 3])))
 
 
 def test_an_unknown_input_depth_is_an_error():

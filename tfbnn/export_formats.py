@@ -230,8 +230,9 @@ def write_tflite(graph_def, inputs, outputs, path):
                                                                       list(outputs))
                 data = converter.convert()
         except Exception as err:  # the converters raise several unrelated types
+            text = '\n'.join([str(err)] + said)
             raise ExportError('TFLite conversion failed: %s' % (
-                _unsupported_ops('\n'.join([str(err)] + said)) or cause_line(err)[:300]))
+                _unsupported_ops(text) or _converter_abort(text) or cause_line(err)[:300]))
         finally:
             os.environ['PATH'] = env_path
     write_atomically(path, data)
@@ -366,6 +367,14 @@ def _captured_stderr(folder, said):
         if os.path.exists(path):
             with open(path, 'rb') as f:
                 said.extend(f.read().decode('utf-8', 'replace').splitlines())
+
+
+def _converter_abort(text):
+    """'the converter aborted: Check failed: ...' from TF 1.15 toco's fatal
+    log line (its ConverterError says only "See console for info."), or ''."""
+    found = re.search(r'\] (Check failed: [^\n]*)', text)
+    return ("TF 1.15's converter aborted (%s); the tf2 stack's converter may take the graph"
+            % found.group(1)[:200]) if found else ''
 
 
 def _unsupported_ops(text):

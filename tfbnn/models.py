@@ -18,10 +18,13 @@ from tfbnn.internal.sample_axis import fold_samples
 
 __all__ = ['MODELS', 'NORMS', 'PRIORS', 'MEAN_INITIALIZERS', 'ModelSpec', 'NetworkOutputs',
            'build_network', 'gaussian_nll', 'noise_log_prior', 'make_prior', 'mean_initializer',
-           'uniform_mean_limit', 'NAMED_MEAN_INITIALIZERS', 'UNIFORM_MEAN_PREFIX']
+           'uniform_mean_limit', 'NAMED_MEAN_INITIALIZERS', 'UNIFORM_MEAN_PREFIX',
+           'group_count', 'MIN_GROUP_VALUES']
 
 MODELS = ('mlp', 'lenet5', 'conv3d', 'lstm')
 NORMS = ('none', 'batch', 'group')
+# `--norm group` leaves at least this many values per example in a group.
+MIN_GROUP_VALUES = 16
 
 ModelSpec = collections.namedtuple('ModelSpec', [
     'model', 'hidden', 'estimator', 'prior', 'norm', 'posterior_init_scale', 'task',
@@ -31,10 +34,13 @@ ModelSpec.__doc__ = """What to build.
 
 Attributes:
   model: one of MODELS.
-  hidden: tuple of positive ints, hidden widths of 'mlp' (ignored by others).
+  hidden: tuple of positive ints, hidden widths of 'mlp'; 'lstm' takes its
+    units from hidden[0]; ignored by 'lenet5' and 'conv3d'.
   estimator: one of tfbnn.layers.ESTIMATORS.
   prior: a tfbnn.priors prior.
-  norm: one of NORMS: normalisation after each hidden Bayesian layer.
+  norm: one of NORMS: normalisation after each hidden Bayesian layer of
+    'mlp', after each convolution of 'lenet5' and 'conv3d' (not their dense
+    layers); 'lstm' takes none. Group norm takes `group_count` groups.
   posterior_init_scale: initial posterior stddev, or a (low, high) range
     (see `tfbnn.layers.dense`).
   task: 'classification' or 'regression'.
@@ -144,10 +150,35 @@ def _normalise(h, spec, training, num_samples, name):
         return layers.batch_normalization(h, training=training, name=name,
                                           batch_dims=1 if num_samples is None else 2)
     if spec.norm == 'group':
-        channels = tf.dimension_value(h.shape[-1])
-        groups = math.gcd(channels, 8)
-        return layers.group_norm(h, groups, batch_dims=1 if num_samples is None else 2, name=name)
+        lead = 1 if num_samples is None else 2
+        spatial = h.shape.as_list()[lead:-1]
+        positions = None if None in spatial else int(np.prod(spatial, dtype=np.int64))
+        groups = group_count(tf.dimension_value(h.shape[-1]), positions)
+        return layers.group_norm(h, groups, batch_dims=lead, name=name)
     return h
+
+
+def group_count(channels, positions):
+    """The groups of `--norm group` on a layer of `channels` channels at
+    `positions` positions (1 for a dense layer; None when unknown, taken as
+    many): the most groups, at most 8
+    and dividing the channels, that leave each group at least
+    `MIN_GROUP_VALUES` values per example; 1 (layer norm) when none does.
+    (8 groups of one unit each would leave a dense layer's output at beta.)
+
+    Raises:
+      ConfigError: a layer of a single value per example, which any
+        normalisation over it turns into a constant.
+    """
+    positions = MIN_GROUP_VALUES if positions is None else positions
+    if channels * positions < 2:
+        raise ConfigError('--norm group: a layer of %d unit(s) at %d position(s) has one value per '
+                          'example, which normalising sets to a constant; widen it, or use '
+                          '--norm none' % (channels, positions))
+    for groups in (8, 4, 2):
+        if channels % groups == 0 and channels // groups * positions >= MIN_GROUP_VALUES:
+            return groups
+    return 1
 
 
 def _flatten(h, num_samples):

@@ -63,13 +63,17 @@ def lstm_classifier(spec, inputs, sample=True, num_samples=None, shared_input=Fa
         raise ConfigError('model lstm is a classifier: regression sets need --model mlp')
     if spec.norm != 'none':
         raise ConfigError('model lstm takes no --norm, got %r' % spec.norm)
+    if not spec.hidden:
+        raise ConfigError('model lstm takes its units from hidden[0]: give hidden=(units,), '
+                          'got %r' % (spec.hidden,))
     lead = 1 if num_samples is None or shared_input else 2
     shape = inputs.shape.as_list()[lead:]
     if len(shape) == 2:  # [height, width]: one channel, not stored
         shape.append(1)
-    if len(shape) != 3:
+    if len(shape) != 3 or None in shape:
         raise ConfigError('model lstm reads images [height, width, channels] (or [height, '
-                          'width]) row by row, got examples of shape %s' % (tuple(shape),))
+                          'width]) of known size row by row, got examples of shape %s'
+                          % (tuple(shape),))
     height, width, channels = shape
 
     def rows(x):

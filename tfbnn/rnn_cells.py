@@ -14,6 +14,7 @@ lifted out of the `dynamic_rnn` while loop (`tf.init_scope`). Under
 time step (Fortunato et al. 2017), not one per step.
 """
 import collections
+import math
 import numbers
 
 import tensorflow.compat.v1 as tf
@@ -36,6 +37,9 @@ class _Cell(object):
                 or num_units < 1:
             raise ConfigError('%s: num_units must be a positive integer, got %r'
                               % (type(self).__name__, num_units))
+        if activation is not None and not callable(activation):
+            raise ConfigError('%s: activation must be a callable such as tf.tanh, or None, got %r'
+                              % (type(self).__name__, activation))
         self._units = int(num_units)
         self._activation = activation or tf.tanh
         self._name = name or self._default_name
@@ -54,6 +58,9 @@ class _Cell(object):
     def _kernel_and_bias(self, inputs):
         if self._weights is None:
             depth = tf.dimension_value(inputs.shape[-1])
+            if not inputs.dtype.is_floating:
+                raise ConfigError('%s %r: inputs must be a float Tensor, got %s'
+                                  % (type(self).__name__, self._name, inputs.dtype.name))
             if depth is None:
                 raise ConfigError('%s %r: the inputs\' last dimension must be known, got shape %s'
                                   % (type(self).__name__, self._name, inputs.shape))
@@ -118,8 +125,10 @@ class LSTMCell(_Cell):
 
     def __init__(self, num_units, forget_bias=1.0, activation=None, name=None, dtype=None):
         super(LSTMCell, self).__init__(num_units, activation, name, dtype)
-        if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
-            raise ConfigError('LSTMCell: forget_bias must be a number, got %r' % (forget_bias,))
+        if (isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real)
+                or not math.isfinite(forget_bias)):
+            raise ConfigError('LSTMCell: forget_bias must be a finite number, got %r'
+                              % (forget_bias,))
         self._forget_bias = float(forget_bias)
 
     @property

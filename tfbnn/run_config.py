@@ -103,8 +103,11 @@ class RunConfig(object):
         (100, 100), 'model', 'mlp hidden widths, e.g. 400,400 (lstm: its one number of units, '
         '100 by default, the first of the default; the layers of lenet5 and conv3d are '
         'fixed)', text='int_list')
-    norm: str = option('none', 'model', 'none, batch or group (after hidden layers)',
-                        choices=models.NORMS)
+    norm: str = option(
+        'none', 'model', 'none, batch or group: after each hidden layer of mlp and each '
+        'convolution of lenet5 and conv3d; group norm takes the most groups (at most 8, '
+        'dividing the channels) that leave each at least 16 values per example',
+        choices=models.NORMS)
     estimator: str = option(
         'flipout', 'model', 'reparameterization, flipout or local_reparameterization',
         choices=layers.ESTIMATORS)

@@ -88,6 +88,10 @@ def test_variables_have_the_tf_layers_names_and_collections():
     (dict(training=tf.constant([True, False])), [2, 3],
      r'training must be a scalar bool Tensor, got a bool Tensor of shape \(2,\)'),
     (dict(), [3], r'inputs need rank >= 2 and a known channel dimension, got shape \(3,\)'),
+    (dict(trainable='no'), [2, 3], "batch_normalization 'bn': trainable must be a Python bool, "
+                                   "got 'no'"),
+    (dict(scale='no'), [2, 3], "scale must be a Python bool, got 'no'"),
+    (dict(center=1), [2, 3], 'center must be a Python bool, got 1'),
 ])
 def test_errors(kwargs, inputs, match):
     with pytest.raises(ValueError, match=match):

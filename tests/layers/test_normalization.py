@@ -42,12 +42,41 @@ def test_group_norm_applies_gamma_and_beta(sess):
 @pytest.mark.parametrize('kwargs,match', [
     (dict(groups=3), "group_norm 'gn': groups must divide the 8 channels, got groups=3"),
     (dict(groups=0), 'groups must be a positive integer, got 0'),
-    (dict(groups=2, epsilon=0.0), 'epsilon must be a positive number'),
+    (dict(groups=2, epsilon=0.0), 'epsilon must be a positive finite number, got 0.0'),
+    (dict(groups=2, epsilon=float('inf')), 'epsilon must be a positive finite number, got inf'),
     (dict(groups=2, batch_dims=3), r'inputs must have rank at least 4 \(batch_dims=3'),
+    (dict(groups=2, trainable='no'), "group_norm 'gn': trainable must be a Python bool, got 'no'"),
+    (dict(groups=2, scale='no'), "scale must be a Python bool, got 'no'"),
+    (dict(groups=2, center='yes'), "center must be a Python bool, got 'yes'"),
 ])
 def test_group_norm_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         layers.group_norm(tf.zeros([2, 3, 8]), name='gn', **kwargs)
+
+
+@pytest.mark.parametrize('shape', [[4, 8], [None, 8], [None, 1, 1, 8]])
+def test_group_norm_of_one_value_per_group_is_an_error(shape):
+    """Each group one value per example: the output would be beta alone."""
+    with pytest.raises(ValueError, match=r"group_norm 'gn': groups=8 leaves one value per "
+                                         r"example in each group of an input of shape .*; use "
+                                         r"fewer groups"):
+        layers.group_norm(tf.placeholder(tf.float32, shape), 8, name='gn')
+
+
+@pytest.mark.parametrize('shape,batch_dims,constant', [
+    ([None, 4, 8], 1, True), ([3, None, 4, 8], 2, True), ([None, None, 8], 1, False)])
+def test_group_norm_reshapes_by_constants_where_it_can(sess, shape, batch_dims, constant):
+    """One unknown axis: constant target shapes (TF 1.15's TFLite converter
+    cannot follow run-time shape arithmetic); more: tf.shape. Same numbers."""
+    x = np.random.RandomState(2).randn(*[3 if d is None else d for d in shape]) * 2 - 1
+    inputs = tf.placeholder(tf.float64, shape)
+    y = layers.group_norm(inputs, 2, batch_dims=batch_dims, name='gn')
+    assert y.shape.as_list() == shape
+    sess.run(tf.global_variables_initializer())
+    np.testing.assert_allclose(sess.run(y, {inputs: x}), numpy_group_norm(x, 2, 1e-5, batch_dims),
+                               rtol=1e-8, atol=1e-10)
+    shape_ops = [op for op in tf.get_default_graph().get_operations() if op.type == 'Shape']
+    assert (not shape_ops) == constant
 
 
 def test_group_norm_int_inputs_are_an_error():

@@ -118,13 +118,19 @@ def layer_options(kind, **keywords):
         activation=_check_callable(layer, 'activation', options.activation))
 
 
+def check_bools(layer, **switches):
+    """Raises ConfigError for a switch that is not a Python (or numpy) bool:
+    a string such as 'no' would read as true."""
+    for name, value in switches.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ConfigError('%s: %s must be a Python bool, got %r' % (layer, name, value))
+
+
 def _check_switches(layer, options):
     """use_bias, bayesian_bias and trainable are bools ('no' would be true),
     name a string or None, reuse None, a bool or tf.AUTO_REUSE."""
-    for name in ('use_bias', 'bayesian_bias', 'trainable'):
-        if not isinstance(getattr(options, name), (bool, np.bool_)):
-            raise ConfigError('%s: %s must be a Python bool, got %r'
-                              % (layer, name, getattr(options, name)))
+    check_bools(layer, use_bias=options.use_bias, bayesian_bias=options.bayesian_bias,
+                trainable=options.trainable)
     if options.name is not None and not isinstance(options.name, str):
         raise ConfigError('%s: name must be a string or None, got %r' % (layer, options.name))
     reuse = options.reuse

@@ -15,6 +15,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.internal import layout
 from tfbnn.internal.compat import require_graph_mode
+from tfbnn.layers._options import check_bools
 
 __all__ = ['batch_normalization']
 
@@ -84,6 +85,7 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
     inputs = tf.convert_to_tensor(inputs)
     _check_real(layer, 'momentum', momentum, 0, 1)
     _check_real(layer, 'epsilon', epsilon, 0, np.inf)
+    check_bools(layer, center=center, scale=scale, trainable=trainable)
     training = _check_training(layer, training)
     if batch_dims not in (1, 2) or isinstance(batch_dims, bool):
         raise ConfigError('%s: batch_dims must be 1 or 2, got %r' % (layer, batch_dims))

@@ -7,6 +7,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.internal import layout
 from tfbnn.internal.compat import require_graph_mode
+from tfbnn.layers._options import check_bools
 
 __all__ = ['group_norm']
 
@@ -29,7 +30,7 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
       inputs: float `Tensor` `[batch, ..., channels]`; the first `batch_dims`
         axes index examples (2 for `[num_samples, batch, ...]`), channels known.
       groups: positive int dividing the number of channels.
-      epsilon: positive float.
+      epsilon: positive finite float.
       center: Python bool, learn beta.
       scale: Python bool, learn gamma.
       batch_dims: positive int, number of leading example axes.
@@ -57,8 +58,11 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
     for what, value in (('groups', groups), ('batch_dims', batch_dims)):
         if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
             raise ConfigError('%s: %s must be a positive integer, got %r' % (layer, what, value))
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
-        raise ConfigError('%s: epsilon must be a positive number, got %r' % (layer, epsilon))
+    if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real)
+            or not 0 < epsilon < np.inf):
+        raise ConfigError('%s: epsilon must be a positive finite number, got %r'
+                          % (layer, epsilon))
+    check_bools(layer, center=center, scale=scale, trainable=trainable)
     if not inputs.dtype.is_floating:
         raise ConfigError('%s: inputs must be a float Tensor, got %s' % (layer, inputs.dtype.name))
     first = layout.moves_channels(layer, data_format, inputs, batch_dims,
@@ -76,18 +80,36 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
     if channels % groups:
         raise ConfigError('%s: groups must divide the %d channels, got groups=%d'
                           % (layer, channels, groups))
+    positions = inputs.shape.as_list()[batch_dims:-1]
+    if channels // groups == 1 and positions.count(1) == len(positions):
+        raise ConfigError('%s: groups=%d leaves one value per example in each group of an input '
+                          'of shape %s, which normalising sets to beta; use fewer groups'
+                          % (layer, groups, inputs.shape))
     with tf.variable_scope(name, default_name='group_norm', values=[inputs], reuse=reuse):
-        shape = tf.shape(inputs)
-        grouped = tf.reshape(inputs, tf.concat([shape[:-1], [groups, channels // groups]], axis=0))
+        static = inputs.shape.as_list()
+        if static.count(None) > 1:  # run-time shape arithmetic
+            shape = tf.shape(inputs)
+            grouped_shape = tf.concat([shape[:-1], [groups, channels // groups]], axis=0)
+        else:  # constants, which converters such as TF 1.15's TFLite can follow
+            shape = [-1 if d is None else d for d in static]
+            grouped_shape = shape[:-1] + [groups, channels // groups]
+        grouped = tf.reshape(inputs, grouped_shape)
         # Reduce over positions and the channels of a group, keep examples and groups.
         axes = list(range(batch_dims, rank - 1)) + [rank]
         mean, var = tf.nn.moments(grouped, axes, keepdims=True)
-        normed = tf.reshape((grouped - mean) * tf.rsqrt(var + epsilon), shape)
-        normed.set_shape(inputs.shape)
+        normed = (grouped - mean) * tf.rsqrt(var + epsilon)
+        # gamma and beta act in the grouped shape, so that the layer ends in
+        # its reshape (TF 1.15's TFLite converter moved a constant multiplier
+        # from after a reshape to before it, at the wrong shape, and aborted).
+        by_group = [groups, channels // groups]
         if scale:
-            normed *= tf.get_variable('gamma', [channels], inputs.dtype,
-                                      tf.ones_initializer(), trainable=trainable)
+            normed *= tf.reshape(tf.get_variable('gamma', [channels], inputs.dtype,
+                                                 tf.ones_initializer(), trainable=trainable),
+                                 by_group)
         if center:
-            normed += tf.get_variable('beta', [channels], inputs.dtype,
-                                      tf.zeros_initializer(), trainable=trainable)
+            normed += tf.reshape(tf.get_variable('beta', [channels], inputs.dtype,
+                                                 tf.zeros_initializer(), trainable=trainable),
+                                 by_group)
+        normed = tf.reshape(normed, shape)
+        normed.set_shape(inputs.shape)
         return layout.channels_to_axis(normed, batch_dims) if first else normed
