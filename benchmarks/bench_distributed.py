@@ -4,9 +4,10 @@ beside the plain single-process job, on the built-in digits and on MNIST.
 
   bash scripts/run.sh python benchmarks/bench_distributed.py [--mnist-dir ../shared/data/mnist]
 
-Each configuration runs about --steps global steps; examples/s is the chief's
-count of the job's throughput (all workers), from its first completed step to
-its last, so process start-up and evaluation are not counted. Scaling
+Each configuration runs about --steps global steps; examples/s is the job's
+metrics.json count (the chief's, for all workers, on a cluster), from the end of
+its first step to the end of its last, the same way for the single process, so
+process start-up, graph set-up and evaluation are not counted. Scaling
 efficiency is throughput(W) / (W x throughput(1 worker)). A benchmark, not a
 test: it prints numbers.
 """
@@ -48,11 +49,19 @@ def main():
     p.add_argument('--mnist-dir', default=os.path.join(os.path.dirname(__file__), '..', '..',
                                                        'shared', 'data', 'mnist'))
     p.add_argument('--no-mnist', action='store_true')
-    p.add_argument('--workers', default='1,2,4')
+    p.add_argument('--workers', default='1,2,4', help='comma-separated worker counts')
     p.add_argument('--steps', type=int, default=200, help='global steps per configuration')
     p.add_argument('--batch-size', type=int, default=128, help='B per worker')
     args = p.parse_args()
-    counts = [int(v) for v in args.workers.split(',')]
+    try:
+        counts = [int(v) for v in args.workers.split(',')]
+    except ValueError:
+        counts = [0]
+    if min(counts) < 1:
+        p.error('--workers must be positive integers separated by commas, got %r' % args.workers)
+    if args.steps < 2 or args.batch_size < 1:
+        p.error('--steps must be at least 2 (examples/s is counted after the first step) and '
+                '--batch-size at least 1, got %d and %d' % (args.steps, args.batch_size))
     if 1 not in counts:
         p.error('--workers must include 1: scaling efficiency is measured against 1 worker')
     counts = [1] + [w for w in counts if w != 1]

@@ -62,11 +62,15 @@ RUNTIMES = [('tensorflow', 'graphdef'), ('tflite', 'tflite'), ('onnxruntime', 'o
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--run-dir', default=None, help='an existing mlp run (default: train one)')
+    parser.add_argument('--run-dir', default=None,
+                        help='an existing mlp run without --norm (its plain twin, the reference, '
+                        'is an MLP of its means; default: train one)')
     parser.add_argument('--hidden', default='400,400')
     parser.add_argument('--samples', type=int, default=10, help='K of the sampled graph')
     parser.add_argument('--rounds', type=int, default=5)
     args = parser.parse_args(argv)
+    if min(args.samples, args.rounds) < 1:
+        parser.error('--samples and --rounds must be >= 1')
     from tfbnn.internal.compat import script_setup
     script_setup()
     from tfbnn import export_formats
@@ -78,6 +82,10 @@ def main(argv=None):
         assert train_main(['--output-dir', run_dir, '--hidden', args.hidden, '--epochs', '2',
                            '--eval-samples', '2', '--progress', 'never']) == 0
     run = export.load_run(run_dir)
+    if run.config.model != 'mlp' or run.config.norm != 'none':
+        parser.error('--run-dir %s: model %s, --norm %s; the reference twin is a plain MLP '
+                     'of the posterior means, so give an mlp run without --norm'
+                     % (run_dir, run.config.model, run.config.norm))
     out = os.path.join(work, 'export')
     quiet = lambda *a: None  # noqa: E731
     formats = ['graphdef', 'tflite']

@@ -16,6 +16,7 @@ Both libraries use their default prior N(0, 1) with the analytic KL scaled by
   scripts/run.sh python benchmarks/bench_layers.py --stacks tf1,tf2      # both stacks
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -266,8 +267,8 @@ def print_table(rate):
 
 
 def compare_stacks(stacks, argv):
-    """Runs this script on each stack's environment, then prints them side by side."""
-    import json
+    """Runs this script on each stack's environment, then prints them side by
+    side; returns {stack: {'tensorflow': version, 'rates': ...}}."""
     import subprocess
     import tempfile
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
@@ -303,6 +304,7 @@ def compare_stacks(stacks, argv):
     print('\n"vs floor": step time / the same stack\'s deterministic step time (lower is better); '
           '"%s/%s": speed ratio between the stacks (higher: %s faster). TensorFlow %s and %s.'
           % (b, a, b, results[a]['tensorflow'], results[b]['tensorflow']))
+    return results
 
 
 def main(argv=None):
@@ -326,18 +328,20 @@ def main(argv=None):
         if sorted(stacks) != ['tf1', 'tf2']:
             parser.error('--stacks must name the two stacks, e.g. tf1,tf2; got %r' % args.stacks)
         rest, skip = [], False
-        for a in argv:
-            if not skip and not a.startswith('--stacks'):
+        for a in argv:  # each stack's run gets the options but --stacks and --json
+            if not skip and not a.startswith(('--stacks', '--json')):
                 rest.append(a)
-            skip = a == '--stacks'
-        compare_stacks(stacks, rest)
+            skip = a in ('--stacks', '--json')
+        results = compare_stacks(stacks, rest)
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump(results, f)
         return
     from tfbnn.internal.compat import script_setup
     script_setup()
     rate = measure(args)
     print_table(rate)
     if args.json:
-        import json
         with open(args.json, 'w') as f:
             json.dump({'tensorflow': tf.__version__, 'rates': rate}, f)
 

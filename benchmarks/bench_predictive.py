@@ -4,7 +4,7 @@
 For a 784-400-400-10 Bayesian MLP and each estimator, times the K = 50
 predictive mean over the 10,000 MNIST test images (or random images of the
 same shape when the files are absent; the cost does not depend on the
-values) computed three ways, in one process:
+values) computed four ways, in one process:
 
   loop    K sess.run calls per test batch, each drawing one weight sample
           (what the TFP example does), averaged in numpy;

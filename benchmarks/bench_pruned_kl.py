@@ -71,8 +71,10 @@ def _build(prior_name, allow, prune):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=int, default=100, help='steps timed per round')
-    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--rounds', type=int, default=5, help='interleaved rounds (best kept)')
     args = parser.parse_args(argv)
+    if min(args.steps, args.rounds) < 1:
+        parser.error('--steps and --rounds must be >= 1, got %d and %d' % (args.steps, args.rounds))
     configs = []
     for prior in ('normal', 'mixture'):
         configs += [('%s prior, %s' % (prior, REFERENCE), prior, False, False),

@@ -105,9 +105,32 @@ def best_time(fn, batch, repeats):
     return (time.perf_counter() - start) / repeats
 
 
+def _arguments(argv):
+    """(runtime, rounds, shape, specs); usage errors exit 2 with one line."""
+    usage = __doc__.split('\n\n')[1].strip()
+    if argv[:1] in (['-h'], ['--help']):
+        print(usage)
+        sys.exit(0)
+
+    def fail(message):
+        sys.stderr.write('serve_timer: error: %s\n' % message)
+        sys.exit(2)
+    if len(argv) != 4:
+        fail('4 arguments, got %d (usage: %s)' % (len(argv), usage))
+    names = [name for name, _, _ in RUNTIMES]
+    if argv[0] not in names:
+        fail('RUNTIME must be one of %s, got %r' % (', '.join(names), argv[0]))
+    try:
+        rounds, shape, specs = int(argv[1]), json.loads(argv[2]), json.loads(argv[3])
+    except ValueError as err:
+        fail('ROUNDS must be an int, SHAPE_JSON and GRAPHS_JSON JSON: %s' % err)
+    if rounds < 1:
+        fail('ROUNDS must be >= 1, got %d' % rounds)
+    return argv[0], rounds, shape, specs
+
 
 def main(argv):
-    runtime, rounds, shape, specs = argv[0], int(argv[1]), json.loads(argv[2]), json.loads(argv[3])
+    runtime, rounds, shape, specs = _arguments(argv)
     global tf  # pylint: disable=global-statement
     if runtime in ('tensorflow', 'tflite'):
         import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top

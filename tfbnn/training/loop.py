@@ -10,6 +10,7 @@ records, --max-seconds, the closing metrics and outputs) is
 import functools
 import os
 import sys
+import time
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -91,7 +92,7 @@ def _train(config, dataset, ood, spec, stream):
 
     metrics.update(lifecycle.closing_metrics(
         loop.step, g.steps_per_epoch, g.total_steps, loop.first_step, train_seconds,
-        loop.examples, train_seconds, stopped_early=loop.stopped_early))
+        *loop.throughput_window(train_seconds), stopped_early=loop.stopped_early))
     dominated = loop.diagnostics.report()
     if dominated is not None:
         metrics['kl_dominated_layers'] = dominated
@@ -219,6 +220,8 @@ class _Loop(object):
         self.last_saved, self.prefix = checkpoint, os.path.join(out, rundir.CHECKPOINT_PREFIX)
         self.every = config.checkpoint_every or g.steps_per_epoch
         self.examples, self.stopped_early = 0, False
+        # (examples, time) when this process's first step ended, and its last
+        self.after_first = self.after_last = None
 
     def _save(self):
         """history.json, then the checkpoint: a resume finds every epoch up to its step."""
@@ -254,6 +257,16 @@ class _Loop(object):
                 self.bar.clear()
         return limit.elapsed()
 
+    def throughput_window(self, loop_seconds):
+        """(examples, seconds) from the end of this process's first step to
+        the end of its last (the first step's one-time set-up is no
+        throughput, and the cluster's chief counts the same way); with fewer
+        than two steps, all the examples over `loop_seconds`."""
+        if self.after_first is None or self.after_last[0] == self.after_first[0]:
+            return self.examples, loop_seconds
+        return (self.after_last[0] - self.after_first[0],
+                self.after_last[1] - self.after_first[1])
+
     def _step(self):
         """One step, its summaries, checkpoint and epoch end; True when early stopping ends
         the run."""
@@ -270,6 +283,9 @@ class _Loop(object):
         self.step = step = self.step + 1
         self.epochs.add(result)
         self.examples += int(result['batch_size'])
+        self.after_last = (self.examples, time.time())
+        if self.after_first is None:
+            self.after_first = self.after_last
         if want_summary:
             self.writer.add_summary(result['summary'], step)
         if want_diag:
