@@ -48,6 +48,11 @@ def test_group_count_leaves_at_least_16_values_per_group(channels, positions, gr
     assert models.group_count(channels, positions) == groups
 
 
+@pytest.mark.parametrize('channels,groups', [(8, 8), (16, 8), (100, 4), (6, 2), (7, 1)])
+def test_group_count_0_is_the_rule_of_older_runs(channels, groups):
+    assert models.group_count(channels, 1, 0) == groups == math.gcd(channels, 8)
+
+
 def test_group_norm_of_a_one_unit_layer_is_refused():
     with pytest.raises(ValueError, match=r'^--norm group: a layer of 1 unit\(s\) at 1 '
                                          r'position\(s\) has one value per example'):

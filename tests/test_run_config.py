@@ -38,7 +38,7 @@ OLD_CONFIG_JSON = {
 ADDED_SINCE = {'scale_lr_multiplier': 1.0, 'scale_optimizer': 'same',
                'scale_learning_rate': 1e-3, 'warm_start': None, 'prune_fraction': 0.0,
                'outlier_exposure': 'none', 'outlier_weight': 1.0, 'outlier_draws': 1,
-               'outlier_disagreement': 0.0}
+               'outlier_disagreement': 0.0, 'group_values': 16}
 
 
 def _write(path, record):
@@ -273,6 +273,23 @@ def test_an_older_config_json_takes_the_defaults_of_later_options(tmp_path):
     config = run_config.load(_write(str(tmp_path / 'config.json'), old))
     assert (config.lr_schedule, config.optimizer, config.ood_set) == ('constant', 'adam', 'auto')
     assert run_config.learning_rate(config) == 0.003
+
+
+def test_a_config_json_from_before_group_values_keeps_its_group_norm(tmp_path):
+    """Its group norm took gcd(channels, 8) groups: a checkpoint of 8 groups
+    of 8 units must not be resumed, evaluated or exported as one group."""
+    old = {k: v for k, v in OLD_CONFIG_JSON.items() if k != 'group_values'}
+    config = run_config.load(_write(str(tmp_path / 'config.json'), dict(old, norm='group')))
+    assert config.group_values == 0
+    assert run_config.model_spec(config, 'classification', 10).group_values == 0
+    assert run_config.load(_write(str(tmp_path / 'none.json'), old)).group_values == 16
+    assert RunConfig().group_values == 16
+    new = str(tmp_path / 'new.json')
+    run_config.save(RunConfig(norm='group'), new)
+    assert run_config.load(new).group_values == 16
+    with pytest.raises(CheckpointError, match=r'^cannot resume: --group-values was 0 in the saved '
+                                              r'run, now 16$'):
+        run_config.check_compatible(config, dataclasses.replace(config, group_values=16))
 
 
 def test_unusable_config_json_is_a_checkpoint_error(tmp_path):

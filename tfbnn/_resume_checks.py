@@ -13,7 +13,7 @@ __all__ = ['ARCHITECTURE_KEYS', 'RESUME_KEYS', 'OUTLIER_KEYS', 'OBJECTIVE_KEYS',
 PATH_KEYS = ('data_dir', 'ood_data_dir', 'init_from', 'warm_start')
 
 # What fixes the variables and their shapes: resume (or export) keeps them.
-ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm')
+ARCHITECTURE_KEYS = ('dataset', 'model', 'hidden', 'norm', 'group_values')
 # ... and what fixes the data a step sees: the batch size sets steps per epoch
 # (and so the epoch, batch offset and pi_i of a step), the seed the batch
 # order, the split and validation size which examples are training data, the

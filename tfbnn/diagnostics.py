@@ -2,7 +2,8 @@
 
 Layers are found through the KL collection, with no Keras and no registry:
 every tensor there is named `<layer scope>/kl_divergence`, and the layer's
-variables are the global variables under that scope.
+posterior is the `*_loc` and `*_rho` variables directly under that scope (for
+`tfbnn.custom_getter`, the variable and its `<name>_rho`).
 
 Mathematical details:
   For a minibatch loss L = nll_term + c KL (c the scheme's KL coefficient),
@@ -69,7 +70,7 @@ def bayesian_layers(collection=None, scope=None):
         if getter_made:  # `tfbnn.custom_getter`: the variable itself and <name>_rho
             locs = getter_made
             rhos = [v for v in graph_variables() if v.op.name == layer + '_rho']
-            found.append((layer, kl, locs, rhos, locs + rhos))
+            found.append((layer, kl, locs, rhos, [v for v in locs + rhos if v.trainable]))
             continue
         variables = [v for v in graph_variables() if v.op.name.startswith(layer + '/')
                      and '/' not in v.op.name[len(layer) + 1:]]  # not a layer nested in it

@@ -28,8 +28,8 @@ MIN_GROUP_VALUES = 16
 
 ModelSpec = collections.namedtuple('ModelSpec', [
     'model', 'hidden', 'estimator', 'prior', 'norm', 'posterior_init_scale', 'task',
-    'output_units', 'posterior_init_mean'])
-ModelSpec.__new__.__defaults__ = ('glorot_uniform',)
+    'output_units', 'posterior_init_mean', 'group_values'])
+ModelSpec.__new__.__defaults__ = ('glorot_uniform', MIN_GROUP_VALUES)
 ModelSpec.__doc__ = """What to build.
 
 Attributes:
@@ -47,6 +47,8 @@ Attributes:
   output_units: number of classes, or 1 for regression.
   posterior_init_mean: the kernels' initial mu: one of
     NAMED_MEAN_INITIALIZERS, or 'uniform:A' (see `mean_initializer`).
+  group_values: the least values per example in a group of group norm
+    (`group_count`); 0 for gcd(channels, 8) groups, the rule before it.
 """
 
 # The kernels' initial posterior means mu (Var(mu) = s / fan for the
@@ -153,30 +155,33 @@ def _normalise(h, spec, training, num_samples, name):
         lead = 1 if num_samples is None else 2
         spatial = h.shape.as_list()[lead:-1]
         positions = None if None in spatial else int(np.prod(spatial, dtype=np.int64))
-        groups = group_count(tf.dimension_value(h.shape[-1]), positions)
+        groups = group_count(tf.dimension_value(h.shape[-1]), positions, spec.group_values)
         return layers.group_norm(h, groups, batch_dims=lead, name=name)
     return h
 
 
-def group_count(channels, positions):
+def group_count(channels, positions, min_values=MIN_GROUP_VALUES):
     """The groups of `--norm group` on a layer of `channels` channels at
     `positions` positions (1 for a dense layer; None when unknown, taken as
-    many): the most groups, at most 8
-    and dividing the channels, that leave each group at least
-    `MIN_GROUP_VALUES` values per example; 1 (layer norm) when none does.
+    many): with `min_values` 0, gcd(channels, 8) (the rule of runs made
+    before `--group-values`); otherwise the most groups, at most 8
+    and dividing the channels, that leave each group at least `min_values`
+    values per example; 1 (layer norm) when none does.
     (8 groups of one unit each would leave a dense layer's output at beta.)
 
     Raises:
       ConfigError: a layer of a single value per example, which any
         normalisation over it turns into a constant.
     """
-    positions = MIN_GROUP_VALUES if positions is None else positions
+    if min_values == 0:
+        return math.gcd(channels, 8)
+    positions = min_values if positions is None else positions
     if channels * positions < 2:
         raise ConfigError('--norm group: a layer of %d unit(s) at %d position(s) has one value per '
                           'example, which normalising sets to a constant; widen it, or use '
                           '--norm none' % (channels, positions))
     for groups in (8, 4, 2):
-        if channels % groups == 0 and channels // groups * positions >= MIN_GROUP_VALUES:
+        if channels % groups == 0 and channels // groups * positions >= min_values:
             return groups
     return 1
 

@@ -105,9 +105,12 @@ class RunConfig(object):
         'fixed)', text='int_list')
     norm: str = option(
         'none', 'model', 'none, batch or group: after each hidden layer of mlp and each '
-        'convolution of lenet5 and conv3d; group norm takes the most groups (at most 8, '
-        'dividing the channels) that leave each at least 16 values per example',
-        choices=models.NORMS)
+        'convolution of lenet5 and conv3d', choices=models.NORMS)
+    group_values: int = option(
+        models.MIN_GROUP_VALUES, 'model', 'with --norm group: it takes the most groups (at most 8, dividing '
+        'the channels) that leave each at least this many values per example, else one group; '
+        '0: gcd(channels, 8) groups, the rule of runs made before this option (their '
+        'config.json, without it, keeps it)', check='non_negative_int')
     estimator: str = option(
         'flipout', 'model', 'reparameterization, flipout or local_reparameterization',
         choices=layers.ESTIMATORS)
@@ -352,6 +355,8 @@ def load(path):
                                  else None, __version__, CONFIG_FORMAT))
     if record.get('ood_set') == '':  # written before '' was refused; it turned the sets off
         record = dict(record, ood_set='none')
+    if 'group_values' not in record and record.get('norm') == 'group':
+        record = dict(record, group_values=0)  # written before it: gcd(channels, 8) groups
     try:
         return RunConfig.from_dict(record)
     except ConfigError as err:

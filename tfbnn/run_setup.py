@@ -213,7 +213,7 @@ def model_spec(config, task, num_classes=None):
         model=config.model, hidden=tuple(config.hidden), estimator=config.estimator,
         prior=prior, norm=config.norm, posterior_init_scale=config.posterior_init_scale,
         task=task, output_units=1 if regression else num_classes,
-        posterior_init_mean=config.posterior_init_mean)
+        posterior_init_mean=config.posterior_init_mean, group_values=config.group_values)
 
 
 def check_outlier_data(config, dataset):

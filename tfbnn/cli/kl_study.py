@@ -263,6 +263,8 @@ def _update_docs(args, results, work_results, guide, kl_study, figures):
         text = kl_study.guide_with_tables(guide, tables)
     except ValueError as err:  # a guide without the study's markers
         return error(str(err))
+    except OSError as err:
+        return error('cannot read %s: %s' % (guide, err.strerror or err))
     try:
         os.makedirs(folder, exist_ok=True)
         if merge:
