@@ -107,9 +107,9 @@ class RunConfig(object):
         'none', 'model', 'none, batch or group: after each hidden layer of mlp and each '
         'convolution of lenet5 and conv3d', choices=models.NORMS)
     group_values: int = option(
-        models.MIN_GROUP_VALUES, 'model', 'with --norm group: it takes the most groups (at most 8, dividing '
-        'the channels) that leave each at least this many values per example, else one group; '
-        '0: gcd(channels, 8) groups, the rule of runs made before this option (their '
+        models.MIN_GROUP_VALUES, 'model', 'with --norm group: it takes the most groups (at most '
+        '8, dividing the channels) that leave each at least this many values per example, else '
+        'one group; 0: gcd(channels, 8) groups, the rule of runs made before this option (their '
         'config.json, without it, keeps it)', check='non_negative_int')
     estimator: str = option(
         'flipout', 'model', 'reparameterization, flipout or local_reparameterization',
