@@ -116,10 +116,9 @@ def test_a_private_import_across_packages_is_found():
 # The layers of the package, lowest first: a module may import from its own
 # layer and those below, never from above (docs/architecture.md draws them).
 LAYERS = [
-    ('errors', 'graph_keys', 'version', 'progress', 'priors', 'schedules', 'rnn_cells',
-     'data', 'metrics'),
+    ('errors', 'graph_keys', 'version', 'progress', 'priors', 'schedules', 'data', 'metrics'),
     ('internal',),
-    ('layers', 'getter', 'losses', 'replica_losses', 'diagnostics', 'moped', 'plots',
+    ('layers', 'rnn_cells', 'getter', 'losses', 'replica_losses', 'diagnostics', 'moped', 'plots',
      'export_formats', 'rho_step', 'outliers'),
     ('recurrent', 'pruning'),
     ('models',),

@@ -48,7 +48,7 @@ def test_variables_are_made_once_outside_the_loop(sess):
     (lambda: rnn_cells.LSTMCell(3, forget_bias=float('nan')),
      'LSTMCell: forget_bias must be a finite number, got nan'),
     (lambda: rnn_cells.LSTMCell(3, activation='tanh'),
-     "LSTMCell: activation must be a callable such as tf.tanh, or None, got 'tanh'"),
+     "LSTMCell: activation must be a callable such as tf.tanh or None, got 'tanh'"),
 ])
 def test_argument_errors(make, match):
     with pytest.raises(ValueError, match=match):

@@ -62,6 +62,10 @@ Attributes:
   kl: the raw KL, sum of the collection.
   kl_coefficient: what multiplies the KL (scheme factor x kl_weight x warm-up).
   scaled_kl: kl_coefficient * kl.
+
+All are in the NLL's dtype, except for a float16 or bfloat16 NLL: then only
+`nll_term` is, and `loss`, `kl`, `kl_coefficient` and `scaled_kl` are in the
+KL's dtype (float32), where a scaled KL of 1e5 does not overflow.
 """
 
 

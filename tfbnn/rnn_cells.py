@@ -20,6 +20,7 @@ import numbers
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal.arg_checks import check_callable
 
 __all__ = ['BasicRNNCell', 'LSTMCell', 'LSTMStateTuple']
 
@@ -37,9 +38,7 @@ class _Cell(object):
                 or num_units < 1:
             raise ConfigError('%s: num_units must be a positive integer, got %r'
                               % (type(self).__name__, num_units))
-        if activation is not None and not callable(activation):
-            raise ConfigError('%s: activation must be a callable such as tf.tanh, or None, got %r'
-                              % (type(self).__name__, activation))
+        check_callable(type(self).__name__, 'activation', activation, 'a callable such as tf.tanh')
         self._units = int(num_units)
         self._activation = activation or tf.tanh
         self._name = name or self._default_name

@@ -168,6 +168,33 @@ def test_a_study_of_some_experiments_replaces_only_those(tmp_path, capsys):
         in _last_error(capsys)
 
 
+def test_a_merging_update_draws_each_figure_once_and_names_what_cannot_be_drawn(
+        tmp_path, capsys, monkeypatch):
+    from tfbnn import kl_study
+    docs = _docs_with_guide(tmp_path)
+    (docs / 'kl_study').mkdir()
+    shutil.copy(RESULTS, str(docs / 'kl_study'))
+    with open(RESULTS) as f:
+        committed = json.load(f)
+    drawn = []
+    real = kl_study.study_figures
+    monkeypatch.setattr(kl_study, 'study_figures', lambda r: drawn.append(sorted(r)) or real(r))
+    partial = dict(budget=committed['budget'], schemes=committed['schemes'][:2])
+    path = tmp_path / 'partial.json'
+    path.write_text(json.dumps(partial))
+    assert main(['--from-results', str(path), '--docs', str(docs)]) == 0
+    assert drawn == [sorted(committed)]  # once, the merged study
+    for row in partial['schemes']:
+        del row['ratio_history']
+    path.write_text(json.dumps(partial))
+    before = (docs / 'kl_study' / 'results.json').read_text()
+    assert main(['--from-results', str(path), '--docs', str(docs)]) == 2
+    assert _last_error(capsys).endswith(
+        "%s merged into %s is not a study the guide can show (KeyError: 'ratio_history')"
+        % (path, docs / 'kl_study' / 'results.json'))
+    assert (docs / 'kl_study' / 'results.json').read_text() == before
+
+
 def test_a_work_dir_that_is_not_empty_is_refused_before_any_run(tmp_path, capsys):
     (tmp_path / 'work' / 'scheme_0').mkdir(parents=True)
     assert main(['--quick', '--work-dir', str(tmp_path / 'work')]) == 2

@@ -31,6 +31,7 @@ GUIDE = 'kl-weighting.md'
 # Where a study of the user's own setup goes by default, and its tables.
 OWN_WORK_DIR = 'kl_study'
 OWN_REPORT = 'kl_study.md'
+_NOT_A_STUDY = (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError)
 
 
 class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -120,18 +121,25 @@ def main(argv=None, docs='docs'):
             log=lambda line: print(line, flush=True)))
         if results is None:
             return status
-    try:  # everything read before anything is written
+    target = os.path.join(args.docs, 'kl_study', 'results.json')
+    merge = update and not all(key in results for key in EXPERIMENTS) and os.path.exists(target)
+    try:  # everything read before anything is written; drawn once, after a merge
         tables = kl_study.render_tables(results)
-        figures = kl_study.study_figures(results) if update else None
-    except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as err:
+        figures = kl_study.study_figures(results) if update and not merge else None
+    except _NOT_A_STUDY as err:
         return error('%s is not a results.json of the study (%s: %s)' % (
             args.from_results, type(err).__name__, err))
     for name, table in tables.items():
         print('\n## %s\n%s' % (name, table))
-    if update:
-        return _update_docs(args, results, os.path.join(work, 'results.json'), guide, kl_study,
-                            figures)
-    return 0
+    if not update:
+        return 0
+    if merge:
+        results, tables, figures = _merged(results, target, kl_study,
+                                           args.from_results or os.path.join(work, 'results.json'))
+        if results is None:
+            return tables
+    return _update_docs(args, results, os.path.join(work, 'results.json'), guide, kl_study,
+                        (tables, figures), merge)
 
 
 def _chosen(parser, only, experiments, own):
@@ -233,32 +241,39 @@ def _budget_clash(docs, experiments, budget, every):
     return None
 
 
-def _update_docs(args, results, work_results, guide, kl_study, figures):
+def _merged(results, target, kl_study, source):
+    """A study of some experiments (from `source`) merged into the docs'
+    results.json `target`: (results, tables, figures) of the merge, drawn and
+    not yet written, or (None, exit status, None) when they do not merge."""
+    try:
+        with open(target) as f:
+            saved = json.load(f)
+        results = {key: results[key] if key in results else saved[key]
+                   for key in ['budget'] + list(kl_study.EXPERIMENTS)
+                   if key in results or key in saved}
+    except (OSError,) + _NOT_A_STUDY as err:
+        return None, error('%s is not a results.json of the study (%s: %s); move it aside to '
+                           'write a new one' % (target, type(err).__name__, err)), None
+    try:
+        return results, kl_study.render_tables(results), kl_study.study_figures(results)
+    except _NOT_A_STUDY as err:
+        return None, error('%s merged into %s is not a study the guide can show (%s: %s)' % (
+            source, target, type(err).__name__, err)), None
+
+
+def _update_docs(args, results, work_results, guide, kl_study, drawn, merge):
     """Writes results.json, the figures and the tables into --docs. A study of
-    some experiments replaces only those in the docs' results.json, and only
-    when both were measured on the same budget, so that the guide's other
-    tables keep the record they were rendered from. Everything is read and
-    drawn before the first file is written: a bad docs' results.json or a
-    guide without the study's blocks changes nothing."""
+    some experiments replaces only those in the docs' results.json (`merge`,
+    with `results` already merged by `_merged`), and only when both were
+    measured on the same budget, so that the guide's other tables keep the
+    record they were rendered from. `drawn` is (tables, figures) of `results`:
+    everything is read and drawn before the first file is written, so a bad
+    docs' results.json or a guide without the study's blocks changes nothing."""
     from tfbnn.internal.jsonio import write_atomically
     folder = os.path.join(args.docs, 'kl_study')
     target = os.path.join(folder, 'results.json')
     source = args.from_results or work_results
-    merge = not all(key in results for key in kl_study.EXPERIMENTS) and os.path.exists(target)
-    if merge:
-        try:
-            with open(target) as f:
-                saved = json.load(f)
-            results = {key: results[key] if key in results else saved[key]
-                       for key in ['budget'] + list(kl_study.EXPERIMENTS)
-                       if key in results or key in saved}
-            figures = kl_study.study_figures(results)
-            tables = kl_study.render_tables(results)
-        except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as err:
-            return error('%s is not a results.json of the study (%s: %s); move it aside to '
-                         'write a new one' % (target, type(err).__name__, err))
-    else:
-        tables = kl_study.render_tables(results)
+    tables, figures = drawn
     try:
         text = kl_study.guide_with_tables(guide, tables)
     except ValueError as err:  # a guide without the study's markers

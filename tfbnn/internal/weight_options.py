@@ -5,7 +5,6 @@
 messages and normalisation.
 """
 import inspect
-import numbers
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -13,18 +12,13 @@ import tensorflow.compat.v1 as tf
 from tfbnn import priors as priors_lib
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal.arg_checks import check_positive_int
 from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.posterior_scale import check_init_scale
 
-__all__ = ['ESTIMATORS', 'check_common', 'check_positive_int']
+__all__ = ['ESTIMATORS', 'check_common']
 
 ESTIMATORS = ('reparameterization', 'flipout', 'local_reparameterization')
-
-
-def check_positive_int(layer, what, value):
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
-        raise ConfigError('%s: %s must be a positive integer, got %r' % (layer, what, value))
-    return int(value)
 
 
 def check_common(layer, estimator, prior, sample, num_samples, posterior_init_scale,

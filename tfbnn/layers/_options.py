@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal.arg_checks import check_bools, check_callable
 from tfbnn.internal.weight_options import check_common
 
 __all__ = []
@@ -110,20 +111,12 @@ def layer_options(kind, **keywords):
     common = check_common(layer, *(getattr(options, f) for f in _COMMON))
     options = dataclasses.replace(options, **dict(zip(_COMMON, common)))
     for name in ('kernel_loc_initializer', 'bias_loc_initializer'):
-        _check_callable(layer, name, getattr(options, name), _AN_INITIALIZER)
+        check_callable(layer, name, getattr(options, name), _AN_INITIALIZER)
     _check_switches(layer, options)
     return dataclasses.replace(
         options,
         shared_inputs=_check_shared_inputs(layer, options.shared_inputs, options.num_samples),
-        activation=_check_callable(layer, 'activation', options.activation))
-
-
-def check_bools(layer, **switches):
-    """Raises ConfigError for a switch that is not a Python (or numpy) bool:
-    a string such as 'no' would read as true."""
-    for name, value in switches.items():
-        if not isinstance(value, (bool, np.bool_)):
-            raise ConfigError('%s: %s must be a Python bool, got %r' % (layer, name, value))
+        activation=check_callable(layer, 'activation', options.activation))
 
 
 def _check_switches(layer, options):
@@ -154,8 +147,3 @@ _AN_INITIALIZER = ('an initializer (e.g. tf.zeros_initializer() or '
                    'tf.random_uniform_initializer(-0.03, 0.03))')
 
 
-def _check_callable(layer, name, value, what='callable'):
-    """`value` if it is callable or None; else ConfigError saying it must be `what`."""
-    if value is not None and not callable(value):
-        raise ConfigError('%s: %s must be %s or None, got %r' % (layer, name, what, value))
-    return value

@@ -15,14 +15,9 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.internal import layout
 from tfbnn.internal.compat import require_graph_mode
-from tfbnn.layers._options import check_bools
+from tfbnn.internal.arg_checks import check_bools, check_real
 
 __all__ = ['batch_normalization']
-
-
-def _check_real(layer, what, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low < value < high:
-        raise ConfigError('%s: %s must be a number in (%g, %g), got %r' % (layer, what, low, high, value))
 
 
 def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, center=True,
@@ -83,8 +78,8 @@ def batch_normalization(inputs, training=False, momentum=0.99, epsilon=1e-3, cen
     layer = "batch_normalization '%s'" % (name or 'batch_normalization')
     require_graph_mode(layer)
     inputs = tf.convert_to_tensor(inputs)
-    _check_real(layer, 'momentum', momentum, 0, 1)
-    _check_real(layer, 'epsilon', epsilon, 0, np.inf)
+    check_real(layer, 'momentum', momentum, 0, 1)
+    check_real(layer, 'epsilon', epsilon, 0, np.inf)
     check_bools(layer, center=center, scale=scale, trainable=trainable)
     training = _check_training(layer, training)
     if batch_dims not in (1, 2) or isinstance(batch_dims, bool):

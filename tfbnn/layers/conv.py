@@ -9,7 +9,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.internal import layout
 from tfbnn.internal.sample_axis import fold_samples
-from tfbnn.internal.weight_options import check_positive_int
+from tfbnn.internal.arg_checks import check_positive_int
 from tfbnn.layers import _bayesian, _options
 
 __all__ = ['conv1d', 'conv2d', 'conv3d']  # and, for conv_transpose: geometry, linear_map,

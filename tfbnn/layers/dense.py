@@ -1,7 +1,7 @@
 """Bayesian fully connected layer, `tf.layers.dense`-style."""
 import tensorflow.compat.v1 as tf
 
-from tfbnn.internal.weight_options import check_positive_int
+from tfbnn.internal.arg_checks import check_positive_int
 from tfbnn.layers import _bayesian, _options
 
 __all__ = ['dense']

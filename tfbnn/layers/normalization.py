@@ -1,5 +1,4 @@
 """Group normalisation, a deterministic layer to use beside Bayesian ones."""
-import numbers
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -7,7 +6,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.internal import layout
 from tfbnn.internal.compat import require_graph_mode
-from tfbnn.layers._options import check_bools
+from tfbnn.internal.arg_checks import check_bools, check_positive_int, check_real
 
 __all__ = ['group_norm']
 
@@ -55,13 +54,9 @@ def group_norm(inputs, groups=32, epsilon=1e-5, center=True, scale=True, batch_d
     layer = "group_norm '%s'" % (name or 'group_norm')
     require_graph_mode(layer)
     inputs = tf.convert_to_tensor(inputs)
-    for what, value in (('groups', groups), ('batch_dims', batch_dims)):
-        if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
-            raise ConfigError('%s: %s must be a positive integer, got %r' % (layer, what, value))
-    if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real)
-            or not 0 < epsilon < np.inf):
-        raise ConfigError('%s: epsilon must be a positive finite number, got %r'
-                          % (layer, epsilon))
+    groups = check_positive_int(layer, 'groups', groups)
+    batch_dims = check_positive_int(layer, 'batch_dims', batch_dims)
+    check_real(layer, 'epsilon', epsilon, 0, np.inf)
     check_bools(layer, center=center, scale=scale, trainable=trainable)
     if not inputs.dtype.is_floating:
         raise ConfigError('%s: inputs must be a float Tensor, got %s' % (layer, inputs.dtype.name))
