@@ -116,10 +116,16 @@ def test_a_negative_coefficient_tensor_gives_a_norm_not_a_negative(sess):
     ('scalar', float('nan'), 'kl_coefficient must be a finite number >= 0, got nan'),
     ('scalar', True, 'kl_coefficient must be a float scalar'),
     ('scalar', tf.constant([0.1, 0.2]), r'kl_coefficient must be a scalar, got shape \(2,\)'),
+    (np.zeros((30, 30), np.int64), 0.1,
+     r'nll_term must be a float scalar \(a Tensor or a number\), got an array of int64, shape '
+     r'\(30, 30\)$'),
+    ('scalar', ['x' * 50] * 3, r"kl_coefficient must be a float scalar \(a Tensor or a number\), "
+     r"got \['xxx.{72}\.\.\.$"),
 ])
 def test_bad_terms_are_one_line(nll, coef, match):
     layers.dense(tf.ones([2, 4]), 3, name='fc')
-    nll = {'vector': tf.ones([2]), 'scalar': tf.constant(1.0)}.get(nll, nll)
+    if isinstance(nll, str):
+        nll = {'vector': tf.ones([2]), 'scalar': tf.constant(1.0)}.get(nll, nll)
     with pytest.raises(ValueError, match='^tfbnn.diagnostics.layer_diagnostics: ' + match):
         diagnostics.layer_diagnostics(nll, coef)
 

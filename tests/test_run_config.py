@@ -223,12 +223,22 @@ def test_an_empty_ood_set_of_an_earlier_config_json_loads_as_none(tmp_path):
     (dict(model='lstm', hidden=(64, 32)), {'model', 'hidden'},
      '--model lstm has one LSTM layer: --hidden takes its number of units (e.g. --hidden 64), '
      'got 64,32'),
+    (dict(norm='batch', group_values=4), {'norm', 'group_values'},
+     '--group-values sets the groups of --norm group; this run has --norm batch: leave out '
+     '--group-values 4'),
+    (dict(group_values=16), {'group_values'}, '--group-values sets the groups of --norm group; '
+     'this run has --norm none'),
 ])
 def test_a_given_flag_the_run_would_ignore_is_refused(options, given, message):
     config = RunConfig(**options)
     with pytest.raises(ConfigError, match='^' + re.escape(message)):
         run_config.check_given(config, given)
-    run_config.check_given(config, set(given) - {'hidden', 'data_dir'})  # the defaults: no choice
+    # the defaults: no choice
+    run_config.check_given(config, set(given) - {'hidden', 'data_dir', 'group_values'})
+
+
+def test_group_values_with_norm_group_is_taken():
+    run_config.check_given(RunConfig(norm='group', group_values=4), {'norm', 'group_values'})
 
 
 def test_the_first_bad_option_is_the_one_named():

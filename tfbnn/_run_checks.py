@@ -201,7 +201,8 @@ def check(config):
 def check_given(config, given):
     """Refuses a flag given on the command line that the run would ignore:
     --hidden for a model of fixed layers (or more than one width for the
-    LSTM), --data-dir for a built-in dataset. Only flags given count (a
+    LSTM), --group-values without --norm group, --data-dir for a built-in
+    dataset. Only flags given count (a
     default --hidden is no choice).
 
     Args:
@@ -220,6 +221,9 @@ def check_given(config, given):
         raise ConfigError('--model lstm has one LSTM layer: --hidden takes its number of units '
                           '(e.g. --hidden %d), got %s'
                           % (config.hidden[0], ','.join(map(str, config.hidden))))
+    if 'group_values' in given and config.norm != 'group':
+        raise ConfigError('--group-values sets the groups of --norm group; this run has --norm '
+                          '%s: leave out --group-values %d' % (config.norm, config.group_values))
     if 'data_dir' in given and config.dataset not in data.FILE_DATASETS:
         raise ConfigError('--data-dir is read for --dataset %s only; dataset %r is built in '
                           'and reads no files: leave out --data-dir %s'

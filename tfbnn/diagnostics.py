@@ -138,6 +138,15 @@ def _norm(grads):
     return tf.global_norm(grads) if grads else tf.constant(0.0)
 
 
+def _described(value):
+    """`value` for a one-line message: an array by its dtype and shape (its
+    repr spans lines), anything else by a repr of at most 80 characters."""
+    if isinstance(value, np.ndarray):
+        return 'an array of %s, shape %s' % (value.dtype, value.shape)
+    text = repr(value)
+    return text if len(text) <= 80 and '\n' not in text else text.replace('\n', ' ')[:77] + '...'
+
+
 def _checked_terms(nll_term, kl_coefficient):
     """(nll_term, kl_coefficient) as tensors; ConfigError for what cannot be
     one: not a float, not a scalar, a negative or non-finite Python number."""
@@ -155,8 +164,8 @@ def _checked_terms(nll_term, kl_coefficient):
         except (TypeError, ValueError):
             tensor = None
         if tensor is None or not tensor.dtype.is_floating or isinstance(value, bool):
-            raise ConfigError('%s: %s must be a float scalar (a Tensor or a number), got %r'
-                              % (where, what, value))
+            raise ConfigError('%s: %s must be a float scalar (a Tensor or a number), got %s'
+                              % (where, what, _described(value)))
         if tensor.shape.ndims not in (None, 0):
             raise ConfigError('%s: %s must be a scalar, got shape %s (reduce it first: '
                               'Elbo.nll_term is one)' % (where, what, tensor.shape))
