@@ -156,6 +156,13 @@ def test_global_step_is_used_when_step_is_none(sess):
     (dict(scheme='per_batch', batch_size=0), 'batch_size must be an integer >= 1'),
     (dict(scheme='blundell'), "scheme 'blundell' and warmup_steps > 0 need step="),
     (dict(warmup_steps=10), "need step= or a global step"),
+    (dict(warmup_steps=10, step=tf.constant([1, 2])),
+     r'^elbo: step must be an integer scalar \(the global step\), got a Tensor of int32, shape '
+     r'\(2,\)$'),
+    (dict(scheme='blundell', batch_size=10, step=tf.constant(1.5)),
+     'step must be an integer scalar .* got a Tensor of float32, shape'),
+    (dict(warmup_steps=10, step=1.5), r'^elbo: step must be an integer >= 0 \(or an integer '
+                                      r'scalar Tensor\), got 1.5$'),
 ])
 def test_elbo_argument_errors(kwargs, match):
     args = dict(nll=tf.zeros([4]), num_examples=100)

@@ -66,6 +66,31 @@ def test_errors_name_what_is_wrong(tmp_path):
         moped.init_from_checkpoint(path)
     with pytest.raises(CheckpointError, match='cannot read checkpoint'):
         moped.init_from_checkpoint(str(tmp_path / 'nothing.ckpt'))
+    for bad in (None, 3, ''):
+        with pytest.raises(CheckpointError, match=r'^moped: checkpoint must be a path prefix '
+                                                  r'\(e.g. run/model.ckpt-100\), got %r$' % bad):
+            moped.init_from_checkpoint(bad)
+    with pytest.raises(ConfigError, match="^moped: centre_prior must be a Python bool, got 'no'$"):
+        moped.init_from_checkpoint(path, centre_prior='no')
+
+
+def test_initial_values_are_the_checkpoint_s(tmp_path, sess):
+    """initialized_value() and ExponentialMovingAverage read a variable's
+    initial_value: it is the checkpoint's mean and the MOPED rho, as
+    tf.train.init_from_checkpoint leaves it, not the random start."""
+    path, _, weights = _deterministic_checkpoint(tmp_path)
+    with tfbnn.bayesian_scope('model', sample=False):
+        _mlp(tf.constant(X))
+    moped.init_from_checkpoint(path, delta=0.2)
+    v = _by_name()
+    ema = tf.train.ExponentialMovingAverage(0.5)
+    ema.apply([v['model/net/w1'], v['model/net/w1_rho']])
+    sess.run(tf.global_variables_initializer())
+    got = sess.run({name: ema.average(v[name]) for name in ('model/net/w1', 'model/net/w1_rho')})
+    np.testing.assert_allclose(got['model/net/w1'], weights['model/net/w1'], rtol=1e-6)
+    np.testing.assert_array_equal(got['model/net/w1_rho'], sess.run(v['model/net/w1_rho']))
+    np.testing.assert_array_equal(sess.run(v['model/net/w1_rho'].initial_value),
+                                  sess.run(v['model/net/w1_rho']))
 
 
 def test_tfbnn_layers_start_from_the_tf_layers_model_of_the_same_names(tmp_path, sess):

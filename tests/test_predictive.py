@@ -5,6 +5,7 @@ import tensorflow.compat.v1 as tf
 
 import tfbnn
 from tfbnn import models, predictive
+from tfbnn.errors import ConfigError
 
 
 def spec(estimator='reparameterization', task='classification', init_scale=0.3):
@@ -78,3 +79,31 @@ def test_regression_predictive_moments(sess):
     np.testing.assert_allclose(out['stddev'], np.sqrt(out['sample_means'].var(0)
                                                       + out['noise_std'] ** 2), rtol=1e-8)
     assert out['mean_weights_prediction'].shape == (9,)
+
+
+def test_a_spec_of_the_other_task_is_refused(fresh_graph):
+    x = tf.ones([2, 4])
+    with pytest.raises(ConfigError, match="^classification_predictive needs a ModelSpec of task "
+                                          "'classification', got task 'regression'$"):
+        predictive.classification_predictive(spec(task='regression'), x, 3)
+    with pytest.raises(ConfigError, match="^regression_predictive needs a ModelSpec of task "
+                                          "'regression', got task 'classification'$"):
+        predictive.regression_predictive(spec(), x, 3)
+    with pytest.raises(ConfigError, match="^unknown task 'regresion': choose one of "
+                                          "classification, regression$"):
+        models.build_network(spec(task='regresion'), x)
+
+
+def test_a_network_without_hidden_layers_shares_its_input(sess):
+    """Its output layer is its first: it takes the K samples' shared input."""
+    pred = predictive.regression_predictive(spec(task='regression')._replace(hidden=()),
+                                            tf.ones([2, 4]), 5)
+    sess.run(tf.global_variables_initializer())
+    assert sess.run(pred.sample_means).shape == (5, 2)
+
+
+@pytest.mark.parametrize('k', [0, -1, 2.5, True])
+def test_tile_samples_refuses_a_bad_k(fresh_graph, k):
+    with pytest.raises(ConfigError, match='^tile_samples: num_samples must be a positive '
+                                          'integer, got %s$' % repr(k).replace('.', r'\.')):
+        predictive.tile_samples(tf.ones([2, 4]), k)

@@ -45,6 +45,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal.compat import require_graph_mode
+from tfbnn.internal.nll_axes import check_sample_axis, with_batch_check
 from tfbnn.internal.scopes import NOT_A_NAME_SCOPE, scope_pattern
 
 __all__ = ['SCHEMES', 'Elbo', 'get_kl_losses', 'kl_divergence', 'kl_coefficient',
@@ -138,6 +139,7 @@ def blundell_pi(step, num_batches, dtype=tf.float32, name=None):
       starting at a multiple of M.
     """
     _check_int('blundell_pi', 'num_batches', num_batches, minimum=1)
+    _check_step('blundell_pi', step)
     with tf.name_scope(name, 'blundell_pi', [step]):
         i = tf.cast(tf.mod(tf.cast(step, tf.int64), num_batches) + 1, tf.float64)
         log_norm = math.log1p(-2.0 ** -num_batches)  # 2^-M underflows to 0: fine
@@ -189,6 +191,8 @@ def _coefficient(owner, num_examples, batch_size, scheme, kl_weight, warmup_step
         if step is None:
             raise ConfigError("%s: scheme 'blundell' and warmup_steps > 0 need step= or a "
                               "global step (tf.train.get_or_create_global_step())" % owner)
+    if step is not None and (scheme == 'blundell' or warmup_steps > 0):
+        _check_step(owner, step)
     with tf.name_scope(name, 'kl_coefficient', [kl_weight]):
         if scheme == 'per_example':
             coef = tf.constant(1.0 / num_examples, dtype)
@@ -312,13 +316,13 @@ def _assemble_elbo(api, nll, nll_term_fn, num_examples, batch_size, scheme, kl_w
     if nominal is not None:
         _check_int(owner, 'batch_size', nominal, minimum=1)
     if nll.shape.ndims == 2:
-        _check_sample_axis(owner, nll.shape, nominal, scheme != 'per_example')
+        check_sample_axis(owner, nll.shape, nominal, scheme != 'per_example')
     if scheme != 'per_example' and batch_size is None:
         batch_size = tf.dimension_value(nll.shape[-1])
     with tf.name_scope(name, owner, [nll] + list(values)):
         if (nll.shape.ndims == 2 and nominal is not None
                 and tf.dimension_value(nll.shape[1]) is None):
-            nll = _with_batch_check(owner, nll, nominal)
+            nll = with_batch_check(owner, nll, nominal)
         dtype = _term_dtype(nll.dtype.base_dtype, _sum_dtype(get_kl_losses(scope, collection)))
         coef = _coefficient(owner, num_examples, batch_size, scheme, kl_weight, warmup_steps,
                             step, dtype, None)
@@ -346,52 +350,17 @@ def _term_dtype(nll_dtype, kl_dtype):
     return nll_dtype if nll_dtype.size >= 4 else kl_dtype
 
 
-def _with_batch_check(owner, nll, batch_size):
-    """`nll` `[num_samples, ?]`, refused at run time with more examples than
-    `batch_size` (a per-position `[batch, positions]` whose positions are
-    known only then)."""
-    check = tf.debugging.assert_less_equal(
-        tf.shape(nll)[1], int(batch_size),
-        message='%s: nll has more examples on its second axis than batch_size %d: a rank-2 nll '
-        'is read as [num_samples, batch]. A per-position NLL ([batch, positions]): sum it over '
-        'its positions first, tf.reduce_sum(nll, axis=1). A larger batch than in training (a '
-        'validation set fed whole): build its ELBO with that batch_size'
-        % (owner, batch_size))
-    with tf.control_dependencies([check]):
-        return tf.identity(nll)
-
-
-def _check_sample_axis(owner, shape, batch_size, reads_batch=False):
-    """Refuses a rank-2 NLL that is not `[num_samples, batch]`.
-
-    A per-position NLL (`[batch, time]`, voxels flattened to `[batch, D*H*W]`)
-    has rank 2 too; read as samples, it would be averaged over positions and
-    its batch taken from the positions, scaling the KL wrongly with no error.
-    The number of weight samples is a Python int (the layers' `num_samples`),
-    so the sample axis is statically known; a batch of unknown size in front,
-    or `batch_size` in front and not behind, is the per-position case.
-    `[B, 1]` (labels of shape `[batch, 1]`) with no `batch_size` is refused
-    where the scheme reads B from the shape (`reads_batch`): read as B
-    samples of a batch of 1, it would make M = N and the KL B times heavier.
-    """
-    samples, batch = (tf.dimension_value(d) for d in shape)
-    hint = ('; a rank-2 nll is read as [num_samples, batch]: sum a per-position NLL '
-            '([batch, positions]) over its positions first, tf.reduce_sum(nll, axis=1)')
-    if samples is None:
-        raise ConfigError('%s: nll of shape %s has a first axis of unknown size, so it is not '
-                          'a sample axis (the number of weight samples is a Python int)%s'
-                          % (owner, shape, hint))
-    if reads_batch and batch_size is None and batch == 1 and samples > 1:
-        raise ConfigError('%s: nll of shape %s would be read as [num_samples=%d, batch=1] (no '
-                          'batch_size=): for one value per example (labels of shape [batch, '
-                          '1]) squeeze the trailing axis, tf.squeeze(nll, 1); for %d samples '
-                          'of a batch of 1, give batch_size=1' % (owner, shape, samples, samples))
-    if batch_size is not None and samples == batch_size != batch and batch is not None:
-        raise ConfigError('%s: nll of shape %s has the batch size (%d) in front%s'
-                          % (owner, shape, batch_size, hint))
-    if batch_size is not None and batch is not None and batch > batch_size != samples:
-        raise ConfigError('%s: nll of shape %s has more examples than batch_size %d%s'
-                          % (owner, shape, batch_size, hint))
+def _check_step(owner, step):
+    """ConfigError unless `step` is an integer scalar (a Tensor, Variable or
+    Python int >= 0): a vector would make the loss one, a float step is cut.
+    Builds no op."""
+    if isinstance(step, (tf.Tensor, tf.Variable)):
+        if not step.dtype.base_dtype.is_integer or step.shape.ndims not in (None, 0):
+            raise ConfigError('%s: step must be an integer scalar (the global step), got a '
+                              'Tensor of %s, shape %s' % (owner, step.dtype.base_dtype.name,
+                                                          step.shape))
+    else:
+        _check_int(owner, 'step', step, minimum=0, hint=' (or an integer scalar Tensor)')
 
 
 def _check_int(owner, what, value, minimum, hint=''):

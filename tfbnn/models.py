@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import layers, priors, recurrent
+from tfbnn.data.dataset import TASKS
 from tfbnn.errors import ConfigError
 from tfbnn.internal.sample_axis import fold_samples
 
@@ -230,6 +231,8 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
         raise ConfigError('unknown model %r: choose one of %s' % (spec.model, ', '.join(MODELS)))
     if spec.norm not in NORMS:
         raise ConfigError('unknown norm %r: choose one of %s' % (spec.norm, ', '.join(NORMS)))
+    if spec.task not in TASKS:
+        raise ConfigError('unknown task %r: choose one of %s' % (spec.task, ', '.join(TASKS)))
     if shared_input and num_samples is None:
         raise ConfigError('build_network: shared_input=True needs num_samples')
     example_rank = inputs.shape.ndims - (1 if num_samples is None or shared_input else 2)
@@ -270,7 +273,9 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
             h = _flatten(h, num_samples)
             for i, width in enumerate(widths):
                 h = tf.nn.relu(layers.dense(h, width, name='fc%d' % (i + 1), **kw))
-        out = layers.dense(h, spec.output_units, name='output', **kw)
+        # (an mlp without hidden layers: the output layer is the first)
+        out = layers.dense(h, spec.output_units, name='output',
+                           **(first if spec.model == 'mlp' and not spec.hidden else kw))
         if spec.task == 'classification':
             return NetworkOutputs(out, None)
         log_noise = tf.get_variable('log_noise_std', [], out.dtype,

@@ -37,6 +37,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal import checkpoint_reader
+from tfbnn.internal.arg_checks import check_bools
 from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.own_variables import graph_variables
 from tfbnn.internal.posterior_scale import SCALE_FLOOR
@@ -98,7 +99,10 @@ def _initialise(variable, value):
     with a checkpoint's."""
     if not isinstance(value, tf.Tensor):
         value = tf.constant(value, variable.dtype.base_dtype)
+    # (and its initial_value, which initialized_value() and
+    # ExponentialMovingAverage read)
     variable._initializer_op = tf.assign(variable, value).op  # pylint: disable=protected-access
+    variable._initial_value = value  # pylint: disable=protected-access
 
 
 def _check_dtype(checkpoint, name, saved, variable):
@@ -203,6 +207,8 @@ def init_from_checkpoint(checkpoint, delta=0.1, scope=None, min_scale=1e-5,
         naming it.
     """
     require_graph_mode('tfbnn.moped.init_from_checkpoint')
+    checkpoint = checkpoint_reader.checked_path(checkpoint, 'moped: ')
+    check_bools('moped', centre_prior=centre_prior)
     delta = _check_positive('delta', delta)
     min_scale = _check_positive('min_scale', min_scale, SCALE_FLOOR)
     targets = _posteriors(scope)

@@ -11,10 +11,12 @@ import math
 import tensorflow.compat.v1 as tf
 
 from tfbnn import models
+from tfbnn.errors import ConfigError
 from tfbnn.internal import sample_axis
+from tfbnn.internal.arg_checks import check_positive_int
 
 __all__ = ['ClassificationPredictive', 'RegressionPredictive', 'classification_predictive',
-           'regression_predictive', 'tile_samples', 'eval_estimator']
+           'regression_predictive', 'tile_samples', 'eval_estimator', 'check_task']
 
 ClassificationPredictive = collections.namedtuple('ClassificationPredictive', [
     'mean_probs', 'log_mean_probs', 'entropy', 'mutual_information', 'mean_weights_probs'])
@@ -44,9 +46,22 @@ Attributes:
 
 
 def tile_samples(x, num_samples, name=None):
-    """[batch, ...] -> [num_samples, batch, ...], the same batch K times."""
+    """[batch, ...] -> [num_samples, batch, ...], the same batch K times
+    (`num_samples` a positive Python int K)."""
+    num_samples = check_positive_int('tile_samples', 'num_samples', num_samples)
     with tf.name_scope(name, 'tile_samples', [x]):
-        return sample_axis.tile_samples(x, num_samples)
+        return sample_axis.tile_samples(tf.convert_to_tensor(x), num_samples)
+
+
+def check_task(spec, task, where):
+    """ConfigError unless `spec` is a `ModelSpec` of `task` ('classification'
+    or 'regression'): the other task's network would build and give numbers
+    of another meaning (a softmax over the examples of a regression)."""
+    if not isinstance(spec, models.ModelSpec):
+        raise ConfigError('%s: spec must be a tfbnn.models.ModelSpec, got %r' % (where, spec))
+    if spec.task != task:
+        raise ConfigError('%s needs a ModelSpec of task %r, got task %r'
+                          % (where, task, spec.task))
 
 
 def _log_mean_exp(log_p, num_samples):
@@ -101,6 +116,7 @@ def classification_predictive(spec, x, num_samples, estimator='auto', name=None)
     Returns:
       `ClassificationPredictive`.
     """
+    check_task(spec, 'classification', 'classification_predictive')
     with tf.name_scope(name, 'classification_predictive', [x]):
         sampled = spec._replace(estimator=eval_estimator(spec, estimator))
         logits = models.build_network(sampled, x, sample=True, num_samples=num_samples,
@@ -124,6 +140,7 @@ def regression_predictive(spec, x, num_samples, estimator='auto', name=None):
     Returns:
       `RegressionPredictive`.
     """
+    check_task(spec, 'regression', 'regression_predictive')
     with tf.name_scope(name, 'regression_predictive', [x]):
         sampled = spec._replace(estimator=eval_estimator(spec, estimator))
         out = models.build_network(sampled, x, sample=True, num_samples=num_samples,

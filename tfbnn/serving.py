@@ -14,12 +14,15 @@ Mathematical details:
     mutual_information = max(H[probs] - (1/K) sum_k H[p_k], 0),
   with H[p] = -sum_c p_c log p_c; at K = 1, probs = p_1 exactly and the
   mutual information is exactly 0.
-  regression: mean = (1/K) sum_k f_k(x) and
-    stddev = sqrt(max((1/K) sum_k f_k^2 - mean^2, 0) + s^2).
+  regression, with d_k = f_k(x) - c about the posterior-mean network's
+  output c (in float32, sums of f_k^2 would cancel the spread of outputs far
+  from 0): mean = c + (1/K) sum_k d_k and
+    stddev = sqrt(max((1/K) sum_k d_k^2 - ((1/K) sum_k d_k)^2, 0) + s^2).
 
 Models whose weight draw is lifted out of all control flow (the getter path:
 `--model lstm`) would reuse one draw for every iteration; for them K stays
-static (`tfbnn.predictive`) and `dynamic_k` reports False.
+static (`tfbnn.predictive`), `dynamic_k` reports False and the functions
+here refuse them.
 
 The loop runs up to 10 draws at once, or one at a time with `in_turn`
 (`tfbnn-export --seed`): parallel iterations take each shared random op's
@@ -38,6 +41,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn import models, predictive
+from tfbnn.errors import ConfigError
+from tfbnn.internal.arg_checks import check_positive_int
 
 __all__ = ['NUM_SAMPLES', 'CHECKED_INPUT', 'supports_dynamic_k', 'num_samples_input',
            'classification_outputs', 'regression_outputs', 'checked_input', 'follow_rows',
@@ -55,8 +60,10 @@ def supports_dynamic_k(spec):
 
 
 def num_samples_input(default):
-    """The scalar int32 input `num_samples`, `default` when not fed."""
-    return tf.placeholder_with_default(tf.constant(int(default), tf.int32), [], name=NUM_SAMPLES)
+    """The scalar int32 input `num_samples`, `default` (a positive Python
+    int) when not fed."""
+    default = check_positive_int('num_samples_input', 'default', default)
+    return tf.placeholder_with_default(tf.constant(default, tf.int32), [], name=NUM_SAMPLES)
 
 
 def _xlogx(p):
@@ -83,6 +90,20 @@ def _draw_count(k):
         return tf.maximum(k, 1)
 
 
+def _checked(spec, x, task, where):
+    """`x` as a float tensor, after ConfigError for a spec of another task or
+    one whose draws a loop would repeat (module docstring)."""
+    predictive.check_task(spec, task, where)
+    if not supports_dynamic_k(spec):
+        raise ConfigError('%s: model %r takes one weight draw for the whole graph, which a '
+                          'loop of K draws would repeat; use tfbnn.predictive with a static K'
+                          % (where, spec.model))
+    x = tf.convert_to_tensor(x)
+    if not x.dtype.is_floating:
+        raise ConfigError('%s: x must be a float tensor, got %s' % (where, x.dtype.name))
+    return x
+
+
 def _sample_loop(spec, x, draws, estimator, body_fn, initial, in_turn):
     """Runs body_fn(outputs of one draw, *sums) `draws` times; returns the sums."""
     sampled = spec._replace(estimator=predictive.eval_estimator(spec, estimator))
@@ -104,7 +125,7 @@ def classification_outputs(spec, x, k, estimator='auto', in_turn=False):
     Args:
       spec: `ModelSpec` of a classifier whose variables the caller's scope
         creates or reuses.
-      x: `[batch] + input_shape` float32.
+      x: `[batch] + input_shape` float (float32 or float64).
       k: scalar int32 `Tensor`, the number of draws K (TensorFlow asserts
         K >= 1; runtimes without assertions draw max(K, 1) times).
       estimator: as for `tfbnn.predictive`.
@@ -113,6 +134,7 @@ def classification_outputs(spec, x, k, estimator='auto', in_turn=False):
     Returns:
       dict name -> `Tensor` (unnamed; the caller names them).
     """
+    x = _checked(spec, x, 'classification', 'classification_outputs')
     mean_probs = tf.nn.softmax(models.build_network(spec, x, sample=False).outputs)
 
     def add(out, sum_probs, sum_entropy):
@@ -122,7 +144,7 @@ def classification_outputs(spec, x, k, estimator='auto', in_turn=False):
     sum_probs, sum_entropy = _sample_loop(
         spec, x, draws, estimator, add,
         [tf.zeros_like(mean_probs), tf.zeros_like(mean_probs[:, 0])], in_turn)
-    kf = tf.cast(draws, tf.float32)
+    kf = tf.cast(draws, sum_probs.dtype)
     probs = sum_probs / kf
     entropy = _entropy(probs)
     mi = tf.maximum(entropy - sum_entropy / kf, 0.0)
@@ -132,16 +154,20 @@ def classification_outputs(spec, x, k, estimator='auto', in_turn=False):
 def regression_outputs(spec, x, k, estimator='auto', in_turn=False):
     """mean, stddev and mean_prediction (normalised units), K read from `k`
     (arguments as for `classification_outputs`)."""
+    x = _checked(spec, x, 'regression', 'regression_outputs')
     mean_out = models.build_network(spec, x, sample=False)
+    centre = mean_out.outputs
 
     def add(out, total, total_sq):
-        return total + out.outputs, total_sq + tf.square(out.outputs)
-    zeros = tf.zeros_like(mean_out.outputs)
+        d = out.outputs - centre
+        return total + d, total_sq + tf.square(d)
+    zeros = tf.zeros_like(centre)
     draws = _draw_count(k)
     total, total_sq = _sample_loop(spec, x, draws, estimator, add, [zeros, zeros], in_turn)
-    kf = tf.cast(draws, tf.float32)
-    mean = total / kf
-    var = tf.maximum(total_sq / kf - tf.square(mean), 0.0)
+    kf = tf.cast(draws, total.dtype)
+    shift = total / kf
+    mean = centre + shift
+    var = tf.maximum(total_sq / kf - tf.square(shift), 0.0)
     stddev = tf.sqrt(var + tf.square(mean_out.noise_std))
     return dict(mean=mean, stddev=stddev, mean_prediction=mean_out.outputs)
 

@@ -1,13 +1,29 @@
 """Opening a checkpoint for reading, with a one-line error."""
+import os
+
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import CheckpointError, cause_line
 
-__all__ = ['reader', 'read_all']
+__all__ = ['checked_path', 'reader', 'read_all']
+
+
+def checked_path(checkpoint, owner=''):
+    """`checkpoint` (a str or path-like prefix) as a str; CheckpointError for
+    anything else (TensorFlow's own error is a TypeError about bytes)."""
+    if isinstance(checkpoint, os.PathLike):
+        checkpoint = os.fspath(checkpoint)
+    if isinstance(checkpoint, bytes):
+        checkpoint = os.fsdecode(checkpoint)
+    if not isinstance(checkpoint, str) or not checkpoint:
+        raise CheckpointError('%scheckpoint must be a path prefix (e.g. run/model.ckpt-100), '
+                              'got %r' % (owner, checkpoint))
+    return checkpoint
 
 
 def reader(checkpoint, owner=''):
     """A `tf.train.NewCheckpointReader`; CheckpointError if it cannot be read."""
+    checkpoint = checked_path(checkpoint, owner)
     try:
         return tf.train.NewCheckpointReader(checkpoint)
     except (tf.errors.OpError, ValueError) as err:
