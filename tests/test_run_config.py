@@ -182,6 +182,9 @@ def test_unknown_options_are_named():
     (dict(ood_set=' , '), "--ood-set must be auto, none (off) or a comma-separated list of "),
     (dict(ood_set='noise', ood_data_dir='x'), '--ood-set noise and --ood-data-dir: choose one '
                                               'out-of-distribution set'),
+    (dict(ood_set='none', ood_data_dir='x'), '--ood-set none turns the out-of-distribution '
+                                             'evaluation off: leave out --ood-data-dir x, or '
+                                             '--ood-set none'),
     (dict(sync_replicas='yes'), "--sync-replicas must be true or false, got 'yes'"),
     (dict(output_dir=''), '--output-dir must be a non-empty path'),
 ])
@@ -207,6 +210,17 @@ def test_an_empty_ood_set_of_an_earlier_config_json_loads_as_none(tmp_path):
     assert run_config.load(path) == RunConfig(ood_set='none')
 
 
+def test_ood_set_none_with_a_folder_of_an_earlier_config_json_loads_as_the_folder(tmp_path):
+    """Before none turned --ood-data-dir off, such a run scored the folder."""
+    path = str(tmp_path / 'config.json')
+    run_config.save(RunConfig(ood_data_dir='/ood'), path)
+    with open(path) as f:
+        record = json.load(f)
+    with open(path, 'w') as f:
+        json.dump(dict(record, ood_set='none'), f)
+    assert run_config.load(path) == RunConfig(ood_data_dir='/ood', ood_set='auto')
+
+
 @pytest.mark.parametrize('options, given, message', [
     (dict(model='lenet5', hidden=(7,)), {'model', 'hidden'},
      '--hidden sets the layers of --model mlp and lstm; the layers of --model lenet5 are fixed '
@@ -228,13 +242,15 @@ def test_an_empty_ood_set_of_an_earlier_config_json_loads_as_none(tmp_path):
      '--group-values 4'),
     (dict(group_values=16), {'group_values'}, '--group-values sets the groups of --norm group; '
      'this run has --norm none'),
+    (dict(outlier_weight=1.0), {'outlier_weight'}, '--outlier-weight 1 needs --outlier-exposure'),
 ])
 def test_a_given_flag_the_run_would_ignore_is_refused(options, given, message):
     config = RunConfig(**options)
     with pytest.raises(ConfigError, match='^' + re.escape(message)):
         run_config.check_given(config, given)
     # the defaults: no choice
-    run_config.check_given(config, set(given) - {'hidden', 'data_dir', 'group_values'})
+    run_config.check_given(config, set(given) - {'hidden', 'data_dir', 'group_values',
+                                                 'outlier_weight'})
 
 
 def test_group_values_with_norm_group_is_taken():

@@ -221,6 +221,9 @@ def check_given(config, given):
         raise ConfigError('--model lstm has one LSTM layer: --hidden takes its number of units '
                           '(e.g. --hidden %d), got %s'
                           % (config.hidden[0], ','.join(map(str, config.hidden))))
+    if 'outlier_weight' in given and config.outlier_exposure == 'none':
+        raise ConfigError('--outlier-weight %g needs --outlier-exposure (it weighs the term of '
+                          'the outliers)' % config.outlier_weight)
     if 'group_values' in given and config.norm != 'group':
         raise ConfigError('--group-values sets the groups of --norm group; this run has --norm '
                           '%s: leave out --group-values %d' % (config.norm, config.group_values))
@@ -235,6 +238,9 @@ def _ood_set(config):
     list of kinds, never empty ('' or ',' would turn it off unannounced)
     and not with --ood-data-dir."""
     ood_set = config.ood_set
+    if ood_set == 'none' and config.ood_data_dir:
+        raise ConfigError('--ood-set none turns the out-of-distribution evaluation off: leave out '
+                          '--ood-data-dir %s, or --ood-set none' % config.ood_data_dir)
     if ood_set in ('auto', 'none'):
         return ood_set
     ood_set = ','.join(data.check_ood_kinds(ood_set))

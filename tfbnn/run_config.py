@@ -355,6 +355,8 @@ def load(path):
                                  else None, __version__, CONFIG_FORMAT))
     if record.get('ood_set') == '':  # written before '' was refused; it turned the sets off
         record = dict(record, ood_set='none')
+    if record.get('ood_set') == 'none' and record.get('ood_data_dir'):
+        record = dict(record, ood_set='auto')  # written before none turned the folder off too
     if 'group_values' not in record and record.get('norm') == 'group':
         record = dict(record, group_values=0)  # written before it: gcd(channels, 8) groups
     try:

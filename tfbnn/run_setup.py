@@ -104,7 +104,7 @@ def load_datasets(config):
     kinds = ood_kinds(config, dataset)
     if kinds:
         ood = data.builtin_ood(dataset, kinds)
-    elif config.ood_data_dir:
+    elif config.ood_data_dir and config.ood_set != 'none':
         if dataset.task != 'classification':
             raise ConfigError('--ood-data-dir applies to classification datasets only')
         ood = load_data(config, config.ood_data_dir)

@@ -105,6 +105,13 @@ def test_photos_are_grey_crops_in_the_range_that_differ_from_each_other():
         make_ood_images(np.zeros([2, 4, 4, 4, 1]), 'photos', 0.0, 1.0)
 
 
+@pytest.mark.parametrize('shape', [(2, 224, 224), (2, 8, 300), (2, 500, 260, 3)])
+def test_photos_of_images_larger_than_half_a_photo(shape):
+    """Crops of half the photos' shorter side (213), upsampled to the image."""
+    out = make_ood_images(np.random.RandomState(0).rand(*shape), 'photos', 0.0, 1.0)
+    assert out.shape == shape and out.min() == 0.0 and out.max() == 1.0
+
+
 @pytest.mark.parametrize('kind', data.ALL_KINDS)
 def test_images_without_a_channel_axis_get_the_one_channel_images(kind):
     x = np.random.RandomState(0).rand(6, 12, 10)  # npz images may be [N, height, width]

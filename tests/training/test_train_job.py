@@ -141,6 +141,45 @@ def test_mnist_idx_with_lenet5_and_ood(tmp_path):
     assert os.path.exists(os.path.join(out, 'ood_entropy.png'))
 
 
+def _npz_with_ood(tmp_path, ood_scale):
+    rng = np.random.RandomState(0)
+    np.savez(str(tmp_path / 'train.npz'), x_train=rng.rand(40, 6, 5), y_train=np.arange(40) % 3,
+             x_test=rng.rand(12, 6, 5), y_test=np.arange(12) % 3)
+    np.savez(str(tmp_path / 'ood.npz'), x_test=(rng.rand(10, 6, 5) * ood_scale).astype('f4'))
+    return ['--dataset', 'npz', '--data-dir', str(tmp_path / 'train.npz'), '--ood-data-dir',
+            str(tmp_path / 'ood.npz')]
+
+
+def test_an_ood_set_far_outside_the_training_range_is_said_and_keeps_the_metrics(
+        tmp_path, capsys):
+    """Inputs of 1e20 overflow the predictive: the run warns when it starts,
+    then reports its test metrics without an OOD AUROC instead of failing."""
+    code, out = run(tmp_path, *_npz_with_ood(tmp_path, 1e20), *QUICK)
+    said = capsys.readouterr().out
+    assert code == 0
+    assert ('tfbnn: warning: the out-of-distribution inputs span [' in said
+            and 'the training data [' in said)
+    assert ('out-of-distribution examples is not finite (their inputs reach |x| = ' in said
+            and 'no ood_auroc_* is reported' in said)
+    metrics = read(out, 'metrics.json')
+    assert 'test_error' in metrics and not any(k.startswith('ood_') for k in metrics)
+    assert not os.path.exists(os.path.join(out, 'ood_entropy.png'))
+
+
+def test_ood_set_none_on_resume_drops_the_folder_and_its_old_plot(tmp_path, capsys):
+    flags = _npz_with_ood(tmp_path, 1.0)
+    code, out = run(tmp_path, *flags, *QUICK)
+    assert code == 0 and 'ood_auroc_mi' in read(out, 'metrics.json')
+    assert os.path.exists(os.path.join(out, 'ood_entropy.png'))
+    assert 'the out-of-distribution inputs span' not in capsys.readouterr().out
+    os.remove(str(tmp_path / 'ood.npz'))  # gone: the resume must not read it
+    code, _ = run(tmp_path, '--resume', '--ood-set', 'none', '--epochs', '3')
+    assert code == 0
+    assert not any(k.startswith('ood_') for k in read(out, 'metrics.json'))
+    assert not os.path.exists(os.path.join(out, 'ood_entropy.png'))
+    assert read(out, 'config.json')['ood_data_dir'] is None
+
+
 def test_uci_regression_reports_original_units(tmp_path):
     uci = uci_fixture(tmp_path / 'uci')
     code, out = run(tmp_path, '--dataset', 'uci', '--data-dir', uci, '--split', '0',

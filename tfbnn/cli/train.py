@@ -145,8 +145,9 @@ def _saved_options(parser, options, given, log):
     A bare `--resume --output-dir DIR` continues the run as it was started:
     its learning rate, schedule, optimizer, epochs, ... (not `_NOT_KEPT`). A
     flag given on the command line still overrides (and the resume checks
-    refuse what a resume cannot change). Without a config.json, `options`
-    as given.
+    refuse what a resume cannot change); a given --ood-set also replaces a
+    saved --ood-data-dir (the run's one OOD set). Without a config.json,
+    `options` as given.
     """
     import os
     from tfbnn import run_config
@@ -156,7 +157,8 @@ def _saved_options(parser, options, given, log):
         return options
     saved = run_config.load(path).to_dict()
     kept = [k for k in options if k not in given and k in saved and k not in _NOT_KEPT
-            and saved[k] != run_config.json_value(options[k])]
+            and saved[k] != run_config.json_value(options[k])
+            and not (k == 'ood_data_dir' and 'ood_set' in given)]  # a new choice of OOD set
     if kept:
         log('tfbnn: --resume keeps the saved run\'s %s (give a flag to change it)'
             % ', '.join(_as_flag(parser, k, saved[k]) for k in kept))

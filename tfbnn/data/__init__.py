@@ -24,6 +24,7 @@ The public API:
   untrained_classes_warning            ... classes with no training example
   channels_first_warning               ... images that look channels first
   regression_targets_warning           ... regression targets all equal, or npz labels as floats
+  ood_range_warning                    ... an OOD set far outside the training data's range
   builtin_ood, OOD_KINDS, kind_seed    out-of-distribution images made from a test set
   render_strokes, stroke_outliers      random pen strokes framed like digits (outliers)
 """
@@ -34,7 +35,7 @@ from tfbnn.data.load import DATASETS, FILE_DATASETS, load_dataset
 from tfbnn.data.mnist import load_mnist, load_mnist_test_images, read_idx
 from tfbnn.data.npz import load_npz, load_npz_test_inputs
 from tfbnn.data.ood import ALL_KINDS, OOD_KINDS, builtin_ood, check_ood_kinds, kind_seed
-from tfbnn.data.sanity import (channels_first_warning, dataset_warnings,
+from tfbnn.data.sanity import (channels_first_warning, dataset_warnings, ood_range_warning,
                                regression_targets_warning, untrained_classes_warning)
 from tfbnn.data.strokes import render_strokes, stroke_outliers
 from tfbnn.data.toy_regression import load_toy_regression
@@ -49,5 +50,6 @@ __all__ = ['Dataset', 'make_dataset', 'TASKS', 'load_dataset', 'DATASETS', 'FILE
            'load_toy_regression', 'load_volumes3d', 'load_npz', 'load_npz_test_inputs',
            'hold_out_validation', 'missing_classes_warning', 'untrained_classes_warning',
            'channels_first_warning', 'dataset_warnings', 'regression_targets_warning',
+           'ood_range_warning',
            'validation_count', 'render_strokes', 'stroke_outliers', 'builtin_ood',
            'check_ood_kinds', 'kind_seed', 'OOD_KINDS', 'ALL_KINDS']

@@ -102,7 +102,10 @@ def _photo_crops(count, height, width, rng):
     out = np.empty([count, height, width])
     for i in range(count):
         photo = photos[rng.randint(len(photos))]
-        side = rng.randint(max(height, width), min(photo.size) // 2 + 1)
+        # a square of a random side up to half the photo's shorter one, at
+        # least the image's (images larger than that are crops upsampled)
+        most = min(photo.size) // 2
+        side = rng.randint(min(max(height, width), most), most + 1)
         left = rng.randint(photo.size[0] - side + 1)
         top = rng.randint(photo.size[1] - side + 1)
         crop = photo.crop((left, top, left + side, top + side)).resize((width, height),

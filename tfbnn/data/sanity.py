@@ -11,7 +11,7 @@ from tfbnn.data._common import CONSTANT_RTOL, short_list
 from tfbnn.data.validation import missing_classes_warning
 
 __all__ = ['dataset_warnings', 'untrained_classes_warning', 'channels_first_warning',
-           'regression_targets_warning']
+           'regression_targets_warning', 'ood_range_warning']
 
 # A first axis of this size, before two of more than `_MIN_SIDE`, is a channel axis.
 _CHANNEL_COUNTS = (1, 3, 4)
@@ -90,6 +90,29 @@ def untrained_classes_warning(dataset):
             'them and counts each of their examples as an error: %s'
             % (untrained.size, dataset.num_classes, _classes(untrained), where,
                '; '.join(advice)))
+
+
+def ood_range_warning(dataset, ood):
+    """One line when the out-of-distribution inputs reach beyond the training
+    data's range [lo, hi] by more than its width (0-255 images against
+    training data in [0, 1], say): such a set is told apart, or not, by its
+    scale, whatever the network learned, and far enough out its predictive
+    overflows.
+
+    Args:
+      dataset, ood: `tfbnn.data.Dataset`s; `ood.x_test` is scored.
+
+    Returns:
+      None, or str.
+    """
+    lo, hi = float(np.min(dataset.x_train)), float(np.max(dataset.x_train))
+    out_lo, out_hi = float(np.min(ood.x_test)), float(np.max(ood.x_test))
+    width = max(hi - lo, 1e-12)
+    if lo - width <= out_lo and out_hi <= hi + width:
+        return None
+    return ('the out-of-distribution inputs span [%.4g, %.4g], the training data [%.4g, %.4g]: '
+            'a set in another scale is told apart by its scale, not by what the network '
+            'learned; scale it as the training data' % (out_lo, out_hi, lo, hi))
 
 
 def channels_first_warning(dataset):

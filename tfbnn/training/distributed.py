@@ -231,7 +231,7 @@ def _train_worker(config, cluster, spec, stream, notice_every, give_up):
         device = resolve_device(config.device, config.threads)
         parts = _build(config, dataset, model, device, cluster, spec)
         lifecycle.announce(log, _header(config, dataset, cluster, parts.train), note, dataset,
-                           config.model)
+                           config.model, ood)
         if checkpoint:  # the session restores the latest: make it one that reads
             checkpoint = make_latest_intact(checkpoint, config.output_dir, log)
         sess_config = session_config(config.threads)

@@ -45,7 +45,12 @@ def posterior_snr(sess, scope='model'):
             for layer, pair in diagnostics.kernel_posteriors(scope).items()}
 
 
-def _classification(sess, graph, dataset, config, ood, out_dir):
+def _not_finite(pred):
+    """How many examples' entropy or mutual information is not finite."""
+    return int(np.sum(~(np.isfinite(pred['entropy']) & np.isfinite(pred['mutual_information']))))
+
+
+def _classification(sess, graph, dataset, config, ood, out_dir, log):
     pred = run_predictive(sess, graph, dataset.x_test, config.eval_batch_size)
     labels = dataset.y_test
     # The predictive averaged the K samples batch by batch; its summaries
@@ -57,8 +62,21 @@ def _classification(sess, graph, dataset, config, ood, out_dir):
     edges, conf, acc, counts = metrics.reliability_bins(pred['mean_probs'], labels, num_bins=15)
     plots.reliability_diagram(edges, conf, acc, counts, os.path.join(out_dir, 'reliability.png'),
                               ece=result['ece'])
-    if ood is not None:
-        ood_pred = run_predictive(sess, graph, ood.x_test, config.eval_batch_size)
+    plot = os.path.join(out_dir, 'ood_entropy.png')
+    ood_pred = None if ood is None else run_predictive(sess, graph, ood.x_test,
+                                                       config.eval_batch_size)
+    if ood_pred is not None and _not_finite(ood_pred):
+        # (inputs far beyond the training data's overflow the predictive:
+        # an error here would lose the finished run's other metrics)
+        log('tfbnn: warning: the predictive of %d of the %d out-of-distribution examples is not '
+            'finite (their inputs reach |x| = %.3g, the training data\'s %.3g): no ood_auroc_* '
+            'is reported; scale the set as the training data'
+            % (_not_finite(ood_pred), len(ood.x_test), np.max(np.abs(ood.x_test)),
+               np.max(np.abs(dataset.x_train))))
+        ood_pred = None
+    if ood_pred is None and os.path.exists(plot):  # an earlier evaluation's
+        os.remove(plot)
+    if ood_pred is not None:
         result['ood_auroc_entropy'] = metrics.auroc(pred['entropy'], ood_pred['entropy'])
         result['ood_auroc_mi'] = metrics.auroc(pred['mutual_information'],
                                                ood_pred['mutual_information'])
@@ -70,8 +88,8 @@ def _classification(sess, graph, dataset, config, ood, out_dir):
                 for score, short in (('entropy', 'entropy'), ('mutual_information', 'mi')):
                     result['ood_auroc_%s_%s' % (short, kind)] = metrics.auroc(
                         pred[score], ood_pred[score][part])
-        plots.ood_histograms(pred['entropy'], ood_pred['entropy'],
-                             os.path.join(out_dir, 'ood_entropy.png'), 'predictive entropy (nats)')
+        plots.ood_histograms(pred['entropy'], ood_pred['entropy'], plot,
+                             'predictive entropy (nats)')
     return result
 
 
@@ -163,7 +181,7 @@ def selection_score(task):
     return 'val_error', lambda new, old: new < old
 
 
-def evaluate(sess, graph, dataset, config, out_dir, ood=None):
+def evaluate(sess, graph, dataset, config, out_dir, ood=None, log=print):
     """Computes the test metrics and writes the evaluation plots.
 
     Args:
@@ -173,6 +191,8 @@ def evaluate(sess, graph, dataset, config, out_dir, ood=None):
       config: `tfbnn.run_config.RunConfig`.
       out_dir: where the plots go.
       ood: optional out-of-distribution `Dataset` (its test split is used).
+      log: where a warning line goes (an OOD set whose predictive is not
+        finite is reported without its AUROC).
 
     Returns:
       dict of metrics (the metrics.json keys of the task, and the
@@ -188,7 +208,7 @@ def evaluate(sess, graph, dataset, config, out_dir, ood=None):
     elif dataset.task == 'regression':
         result = _regression(sess, graph, dataset, config, out_dir)
     else:
-        result = _classification(sess, graph, dataset, config, ood, out_dir)
+        result = _classification(sess, graph, dataset, config, ood, out_dir, log)
     if dataset.x_val is not None and config.evaluate_test:
         result.update(validation_metrics(sess, graph, dataset, config))
     plots.snr_histograms(posterior_snr(sess), os.path.join(out_dir, 'snr.png'))

@@ -54,14 +54,17 @@ def write_records(config, dataset):
         raise CheckpointError('cannot write to --output-dir %s: %s' % (out, err.strerror or err))
 
 
-def announce(log, header, note='', dataset=None, model=None):
+def announce(log, header, note='', dataset=None, model=None, ood=None):
     """The run's opening lines: its one-line description, `rundir.prepare`'s
     note, then one line for each of `tfbnn.data.dataset_warnings(dataset)`
-    (the layout one not for `model` 'mlp', which flattens its inputs)."""
+    (the layout one not for `model` 'mlp', which flattens its inputs) and
+    `tfbnn.data.ood_range_warning(dataset, ood)`."""
     log(header)
     if note:
         log('tfbnn: ' + note)
     said = [] if dataset is None else data.dataset_warnings(dataset, flattens=model == 'mlp')
+    if ood is not None:
+        said += [w for w in [data.ood_range_warning(dataset, ood)] if w]
     for warning in said:
         log('tfbnn: warning: ' + warning)
 

@@ -72,7 +72,8 @@ def _train(config, dataset, ood, spec, stream):
     device = resolve_device(config.device, config.threads)
     graph, g, init, start_line = _build(config, dataset, spec, device, bool(checkpoint))
     np.random.seed(config.seed)
-    lifecycle.announce(log, _header(config, dataset, spec, g, device), note, dataset, config.model)
+    lifecycle.announce(log, _header(config, dataset, spec, g, device), note, dataset, config.model,
+                       ood)
     if start_line:
         log(start_line)
 
@@ -311,7 +312,7 @@ class _Loop(object):
                  % (config.eval_samples, '%d test examples' % dataset.x_test.shape[0]
                     if config.evaluate_test else 'the validation split only (--no-test-eval)'))
         metrics = evaluate_lib.evaluate(self.sess, self.g, dataset, config, config.output_dir,
-                                        ood)
+                                        ood, self.log)
         metrics.update(selected)
         lifecycle.summarise_metrics(self.writer, metrics, self.step)
         # A failed events write is raised after the records are written
