@@ -35,3 +35,25 @@ def test_formatter_cases():
     assert 'the scale (default e^-6) --out' in text
     assert 'a folder --quiet' in text and 'print less' in text
     assert text.count('(default') == 2
+
+
+@pytest.mark.parametrize('module,argv,line', [
+    ('train', ['--split', '1.5'], "tfbnn-train: error: argument --split: invalid int value: "
+                                  "'1.5' (see tfbnn-train --help)"),
+    ('train', ['--bogus'], 'tfbnn-train: error: unrecognized arguments: --bogus (see tfbnn-train '
+                           '--help)'),
+    ('export', [], 'tfbnn-export: error: the following arguments are required: run_dir (see '
+                   'tfbnn-export --help)'),
+    ('reproduce', ['uci', '--splits', 'x'], "tfbnn-reproduce uci: error: argument --splits: "
+                                            "invalid int value: 'x' (see tfbnn-reproduce uci "
+                                            "--help)"),
+    ('kl_study', ['--bogus'], 'tfbnn-kl-study: error: unrecognized arguments: --bogus (see '
+                              'tfbnn-kl-study --help)'),
+])
+def test_a_usage_error_is_one_line(capsys, module, argv, line):
+    """Not the usage block first (tfbnn-train's is 50 lines)."""
+    parser = importlib.import_module('tfbnn.cli.' + module).build_parser()
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [line]

@@ -25,7 +25,7 @@ def test_user_errors(capsys, argv, message):
         main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == 'tfbnn-local-cluster: error: ' + message
+    assert err == ['tfbnn-local-cluster: error: %s (see tfbnn-local-cluster --help)' % message]
 
 
 class _FakeCluster(object):

@@ -1,6 +1,8 @@
 """tfbnn/data/_common.py: argument checks, file reading, standardisation."""
 import gzip
+import os
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -212,3 +214,30 @@ def test_standardize_judges_constancy_against_the_given_scale():
     train_z, _, _, std = _common.standardize(train, train, scale=[0.998])
     assert std[0] == 1.0
     np.testing.assert_allclose(train_z, train - train.mean(), atol=0)
+
+
+def test_not_a_file_says_what_the_path_is(tmp_path):
+    os.mkfifo(str(tmp_path / 'pipe'))
+    os.symlink(str(tmp_path / 'gone'), str(tmp_path / 'link'))
+    (tmp_path / 'file').write_bytes(b'x')
+    for name, reason in (('none', 'no such file'), ('.', 'is a directory, not a file'),
+                         ('pipe', 'is a named pipe (FIFO), not a regular file'),
+                         ('link', 'is a broken symbolic link'), ('file', 'is a file'),
+                         ('file/inside', 'cannot be reached (Not a directory)')):
+        assert _common.not_a_file(str(tmp_path / name)) == reason
+        if reason != 'is a file':
+            with pytest.raises(DataError, match='^%s: %s$' % (
+                    str(tmp_path / name).replace('.', r'\.'), re.escape(reason))):
+                _common.read_bytes(str(tmp_path / name))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root enters a folder of mode 0 all the same')
+def test_a_folder_that_cannot_be_entered_is_named_so(tmp_path):
+    locked = tmp_path / 'locked'
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        assert _common.not_a_file(str(locked / 'data.txt')) == \
+            'cannot be reached (Permission denied)'
+    finally:
+        locked.chmod(0o755)

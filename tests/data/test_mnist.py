@@ -184,7 +184,7 @@ def gz_bytes(payload):
      r'\(3920 bytes of data\), the file has 3919'),
     (TRAIN_LABELS, idx_bytes(np.zeros(5)) + b'\0', False,
      r'train-labels-idx1-ubyte.gz: trailing data: the header promises shape \[5\] '
-     r'\(5 bytes of data\), the file has 6'),
+     r'\(5 bytes of data\), the file has more$'),
     # A header of sizes whose product wraps around int64 (2^93 bytes, then 0):
     (TRAIN_IMAGES, np.array([IDX_IMAGES_MAGIC] + [2 ** 31] * 3, '>u4').tobytes(), False,
      r'train-images-idx3-ubyte.gz: truncated: the header promises shape '
@@ -368,3 +368,25 @@ def test_a_folder_of_emnist_and_mnist_files_is_refused(mnist_dir, letters, loade
     # The EMNIST split named as FOLDER/emnist-digits loads (its test images).
     if loader is load_mnist_test_images:
         assert len(loader(os.path.join(mnist_dir, 'emnist-digits')).x_test) > 0
+
+
+@pytest.mark.parametrize('name', ['labels.gz', 'labels'])  # gzip under either name
+def test_a_small_gzip_that_unpacks_to_much_more_is_refused_after_its_header(tmp_path, name):
+    """Five labels promised, 200 MB of zeros behind them in 200 KB of gzip: the
+    file is read up to one byte past the promised data, not unpacked whole."""
+    import tracemalloc
+    path = str(tmp_path / name)
+    with gzip.open(path, 'wb') as f:
+        f.write(idx_bytes(np.zeros(5)))
+        for _ in range(200):
+            f.write(bytes(1 << 20))
+    assert os.path.getsize(path) < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r'trailing data: the header promises shape \[5\] '
+                                            r'\(5 bytes of data\), the file has more$'):
+            read_idx(path, IDX_LABELS_MAGIC)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 << 20, peak

@@ -271,3 +271,21 @@ def test_x_test_alone_errors(tmp_path):
             load_npz_test_inputs(path)
     with pytest.raises(DataError, match=r"nope.npz: no such file or directory \(dataset 'npz'\)"):
         load_npz_test_inputs(str(tmp_path / 'nope.npz'))
+
+
+def test_an_array_header_declaring_more_than_memory_is_one_line(tmp_path):
+    """numpy allocates the shape a .npy header declares before reading it."""
+    import zipfile
+    path = save(tmp_path / 'a.npz', **arrays())
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    header = members['x_train.npy']
+    start = header.index(b"'shape': (") + len(b"'shape': (")
+    end = header.index(b')', start)
+    members['x_train.npy'] = header[:start] + b'1000000000000, 4' + header[end:]
+    with zipfile.ZipFile(path, 'w') as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(DataError, match=r'a.npz: cannot read x_train: its header declares more '
+                                        r'data than memory holds \(.*\); a damaged file\?$'):
+        load_npz(path)

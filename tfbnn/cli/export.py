@@ -4,17 +4,16 @@ Exit status: 0 done; 2 a user error (missing or incomplete checkpoint, a run
 directory from an incompatible version, an unknown mode or format, a format
 whose extra is not installed) or a converter's refusal, one line on stderr.
 """
-import argparse
 import os
 import sys
 
-from tfbnn.cli.help_format import DefaultsHelpFormatter
+from tfbnn.cli.help_format import DefaultsHelpFormatter, OneLineParser
 
 __all__ = ['build_parser', 'main']
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog='tfbnn-export', description=__doc__.split('\n')[0],
         formatter_class=DefaultsHelpFormatter,
         epilog='The frozen graph has a placeholder "input" ([None] + example shape) and the '

@@ -23,7 +23,7 @@ import signal
 import sys
 import tempfile
 
-from tfbnn.cli.help_format import DefaultsHelpFormatter
+from tfbnn.cli.help_format import DefaultsHelpFormatter, OneLineParser
 
 __all__ = ['build_parser', 'error', 'main', 'run_interruptible', 'work_dir_problem']
 
@@ -41,7 +41,7 @@ class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
 def build_parser(docs='docs'):
     """The argument parser; `docs` is the default of --docs."""
     from tfbnn.kl_study import EXPERIMENTS
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog='tfbnn-kl-study', usage='%(prog)s [options] [-- TFBNN-TRAIN OPTIONS]',
         description=__doc__.split('\n\n', 1)[1], formatter_class=_HelpFormatter)
     p.add_argument('--quick', action='store_true',

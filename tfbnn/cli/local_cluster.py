@@ -10,16 +10,15 @@ tfbnn.training.launch).
 Exit status: the chief's (0 done); 2 a user error (one line on stderr); 124
 the --timeout passed; 130 interrupted.
 """
-import argparse
 import sys
 
-from tfbnn.cli.help_format import DefaultsHelpFormatter
+from tfbnn.cli.help_format import DefaultsHelpFormatter, OneLineParser
 
 __all__ = ['build_parser', 'main']
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog='tfbnn-local-cluster', description=__doc__.split('\n\n')[0],
         usage='%(prog)s [options] [-- TRAINING FLAGS FOR EVERY TASK]',
         formatter_class=DefaultsHelpFormatter)

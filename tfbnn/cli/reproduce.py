@@ -4,13 +4,12 @@ validation data only, and write docs/RESULTS.md's tables.
 
 Exit status: 0 done; 2 a user error (one line on stderr); 130 interrupted.
 """
-import argparse
 import os
 import signal
 import sys
 
 from tfbnn.cli._reproduce_args import MODEL_SUFFIXES, add_experiments
-from tfbnn.cli.help_format import DefaultsHelpFormatter
+from tfbnn.cli.help_format import DefaultsHelpFormatter, OneLineParser
 
 __all__ = ['build_parser', 'main', 'MODEL_SUFFIXES']
 
@@ -22,7 +21,7 @@ def _config_error(message):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog='tfbnn-reproduce', description=__doc__.split('\n\n')[0],
+    p = OneLineParser(prog='tfbnn-reproduce', description=__doc__.split('\n\n')[0],
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument('--out', default='runs/reproduce',
                    help='folder for the runs and the JSON records')

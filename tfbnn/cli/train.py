@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-from tfbnn.cli.help_format import DefaultsHelpFormatter
+from tfbnn.cli.help_format import DefaultsHelpFormatter, OneLineParser
 
 __all__ = ['build_parser', 'given_flags', 'main', 'sigterm_interrupts']
 
@@ -106,7 +106,7 @@ def build_parser():
     """The tfbnn-train parser: one flag per `RunConfig` field (in its --help
     group, with its default and help), plus the cluster flags."""
     from tfbnn import run_config
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog='tfbnn-train', description=__doc__.split('\n')[0],
         formatter_class=DefaultsHelpFormatter,
         epilog='Outputs in --output-dir: config.json, model.ckpt-*, events (TensorBoard), '

@@ -10,6 +10,7 @@ import codecs
 import gzip
 import numbers
 import os
+import stat
 import warnings
 import zlib
 
@@ -20,7 +21,7 @@ from tfbnn.errors import ConfigError, DataError
 __all__ = ['check_int', 'check_positive', 'check_path', 'one_line',
            'require_dir', 'read_bytes', 'read_table', 'read_indices',
            'standardize', 'CONSTANT_RTOL', 'count_classes', 'MAX_CLASSES',
-           'GZIP_MAGIC', 'short_list']
+           'GZIP_MAGIC', 'short_list', 'not_a_file']
 
 MAX_CLASSES = 100000  # a larger label is a mistake (a class index taken from an ID)
 
@@ -94,8 +95,29 @@ def require_dir(path, owner):
 GZIP_MAGIC = b'\x1f\x8b'
 
 
-def read_bytes(path):
-    """Returns the contents of `path`, gunzipped when it is gzip data.
+def not_a_file(path):
+    """Why `path` is not a regular file, for a message: 'no such file', 'is
+    a directory, not a file', 'cannot be reached (Permission denied)' (a
+    folder on the way that cannot be entered), 'is a broken symbolic link',
+    'is a named pipe (FIFO), not a regular file', ..."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return 'is a broken symbolic link' if os.path.islink(path) else 'no such file'
+    except OSError as err:
+        return 'cannot be reached (%s)' % (err.strerror or err)
+    if stat.S_ISDIR(mode):
+        return 'is a directory, not a file'
+    if stat.S_ISREG(mode):
+        return 'is a file'
+    return 'is %s, not a regular file' % ('a named pipe (FIFO)' if stat.S_ISFIFO(mode) else
+                                          'a socket' if stat.S_ISSOCK(mode) else 'a device')
+
+
+def read_bytes(path, limit=None):
+    """Returns the contents of `path`, gunzipped when it is gzip data (its
+    first `limit` bytes only, when given: a small gzip file may unpack to
+    gigabytes).
 
     A file is gunzipped when its name ends in `.gz` or, under any other name,
     when it starts with gzip's magic bytes 1f 8b: a download may be saved
@@ -106,19 +128,30 @@ def read_bytes(path):
         named `.gz`, or its gzip stream is corrupt or truncated.
     """
     if not os.path.isfile(path):
-        what = 'is a directory, not a file' if os.path.isdir(path) else 'no such file'
-        raise DataError('%s: %s' % (path, what))
+        raise DataError('%s: %s' % (path, not_a_file(path)))
     try:
-        if path.endswith('.gz'):
-            with gzip.open(path, 'rb') as f:
-                return f.read()
-        with open(path, 'rb') as f:
-            data = f.read()
-        return gzip.decompress(data) if data.startswith(GZIP_MAGIC) else data
+        with open(path, 'rb') as raw:
+            zipped = path.endswith('.gz') or raw.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+            raw.seek(0)
+            with (gzip.GzipFile(fileobj=raw) if zipped else raw) as f:
+                return f.read() if limit is None else _read_at_most(f, limit)
     except EOFError as err:  # gzip stream cut short
         raise DataError('%s: truncated gzip file (%s)' % (path, one_line(err))) from err
     except (OSError, zlib.error) as err:  # includes "Not a gzipped file"
         raise DataError('%s: cannot read the file (%s)' % (path, one_line(err))) from err
+
+
+def _read_at_most(f, limit):
+    """Up to `limit` bytes of `f`, a MiB at a time (a huge `limit`, from a
+    header of huge sizes, is never allocated)."""
+    chunks, left = [], limit
+    while left > 0:
+        chunk = f.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b''.join(chunks)
 
 
 def read_table(path, allow_empty=False):

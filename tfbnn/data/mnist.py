@@ -29,6 +29,8 @@ _MAGIC_MEANINGS = {IDX_IMAGES_MAGIC: 'images: unsigned bytes in 3 dimensions',
                    IDX_LABELS_MAGIC: 'labels: unsigned bytes in 1 dimension'}
 
 # IDX type codes and the big-endian numpy dtypes they denote.
+# The longest IDX header: the magic number and 255 sizes of 4 bytes.
+_MOST_HEADER = 4 + 4 * 255
 _IDX_DTYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 0x0E: '>f8'}
 
 
@@ -51,7 +53,7 @@ def read_idx(path, magic=None):
         number, or holds a number of values other than its header promises.
     """
     path = check_path('read_idx', 'path', path)
-    data = read_bytes(path)
+    data = read_bytes(path, _MOST_HEADER)
     if len(data) < 4:
         raise DataError('%s: truncated: %d bytes, too short for an IDX header'
                         % (path, len(data)))
@@ -73,11 +75,16 @@ def read_idx(path, magic=None):
     expected = dtype.itemsize
     for size in shape:  # Python ints: a header of huge sizes must not wrap around int64
         expected *= size
+    # At most one byte past the promised data: a header of small sizes on a
+    # huge (or gzip-bombed) file is refused without reading the rest.
+    data = read_bytes(path, header + expected + 1)
     payload = len(data) - header
-    if payload != expected:
-        problem = 'truncated' if payload < expected else 'trailing data'
-        raise DataError('%s: %s: the header promises shape %s (%d bytes of data), '
-                        'the file has %d' % (path, problem, list(shape), expected, payload))
+    if payload < expected:
+        raise DataError('%s: truncated: the header promises shape %s (%d bytes of data), '
+                        'the file has %d' % (path, list(shape), expected, payload))
+    if payload > expected:
+        raise DataError('%s: trailing data: the header promises shape %s (%d bytes of data), '
+                        'the file has more' % (path, list(shape), expected))
     array = np.frombuffer(data, dtype, offset=header).reshape(shape)
     return array.astype(dtype.newbyteorder('='))
 

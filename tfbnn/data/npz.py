@@ -15,8 +15,8 @@ import zipfile
 
 import numpy as np
 
-from tfbnn.data._common import (MAX_CLASSES, check_path, count_classes, one_line, short_list,
-                                standardize)
+from tfbnn.data._common import (MAX_CLASSES, check_path, count_classes, not_a_file, one_line,
+                                short_list, standardize)
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
 
@@ -31,9 +31,9 @@ def _archive_path(data_dir):
     file either way (reading a named pipe would wait for a writer for good)."""
     if os.path.isdir(data_dir):
         path = os.path.join(data_dir, NPZ_FILE)
-        if not os.path.exists(path):
-            raise DataError('%s: no such file (dataset \'npz\' needs a .npz file, or a '
-                            'folder holding %s)' % (path, NPZ_FILE))
+        if not os.path.exists(path):  # (also a broken link, or a folder not entered)
+            raise DataError('%s: %s (dataset \'npz\' needs a .npz file, or a folder holding %s)'
+                            % (path, not_a_file(path), NPZ_FILE))
     elif not os.path.exists(data_dir):
         raise DataError('%s: no such file or directory (dataset \'npz\')' % data_dir)
     else:
@@ -84,6 +84,9 @@ def _read_arrays(path, keys=NPZ_KEYS):
                 raise DataError('%s: cannot read %s (%s)' % (path, key, one_line(err))) from err
             except (OSError, EOFError, zipfile.BadZipFile) as err:
                 raise DataError('%s: cannot read %s (%s)' % (path, key, one_line(err))) from err
+            except MemoryError as err:  # numpy allocates the shape its header declares
+                raise DataError('%s: cannot read %s: its header declares more data than memory '
+                                'holds (%s); a damaged file?' % (path, key, one_line(err))) from err
             if not isinstance(arrays[-1][1], np.ndarray):  # numpy gives other members as bytes
                 raise DataError('%s: %s is not a .npy array inside the archive (save the archive '
                                 'with np.savez)' % (path, key))

@@ -32,7 +32,7 @@ import re
 
 import numpy as np
 
-from tfbnn.data._common import (check_int, check_path, read_indices, read_table,
+from tfbnn.data._common import (check_int, check_path, not_a_file, read_indices, read_table,
                                 require_dir, standardize)
 from tfbnn.data.dataset import make_dataset
 from tfbnn.errors import DataError
@@ -49,8 +49,15 @@ def available_splits(data_dir):
 
     Returns:
       Sorted list of the ints K with an index_train_K.txt in `data_dir`.
+
+    Raises:
+      DataError: the folder cannot be listed (no permission).
     """
-    matches = (re.match(r'index_train_(\d+)\.txt$', name) for name in os.listdir(data_dir))
+    try:
+        names = os.listdir(data_dir)
+    except OSError as err:
+        raise DataError('%s: cannot list the folder (%s)' % (data_dir, err.strerror or err))
+    matches = (re.match(r'index_train_(\d+)\.txt$', name) for name in names)
     return sorted(int(m.group(1)) for m in matches if m)
 
 
@@ -173,6 +180,8 @@ def _split_path(data_dir, kind, split):
     """The path of index_{kind}_{split}.txt, or a DataError naming the splits there are."""
     path = os.path.join(data_dir, 'index_%s_%d.txt' % (kind, split))
     if not os.path.isfile(path):
+        if not_a_file(path) != 'no such file':  # a folder, no permission, a pipe, ...
+            raise DataError('%s: %s' % (path, not_a_file(path)))
         if kind == 'test':
             raise DataError('%s: no such file (the test rows of split %d are missing)'
                             % (path, split))
