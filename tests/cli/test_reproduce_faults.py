@@ -40,3 +40,17 @@ def test_a_read_only_out_is_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 2 and err.count('\n') == 1, err
     assert '%s: Read-only file system' % out in err and 'make the folder writable' in err
+
+
+def test_a_checkpoint_fault_advises_the_same_command_not_resume(tmp_path, capsys, monkeypatch):
+    """The job's advice ('then --resume') is not this command's."""
+    from tfbnn.training.checkpoints import write_error
+
+    def full(args, log):
+        raise write_error(str(tmp_path), OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), None)
+    monkeypatch.setitem(reproduce._EXPERIMENTS, 'report', full)
+    assert reproduce.main(['--out', str(tmp_path / 'out'), 'report']) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and '--resume' not in err, err
+    assert err.endswith('the last complete checkpoint (none yet) is intact: free space, then run '
+                        'the same command again to continue\n'), err

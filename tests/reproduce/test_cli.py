@@ -16,6 +16,10 @@ from tfbnn.internal.jsonio import read_json
                             "--data-dir), got ''"),
     (['uci', '--sets', 'yacht,,energy'], "--sets must name distinct sets, comma-separated"),
     (['uci', '--sets', 'yacht,yacht'], "got 'yacht,yacht'"),
+    (['uci', '--sets', 'yacht,./yacht/'], "got 'yacht,./yacht/'"),
+    (['uci', '--sets', '/data/yacht'], '--sets names folders inside --data-dir, got /data/yacht: '
+                                       'give --data-dir the folder that holds it'),
+    (['uci', '--sets', 'a,../b'], '--sets names folders inside --data-dir, got ../b'),
     (['uci', '--prior-stddevs', '1,x'], "--prior-stddevs must be distinct positive numbers or "
                                         "eb, got '1,x'"),
     (['uci', '--prior-stddevs', '0'], '--prior-stddevs must be distinct positive numbers'),

@@ -104,3 +104,11 @@ def test_image_rows_shows_colour_images_in_grey(tmp_path, drawn):
     figures.image_rows([('rgb', rgb)], str(tmp_path / 'c.png'), per_row=2)
     strip = drawn[0].axes[0].get_images()[0].get_array()
     assert strip.shape == (3, 3 + 2 + 3) and strip[0, 0] == pytest.approx(0.3)
+
+
+def test_a_set_named_like_maths_is_drawn_as_written(tmp_path):
+    """A folder 'cost$_$' would be mathtext, which raises: escaped in titles."""
+    record = _record('curves')
+    record['sets'] = {'cost$_$': record['sets']['toy']}
+    path = figures.uci_selection(record, str(tmp_path / 'sel.png'))
+    assert os.path.getsize(path) > 0

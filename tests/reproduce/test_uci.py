@@ -1,11 +1,12 @@
 """tfbnn/reproduce/uci.py: the protocol on a tiny fixture."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
 
-from tfbnn.errors import DataError
+from tfbnn.errors import ConfigError, DataError
 from tfbnn.internal.jsonio import read_json
 from tfbnn.reproduce import runner, selection, uci, uci_sets
 
@@ -177,17 +178,20 @@ def test_sets_run_by_two_processes_land_in_one_record(tmp_path):
     record = uci.reproduce_uci(str(data), out, print, sets=['a'], **kwargs)
     assert sorted(record['sets']) == ['a', 'b']
     assert read_json(os.path.join(out, 'uci.json')) == json.loads(json.dumps(record))
-    # Under another protocol the stored sets are not mixed in, and the log says so.
-    lines = []
-    record = uci.reproduce_uci(str(data), out, lines.append, sets=['a'],
-                               **dict(kwargs, candidates=((3e-3, 16, 'none'),)))
-    assert sorted(record['sets']) == ['a']
-    assert any(line.startswith('uci: %s: dropped b, recorded under another protocol'
-                               % os.path.join(out, 'uci.json')) for line in lines), lines
-    # Run again under the new protocol, it joins the record.
-    record = uci.reproduce_uci(str(data), out, print, sets=['b'],
+    # Under another protocol, a run that would drop b is refused before it starts.
+    before = read_json(os.path.join(out, 'uci.json'))
+    with pytest.raises(ConfigError, match=r'^uci: %s holds b, recorded under another protocol '
+                                          r'\(candidates .* which this run would drop: give '
+                                          r'another --out, or add b to --sets'
+                                          % re.escape(os.path.join(out, 'uci.json'))):
+        uci.reproduce_uci(str(data), out, print, sets=['a'],
+                          **dict(kwargs, candidates=((3e-3, 16, 'none'),)))
+    assert read_json(os.path.join(out, 'uci.json')) == before
+    # Both run again under the new protocol: the record is theirs.
+    record = uci.reproduce_uci(str(data), out, print, sets=['a', 'b'],
                                **dict(kwargs, candidates=((3e-3, 16, 'none'),)))
     assert sorted(record['sets']) == ['a', 'b']
+    assert record['protocol']['candidates'][0][0] == 3e-3
 
 
 def test_a_changed_grid_that_chooses_otherwise_trains_new_test_runs(tmp_path):
@@ -380,3 +384,20 @@ def test_splits_beyond_the_protocols_count_are_not_read(tmp_path):
     uci_sets.check_splits(str(tmp_path / 'toy'), 2)
     with pytest.raises(DataError, match='index_train_2.txt'):
         uci_sets.check_splits(str(tmp_path / 'toy'), 3)
+
+
+def test_a_selection_split_too_small_to_hold_out_from_is_refused_before_any_run(tmp_path):
+    """Two training rows: 20% of them rounds to none. Refused with the set and
+    split named, before the first set's runs, not as --validation-size."""
+    data = tmp_path / 'data'
+    _fixture(str(data / 'good'), splits=1)
+    _fixture(str(data / 'tiny'), splits=1, rows=3)
+    np.savetxt(str(data / 'tiny' / 'index_train_0.txt'), [0, 1], fmt='%d')
+    np.savetxt(str(data / 'tiny' / 'index_test_0.txt'), [2], fmt='%d')
+    with pytest.raises(DataError, match=r'tiny: split 0 has 2 training rows: the selection holds '
+                                        r'out 20% of them for validation, which leaves no row on '
+                                        r'one side$'):
+        uci.reproduce_uci(str(data), str(tmp_path / 'out'), print, sets=['good', 'tiny'],
+                          select_splits=1, num_splits=1, candidates=((1e-2, 16, 'none'),),
+                          max_epochs=2, validate_every=2, fixed_epochs=2)
+    assert not (tmp_path / 'out').exists()

@@ -118,10 +118,16 @@ def _uci(args, log):
     except ValueError:
         raise _config_error('--prior-stddevs must be distinct positive numbers or eb, got %r'
                             % args.prior_stddevs)
-    sets = [s.strip() for s in args.sets.split(',')]
+    # As folders: 'a/' and './a' are a; its runs go to --out/NAME, so never a
+    # path that leaves --out (or writes into the data).
+    sets = [os.path.normpath(s.strip()) if s.strip() else '' for s in args.sets.split(',')]
     if not all(sets) or len(set(sets)) != len(sets):
         raise _config_error('--sets must name distinct sets, comma-separated (folders of '
                             '--data-dir), got %r' % args.sets)
+    outside = [s for s in sets if os.path.isabs(s) or s.split(os.sep)[0] in ('.', '..')]
+    if outside:
+        raise _config_error('--sets names folders inside --data-dir, got %s: give --data-dir '
+                            'the folder that holds it' % outside[0])
     reproduce.reproduce_uci(args.data_dir, os.path.join(args.out, 'uci'), log, sets,
                             args.select_splits,
                             args.verbose, num_splits=args.splits, step_budget=args.step_budget,
@@ -258,7 +264,11 @@ def main(argv=None):
         log = rundir.RunLog(args.out, name='reproduce.log', timestamps=True)
         _EXPERIMENTS[args.experiment](args, log)
     except errors.TfbnnError as err:
-        sys.stderr.write('tfbnn-reproduce: error: %s\n' % err)
+        # (a run's advice, --resume, is the job's: this command resumes by itself)
+        message = str(err)
+        if message.endswith('then --resume'):
+            message = message[:-len('--resume')] + 'run the same command again to continue'
+        sys.stderr.write('tfbnn-reproduce: error: %s\n' % message)
         return 2
     except OSError as err:  # --out not a folder, read-only, full, ...
         from tfbnn.internal.jsonio import os_error_line

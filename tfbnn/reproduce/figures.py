@@ -13,6 +13,12 @@ from tfbnn.reproduce import paper, selection
 __all__ = ['pruning_curve', 'uci_comparison', 'uci_selection', 'mnist_curves', 'image_rows']
 
 
+def _plain(name):
+    """A set's name as a title shows it: matplotlib reads '$...$' as maths
+    (and raises on some), so a folder named 'cost$_$' is escaped."""
+    return name.replace('$', r'\$')
+
+
 def pruning_curve(rows, snr, path):
     """Test (and validation) error against the fraction removed, beside
     Blundell et al.'s Table 2, and the histogram of log10 |mu| / sigma
@@ -66,7 +72,7 @@ def uci_comparison(record, path):
                    color=['C0', 'C9', 'C7', 'C1', 'C2'])
             ax.set_xticks(range(len(values)))
             ax.set_xticklabels(labels, fontsize=8)
-            ax.set_title('%s: %s' % (name, title), fontsize=9)
+            ax.set_title('%s: %s' % (_plain(name), title), fontsize=9)
             if key == 'test_ll':
                 low = min(v - e for v, e in zip(values, errors) if np.isfinite(v))
                 ax.set_ylim(low - 0.2, max(0.0, max(values) + 0.2))
@@ -120,7 +126,7 @@ def uci_selection(record, path):
         best = max(values)
         ax.set_ylim(max(min(values), best - 1.5) - 0.05, best + 0.15)
         ax.set(xlabel='stopping epoch E', ylabel='validation log-likelihood (mean)')
-        ax.set_title('%s: %d selection splits' % (name, max(
+        ax.set_title('%s: %d selection splits' % (_plain(name), max(
             r['splits'] for r in table)), fontsize=9)
         ax.legend(fontsize=7, loc='upper center', bbox_to_anchor=(0.5, -0.2), ncol=columns)
     fig.tight_layout()

@@ -43,9 +43,11 @@ neither won on validation here (docs/RESULTS.md has the probes).
 import math
 import os
 
+from tfbnn.errors import ConfigError
 from tfbnn.internal.file_lock import exclusive_lock
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import figures, paper, runner, selection
+from tfbnn.reproduce.filing import protocol_differences
 from tfbnn.reproduce.selection import (DEFAULT_PRIOR_SIGMA, mean_and_se, one_se_choice,
                                        plus_minus)
 from tfbnn.reproduce.uci_sets import (HIDDEN_FILE, HIDDEN_UNITS, check_splits, count_splits,
@@ -231,6 +233,21 @@ def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, hidden, log, ver
                 splits=rows, seconds=float(sum(r['train_seconds'] for r in rows)))
 
 
+def _refuse_dropping(path, record, sets):
+    """ConfigError, before any run, when the uci.json at `path` holds sets
+    other than `sets` that were recorded under another protocol: storing
+    these would drop them (`_store_set`)."""
+    stored = read_json(path) or {}
+    others = sorted(set(stored.get('sets') or {}) - set(sets))
+    if others and stored.get('protocol') != record['protocol']:
+        found = [d for d in protocol_differences(record, stored) if not d.startswith('sets ')]
+        raise ConfigError('uci: %s holds %s, recorded under another protocol (%s%s), which this '
+                          'run would drop: give another --out, or add %s to --sets to rerun '
+                          'them under this one' % (path, ', '.join(others), '; '.join(found[:3]),
+                                                  '; ...' if len(found) > 3 else '',
+                                                  ','.join(others)))
+
+
 def _store_set(path, record, name, entry, log):
     """Adds one set's entry to <path>, keeping the sets other processes wrote,
     and redraws the selection figure of all of them beside it (`SELECTION_FIGURE`).
@@ -297,7 +314,8 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
         splits[name] = count_splits(folders[name])
         widths[name] = hidden_units(folders[name])
         shuffled[name] = check_splits(folders[name],
-                                      min(splits[name], max(num_splits, select_splits)))
+                                      min(splits[name], max(num_splits, select_splits)),
+                                      select_splits, VALIDATION_SIZE)
     candidates = [candidate(c) for c in candidates]
     protocol = dict(candidates=[list(c) for c in candidates], validate_every=validate_every,
                     select_splits=select_splits, num_splits=num_splits, max_epochs=max_epochs,
@@ -306,6 +324,7 @@ def reproduce_uci(data_dir, out_dir, log, sets=SETS, select_splits=SELECT_SPLITS
     shared = {k: v for k, v in base_options(None).items() if k != 'epochs'}
     record = dict(experiment='uci', protocol=dict(shared, data_dir=str(data_dir), **protocol),
                   paper=paper.UCI_TABLE, sets={})
+    _refuse_dropping(os.path.join(out_dir, 'uci.json'), record, sets)
     os.makedirs(out_dir, exist_ok=True)
     for name in sets:
         set_dir, available = folders[name], splits[name]

@@ -15,7 +15,8 @@ import os
 import re
 
 from tfbnn.data.uci import available_splits, load_uci, shuffles_training_rows, uci_folder
-from tfbnn.errors import DataError
+from tfbnn.data.validation import validation_count
+from tfbnn.errors import ConfigError, DataError
 
 __all__ = ['HIDDEN_UNITS', 'HIDDEN_FILE', 'SPLITS_FILE', 'set_folder', 'count_splits',
            'check_splits', 'hidden_units']
@@ -81,10 +82,11 @@ def count_splits(set_dir):
     return count
 
 
-def check_splits(set_dir, count):
+def check_splits(set_dir, count, select=0, hold_out=0.2):
     """Loads splits 0 .. count - 1 of a set once, so that a bad one is
     refused before any run instead of when its turn comes. The table is read
-    once (`load_uci` keeps it between splits).
+    once (`load_uci` keeps it between splits). The first `select` splits
+    must also leave rows on both sides of a `hold_out` validation share.
 
     Returns:
       The splits whose training rows `load_uci` shuffles, being listed in
@@ -93,11 +95,20 @@ def check_splits(set_dir, count):
     Raises:
       DataError: what `load_uci` refuses in any of them (an index that is not
         a whole number, repeated or outside the table; a row in both train
-        and test; a NaN or infinite value in a row the split uses).
+        and test; a NaN or infinite value in a row the split uses), or a
+        selection split too small to hold out validation rows from.
     """
     shuffled = []
     for split in range(count):
-        load_uci(set_dir, split)
+        rows = load_uci(set_dir, split).x_train.shape[0]
+        if split < select:
+            try:
+                validation_count(hold_out, rows)
+            except ConfigError:
+                raise DataError('%s: split %d has %d training row%s: the selection holds out '
+                                '%d%% of them for validation, which leaves no row on one side'
+                                % (set_dir, split, rows, '' if rows == 1 else 's',
+                                   round(100 * hold_out)))
         if shuffles_training_rows(set_dir, split):
             shuffled.append(split)
     return shuffled
