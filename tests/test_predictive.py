@@ -107,3 +107,11 @@ def test_tile_samples_refuses_a_bad_k(fresh_graph, k):
     with pytest.raises(ConfigError, match='^tile_samples: num_samples must be a positive '
                                           'integer, got %s$' % repr(k).replace('.', r'\.')):
         predictive.tile_samples(tf.ones([2, 4]), k)
+
+
+def test_tile_samples_takes_a_scalar_integer_tensor(sess):
+    k = tf.placeholder_with_default(3, [])
+    assert sess.run(predictive.tile_samples(tf.ones([2, 4]), k)).shape == (3, 2, 4)
+    with pytest.raises(ConfigError, match=r'^tile_samples: num_samples must be a positive integer '
+                                          r'or a scalar integer Tensor, got a Tensor of float32'):
+        predictive.tile_samples(tf.ones([2, 4]), tf.constant(3.0))

@@ -123,6 +123,8 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job
         if problem:
             raise ConfigError(problem)
         base.update(dict(kl_weight=1.0, **job))
+        if 'ood_set' not in job:  # the study scores no OOD set, a folder neither
+            base['ood_data_dir'] = None
         _check_rows(base, experiments)
     os.makedirs(work, exist_ok=True)
     _check_same_study(work, dict(job=job, budget=budget._asdict(), seed=seed))

@@ -47,8 +47,14 @@ Attributes:
 
 def tile_samples(x, num_samples, name=None):
     """[batch, ...] -> [num_samples, batch, ...], the same batch K times
-    (`num_samples` a positive Python int K)."""
-    num_samples = check_positive_int('tile_samples', 'num_samples', num_samples)
+    (`num_samples` a positive Python int K, or a scalar integer Tensor)."""
+    if isinstance(num_samples, (tf.Tensor, tf.Variable)):
+        if not num_samples.dtype.is_integer or num_samples.shape.ndims not in (None, 0):
+            raise ConfigError('tile_samples: num_samples must be a positive integer or a scalar '
+                              'integer Tensor, got a Tensor of %s, shape %s'
+                              % (num_samples.dtype.name, num_samples.shape))
+    else:
+        num_samples = check_positive_int('tile_samples', 'num_samples', num_samples)
     with tf.name_scope(name, 'tile_samples', [x]):
         return sample_axis.tile_samples(tf.convert_to_tensor(x), num_samples)
 

@@ -20,7 +20,7 @@ import numbers
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
-from tfbnn.internal.arg_checks import check_callable
+from tfbnn.internal.arg_checks import check_callable, check_positive_int
 
 __all__ = ['BasicRNNCell', 'LSTMCell', 'LSTMStateTuple']
 
@@ -34,10 +34,7 @@ class _Cell(object):
     _gates = 1
 
     def __init__(self, num_units, activation=None, name=None, dtype=None):
-        if isinstance(num_units, bool) or not isinstance(num_units, numbers.Integral) \
-                or num_units < 1:
-            raise ConfigError('%s: num_units must be a positive integer, got %r'
-                              % (type(self).__name__, num_units))
+        num_units = check_positive_int(type(self).__name__, 'num_units', num_units)
         check_callable(type(self).__name__, 'activation', activation, 'a callable such as tf.tanh')
         self._units = int(num_units)
         self._activation = activation or tf.tanh

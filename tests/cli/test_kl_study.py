@@ -252,14 +252,17 @@ def test_a_study_of_your_own_setup(tmp_path, capsys):
     before = (docs / 'kl-weighting.md').read_text()
     work = tmp_path / 'mine'
     data = _tiny_npz(tmp_path)
+    ood = str(tmp_path / 'ood.npz')  # the job's OOD folder: the study scores none
+    np.savez(ood, x_test=np.zeros([3, 4], np.float32))
     assert main(['--quick', '--only', 'schemes', '--work-dir', str(work), '--docs', str(docs),
                  '--', '--dataset', 'npz', '--data-dir', data, '--hidden', '5',
-                 '--batch-size', '4']) == 0
+                 '--batch-size', '4', '--ood-data-dir', ood]) == 0
     out = capsys.readouterr().out
     assert '## schemes' in out and '| per_batch |' in out
     assert (docs / 'kl-weighting.md').read_text() == before
     results = json.loads((work / 'results.json').read_text())
-    assert results['job'] == dict(dataset='npz', data_dir=data, hidden=[5], batch_size=4)
+    assert results['job'] == dict(dataset='npz', data_dir=data, hidden=[5], batch_size=4,
+                                  ood_data_dir=ood)
     assert [r['name'] for r in results['schemes']] == [
         'per_example', 'per_batch', 'blundell', 'per_example + warm-up',
         'per_example, beta = 0.1']
@@ -267,14 +270,14 @@ def test_a_study_of_your_own_setup(tmp_path, capsys):
     configs = [json.loads((work / ('scheme_%d' % i) / 'config.json').read_text())
                for i in range(5)]
     assert all(c['dataset'] == 'npz' and c['hidden'] == [5] and c['batch_size'] == 4
-               and c['epochs'] == 1 for c in configs)
+               and c['epochs'] == 1 and c['ood_data_dir'] is None for c in configs)
     assert [(c['kl_scheme'], c['kl_weight'], c['warmup_steps']) for c in configs] == [
         ('per_example', 1.0, 0), ('per_batch', 1.0, 0), ('blundell', 1.0, 0),
         ('per_example', 1.0, 3), ('per_example', 0.1, 0)]
     report = (work / 'kl_study.md').read_text()
     assert report.startswith('# The KL study on your setup')
-    assert ('`tfbnn-train --dataset npz --data-dir %s --hidden 5 --batch-size 4`' % data
-            in report)
+    assert ('`tfbnn-train --dataset npz --data-dir %s --hidden 5 --batch-size 4 --ood-data-dir %s`'
+            % (data, ood) in report)
     assert '![grad_ratio_by_scheme.png](grad_ratio_by_scheme.png)' in report
     assert (work / 'grad_ratio_by_scheme.png').stat().st_size > 0
     # Its results.json is no record of the guide's study.

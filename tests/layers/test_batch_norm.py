@@ -80,7 +80,7 @@ def test_variables_have_the_tf_layers_names_and_collections():
 
 @pytest.mark.parametrize('kwargs,inputs,match', [
     (dict(momentum=1.0), [2, 3], r"batch_normalization 'bn': momentum must be a number in \(0, 1\)"),
-    (dict(epsilon=0.0), [2, 3], 'epsilon must be a number in'),
+    (dict(epsilon=0.0), [2, 3], 'epsilon must be a positive finite number, got 0.0'),
     (dict(training='yes'), [2, 3],
      "training must be a Python bool or a scalar bool Tensor, got 'yes'"),
     (dict(training=tf.constant(1.0)), [2, 3],

@@ -42,8 +42,8 @@ def test_group_norm_applies_gamma_and_beta(sess):
 @pytest.mark.parametrize('kwargs,match', [
     (dict(groups=3), "group_norm 'gn': groups must divide the 8 channels, got groups=3"),
     (dict(groups=0), 'groups must be a positive integer, got 0'),
-    (dict(groups=2, epsilon=0.0), r'epsilon must be a number in \(0, inf\), got 0.0'),
-    (dict(groups=2, epsilon=float('inf')), r'epsilon must be a number in \(0, inf\), got inf'),
+    (dict(groups=2, epsilon=0.0), 'epsilon must be a positive finite number, got 0.0'),
+    (dict(groups=2, epsilon=float('inf')), 'epsilon must be a positive finite number, got inf'),
     (dict(groups=2, batch_dims=3), r'inputs must have rank at least 4 \(batch_dims=3'),
     (dict(groups=2, trainable='no'), "group_norm 'gn': trainable must be a Python bool, got 'no'"),
     (dict(groups=2, scale='no'), "scale must be a Python bool, got 'no'"),

@@ -69,7 +69,7 @@ from tfbnn.internal.jsonio import read_json
 def test_user_errors(tmp_path, capsys, argv, message):
     assert main(['--out', str(tmp_path / 'out')] + argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert message in err[-1] and err[-1].startswith('tfbnn-reproduce: error: ')
+    assert len(err) == 1 and message in err[0] and err[0].startswith('tfbnn-reproduce: error: ')
 
 
 def test_mnist_on_a_set_too_small_for_its_validation_split_is_one_line(tmp_path, capsys):

@@ -192,6 +192,10 @@ def test_sets_run_by_two_processes_land_in_one_record(tmp_path):
                                **dict(kwargs, candidates=((3e-3, 16, 'none'),)))
     assert sorted(record['sets']) == ['a', 'b']
     assert record['protocol']['candidates'][0][0] == 3e-3
+    # The data folder spelled otherwise is no other protocol: b is kept.
+    record = uci.reproduce_uci(str(data) + os.sep, out, print, sets=['a'],
+                               **dict(kwargs, candidates=((3e-3, 16, 'none'),)))
+    assert sorted(record['sets']) == ['a', 'b']
 
 
 def test_a_changed_grid_that_chooses_otherwise_trains_new_test_runs(tmp_path):

@@ -164,6 +164,12 @@ def test_an_ood_set_far_outside_the_training_range_is_said_and_keeps_the_metrics
     metrics = read(out, 'metrics.json')
     assert 'test_error' in metrics and not any(k.startswith('ood_') for k in metrics)
     assert not os.path.exists(os.path.join(out, 'ood_entropy.png'))
+    # The same on the validation split alone (--no-test-eval).
+    code, out = run(tmp_path, *_npz_with_ood(tmp_path, 1e20), *QUICK, '--no-test-eval',
+                    '--validation-size', '10', name='validation')
+    assert code == 0 and 'no ood_auroc_* is reported' in capsys.readouterr().out
+    metrics = read(out, 'metrics.json')
+    assert 'val_error' in metrics and not any('ood' in k for k in metrics)
 
 
 def test_ood_set_none_on_resume_drops_the_folder_and_its_old_plot(tmp_path, capsys):
@@ -172,9 +178,16 @@ def test_ood_set_none_on_resume_drops_the_folder_and_its_old_plot(tmp_path, caps
     assert code == 0 and 'ood_auroc_mi' in read(out, 'metrics.json')
     assert os.path.exists(os.path.join(out, 'ood_entropy.png'))
     assert 'the out-of-distribution inputs span' not in capsys.readouterr().out
+    # auto keeps the folder (and scores no built-in kind beside it).
+    code, _ = run(tmp_path, '--resume', '--ood-set', 'auto', '--epochs', '3')
+    assert code == 0 and read(out, 'config.json')['ood_data_dir'] == str(tmp_path / 'ood.npz')
+    assert 'ood_auroc_mi' in read(out, 'metrics.json')
+    assert not any(k.startswith('ood_auroc_mi_') for k in read(out, 'metrics.json'))
     os.remove(str(tmp_path / 'ood.npz'))  # gone: the resume must not read it
-    code, _ = run(tmp_path, '--resume', '--ood-set', 'none', '--epochs', '3')
+    code, _ = run(tmp_path, '--resume', '--ood-set', 'none', '--epochs', '4')
     assert code == 0
+    assert ("--resume: --ood-set none replaces the saved run's --ood-data-dir %s"
+            % (tmp_path / 'ood.npz')) in capsys.readouterr().out
     assert not any(k.startswith('ood_') for k in read(out, 'metrics.json'))
     assert not os.path.exists(os.path.join(out, 'ood_entropy.png'))
     assert read(out, 'config.json')['ood_data_dir'] is None

@@ -245,10 +245,9 @@ _EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.experiment is None:
-        build_parser().print_usage(sys.stderr)
-        sys.stderr.write('tfbnn-reproduce: error: choose an experiment: %s\n'
-                         % ', '.join(sorted(_EXPERIMENTS)))
+    if args.experiment is None:  # one line, as the parser's own errors
+        sys.stderr.write('tfbnn-reproduce: error: choose an experiment: %s (see tfbnn-reproduce '
+                         '--help)\n' % ', '.join(sorted(_EXPERIMENTS)))
         return 2
     from tfbnn import errors
     from tfbnn.internal.compat import script_setup

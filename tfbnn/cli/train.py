@@ -145,8 +145,8 @@ def _saved_options(parser, options, given, log):
     A bare `--resume --output-dir DIR` continues the run as it was started:
     its learning rate, schedule, optimizer, epochs, ... (not `_NOT_KEPT`). A
     flag given on the command line still overrides (and the resume checks
-    refuse what a resume cannot change); a given --ood-set also replaces a
-    saved --ood-data-dir (the run's one OOD set). Without a config.json,
+    refuse what a resume cannot change); a given --ood-set other than auto
+    also replaces a saved --ood-data-dir (the run's one OOD set). Without a config.json,
     `options` as given.
     """
     import os
@@ -158,11 +158,20 @@ def _saved_options(parser, options, given, log):
     saved = run_config.load(path).to_dict()
     kept = [k for k in options if k not in given and k in saved and k not in _NOT_KEPT
             and saved[k] != run_config.json_value(options[k])
-            and not (k == 'ood_data_dir' and 'ood_set' in given)]  # a new choice of OOD set
+            and not (k == 'ood_data_dir' and _replaces_folder(options, given))]
+    if saved.get('ood_data_dir') and _replaces_folder(options, given):
+        log('tfbnn: --resume: --ood-set %s replaces the saved run\'s --ood-data-dir %s'
+            % (options['ood_set'], saved['ood_data_dir']))
     if kept:
         log('tfbnn: --resume keeps the saved run\'s %s (give a flag to change it)'
             % ', '.join(_as_flag(parser, k, saved[k]) for k in kept))
     return dict(options, **{k: saved[k] for k in kept})
+
+
+def _replaces_folder(options, given):
+    """Whether the command line chose another OOD set than a saved
+    --ood-data-dir: --ood-set none or a list of kinds (auto keeps the folder)."""
+    return 'ood_set' in given and 'ood_data_dir' not in given and options['ood_set'] != 'auto'
 
 
 def _as_flag(parser, dest, value):

@@ -94,7 +94,8 @@ def untrained_classes_warning(dataset):
 
 def ood_range_warning(dataset, ood):
     """One line when the out-of-distribution inputs reach beyond the training
-    data's range [lo, hi] by more than its width (0-255 images against
+    data's range [lo, hi] by more than its width (or, for constant training
+    data, by more than max(|value|, 1)) (0-255 images against
     training data in [0, 1], say): such a set is told apart, or not, by its
     scale, whatever the network learned, and far enough out its predictive
     overflows.
@@ -107,7 +108,7 @@ def ood_range_warning(dataset, ood):
     """
     lo, hi = float(np.min(dataset.x_train)), float(np.max(dataset.x_train))
     out_lo, out_hi = float(np.min(ood.x_test)), float(np.max(ood.x_test))
-    width = max(hi - lo, 1e-12)
+    width = hi - lo if hi > lo else max(abs(hi), 1.0)  # a constant set: its scale
     if lo - width <= out_lo and out_hi <= hi + width:
         return None
     return ('the out-of-distribution inputs span [%.4g, %.4g], the training data [%.4g, %.4g]: '

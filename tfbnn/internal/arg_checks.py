@@ -21,8 +21,9 @@ def check_positive_int(layer, what, value):
 def check_real(layer, what, value, low, high):
     """ConfigError unless `value` is a real number with low < value < high (a bool is not)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low < value < high:
-        raise ConfigError('%s: %s must be a number in (%g, %g), got %r'
-                          % (layer, what, low, high, value))
+        allowed = ('a positive finite number' if (low, high) == (0, np.inf)
+                   else 'a number in (%g, %g)' % (low, high))
+        raise ConfigError('%s: %s must be %s, got %r' % (layer, what, allowed, value))
 
 
 def check_bools(layer, **switches):

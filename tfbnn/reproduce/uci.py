@@ -233,14 +233,23 @@ def _test_runs(name, set_dir, out_dir, choice, tag, num_splits, hidden, log, ver
                 splits=rows, seconds=float(sum(r['train_seconds'] for r in rows)))
 
 
+def _other_protocol(record, stored):
+    """How the protocol of `stored` (a uci.json's record) differs from
+    `record`'s, as 'key new vs old' strings; machine keys (the data folder as
+    spelled, ...) do not count."""
+    if not stored:
+        return []
+    return [d for d in protocol_differences(record, stored) if not d.startswith('sets ')]
+
+
 def _refuse_dropping(path, record, sets):
     """ConfigError, before any run, when the uci.json at `path` holds sets
     other than `sets` that were recorded under another protocol: storing
     these would drop them (`_store_set`)."""
     stored = read_json(path) or {}
     others = sorted(set(stored.get('sets') or {}) - set(sets))
-    if others and stored.get('protocol') != record['protocol']:
-        found = [d for d in protocol_differences(record, stored) if not d.startswith('sets ')]
+    found = _other_protocol(record, stored)
+    if others and found:
         raise ConfigError('uci: %s holds %s, recorded under another protocol (%s%s), which this '
                           'run would drop: give another --out, or add %s to --sets to rerun '
                           'them under this one' % (path, ', '.join(others), '; '.join(found[:3]),
@@ -261,7 +270,7 @@ def _store_set(path, record, name, entry, log):
     with exclusive_lock(path + '.lock'):
         stored = read_json(path) or {}
         sets = stored.get('sets', {})
-        if stored.get('protocol') != record['protocol']:
+        if _other_protocol(record, stored):
             dropped = sorted(set(sets) - {name})
             if dropped:
                 log('uci: %s: dropped %s, recorded under another protocol (grid, splits or '

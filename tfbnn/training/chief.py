@@ -77,7 +77,7 @@ def run_chief(session, g, state, config, cluster, dataset, ood, device, history,
             raise Interrupted(step, latest)
         log('tfbnn: evaluating %s in a single-process graph: the %d-sample predictive on %d '
             'test examples ...' % (latest, config.eval_samples, dataset.x_test.shape[0]))
-        metrics = evaluate_checkpoint(config, dataset, latest, device, ood)
+        metrics = evaluate_checkpoint(config, dataset, latest, device, ood, log)
         lifecycle.summarise_metrics(writer, metrics, step)
         writer.flush()
         # Throughput from the chief's first step: not the wait for the others.
@@ -140,7 +140,7 @@ def _steps(sess, g, state, config, step, epochs, limit, signals, writer, log, ba
     return step, first, False
 
 
-def evaluate_checkpoint(config, dataset, checkpoint, device, ood=None):
+def evaluate_checkpoint(config, dataset, checkpoint, device, ood=None, log=print):
     """Restores `checkpoint` into the single-process training graph and evaluates it.
 
     Args:
@@ -149,6 +149,7 @@ def evaluate_checkpoint(config, dataset, checkpoint, device, ood=None):
       checkpoint: checkpoint path (of a single-process or a cluster run).
       device: model device string.
       ood: optional out-of-distribution `Dataset`.
+      log: where evaluation warnings go (the run's log).
 
     Returns:
       The metrics of `tfbnn.training.evaluate.evaluate`.
@@ -165,4 +166,4 @@ def evaluate_checkpoint(config, dataset, checkpoint, device, ood=None):
     np.random.seed(config.seed)
     with tf.Session(graph=graph, config=session_config(config.threads)) as sess:
         restore_checkpoint(sess, g.saver, checkpoint)
-        return evaluate_lib.evaluate(sess, g, dataset, config, config.output_dir, ood)
+        return evaluate_lib.evaluate(sess, g, dataset, config, config.output_dir, ood, log)

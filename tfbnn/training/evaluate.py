@@ -45,9 +45,19 @@ def posterior_snr(sess, scope='model'):
             for layer, pair in diagnostics.kernel_posteriors(scope).items()}
 
 
-def _not_finite(pred):
-    """How many examples' entropy or mutual information is not finite."""
-    return int(np.sum(~(np.isfinite(pred['entropy']) & np.isfinite(pred['mutual_information']))))
+def _finite_ood(sess, graph, config, dataset, x, log):
+    """The predictive of the OOD inputs `x`, or None (after a warning line)
+    when it is not finite for some: inputs far beyond the training data's
+    overflow it, and an error would lose the finished run's other metrics."""
+    pred = run_predictive(sess, graph, x, config.eval_batch_size)
+    bad = int(np.sum(~(np.isfinite(pred['entropy']) & np.isfinite(pred['mutual_information']))))
+    if not bad:
+        return pred
+    log('tfbnn: warning: the predictive of %d of the %d out-of-distribution examples is not '
+        'finite (their inputs reach |x| = %.3g, the training data\'s %.3g): no ood_auroc_* is '
+        'reported; scale the set as the training data'
+        % (bad, len(x), np.max(np.abs(x)), np.max(np.abs(dataset.x_train))))
+    return None
 
 
 def _classification(sess, graph, dataset, config, ood, out_dir, log):
@@ -63,17 +73,7 @@ def _classification(sess, graph, dataset, config, ood, out_dir, log):
     plots.reliability_diagram(edges, conf, acc, counts, os.path.join(out_dir, 'reliability.png'),
                               ece=result['ece'])
     plot = os.path.join(out_dir, 'ood_entropy.png')
-    ood_pred = None if ood is None else run_predictive(sess, graph, ood.x_test,
-                                                       config.eval_batch_size)
-    if ood_pred is not None and _not_finite(ood_pred):
-        # (inputs far beyond the training data's overflow the predictive:
-        # an error here would lose the finished run's other metrics)
-        log('tfbnn: warning: the predictive of %d of the %d out-of-distribution examples is not '
-            'finite (their inputs reach |x| = %.3g, the training data\'s %.3g): no ood_auroc_* '
-            'is reported; scale the set as the training data'
-            % (_not_finite(ood_pred), len(ood.x_test), np.max(np.abs(ood.x_test)),
-               np.max(np.abs(dataset.x_train))))
-        ood_pred = None
+    ood_pred = None if ood is None else _finite_ood(sess, graph, config, dataset, ood.x_test, log)
     if ood_pred is None and os.path.exists(plot):  # an earlier evaluation's
         os.remove(plot)
     if ood_pred is not None:
@@ -150,7 +150,7 @@ def validation_metrics(sess, graph, dataset, config, pred=None):
                 val_confidence=float(np.mean(np.max(pred['mean_probs'], axis=1))))
 
 
-def _validation_ood(sess, graph, dataset, config, inside, ood):
+def _validation_ood(sess, graph, dataset, config, inside, ood, log):
     """With --no-test-eval: the built-in OOD kinds made from the *validation*
     images, or the --ood-data-dir set `ood`, scored against the validation
     images (val_ood_auroc_mi / _entropy), so a choice can weigh
@@ -165,7 +165,9 @@ def _validation_ood(sess, graph, dataset, config, inside, ood):
                                kinds)
     elif ood is None:
         return {}
-    outside = run_predictive(sess, graph, ood.x_test, config.eval_batch_size)
+    outside = _finite_ood(sess, graph, config, dataset, ood.x_test, log)
+    if outside is None:
+        return {}
     return dict(val_ood_auroc_mi=metrics.auroc(inside['mutual_information'],
                                                outside['mutual_information']),
                 val_ood_auroc_entropy=metrics.auroc(inside['entropy'], outside['entropy']))
@@ -204,7 +206,7 @@ def evaluate(sess, graph, dataset, config, out_dir, ood=None, log=print):
         # One pass of the predictive over the validation images serves both.
         pred = run_predictive(sess, graph, dataset.x_val, config.eval_batch_size)
         result = validation_metrics(sess, graph, dataset, config, pred)
-        result.update(_validation_ood(sess, graph, dataset, config, pred, ood))
+        result.update(_validation_ood(sess, graph, dataset, config, pred, ood, log))
     elif dataset.task == 'regression':
         result = _regression(sess, graph, dataset, config, out_dir)
     else:
