@@ -243,6 +243,13 @@ def test_ood_set_none_with_a_folder_of_an_earlier_config_json_loads_as_the_folde
     (dict(group_values=16), {'group_values'}, '--group-values sets the groups of --norm group; '
      'this run has --norm none'),
     (dict(outlier_weight=1.0), {'outlier_weight'}, '--outlier-weight 1 needs --outlier-exposure'),
+    (dict(optimizer='sgd', momentum=0.5), {'optimizer', 'momentum'},
+     '--momentum is read with --optimizer momentum only; this run has none of it: leave out '
+     '--momentum 0.5'),
+    (dict(optimizer='sgd', scale_learning_rate=0.5), {'optimizer', 'scale_learning_rate'},
+     '--scale-learning-rate is read with --scale-optimizer adam only'),
+    (dict(lr_decay_factor=0.5), {'lr_decay_factor'},
+     '--lr-decay-factor is read with --lr-schedule step or cosine only'),
 ])
 def test_a_given_flag_the_run_would_ignore_is_refused(options, given, message):
     config = RunConfig(**options)
@@ -250,7 +257,8 @@ def test_a_given_flag_the_run_would_ignore_is_refused(options, given, message):
         run_config.check_given(config, given)
     # the defaults: no choice
     run_config.check_given(config, set(given) - {'hidden', 'data_dir', 'group_values',
-                                                 'outlier_weight'})
+                                                 'outlier_weight', 'momentum',
+                                                 'scale_learning_rate', 'lr_decay_factor'})
 
 
 def test_group_values_with_norm_group_is_taken():

@@ -91,6 +91,14 @@ def test_the_job_follows_the_schedule_and_resume_continues_it(tmp_path):
     with open(os.path.join(out, 'config.json')) as f:
         config = json.load(f)
     assert config['lr_schedule'] == 'step' and config['lr_decay_epochs'] == [1.0, 2.0]
+    # A resume may switch the step schedule to constant: its decay epochs go too.
+    assert main(['--output-dir', out, '--resume', '--epochs', '4', '--lr-schedule',
+                 'constant']) == 0
+    with open(os.path.join(out, 'history.json')) as f:
+        np.testing.assert_allclose(json.load(f)['learning_rate'][-1], 0.5, rtol=1e-6)
+    with open(os.path.join(out, 'config.json')) as f:
+        config = json.load(f)
+    assert config['lr_schedule'] == 'constant' and config['lr_decay_epochs'] == []
 
 
 def test_cli_rejects_a_bad_schedule_with_one_line(tmp_path, capsys):

@@ -198,11 +198,20 @@ def check(config):
                 lr_decay_epochs=decay_epochs, ood_set=ood_set)
 
 
+# A flag -> (what reads it, whether this config has that): given without it,
+# the flag would change nothing.
+_GIVEN_NEEDS = (
+    ('momentum', 'with --optimizer momentum', lambda c: c.optimizer == 'momentum'),
+    ('scale-learning-rate', 'with --scale-optimizer adam', lambda c: c.scale_optimizer == 'adam'),
+    ('lr-decay-factor', 'with --lr-schedule step or cosine', lambda c: c.lr_schedule != 'constant'),
+)
+
+
 def check_given(config, given):
     """Refuses a flag given on the command line that the run would ignore:
     --hidden for a model of fixed layers (or more than one width for the
     LSTM), --group-values without --norm group, --data-dir for a built-in
-    dataset. Only flags given count (a
+    dataset, and the flags of `_GIVEN_NEEDS` without what reads them. Only flags given count (a
     default --hidden is no choice).
 
     Args:
@@ -221,6 +230,10 @@ def check_given(config, given):
         raise ConfigError('--model lstm has one LSTM layer: --hidden takes its number of units '
                           '(e.g. --hidden %d), got %s'
                           % (config.hidden[0], ','.join(map(str, config.hidden))))
+    for flag, needs, holds in _GIVEN_NEEDS:
+        if flag.replace('-', '_') in given and not holds(config):
+            raise ConfigError('--%s is read %s only; this run has none of it: leave out --%s %s'
+                              % (flag, needs, flag, getattr(config, flag.replace('-', '_'))))
     if 'outlier_weight' in given and config.outlier_exposure == 'none':
         raise ConfigError('--outlier-weight %g needs --outlier-exposure (it weighs the term of '
                           'the outliers)' % config.outlier_weight)

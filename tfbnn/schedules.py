@@ -64,6 +64,9 @@ def check_schedule(schedule, decay_epochs, decay_factor, warmup_epochs):
     if schedule != 'step' and decay_epochs:
         raise ConfigError('--lr-decay-epochs applies to --lr-schedule step only, got schedule %r'
                           % schedule)
+    if len(set(float(d) for d in decay_epochs)) != len(decay_epochs):
+        raise ConfigError('--lr-decay-epochs lists an epoch twice (it would apply the factor '
+                          'twice there), got %s' % ','.join('%g' % d for d in decay_epochs))
     return tuple(sorted(float(d) for d in decay_epochs))
 
 

@@ -100,6 +100,22 @@ def test_resume_keeps_the_best_record_of_the_earlier_epochs(tmp_path):
         scored, key=lambda p: (p[1], p[0]))[0]
 
 
+def test_a_resume_without_its_best_record_counts_no_stale_validation(tmp_path, capsys):
+    """best/ moved aside (the advice for a damaged one): the history's
+    validations are not counted against --patience, and the next validation
+    is the best, instead of a stop that named no best epoch (a TypeError)."""
+    import shutil
+    flags = ['--hidden', '16', '--eval-samples', '2', '--progress', 'never',
+             '--validation-size', '0.2', '--validate-every', '2', '--patience', '5']
+    code, out = run(tmp_path, *flags, '--epochs', '4')
+    assert code == 0
+    shutil.move(os.path.join(out, 'best'), str(tmp_path / 'best-aside'))
+    code, out = run(tmp_path, '--resume', '--epochs', '6', '--patience', '1')
+    assert code == 0, capsys.readouterr().err
+    assert read(out, 'metrics.json')['selected_epoch'] == 6
+    assert read(os.path.join(out, 'best'), 'best.json')['epoch'] == 6
+
+
 def test_best_folder_keeps_only_the_recorded_checkpoint_across_resumes(tmp_path):
     # The saver deletes only the checkpoints it wrote itself: the best
     # weights left by an earlier process must go once they are superseded.

@@ -186,7 +186,7 @@ def test_ood_set_none_on_resume_drops_the_folder_and_its_old_plot(tmp_path, caps
     os.remove(str(tmp_path / 'ood.npz'))  # gone: the resume must not read it
     code, _ = run(tmp_path, '--resume', '--ood-set', 'none', '--epochs', '4')
     assert code == 0
-    assert ("--resume: --ood-set none replaces the saved run's --ood-data-dir %s"
+    assert ("--resume: --ood-set none leaves out the saved run's --ood-data-dir %s"
             % (tmp_path / 'ood.npz')) in capsys.readouterr().out
     assert not any(k.startswith('ood_') for k in read(out, 'metrics.json'))
     assert not os.path.exists(os.path.join(out, 'ood_entropy.png'))

@@ -145,9 +145,10 @@ def _saved_options(parser, options, given, log):
     A bare `--resume --output-dir DIR` continues the run as it was started:
     its learning rate, schedule, optimizer, epochs, ... (not `_NOT_KEPT`). A
     flag given on the command line still overrides (and the resume checks
-    refuse what a resume cannot change); a given --ood-set other than auto
-    also replaces a saved --ood-data-dir (the run's one OOD set). Without a config.json,
-    `options` as given.
+    refuse what a resume cannot change). A saved option that goes with a
+    choice the command line changes is not kept (`_GOES_WITH`: --ood-set
+    none or kinds replaces a saved --ood-data-dir, a schedule other than step
+    takes no --lr-decay-epochs). Without a config.json, `options` as given.
     """
     import os
     from tfbnn import run_config
@@ -156,22 +157,30 @@ def _saved_options(parser, options, given, log):
     if not os.path.exists(path):
         return options
     saved = run_config.load(path).to_dict()
+    dropped = [k for k in _GOES_WITH if saved.get(k) and _dropped(k, options, given)]
     kept = [k for k in options if k not in given and k in saved and k not in _NOT_KEPT
-            and saved[k] != run_config.json_value(options[k])
-            and not (k == 'ood_data_dir' and _replaces_folder(options, given))]
-    if saved.get('ood_data_dir') and _replaces_folder(options, given):
-        log('tfbnn: --resume: --ood-set %s replaces the saved run\'s --ood-data-dir %s'
-            % (options['ood_set'], saved['ood_data_dir']))
+            and saved[k] != run_config.json_value(options[k]) and k not in dropped]
+    for k in dropped:
+        choice = _GOES_WITH[k][0]
+        log('tfbnn: --resume: %s leaves out the saved run\'s %s'
+            % (_as_flag(parser, choice, options[choice]), _as_flag(parser, k, saved[k])))
     if kept:
         log('tfbnn: --resume keeps the saved run\'s %s (give a flag to change it)'
             % ', '.join(_as_flag(parser, k, saved[k]) for k in kept))
     return dict(options, **{k: saved[k] for k in kept})
 
 
-def _replaces_folder(options, given):
-    """Whether the command line chose another OOD set than a saved
-    --ood-data-dir: --ood-set none or a list of kinds (auto keeps the folder)."""
-    return 'ood_set' in given and 'ood_data_dir' not in given and options['ood_set'] != 'auto'
+# A saved option -> (the choice it goes with, whether a given value of that
+# choice leaves it out): the run's one OOD set, a step schedule's epochs.
+_GOES_WITH = {'ood_data_dir': ('ood_set', lambda choice: choice != 'auto'),
+              'lr_decay_epochs': ('lr_schedule', lambda choice: choice != 'step')}
+
+
+def _dropped(key, options, given):
+    """Whether a resume leaves out the saved `key`: its choice was given,
+    with a value that does not take it, and `key` itself was not."""
+    choice, leaves_out = _GOES_WITH[key]
+    return choice in given and key not in given and leaves_out(options[choice])
 
 
 def _as_flag(parser, dest, value):

@@ -64,10 +64,11 @@ class BestCheckpoint(object):
         self._remove_stale_checkpoints()
         # Validations since the best one (what --patience counts), also
         # across a resume: the history holds the scores logged so far.
-        best_epoch = self.record['epoch'] if self.record else 0
-        self.stale = sum(1 for e, v in zip(history.get('epoch', []),
-                                           history.get(self.key, []))
-                         if v is not None and e > best_epoch)
+        # Without a record (dropped with a replayed future, or best/ moved
+        # aside) nothing is stale: the next validation is the best.
+        self.stale = 0 if self.record is None else sum(
+            1 for e, v in zip(history.get('epoch', []), history.get(self.key, []))
+            if v is not None and e > self.record['epoch'])
 
     def _remove_stale_checkpoints(self):
         """Deletes the checkpoints in best/ other than the recorded one, and
@@ -95,7 +96,8 @@ class BestCheckpoint(object):
 
     def exhausted(self):
         """True once --patience validations in a row brought no improvement."""
-        return bool(self.config.patience) and self.stale >= self.config.patience
+        return (bool(self.config.patience) and self.record is not None
+                and self.stale >= self.config.patience)
 
     def stopping_line(self, epoch):
         """The log line of a run that stops early at `epoch`."""
