@@ -160,8 +160,8 @@ def test_a_wait_setting_that_is_not_a_positive_number_is_one_line(tmp_path, monk
 def test_a_start_from_another_checkpoint_is_refused_on_a_cluster(tmp_path, options, flag):
     cluster = cluster_lib.ClusterConfig({'ps': ['127.0.0.1:1'], 'worker': ['127.0.0.1:2']},
                                         'worker', 0)
-    with pytest.raises(ConfigError, match=r'^%s is not supported on a cluster yet; start the '
-                                          r'run single-process' % flag):
+    with pytest.raises(ConfigError, match=r'^%s is not supported on a cluster yet: run it '
+                                          r'single-process$' % flag):
         run_task(dict(options, output_dir=str(tmp_path)), cluster)
 
 

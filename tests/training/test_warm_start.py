@@ -127,3 +127,32 @@ def test_a_run_of_another_model_is_refused_naming_the_variable(trained, tmp_path
     code, _ = _train(tmp_path, 'deep', '--warm-start', trained, '--hidden', '16,16')
     err = capsys.readouterr().err
     assert code == 2 and 'has no variable model/fc2/kernel_loc' in err
+    # The other way round: a deeper run's checkpoint would lose its second layer.
+    deep = _train(tmp_path, 'deep_source', '--hidden', '16,16')[1]
+    capsys.readouterr()
+    code, _ = _train(tmp_path, 'shallow', '--warm-start', deep)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert ('holds model/fc2/bias_loc (and 3 more), which this model has not: it was written by '
+            'another model' in err[0]), err
+
+
+def test_a_latest_checkpoint_without_its_index_is_passed_over_aloud(tmp_path, capsys):
+    """The state names model.ckpt-N, whose .index is gone: the warm start
+    takes the newest complete one and says which it passed over."""
+    import glob
+    import shutil
+    code, source = _train(tmp_path, 'source', '--checkpoint-every', '23')
+    assert code == 0
+    newest = sorted(glob.glob(os.path.join(source, 'model.ckpt-*.index')),
+                    key=lambda p: int(p.split('-')[-1].split('.')[0]))
+    assert len(newest) >= 2
+    os.remove(newest[-1])
+    capsys.readouterr()
+    code, _ = _train(tmp_path, 'warm', '--warm-start', source)
+    out = capsys.readouterr().out
+    assert code == 0
+    dropped, taken = (os.path.basename(p)[:-len('.index')] for p in newest[-1:-3:-1])
+    assert ('tfbnn: --warm-start: %s, which the checkpoint state names, has no .index file '
+            '(incomplete or deleted): the newest complete one, %s, is taken' % (dropped, taken)
+            in out), out

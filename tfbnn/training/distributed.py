@@ -198,8 +198,8 @@ def _refuse_unsupported(config):
                           'yet; the chief scores --validation-size at the end')
     for flag, value in (('--init-from', config.init_from), ('--warm-start', config.warm_start)):
         if value:
-            raise ConfigError('%s is not supported on a cluster yet; start the run '
-                              'single-process and resume it on the cluster' % flag)
+            raise ConfigError('%s is not supported on a cluster yet: run it single-process'
+                              % flag)
     if config.norm == 'batch':
         raise ConfigError('--norm batch is not supported on a cluster (each worker would keep '
                           'its own batch statistics); use --norm group')

@@ -129,10 +129,12 @@ def _build(config, dataset, spec, device, resuming):
                     '%d other variables restored' % (config.init_from, len(report) - 1,
                                                      config.moped_delta, len(report['others'])))
         elif config.warm_start and not resuming:
-            checkpoint = warm_start.resolve(config.warm_start)
+            notes = []  # a checkpoint passed over for another (rundir.latest_checkpoint)
+            checkpoint = warm_start.resolve(config.warm_start, notes.append)
             names = warm_start.warm_start(checkpoint, _MODEL_SCOPE)
-            line = ('tfbnn: warm start from %s: its %d model variables; step 0, a fresh '
-                    'optimizer' % (checkpoint, len(names)))
+            line = ''.join('tfbnn: --warm-start: %s\n' % note for note in notes) + (
+                'tfbnn: warm start from %s: its %d model variables; step 0, a fresh optimizer'
+                % (checkpoint, len(names)))
         init = tf.group(tf.global_variables_initializer(), tf.local_variables_initializer())
     return graph, g, init, line
 

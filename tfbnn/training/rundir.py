@@ -118,9 +118,10 @@ def checkpoints_on_disk(folder):
     return [prefix for _, prefix in sorted(found)]
 
 
-def chosen_checkpoint(run_dir, which='best'):
+def chosen_checkpoint(run_dir, which='best', log=None):
     """The early-stopping checkpoint (best/ on validation) if any, else the
-    latest; or the latest when `which` is 'latest'.
+    latest; or the latest when `which` is 'latest'. `log`, as for
+    `latest_checkpoint`, is told when the latest named lacks its .index.
 
     Raises:
       ValueError: `which` is not one of CHECKPOINTS.
@@ -133,7 +134,7 @@ def chosen_checkpoint(run_dir, which='best'):
     record = read_json(os.path.join(run_dir, BEST, BEST_RECORD))
     if record and which == 'best':
         return os.path.join(run_dir, record['checkpoint'])
-    latest = latest_checkpoint(run_dir)
+    latest = latest_checkpoint(run_dir, log)
     if latest is None:
         raise CheckpointError('no checkpoint in %s' % run_dir)
     return latest

@@ -24,12 +24,14 @@ from tfbnn.training import rundir
 __all__ = ['resolve', 'model_variables', 'warm_start']
 
 
-def resolve(path):
+def resolve(path, log=None):
     """The checkpoint a --warm-start path names.
 
     Args:
       path: a run directory (its early-stopping best/ checkpoint if it has
         one, else its latest) or a checkpoint prefix ('<dir>/model.ckpt-N').
+      log: told in a line when the latest checkpoint the state names lacks
+        its .index and an older one is taken.
 
     Returns:
       The checkpoint prefix.
@@ -39,7 +41,7 @@ def resolve(path):
         neither a directory nor a readable checkpoint.
     """
     if os.path.isdir(path):
-        return rundir.chosen_checkpoint(path)
+        return rundir.chosen_checkpoint(path, log=log)
     checkpoint_reader.reader(path, '--warm-start: ')  # a one-line error if unreadable
     return path
 
@@ -67,8 +69,9 @@ def warm_start(checkpoint, scope):
 
     Raises:
       CheckpointError: the checkpoint cannot be read, lacks one of the
-        model's variables or holds it with another shape (naming it: the
-        checkpoint is of another model).
+        model's variables, holds it with another shape, or holds a model
+        variable the model lacks (naming it: the checkpoint is of another
+        model).
     """
     # Every tensor read now: a truncated .data file is one line, as on --resume.
     reader = checkpoint_reader.read_all(checkpoint, '--warm-start: ')
@@ -85,5 +88,23 @@ def warm_start(checkpoint, scope):
         if list(saved[name]) != shape:
             raise CheckpointError('--warm-start: %s has shape %s in %s, the model needs %s'
                                   % (name, list(saved[name]), checkpoint, shape))
+    extra = _not_in_model(saved, set(v.op.name for v in targets), scope)
+    if extra:
+        raise CheckpointError('--warm-start: %s holds %s%s, which this model has not: it was '
+                              'written by another model (same --model, --hidden, --norm and '
+                              'prior family needed)' % (checkpoint, extra[0], ' (and %d more)'
+                                                        % (len(extra) - 1) if extra[1:] else ''))
     tf.train.init_from_checkpoint(checkpoint, {v.op.name: v for v in targets})
     return sorted(v.op.name for v in targets)
+
+
+def _not_in_model(saved, names, scope):
+    """The checkpoint's variables under `scope` that are none of the model's
+    `names` nor an optimizer slot of one of its variables ('<name>/Adam'):
+    a layer or norm the model lacks, whose weights a warm start would drop."""
+    inside = set(n for n in saved if n.startswith(scope + '/'))
+
+    def is_slot(name):
+        parts = name.split('/')
+        return any('/'.join(parts[:i]) in inside for i in range(1, len(parts)))
+    return sorted(n for n in inside if n not in names and not is_slot(n))
