@@ -142,6 +142,15 @@ def test_missing_files_name_what_was_looked_for(tmp_path):
         'or .gz)' % tmp_path)
 
 
+def test_a_folder_under_a_files_name_is_named(tmp_path):
+    write_files(tmp_path, MNIST_FILES[:3])
+    os.mkdir(str(tmp_path / 't10k-labels-idx1-ubyte'))  # unpacked by hand into a folder
+    with pytest.raises(DataError) as caught:
+        idx_path(find_idx_set(str(tmp_path)), 'test', 'labels')
+    assert str(caught.value) == '%s: is a directory, not a file' % (
+        tmp_path / 't10k-labels-idx1-ubyte')
+
+
 def test_idx_path_checks_its_part(tmp_path):
     with pytest.raises(ValueError, match=r"idx_path: \(split, kind\) must be one of .*, got "
                                          r"\('t10k', 'images'\)"):

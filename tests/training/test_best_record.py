@@ -64,3 +64,48 @@ def test_the_state_file_of_best_lists_only_the_recorded_checkpoint(tmp_path, mon
     assert state.model_checkpoint_path == os.path.join('run', record['checkpoint'])
     with open(os.path.join(best, 'checkpoint')) as f:  # by file name: the run may move
         assert '"%s"' % os.path.basename(record['checkpoint']) in f.read()
+
+
+class _Killed(BaseException):
+    """A kill -9 stand-in: nothing of the job handles it."""
+
+
+def test_a_kill_before_the_checkpoint_after_a_new_best_resumes_with_the_best_before_it(
+        tmp_path, monkeypatch):
+    """The best of epoch 2 is saved, then the process dies before the
+    checkpoint of epoch 2: the resume replays epoch 2 from epoch 1's
+    checkpoint. It must start from epoch 1's best (kept on disk until a
+    checkpoint covered epoch 2's), not from none, which would take the
+    replayed epoch 2 as the best however poor it is."""
+    from tfbnn.training import loop
+    scores = [0.5, 0.3, 0.6, 0.7]  # epoch 1, epoch 2 (then the kill), epoch 2 again, 3
+
+    def validation_metrics(*args):
+        return dict(val_error=scores.pop(0) if scores else 0.9, val_nll=1.0, val_ece=0.0,
+                    val_confidence=0.5)
+    monkeypatch.setattr(early_stopping.evaluate_lib, 'validation_metrics', validation_metrics)
+    real_save = loop.save_checkpoint
+    saves = []
+
+    def save_checkpoint(sess, saver, prefix, step, *args, **kwargs):
+        saves.append(step)
+        if len(saves) == 2:
+            raise _Killed()
+        return real_save(sess, saver, prefix, step, *args, **kwargs)
+    monkeypatch.setattr(loop, 'save_checkpoint', save_checkpoint)
+    try:
+        run(tmp_path, *FLAGS)
+        raise AssertionError('the run was not killed')
+    except _Killed:
+        pass
+    best = os.path.join(str(tmp_path / 'run'), rundir.BEST)
+    record = read(best, rundir.BEST_RECORD)
+    assert (record['epoch'], [r['epoch'] for r in record['previous']]) == (2, [1])
+    code, out = run(tmp_path, *(FLAGS + ['--resume']))
+    assert code == 0
+    metrics = read(out, 'metrics.json')
+    assert metrics['selected_epoch'] == 1
+    record = read(best, rundir.BEST_RECORD)
+    assert (record['epoch'], record['previous']) == (1, [])  # the run's end covers it
+    kept = {os.path.basename(p).split('.')[1] for p in glob.glob(os.path.join(best, 'model.*'))}
+    assert kept == {os.path.basename(record['checkpoint']).split('.')[1]}

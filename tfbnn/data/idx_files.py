@@ -27,7 +27,7 @@ import collections
 import os
 import re
 
-from tfbnn.data._common import one_line
+from tfbnn.data._common import not_a_file, one_line
 from tfbnn.errors import DataError
 
 __all__ = ['IdxSet', 'find_idx_set', 'set_in_folder', 'idx_path', 'EMNIST_SPLITS',
@@ -186,6 +186,9 @@ def idx_path(idx_set, split, kind, need=None):
     if path is not None:
         return path
     names = _candidates(idx_set.emnist_split, (split, kind))
+    for other in (os.path.join(idx_set.folder, name) for name in names):
+        if os.path.lexists(other):  # a folder or a pipe under the file's name
+            raise DataError('%s: %s' % (other, not_a_file(other)))
     wanted = ' or '.join('%s[.gz]' % name for name in names[1::2])
     if need is None and idx_set.emnist_split is None:
         need = ('expected the four MNIST IDX files %s, plain or .gz, or named with a dot as '

@@ -37,7 +37,11 @@ class BestCheckpoint(object):
 
     A resumed run reads best/best.json; a best checkpoint newer than the step
     it resumes from belongs to a future that is being replayed, so it is
-    dropped and found again.
+    dropped and found again. The bests it replaced stay on disk (the
+    record's `previous`) until a checkpoint of the run covers the new one:
+    the run resumes with the best it had reached by its step, not with none
+    (the replayed future's first validation would otherwise be taken as the
+    best, however poor).
 
     Args:
       graph: `tfbnn.training.graph.TrainGraph` with a `best_saver`.
@@ -56,11 +60,15 @@ class BestCheckpoint(object):
         self.saver = graph.best_saver
         os.makedirs(self.folder, exist_ok=True)
         record = read_json(os.path.join(self.folder, rundir.BEST_RECORD))
-        self.record = record if record and record['step'] <= step else None
+        # The step of the run's newest checkpoint: a resume starts at or after it.
+        self.covered = step
+        self.record = next((r for r in _chain(record) if r['step'] <= step), None)
         if record and self.record is None:
             # The record of a future being replayed goes before its files, so
             # that no best.json ever names a deleted checkpoint.
             os.remove(os.path.join(self.folder, rundir.BEST_RECORD))
+        elif record and self.record is not record:
+            write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)
         self._remove_stale_checkpoints()
         # Validations since the best one (what --patience counts), also
         # across a resume: the history holds the scores logged so far.
@@ -71,8 +79,8 @@ class BestCheckpoint(object):
             if v is not None and e > self.record['epoch'])
 
     def _remove_stale_checkpoints(self):
-        """Deletes the checkpoints in best/ other than the recorded one, and
-        the state file's names of them.
+        """Deletes the checkpoints in best/ other than the recorded one (and
+        the bests it keeps as `previous`), and the state file's names of them.
 
         The saver deletes only checkpoints it wrote, and keeps the previous
         best until best.json names the new one: the best weights of an
@@ -80,19 +88,28 @@ class BestCheckpoint(object):
         previous best would stay on disk for good. Runs after best.json is
         written, so the record never names a deleted checkpoint. The state
         file (best/checkpoint; the job reads best.json) is then rewritten to
-        list the recorded one alone, or removed with the last checkpoint.
+        list the recorded ones alone, or removed with the last checkpoint.
         """
         # A checkpoint's files are <prefix>-<step>.<suffix>.
-        keep = os.path.basename(self.record['checkpoint']) + '.' if self.record else None
+        kept = [r['checkpoint'] for r in reversed(_chain(self.record))]
+        keep = tuple(os.path.basename(path) + '.' for path in kept)
         for name in os.listdir(self.folder):
-            if (name.startswith(rundir.CHECKPOINT_PREFIX + '-')
-                    and not (keep and name.startswith(keep))):
+            if name.startswith(rundir.CHECKPOINT_PREFIX + '-') and not name.startswith(keep):
                 os.remove(os.path.join(self.folder, name))
         state = os.path.join(self.folder, _STATE)
         if self.record:
-            write_state(self.folder, [self.record['checkpoint']], _STATE)
+            write_state(self.folder, kept, _STATE)
         elif os.path.exists(state):
             os.remove(state)
+
+    def saved(self, step):
+        """Called once the run's checkpoint of `step` is written: the bests
+        that the record replaced are no longer needed by a resume."""
+        self.covered = step
+        if self.record and self.record.get('previous') and self.record['step'] <= step:
+            self.record = dict(self.record, previous=[])
+            write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)
+            self._remove_stale_checkpoints()
 
     def exhausted(self):
         """True once --patience validations in a row brought no improvement."""
@@ -121,8 +138,16 @@ class BestCheckpoint(object):
                                    os.path.join(self.folder, rundir.CHECKPOINT_PREFIX), step,
                                    self.record and self.record['checkpoint'],
                                    latest_filename=_STATE)
+            # What a resume from the run's newest checkpoint would take as
+            # its best, should this process die before its next checkpoint.
+            previous = []
+            for older in _chain(self.record):
+                previous.append(dict(older, previous=[]))
+                if older['step'] <= self.covered:
+                    break
             self.record = dict(step=step, epoch=epoch, key=self.key, value=value,
-                               checkpoint=os.path.relpath(path, self.config.output_dir))
+                               checkpoint=os.path.relpath(path, self.config.output_dir),
+                               previous=previous)
             write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)
             self._remove_stale_checkpoints()  # the previous best, now that no record names it
             self.saver.recover_last_checkpoints([path])  # its next save deletes only this one
@@ -149,3 +174,8 @@ class BestCheckpoint(object):
                                                     self.key, self.record['value']))
         return dict(selected_epoch=self.record['epoch'], selected_step=self.record['step'],
                     selected_on=self.key)
+
+
+def _chain(record):
+    """`record`, then the bests it replaced (newest first); [] for None."""
+    return [record] + list(record.get('previous', ())) if record else []

@@ -231,6 +231,8 @@ class _Loop(object):
         self.epochs.write_history()
         self.last_saved = save_checkpoint(self.sess, self.g.saver, self.prefix, self.step,
                                           self.last_saved)
+        if self.best is not None:
+            self.best.saved(self.step)
         return self.last_saved
 
     def run(self):
