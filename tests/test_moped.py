@@ -143,6 +143,27 @@ def test_the_job_starts_from_a_deterministic_tf_layers_checkpoint(tmp_path, caps
     assert '--moped-delta must be a positive number' in capsys.readouterr().err
 
 
+def test_the_job_refuses_a_deterministic_checkpoint_of_a_deeper_network(tmp_path, capsys):
+    """Its second hidden layer fits no layer of the job's model: it would be
+    dropped without a word, and the network started from half of another."""
+    from tfbnn.cli.train import main
+    with tf.Graph().as_default():
+        with tf.variable_scope('model'):
+            h = legacy_layers.flatten(tf.zeros([1, 8, 8]))
+            for name in ('fc1', 'fc2'):
+                h = legacy_layers.dense(h, 16, tf.nn.relu, name=name)
+            legacy_layers.dense(h, 10, name='output')
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            path = tf.train.Saver().save(s, os.path.join(str(tmp_path), 'deep.ckpt'))
+    assert main(['--hidden', '16', '--epochs', '1', '--progress', 'never', '--output-dir',
+                 str(tmp_path / 'run'), '--init-from', path]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and (
+        '--init-from: %s holds model/fc2/bias (and 1 more), which this model has not: it was '
+        'written by another model (same --model, --hidden and --norm needed)' % path) in err, err
+
+
 def test_centre_prior_puts_the_prior_mean_at_the_weights(tmp_path, sess):
     path, _, weights = _deterministic_checkpoint(tmp_path)
     with tfbnn.bayesian_scope('model', centred_prior=True, prior=tfbnn.priors.normal(0.5)):

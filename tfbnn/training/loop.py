@@ -122,9 +122,14 @@ def _build(config, dataset, spec, device, resuming):
         line = None
         if config.init_from and not resuming:  # a new run; a resume restores its own
             # Every tensor read first (no op): a truncated .data file is one line.
-            checkpoint_reader.read_all(config.init_from, '--init-from: ')
+            reader = checkpoint_reader.read_all(config.init_from, '--init-from: ')
             report = moped.init_from_checkpoint(config.init_from, config.moped_delta,
                                                 scope=_MODEL_SCOPE)
+            warm_start.refuse_extra('--init-from', config.init_from,
+                                    reader.get_variable_to_shape_map(),
+                                    set(report) | set(v.op.name for v in tf.global_variables()),
+                                    _MODEL_SCOPE,
+                                    '--model, --hidden and --norm')
             line = ('tfbnn: MOPED from %s: %d posteriors start at its weights (sigma = %g |w|), '
                     '%d other variables restored' % (config.init_from, len(report) - 1,
                                                      config.moped_delta, len(report['others'])))

@@ -21,7 +21,7 @@ from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.scopes import scope_pattern
 from tfbnn.training import rundir
 
-__all__ = ['resolve', 'model_variables', 'warm_start']
+__all__ = ['resolve', 'model_variables', 'warm_start', 'refuse_extra']
 
 
 def resolve(path, log=None):
@@ -88,14 +88,34 @@ def warm_start(checkpoint, scope):
         if list(saved[name]) != shape:
             raise CheckpointError('--warm-start: %s has shape %s in %s, the model needs %s'
                                   % (name, list(saved[name]), checkpoint, shape))
-    extra = _not_in_model(saved, set(v.op.name for v in targets), scope)
-    if extra:
-        raise CheckpointError('--warm-start: %s holds %s%s, which this model has not: it was '
-                              'written by another model (same --model, --hidden, --norm and '
-                              'prior family needed)' % (checkpoint, extra[0], ' (and %d more)'
-                                                        % (len(extra) - 1) if extra[1:] else ''))
+    refuse_extra('--warm-start', checkpoint, saved, set(v.op.name for v in targets), scope,
+                 '--model, --hidden, --norm and prior family')
     tf.train.init_from_checkpoint(checkpoint, {v.op.name: v for v in targets})
     return sorted(v.op.name for v in targets)
+
+
+def refuse_extra(flag, checkpoint, saved, names, scope, same):
+    """Refuses a checkpoint holding a model variable the model lacks.
+
+    Args:
+      flag: the option that names the checkpoint, for the message.
+      checkpoint: its path.
+      saved: its variable -> shape map.
+      names: the names it is read into (the model's variables).
+      scope: the model's variable scope.
+      same: the options a run must share to fit, for the message.
+
+    Raises:
+      CheckpointError: a variable under `scope` that is none of `names` nor
+        an optimizer slot of one (a layer or norm the model lacks, whose
+        weights would be dropped without a word).
+    """
+    extra = _not_in_model(saved, names, scope)
+    if extra:
+        raise CheckpointError('%s: %s holds %s%s, which this model has not: it was written by '
+                              'another model (same %s needed)'
+                              % (flag, checkpoint, extra[0], ' (and %d more)' % (len(extra) - 1)
+                                 if extra[1:] else '', same))
 
 
 def _not_in_model(saved, names, scope):
