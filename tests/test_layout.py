@@ -116,10 +116,10 @@ def test_a_private_import_across_packages_is_found():
 # The layers of the package, lowest first: a module may import from its own
 # layer and those below, never from above (docs/architecture.md draws them).
 LAYERS = [
-    ('errors', 'graph_keys', 'version', 'progress', 'priors', 'schedules', 'data', 'metrics'),
+    ('errors', 'graph_keys', 'version', 'progress', 'priors', 'data', 'metrics'),
     ('internal',),
     ('layers', 'rnn_cells', 'getter', 'losses', 'replica_losses', 'diagnostics', 'moped', 'plots',
-     'export_formats', 'rho_step', 'outliers'),
+     'export_formats', 'rho_step', 'outliers', 'schedules'),
     ('recurrent', 'pruning'),
     ('models',),
     ('predictive', 'serving', 'run_setup', '_run_checks', '_resume_checks'),

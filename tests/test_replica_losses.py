@@ -79,14 +79,21 @@ def test_one_replica_is_the_plain_elbo(sess):
         np.testing.assert_allclose(*sess.run([a, b]), rtol=1e-12)
 
 
-@pytest.mark.parametrize('args,message', [
-    ((10, 0, 1), r'global_batch_size must be an integer >= 1, got 0'),
-    ((10, 4, 0), r'num_replicas must be an integer >= 1, got 0'),
-    ((10, 2, 3), r'global_batch_size \(2\) must be at least num_replicas \(3\)'),
-])
-def test_replica_elbo_argument_errors(args, message):
-    with pytest.raises(ConfigError, match=message):
-        replica_losses.replica_elbo(tf.zeros([2]), *args, global_batch_count=tf.constant(2))
+@pytest.mark.parametrize('args,count,message', [
+    ((10, 0, 1), 2, r'global_batch_size must be an integer >= 1, got 0'),
+    ((10, 4, 0), 2, r'num_replicas must be an integer >= 1, got 0'),
+    ((10, 2, 3), 2, r'global_batch_size \(2\) must be a multiple of num_replicas \(3\)'),
+    ((100, 7, 2), 7, r'global_batch_size \(7\) must be a multiple of num_replicas \(2\)'),
+    ((10, 4, 2), 5.5, r'global_batch_count must be an integer >= 1, got 5.5'),
+    ((10, 4, 2), 0, r'global_batch_count must be an integer >= 1, got 0'),
+    ((10, 4, 2), tf.constant([4, 1]), r'global_batch_count must be an integer scalar \(the '
+                                      r'examples in the global batch\), got a Tensor of int32, '
+                                      r'shape \(2,\)'),
+    ((10, 4, 2), tf.constant(4.0), r'global_batch_count must be an integer scalar'),
+], ids=['G', 'W', 'G<W', 'G%W', 'float count', 'zero count', 'vector count', 'float Tensor'])
+def test_replica_elbo_argument_errors(args, count, message):
+    with pytest.raises(ConfigError, match='replica_elbo: ' + message):
+        replica_losses.replica_elbo(tf.zeros([2]), *args, global_batch_count=count)
 
 
 @pytest.mark.parametrize('shape,dtype,message', [

@@ -6,6 +6,7 @@ import tensorflow.compat.v1 as tf
 import tfbnn
 from tfbnn import rho_step
 from tfbnn.errors import ConfigError
+from tfbnn.internal.posterior_scale import mark_rho
 
 
 def test_only_the_rho_gradients_are_multiplied(sess):
@@ -28,7 +29,7 @@ def test_only_the_rho_gradients_are_multiplied(sess):
 
 
 def test_sparse_gradients_and_none_are_kept_in_form(sess):
-    rho = tf.get_variable('emb_rho', [4, 2], tf.float64, tf.zeros_initializer())
+    rho = mark_rho(tf.get_variable('emb_rho', [4, 2], tf.float64, tf.zeros_initializer()))
     sparse = tf.IndexedSlices(tf.ones([1, 2], tf.float64), tf.constant([2]), tf.constant([4, 2]))
     other = tf.get_variable('w', [2], tf.float64)
     (g, _), (none, _) = rho_step.scale_rho_gradients([(sparse, rho), (None, other)], 3.0)
@@ -69,11 +70,13 @@ def test_a_bad_multiplier_is_refused(bad):
 
 def test_split_rho_parts_the_pairs_in_order():
     a = tf.get_variable('fc/kernel_loc', [2])
-    b = tf.get_variable('fc/kernel_rho', [2])
-    c = tf.get_variable('fc/bias_rho', [2])
+    b = mark_rho(tf.get_variable('fc/kernel_rho', [2]))
+    c = mark_rho(tf.get_variable('fc/bias_rho', [2]))
     d = tf.get_variable('emb', [2])
-    pairs = [(1, a), (2, b), (None, d), (3, c)]
-    assert rho_step.split_rho(pairs) == ([(2, b), (3, c)], [(1, a), (None, d)])
+    e = tf.get_variable('corr_rho', [2])  # the user's own, merely named so
+    pairs = [(1, a), (2, b), (None, d), (3, c), (4, e)]
+    assert rho_step.split_rho(pairs) == ([(2, b), (3, c)], [(1, a), (None, d), (4, e)])
+    assert mark_rho(b) is b and len(tf.get_collection(tfbnn.GraphKeys.POSTERIOR_RHOS)) == 2
     assert rho_step.split_rho([]) == ([], [])
 
 

@@ -29,6 +29,25 @@ def test_step_schedule_hand_values():
     np.testing.assert_allclose(schedules.learning_rate_value(steps, **kw), want, rtol=1e-12)
 
 
+@pytest.mark.parametrize('steps_per_epoch, decay_epoch, first', [
+    (49, 1, 49), (98, 3, 294), (469, 150, 70350), (10, 1.7, 17), (3, 0.5, 2)])
+def test_a_step_decay_starts_at_its_first_step_exactly(steps_per_epoch, decay_epoch, first):
+    """e >= d in exact arithmetic: s * (1 / 49) is 0.999... at s = 49 in
+    floating point, which put the decay one step late for many M."""
+    kw = dict(base=0.1, steps_per_epoch=steps_per_epoch, epochs=500, schedule='step',
+              decay_epochs=[decay_epoch], decay_factor=0.1)
+    steps = [first - 1, first]
+    np.testing.assert_allclose(_graph_values(steps, **kw), [0.1, 0.01], rtol=1e-6)
+    np.testing.assert_allclose(schedules.learning_rate_value(steps, **kw), [0.1, 0.01],
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize('step', [tf.constant(1.5), tf.constant([1, 2])], ids=['float', 'vector'])
+def test_a_step_that_is_not_an_integer_scalar_is_refused(step):
+    with pytest.raises(ConfigError, match='learning_rate: step must be an integer scalar'):
+        schedules.learning_rate(step, 0.1, 10, 5, 'step', decay_epochs=[1])
+
+
 def test_cosine_schedule_hand_values():
     kw = dict(base=1.0, steps_per_epoch=4, epochs=2, schedule='cosine', decay_factor=0.1)
     steps = [0, 2, 4, 8, 12]  # epochs 0, 0.5, 1, 2 and past the end

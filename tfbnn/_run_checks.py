@@ -231,9 +231,10 @@ def check_given(config, given):
                           '(e.g. --hidden %d), got %s'
                           % (config.hidden[0], ','.join(map(str, config.hidden))))
     for flag, needs, holds in _GIVEN_NEEDS:
-        if flag.replace('-', '_') in given and not holds(config):
+        dest = flag.replace('-', '_')
+        if dest in given and not holds(config):
             raise ConfigError('--%s is read %s only; this run has none of it: leave out --%s %s'
-                              % (flag, needs, flag, getattr(config, flag.replace('-', '_'))))
+                              % (flag, needs, flag, getattr(config, dest)))
     if 'outlier_weight' in given and config.outlier_exposure == 'none':
         raise ConfigError('--outlier-weight %g needs --outlier-exposure (it weighs the term of '
                           'the outliers)' % config.outlier_weight)

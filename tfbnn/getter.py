@@ -63,7 +63,7 @@ from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal import kl_record
 from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.own_variables import is_making_posterior, making_posterior
-from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
+from tfbnn.internal.posterior_scale import mark_rho, rho_initializer, scale_from_rho
 from tfbnn.internal.pruned_kl import layer_kl
 from tfbnn.internal.random_normal import standard_normal
 from tfbnn.internal.weight_options import check_common
@@ -299,9 +299,9 @@ def custom_getter(prior=None, sample=True, include=None, posterior_init_scale=No
             loc = getter(name, *args, **dict(kwargs, **plain))
             # The user's regulariser (an L2 on the kernel) and constraint apply
             # to the mean only: the KL is the posterior's regulariser.
-            rho = getter(name + '_rho', *args, **dict(
+            rho = mark_rho(getter(name + '_rho', *args, **dict(
                 kwargs, shape=shape, dtype=dtype, trainable=True, regularizer=None,
-                constraint=None, initializer=rho_initializer(scale)))
+                constraint=None, initializer=rho_initializer(scale))))
         first = shared.get(name)
         if first is not None and not creating and first.graph is _outer_graph():
             return first

@@ -25,3 +25,6 @@ class GraphKeys(object):
     # `[..., in, filters]` where `tf.layers` lays its out `[..., filters, in]`:
     # `tfbnn.moped` swaps the two axes of the deterministic kernel it loads.
     TRANSPOSED_KERNELS = 'tfbnn_transposed_kernels'
+    # Every posterior's rho (`tfbnn.layers` and `tfbnn.custom_getter`), once:
+    # `tfbnn.rho_step` treats these, not any variable named '..._rho'.
+    POSTERIOR_RHOS = 'tfbnn_posterior_rhos'

@@ -44,6 +44,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
 from tfbnn.graph_keys import GraphKeys
+from tfbnn.internal.arg_checks import check_integer_scalar
 from tfbnn.internal.compat import require_graph_mode
 from tfbnn.internal.nll_axes import check_sample_axis, with_batch_check
 from tfbnn.internal.scopes import NOT_A_NAME_SCOPE, scope_pattern
@@ -355,10 +356,7 @@ def _check_step(owner, step):
     Python int >= 0): a vector would make the loss one, a float step is cut.
     Builds no op."""
     if isinstance(step, (tf.Tensor, tf.Variable)):
-        if not step.dtype.base_dtype.is_integer or step.shape.ndims not in (None, 0):
-            raise ConfigError('%s: step must be an integer scalar (the global step), got a '
-                              'Tensor of %s, shape %s' % (owner, step.dtype.base_dtype.name,
-                                                          step.shape))
+        check_integer_scalar(owner, 'step', step, 'an integer scalar (the global step)')
     else:
         _check_int(owner, 'step', step, minimum=0, hint=' (or an integer scalar Tensor)')
 

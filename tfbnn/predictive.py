@@ -13,7 +13,7 @@ import tensorflow.compat.v1 as tf
 from tfbnn import models
 from tfbnn.errors import ConfigError
 from tfbnn.internal import sample_axis
-from tfbnn.internal.arg_checks import check_positive_int
+from tfbnn.internal.arg_checks import check_integer_scalar, check_positive_int
 
 __all__ = ['ClassificationPredictive', 'RegressionPredictive', 'classification_predictive',
            'regression_predictive', 'tile_samples', 'eval_estimator', 'check_task']
@@ -49,10 +49,8 @@ def tile_samples(x, num_samples, name=None):
     """[batch, ...] -> [num_samples, batch, ...], the same batch K times
     (`num_samples` a positive Python int K, or a scalar integer Tensor)."""
     if isinstance(num_samples, (tf.Tensor, tf.Variable)):
-        if not num_samples.dtype.is_integer or num_samples.shape.ndims not in (None, 0):
-            raise ConfigError('tile_samples: num_samples must be a positive integer or a scalar '
-                              'integer Tensor, got a Tensor of %s, shape %s'
-                              % (num_samples.dtype.name, num_samples.shape))
+        check_integer_scalar('tile_samples', 'num_samples', num_samples,
+                             'a positive integer or a scalar integer Tensor')
     else:
         num_samples = check_positive_int('tile_samples', 'num_samples', num_samples)
     with tf.name_scope(name, 'tile_samples', [x]):

@@ -47,6 +47,7 @@ import tensorflow.compat.v1 as tf
 
 from tfbnn import losses
 from tfbnn.errors import ConfigError
+from tfbnn.internal.arg_checks import check_integer_scalar
 
 __all__ = ['replica_elbo']
 
@@ -60,7 +61,7 @@ def replica_elbo(nll, num_examples, global_batch_size, num_replicas, global_batc
       nll: float `Tensor` `[batch_w]` or `[num_samples, batch_w]`: the NLL of
         this worker's examples (sample axis averaged).
       num_examples: positive Python int N.
-      global_batch_size: positive Python int G = W B.
+      global_batch_size: positive Python int G = W B, a multiple of W.
       num_replicas: positive Python int W (gradients averaged per update).
       global_batch_count: integer scalar `Tensor` n_s, the examples in the
         whole global batch of this step (G, or fewer for the last batch).
@@ -81,9 +82,15 @@ def replica_elbo(nll, num_examples, global_batch_size, num_replicas, global_batc
     for what, value in (('global_batch_size', global_batch_size),
                         ('num_replicas', num_replicas)):
         losses._check_int('replica_elbo', what, value, minimum=1)
-    if global_batch_size < num_replicas:
-        raise ConfigError('replica_elbo: global_batch_size (%d) must be at least num_replicas '
-                          '(%d)' % (global_batch_size, num_replicas))
+    if global_batch_size < num_replicas or global_batch_size % num_replicas:
+        raise ConfigError('replica_elbo: global_batch_size (%d) must be a multiple of '
+                          'num_replicas (%d): G = W B, B examples per worker'
+                          % (global_batch_size, num_replicas))
+    if isinstance(global_batch_count, (tf.Tensor, tf.Variable)):
+        check_integer_scalar('replica_elbo', 'global_batch_count', global_batch_count,
+                             'an integer scalar (the examples in the global batch)')
+    else:
+        losses._check_int('replica_elbo', 'global_batch_count', global_batch_count, minimum=1)
 
     def nll_term(nll):
         per_example = nll if nll.shape.ndims == 1 else tf.reduce_mean(nll, 0)

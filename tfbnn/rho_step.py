@@ -30,14 +30,17 @@ import numbers
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal.posterior_scale import is_marked_rho
 
 __all__ = ['is_rho', 'scale_rho_gradients', 'split_rho']
 
 
 def is_rho(variable):
     """Whether `variable` is a posterior's rho: `<layer>/kernel_rho`,
-    `<layer>/bias_rho` (`tfbnn.layers`) or `<name>_rho` (`tfbnn.custom_getter`)."""
-    return variable.op.name.endswith('_rho')
+    `<layer>/bias_rho` (`tfbnn.layers`) or `<name>_rho` (`tfbnn.custom_getter`),
+    as they list it in `GraphKeys.POSTERIOR_RHOS`. A variable of the user's
+    own that is merely named '..._rho' is none."""
+    return is_marked_rho(variable)
 
 
 def scale_rho_gradients(grads_and_vars, multiplier):

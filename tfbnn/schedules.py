@@ -11,6 +11,8 @@ Mathematical details:
 
     constant:  a(s) = a
     step:      a(s) = a * f^k,  k = #{d in decay_epochs : e >= d}
+               (in exact arithmetic: s >= ceil(d M), the decay's first step;
+               s * (1 / M) in floating point is 0.999... at s = M = 49)
     cosine:    a(s) = a * (f + (1 - f) * (1 + cos(pi * min(e, E) / E)) / 2)
 
   where f is the decay factor (for cosine, the final fraction of a). A
@@ -22,6 +24,7 @@ References:
   restarts, eq. (5) (cosine annealing). Goyal et al. (2017), Accurate, large
   minibatch SGD, section 2.2 (linear warm-up).
 """
+import fractions
 import math
 import numbers
 
@@ -29,10 +32,18 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal.arg_checks import check_integer_scalar
 
 __all__ = ['SCHEDULES', 'check_schedule', 'learning_rate', 'learning_rate_value']
 
 SCHEDULES = ('constant', 'step', 'cosine')
+
+
+def _decay_steps(decay_epochs, steps_per_epoch):
+    """The first step of each decay, ceil(d M), exactly: d as written (its
+    shortest decimal form), times M, rounded up."""
+    return [math.ceil(fractions.Fraction(repr(float(d))) * steps_per_epoch)
+            for d in decay_epochs]
 
 
 def _is_real(v):
@@ -87,7 +98,7 @@ def learning_rate_value(step, base, steps_per_epoch, epochs, schedule='constant'
     s = np.asarray(step, np.float64)
     epoch = s / steps_per_epoch
     if schedule == 'step':
-        k = sum((epoch >= d).astype(np.float64) for d in decay_epochs)
+        k = sum((s >= b).astype(np.float64) for b in _decay_steps(decay_epochs, steps_per_epoch))
         rate = base * decay_factor ** k
     elif schedule == 'cosine':
         t = np.minimum(epoch, epochs) / float(epochs)
@@ -129,13 +140,18 @@ def learning_rate(step, base, steps_per_epoch, epochs, schedule='constant', deca
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ConfigError('learning_rate: %s must be a positive integer, got %r'
                               % (what, value))
+    if isinstance(step, (tf.Tensor, tf.Variable)):
+        check_integer_scalar('learning_rate', 'step', step, 'an integer scalar (the global step)')
     if schedule == 'constant' and not warmup_epochs:
         return base
     with tf.name_scope(name, 'learning_rate', [step]):
-        s = tf.cast(step, tf.float64)
+        s = tf.cast(step, tf.float64)  # (exact below 2^53 steps)
+        # Built for every schedule, read by the cosine only: TF 1.15 derives the
+        # op seeds of later ops from the count of ops, and runs keep their draws.
         epoch = s / float(steps_per_epoch)
         if schedule == 'step':
-            k = tf.add_n([tf.cast(epoch >= d, tf.float64) for d in decay_epochs])
+            k = tf.add_n([tf.cast(s >= float(b), tf.float64)
+                          for b in _decay_steps(decay_epochs, steps_per_epoch)])
             rate = base * tf.pow(tf.constant(decay_factor, tf.float64), k)
         elif schedule == 'cosine':
             t = tf.minimum(epoch, float(epochs)) / float(epochs)

@@ -30,13 +30,23 @@ def test_bin_edge_convention():
     np.testing.assert_array_equal(counts, [0, 0, 1, 2])
 
 
+def test_a_confidence_on_a_tenth_is_in_the_bin_it_opens():
+    # 10 one-hot samples give confidences k / 10: 0.3 opens bin 3 of
+    # [b/10, (b+1)/10), by hand |0 - 0.2| / 2 + |1 - 0.3| / 2 = 0.45 (linspace's
+    # edge 0.30000000000000004 put it beside the 0.2 in bin 2: 0.25).
+    probs = np.array([[0.2] * 5, [0.3, 0.3, 0.2, 0.1, 0.1]])
+    _, _, _, counts = metrics.reliability_bins(probs, [1, 0], num_bins=10)
+    np.testing.assert_array_equal(counts, [0, 0, 1, 1, 0, 0, 0, 0, 0, 0])
+    assert metrics.expected_calibration_error(probs, [1, 0], 10) == pytest.approx(0.45)
+
+
 def test_ece_matches_loop_over_bins_on_random_data():
     rng = np.random.RandomState(0)
     logits = 3.0 * rng.randn(500, 5)
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     labels = rng.randint(0, 5, size=500)
     conf, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
-    edges = np.linspace(0, 1, 11)
+    edges = [b / 10 for b in range(11)]
     expected = 0.0
     for b in range(10):
         upper = conf <= edges[b + 1] if b == 9 else conf < edges[b + 1]

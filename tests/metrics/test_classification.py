@@ -5,7 +5,7 @@ import pytest
 
 from tests.metrics.cases import ECE_LABELS, ECE_PROBS, LOG2, assert_raises_value_error
 from tfbnn import metrics
-from tfbnn.errors import DataError
+from tfbnn.errors import ConfigError, DataError
 
 
 def test_brier_score_hand_example():
@@ -83,6 +83,11 @@ def test_predictive_classification_metrics_take_the_given_log_probs_and_entropy(
     assert without['test_nll'] == np.inf
 
 
+def test_a_mutual_information_a_hair_below_zero_is_rounding():
+    found = metrics.predictive_classification_metrics(ECE_PROBS, ECE_LABELS, [0, -1e-7, 0, 0])
+    assert found['mean_mutual_information'] == pytest.approx(-2.5e-8)
+
+
 @pytest.mark.parametrize('call,error,match', [
     (lambda: metrics.error_rate(ECE_PROBS, [0, 1, 1, 3]), DataError,
      r'error_rate: labels must be in \[0, 3\), got values in \[0, 3\]'),
@@ -103,6 +108,20 @@ def test_predictive_classification_metrics_take_the_given_log_probs_and_entropy(
     (lambda: metrics.predictive_classification_metrics(ECE_PROBS, ECE_LABELS, np.zeros(4),
                                                        log_mean_probs=np.zeros((4, 2))),
      DataError, r'log_mean_probs must have the shape of mean_probs \(4, 3\), got shape \(4, 2\)'),
+    (lambda: metrics.predictive_classification_metrics(
+        ECE_PROBS, ECE_LABELS, np.zeros(4), log_mean_probs=np.full((4, 3), 3.0)),
+     DataError, r'log_mean_probs must be log-probabilities \(<= 0\), got max 3'),
+    (lambda: metrics.predictive_classification_metrics(
+        ECE_PROBS, ECE_LABELS, np.zeros(4), log_mean_probs=np.full((4, 3), np.inf)),
+     DataError, r'log_mean_probs must be log-probabilities \(<= 0\), got max inf'),
+    (lambda: metrics.predictive_classification_metrics(ECE_PROBS, ECE_LABELS, [0, 0, -5, 0]),
+     DataError, r'mutual_information must be finite and >= 0, got min -5, max 0'),
+    (lambda: metrics.predictive_classification_metrics(ECE_PROBS, ECE_LABELS, np.zeros(4),
+                                                       entropy=[0, np.inf, 0, 0]),
+     DataError, r'entropy must be finite and >= 0, got min 0, max inf'),
+    (lambda: metrics.classification_metrics(np.full((2, 4, 3), 1 / 3.0), ECE_LABELS,
+                                            num_bins=-1),
+     ConfigError, r'^classification_metrics: num_bins must be a positive integer, got -1'),
 ])
 def test_bad_inputs_raise_value_errors_that_say_what_was_wrong(call, error, match):
     assert_raises_value_error(call, error, match)

@@ -12,6 +12,7 @@ from tfbnn.errors import DataError
 def test_log_mean_exp_hand_values():
     # mean(exp([0, log 3])) = (1 + 3) / 2 = 2.
     assert metrics.log_mean_exp(np.array([0.0, math.log(3.0)])) == pytest.approx(LOG2, abs=1e-15)
+    assert isinstance(metrics.log_mean_exp([0.0, 1.0]), np.float64)  # a scalar, not a 0-d array
     a = np.array([[0.0, math.log(3.0)], [math.log(5.0), math.log(7.0)]])
     np.testing.assert_allclose(metrics.log_mean_exp(a, axis=1), [LOG2, LOG2 + math.log(3.0)],
                                rtol=1e-14)

@@ -81,6 +81,10 @@ def test_regression_metrics_agree_with_metrics_computed_in_original_units():
 
 
 @pytest.mark.parametrize('call,error,match', [
+    (lambda: metrics.gaussian_log_likelihood([np.inf], [[np.inf]], 1.0), DataError,
+     r'^gaussian_log_likelihood: y must be finite, got 1 infinite value\(s\)'),
+    (lambda: metrics.regression_metrics([0.0], [[np.inf], [0.0]], 1.0), DataError,
+     r'^regression_metrics: sample_means must be finite'),
     (lambda: metrics.gaussian_log_likelihood([0.0, 1.0], [[0.0, 1.0, 2.0]], 1.0), DataError,
      r'sample_means must have shape \[K, 2\] to match y, got shape \(1, 3\)'),
     (lambda: metrics.gaussian_log_likelihood([0.0], [[0.0]], 0.0), DataError,

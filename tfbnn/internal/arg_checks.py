@@ -7,7 +7,8 @@ import numpy as np
 
 from tfbnn.errors import ConfigError
 
-__all__ = ['check_positive_int', 'check_real', 'check_bools', 'check_callable']
+__all__ = ['check_positive_int', 'check_real', 'check_bools', 'check_callable',
+           'check_integer_scalar']
 
 
 def check_positive_int(layer, what, value):
@@ -39,3 +40,20 @@ def check_callable(layer, what, value, kind='callable'):
     if value is not None and not callable(value):
         raise ConfigError('%s: %s must be %s or None, got %r' % (layer, what, kind, value))
     return value
+
+
+def check_integer_scalar(owner, what, tensor, wanted):
+    """ConfigError unless `tensor` (a Tensor or Variable) is of an integer
+    dtype and a scalar or of unknown rank: a vector would turn a scalar it
+    feeds into a vector, a float would be cut. Builds no op.
+
+    Args:
+      owner: the function checking, for the message.
+      what: the argument's name.
+      tensor: the value, a Tensor or Variable.
+      wanted: what the argument may be, for the message.
+    """
+    dtype = tensor.dtype.base_dtype
+    if not dtype.is_integer or tensor.shape.ndims not in (None, 0):
+        raise ConfigError('%s: %s must be %s, got a Tensor of %s, shape %s'
+                          % (owner, what, wanted, dtype.name, tensor.shape))

@@ -21,8 +21,10 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import ConfigError
+from tfbnn.graph_keys import GraphKeys
 
-__all__ = ['SCALE_FLOOR', 'scale_from_rho', 'rho_initializer', 'check_init_scale']
+__all__ = ['SCALE_FLOOR', 'scale_from_rho', 'rho_initializer', 'check_init_scale', 'mark_rho',
+           'is_marked_rho']
 
 # scale = softplus(rho) + floor: keeps log(scale) finite in the KL even when
 # the optimiser drives rho far negative. rho = -inf is the one exception: it
@@ -40,6 +42,21 @@ def scale_from_rho(rho, name=None):
     """scale = softplus(rho) + floor, and exactly 0 where rho = -inf (pruned)."""
     floor = SCALE_FLOOR * tf.cast(rho > -np.inf, rho.dtype.base_dtype)
     return tf.add(tf.nn.softplus(rho), floor, name=name)
+
+
+def mark_rho(rho):
+    """Lists the variable `rho` as a posterior's rho in its graph (once,
+    however often a getter returns it). Builds no op."""
+    if not is_marked_rho(rho):
+        rho.graph.add_to_collection(GraphKeys.POSTERIOR_RHOS, rho)
+    return rho
+
+
+def is_marked_rho(variable):
+    """Whether `mark_rho` listed `variable` in its graph (by name: a
+    variable's == builds an op on TF 2.x)."""
+    return variable.op.name in set(
+        v.op.name for v in variable.graph.get_collection(GraphKeys.POSTERIOR_RHOS))
 
 
 def rho_initializer(init_scale):

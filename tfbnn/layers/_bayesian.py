@@ -22,7 +22,7 @@ from tfbnn.graph_keys import GraphKeys
 from tfbnn.internal import kl_record
 from tfbnn.internal.compat import TF2, nested_graph
 from tfbnn.internal.own_variables import making_posterior
-from tfbnn.internal.posterior_scale import rho_initializer, scale_from_rho
+from tfbnn.internal.posterior_scale import mark_rho, rho_initializer, scale_from_rho
 from tfbnn.internal.pruned_kl import layer_kl
 from tfbnn.internal.random_normal import standard_normal
 from tfbnn.internal.sample_axis import tile_samples
@@ -98,8 +98,9 @@ def make_posterior(prefix, shape, dtype, loc_initializer, init_scale, trainable)
     with making_posterior():
         loc = tf.get_variable(prefix + '_loc', shape=shape, dtype=dtype,
                               initializer=loc_initializer, trainable=trainable)
-        rho = tf.get_variable(prefix + '_rho', shape=shape, dtype=dtype,
-                              initializer=rho_initializer(init_scale), trainable=trainable)
+        rho = mark_rho(tf.get_variable(prefix + '_rho', shape=shape, dtype=dtype,
+                                       initializer=rho_initializer(init_scale),
+                                       trainable=trainable))
     with tf.init_scope():  # beside the variables, so a KL outside any loop can use it
         scale = scale_from_rho(rho, name=prefix + '_scale')
     return Posterior(loc, rho, scale)

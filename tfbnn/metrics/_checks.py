@@ -13,6 +13,9 @@ from tfbnn.errors import ConfigError, DataError
 # Rows of a probability array must sum to 1 within this: loose enough for
 # float32 softmax outputs, tight enough to catch logits or a transposed array.
 SUM_TOLERANCE = 1e-3
+# How far rounding may carry a quantity that is >= 0 (<= 0 for a log-probability)
+# past 0: float32 sums of terms of size ~log C.
+ROUNDING = 1e-4
 
 
 def array(owner, name, x, ndim, allow_nan=False):
@@ -32,12 +35,17 @@ def array(owner, name, x, ndim, allow_nan=False):
     return x
 
 
-def per_example(owner, name, x, num_examples):
-    """`x` as a float64 array of shape [num_examples], one value per example."""
+def per_example(owner, name, x, num_examples, non_negative=False):
+    """`x` as a float64 array of shape [num_examples], one value per example;
+    with `non_negative`, finite and >= 0 within `ROUNDING` (an entropy or a
+    mutual information, which rounding may leave a hair below 0)."""
     x = array(owner, name, x, 1)
     if x.shape != (num_examples,):
         raise DataError('%s: %s must have shape (%d,) to match the probabilities, got shape %s'
                         % (owner, name, num_examples, x.shape))
+    if non_negative and (not np.isfinite(x).all() or x.min() < -ROUNDING):
+        raise DataError('%s: %s must be finite and >= 0, got min %g, max %g'
+                        % (owner, name, x.min(), x.max()))
     return x
 
 

@@ -17,9 +17,9 @@ def reliability_bins(probs, labels, num_bins=15):
 
     Returns:
       A tuple `(bin_edges, confidence, accuracy, counts)`: `bin_edges` is
-      `float64` [num_bins + 1], `linspace(0, 1, num_bins + 1)`; `confidence`
-      and `accuracy` are `float64` [num_bins], NaN for empty bins; `counts`
-      is `int64` [num_bins].
+      `float64` [num_bins + 1], b / num_bins each correctly rounded;
+      `confidence` and `accuracy` are `float64` [num_bins], NaN for empty
+      bins; `counts` is `int64` [num_bins].
 
     Raises:
       DataError, ConfigError (both ValueErrors): on bad inputs.
@@ -30,7 +30,10 @@ def reliability_bins(probs, labels, num_bins=15):
       bin_edges[b] <= confidence < bin_edges[b + 1]; the last bin also
       includes its right edge, so confidence exactly 1.0 goes to the last bin.
       The bin index is found by `searchsorted` on `bin_edges` itself, so an
-      example on an edge lands in the bin those returned edges say.
+      example on an edge lands in the bin those returned edges say. Each edge
+      is the float nearest b / num_bins (`linspace` is not: its 0.3 is
+      0.30000000000000004, which put a confidence of exactly 0.3, as from 10
+      one-hot samples, in the bin below).
     """
     owner = 'reliability_bins'
     num_bins = _checks.num_bins(owner, num_bins)
@@ -38,7 +41,7 @@ def reliability_bins(probs, labels, num_bins=15):
     y = _checks.labels(owner, labels, p.shape[0], p.shape[1])
     confidence = p.max(axis=1)
     correct = (p.argmax(axis=1) == y).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, num_bins + 1)
+    edges = np.arange(num_bins + 1) / float(num_bins)
     index = np.clip(np.searchsorted(edges, confidence, side='right') - 1, 0, num_bins - 1)
     counts = np.bincount(index, minlength=num_bins).astype(np.int64)
     with np.errstate(divide='ignore', invalid='ignore'):

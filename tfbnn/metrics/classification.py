@@ -67,6 +67,7 @@ def classification_metrics(sample_probs, labels, num_bins=15):
       mutual information.
     """
     owner = 'classification_metrics'
+    _checks.num_bins(owner, num_bins)
     p = _checks.probs(owner, 'sample_probs', sample_probs, 3)
     y = _checks.labels(owner, labels, p.shape[1], p.shape[2])
     return predictive_classification_metrics(p.mean(axis=0), y, uncertainty.mutual_information(p),
@@ -100,10 +101,12 @@ def predictive_classification_metrics(mean_probs, labels, mutual_information, lo
       DataError, ConfigError (both ValueErrors): on bad inputs.
     """
     owner = 'predictive_classification_metrics'
+    _checks.num_bins(owner, num_bins)
     mean_p = _checks.probs(owner, 'mean_probs', mean_probs, 2)
     n, c = mean_p.shape
     y = _checks.labels(owner, labels, n, c)
-    mi = _checks.per_example(owner, 'mutual_information', mutual_information, n)
+    mi = _checks.per_example(owner, 'mutual_information', mutual_information, n,
+                             non_negative=True)
     if log_mean_probs is None:
         with np.errstate(divide='ignore'):
             log_p_label = np.log(mean_p[np.arange(n), y])
@@ -112,11 +115,14 @@ def predictive_classification_metrics(mean_probs, labels, mutual_information, lo
         if log_p.shape != mean_p.shape:
             raise DataError('%s: log_mean_probs must have the shape of mean_probs %s, got shape %s'
                             % (owner, mean_p.shape, log_p.shape))
+        if log_p.max() > _checks.ROUNDING:
+            raise DataError('%s: log_mean_probs must be log-probabilities (<= 0), got max %g'
+                            % (owner, log_p.max()))
         log_p_label = log_p[np.arange(n), y]
     if entropy is None:
         ent = uncertainty.entropy(mean_p)
     else:
-        ent = _checks.per_example(owner, 'entropy', entropy, n)
+        ent = _checks.per_example(owner, 'entropy', entropy, n, non_negative=True)
     return {
         'test_error': error_rate(mean_p, y),
         'test_nll': float(-np.mean(log_p_label)),

@@ -43,7 +43,7 @@ def log_mean_exp(a, axis=0):
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide='ignore'):
         out = np.log(np.mean(np.exp(a - m), axis=axis, keepdims=True)) + m
-    return np.squeeze(out, axis=axis)
+    return np.squeeze(out, axis=axis)[()]  # ([()]: a numpy scalar, not a 0-d array, for 1-D)
 
 
 def predictive_nll(sample_log_probs_of_label):

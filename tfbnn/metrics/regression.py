@@ -21,6 +21,10 @@ def _regression_inputs(owner, y, sample_means, noise_std):
     if means.shape[1] != y.shape[0]:
         raise DataError('%s: sample_means must have shape [K, %d] to match y, got shape %s'
                         % (owner, y.shape[0], means.shape))
+    for name, values in (('y', y), ('sample_means', means)):
+        if not np.isfinite(values).all():
+            raise DataError('%s: %s must be finite, got %d infinite value(s)'
+                            % (owner, name, int(np.isinf(values).sum())))
     noise = np.asarray(noise_std, dtype=np.float64)
     try:
         noise = np.broadcast_to(noise, means.shape)
