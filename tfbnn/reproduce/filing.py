@@ -17,15 +17,15 @@ MACHINE_KEYS = ('data_dir', 'ood_data_dir', 'threads', 'device', 'output_dir', '
                 'verbose')
 
 
-def protocol_differences(new, old):
+def protocol_differences(new, old, sets=True):
     """What differs between two records of one experiment: the options of
-    their `protocol` (not `MACHINE_KEYS`) and, for records by set (UCI), the
-    sets they hold; as 'key new vs old' strings."""
+    their `protocol` (not `MACHINE_KEYS`) and, for records by set (UCI) when
+    `sets` is true, the sets they hold; as 'key new vs old' strings."""
     new_protocol, old_protocol = new.get('protocol') or {}, old.get('protocol') or {}
     found = ['%s %s vs %s' % (k, json.dumps(new_protocol.get(k)), json.dumps(old_protocol.get(k)))
              for k in sorted(set(new_protocol) | set(old_protocol))
              if k not in MACHINE_KEYS and new_protocol.get(k) != old_protocol.get(k)]
-    if isinstance(new.get('sets'), dict) and isinstance(old.get('sets'), dict) and (
+    if sets and isinstance(new.get('sets'), dict) and isinstance(old.get('sets'), dict) and (
             sorted(new['sets']) != sorted(old['sets'])):
         found.append('sets %s vs %s' % (','.join(sorted(new['sets'])) or 'none',
                                         ','.join(sorted(old['sets']))))

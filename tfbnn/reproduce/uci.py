@@ -239,7 +239,7 @@ def _other_protocol(record, stored):
     spelled, ...) do not count."""
     if not stored:
         return []
-    return [d for d in protocol_differences(record, stored) if not d.startswith('sets ')]
+    return protocol_differences(record, stored, sets=False)
 
 
 def _refuse_dropping(path, record, sets):
