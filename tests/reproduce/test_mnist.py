@@ -54,6 +54,25 @@ def test_run_with_reuse_skips_a_finished_run_and_resumes_an_unfinished_one(tmp_p
     assert 0 < seconds < first['wall_seconds'] + 60
 
 
+def test_run_with_reuse_refuses_a_run_started_under_another_schedule(tmp_path):
+    """A smoke run of 2 epochs (x0.1 at epoch 2) left in the folder that a
+    4-epoch run (x0.1 at 3) is asked of: resumed, it would go on with its
+    rate back at 0.1 after the decay and be recorded as the 4-epoch run."""
+    config = dict(dataset='digits', hidden=[8], eval_samples=2, seed=0, optimizer='sgd',
+                  learning_rate=0.1, lr_schedule='step', output_dir=str(tmp_path / 'r'))
+    first = runner.run(dict(config, epochs=2, lr_decay_epochs=[2]), reuse=True)
+    with pytest.raises(ConfigError) as caught:
+        runner.run(dict(config, epochs=4, lr_decay_epochs=[3]), reuse=True)
+    assert str(caught.value) == (
+        'cannot reuse the run in %s: it was started with other options (epochs 4 vs 2; '
+        'lr_decay_epochs [3.0] vs [2.0]; asked vs saved), and would go on under these as if '
+        'it had started so; remove that folder to train it again, or give another --out'
+        % config['output_dir'])
+    # Where and how fast it runs may change: the finished run serves as it is.
+    assert runner.run(dict(config, epochs=2, lr_decay_epochs=[2], threads=1,
+                           max_seconds=999), reuse=True) == first
+
+
 def _fake_record(tmp_path, epochs=4):
     protocol = dict(dataset='digits', hidden=[8], eval_samples=2, validation_size=0.2,
                     validate_every=1, seed=0, optimizer='sgd', learning_rate=0.1,

@@ -7,6 +7,7 @@ run keeps its own run directory (config, history, checkpoints, metrics).
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import time
 
@@ -17,7 +18,9 @@ from tfbnn import run_config
 from tfbnn.errors import ConfigError
 from tfbnn.internal.file_lock import exclusive_lock
 from tfbnn.internal.jsonio import read_json, write_json
+from tfbnn.reproduce.filing import MACHINE_KEYS
 from tfbnn.training import evaluate as evaluate_lib
+from tfbnn.training import rundir
 from tfbnn.training import train
 
 __all__ = ['run', 'select', 'validated_options', 'history_seconds', 'epoch_seconds_total']
@@ -25,6 +28,16 @@ __all__ = ['run', 'select', 'validated_options', 'history_seconds', 'epoch_secon
 DONE_FILE = 'reproduce_done.json'
 # sha256 of the arrays a reused run loaded and the TensorFlow that ran it (`data_fingerprint`).
 DATA_FILE = 'reproduce_data.json'
+# Options that say where and how fast a run runs, not what it computes: a
+# finished run asked for again with other values is the same run (its data is
+# checked by `_check_same_data`). evaluate_test is compared on its own (`_run`).
+_MACHINE = frozenset(MACHINE_KEYS) | {'max_seconds', 'resume', 'evaluate_test'}
+# ... and those that only score the trained weights: an unfinished or
+# finished run may be resumed under others (it trains on as it started, and
+# is scored anew).
+_SCORING = _MACHINE | {'eval_samples', 'eval_batch_size', 'eval_estimator', 'ood_set',
+                       'summary_every', 'diagnostics_every', 'checkpoint_every',
+                       'keep_checkpoints'}
 
 
 def run(config, verbose=False, reuse=False):
@@ -65,9 +78,17 @@ def _run(config, verbose, reuse):
         done = read_json(done_path)
         # A finished run also scored on the test set serves a request that
         # asks for validation only (its metrics hold both).
-        if done is not None and dict(run_config.DEFAULTS, **done['options']) in (
-                options, dict(options, evaluate_test=True)):
+        if (isinstance(done, dict) and not _differences(options, done.get('options'), _MACHINE)
+                and (done['options'].get('evaluate_test', True) or not config.evaluate_test)):
             return done['metrics']
+        started = read_json(os.path.join(config.output_dir, rundir.CONFIG))
+        found = _differences(options, started, _SCORING) if started is not None else []
+        if found:
+            raise ConfigError('cannot reuse the run in %s: it was started with other options '
+                              '(%s%s; asked vs saved), and would go on under these as if it '
+                              'had started so; remove that folder to train it again, or give '
+                              'another --out' % (config.output_dir, '; '.join(found[:3]),
+                                                 '; ...' if len(found) > 3 else ''))
         config = dataclasses.replace(config, resume=True)
     start = time.time()
     metrics = train(dataclasses.replace(config, progress='never'),
@@ -76,6 +97,24 @@ def _run(config, verbose, reuse):
     if reuse:
         write_json(done_path, dict(options=options, metrics=metrics))
     return metrics
+
+
+def _differences(wanted, saved, ignored):
+    """'key wanted vs saved' for each run option (`run_config.DEFAULTS`'
+    keys) but the `ignored` ones; options added to tfbnn since `saved` was
+    written count at their defaults. Under a constant rate on both sides
+    the length of the run may differ too (a longer run goes on as it was;
+    a step or cosine schedule is placed by --epochs). A `saved` that is no
+    dict differs in everything.
+    """
+    if not isinstance(saved, dict):
+        return ['options %s vs %s' % ('(a run)', json.dumps(saved))]
+    saved = dict(run_config.DEFAULTS, **saved)
+    if wanted.get('lr_schedule') == saved.get('lr_schedule') == 'constant':
+        ignored = ignored | {'epochs'}
+    return ['%s %s vs %s' % (key, json.dumps(wanted.get(key)), json.dumps(saved.get(key)))
+            for key in sorted(run_config.DEFAULTS)
+            if key not in ignored and wanted.get(key) != saved.get(key)]
 
 
 def _check_same_data(config):
