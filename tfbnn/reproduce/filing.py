@@ -9,22 +9,51 @@ import os
 
 from tfbnn.errors import ConfigError
 
-__all__ = ['protocol_differences', 'check_same_protocols', 'MACHINE_KEYS']
+__all__ = ['protocol_differences', 'check_same_protocols', 'run_protocol', 'MACHINE_KEYS']
 
 # Options of this machine, not of the protocol: where the data are, how many
 # threads ran. (Another copy of the same data is the same protocol.)
 MACHINE_KEYS = ('data_dir', 'ood_data_dir', 'threads', 'device', 'output_dir', 'progress',
                 'verbose')
+# What a record says of its protocol besides `protocol`: the selection's
+# schedule and budget, the pruning's checkpoint and retraining, and the sha256
+# of the data its run read (`data_sha256`). Compared where both records have it.
+_PROTOCOL_FIELDS = ('select_epochs', 'budget_minutes', 'prior', 'which', 'schedule', 'rate',
+                    'epochs', 'learning_rate', 'lr_schedule', 'lr_decay_epochs',
+                    'lr_decay_factor', 'refit_examples', 'mean_init_limit', 'data_sha256')
+# Options of a run that are neither its protocol nor of this machine.
+_NOT_PROTOCOL = ('resume', 'max_seconds')
+
+
+def run_protocol(options):
+    """A run's options (config.json's dict) as a record's `protocol`: all
+    but those of the machine and of its resuming."""
+    return {k: v for k, v in options.items() if k not in MACHINE_KEYS + _NOT_PROTOCOL}
+
+
+def _candidate_names(record):
+    candidates = record.get('candidates')
+    if not isinstance(candidates, list):
+        return None
+    return [c.get('name') if isinstance(c, dict) else c for c in candidates]
 
 
 def protocol_differences(new, old, sets=True):
     """What differs between two records of one experiment: the options of
     their `protocol` (not `MACHINE_KEYS`) and, for records by set (UCI) when
     `sets` is true, the sets they hold; as 'key new vs old' strings."""
+    if ('protocol' in new) != ('protocol' in old):  # a record from before runs kept theirs
+        return ['protocol %s vs %s' % tuple('recorded' if 'protocol' in r else 'none'
+                                            for r in (new, old))]
     new_protocol, old_protocol = new.get('protocol') or {}, old.get('protocol') or {}
     found = ['%s %s vs %s' % (k, json.dumps(new_protocol.get(k)), json.dumps(old_protocol.get(k)))
              for k in sorted(set(new_protocol) | set(old_protocol))
              if k not in MACHINE_KEYS and new_protocol.get(k) != old_protocol.get(k)]
+    found += ['%s %s vs %s' % (k, json.dumps(new[k]), json.dumps(old[k]))
+              for k in _PROTOCOL_FIELDS if k in new and k in old and new[k] != old[k]]
+    names = _candidate_names(new), _candidate_names(old)
+    if None not in names and names[0] != names[1]:
+        found.append('candidates %s vs %s' % tuple(','.join(map(str, n)) for n in names))
     if sets and isinstance(new.get('sets'), dict) and isinstance(old.get('sets'), dict) and (
             sorted(new['sets']) != sorted(old['sets'])):
         found.append('sets %s vs %s' % (','.join(sorted(new['sets'])) or 'none',

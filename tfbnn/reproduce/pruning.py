@@ -15,7 +15,7 @@ from tfbnn.errors import CheckpointError
 from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.jsonio import write_json
 from tfbnn.internal.posterior_scale import SCALE_FLOOR
-from tfbnn.reproduce import figures, paper
+from tfbnn.reproduce import figures, filing, paper
 from tfbnn.training import rundir
 
 __all__ = ['FRACTIONS', 'CHECKPOINTS', 'RUN_OPTIONS', 'chosen_checkpoint', 'reproduce_pruning',
@@ -120,6 +120,7 @@ def reproduce_pruning(run_dir, out_path, log, fractions=FRACTIONS, plot_path=Non
     record = dict(experiment='pruning', run_dir=run_dir, checkpoint=run.checkpoint,
                   which=checkpoint, run_options={k: run_config.json_value(getattr(run.config, k))
                                                  for k in RUN_OPTIONS},
+                  protocol=filing.run_protocol(run.config.to_dict()),
                   paper=paper.BLUNDELL_TABLE2, rows=rows,
                   snr_quantiles={q: float(np.quantile(snr, q)) for q in (0.5, 0.95, 0.98)},
                   sigma_quantiles=sigma_quantiles(run.checkpoint))

@@ -35,7 +35,7 @@ import os
 from tfbnn import run_config, schedules
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
-from tfbnn.reproduce import runner
+from tfbnn.reproduce import filing, runner
 from tfbnn.training import rundir
 
 __all__ = ['FRACTIONS', 'EPOCHS', 'SCHEDULES', 'RATES', 'ITERATIVE_STAGES', 'last_rate',
@@ -247,6 +247,7 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
                    ' | validation %.2f%%' % row['val_error'] if 'val_error' in row else ''))
     rates = _rate_options(config, rate, epochs)
     record = dict(experiment='pruning_retrain', run_dir=run_dir, checkpoint=checkpoint,
+                  protocol=filing.run_protocol(config.to_dict()),
                   schedule=schedule, epochs=epochs, rate=rate,
                   **dict(rates, lr_decay_epochs=list(rates['lr_decay_epochs'])), base=base,
                   rows=rows,

@@ -12,7 +12,7 @@ import shutil
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
 from tfbnn.reproduce import (figures, filing, goals, paper, report_ood, report_pruning,
-                             report_uci)
+                             report_uci, runner)
 
 __all__ = ['RECORDS', 'load_records', 'collect_records', 'render_results', 'update_results',
            'write_figures']
@@ -85,6 +85,11 @@ def collect_records(out_dir, results_dir, replace=False):
     for probes in ('pruning_probes', 'ood_probe', 'ood_outlier_probe', 'ood_runs',
                    'ood_third_party', 'uci_other'):  # filed by hand
         records.pop(probes, None)
+    for record in records.values():  # the data its run read, where the run says
+        run_dir = record.get('run_dir') if isinstance(record, dict) else None
+        data = read_json(os.path.join(run_dir, runner.DATA_FILE)) if run_dir else None
+        if isinstance(data, dict) and data.get('sha256'):
+            record.setdefault('data_sha256', data['sha256'])
     if not replace:
         filing.check_same_protocols(records, load_records(results_dir), RECORDS, out_dir,
                                     results_dir)
