@@ -250,3 +250,34 @@ def test_sigterm_between_runs_is_an_interrupt(tmp_path, capsys, monkeypatch):
     assert 'tfbnn-reproduce: interrupted; finished runs and their records are kept' in \
         capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+@pytest.mark.parametrize('content, argv, said', [
+    ('{}', ['pruning'], 'is not a complete record (no run_dir, metrics): run the mnist '
+                        'experiment again to write it, or move it aside'),
+    ('[]', ['pruning-retrain'], 'is not a complete record (not a JSON object)'),
+    ('{"run_dir": "r"}', ['mnist-refit', '--data-dir', '.'],
+     'is not a complete record (no protocol, chosen, chosen_options): run the mnist '
+     'experiment again to write it'),
+], ids=['empty object', 'a list', 'a part'])
+def test_an_incomplete_mnist_record_is_one_line(tmp_path, capsys, content, argv, said):
+    """Valid JSON that is no record of the experiment (written by hand, cut
+    by another version): a KeyError or TypeError traceback before."""
+    out = tmp_path / 'out'
+    (out / 'mnist').mkdir(parents=True)
+    (out / 'mnist' / 'mnist_scale_mixture.json').write_text(content)
+    assert main(['--out', str(out)] + argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0], err
+
+
+def test_report_refuses_a_record_that_is_no_json_object(tmp_path, capsys):
+    out = tmp_path / 'out'
+    (out / 'pruning').mkdir(parents=True)
+    (out / 'pruning' / 'pruning.json').write_text('[]')
+    (tmp_path / 'R.md').write_text('# results\n')
+    assert main(['--out', str(out), 'report', '--doc', str(tmp_path / 'R.md'), '--results-dir',
+                 str(tmp_path / 'results')]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and ('%s is not a record (not a JSON object)'
+                              % (out / 'pruning' / 'pruning.json')) in err[0], err

@@ -136,15 +136,15 @@ def _uci(args, log):
 
 def _model_record(args):
     """(run directory, its record or None) of `pruning --model/--run-dir`."""
-    from tfbnn.internal.jsonio import read_json
+    from tfbnn.reproduce.filing import read_record
     if args.run_dir is not None:
         return args.run_dir, None
     path = os.path.join(args.out, 'mnist', 'mnist_scale_mixture%s.json'
                         % MODEL_SUFFIXES[args.model])
-    record = read_json(path)
-    if record is None:
+    if not os.path.exists(path):
         raise _config_error('no --run-dir and no %s: run the %s experiment first'
                             % (path, args.model))
+    record = read_record(path, ('run_dir', 'metrics'), 'run the %s experiment' % args.model)
     return record['run_dir'], record
 
 

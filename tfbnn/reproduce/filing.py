@@ -8,8 +8,10 @@ import json
 import os
 
 from tfbnn.errors import ConfigError
+from tfbnn.internal.jsonio import read_json
 
-__all__ = ['protocol_differences', 'check_same_protocols', 'run_protocol', 'MACHINE_KEYS']
+__all__ = ['protocol_differences', 'check_same_protocols', 'run_protocol', 'read_record',
+           'MACHINE_KEYS']
 
 # Options of this machine, not of the protocol: where the data are, how many
 # threads ran. (Another copy of the same data is the same protocol.)
@@ -23,6 +25,32 @@ _PROTOCOL_FIELDS = ('select_epochs', 'budget_minutes', 'prior', 'which', 'schedu
                     'lr_decay_factor', 'refit_examples', 'mean_init_limit', 'data_sha256')
 # Options of a run that are neither its protocol nor of this machine.
 _NOT_PROTOCOL = ('resume', 'max_seconds')
+
+
+def read_record(path, keys, missing):
+    """The record (a JSON object) at `path`, holding every one of `keys`.
+
+    Args:
+      path: the record's file.
+      keys: the keys its reader needs.
+      missing: what to do when there is no file, for the message ('run the
+        mnist experiment first').
+
+    Raises:
+      ConfigError: no file, or a file that is no such record (an object
+        lacking one of `keys`, or not an object: written by hand or by
+        another version); unreadable JSON, as `read_json`.
+    """
+    record = read_json(path)
+    if record is None:
+        raise ConfigError('%s not found: %s' % (path, missing))
+    lacking = [k for k in keys if not isinstance(record, dict) or k not in record]
+    if lacking:
+        raise ConfigError('%s is not a complete record (%s): %s again to write it, or move it '
+                          'aside' % (path, 'no ' + ', '.join(lacking)
+                                     if isinstance(record, dict) else 'not a JSON object',
+                                     missing.replace(' first', '')))
+    return record
 
 
 def run_protocol(options):

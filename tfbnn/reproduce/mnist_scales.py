@@ -26,14 +26,16 @@ import os
 
 from tfbnn import run_setup
 from tfbnn.errors import ConfigError
-from tfbnn.internal.jsonio import read_json, write_json
-from tfbnn.reproduce import runner
+from tfbnn.internal.jsonio import write_json
+from tfbnn.reproduce import filing, runner
 from tfbnn.reproduce.mnist import PINNED, check_schedule_epochs, schedule_options
 
 __all__ = ['DEFAULT_MULTIPLIERS', 'one_standard_error_choice', 'num_validation', 'record_base',
            'log_test_line', 'read_sgd_record', 'check_candidates', 'reproduce_mnist_scales']
 
 DEFAULT_MULTIPLIERS = (1.0, 10.0, 30.0)
+# What every experiment built on `reproduce_mnist`'s record reads of it.
+MNIST_KEYS = ('protocol', 'chosen', 'chosen_options')
 
 
 def one_standard_error_choice(records, num_validation, key='multiplier'):
@@ -104,9 +106,7 @@ def read_sgd_record(out_dir, prior, adam_reason):
         why that will not do).
     """
     path = os.path.join(out_dir, 'mnist_%s.json' % prior)
-    record = read_json(path)
-    if record is None:
-        raise ConfigError('%s not found: run the mnist experiment first' % path)
+    record = filing.read_record(path, MNIST_KEYS, 'run the mnist experiment first')
     if record['protocol'].get('optimizer', 'sgd') == 'adam':
         raise ConfigError('%s trained with Adam%s' % (path, adam_reason))
     return path, record

@@ -9,6 +9,7 @@ import glob
 import os
 import shutil
 
+from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.kl_study import update_guide
 from tfbnn.reproduce import (figures, filing, goals, paper, report_ood, report_pruning,
@@ -85,8 +86,11 @@ def collect_records(out_dir, results_dir, replace=False):
     for probes in ('pruning_probes', 'ood_probe', 'ood_outlier_probe', 'ood_runs',
                    'ood_third_party', 'uci_other'):  # filed by hand
         records.pop(probes, None)
-    for record in records.values():  # the data its run read, where the run says
-        run_dir = record.get('run_dir') if isinstance(record, dict) else None
+    for name, record in records.items():
+        if not isinstance(record, dict):
+            raise ConfigError('%s is not a record (not a JSON object): move it aside, or run '
+                              'its experiment again' % os.path.join(out_dir, RECORDS[name]))
+        run_dir = record.get('run_dir')  # the data its run read, where the run says
         data = read_json(os.path.join(run_dir, runner.DATA_FILE)) if run_dir else None
         if isinstance(data, dict) and data.get('sha256'):
             record.setdefault('data_sha256', data['sha256'])
@@ -94,7 +98,7 @@ def collect_records(out_dir, results_dir, replace=False):
         filing.check_same_protocols(records, load_records(results_dir), RECORDS, out_dir,
                                     results_dir)
     for name, record in records.items():
-        if name in _CURVES and 'val_curve' not in record:
+        if name in _CURVES and 'val_curve' not in record and record.get('run_dir'):
             history = read_json(os.path.join(record['run_dir'], 'history.json'))
             if history:
                 # The run may have been continued since (mnist-longer): keep
