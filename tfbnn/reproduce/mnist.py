@@ -14,7 +14,8 @@ with a weight decay); see docs/RESULTS.md's probes.
 
 Selection on validation only: each candidate trains the whole schedule
 compressed into `select_epochs` (decay at 3/4 of it), so what is compared is
-where a schedule ends, not the noisy middle of a constant-rate run; the same
+a whole schedule, not the noisy middle of a constant-rate run, scored by its
+best validation error (every 5 epochs, as early stopping scores); the same
 number of epochs for each (not the same wall time: on a shared machine that
 would hand the choice to whichever run got more CPU). The winner is then
 trained from scratch on the full schedule (`epochs`, decay at 3/4) within the

@@ -209,17 +209,22 @@ def _mnist(records):
 
 
 def _selection(records):
-    rows = ['| prior | candidate | validation error | epochs in its slice | chosen |',
-            '|---|---|---|---|---|']
+    rows = ['| prior | candidate | validation error (best of its validations) | at epoch | '
+            'epochs in its slice | chosen |',
+            '|---|---|---|---|---|---|']
     for key in ('mnist_mixture', 'mnist_gaussian'):
         if key not in records:
             continue
         r = records[key]
         for c in r['candidates']:
-            rows.append('| %s | `%s` | %.2f%% | %.1f | %s |' % (
-                r['prior'], c['name'], 100 * c['score'], c['epochs'],
-                'yes' if c['name'] == r['chosen'] else ''))
+            rows.append('| %s | `%s` | %.2f%% | %s | %.1f | %s |' % (
+                r['prior'], c['name'], 100 * c['score'], _epoch(c.get('selected_epoch')),
+                c['epochs'], 'yes' if c['name'] == r['chosen'] else ''))
     return '\n'.join(rows)
+
+
+def _epoch(epoch):
+    return '' if epoch is None else '%d' % epoch
 
 
 def _scales(records):
