@@ -98,7 +98,7 @@ def test_extend_trains_the_choice_on_a_longer_schedule(tmp_path):
         longer['metrics']
     assert longer['metrics']['epochs'] == 6 and longer['run_dir'].endswith('chosen_long')
     config = read_json(os.path.join(longer['run_dir'], 'config.json'))
-    assert config['lr_decay_epochs'] == [4.0] and config['prior_sigma'] == 0.5
+    assert config['lr_decay_epochs'] == [5.0] and config['prior_sigma'] == 0.5  # 4.5, up
     # The record (as the first ones) does not say beta: the protocol's full KL, not the job's.
     assert config['kl_weight'] == 1.0 and longer['protocol']['kl_weight'] == 1.0
     assert longer['train_seconds_total'] > 0
@@ -133,3 +133,10 @@ def test_the_selection_is_announced_with_the_folders_own_split_sizes(tmp_path, m
         mnist.reproduce_mnist(folder, str(tmp_path / 'out'), 'normal', 1.0, 4, 2, said.append)
     assert said == ['mnist (normal): 2 candidates, the schedule compressed to 2 epochs each, on '
                     '10 train / 30 validation']
+
+
+def test_the_decay_at_three_quarters_rounds_halves_up():
+    # 3/4 of 6 is 4.5: Python's round gave 4 (half to even), a third of the way from 3/4.
+    assert [mnist.schedule_options(e)['lr_decay_epochs'] for e in (2, 6, 10, 20, 240)] == [
+        [1], [5], [8], [15], [180]]
+    assert [mnist.round_half_up(x) for x in (0.5, 1.5, 2.5, 2.49, 150.4)] == [1, 2, 3, 2, 150]

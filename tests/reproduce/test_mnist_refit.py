@@ -12,7 +12,7 @@ from tests.reproduce.test_mnist_scales import _record
     ((225, [180], 50000, 60000), (188, [150])),  # 187.5 examples-epochs, rounded up
     ((215, [180], 50000, 60000), (180, [150])),  # 179.17
     # An exact product is not rounded up a whole epoch; a decay at or past the end is dropped.
-    ((6, [3, 6], 5, 6), (5, [2])),
+    ((6, [3, 6], 5, 6), (5, [3])),  # 2.5: halves round up
     ((3, [2], 1150, 1437), (3, [2])),  # the digits: 2.4 and 1.6
     ((2, [1], 10, 10), (2, [1])),  # nothing held out: the record's own schedule
 ])

@@ -77,6 +77,12 @@ def test_m1_is_trained_when_the_record_used_another_compressed_schedule(tmp_path
     assert os.path.isdir(str(tmp_path / 'chosen_m1'))
 
 
+def test_the_record_s_m1_is_not_a_candidate_unless_asked_for(tmp_path):
+    _record(tmp_path)
+    result = reproduce_mnist_scales(str(tmp_path), [5.0], 10.0, 2, 2, print)
+    assert [c['multiplier'] for c in result['candidates']] == [5.0]
+
+
 @pytest.mark.parametrize('kwargs,message', [
     (dict(multipliers=[0.0, 10.0]), 'must be positive numbers'),
     (dict(multipliers=[10.0, 10.0]), 'repeat'),

@@ -35,7 +35,7 @@ from tfbnn.reproduce import runner
 
 __all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'INIT_SCALES', 'DECAY_AT', 'PINNED',
            'base_options', 'schedule_options', 'check_schedule_epochs', 'reproduce_mnist',
-           'extend_mnist']
+           'extend_mnist', 'round_half_up']
 
 # A subset of Blundell et al.'s grid: (pi, -log sigma1, -log sigma2).
 PRIOR_CANDIDATES = ((0.5, 0, 7), (0.75, 0, 7))
@@ -67,7 +67,13 @@ def base_options(data_dir, out_dir, hidden=(400, 400)):
 def schedule_options(epochs):
     """A run of `epochs` epochs: SGD's rate x0.1 at DECAY_AT of them."""
     return dict(epochs=epochs, lr_schedule='step', lr_decay_factor=0.1,
-                lr_decay_epochs=[min(epochs - 1, max(1, int(round(DECAY_AT * epochs))))])
+                lr_decay_epochs=[min(epochs - 1, max(1, round_half_up(DECAY_AT * epochs)))])
+
+
+def round_half_up(x):
+    """The integer nearest `x`, halves up (Python's round takes 4.5 to 4:
+    3/4 of 6 epochs would decay at 4, of 10 at 8)."""
+    return int(math.floor(x + 0.5))
 
 
 def check_schedule_epochs(*flags_and_epochs):

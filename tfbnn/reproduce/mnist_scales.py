@@ -156,7 +156,8 @@ def reproduce_mnist_scales(out_dir, multipliers, budget_minutes, epochs, select_
     check_schedule_epochs(('--epochs', epochs), ('--select-epochs', select_epochs))
     base = record_base(record, data_dir, threads)
     chosen, options = record['chosen'], record['chosen_options']
-    recorded = _recorded_m1(record, select_epochs)
+    # M = 1 is the record's own run, when asked for and scored on this schedule.
+    recorded = _recorded_m1(record, select_epochs) if 1 in multipliers else None
     candidates = [('%s_m%g' % (chosen, m), dict(options, scale_lr_multiplier=float(m)))
                   for m in multipliers if not (m == 1 and recorded is not None)]
     for _, candidate in candidates:

@@ -36,6 +36,7 @@ from tfbnn import run_config, schedules
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import filing, runner
+from tfbnn.reproduce.mnist import round_half_up
 from tfbnn.training import rundir
 
 __all__ = ['FRACTIONS', 'EPOCHS', 'SCHEDULES', 'RATES', 'ITERATIVE_STAGES', 'last_rate',
@@ -93,7 +94,7 @@ def rewound_schedule(config, epochs):
     for e in config.lr_decay_epochs:
         if e < config.epochs:
             x = e * ratio
-            decays.append(float(round(x)) if 1 <= round(x) <= epochs - 1 else x)
+            decays.append(float(round_half_up(x)) if 1 <= round_half_up(x) <= epochs - 1 else x)
     kind = 'constant' if config.lr_schedule == 'step' and not decays else config.lr_schedule
     return dict(lr_schedule=kind, learning_rate=config.learning_rate,
                 lr_decay_epochs=tuple(sorted(decays)), lr_decay_factor=config.lr_decay_factor,
