@@ -61,6 +61,11 @@ from tfbnn.internal.jsonio import read_json
     (['pruning-retrain', '--fractions', '0.95,x'],
      "--fractions must be comma-separated numbers, got '0.95,x'"),
     (['pruning-retrain', '--budget-minutes', '0'], '--budget-minutes must be positive'),
+    (['pruning-retrain', '--fractions', '1.5', '--run-dir', '/nonexistent/run'],
+     "--fractions must be distinct fractions in (0, 1), comma-separated, got '1.5'"),
+    (['pruning-retrain', '--fractions', '0.95,0.95'], '--fractions must be distinct'),
+    (['pruning', '--as-record'], '--as-record files a --run-dir run\'s record as the --model '
+                                 'record\'s: give --run-dir'),
     (['pruning-retrain', '--run-dir', '/nonexistent/run'],
      '/nonexistent/run has no metrics.json: a finished run is needed'),
     (['report'], 'no records in'),
@@ -281,3 +286,19 @@ def test_report_refuses_a_record_that_is_no_json_object(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and ('%s is not a record (not a JSON object)'
                               % (out / 'pruning' / 'pruning.json')) in err[0], err
+
+
+@pytest.mark.parametrize('argv, budgets', [
+    (['--prior', 'normal', '--budget-minutes', '5'], {'normal': 5.0}),
+    (['--prior', 'normal', '--budget-minutes', '5', '--gaussian-budget-minutes', '7'],
+     {'normal': 7.0}),
+    (['--budget-minutes', '5'], {'scale_mixture': 5.0, 'normal': 60.0}),
+], ids=['normal takes --budget-minutes', 'its own flag first', 'both'])
+def test_the_gaussian_run_s_budget(tmp_path, monkeypatch, argv, budgets):
+    """--prior normal --budget-minutes 5 ran the Gaussian model for 60 minutes."""
+    from tfbnn import reproduce
+    got = {}
+    monkeypatch.setattr(reproduce, 'reproduce_mnist',
+                        lambda data_dir, out, prior, budget, *rest: got.update({prior: budget}))
+    assert main(['--out', str(tmp_path / 'out'), 'mnist'] + argv) == 0
+    assert got == budgets

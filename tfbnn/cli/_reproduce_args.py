@@ -22,8 +22,9 @@ def _add_mnist(sub):
     m.add_argument('--budget-minutes', type=float, default=60.0,
                    help='the most training wall time of the chosen model (the schedule is '
                         '--epochs long; the budget cuts it short on a slower machine)')
-    m.add_argument('--gaussian-budget-minutes', type=float, default=60.0,
-                   help='the same for the Gaussian-prior model')
+    m.add_argument('--gaussian-budget-minutes', type=float, default=None,
+                   help='the same for the Gaussian-prior model (default: --budget-minutes '
+                        'with --prior normal, else 60)')
     m.add_argument('--epochs', type=int, default=240,
                    help="the chosen model's schedule: SGD 0.1, x0.1 at 3/4 of the epochs")
     m.add_argument('--select-epochs', type=int, default=20,

@@ -32,6 +32,8 @@ def build_parser():
 
 def _mnist(args, log):
     from tfbnn import reproduce
+    if args.gaussian_budget_minutes is None:  # --prior normal --budget-minutes M: M is its budget
+        args.gaussian_budget_minutes = args.budget_minutes if args.prior == 'normal' else 60.0
     for value in (args.budget_minutes, args.gaussian_budget_minutes):
         if not value > 0:
             raise _config_error('budgets must be positive minutes, got %r' % value)
@@ -137,6 +139,9 @@ def _uci(args, log):
 def _model_record(args):
     """(run directory, its record or None) of `pruning --model/--run-dir`."""
     from tfbnn.reproduce.filing import read_record
+    if args.as_record and args.run_dir is None:
+        raise _config_error('--as-record files a --run-dir run\'s record as the --model '
+                            'record\'s: give --run-dir, or leave out --as-record')
     if args.run_dir is not None:
         return args.run_dir, None
     path = os.path.join(args.out, 'mnist', 'mnist_scale_mixture%s.json'
@@ -176,6 +181,10 @@ def _pruning_retrain(args, log):
     from tfbnn.reproduce.pruning_retrain import record_name, reproduce_pruning_retrain
     _check_budget_and_threads(args)
     fractions = _numbers('--fractions', args.fractions)
+    if not fractions or len(set(fractions)) != len(fractions) or not all(
+            0 < f < 1 for f in fractions):
+        raise _config_error('--fractions must be distinct fractions in (0, 1), comma-separated, '
+                            'got %r' % args.fractions)
     run_dir, record = _model_record(args)
     if record is None:  # --run-dir: the reference is that run's own metrics.json
         from tfbnn.internal.jsonio import read_json
