@@ -36,6 +36,15 @@ def test_quick_study_runs_every_experiment(tmp_path):
     figures = kl_study.plot_study(results, str(tmp_path / 'fig'))
     assert [os.path.basename(p) for p in figures] == ['kl_vs_params.png',
                                                       'grad_ratio_by_scheme.png']
+    # The same study continued with --only norms (its runs read back) keeps the others' results.
+    lines = []
+    again = kl_study.run_study(str(tmp_path), quick=True, experiments=('norms',),
+                               log=lines.append)
+    as_saved = json.loads(json.dumps(results))
+    assert json.loads(json.dumps(again)) == as_saved
+    with open(str(tmp_path / 'results.json')) as f:
+        assert json.load(f) == as_saved
+    assert 'schemes: kept from the earlier results of this study' in lines
 
 
 def test_the_guide_shows_exactly_the_committed_results():

@@ -97,7 +97,9 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job
     Args:
       work: folder for the runs and results.json. A study interrupted there
         continues: its finished runs are read back (when their options are
-        these), the unfinished one resumed from its latest checkpoint.
+        these), the unfinished one resumed from its latest checkpoint. The
+        results of experiments an earlier call ran there and this one does
+        not are kept.
       quick: a budget small enough for the test suite (numbers not meaningful).
       experiments: subset of EXPERIMENTS.
       log: progress lines go here.
@@ -154,6 +156,16 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job
         log('normalisation beside Bayesian layers')
         results['norms'] = [dict(run('norm_' + name, **dict(base, **options)), name=name)
                             for name, options in ROWS['norms']]
+    # The experiments an earlier --only ran in this study (the same options,
+    # budget and seed: `_check_same_study`) stay in its results.
+    earlier = read_json(os.path.join(work, 'results.json'))
+    if isinstance(earlier, dict):
+        for name in EXPERIMENTS:
+            if name in earlier and name not in results:
+                results[name] = earlier[name]
+                log('%s: kept from the earlier results of this study' % name)
+    results = collections.OrderedDict(
+        (key, results[key]) for key in ('budget', 'job') + EXPERIMENTS if key in results)
     write_atomically(os.path.join(work, 'results.json'),
                      json.dumps(results, indent=1, sort_keys=False).encode('utf-8'))
     return results

@@ -204,6 +204,14 @@ def test_a_work_dir_that_is_not_empty_is_refused_before_any_run(tmp_path, capsys
     assert '--work-dir %s is not a folder' % (tmp_path / 'file') in _last_error(capsys)
     assert main(['--quick', '--resume']) == 2
     assert '--resume needs --work-dir' in _last_error(capsys)
+    # --resume in a folder that holds no study (a training run's, a misspelt path)
+    (tmp_path / 'run' / 'best').mkdir(parents=True)
+    for folder in ('run', 'nonexistent'):
+        assert main(['--quick', '--resume', '--work-dir', str(tmp_path / folder)]) == 2
+        assert ('--work-dir %s holds no study to continue (no study.json; a study writes it '
+                'before its first run)' % (tmp_path / folder)) in _last_error(capsys)
+    assert os.listdir(str(tmp_path / 'run')) == ['best']
+    assert not (tmp_path / 'nonexistent').exists()
 
 
 def test_a_partial_study_is_checked_against_the_docs_budget_before_its_runs(

@@ -57,7 +57,8 @@ def build_parser(docs='docs'):
     p.add_argument('--update-docs', action='store_true', help='update docs even with --quick')
     p.add_argument('--resume', action='store_true',
                    help='continue an interrupted study in --work-dir: its finished runs are '
-                   'read back, the unfinished one resumed')
+                   'read back, the unfinished one resumed; with another --only, the results '
+                   'of the experiments it ran before are kept')
     p.add_argument('--from-results', default=None,
                    help='skip the runs: render (and update docs from) a saved results.json')
     return p
@@ -159,12 +160,18 @@ def _chosen(parser, only, experiments, own):
 
 def work_dir_problem(path, resume):
     """Why `path` cannot take the study's runs, or None: it exists and is
-    no empty folder (a folder with `resume`), or `resume` without it."""
+    no empty folder (with `resume`: it holds no study), or `resume` without
+    it."""
+    from tfbnn.kl_study import STUDY_FILE
     if path is None:
         return ('--resume needs --work-dir, the folder of the study to continue'
                 if resume else None)
     if os.path.exists(path) and not os.path.isdir(path):
         return '--work-dir %s is not a folder' % path
+    if resume and not os.path.isfile(os.path.join(path, STUDY_FILE)):
+        return ('--work-dir %s holds no study to continue (no %s; a study writes it before its '
+                'first run): give the study\'s folder, or leave out --resume to start one'
+                % (path, STUDY_FILE))
     if os.path.isdir(path) and os.listdir(path) and not resume:
         return ('--work-dir %s is not an empty folder: the study makes new runs there; give '
                 '--resume to continue the study it holds, or choose another' % path)
