@@ -336,8 +336,8 @@ def test_tensorflow_refuses_examples_of_another_shape(trained, tmp_path, mode):
     """The models flatten with a reshape to [-1, 64]: unchecked, a [3, 8, 8, 2]
     batch would come back as 6 rows and a [4, 4, 4, 1] one as 1."""
     out = tmp_path / 'exp'
-    assert export_main([trained, '--mode', mode, '--samples', '3', '--output-dir',
-                        str(out)]) == 0
+    assert export_main([trained, '--mode', mode, '--output-dir', str(out)]
+                       + (['--samples', '3'] if mode == 'sample' else [])) == 0
     report = json.load(open(str(out / ('export_%s.json' % mode))))
     assert report['files']['savedmodel']['checks_input']
     # The mean graph's .pb stays plain for OpenCV, and says so.
@@ -402,7 +402,8 @@ OTHER_STACK = {'tf1': 'tf2', 'tf2': 'tf1'}[compat.stack_name()]
 def test_a_graph_frozen_on_this_stack_runs_on_the_other(trained, tmp_path, mode):
     other = stack_python(OTHER_STACK)
     out = str(tmp_path / 'exp')
-    assert export_main([trained, '--mode', mode, '--samples', '5', '--output-dir', out]) == 0
+    assert export_main([trained, '--mode', mode, '--output-dir', out]
+                       + (['--samples', '5'] if mode == 'sample' else [])) == 0
     x = tfbnn.data.load_dataset('digits').x_test[:20]
     ref = reference(trained, x, False)
     for kind, path in (('pb', os.path.join(out, 'frozen_%s.pb' % mode)),
@@ -546,11 +547,16 @@ def test_a_uci_run_from_before_the_scaling_record_exports_as_it_was_trained(tmp_
     (None, ['/nonexistent/run'], 'run directory /nonexistent/run does not exist'),
     ('no_ckpt', [], 'no checkpoint in'),
     ('broken_ckpt', [], 'is missing or incomplete'),
-    ('index_only', [], 'is missing or incomplete'),
+    ('index_only', [], 'model.ckpt-7.data-00000-of-00001; No such file or directory'),
     ('corrupt_ckpt', [], 'Checksum does not match'),  # the cause, not TF 2.x's preamble
     ('old_format', [], 'has config format 0; this tfbnn'),
     ('a_file', [], 'notes.txt is a file, not a folder'),
-    (None, ['--mode', 'bayes'], '--mode must be one of sample, mean'),
+    ('meta_list', [], 'dataset.json is damaged (not a JSON object): the job writes it when a '
+                      'run starts; restore it from a copy, or retrain'),
+    ('meta_part', [], "dataset.json is damaged (input_shape None, not a list of positive "
+                      "sizes)"),
+    (None, ['--mode', 'bayes'], "argument --mode: invalid choice: 'bayes' (choose from 'sample', "
+                                "'mean') (see tfbnn-export --help)"),
     (None, ['--no-saved-model', '--format', 'graphdef,savedmodel'],
      '--no-saved-model contradicts --format graphdef,savedmodel: give --format alone'),
     (None, ['--prune-snr', '1.5'], '--prune-snr must be a fraction in [0, 1)'),
@@ -558,6 +564,8 @@ def test_a_uci_run_from_before_the_scaling_record_exports_as_it_was_trained(tmp_
     (None, ['--seed', '2147483647'], 'got 2147483647'),  # TensorFlow would take it as 0
     (None, ['--mode', 'mean', '--seed', '3'], '--seed needs --mode sample: the mean graph has '
                                               'no random op'),
+    (None, ['--mode', 'mean', '--samples', '7'], '--samples needs --mode sample: the mean graph '
+                                                 'draws no weights'),
     (None, ['--output-dir', '/dev/null/x'], 'cannot create the export folder /dev/null/x'),
 ])
 def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
@@ -591,12 +599,19 @@ def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
         if setup == 'a_file':  # a file given where the run's folder goes
             open(str(tmp_path / 'notes.txt'), 'w').close()
             args = [str(tmp_path / 'notes.txt')]
+        if setup in ('meta_list', 'meta_part'):
+            with open(os.path.join(run_dir, 'dataset.json'), 'w') as f:
+                f.write('[]' if setup == 'meta_list' else '{"task": "classification"}')
         if setup == 'old_format':
             cfg = json.load(open(os.path.join(run_dir, 'config.json')))
             cfg['config_format'] = 0
             json.dump(cfg, open(os.path.join(run_dir, 'config.json'), 'w'))
     argv = ([] if args and args[0].startswith('/') else [run_dir]) + args
-    assert export_main(argv) == 2
+    try:
+        code = export_main(argv)
+    except SystemExit as exit_:  # argparse's refusals
+        code = exit_.code
+    assert code == 2
     err = capsys.readouterr().err
     assert err.startswith('tfbnn-export: error: ') and message in err and err.count('\n') == 1
     if setup:  # nothing was written, not even the export folder
@@ -656,6 +671,16 @@ def test_a_newest_checkpoint_without_its_index_is_said_before_an_older_one_is_ex
     assert "Couldn't match files" not in capfd.readouterr().err  # TensorFlow's own ERROR line
 
 
+@pytest.mark.parametrize('suffix', ['.index', '.data-00000-of-00001', ''])
+def test_checkpoint_may_name_one_of_its_files(trained, tmp_path, suffix):
+    """Shell completion gives model.ckpt-12.index: it names the checkpoint
+    model.ckpt-12 ('missing or incomplete (no .index file)' before)."""
+    newest = tf.train.latest_checkpoint(trained)
+    report = export.export_run(trained, str(tmp_path / 'exp'), mode='mean',
+                               checkpoint=newest + suffix, log=lambda line: None)
+    assert report['checkpoint'] == newest
+
+
 def test_a_full_disk_in_the_saved_model_is_one_line_and_leaves_no_half_model(
         trained, tmp_path, capsys, monkeypatch):
     def full(self, *args, **kwargs):
@@ -667,7 +692,11 @@ def test_a_full_disk_in_the_saved_model_is_one_line_and_leaves_no_half_model(
     assert err.count('\n') == 1 and 'Traceback' not in err
     assert 'cannot write the export in %s: save/SaveV2; No space left on device' % out in err
     assert 'the run is untouched: free space, then export again' in err
-    assert not [p for p in os.listdir(str(out)) if p.startswith('.saved_model_mean_')]
+    assert not out.exists()  # made for this export, and left empty: removed
+    out.mkdir()
+    (out / 'notes.txt').write_text('mine')
+    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 2
+    assert os.listdir(str(out)) == ['notes.txt']  # a folder of the user's stays as it was
 
 
 def test_a_full_disk_writing_a_file_names_it(trained, tmp_path, capsys, monkeypatch):

@@ -32,7 +32,7 @@ def test_a_full_disk_in_a_re_export_leaves_one_export(
     out = tmp_path / 'exp'
     if earlier:
         assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
-    before = contents(out) if earlier else {}
+    before = contents(out) if earlier else None
     capsys.readouterr()
     # The new export differs (pruned) and fails after its .pb, at the SavedModel.
     monkeypatch.setattr(tf.saved_model.builder.SavedModelBuilder, 'save', full_disk)
@@ -40,14 +40,32 @@ def test_a_full_disk_in_a_re_export_leaves_one_export(
                         '--output-dir', str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and 'No space left on device' in err, err
-    assert contents(out) == before  # the old export byte for byte, or nothing
-    assert sorted(os.listdir(str(out))) == sorted(
-        ['export_mean.json', 'frozen_mean.pb', 'saved_model_mean'] if earlier else [])
     if earlier:
+        assert contents(out) == before  # the old export byte for byte
+        assert sorted(os.listdir(str(out))) == sorted(
+            ['export_mean.json', 'frozen_mean.pb', 'saved_model_mean'])
         assert ('the previous export there is intact (frozen_mean.pb, saved_model_mean, '
                 'export_mean.json)') in err
-    else:
+    else:  # nothing: the folder made for this export went with it
+        assert not out.exists()
         assert 'no file of this export was left there' in err
+
+
+def test_ctrl_c_in_a_re_export_is_one_line_and_leaves_the_old_export(
+        trained, tmp_path, capsys, monkeypatch):  # noqa: F811
+    out = tmp_path / 'exp'
+    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
+    before = contents(out)
+    capsys.readouterr()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt()
+    monkeypatch.setattr(tf.saved_model.builder.SavedModelBuilder, 'save', interrupted)
+    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 130
+    assert capsys.readouterr().err == (
+        'tfbnn-export: interrupted: the previous export there is intact (frozen_mean.pb, '
+        'saved_model_mean, export_mean.json); the run is untouched\n')
+    assert contents(out) == before
 
 
 def test_a_read_only_export_folder_is_named_with_what_it_holds(

@@ -52,8 +52,10 @@ class TrainingDivergedError(TfbnnError):
             % (step, checkpoint or 'none yet', self.advice))
 
 
-# What TensorFlow 2.x puts before the cause in a graph's error message.
-_PREAMBLE = ('Graph execution error:', 'Detected at node', 'File "', 'Node:')
+# What TensorFlow puts before the cause in an error message: 2.x's graph
+# errors; a Saver's restore on both (its "Original error:" on the next line).
+_PREAMBLE = ('Graph execution error:', 'Detected at node', 'File "', 'Node:',
+             'Restoring from checkpoint failed.')
 
 
 def cause_line(err):

@@ -20,7 +20,9 @@ together or not at all (`internal.export_staging`); the report names them relati
 """
 import collections
 import gzip
+import math
 import os
+import re
 import shutil
 import tempfile
 
@@ -66,6 +68,13 @@ def load_run(run_dir, checkpoint=None, log=None):
     if meta is None:
         raise CheckpointError('%s has no %s: it was written by an older tfbnn; retrain to export'
                               % (run_dir, rundir.DATASET))
+    problem = _meta_problem(meta)
+    if problem:
+        raise CheckpointError('%s is damaged (%s): the job writes it when a run starts; restore '
+                              'it from a copy, or retrain' % (os.path.join(run_dir, rundir.DATASET),
+                                                              problem))
+    if checkpoint is not None:  # a file of the checkpoint for its prefix: model.ckpt-5.index
+        checkpoint = re.sub(r'\.(index|meta|data-\d+-of-\d+)$', '', checkpoint)
     if checkpoint is None:
         checkpoint = rundir.latest_checkpoint(run_dir, log)
         if checkpoint is None:
@@ -74,6 +83,28 @@ def load_run(run_dir, checkpoint=None, log=None):
         raise CheckpointError('checkpoint %s is missing or incomplete (no .index file)'
                               % checkpoint)
     return Run(run_dir, config, meta, checkpoint)
+
+
+def _meta_problem(meta):
+    """What makes `meta` no dataset.json of a run, or None."""
+    if not isinstance(meta, dict):
+        return 'not a JSON object'
+    if meta.get('task') not in ('classification', 'regression'):
+        return 'task %r, not classification or regression' % (meta.get('task'),)
+    shape = meta.get('input_shape')
+    if not isinstance(shape, list) or not shape or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+        return 'input_shape %r, not a list of positive sizes' % (shape,)
+    classes = meta.get('num_classes')
+    if meta['task'] == 'classification' and (
+            not isinstance(classes, int) or isinstance(classes, bool) or classes < 2):
+        return 'num_classes %r, not a count of classes' % (classes,)
+    for key in ('target_mean', 'target_std') if meta['task'] == 'regression' else ():
+        value = meta.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(
+                value) or (key == 'target_std' and value <= 0):
+            return '%s %r' % (key, value)
+    return None
 
 
 def build_inference_graph(run, mode='sample', samples=None, seed=None):
@@ -102,6 +133,8 @@ def build_inference_graph(run, mode='sample', samples=None, seed=None):
             raise ConfigError('--seed must be an integer in [0, %d), got %r' % (MAX_SEED, seed))
         if mode != 'sample':
             raise ConfigError('--seed needs --mode sample: the %s graph has no random op' % mode)
+    if samples is not None and mode != 'sample':
+        raise ConfigError('--samples needs --mode sample: the %s graph draws no weights' % mode)
     samples = run.config.eval_samples if samples is None else samples
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ConfigError('--samples must be a positive integer, got %r' % (samples,))
@@ -295,14 +328,16 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     with tf.Session(graph=inference.graph) as sess:
         report['checkpoint'] = os.path.abspath(_restore_newest(sess, inference, run,
                                                                checkpoint is None, log))
+        created = not os.path.isdir(output_dir)
         try:  # only now: a checkpoint that cannot be read leaves no folder behind
             os.makedirs(output_dir, exist_ok=True)
         except OSError as err:
             raise ConfigError('cannot create the export folder %s: %s' % (output_dir,
                                                                           err.strerror or err))
-        staging = export_staging.Staging(output_dir, [export_formats.file_name(f, mode)
-                                                      for f in formats] + [report_name])
+        staging = None
         try:
+            staging = export_staging.Staging(output_dir, [export_formats.file_name(f, mode)
+                                                          for f in formats] + [report_name])
             graphs = _write_tensorflow_files(sess, inference, run, prune_snr, formats, report,
                                              staging, log)
             failed = export_formats.write_converted(
@@ -313,7 +348,13 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
                 if f not in formats}, log)
             write_json(staging.path(report_name), report)
         except BaseException as err:  # a full disk, an interrupt: the old export stays
-            staging.abort(err)
+            if staging is not None:
+                staging.abort(err)
+            if created:  # and a folder made for this export goes, if it is empty
+                try:
+                    os.rmdir(output_dir)
+                except OSError:
+                    pass
             raise
     staging.commit()
     if failed:

@@ -22,9 +22,11 @@ def build_parser():
                'int32 scalar "num_samples" (K). --mode mean keeps only mean_probs / '
                'mean_prediction and has no random op.')
     p.add_argument('run_dir', help='the --output-dir of a training run')
-    p.add_argument('--mode', default='sample', help='sample (Bayesian predictive) or mean')
+    p.add_argument('--mode', default='sample', choices=('sample', 'mean'),
+                   help='sample (Bayesian predictive) or mean')
     p.add_argument('--samples', type=int, default=None,
-                   help='K weight samples of the predictive (default: the run\'s --eval-samples)')
+                   help='--mode sample: K weight samples of the predictive (default: the run\'s '
+                        '--eval-samples)')
     p.add_argument('--seed', type=int, default=None,
                    help='--mode sample: seed its random ops, so each new session of the exported '
                         'graph draws the same sequence of weight samples (default: unseeded)')
@@ -58,6 +60,11 @@ def main(argv=None):
     except errors.TfbnnError as err:
         sys.stderr.write('tfbnn-export: error: %s\n' % err)
         return 2
+    except KeyboardInterrupt as err:
+        left = getattr(err, 'export_left', None)  # set by internal.export_staging
+        sys.stderr.write('tfbnn-export: interrupted%s; the run is untouched\n'
+                         % ('' if left is None else ': ' + left))
+        return 130
     except (OSError, tf.errors.OpError) as err:  # a full disk, a read-only folder, ...
         from tfbnn.training.checkpoints import file_fault_remedy
         remedy = file_fault_remedy(err)  # (an OpError names no file: storage_remedy's alone)

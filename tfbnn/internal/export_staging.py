@@ -106,7 +106,7 @@ class Staging(object):
         to name its place in the export folder, and says what the folder holds
         (`err.export_left`, a phrase for the one-line error)."""
         shutil.rmtree(self.folder, ignore_errors=True)
-        if not isinstance(err, Exception):
+        if err is None:
             return
         name = getattr(err, 'filename', None)
         if isinstance(name, str) and name.startswith(self.folder + os.sep):
