@@ -60,7 +60,8 @@ def test_result_errors(tmp_path, capsys):
     for text, why in (('{"epoch": [1, 2], "loss": [3, 2]}',  # a run's history.json
                        'it has none of scaling, schemes, priors, norms'),
                       ('{"scaling": 3}', 'scaling is not a list of runs'),
-                      ('{"schemes": [{"name": "x"}]}', "KeyError: 'test_error'")):
+                      ('{"schemes": [{"name": "x"}], "scaling": [], "priors": [], '
+                       '"norms": []}', "KeyError: 'test_error'")):
         bad.write_text(text)
         assert main(['--from-results', str(bad), '--docs', docs]) == 2
         assert 'is not a results.json of the study (%s)' % why in _last_error(capsys)
@@ -166,6 +167,13 @@ def test_a_study_of_some_experiments_replaces_only_those(tmp_path, capsys):
     assert main(['--from-results', str(path), '--docs', str(docs)]) == 2
     assert 'was measured on another budget: the schemes experiment(s) alone would mix budgets' \
         in _last_error(capsys)
+    # A guide whose tables come with no results.json: their budget cannot be checked.
+    os.remove(str(docs / 'kl_study' / 'results.json'))
+    path.write_text(json.dumps(partial))
+    assert main(['--from-results', str(path), '--docs', str(docs)]) == 2
+    assert ('%s holds no results.json: the guide\'s other tables could not be checked for the '
+            'same budget' % (docs / 'kl_study')) in _last_error(capsys)
+    assert (docs / 'kl-weighting.md').read_text() == guide
 
 
 def test_a_merging_update_draws_each_figure_once_and_names_what_cannot_be_drawn(

@@ -233,8 +233,13 @@ def _budget_clash(docs, experiments, budget, every):
     docs' results.json, measured on another budget (the guide would mix
     budgets), or None."""
     target = os.path.join(docs, 'kl_study', 'results.json')
-    if set(experiments) >= set(every) or not os.path.exists(target):
+    if set(experiments) >= set(every):
         return None
+    if not os.path.exists(target):  # the guide's other tables: of no budget that can be read
+        return ('%s holds no results.json: the guide\'s other tables could not be checked for '
+                'the same budget, so the %s experiment(s) alone would mix budgets in it; run '
+                'them all, or choose another --docs' % (os.path.join(docs, 'kl_study'),
+                                                        ', '.join(experiments)))
     try:
         with open(target) as f:
             saved = json.load(f)
@@ -242,9 +247,10 @@ def _budget_clash(docs, experiments, budget, every):
         return 'cannot read %s: %s' % (target, err)
     # As JSON: the budget's tuples are the saved file's lists.
     if not isinstance(saved, dict) or json.loads(json.dumps(budget)) != saved.get('budget'):
-        return ('%s was measured on another budget: the %s experiment(s) alone would mix budgets '
+        return ('%s was measured on %s: the %s experiment(s) alone would mix budgets '
                 'in the guide; run them all, or choose another --docs'
-                % (target, ', '.join(experiments)))
+                % (target, 'another budget' if isinstance(saved, dict) and saved.get('budget')
+                   else 'a budget it does not name', ', '.join(experiments)))
     return None
 
 
