@@ -51,12 +51,17 @@ def test_a_full_disk_in_a_re_export_leaves_one_export(
         assert 'no file of this export was left there' in err
 
 
-def test_ctrl_c_in_a_re_export_is_one_line_and_leaves_the_old_export(
-        trained, tmp_path, capsys, monkeypatch):  # noqa: F811
+def _first_export(trained, tmp_path, capsys):  # noqa: F811
+    """(folder, its contents) of a mean export of `trained`, its lines read."""
     out = tmp_path / 'exp'
     assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
-    before = contents(out)
     capsys.readouterr()
+    return out, contents(out)
+
+
+def test_ctrl_c_in_a_re_export_is_one_line_and_leaves_the_old_export(
+        trained, tmp_path, capsys, monkeypatch):  # noqa: F811
+    out, before = _first_export(trained, tmp_path, capsys)
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt()
@@ -70,10 +75,7 @@ def test_ctrl_c_in_a_re_export_is_one_line_and_leaves_the_old_export(
 
 def test_a_read_only_export_folder_is_named_with_what_it_holds(
         trained, tmp_path, capsys, monkeypatch):  # noqa: F811
-    out = tmp_path / 'exp'
-    assert export_main([trained, '--mode', 'mean', '--output-dir', str(out)]) == 0
-    before = contents(out)
-    capsys.readouterr()
+    out, before = _first_export(trained, tmp_path, capsys)
 
     def read_only(prefix, dir):  # (root ignores chmod, so the fault is simulated)
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.path.join(dir, prefix + 'x1'))
