@@ -42,7 +42,8 @@ def test_a_step_decay_starts_at_its_first_step_exactly(steps_per_epoch, decay_ep
                                rtol=1e-12)
 
 
-@pytest.mark.parametrize('step', [tf.constant(1.5), tf.constant([1, 2])], ids=['float', 'vector'])
+@pytest.mark.parametrize('step', [tf.constant(1.5), tf.constant([1, 2]), 1.5, -1],
+                         ids=['float', 'vector', 'Python float', 'negative'])
 def test_a_step_that_is_not_an_integer_scalar_is_refused(step):
     with pytest.raises(ConfigError, match='learning_rate: step must be an integer scalar'):
         schedules.learning_rate(step, 0.1, 10, 5, 'step', decay_epochs=[1])

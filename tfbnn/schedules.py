@@ -143,7 +143,11 @@ def learning_rate(step, base, steps_per_epoch, epochs, schedule='constant', deca
     if isinstance(step, (tf.Tensor, tf.Variable)):
         check_integer_scalar('learning_rate', 'step', step, 'an integer scalar (the global step)')
     if schedule == 'constant' and not warmup_epochs:
-        return base
+        return base  # (whatever the step: a constant rate reads none)
+    if not isinstance(step, (tf.Tensor, tf.Variable)) and (
+            isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0):
+        raise ConfigError('learning_rate: step must be an integer scalar (the global step), '
+                          'got %r' % (step,))
     with tf.name_scope(name, 'learning_rate', [step]):
         s = tf.cast(step, tf.float64)  # (exact below 2^53 steps)
         # Built for every schedule, read by the cosine only: TF 1.15 derives the

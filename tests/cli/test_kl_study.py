@@ -424,3 +424,14 @@ def test_a_regression_study_shows_rmse_and_log_likelihood(tmp_path, capsys):
             'gradient norm by layer (last step) |' in table)
     metrics = json.loads((work / 'norm_none' / 'metrics.json').read_text())
     assert '| none | %.3g | %.3g |' % (metrics['rmse'], metrics['test_ll']) in table
+
+
+def test_a_resumed_study_counts_the_experiments_it_ran_before(tmp_path):
+    """They stay in its results (`run_study`), so the docs' check of a
+    partial study counts them; a missing or damaged file counts none."""
+    from tfbnn.cli.kl_study import _earlier_experiments
+    assert _earlier_experiments(str(tmp_path)) == set()
+    (tmp_path / 'results.json').write_text('{"budget": {}, "schemes": [], "norms": []}')
+    assert _earlier_experiments(str(tmp_path)) == {'schemes', 'norms'}
+    (tmp_path / 'results.json').write_text('{"schemes": [')
+    assert _earlier_experiments(str(tmp_path)) == set()

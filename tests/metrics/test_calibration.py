@@ -38,6 +38,11 @@ def test_a_confidence_on_a_tenth_is_in_the_bin_it_opens():
     _, _, _, counts = metrics.reliability_bins(probs, [1, 0], num_bins=10)
     np.testing.assert_array_equal(counts, [0, 0, 1, 1, 0, 0, 0, 0, 0, 0])
     assert metrics.expected_calibration_error(probs, [1, 0], 10) == pytest.approx(0.45)
+    # Every tenth, as the means of 10 one-hot samples in float64, float32 and float16.
+    tenths = np.array([[k / 10.0, 1 - k / 10.0] for k in range(5, 11)])
+    for dtype in (np.float64, np.float32, np.float16):
+        _, _, _, counts = metrics.reliability_bins(tenths.astype(dtype), [0] * 6, num_bins=10)
+        np.testing.assert_array_equal(counts, [0] * 5 + [1] * 4 + [2], err_msg=str(dtype))
 
 
 def test_ece_matches_loop_over_bins_on_random_data():

@@ -264,7 +264,8 @@ def test_sigterm_between_runs_is_an_interrupt(tmp_path, capsys, monkeypatch):
     ('{"run_dir": "r"}', ['mnist-refit', '--data-dir', '.'],
      'is not a complete record (no protocol, chosen, chosen_options): run the mnist '
      'experiment again to write it'),
-], ids=['empty object', 'a list', 'a part'])
+    ('{}', ['mnist-longer'], 'is not a complete record (no protocol, chosen, chosen_options)'),
+], ids=['empty object', 'a list', 'a part', 'longer'])
 def test_an_incomplete_mnist_record_is_one_line(tmp_path, capsys, content, argv, said):
     """Valid JSON that is no record of the experiment (written by hand, cut
     by another version): a KeyError or TypeError traceback before."""

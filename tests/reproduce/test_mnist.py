@@ -73,6 +73,24 @@ def test_run_with_reuse_refuses_a_run_started_under_another_schedule(tmp_path):
                            max_seconds=999), reuse=True) == first
 
 
+def test_run_with_reuse_goes_on_with_a_longer_constant_rate_or_a_larger_budget(tmp_path):
+    config = dict(dataset='digits', hidden=[8], eval_samples=2, seed=0,
+                  output_dir=str(tmp_path / 'r'))
+    short = runner.run(dict(config, epochs=2), reuse=True)
+    assert short['completed'] and short['epochs'] == 2
+    longer = runner.run(dict(config, epochs=3), reuse=True)  # not served the 2-epoch metrics
+    assert longer['epochs'] == 3 and longer['resumed_from_step'] == short['steps']
+    # A run its budget cut short serves that budget again, and goes on under a larger one.
+    cut = runner.run(dict(config, epochs=4, max_seconds=1e-3, output_dir=str(tmp_path / 'c')),
+                     reuse=True)
+    assert not cut['completed']
+    assert runner.run(dict(config, epochs=4, max_seconds=1e-3,
+                           output_dir=str(tmp_path / 'c')), reuse=True) == cut
+    done = runner.run(dict(config, epochs=4, max_seconds=600.0, output_dir=str(tmp_path / 'c')),
+                      reuse=True)
+    assert done['completed'] and done['epochs'] == 4
+
+
 def _fake_record(tmp_path, epochs=4):
     protocol = dict(dataset='digits', hidden=[8], eval_samples=2, validation_size=0.2,
                     validate_every=1, seed=0, optimizer='sgd', learning_rate=0.1,

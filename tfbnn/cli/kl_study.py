@@ -106,7 +106,10 @@ def main(argv=None, docs='docs'):
     if update:  # before any run: a partial study the docs would refuse wastes its minutes
         budget = results.get('budget') if results is not None else (
             kl_study.QUICK if args.quick else kl_study.FULL)._asdict()
-        clash = _budget_clash(args.docs, [k for k in EXPERIMENTS if k in (results or chosen)],
+        # A resumed study keeps the experiments it ran before (`run_study`).
+        kept = _earlier_experiments(args.work_dir) if args.resume and results is None else set()
+        clash = _budget_clash(args.docs, [k for k in EXPERIMENTS
+                                          if k in (results or chosen) or k in kept],
                               budget, EXPERIMENTS)
         if clash:
             return error(clash)
@@ -226,6 +229,19 @@ def _not_a_study(results, experiments):
                                    and all(isinstance(r, dict) for r in results[key])):
             return '%s is not a list of runs' % key
     return None
+
+
+def _earlier_experiments(work):
+    """The experiments of the results.json in `work` (none when it is missing
+    or unreadable: the study says so when it reads it)."""
+    from tfbnn.errors import TfbnnError
+    from tfbnn.internal.jsonio import read_json
+    from tfbnn.kl_study import EXPERIMENTS
+    try:
+        earlier = read_json(os.path.join(work, 'results.json'))
+    except TfbnnError:
+        return set()
+    return set(earlier) & set(EXPERIMENTS) if isinstance(earlier, dict) else set()
 
 
 def _budget_clash(docs, experiments, budget, every):

@@ -33,16 +33,21 @@ def reliability_bins(probs, labels, num_bins=15):
       example on an edge lands in the bin those returned edges say. Each edge
       is the float nearest b / num_bins (`linspace` is not: its 0.3 is
       0.30000000000000004, which put a confidence of exactly 0.3, as from 10
-      one-hot samples, in the bin below).
+      one-hot samples, in the bin below), rounded to the probabilities' own
+      float type for the comparison (float32's 0.7 opens bin 7 too).
     """
     owner = 'reliability_bins'
     num_bins = _checks.num_bins(owner, num_bins)
+    given = np.asarray(probs).dtype
     p = _checks.probs(owner, 'probs', probs, 2)
     y = _checks.labels(owner, labels, p.shape[0], p.shape[1])
     confidence = p.max(axis=1)
     correct = (p.argmax(axis=1) == y).astype(np.float64)
     edges = np.arange(num_bins + 1) / float(num_bins)
-    index = np.clip(np.searchsorted(edges, confidence, side='right') - 1, 0, num_bins - 1)
+    # Compared at the precision the probabilities came in: float32's 0.7 is
+    # 0.69999998..., below float64's 0.7, yet the same tenth.
+    at = edges.astype(given).astype(np.float64) if np.issubdtype(given, np.floating) else edges
+    index = np.clip(np.searchsorted(at, confidence, side='right') - 1, 0, num_bins - 1)
     counts = np.bincount(index, minlength=num_bins).astype(np.int64)
     with np.errstate(divide='ignore', invalid='ignore'):
         mean_conf = np.bincount(index, weights=confidence, minlength=num_bins) / counts

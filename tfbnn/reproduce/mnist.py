@@ -31,12 +31,14 @@ import math
 import os
 
 from tfbnn.internal.jsonio import write_json
-from tfbnn.reproduce import runner
+from tfbnn.reproduce import filing, runner
 
 __all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'INIT_SCALES', 'DECAY_AT', 'PINNED',
            'base_options', 'schedule_options', 'check_schedule_epochs', 'reproduce_mnist',
-           'extend_mnist', 'round_half_up']
+           'extend_mnist', 'round_half_up', 'MNIST_KEYS']
 
+# What every experiment built on `reproduce_mnist`'s record reads of it.
+MNIST_KEYS = ('protocol', 'chosen', 'chosen_options')
 # A subset of Blundell et al.'s grid: (pi, -log sigma1, -log sigma2).
 PRIOR_CANDIDATES = ((0.5, 0, 7), (0.75, 0, 7))
 # -log sigma of the Gaussian prior.
@@ -207,12 +209,9 @@ def extend_mnist(out_dir, budget_minutes, epochs, log, prior='scale_mixture', ve
       ConfigError: there is no record to extend, or `epochs` is not longer
         than the recorded run's schedule.
     """
-    from tfbnn.internal.jsonio import read_json
     from tfbnn.errors import ConfigError
     path = os.path.join(out_dir, 'mnist_%s.json' % prior)
-    record = read_json(path)
-    if record is None:
-        raise ConfigError('%s not found: run the mnist experiment first' % path)
+    record = filing.read_record(path, MNIST_KEYS, 'run the mnist experiment first')
     if epochs <= record['protocol']['epochs']:
         raise ConfigError('--epochs %d: the recorded run already trained a %d-epoch schedule'
                           % (epochs, record['protocol']['epochs']))

@@ -28,14 +28,12 @@ from tfbnn import run_setup
 from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import write_json
 from tfbnn.reproduce import filing, runner
-from tfbnn.reproduce.mnist import PINNED, check_schedule_epochs, schedule_options
+from tfbnn.reproduce.mnist import MNIST_KEYS, PINNED, check_schedule_epochs, schedule_options
 
 __all__ = ['DEFAULT_MULTIPLIERS', 'one_standard_error_choice', 'num_validation', 'record_base',
            'log_test_line', 'read_sgd_record', 'check_candidates', 'reproduce_mnist_scales']
 
 DEFAULT_MULTIPLIERS = (1.0, 10.0, 30.0)
-# What every experiment built on `reproduce_mnist`'s record reads of it.
-MNIST_KEYS = ('protocol', 'chosen', 'chosen_options')
 
 
 def one_standard_error_choice(records, num_validation, key='multiplier'):

@@ -202,8 +202,9 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
       CheckpointError: the run directory has no config.json or checkpoint, or
         is not a classifier's.
     """
-    if not fractions or not all(0 < f < 1 for f in fractions):
-        raise ConfigError('fractions must lie in (0, 1), got %r' % (fractions,))
+    if not fractions or len(set(fractions)) != len(fractions) or not all(
+            0 < f < 1 for f in fractions):
+        raise ConfigError('fractions must be distinct and lie in (0, 1), got %r' % (fractions,))
     _check_epochs(epochs)
     if schedule not in SCHEDULES:
         raise ConfigError('schedule must be one of %s, got %r' % (', '.join(SCHEDULES),

@@ -78,11 +78,11 @@ def _run(config, verbose, reuse):
         done = read_json(done_path)
         # A finished run also scored on the test set serves a request that
         # asks for validation only (its metrics hold both).
-        if (isinstance(done, dict) and not _differences(options, done.get('options'), _MACHINE)
-                and (done['options'].get('evaluate_test', True) or not config.evaluate_test)):
+        if _serves(done, options):
             return done['metrics']
         started = read_json(os.path.join(config.output_dir, rundir.CONFIG))
-        found = _differences(options, started, _SCORING) if started is not None else []
+        found = (_differences(options, started, _SCORING, resuming=True)
+                 if started is not None else [])
         if found:
             raise ConfigError('cannot reuse the run in %s: it was started with other options '
                               '(%s%s; asked vs saved), and would go on under these as if it '
@@ -99,18 +99,32 @@ def _run(config, verbose, reuse):
     return metrics
 
 
-def _differences(wanted, saved, ignored):
+def _serves(done, options):
+    """Whether the finished run of reproduce_done.json `done` is the run
+    `options` ask for: the same options but where and how fast it ran, and
+    scored on the test set if they ask for it. A run its --max-seconds cut
+    short serves only the same budget: under another it goes on."""
+    if not isinstance(done, dict) or _differences(options, done.get('options'), _MACHINE):
+        return False
+    if not (done['options'].get('evaluate_test', True) or not options['evaluate_test']):
+        return False
+    metrics = done.get('metrics') or {}
+    return bool(metrics.get('completed', True) or metrics.get('stopped_early')
+                or done['options'].get('max_seconds') == options['max_seconds'])
+
+
+def _differences(wanted, saved, ignored, resuming=False):
     """'key wanted vs saved' for each run option (`run_config.DEFAULTS`'
     keys) but the `ignored` ones; options added to tfbnn since `saved` was
-    written count at their defaults. Under a constant rate on both sides
-    the length of the run may differ too (a longer run goes on as it was;
-    a step or cosine schedule is placed by --epochs). A `saved` that is no
-    dict differs in everything.
+    written count at their defaults. `resuming` a run under a constant rate
+    on both sides, the length of the run may differ too (a longer run goes
+    on as it was; a step or cosine schedule is placed by --epochs). A
+    `saved` that is no dict differs in everything.
     """
     if not isinstance(saved, dict):
         return ['options %s vs %s' % ('(a run)', json.dumps(saved))]
     saved = dict(run_config.DEFAULTS, **saved)
-    if wanted.get('lr_schedule') == saved.get('lr_schedule') == 'constant':
+    if resuming and wanted.get('lr_schedule') == saved.get('lr_schedule') == 'constant':
         ignored = ignored | {'epochs'}
     return ['%s %s vs %s' % (key, json.dumps(wanted.get(key)), json.dumps(saved.get(key)))
             for key in sorted(run_config.DEFAULTS)
