@@ -109,3 +109,27 @@ def test_a_kill_before_the_checkpoint_after_a_new_best_resumes_with_the_best_bef
     assert (record['epoch'], record['previous']) == (1, [])  # the run's end covers it
     kept = {os.path.basename(p).split('.')[1] for p in glob.glob(os.path.join(best, 'model.*'))}
     assert kept == {os.path.basename(record['checkpoint']).split('.')[1]}
+
+
+def test_a_lost_best_record_is_rebuilt_from_its_checkpoint_and_the_history(
+        tmp_path, monkeypatch):
+    """best.json deleted by hand, best/ kept: the record is rebuilt from the
+    history's score at the checkpoint's step (its weights were deleted and a
+    later, worse epoch taken before)."""
+    scores = [0.3, 0.5, 0.6, 0.7]  # epochs 1-3, then epoch 4 of the resumed run
+
+    def validation_metrics(*args):
+        return dict(val_error=scores.pop(0) if scores else 0.9, val_nll=1.0, val_ece=0.0,
+                    val_confidence=0.5)
+    monkeypatch.setattr(early_stopping.evaluate_lib, 'validation_metrics', validation_metrics)
+    code, out = run(tmp_path, *FLAGS)
+    assert code == 0
+    best = os.path.join(out, rundir.BEST)
+    record = read(best, rundir.BEST_RECORD)
+    assert record['epoch'] == 1
+    os.remove(os.path.join(best, rundir.BEST_RECORD))
+    code, out = run(tmp_path, *(FLAGS + ['--epochs', '4', '--resume']))
+    assert code == 0
+    assert read(out, 'metrics.json')['selected_epoch'] == 1
+    assert read(best, rundir.BEST_RECORD) == dict(record, previous=[])
+    assert glob.glob(os.path.join(out, record['checkpoint'] + '.index'))

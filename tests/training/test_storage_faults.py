@@ -295,3 +295,15 @@ def test_a_resume_removes_the_temporary_files_a_kill_left(tmp_path):
     assert code == 0
     assert not any(os.path.exists(path) for path in left)
     assert read(out, 'metrics.json')['resumed_from_step'] == 24
+
+
+def test_a_resume_without_its_history_says_the_earlier_epochs_are_lost(tmp_path, capsys):
+    code, out = run(tmp_path, *QUICK)
+    assert code == 0
+    os.remove(os.path.join(out, 'history.json'))
+    capsys.readouterr()
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '3', '--resume']))
+    assert code == 0
+    assert ('history.json is missing, so the epochs before this checkpoint are not in the new '
+            'one') in capsys.readouterr().out
+    assert read(out, 'history.json')['epoch'] == [3]

@@ -7,6 +7,7 @@ P validations in a row without improvement. The test split plays no part
 in the choice.
 """
 import os
+import re
 
 import tensorflow.compat.v1 as tf
 
@@ -60,6 +61,10 @@ class BestCheckpoint(object):
         self.saver = graph.best_saver
         os.makedirs(self.folder, exist_ok=True)
         record = read_json(os.path.join(self.folder, rundir.BEST_RECORD))
+        if record is None:  # lost (deleted by hand): its checkpoints and the history say it
+            record = self._rebuilt(step, history)
+            if record is not None:
+                write_json(os.path.join(self.folder, rundir.BEST_RECORD), record)
         # The step of the run's newest checkpoint: a resume starts at or after it.
         self.covered = step
         self.record = next((r for r in _chain(record) if r['step'] <= step), None)
@@ -70,6 +75,7 @@ class BestCheckpoint(object):
         elif record and self.record is not record:
             write_json(os.path.join(self.folder, rundir.BEST_RECORD), self.record)
         self._remove_stale_checkpoints()
+        self.saved(step)  # the bests the record replaced: a resume starts after them
         # Validations since the best one (what --patience counts), also
         # across a resume: the history holds the scores logged so far.
         # Without a record (dropped with a replayed future, or best/ moved
@@ -77,6 +83,27 @@ class BestCheckpoint(object):
         self.stale = 0 if self.record is None else sum(
             1 for e, v in zip(history.get('epoch', []), history.get(self.key, []))
             if v is not None and e > self.record['epoch'])
+
+    def _rebuilt(self, step, history):
+        """The record of the best checkpoint in best/ that the history scored
+        (at its step, no later than `step`), or None: best.json lost, its
+        weights kept. A checkpoint the history has no score of (a kill before
+        its epoch was logged) is replayed."""
+        scored = {s: (e, v) for e, s, v in zip(history.get('epoch', []), history.get('step', []),
+                                                history.get(self.key, [])) if v is not None}
+        found = None
+        for name in sorted(os.listdir(self.folder)):
+            match = re.fullmatch(re.escape(rundir.CHECKPOINT_PREFIX) + r'-(\d+)\.index', name)
+            at = int(match.group(1)) if match else None
+            if at is None or at > step or at not in scored:
+                continue
+            stem = name[:-len('.index')]
+            epoch, value = scored[at]
+            if found is None or self.better(value, found['value']):
+                found = dict(step=at, epoch=epoch, key=self.key, value=value, previous=[],
+                             checkpoint=os.path.relpath(os.path.join(self.folder, stem),
+                                                        self.config.output_dir))
+        return found
 
     def _remove_stale_checkpoints(self):
         """Deletes the checkpoints in best/ other than the recorded one (and

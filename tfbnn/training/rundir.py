@@ -304,7 +304,9 @@ def prepare(config, dataset=None):
     if latest is None:
         return None, None, 'no checkpoint in %s yet: starting the run again' % out
     history = read_json(os.path.join(out, HISTORY))
-    return latest, history, 'resuming from %s' % latest
+    lost = ('; %s is missing, so the epochs before this checkpoint are not in the new one'
+            % HISTORY) if history is None and checkpoint_step(latest) else ''
+    return latest, history, 'resuming from %s%s' % (latest, lost)
 
 
 def _epochs_done(config, dataset, step):
