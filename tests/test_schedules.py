@@ -154,3 +154,10 @@ def test_a_replicas_schedule_reads_the_single_process_step(sync):
             single = s if sync else s // 2
             want = schedules.learning_rate_value(single, 1.0, spe, 4, 'step', [1, 2], 0.5)
             assert sess.run(g.fetches['learning_rate']) == pytest.approx(float(want))
+
+
+def test_nearest_epoch_takes_halves_up():
+    # Python's round is half to even: 2.5 -> 2, 4.5 -> 4.
+    assert [schedules.nearest_epoch(x) for x in (0.5, 1.5, 2.5, 4.5, 2.49, 150.4, 0.49)] == [
+        1, 2, 3, 5, 2, 150, 0]
+    assert isinstance(schedules.nearest_epoch(3.0), int)

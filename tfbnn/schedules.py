@@ -34,7 +34,8 @@ import tensorflow.compat.v1 as tf
 from tfbnn.errors import ConfigError
 from tfbnn.internal.arg_checks import check_integer_scalar
 
-__all__ = ['SCHEDULES', 'check_schedule', 'learning_rate', 'learning_rate_value']
+__all__ = ['SCHEDULES', 'check_schedule', 'learning_rate', 'learning_rate_value',
+           'nearest_epoch']
 
 SCHEDULES = ('constant', 'step', 'cosine')
 
@@ -44,6 +45,20 @@ def _decay_steps(decay_epochs, steps_per_epoch):
     shortest decimal form), times M, rounded up."""
     return [math.ceil(fractions.Fraction(repr(float(d))) * steps_per_epoch)
             for d in decay_epochs]
+
+
+def nearest_epoch(x):
+    """The whole epoch nearest `x`, halves up: where a schedule stretched or
+    shrunk to another length puts a decay. (Python's `round` takes 4.5 to 4,
+    so 3/4 of 6 epochs would decay at 4 and 3/4 of 10 at 8.)
+
+    Args:
+      x: a real number of epochs.
+
+    Returns:
+      floor(x + 1/2), an int.
+    """
+    return int(math.floor(x + 0.5))
 
 
 def _is_real(v):

@@ -62,8 +62,11 @@ from tfbnn.internal.jsonio import read_json
      "--fractions must be comma-separated numbers, got '0.95,x'"),
     (['pruning-retrain', '--budget-minutes', '0'], '--budget-minutes must be positive'),
     (['pruning-retrain', '--fractions', '1.5', '--run-dir', '/nonexistent/run'],
-     "--fractions must be distinct fractions in (0, 1), comma-separated, got '1.5'"),
-    (['pruning-retrain', '--fractions', '0.95,0.95'], '--fractions must be distinct'),
+     '--fractions must be distinct fractions in (0, 1), got 1.5'),
+    (['pruning-retrain', '--fractions', '0.95,0.95'],
+     '--fractions must be distinct fractions in (0, 1), got 0.95, 0.95'),
+    (['pruning-retrain', '--fractions', ','],
+     '--fractions must be distinct fractions in (0, 1), got none'),
     (['pruning', '--as-record'], '--as-record files a --run-dir run\'s record as the --model '
                                  'record\'s: give --run-dir'),
     (['pruning-retrain', '--run-dir', '/nonexistent/run'],

@@ -48,3 +48,11 @@ def test_pruning_records_compare_the_pruned_runs_options_and_data():
     before = dict(old)
     del before['protocol']
     assert filing.protocol_differences(old, before) == ['protocol recorded vs none']
+
+
+def test_option_differences_lists_keys_in_order_and_skips_the_ignored():
+    new, old = dict(a=1, b=[1, 2], c='x', d=None), dict(a=2, b=[1, 2], c='y')
+    assert filing.option_differences(new, old, ['c', 'a', 'b', 'd']) == ['c "x" vs "y"',
+                                                                          'a 1 vs 2']
+    assert filing.option_differences(new, old, ['a', 'c', 'e'], ignored={'c'}) == ['a 1 vs 2']
+    assert filing.option_differences(dict(e=0), {}, ['e']) == ['e 0 vs null']

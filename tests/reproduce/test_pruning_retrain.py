@@ -190,9 +190,12 @@ def test_a_retraining_its_budget_stopped_is_not_recorded(tmp_path):
 
 
 @pytest.mark.parametrize('kwargs,error,message', [
-    (dict(fractions=(0.0,)), ConfigError, r'fractions must be distinct and lie in \(0, 1\)'),
-    (dict(fractions=()), ConfigError, r'fractions must be distinct and lie in \(0, 1\)'),
-    (dict(fractions=(0.5, 0.5)), ConfigError, r'fractions must be distinct'),
+    (dict(fractions=(0.0,)), ConfigError, r'fractions must be distinct fractions in \(0, 1\), '
+                                          r'got 0$'),
+    (dict(fractions=()), ConfigError, r'fractions must be distinct fractions in \(0, 1\), '
+                                      r'got none'),
+    (dict(fractions=(0.5, 0.5)), ConfigError, r'fractions must be distinct fractions in \(0, 1\), '
+                                              r'got 0.5, 0.5'),
     (dict(epochs=0), ConfigError, 'retraining epochs must be an integer >= 1, got 0'),
     (dict(epochs=2.5), ConfigError, 'retraining epochs must be an integer >= 1, got 2.5'),
     (dict(schedule='gradual'), ConfigError, "schedule must be one of one-shot, iterative, got "

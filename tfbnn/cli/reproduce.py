@@ -178,13 +178,11 @@ def _record_place(args, stem, probe_stem=None):
 
 
 def _pruning_retrain(args, log):
-    from tfbnn.reproduce.pruning_retrain import record_name, reproduce_pruning_retrain
+    from tfbnn.reproduce.pruning_retrain import (check_fractions, record_name,
+                                                 reproduce_pruning_retrain)
     _check_budget_and_threads(args)
-    fractions = _numbers('--fractions', args.fractions)
-    if not fractions or len(set(fractions)) != len(fractions) or not all(
-            0 < f < 1 for f in fractions):
-        raise _config_error('--fractions must be distinct fractions in (0, 1), comma-separated, '
-                            'got %r' % args.fractions)
+    fractions = tuple(_numbers('--fractions', args.fractions))
+    check_fractions(fractions, '--fractions')
     run_dir, record = _model_record(args)
     if record is None:  # --run-dir: the reference is that run's own metrics.json
         from tfbnn.internal.jsonio import read_json
@@ -199,7 +197,7 @@ def _pruning_retrain(args, log):
     # A probe's record is named as the hand-filed ones: retrain_..._<run>.json.
     folder, stem = _record_place(args, table_stem, probe_stem=table_stem[len('pruning_'):])
     reproduce_pruning_retrain(
-        run_dir, metrics, os.path.join(folder, stem + '.json'), log, fractions=tuple(fractions),
+        run_dir, metrics, os.path.join(folder, stem + '.json'), log, fractions=fractions,
         epochs=args.epochs, schedule=args.schedule, rate=args.rate, data_dir=args.data_dir,
         threads=args.threads, budget_minutes=args.budget_minutes, verbose=args.verbose)
 

@@ -10,8 +10,8 @@ import os
 from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import read_json
 
-__all__ = ['protocol_differences', 'check_same_protocols', 'run_protocol', 'read_record',
-           'MACHINE_KEYS']
+__all__ = ['option_differences', 'protocol_differences', 'check_same_protocols', 'run_protocol',
+           'read_record', 'MACHINE_KEYS']
 
 # Options of this machine, not of the protocol: where the data are, how many
 # threads ran. (Another copy of the same data is the same protocol.)
@@ -66,6 +66,14 @@ def _candidate_names(record):
     return [c.get('name') if isinstance(c, dict) else c for c in candidates]
 
 
+def option_differences(new, old, keys, ignored=frozenset()):
+    """'key new vs old' (values as JSON, a missing one as null) for each of
+    `keys`, in their order, not in `ignored`, on which dicts `new` and `old`
+    differ."""
+    return ['%s %s vs %s' % (k, json.dumps(new.get(k)), json.dumps(old.get(k)))
+            for k in keys if k not in ignored and new.get(k) != old.get(k)]
+
+
 def protocol_differences(new, old, sets=True):
     """What differs between two records of one experiment: the options of
     their `protocol` (not `MACHINE_KEYS`) and, for records by set (UCI) when
@@ -74,11 +82,9 @@ def protocol_differences(new, old, sets=True):
         return ['protocol %s vs %s' % tuple('recorded' if 'protocol' in r else 'none'
                                             for r in (new, old))]
     new_protocol, old_protocol = new.get('protocol') or {}, old.get('protocol') or {}
-    found = ['%s %s vs %s' % (k, json.dumps(new_protocol.get(k)), json.dumps(old_protocol.get(k)))
-             for k in sorted(set(new_protocol) | set(old_protocol))
-             if k not in MACHINE_KEYS and new_protocol.get(k) != old_protocol.get(k)]
-    found += ['%s %s vs %s' % (k, json.dumps(new[k]), json.dumps(old[k]))
-              for k in _PROTOCOL_FIELDS if k in new and k in old and new[k] != old[k]]
+    found = option_differences(new_protocol, old_protocol,
+                               sorted(set(new_protocol) | set(old_protocol)), MACHINE_KEYS)
+    found += option_differences(new, old, [k for k in _PROTOCOL_FIELDS if k in new and k in old])
     names = _candidate_names(new), _candidate_names(old)
     if None not in names and names[0] != names[1]:
         found.append('candidates %s vs %s' % tuple(','.join(map(str, n)) for n in names))

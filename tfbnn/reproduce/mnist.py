@@ -31,11 +31,12 @@ import math
 import os
 
 from tfbnn.internal.jsonio import write_json
+from tfbnn.schedules import nearest_epoch
 from tfbnn.reproduce import filing, runner
 
 __all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'INIT_SCALES', 'DECAY_AT', 'PINNED',
            'base_options', 'schedule_options', 'check_schedule_epochs', 'reproduce_mnist',
-           'extend_mnist', 'round_half_up', 'MNIST_KEYS']
+           'extend_mnist', 'MNIST_KEYS']
 
 # What every experiment built on `reproduce_mnist`'s record reads of it.
 MNIST_KEYS = ('protocol', 'chosen', 'chosen_options')
@@ -69,13 +70,7 @@ def base_options(data_dir, out_dir, hidden=(400, 400)):
 def schedule_options(epochs):
     """A run of `epochs` epochs: SGD's rate x0.1 at DECAY_AT of them."""
     return dict(epochs=epochs, lr_schedule='step', lr_decay_factor=0.1,
-                lr_decay_epochs=[min(epochs - 1, max(1, round_half_up(DECAY_AT * epochs)))])
-
-
-def round_half_up(x):
-    """The integer nearest `x`, halves up (Python's round takes 4.5 to 4:
-    3/4 of 6 epochs would decay at 4, of 10 at 8)."""
-    return int(math.floor(x + 0.5))
+                lr_decay_epochs=[min(epochs - 1, max(1, nearest_epoch(DECAY_AT * epochs)))])
 
 
 def check_schedule_epochs(*flags_and_epochs):

@@ -23,8 +23,8 @@ from tfbnn import run_setup
 from tfbnn.errors import ConfigError
 from tfbnn.internal.jsonio import write_json
 from tfbnn.reproduce import runner
-from tfbnn.reproduce.mnist import round_half_up
 from tfbnn.reproduce.mnist_scales import log_test_line, read_sgd_record, record_base
+from tfbnn.schedules import nearest_epoch
 
 __all__ = ['refit_schedule', 'reproduce_mnist_refit']
 
@@ -52,7 +52,7 @@ def refit_schedule(kept_epoch, decay_epochs, n_train, n_all):
     ratio = float(n_train) / n_all
     # (the small tolerance keeps an exact product, e.g. 225 x 5/6, from rounding up a whole epoch)
     epochs = int(math.ceil(kept_epoch * ratio - 1e-9))
-    decays = [round_half_up(e * ratio) for e in decay_epochs]
+    decays = [nearest_epoch(e * ratio) for e in decay_epochs]
     return epochs, [e for e in decays if 1 <= e < epochs]
 
 

@@ -36,11 +36,10 @@ from tfbnn import run_config, schedules
 from tfbnn.errors import CheckpointError, ConfigError
 from tfbnn.internal.jsonio import read_json, write_json
 from tfbnn.reproduce import filing, runner
-from tfbnn.reproduce.mnist import round_half_up
 from tfbnn.training import rundir
 
 __all__ = ['FRACTIONS', 'EPOCHS', 'SCHEDULES', 'RATES', 'ITERATIVE_STAGES', 'last_rate',
-           'record_name', 'rewound_schedule', 'describe_rate', 'stages',
+           'record_name', 'rewound_schedule', 'describe_rate', 'stages', 'check_fractions',
            'reproduce_pruning_retrain']
 
 FRACTIONS = (0.95, 0.98)
@@ -70,6 +69,15 @@ def record_name(schedule, rate, epochs, suffix=''):
                                              '' if epochs == EPOCHS else '_e%d' % epochs, suffix)
 
 
+def check_fractions(fractions, name='fractions'):
+    """Raises ConfigError, naming `name`, unless `fractions` is a non-empty
+    sequence of distinct numbers in (0, 1)."""
+    if not fractions or len(set(fractions)) != len(fractions) or not all(
+            0 < f < 1 for f in fractions):
+        raise ConfigError('%s must be distinct fractions in (0, 1), got %s'
+                          % (name, ', '.join('%g' % f for f in fractions) or 'none'))
+
+
 def _check_epochs(epochs):
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError('retraining epochs must be an integer >= 1, got %r' % (epochs,))
@@ -94,7 +102,8 @@ def rewound_schedule(config, epochs):
     for e in config.lr_decay_epochs:
         if e < config.epochs:
             x = e * ratio
-            decays.append(float(round_half_up(x)) if 1 <= round_half_up(x) <= epochs - 1 else x)
+            whole = schedules.nearest_epoch(x)
+            decays.append(float(whole) if 1 <= whole <= epochs - 1 else x)
     kind = 'constant' if config.lr_schedule == 'step' and not decays else config.lr_schedule
     return dict(lr_schedule=kind, learning_rate=config.learning_rate,
                 lr_decay_epochs=tuple(sorted(decays)), lr_decay_factor=config.lr_decay_factor,
@@ -202,9 +211,7 @@ def reproduce_pruning_retrain(run_dir, base_metrics, out_path, log, fractions=FR
       CheckpointError: the run directory has no config.json or checkpoint, or
         is not a classifier's.
     """
-    if not fractions or len(set(fractions)) != len(fractions) or not all(
-            0 < f < 1 for f in fractions):
-        raise ConfigError('fractions must be distinct and lie in (0, 1), got %r' % (fractions,))
+    check_fractions(fractions)
     _check_epochs(epochs)
     if schedule not in SCHEDULES:
         raise ConfigError('schedule must be one of %s, got %r' % (', '.join(SCHEDULES),

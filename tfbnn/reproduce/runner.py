@@ -18,7 +18,7 @@ from tfbnn import run_config
 from tfbnn.errors import ConfigError
 from tfbnn.internal.file_lock import exclusive_lock
 from tfbnn.internal.jsonio import read_json, write_json
-from tfbnn.reproduce.filing import MACHINE_KEYS
+from tfbnn.reproduce.filing import MACHINE_KEYS, option_differences
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import rundir
 from tfbnn.training import train
@@ -126,9 +126,7 @@ def _differences(wanted, saved, ignored, resuming=False):
     saved = dict(run_config.DEFAULTS, **saved)
     if resuming and wanted.get('lr_schedule') == saved.get('lr_schedule') == 'constant':
         ignored = ignored | {'epochs'}
-    return ['%s %s vs %s' % (key, json.dumps(wanted.get(key)), json.dumps(saved.get(key)))
-            for key in sorted(run_config.DEFAULTS)
-            if key not in ignored and wanted.get(key) != saved.get(key)]
+    return option_differences(wanted, saved, sorted(run_config.DEFAULTS), ignored)
 
 
 def _check_same_data(config):
