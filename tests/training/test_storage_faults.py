@@ -307,3 +307,37 @@ def test_a_resume_without_its_history_says_the_earlier_epochs_are_lost(tmp_path,
     assert ('history.json is missing, so the epochs before this checkpoint are not in the new '
             'one') in capsys.readouterr().out
     assert read(out, 'history.json')['epoch'] == [3]
+
+
+def test_resume_finishes_the_deletions_and_the_meta_graph_a_kill_cut_short(tmp_path, capsys):
+    """tf.train.Saver.save lists the new weights, deletes the checkpoints
+    beyond --keep-checkpoints (.meta, .index, then data) and writes the new
+    .meta last; a kill in between left files no save ever deleted, and a
+    listed checkpoint that import_meta_graph could not read."""
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '3', '--keep-checkpoints', '2']))
+    assert code == 0
+    files = {kind: glob.glob(os.path.join(out, 'model.ckpt-24.' + kind + '*'))[0]
+             for kind in ('index', 'data', 'meta')}
+
+    def copy(step, kinds):
+        for kind in kinds:
+            with open(files[kind], 'rb') as f, open(files[kind].replace(
+                    'model.ckpt-24', 'model.ckpt-%d' % step), 'wb') as g:
+                g.write(f.read())
+    copy(6, ('index', 'data'))           # killed after its .meta went
+    copy(7, ('data',))                   # ... after its .index went
+    copy(8, ('index', 'data', 'meta'))   # whole and unlisted: perhaps kept on purpose
+    copy(40, ('data',))                  # newer than the listed ones: not a deletion's
+    os.remove(os.path.join(out, 'model.ckpt-36.meta'))  # killed before the .meta
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '4', '--keep-checkpoints', '2',
+                                         '--resume']))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    left = sorted(os.path.basename(p).split('.')[1] for p in glob.glob(
+        os.path.join(out, 'model.ckpt-*')))
+    assert left == ['ckpt-36', 'ckpt-36', 'ckpt-36', 'ckpt-40', 'ckpt-48', 'ckpt-48', 'ckpt-48',
+                    'ckpt-8', 'ckpt-8', 'ckpt-8'], left
+    with tf.Graph().as_default(), tf.Session() as sess:
+        tf.train.import_meta_graph(os.path.join(out, 'model.ckpt-36.meta')).restore(
+            sess, os.path.join(out, 'model.ckpt-36'))
+        assert sess.run(tf.train.get_global_step()) == 36

@@ -14,7 +14,9 @@ state does not list. A checkpoint the state lists is never touched.
 
 A damaged checkpoint on restore is one line as well; on `--resume` the run
 goes on from the newest intact one (`restore_intact`; on the cluster chief,
-whose session restores the latest, `make_latest_intact`).
+whose session restores the latest, `make_latest_intact`). A single-process
+resume also finishes what a kill cut short in a save (`finish_cut_saves`):
+the deletion of a checkpoint beyond --keep-checkpoints, the new .meta graph.
 """
 import contextlib
 import errno
@@ -29,7 +31,8 @@ from tfbnn.training import rundir
 
 __all__ = ['save_checkpoint', 'storage_faults_as_error', 'storage_remedy', 'file_fault_remedy',
            'write_error',
-           'remove_leftovers', 'restore_checkpoint', 'restore_intact', 'make_latest_intact',
+           'remove_leftovers', 'finish_cut_saves', 'restore_checkpoint', 'restore_intact',
+           'make_latest_intact',
            'checkpoint_state', 'write_state', 'NO_SPACE',
            'STORAGE_FAULTS']
 
@@ -44,6 +47,10 @@ STORAGE_FAULTS = ((NO_SPACE, 'free space'), ('Disk quota exceeded', 'free space'
 # What a missing, truncated or corrupt checkpoint raises on restore.
 _RESTORE_ERRORS = (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.OutOfRangeError,
                    tf.errors.InvalidArgumentError, ValueError)
+
+# A checkpoint's files: '<prefix>-<step>' then .index, .meta or .data-NNNNN-of-NNNNN.
+_PART = re.compile(r'^(%s-(\d+))\.(index|meta|data-\d{5}-of-\d{5})$'
+                   % re.escape(rundir.CHECKPOINT_PREFIX))
 
 # TensorFlow's temporary names while it writes: the bundle's
 # '<file>.tempstate<n>', an atomic write's '<file>.tmp<hex>' (the .meta graph,
@@ -138,6 +145,56 @@ def remove_leftovers(folder, name=None, latest_filename='checkpoint'):
                 os.remove(path)
             except OSError:
                 pass  # best effort: the error line still says what happened
+
+
+def finish_cut_saves(folder, saver, restored, log):
+    """Finishes what a kill cut short in a save of `saver` to `folder`.
+
+    `tf.train.Saver.save` writes the weights, lists them in the folder's
+    state, deletes the checkpoints beyond its `max_to_keep` (for each, the
+    .meta, then the .index, then the data) and writes the new .meta last.
+
+    - A checkpoint older than every listed one, unlisted, and without its
+      .meta or .index was being deleted: its files go. One with every file
+      is left alone (it may be one the user keeps).
+    - The restored checkpoint without a .meta gets it from `saver`'s graph
+      (the graph the run rebuilt), for `tf.train.import_meta_graph`. A write
+      fault there is one line in `log`: the next save says more.
+
+    Args:
+      folder: the checkpoint folder.
+      saver: the `tf.train.Saver` that writes there, in the default graph.
+      restored: the checkpoint path just restored.
+      log: callable taking one line.
+    """
+    state = checkpoint_state(folder)
+    listed = {os.path.basename(p) for p in state.all_model_checkpoint_paths} if state else set()
+    steps = [int(p.rsplit('-', 1)[1]) for p in listed if p.rsplit('-', 1)[-1].isdigit()]
+    try:
+        entries = os.listdir(folder) if steps else []
+    except OSError:
+        entries = []
+    parts = {}
+    for entry in entries:
+        match = _PART.match(entry)
+        if match:
+            parts.setdefault(match.group(1), []).append((entry, match.group(3).split('-')[0]))
+    for name, files in sorted(parts.items()):
+        kinds = {kind for _, kind in files}
+        if name not in listed and rundir.checkpoint_step(name) < min(steps) and not (
+                {'meta', 'index'} <= kinds):
+            for entry, _ in files:
+                try:
+                    os.remove(os.path.join(folder, entry))
+                except OSError:
+                    pass  # best effort, as remove_leftovers
+    meta = restored + '.meta'
+    if not os.path.exists(meta):
+        try:
+            saver.export_meta_graph(meta)
+        except (tf.errors.OpError, OSError) as err:
+            log('tfbnn: could not write %s, which a kill left missing: %s'
+                % (meta, cause_line(err)))
 
 
 def save_checkpoint(sess, saver, prefix, step, last_good, **kwargs):

@@ -23,8 +23,8 @@ from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import events, lifecycle, rundir, warm_start
-from tfbnn.training.checkpoints import (checkpoint_state, remove_leftovers, restore_intact,
-                                         save_checkpoint, storage_remedy)
+from tfbnn.training.checkpoints import (checkpoint_state, finish_cut_saves, remove_leftovers,
+                                        restore_intact, save_checkpoint, storage_remedy)
 from tfbnn.training.diagnostics_log import DiagnosticsLog
 from tfbnn.training.early_stopping import BestCheckpoint, best_saver
 from tfbnn.training.session import Interrupted, resolve_device, session_config
@@ -169,6 +169,7 @@ def _restore(sess, g, checkpoint, out, log):
     """Restores the newest intact checkpoint; returns its path."""
     checkpoint = restore_intact(sess, g.saver, checkpoint, out, log)
     remove_leftovers(out)  # temporary files of a write a kill cut short
+    finish_cut_saves(out, g.saver, checkpoint, log)
     state = checkpoint_state(out)
     # So --keep-checkpoints also counts the earlier ones (those on disk if the state is lost).
     g.saver.recover_last_checkpoints(list(state.all_model_checkpoint_paths) if state is not None
