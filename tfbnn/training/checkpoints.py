@@ -58,7 +58,7 @@ _PART = re.compile(r'^(%s-(\d+))\.(index|meta|data-\d{5}-of-\d{5})$'
 _TEMPORARY = re.compile(r'\.tempstate\d*$|\.tmp[0-9a-f]*$|_temp_[0-9a-f]+$')
 
 
-def write_error(folder, err, last_good, step=None):
+def write_error(folder, err, last_good, step=None, meta_only=False):
     """The one-line `CheckpointError` of a checkpoint write that failed.
 
     Args:
@@ -66,12 +66,18 @@ def write_error(folder, err, last_good, step=None):
       err: the exception the write raised (`tf.errors.OpError` or `OSError`).
       last_good: path of the last complete checkpoint, or None.
       step: the step being saved, when known.
+      meta_only: only the .meta graph failed: `last_good` holds the step's
+        weights, saved and listed.
 
     Returns:
       `CheckpointError` (to raise).
     """
     reason = cause_line(getattr(err, 'message', None) or err)
     remedy = storage_remedy(err) or 'fix the cause'
+    if meta_only:
+        return CheckpointError('cannot write the .meta graph of step %d in %s: %s; the step\'s '
+                               'weights (%s) are saved and intact: %s, then --resume'
+                               % (step, folder, reason, last_good, remedy))
     return CheckpointError('cannot write %s in %s: %s; the last complete checkpoint (%s) is '
                            'intact: %s, then --resume'
                            % ('the checkpoint of step %d' % step if step is not None
@@ -224,8 +230,11 @@ def save_checkpoint(sess, saver, prefix, step, last_good, **kwargs):
     except (tf.errors.OpError, OSError) as err:
         folder = os.path.dirname(prefix) or '.'
         latest_filename = kwargs.get('latest_filename') or 'checkpoint'
-        remove_leftovers(folder, '%s-%d' % (os.path.basename(prefix), step), latest_filename)
-        raise write_error(folder, err, _listed_now(folder, latest_filename) or last_good, step)
+        name = '%s-%d' % (os.path.basename(prefix), step)
+        remove_leftovers(folder, name, latest_filename)
+        listed = _listed_now(folder, latest_filename)
+        raise write_error(folder, err, listed or last_good, step,
+                          meta_only=listed is not None and os.path.basename(listed) == name)
 
 
 def _listed_now(folder, latest_filename):
