@@ -346,7 +346,11 @@ def load(path):
       CheckpointError: when the file is missing, unreadable, or from an
         incompatible version of tfbnn.
     """
-    record = read_json(path)
+    try:
+        record = read_json(path)
+    except CheckpointError as err:  # the run's options are nowhere else
+        raise CheckpointError('%s; put back a copy of it, or start the run again in a new '
+                              'folder' % err)
     if record is None:
         raise CheckpointError('%s not found: not a tfbnn run directory' % path)
     if not isinstance(record, dict) or record.get('config_format') != CONFIG_FORMAT:

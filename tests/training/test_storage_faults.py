@@ -341,3 +341,33 @@ def test_resume_finishes_the_deletions_and_the_meta_graph_a_kill_cut_short(tmp_p
         tf.train.import_meta_graph(os.path.join(out, 'model.ckpt-36.meta')).restore(
             sess, os.path.join(out, 'model.ckpt-36'))
         assert sess.run(tf.train.get_global_step()) == 36
+
+
+@pytest.mark.parametrize('name,remedy', [
+    ('history.json', 'the earlier epochs are then not in the new one'),
+    ('metrics.json', 'the epochs done are then counted from the checkpoint'),
+    ('dataset.json', "the data is then not checked against the run's"),
+    ('config.json', None)])
+def test_a_damaged_run_record_on_resume_is_one_line_with_a_remedy(tmp_path, capsys, name,
+                                                                  remedy):
+    code, out = run(tmp_path, *QUICK)
+    assert code == 0
+    path = os.path.join(out, name)
+    with open(path) as f:
+        text = f.read()
+    with open(path, 'w') as f:
+        f.write(text[:len(text) // 2])  # a copy or an editor cut short
+    capsys.readouterr()
+    code, _ = run(tmp_path, *(QUICK + ['--epochs', '3', '--resume']))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err, err
+    assert err.startswith('tfbnn-train: error: cannot read %s: ' % path), err
+    if remedy is None:
+        assert err.rstrip().endswith('put back a copy of it, or start the run again in a new '
+                                     'folder'), err
+        return
+    assert err.rstrip().endswith('move it aside to --resume without it: ' + remedy), err
+    os.rename(path, path + '.damaged')
+    code, _ = run(tmp_path, *(QUICK + ['--epochs', '3', '--resume']))
+    assert code == 0, capsys.readouterr().err
+    assert read(out, 'metrics.json')['resumed_from_step'] == 24

@@ -289,8 +289,10 @@ def prepare(config, dataset=None):
     saved = run_config.load(config_path)
     run_config.check_compatible(saved, config)
     if dataset is not None:
-        _check_same_data(read_json(os.path.join(out, DATASET)), dataset_record(dataset), config)
-    metrics = read_json(os.path.join(out, METRICS)) or {}
+        recorded = _read_record(out, DATASET, "the data is then not checked against the run's")
+        data_summary.check_same_data(recorded, dataset_record(dataset), config)
+    metrics = _read_record(out, METRICS, 'the epochs done are then counted from the '
+                                         'checkpoint') or {}
     done, latest = metrics.get('epochs'), latest_checkpoint(out)
     step = checkpoint_step(latest) if latest is not None else None
     if step is not None and dataset is not None and not (
@@ -303,10 +305,19 @@ def prepare(config, dataset=None):
                               'it' % (done, config.epochs, math.ceil(done)))
     if latest is None:
         return None, None, 'no checkpoint in %s yet: starting the run again' % out
-    history = read_json(os.path.join(out, HISTORY))
+    history = _read_record(out, HISTORY, 'the earlier epochs are then not in the new one')
     lost = ('; %s is missing, so the epochs before this checkpoint are not in the new one'
             % HISTORY) if history is None and checkpoint_step(latest) else ''
     return latest, history, 'resuming from %s%s' % (latest, lost)
+
+
+def _read_record(out, name, then):
+    """The run's record `name`, None if missing; a damaged one is a one-line
+    CheckpointError that says how to resume without it (`then`: the cost)."""
+    try:
+        return read_json(os.path.join(out, name))
+    except CheckpointError as err:
+        raise CheckpointError('%s; move it aside to --resume without it: %s' % (err, then))
 
 
 def _epochs_done(config, dataset, step):
@@ -319,47 +330,6 @@ def _epochs_done(config, dataset, step):
     if config.workers and not config.sync_replicas:
         per_epoch *= workers
     return round(step / float(per_epoch), 6)
-
-
-def _check_same_data(saved, now, config):
-    """Refuses to resume on data that would build another network, or feed
-    it inputs scaled otherwise than its checkpoint was trained on."""
-    if not saved:
-        return
-    for key, what in (('task', 'the task'), ('input_shape', 'the example shape'),
-                      ('num_classes', 'the number of classes')):
-        if saved.get(key) != now[key]:
-            raise CheckpointError(
-                'cannot resume: the data (%s) give %s %s, the saved run was trained on %s: the '
-                'data changed since; start a new run in another --output-dir'
-                % (config.data_dir or config.dataset, what, _shown(now[key]),
-                   _shown(saved.get(key))))
-    # (older runs have no summary: nothing to compare)
-    changed = data_summary.changed_arrays(saved.get('summary'), now['summary'])
-    if changed:
-        raise CheckpointError(
-            'cannot resume: the data (%s) are not those the saved run was trained on (%s '
-            'differ%s from dataset.json\'s summary): the data, or how they are loaded, changed '
-            'since; start a new run in another --output-dir'
-            % (config.data_dir or config.dataset, ', '.join(changed),
-               '' if len(changed) > 1 else 's'))
-    if (now['task'] == 'regression' and 'input_mean' not in saved and now['input_mean'] is None
-            and config.validation_size and config.dataset != 'uci'):
-        raise CheckpointError(
-            'cannot resume: this run was started by an earlier tfbnn, which standardised the '
-            '%s inputs under --validation-size; this one uses them as stored, so the network '
-            'would see other inputs: start a new run in another --output-dir' % config.dataset)
-    if saved.get('input_mean') is not None and now['input_mean'] is not None and not (
-            np.allclose(saved['input_mean'], now['input_mean'])
-            and np.allclose(saved['input_std'], now['input_std'])):
-        raise CheckpointError(
-            "cannot resume: the inputs' standardisation (dataset.json input_mean, input_std) "
-            'differs from the saved run\'s: the data at %s changed since; start a new run in '
-            'another --output-dir' % (config.data_dir or config.dataset))
-
-
-def _shown(value):
-    return 'x'.join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _holds_run(out):
