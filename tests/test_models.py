@@ -98,7 +98,11 @@ def test_make_prior():
 @pytest.mark.parametrize('model,shape,match', [
     ('lenet5', [2, 16],
      r'model lenet5 needs image \[height, width, channels\] \(or \[height, width\]\) inputs'),
-    ('conv3d', [2, 8, 8, 1], r'model conv3d needs volume \[depth'),
+    ('conv3d', [2, 8, 8, 1], r'model conv3d needs volume \[depth, height, width, channels\] '
+                             r'\(or \[depth, height, width\]\) inputs, got examples of shape '
+                             r'\(8, 8, 1\); volumes of width 4 or less without a channel axis '
+                             r'are taken for images: add the axis, x\[..., None\]$'),
+    ('conv3d', [2, 8, 8], r'got examples of shape \(8, 8\)$'),
     ('resnet', [2, 4], "unknown model 'resnet'"),
 ])
 def test_model_input_errors(model, shape, match):
@@ -106,13 +110,16 @@ def test_model_input_errors(model, shape, match):
         models.build_network(spec(model), tf.zeros(shape))
 
 
-@pytest.mark.parametrize('model', ['lenet5', 'lstm'])
+@pytest.mark.parametrize('model', ['lenet5', 'lstm', 'conv3d'])
 @pytest.mark.parametrize('num_samples', [None, 2])
 def test_one_channel_may_come_without_its_axis(sess, model, num_samples):
     """Images [batch, height, width] (Keras' mnist.npz) are one-channel
-    images, with or without a sample axis: the same outputs as with the
-    channel axis stored. (Volumes need theirs: [d, h, 1] could be either.)"""
-    x = np.random.RandomState(0).rand(5, 8, 8, 1)
+    images, and volumes [batch, depth, height, width] one-channel volumes,
+    with or without a sample axis: the same outputs as with the channel axis
+    stored. (A volume [d, h, w] of w <= 4 could be an image: refused above.)"""
+    x = np.random.RandomState(0).rand(*((5, 6, 6, 6, 1) if model == 'conv3d' else (5, 8, 8, 1)))
+    if model == 'conv3d':  # (TensorFlow's conv3d has no float64 kernel on CPU)
+        x = x.astype(np.float32)
     if num_samples:
         x = np.stack([x, 1 - x])
     stored = models.build_network(spec(model), tf.constant(x), sample=False,

@@ -250,6 +250,9 @@ def test_ood_set_none_with_a_folder_of_an_earlier_config_json_loads_as_the_folde
      '--scale-learning-rate is read with --scale-optimizer adam only'),
     (dict(lr_decay_factor=0.5), {'lr_decay_factor'},
      '--lr-decay-factor is read with --lr-schedule step or cosine only'),
+    (dict(dataset='npz', data_dir='a.npz', split=3), {'dataset', 'data_dir', 'split'},
+     '--split is read for --dataset uci (its K-th standard split) only; this run has none of '
+     'it: leave out --split 3'),
 ])
 def test_a_given_flag_the_run_would_ignore_is_refused(options, given, message):
     config = RunConfig(**options)
@@ -258,7 +261,8 @@ def test_a_given_flag_the_run_would_ignore_is_refused(options, given, message):
     # the defaults: no choice
     run_config.check_given(config, set(given) - {'hidden', 'data_dir', 'group_values',
                                                  'outlier_weight', 'momentum',
-                                                 'scale_learning_rate', 'lr_decay_factor'})
+                                                 'scale_learning_rate', 'lr_decay_factor',
+                                                 'split'})
 
 
 def test_group_values_with_norm_group_is_taken():

@@ -204,6 +204,7 @@ _GIVEN_NEEDS = (
     ('momentum', 'with --optimizer momentum', lambda c: c.optimizer == 'momentum'),
     ('scale-learning-rate', 'with --scale-optimizer adam', lambda c: c.scale_optimizer == 'adam'),
     ('lr-decay-factor', 'with --lr-schedule step or cosine', lambda c: c.lr_schedule != 'constant'),
+    ('split', 'for --dataset uci (its K-th standard split)', lambda c: c.dataset == 'uci'),
 )
 
 

@@ -140,7 +140,7 @@ def make_prior(name, sigma=1.0, pi=0.5, sigma1=1.0, sigma2=math.exp(-6.0)):
 
 
 _INPUT_KIND = {2: 'image [height, width, channels] (or [height, width])',
-               3: 'volume [depth, height, width, channels]'}
+               3: 'volume [depth, height, width, channels] (or [depth, height, width])'}
 
 
 def _fold(x, num_samples, fn):
@@ -256,11 +256,18 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
             # lenet5: two 5x5 conv2d blocks (6, 16 filters) then dense 120, 84;
             # conv3d: two 3x3x3 conv3d blocks (8, 16 filters) then dense 64.
             rank = 2 if spec.model == 'lenet5' else 3
-            if example_rank == 2 == rank:  # one channel, not stored (Keras' mnist.npz)
+            # One channel, not stored (Keras' mnist.npz; volumes saved as [N, D, H, W]).
+            # A volume's last axis of a few voxels is more likely an image's channels.
+            last = tf.compat.dimension_value(inputs.shape[-1]) or 0
+            bare = example_rank == rank and (rank == 2 or last > 4)
+            if bare:
                 inputs, example_rank = tf.expand_dims(inputs, -1), rank + 1
             if example_rank != rank + 1:
-                raise ConfigError('model %s needs %s inputs, got examples of shape %s'
-                                  % (spec.model, _INPUT_KIND[rank], inputs.shape[-example_rank:]))
+                raise ConfigError(
+                    'model %s needs %s inputs, got examples of shape %s%s'
+                    % (spec.model, _INPUT_KIND[rank], inputs.shape[-example_rank:],
+                       '; volumes of width 4 or less without a channel axis are taken for '
+                       'images: add the axis, x[..., None]' if example_rank == rank else ''))
             conv, pool = ((layers.conv2d, tf.nn.max_pool2d) if rank == 2
                           else (layers.conv3d, tf.nn.max_pool3d))
             filters, kernel, widths = ((6, 16), 5, (120, 84)) if rank == 2 else ((8, 16), 3, (64,))

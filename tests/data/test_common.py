@@ -241,3 +241,14 @@ def test_a_folder_that_cannot_be_entered_is_named_so(tmp_path):
             'cannot be reached (Permission denied)'
     finally:
         locked.chmod(0o755)
+
+
+def test_standardize_names_the_column_whose_test_value_float32_cannot_hold():
+    train = np.array([[0., 1.], [1., 3.], [2., 5.]])
+    test = np.array([[1., 3.], [1., 2e39]])  # 2e39 / std 1.63 -> 1.2e39 > 3.4e38
+    with pytest.raises(DataError, match=r"^t.txt: a test value of column 4 \(0-based\) "
+                                        r"\(example 1\) is 1.22e\+39 training standard "
+                                        r"deviations .*beyond float32's range: rescale it$"):
+        _common.standardize(train, test, source='t.txt', columns=[3, 4])
+    z_train, z_test, mean, std = _common.standardize(train, test[:1])
+    np.testing.assert_allclose(z_test, [[0., 0.]], atol=1e-7)

@@ -289,3 +289,44 @@ def test_an_array_header_declaring_more_than_memory_is_one_line(tmp_path):
     with pytest.raises(DataError, match=r'a.npz: cannot read x_train: its header declares more '
                                         r'data than memory holds \(.*\); a damaged file\?$'):
         load_npz(path)
+
+
+def _set_in_headers(path, offsets_and_value):
+    """Writes a 2-byte little-endian field into every local (PK\\3\\4) and
+    central (PK\\1\\2) zip header: (offset in the local, in the central, value)."""
+    data = bytearray(open(path, 'rb').read())
+    local, central, value = offsets_and_value
+    for signature, offset in ((b'PK\x03\x04', local), (b'PK\x01\x02', central)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + offset:at + offset + 2] = value.to_bytes(2, 'little')
+            at = data.find(signature, at + 4)
+    with open(path, 'wb') as f:
+        f.write(bytes(data))
+
+
+@pytest.mark.parametrize('field,reason', [
+    ((8, 10, 9), 'compression type 9'),          # Deflate64, which Python's zipfile lacks
+    ((6, 8, 1), 'is encrypted, password required')])  # the encryption flag
+@pytest.mark.parametrize('load', [load_npz, load_npz_test_inputs])
+def test_an_archive_python_cannot_unpack_is_one_line(tmp_path, field, reason, load):
+    path = save(tmp_path / 'odd.npz', **arrays())
+    _set_in_headers(path, field)
+    with pytest.raises(DataError, match=r'odd.npz: cannot read x_\w+ \(.*%s.*; save the archive '
+                                        r'with np.savez or np.savez_compressed\)$' % reason):
+        load(path)
+
+
+def test_a_test_target_beyond_float32_after_standardising_is_named(tmp_path):
+    rng = np.random.RandomState(0)
+    path = save(tmp_path / 'big.npz', x_train=rng.rand(30, 2), y_train=rng.randn(30),
+                x_test=rng.rand(9, 2), y_test=np.r_[0.5, 1e45, np.zeros(7)])
+    with pytest.raises(DataError, match=r"big.npz: a test value of the target \(example 1\) is "
+                                        r"1.\d+e\+45 training standard deviations from the "
+                                        r"training mean, beyond float32's range: rescale it$"):
+        load_npz(path)
+    path = save(tmp_path / 'huge.npz', x_train=rng.rand(30, 2), y_train=1e300 * rng.randn(30),
+                x_test=rng.rand(9, 2), y_test=rng.randn(9))
+    with pytest.raises(DataError, match='^%s: the mean or std of the target over the training '
+                                        'rows overflows float64' % re.escape(path)):
+        load_npz(path)

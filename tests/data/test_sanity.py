@@ -84,8 +84,18 @@ def test_images_that_look_channels_first_are_named(shape):
         "to [N, H, W, C] first, e.g. x.transpose(0, 2, 3, 1)" % ((shape,) + tuple(shape)))
 
 
+@pytest.mark.parametrize('shape', [[1, 16, 16, 16], [2, 8, 6, 5], [4, 5, 5, 5]])
+def test_volumes_that_look_channels_first_are_named(shape):
+    assert channels_first_warning(_images(shape)) == (
+        "'npz' has examples of shape %s, read channels last: volumes %d deep, %d high and %d "
+        "wide, with %d channels; if they are channels first (PyTorch's [N, C, D, H, W]), "
+        "transpose the arrays to [N, D, H, W, C] first, e.g. x.transpose(0, 2, 3, 4, 1)"
+        % ((shape,) + tuple(shape)))
+
+
 @pytest.mark.parametrize('shape', [[28, 28, 1], [32, 32, 3], [28, 28], [1, 4, 28], [3, 28, 4],
-                                   [2, 28, 28], [8, 8, 8, 1], [784]])
+                                   [2, 28, 28], [8, 8, 8, 1], [784], [5, 16, 16, 16],
+                                   [2, 4, 16, 16], [16, 16, 16, 2]])
 def test_channels_last_images_and_other_shapes_get_no_layout_warning(shape):
     assert channels_first_warning(_images(shape)) is None
 

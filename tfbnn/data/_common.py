@@ -356,7 +356,9 @@ def standardize(train, test, scale=None, source=None, columns=None):
 
     Raises:
       DataError: a column's mean or std overflows float64 (values near
-        1e308), naming `source` and the column.
+        1e308), or a standardised test value lies beyond float32's range
+        (a test value ~1e38 times the training spread), naming `source`
+        and the column.
     """
     train = np.asarray(train, np.float64)
     test = np.asarray(test, np.float64)
@@ -374,5 +376,14 @@ def standardize(train, test, scale=None, source=None, columns=None):
                            np.abs(train.reshape(len(train), -1)[:, first]).max()))
     scale = np.abs(train).max(axis=0) if scale is None else np.asarray(scale, np.float64)
     std = np.where(std > CONSTANT_RTOL * scale, std, 1.0)
-    return (((train - mean) / std).astype(np.float32),
-            ((test - mean) / std).astype(np.float32), mean, std)
+    test_z = (test - mean) / std
+    with np.errstate(invalid='ignore'):
+        beyond = np.abs(test_z) > np.finfo(np.float32).max
+    if beyond.any():  # float32 would make them inf, which reads as a NaN or inf in the file
+        where = np.argwhere(beyond)[0]
+        name = ('the target' if train.ndim == 1 else 'column %d (0-based)' % (
+            where[1] if columns is None else np.ravel(columns)[where[1]]))
+        raise DataError('%s: a test value of %s (example %d) is %.3g training standard '
+                        "deviations from the training mean, beyond float32's range: rescale it"
+                        % (source or 'standardize', name, where[0], abs(test_z[tuple(where)])))
+    return ((train - mean) / std).astype(np.float32), test_z.astype(np.float32), mean, std

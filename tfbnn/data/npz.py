@@ -67,6 +67,9 @@ def _read_arrays(path, keys=NPZ_KEYS):
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise DataError('%s: corrupt .npz archive (%s)' % (path, one_line(err))) from err
+    # Python's zipfile refuses encrypted members (RuntimeError) and methods it
+    # lacks, e.g. Deflate64 (NotImplementedError), only when one is read.
+    unreadable = (OSError, EOFError, zipfile.BadZipFile, RuntimeError, NotImplementedError)
     with archive:
         missing = [key for key in keys if key not in archive.files]
         if missing:
@@ -82,8 +85,11 @@ def _read_arrays(path, keys=NPZ_KEYS):
                                     'which is refused (save plain numeric arrays)'
                                     % (path, key)) from err
                 raise DataError('%s: cannot read %s (%s)' % (path, key, one_line(err))) from err
-            except (OSError, EOFError, zipfile.BadZipFile) as err:
-                raise DataError('%s: cannot read %s (%s)' % (path, key, one_line(err))) from err
+            except unreadable as err:
+                raise DataError('%s: cannot read %s (%s%s)' % (
+                    path, key, one_line(err), '; save the archive with np.savez or '
+                    'np.savez_compressed' if isinstance(err, (RuntimeError, NotImplementedError))
+                    else '')) from err
             except MemoryError as err:  # numpy allocates the shape its header declares
                 raise DataError('%s: cannot read %s: its header declares more data than memory '
                                 'holds (%s); a damaged file?' % (path, key, one_line(err))) from err
@@ -175,7 +181,7 @@ def load_npz(data_dir):
         if bad.size:
             raise DataError('%s: %s has %d non-finite values (NaN or inf), the first in '
                             'example %d' % (path, key, bad.size, bad[0]))
-    y_train, y_test, y_mean, y_std = standardize(y_train, y_test)
+    y_train, y_test, y_mean, y_std = standardize(y_train, y_test, source=path)
     description = 'arrays from %s: %s, regression' % (path, counts)
     return make_dataset('npz', 'regression', description, x_train, y_train, x_test, y_test,
                         target_mean=float(y_mean), target_std=float(y_std), source=path)

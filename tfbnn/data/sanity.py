@@ -117,7 +117,8 @@ def ood_range_warning(dataset, ood):
 
 
 def channels_first_warning(dataset):
-    """One line when images look channels first (PyTorch's `[N, C, H, W]`).
+    """One line when images or volumes look channels first (PyTorch's
+    `[N, C, H, W]`, `[N, C, D, H, W]`).
 
     Images are read channels last, `[N, height, width, channels]`, so a
     channels-first array of 1, 3 or 4 channels trains as images C pixels
@@ -132,11 +133,21 @@ def channels_first_warning(dataset):
     Args:
       dataset: a `tfbnn.data.Dataset`.
 
+    Volumes, `[depth, height, width, channels]`, are said alike: a first
+    axis of 1 to 4 (CT, MRI modalities) before three larger than 4.
+
     Returns:
       None unless each example has shape `[c, h, w]` with c in (1, 3, 4) and
-      h, w both larger than 4; else str.
+      h, w both larger than 4, or `[c, d, h, w]` with c in 1..4 and d, h, w
+      larger than 4; else str.
     """
     shape = list(dataset.input_shape)
+    if len(shape) == 4 and shape[0] <= max(_CHANNEL_COUNTS) and min(shape[1:]) > _MIN_SIDE:
+        return ('%r has examples of shape %s, read channels last: volumes %d deep, %d high and '
+                '%d wide, with %d channels; if they are channels first (PyTorch\'s '
+                '[N, C, D, H, W]), transpose the arrays to [N, D, H, W, C] first, e.g. '
+                'x.transpose(0, 2, 3, 4, 1)' % (dataset.name, shape, shape[0], shape[1],
+                                                  shape[2], shape[3]))
     if len(shape) != 3 or shape[0] not in _CHANNEL_COUNTS or min(shape[1:]) <= _MIN_SIDE:
         return None
     return ('%r has examples of shape %s, read channels last: %d pixel(s) high, %d wide, with '
