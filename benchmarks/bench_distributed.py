@@ -45,7 +45,7 @@ def _flags(dataset, data_dir, batch, workers, steps, n_train, out):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     p.add_argument('--mnist-dir', default=os.path.join(os.path.dirname(__file__), '..', '..',
                                                        'shared', 'data', 'mnist'))
     p.add_argument('--no-mnist', action='store_true')
@@ -71,12 +71,21 @@ def main():
             sets.append(('mnist', args.mnist_dir, 60000))
         else:
             print('MNIST skipped: no folder %s (--mnist-dir)' % args.mnist_dir)
-    rows = []
+    rows, failed = [], None
     tmp = tempfile.mkdtemp(prefix='bench_distributed_')
     try:
         _bench(args, sets, counts, tmp, rows)
+    except SystemExit as err:  # a failed run: the rows measured before it still print
+        failed = err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if rows:
+        _print_table(rows)
+    if failed is not None:
+        raise failed
+
+
+def _print_table(rows):
     print('\n| data | configuration | global batch | examples/s | scaling efficiency | '
           'vs single process |')
     print('|---|---|---:|---:|---:|---:|')
@@ -90,8 +99,13 @@ def _bench(args, sets, counts, tmp, rows):
     for name, data_dir, n in sets:
         out = os.path.join(tmp, '%s-single' % name)
         flags = _flags(name, data_dir, args.batch_size, 1, args.steps, n, out)
-        subprocess.run([sys.executable, '-m', TRAIN_MODULE] + flags, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        done = subprocess.run([sys.executable, '-m', TRAIN_MODULE] + flags, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines() or ['(nothing on stderr)']
+            raise SystemExit('the single-process run on %s failed (status %d): %s'
+                             % (name, done.returncode, lines[-1]))
         single = _metrics(out)['examples_per_second']
         rows.append((name, 'single process (no cluster)', args.batch_size, single, None, 1.0))
         base = None  # the 1-worker throughput (counts starts with 1)

@@ -18,6 +18,7 @@ serving pipeline would, on one thread.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,7 +62,7 @@ RUNTIMES = [('tensorflow', 'graphdef'), ('tflite', 'tflite'), ('onnxruntime', 'o
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--run-dir', default=None,
                         help='an existing mlp run without --norm (its plain twin, the reference, '
                         'is an MLP of its means; default: train one)')
@@ -75,13 +76,26 @@ def main(argv=None):
     script_setup()
     from tfbnn import export_formats
     work = tempfile.mkdtemp(prefix='tfbnn_bench_export_')
+    try:
+        _bench(parser, args, work, export_formats)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _bench(parser, args, work, export_formats):
     run_dir = args.run_dir
     if run_dir is None:
         run_dir = os.path.join(work, 'run')
         print('training a short digits run in %s ...' % run_dir, flush=True)
         assert train_main(['--output-dir', run_dir, '--hidden', args.hidden, '--epochs', '2',
                            '--eval-samples', '2', '--progress', 'never']) == 0
-    run = export.load_run(run_dir)
+    try:
+        run = export.load_run(run_dir)
+    except tfbnn.errors.TfbnnError as err:
+        parser.error(str(err))
+    if run.meta['task'] != 'classification':
+        parser.error('--run-dir %s: a %s run; the graphs timed serve class probabilities, so '
+                     'give a classifier' % (run_dir, run.meta['task']))
     if run.config.model != 'mlp' or run.config.norm != 'none':
         parser.error('--run-dir %s: model %s, --norm %s; the reference twin is a plain MLP '
                      'of the posterior means, so give an mlp run without --norm'
@@ -139,7 +153,8 @@ def main(argv=None):
     shape = list(run.meta['input_shape'])
     print('\n%s network, exported on TensorFlow %s; best of %d rounds, each runtime in its '
           'own process on one thread' % (
-              '-'.join(str(v) for v in [int(np.prod(shape))] + list(run.config.hidden) + [10]),
+              '-'.join(str(v) for v in [int(np.prod(shape))] + list(run.config.hidden)
+                       + [run.meta['num_classes']]),
               tf.__version__, args.rounds))
     print('%-12s %-24s %10s %12s %9s %16s %9s' % ('runtime', 'graph', 'bytes', 'batch-1 ms',
                                                  'vs plain', 'batch-1000 ex/s', 'vs plain'))

@@ -321,8 +321,15 @@ def main(argv=None):
                         help='tf1,tf2: run on both stacks\' environments, print side by side')
     parser.add_argument('--json', default=None, help='also write the rates to this file')
     args = parser.parse_args(argv)
-    if min(args.steps, args.rounds) < 1 or args.warmup < 0:
-        parser.error('--steps and --rounds must be >= 1, --warmup >= 0')
+    if min(args.steps, args.rounds) < 1 or args.warmup < 0 or args.threads < 0:
+        parser.error('--steps and --rounds must be >= 1, --warmup and --threads >= 0')
+    names = ['%s %s' % (c[0], c[1]) for c in CONFIGS]
+    if args.only and not any(args.only in n for n in names):
+        parser.error('--only %r matches no configuration; they are: %s'
+                     % (args.only, '; '.join(names)))
+    folder = os.path.dirname(os.path.abspath(args.json)) if args.json else None
+    if folder and not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
+        parser.error('--json %s: its folder %s is missing or not writable' % (args.json, folder))
     if args.stacks:
         stacks = args.stacks.split(',')
         if sorted(stacks) != ['tf1', 'tf2']:

