@@ -74,8 +74,16 @@ def test_every_field_has_help_a_group_and_its_rule():
                                  'output', 'distributed'), f.name
         assert meta['choices'] is None or f.default in meta['choices'], f.name
         assert meta['check'] in (None, 'positive_int', 'non_negative_int', 'positive_number',
-                                 'non_negative_number')
+                                 'non_negative_number', 'path')
         assert meta['text'] in (None, 'int_list', 'float_list', 'scale', 'switch'), f.name
+
+
+@pytest.mark.parametrize('field', ['data_dir', 'ood_data_dir', 'output_dir'])
+@pytest.mark.parametrize('value', ['', '  '])
+def test_an_empty_path_is_refused_by_its_flag(field, value):
+    with pytest.raises(ConfigError, match="^--%s must be a non-empty path \\(or left out\\), "
+                                          "got '%s'$" % (field.replace('_', '-'), value)):
+        RunConfig(**{field: value})
 
 
 def test_values_are_normalised_once_when_made():

@@ -91,6 +91,8 @@ SIMPLE_RULES = collections.OrderedDict([
     ('non_negative_int', (_non_negative_int, 'an integer >= 0')),
     ('positive_number', (_positive_number, 'a positive number')),
     ('non_negative_number', (_non_negative_number, 'a number >= 0')),
+    ('path', (lambda v: v is None or (isinstance(v, str) and v.strip() != ''),
+              'a non-empty path (or left out)')),
 ])
 
 

@@ -72,7 +72,7 @@ class RunConfig(object):
         choices=DATASETS)
     data_dir: Optional[str] = option(
         None, 'data', 'mnist: folder of the 4 IDX files; uci: a dataset folder with data.txt '
-        'and index_*.txt; npz: a .npz file or a folder with data.npz')
+        'and index_*.txt; npz: a .npz file or a folder with data.npz', check='path')
     split: int = option(0, 'data', 'uci split index K', check='non_negative_int')
     pixel_scale: float = option(
         255.0, 'data', 'mnist: pixel bytes are divided by this (Blundell et al. 2015: 126)',
@@ -90,7 +90,8 @@ class RunConfig(object):
         '(0: train all --epochs; needs --validate-every)', check='non_negative_int')
     ood_data_dir: Optional[str] = option(
         None, 'data', 'out-of-distribution data in the same format (e.g. Fashion-MNIST for '
-        'mnist: its test images file alone is enough): AUROC of entropy and mutual information')
+        'mnist: its test images file alone is enough): AUROC of entropy and mutual information',
+        check='path')
     ood_set: str = option(
         'auto', 'data', 'built-in out-of-distribution images: a comma-separated list of '
         'inverted, permuted, noise (made from the test set), photos and letters (A-J in fonts, '
@@ -245,7 +246,7 @@ class RunConfig(object):
     # output
     output_dir: str = option(
         'runs/latest', 'output', 'the run directory: config.json, checkpoints, TensorBoard '
-        'events, history, metrics and plots')
+        'events, history, metrics and plots', check='path')
     checkpoint_every: int = option(
         0, 'output', 'steps between checkpoints (0: once per epoch); always at the end; '
         'history.json is written with each',
