@@ -32,9 +32,10 @@ FULL = _Budget(epochs=30, widths=(25, 50, 100, 200, 400), volume_epochs=8, eval_
 QUICK = _Budget(epochs=1, widths=(16, 32), volume_epochs=1, eval_samples=3, diagnostics_every=6)
 
 
-def _run(work, name, log, **options):
-    """One run of the job in work/name, and its row of the tables. A run
-    finished with the same options is read back, an unfinished one resumed
+def _run(work, name, log, label=None, **options):
+    """One run of the job in work/name, and its row of the tables (`label`:
+    the row's name in the log, default `name`). A run finished with the same
+    options is read back, an unfinished one resumed
     (`tfbnn.reproduce.runner.run`): a study runs again where it stopped."""
     from tfbnn.reproduce import runner  # (tfbnn.reproduce's report imports this module)
     out = os.path.join(work, name)
@@ -59,7 +60,7 @@ def _run(work, name, log, **options):
                                                    for l, d in r['layers'].items()})
                        for r in diag])
     log('  %-28s test error %s | KL %.4g | KL share of loss %.1f%% | max KL/NLL grad %.3g'
-        % (name, '%.2f%%' % (100 * record['test_error']) if record['test_error'] is not None
+        % (label or name, '%.2f%%' % (100 * record['test_error']) if record['test_error'] is not None
            else '-', record['kl'], 100 * record['kl_share'],
            max(record['ratios'].values()) if record['ratios'] else float('nan')))
     return record
@@ -131,8 +132,8 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job
     os.makedirs(work, exist_ok=True)
     _check_same_study(work, dict(job=job, budget=budget._asdict(), seed=seed))
 
-    def run(name, **options):
-        return _run(work, name, log, **options)
+    def run(name, label=None, **options):
+        return _run(work, name, log, label, **options)
     results = collections.OrderedDict(budget=budget._asdict())
     if job is not None:
         results['job'] = job
@@ -150,7 +151,7 @@ def run_study(work, quick=False, experiments=EXPERIMENTS, log=print, seed=0, job
         results['schemes'] = _schemes(run, base)
     if 'priors' in experiments:
         log('priors')
-        results['priors'] = [dict(run('prior_%d' % i, **dict(base, **options)), name=name)
+        results['priors'] = [dict(run('prior_%d' % i, name, **dict(base, **options)), name=name)
                              for i, (name, options) in enumerate(ROWS['priors'])]
     if 'norms' in experiments:
         log('normalisation beside Bayesian layers')
@@ -206,7 +207,7 @@ def _schemes(run, base):
     for i, (name, options) in enumerate(ROWS['schemes']):
         if options.get('warmup_steps', 0) is None:
             options = dict(options, warmup_steps=max(1, (steps or 1) // 3))
-        rows.append(dict(run('scheme_%d' % i, **dict(base, **options)), name=name))
+        rows.append(dict(run('scheme_%d' % i, name, **dict(base, **options)), name=name))
         steps = rows[0]['steps']
     return rows
 

@@ -306,3 +306,16 @@ def test_the_gaussian_run_s_budget(tmp_path, monkeypatch, argv, budgets):
                         lambda data_dir, out, prior, budget, *rest: got.update({prior: budget}))
     assert main(['--out', str(tmp_path / 'out'), 'mnist'] + argv) == 0
     assert got == budgets
+
+
+@pytest.mark.parametrize('argv,what', [(['mnist'], 'the MNIST IDX files'),
+                                       (['mnist-ood'], 'the MNIST IDX files'),
+                                       (['uci'], 'one folder per UCI set')])
+def test_a_default_data_dir_absent_here_says_to_give_one(tmp_path, capsys, monkeypatch, argv,
+                                                         what):
+    monkeypatch.chdir(tmp_path)  # no ../shared beside it, as on a user's clone
+    assert main(['--out', str(tmp_path / 'out')] + argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['tfbnn-reproduce: error: no folder ../shared/data/%s, the default --data-dir '
+                   '(the layout of the machines these results were made on): give --data-dir '
+                   'FOLDER with %s' % (argv[0].split('-')[0], what)]

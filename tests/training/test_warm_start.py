@@ -108,7 +108,9 @@ def test_pruned_weights_stay_removed_through_training_and_resume(trained, tmp_pa
      '--prune-fraction must be a number in [0, 1), got 1.0'),
     (['--warm-start', 'x', '--init-from', 'y'], '--warm-start and --init-from: choose one'),
     (['--warm-start', '/nonexistent/run'], '--warm-start: cannot read checkpoint '
-                                           '/nonexistent/run'),
+                                           '/nonexistent/run: no such file or folder (give a '
+                                           'run directory, or a checkpoint prefix such as '
+                                           'run/model.ckpt-100 whose .index file exists)'),
 ])
 def test_warm_start_user_errors_exit_2_with_one_line(tmp_path, capsys, flags, message):
     code, _ = _train(tmp_path, 'bad', *flags)

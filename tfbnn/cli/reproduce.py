@@ -250,6 +250,24 @@ _EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': 
                 'mnist-ood': _mnist_ood, 'defaults': _defaults, 'report': _report}
 
 
+# The data folders of the developers' machines, the defaults of --data-dir.
+_SHARED_DATA = {'../shared/data/mnist': 'the MNIST IDX files',
+                '../shared/data/uci': 'one folder per UCI set'}
+
+
+def _missing_default_data(args, message):
+    """`message`, or for an error about a --data-dir left at a default that
+    is absent here (a clone on another machine), what to give instead."""
+    path = getattr(args, 'data_dir', None)
+    if path is None and args.experiment == 'mnist-ood' and not args.run:
+        path = '../shared/data/mnist'
+    if path in _SHARED_DATA and message.startswith(path) and not os.path.isdir(path):
+        return ('no folder %s, the default --data-dir (the layout of the machines these '
+                'results were made on): give --data-dir FOLDER with %s'
+                % (path, _SHARED_DATA[path]))
+    return message
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.experiment is None:  # one line, as the parser's own errors
@@ -271,7 +289,7 @@ def main(argv=None):
         _EXPERIMENTS[args.experiment](args, log)
     except errors.TfbnnError as err:
         # (a run's advice, --resume, is the job's: this command resumes by itself)
-        message = str(err)
+        message = _missing_default_data(args, str(err))
         if message.endswith('then --resume'):
             message = message[:-len('--resume')] + 'run the same command again to continue'
         sys.stderr.write('tfbnn-reproduce: error: %s\n' % message)

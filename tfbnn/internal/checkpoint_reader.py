@@ -1,4 +1,5 @@
 """Opening a checkpoint for reading, with a one-line error."""
+import glob
 import os
 
 import tensorflow.compat.v1 as tf
@@ -24,6 +25,10 @@ def checked_path(checkpoint, owner=''):
 def reader(checkpoint, owner=''):
     """A `tf.train.NewCheckpointReader`; CheckpointError if it cannot be read."""
     checkpoint = checked_path(checkpoint, owner)
+    if not glob.glob(glob.escape(checkpoint) + '*'):  # (TensorFlow's: "Unsuccessful TensorSlice...")
+        raise CheckpointError('%scannot read checkpoint %s: no such file or folder (give a run '
+                              'directory, or a checkpoint prefix such as run/model.ckpt-100 '
+                              'whose .index file exists)' % (owner, checkpoint))
     try:
         return tf.train.NewCheckpointReader(checkpoint)
     except (tf.errors.OpError, ValueError) as err:
