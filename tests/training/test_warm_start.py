@@ -143,7 +143,6 @@ def test_a_latest_checkpoint_without_its_index_is_passed_over_aloud(tmp_path, ca
     """The state names model.ckpt-N, whose .index is gone: the warm start
     takes the newest complete one and says which it passed over."""
     import glob
-    import shutil
     code, source = _train(tmp_path, 'source', '--checkpoint-every', '23')
     assert code == 0
     newest = sorted(glob.glob(os.path.join(source, 'model.ckpt-*.index')),
