@@ -3,6 +3,7 @@ import dataclasses
 import json
 import math
 import os
+import pathlib
 import re
 
 import pytest
@@ -81,9 +82,11 @@ def test_every_field_has_help_a_group_and_its_rule():
 @pytest.mark.parametrize('field', ['data_dir', 'ood_data_dir', 'output_dir'])
 @pytest.mark.parametrize('value', ['', '  '])
 def test_an_empty_path_is_refused_by_its_flag(field, value):
-    with pytest.raises(ConfigError, match="^--%s must be a non-empty path \\(or left out\\), "
-                                          "got '%s'$" % (field.replace('_', '-'), value)):
+    with pytest.raises(ConfigError, match="^--%s must be a non-empty path, got '%s'$"
+                                          % (field.replace('_', '-'), value)):
         RunConfig(**{field: value})
+    # a path object is a path, kept as its str
+    assert getattr(RunConfig(**{field: pathlib.Path('a', 'b')}), field) == os.path.join('a', 'b')
 
 
 def test_values_are_normalised_once_when_made():

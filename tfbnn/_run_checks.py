@@ -10,6 +10,7 @@ import collections
 import dataclasses
 import math
 import numbers
+import os
 
 from tfbnn import data, models, schedules
 from tfbnn.errors import ConfigError
@@ -84,6 +85,10 @@ def _non_negative_number(v):
     return _is_real(v) and v >= 0
 
 
+def _path(v):
+    return v is None or (isinstance(v, (str, os.PathLike)) and os.fspath(v).strip() != '')
+
+
 # The simple rules a field names in its metadata ('check'), checked in this
 # order: (test, what the message says is allowed).
 SIMPLE_RULES = collections.OrderedDict([
@@ -91,8 +96,7 @@ SIMPLE_RULES = collections.OrderedDict([
     ('non_negative_int', (_non_negative_int, 'an integer >= 0')),
     ('positive_number', (_positive_number, 'a positive number')),
     ('non_negative_number', (_non_negative_number, 'a number >= 0')),
-    ('path', (lambda v: v is None or (isinstance(v, str) and v.strip() != ''),
-              'a non-empty path (or left out)')),
+    ('path', (_path, 'a non-empty path')),
 ])
 
 
@@ -194,9 +198,11 @@ def check(config):
     if not isinstance(config.sync_replicas, bool):
         raise ConfigError('--sync-replicas must be true or false, got %r'
                           % (config.sync_replicas,))
-    if not isinstance(config.output_dir, str) or not config.output_dir:
+    if config.output_dir is None:
         raise ConfigError('--output-dir must be a non-empty path')
-    return dict(hidden=tuple(int(h) for h in hidden), posterior_init_scale=scale,
+    paths = {f.name: os.fspath(getattr(config, f.name)) for f in fields
+             if f.metadata['check'] == 'path' and isinstance(getattr(config, f.name), os.PathLike)}
+    return dict(paths, hidden=tuple(int(h) for h in hidden), posterior_init_scale=scale,
                 lr_decay_epochs=decay_epochs, ood_set=ood_set)
 
 

@@ -59,9 +59,10 @@ def _run(work, name, log, label=None, **options):
         ratio_history=[dict(step=r['step'], ratios={l: d['kl_to_nll_grad_ratio']
                                                    for l, d in r['layers'].items()})
                        for r in diag])
+    error = record['test_error']
     log('  %-28s test error %s | KL %.4g | KL share of loss %.1f%% | max KL/NLL grad %.3g'
-        % (label or name, '%.2f%%' % (100 * record['test_error']) if record['test_error'] is not None
-           else '-', record['kl'], 100 * record['kl_share'],
+        % (label or name, '-' if error is None else '%.2f%%' % (100 * error),
+           record['kl'], 100 * record['kl_share'],
            max(record['ratios'].values()) if record['ratios'] else float('nan')))
     return record
 

@@ -266,8 +266,9 @@ def build_network(spec, inputs, sample=True, num_samples=None, shared_input=Fals
                 raise ConfigError(
                     'model %s needs %s inputs, got examples of shape %s%s'
                     % (spec.model, _INPUT_KIND[rank], inputs.shape[-example_rank:],
-                       '; volumes of width 4 or less without a channel axis are taken for '
-                       'images: add the axis, x[..., None]' if example_rank == rank else ''))
+                       '; volumes of %s without a channel axis are taken for images: add the '
+                       'axis, x[..., None]' % ('width 4 or less' if last else 'unknown width')
+                       if example_rank == rank else ''))
             conv, pool = ((layers.conv2d, tf.nn.max_pool2d) if rank == 2
                           else (layers.conv3d, tf.nn.max_pool3d))
             filters, kernel, widths = ((6, 16), 5, (120, 84)) if rank == 2 else ((8, 16), 3, (64,))

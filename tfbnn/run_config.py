@@ -350,6 +350,8 @@ def load(path):
     try:
         record = read_json(path)
     except CheckpointError as err:  # the run's options are nowhere else
+        if not isinstance(err.__cause__, ValueError):  # a read fault: the system's reason
+            raise
         raise CheckpointError('%s; put back a copy of it, or start the run again in a new '
                               'folder' % err)
     if record is None:

@@ -86,7 +86,8 @@ def test_images_that_look_channels_first_are_named(shape):
 
 @pytest.mark.parametrize('shape', [[1, 16, 16, 16], [2, 8, 6, 5], [4, 5, 5, 5]])
 def test_volumes_that_look_channels_first_are_named(shape):
-    assert channels_first_warning(_images(shape)) == (
+    assert channels_first_warning(_images(shape)) is None  # not read as volumes
+    assert channels_first_warning(_images(shape), volumes=True) == (
         "'npz' has examples of shape %s, read channels last: volumes %d deep, %d high and %d "
         "wide, with %d channels; if they are channels first (PyTorch's [N, C, D, H, W]), "
         "transpose the arrays to [N, D, H, W, C] first, e.g. x.transpose(0, 2, 3, 4, 1)"
@@ -98,6 +99,8 @@ def test_volumes_that_look_channels_first_are_named(shape):
                                    [2, 4, 16, 16], [16, 16, 16, 2]])
 def test_channels_last_images_and_other_shapes_get_no_layout_warning(shape):
     assert channels_first_warning(_images(shape)) is None
+    # read as volumes, a 3-D example is a volume of one channel
+    assert channels_first_warning(_images(shape), volumes=True) is None
 
 
 def test_the_job_says_every_warning_in_order():

@@ -371,3 +371,50 @@ def test_a_damaged_run_record_on_resume_is_one_line_with_a_remedy(tmp_path, caps
     code, _ = run(tmp_path, *(QUICK + ['--epochs', '3', '--resume']))
     assert code == 0, capsys.readouterr().err
     assert read(out, 'metrics.json')['resumed_from_step'] == 24
+
+
+def test_resume_keeps_the_half_deleted_checkpoint_it_resumes_from(tmp_path, capsys):
+    """Past damaged listed checkpoints, a resume may restore one a kill left
+    half-deleted (its .meta gone): it is then the run's only intact one."""
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '1', '--keep-checkpoints', '2']))
+    assert code == 0
+    kept = {}
+    for path in glob.glob(os.path.join(out, 'model.ckpt-12.*')):
+        with open(path, 'rb') as f:
+            kept[path] = f.read()
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '3', '--keep-checkpoints', '2',
+                                         '--resume']))
+    assert code == 0 and not glob.glob(os.path.join(out, 'model.ckpt-12.*'))
+    for path, data in kept.items():
+        if not path.endswith('.meta'):  # killed after TensorFlow deleted the .meta
+            with open(path, 'wb') as f:
+                f.write(data)
+    for step in (24, 36):  # both listed ones cut short
+        data = glob.glob(os.path.join(out, 'model.ckpt-%d.data-*' % step))[0]
+        with open(data, 'r+b') as f:
+            f.truncate(10)
+    capsys.readouterr()
+    code, out = run(tmp_path, *(QUICK + ['--epochs', '3', '--keep-checkpoints', '2',
+                                         '--resume']))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert 'resuming from %s' % os.path.join(out, 'model.ckpt-12') in captured.out
+    assert read(out, 'metrics.json')['resumed_from_step'] == 12
+    # (the state never listed it, so the saver leaves it too)
+    assert sorted(os.path.basename(p).split('.', 2)[2][:4] for p in glob.glob(
+        os.path.join(out, 'model.ckpt-12.*'))) == ['data', 'inde', 'meta']
+
+
+def test_a_run_record_that_cannot_be_read_keeps_the_systems_reason_alone(tmp_path, capsys):
+    """Moving aside is the remedy for a damaged record, not for a read fault."""
+    code, out = run(tmp_path, *QUICK)
+    assert code == 0
+    path = os.path.join(out, 'history.json')
+    os.remove(path)
+    os.mkdir(path)  # open() fails: IsADirectoryError, as a permission or I/O fault would
+    capsys.readouterr()
+    code, _ = run(tmp_path, *(QUICK + ['--epochs', '3', '--resume']))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count('\n') == 1, err
+    assert err.startswith('tfbnn-train: error: cannot read %s: [Errno 21] Is a directory' % path)
+    assert 'move it aside' not in err

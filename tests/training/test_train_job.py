@@ -267,7 +267,8 @@ def test_a_batch_larger_than_the_training_set_is_said(tmp_path, capsys):
     (['--scale-optimizer', 'rmsprop'], '--scale-optimizer must be one of same, adam'),
     (['--optimizer', 'sgd', '--scale-lr-multiplier', '0'],
      '--scale-lr-multiplier must be a positive number, got 0.0'),
-    (['--model', 'conv3d'], 'model conv3d needs volume [depth, height, width, channels] inputs'),
+    (['--model', 'conv3d'], 'model conv3d needs volume [depth, height, width, channels] (or '
+                            '[depth, height, width]) inputs'),
     # Flags the run would ignore (the epochs bound a run that took them).
     (['--model', 'lenet5', '--hidden', '400,400', '--epochs', '1'],
      'the layers of --model lenet5 are fixed'),

@@ -109,8 +109,8 @@ def test_pruned_weights_stay_removed_through_training_and_resume(trained, tmp_pa
     (['--warm-start', 'x', '--init-from', 'y'], '--warm-start and --init-from: choose one'),
     (['--warm-start', '/nonexistent/run'], '--warm-start: cannot read checkpoint '
                                            '/nonexistent/run: no such file or folder (give a '
-                                           'run directory, or a checkpoint prefix such as '
-                                           'run/model.ckpt-100 whose .index file exists)'),
+                                           'checkpoint prefix such as run/model.ckpt-100, whose '
+                                           '.index file exists; or a run directory)'),
 ])
 def test_warm_start_user_errors_exit_2_with_one_line(tmp_path, capsys, flags, message):
     code, _ = _train(tmp_path, 'bad', *flags)

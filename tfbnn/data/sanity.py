@@ -18,7 +18,7 @@ _CHANNEL_COUNTS = (1, 3, 4)
 _MIN_SIDE = 4
 
 
-def dataset_warnings(dataset, flattens=False):
+def dataset_warnings(dataset, flattens=False, volumes=False):
     """Every warning about `dataset`, in the order the job prints them.
 
     Args:
@@ -26,13 +26,15 @@ def dataset_warnings(dataset, flattens=False):
       flattens: True when the model flattens each example first (the job's
         `mlp`): the layout of an image does not change what it learns, so
         `channels_first_warning` is not said.
+      volumes: True when the model reads volumes (`conv3d`), for
+        `channels_first_warning`.
 
     Returns:
       list of str (`channels_first_warning`, `untrained_classes_warning`,
       `tfbnn.data.missing_classes_warning`, `regression_targets_warning`),
       empty for a set with nothing to say.
     """
-    layout = None if flattens else channels_first_warning(dataset)
+    layout = None if flattens else channels_first_warning(dataset, volumes)
     return [w for w in (layout, untrained_classes_warning(dataset),
                         missing_classes_warning(dataset), regression_targets_warning(dataset))
             if w]
@@ -116,7 +118,7 @@ def ood_range_warning(dataset, ood):
             'learned; scale it as the training data' % (out_lo, out_hi, lo, hi))
 
 
-def channels_first_warning(dataset):
+def channels_first_warning(dataset, volumes=False):
     """One line when images or volumes look channels first (PyTorch's
     `[N, C, H, W]`, `[N, C, D, H, W]`).
 
@@ -130,19 +132,25 @@ def channels_first_warning(dataset):
     as `[1, time, channels]` for `(1, k)` kernels, or images 3 or 4 pixels
     high with more than 4 channels.
 
+    Volumes (`volumes`: a model that reads them, `conv3d`), `[depth,
+    height, width, channels]` or `[depth, height, width]`, are said alike
+    when they have a channel axis: a first axis of 1 to 4 (CT, MRI
+    modalities) before three larger than 4. A 3-D example is then a volume
+    of one channel, not an image.
+
     Args:
       dataset: a `tfbnn.data.Dataset`.
-
-    Volumes, `[depth, height, width, channels]`, are said alike: a first
-    axis of 1 to 4 (CT, MRI modalities) before three larger than 4.
+      volumes: whether the examples are read as volumes.
 
     Returns:
       None unless each example has shape `[c, h, w]` with c in (1, 3, 4) and
-      h, w both larger than 4, or `[c, d, h, w]` with c in 1..4 and d, h, w
-      larger than 4; else str.
+      h, w both larger than 4 (images), or `[c, d, h, w]` with c in 1..4 and
+      d, h, w larger than 4 (volumes); else str.
     """
     shape = list(dataset.input_shape)
-    if len(shape) == 4 and shape[0] <= max(_CHANNEL_COUNTS) and min(shape[1:]) > _MIN_SIDE:
+    if volumes:
+        if len(shape) != 4 or shape[0] > max(_CHANNEL_COUNTS) or min(shape[1:]) <= _MIN_SIDE:
+            return None
         return ('%r has examples of shape %s, read channels last: volumes %d deep, %d high and '
                 '%d wide, with %d channels; if they are channels first (PyTorch\'s '
                 '[N, C, D, H, W]), transpose the arrays to [N, D, H, W, C] first, e.g. '

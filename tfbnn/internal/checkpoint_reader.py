@@ -25,10 +25,11 @@ def checked_path(checkpoint, owner=''):
 def reader(checkpoint, owner=''):
     """A `tf.train.NewCheckpointReader`; CheckpointError if it cannot be read."""
     checkpoint = checked_path(checkpoint, owner)
-    if not glob.glob(glob.escape(checkpoint) + '*'):  # (TensorFlow's: "Unsuccessful TensorSlice...")
-        raise CheckpointError('%scannot read checkpoint %s: no such file or folder (give a run '
-                              'directory, or a checkpoint prefix such as run/model.ckpt-100 '
-                              'whose .index file exists)' % (owner, checkpoint))
+    if not glob.glob(glob.escape(checkpoint) + '*'):  # TensorFlow: "Unsuccessful TensorSlice..."
+        raise CheckpointError('%scannot read checkpoint %s: no such file or folder (give a '
+                              'checkpoint prefix such as run/model.ckpt-100, whose .index file '
+                              'exists%s)' % (owner, checkpoint, '; or a run directory'
+                                             if owner.startswith('--warm-start') else ''))
     try:
         return tf.train.NewCheckpointReader(checkpoint)
     except (tf.errors.OpError, ValueError) as err:

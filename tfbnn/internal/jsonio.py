@@ -69,7 +69,7 @@ def read_json(path, default=None):
     except FileNotFoundError:
         return default
     except (OSError, ValueError) as err:
-        raise CheckpointError('cannot read %s: %s' % (path, err))
+        raise CheckpointError('cannot read %s: %s' % (path, err)) from err
 
 
 def os_error_line(err):

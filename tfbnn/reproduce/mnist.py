@@ -31,8 +31,8 @@ import math
 import os
 
 from tfbnn.internal.jsonio import write_json
-from tfbnn.schedules import nearest_epoch
 from tfbnn.reproduce import filing, runner
+from tfbnn.schedules import nearest_epoch
 
 __all__ = ['PRIOR_CANDIDATES', 'GAUSSIAN_CANDIDATES', 'INIT_SCALES', 'DECAY_AT', 'PINNED',
            'base_options', 'schedule_options', 'check_schedule_epochs', 'reproduce_mnist',

@@ -30,10 +30,8 @@ from tfbnn.errors import CheckpointError, cause_line
 from tfbnn.training import rundir
 
 __all__ = ['save_checkpoint', 'storage_faults_as_error', 'storage_remedy', 'file_fault_remedy',
-           'write_error',
-           'remove_leftovers', 'finish_cut_saves', 'restore_checkpoint', 'restore_intact',
-           'make_latest_intact',
-           'checkpoint_state', 'write_state', 'NO_SPACE',
+           'write_error', 'remove_leftovers', 'finish_cut_saves', 'restore_checkpoint',
+           'restore_intact', 'make_latest_intact', 'checkpoint_state', 'write_state', 'NO_SPACE',
            'STORAGE_FAULTS']
 
 NO_SPACE = 'No space left on device'  # a full disk, as the OS says it
@@ -66,8 +64,9 @@ def write_error(folder, err, last_good, step=None, meta_only=False):
       err: the exception the write raised (`tf.errors.OpError` or `OSError`).
       last_good: path of the last complete checkpoint, or None.
       step: the step being saved, when known.
-      meta_only: only the .meta graph failed: `last_good` holds the step's
-        weights, saved and listed.
+      meta_only: the save failed after listing the step's weights (writing
+        the .meta graph, or deleting the checkpoints beyond the saver's
+        max_to_keep): `last_good` holds them, saved and listed.
 
     Returns:
       `CheckpointError` (to raise).
@@ -75,8 +74,9 @@ def write_error(folder, err, last_good, step=None, meta_only=False):
     reason = cause_line(getattr(err, 'message', None) or err)
     remedy = storage_remedy(err) or 'fix the cause'
     if meta_only:
-        return CheckpointError('cannot write the .meta graph of step %d in %s: %s; the step\'s '
-                               'weights (%s) are saved and intact: %s, then --resume'
+        return CheckpointError('cannot finish the checkpoint of step %d in %s (its .meta graph, '
+                               'or the removal of older checkpoints): %s; the step\'s weights '
+                               '(%s) are saved and intact: %s, then --resume'
                                % (step, folder, reason, last_good, remedy))
     return CheckpointError('cannot write %s in %s: %s; the last complete checkpoint (%s) is '
                            'intact: %s, then --resume'
@@ -160,12 +160,15 @@ def finish_cut_saves(folder, saver, restored, log):
     state, deletes the checkpoints beyond its `max_to_keep` (for each, the
     .meta, then the .index, then the data) and writes the new .meta last.
 
-    - A checkpoint older than every listed one, unlisted, and without its
-      .meta or .index was being deleted: its files go. One with every file
-      is left alone (it may be one the user keeps).
-    - The restored checkpoint without a .meta gets it from `saver`'s graph
-      (the graph the run rebuilt), for `tf.train.import_meta_graph`. A write
-      fault there is one line in `log`: the next save says more.
+    - A checkpoint older than every listed one and than the restored one,
+      unlisted, and without its .meta or .index was being deleted: its files
+      go. One with every file is left alone (it may be one the user keeps),
+      and so is the restored one (a resume past damaged checkpoints may
+      restore a half-deleted one: it is then the run's only intact one).
+    - The restored checkpoint, when it lies in `folder`, without a .meta
+      gets it from `saver`'s graph (the graph the run rebuilt), for
+      `tf.train.import_meta_graph`. A write fault there is one line in
+      `log`: the next save says more.
 
     Args:
       folder: the checkpoint folder.
@@ -176,6 +179,8 @@ def finish_cut_saves(folder, saver, restored, log):
     state = checkpoint_state(folder)
     listed = {os.path.basename(p) for p in state.all_model_checkpoint_paths} if state else set()
     steps = [int(p.rsplit('-', 1)[1]) for p in listed if p.rsplit('-', 1)[-1].isdigit()]
+    if rundir.checkpoint_step(restored) is not None:
+        steps.append(rundir.checkpoint_step(restored))
     try:
         entries = os.listdir(folder) if steps else []
     except OSError:
@@ -195,7 +200,8 @@ def finish_cut_saves(folder, saver, restored, log):
                 except OSError:
                     pass  # best effort, as remove_leftovers
     meta = restored + '.meta'
-    if not os.path.exists(meta):
+    inside = os.path.dirname(os.path.abspath(restored)) == os.path.abspath(folder)
+    if inside and not os.path.exists(meta):
         try:
             saver.export_meta_graph(meta)
         except (tf.errors.OpError, OSError) as err:
@@ -225,16 +231,20 @@ def save_checkpoint(sess, saver, prefix, step, last_good, **kwargs):
     Raises:
       CheckpointError: the write failed.
     """
+    name = '%s-%d' % (os.path.basename(prefix), step)
+    # (the saver's own list of what the state lists: a step listed before this save says
+    # nothing of how far this save got)
+    listed_before = {os.path.basename(p) for p in saver.last_checkpoints}
     try:
         return saver.save(sess, prefix, global_step=step, **kwargs)
     except (tf.errors.OpError, OSError) as err:
         folder = os.path.dirname(prefix) or '.'
         latest_filename = kwargs.get('latest_filename') or 'checkpoint'
-        name = '%s-%d' % (os.path.basename(prefix), step)
         remove_leftovers(folder, name, latest_filename)
         listed = _listed_now(folder, latest_filename)
-        raise write_error(folder, err, listed or last_good, step,
-                          meta_only=listed is not None and os.path.basename(listed) == name)
+        raise write_error(folder, err, listed or last_good, step, meta_only=(
+            name not in listed_before and listed is not None
+            and os.path.basename(listed) == name))
 
 
 def _listed_now(folder, latest_filename):

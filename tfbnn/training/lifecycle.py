@@ -62,7 +62,8 @@ def announce(log, header, note='', dataset=None, model=None, ood=None):
     log(header)
     if note:
         log('tfbnn: ' + note)
-    said = [] if dataset is None else data.dataset_warnings(dataset, flattens=model == 'mlp')
+    said = [] if dataset is None else data.dataset_warnings(dataset, flattens=model == 'mlp',
+                                                            volumes=model == 'conv3d')
     if ood is not None:
         said += [w for w in [data.ood_range_warning(dataset, ood)] if w]
     for warning in said:

@@ -312,11 +312,14 @@ def prepare(config, dataset=None):
 
 
 def _read_record(out, name, then):
-    """The run's record `name`, None if missing; a damaged one is a one-line
-    CheckpointError that says how to resume without it (`then`: the cost)."""
+    """The run's record `name`, None if missing; a damaged (unparsable) one
+    is a one-line CheckpointError that says how to resume without it (`then`:
+    the cost). A read fault (permissions, I/O) keeps the system's reason alone."""
     try:
         return read_json(os.path.join(out, name))
     except CheckpointError as err:
+        if not isinstance(err.__cause__, ValueError):
+            raise
         raise CheckpointError('%s; move it aside to --resume without it: %s' % (err, then))
 
 
