@@ -178,11 +178,10 @@ def finish_cut_saves(folder, saver, restored, log):
     """
     state = checkpoint_state(folder)
     listed = {os.path.basename(p) for p in state.all_model_checkpoint_paths} if state else set()
-    steps = [int(p.rsplit('-', 1)[1]) for p in listed if p.rsplit('-', 1)[-1].isdigit()]
-    if rundir.checkpoint_step(restored) is not None:
-        steps.append(rundir.checkpoint_step(restored))
-    try:
-        entries = os.listdir(folder) if steps else []
+    steps = [int(p.rsplit('-', 1)[1]) for p in list(listed) + [os.path.basename(restored)]
+             if p.rsplit('-', 1)[-1].isdigit()]
+    try:  # (no state: nothing says which checkpoints TensorFlow meant to keep)
+        entries = os.listdir(folder) if listed else []
     except OSError:
         entries = []
     parts = {}
