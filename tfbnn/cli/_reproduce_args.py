@@ -3,12 +3,18 @@ TensorFlow is imported, so --help stays quick).
 """
 from tfbnn.cli.help_format import DefaultsHelpFormatter
 
-__all__ = ['MODEL_SUFFIXES', 'add_experiments']
+__all__ = ['MNIST_DATA', 'MODEL_SUFFIXES', 'SHARED_DATA', 'UCI_DATA', 'add_experiments']
 
 # The models `pruning --model` prunes: each record mnist_scale_mixture<suffix>.json
 # (and the pruning outputs) carries a suffix.
 MODEL_SUFFIXES = {'mnist': '', 'mnist-scales': '_scales', 'mnist-scale-adam': '_scale_adam',
                   'mnist-mean-init': '_mean_init', 'mnist-refit': '_refit'}
+
+# The data folders of the developers' machines, the defaults of --data-dir, and
+# what each holds (said when a clone on another machine lacks them).
+MNIST_DATA = '../shared/data/mnist'
+UCI_DATA = '../shared/data/uci'
+SHARED_DATA = {MNIST_DATA: 'the MNIST IDX files', UCI_DATA: 'one folder per UCI set'}
 
 
 def _sub(sub, name, text):
@@ -17,7 +23,7 @@ def _sub(sub, name, text):
 
 def _add_mnist(sub):
     m = _sub(sub, 'mnist', 'Blundell Table 1: 2x400, scale mixture and Gaussian prior')
-    m.add_argument('--data-dir', default='../shared/data/mnist')
+    m.add_argument('--data-dir', default=MNIST_DATA)
     m.add_argument('--prior', default='both', choices=('scale_mixture', 'normal', 'both'))
     m.add_argument('--budget-minutes', type=float, default=60.0,
                    help='the most training wall time of the chosen model (the schedule is '
@@ -104,7 +110,7 @@ def _add_model_flags(parser):
 
 def _add_others(sub):
     u = _sub(sub, 'uci', 'the UCI benchmark: 4 sets x 20 splits')
-    u.add_argument('--data-dir', default='../shared/data/uci',
+    u.add_argument('--data-dir', default=UCI_DATA,
                    help='folder with one folder per set, each in the UCI split format '
                         '(data.txt, index_features.txt, index_target.txt, '
                         'index_train_K.txt, index_test_K.txt; optional n_splits.txt, '
@@ -152,8 +158,8 @@ def _add_others(sub):
     t.add_argument('--threads', type=int, default=0, help='TensorFlow threads')
     o = _sub(sub, 'mnist-ood', "the job's 2x400 MNIST network after 10 epochs: AUROC against "
                                'out-of-distribution image sets')
-    o.add_argument('--data-dir', help="MNIST's folder (default: the --run's, else "
-                                      '../shared/data/mnist)')
+    o.add_argument('--data-dir', help="MNIST's folder (default: the --run's, else %s)"
+                                      % MNIST_DATA)
     o.add_argument('--ood-data-dir', action='append', default=[],
                    help='a folder of IDX files of another image set (repeatable), scored '
                         'beside the built-in sets')

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from tfbnn.cli._reproduce_args import MODEL_SUFFIXES, add_experiments
+from tfbnn.cli._reproduce_args import MNIST_DATA, MODEL_SUFFIXES, SHARED_DATA, add_experiments
 from tfbnn.cli.help_format import DefaultsHelpFormatter, OneLineParser
 
 __all__ = ['build_parser', 'main', 'MODEL_SUFFIXES']
@@ -206,7 +206,7 @@ def _mnist_ood(args, log):
     from tfbnn.reproduce.ood import reproduce_ood
     name = 'ood' if not args.run else os.path.join(
         'ood_runs', os.path.basename(os.path.abspath(args.run)))
-    reproduce_ood(args.data_dir or (None if args.run else '../shared/data/mnist'),
+    reproduce_ood(args.data_dir or (None if args.run else MNIST_DATA),
                   os.path.join(args.out, name), log, args.ood_data_dir, args.epochs, args.verbose,
                   args.run)
 
@@ -250,21 +250,16 @@ _EXPERIMENTS = {'mnist': _mnist, 'mnist-longer': _mnist_longer, 'mnist-scales': 
                 'mnist-ood': _mnist_ood, 'defaults': _defaults, 'report': _report}
 
 
-# The data folders of the developers' machines, the defaults of --data-dir.
-_SHARED_DATA = {'../shared/data/mnist': 'the MNIST IDX files',
-                '../shared/data/uci': 'one folder per UCI set'}
-
-
 def _missing_default_data(args, message):
     """`message`, or for an error about a --data-dir left at a default that
     is absent here (a clone on another machine), what to give instead."""
     path = getattr(args, 'data_dir', None)
     if path is None and args.experiment == 'mnist-ood' and not args.run:
-        path = '../shared/data/mnist'
-    if path in _SHARED_DATA and message.startswith(path) and not os.path.isdir(path):
+        path = MNIST_DATA
+    if path in SHARED_DATA and message.startswith(path) and not os.path.isdir(path):
         return ('no folder %s, the default --data-dir (the layout of the machines these '
                 'results were made on): give --data-dir FOLDER with %s'
-                % (path, _SHARED_DATA[path]))
+                % (path, SHARED_DATA[path]))
     return message
 
 

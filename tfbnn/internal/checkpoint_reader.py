@@ -22,14 +22,20 @@ def checked_path(checkpoint, owner=''):
     return checkpoint
 
 
-def reader(checkpoint, owner=''):
-    """A `tf.train.NewCheckpointReader`; CheckpointError if it cannot be read."""
+def reader(checkpoint, owner='', also=''):
+    """A `tf.train.NewCheckpointReader`; CheckpointError if it cannot be read.
+
+    Args:
+      checkpoint: a checkpoint prefix (str or path-like).
+      owner: what the error lines start with (e.g. '--warm-start: ').
+      also: what else the caller takes instead of a prefix, offered when
+        nothing is at the path (e.g. 'a run directory').
+    """
     checkpoint = checked_path(checkpoint, owner)
     if not glob.glob(glob.escape(checkpoint) + '*'):  # TensorFlow: "Unsuccessful TensorSlice..."
         raise CheckpointError('%scannot read checkpoint %s: no such file or folder (give a '
                               'checkpoint prefix such as run/model.ckpt-100, whose .index file '
-                              'exists%s)' % (owner, checkpoint, '; or a run directory'
-                                             if owner.startswith('--warm-start') else ''))
+                              'exists%s)' % (owner, checkpoint, '; or ' + also if also else ''))
     try:
         return tf.train.NewCheckpointReader(checkpoint)
     except (tf.errors.OpError, ValueError) as err:

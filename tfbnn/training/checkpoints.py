@@ -14,23 +14,21 @@ state does not list. A checkpoint the state lists is never touched.
 
 A damaged checkpoint on restore is one line as well; on `--resume` the run
 goes on from the newest intact one (`restore_intact`; on the cluster chief,
-whose session restores the latest, `make_latest_intact`). A single-process
-resume also finishes what a kill cut short in a save (`finish_cut_saves`):
-the deletion of a checkpoint beyond --keep-checkpoints, the new .meta graph.
+whose session restores the latest, `make_latest_intact`). What a failed or
+cut-short save leaves on disk is cleaned up by `leftovers`.
 """
 import contextlib
 import errno
 import os
-import re
-import shutil
 
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import CheckpointError, cause_line
 from tfbnn.training import rundir
+from tfbnn.training.leftovers import remove_leftovers
 
 __all__ = ['save_checkpoint', 'storage_faults_as_error', 'storage_remedy', 'file_fault_remedy',
-           'write_error', 'remove_leftovers', 'finish_cut_saves', 'restore_checkpoint',
+           'write_error', 'restore_checkpoint',
            'restore_intact', 'make_latest_intact', 'checkpoint_state', 'write_state', 'NO_SPACE',
            'STORAGE_FAULTS']
 
@@ -45,15 +43,6 @@ STORAGE_FAULTS = ((NO_SPACE, 'free space'), ('Disk quota exceeded', 'free space'
 # What a missing, truncated or corrupt checkpoint raises on restore.
 _RESTORE_ERRORS = (tf.errors.NotFoundError, tf.errors.DataLossError, tf.errors.OutOfRangeError,
                    tf.errors.InvalidArgumentError, ValueError)
-
-# A checkpoint's files: '<prefix>-<step>' then .index, .meta or .data-NNNNN-of-NNNNN.
-_PART = re.compile(r'^(%s-(\d+))\.(index|meta|data-\d{5}-of-\d{5})$'
-                   % re.escape(rundir.CHECKPOINT_PREFIX))
-
-# TensorFlow's temporary names while it writes: the bundle's
-# '<file>.tempstate<n>', an atomic write's '<file>.tmp<hex>' (the .meta graph,
-# the state file) and a sharded save's '<prefix>_temp_<hex>/' folder.
-_TEMPORARY = re.compile(r'\.tempstate\d*$|\.tmp[0-9a-f]*$|_temp_[0-9a-f]+$')
 
 
 def write_error(folder, err, last_good, step=None, meta_only=False):
@@ -113,99 +102,6 @@ def file_fault_remedy(err):
     if named and (err.errno in _FILE_FAULTS or err.errno is None):
         return 'fix the cause'
     return None
-
-
-def remove_leftovers(folder, name=None, latest_filename='checkpoint'):
-    """Deletes what a failed checkpoint write left in `folder`.
-
-    Args:
-      folder: the checkpoint folder.
-      name: the failed checkpoint's file name prefix ('model.ckpt-24'): its
-        temporary files go, and its other files too unless the folder's
-        state lists it (an earlier complete save of the same step). None: a
-        write of unknown step; the temporary files of every checkpoint go.
-      latest_filename: the state file's name (its temporary copies go too).
-    """
-    try:
-        state = tf.train.get_checkpoint_state(folder, latest_filename)
-        entries = os.listdir(folder)
-    except (tf.errors.OpError, ValueError, OSError):
-        return  # a damaged state or a missing folder: touch nothing
-    listed = {os.path.basename(p) for p in state.all_model_checkpoint_paths} if state else set()
-    for entry in entries:
-        temporary = _TEMPORARY.search(entry) is not None
-        if entry.startswith(latest_filename + '.tmp'):  # the state file, half written
-            doomed = temporary
-        elif name is None:
-            doomed = temporary and entry.startswith(rundir.CHECKPOINT_PREFIX + '-')
-        else:
-            doomed = (entry.startswith(name + '.') or entry.startswith(name + '_temp_')) and (
-                temporary or name not in listed)
-        if not doomed:
-            continue
-        path = os.path.join(folder, entry)
-        if os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            try:
-                os.remove(path)
-            except OSError:
-                pass  # best effort: the error line still says what happened
-
-
-def finish_cut_saves(folder, saver, restored, log):
-    """Finishes what a kill cut short in a save of `saver` to `folder`.
-
-    `tf.train.Saver.save` writes the weights, lists them in the folder's
-    state, deletes the checkpoints beyond its `max_to_keep` (for each, the
-    .meta, then the .index, then the data) and writes the new .meta last.
-
-    - A checkpoint older than every listed one and than the restored one,
-      unlisted, and without its .meta or .index was being deleted: its files
-      go. One with every file is left alone (it may be one the user keeps),
-      and so is the restored one (a resume past damaged checkpoints may
-      restore a half-deleted one: it is then the run's only intact one).
-    - The restored checkpoint, when it lies in `folder`, without a .meta
-      gets it from `saver`'s graph (the graph the run rebuilt), for
-      `tf.train.import_meta_graph`. A write fault there is one line in
-      `log`: the next save says more.
-
-    Args:
-      folder: the checkpoint folder.
-      saver: the `tf.train.Saver` that writes there, in the default graph.
-      restored: the checkpoint path just restored.
-      log: callable taking one line.
-    """
-    state = checkpoint_state(folder)
-    listed = {os.path.basename(p) for p in state.all_model_checkpoint_paths} if state else set()
-    steps = [int(p.rsplit('-', 1)[1]) for p in list(listed) + [os.path.basename(restored)]
-             if p.rsplit('-', 1)[-1].isdigit()]
-    try:  # (no state: nothing says which checkpoints TensorFlow meant to keep)
-        entries = os.listdir(folder) if listed else []
-    except OSError:
-        entries = []
-    parts = {}
-    for entry in entries:
-        match = _PART.match(entry)
-        if match:
-            parts.setdefault(match.group(1), []).append((entry, match.group(3).split('-')[0]))
-    for name, files in sorted(parts.items()):
-        kinds = {kind for _, kind in files}
-        if name not in listed and rundir.checkpoint_step(name) < min(steps) and not (
-                {'meta', 'index'} <= kinds):
-            for entry, _ in files:
-                try:
-                    os.remove(os.path.join(folder, entry))
-                except OSError:
-                    pass  # best effort, as remove_leftovers
-    meta = restored + '.meta'
-    inside = os.path.dirname(os.path.abspath(restored)) == os.path.abspath(folder)
-    if inside and not os.path.exists(meta):
-        try:
-            saver.export_meta_graph(meta)
-        except (tf.errors.OpError, OSError) as err:
-            log('tfbnn: could not write %s, which a kill left missing: %s'
-                % (meta, cause_line(err)))
 
 
 def save_checkpoint(sess, saver, prefix, step, last_good, **kwargs):

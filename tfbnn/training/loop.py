@@ -23,10 +23,11 @@ from tfbnn.progress import ProgressBar, format_duration
 from tfbnn.training import evaluate as evaluate_lib
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import events, lifecycle, rundir, warm_start
-from tfbnn.training.checkpoints import (checkpoint_state, finish_cut_saves, remove_leftovers,
-                                        restore_intact, save_checkpoint, storage_remedy)
+from tfbnn.training.checkpoints import (checkpoint_state, restore_intact, save_checkpoint,
+                                        storage_remedy)
 from tfbnn.training.diagnostics_log import DiagnosticsLog
 from tfbnn.training.early_stopping import BestCheckpoint, best_saver
+from tfbnn.training.leftovers import finish_cut_saves, remove_leftovers
 from tfbnn.training.session import Interrupted, resolve_device, session_config
 
 __all__ = ['train']

@@ -42,7 +42,8 @@ def resolve(path, log=None):
     """
     if os.path.isdir(path):
         return rundir.chosen_checkpoint(path, log=log)
-    checkpoint_reader.reader(path, '--warm-start: ')  # a one-line error if unreadable
+    # A one-line error if unreadable.
+    checkpoint_reader.reader(path, '--warm-start: ', also='a run directory')
     return path
 
 
