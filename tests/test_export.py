@@ -12,7 +12,7 @@ import tensorflow.compat.v1 as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 import tfbnn
-from tfbnn import export, models, run_config
+from tfbnn import export, models, run_config, serving
 from tfbnn.cli.export import main as export_main
 from tfbnn.cli.train import main as train_main
 from tfbnn.internal import compat
@@ -447,6 +447,9 @@ def test_snr_pruning_zeroes_the_weights_and_reports_the_error(trained, tmp_path,
     assert 0 <= report['test_error_before_pruning'] <= 1
     assert 0 <= report['test_error_after_pruning'] <= 1
     assert 'posterior-mean test_error' in capsys.readouterr().out
+    assert report['input_scaling'] == ("not scaled in the graph: feed scikit-learn's digit "
+                                       'images (counts 0 to 16) divided by 16, as the run was '
+                                       'trained')
     gd = tf.GraphDef()
     with open(os.path.join(out, 'frozen_mean.pb'), 'rb') as f:
         gd.ParseFromString(f.read())
@@ -457,6 +460,31 @@ def test_snr_pruning_zeroes_the_weights_and_reports_the_error(trained, tmp_path,
             zeros += int(np.sum(values == 0))
             total += values.size
     assert total == report['kernel_weights'] and zeros >= report['pruned_weights']
+
+
+def test_pruning_a_run_whose_data_is_gone_says_what_it_did_not_measure(trained, tmp_path,
+                                                                       capsys):
+    copy = str(tmp_path / 'copy')
+    shutil.copytree(trained, copy)
+    config = json.load(open(os.path.join(copy, 'config.json')))
+    config.update(dataset='npz', data_dir=str(tmp_path / 'gone.npz'))
+    json.dump(config, open(os.path.join(copy, 'config.json'), 'w'))
+    out = str(tmp_path / 'pruned')
+    assert export_main([copy, '--mode', 'mean', '--prune-snr', '0.5', '--output-dir', out,
+                        '--no-saved-model']) == 0
+    report = json.load(open(os.path.join(out, 'export_mean.json')))
+    assert 'pruned_weights' in report and 'test_error_before_pruning' not in report
+    said = capsys.readouterr().out
+    assert "(the run's data cannot be loaded, so its test error before and after pruning is " \
+        'not measured: ' in said and 'gone.npz' in said
+
+
+def test_an_mnist_runs_export_says_how_to_scale_its_pixels():
+    meta = {'name': 'mnist', 'input_mean': None, 'task': 'classification'}
+    assert serving.input_scaling(meta, 126.0) == (
+        "not scaled in the graph: feed the IDX files' pixel bytes divided by 126 "
+        '(--pixel-scale), as the run was trained')
+    assert serving.input_scaling(dict(meta, name='npz')) is None
 
 
 def test_regression_outputs_are_in_original_units(tmp_path):
@@ -616,6 +644,23 @@ def test_export_user_errors(trained, tmp_path, capsys, setup, args, message):
     assert err.startswith('tfbnn-export: error: ') and message in err and err.count('\n') == 1
     if setup:  # nothing was written, not even the export folder
         assert not os.path.exists(os.path.join(run_dir, 'export'))
+
+
+def test_a_checkpoint_with_a_layer_the_run_lacks_is_refused(trained, tmp_path, capsys):
+    # A batch-norm run's checkpoint holds every variable the plain run needs and
+    # more: restoring it would drop the norms' weights and export another model.
+    norm_run = str(tmp_path / 'norm')
+    assert train_main(['--output-dir', norm_run, '--epochs', '1', '--hidden', '32',
+                       '--norm', 'batch', '--eval-samples', '2', '--progress', 'never']) == 0
+    out = str(tmp_path / 'export')
+    assert export_main([trained, '--checkpoint', tf.train.latest_checkpoint(norm_run),
+                        '--output-dir', out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('tfbnn-export: error: %s holds model/' % tf.train.latest_checkpoint(
+        norm_run)) and err.count('\n') == 1
+    assert 'which this model has not: it was written by another model (same --model, ' \
+        '--hidden, --norm and prior family needed)' in err
+    assert not os.path.exists(out)
 
 
 def test_a_checkpoint_rotated_away_while_read_exports_the_newest(trained, tmp_path,

@@ -146,17 +146,23 @@ def regression_reference(run_dir, x):
             return sess.run(pred) * run.meta['target_std'] + run.meta['target_mean']
 
 
-def test_a_group_norm_network_converts_to_tflite_on_either_stack(tmp_path):
+@pytest.fixture(scope='module')
+def group_norm_run(tmp_path_factory):
+    run = str(tmp_path_factory.mktemp('run') / 'group')
+    assert train_main(['--output-dir', run, '--norm', 'group', '--epochs', '1',
+                       '--eval-samples', '2', '--progress', 'never', '--ood-set', 'none']) == 0
+    return run
+
+
+def test_a_group_norm_network_converts_to_tflite_on_either_stack(group_norm_run, tmp_path):
     """TF 1.15's converter aborted on group norm ('Check failed: dim_x ==
     dim_y (25 vs. 100)': it moved gamma's multiply before the reshape back).
     Now it converts, and TFLite serves the posterior-mean network's numbers."""
-    run = str(tmp_path / 'group')
-    assert train_main(['--output-dir', run, '--norm', 'group', '--epochs', '1',
-                       '--eval-samples', '2', '--progress', 'never', '--ood-set', 'none']) == 0
-    path = export(run, tmp_path, 'mean', 'tflite')
+    path = export(group_norm_run, tmp_path, 'mean', 'tflite')
     x = tfbnn.data.load_dataset('digits').x_test[:1]  # TF 1.15's file has batch 1
     got = consume(tmp_path, 'tflite', path, x)
-    np.testing.assert_allclose(got['mean_probs'][0], reference(run, x, False), atol=1e-5)
+    np.testing.assert_allclose(got['mean_probs'][0], reference(group_norm_run, x, False),
+                               atol=1e-5)
 
 
 @pytest.mark.parametrize('runtime', sorted(FORMAT_OF))

@@ -33,7 +33,7 @@ from tfbnn import (export_formats, export_pruning, models, predictive, priors, r
 from tfbnn.errors import CheckpointError, ConfigError, ExportError, cause_line
 from tfbnn.internal import checkpoint_reader, compat, export_staging
 from tfbnn.internal.jsonio import read_json, write_json
-from tfbnn.training import rundir
+from tfbnn.training import rundir, warm_start
 
 __all__ = ['MODES', 'SIGNATURE_WITH_K', 'Run', 'InferenceGraph', 'load_run',
            'build_inference_graph', 'restore', 'freeze', 'save_saved_model', 'export_run',
@@ -188,7 +188,7 @@ def _static_k_outputs(spec, x, task, samples, estimator):
 
 
 def restore(sess, inference, checkpoint):
-    """Restores the model variables; CheckpointError names what is missing."""
+    """Restores the model variables; CheckpointError names one missing, or one extra."""
     saved = checkpoint_reader.reader(checkpoint).get_variable_to_shape_map()
     with inference.graph.as_default():
         needed = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
@@ -197,6 +197,7 @@ def restore(sess, inference, checkpoint):
         raise CheckpointError('checkpoint %s lacks %d variable(s) the model needs, e.g. %s: it '
                               'is not from this run\'s configuration'
                               % (checkpoint, len(missing), missing[0]))
+    warm_start.refuse_extra('', checkpoint, saved, set(needed), 'model', warm_start.RUN_OPTIONS)
     wrong = sorted(n for n in needed if list(saved[n]) != needed[n])
     if wrong:
         raise CheckpointError('checkpoint %s has %s of shape %s, the model needs %s'
@@ -209,8 +210,8 @@ def restore(sess, inference, checkpoint):
 
 
 def _restore_newest(sess, inference, run, follow, log, attempts=3):
-    """Restores `run.checkpoint`; when `follow` (no --checkpoint given) and it
-    was deleted while read, as a run still training rotates its checkpoints
+    """Restores `run.checkpoint`; when `follow` (no --checkpoint given) and it was
+    deleted while read, as a run still training rotates its checkpoints
     (--keep-checkpoints), the newest one instead. Returns the one restored."""
     checkpoint = run.checkpoint
     for attempt in range(attempts):
@@ -314,7 +315,7 @@ def export_run(run_dir, output_dir=None, mode='sample', samples=None, checkpoint
     log('tfbnn-export: %s, checkpoint %s%s' % (mode, run.checkpoint, '' if seed is None else
                                                ', seed %d' % seed))
     log('  input   %-20s float32 %s' % ('input:0', [None] + list(run.meta['input_shape'])))
-    report['input_scaling'] = serving.input_scaling(run.meta)
+    report['input_scaling'] = serving.input_scaling(run.meta, run.config.pixel_scale)
     if report['input_scaling']:
         log('          (%s)' % report['input_scaling'])
     if inference.num_samples is not None:

@@ -22,7 +22,8 @@ Every graph has the input checks of `tfbnn.serving` (TensorFlow asserts the
 examples' shape; every output is reshaped to the input's batch size) but two
 (`unchecked_input`): the mean graph's .pb, which stays a plain feed-forward
 graph that OpenCV reads (it builds a layer for every node and knows neither
-assertions nor shape arithmetic), and a TFLite file written on TF 1.15, whose
+assertions nor shape arithmetic; an LSTM's loop and group norm's statistics
+it cannot read either), and a TFLite file written on TF 1.15, whose
 converter fixes the batch at 1 and folds shape arithmetic into constants.
 What refuses a wrong shape differs by format (`input_check`, the report's
 `checks_input`): TFLite and ONNX drop assertions; onnxruntime checks the
@@ -116,7 +117,8 @@ def unchecked_input(fmt, mode):
     None when it has them (module docstring)."""
     if fmt == 'graphdef' and mode == 'mean':
         return ('the mean graph\'s .pb has no input check, so that OpenCV and other simple '
-                'importers read it (an LSTM\'s keeps its loop, which OpenCV cannot read); '
+                'importers read it (OpenCV reads neither an LSTM\'s, which keeps its loop, nor '
+                'a group norm\'s, whose statistics use StopGradient and SquaredDifference); '
                 'TensorFlow: saved_model_mean checks it')
     if fmt == 'tflite' and not compat.TF2:
         return ('TF 1.15\'s converter fixes the batch at 1 and folds shape arithmetic (resize '

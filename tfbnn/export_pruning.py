@@ -45,7 +45,9 @@ def prune_with_report(sess, inference, run, fraction, log):
         ds = run_config.load_data(run.config)
     except (ConfigError, ValueError) as err:
         ds = None
-        log('tfbnn-export: error before/after pruning not measured: %s' % err)
+        log("tfbnn-export: (the run's data cannot be loaded, so its test %s before and after "
+            'pruning is not measured: %s)' % ('error' if run.meta['task'] == 'classification'
+                                              else 'RMSE', err))
     if ds is not None:
         key, before = mean_network_metric(sess, inference, run, ds.x_test, ds.y_test, ds)
         report['%s_before_pruning' % key] = before

@@ -269,11 +269,20 @@ def standardised_input(inputs, mean, std):
     return (inputs - mean) / std
 
 
-def input_scaling(meta):
-    """What an exported graph does to its input before the network, said for
-    the export's report and log (None: nothing), from a run's dataset.json."""
+def input_scaling(meta, pixel_scale=255.0):
+    """How an exported graph's input relates to the run's data files, said for
+    the export's report and log (None: fed as the files hold them), from a
+    run's dataset.json and its --pixel-scale: the graph standardises UCI's
+    features itself; the image loaders scale pixels before the network, and
+    a pipeline must scale them the same way."""
     if meta.get('input_mean') is not None:
         return "standardised in the graph with the training split's mean and std: feed raw values"
+    if meta.get('name') == 'mnist':
+        return ('not scaled in the graph: feed the IDX files\' pixel bytes divided by %g '
+                '(--pixel-scale), as the run was trained' % pixel_scale)
+    if meta.get('name') == 'digits':
+        return ("not scaled in the graph: feed scikit-learn's digit images (counts 0 to 16) "
+                'divided by 16, as the run was trained')
     if meta['task'] == 'regression' and 'input_mean' not in meta:  # dataset.json before the record
         return ('as the run saw them: its dataset.json predates the record of input scaling, so '
                 'feed what its data loader gave (UCI: standardised features)')

@@ -21,7 +21,10 @@ from tfbnn.internal import checkpoint_reader
 from tfbnn.internal.scopes import scope_pattern
 from tfbnn.training import rundir
 
-__all__ = ['resolve', 'model_variables', 'warm_start', 'refuse_extra']
+__all__ = ['resolve', 'model_variables', 'warm_start', 'refuse_extra', 'RUN_OPTIONS']
+
+# What two runs must share for one's checkpoint to fit the other's model.
+RUN_OPTIONS = '--model, --hidden, --norm and prior family'
 
 
 def resolve(path, log=None):
@@ -84,13 +87,13 @@ def warm_start(checkpoint, scope):
         name, shape = v.op.name, v.shape.as_list()
         if name not in saved:
             raise CheckpointError('--warm-start: %s has no variable %s: it was written by '
-                                  'another model (same --model, --hidden, --norm and prior '
-                                  'family needed)' % (checkpoint, name))
+                                  'another model (same %s needed)'
+                                  % (checkpoint, name, RUN_OPTIONS))
         if list(saved[name]) != shape:
             raise CheckpointError('--warm-start: %s has shape %s in %s, the model needs %s'
                                   % (name, list(saved[name]), checkpoint, shape))
     refuse_extra('--warm-start', checkpoint, saved, set(v.op.name for v in targets), scope,
-                 '--model, --hidden, --norm and prior family')
+                 RUN_OPTIONS)
     tf.train.init_from_checkpoint(checkpoint, {v.op.name: v for v in targets})
     return sorted(v.op.name for v in targets)
 
@@ -99,7 +102,7 @@ def refuse_extra(flag, checkpoint, saved, names, scope, same):
     """Refuses a checkpoint holding a model variable the model lacks.
 
     Args:
-      flag: the option that names the checkpoint, for the message.
+      flag: the option that names the checkpoint, for the message ('': none).
       checkpoint: its path.
       saved: its variable -> shape map.
       names: the names it is read into (the model's variables).
@@ -113,9 +116,9 @@ def refuse_extra(flag, checkpoint, saved, names, scope, same):
     """
     extra = _not_in_model(saved, names, scope)
     if extra:
-        raise CheckpointError('%s: %s holds %s%s, which this model has not: it was written by '
+        raise CheckpointError('%s%s holds %s%s, which this model has not: it was written by '
                               'another model (same %s needed)'
-                              % (flag, checkpoint, extra[0], ' (and %d more)' % (len(extra) - 1)
+                              % (flag + ': ' if flag else '', checkpoint, extra[0], ' (and %d more)' % (len(extra) - 1)
                                  if extra[1:] else '', same))
 
 
