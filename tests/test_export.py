@@ -483,7 +483,8 @@ def test_an_mnist_runs_export_says_how_to_scale_its_pixels():
     meta = {'name': 'mnist', 'input_mean': None, 'task': 'classification'}
     assert serving.input_scaling(meta, 126.0) == (
         "not scaled in the graph: feed the IDX files' pixel bytes divided by 126 "
-        '(--pixel-scale), as the run was trained')
+        "(--pixel-scale), as the run was trained (EMNIST's images turned upright, as "
+        "dataset.json's description says)")
     assert serving.input_scaling(dict(meta, name='npz')) is None
 
 

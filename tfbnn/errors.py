@@ -62,7 +62,9 @@ def cause_line(err):
     """The line of a TensorFlow error that says what went wrong.
 
     TF 1.x puts the cause first; TF 2.x starts with "Graph execution error:",
-    then where the node was defined, then "Node: '...'", then the cause.
+    then where the node was defined, then "Node: '...'", then the cause. An
+    error from a remote task (a cluster) starts with a line that names only
+    the task ("From /job:worker/replica:0/task:0:").
 
     Args:
       err: an exception.
@@ -72,5 +74,6 @@ def cause_line(err):
     """
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     causes = [line for line in lines if not line.startswith(_PREAMBLE)
-              and not line.endswith('(most recent call last):')]
+              and not line.endswith('(most recent call last):')
+              and not (line.startswith('From /job:') and line.endswith(':'))]
     return (causes or lines or [type(err).__name__])[0]

@@ -279,7 +279,8 @@ def input_scaling(meta, pixel_scale=255.0):
         return "standardised in the graph with the training split's mean and std: feed raw values"
     if meta.get('name') == 'mnist':
         return ('not scaled in the graph: feed the IDX files\' pixel bytes divided by %g '
-                '(--pixel-scale), as the run was trained' % pixel_scale)
+                '(--pixel-scale), as the run was trained (EMNIST\'s images turned upright, as '
+                'dataset.json\'s description says)' % pixel_scale)
     if meta.get('name') == 'digits':
         return ("not scaled in the graph: feed scikit-learn's digit images (counts 0 to 16) "
                 'divided by 16, as the run was trained')

@@ -10,7 +10,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from tfbnn.errors import CheckpointError
-from tfbnn.training import checkpoints
+from tfbnn.training import checkpoints, leftovers
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NO_SPACE = 'No space left on device'
@@ -111,13 +111,14 @@ def test_the_chiefs_full_disk_is_one_line_and_other_errors_keep_their_type(sess,
     _, _, prefix, first = saved
     folder = os.path.dirname(prefix)
     open(os.path.join(folder, 'model.ckpt-9.data-00000-of-00001.tempstate123'), 'w').close()
+    open(os.path.join(folder, 'graph.pbtxt.tmp4f2a'), 'w').close()  # the session's first write
     with pytest.raises(CheckpointError) as err:
         with checkpoints.storage_faults_as_error(folder):
             raise tf.errors.UnknownError(None, None, '%s/model.ckpt-9; %s' % (folder, NO_SPACE))
     assert str(err.value).startswith('cannot write a checkpoint in %s: ' % folder)
     assert str(err.value).endswith('the last complete checkpoint (%s) is intact: free space, '
                                    'then --resume' % first)
-    assert not [f for f in _files(folder) if 'tempstate' in f]
+    assert not [f for f in _files(folder) if 'tempstate' in f or f.startswith('graph.pbtxt')]
     with pytest.raises(tf.errors.UnknownError):
         with checkpoints.storage_faults_as_error(folder):
             raise tf.errors.UnknownError(None, None, 'something else')
@@ -138,6 +139,18 @@ def test_the_chiefs_other_storage_faults_are_one_line_with_their_remedy(saved, e
             raise error
     assert str(err.value).endswith('(%s) is intact: %s, then --resume' % (first, remedy))
     assert '\n' not in str(err.value)
+
+
+def test_a_garbled_state_file_keeps_every_checkpoint_file(tmp_path):
+    # Nothing then says which checkpoints are listed: a failed re-save of a
+    # listed step must not take its complete files with it.
+    folder = str(tmp_path)
+    names = ['model.ckpt-5.index', 'model.ckpt-5.data-00000-of-00001', 'model.ckpt-5.meta']
+    for name in names + ['checkpoint']:
+        with open(os.path.join(folder, name), 'w') as f:
+            f.write('model_checkpoint_path: "model.ckpt-5\n{{{' if name == 'checkpoint' else 'x')
+    leftovers.remove_leftovers(folder, 'model.ckpt-5')
+    assert _files(folder) == sorted(names + ['checkpoint'])
 
 
 def test_a_fault_the_system_does_not_name_says_to_fix_the_cause():

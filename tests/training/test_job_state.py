@@ -102,13 +102,16 @@ def test_job_flags_hold_the_chief_flags_and_name_what_a_worker_changed(sess):
     worker_config = run_config.validate({'seed': 6, 'kl_scheme': 'blundell', 'batch_size': 4,
                                          'data_dir': '/elsewhere', 'output_dir': '/other',
                                          'threads': 1})
-    state = job_state.job_state(job_state.shared_flags(chief))
+    state = job_state.job_state(job_state.shared_flags(chief, 2))
     sess.run(state.init_op)
     stored = sess.run(state.flags)
-    assert job_state.differing_flags(stored, job_state.shared_flags(chief)) == ''
-    assert job_state.differing_flags(stored, job_state.shared_flags(worker_config)) == (
+    assert job_state.differing_flags(stored, job_state.shared_flags(chief, 2)) == ''
+    assert job_state.differing_flags(stored, job_state.shared_flags(worker_config, 2)) == (
         '--batch-size 128 (this task: 4), --kl-scheme "per_example" (this task: "blundell"), '
         '--seed 5 (this task: 6)')
+    # A --cluster with another worker list: another share of the data and of the loss.
+    assert job_state.differing_flags(stored, job_state.shared_flags(chief, 3)) == (
+        'the number of workers (--cluster or TF_CONFIG) 2 (this task: 3)')
     assert {'seed', 'batch_size', 'kl_scheme', 'learning_rate', 'sync_replicas',
             'epochs'} <= set(job_state.SHARED_KEYS)
     assert not {'data_dir', 'output_dir', 'threads', 'eval_samples'} & set(job_state.SHARED_KEYS)

@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -111,3 +112,38 @@ def test_the_chief_own_error_line_says_whether_to_resume(tmp_path):
     assert lines[-1].startswith('error: the chief (worker0) exited with status 2; stopped every '
                                 'task; see its error line; where it says to resume: last '
                                 'checkpoint: none yet; continue with: '), lines
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='PR_SET_PDEATHSIG is Linux only')
+def test_a_killed_launcher_leaves_no_task_behind(tmp_path):
+    """A chief given SIGTERM waits for its final save on parameter servers that
+    died with the launcher: the tasks get SIGKILL, which no task can defer."""
+    task = tmp_path / 'task.py'  # a task that ignores SIGTERM, as a busy chief does
+    task.write_text('import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n'
+                    'print("ready", flush=True)\ntime.sleep(120)\n')
+    launcher = subprocess.Popen(
+        [sys.executable, '-c', 'import sys, time\n'
+         'from tfbnn.training.launch import LocalCluster\n'
+         'proc = LocalCluster(1, [], script=sys.argv[1]).start_task("worker", 0)\n'
+         'print(proc.pid, flush=True)\ntime.sleep(120)\n', str(task)],
+        stdout=subprocess.PIPE, universal_newlines=True, cwd=REPO)
+    pid, ready = None, False
+    for line in iter(launcher.stdout.readline, ''):  # its pid, and the task's 'ready'
+        pid = int(line) if line.strip().isdigit() else pid
+        ready = ready or line.strip() == '[worker0] ready'
+        if pid and ready:
+            break
+    assert pid and ready
+    launcher.kill()
+    launcher.wait()
+    for _ in range(100):  # (a zombie until init reaps it: read its state)
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                if f.read().split(')')[-1].split()[0] in ('Z', 'X'):
+                    break
+        except OSError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        pytest.fail('the task outlived its launcher by 10 s')

@@ -209,3 +209,20 @@ def test_epochs_of_a_cluster_report_the_jobs_throughput(tmp_path, monkeypatch):
     epochs.add(_result(3.0, batch=32, errors=8.0))
     assert epochs.end(25) == 3  # asynchronous replicas past the end: still the last epoch
     assert len(lines) == 3  # a whole epoch says nothing more
+
+
+def test_an_asynchronous_chief_labels_the_epoch_it_saw_end(tmp_path):
+    # Other workers move the global step too: a fresh chief starts past step 0 and
+    # sees each epoch's end a few steps late. Neither is a resume, nor the next epoch.
+    config = RunConfig(output_dir=str(tmp_path), epochs=3)
+    dataset = type('D', (), dict(task='classification', target_std=1.0))()
+    lines = []
+    epochs = lifecycle.Epochs(config, dataset, 60, 180, 2, None, lines.append,
+                              examples_per_step=16.0, resumed=False)
+    ends = []
+    for step in (63, 122, 185):
+        epochs.add(_result(1.0))
+        assert epochs.due(step)
+        ends.append(epochs.end(step))
+    assert ends == [1, 2, 3] and epochs.history['epoch'] == [1, 2, 3]
+    assert not [line for line in lines if 'resumed' in line]

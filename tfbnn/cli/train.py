@@ -9,6 +9,7 @@ a bug.
 import argparse
 import copy
 import dataclasses
+import logging
 import signal
 import sys
 import threading
@@ -203,7 +204,7 @@ def main(argv=None):
     script_setup()
     options = vars(args)
     cluster_flags = [options.pop(k) for k in ('cluster', 'job_name', 'task_index')]
-    previous = None
+    previous, cluster = None, None
     try:
         from tfbnn import run_config
         from tfbnn.training import cluster as cluster_lib
@@ -225,6 +226,10 @@ def main(argv=None):
         return EXIT_DIVERGED
     except errors.TfbnnError as err:
         sys.stderr.write('tfbnn-train: error: %s\n' % err)
+        if cluster is not None:  # (a task's process, about to exit)
+            # The error stays one line: a graph left unrun (a cluster chief's that
+            # failed at its first save) would have TensorFlow log its unused ops.
+            logging.getLogger('tensorflow').setLevel(logging.CRITICAL)
         return EXIT_USER_ERROR
     except Interrupted as err:
         sys.stderr.write('tfbnn-train: %s\n' % err)

@@ -62,7 +62,8 @@ def run_chief(session, g, state, config, cluster, dataset, ood, device, history,
                 step = global_step(sess, g)
                 history, _ = rundir.truncate(history or {}, [], step)
                 epochs = lifecycle.Epochs(config, dataset, steps_per_epoch, g.total_steps, step,
-                                          history, log, examples_per_step)
+                                          history, log, examples_per_step,
+                                          resumed=restored is not None)
                 limit = lifecycle.TimeLimit(config.max_seconds)
                 step, first, interrupted = _steps(sess, g, state, config, step, epochs, limit,
                                                   signals, writer, log, barrier)

@@ -47,7 +47,8 @@ from tfbnn.errors import ClusterError, ConfigError, cause_line
 from tfbnn.training import graph as graph_lib
 from tfbnn.training import job_state as job_state_lib
 from tfbnn.training import lifecycle, rundir
-from tfbnn.training.checkpoints import make_latest_intact
+from tfbnn.training.checkpoints import make_latest_intact, storage_faults_as_error
+from tfbnn.training.leftovers import remove_leftovers
 from tfbnn.training.chief import evaluate_checkpoint, run_chief
 from tfbnn.training.session import resolve_device, session_config
 from tfbnn.training.sync_replicas import SyncReplicasHook, token_wait_op
@@ -234,6 +235,7 @@ def _train_worker(config, cluster, spec, stream, notice_every, give_up):
                            config.model, ood)
         if checkpoint:  # the session restores the latest: make it one that reads
             checkpoint = make_latest_intact(checkpoint, config.output_dir, log)
+            remove_leftovers(config.output_dir)  # temporary files of a write a kill cut short
         sess_config = session_config(config.threads)
         # A worker talks to the parameter servers and itself only: its session
         # does not need the other workers to be up (one can die and come back).
@@ -250,7 +252,8 @@ def _train_worker(config, cluster, spec, stream, notice_every, give_up):
             if not cluster.is_chief:
                 return run_non_chief(session, parts.train, parts.state, parts.done_after_step,
                                      parts.wait_op, cluster, log, job_state_lib.Watchdog(give_up),
-                                     job_state_lib.shared_flags(config), barrier)
+                                     job_state_lib.shared_flags(config, cluster.num_workers),
+                                     barrier)
             restored = rundir.checkpoint_step(checkpoint)
             try:
                 return run_chief(session, parts.train, parts.state, config, cluster, dataset, ood,
@@ -273,7 +276,7 @@ def _build(config, dataset, model, device, cluster, spec):
             g = graph_lib.build_train_graph(
                 config, dataset, model, device,
                 graph_lib.Replica(workers, w, sync, worker_device + '/cpu:0'))
-            state = job_state_lib.job_state(job_state_lib.shared_flags(config))
+            state = job_state_lib.job_state(job_state_lib.shared_flags(config, workers))
             # The data variables are filled by _FeedDataHook; everything else
             # local (the permutation cache, SyncReplicas' local step) by init;
             # the job state by the chief, before the others may start.
@@ -344,13 +347,15 @@ def _said_while_waiting(log, cluster, every):
 def _session(config, cluster, server, parts, sess_config):
     """The worker's `tf.train.MonitoredTrainingSession` (in the default graph); the
     chief's writes checkpoints every --checkpoint-every global steps (default:
-    an epoch's) and at the end."""
+    an epoch's) and at the end, the first (and graph.pbtxt) as it starts, where
+    a storage fault is one line as in training."""
     chief = cluster.is_chief
     every = config.checkpoint_every or parts.train.total_steps // config.epochs
-    return tf.train.MonitoredTrainingSession(
-        master=server.target, is_chief=chief,
-        checkpoint_dir=config.output_dir if chief else None, scaffold=parts.scaffold,
-        hooks=parts.hooks, chief_only_hooks=parts.chief_hooks,
-        save_checkpoint_steps=every if chief else None, save_checkpoint_secs=None,
-        save_summaries_steps=None, save_summaries_secs=None, log_step_count_steps=None,
-        config=sess_config, stop_grace_period_secs=5, max_wait_secs=900)
+    with storage_faults_as_error(config.output_dir) if chief else contextlib.nullcontext():
+        return tf.train.MonitoredTrainingSession(
+            master=server.target, is_chief=chief,
+            checkpoint_dir=config.output_dir if chief else None, scaffold=parts.scaffold,
+            hooks=parts.hooks, chief_only_hooks=parts.chief_hooks,
+            save_checkpoint_steps=every if chief else None, save_checkpoint_secs=None,
+            save_summaries_steps=None, save_summaries_secs=None, log_step_count_steps=None,
+            config=sess_config, stop_grace_period_secs=5, max_wait_secs=900)

@@ -45,6 +45,8 @@ SHARED_KEYS = tuple(k for k in RESUME_KEYS + OBJECTIVE_KEYS
     'lr_warmup_epochs', 'momentum', 'optimizer', 'scale_optimizer', 'scale_learning_rate',
     'scale_lr_multiplier', 'sync_replicas')
 
+_WORKERS = 'workers'  # (the key of the worker count in `job_flags`)
+
 JobState = collections.namedtuple('JobState', ['done', 'heartbeat', 'flags', 'variables',
                                                'init_op', 'mark_done', 'beat'])
 JobState.__doc__ = """The job's shared state (see the module docstring).
@@ -85,10 +87,14 @@ def job_state(flags='{}', name=None):
     return JobState(done, heartbeat, shared, [done, heartbeat, shared], init_op, mark_done, beat)
 
 
-def shared_flags(config):
-    """The JSON text of `config`'s `SHARED_KEYS`, what `job_flags` holds."""
-    return json.dumps({k: json_value(getattr(config, k)) for k in SHARED_KEYS},
-                      sort_keys=True)
+def shared_flags(config, num_workers=None):
+    """The JSON text of `config`'s `SHARED_KEYS`, and the number of workers
+    in this task's --cluster when given (it sets each worker's share of the
+    data and of the loss): what `job_flags` holds."""
+    shared = {k: json_value(getattr(config, k)) for k in SHARED_KEYS}
+    if num_workers is not None:
+        shared[_WORKERS] = num_workers
+    return json.dumps(shared, sort_keys=True)
 
 
 def differing_flags(chief_flags, own_flags):
@@ -101,7 +107,10 @@ def differing_flags(chief_flags, own_flags):
     if isinstance(chief_flags, bytes):
         chief_flags = chief_flags.decode('utf-8')
     chief, own = json.loads(chief_flags), json.loads(own_flags)
-    return ', '.join('%s %s (this task: %s)' % (flag(k), json.dumps(chief.get(k)),
+
+    def name(key):
+        return 'the number of workers (--cluster or TF_CONFIG)' if key == _WORKERS else flag(key)
+    return ', '.join('%s %s (this task: %s)' % (name(k), json.dumps(chief.get(k)),
                                                 json.dumps(own.get(k)))
                      for k in sorted(set(chief) | set(own)) if chief.get(k) != own.get(k))
 

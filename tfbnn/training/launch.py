@@ -16,9 +16,11 @@ prefixed with the task's name, and all of them stopped when the job ends.
   checkpoint while the parameter servers still hold the variables), then the
   other workers, then the parameter servers; each group gets SIGKILL after
   its timeout.
-* On Linux every task also gets SIGTERM when the launcher dies (prctl
-  PR_SET_PDEATHSIG), so killing the launcher leaves no parameter server
-  serving forever.
+* On Linux every task is killed (SIGKILL) when the launcher dies (prctl
+  PR_SET_PDEATHSIG), so killing the launcher leaves no task behind: no
+  parameter server serving forever, and no chief waiting forever for the
+  parameter servers or workers that died with it (with SIGTERM it did, as
+  its final save needs them). `--resume` goes on from the last checkpoint.
 """
 import ctypes
 import json
@@ -63,9 +65,9 @@ def local_cluster(num_workers, num_ps=1, host='127.0.0.1'):
 
 
 def _die_with_parent():
-    """In the child, before exec: SIGTERM when the parent dies (Linux only)."""
+    """In the child, before exec: SIGKILL when the parent dies (Linux only)."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
@@ -235,8 +237,8 @@ class LocalCluster(object):
                 time.sleep(0.1)
             left = [n for n in workers if self.procs[n].poll() is None]
             if left:
-                self.say('the chief has finished; stopping %s, still waiting for an update'
-                         % ', '.join(left))
+                self.say('the chief has finished; stopping %s, still running %g s later'
+                         % (', '.join(left), self.grace))
             self.stop()
             self.say('done: the chief finished the job')
             return 0

@@ -22,9 +22,12 @@ __all__ = ['remove_leftovers', 'finish_cut_saves']
 _PART = re.compile(r'^(%s-(\d+))\.(index|meta|data-\d{5}-of-\d{5})$'
                    % re.escape(rundir.CHECKPOINT_PREFIX))
 
+# The graph the cluster chief's session writes beside its first checkpoint.
+_GRAPH = 'graph.pbtxt'
+
 # TensorFlow's temporary names while it writes: the bundle's
 # '<file>.tempstate<n>', an atomic write's '<file>.tmp<hex>' (the .meta graph,
-# the state file) and a sharded save's '<prefix>_temp_<hex>/' folder.
+# the state file, graph.pbtxt) and a sharded save's '<prefix>_temp_<hex>/' folder.
 _TEMPORARY = re.compile(r'\.tempstate\d*$|\.tmp[0-9a-f]*$|_temp_[0-9a-f]+$')
 
 
@@ -36,7 +39,9 @@ def _listed(folder, latest_filename='checkpoint'):
         state = tf.train.get_checkpoint_state(folder, latest_filename)
     except (tf.errors.OpError, ValueError):
         return None
-    return {os.path.basename(p) for p in state.all_model_checkpoint_paths} if state else set()
+    if state is None:  # (TF 1.15 returns None for a garbled file too)
+        return None if os.path.exists(os.path.join(folder, latest_filename)) else set()
+    return {os.path.basename(p) for p in state.all_model_checkpoint_paths}
 
 
 def _entries(folder):
@@ -65,7 +70,8 @@ def remove_leftovers(folder, name=None, latest_filename='checkpoint'):
       name: the failed checkpoint's file name prefix ('model.ckpt-24'): its
         temporary files go, and its other files too unless the folder's
         state lists it (an earlier complete save of the same step). None: a
-        write of unknown step; the temporary files of every checkpoint go.
+        write of unknown step; the temporary files of every checkpoint (and
+        of the cluster chief's graph.pbtxt) go.
       latest_filename: the state file's name (its temporary copies go too).
     """
     listed = _listed(folder, latest_filename)
@@ -76,7 +82,7 @@ def remove_leftovers(folder, name=None, latest_filename='checkpoint'):
         if entry.startswith(latest_filename + '.tmp'):  # the state file, half written
             doomed = temporary
         elif name is None:
-            doomed = temporary and entry.startswith(rundir.CHECKPOINT_PREFIX + '-')
+            doomed = temporary and entry.startswith((rundir.CHECKPOINT_PREFIX + '-', _GRAPH))
         else:
             doomed = (entry.startswith(name + '.') or entry.startswith(name + '_temp_')) and (
                 temporary or name not in listed)

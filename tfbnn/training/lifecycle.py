@@ -232,10 +232,12 @@ class Epochs(object):
         only when `write_history` is called (the single-process loop calls it
         with each checkpoint: rewriting the whole history every epoch costs
         time quadratic in the epochs, most of a long run on a small set).
+      resumed: the run resumed at `step` (a cluster chief's fresh run starts
+        wherever the workers that started before it took the global step).
     """
 
     def __init__(self, config, dataset, steps_per_epoch, total_steps, step, history, log,
-                 examples_per_step=None, write_each_epoch=True):
+                 examples_per_step=None, write_each_epoch=True, resumed=True):
         self.config, self.log = config, log
         self.write_each_epoch = write_each_epoch
         self.regression, self.target_std = dataset.task == 'regression', dataset.target_std
@@ -244,7 +246,7 @@ class Epochs(object):
         self.history = history or {}
         self.stats, self.start_step = EpochStats(), step
         # A run resumed mid-epoch: its first epoch's means cover only the steps from here.
-        self.partial_from = step if step % steps_per_epoch else None
+        self.partial_from = step if resumed and step % steps_per_epoch else None
 
     def add(self, result):
         """Adds one step's fetched values."""
@@ -273,8 +275,10 @@ class Epochs(object):
         Returns:
           The epoch's number (1-based).
         """
-        # (asynchronous replicas may have gone past the last step)
-        epoch = min(-(-step // self.steps_per_epoch), self.config.epochs)
+        # The epoch whose last step `step` passed: asynchronous replicas move the
+        # global step too, so the chief may see it past the epoch's end (or the last step).
+        epoch = min(step // self.steps_per_epoch if step < self.total_steps
+                    else -(-step // self.steps_per_epoch), self.config.epochs)
         summary = self.stats.summary(self.regression)
         if self.examples_per_step is not None:
             summary['examples_per_second'] = (

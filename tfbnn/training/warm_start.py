@@ -118,8 +118,8 @@ def refuse_extra(flag, checkpoint, saved, names, scope, same):
     if extra:
         raise CheckpointError('%s%s holds %s%s, which this model has not: it was written by '
                               'another model (same %s needed)'
-                              % (flag + ': ' if flag else '', checkpoint, extra[0], ' (and %d more)' % (len(extra) - 1)
-                                 if extra[1:] else '', same))
+                              % (flag + ': ' if flag else '', checkpoint, extra[0],
+                                 ' (and %d more)' % (len(extra) - 1) if extra[1:] else '', same))
 
 
 def _not_in_model(saved, names, scope):
